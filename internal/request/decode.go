@@ -1,0 +1,545 @@
+package request
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"math/big"
+	"strconv"
+	"strings"
+	"unicode/utf8"
+
+	"github.com/vpngw/vpngw/events"
+)
+
+// DataField is the Field of a FieldError about the request data as a whole
+// (empty, not JSON, not an object, trailing content) rather than about one
+// parameter.
+const DataField = "data"
+
+// kind is the JSON type a parameter takes.
+type kind int
+
+const (
+	kindString kind = iota
+	kindInt
+	kindBool
+	kindTags
+)
+
+// allowed says what a parameter of the kind must be, for FieldError.Allowed.
+func (k kind) allowed() string {
+	switch k {
+	case kindInt:
+		return "a JSON integer"
+	case kindBool:
+		return "a JSON boolean (true or false)"
+	case kindTags:
+		return `a JSON array of {"Key": string, "Value": string} objects`
+	default:
+		return "a JSON string"
+	}
+}
+
+// parameter is one request parameter: its name as the API spells it, its JSON
+// type, and where it goes in the Go type.
+type parameter struct {
+	name string
+	kind kind
+	str  func(*events.GatewayRequest) *string
+	num  func(*events.GatewayRequest) **int
+	bit  func(*events.GatewayRequest) **bool
+}
+
+// parameters are the members of a request, in the order of
+// events.GatewayRequest.
+var parameters = []parameter{
+	{name: "RegionId", kind: kindString, str: func(r *events.GatewayRequest) *string { return &r.RegionId }},
+	{name: "VpcId", kind: kindString, str: func(r *events.GatewayRequest) *string { return &r.VpcId }},
+	{name: "Bandwidth", kind: kindInt, num: func(r *events.GatewayRequest) **int { return &r.Bandwidth }},
+	{name: "Name", kind: kindString, str: func(r *events.GatewayRequest) *string { return &r.Name }},
+	{name: "InstanceChargeType", kind: kindString, str: func(r *events.GatewayRequest) *string { return &r.InstanceChargeType }},
+	{name: "Period", kind: kindInt, num: func(r *events.GatewayRequest) **int { return &r.Period }},
+	{name: "AutoPay", kind: kindBool, bit: func(r *events.GatewayRequest) **bool { return &r.AutoPay }},
+	{name: "EnableIpsec", kind: kindBool, bit: func(r *events.GatewayRequest) **bool { return &r.EnableIpsec }},
+	{name: "EnableSsl", kind: kindBool, bit: func(r *events.GatewayRequest) **bool { return &r.EnableSsl }},
+	{name: "SslConnections", kind: kindInt, num: func(r *events.GatewayRequest) **int { return &r.SslConnections }},
+	{name: "VSwitchId", kind: kindString, str: func(r *events.GatewayRequest) *string { return &r.VSwitchId }},
+	{name: "VpnType", kind: kindString, str: func(r *events.GatewayRequest) *string { return &r.VpnType }},
+	{name: "ClientToken", kind: kindString, str: func(r *events.GatewayRequest) *string { return &r.ClientToken }},
+	{name: "NetworkType", kind: kindString, str: func(r *events.GatewayRequest) *string { return &r.NetworkType }},
+	{name: "DisasterRecoveryVSwitchId", kind: kindString, str: func(r *events.GatewayRequest) *string { return &r.DisasterRecoveryVSwitchId }},
+	{name: "ResourceGroupId", kind: kindString, str: func(r *events.GatewayRequest) *string { return &r.ResourceGroupId }},
+	{name: "Tags", kind: kindTags},
+}
+
+var parameterNames = func() []string {
+	names := make([]string, len(parameters))
+	for i, p := range parameters {
+		names[i] = p.name
+	}
+	return names
+}()
+
+var tagMembers = []string{"Key", "Value"}
+
+// Decode parses a request's data strictly, as a JSON object whose members are
+// CreateVpnGateway parameters named exactly as the API names them.
+//
+// It refuses, each with a FieldError naming the member: a name that is not a
+// parameter (names are case-sensitive; a near miss such as "Bandwith" gets a
+// "did you mean"), a name given twice (decoders disagree on which copy wins,
+// so no copy is trusted), and a value of the wrong JSON type. Bandwidth,
+// Period and SslConnections must be JSON numbers with an integral value
+// within the 32-bit range of the API's Integer (5 and 5.0 are accepted, 5.5 is
+// not); a numeric string such as "5" is refused, because the contract is
+// typed JSON and its JSON Schema says integer, even though the API's own wire
+// form is a string. Booleans must be JSON true or false. A null member is
+// treated as absent, as most JSON producers write null for "not set"; an
+// empty string is refused instead (it is never a valid value, and the Go
+// type could not tell it from absent), with a hint to leave the member out.
+//
+// Data that is empty, not JSON, not an object, or followed by anything but
+// white space gives one FieldError with Field DataField.
+//
+// Decode reports every problem it finds, not only the first; a syntax error
+// ends the search, since nothing after it can be read. The request returned
+// holds what could be decoded, so a caller can still name, say, the region
+// of a request it rejects.
+func Decode(data []byte) (events.GatewayRequest, []events.FieldError) {
+	var r events.GatewayRequest
+	if len(bytes.TrimSpace(data)) == 0 {
+		return r, []events.FieldError{{
+			Field:   DataField,
+			Allowed: "a JSON object of CreateVpnGateway parameters",
+			Message: "request data is empty; expected a JSON object of CreateVpnGateway parameters",
+		}}
+	}
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.UseNumber()
+
+	errs, fatal := readObject(dec, "", parameterNames, "a CreateVpnGateway parameter", func(name string, raw json.RawMessage) []events.FieldError {
+		return decodeParameter(&r, name, raw)
+	})
+	if fatal != nil {
+		return r, append(errs, *fatal)
+	}
+	// Anything but white space after the object is an error: a second
+	// object, or garbage, means the producer and vpngw disagree about where
+	// the request ends.
+	if _, err := dec.Token(); err != io.EOF {
+		errs = append(errs, events.FieldError{
+			Field:   DataField,
+			Allowed: "a single JSON object",
+			Message: fmt.Sprintf("request data has trailing content after the JSON object (at byte %d)", dec.InputOffset()),
+		})
+	}
+	return r, errs
+}
+
+// readObject reads one JSON object from dec and calls fn with each member
+// whose name is in known, in order. It reports unknown and repeated names
+// itself, with Field prefix+name; what names the known members for messages. A non-nil fatal error means the data could
+// not be read on (it is not JSON, or not an object).
+func readObject(dec *json.Decoder, prefix string, known []string, what string, fn func(string, json.RawMessage) []events.FieldError) (errs []events.FieldError, fatal *events.FieldError) {
+	tok, err := dec.Token()
+	if err != nil {
+		return nil, syntaxError(err, dec)
+	}
+	if d, ok := tok.(json.Delim); !ok || d != '{' {
+		return nil, &events.FieldError{
+			Field:   DataField,
+			Value:   describeToken(tok),
+			Allowed: "a JSON object of CreateVpnGateway parameters",
+			Message: "request data must be a JSON object of CreateVpnGateway parameters, not " + kindOfToken(tok),
+		}
+	}
+	seen := make(map[string]bool)
+	for dec.More() {
+		tok, err := dec.Token()
+		if err != nil {
+			return errs, syntaxError(err, dec)
+		}
+		name, _ := tok.(string) // inside an object, json.Decoder only yields string names
+		var raw json.RawMessage
+		if err := dec.Decode(&raw); err != nil {
+			return errs, syntaxError(err, dec)
+		}
+		field := prefix + displayName(name)
+		switch {
+		case seen[name]:
+			errs = append(errs, events.FieldError{
+				Field:   field,
+				Value:   clip(string(raw)),
+				Allowed: "each parameter at most once",
+				Message: fmt.Sprintf("%s is given more than once; give each parameter once", field),
+			})
+		case !contains(known, name):
+			errs = append(errs, unknownField(prefix, name, known, what))
+		default:
+			errs = append(errs, fn(name, raw)...)
+		}
+		seen[name] = true
+	}
+	if _, err := dec.Token(); err != nil { // the closing brace
+		return errs, syntaxError(err, dec)
+	}
+	return errs, nil
+}
+
+// decodeParameter stores the member name into r, or says why it cannot.
+func decodeParameter(r *events.GatewayRequest, name string, raw json.RawMessage) []events.FieldError {
+	if string(raw) == "null" {
+		return nil
+	}
+	var p parameter
+	for _, q := range parameters {
+		if q.name == name {
+			p = q
+		}
+	}
+	switch p.kind {
+	case kindString:
+		s, fe := decodeString(name, raw)
+		if fe != nil {
+			return []events.FieldError{*fe}
+		}
+		if s == "" {
+			return []events.FieldError{{
+				Field:   name,
+				Allowed: "a non-empty string, or leave " + name + " out",
+				Message: name + " is an empty string; leave it out instead, or give it a value",
+			}}
+		}
+		*p.str(r) = s
+	case kindInt:
+		n, fe := decodeInt(name, raw)
+		if fe != nil {
+			return []events.FieldError{*fe}
+		}
+		*p.num(r) = &n
+	case kindBool:
+		switch string(raw) {
+		case "true", "false":
+			b := string(raw) == "true"
+			*p.bit(r) = &b
+		default:
+			return []events.FieldError{typeError(name, kindBool, raw)}
+		}
+	case kindTags:
+		return decodeTags(r, raw)
+	}
+	return nil
+}
+
+func decodeString(field string, raw json.RawMessage) (string, *events.FieldError) {
+	if raw[0] != '"' {
+		fe := typeError(field, kindString, raw)
+		return "", &fe
+	}
+	var s string
+	if err := json.Unmarshal(raw, &s); err != nil {
+		// Unreachable for data the decoder already accepted as a string.
+		fe := typeError(field, kindString, raw)
+		return "", &fe
+	}
+	return s, nil
+}
+
+// decodeInt reads a JSON number with an integral value in the int32 range:
+// the API's Integer parameters are 32-bit in the generated SDK [SDK].
+func decodeInt(field string, raw json.RawMessage) (int, *events.FieldError) {
+	s := string(raw)
+	if c := s[0]; c != '-' && (c < '0' || c > '9') {
+		fe := typeError(field, kindInt, raw)
+		return 0, &fe
+	}
+	if n, err := strconv.ParseInt(s, 10, 32); err == nil {
+		return int(n), nil
+	}
+	n, ok, inRange := integralValue(s)
+	switch {
+	case !ok:
+		return 0, &events.FieldError{
+			Field:   field,
+			Value:   clip(s),
+			Allowed: kindInt.allowed(),
+			Message: fmt.Sprintf("%s must be a whole number, not %s", field, clip(s)),
+		}
+	case !inRange:
+		return 0, &events.FieldError{
+			Field:   field,
+			Value:   clip(s),
+			Allowed: fmt.Sprintf("a JSON integer from %d to %d", math.MinInt32, math.MaxInt32),
+			Message: fmt.Sprintf("%s %s is out of range", field, clip(s)),
+		}
+	}
+	return n, nil
+}
+
+// integralValue reports whether the JSON number s has an integral value and,
+// if so, whether it fits in an int32, exactly (5.0 and 5e0 are 5; 5.000001
+// is not whole). It bounds the work a huge exponent would cause.
+func integralValue(s string) (n int, integral, inRange bool) {
+	mantissa, exp := s, 0
+	if i := strings.IndexAny(s, "eE"); i >= 0 {
+		mantissa = s[:i]
+		e, err := strconv.Atoi(s[i+1:])
+		if err != nil {
+			// An exponent beyond int: the value is either zero, astronomically
+			// large or astronomically small.
+			e = math.MaxInt32
+			if strings.HasPrefix(s[i+1:], "-") {
+				e = math.MinInt32
+			}
+		}
+		exp = e
+	}
+	if strings.Trim(mantissa, "-0.") == "" {
+		return 0, true, true // zero, whatever the exponent
+	}
+	// A non-zero mantissa needs at most len(mantissa) digits of shift to
+	// become whole or to leave the int32 range; beyond that the answer is
+	// known without big arithmetic.
+	limit := len(mantissa) + 12
+	switch {
+	case exp > limit:
+		return 0, true, false
+	case exp < -limit:
+		return 0, false, false
+	}
+	var q big.Rat
+	if _, ok := q.SetString(mantissa + "e" + strconv.Itoa(exp)); !ok {
+		return 0, false, false
+	}
+	if !q.IsInt() {
+		return 0, false, false
+	}
+	v := q.Num()
+	if !v.IsInt64() || v.Int64() < math.MinInt32 || v.Int64() > math.MaxInt32 {
+		return 0, true, false
+	}
+	return int(v.Int64()), true, true
+}
+
+// decodeTags reads Tags: an array of objects with a string Key and Value.
+func decodeTags(r *events.GatewayRequest, raw json.RawMessage) []events.FieldError {
+	if raw[0] != '[' {
+		return []events.FieldError{typeError("Tags", kindTags, raw)}
+	}
+	var items []json.RawMessage
+	if err := json.Unmarshal(raw, &items); err != nil {
+		return []events.FieldError{typeError("Tags", kindTags, raw)}
+	}
+	var errs []events.FieldError
+	tags := make([]events.Tag, 0, len(items))
+	for i, item := range items {
+		prefix := fmt.Sprintf("Tags[%d]", i)
+		if item[0] != '{' {
+			errs = append(errs, events.FieldError{
+				Field:   prefix,
+				Value:   clip(string(item)),
+				Allowed: `a JSON object {"Key": string, "Value": string}`,
+				Message: fmt.Sprintf(`%s must be a JSON object {"Key": string, "Value": string}, not %s`, prefix, kindOf(item)),
+			})
+			// Keep the place, so that later tags keep their JSON index.
+			tags = append(tags, events.Tag{})
+			continue
+		}
+		var t events.Tag
+		dec := json.NewDecoder(bytes.NewReader(item))
+		dec.UseNumber()
+		terrs, fatal := readObject(dec, prefix+".", tagMembers, "a tag member", func(name string, v json.RawMessage) []events.FieldError {
+			if string(v) == "null" {
+				return nil
+			}
+			s, fe := decodeString(prefix+"."+name, v)
+			if fe != nil {
+				return []events.FieldError{*fe}
+			}
+			if name == "Key" {
+				t.Key = s
+			} else {
+				t.Value = s
+			}
+			return nil
+		})
+		errs = append(errs, terrs...)
+		if fatal != nil { // unreachable: the item came out of valid JSON
+			errs = append(errs, *fatal)
+		}
+		tags = append(tags, t)
+	}
+	if len(tags) > 0 {
+		r.Tags = tags
+	}
+	return errs
+}
+
+// unknownField reports a member that is not a parameter, with the nearest
+// parameter name when one is close: wrong case or one or two typos.
+func unknownField(prefix, name string, known []string, what string) events.FieldError {
+	field := prefix + displayName(name)
+	msg := fmt.Sprintf("%s is not %s", field, what)
+	if near := nearest(name, known); near != "" {
+		if strings.EqualFold(near, name) {
+			msg += fmt.Sprintf("; did you mean %s%s? Parameter names are case-sensitive", prefix, near)
+		} else {
+			msg += fmt.Sprintf("; did you mean %s%s?", prefix, near)
+		}
+	}
+	return events.FieldError{
+		Field:   field,
+		Allowed: "one of " + strings.Join(known, ", "),
+		Message: msg,
+	}
+}
+
+// displayName is a member name as a FieldError shows it: the empty name
+// (valid JSON) as "", so that Field is never empty.
+func displayName(name string) string {
+	if name == "" {
+		return `""`
+	}
+	return name
+}
+
+// nearest returns the known name closest to name, if it is within two edits
+// (case differences count as none).
+func nearest(name string, known []string) string {
+	best, bestDist := "", 3
+	for _, k := range known {
+		if strings.EqualFold(k, name) {
+			return k
+		}
+		if d := editDistance(strings.ToLower(name), strings.ToLower(k)); d < bestDist {
+			best, bestDist = k, d
+		}
+	}
+	return best
+}
+
+// editDistance is the Levenshtein distance between a and b, in runes. Long
+// inputs are not worth comparing (no parameter name is longer than 25), so
+// they count as far apart.
+func editDistance(a, b string) int {
+	ra, rb := []rune(a), []rune(b)
+	if len(ra) > 64 || len(rb) > 64 {
+		return math.MaxInt
+	}
+	prev := make([]int, len(rb)+1)
+	cur := make([]int, len(rb)+1)
+	for j := range prev {
+		prev[j] = j
+	}
+	for i := 1; i <= len(ra); i++ {
+		cur[0] = i
+		for j := 1; j <= len(rb); j++ {
+			cost := 1
+			if ra[i-1] == rb[j-1] {
+				cost = 0
+			}
+			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
+		}
+		prev, cur = cur, prev
+	}
+	return prev[len(rb)]
+}
+
+func typeError(field string, want kind, raw json.RawMessage) events.FieldError {
+	return events.FieldError{
+		Field:   field,
+		Value:   clip(string(raw)),
+		Allowed: want.allowed(),
+		Message: fmt.Sprintf("%s must be %s, not %s %s", field, want.allowed(), kindOf(raw), clip(string(raw))),
+	}
+}
+
+func syntaxError(err error, dec *json.Decoder) *events.FieldError {
+	msg := err.Error()
+	var se *json.SyntaxError
+	switch {
+	case errors.As(err, &se):
+		msg = fmt.Sprintf("request data is not valid JSON: %v (at byte %d)", se, se.Offset)
+	case err == io.EOF || errors.Is(err, io.ErrUnexpectedEOF):
+		msg = fmt.Sprintf("request data is not valid JSON: it ends early (at byte %d)", dec.InputOffset())
+	default:
+		msg = "request data is not valid JSON: " + msg
+	}
+	return &events.FieldError{Field: DataField, Allowed: "a JSON object of CreateVpnGateway parameters", Message: msg}
+}
+
+// kindOf names the JSON type of a raw value, for messages.
+func kindOf(raw []byte) string {
+	switch raw[0] {
+	case '{':
+		return "an object"
+	case '[':
+		return "an array"
+	case '"':
+		return "a string"
+	case 't', 'f':
+		return "a boolean"
+	case 'n':
+		return "null"
+	default:
+		return "a number"
+	}
+}
+
+func kindOfToken(tok json.Token) string {
+	switch v := tok.(type) {
+	case json.Delim:
+		if v == '[' {
+			return "an array"
+		}
+		return "an object"
+	case string:
+		return "a string"
+	case bool:
+		return "a boolean"
+	case nil:
+		return "null"
+	default:
+		return "a number"
+	}
+}
+
+func describeToken(tok json.Token) string {
+	switch v := tok.(type) {
+	case json.Delim:
+		return string(v)
+	case string:
+		return clip(strconv.Quote(v))
+	case nil:
+		return "null"
+	default:
+		return clip(fmt.Sprint(v))
+	}
+}
+
+// maxValueRunes bounds how much of a bad value a FieldError repeats: enough
+// to recognise it, not enough to turn an error event into a copy of a huge
+// input.
+const maxValueRunes = 64
+
+// clip shortens s to maxValueRunes runes, marking the cut.
+func clip(s string) string {
+	if utf8.RuneCountInString(s) <= maxValueRunes {
+		return s
+	}
+	r := []rune(s)
+	return string(r[:maxValueRunes]) + "…"
+}
+
+func contains[T comparable](set []T, v T) bool {
+	for _, s := range set {
+		if s == v {
+			return true
+		}
+	}
+	return false
+}

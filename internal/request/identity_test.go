@@ -1,0 +1,80 @@
+package request
+
+import (
+	"regexp"
+	"testing"
+
+	"github.com/vpngw/vpngw/events"
+)
+
+func TestIdentityKey(t *testing.T) {
+	a := Identity{Source: "/ops/portal", ID: "42", Subject: "one"}
+	if a.Key() != a.Key() {
+		t.Fatal("Key is not stable")
+	}
+	if len(a.Key()) != 40 {
+		t.Errorf("Key is %d characters, want 40", len(a.Key()))
+	}
+	if !regexp.MustCompile(`^[0-9a-f]{40}$`).MatchString(a.Key()) {
+		t.Errorf("Key %q is not lower-case hex", a.Key())
+	}
+	// The subject is not part of the key: a redelivery may rename it.
+	if b := (Identity{Source: a.Source, ID: a.ID, Subject: "other"}); b.Key() != a.Key() {
+		t.Error("Key depends on Subject")
+	}
+	// Golden: the key is stored and must not change between releases.
+	if got, want := (Identity{Source: "/vpngw/demo", ID: "demo-0001"}).Key(), "1ce8311f92f35b638e78862f2dd03f6a15979e0d"; got != want {
+		t.Errorf("Key = %s, want %s", got, want)
+	}
+	different := []Identity{
+		{Source: "/ops/portal", ID: "43"},
+		{Source: "/ops/portal2", ID: "42"},
+		{Source: "a", ID: "bc"},
+		{Source: "ab", ID: "c"},
+		{Source: "a:b", ID: "c"},
+		{Source: "a", ID: "b:c"},
+	}
+	seen := map[string]Identity{a.Key(): a}
+	for _, id := range different {
+		if prev, dup := seen[id.Key()]; dup {
+			t.Errorf("%+v and %+v share key %s", prev, id, id.Key())
+		}
+		seen[id.Key()] = id
+	}
+}
+
+func TestIdentityRef(t *testing.T) {
+	id := Identity{Source: "/s", ID: "1", Subject: "sub"}
+	if got := id.Ref(); got != (events.RequestRef{Source: "/s", Id: "1", Subject: "sub"}) {
+		t.Errorf("Ref = %+v", got)
+	}
+}
+
+func TestClientToken(t *testing.T) {
+	id := Identity{Source: "/ops/portal", ID: "42"}
+	own := events.GatewayRequest{ClientToken: "order-7"}
+	if got := ClientToken(id, own); got != "order-7" {
+		t.Errorf("own token replaced: %q", got)
+	}
+	derived := ClientToken(id, events.GatewayRequest{})
+	if derived != ClientToken(id, events.GatewayRequest{Name: "other parameters"}) {
+		t.Error("derived token depends on the parameters; a redelivery must send the same token")
+	}
+	if derived != ClientToken(Identity{Source: id.Source, ID: id.ID, Subject: "renamed"}, events.GatewayRequest{}) {
+		t.Error("derived token depends on Subject")
+	}
+	if derived == ClientToken(Identity{Source: id.Source, ID: "43"}, events.GatewayRequest{}) {
+		t.Error("two events share a derived token")
+	}
+	if len(derived) > MaxClientTokenLength || nonASCII(derived) >= 0 {
+		t.Errorf("derived token %q breaks the API's rules", derived)
+	}
+	// The derived token passes the same check a request's own token does.
+	r := events.GatewayRequest{RegionId: "me-central-1", VpcId: "vpc-a1", Bandwidth: ptrTo(5), ClientToken: derived}
+	if errs := Validate(r); errs != nil {
+		t.Errorf("derived token refused: %s", dump(errs))
+	}
+	if got, want := ClientToken(Identity{Source: "/vpngw/demo", ID: "demo-0001"}, events.GatewayRequest{}), "vpngw-1ce8311f92f35b638e78862f2dd03f6a"; got != want {
+		t.Errorf("derived token = %s, want %s (the validated sample shows it)", got, want)
+	}
+}
