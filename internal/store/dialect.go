@@ -1,0 +1,142 @@
+package store
+
+import (
+	"errors"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/go-sql-driver/mysql"
+	"github.com/jackc/pgx/v5/pgconn"
+	"modernc.org/sqlite"
+	sqlite3 "modernc.org/sqlite/lib"
+)
+
+// dialect holds what differs between the backends. Everything else, from the
+// statements' shape to the transactions, is shared.
+type dialect struct {
+	kind string // "sqlite", "postgres", "mysql"
+	// dollar: placeholders are $1, $2… instead of ?.
+	dollar bool
+	// textTime: times are stored as fixed-width UTC text rather than as a
+	// native timestamp type.
+	textTime bool
+	// skipLocked is appended to Claim's SELECT so that concurrent claimers
+	// step over each other's rows instead of waiting for them.
+	skipLocked string
+	// insertRequest is the INSERT that adds a request unless its key exists.
+	insertRequest string
+	// claimReturning: Claim is one UPDATE … RETURNING statement.
+	claimReturning bool
+	// readCommitted: write transactions ask for READ COMMITTED, so that a
+	// statement after a conflict sees the row the other transaction committed.
+	readCommitted bool
+}
+
+const requestColumns = `request_key, source, event_id, subject, client_token, region_id, vpc_id, params,
+	state, gateway_id, order_id, attempts, last_error, created_at, updated_at, accepted_at,
+	lease_owner, lease_until`
+
+const insertRequestValues = `INSERT INTO requests (` + requestColumns + `)
+	VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
+
+var (
+	sqliteDialect = &dialect{
+		kind:     "sqlite",
+		textTime: true,
+		// The unique key decides: a second insert of the key does nothing and
+		// reports no affected row.
+		insertRequest: insertRequestValues + ` ON CONFLICT (request_key) DO NOTHING`,
+	}
+	postgresDialect = &dialect{
+		kind:           "postgres",
+		dollar:         true,
+		skipLocked:     ` FOR UPDATE SKIP LOCKED`,
+		insertRequest:  insertRequestValues + ` ON CONFLICT (request_key) DO NOTHING`,
+		claimReturning: true,
+		readCommitted:  true,
+	}
+	mysqlDialect = &dialect{
+		kind:       "mysql",
+		skipLocked: ` FOR UPDATE SKIP LOCKED`,
+		// INSERT IGNORE would also turn truncation and other data errors into
+		// warnings, and ON DUPLICATE KEY UPDATE reports an unchanged existing
+		// row as affected under CLIENT_FOUND_ROWS; a plain INSERT whose
+		// duplicate-key error (1062) means "exists" says exactly what happened.
+		// InnoDB rolls back only the failed statement, not the transaction.
+		insertRequest: insertRequestValues,
+		readCommitted: true,
+	}
+)
+
+// rebind turns ? placeholders into the dialect's. The statements here hold no
+// ? inside literals.
+func (d *dialect) rebind(q string) string {
+	if !d.dollar {
+		return q
+	}
+	var b strings.Builder
+	b.Grow(len(q) + 16)
+	n := 0
+	for i := 0; i < len(q); i++ {
+		if q[i] == '?' {
+			n++
+			b.WriteByte('$')
+			b.WriteString(strconv.Itoa(n))
+			continue
+		}
+		b.WriteByte(q[i])
+	}
+	return b.String()
+}
+
+// timeLayout is how SQLite stores times: fixed width, so that text order is
+// time order.
+const timeLayout = "2006-01-02T15:04:05.000000Z"
+
+// normTime is t as every backend stores it: UTC, whole microseconds.
+func normTime(t time.Time) time.Time {
+	if t.IsZero() {
+		return time.Time{}
+	}
+	return t.UTC().Truncate(time.Microsecond)
+}
+
+// timeArg encodes t for a statement; the zero time is NULL.
+func (d *dialect) timeArg(t time.Time) any {
+	if t.IsZero() {
+		return nil
+	}
+	t = normTime(t)
+	if d.textTime {
+		return t.Format(timeLayout)
+	}
+	return t
+}
+
+// isDuplicateKey reports whether err is MySQL's duplicate-key error.
+func isDuplicateKey(err error) bool {
+	var me *mysql.MySQLError
+	return errors.As(err, &me) && me.Number == 1062
+}
+
+// retryable reports whether err means the transaction lost a race with
+// another one and can simply be run again: a deadlock, a serialization
+// failure, a lock wait that timed out, or SQLite's file lock held by another
+// process for longer than busy_timeout.
+func retryable(err error) bool {
+	var pe *pgconn.PgError
+	if errors.As(err, &pe) {
+		return pe.Code == "40001" || pe.Code == "40P01"
+	}
+	var me *mysql.MySQLError
+	if errors.As(err, &me) {
+		return me.Number == 1213 || me.Number == 1205
+	}
+	var se *sqlite.Error
+	if errors.As(err, &se) {
+		code := se.Code() & 0xff
+		return code == sqlite3.SQLITE_BUSY || code == sqlite3.SQLITE_LOCKED
+	}
+	return false
+}

@@ -1,0 +1,621 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"slices"
+	"strings"
+	"time"
+)
+
+// SQLStore is the Store on a SQL database: SQLite, PostgreSQL or
+// MySQL/MariaDB. Open one with Open or OpenSQL; it is safe for concurrent use.
+type SQLStore struct {
+	d    *dialect
+	desc string  // backend, host and database for errors; never a password
+	wdb  *sql.DB // writes (and, except on SQLite files, reads)
+	rdb  *sql.DB // reads
+	now  func() time.Time
+	// secret is the connection password, kept only to scrub it from errors
+	// raised while opening.
+	secret string
+}
+
+var _ Store = (*SQLStore)(nil)
+
+func newSQLStore(d *dialect, desc string, wdb, rdb *sql.DB, o options) *SQLStore {
+	return &SQLStore{d: d, desc: desc, wdb: wdb, rdb: rdb, now: o.now}
+}
+
+// Kind names the backend: "sqlite", "postgres" or "mysql".
+func (s *SQLStore) Kind() string { return s.d.kind }
+
+// String names the backend, host and database, without credentials.
+func (s *SQLStore) String() string { return s.desc }
+
+// Close closes the store's connection pools.
+func (s *SQLStore) Close() error {
+	err := s.wdb.Close()
+	if s.rdb != s.wdb {
+		err = errors.Join(err, s.rdb.Close())
+	}
+	return err
+}
+
+// maxBatch bounds the keys or seqs in one statement, well inside every
+// backend's limit on bound parameters; Claim leases at most this many at once.
+const maxBatch = 500
+
+// maxAttempts bounds how often a transaction that lost a race (deadlock,
+// serialization failure, lock timeout) is run again.
+const maxAttempts = 5
+
+// retry runs fn again while it fails in a way that another run can fix.
+func (s *SQLStore) retry(ctx context.Context, fn func() error) error {
+	for attempt := 1; ; attempt++ {
+		err := fn()
+		if err == nil || attempt == maxAttempts || !retryable(err) || ctx.Err() != nil {
+			return err
+		}
+		// Jitter keeps the losers of one race from meeting again.
+		wait := time.Duration(attempt) * (5*time.Millisecond + rand.N(10*time.Millisecond))
+		t := time.NewTimer(wait)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return err
+		case <-t.C:
+		}
+	}
+}
+
+// inTx runs fn in one write transaction, retried as a whole when it loses a
+// race. fn must not use s.wdb: on SQLite its one connection is fn's.
+func (s *SQLStore) inTx(ctx context.Context, fn func(tx *sql.Tx) error) error {
+	var opts *sql.TxOptions
+	if s.d.readCommitted {
+		opts = &sql.TxOptions{Isolation: sql.LevelReadCommitted}
+	}
+	return s.retry(ctx, func() error {
+		tx, err := s.wdb.BeginTx(ctx, opts)
+		if err != nil {
+			return err
+		}
+		if err := fn(tx); err != nil {
+			tx.Rollback()
+			return err
+		}
+		return tx.Commit()
+	})
+}
+
+type queryer interface {
+	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
+	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
+}
+
+// Insert implements Store. An empty r.State is stored as Received; zero
+// CreatedAt and UpdatedAt are stamped with the clock. Every event is stored
+// for r.Key whatever its RequestKey says, and only if this call created the
+// request.
+func (s *SQLStore) Insert(ctx context.Context, r Request, events []Event) (Request, bool, error) {
+	if r.Key == "" {
+		return Request{}, false, errors.New("store: insert: request has no key")
+	}
+	if r.State == "" {
+		r.State = Received
+	}
+	if !r.State.valid() {
+		return Request{}, false, fmt.Errorf("store: insert %s: unknown state %q", r.Key, r.State)
+	}
+	if err := checkEvents(r.Key, events); err != nil {
+		return Request{}, false, fmt.Errorf("store: insert %s: %w", r.Key, err)
+	}
+	now := s.now()
+	if r.CreatedAt.IsZero() {
+		r.CreatedAt = now
+	}
+	if r.UpdatedAt.IsZero() {
+		r.UpdatedAt = r.CreatedAt
+	}
+	if r.Params == nil {
+		r.Params = []byte{}
+	}
+
+	var (
+		got     Request
+		created bool
+	)
+	err := s.inTx(ctx, func(tx *sql.Tx) error {
+		var err error
+		created, err = s.insertRequest(ctx, tx, r)
+		if err != nil {
+			return err
+		}
+		if created {
+			if err := s.insertEvents(ctx, tx, r.Key, events, now); err != nil {
+				return err
+			}
+		}
+		got, err = s.get(ctx, tx, r.Key)
+		return err
+	})
+	if err != nil {
+		return Request{}, false, fmt.Errorf("store: insert %s into %s: %w", r.Key, s.desc, err)
+	}
+	return got, created, nil
+}
+
+func (s *SQLStore) insertRequest(ctx context.Context, tx *sql.Tx, r Request) (bool, error) {
+	d := s.d
+	res, err := tx.ExecContext(ctx, d.rebind(d.insertRequest),
+		r.Key, r.Source, r.EventID, r.Subject, r.ClientToken, r.RegionID, r.VpcID, r.Params,
+		string(r.State), r.GatewayID, r.OrderID, r.Attempts, r.LastError,
+		d.timeArg(r.CreatedAt), d.timeArg(r.UpdatedAt), d.timeArg(r.AcceptedAt),
+		r.LeaseOwner, d.timeArg(r.LeaseUntil))
+	if err != nil {
+		if isDuplicateKey(err) {
+			return false, nil
+		}
+		return false, err
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return false, err
+	}
+	return n == 1, nil
+}
+
+func checkEvents(key string, events []Event) error {
+	for i, e := range events {
+		if e.RequestKey != "" && e.RequestKey != key {
+			return fmt.Errorf("event %d (%s) belongs to request %s", i, e.ID, e.RequestKey)
+		}
+		if e.ID == "" || e.Type == "" {
+			return fmt.Errorf("event %d has no id or no type", i)
+		}
+	}
+	return nil
+}
+
+// insertEvents appends events to the outbox one statement each, so that seq
+// follows the order of events on every backend.
+func (s *SQLStore) insertEvents(ctx context.Context, tx *sql.Tx, key string, events []Event, now time.Time) error {
+	q := s.d.rebind(`INSERT INTO outbox (id, request_key, type, body, created_at) VALUES (?, ?, ?, ?, ?)`)
+	for _, e := range events {
+		if e.CreatedAt.IsZero() {
+			e.CreatedAt = now
+		}
+		if e.Body == nil {
+			e.Body = []byte{}
+		}
+		if _, err := tx.ExecContext(ctx, q, e.ID, key, e.Type, e.Body, s.d.timeArg(e.CreatedAt)); err != nil {
+			return fmt.Errorf("append event %s: %w", e.ID, err)
+		}
+	}
+	return nil
+}
+
+// Get implements Store.
+func (s *SQLStore) Get(ctx context.Context, key string) (Request, error) {
+	r, err := s.get(ctx, s.rdb, key)
+	if err != nil {
+		return Request{}, fmt.Errorf("store: get %s from %s: %w", key, s.desc, err)
+	}
+	return r, nil
+}
+
+func (s *SQLStore) get(ctx context.Context, q queryer, key string) (Request, error) {
+	row := q.QueryRowContext(ctx, s.d.rebind(`SELECT `+requestColumns+` FROM requests WHERE request_key = ?`), key)
+	r, err := scanRequest(row)
+	if errors.Is(err, sql.ErrNoRows) {
+		return Request{}, ErrNotFound
+	}
+	return r, err
+}
+
+type scanner interface{ Scan(dest ...any) error }
+
+func scanRequest(row scanner) (Request, error) {
+	var (
+		r                                      Request
+		state                                  string
+		created, updated, accepted, leaseUntil timeScan
+	)
+	err := row.Scan(&r.Key, &r.Source, &r.EventID, &r.Subject, &r.ClientToken, &r.RegionID, &r.VpcID,
+		&r.Params, &state, &r.GatewayID, &r.OrderID, &r.Attempts, &r.LastError,
+		&created, &updated, &accepted, &r.LeaseOwner, &leaseUntil)
+	if err != nil {
+		return Request{}, err
+	}
+	r.State = State(state)
+	r.CreatedAt, r.UpdatedAt, r.AcceptedAt, r.LeaseUntil = created.t, updated.t, accepted.t, leaseUntil.t
+	return r, nil
+}
+
+// Transition implements Store.
+func (s *SQLStore) Transition(ctx context.Context, key string, from []State, to State, leaseOwner string, c Change, events []Event) (Request, error) {
+	if len(from) == 0 {
+		return Request{}, fmt.Errorf("store: transition %s: no states to move from", key)
+	}
+	for _, st := range append(slices.Clone(from), to) {
+		if !st.valid() {
+			return Request{}, fmt.Errorf("store: transition %s: unknown state %q", key, st)
+		}
+	}
+	if err := checkEvents(key, events); err != nil {
+		return Request{}, fmt.Errorf("store: transition %s: %w", key, err)
+	}
+	now := s.now()
+
+	set := []string{"state = ?", "updated_at = ?", "lease_owner = ''", "lease_until = NULL"}
+	args := []any{string(to), s.d.timeArg(now)}
+	if c.GatewayID != "" {
+		set = append(set, "gateway_id = ?")
+		args = append(args, c.GatewayID)
+	}
+	if c.OrderID != 0 {
+		set = append(set, "order_id = ?")
+		args = append(args, c.OrderID)
+	}
+	if c.LastError != "" {
+		set = append(set, "last_error = ?")
+		args = append(args, c.LastError)
+	}
+	if c.AddAttempt {
+		set = append(set, "attempts = attempts + 1")
+	}
+	if !c.AcceptedAt.IsZero() {
+		set = append(set, "accepted_at = ?")
+		args = append(args, s.d.timeArg(c.AcceptedAt))
+	}
+	q := `UPDATE requests SET ` + strings.Join(set, ", ") + ` WHERE request_key = ? AND state IN (` + marks(len(from)) + `)`
+	args = append(args, key)
+	for _, st := range from {
+		args = append(args, string(st))
+	}
+	if leaseOwner != "" {
+		q += ` AND lease_owner = ?`
+		args = append(args, leaseOwner)
+	}
+	q = s.d.rebind(q)
+
+	var got Request
+	err := s.inTx(ctx, func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, q, args...)
+		if err != nil {
+			return err
+		}
+		n, err := res.RowsAffected()
+		if err != nil {
+			return err
+		}
+		if n == 0 {
+			var one int
+			err := tx.QueryRowContext(ctx, s.d.rebind(`SELECT 1 FROM requests WHERE request_key = ?`), key).Scan(&one)
+			if errors.Is(err, sql.ErrNoRows) {
+				return ErrNotFound
+			}
+			if err != nil {
+				return err
+			}
+			return ErrConflict
+		}
+		if err := s.insertEvents(ctx, tx, key, events, now); err != nil {
+			return err
+		}
+		got, err = s.get(ctx, tx, key)
+		return err
+	})
+	if err != nil {
+		return Request{}, fmt.Errorf("store: transition %s to %s in %s: %w", key, to, s.desc, err)
+	}
+	return got, nil
+}
+
+// Claim implements Store. It leases at most 500 requests per call; callers
+// loop for more. Claiming does not change UpdatedAt, which records changes of
+// state and data only.
+func (s *SQLStore) Claim(ctx context.Context, states []State, owner string, now time.Time, lease time.Duration, limit int) ([]Request, error) {
+	if owner == "" {
+		return nil, errors.New("store: claim: no lease owner")
+	}
+	if lease <= 0 {
+		return nil, fmt.Errorf("store: claim: lease must be positive, got %s", lease)
+	}
+	if limit <= 0 || len(states) == 0 {
+		return nil, nil
+	}
+	limit = min(limit, maxBatch)
+	until := normTime(now.Add(lease))
+	where := `state IN (` + marks(len(states)) + `) AND (lease_until IS NULL OR lease_until < ?)`
+	args := make([]any, 0, len(states)+2)
+	for _, st := range states {
+		args = append(args, string(st))
+	}
+	args = append(args, s.d.timeArg(now), limit)
+
+	var got []Request
+	var err error
+	if s.d.claimReturning {
+		got, err = s.claimReturning(ctx, where, args, owner, until)
+	} else {
+		got, err = s.claimSelectUpdate(ctx, where, args, owner, until)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("store: claim for %s in %s: %w", owner, s.desc, err)
+	}
+	return got, nil
+}
+
+// claimReturning locks the oldest claimable rows, skipping rows another
+// claimer holds, and leases them in the same statement.
+func (s *SQLStore) claimReturning(ctx context.Context, where string, args []any, owner string, until time.Time) ([]Request, error) {
+	q := s.d.rebind(`WITH c AS (
+		SELECT request_key FROM requests WHERE ` + where + `
+		ORDER BY created_at, request_key LIMIT ?` + s.d.skipLocked + `)
+	UPDATE requests SET lease_owner = ?, lease_until = ?
+	FROM c WHERE requests.request_key = c.request_key
+	RETURNING ` + qualified("requests", requestColumns))
+	args = append(args, owner, s.d.timeArg(until))
+	var got []Request
+	err := s.retry(ctx, func() error {
+		rows, err := s.wdb.QueryContext(ctx, q, args...)
+		if err != nil {
+			return err
+		}
+		got, err = scanRequests(rows)
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	// RETURNING follows no ORDER BY; give callers oldest first.
+	slices.SortFunc(got, func(a, b Request) int {
+		if c := a.CreatedAt.Compare(b.CreatedAt); c != 0 {
+			return c
+		}
+		return strings.Compare(a.Key, b.Key)
+	})
+	return got, nil
+}
+
+// claimSelectUpdate reads and locks the oldest claimable rows (skipping
+// locked ones where the backend can; SQLite's write transaction already
+// excludes every other writer), then leases them, in one transaction.
+func (s *SQLStore) claimSelectUpdate(ctx context.Context, where string, args []any, owner string, until time.Time) ([]Request, error) {
+	sel := s.d.rebind(`SELECT ` + requestColumns + ` FROM requests WHERE ` + where +
+		` ORDER BY created_at, request_key LIMIT ?` + s.d.skipLocked)
+	var got []Request
+	err := s.inTx(ctx, func(tx *sql.Tx) error {
+		rows, err := tx.QueryContext(ctx, sel, args...)
+		if err != nil {
+			return err
+		}
+		got, err = scanRequests(rows)
+		if err != nil || len(got) == 0 {
+			return err
+		}
+		upd := []any{owner, s.d.timeArg(until)}
+		for _, r := range got {
+			upd = append(upd, r.Key)
+		}
+		_, err = tx.ExecContext(ctx, s.d.rebind(`UPDATE requests SET lease_owner = ?, lease_until = ?
+			WHERE request_key IN (`+marks(len(got))+`)`), upd...)
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	for i := range got {
+		got[i].LeaseOwner, got[i].LeaseUntil = owner, until
+	}
+	return got, nil
+}
+
+func scanRequests(rows *sql.Rows) ([]Request, error) {
+	defer rows.Close()
+	var out []Request
+	for rows.Next() {
+		r, err := scanRequest(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, r)
+	}
+	return out, rows.Err()
+}
+
+// Release implements Store. Keys not leased by owner (never claimed, already
+// transitioned, or taken over after the lease expired) are left alone.
+func (s *SQLStore) Release(ctx context.Context, owner string, keys []string) error {
+	if owner == "" {
+		return errors.New("store: release: no lease owner")
+	}
+	if len(keys) == 0 {
+		return nil
+	}
+	err := s.inTx(ctx, func(tx *sql.Tx) error {
+		for chunk := range slices.Chunk(keys, maxBatch) {
+			args := []any{owner}
+			for _, k := range chunk {
+				args = append(args, k)
+			}
+			_, err := tx.ExecContext(ctx, s.d.rebind(`UPDATE requests SET lease_owner = '', lease_until = NULL
+				WHERE lease_owner = ? AND request_key IN (`+marks(len(chunk))+`)`), args...)
+			if err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("store: release %d requests for %s in %s: %w", len(keys), owner, s.desc, err)
+	}
+	return nil
+}
+
+// Unsent implements Store. A limit below 1 returns nothing.
+func (s *SQLStore) Unsent(ctx context.Context, limit int) ([]Event, error) {
+	if limit <= 0 {
+		return nil, nil
+	}
+	rows, err := s.rdb.QueryContext(ctx, s.d.rebind(`SELECT seq, id, request_key, type, body, created_at
+		FROM outbox WHERE sent_at IS NULL ORDER BY seq LIMIT ?`), limit)
+	if err != nil {
+		return nil, fmt.Errorf("store: read outbox of %s: %w", s.desc, err)
+	}
+	defer rows.Close()
+	var out []Event
+	for rows.Next() {
+		var (
+			e       Event
+			created timeScan
+		)
+		if err := rows.Scan(&e.Seq, &e.ID, &e.RequestKey, &e.Type, &e.Body, &created); err != nil {
+			return nil, fmt.Errorf("store: read outbox of %s: %w", s.desc, err)
+		}
+		e.CreatedAt = created.t
+		out = append(out, e)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("store: read outbox of %s: %w", s.desc, err)
+	}
+	return out, nil
+}
+
+// MarkSent implements Store. Seqs already marked keep their first sent time.
+func (s *SQLStore) MarkSent(ctx context.Context, seqs []int64) error {
+	if len(seqs) == 0 {
+		return nil
+	}
+	now := s.d.timeArg(s.now())
+	err := s.inTx(ctx, func(tx *sql.Tx) error {
+		for chunk := range slices.Chunk(seqs, maxBatch) {
+			args := []any{now}
+			for _, seq := range chunk {
+				args = append(args, seq)
+			}
+			_, err := tx.ExecContext(ctx, s.d.rebind(`UPDATE outbox SET sent_at = ?
+				WHERE sent_at IS NULL AND seq IN (`+marks(len(chunk))+`)`), args...)
+			if err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("store: mark %d events sent in %s: %w", len(seqs), s.desc, err)
+	}
+	return nil
+}
+
+// Count returns how many requests are in one of states, or in any state when
+// none are given.
+func (s *SQLStore) Count(ctx context.Context, states ...State) (int, error) {
+	q := `SELECT COUNT(*) FROM requests`
+	var args []any
+	if len(states) > 0 {
+		q += ` WHERE state IN (` + marks(len(states)) + `)`
+		for _, st := range states {
+			args = append(args, string(st))
+		}
+	}
+	var n int
+	if err := s.rdb.QueryRowContext(ctx, s.d.rebind(q), args...).Scan(&n); err != nil {
+		return 0, fmt.Errorf("store: count requests in %s: %w", s.desc, err)
+	}
+	return n, nil
+}
+
+// ListFilter selects requests for List.
+type ListFilter struct {
+	States   []State // any state when empty
+	AfterKey string  // resume after this key (keys are listed in order)
+	Limit    int     // at most this many; 100 when 0, capped at 500
+}
+
+// List returns requests in key order, a page at a time: pass the last key of
+// one page as AfterKey for the next.
+func (s *SQLStore) List(ctx context.Context, f ListFilter) ([]Request, error) {
+	limit := f.Limit
+	if limit <= 0 {
+		limit = 100
+	}
+	limit = min(limit, maxBatch)
+	q := `SELECT ` + requestColumns + ` FROM requests WHERE request_key > ?`
+	args := []any{f.AfterKey}
+	if len(f.States) > 0 {
+		q += ` AND state IN (` + marks(len(f.States)) + `)`
+		for _, st := range f.States {
+			args = append(args, string(st))
+		}
+	}
+	q += ` ORDER BY request_key LIMIT ?`
+	args = append(args, limit)
+	rows, err := s.rdb.QueryContext(ctx, s.d.rebind(q), args...)
+	if err != nil {
+		return nil, fmt.Errorf("store: list requests in %s: %w", s.desc, err)
+	}
+	out, err := scanRequests(rows)
+	if err != nil {
+		return nil, fmt.Errorf("store: list requests in %s: %w", s.desc, err)
+	}
+	return out, nil
+}
+
+func (st State) valid() bool {
+	switch st {
+	case Received, Pending, Active, Failed:
+		return true
+	}
+	return false
+}
+
+// marks is n comma-separated placeholders.
+func marks(n int) string {
+	return strings.TrimSuffix(strings.Repeat("?, ", n), ", ")
+}
+
+// qualified prefixes every column in a comma-separated list with table.
+func qualified(table, columns string) string {
+	cols := strings.Split(columns, ",")
+	for i, c := range cols {
+		cols[i] = table + "." + strings.TrimSpace(c)
+	}
+	return strings.Join(cols, ", ")
+}
+
+// timeScan reads a nullable time column from any backend: a native timestamp
+// (PostgreSQL, MySQL with parseTime) or SQLite's fixed-width text. NULL is
+// the zero time. Times come back in UTC.
+type timeScan struct{ t time.Time }
+
+func (ts *timeScan) Scan(v any) error {
+	switch v := v.(type) {
+	case nil:
+		ts.t = time.Time{}
+	case time.Time:
+		ts.t = v.UTC()
+	case string:
+		return ts.parse(v)
+	case []byte:
+		return ts.parse(string(v))
+	default:
+		return fmt.Errorf("store: cannot read %T as a time", v)
+	}
+	return nil
+}
+
+func (ts *timeScan) parse(s string) error {
+	t, err := time.Parse(time.RFC3339Nano, s)
+	if err != nil {
+		return fmt.Errorf("store: stored time %q: %w", s, err)
+	}
+	ts.t = t.UTC()
+	return nil
+}

@@ -1,0 +1,439 @@
+package store_test
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"math/rand/v2"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/go-sql-driver/mysql"
+	_ "github.com/jackc/pgx/v5/stdlib" // "pgx" driver for the admin connection
+
+	"github.com/vpngw/vpngw/internal/store"
+	"github.com/vpngw/vpngw/internal/store/storetest"
+)
+
+const (
+	postgresEnv = "VPNGW_TEST_POSTGRES_URL"
+	mysqlEnv    = "VPNGW_TEST_MYSQL_URL"
+)
+
+// serverURL returns the test server URL in env, skipping the test when it is
+// unset, except in CI, where a missing server is a failure.
+func serverURL(t *testing.T, env string) string {
+	t.Helper()
+	u := os.Getenv(env)
+	if u == "" {
+		if os.Getenv("CI") == "true" {
+			t.Fatalf("%s is not set; CI must run the store tests against a real server", env)
+		}
+		t.Skipf("%s is not set; skipping tests against a real server", env)
+	}
+	return u
+}
+
+func uniqueName() string {
+	return fmt.Sprintf("vpngw_test_%d_%08x", os.Getpid(), rand.Uint32())
+}
+
+func openStore(t *testing.T, rawURL string, opts ...store.Option) *store.SQLStore {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	s, err := store.OpenSQL(ctx, rawURL, opts...)
+	if err != nil {
+		t.Fatalf("Open: %v", err)
+	}
+	t.Cleanup(func() { s.Close() })
+	return s
+}
+
+func sqliteURL(t *testing.T) string {
+	return "sqlite://" + filepath.Join(t.TempDir(), "store.db")
+}
+
+func TestSQLiteContract(t *testing.T) {
+	storetest.Run(t, func(t *testing.T) store.Store { return openStore(t, sqliteURL(t)) })
+}
+
+func TestSQLiteMemoryContract(t *testing.T) {
+	storetest.Run(t, func(t *testing.T) store.Store { return openStore(t, "sqlite::memory:") })
+}
+
+func TestPostgresContract(t *testing.T) {
+	admin := postgresAdmin(t)
+	storetest.Run(t, func(t *testing.T) store.Store { return openStore(t, postgresSchemaURL(t, admin)) })
+}
+
+func TestMySQLContract(t *testing.T) {
+	admin := mysqlAdmin(t)
+	storetest.Run(t, func(t *testing.T) store.Store { return openStore(t, mysqlDatabaseURL(t, admin)) })
+}
+
+type postgresServer struct {
+	url string
+	db  *sql.DB
+}
+
+// postgresAdmin connects to the test server; an unreachable server fails the
+// test.
+func postgresAdmin(t *testing.T) postgresServer {
+	t.Helper()
+	u := serverURL(t, postgresEnv)
+	db, err := sql.Open("pgx", u)
+	if err != nil {
+		t.Fatalf("%s: %v", postgresEnv, err)
+	}
+	t.Cleanup(func() { db.Close() })
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := db.PingContext(ctx); err != nil {
+		t.Fatalf("PostgreSQL at %s is unreachable: %v", postgresEnv, err)
+	}
+	return postgresServer{url: u, db: db}
+}
+
+// postgresSchemaURL creates a schema of its own for t, dropped at cleanup, and
+// returns a store URL whose search_path selects it.
+func postgresSchemaURL(t *testing.T, srv postgresServer) string {
+	t.Helper()
+	schema := uniqueName()
+	if _, err := srv.db.Exec(`CREATE SCHEMA ` + schema); err != nil {
+		t.Fatalf("create schema: %v", err)
+	}
+	t.Cleanup(func() {
+		if _, err := srv.db.Exec(`DROP SCHEMA ` + schema + ` CASCADE`); err != nil {
+			t.Errorf("drop schema %s: %v", schema, err)
+		}
+	})
+	u, err := url.Parse(srv.url)
+	if err != nil {
+		t.Fatalf("%s: %v", postgresEnv, err)
+	}
+	q := u.Query()
+	q.Set("search_path", schema)
+	u.RawQuery = q.Encode()
+	return u.String()
+}
+
+type mysqlServer struct {
+	cfg *mysql.Config
+	db  *sql.DB
+}
+
+func mysqlAdmin(t *testing.T) mysqlServer {
+	t.Helper()
+	u := serverURL(t, mysqlEnv)
+	cfg, _, err := store.MySQLConfig(u)
+	if err != nil {
+		t.Fatalf("%s: %v", mysqlEnv, err)
+	}
+	conn, err := mysql.NewConnector(cfg)
+	if err != nil {
+		t.Fatalf("%s: %v", mysqlEnv, err)
+	}
+	db := sql.OpenDB(conn)
+	t.Cleanup(func() { db.Close() })
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := db.PingContext(ctx); err != nil {
+		t.Fatalf("MySQL at %s is unreachable: %v", mysqlEnv, err)
+	}
+	return mysqlServer{cfg: cfg, db: db}
+}
+
+// mysqlDatabaseURL creates a database of its own for t, dropped at cleanup,
+// and returns a store URL for it (in the driver's DSN form).
+func mysqlDatabaseURL(t *testing.T, srv mysqlServer) string {
+	t.Helper()
+	name := uniqueName()
+	if _, err := srv.db.Exec(`CREATE DATABASE ` + name); err != nil {
+		t.Fatalf("create database: %v", err)
+	}
+	t.Cleanup(func() {
+		if _, err := srv.db.Exec(`DROP DATABASE ` + name); err != nil {
+			t.Errorf("drop database %s: %v", name, err)
+		}
+	})
+	cfg := srv.cfg.Clone()
+	cfg.DBName = name
+	return "mysql://" + cfg.FormatDSN()
+}
+
+// testConcurrentMigrate starts several instances on one empty database at
+// the same moment: all must open, and the schema must be migrated once.
+func testConcurrentMigrate(t *testing.T, rawURL string) {
+	const instances = 4
+	var (
+		wg     sync.WaitGroup
+		start  = make(chan struct{})
+		stores = make([]*store.SQLStore, instances)
+	)
+	for i := range instances {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			<-start
+			s, err := store.OpenSQL(context.Background(), rawURL)
+			if err != nil {
+				t.Errorf("instance %d: Open: %v", i, err)
+				return
+			}
+			stores[i] = s
+		}()
+	}
+	close(start)
+	wg.Wait()
+	for _, s := range stores {
+		if s != nil {
+			t.Cleanup(func() { s.Close() })
+		}
+	}
+	if t.Failed() {
+		return
+	}
+	ctx := context.Background()
+	v, err := stores[0].SchemaVersion(ctx)
+	if err != nil || v < 1 {
+		t.Fatalf("SchemaVersion = %d, %v; want at least 1", v, err)
+	}
+	// Every instance works on the one schema.
+	for i, s := range stores {
+		r := store.Request{Key: fmt.Sprintf("k-%d", i), Source: "s", EventID: "e", ClientToken: "c", RegionID: "r"}
+		if _, created, err := s.Insert(ctx, r, nil); err != nil || !created {
+			t.Errorf("instance %d: Insert = %v, %v", i, created, err)
+		}
+	}
+	if n, err := stores[0].Count(ctx); err != nil || n != instances {
+		t.Errorf("Count = %d, %v; want %d", n, err, instances)
+	}
+	// Migrating again is a no-op.
+	if err := store.Migrate(ctx, rawURL); err != nil {
+		t.Errorf("Migrate again: %v", err)
+	}
+	if v2, err := stores[1].SchemaVersion(ctx); err != nil || v2 != v {
+		t.Errorf("SchemaVersion after re-migrating = %d, %v; want %d", v2, err, v)
+	}
+}
+
+func TestSQLiteConcurrentMigrate(t *testing.T) {
+	testConcurrentMigrate(t, sqliteURL(t))
+}
+
+func TestPostgresConcurrentMigrate(t *testing.T) {
+	testConcurrentMigrate(t, postgresSchemaURL(t, postgresAdmin(t)))
+}
+
+func TestMySQLConcurrentMigrate(t *testing.T) {
+	testConcurrentMigrate(t, mysqlDatabaseURL(t, mysqlAdmin(t)))
+}
+
+// TestSQLiteFileSharedByStores has two stores on one file, as two processes
+// would be, insert and then claim at the same time: SQLite's file lock,
+// IMMEDIATE transactions and busy_timeout must keep both working, and no
+// request may be claimed by both.
+func TestSQLiteFileSharedByStores(t *testing.T) {
+	u := sqliteURL(t)
+	stores := []*store.SQLStore{openStore(t, u), openStore(t, u)}
+	ctx := context.Background()
+	const perStore = 150
+	var wg sync.WaitGroup
+	for i, s := range stores {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for j := range perStore {
+				r := store.Request{Key: fmt.Sprintf("k-%d-%03d", i, j), Source: "s", EventID: "e", ClientToken: "c", RegionID: "r"}
+				if _, _, err := s.Insert(ctx, r, []store.Event{{ID: r.Key, Type: "t"}}); err != nil {
+					t.Errorf("store %d: Insert: %v", i, err)
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	if n, err := stores[0].Count(ctx, store.Received); err != nil || n != 2*perStore {
+		t.Fatalf("Count = %d, %v; want %d", n, err, 2*perStore)
+	}
+
+	var (
+		mu      sync.Mutex
+		claimed = map[string]int{}
+		now     = time.Now()
+	)
+	for i, s := range stores {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				got, err := s.Claim(ctx, []store.State{store.Received}, fmt.Sprintf("store-%d", i), now, time.Hour, 7)
+				if err != nil {
+					t.Errorf("store %d: Claim: %v", i, err)
+					return
+				}
+				if len(got) == 0 {
+					return
+				}
+				mu.Lock()
+				for _, r := range got {
+					claimed[r.Key]++
+				}
+				mu.Unlock()
+			}
+		}()
+	}
+	wg.Wait()
+	if len(claimed) != 2*perStore {
+		t.Errorf("%d requests claimed, want %d", len(claimed), 2*perStore)
+	}
+	for k, n := range claimed {
+		if n != 1 {
+			t.Errorf("%s claimed %d times", k, n)
+		}
+	}
+}
+
+// testOperatorViews checks Count, List and SchemaVersion, which are not in
+// the Store contract.
+func testOperatorViews(t *testing.T, s *store.SQLStore) {
+	ctx := context.Background()
+	for i, st := range []store.State{store.Received, store.Pending, store.Pending, store.Active, store.Failed} {
+		r := store.Request{Key: fmt.Sprintf("k-%d", i), Source: "s", EventID: "e", ClientToken: "c", RegionID: "r", State: st}
+		if _, _, err := s.Insert(ctx, r, nil); err != nil {
+			t.Fatalf("Insert: %v", err)
+		}
+	}
+	if n, err := s.Count(ctx); err != nil || n != 5 {
+		t.Errorf("Count() = %d, %v; want 5", n, err)
+	}
+	if n, err := s.Count(ctx, store.Pending, store.Received); err != nil || n != 3 {
+		t.Errorf("Count(pending, received) = %d, %v; want 3", n, err)
+	}
+	page, err := s.List(ctx, store.ListFilter{Limit: 2})
+	if err != nil || len(page) != 2 || page[0].Key != "k-0" || page[1].Key != "k-1" {
+		t.Fatalf("List page 1 = %v, %v", page, err)
+	}
+	page, err = s.List(ctx, store.ListFilter{AfterKey: page[1].Key, States: []store.State{store.Pending, store.Failed}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var keys []string
+	for _, r := range page {
+		keys = append(keys, r.Key)
+	}
+	if strings.Join(keys, ",") != "k-2,k-4" {
+		t.Errorf("List after k-1 in pending/failed = %v, want [k-2 k-4]", keys)
+	}
+	if v, err := s.SchemaVersion(ctx); err != nil || v != 1 {
+		t.Errorf("SchemaVersion = %d, %v; want 1", v, err)
+	}
+}
+
+func TestSQLiteOperatorViews(t *testing.T) { testOperatorViews(t, openStore(t, sqliteURL(t))) }
+
+func TestPostgresOperatorViews(t *testing.T) {
+	testOperatorViews(t, openStore(t, postgresSchemaURL(t, postgresAdmin(t))))
+}
+
+func TestMySQLOperatorViews(t *testing.T) {
+	testOperatorViews(t, openStore(t, mysqlDatabaseURL(t, mysqlAdmin(t))))
+}
+
+// TestOpenErrorsHidePassword opens URLs carrying a recognisable password,
+// well-formed ones against a closed port and malformed ones: every error must
+// name the backend and never the password.
+func TestOpenErrorsHidePassword(t *testing.T) {
+	const pw = "Sekr3t-Pa55w0rd"
+	tests := []struct {
+		name, url string
+		want      []string // substrings the error must hold
+	}{
+		{"postgres closed port", "postgres://vpngw:" + pw + "@127.0.0.1:1/gwdb?sslmode=disable&connect_timeout=2", []string{"postgres", "127.0.0.1:1", "gwdb"}},
+		{"postgresql scheme", "postgresql://vpngw:" + pw + "@127.0.0.1:1/gwdb?sslmode=disable", []string{"postgres", "127.0.0.1:1"}},
+		{"postgres bad port", "postgres://vpngw:" + pw + "@127.0.0.1:notaport/gwdb", []string{"postgres"}},
+		{"postgres bad param", "postgres://vpngw:" + pw + "@127.0.0.1:1/gwdb?sslmode=maybe", []string{"postgres"}},
+		{"postgres escaped password", "postgres://vpngw:" + url.QueryEscape(pw+"/@:") + "@127.0.0.1:1/gwdb?sslmode=disable", []string{"postgres"}},
+		{"mysql url form closed port", "mysql://vpngw:" + pw + "@127.0.0.1:1/gwdb", []string{"mysql", "127.0.0.1:1", "gwdb"}},
+		{"mysql dsn form closed port", "mysql://vpngw:" + pw + "@tcp(127.0.0.1:1)/gwdb", []string{"mysql", "127.0.0.1:1", "gwdb"}},
+		{"mysql dsn unterminated", "mysql://vpngw:" + pw + "@tcp(127.0.0.1:1/gwdb", []string{"mysql"}},
+		{"mysql bad port", "mysql://vpngw:" + pw + "@127.0.0.1:port/gwdb", []string{"mysql"}},
+		{"mysql bad param", "mysql://vpngw:" + pw + "@127.0.0.1:1/gwdb?parseTime=perhaps", []string{"mysql"}},
+		{"mysql no database", "mysql://vpngw:" + pw + "@127.0.0.1:1/", []string{"mysql", "no database"}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			defer cancel()
+			s, err := store.Open(ctx, tc.url, store.WithConnectTimeout(2*time.Second))
+			if err == nil {
+				s.Close()
+				t.Fatal("Open succeeded")
+			}
+			msg := err.Error()
+			t.Log(msg)
+			for _, leak := range []string{pw, url.QueryEscape(pw), url.PathEscape(pw)} {
+				if strings.Contains(msg, leak) {
+					t.Fatalf("error reveals the password: %s", msg)
+				}
+			}
+			for _, w := range tc.want {
+				if !strings.Contains(msg, w) {
+					t.Errorf("error %q does not mention %q", msg, w)
+				}
+			}
+		})
+	}
+}
+
+func TestOpenRejects(t *testing.T) {
+	tests := []struct{ name, url, want string }{
+		{"no scheme", "/tmp/x.db", "no scheme"},
+		{"unknown scheme", "redis://localhost:6379", `unsupported scheme "redis"`},
+		{"sqlite without path", "sqlite://", "no file path"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := store.Open(context.Background(), tc.url)
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Errorf("Open(%q) error = %v, want it to mention %q", tc.url, err, tc.want)
+			}
+		})
+	}
+	if _, err := store.Open(context.Background(), "sqlite::memory:", store.WithMaxOpenConns(0)); err == nil {
+		t.Error("Open with WithMaxOpenConns(0) succeeded")
+	}
+}
+
+// TestWithoutMigrateIsLazy shows that Open makes no connection when told not
+// to migrate: it succeeds against a closed port, and the first statement
+// reports the unreachable server.
+func TestWithoutMigrateIsLazy(t *testing.T) {
+	for _, u := range []string{
+		"postgres://vpngw@127.0.0.1:1/gwdb?sslmode=disable",
+		"mysql://vpngw@127.0.0.1:1/gwdb",
+	} {
+		s, err := store.Open(context.Background(), u, store.WithoutMigrate(), store.WithConnectTimeout(2*time.Second))
+		if err != nil {
+			t.Fatalf("Open(%s, WithoutMigrate): %v", u, err)
+		}
+		_, err = s.Get(context.Background(), "k")
+		s.Close()
+		if err == nil || !strings.Contains(err.Error(), "127.0.0.1:1") {
+			t.Errorf("Get on %s: error = %v, want a connection error naming the server", u, err)
+		}
+	}
+}
+
+func TestKind(t *testing.T) {
+	s := openStore(t, "sqlite::memory:")
+	if s.Kind() != "sqlite" || !strings.Contains(s.String(), ":memory:") {
+		t.Errorf("Kind, String = %q, %q", s.Kind(), s.String())
+	}
+}
