@@ -1,0 +1,51 @@
+// Package queue publishes vpngw's outcome CloudEvents to a message broker.
+//
+// The outbox drain is its only production caller: it reads each stored event,
+// hands it to a Publisher as a Message and marks it sent only once Publish
+// returned nil, which every implementation here promises means "the broker
+// acknowledged it". A failed Publish is safe to repeat with the same Message:
+// NATS JetStream drops the repeat by its Nats-Msg-Id within the stream's
+// duplicate window, and AMQP consumers can drop it by the message id, which
+// is the CloudEvent id.
+//
+// Open picks an implementation by URL scheme and validates the URL; broker
+// publishers connect on the first Publish and reconnect on a later one, so a
+// function starts even while its broker is briefly away. Errors never contain
+// a password from the URL.
+//
+// NATS JetStream, nats://host:4222[/prefix][?param=value…] (tls:// for TLS).
+// The subject is <prefix>.<event type>, prefix "vpngw" by default:
+//
+//	stream=VPNGW         stream to publish into (and to create)
+//	create=true          create the stream, or add <prefix>.> to an existing
+//	                     one and widen its duplicate window; false: use as is
+//	duplicates=2h        duplicate window of a stream vpngw creates
+//	replicas=1           replicas of a stream vpngw creates
+//	connect_timeout=5s   bound on one dial
+//	name=vpngw           client name the server shows
+//	creds=FILE ca_file=FILE   credentials file, CA for tls://
+//
+// AMQP 0-9-1 (RabbitMQ, ApsaraMQ for RabbitMQ),
+// amqp://user:pass@host:5672/vhost[?param=value…] (amqps:// for TLS). The
+// routing key is the event type:
+//
+//	exchange=vpngw       exchange to publish to; empty: the default exchange
+//	exchange_type=topic  type used when declaring it
+//	declare=true         declare it durable; false: it must exist
+//	mandatory=true       a message no queue receives fails with ErrUnroutable;
+//	                     false: the broker drops it silently
+//	name=vpngw           connection name the broker shows
+//
+// plus amqp091-go's own heartbeat, connection_timeout (ms), channel_max,
+// certfile, keyfile, cacertfile, server_name_indication and auth_mechanism.
+//
+// log:, stdout:, stderr: or log:stderr write one JSON line per event, for
+// running without a broker.
+//
+// Register adds a scheme, so Kafka, MQTT or HTTP publishers can be added
+// without touching the callers.
+//
+// StartEmbedded runs a NATS server with JetStream inside the process for the
+// local stack and for tests. The contract every Publisher honours is checked
+// by the suite in package queuetest.
+package queue

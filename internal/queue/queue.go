@@ -1,0 +1,317 @@
+package queue
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/url"
+	"slices"
+	"strings"
+	"sync"
+	"unicode"
+)
+
+// ContentType is the content type of every published message: the CloudEvent
+// in structured mode.
+const ContentType = "application/cloudevents+json"
+
+// maxTypeLen bounds Message.Type so it fits an AMQP routing key (a short
+// string of at most 255 bytes) and stays a sane NATS subject.
+const maxTypeLen = 255
+
+// Message is one CloudEvent ready to publish.
+type Message struct {
+	ID   string // CloudEvent id, deterministic per request and outcome
+	Type string // CloudEvent type, e.g. io.vpngw.gateway.active
+	Body []byte // the event in structured mode (application/cloudevents+json)
+}
+
+// Publisher publishes a message and returns only once the broker acknowledged
+// it. Implementations are safe for concurrent use, return promptly once ctx is
+// done, and may be called again with the same Message after an error.
+type Publisher interface {
+	Publish(ctx context.Context, m Message) error
+	Close() error
+}
+
+// Sentinel errors a Publisher returns; test with errors.Is.
+var (
+	// ErrClosed: Publish was called after Close.
+	ErrClosed = errors.New("queue: publisher is closed")
+	// ErrInvalidMessage: the message can never be published as it is (empty
+	// id, type or body, or a type that is not a valid subject or routing key).
+	// Retrying does not help.
+	ErrInvalidMessage = errors.New("queue: invalid message")
+	// ErrUnroutable: an AMQP broker returned a mandatory message because no
+	// queue is bound for its routing key. Retrying helps once one is bound.
+	ErrUnroutable = errors.New("queue: no queue bound for the message")
+	// ErrNacked: the broker refused to take responsibility for the message.
+	ErrNacked = errors.New("queue: broker did not accept the message")
+	// ErrUnknownScheme: Open was given a URL whose scheme has no registered
+	// publisher.
+	ErrUnknownScheme = errors.New("queue: unknown URL scheme")
+)
+
+// Validate reports whether m can be published by every Publisher; the error
+// wraps ErrInvalidMessage.
+func (m Message) Validate() error {
+	switch {
+	case m.ID == "":
+		return fmt.Errorf("%w: empty id", ErrInvalidMessage)
+	case len(m.Body) == 0:
+		return fmt.Errorf("%w: event %s has an empty body", ErrInvalidMessage, m.ID)
+	case m.Type == "":
+		return fmt.Errorf("%w: event %s has an empty type", ErrInvalidMessage, m.ID)
+	case len(m.Type) > maxTypeLen:
+		return fmt.Errorf("%w: event %s has a type longer than %d bytes", ErrInvalidMessage, m.ID, maxTypeLen)
+	}
+	// The type becomes the tail of a NATS subject and an AMQP routing key, so
+	// it must not hold wildcards, blanks or empty dot-separated tokens.
+	if strings.ContainsAny(m.Type, "*>") || strings.ContainsFunc(m.Type, unicode.IsSpace) ||
+		strings.ContainsFunc(m.Type, unicode.IsControl) ||
+		slices.Contains(strings.Split(m.Type, "."), "") {
+		return fmt.Errorf("%w: event %s has type %q, which is not a valid subject token sequence", ErrInvalidMessage, m.ID, m.Type)
+	}
+	return nil
+}
+
+// Opener builds a Publisher from a URL whose scheme it was registered for.
+// It should validate the URL and may defer connecting to the first Publish.
+type Opener func(ctx context.Context, u *url.URL) (Publisher, error)
+
+var (
+	registryMu sync.RWMutex
+	registry   = map[string]Opener{}
+)
+
+// Register makes a publisher available to Open under a URL scheme. Like
+// database/sql.Register it panics when called twice for one scheme or with a
+// nil Opener, since both are programming errors found at start-up.
+func Register(scheme string, open Opener) {
+	scheme = strings.ToLower(scheme)
+	if open == nil {
+		panic("queue: Register of a nil Opener for scheme " + scheme)
+	}
+	registryMu.Lock()
+	defer registryMu.Unlock()
+	if _, dup := registry[scheme]; dup {
+		panic("queue: Register called twice for scheme " + scheme)
+	}
+	registry[scheme] = open
+}
+
+// Schemes lists the registered URL schemes, sorted.
+func Schemes() []string {
+	registryMu.RLock()
+	defer registryMu.RUnlock()
+	out := make([]string, 0, len(registry))
+	for s := range registry {
+		out = append(out, s)
+	}
+	slices.Sort(out)
+	return out
+}
+
+// Open returns the Publisher for rawURL, chosen by its scheme. Opening
+// validates the URL; broker publishers connect on the first Publish and
+// reconnect on a later one after losing the connection, so a function can
+// start while its broker is briefly away. Errors never contain the URL's
+// password.
+func Open(ctx context.Context, rawURL string) (Publisher, error) {
+	rawURL = strings.TrimSpace(rawURL)
+	secrets := rawURLSecrets(rawURL)
+	u, err := url.Parse(rawURL)
+	if err != nil {
+		// url.Error quotes the whole URL, password included, so report only
+		// the inner reason next to a masked copy.
+		var ue *url.Error
+		if errors.As(err, &ue) {
+			err = ue.Err
+		}
+		return nil, redact(fmt.Errorf("queue: parse URL %q: %v", maskUserinfo(rawURL), err), secrets...)
+	}
+	scheme := strings.ToLower(u.Scheme)
+	registryMu.RLock()
+	open := registry[scheme]
+	registryMu.RUnlock()
+	if open == nil {
+		return nil, fmt.Errorf("%w %q in %s (known: %s)", ErrUnknownScheme, u.Scheme, u.Redacted(), strings.Join(Schemes(), ", "))
+	}
+	p, err := open(ctx, u)
+	if err != nil {
+		return nil, redact(fmt.Errorf("queue: open %s: %w", u.Redacted(), err), append(secrets, urlSecrets(u)...)...)
+	}
+	return p, nil
+}
+
+// urlSecrets lists the parts of u that must never reach an error: the
+// password and, for a user without a password (a NATS token), the user.
+func urlSecrets(u *url.URL) []string {
+	if u.User == nil {
+		return nil
+	}
+	if pw, ok := u.User.Password(); ok {
+		return secretForms(pw)
+	}
+	if u.Scheme == "nats" || u.Scheme == "tls" {
+		return secretForms(u.User.Username())
+	}
+	return nil
+}
+
+// rawURLSecrets finds the password in a URL that may not even parse: what
+// follows the first ':' of the userinfo, which ends at the last '@' (an
+// unescaped '@' in a password is a common cause of a parse error).
+func rawURLSecrets(raw string) []string {
+	i := strings.Index(raw, "://")
+	if i < 0 {
+		return nil
+	}
+	rest := raw[i+3:]
+	at := strings.LastIndex(rest, "@")
+	if at < 0 {
+		return nil
+	}
+	userinfo := rest[:at]
+	secret := userinfo
+	if c := strings.Index(userinfo, ":"); c >= 0 {
+		secret = userinfo[c+1:]
+	}
+	// An unescaped delimiter in the password makes the parser cut it up and
+	// quote a piece, e.g. as an invalid port; mask every piece as well.
+	pieces := strings.FieldsFunc(secret, func(r rune) bool { return strings.ContainsRune(":/?#@[]", r) })
+	return append(secretForms(secret), pieces...)
+}
+
+// secretForms returns s as written and as decoded or escaped, since a message
+// may quote any of them.
+func secretForms(s string) []string {
+	if s == "" {
+		return nil
+	}
+	forms := []string{s, url.QueryEscape(s), url.PathEscape(s), url.UserPassword("", s).String()[1:]}
+	if dec, err := url.PathUnescape(s); err == nil {
+		forms = append(forms, dec)
+	}
+	return forms
+}
+
+// maskUserinfo replaces the userinfo of a raw URL with "xxxxx".
+func maskUserinfo(raw string) string {
+	i := strings.Index(raw, "://")
+	if i < 0 {
+		return raw
+	}
+	rest := raw[i+3:]
+	at := strings.LastIndex(rest, "@")
+	if at < 0 {
+		return raw
+	}
+	return raw[:i+3] + "xxxxx" + rest[at:]
+}
+
+// redactedError hides secrets from its message while keeping the chain for
+// errors.Is and errors.As.
+type redactedError struct {
+	msg string
+	err error
+}
+
+func (e *redactedError) Error() string { return e.msg }
+func (e *redactedError) Unwrap() error { return e.err }
+
+// redact returns err with every occurrence of the secrets in its message
+// replaced by "xxxxx". Secrets shorter than 3 bytes are ignored: masking every
+// "a" in a message hides more than it protects.
+func redact(err error, secrets ...string) error {
+	if err == nil {
+		return nil
+	}
+	msg := err.Error()
+	clean := msg
+	// Longest first, so an escaped form is masked whole before a shorter
+	// form inside it.
+	secrets = slices.Clone(secrets)
+	slices.SortFunc(secrets, func(a, b string) int { return len(b) - len(a) })
+	for _, s := range secrets {
+		if len(s) >= 3 {
+			clean = strings.ReplaceAll(clean, s, "xxxxx")
+		}
+	}
+	if clean == msg {
+		return err
+	}
+	return &redactedError{msg: clean, err: err}
+}
+
+// semaphore is a mutex whose Lock gives up when ctx is done, so a Publish
+// waiting behind a slow reconnect still returns within its own deadline.
+type semaphore chan struct{}
+
+func newSemaphore() semaphore { return make(semaphore, 1) }
+
+func (s semaphore) lock(ctx context.Context) error {
+	select {
+	case s <- struct{}{}:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+func (s semaphore) unlock() { <-s }
+
+// runCtx runs fn, which cannot be interrupted, and returns its result or
+// ctx.Err() if ctx ends first. A result that arrives too late is handed to
+// discard so that a connection opened for nobody is closed.
+func runCtx[T any](ctx context.Context, fn func() (T, error), discard func(T)) (T, error) {
+	type result struct {
+		v   T
+		err error
+	}
+	done := make(chan result, 1)
+	go func() {
+		v, err := fn()
+		done <- result{v, err}
+	}()
+	select {
+	case r := <-done:
+		return r.v, r.err
+	case <-ctx.Done():
+		go func() {
+			if r := <-done; r.err == nil {
+				discard(r.v)
+			}
+		}()
+		var zero T
+		return zero, ctx.Err()
+	}
+}
+
+// queryParams checks that q holds only the allowed keys, each once, so a
+// misspelt option fails at start-up instead of being ignored.
+func queryParams(q url.Values, allowed ...string) error {
+	for k, v := range q {
+		if !slices.Contains(allowed, k) {
+			return fmt.Errorf("unknown query parameter %q (allowed: %s)", k, strings.Join(allowed, ", "))
+		}
+		if len(v) > 1 {
+			return fmt.Errorf("query parameter %q given %d times", k, len(v))
+		}
+	}
+	return nil
+}
+
+// boolParam reads a true/false query parameter with a default.
+func boolParam(q url.Values, key string, def bool) (bool, error) {
+	v := q.Get(key)
+	switch strings.ToLower(v) {
+	case "":
+		return def, nil
+	case "true", "1", "yes":
+		return true, nil
+	case "false", "0", "no":
+		return false, nil
+	}
+	return false, fmt.Errorf("query parameter %s=%q is not true or false", key, v)
+}

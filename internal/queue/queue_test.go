@@ -1,0 +1,272 @@
+package queue_test
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"net/url"
+	"os"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/vpngw/vpngw/internal/queue"
+	"github.com/vpngw/vpngw/internal/queue/queuetest"
+)
+
+func TestOpenUnknownScheme(t *testing.T) {
+	_, err := queue.Open(context.Background(), "kafka://broker:9092/topic")
+	if !errors.Is(err, queue.ErrUnknownScheme) {
+		t.Fatalf("got %v, want ErrUnknownScheme", err)
+	}
+	for _, s := range []string{"nats", "amqp", "log"} {
+		if !strings.Contains(err.Error(), s) {
+			t.Errorf("error %q does not list the known scheme %s", err, s)
+		}
+	}
+}
+
+func TestOpenRejectsBadURLs(t *testing.T) {
+	for _, c := range []struct{ name, url, want string }{
+		{"nats unknown parameter", "nats://127.0.0.1:4222?strem=X", `unknown query parameter "strem"`},
+		{"nats repeated parameter", "nats://127.0.0.1:4222?stream=A&stream=B", "given 2 times"},
+		{"nats bad duplicates", "nats://127.0.0.1:4222?duplicates=2", "duplicates"},
+		{"nats bad create", "nats://127.0.0.1:4222?create=maybe", "create"},
+		{"nats bad replicas", "nats://127.0.0.1:4222?replicas=7", "replicas"},
+		{"nats wildcard prefix", "nats://127.0.0.1:4222/vpngw.*", "subject prefix"},
+		{"nats empty prefix token", "nats://127.0.0.1:4222/a..b", "subject prefix"},
+		{"nats dotted stream", "nats://127.0.0.1:4222?stream=A.B", "stream name"},
+		{"nats no host", "nats:///vpngw", "needs a host"},
+		{"amqp unknown parameter", "amqp://127.0.0.1/?exchnge=x", `unknown query parameter "exchnge"`},
+		{"amqp bad exchange type", "amqp://127.0.0.1/?exchange_type=rabbit", "exchange_type"},
+		{"amqp bad heartbeat", "amqp://127.0.0.1/?heartbeat=x", "heartbeat"},
+		{"amqp bad mandatory", "amqp://127.0.0.1/?mandatory=sometimes", "mandatory"},
+		{"amqp no host", "amqp:///vhost", "needs a host"},
+		{"log elsewhere", "log:/var/log/x", "stdout or stderr"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			p, err := queue.Open(context.Background(), c.url)
+			if err == nil {
+				p.Close()
+				t.Fatalf("Open(%s) succeeded", c.url)
+			}
+			if !strings.Contains(err.Error(), c.want) {
+				t.Errorf("error %q does not mention %q", err, c.want)
+			}
+		})
+	}
+}
+
+// TestErrorsNeverContainPassword walks every way Open and Publish can fail
+// before reaching a broker, plus a refused connection, with a password that
+// also appears in escaped form.
+func TestErrorsNeverContainPassword(t *testing.T) {
+	const pw = "s3cr3t/P@ss"
+	esc := url.QueryEscape(pw)
+	closed := closedPort(t)
+	for _, c := range []struct{ name, url string }{
+		{"unparsable port", "amqp://user:" + pw + "@host:notaport/"},
+		{"unescaped at-sign", "amqp://user:s3cr3tP@ss@host:notaport/"},
+		{"nats unparsable", "nats://user:" + pw + "@host:bad"},
+		{"unknown scheme", "kafka://user:" + esc + "@host:9092"},
+		{"nats bad parameter", "nats://user:" + esc + "@127.0.0.1:4222?bogus=1"},
+		{"amqp bad parameter", "amqp://user:" + esc + "@127.0.0.1:5672/?bogus=1"},
+		{"nats refused", "nats://user:" + esc + "@" + closed},
+		{"nats token refused", "nats://" + esc + "@" + closed},
+		{"amqp refused", "amqp://user:" + esc + "@" + closed + "/"},
+		{"amqps refused", "amqps://user:" + esc + "@" + closed + "/"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			err := openAndPublish(c.url, 3*time.Second)
+			if err == nil {
+				t.Fatal("no error")
+			}
+			for _, secret := range []string{pw, esc, "s3cr3tP@ss", "s3cr3t"} {
+				if strings.Contains(err.Error(), secret) {
+					t.Fatalf("error reveals the password as %q: %v", secret, err)
+				}
+			}
+		})
+	}
+}
+
+// TestWrongPasswordNotInError asks a real broker to refuse the credentials.
+func TestWrongPasswordNotInError(t *testing.T) {
+	raw := queuetest.URLFromEnv(t, "VPNGW_TEST_AMQP_URL")
+	u, err := url.Parse(raw)
+	if err != nil {
+		t.Fatal(err)
+	}
+	u.User = url.UserPassword("vpngw-nobody", "Wr0ngPassw0rd")
+	// RabbitMQ answers a failed login only after about 3 s.
+	err = openAndPublish(u.String(), 10*time.Second)
+	if err == nil {
+		t.Fatal("publish with a wrong password succeeded")
+	}
+	if !strings.Contains(err.Error(), "403") {
+		t.Errorf("want the broker's refusal (403), got %v", err)
+	}
+	if strings.Contains(err.Error(), "Wr0ngPassw0rd") {
+		t.Fatalf("error reveals the password: %v", err)
+	}
+	t.Logf("refused as: %v", err)
+}
+
+func openAndPublish(raw string, timeout time.Duration) error {
+	p, err := queue.Open(context.Background(), raw)
+	if err != nil {
+		return err
+	}
+	defer p.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	defer cancel()
+	return p.Publish(ctx, queuetest.NewMessage("id-1", "io.vpngw.gateway.active", 1))
+}
+
+func TestRegister(t *testing.T) {
+	var got []queue.Message
+	queue.Register("Memtest", func(_ context.Context, u *url.URL) (queue.Publisher, error) {
+		if u.Host != "here" {
+			return nil, errors.New("unexpected host " + u.Host)
+		}
+		return recorder{&got}, nil
+	})
+	if !slices.Contains(queue.Schemes(), "memtest") {
+		t.Errorf("Schemes() = %v, want memtest listed", queue.Schemes())
+	}
+	p, err := queue.Open(context.Background(), "MEMTEST://here")
+	if err != nil {
+		t.Fatalf("Open: %v", err)
+	}
+	m := queuetest.NewMessage("id-1", "io.vpngw.gateway.active", 1)
+	if err := p.Publish(context.Background(), m); err != nil || len(got) != 1 || got[0].ID != "id-1" {
+		t.Fatalf("publish through the registered scheme: err %v, got %v", err, got)
+	}
+	if _, err := queue.Open(context.Background(), "memtest://elsewhere"); err == nil || !strings.Contains(err.Error(), "unexpected host elsewhere") {
+		t.Errorf("opener error not passed on: %v", err)
+	}
+	defer func() {
+		if recover() == nil {
+			t.Error("registering a scheme twice did not panic")
+		}
+	}()
+	queue.Register("memtest", func(context.Context, *url.URL) (queue.Publisher, error) { return nil, nil })
+}
+
+type recorder struct{ got *[]queue.Message }
+
+func (r recorder) Publish(_ context.Context, m queue.Message) error {
+	*r.got = append(*r.got, m)
+	return nil
+}
+func (recorder) Close() error { return nil }
+
+func TestMessageValidate(t *testing.T) {
+	body := []byte(`{}`)
+	for _, c := range []struct {
+		name string
+		m    queue.Message
+		ok   bool
+	}{
+		{"vpngw type", queue.Message{ID: "a", Type: "io.vpngw.gateway.active", Body: body}, true},
+		{"colons and dashes", queue.Message{ID: "a", Type: "aliyun:Vpc:Gateway-Created", Body: body}, true},
+		{"single token", queue.Message{ID: "a", Type: "created", Body: body}, true},
+		{"empty id", queue.Message{Type: "x", Body: body}, false},
+		{"empty body", queue.Message{ID: "a", Type: "x"}, false},
+		{"leading dot", queue.Message{ID: "a", Type: ".x", Body: body}, false},
+		{"tab", queue.Message{ID: "a", Type: "x\ty", Body: body}, false},
+		{"too long", queue.Message{ID: "a", Type: strings.Repeat("x", 256), Body: body}, false},
+	} {
+		err := c.m.Validate()
+		if (err == nil) != c.ok {
+			t.Errorf("%s: Validate() = %v, want ok=%v", c.name, err, c.ok)
+		}
+		if err != nil && !errors.Is(err, queue.ErrInvalidMessage) {
+			t.Errorf("%s: error %v does not wrap ErrInvalidMessage", c.name, err)
+		}
+	}
+}
+
+func TestLogPublisher(t *testing.T) {
+	var buf bytes.Buffer
+	p, err := queue.NewLogPublisher(&buf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	event := queue.Message{ID: "id-1", Type: "io.vpngw.gateway.active", Body: []byte("{\n  \"id\": \"id-1\",\n  \"specversion\": \"1.0\"\n}")}
+	notJSON := queue.Message{ID: "id-2", Type: "io.vpngw.gateway.failed", Body: []byte("plain text")}
+	for _, m := range []queue.Message{event, notJSON} {
+		if err := p.Publish(ctx, m); err != nil {
+			t.Fatalf("Publish %s: %v", m.ID, err)
+		}
+	}
+	sc := bufio.NewScanner(&buf)
+	var lines []map[string]any
+	for sc.Scan() {
+		var l map[string]any
+		if err := json.Unmarshal(sc.Bytes(), &l); err != nil {
+			t.Fatalf("line %q is not JSON: %v", sc.Text(), err)
+		}
+		lines = append(lines, l)
+	}
+	if len(lines) != 2 {
+		t.Fatalf("got %d lines, want one per message", len(lines))
+	}
+	if lines[0]["id"] != "id-1" || lines[0]["type"] != event.Type || lines[0]["event"].(map[string]any)["specversion"] != "1.0" {
+		t.Errorf("first line %v", lines[0])
+	}
+	if lines[1]["body"] != "plain text" || lines[1]["event"] != nil {
+		t.Errorf("second line %v", lines[1])
+	}
+	cancelled, cancel := context.WithCancel(ctx)
+	cancel()
+	if err := p.Publish(cancelled, event); !errors.Is(err, context.Canceled) {
+		t.Errorf("publish with a cancelled context: %v", err)
+	}
+	if err := p.Publish(ctx, queue.Message{ID: "x"}); !errors.Is(err, queue.ErrInvalidMessage) {
+		t.Errorf("invalid message: %v", err)
+	}
+	p.Close()
+	if err := p.Publish(ctx, event); !errors.Is(err, queue.ErrClosed) {
+		t.Errorf("publish after Close: %v", err)
+	}
+	if buf.Len() != 0 {
+		t.Errorf("failed publishes wrote %q", buf.String())
+	}
+	if err := p.Publish(ctx, event); err == nil {
+		t.Error("no error")
+	}
+}
+
+func TestLogPublisherWriteError(t *testing.T) {
+	f, err := os.Create(t.TempDir() + "/events")
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.Close() // writes now fail
+	p, err := queue.NewLogPublisher(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := p.Publish(context.Background(), queuetest.NewMessage("id-1", "io.vpngw.gateway.active", 1)); err == nil {
+		t.Fatal("a failed write must be a failed publish")
+	}
+}
+
+func TestOpenLog(t *testing.T) {
+	for _, raw := range []string{"log:", "stdout:", "stderr:", "log:stderr", "LOG:"} {
+		p, err := queue.Open(context.Background(), raw)
+		if err != nil {
+			t.Errorf("Open(%q): %v", raw, err)
+			continue
+		}
+		if _, ok := p.(*queue.LogPublisher); !ok {
+			t.Errorf("Open(%q) gave %T", raw, p)
+		}
+		p.Close()
+	}
+}
