@@ -1,0 +1,251 @@
+package vpcsim
+
+import (
+	"cmp"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"maps"
+	"net/http"
+	"slices"
+	"strconv"
+	"time"
+)
+
+// Faults are failures the emulator injects into API calls, to test how a
+// client copes with them. Rates are probabilities from 0 to 1 per call.
+type Faults struct {
+	// ThrottleRate answers a call Throttling.User (HTTP 400) regardless of
+	// the rate limit.
+	ThrottleRate float64
+	// ServerErrorRate answers a call InternalError (HTTP 500) or
+	// ServiceUnavailable (HTTP 503), half and half.
+	ServerErrorRate float64
+	// Latency delays every API answer.
+	Latency time.Duration
+	// LostCreateRate carries out a CreateVpnGateway call (the gateway
+	// exists) and then closes the connection without answering.
+	LostCreateRate float64
+}
+
+func (f Faults) validate() error {
+	for name, r := range map[string]float64{"ThrottleRate": f.ThrottleRate, "ServerErrorRate": f.ServerErrorRate, "LostCreateRate": f.LostCreateRate} {
+		if r < 0 || r > 1 || r != r {
+			return fmt.Errorf("vpcsim: fault %s is %v, want a probability from 0 to 1", name, r)
+		}
+	}
+	if f.Latency < 0 {
+		return fmt.Errorf("vpcsim: fault Latency is %v, want 0 or more", f.Latency)
+	}
+	return nil
+}
+
+// faultsJSON is Faults on the wire, with Latency as a Go duration string.
+type faultsJSON struct {
+	ThrottleRate    float64         `json:"ThrottleRate"`
+	ServerErrorRate float64         `json:"ServerErrorRate"`
+	Latency         json.RawMessage `json:"Latency,omitempty"`
+	LostCreateRate  float64         `json:"LostCreateRate"`
+}
+
+// MarshalJSON writes Latency as a duration string such as "250ms".
+func (f Faults) MarshalJSON() ([]byte, error) {
+	lat, err := json.Marshal(f.Latency.String())
+	if err != nil {
+		return nil, err
+	}
+	return json.Marshal(faultsJSON{f.ThrottleRate, f.ServerErrorRate, lat, f.LostCreateRate})
+}
+
+// UnmarshalJSON reads Latency as a duration string ("250ms") or as a number
+// of nanoseconds.
+func (f *Faults) UnmarshalJSON(b []byte) error {
+	var w faultsJSON
+	if err := json.Unmarshal(b, &w); err != nil {
+		return err
+	}
+	out := Faults{ThrottleRate: w.ThrottleRate, ServerErrorRate: w.ServerErrorRate, LostCreateRate: w.LostCreateRate}
+	if len(w.Latency) > 0 && string(w.Latency) != "null" {
+		var str string
+		if err := json.Unmarshal(w.Latency, &str); err == nil {
+			d, err := time.ParseDuration(str)
+			if err != nil {
+				return fmt.Errorf("vpcsim: Latency %q: %w", str, err)
+			}
+			out.Latency = d
+		} else {
+			n, err := strconv.ParseInt(string(w.Latency), 10, 64)
+			if err != nil {
+				return fmt.Errorf("vpcsim: Latency must be a duration string or nanoseconds: %s", w.Latency)
+			}
+			out.Latency = time.Duration(n)
+		}
+	}
+	*f = out
+	return nil
+}
+
+// SetFaults replaces the injected faults; the zero Faults turns them off.
+func (s *Server) SetFaults(f Faults) error {
+	if err := f.validate(); err != nil {
+		return err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.faults = f
+	return nil
+}
+
+// CurrentFaults returns the injected faults.
+func (s *Server) CurrentFaults() Faults {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.faults
+}
+
+// Gateways returns every gateway that exists, oldest first, with statuses as
+// of the service clock.
+func (s *Server) Gateways() []Gateway {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.settleLocked(s.clock())
+	states := slices.Collect(maps.Values(s.gateways))
+	slices.SortFunc(states, func(a, b *gatewayState) int { return cmp.Compare(a.seq, b.seq) })
+	out := make([]Gateway, len(states))
+	for i, g := range states {
+		out[i] = g.clone()
+	}
+	return out
+}
+
+// Gateway returns one gateway, or ErrGatewayNotFound.
+func (s *Server) Gateway(id string) (Gateway, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.settleLocked(s.clock())
+	g := s.gateways[id]
+	if g == nil {
+		return Gateway{}, fmt.Errorf("gateway %s: %w", id, ErrGatewayNotFound)
+	}
+	return g.clone(), nil
+}
+
+// Calls returns how many calls of action passed authentication, whatever
+// their outcome after that.
+func (s *Server) Calls(action string) int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.calls[action]
+}
+
+// CallCounts returns Calls for every action called so far.
+func (s *Server) CallCounts() map[string]int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return maps.Clone(s.calls)
+}
+
+// SetBusinessStatus sets a gateway's payment status, Normal or
+// FinancialLocked (what an overdue account shows).
+func (s *Server) SetBusinessStatus(id, status string) error {
+	if status != BusinessNormal && status != BusinessFinancialLocked {
+		return fmt.Errorf("vpcsim: business status %q: want %s or %s", status, BusinessNormal, BusinessFinancialLocked)
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.settleLocked(s.clock())
+	g := s.gateways[id]
+	if g == nil {
+		return fmt.Errorf("set business status of %s: %w", id, ErrGatewayNotFound)
+	}
+	g.BusinessStatus = status
+	return nil
+}
+
+// Delete removes a gateway at once, as if deleted outside the API (in the
+// console, say). Its ClientToken keeps answering with its ID, as the
+// service's token memory outlives the resource.
+func (s *Server) Delete(id string) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.settleLocked(s.clock())
+	if s.gateways[id] == nil {
+		return fmt.Errorf("delete %s: %w", id, ErrGatewayNotFound)
+	}
+	delete(s.gateways, id)
+	return nil
+}
+
+// adminHandler serves the admin interface described in doc.go.
+func (s *Server) adminHandler() http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /_admin/gateways", func(w http.ResponseWriter, r *http.Request) {
+		writeAdminJSON(w, http.StatusOK, s.Gateways())
+	})
+	mux.HandleFunc("GET /_admin/gateways/{id}", func(w http.ResponseWriter, r *http.Request) {
+		g, err := s.Gateway(r.PathValue("id"))
+		if err != nil {
+			writeAdminError(w, err)
+			return
+		}
+		writeAdminJSON(w, http.StatusOK, g)
+	})
+	mux.HandleFunc("DELETE /_admin/gateways/{id}", func(w http.ResponseWriter, r *http.Request) {
+		if err := s.Delete(r.PathValue("id")); err != nil {
+			writeAdminError(w, err)
+			return
+		}
+		w.WriteHeader(http.StatusNoContent)
+	})
+	businessStatus := func(w http.ResponseWriter, r *http.Request) {
+		var body struct{ BusinessStatus string }
+		if err := json.NewDecoder(http.MaxBytesReader(w, r.Body, 1<<16)).Decode(&body); err != nil {
+			writeAdminJSON(w, http.StatusBadRequest, map[string]string{"error": "body must be {\"BusinessStatus\": \"Normal\" | \"FinancialLocked\"}"})
+			return
+		}
+		if err := s.SetBusinessStatus(r.PathValue("id"), body.BusinessStatus); err != nil {
+			writeAdminError(w, err)
+			return
+		}
+		w.WriteHeader(http.StatusNoContent)
+	}
+	mux.HandleFunc("PUT /_admin/gateways/{id}/business-status", businessStatus)
+	mux.HandleFunc("POST /_admin/gateways/{id}/business-status", businessStatus)
+	mux.HandleFunc("GET /_admin/calls", func(w http.ResponseWriter, r *http.Request) {
+		writeAdminJSON(w, http.StatusOK, s.CallCounts())
+	})
+	mux.HandleFunc("GET /_admin/faults", func(w http.ResponseWriter, r *http.Request) {
+		writeAdminJSON(w, http.StatusOK, s.CurrentFaults())
+	})
+	setFaults := func(w http.ResponseWriter, r *http.Request) {
+		var f Faults
+		if err := json.NewDecoder(http.MaxBytesReader(w, r.Body, 1<<16)).Decode(&f); err != nil {
+			writeAdminJSON(w, http.StatusBadRequest, map[string]string{"error": err.Error()})
+			return
+		}
+		if err := s.SetFaults(f); err != nil {
+			writeAdminJSON(w, http.StatusBadRequest, map[string]string{"error": err.Error()})
+			return
+		}
+		writeAdminJSON(w, http.StatusOK, s.CurrentFaults())
+	}
+	mux.HandleFunc("PUT /_admin/faults", setFaults)
+	mux.HandleFunc("POST /_admin/faults", setFaults)
+	return mux
+}
+
+func writeAdminError(w http.ResponseWriter, err error) {
+	status := http.StatusBadRequest
+	if errors.Is(err, ErrGatewayNotFound) {
+		status = http.StatusNotFound
+	}
+	writeAdminJSON(w, status, map[string]string{"error": err.Error()})
+}
+
+func writeAdminJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	_ = enc.Encode(v)
+}

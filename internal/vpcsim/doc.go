@@ -1,0 +1,92 @@
+// Package vpcsim emulates the VPN-gateway part of the Alibaba Cloud VPC API
+// (version 2016-04-28) closely enough that an unmodified client of the real
+// API, the official Go SDK included, can be pointed at it. Nothing in vpngw
+// reaches Alibaba Cloud in tests or in the local stack: they talk to this
+// emulator instead. Import it from tests and from the local stack's wiring;
+// cmd/vpcsim runs it as a standalone server.
+//
+// # Pointing a client at it
+//
+//	sim := vpcsim.New(vpcsim.WithProvisioningDelay(time.Minute), vpcsim.WithClock(clock.Now))
+//	ts := httptest.NewServer(sim)
+//	client, _ := vpc.NewClientWithAccessKey("cn-hangzhou", vpcsim.DefaultAccessKeyID, vpcsim.DefaultAccessKeySecret)
+//	req := vpc.CreateCreateVpnGatewayRequest()
+//	req.Scheme, req.Domain = "http", strings.TrimPrefix(ts.URL, "http://")
+//
+// # What it checks, as the service does
+//
+// Protocol: RPC style over GET (query) or POST (query and an
+// application/x-www-form-urlencoded body), every parameter once. Common
+// parameters Action, Version (must be 2016-04-28), Format (JSON, the default,
+// or XML), AccessKeyId, SignatureMethod (HMAC-SHA1), SignatureVersion (1.0),
+// SignatureNonce (reuse within 15 minutes: SignatureNonceUsed), Timestamp
+// (ISO 8601 UTC, more than 15 minutes off: InvalidTimeStamp.Expired),
+// Signature and SecurityToken. The signature is verified byte for byte as the
+// core SDK computes it: parameters sorted, RFC 3986 percent-encoded,
+// "POST&%2F&" + encoded query, HMAC-SHA1 keyed with secret + "&". Requests
+// signed with ACS3-HMAC-SHA256 (the Authorization header of the newer SDKs,
+// with x-acs-action, x-acs-version, x-acs-date, x-acs-signature-nonce,
+// x-acs-content-sha256 and x-acs-security-token) are verified too: canonical
+// request = method, URI, sorted encoded query, signed headers as
+// "name:value\n", the signed header list and the hex SHA-256 of the body;
+// string to sign = "ACS3-HMAC-SHA256\n" + hex SHA-256 of it; signature = hex
+// HMAC-SHA256 keyed with the secret.
+//
+// Errors come back as {"RequestId","HostId","Code","Message","Recommend"}
+// (an <Error> element in XML) with the service's HTTP status, so the SDK
+// returns *errors.ServerError with the right ErrorCode, HttpStatus and
+// RequestId. Among them: SignatureDoesNotMatch 400, IncompleteSignature 400,
+// InvalidAccessKeyId.NotFound 404, MissingSecurityToken 400,
+// InvalidSecurityToken.MismatchWithAccessKey 400, InvalidSecurityToken.Expired
+// 400, InvalidTimeStamp.Expired 400, SignatureNonceUsed 400, InvalidVersion
+// 400, InvalidAction.NotFound 404, MissingParameter 400 (a common parameter),
+// Missing<Name> 400 (MissingRegionId, MissingVpcId, …), Throttling.User 400
+// with the header x-ratelimit-user-api: Limit:N,Remain:0,TimeLeft:<ms>,Reset:<unix s>,
+// InternalError 500 and ServiceUnavailable 503.
+//
+// Actions: CreateVpnGateway, DescribeVpnGateway, DescribeVpnGateways and
+// DeleteVpnGateway. CreateVpnGateway checks the region
+// (InvalidRegionId.NotFound 404), the VPC (InvalidVpcId.NotFound 404), the
+// vSwitches (InvalidVSwitchId.NotFound 400, also when a dual-tunnel region's
+// second vSwitch is missing, which is what the service answers), bandwidth by
+// site and network type, SSL on private gateways
+// (OperationFailed.SslNotSupport), SslConnections, InstanceChargeType and
+// Period, the name, tags (SizeLimitExceeded.TagNum, InvalidParameter.TagKey,
+// InvalidParameter.TagValue, Duplicated.TagKey), the per-region quota
+// (Resource.QuotaFull) and ClientToken idempotency (the same token and
+// parameters answer the first call's gateway ID and OrderId again; other
+// parameters give IdempotentParameterMismatch). A new gateway is "init" and
+// becomes "active", with its addresses, once the provisioning delay has
+// passed on the service clock; time is applied lazily on every read, so a
+// test advances its clock and reads. Unknown gateways answer
+// InvalidVpnGatewayInstanceId.NotFound (400); deleting one that is still
+// "init" answers VpnGateway.Configuring.
+//
+// Where the reference documents no code for a check, the emulator answers
+// the InvalidParameter family with a message naming the parameter.
+//
+// # Admin interface
+//
+// Methods on *Server (Gateways, Gateway, Calls, CallCounts,
+// SetBusinessStatus, Delete, SetFaults, CurrentFaults) let tests look inside
+// and steer. The same is served over HTTP under /_admin/, never on the API
+// path and without authentication, so bind the standalone server to a
+// loopback or private address:
+//
+//	GET    /_admin/gateways                        every gateway, JSON array
+//	GET    /_admin/gateways/{id}                   one gateway
+//	DELETE /_admin/gateways/{id}                   remove it at once
+//	PUT    /_admin/gateways/{id}/business-status   {"BusinessStatus":"FinancialLocked"}
+//	GET    /_admin/calls                           {"CreateVpnGateway": 3, …}
+//	GET    /_admin/faults                          the current faults
+//	PUT    /_admin/faults (or POST)                {"ThrottleRate":0.1,"ServerErrorRate":0,"Latency":"200ms","LostCreateRate":0}
+//
+// Faults: ThrottleRate answers Throttling.User, ServerErrorRate answers
+// InternalError or ServiceUnavailable, Latency delays every answer, and
+// LostCreateRate carries out CreateVpnGateway and then drops the connection
+// without an answer, the case a ClientToken exists for.
+//
+// The emulator models one main account: rate limits (WithRateLimit,
+// DefaultRateLimits) count per region and API, quotas per region, and
+// ClientTokens are remembered per API for the emulator's lifetime.
+package vpcsim
