@@ -1,0 +1,423 @@
+package cloud
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"net/url"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/aliyun/alibaba-cloud-sdk-go/sdk"
+	"github.com/aliyun/alibaba-cloud-sdk-go/sdk/requests"
+	"golang.org/x/time/rate"
+
+	"github.com/vpngw/vpngw/events"
+)
+
+// APIVersion is the VPC API version every call names.
+const APIVersion = "2016-04-28"
+
+// Actions this package calls. The RAM policy in deploy/ grants exactly these.
+const (
+	ActionCreateVpnGateway    = "CreateVpnGateway"
+	ActionDescribeVpnGateways = "DescribeVpnGateways"
+)
+
+// Actions lists every VPC API action the code can call.
+var Actions = []string{ActionCreateVpnGateway, ActionDescribeVpnGateways}
+
+// Credentials sign API calls. In Function Compute they are the function
+// role's STS credentials, handed over with each invocation.
+type Credentials struct {
+	AccessKeyID     string
+	AccessKeySecret string
+	SecurityToken   string
+}
+
+// String never shows the secret or the token.
+func (c Credentials) String() string {
+	if c.AccessKeyID == "" {
+		return "Credentials{}"
+	}
+	return fmt.Sprintf("Credentials{AccessKeyID: %s, AccessKeySecret: [redacted], SecurityToken: %t}", c.AccessKeyID, c.SecurityToken != "")
+}
+
+// LogValue keeps credentials out of structured logs.
+func (c Credentials) LogValue() string { return c.String() }
+
+type credsKey struct{}
+
+// WithCredentials returns ctx carrying the invocation's credentials; calls made
+// with it sign with them instead of the client's fallback.
+func WithCredentials(ctx context.Context, c Credentials) context.Context {
+	return context.WithValue(ctx, credsKey{}, c)
+}
+
+func credentialsFrom(ctx context.Context) (Credentials, bool) {
+	c, ok := ctx.Value(credsKey{}).(Credentials)
+	return c, ok && c.AccessKeyID != ""
+}
+
+// Config configures a Client.
+type Config struct {
+	// Endpoint overrides the API endpoint ("http://127.0.0.1:9300", or a host
+	// name for https). Empty: the SDK's endpoint for each region.
+	Endpoint string
+	// Credentials used when the context carries none (local stack, tests).
+	Credentials Credentials
+	// Rates limits calls per region and action (calls per second; 0 = none).
+	// The API's quotas are per account, region and action.
+	Rates map[string]float64
+	// MaxAttempts bounds retries of one call (within the context's deadline).
+	MaxAttempts int
+	// BaseDelay and MaxDelay shape the jittered exponential backoff.
+	BaseDelay, MaxDelay time.Duration
+	// CallTimeout bounds one HTTP attempt.
+	CallTimeout time.Duration
+}
+
+// DefaultRates are the VPC API's documented per-account quotas, per region:
+// CreateVpnGateway 60 calls a minute, DescribeVpnGateway 600 (the plural is
+// not listed; the same is assumed).
+var DefaultRates = map[string]float64{
+	ActionCreateVpnGateway:    1,
+	ActionDescribeVpnGateways: 10,
+}
+
+// Client calls the VPC API. It is safe for concurrent use and meant to live
+// as long as the process: its SDK clients (and their connections) and rate
+// limiters are reused across invocations of a warm instance.
+type Client struct {
+	cfg    Config
+	scheme string
+	domain string
+
+	mu        sync.Mutex
+	pool      []*sdk.Client
+	poolCreds Credentials
+	limiters  map[string]*rate.Limiter
+
+	calls sync.Map // action → *atomic.Int64: HTTP attempts made
+}
+
+// New builds a Client. It refuses an endpoint it cannot parse.
+func New(cfg Config) (*Client, error) {
+	c := &Client{cfg: cfg, limiters: map[string]*rate.Limiter{}}
+	if c.cfg.MaxAttempts <= 0 {
+		c.cfg.MaxAttempts = 8
+	}
+	if c.cfg.BaseDelay <= 0 {
+		c.cfg.BaseDelay = 200 * time.Millisecond
+	}
+	if c.cfg.MaxDelay <= 0 {
+		c.cfg.MaxDelay = 5 * time.Second
+	}
+	if c.cfg.CallTimeout <= 0 {
+		c.cfg.CallTimeout = 10 * time.Second
+	}
+	if c.cfg.Rates == nil {
+		c.cfg.Rates = DefaultRates
+	}
+	if cfg.Endpoint != "" {
+		ep := cfg.Endpoint
+		if !strings.Contains(ep, "://") {
+			ep = "https://" + ep
+		}
+		u, err := url.Parse(ep)
+		if err != nil || u.Host == "" || (u.Scheme != "http" && u.Scheme != "https") {
+			return nil, fmt.Errorf("VPC endpoint %q: want http(s)://host[:port] or a host name", cfg.Endpoint)
+		}
+		c.scheme, c.domain = u.Scheme, u.Host
+	}
+	return c, nil
+}
+
+// Calls reports how many HTTP attempts this client made for action.
+func (c *Client) Calls(action string) int64 {
+	if v, ok := c.calls.Load(action); ok {
+		return v.(*atomic.Int64).Load()
+	}
+	return 0
+}
+
+func (c *Client) countCall(action string) {
+	v, _ := c.calls.LoadOrStore(action, new(atomic.Int64))
+	v.(*atomic.Int64).Add(1)
+}
+
+// acquire hands out an SDK client for the credentials in effect, for one
+// call. The SDK's client is not safe for concurrent calls (each call writes
+// its timeouts into the client's shared http.Client), so every call in flight
+// has its own, taken from a free list that is kept while the credentials stay
+// the same (STS credentials rotate between invocations).
+func (c *Client) acquire(ctx context.Context) (*sdk.Client, Credentials, error) {
+	creds, ok := credentialsFrom(ctx)
+	if !ok {
+		creds = c.cfg.Credentials
+	}
+	if creds.AccessKeyID == "" || creds.AccessKeySecret == "" {
+		return nil, creds, &Error{Action: "sign", Kind: Permanent, Code: "MissingCredentials",
+			Message: "no access key: set ALIBABA_CLOUD_ACCESS_KEY_ID and ALIBABA_CLOUD_ACCESS_KEY_SECRET, or run with a function role"}
+	}
+	c.mu.Lock()
+	if c.poolCreds == creds && len(c.pool) > 0 {
+		cl := c.pool[len(c.pool)-1]
+		c.pool = c.pool[:len(c.pool)-1]
+		c.mu.Unlock()
+		return cl, creds, nil
+	}
+	c.mu.Unlock()
+	var (
+		cl  *sdk.Client
+		err error
+	)
+	// The client's own region only matters for endpoint lookup, and every
+	// request names its region, so any region will do here.
+	if creds.SecurityToken != "" {
+		cl, err = sdk.NewClientWithStsToken("cn-hangzhou", creds.AccessKeyID, creds.AccessKeySecret, creds.SecurityToken)
+	} else {
+		cl, err = sdk.NewClientWithAccessKey("cn-hangzhou", creds.AccessKeyID, creds.AccessKeySecret)
+	}
+	if err != nil {
+		return nil, creds, fmt.Errorf("build VPC API client: %w", err)
+	}
+	return cl, creds, nil
+}
+
+// release returns cl to the free list, unless the credentials changed
+// meanwhile (then it is dropped with the old credentials).
+func (c *Client) release(cl *sdk.Client, creds Credentials) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.poolCreds != creds {
+		c.poolCreds, c.pool = creds, nil
+	}
+	if len(c.pool) < maxPooled {
+		c.pool = append(c.pool, cl)
+	}
+}
+
+// maxPooled bounds idle SDK clients (each keeps its own connections).
+const maxPooled = 16
+
+func (c *Client) limiter(region, action string) *rate.Limiter {
+	perSec := c.cfg.Rates[action]
+	if perSec <= 0 {
+		return nil
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	k := region + "/" + action
+	l := c.limiters[k]
+	if l == nil {
+		l = rate.NewLimiter(rate.Limit(perSec), 1)
+		c.limiters[k] = l
+	}
+	return l
+}
+
+// call sends one RPC action with params, retrying transient failures with
+// jittered exponential backoff while the context allows, and decodes the JSON
+// answer into out. Every attempt sends the same params, so an idempotency
+// token in them is reused.
+func (c *Client) call(ctx context.Context, region, action string, params map[string]string, out any) (string, error) {
+	var last *Error
+	for attempt := 1; attempt <= c.cfg.MaxAttempts; attempt++ {
+		if l := c.limiter(region, action); l != nil {
+			if err := l.Wait(ctx); err != nil {
+				return "", c.giveUp(action, last, err)
+			}
+		}
+		body, err := c.once(ctx, region, action, params)
+		if err == nil {
+			if err := json.Unmarshal(body, out); err != nil {
+				return "", &Error{Action: action, Kind: Transient, Code: "BadResponse", Message: "decode answer: " + err.Error()}
+			}
+			return string(body), nil
+		}
+		if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+			return "", c.giveUp(action, last, err)
+		}
+		last = classify(action, err)
+		last.Attempts = attempt
+		if last.Kind == Permanent || attempt == c.cfg.MaxAttempts {
+			return "", last
+		}
+		wait := c.backoff(attempt)
+		if last.RetryAfter > wait {
+			wait = last.RetryAfter + time.Duration(rand.Int64N(int64(c.cfg.BaseDelay)))
+		}
+		if dl, ok := ctx.Deadline(); ok && time.Until(dl) < wait {
+			// Waiting would outlast the invocation: hand the failure back now
+			// so that the caller can record it while there is time.
+			return "", last
+		}
+		t := time.NewTimer(wait)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return "", c.giveUp(action, last, ctx.Err())
+		case <-t.C:
+		}
+	}
+	return "", last
+}
+
+func (c *Client) giveUp(action string, last *Error, err error) error {
+	if last != nil {
+		return last
+	}
+	return &Error{Action: action, Kind: Transient, Code: "Deadline", Message: err.Error()}
+}
+
+// backoff is "full jitter": uniform in [0, min(max, base·2^(attempt-1))].
+func (c *Client) backoff(attempt int) time.Duration {
+	d := c.cfg.BaseDelay << (attempt - 1)
+	if d <= 0 || d > c.cfg.MaxDelay {
+		d = c.cfg.MaxDelay
+	}
+	return time.Duration(rand.Int64N(int64(d))) + time.Millisecond
+}
+
+// once makes one HTTP attempt. The SDK takes no context, so the attempt runs
+// with a read timeout no longer than what is left of the context, and the
+// caller stops waiting when the context ends.
+func (c *Client) once(ctx context.Context, region, action string, params map[string]string) ([]byte, error) {
+	cl, creds, err := c.acquire(ctx)
+	if err != nil {
+		return nil, err
+	}
+	req := requests.NewCommonRequest()
+	req.Method = "POST"
+	req.Product = "Vpc"
+	req.Version = APIVersion
+	req.ApiName = action
+	req.RegionId = region
+	if c.domain != "" {
+		req.Domain = c.domain
+		req.Scheme = c.scheme
+	} else {
+		req.Scheme = "https"
+	}
+	timeout := c.cfg.CallTimeout
+	if dl, ok := ctx.Deadline(); ok {
+		if left := time.Until(dl); left < timeout {
+			timeout = left
+		}
+	}
+	if timeout <= 0 {
+		return nil, context.DeadlineExceeded
+	}
+	req.SetConnectTimeout(min(timeout, 5*time.Second))
+	req.SetReadTimeout(timeout)
+	req.QueryParams["RegionId"] = region
+	// The generated SDK requests send every parameter in the query
+	// (position:"Query"); so does this.
+	for k, v := range params {
+		req.QueryParams[k] = v
+	}
+	type result struct {
+		body []byte
+		err  error
+	}
+	done := make(chan result, 1)
+	c.countCall(action)
+	go func() {
+		resp, err := cl.ProcessCommonRequest(req)
+		c.release(cl, creds)
+		if err != nil {
+			done <- result{err: err}
+			return
+		}
+		done <- result{body: resp.GetHttpContentBytes()}
+	}()
+	select {
+	case r := <-done:
+		return r.body, r.err
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+}
+
+// CreateResult is what CreateVpnGateway answers.
+type CreateResult struct {
+	VpnGatewayID string
+	Name         string
+	OrderID      int64
+	RequestID    string
+}
+
+// CreateVpnGateway asks for a gateway. clientToken makes the call idempotent:
+// every retry, and every redelivery of the same request, sends the same one.
+func (c *Client) CreateVpnGateway(ctx context.Context, r events.GatewayRequest, clientToken string) (CreateResult, error) {
+	p := CreateParams(r, clientToken)
+	var out struct {
+		VpnGatewayId string
+		Name         string
+		OrderId      json.Number
+		RequestId    string
+	}
+	if _, err := c.call(ctx, r.RegionId, ActionCreateVpnGateway, p, &out); err != nil {
+		return CreateResult{}, err
+	}
+	res := CreateResult{VpnGatewayID: out.VpnGatewayId, Name: out.Name, RequestID: out.RequestId}
+	if out.OrderId != "" {
+		n, err := out.OrderId.Int64()
+		if err != nil {
+			return res, &Error{Action: ActionCreateVpnGateway, Kind: Permanent, Code: "BadResponse", Message: "OrderId " + out.OrderId.String()}
+		}
+		res.OrderID = n
+	}
+	if res.VpnGatewayID == "" {
+		return res, &Error{Action: ActionCreateVpnGateway, Kind: Transient, Code: "BadResponse", Message: "answer has no VpnGatewayId", RequestID: out.RequestId}
+	}
+	return res, nil
+}
+
+// CreateParams maps a request to the API's parameters, as the SDK's
+// generated CreateVpnGatewayRequest would send them.
+func CreateParams(r events.GatewayRequest, clientToken string) map[string]string {
+	p := map[string]string{"VpcId": r.VpcId, "ClientToken": clientToken}
+	set := func(k, v string) {
+		if v != "" {
+			p[k] = v
+		}
+	}
+	setInt := func(k string, v *int) {
+		if v != nil {
+			p[k] = strconv.Itoa(*v)
+		}
+	}
+	setBool := func(k string, v *bool) {
+		if v != nil {
+			p[k] = strconv.FormatBool(*v)
+		}
+	}
+	setInt("Bandwidth", r.Bandwidth)
+	set("Name", r.Name)
+	set("InstanceChargeType", r.InstanceChargeType)
+	setInt("Period", r.Period)
+	setBool("AutoPay", r.AutoPay)
+	setBool("EnableIpsec", r.EnableIpsec)
+	setBool("EnableSsl", r.EnableSsl)
+	setInt("SslConnections", r.SslConnections)
+	set("VSwitchId", r.VSwitchId)
+	set("VpnType", r.VpnType)
+	set("NetworkType", r.NetworkType)
+	set("DisasterRecoveryVSwitchId", r.DisasterRecoveryVSwitchId)
+	set("ResourceGroupId", r.ResourceGroupId)
+	for i, t := range r.Tags {
+		n := strconv.Itoa(i + 1)
+		// The generated SDK request names this repeated parameter "Tags"
+		// (services/vpc/create_vpn_gateway.go), so it goes out as Tags.N.Key.
+		p["Tags."+n+".Key"] = t.Key
+		p["Tags."+n+".Value"] = t.Value
+	}
+	return p
+}
