@@ -1,0 +1,62 @@
+package outcome
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"time"
+
+	"github.com/cloudevents/sdk-go/v2/event"
+
+	"github.com/vpngw/vpngw/events"
+)
+
+// Event is one outcome ready for the outbox.
+type Event struct {
+	ID   string
+	Type string
+	Body []byte // application/cloudevents+json
+}
+
+// ID is the CloudEvent id of the outcome of type typ for the request with
+// key: a UUID-shaped digest, so it is the same however often it is computed.
+func ID(requestKey, typ string) string {
+	sum := sha256.Sum256([]byte(requestKey + "\n" + typ))
+	h := hex.EncodeToString(sum[:16])
+	return h[0:8] + "-" + h[8:12] + "-" + h[12:16] + "-" + h[16:20] + "-" + h[20:32]
+}
+
+// Meta is what every outcome carries besides its data.
+type Meta struct {
+	RequestKey  string
+	Subject     string // the gateway id where known
+	TraceParent string // passed through from the request
+	Time        time.Time
+}
+
+// New builds the outcome of type typ with data.
+func New(typ string, m Meta, data any) (Event, error) {
+	e := event.New()
+	e.SetID(ID(m.RequestKey, typ))
+	e.SetSource(events.Source)
+	e.SetType(typ)
+	e.SetTime(m.Time.UTC())
+	if m.Subject != "" {
+		e.SetSubject(m.Subject)
+	}
+	if m.TraceParent != "" {
+		e.SetExtension("traceparent", m.TraceParent)
+	}
+	if err := e.SetData(events.ContentType, data); err != nil {
+		return Event{}, fmt.Errorf("encode %s data: %w", typ, err)
+	}
+	if err := e.Validate(); err != nil {
+		return Event{}, fmt.Errorf("build %s event: %w", typ, err)
+	}
+	body, err := json.Marshal(e)
+	if err != nil {
+		return Event{}, fmt.Errorf("encode %s event: %w", typ, err)
+	}
+	return Event{ID: e.ID(), Type: typ, Body: body}, nil
+}

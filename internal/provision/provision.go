@@ -1,0 +1,337 @@
+package provision
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/vpngw/vpngw/events"
+	"github.com/vpngw/vpngw/internal/outcome"
+	"github.com/vpngw/vpngw/internal/request"
+	"github.com/vpngw/vpngw/internal/store"
+)
+
+// Store is what provisioning needs of the request store.
+type Store interface {
+	Get(ctx context.Context, key string) (store.Request, error)
+	Insert(ctx context.Context, r store.Request, events []store.Event) (store.Request, bool, error)
+	Transition(ctx context.Context, key string, from []store.State, to store.State, leaseOwner string, c store.Change, events []store.Event) (store.Request, error)
+}
+
+// Created is what the cloud answers to a successful CreateVpnGateway.
+type Created struct {
+	GatewayID string
+	Name      string
+	OrderID   int64
+	RequestID string
+}
+
+// Creator creates gateways.
+type Creator interface {
+	Create(ctx context.Context, r events.GatewayRequest, clientToken string) (Created, error)
+}
+
+// APIError is how a Creator's failures tell permanent from transient. The
+// cloud adapter's errors implement it.
+type APIError interface {
+	error
+	Retryable() bool
+	APICode() string
+	APIMessage() string
+	APIRequestID() string
+}
+
+// Input is one request as intake found it.
+type Input struct {
+	Identity    request.Identity
+	Type        string
+	Data        []byte
+	TraceParent string
+	// Err is a problem with the envelope (not the data); the request is then
+	// rejected at the validation stage.
+	Err error
+}
+
+// Result is what became of one request.
+type Result struct {
+	Source       string              `json:"Source"`
+	Id           string              `json:"Id"`
+	Key          string              `json:"Key"`
+	State        store.State         `json:"State"`
+	VpnGatewayId string              `json:"VpnGatewayId,omitempty"`
+	Code         string              `json:"Code,omitempty"`
+	Message      string              `json:"Message,omitempty"`
+	Errors       []events.FieldError `json:"Errors,omitempty"`
+	// Retry is set when the request hit a transient failure and must be
+	// delivered again.
+	Retry bool `json:"Retry,omitempty"`
+}
+
+// Service provisions gateways.
+type Service struct {
+	store       Store
+	cloud       Creator
+	now         func() time.Time
+	log         *slog.Logger
+	concurrency int
+}
+
+// Option configures a Service.
+type Option func(*Service)
+
+// WithClock sets the clock (tests).
+func WithClock(now func() time.Time) Option { return func(s *Service) { s.now = now } }
+
+// WithLogger sets the logger.
+func WithLogger(l *slog.Logger) Option { return func(s *Service) { s.log = l } }
+
+// WithConcurrency bounds how many requests of one delivery run at once.
+func WithConcurrency(n int) Option {
+	return func(s *Service) {
+		if n > 0 {
+			s.concurrency = n
+		}
+	}
+}
+
+// New builds a Service.
+func New(st Store, c Creator, opts ...Option) (*Service, error) {
+	if st == nil || c == nil {
+		return nil, errors.New("provision: store and creator are required")
+	}
+	s := &Service{store: st, cloud: c, now: time.Now, log: slog.Default(), concurrency: 8}
+	for _, o := range opts {
+		o(s)
+	}
+	return s, nil
+}
+
+// ErrRetry says at least one request of a delivery hit a transient failure:
+// the delivery must be retried. Requests that already have an outcome are not
+// redone on redelivery.
+var ErrRetry = errors.New("provision: transient failure, deliver again")
+
+// HandleAll provisions every input, with bounded concurrency, so that one bad
+// or slow request never blocks the others. It returns ErrRetry (wrapped with
+// the first cause) when any request must be delivered again.
+func (s *Service) HandleAll(ctx context.Context, in []Input) ([]Result, error) {
+	results := make([]Result, len(in))
+	errs := make([]error, len(in))
+	sem := make(chan struct{}, s.concurrency)
+	var wg sync.WaitGroup
+	for i := range in {
+		wg.Add(1)
+		sem <- struct{}{}
+		go func(i int) {
+			defer wg.Done()
+			defer func() { <-sem }()
+			results[i], errs[i] = s.Handle(ctx, in[i])
+		}(i)
+	}
+	wg.Wait()
+	for _, err := range errs {
+		if err != nil {
+			return results, fmt.Errorf("%w: %w", ErrRetry, err)
+		}
+	}
+	return results, nil
+}
+
+// Handle provisions one request. An error means the request could not be
+// settled now and must be delivered again; everything else, including a
+// rejection, is a Result.
+func (s *Service) Handle(ctx context.Context, in Input) (Result, error) {
+	id := in.Identity
+	if id.Source == "" || id.ID == "" {
+		// Without source and id there is no identity to key on. The content
+		// is the next best thing: the same malformed event redelivered
+		// lands on the same record.
+		sum := sha256.Sum256(in.Data)
+		if id.ID == "" {
+			id.ID = "content-sha256:" + hex.EncodeToString(sum[:8])
+		}
+	}
+	key := id.Key()
+	log := s.log.With("request_key", key, "source", id.Source, "event_id", id.ID)
+
+	// A redelivery of a settled request answers from the record, with no
+	// API call.
+	if rec, err := s.store.Get(ctx, key); err == nil && rec.State != store.Received {
+		return resultOf(id, rec), nil
+	} else if err != nil && !errors.Is(err, store.ErrNotFound) {
+		return Result{Source: id.Source, Id: id.ID, Key: key, Retry: true}, fmt.Errorf("read request %s: %w", key, err)
+	}
+
+	var (
+		req  events.GatewayRequest
+		errs []events.FieldError
+		msg  string
+	)
+	switch {
+	case in.Err != nil:
+		msg = in.Err.Error()
+		var fe interface{ FieldErrors() []events.FieldError }
+		if errors.As(in.Err, &fe) {
+			errs = fe.FieldErrors()
+		}
+		if len(errs) == 0 {
+			errs = []events.FieldError{{Field: "event", Message: msg}}
+		}
+	case in.Type != events.TypeRequested:
+		msg = fmt.Sprintf("event type %q is not handled here", in.Type)
+		errs = []events.FieldError{{Field: "type", Value: in.Type, Allowed: events.TypeRequested, Message: msg}}
+	default:
+		var err error
+		req, err = request.Parse(in.Data)
+		var verr *request.Error
+		if errors.As(err, &verr) {
+			errs = verr.Errors
+			msg = verr.Error()
+		} else if err != nil {
+			errs = []events.FieldError{{Field: "data", Message: err.Error()}}
+			msg = err.Error()
+		}
+	}
+	now := s.now()
+	rec := store.Request{
+		Key: key, Source: id.Source, EventID: id.ID, Subject: id.Subject,
+		RegionID: req.RegionId, VpcID: req.VpcId, Params: in.Data,
+		CreatedAt: now, UpdatedAt: now,
+	}
+	if errs != nil {
+		rec.State = store.Failed
+		rec.LastError = truncate(msg, 1000)
+		ev, err := s.event(events.TypeFailed, key, "", in.TraceParent, now, events.Failed{
+			Request: id.Ref(), Stage: events.StageValidation, Code: events.CodeInvalidRequest,
+			Message: msg, Errors: errs, RegionId: req.RegionId,
+		})
+		if err != nil {
+			return Result{}, err
+		}
+		got, _, err := s.store.Insert(ctx, rec, ev)
+		if err != nil {
+			return Result{Source: id.Source, Id: id.ID, Key: key, Retry: true}, fmt.Errorf("record rejected request %s: %w", key, err)
+		}
+		log.Info("request rejected", "stage", events.StageValidation, "errors", len(errs))
+		res := resultOf(id, got)
+		res.Code, res.Errors = events.CodeInvalidRequest, errs
+		return res, nil
+	}
+
+	rec.ClientToken = request.ClientToken(id, req)
+	rec.State = store.Received
+	got, created, err := s.store.Insert(ctx, rec, nil)
+	if err != nil {
+		return Result{Source: id.Source, Id: id.ID, Key: key, Retry: true}, fmt.Errorf("record request %s: %w", key, err)
+	}
+	if !created && got.State != store.Received {
+		return resultOf(id, got), nil
+	}
+	// Created now, or left Received by an earlier delivery that crashed or
+	// failed transiently: (re)create with the recorded ClientToken, so the API
+	// answers with the gateway it may already have made.
+	return s.create(ctx, log, id, got, in.TraceParent)
+}
+
+// Redrive re-attempts CreateVpnGateway for a request left Received (its
+// deliveries stopped before it was settled). It is safe to run beside a
+// delivery of the same request: both send the same ClientToken.
+func (s *Service) Redrive(ctx context.Context, rec store.Request) (Result, error) {
+	id := request.Identity{Source: rec.Source, ID: rec.EventID, Subject: rec.Subject}
+	return s.create(ctx, s.log.With("request_key", rec.Key, "redrive", true), id, rec, "")
+}
+
+func (s *Service) create(ctx context.Context, log *slog.Logger, id request.Identity, rec store.Request, traceParent string) (Result, error) {
+	var req events.GatewayRequest
+	if err := json.Unmarshal(rec.Params, &req); err != nil {
+		return Result{}, fmt.Errorf("decode recorded request %s: %w", rec.Key, err)
+	}
+	res, err := s.cloud.Create(ctx, req, rec.ClientToken)
+	now := s.now()
+	if err != nil {
+		var api APIError
+		if errors.As(err, &api) && !api.Retryable() {
+			ev, eerr := s.event(events.TypeFailed, rec.Key, "", traceParent, now, events.Failed{
+				Request: id.Ref(), Stage: events.StageCreate, Code: api.APICode(), Message: api.APIMessage(),
+				RequestId: api.APIRequestID(), RegionId: req.RegionId,
+			})
+			if eerr != nil {
+				return Result{}, eerr
+			}
+			got, terr := s.store.Transition(ctx, rec.Key, []store.State{store.Received}, store.Failed, "",
+				store.Change{AddAttempt: true, LastError: truncate(err.Error(), 1000)}, ev)
+			if terr != nil {
+				return s.settledElsewhere(ctx, id, rec.Key, terr)
+			}
+			log.Warn("create refused", "code", api.APICode(), "api_request_id", api.APIRequestID())
+			res := resultOf(id, got)
+			res.Code = api.APICode()
+			return res, nil
+		}
+		// Transient: keep the record (with the reason) and hand the failure
+		// back, so the platform delivers the event again.
+		if _, terr := s.store.Transition(ctx, rec.Key, []store.State{store.Received}, store.Received, "",
+			store.Change{AddAttempt: true, LastError: truncate(err.Error(), 1000)}, nil); terr != nil && !errors.Is(terr, store.ErrConflict) {
+			log.Error("record transient failure", "err", terr)
+		}
+		log.Warn("create failed, will retry", "err", err)
+		return Result{Source: id.Source, Id: id.ID, Key: rec.Key, State: store.Received, Retry: true, Message: err.Error()},
+			fmt.Errorf("create gateway for %s: %w", rec.Key, err)
+	}
+	ev, err := s.event(events.TypeAccepted, rec.Key, res.GatewayID, traceParent, now, events.Accepted{
+		Request: id.Ref(), VpnGatewayId: res.GatewayID, OrderId: res.OrderID, RegionId: req.RegionId,
+		VpcId: req.VpcId, Name: res.Name, ClientToken: rec.ClientToken, RequestId: res.RequestID,
+	})
+	if err != nil {
+		return Result{}, err
+	}
+	got, err := s.store.Transition(ctx, rec.Key, []store.State{store.Received}, store.Pending, "",
+		store.Change{GatewayID: res.GatewayID, OrderID: res.OrderID, AcceptedAt: now, AddAttempt: true}, ev)
+	if err != nil {
+		return s.settledElsewhere(ctx, id, rec.Key, err)
+	}
+	log.Info("gateway accepted", "gateway_id", res.GatewayID, "order_id", res.OrderID)
+	return resultOf(id, got), nil
+}
+
+// settledElsewhere handles a Transition that lost a race: a concurrent
+// delivery already settled the request, which is success.
+func (s *Service) settledElsewhere(ctx context.Context, id request.Identity, key string, err error) (Result, error) {
+	if !errors.Is(err, store.ErrConflict) {
+		return Result{Source: id.Source, Id: id.ID, Key: key, Retry: true}, fmt.Errorf("record outcome of %s: %w", key, err)
+	}
+	got, gerr := s.store.Get(ctx, key)
+	if gerr != nil {
+		return Result{Source: id.Source, Id: id.ID, Key: key, Retry: true}, fmt.Errorf("read request %s: %w", key, gerr)
+	}
+	return resultOf(id, got), nil
+}
+
+func (s *Service) event(typ, key, subject, traceParent string, now time.Time, data any) ([]store.Event, error) {
+	e, err := outcome.New(typ, outcome.Meta{RequestKey: key, Subject: subject, TraceParent: traceParent, Time: now}, data)
+	if err != nil {
+		return nil, err
+	}
+	return []store.Event{{ID: e.ID, RequestKey: key, Type: e.Type, Body: e.Body, CreatedAt: now}}, nil
+}
+
+func resultOf(id request.Identity, r store.Request) Result {
+	res := Result{Source: id.Source, Id: id.ID, Key: r.Key, State: r.State, VpnGatewayId: r.GatewayID}
+	if r.State == store.Failed || r.State == store.Received {
+		res.Message = r.LastError
+	}
+	return res
+}
+
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return s[:n]
+}

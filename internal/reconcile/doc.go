@@ -1,0 +1,12 @@
+// Package reconcile is the reconcile use case: one tick checks the gateways
+// that CreateVpnGateway accepted and records, for each, that it became active,
+// that it failed (timed out, vanished, or was financially locked), or nothing
+// yet. It asks the API in as few calls as the API allows: DescribeVpnGateways
+// per region (narrowed to a VPC when every pending gateway of the region is in
+// one), PageSize 50, matching by id, stopping as soon as every pending
+// gateway of the region has been seen.
+//
+// Work is claimed with a lease in the store, so overlapping ticks never
+// handle the same request twice, and a tick stops claiming with enough of its
+// deadline left to record what it did.
+package reconcile

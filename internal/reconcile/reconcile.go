@@ -1,0 +1,397 @@
+package reconcile
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sort"
+	"time"
+
+	"github.com/vpngw/vpngw/events"
+	"github.com/vpngw/vpngw/internal/cloud"
+	"github.com/vpngw/vpngw/internal/outcome"
+	"github.com/vpngw/vpngw/internal/store"
+)
+
+// Store is what a tick needs of the request store.
+type Store interface {
+	Claim(ctx context.Context, states []store.State, owner string, now time.Time, lease time.Duration, limit int) ([]store.Request, error)
+	Release(ctx context.Context, owner string, keys []string) error
+	Transition(ctx context.Context, key string, from []store.State, to store.State, leaseOwner string, c store.Change, events []store.Event) (store.Request, error)
+}
+
+// Describer reads one page of a region's gateways.
+type Describer interface {
+	DescribeVpnGateways(ctx context.Context, region string, f cloud.Filter, pageNumber, pageSize int) (cloud.Page, error)
+}
+
+// Redriver re-attempts the creation of a request left Received.
+type Redriver interface {
+	Redrive(ctx context.Context, r store.Request) error
+}
+
+// Drainer publishes the outbox.
+type Drainer interface {
+	Drain(ctx context.Context) (int, error)
+}
+
+// Options for one tick, as a timer trigger's payload may carry them.
+type Options struct {
+	// Regions limits the tick to these regions (empty: all).
+	Regions []string `json:"regions,omitempty"`
+}
+
+// Report is what one tick did.
+type Report struct {
+	Owner         string         `json:"owner"`
+	Claimed       int            `json:"claimed"`
+	Active        int            `json:"active"`
+	Failed        int            `json:"failed"`
+	StillPending  int            `json:"stillPending"`
+	Redriven      int            `json:"redriven"`
+	APICalls      int            `json:"apiCalls"` // DescribeVpnGateways calls made
+	CallsByRegion map[string]int `json:"callsByRegion,omitempty"`
+	Published     int            `json:"published"`
+	Stopped       string         `json:"stopped,omitempty"` // why the tick ended early
+	Errors        []string       `json:"errors,omitempty"`
+	Duration      time.Duration  `json:"durationNs"`
+}
+
+// Service runs ticks.
+type Service struct {
+	store    Store
+	api      Describer
+	redriver Redriver
+	drainer  Drainer
+	now      func() time.Time
+	log      *slog.Logger
+	timeout  time.Duration // VPNGW_PROVISION_TIMEOUT
+	notFound time.Duration // grace before a missing gateway counts as gone
+	redrive  time.Duration // age after which a Received request is re-driven
+	lease    time.Duration
+	batch    int
+	maxClaim int
+	reserve  time.Duration // deadline left unused, to record and publish
+}
+
+// Option configures a Service.
+type Option func(*Service)
+
+// WithClock sets the clock (tests).
+func WithClock(now func() time.Time) Option { return func(s *Service) { s.now = now } }
+
+// WithLogger sets the logger.
+func WithLogger(l *slog.Logger) Option { return func(s *Service) { s.log = l } }
+
+// WithProvisionTimeout sets how long a gateway may take to become active.
+func WithProvisionTimeout(d time.Duration) Option { return func(s *Service) { s.timeout = d } }
+
+// WithNotFoundGrace sets how long after acceptance a gateway missing from the
+// API is still given the benefit of the doubt (the API's lists may lag).
+func WithNotFoundGrace(d time.Duration) Option { return func(s *Service) { s.notFound = d } }
+
+// WithRedriver re-drives requests left Received for longer than after.
+func WithRedriver(r Redriver, after time.Duration) Option {
+	return func(s *Service) { s.redriver, s.redrive = r, after }
+}
+
+// WithDrainer publishes the outbox at the end of each tick.
+func WithDrainer(d Drainer) Option { return func(s *Service) { s.drainer = d } }
+
+// WithLease sets the lease a tick holds on what it claimed.
+func WithLease(d time.Duration) Option { return func(s *Service) { s.lease = d } }
+
+// WithBatch sets how many requests one claim takes, and how many one tick
+// takes in all.
+func WithBatch(perClaim, perTick int) Option {
+	return func(s *Service) { s.batch, s.maxClaim = perClaim, perTick }
+}
+
+// WithReserve sets how much of the deadline a tick leaves to record and publish.
+func WithReserve(d time.Duration) Option { return func(s *Service) { s.reserve = d } }
+
+// New builds a Service.
+func New(st Store, api Describer, opts ...Option) (*Service, error) {
+	if st == nil || api == nil {
+		return nil, errors.New("reconcile: store and describer are required")
+	}
+	s := &Service{
+		store: st, api: api, now: time.Now, log: slog.Default(),
+		timeout: 30 * time.Minute, notFound: time.Minute, lease: 2 * time.Minute,
+		batch: 500, maxClaim: 20000, reserve: 5 * time.Second,
+	}
+	for _, o := range opts {
+		o(s)
+	}
+	return s, nil
+}
+
+// Tick checks pending gateways once.
+func (s *Service) Tick(ctx context.Context, opt Options) (Report, error) {
+	start := time.Now()
+	rep := Report{Owner: newOwner(), CallsByRegion: map[string]int{}}
+	log := s.log.With("tick", rep.Owner)
+	want := map[string]bool{}
+	for _, r := range opt.Regions {
+		want[r] = true
+	}
+
+	if s.redriver != nil {
+		s.redriveStuck(ctx, log, &rep, want)
+	}
+	// Claim everything first (up to maxClaim), then ask the API region by
+	// region: one pass over a region's listing serves all its requests.
+	var claimed []store.Request
+	for len(claimed) < s.maxClaim {
+		if why := s.outOfTime(ctx); why != "" {
+			rep.Stopped = why
+			break
+		}
+		batch, err := s.store.Claim(ctx, []store.State{store.Pending}, rep.Owner, s.now(), s.lease, min(s.batch, s.maxClaim-len(claimed)))
+		if err != nil {
+			rep.Errors = append(rep.Errors, "claim: "+err.Error())
+			break
+		}
+		if len(batch) == 0 {
+			break
+		}
+		claimed = append(claimed, batch...)
+	}
+	rep.Claimed = len(claimed)
+	if held := s.check(ctx, log, &rep, claimed, want); len(held) > 0 {
+		if err := s.store.Release(ctx, rep.Owner, held); err != nil {
+			// The leases expire on their own; the next tick after that
+			// picks the requests up.
+			rep.Errors = append(rep.Errors, "release: "+err.Error())
+		}
+	}
+	if s.drainer != nil {
+		n, err := s.drainer.Drain(ctx)
+		rep.Published = n
+		if err != nil {
+			rep.Errors = append(rep.Errors, "publish: "+err.Error())
+		}
+	}
+	rep.Duration = time.Since(start)
+	level := slog.LevelInfo
+	if rep.Claimed == 0 && rep.Redriven == 0 && rep.Published == 0 && len(rep.Errors) == 0 {
+		level = slog.LevelDebug // an idle tick every few seconds is not news
+	}
+	log.Log(ctx, level, "tick done", "claimed", rep.Claimed, "active", rep.Active, "failed", rep.Failed,
+		"still_pending", rep.StillPending, "redriven", rep.Redriven, "api_calls", rep.APICalls,
+		"published", rep.Published, "stopped", rep.Stopped, "errors", len(rep.Errors))
+	if len(rep.Errors) > 0 {
+		return rep, fmt.Errorf("reconcile tick: %d errors, first: %s", len(rep.Errors), rep.Errors[0])
+	}
+	return rep, nil
+}
+
+// outOfTime says why no more work should be claimed, or "".
+func (s *Service) outOfTime(ctx context.Context) string {
+	if ctx.Err() != nil {
+		return "context done"
+	}
+	if dl, ok := ctx.Deadline(); ok && time.Until(dl) < s.reserve {
+		return "deadline near"
+	}
+	return ""
+}
+
+// check settles one claimed batch, region by region, and returns the keys it
+// did not settle.
+func (s *Service) check(ctx context.Context, log *slog.Logger, rep *Report, claimed []store.Request, want map[string]bool) []string {
+	byRegion := map[string][]store.Request{}
+	var skip []string
+	for _, r := range claimed {
+		if len(want) > 0 && !want[r.RegionID] {
+			skip = append(skip, r.Key)
+			continue
+		}
+		byRegion[r.RegionID] = append(byRegion[r.RegionID], r)
+	}
+	regions := make([]string, 0, len(byRegion))
+	for r := range byRegion {
+		regions = append(regions, r)
+	}
+	sort.Strings(regions)
+	for _, region := range regions {
+		reqs := byRegion[region]
+		if why := s.outOfTime(ctx); why != "" {
+			rep.Stopped = why
+			skip = append(skip, keys(reqs)...)
+			continue
+		}
+		found, complete, err := s.find(ctx, rep, region, reqs)
+		if err != nil {
+			rep.Errors = append(rep.Errors, fmt.Sprintf("describe %s: %v", region, err))
+			skip = append(skip, keys(reqs)...)
+			continue
+		}
+		var release []string
+		for _, r := range reqs {
+			if s.settle(ctx, log, rep, r, found[r.GatewayID], complete) {
+				continue
+			}
+			release = append(release, r.Key)
+		}
+		skip = append(skip, release...)
+	}
+	return skip
+}
+
+// find pages through a region's gateways until every wanted id is seen.
+// complete is true when the whole listing was read, so a missing id is
+// really missing.
+func (s *Service) find(ctx context.Context, rep *Report, region string, reqs []store.Request) (map[string]cloud.Gateway, bool, error) {
+	wanted := map[string]bool{}
+	vpcs := map[string]bool{}
+	for _, r := range reqs {
+		wanted[r.GatewayID] = true
+		vpcs[r.VpcID] = true
+	}
+	var f cloud.Filter
+	if len(vpcs) == 1 {
+		for v := range vpcs {
+			f.VpcId = v
+		}
+	}
+	found := map[string]cloud.Gateway{}
+	for page := 1; ; page++ {
+		p, err := s.api.DescribeVpnGateways(ctx, region, f, page, cloud.MaxPageSize)
+		rep.APICalls++
+		rep.CallsByRegion[region]++
+		if err != nil {
+			return nil, false, err
+		}
+		for _, g := range p.Gateways {
+			if wanted[g.VpnGatewayId] {
+				found[g.VpnGatewayId] = g
+			}
+		}
+		if len(found) == len(wanted) {
+			return found, false, nil
+		}
+		if len(p.Gateways) == 0 || page*cloud.MaxPageSize >= p.TotalCount {
+			return found, true, nil
+		}
+	}
+}
+
+// settle records the outcome of one request if it has one, and reports
+// whether it did.
+func (s *Service) settle(ctx context.Context, log *slog.Logger, rep *Report, r store.Request, g cloud.Gateway, complete bool) bool {
+	now := s.now()
+	ref := events.RequestRef{Source: r.Source, Id: r.EventID, Subject: r.Subject}
+	age := now.Sub(r.AcceptedAt)
+	var (
+		to   store.State
+		typ  string
+		data any
+	)
+	switch {
+	case g.VpnGatewayId != "" && g.BusinessStatus == "FinancialLocked":
+		to, typ = store.Failed, events.TypeFailed
+		data = events.Failed{Request: ref, Stage: events.StageProvisioning, Code: events.CodeFinancialLocked,
+			Message:      "the gateway is financially locked: settle the account's overdue payment, then re-drive the request",
+			VpnGatewayId: r.GatewayID, RegionId: r.RegionID}
+	case g.VpnGatewayId != "" && g.Status == "active" && (g.BusinessStatus == "" || g.BusinessStatus == "Normal"):
+		to, typ = store.Active, events.TypeActive
+		data = events.Active{Request: ref, VpnGatewayId: g.VpnGatewayId, RegionId: r.RegionID, VpcId: g.VpcId,
+			Name: g.Name, Status: g.Status, BusinessStatus: g.BusinessStatus, Spec: g.Spec, Bandwidth: g.Bandwidth(),
+			InternetIp: g.InternetIp, DisasterRecoveryInternetIp: g.DisasterRecoveryInternetIp,
+			SslVpnInternetIp: g.SslVpnInternetIp, SslMaxConnections: g.SslMaxConnections, ChargeType: g.ChargeType,
+			CreateTime: g.CreateTime, OrderId: r.OrderID}
+	case g.VpnGatewayId == "" && complete && age >= s.notFound:
+		to, typ = store.Failed, events.TypeFailed
+		data = events.Failed{Request: ref, Stage: events.StageProvisioning, Code: events.CodeNotFound,
+			Message:      fmt.Sprintf("gateway %s is no longer listed by DescribeVpnGateways in %s (deleted, or its order was cancelled); send a new request to create another", r.GatewayID, r.RegionID),
+			VpnGatewayId: r.GatewayID, RegionId: r.RegionID}
+	case age >= s.timeout:
+		to, typ = store.Failed, events.TypeFailed
+		status := g.Status
+		if status == "" {
+			status = "not listed"
+		}
+		data = events.Failed{Request: ref, Stage: events.StageProvisioning, Code: events.CodeTimeout,
+			Message:      fmt.Sprintf("gateway %s is still %s %s after acceptance (limit %s); check it in the console, then delete it or re-drive the request", r.GatewayID, status, age.Round(time.Second), s.timeout),
+			VpnGatewayId: r.GatewayID, RegionId: r.RegionID}
+	default:
+		rep.StillPending++
+		return false
+	}
+	e, err := outcome.New(typ, outcome.Meta{RequestKey: r.Key, Subject: r.GatewayID, Time: now}, data)
+	if err != nil {
+		rep.Errors = append(rep.Errors, err.Error())
+		return false
+	}
+	_, err = s.store.Transition(ctx, r.Key, []store.State{store.Pending}, to, rep.Owner, store.Change{},
+		[]store.Event{{ID: e.ID, RequestKey: r.Key, Type: e.Type, Body: e.Body, CreatedAt: now}})
+	switch {
+	case errors.Is(err, store.ErrConflict):
+		// The lease expired and another tick settled it: its event, with the
+		// same id, is the one that counts.
+		log.Warn("request settled by another tick", "request_key", r.Key)
+		return true
+	case err != nil:
+		rep.Errors = append(rep.Errors, fmt.Sprintf("record %s: %v", r.Key, err))
+		return false
+	}
+	if to == store.Active {
+		rep.Active++
+	} else {
+		rep.Failed++
+	}
+	log.Info("gateway settled", "request_key", r.Key, "gateway_id", r.GatewayID, "state", to)
+	return true
+}
+
+// redriveStuck re-attempts creation for requests whose deliveries stopped
+// before they were settled (a crash after recording, or a platform that gave
+// up retrying). The same ClientToken makes this safe beside a late delivery.
+func (s *Service) redriveStuck(ctx context.Context, log *slog.Logger, rep *Report, want map[string]bool) {
+	if s.outOfTime(ctx) != "" {
+		return
+	}
+	now := s.now()
+	claimed, err := s.store.Claim(ctx, []store.State{store.Received}, rep.Owner, now, s.lease, s.batch)
+	if err != nil {
+		rep.Errors = append(rep.Errors, "claim received: "+err.Error())
+		return
+	}
+	var release []string
+	for _, r := range claimed {
+		if now.Sub(r.UpdatedAt) < s.redrive || (len(want) > 0 && !want[r.RegionID]) || s.outOfTime(ctx) != "" {
+			release = append(release, r.Key)
+			continue
+		}
+		if err := s.redriver.Redrive(ctx, r); err != nil {
+			log.Warn("redrive failed", "request_key", r.Key, "err", err)
+		}
+		// Redrive's Transition clears the lease; release it too in case the
+		// request stayed Received.
+		release = append(release, r.Key)
+		rep.Redriven++
+	}
+	if len(release) > 0 {
+		if err := s.store.Release(ctx, rep.Owner, release); err != nil {
+			rep.Errors = append(rep.Errors, "release: "+err.Error())
+		}
+	}
+}
+
+func keys(rs []store.Request) []string {
+	out := make([]string, len(rs))
+	for i, r := range rs {
+		out[i] = r.Key
+	}
+	return out
+}
+
+func newOwner() string {
+	b := make([]byte, 8)
+	_, _ = rand.Read(b)
+	return "tick-" + hex.EncodeToString(b)
+}
