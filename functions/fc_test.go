@@ -1,0 +1,178 @@
+// Package functions_test runs the built function binaries the way Function
+// Compute runs them: each is started with FC_RUNTIME_API pointing at a
+// runtime API server in the test, and handed real invocations.
+package functions_test
+
+import (
+	"context"
+	"encoding/json"
+	"net/http/httptest"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/vpngw/vpngw/events"
+	"github.com/vpngw/vpngw/internal/queue"
+	"github.com/vpngw/vpngw/internal/runtime/fcapi"
+	"github.com/vpngw/vpngw/internal/vpcsim"
+)
+
+// build compiles ./functions/<name> as the Makefile does.
+func build(t *testing.T, name string) string {
+	t.Helper()
+	bin := filepath.Join(t.TempDir(), name)
+	cmd := exec.Command("go", "build", "-trimpath", "-o", bin, "./"+name)
+	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("build %s: %v\n%s", name, err, out)
+	}
+	return bin
+}
+
+type platform struct {
+	api   *vpcsim.Server
+	env   []string
+	stsID string
+}
+
+// newPlatform starts what the functions talk to: the VPC API emulator
+// (accepting only the STS credentials handed over with each invocation), an
+// embedded NATS server and a SQLite file.
+func newPlatform(t *testing.T) *platform {
+	t.Helper()
+	p := &platform{stsID: "STS.NTvpngwTest0001"}
+	p.api = vpcsim.New(vpcsim.WithSTSToken(p.stsID, "sts-secret-for-test", "sts-token-for-test", time.Now().Add(time.Hour)),
+		vpcsim.WithProvisioningDelay(time.Millisecond))
+	srv := httptest.NewServer(p.api)
+	t.Cleanup(srv.Close)
+	dir := t.TempDir()
+	n, err := queue.StartEmbedded(queue.EmbeddedOptions{Dir: filepath.Join(dir, "nats")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(n.Shutdown)
+	p.env = []string{
+		"VPNGW_STORE_URL=sqlite://" + filepath.Join(dir, "vpngw.db"),
+		"VPNGW_QUEUE_URL=" + n.ClientURL(),
+		"VPNGW_VPC_ENDPOINT=" + srv.URL,
+		"PATH=" + os.Getenv("PATH"),
+	}
+	return p
+}
+
+// function is one function binary running under its own runtime API.
+type function struct {
+	rt    *fcapi.Server
+	stsID string
+}
+
+func (p *platform) start(t *testing.T, name string) *function {
+	t.Helper()
+	bin := build(t, name)
+	rt, err := fcapi.Start()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(bin)
+	cmd.Env = append([]string{"FC_RUNTIME_API=" + rt.Addr()}, p.env...)
+	var logs strings.Builder
+	cmd.Stdout, cmd.Stderr = &logs, &logs
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		_ = cmd.Process.Kill()
+		_ = cmd.Wait()
+		rt.Close()
+		if t.Failed() {
+			t.Logf("%s output:\n%s", name, logs.String())
+		}
+	})
+	return &function{rt: rt, stsID: p.stsID}
+}
+
+func (f *function) invoke(t *testing.T, payload []byte) fcapi.Result {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	res, err := f.rt.Invoke(ctx, fcapi.Invocation{
+		Payload: payload, Timeout: 20 * time.Second,
+		AccessKeyID: f.stsID, AccessKeySecret: "sts-secret-for-test", SecurityToken: "sts-token-for-test",
+		Region: "cn-hangzhou", AccountID: "123456789", FunctionName: "vpngw",
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return res
+}
+
+func TestFunctionBinariesAnswerThroughTheRuntimeAPI(t *testing.T) {
+	p := newPlatform(t)
+	provision := p.start(t, "provision")
+	reconcile := p.start(t, "reconcile")
+
+	sample, err := events.Samples.ReadFile("testdata/requested.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	res := provision.invoke(t, sample)
+	if res.Error != nil {
+		t.Fatalf("provision answered an error: %+v", res.Error)
+	}
+	var out struct {
+		Results []struct{ State, VpnGatewayId string }
+	}
+	if err := json.Unmarshal(res.Payload, &out); err != nil {
+		t.Fatalf("answer %s: %v", res.Payload, err)
+	}
+	if len(out.Results) != 1 || out.Results[0].State != "pending" || out.Results[0].VpnGatewayId == "" {
+		t.Fatalf("provision answered %s", res.Payload)
+	}
+	if n := len(p.api.Gateways()); n != 1 {
+		t.Fatalf("emulator holds %d gateways, want 1", n)
+	}
+
+	// The emulator makes gateways active after a millisecond; the timer
+	// invocation settles it.
+	time.Sleep(20 * time.Millisecond)
+	timer := []byte(`{"triggerTime":"2026-11-25T10:00:00Z","triggerName":"timer","payload":"{\"regions\":[\"cn-hangzhou\"]}"}`)
+	res = reconcile.invoke(t, timer)
+	if res.Error != nil {
+		t.Fatalf("reconcile answered an error: %+v", res.Error)
+	}
+	var rep struct {
+		Active   int `json:"active"`
+		APICalls int `json:"apiCalls"`
+	}
+	if err := json.Unmarshal(res.Payload, &rep); err != nil || rep.Active != 1 || rep.APICalls != 1 {
+		t.Fatalf("reconcile answered %s (%v), want 1 active in 1 call", res.Payload, err)
+	}
+
+	// A payload the function cannot use is answered through the error path,
+	// not by a crash: the next invocation still works.
+	res = reconcile.invoke(t, []byte(`{"triggerTime":"x","triggerName":"timer","payload":"{\"region\":\"typo\"}"}`))
+	if res.Error == nil || !strings.Contains(res.Error.Message, "timer payload") {
+		t.Fatalf("bad timer payload: %+v, want an error naming the payload", res)
+	}
+	if res := reconcile.invoke(t, timer); res.Error != nil {
+		t.Fatalf("after an error the function must keep serving: %+v", res.Error)
+	}
+}
+
+func TestFunctionRefusesMissingConfiguration(t *testing.T) {
+	bin := build(t, "provision")
+	cmd := exec.Command(bin)
+	cmd.Env = []string{"FC_RUNTIME_API=127.0.0.1:1"}
+	out, err := cmd.CombinedOutput()
+	if err == nil {
+		t.Fatal("started without VPNGW_STORE_URL and VPNGW_QUEUE_URL")
+	}
+	for _, name := range []string{"VPNGW_STORE_URL", "VPNGW_QUEUE_URL"} {
+		if !strings.Contains(string(out), name) {
+			t.Errorf("start-up error does not name %s:\n%s", name, out)
+		}
+	}
+}

@@ -1,0 +1,157 @@
+package app
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"time"
+
+	"github.com/vpngw/vpngw/events"
+	"github.com/vpngw/vpngw/internal/cloud"
+	"github.com/vpngw/vpngw/internal/logging"
+	"github.com/vpngw/vpngw/internal/outbox"
+	"github.com/vpngw/vpngw/internal/provision"
+	"github.com/vpngw/vpngw/internal/queue"
+	"github.com/vpngw/vpngw/internal/reconcile"
+	"github.com/vpngw/vpngw/internal/store"
+)
+
+// App is everything a function needs, built once per process and reused by
+// every invocation of a warm instance.
+type App struct {
+	Config    Config
+	Log       *slog.Logger
+	Store     store.Store
+	Publisher queue.Publisher
+	Cloud     *cloud.Client
+	Provision *provision.Service
+	Reconcile *reconcile.Service
+	Outbox    *outbox.Drainer
+}
+
+// Option adjusts what New builds (the local stack and component tests).
+type Option func(*options)
+
+type options struct {
+	clock     func() time.Time
+	publisher queue.Publisher
+	observe   func(outbox.Message) // sees every published event
+}
+
+// WithClock sets the clock the use cases read.
+func WithClock(now func() time.Time) Option { return func(o *options) { o.clock = now } }
+
+// WithPublisher uses p instead of opening VPNGW_QUEUE_URL.
+func WithPublisher(p queue.Publisher) Option { return func(o *options) { o.publisher = p } }
+
+// WithObserver calls f with every event after the broker acknowledged it.
+func WithObserver(f func(outbox.Message)) Option { return func(o *options) { o.observe = f } }
+
+// NewLogger builds the process's logger from the configuration.
+func NewLogger(c Config, w io.Writer) *slog.Logger {
+	lvl, _ := logging.ParseLevel(c.LogLevel)
+	return logging.New(w, c.LogFormat, lvl)
+}
+
+// New builds the application. Connections to the store and the broker are
+// opened here, once per instance, so that warm invocations reuse them.
+func New(ctx context.Context, c Config, log *slog.Logger, opts ...Option) (*App, error) {
+	var o options
+	for _, f := range opts {
+		f(&o)
+	}
+	if o.clock == nil {
+		o.clock = time.Now
+	}
+	a := &App{Config: c, Log: log}
+	var err error
+	a.Cloud, err = cloud.New(cloud.Config{Endpoint: c.VPCEndpoint, Credentials: c.Credentials, Rates: c.APIRates})
+	if err != nil {
+		return nil, fmt.Errorf("VPNGW_VPC_ENDPOINT: %w", err)
+	}
+	a.Store, err = store.Open(ctx, c.StoreURL)
+	if err != nil {
+		return nil, fmt.Errorf("VPNGW_STORE_URL: %w", err)
+	}
+	a.Publisher = o.publisher
+	if a.Publisher == nil {
+		a.Publisher, err = queue.Open(ctx, c.QueueURL)
+		if err != nil {
+			a.Store.Close()
+			return nil, fmt.Errorf("VPNGW_QUEUE_URL: %w", err)
+		}
+	}
+	pub := outbox.PublisherFunc(func(ctx context.Context, m outbox.Message) error {
+		if err := a.Publisher.Publish(ctx, queue.Message{ID: m.ID, Type: m.Type, Body: m.Body}); err != nil {
+			return err
+		}
+		if o.observe != nil {
+			o.observe(m)
+		}
+		return nil
+	})
+	a.Outbox, err = outbox.New(a.Store, pub, log)
+	if err != nil {
+		return nil, err
+	}
+	a.Provision, err = provision.New(a.Store, creator{a.Cloud},
+		provision.WithClock(o.clock), provision.WithLogger(log), provision.WithConcurrency(c.Concurrency))
+	if err != nil {
+		return nil, err
+	}
+	a.Reconcile, err = reconcile.New(a.Store, a.Cloud,
+		reconcile.WithClock(o.clock), reconcile.WithLogger(log),
+		reconcile.WithProvisionTimeout(c.ProvisionTimeout),
+		reconcile.WithRedriver(redriver{a.Provision}, c.RedriveAfter),
+		reconcile.WithDrainer(a.Outbox))
+	if err != nil {
+		return nil, err
+	}
+	return a, nil
+}
+
+// Close releases the store and the broker connection.
+func (a *App) Close() error {
+	return errors.Join(a.Publisher.Close(), a.Store.Close())
+}
+
+// drain publishes what the invocation recorded, within a short budget: a
+// broker that is down must not hold the invocation, and whatever is left is
+// published by the next reconcile tick.
+func (a *App) drain(ctx context.Context) {
+	budget := 5 * time.Second
+	if dl, ok := ctx.Deadline(); ok {
+		if left := time.Until(dl) - time.Second; left < budget {
+			budget = left
+		}
+	}
+	if budget <= 0 {
+		return
+	}
+	ctx, cancel := context.WithTimeout(ctx, budget)
+	defer cancel()
+	if _, err := a.Outbox.Drain(ctx); err != nil {
+		a.Log.WarnContext(ctx, "outbox not fully published; the next reconcile tick retries", "err", err)
+	}
+}
+
+// creator adapts the cloud client to the provision use case's port.
+type creator struct{ c *cloud.Client }
+
+func (c creator) Create(ctx context.Context, r events.GatewayRequest, token string) (provision.Created, error) {
+	res, err := c.c.CreateVpnGateway(ctx, r, token)
+	if err != nil {
+		return provision.Created{}, err
+	}
+	return provision.Created{GatewayID: res.VpnGatewayID, Name: res.Name, OrderID: res.OrderID, RequestID: res.RequestID}, nil
+}
+
+// redriver adapts the provision use case to the reconcile use case's port.
+type redriver struct{ p *provision.Service }
+
+func (r redriver) Redrive(ctx context.Context, rec store.Request) error {
+	_, err := r.p.Redrive(ctx, rec)
+	return err
+}

@@ -1,0 +1,214 @@
+package app
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/vpngw/vpngw/internal/cloud"
+	"github.com/vpngw/vpngw/internal/logging"
+)
+
+// Mode says where the process runs; it decides which variables are required.
+type Mode int
+
+const (
+	// Function: a Function Compute or Lambda function. The store and queue
+	// must be shared services, so their URLs are required.
+	Function Mode = iota
+	// Local: the local stack behind `make run`, with embedded defaults.
+	Local
+)
+
+// Config is every setting vpngw reads. Each field names its variable.
+type Config struct {
+	StoreURL          string        // VPNGW_STORE_URL
+	QueueURL          string        // VPNGW_QUEUE_URL
+	VPCEndpoint       string        // VPNGW_VPC_ENDPOINT
+	HTTPAddr          string        // VPNGW_HTTP_ADDR (local stack)
+	ReconcileInterval time.Duration // VPNGW_RECONCILE_INTERVAL (local stack)
+	ProvisionTimeout  time.Duration // VPNGW_PROVISION_TIMEOUT
+	RedriveAfter      time.Duration // VPNGW_REDRIVE_AFTER
+	Concurrency       int           // VPNGW_CONCURRENCY
+	APIRates          map[string]float64
+	LogFormat         string // VPNGW_LOG_FORMAT: json or text
+	LogLevel          string // VPNGW_LOG_LEVEL
+	Credentials       cloud.Credentials
+	DataDir           string        // VPNGW_DATA_DIR (local stack)
+	EmulatorAddr      string        // VPNGW_EMULATOR_ADDR (local stack)
+	EmulatorDelay     time.Duration // VPNGW_EMULATOR_DELAY (local stack)
+	NATSPort          int           // VPNGW_NATS_PORT (local stack)
+}
+
+// Var is one environment variable vpngw reads: its name, default and meaning.
+// The README's table and s.yaml are checked against this list.
+type Var struct {
+	Name, Default, Help string
+	Local               bool // read by the local stack only
+}
+
+// Vars lists every variable, in the README's order.
+var Vars = []Var{
+	{Name: "VPNGW_STORE_URL", Default: "required in functions; local: sqlite://.vpngw/vpngw.db", Help: "where requests and the outbox live: sqlite://path, postgres://..., mysql://..."},
+	{Name: "VPNGW_QUEUE_URL", Default: "required in functions; local: the embedded NATS", Help: "where outcome events are published: nats://host:port[/prefix], amqp://user:pass@host:port/vhost?exchange=..., log:"},
+	{Name: "VPNGW_VPC_ENDPOINT", Default: "the SDK's endpoint for each region; local: the emulator", Help: "VPC API endpoint override, http(s)://host:port"},
+	{Name: "VPNGW_PROVISION_TIMEOUT", Default: "30m", Help: "how long a gateway may take to become active before it is reported failed (Timeout)"},
+	{Name: "VPNGW_REDRIVE_AFTER", Default: "2m", Help: "how long a request may stay recorded but unsettled before a reconcile tick re-drives its creation"},
+	{Name: "VPNGW_CONCURRENCY", Default: "8", Help: "requests of one delivery provisioned at once"},
+	{Name: "VPNGW_API_RATES", Default: "CreateVpnGateway=60/m,DescribeVpnGateways=600/m", Help: "client-side rate limit per region and API action"},
+	{Name: "VPNGW_LOG_FORMAT", Default: "json (local: text)", Help: "json or text"},
+	{Name: "VPNGW_LOG_LEVEL", Default: "info", Help: "debug, info, warn or error"},
+	{Name: "ALIBABA_CLOUD_ACCESS_KEY_ID", Default: "none in functions (the role's STS credentials are used); local: the emulator's demo key", Help: "access key, when not running with a function role"},
+	{Name: "ALIBABA_CLOUD_ACCESS_KEY_SECRET", Default: "as above", Help: "its secret"},
+	{Name: "ALIBABA_CLOUD_SECURITY_TOKEN", Default: "none", Help: "STS security token, with temporary keys"},
+	{Name: "VPNGW_HTTP_ADDR", Default: "127.0.0.1:8080", Help: "the local stack's CloudEvents HTTP endpoint", Local: true},
+	{Name: "VPNGW_RECONCILE_INTERVAL", Default: "3s", Help: "the local stack's reconcile ticker", Local: true},
+	{Name: "VPNGW_DATA_DIR", Default: ".vpngw", Help: "the local stack's state (SQLite, JetStream)", Local: true},
+	{Name: "VPNGW_EMULATOR_ADDR", Default: "127.0.0.1:9300", Help: "where the local stack's VPC API emulator listens", Local: true},
+	{Name: "VPNGW_EMULATOR_DELAY", Default: "5s", Help: "how long the emulator takes to make a gateway active", Local: true},
+	{Name: "VPNGW_NATS_PORT", Default: "4333", Help: "the embedded NATS server's port (not 4222, so a system NATS can run beside it)", Local: true},
+}
+
+// FromEnv reads and validates the configuration. getenv is os.Getenv in
+// production and a map in tests.
+func FromEnv(getenv func(string) string, mode Mode) (Config, error) {
+	var errs []error
+	bad := func(name, val, want string) {
+		errs = append(errs, fmt.Errorf("%s=%q: %s", name, val, want))
+	}
+	str := func(name, def string) string {
+		if v := strings.TrimSpace(getenv(name)); v != "" {
+			return v
+		}
+		return def
+	}
+	dur := func(name string, def time.Duration) time.Duration {
+		v := getenv(name)
+		if v == "" {
+			return def
+		}
+		d, err := time.ParseDuration(v)
+		if err != nil || d <= 0 {
+			bad(name, v, "want a positive duration such as 30s, 5m or 1h")
+			return def
+		}
+		return d
+	}
+	integer := func(name string, def, lo, hi int) int {
+		v := getenv(name)
+		if v == "" {
+			return def
+		}
+		n, err := strconv.Atoi(v)
+		if err != nil || n < lo || n > hi {
+			bad(name, v, fmt.Sprintf("want a whole number from %d to %d", lo, hi))
+			return def
+		}
+		return n
+	}
+
+	c := Config{
+		StoreURL:          str("VPNGW_STORE_URL", ""),
+		QueueURL:          str("VPNGW_QUEUE_URL", ""),
+		VPCEndpoint:       str("VPNGW_VPC_ENDPOINT", ""),
+		HTTPAddr:          str("VPNGW_HTTP_ADDR", "127.0.0.1:8080"),
+		ReconcileInterval: dur("VPNGW_RECONCILE_INTERVAL", 3*time.Second),
+		ProvisionTimeout:  dur("VPNGW_PROVISION_TIMEOUT", 30*time.Minute),
+		RedriveAfter:      dur("VPNGW_REDRIVE_AFTER", 2*time.Minute),
+		Concurrency:       integer("VPNGW_CONCURRENCY", 8, 1, 256),
+		LogLevel:          str("VPNGW_LOG_LEVEL", "info"),
+		DataDir:           str("VPNGW_DATA_DIR", ".vpngw"),
+		EmulatorAddr:      str("VPNGW_EMULATOR_ADDR", "127.0.0.1:9300"),
+		EmulatorDelay:     dur("VPNGW_EMULATOR_DELAY", 5*time.Second),
+		NATSPort:          integer("VPNGW_NATS_PORT", 4333, 1, 65535),
+		Credentials: cloud.Credentials{
+			AccessKeyID:     str("ALIBABA_CLOUD_ACCESS_KEY_ID", ""),
+			AccessKeySecret: str("ALIBABA_CLOUD_ACCESS_KEY_SECRET", ""),
+			SecurityToken:   str("ALIBABA_CLOUD_SECURITY_TOKEN", ""),
+		},
+	}
+	defFormat := "json"
+	if mode == Local {
+		defFormat = "text"
+	}
+	c.LogFormat = str("VPNGW_LOG_FORMAT", defFormat)
+	if c.LogFormat != "json" && c.LogFormat != "text" {
+		bad("VPNGW_LOG_FORMAT", c.LogFormat, "want json or text")
+	}
+	if _, ok := logging.ParseLevel(c.LogLevel); !ok {
+		bad("VPNGW_LOG_LEVEL", c.LogLevel, "want debug, info, warn or error")
+	}
+	rates, err := parseRates(str("VPNGW_API_RATES", ""))
+	if err != nil {
+		bad("VPNGW_API_RATES", getenv("VPNGW_API_RATES"), err.Error())
+	}
+	c.APIRates = rates
+
+	if mode == Function {
+		if c.StoreURL == "" {
+			errs = append(errs, errors.New("VPNGW_STORE_URL is not set: functions need a store every instance reaches, e.g. postgres://user@host:5432/vpngw or mysql://user@host:3306/vpngw"))
+		}
+		if c.QueueURL == "" {
+			errs = append(errs, errors.New("VPNGW_QUEUE_URL is not set: outcome events need a broker, e.g. nats://host:4222 or amqp://user:pass@host:5672/vhost?exchange=vpngw"))
+		}
+	}
+	for _, u := range []struct{ name, val string }{{"VPNGW_STORE_URL", c.StoreURL}, {"VPNGW_QUEUE_URL", c.QueueURL}, {"VPNGW_VPC_ENDPOINT", c.VPCEndpoint}} {
+		if u.val == "" {
+			continue
+		}
+		if pu, err := url.Parse(u.val); err != nil || pu.Scheme == "" {
+			errs = append(errs, fmt.Errorf("%s: not a URL (want scheme://...)", u.name))
+		}
+	}
+	if mode == Local {
+		if _, _, err := net.SplitHostPort(c.HTTPAddr); err != nil {
+			bad("VPNGW_HTTP_ADDR", c.HTTPAddr, "want host:port")
+		}
+		if _, _, err := net.SplitHostPort(c.EmulatorAddr); err != nil {
+			bad("VPNGW_EMULATOR_ADDR", c.EmulatorAddr, "want host:port")
+		}
+	}
+	if (c.Credentials.AccessKeyID == "") != (c.Credentials.AccessKeySecret == "") {
+		errs = append(errs, errors.New("ALIBABA_CLOUD_ACCESS_KEY_ID and ALIBABA_CLOUD_ACCESS_KEY_SECRET go together: set both or neither"))
+	}
+	return c, errors.Join(errs...)
+}
+
+// parseRates reads "Action=N/m,Action=N/s" into calls per second.
+func parseRates(s string) (map[string]float64, error) {
+	out := map[string]float64{}
+	for k, v := range cloud.DefaultRates {
+		out[k] = v
+	}
+	if s == "" {
+		return out, nil
+	}
+	known := map[string]bool{}
+	for _, a := range cloud.Actions {
+		known[a] = true
+	}
+	for _, part := range strings.Split(s, ",") {
+		action, r, ok := strings.Cut(strings.TrimSpace(part), "=")
+		if !ok || !known[action] {
+			return out, fmt.Errorf("want Action=N/m or Action=N/s with Action one of %s", strings.Join(cloud.Actions, ", "))
+		}
+		num, unit, _ := strings.Cut(r, "/")
+		n, err := strconv.ParseFloat(num, 64)
+		if err != nil || n < 0 {
+			return out, fmt.Errorf("%s: rate %q is not a number >= 0", action, num)
+		}
+		switch unit {
+		case "s", "":
+		case "m":
+			n /= 60
+		default:
+			return out, fmt.Errorf("%s: unit %q: want s or m", action, unit)
+		}
+		out[action] = n
+	}
+	return out, nil
+}

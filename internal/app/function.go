@@ -1,0 +1,35 @@
+package app
+
+import (
+	"context"
+	"fmt"
+	"os"
+
+	"github.com/vpngw/vpngw/internal/runtime"
+)
+
+// RunFunction is the whole of a function's main: it reads and validates the
+// configuration, builds the application once for the instance, and serves
+// invocations with the handler pick chooses, on whichever runtime the
+// environment names. It exits with status 1 on a configuration error, naming
+// the variable.
+func RunFunction(name string, pick func(*App) runtime.Handler) {
+	cfg, err := FromEnv(os.Getenv, Function)
+	log := NewLogger(cfg, os.Stderr).With("function", name)
+	if err != nil {
+		log.Error("configuration invalid", "err", err.Error())
+		os.Exit(1)
+	}
+	if os.Getenv(runtime.EnvFC) == "" && os.Getenv(runtime.EnvLambda) == "" {
+		log.Error(runtime.ErrNoRuntime.Error())
+		os.Exit(1)
+	}
+	a, err := New(context.Background(), cfg, log)
+	if err != nil {
+		log.Error("start-up failed", "err", err.Error())
+		os.Exit(1)
+	}
+	err = runtime.Start(pick(a), log)
+	log.Error(fmt.Sprint(err))
+	os.Exit(1)
+}

@@ -1,0 +1,172 @@
+package app
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"strconv"
+	"strings"
+
+	"github.com/vpngw/vpngw/internal/intake"
+	"github.com/vpngw/vpngw/internal/provision"
+	"github.com/vpngw/vpngw/internal/reconcile"
+	"github.com/vpngw/vpngw/internal/request"
+	"github.com/vpngw/vpngw/internal/runtime"
+)
+
+// MaxHTTPBody bounds a CloudEvents HTTP request (Function Compute's own
+// limit for an asynchronous invocation is 128 KB; batches come synchronously).
+const MaxHTTPBody = 1 << 20
+
+// ProvisionResponse is what the provision function answers.
+type ProvisionResponse struct {
+	Results []provision.Result `json:"results"`
+}
+
+// ProvisionHandler handles a Function Compute or Lambda event invocation
+// carrying one CloudEvent or an array of them.
+func (a *App) ProvisionHandler() runtime.Handler {
+	return func(ctx context.Context, payload json.RawMessage) (any, error) {
+		items, err := intake.FromPayload(payload)
+		var inputs []provision.Input
+		if err != nil {
+			// Not even an envelope: record it anyway (keyed by its content),
+			// announce the rejection, and do not ask for a redelivery that
+			// would fail the same way.
+			inputs = []provision.Input{{Data: payload, Err: err}}
+		} else {
+			inputs = toInputs(items)
+		}
+		results, err := a.Provision.HandleAll(ctx, inputs)
+		a.drain(ctx)
+		return ProvisionResponse{Results: results}, err
+	}
+}
+
+func toInputs(items []intake.Item) []provision.Input {
+	in := make([]provision.Input, len(items))
+	for i, it := range items {
+		in[i] = provision.Input{Identity: it.Identity, Type: it.Type, Data: it.Data, TraceParent: it.TraceParent, Err: it.Err}
+	}
+	return in
+}
+
+// HTTPHandler serves CloudEvents over HTTP (binary, structured and batch
+// mode), answering as the CloudEvents HTTP binding expects: 202 with the
+// request's state, 400 with every validation error, 413, 415, and 503 with
+// Retry-After when the store or the API cannot take the request now.
+func (a *App) HTTPHandler() http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("POST /{$}", func(w http.ResponseWriter, r *http.Request) {
+		ctx := r.Context()
+		items, err := intake.FromHTTP(r, MaxHTTPBody)
+		if err != nil {
+			status := http.StatusBadRequest
+			var ie *intake.Error
+			if errors.As(err, &ie) {
+				switch ie.Kind {
+				case intake.TooLarge:
+					status = http.StatusRequestEntityTooLarge
+				case intake.UnsupportedMediaType:
+					status = http.StatusUnsupportedMediaType
+				}
+			}
+			writeJSON(w, status, map[string]string{"error": err.Error()})
+			return
+		}
+		results, err := a.Provision.HandleAll(ctx, toInputs(items))
+		a.drain(ctx)
+		status := http.StatusAccepted
+		switch {
+		case err != nil:
+			w.Header().Set("Retry-After", strconv.Itoa(10))
+			status = http.StatusServiceUnavailable
+		case allRejected(results):
+			status = http.StatusBadRequest
+		}
+		writeJSON(w, status, ProvisionResponse{Results: results})
+	})
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
+		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
+	})
+	mux.HandleFunc("GET /requests/{source}/{id}", func(w http.ResponseWriter, r *http.Request) {
+		key := request.Identity{Source: r.PathValue("source"), ID: r.PathValue("id")}.Key()
+		rec, err := a.Store.Get(r.Context(), key)
+		if err != nil {
+			writeJSON(w, http.StatusNotFound, map[string]string{"error": err.Error()})
+			return
+		}
+		writeJSON(w, http.StatusOK, map[string]any{
+			"Key": rec.Key, "Source": rec.Source, "Id": rec.EventID, "State": rec.State,
+			"VpnGatewayId": rec.GatewayID, "OrderId": rec.OrderID, "Attempts": rec.Attempts,
+			"LastError": rec.LastError, "CreatedAt": rec.CreatedAt, "UpdatedAt": rec.UpdatedAt,
+		})
+	})
+	return mux
+}
+
+// allRejected: every request of the delivery was refused at validation or by
+// the API; nothing in it was accepted or is still in flight.
+func allRejected(rs []provision.Result) bool {
+	if len(rs) == 0 {
+		return false
+	}
+	for _, r := range rs {
+		if r.State != "failed" {
+			return false
+		}
+	}
+	return true
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	_ = enc.Encode(v)
+}
+
+// TimerEvent is a Function Compute timer trigger's event; Payload is the
+// trigger's configured payload, here reconcile.Options as JSON.
+type TimerEvent struct {
+	TriggerTime string `json:"triggerTime"`
+	TriggerName string `json:"triggerName"`
+	Payload     string `json:"payload"`
+}
+
+// ReconcileHandler handles a timer invocation: one reconcile tick bounded by
+// the invocation's deadline.
+func (a *App) ReconcileHandler() runtime.Handler {
+	return func(ctx context.Context, payload json.RawMessage) (any, error) {
+		opts, err := reconcileOptions(payload)
+		if err != nil {
+			return nil, err
+		}
+		return a.Reconcile.Tick(ctx, opts)
+	}
+}
+
+func reconcileOptions(payload json.RawMessage) (reconcile.Options, error) {
+	var opts reconcile.Options
+	if len(payload) == 0 || string(payload) == "null" {
+		return opts, nil
+	}
+	var ev TimerEvent
+	if err := json.Unmarshal(payload, &ev); err != nil {
+		// Not a timer event (a manual invocation, an AWS scheduled event):
+		// run with defaults.
+		return opts, nil
+	}
+	if ev.Payload == "" {
+		return opts, nil
+	}
+	dec := json.NewDecoder(strings.NewReader(ev.Payload))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&opts); err != nil {
+		return opts, fmt.Errorf("timer payload %q: %v (want {\"regions\":[\"cn-hangzhou\",...]})", ev.Payload, err)
+	}
+	return opts, nil
+}

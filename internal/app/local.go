@@ -1,0 +1,212 @@
+package app
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/nats-io/nats.go"
+
+	"github.com/vpngw/vpngw/internal/queue"
+	"github.com/vpngw/vpngw/internal/reconcile"
+	"github.com/vpngw/vpngw/internal/vpcsim"
+)
+
+// LocalStack is the running local stack.
+type LocalStack struct {
+	App      *App
+	Emulator *vpcsim.Server
+	NATS     *queue.Embedded
+	HTTPAddr string
+	APIAddr  string
+
+	httpSrv     *http.Server
+	stopAPI     func(context.Context) error
+	sub         *nats.Conn
+	tickerDone  chan struct{}
+	stopTicking context.CancelFunc
+}
+
+// StartLocal starts the local stack behind `make run`: the VPC API emulator,
+// an embedded NATS server with JetStream, the SQLite store under
+// VPNGW_DATA_DIR, the provision function behind a CloudEvents HTTP endpoint,
+// and the reconcile function on a ticker. Each event published to the
+// embedded NATS is printed to out, as a plain NATS subscriber receives it.
+func StartLocal(ctx context.Context, cfg Config, log *slog.Logger, out io.Writer) (*LocalStack, error) {
+	l := &LocalStack{}
+	if err := os.MkdirAll(cfg.DataDir, 0o750); err != nil {
+		return nil, fmt.Errorf("VPNGW_DATA_DIR: %w", err)
+	}
+	ok := false
+	defer func() {
+		if !ok {
+			l.Close()
+		}
+	}()
+
+	if cfg.VPCEndpoint == "" {
+		l.Emulator = vpcsim.New(vpcsim.WithProvisioningDelay(cfg.EmulatorDelay), vpcsim.WithLogger(log.With("component", "vpcsim")))
+		addr, stop, err := l.Emulator.Start(cfg.EmulatorAddr)
+		if err != nil {
+			return nil, fmt.Errorf("VPNGW_EMULATOR_ADDR %s: %w", cfg.EmulatorAddr, err)
+		}
+		l.APIAddr, l.stopAPI = addr, stop
+		cfg.VPCEndpoint = "http://" + addr
+		if cfg.Credentials.AccessKeyID == "" {
+			cfg.Credentials.AccessKeyID = vpcsim.DefaultAccessKeyID
+			cfg.Credentials.AccessKeySecret = vpcsim.DefaultAccessKeySecret
+		}
+	}
+	if cfg.QueueURL == "" {
+		n, err := queue.StartEmbedded(queue.EmbeddedOptions{Dir: filepath.Join(cfg.DataDir, "nats"), Port: cfg.NATSPort})
+		if err != nil {
+			return nil, fmt.Errorf("embedded NATS (VPNGW_NATS_PORT %d): %w", cfg.NATSPort, err)
+		}
+		l.NATS = n
+		cfg.QueueURL = n.ClientURL()
+		// A plain NATS subscriber, as any consumer would be, prints what
+		// arrives.
+		nc, err := nats.Connect(n.ClientURL(), nats.Name("vpngw-local-printer"))
+		if err != nil {
+			return nil, fmt.Errorf("subscribe to the embedded NATS: %w", err)
+		}
+		l.sub = nc
+		if _, err := nc.Subscribe(queue.DefaultSubjectPrefix+".>", func(m *nats.Msg) {
+			printEvent(out, m.Subject, m.Data)
+		}); err != nil {
+			return nil, fmt.Errorf("subscribe to the embedded NATS: %w", err)
+		}
+	}
+	if cfg.StoreURL == "" {
+		db := filepath.Join(cfg.DataDir, "vpngw.db")
+		if l.Emulator != nil {
+			// The emulator keeps its gateways in memory; records of an
+			// earlier run would name gateways it never heard of.
+			for _, f := range []string{db, db + "-wal", db + "-shm"} {
+				if err := os.Remove(f); err != nil && !os.IsNotExist(err) {
+					return nil, fmt.Errorf("reset the local store: %w", err)
+				}
+			}
+		}
+		cfg.StoreURL = "sqlite://" + db
+	}
+
+	a, err := New(ctx, cfg, log)
+	if err != nil {
+		return nil, err
+	}
+	l.App = a
+
+	ln, err := net.Listen("tcp", cfg.HTTPAddr)
+	if err != nil {
+		return nil, fmt.Errorf("VPNGW_HTTP_ADDR %s: %w", cfg.HTTPAddr, err)
+	}
+	l.HTTPAddr = ln.Addr().String()
+	l.httpSrv = &http.Server{Handler: a.HTTPHandler(), ReadHeaderTimeout: 10 * time.Second}
+	go func() { _ = l.httpSrv.Serve(ln) }()
+
+	tctx, cancel := context.WithCancel(context.Background())
+	l.stopTicking, l.tickerDone = cancel, make(chan struct{})
+	go func() {
+		defer close(l.tickerDone)
+		t := time.NewTicker(cfg.ReconcileInterval)
+		defer t.Stop()
+		for {
+			select {
+			case <-tctx.Done():
+				return
+			case <-t.C:
+				// Each tick gets the deadline a timer invocation would.
+				c, cancel := context.WithTimeout(tctx, max(cfg.ReconcileInterval, 10*time.Second))
+				_, _ = a.Reconcile.Tick(c, reconcile.Options{})
+				cancel()
+			}
+		}
+	}()
+	ok = true
+	return l, nil
+}
+
+// Close stops everything the local stack started.
+func (l *LocalStack) Close() error {
+	var errs []error
+	if l.stopTicking != nil {
+		l.stopTicking()
+		<-l.tickerDone
+	}
+	if l.httpSrv != nil {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		errs = append(errs, l.httpSrv.Shutdown(ctx))
+		cancel()
+	}
+	if l.App != nil {
+		errs = append(errs, l.App.Close())
+	}
+	if l.sub != nil {
+		l.sub.Close()
+	}
+	if l.NATS != nil {
+		l.NATS.Shutdown()
+	}
+	if l.stopAPI != nil {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		errs = append(errs, l.stopAPI(ctx))
+		cancel()
+	}
+	return errors.Join(errs...)
+}
+
+// printEvent writes one received event as a short line and its JSON.
+func printEvent(out io.Writer, subject string, body []byte) {
+	var ev struct {
+		ID      string          `json:"id"`
+		Type    string          `json:"type"`
+		Subject string          `json:"subject"`
+		Data    json.RawMessage `json:"data"`
+	}
+	if err := json.Unmarshal(body, &ev); err != nil {
+		fmt.Fprintf(out, "<- %s (unreadable event: %v)\n", subject, err)
+		return
+	}
+	fmt.Fprintf(out, "<- %s  id=%s  subject=%s\n   %s\n", ev.Type, ev.ID, ev.Subject, ev.Data)
+}
+
+// RunLocal is the whole of `make run`: it reads the configuration, starts the
+// local stack, prints where everything listens and a request to paste, and
+// runs until ctx ends. It returns the process's exit status.
+func RunLocal(ctx context.Context, getenv func(string) string, stdout, stderr io.Writer) int {
+	cfg, err := FromEnv(getenv, Local)
+	log := NewLogger(cfg, stderr)
+	if err != nil {
+		log.Error("configuration invalid", "err", err.Error())
+		return 2
+	}
+	l, err := StartLocal(ctx, cfg, log, stdout)
+	if err != nil {
+		log.Error("local stack did not start", "err", err.Error())
+		return 1
+	}
+	defer l.Close()
+	fmt.Fprintf(stdout, `
+vpngw local stack is up.
+  CloudEvents HTTP endpoint  http://%s/
+  VPC API emulator           %s
+  NATS (JetStream)           %s   subjects %s.<event type>
+  store                      %s
+Post the sample request:
+  curl -sS -X POST http://%s/ -H 'Content-Type: application/cloudevents+json' --data @events/testdata/requested.json
+Ctrl-C stops everything.
+
+`, l.HTTPAddr, l.App.Config.VPCEndpoint, l.App.Config.QueueURL, queue.DefaultSubjectPrefix, l.App.Config.StoreURL, l.HTTPAddr)
+	<-ctx.Done()
+	fmt.Fprintln(stdout, "stopping")
+	return 0
+}

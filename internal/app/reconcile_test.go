@@ -1,0 +1,197 @@
+package app
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/vpngw/vpngw/events"
+	"github.com/vpngw/vpngw/internal/reconcile"
+	"github.com/vpngw/vpngw/internal/store"
+	"github.com/vpngw/vpngw/internal/vpcsim"
+)
+
+func (s *stack) tick() reconcile.Report {
+	s.t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	rep, err := s.app.Reconcile.Tick(ctx, reconcile.Options{})
+	if err != nil {
+		s.t.Fatalf("tick: %v (%+v)", err, rep)
+	}
+	return rep
+}
+
+func TestReconcileAnnouncesActiveOnce(t *testing.T) {
+	s := newStack(t)
+	resp, err := s.provision(requestEvent("evt-r1", validData()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	gw := resp.Results[0].VpnGatewayId
+	if rep := s.tick(); rep.Active != 0 || rep.StillPending != 1 {
+		t.Fatalf("tick before the gateway is ready: %+v", rep)
+	}
+	s.clock.Advance(3 * time.Minute)
+	if rep := s.tick(); rep.Active != 1 || rep.APICalls != 1 {
+		t.Fatalf("tick after: %+v, want 1 active in 1 call", rep)
+	}
+	if rep := s.tick(); rep.Claimed != 0 {
+		t.Fatalf("a settled request was claimed again: %+v", rep)
+	}
+	act := s.eventsOfType(events.TypeActive)
+	if len(act) != 1 || act[0].Subject != gw {
+		t.Fatalf("active events %+v, want one for %s", act, gw)
+	}
+	var data events.Active
+	if err := json.Unmarshal(act[0].Data, &data); err != nil {
+		t.Fatal(err)
+	}
+	if data.VpnGatewayId != gw || data.Status != "active" || data.InternetIp == "" || data.Bandwidth != 10 ||
+		data.OrderId == 0 || data.Request.Id != "evt-r1" || data.RegionId != "cn-hangzhou" {
+		t.Fatalf("active data = %+v", data)
+	}
+}
+
+func TestReconcileFailures(t *testing.T) {
+	// Gateways here never become active within the provisioning timeout.
+	s := newStack(t, vpcsim.WithProvisioningDelay(2*time.Hour))
+	var gws []string
+	for i := range 3 {
+		resp, err := s.provision(requestEvent(fmt.Sprintf("evt-f%d", i), validData()))
+		if err != nil {
+			t.Fatal(err)
+		}
+		gws = append(gws, resp.Results[0].VpnGatewayId)
+	}
+	if err := s.api.SetBusinessStatus(gws[0], "FinancialLocked"); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.api.Delete(gws[1]); err != nil {
+		t.Fatal(err)
+	}
+	s.clock.Advance(31 * time.Minute)
+	rep := s.tick()
+	if rep.Failed != 3 {
+		t.Fatalf("tick: %+v, want 3 failed", rep)
+	}
+	codes := map[string]string{}
+	for _, e := range s.eventsOfType(events.TypeFailed) {
+		var d events.Failed
+		_ = json.Unmarshal(e.Data, &d)
+		if d.Stage != events.StageProvisioning {
+			t.Errorf("stage %q, want provisioning", d.Stage)
+		}
+		codes[d.VpnGatewayId] = d.Code
+	}
+	want := map[string]string{gws[0]: events.CodeFinancialLocked, gws[1]: events.CodeNotFound, gws[2]: events.CodeTimeout}
+	for id, code := range want {
+		if codes[id] != code {
+			t.Errorf("gateway %s: code %q, want %q", id, codes[id], code)
+		}
+	}
+}
+
+// 500 pending gateways in one region are checked in at most 10
+// DescribeVpnGateways calls, counted by the emulator.
+func TestReconcile500PendingInTenCalls(t *testing.T) {
+	s := newStack(t)
+	var wg sync.WaitGroup
+	sem := make(chan struct{}, 16)
+	for i := range 500 {
+		wg.Add(1)
+		sem <- struct{}{}
+		go func() {
+			defer wg.Done()
+			defer func() { <-sem }()
+			if _, err := s.provision(requestEvent(fmt.Sprintf("evt-bulk-%03d", i), validData())); err != nil {
+				t.Error(err)
+			}
+		}()
+	}
+	wg.Wait()
+	s.clock.Advance(3 * time.Minute)
+	before := s.api.Calls("DescribeVpnGateways")
+	rep := s.tick()
+	calls := s.api.Calls("DescribeVpnGateways") - before
+	t.Logf("500 pending: %d DescribeVpnGateways calls (tick counted %d), %d active", calls, rep.APICalls, rep.Active)
+	if rep.Active != 500 {
+		t.Fatalf("tick: %+v, want 500 active", rep)
+	}
+	if calls > 10 || calls != rep.APICalls {
+		t.Fatalf("%d DescribeVpnGateways calls (tick says %d), want at most 10", calls, rep.APICalls)
+	}
+	if n := len(s.eventsOfType(events.TypeActive)); n != 500 {
+		t.Fatalf("%d active events, want 500", n)
+	}
+}
+
+// Overlapping ticks never settle a gateway twice, and never under two ids.
+func TestReconcileOverlappingTicks(t *testing.T) {
+	s := newStack(t)
+	for i := range 60 {
+		if _, err := s.provision(requestEvent(fmt.Sprintf("evt-ov-%02d", i), validData())); err != nil {
+			t.Fatal(err)
+		}
+	}
+	s.clock.Advance(3 * time.Minute)
+	var wg sync.WaitGroup
+	reps := make([]reconcile.Report, 4)
+	for i := range reps {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			reps[i] = s.tick()
+		}()
+	}
+	wg.Wait()
+	total := 0
+	for _, r := range reps {
+		total += r.Active
+	}
+	if total != 60 {
+		t.Fatalf("ticks settled %d in all, want 60: %+v", total, reps)
+	}
+	ids := map[string]string{}
+	for _, e := range s.eventsOfType(events.TypeActive) {
+		if prev, ok := ids[e.Subject]; ok && prev != e.ID {
+			t.Fatalf("gateway %s announced under two ids %s and %s", e.Subject, prev, e.ID)
+		}
+		ids[e.Subject] = e.ID
+	}
+	if len(ids) != 60 {
+		t.Fatalf("%d gateways announced, want 60", len(ids))
+	}
+}
+
+// A request recorded but never settled (the function died after recording,
+// and no redelivery came) is re-driven by a tick with the same ClientToken.
+func TestReconcileRedrivesStuckRequests(t *testing.T) {
+	s := newStack(t)
+	now := s.clock.Now()
+	rec := store.Request{
+		Key: requestKey("src", "stuck-1"), Source: "src", EventID: "stuck-1", ClientToken: "vpngw-stuck-token-1",
+		RegionID: "cn-hangzhou", VpcID: "vpc-bp1vpngwdemo0000001", State: store.Received, CreatedAt: now, UpdatedAt: now,
+	}
+	rec.Params, _ = json.Marshal(validData())
+	if _, _, err := s.app.Store.Insert(context.Background(), rec, nil); err != nil {
+		t.Fatal(err)
+	}
+	if rep := s.tick(); rep.Redriven != 0 {
+		t.Fatalf("a fresh Received request was re-driven: %+v", rep)
+	}
+	s.clock.Advance(3 * time.Minute)
+	if rep := s.tick(); rep.Redriven != 1 {
+		t.Fatalf("tick: %+v, want 1 re-driven", rep)
+	}
+	got, err := s.app.Store.Get(context.Background(), rec.Key)
+	if err != nil || got.State != store.Pending || got.GatewayID == "" {
+		t.Fatalf("after redrive: %+v %v", got, err)
+	}
+	if n := len(s.api.Gateways()); n != 1 {
+		t.Fatalf("%d gateways, want 1", n)
+	}
+}

@@ -1,0 +1,149 @@
+package app
+
+import (
+	"context"
+	"encoding/json"
+	"io"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/nats-io/nats.go"
+
+	"github.com/vpngw/vpngw/internal/logging"
+	"github.com/vpngw/vpngw/internal/queue"
+	"github.com/vpngw/vpngw/internal/vpcsim"
+)
+
+// clock is a settable clock shared by the use cases and the emulator, so a
+// test can let 30 minutes pass in no time.
+type clock struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+func newClock() *clock { return &clock{t: time.Date(2026, 11, 25, 10, 0, 0, 0, time.UTC)} }
+
+func (c *clock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.t
+}
+
+func (c *clock) Advance(d time.Duration) {
+	c.mu.Lock()
+	c.t = c.t.Add(d)
+	c.mu.Unlock()
+}
+
+// stack is the application wired with in-process parts: the VPC API emulator
+// over real HTTP, a SQLite store in a temporary directory and an embedded
+// NATS server with a plain subscriber. It is the component-test twin of the
+// local stack.
+type stack struct {
+	t     *testing.T
+	clock *clock
+	api   *vpcsim.Server
+	app   *App
+	nats  *queue.Embedded
+	mu    sync.Mutex
+	got   []receivedEvent
+}
+
+type receivedEvent struct {
+	ID, Type, Subject string
+	Data              json.RawMessage
+}
+
+func newStack(t *testing.T, simOpts ...vpcsim.Option) *stack {
+	t.Helper()
+	s := &stack{t: t, clock: newClock()}
+	dir := t.TempDir()
+	simOpts = append([]vpcsim.Option{
+		vpcsim.WithClock(s.clock.Now),
+		vpcsim.WithProvisioningDelay(2 * time.Minute),
+		vpcsim.WithRateLimits(map[string]int{}),
+	}, simOpts...)
+	s.api = vpcsim.New(simOpts...)
+	srv := httptest.NewServer(s.api)
+	t.Cleanup(srv.Close)
+
+	n, err := queue.StartEmbedded(queue.EmbeddedOptions{Dir: filepath.Join(dir, "nats")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(n.Shutdown)
+	s.nats = n
+	nc, err := nats.Connect(n.ClientURL())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(nc.Close)
+	if _, err := nc.Subscribe("vpngw.>", func(m *nats.Msg) {
+		var ev receivedEvent
+		if err := json.Unmarshal(m.Data, &ev); err != nil {
+			t.Errorf("subscriber: %v", err)
+			return
+		}
+		s.mu.Lock()
+		s.got = append(s.got, ev)
+		s.mu.Unlock()
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if err := nc.Flush(); err != nil {
+		t.Fatal(err)
+	}
+
+	env := map[string]string{
+		"VPNGW_STORE_URL":                 "sqlite://" + filepath.Join(dir, "vpngw.db"),
+		"VPNGW_QUEUE_URL":                 n.ClientURL(),
+		"VPNGW_VPC_ENDPOINT":              srv.URL,
+		"ALIBABA_CLOUD_ACCESS_KEY_ID":     vpcsim.DefaultAccessKeyID,
+		"ALIBABA_CLOUD_ACCESS_KEY_SECRET": vpcsim.DefaultAccessKeySecret,
+		"VPNGW_API_RATES":                 "CreateVpnGateway=0,DescribeVpnGateways=0",
+	}
+	cfg, err := FromEnv(func(k string) string { return env[k] }, Function)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var logOut io.Writer = io.Discard
+	if testing.Verbose() {
+		logOut = os.Stderr
+	}
+	a, err := New(context.Background(), cfg, logging.New(logOut, "text", nil), WithClock(s.clock.Now))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { a.Close() })
+	s.app = a
+	return s
+}
+
+// events waits until the subscriber has seen n events (or a second passed)
+// and returns what it saw.
+func (s *stack) events(n int) []receivedEvent {
+	deadline := time.Now().Add(2 * time.Second)
+	for {
+		s.mu.Lock()
+		got := append([]receivedEvent(nil), s.got...)
+		s.mu.Unlock()
+		if len(got) >= n || time.Now().After(deadline) {
+			return got
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+func (s *stack) eventsOfType(typ string) []receivedEvent {
+	var out []receivedEvent
+	for _, e := range s.events(0) {
+		if e.Type == typ {
+			out = append(out, e)
+		}
+	}
+	return out
+}
