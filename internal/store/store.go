@@ -20,10 +20,16 @@ const (
 	Active State = "active"
 	// Failed: the request will not produce a gateway. Terminal.
 	Failed State = "failed"
+	// Batch: the record of a batch request whose items are requests of their
+	// own; it stays Batch until every item is terminal.
+	Batch State = "batch"
+	// BatchDone: every item of the batch is terminal and its summary was
+	// written. Terminal.
+	BatchDone State = "batch-done"
 )
 
 // Terminal reports whether no further transition can happen from s.
-func (s State) Terminal() bool { return s == Active || s == Failed }
+func (s State) Terminal() bool { return s == Active || s == Failed || s == BatchDone }
 
 // Sentinel errors every backend returns.
 var (
@@ -88,6 +94,9 @@ type Store interface {
 	Insert(ctx context.Context, r Request, events []Event) (Request, bool, error)
 	// Get returns the request with key, or ErrNotFound.
 	Get(ctx context.Context, key string) (Request, error)
+	// GetMany returns those of the requests with keys that exist, in no
+	// particular order.
+	GetMany(ctx context.Context, keys []string) ([]Request, error)
 	// Transition moves the request from one of from to to, applies c, clears
 	// its lease and appends events to the outbox, all in one transaction.
 	// If leaseOwner is not empty, the request must be leased by it.

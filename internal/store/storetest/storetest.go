@@ -37,6 +37,8 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"Release", testRelease},
 		{"OutboxOrder", testOutboxOrder},
 		{"CanceledContext", testCanceledContext},
+		{"GetMany", testGetMany},
+		{"BatchStates", testBatchStates},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -799,4 +801,65 @@ func keysOf(rs []store.Request) []string {
 		out[i] = r.Key
 	}
 	return out
+}
+
+// testGetMany reads many keys at once, more than one query's worth, and
+// leaves out the keys that do not exist.
+func testGetMany(t *testing.T, s store.Store) {
+	ctx := context.Background()
+	var keys []string
+	for i := range 620 {
+		k := fmt.Sprintf("many-%04d", i)
+		if i%2 == 0 {
+			if _, _, err := s.Insert(ctx, request(k, base), nil); err != nil {
+				t.Fatal(err)
+			}
+		}
+		keys = append(keys, k)
+	}
+	got, err := s.GetMany(ctx, keys)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 310 {
+		t.Fatalf("GetMany returned %d requests, want the 310 that exist", len(got))
+	}
+	seen := map[string]bool{}
+	for _, r := range got {
+		if seen[r.Key] || !strings.HasPrefix(r.Key, "many-") {
+			t.Fatalf("unexpected or repeated key %q", r.Key)
+		}
+		seen[r.Key] = true
+		if d := diff(request(r.Key, base), r); d != "" {
+			t.Fatalf("%s: %s", r.Key, d)
+		}
+	}
+	if got, err := s.GetMany(ctx, nil); err != nil || len(got) != 0 {
+		t.Fatalf("GetMany(nil) = %v, %v", got, err)
+	}
+}
+
+// testBatchStates: a batch record is claimed like a request, is not
+// terminal while open, and its completion is a transition like any other.
+func testBatchStates(t *testing.T, s store.Store) {
+	ctx := context.Background()
+	r := request("batch-1", base)
+	r.State = store.Batch
+	if _, _, err := s.Insert(ctx, r, nil); err != nil {
+		t.Fatal(err)
+	}
+	if store.Batch.Terminal() || !store.BatchDone.Terminal() {
+		t.Fatal("Batch must be open and BatchDone terminal")
+	}
+	got, err := s.Claim(ctx, []store.State{store.Batch}, "tick", base.Add(time.Minute), time.Minute, 10)
+	if err != nil || len(got) != 1 || got[0].Key != "batch-1" {
+		t.Fatalf("claim batches: %v, %v", got, err)
+	}
+	done, err := s.Transition(ctx, "batch-1", []store.State{store.Batch}, store.BatchDone, "tick", store.Change{}, []store.Event{event("batch-1", "summary")})
+	if err != nil || done.State != store.BatchDone {
+		t.Fatalf("complete batch: %v, %v", done, err)
+	}
+	if _, err := s.Transition(ctx, "batch-1", []store.State{store.Batch}, store.BatchDone, "", store.Change{}, nil); !errors.Is(err, store.ErrConflict) {
+		t.Fatalf("completing twice: %v, want ErrConflict", err)
+	}
 }

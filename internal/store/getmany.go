@@ -1,0 +1,30 @@
+package store
+
+import (
+	"context"
+	"fmt"
+)
+
+// GetMany returns the requests with keys that exist, in no particular order,
+// reading up to maxBatch keys per query.
+func (s *SQLStore) GetMany(ctx context.Context, keys []string) ([]Request, error) {
+	var out []Request
+	for start := 0; start < len(keys); start += maxBatch {
+		chunk := keys[start:min(start+maxBatch, len(keys))]
+		args := make([]any, len(chunk))
+		for i, k := range chunk {
+			args[i] = k
+		}
+		q := `SELECT ` + requestColumns + ` FROM requests WHERE request_key IN (` + marks(len(chunk)) + `)`
+		rows, err := s.rdb.QueryContext(ctx, s.d.rebind(q), args...)
+		if err != nil {
+			return nil, fmt.Errorf("store: read requests in %s: %w", s.desc, err)
+		}
+		got, err := scanRequests(rows)
+		if err != nil {
+			return nil, fmt.Errorf("store: read requests in %s: %w", s.desc, err)
+		}
+		out = append(out, got...)
+	}
+	return out, nil
+}
