@@ -105,6 +105,7 @@ func New(ctx context.Context, c Config, log *slog.Logger, opts ...Option) (*App,
 		reconcile.WithClock(o.clock), reconcile.WithLogger(log),
 		reconcile.WithProvisionTimeout(c.ProvisionTimeout),
 		reconcile.WithRedriver(redriver{a.Provision}, c.RedriveAfter),
+		reconcile.WithBatches(a.Provision),
 		reconcile.WithDrainer(a.Outbox))
 	if err != nil {
 		return nil, err

@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/vpngw/vpngw/internal/intake"
 	"github.com/vpngw/vpngw/internal/provision"
@@ -19,6 +20,9 @@ import (
 // MaxHTTPBody bounds a CloudEvents HTTP request (Function Compute's own
 // limit for an asynchronous invocation is 128 KB; batches come synchronously).
 const MaxHTTPBody = 1 << 20
+
+// HTTPTimeout bounds the handling of one CloudEvents HTTP request.
+const HTTPTimeout = 20 * time.Second
 
 // ProvisionResponse is what the provision function answers.
 type ProvisionResponse struct {
@@ -60,7 +64,10 @@ func toInputs(items []intake.Item) []provision.Input {
 func (a *App) HTTPHandler() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("POST /{$}", func(w http.ResponseWriter, r *http.Request) {
-		ctx := r.Context()
+		// A sender waits on the line: bound the work, and hand back 503 with
+		// Retry-After rather than hold the connection.
+		ctx, cancel := context.WithTimeout(r.Context(), HTTPTimeout)
+		defer cancel()
 		items, err := intake.FromHTTP(r, MaxHTTPBody)
 		if err != nil {
 			status := http.StatusBadRequest

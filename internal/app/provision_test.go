@@ -177,7 +177,9 @@ func TestProvisionPermanentAPIErrorIsRecordedAndAnnounced(t *testing.T) {
 func TestProvisionTransientFailureKeepsRecordAndRetries(t *testing.T) {
 	s := newStack(t)
 	s.api.SetFaults(vpcsim.Faults{ServerErrorRate: 1})
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	// The invocation's deadline leaves a second for API calls after the
+	// reserve the provision use case keeps to record outcomes.
+	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Second)
 	_, err := s.app.ProvisionHandler()(ctx, requestEvent("evt-5xx", validData()))
 	cancel()
 	if err == nil {
@@ -203,7 +205,9 @@ func TestProvisionLostAnswerDoesNotDuplicate(t *testing.T) {
 	// Every create is carried out but its answer is lost: the client retries
 	// with the same ClientToken, and then the platform redelivers.
 	s.api.SetFaults(vpcsim.Faults{LostCreateRate: 1})
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	// The invocation's deadline leaves a second for API calls after the
+	// reserve the provision use case keeps to record outcomes.
+	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Second)
 	_, err := s.app.ProvisionHandler()(ctx, requestEvent("evt-lost", validData()))
 	cancel()
 	if err == nil {

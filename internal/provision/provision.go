@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/vpngw/vpngw/events"
@@ -20,6 +21,7 @@ import (
 // Store is what provisioning needs of the request store.
 type Store interface {
 	Get(ctx context.Context, key string) (store.Request, error)
+	GetMany(ctx context.Context, keys []string) ([]store.Request, error)
 	Insert(ctx context.Context, r store.Request, events []store.Event) (store.Request, bool, error)
 	Transition(ctx context.Context, key string, from []store.State, to store.State, leaseOwner string, c store.Change, events []store.Event) (store.Request, error)
 }
@@ -80,6 +82,7 @@ type Service struct {
 	now         func() time.Time
 	log         *slog.Logger
 	concurrency int
+	reserve     time.Duration
 }
 
 // Option configures a Service.
@@ -100,41 +103,72 @@ func WithConcurrency(n int) Option {
 	}
 }
 
+// WithReserve sets how much of the deadline is kept free: no API call starts
+// later than that.
+func WithReserve(d time.Duration) Option { return func(s *Service) { s.reserve = d } }
+
 // New builds a Service.
 func New(st Store, c Creator, opts ...Option) (*Service, error) {
 	if st == nil || c == nil {
 		return nil, errors.New("provision: store and creator are required")
 	}
-	s := &Service{store: st, cloud: c, now: time.Now, log: slog.Default(), concurrency: 8}
+	s := &Service{store: st, cloud: c, now: time.Now, log: slog.Default(), concurrency: 8, reserve: 3 * time.Second}
 	for _, o := range opts {
 		o(s)
 	}
 	return s, nil
 }
 
-// ErrRetry says at least one request of a delivery hit a transient failure:
-// the delivery must be retried. Requests that already have an outcome are not
-// redone on redelivery.
+// ErrRetry says at least one request of a delivery hit a transient failure,
+// or was not reached before the deadline: the delivery must be retried.
+// Requests that already have an outcome are not redone on redelivery.
 var ErrRetry = errors.New("provision: transient failure, deliver again")
 
-// HandleAll provisions every input, with bounded concurrency, so that one bad
-// or slow request never blocks the others. It returns ErrRetry (wrapped with
-// the first cause) when any request must be delivered again.
+// HandleAll provisions every input (expanding batch requests into their
+// items), with bounded concurrency, so that one bad or slow request never
+// blocks the others. It first records every request, then creates gateways
+// while the deadline leaves room; what it did not reach stays recorded as
+// received for the redelivery or the reconcile tick. It returns ErrRetry
+// (wrapped with the first cause) when anything must be delivered again.
 func (s *Service) HandleAll(ctx context.Context, in []Input) ([]Result, error) {
-	results := make([]Result, len(in))
-	errs := make([]error, len(in))
-	sem := make(chan struct{}, s.concurrency)
-	var wg sync.WaitGroup
-	for i := range in {
-		wg.Add(1)
-		sem <- struct{}{}
-		go func(i int) {
-			defer wg.Done()
-			defer func() { <-sem }()
-			results[i], errs[i] = s.Handle(ctx, in[i])
-		}(i)
+	flat, results, errs := s.expand(ctx, in)
+	type slot struct {
+		rec   store.Request
+		id    request.Identity
+		trace string
+		need  bool
 	}
-	wg.Wait()
+	slots := make([]slot, len(flat))
+	base := len(results)
+	results = append(results, make([]Result, len(flat))...)
+	errs = append(errs, make([]error, len(flat))...)
+	s.parallel(len(flat), func(i int) {
+		var (
+			res  Result
+			err  error
+			need bool
+		)
+		slots[i].rec, slots[i].id, res, need, err = s.record(ctx, flat[i])
+		slots[i].trace, slots[i].need = flat[i].TraceParent, need
+		results[base+i], errs[base+i] = res, err
+	})
+	var deferred atomic.Int64
+	s.parallel(len(flat), func(i int) {
+		if !slots[i].need {
+			return
+		}
+		if s.deadlineNear(ctx) {
+			deferred.Add(1)
+			results[base+i] = Result{Source: slots[i].id.Source, Id: slots[i].id.ID, Key: slots[i].rec.Key,
+				State: store.Received, Retry: true, Message: "not attempted before the invocation's deadline; recorded, and taken up by the redelivery or the reconcile tick"}
+			return
+		}
+		log := s.log.With("request_key", slots[i].rec.Key, "source", slots[i].id.Source, "event_id", slots[i].id.ID)
+		results[base+i], errs[base+i] = s.create(ctx, log, slots[i].id, slots[i].rec, slots[i].trace)
+	})
+	if n := deferred.Load(); n > 0 {
+		errs = append(errs, fmt.Errorf("%d requests not attempted before the deadline", n))
+	}
 	for _, err := range errs {
 		if err != nil {
 			return results, fmt.Errorf("%w: %w", ErrRetry, err)
@@ -143,11 +177,50 @@ func (s *Service) HandleAll(ctx context.Context, in []Input) ([]Result, error) {
 	return results, nil
 }
 
+// parallel runs f(0..n-1) with the service's concurrency.
+func (s *Service) parallel(n int, f func(i int)) {
+	sem := make(chan struct{}, s.concurrency)
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Add(1)
+		sem <- struct{}{}
+		go func() {
+			defer wg.Done()
+			defer func() { <-sem }()
+			f(i)
+		}()
+	}
+	wg.Wait()
+}
+
+// deadlineNear says whether starting another API call would risk the
+// invocation's deadline: a call with its retries needs some room, and the
+// outcome must still be recorded after it.
+func (s *Service) deadlineNear(ctx context.Context) bool {
+	if ctx.Err() != nil {
+		return true
+	}
+	dl, ok := ctx.Deadline()
+	return ok && time.Until(dl) < s.reserve
+}
+
 // Handle provisions one request. An error means the request could not be
 // settled now and must be delivered again; everything else, including a
 // rejection, is a Result.
 func (s *Service) Handle(ctx context.Context, in Input) (Result, error) {
-	id := in.Identity
+	rec, id, res, need, err := s.record(ctx, in)
+	if !need || err != nil {
+		return res, err
+	}
+	log := s.log.With("request_key", rec.Key, "source", id.Source, "event_id", id.ID)
+	return s.create(ctx, log, id, rec, in.TraceParent)
+}
+
+// record validates and records one request. need says that the request is
+// recorded as received and CreateVpnGateway is to be called for it; otherwise
+// res is its outcome (a rejection, or the state of an earlier delivery).
+func (s *Service) record(ctx context.Context, in Input) (rec store.Request, id request.Identity, res Result, need bool, err error) {
+	id = in.Identity
 	if id.Source == "" || id.ID == "" {
 		// Without source and id there is no identity to key on. The content
 		// is the next best thing: the same malformed event redelivered
@@ -159,13 +232,14 @@ func (s *Service) Handle(ctx context.Context, in Input) (Result, error) {
 	}
 	key := id.Key()
 	log := s.log.With("request_key", key, "source", id.Source, "event_id", id.ID)
+	retry := Result{Source: id.Source, Id: id.ID, Key: key, Retry: true}
 
 	// A redelivery of a settled request answers from the record, with no
 	// API call.
-	if rec, err := s.store.Get(ctx, key); err == nil && rec.State != store.Received {
-		return resultOf(id, rec), nil
-	} else if err != nil && !errors.Is(err, store.ErrNotFound) {
-		return Result{Source: id.Source, Id: id.ID, Key: key, Retry: true}, fmt.Errorf("read request %s: %w", key, err)
+	if got, gerr := s.store.Get(ctx, key); gerr == nil && got.State != store.Received {
+		return got, id, resultOf(id, got), false, nil
+	} else if gerr != nil && !errors.Is(gerr, store.ErrNotFound) {
+		return rec, id, retry, false, fmt.Errorf("read request %s: %w", key, gerr)
 	}
 
 	var (
@@ -185,58 +259,58 @@ func (s *Service) Handle(ctx context.Context, in Input) (Result, error) {
 		}
 	case in.Type != events.TypeRequested:
 		msg = fmt.Sprintf("event type %q is not handled here", in.Type)
-		errs = []events.FieldError{{Field: "type", Value: in.Type, Allowed: events.TypeRequested, Message: msg}}
+		errs = []events.FieldError{{Field: "type", Value: in.Type, Allowed: events.TypeRequested + ", " + events.TypeBatchRequested, Message: msg}}
 	default:
-		var err error
-		req, err = request.Parse(in.Data)
+		var perr error
+		req, perr = request.Parse(in.Data)
 		var verr *request.Error
-		if errors.As(err, &verr) {
+		if errors.As(perr, &verr) {
 			errs = verr.Errors
 			msg = verr.Error()
-		} else if err != nil {
-			errs = []events.FieldError{{Field: "data", Message: err.Error()}}
-			msg = err.Error()
+		} else if perr != nil {
+			errs = []events.FieldError{{Field: "data", Message: perr.Error()}}
+			msg = perr.Error()
 		}
 	}
 	now := s.now()
-	rec := store.Request{
+	rec = store.Request{
 		Key: key, Source: id.Source, EventID: id.ID, Subject: id.Subject,
 		RegionID: req.RegionId, VpcID: req.VpcId, Params: in.Data,
 		CreatedAt: now, UpdatedAt: now,
 	}
 	if errs != nil {
 		rec.State = store.Failed
-		rec.LastError = truncate(msg, 1000)
-		ev, err := s.event(events.TypeFailed, key, "", in.TraceParent, now, events.Failed{
+		rec.LastError = truncate(events.CodeInvalidRequest+": "+msg, 1000)
+		ev, eerr := s.event(events.TypeFailed, key, "", in.TraceParent, now, events.Failed{
 			Request: id.Ref(), Stage: events.StageValidation, Code: events.CodeInvalidRequest,
 			Message: msg, Errors: errs, RegionId: req.RegionId,
 		})
-		if err != nil {
-			return Result{}, err
+		if eerr != nil {
+			return rec, id, Result{}, false, eerr
 		}
-		got, _, err := s.store.Insert(ctx, rec, ev)
-		if err != nil {
-			return Result{Source: id.Source, Id: id.ID, Key: key, Retry: true}, fmt.Errorf("record rejected request %s: %w", key, err)
+		got, _, ierr := s.store.Insert(ctx, rec, ev)
+		if ierr != nil {
+			return rec, id, retry, false, fmt.Errorf("record rejected request %s: %w", key, ierr)
 		}
 		log.Info("request rejected", "stage", events.StageValidation, "errors", len(errs))
-		res := resultOf(id, got)
+		res = resultOf(id, got)
 		res.Code, res.Errors = events.CodeInvalidRequest, errs
-		return res, nil
+		return got, id, res, false, nil
 	}
 
 	rec.ClientToken = request.ClientToken(id, req)
 	rec.State = store.Received
-	got, created, err := s.store.Insert(ctx, rec, nil)
-	if err != nil {
-		return Result{Source: id.Source, Id: id.ID, Key: key, Retry: true}, fmt.Errorf("record request %s: %w", key, err)
+	got, created, ierr := s.store.Insert(ctx, rec, nil)
+	if ierr != nil {
+		return rec, id, retry, false, fmt.Errorf("record request %s: %w", key, ierr)
 	}
 	if !created && got.State != store.Received {
-		return resultOf(id, got), nil
+		return got, id, resultOf(id, got), false, nil
 	}
 	// Created now, or left Received by an earlier delivery that crashed or
 	// failed transiently: (re)create with the recorded ClientToken, so the API
 	// answers with the gateway it may already have made.
-	return s.create(ctx, log, id, got, in.TraceParent)
+	return got, id, Result{}, true, nil
 }
 
 // Redrive re-attempts CreateVpnGateway for a request left Received (its
@@ -265,7 +339,7 @@ func (s *Service) create(ctx context.Context, log *slog.Logger, id request.Ident
 				return Result{}, eerr
 			}
 			got, terr := s.store.Transition(ctx, rec.Key, []store.State{store.Received}, store.Failed, "",
-				store.Change{AddAttempt: true, LastError: truncate(err.Error(), 1000)}, ev)
+				store.Change{AddAttempt: true, LastError: truncate(api.APICode()+": "+api.APIMessage(), 1000)}, ev)
 			if terr != nil {
 				return s.settledElsewhere(ctx, id, rec.Key, terr)
 			}

@@ -33,6 +33,12 @@ type Redriver interface {
 	Redrive(ctx context.Context, r store.Request) error
 }
 
+// BatchFinisher finishes a batch request: it takes up items no delivery
+// reached and, once every item is terminal, writes the batch's summary.
+type BatchFinisher interface {
+	FinishBatch(ctx context.Context, batch store.Request, leaseOwner string) (done bool, err error)
+}
+
 // Drainer publishes the outbox.
 type Drainer interface {
 	Drain(ctx context.Context) (int, error)
@@ -52,6 +58,7 @@ type Report struct {
 	Failed        int            `json:"failed"`
 	StillPending  int            `json:"stillPending"`
 	Redriven      int            `json:"redriven"`
+	Batches       int            `json:"batchesCompleted"`
 	APICalls      int            `json:"apiCalls"` // DescribeVpnGateways calls made
 	CallsByRegion map[string]int `json:"callsByRegion,omitempty"`
 	Published     int            `json:"published"`
@@ -65,6 +72,7 @@ type Service struct {
 	store    Store
 	api      Describer
 	redriver Redriver
+	batches  BatchFinisher
 	drainer  Drainer
 	now      func() time.Time
 	log      *slog.Logger
@@ -97,6 +105,9 @@ func WithNotFoundGrace(d time.Duration) Option { return func(s *Service) { s.not
 func WithRedriver(r Redriver, after time.Duration) Option {
 	return func(s *Service) { s.redriver, s.redrive = r, after }
 }
+
+// WithBatches finishes batch requests on each tick.
+func WithBatches(b BatchFinisher) Option { return func(s *Service) { s.batches = b } }
 
 // WithDrainer publishes the outbox at the end of each tick.
 func WithDrainer(d Drainer) Option { return func(s *Service) { s.drainer = d } }
@@ -167,6 +178,9 @@ func (s *Service) Tick(ctx context.Context, opt Options) (Report, error) {
 			// picks the requests up.
 			rep.Errors = append(rep.Errors, "release: "+err.Error())
 		}
+	}
+	if s.batches != nil {
+		s.finishBatches(ctx, log, &rep)
 	}
 	if s.drainer != nil {
 		n, err := s.drainer.Drain(ctx)
@@ -287,9 +301,10 @@ func (s *Service) settle(ctx context.Context, log *slog.Logger, rep *Report, r s
 	ref := events.RequestRef{Source: r.Source, Id: r.EventID, Subject: r.Subject}
 	age := now.Sub(r.AcceptedAt)
 	var (
-		to   store.State
-		typ  string
-		data any
+		to     store.State
+		typ    string
+		data   any
+		reason string
 	)
 	switch {
 	case g.VpnGatewayId != "" && g.BusinessStatus == "FinancialLocked":
@@ -322,12 +337,15 @@ func (s *Service) settle(ctx context.Context, log *slog.Logger, rep *Report, r s
 		rep.StillPending++
 		return false
 	}
+	if f, ok := data.(events.Failed); ok {
+		reason = f.Code + ": " + f.Message
+	}
 	e, err := outcome.New(typ, outcome.Meta{RequestKey: r.Key, Subject: r.GatewayID, Time: now}, data)
 	if err != nil {
 		rep.Errors = append(rep.Errors, err.Error())
 		return false
 	}
-	_, err = s.store.Transition(ctx, r.Key, []store.State{store.Pending}, to, rep.Owner, store.Change{},
+	_, err = s.store.Transition(ctx, r.Key, []store.State{store.Pending}, to, rep.Owner, store.Change{LastError: reason},
 		[]store.Event{{ID: e.ID, RequestKey: r.Key, Type: e.Type, Body: e.Body, CreatedAt: now}})
 	switch {
 	case errors.Is(err, store.ErrConflict):
@@ -374,6 +392,40 @@ func (s *Service) redriveStuck(ctx context.Context, log *slog.Logger, rep *Repor
 		// request stayed Received.
 		release = append(release, r.Key)
 		rep.Redriven++
+	}
+	if len(release) > 0 {
+		if err := s.store.Release(ctx, rep.Owner, release); err != nil {
+			rep.Errors = append(rep.Errors, "release: "+err.Error())
+		}
+	}
+}
+
+// finishBatches looks at the open batches and completes those whose items
+// are all terminal.
+func (s *Service) finishBatches(ctx context.Context, log *slog.Logger, rep *Report) {
+	if s.outOfTime(ctx) != "" {
+		return
+	}
+	open, err := s.store.Claim(ctx, []store.State{store.Batch}, rep.Owner, s.now(), s.lease, s.batch)
+	if err != nil {
+		rep.Errors = append(rep.Errors, "claim batches: "+err.Error())
+		return
+	}
+	var release []string
+	for _, b := range open {
+		if s.outOfTime(ctx) != "" {
+			release = append(release, b.Key)
+			continue
+		}
+		done, err := s.batches.FinishBatch(ctx, b, rep.Owner)
+		if err != nil {
+			log.Warn("batch not finished", "request_key", b.Key, "err", err)
+		}
+		if done {
+			rep.Batches++
+		} else {
+			release = append(release, b.Key)
+		}
 	}
 	if len(release) > 0 {
 		if err := s.store.Release(ctx, rep.Owner, release); err != nil {

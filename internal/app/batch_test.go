@@ -1,0 +1,193 @@
+package app
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/vpngw/vpngw/events"
+	"github.com/vpngw/vpngw/internal/store"
+	"github.com/vpngw/vpngw/internal/vpcsim"
+)
+
+// An EventBridge event-streaming delivery: a JSON array of 50 CloudEvents,
+// 3 of them invalid and 2 repeating another item's id. Every item gets its
+// own outcome; the delivery leaves 45 gateways and 3 failed events naming
+// the fields.
+func TestEventStreamingArray(t *testing.T) {
+	s := newStack(t)
+	var arr []json.RawMessage
+	invalid := map[int]string{7: "Bandwidth", 19: "VpcId", 33: "Bandwith"}
+	for i := range 50 {
+		d := validData()
+		id := fmt.Sprintf("evt-arr-%02d", i)
+		switch {
+		case i == 10 || i == 20:
+			id = fmt.Sprintf("evt-arr-%02d", i-1) // a duplicate of the previous item
+		case invalid[i] == "Bandwidth":
+			d["Bandwidth"] = 7
+		case invalid[i] == "VpcId":
+			delete(d, "VpcId")
+		case invalid[i] == "Bandwith":
+			d["Bandwith"] = 10
+		}
+		arr = append(arr, requestEvent(id, d))
+	}
+	payload, _ := json.Marshal(arr)
+	resp, err := s.provision(payload)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(resp.Results) != 50 {
+		t.Fatalf("%d results, want one per item", len(resp.Results))
+	}
+	if n := len(s.api.Gateways()); n != 45 {
+		t.Fatalf("emulator holds %d gateways, want 45", n)
+	}
+	failed := s.eventsOfType(events.TypeFailed)
+	if len(failed) != 3 {
+		t.Fatalf("%d failed events, want 3", len(failed))
+	}
+	for _, e := range failed {
+		var d events.Failed
+		if err := json.Unmarshal(e.Data, &d); err != nil {
+			t.Fatal(err)
+		}
+		var idx int
+		fmt.Sscanf(d.Request.Id, "evt-arr-%d", &idx)
+		if len(d.Errors) == 0 || d.Errors[0].Field != invalid[idx] {
+			t.Errorf("item %d: errors %+v, want the field %s named", idx, d.Errors, invalid[idx])
+		}
+	}
+	if n := len(s.eventsOfType(events.TypeAccepted)); n != 45 {
+		t.Fatalf("%d accepted events, want 45", n)
+	}
+}
+
+func batchEvent(id string, items []map[string]any) []byte {
+	return requestEventOfType(id, events.TypeBatchRequested, map[string]any{"Requests": items})
+}
+
+func requestEventOfType(id, typ string, data any) []byte {
+	b, _ := json.Marshal(map[string]any{
+		"specversion": "1.0", "id": id, "source": "/batch/nightly", "type": typ,
+		"datacontenttype": "application/json", "data": data,
+	})
+	return b
+}
+
+// A batch of 1,000 against an emulator that throttles 30% of calls: the
+// client slows down and retries with the same tokens; deliveries that run
+// out of time are redelivered, as the platform does, and nothing is created
+// twice. Every item ends with an outcome, and the batch with one summary.
+func TestBatchOfThousandUnderThrottling(t *testing.T) {
+	if testing.Short() {
+		t.Skip("1,000 requests")
+	}
+	s := newStack(t, vpcsim.WithFaults(vpcsim.Faults{ThrottleRate: 0.3}), vpcsim.WithRandSeed(7))
+	var items []map[string]any
+	for i := range 1000 {
+		d := validData()
+		d["Name"] = fmt.Sprintf("batch-gw-%04d", i)
+		if i%100 == 42 {
+			d["Bandwidth"] = 3 // 10 invalid items
+		}
+		items = append(items, d)
+	}
+	payload := batchEvent("nightly-2026-11-25", items)
+	deliveries := 0
+	for {
+		deliveries++
+		ctx, cancel := context.WithTimeout(context.Background(), 8*time.Second)
+		_, err := s.app.ProvisionHandler()(ctx, payload)
+		cancel()
+		if err == nil {
+			break
+		}
+		if deliveries == 20 {
+			t.Fatalf("still failing after %d deliveries: %v", deliveries, err)
+		}
+	}
+	gws := s.api.Gateways()
+	tokens := map[string]bool{}
+	for _, g := range gws {
+		if tokens[g.ClientToken] {
+			t.Fatalf("two gateways for ClientToken %s", g.ClientToken)
+		}
+		tokens[g.ClientToken] = true
+	}
+	if len(gws) != 990 {
+		t.Fatalf("%d gateways, want 990", len(gws))
+	}
+	s.clock.Advance(3 * time.Minute)
+	s.api.SetFaults(vpcsim.Faults{})
+	rep := s.tick()
+	if rep.Active != 990 || rep.Batches != 1 {
+		t.Fatalf("tick: %+v, want 990 active and the batch completed", rep)
+	}
+	t.Logf("1,000 items in %d deliveries; creates sent %d (30%% throttled)", deliveries, s.api.Calls("CreateVpnGateway"))
+	sums := s.eventsOfType(events.TypeBatchCompleted)
+	if len(sums) != 1 {
+		t.Fatalf("%d batch summaries, want 1", len(sums))
+	}
+	var sum events.BatchCompleted
+	if err := json.Unmarshal(sums[0].Data, &sum); err != nil {
+		t.Fatal(err)
+	}
+	if sum.Total != 1000 || sum.Active != 990 || sum.Failed != 10 || len(sum.FailedItems) != 10 ||
+		sum.FailedItems[0].Index != 42 || sum.FailedItems[0].Reason == "" || sum.Request.Id != "nightly-2026-11-25" {
+		t.Fatalf("summary = %+v", sum)
+	}
+	if n := len(s.eventsOfType(events.TypeActive)) + len(s.eventsOfType(events.TypeFailed)); n != 1000 {
+		t.Fatalf("%d terminal outcomes, want 1000", n)
+	}
+	// A further tick writes no second summary.
+	if rep := s.tick(); rep.Batches != 0 {
+		t.Fatalf("second tick completed the batch again: %+v", rep)
+	}
+}
+
+// A batch recorded but whose items no delivery reached (the function died
+// after recording the batch) is finished by the reconcile tick.
+func TestBatchFinishedByTickWhenDeliveriesStop(t *testing.T) {
+	s := newStack(t)
+	items := []map[string]any{validData(), validData()}
+	raw, _ := json.Marshal(map[string]any{"Requests": items})
+	now := s.clock.Now()
+	key := requestKey("/batch/nightly", "orphan-1")
+	if _, _, err := s.app.Store.Insert(context.Background(), store.Request{
+		Key: key, Source: "/batch/nightly", EventID: "orphan-1", Params: raw, State: store.Batch, CreatedAt: now, UpdatedAt: now,
+	}, nil); err != nil {
+		t.Fatal(err)
+	}
+	s.tick() // records and creates both items
+	if n := len(s.api.Gateways()); n != 2 {
+		t.Fatalf("%d gateways after the tick, want 2", n)
+	}
+	s.clock.Advance(3 * time.Minute)
+	s.tick() // both active
+	if rep := s.tick(); rep.Batches != 1 && len(s.eventsOfType(events.TypeBatchCompleted)) != 1 {
+		t.Fatalf("batch not completed: %+v", rep)
+	}
+	if n := len(s.eventsOfType(events.TypeBatchCompleted)); n != 1 {
+		t.Fatalf("%d summaries, want 1", n)
+	}
+}
+
+func TestBadBatchIsRejectedAsOne(t *testing.T) {
+	s := newStack(t)
+	for i, data := range []any{map[string]any{"Requests": []any{}}, map[string]any{"Items": []any{validData()}}} {
+		resp, err := s.provision(requestEventOfType(fmt.Sprintf("bad-batch-%d", i), events.TypeBatchRequested, data))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(resp.Results) != 1 || resp.Results[0].State != store.Failed || len(resp.Results[0].Errors) == 0 {
+			t.Fatalf("batch %d: %+v, want one failed result with errors", i, resp.Results)
+		}
+	}
+	if n := s.api.Calls("CreateVpnGateway"); n != 0 {
+		t.Fatalf("%d creates for bad batches", n)
+	}
+}

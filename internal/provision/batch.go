@@ -1,0 +1,177 @@
+package provision
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sort"
+
+	"github.com/vpngw/vpngw/events"
+	"github.com/vpngw/vpngw/internal/request"
+	"github.com/vpngw/vpngw/internal/store"
+)
+
+// expand replaces every batch request by its items, each a request with an
+// identity of its own (source, "<event id>/<index>"), after recording the
+// batch itself so that its summary can be written once every item is
+// terminal. A batch that cannot be read is rejected as one request. It
+// returns the flat inputs and, for batches that were rejected or could not
+// be recorded, their results and errors.
+func (s *Service) expand(ctx context.Context, in []Input) ([]Input, []Result, []error) {
+	var (
+		flat    []Input
+		results []Result
+		errs    []error
+	)
+	for _, x := range in {
+		if x.Err != nil || x.Type != events.TypeBatchRequested {
+			flat = append(flat, x)
+			continue
+		}
+		items, err := s.recordBatch(ctx, x)
+		switch {
+		case errors.Is(err, errBadBatch):
+			// Let the ordinary path reject and record it, under the batch's
+			// own identity.
+			x.Err = err
+			flat = append(flat, x)
+		case err != nil:
+			id := x.Identity
+			results = append(results, Result{Source: id.Source, Id: id.ID, Key: id.Key(), Retry: true, Message: err.Error()})
+			errs = append(errs, err)
+		default:
+			flat = append(flat, items...)
+		}
+	}
+	return flat, results, errs
+}
+
+// errBadBatch marks a batch request whose envelope cannot be used.
+var errBadBatch = errors.New("invalid batch request")
+
+// batchError carries the field errors of a bad batch.
+type batchError struct{ errs []events.FieldError }
+
+func (e *batchError) Error() string {
+	msg := errBadBatch.Error() + ":"
+	for _, f := range e.errs {
+		msg += " " + f.Message + ";"
+	}
+	return msg[:len(msg)-1]
+}
+
+func (e *batchError) Is(target error) bool             { return target == errBadBatch }
+func (e *batchError) FieldErrors() []events.FieldError { return e.errs }
+
+// decodeBatch reads a batch request's data.
+func decodeBatch(data []byte) (events.BatchRequest, error) {
+	var b events.BatchRequest
+	if err := events.DecodeData(data, &b); err != nil {
+		return b, &batchError{[]events.FieldError{{Field: "data", Message: err.Error(), Allowed: `{"Requests": [CreateVpnGateway parameters, ...]}`}}}
+	}
+	if n := len(b.Requests); n == 0 || n > events.MaxBatchItems {
+		return b, &batchError{[]events.FieldError{{Field: "Requests", Value: fmt.Sprint(n),
+			Allowed: fmt.Sprintf("1 to %d items", events.MaxBatchItems),
+			Message: fmt.Sprintf("a batch holds 1 to %d requests, this one %d", events.MaxBatchItems, n)}}}
+	}
+	return b, nil
+}
+
+// batchItems turns a batch into its item requests.
+func batchItems(batch Input, b events.BatchRequest) []Input {
+	items := make([]Input, len(b.Requests))
+	for i, raw := range b.Requests {
+		items[i] = Input{
+			Identity:    request.Identity{Source: batch.Identity.Source, ID: events.BatchItemID(batch.Identity.ID, i), Subject: batch.Identity.Subject},
+			Type:        events.TypeRequested,
+			Data:        raw,
+			TraceParent: batch.TraceParent,
+		}
+	}
+	return items
+}
+
+// recordBatch records the batch (its data kept whole, so that a tick can
+// finish it even if no delivery ever comes again) and returns its items.
+func (s *Service) recordBatch(ctx context.Context, x Input) ([]Input, error) {
+	b, err := decodeBatch(x.Data)
+	if err != nil {
+		return nil, err
+	}
+	id := x.Identity
+	now := s.now()
+	_, _, err = s.store.Insert(ctx, store.Request{
+		Key: id.Key(), Source: id.Source, EventID: id.ID, Subject: id.Subject,
+		Params: x.Data, State: store.Batch, CreatedAt: now, UpdatedAt: now,
+	}, nil)
+	if err != nil {
+		return nil, fmt.Errorf("record batch %s: %w", id.Key(), err)
+	}
+	return batchItems(x, b), nil
+}
+
+// FinishBatch is the reconcile tick's part in a batch: it records and
+// creates any item that no delivery reached (a crash between recording the
+// batch and its items), and once every item is terminal it writes the
+// batch's summary, once. It reports whether the batch is done.
+func (s *Service) FinishBatch(ctx context.Context, batch store.Request, leaseOwner string) (bool, error) {
+	b, err := decodeBatch(batch.Params)
+	if err != nil {
+		return false, fmt.Errorf("batch %s: %w", batch.Key, err)
+	}
+	x := Input{Identity: request.Identity{Source: batch.Source, ID: batch.EventID, Subject: batch.Subject}, Type: events.TypeBatchRequested}
+	items := batchItems(x, b)
+	keys := make([]string, len(items))
+	for i, it := range items {
+		keys[i] = it.Identity.Key()
+	}
+	recs, err := s.store.GetMany(ctx, keys)
+	if err != nil {
+		return false, err
+	}
+	byKey := make(map[string]store.Request, len(recs))
+	for _, r := range recs {
+		byKey[r.Key] = r
+	}
+	var missing []Input
+	for i, k := range keys {
+		if _, ok := byKey[k]; !ok {
+			missing = append(missing, items[i])
+		}
+	}
+	if len(missing) > 0 {
+		// Redrive what no delivery recorded; the next tick looks again.
+		_, err := s.HandleAll(ctx, missing)
+		return false, err
+	}
+	sum := events.BatchCompleted{Request: x.Identity.Ref(), Total: len(items)}
+	for i, k := range keys {
+		r := byKey[k]
+		switch r.State {
+		case store.Active:
+			sum.Active++
+		case store.Failed:
+			sum.Failed++
+			sum.FailedItems = append(sum.FailedItems, events.BatchItemFailure{
+				Index: i, Id: items[i].Identity.ID, VpnGatewayId: r.GatewayID, Reason: r.LastError,
+			})
+		default:
+			return false, nil // not yet
+		}
+	}
+	sort.Slice(sum.FailedItems, func(a, b int) bool { return sum.FailedItems[a].Index < sum.FailedItems[b].Index })
+	now := s.now()
+	ev, err := s.event(events.TypeBatchCompleted, batch.Key, "", "", now, sum)
+	if err != nil {
+		return false, err
+	}
+	_, err = s.store.Transition(ctx, batch.Key, []store.State{store.Batch}, store.BatchDone, leaseOwner, store.Change{}, ev)
+	if errors.Is(err, store.ErrConflict) {
+		return true, nil // another tick wrote it
+	}
+	if err != nil {
+		return false, err
+	}
+	s.log.Info("batch completed", "request_key", batch.Key, "total", sum.Total, "active", sum.Active, "failed", sum.Failed)
+	return true, nil
+}
