@@ -8,26 +8,34 @@ import (
 // Batch event types.
 const (
 	// TypeBatchRequested asks for many gateways at once; data is
-	// BatchRequest. Each item is a request of its own, with the identity
-	// source + "<event id>/<index>", so a redelivered batch creates nothing
-	// twice.
+	// BatchRequest. Each item is a request of its own, identified by the
+	// event's source and BatchItemID(event id, index), so a redelivered
+	// batch creates nothing twice, and each item is answered by its own
+	// accepted, active or failed events.
 	TypeBatchRequested = "io.vpngw.gateway.batch.requested"
-	// TypeBatchCompleted says every item of a batch has a terminal outcome;
-	// data is BatchCompleted.
+	// TypeBatchCompleted says every item of a batch has a terminal outcome
+	// (active or failed); data is BatchCompleted. It is emitted once per
+	// batch, after the last item's outcome.
 	TypeBatchCompleted = "io.vpngw.batch.completed"
 )
 
-// MaxBatchItems bounds the items of one batch request.
+// MaxBatchItems bounds the items of one batch request. BatchItemID writes
+// the index in 4 digits, enough for every index below it.
 const MaxBatchItems = 1000
 
-// BatchRequest is the data of io.vpngw.gateway.batch.requested: each item is
-// a GatewayRequest, decoded and validated on its own so one bad item never
-// spoils the others.
+// BatchRequest is the data of io.vpngw.gateway.batch.requested: 1 to
+// MaxBatchItems items, each the data of a GatewayRequest. The items stay raw
+// JSON here (DecodeData checks only the envelope) because internal/request
+// decodes and validates each on its own, so one bad item never spoils the
+// others and is answered with its own FieldErrors.
 type BatchRequest struct {
 	Requests []json.RawMessage `json:"Requests"`
 }
 
-// BatchCompleted is the data of io.vpngw.batch.completed.
+// BatchCompleted is the data of io.vpngw.batch.completed: Request names the
+// batch event, Total counts its items, Active and Failed count them by
+// outcome (they add up to Total), and FailedItems lists each failed item in
+// index order.
 type BatchCompleted struct {
 	Request     RequestRef         `json:"Request"`
 	Total       int                `json:"Total"`
@@ -36,7 +44,10 @@ type BatchCompleted struct {
 	FailedItems []BatchItemFailure `json:"FailedItems,omitempty"`
 }
 
-// BatchItemFailure names one failed item of a batch and why it failed.
+// BatchItemFailure names one failed item of a batch and why it failed:
+// VpnGatewayId is set when the item failed after CreateVpnGateway answered
+// with a gateway, and Reason is "<Code>: <Message>" of the item's
+// io.vpngw.gateway.failed, which holds the details.
 type BatchItemFailure struct {
 	Index        int    `json:"Index"`
 	Id           string `json:"Id"` // the item's request id: "<event id>/<index>"
@@ -44,7 +55,9 @@ type BatchItemFailure struct {
 	Reason       string `json:"Reason"`
 }
 
-// BatchItemID is the request id of item index of the batch event id.
+// BatchItemID is the request id of item index (from 0) of the batch event
+// eventID: "<eventID>/<index as 4 digits>". The fixed width makes item ids
+// sort in item order.
 func BatchItemID(eventID string, index int) string {
 	return fmt.Sprintf("%s/%04d", eventID, index)
 }

@@ -19,7 +19,9 @@ import (
 //
 // For the data of io.vpngw.gateway.requested, request.Decode in
 // internal/request goes further: it reports every problem with a FieldError
-// and checks number types the way the API needs.
+// and checks number types the way the API needs. For BatchRequest only the
+// envelope is checked here; its items are json.RawMessage, each left for
+// request.Decode.
 func DecodeData(data []byte, v any) error {
 	rv := reflect.ValueOf(v)
 	if rv.Kind() != reflect.Pointer || rv.IsNil() {

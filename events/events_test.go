@@ -31,6 +31,15 @@ var eventTypes = map[string]func() any{
 	events.TypeFailed:    func() any { return new(events.Failed) },
 	events.TypeActive:    func() any { return new(events.Active) },
 	events.TypeValidated: func() any { return new(events.Validated) },
+
+	events.TypeBatchRequested: func() any { return new(events.BatchRequest) },
+	events.TypeBatchCompleted: func() any { return new(events.BatchCompleted) },
+}
+
+// isRequestType reports whether events of type typ come from senders; every
+// other type is an outcome vpngw emits.
+func isRequestType(typ string) bool {
+	return typ == events.TypeRequested || typ == events.TypeBatchRequested
 }
 
 // sample is one file of events.Samples.
@@ -150,7 +159,7 @@ func TestEventBridgeSample(t *testing.T) {
 func TestOutcomeAttributes(t *testing.T) {
 	samples := loadSamples(t)
 	for _, s := range samples {
-		if s.typ == events.TypeRequested {
+		if isRequestType(s.typ) {
 			continue
 		}
 		t.Run(s.name, func(t *testing.T) {
@@ -175,7 +184,7 @@ func TestOutcomeAttributes(t *testing.T) {
 				t.Errorf("id = %q, want %q (from the request key and type)", got, want)
 			}
 			i := slices.IndexFunc(samples, func(r sample) bool {
-				return r.typ == events.TypeRequested && r.attr("source") == d.Request.Source && r.attr("id") == d.Request.Id
+				return isRequestType(r.typ) && r.attr("source") == d.Request.Source && r.attr("id") == d.Request.Id
 			})
 			if i < 0 {
 				t.Fatalf("data.Request %+v names no request sample", d.Request)
@@ -276,8 +285,14 @@ func TestDecodeDataRejectsMalformed(t *testing.T) {
 		good := valid[typ]
 		key, value, rest := firstMember(t, good)
 		nested := `"Source"` // in Request
-		if typ == events.TypeRequested {
+		switch typ {
+		case events.TypeRequested:
 			nested = `"Key"` // in Tags
+		case events.TypeBatchRequested:
+			// The items are left raw for internal/request, which reads each
+			// on its own (TestDecodeDataLeavesBatchItems); nothing nested is
+			// DecodeData's to refuse.
+			nested = ""
 		}
 		cases := []struct {
 			name, data, want string
@@ -293,6 +308,9 @@ func TestDecodeDataRejectsMalformed(t *testing.T) {
 			{"not JSON", `{"` + key + `":`, "unexpected EOF"},
 		}
 		for _, tc := range cases {
+			if nested == "" && strings.Contains(tc.name, "nested") {
+				continue
+			}
 			t.Run(typ+"/"+tc.name, func(t *testing.T) {
 				if !strings.Contains(tc.data, "Unexpected") && strings.Contains(tc.name, "nested") {
 					t.Fatalf("%s sample has no %s to put a member beside", typ, nested)

@@ -40,7 +40,7 @@ var annotations = []string{"$schema", "$id", "title", "description", "$defs"}
 
 var assertions = []string{
 	"$ref", "type", "required", "properties", "additionalProperties", "enum",
-	"minimum", "maximum", "minLength", "maxLength", "pattern", "items", "maxItems",
+	"minimum", "maximum", "minLength", "maxLength", "pattern", "items", "minItems", "maxItems",
 }
 
 // loadSchema reads the schema of an event type's data from events.Schemas.
@@ -207,6 +207,9 @@ func (s *jsonSchema) check(node map[string]any, v any, path string, errs *[]sche
 		}
 	}
 	if arr, ok := v.([]any); ok {
+		if min, ok := node["minItems"].(json.Number); ok && len(arr) < atoi(min) {
+			fail("minItems", "%d items, fewer than %s", len(arr), min)
+		}
 		if max, ok := node["maxItems"].(json.Number); ok && len(arr) > atoi(max) {
 			fail("maxItems", "%d items, more than %s", len(arr), max)
 		}
@@ -314,7 +317,7 @@ func TestSchemaValidator(t *testing.T) {
 			"n": {"type": "integer", "minimum": 1, "maximum": 9},
 			"e": {"type": ["string", "null"], "enum": ["a", "b", null]},
 			"s": {"type": "string", "minLength": 2, "maxLength": 3, "pattern": "^[a-z]+$"},
-			"l": {"type": "array", "maxItems": 2, "items": {"type": "boolean"}},
+			"l": {"type": "array", "minItems": 1, "maxItems": 2, "items": {"type": "boolean"}},
 			"r": {"$ref": "#/$defs/R"}
 		},
 		"$defs": {"R": {"type": "object", "required": ["id"], "additionalProperties": false, "properties": {"id": {"type": "string"}}}}
@@ -339,6 +342,7 @@ func TestSchemaValidator(t *testing.T) {
 		{`{"n": 1, "r": {"id": "x"}, "s": "éééé"}`, []string{"s:maxLength", "s:pattern"}},
 		{`{"n": 1, "r": {"id": "x"}, "s": "AB"}`, []string{"s:pattern"}},
 		{`{"n": 1, "r": {"id": "x"}, "l": [true, 1, false]}`, []string{"l:maxItems", "l[1]:type"}},
+		{`{"n": 1, "r": {"id": "x"}, "l": []}`, []string{"l:minItems"}},
 		{`{"n": 1, "r": {"id": "x"}, "z": 1}`, []string{"z:additionalProperties"}},
 		{`[]`, []string{":type"}},
 	}

@@ -44,39 +44,83 @@ func TestEveryTypeHasASchema(t *testing.T) {
 }
 
 // TestSchemasMatchGoTypes checks every schema names exactly the JSON members
-// of its Go type, and requires exactly those the Go type always writes.
+// of its Go type, and requires exactly those the Go type always writes; the
+// same for the definitions of the nested output types.
 func TestSchemasMatchGoTypes(t *testing.T) {
 	for typ, newValue := range eventTypes {
 		s := loadSchema(t, typ)
-		rt := reflect.TypeOf(newValue()).Elem()
-		var members, always []string
-		for i := range rt.NumField() {
-			name, opts, _ := strings.Cut(rt.Field(i).Tag.Get("json"), ",")
-			members = append(members, name)
-			if opts != "omitempty" && rt.Field(i).Type.Kind() != reflect.Pointer {
-				always = append(always, name)
-			}
-		}
-		props := sortedKeys(s.root["properties"].(map[string]any))
-		slices.Sort(members)
-		if !slices.Equal(props, members) {
-			t.Errorf("%s: schema properties %v, Go members %v", typ, props, members)
-		}
-		var required []string
-		for _, r := range s.root["required"].([]any) {
-			required = append(required, r.(string))
-		}
-		slices.Sort(required)
-		slices.Sort(always)
+		always := alwaysWritten(reflect.TypeOf(newValue()).Elem())
 		// GatewayRequest writes RegionId and VpcId always, but Bandwidth is a
 		// pointer that must be there too: the request schema requires what
 		// the API requires.
 		if typ == events.TypeRequested {
 			always = []string{"Bandwidth", "RegionId", "VpcId"}
 		}
-		if !slices.Equal(required, always) {
-			t.Errorf("%s: schema requires %v, Go always writes %v", typ, required, always)
+		checkMembersMatch(t, typ, s.root, reflect.TypeOf(newValue()).Elem(), always)
+	}
+	nested := []struct {
+		typ, ref string
+		goType   reflect.Type
+	}{
+		{events.TypeFailed, "#/$defs/FieldError", reflect.TypeFor[events.FieldError]()},
+		{events.TypeBatchCompleted, "#/$defs/BatchItemFailure", reflect.TypeFor[events.BatchItemFailure]()},
+	}
+	for typ := range eventTypes {
+		if !isRequestType(typ) {
+			nested = append(nested, struct {
+				typ, ref string
+				goType   reflect.Type
+			}{typ, "#/$defs/RequestRef", reflect.TypeFor[events.RequestRef]()})
 		}
+	}
+	for _, n := range nested {
+		def, err := loadSchema(t, n.typ).resolve(n.ref)
+		if err != nil {
+			t.Errorf("%s: %v", n.typ, err)
+			continue
+		}
+		checkMembersMatch(t, n.typ+" "+n.ref, def, n.goType, alwaysWritten(n.goType))
+	}
+}
+
+// alwaysWritten are the JSON names of the members of struct type rt that
+// encoding/json always writes: neither omitempty nor pointers.
+func alwaysWritten(rt reflect.Type) []string {
+	var always []string
+	for i := range rt.NumField() {
+		name, opts, _ := strings.Cut(rt.Field(i).Tag.Get("json"), ",")
+		if opts != "omitempty" && rt.Field(i).Type.Kind() != reflect.Pointer {
+			always = append(always, name)
+		}
+	}
+	return always
+}
+
+// checkMembersMatch checks the object schema node has a property for each
+// JSON member of rt and no other, and requires exactly the members always.
+func checkMembersMatch(t *testing.T, what string, node map[string]any, rt reflect.Type, always []string) {
+	t.Helper()
+	var members []string
+	for i := range rt.NumField() {
+		name, _, _ := strings.Cut(rt.Field(i).Tag.Get("json"), ",")
+		members = append(members, name)
+	}
+	props := sortedKeys(node["properties"].(map[string]any))
+	slices.Sort(members)
+	if !slices.Equal(props, members) {
+		t.Errorf("%s: schema properties %v, Go members %v", what, props, members)
+	}
+	if node["additionalProperties"] != false {
+		t.Errorf("%s: the schema allows additional properties", what)
+	}
+	var required []string
+	for _, r := range node["required"].([]any) {
+		required = append(required, r.(string))
+	}
+	slices.Sort(required)
+	always = slices.Sorted(slices.Values(always))
+	if !slices.Equal(required, always) {
+		t.Errorf("%s: schema requires %v, Go always writes %v", what, required, always)
 	}
 }
 
@@ -114,11 +158,14 @@ func TestSchemaAndValidatorAgreeOnInvalidSample(t *testing.T) {
 // TestSchemaValueSetsMatchValidator checks each enum and limit of the request
 // schema against the value sets internal/request validates with.
 func TestSchemaValueSetsMatchValidator(t *testing.T) {
-	for _, typ := range []string{events.TypeRequested, events.TypeValidated} {
+	for _, typ := range []string{events.TypeRequested, events.TypeValidated, events.TypeBatchRequested} {
 		s := loadSchema(t, typ)
 		gw := s.root
-		if typ == events.TypeValidated {
-			gw, _ = s.resolve("#/$defs/GatewayRequest")
+		if typ != events.TypeRequested {
+			var err error
+			if gw, err = s.resolve("#/$defs/GatewayRequest"); err != nil {
+				t.Fatalf("%s: %v", typ, err)
+			}
 		}
 		props := gw["properties"].(map[string]any)
 		prop := func(name string) map[string]any { return props[name].(map[string]any) }
@@ -166,21 +213,26 @@ func TestSchemaValueSetsMatchValidator(t *testing.T) {
 // stands alone) must stay identical.
 func TestSchemasShareDefinitions(t *testing.T) {
 	req := loadSchema(t, events.TypeRequested).root
-	gw, err := loadSchema(t, events.TypeValidated).resolve("#/$defs/GatewayRequest")
-	if err != nil {
-		t.Fatal(err)
-	}
 	want := map[string]any{}
 	for k, v := range req {
 		if k != "$schema" && k != "$id" {
 			want[k] = v
 		}
 	}
-	if !reflect.DeepEqual(gw, want) {
-		t.Error("validated's $defs.GatewayRequest differs from the requested schema")
+	for _, typ := range []string{events.TypeValidated, events.TypeBatchRequested} {
+		gw, err := loadSchema(t, typ).resolve("#/$defs/GatewayRequest")
+		if err != nil {
+			t.Fatalf("%s: %v", typ, err)
+		}
+		if !reflect.DeepEqual(gw, want) {
+			t.Errorf("%s: $defs.GatewayRequest differs from the requested schema", typ)
+		}
 	}
 	var ref map[string]any
-	for _, typ := range []string{events.TypeAccepted, events.TypeFailed, events.TypeActive, events.TypeValidated} {
+	for _, typ := range sortedKeys(eventTypes) {
+		if isRequestType(typ) {
+			continue
+		}
 		r, err := loadSchema(t, typ).resolve("#/$defs/RequestRef")
 		if err != nil {
 			t.Fatalf("%s: %v", typ, err)
@@ -202,8 +254,13 @@ func TestSchemaAndValidatorAgree(t *testing.T) {
 	schema := loadSchema(t, events.TypeRequested)
 	var bases []map[string]any
 	for _, s := range loadSamples(t) {
-		if s.typ == events.TypeRequested && !strings.Contains(s.name, "invalid") {
+		switch {
+		case s.typ == events.TypeRequested && !strings.Contains(s.name, "invalid"):
 			bases = append(bases, decodeJSON(s.data).(map[string]any))
+		case s.typ == events.TypeBatchRequested:
+			for _, item := range decodeJSON(s.data).(map[string]any)["Requests"].([]any) {
+				bases = append(bases, item.(map[string]any))
+			}
 		}
 	}
 	rng := rand.New(rand.NewPCG(1, 2))
