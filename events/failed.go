@@ -25,6 +25,7 @@ const (
 // Codes of failures that vpngw itself decides (API failures carry the API's code).
 const (
 	CodeInvalidRequest  = "InvalidRequest"
+	CodePolicyDenied    = "PolicyDenied"
 	CodeTimeout         = "Timeout"
 	CodeNotFound        = "NotFound"
 	CodeFinancialLocked = "FinancialLocked"

@@ -570,7 +570,7 @@ func (s *SQLStore) List(ctx context.Context, f ListFilter) ([]Request, error) {
 
 func (st State) valid() bool {
 	switch st {
-	case Received, Pending, Active, Failed, Batch, BatchDone:
+	case Received, Pending, Active, Failed, Batch, BatchDone, DryRun:
 		return true
 	}
 	return false

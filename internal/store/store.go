@@ -26,10 +26,13 @@ const (
 	// BatchDone: every item of the batch is terminal and its summary was
 	// written. Terminal.
 	BatchDone State = "batch-done"
+	// DryRun: a dry run was decided and answered; nothing was created.
+	// Terminal.
+	DryRun State = "dry-run"
 )
 
 // Terminal reports whether no further transition can happen from s.
-func (s State) Terminal() bool { return s == Active || s == Failed || s == BatchDone }
+func (s State) Terminal() bool { return s == Active || s == Failed || s == BatchDone || s == DryRun }
 
 // Sentinel errors every backend returns.
 var (
@@ -106,6 +109,9 @@ type Store interface {
 	// expired at now, oldest first, to owner until now+lease. Claims by
 	// concurrent callers never overlap.
 	Claim(ctx context.Context, states []State, owner string, now time.Time, lease time.Duration, limit int) ([]Request, error)
+	// CountSource counts the requests of one source in states; with a
+	// non-zero acceptedSince, only those accepted at or after it.
+	CountSource(ctx context.Context, source string, states []State, acceptedSince time.Time) (int, error)
 	// Release ends owner's lease on the requests with keys, leaving their state.
 	Release(ctx context.Context, owner string, keys []string) error
 	// Unsent returns up to limit outbox events not yet marked sent, in Seq order.

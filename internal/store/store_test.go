@@ -331,8 +331,10 @@ func testOperatorViews(t *testing.T, s *store.SQLStore) {
 	if strings.Join(keys, ",") != "k-2,k-4" {
 		t.Errorf("List after k-1 in pending/failed = %v, want [k-2 k-4]", keys)
 	}
-	if v, err := s.SchemaVersion(ctx); err != nil || v != 1 {
-		t.Errorf("SchemaVersion = %d, %v; want 1", v, err)
+	if want := store.LatestVersion(s.Kind()); want < 1 {
+		t.Errorf("no migrations for %s", s.Kind())
+	} else if v, err := s.SchemaVersion(ctx); err != nil || v != want {
+		t.Errorf("SchemaVersion = %d, %v; want %d, the newest migration", v, err, want)
 	}
 }
 
