@@ -1,0 +1,377 @@
+// Package deploy_test checks the deployment files in deploy/ against the
+// code: the RAM policy grants exactly the VPC API actions the code can call
+// (so the two cannot drift apart), and the sample operator policy loads.
+//
+// Sources for the RAM policy (see README-ram.md for the reasoning):
+//   - RAM policy structure, Version "1", Effect/Action/Resource/Condition:
+//     https://www.alibabacloud.com/help/en/vpc/developer-reference/api-vpc-2016-04-28-ram
+//   - VPN gateway ARNs, acs:vpc:$regionid:$accountid:vpngateway/$vpngatewayid
+//     (and vpc/, vswitch/): "RAM authentication" of the VPC docs,
+//     https://www.alibabacloud.com/help/en/virtual-private-cloud/latest/ram-user-authorization
+//   - DescribeVpnGateways, action vpc:DescribeVpnGateways, resource
+//     acs:vpc:{#regionId}:{#accountId}:vpngateway/*: its API reference,
+//     https://www.alibabacloud.com/help/doc-detail/53020.htm
+//   - acs:SecureTransport:
+//     https://www.alibabacloud.com/help/en/ram/access-alibaba-cloud-by-using-a-specified-method
+package deploy_test
+
+import (
+	"bytes"
+	"encoding/json"
+	"go/ast"
+	"go/parser"
+	"go/token"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/vpngw/vpngw/internal/cloud"
+	"github.com/vpngw/vpngw/internal/policy"
+)
+
+const (
+	ramPolicyPath = "ram-policy.json"
+	actionPrefix  = "vpc:"
+	// sdkModule is the SDK through which the code reaches the VPC API.
+	sdkModule = "github.com/aliyun/alibaba-cloud-sdk-go"
+	// cloudDir is the one package allowed to call the VPC API.
+	cloudDir = "../internal/cloud"
+)
+
+// ramPolicy is a RAM policy document. Action and Resource may each be one
+// string or a list, as RAM allows.
+type ramPolicy struct {
+	Version   string
+	Statement []struct {
+		Effect    string
+		Action    stringOrList
+		Resource  stringOrList
+		Condition map[string]map[string]json.RawMessage
+	}
+}
+
+type stringOrList []string
+
+func (s *stringOrList) UnmarshalJSON(b []byte) error {
+	var one string
+	if err := json.Unmarshal(b, &one); err == nil {
+		*s = []string{one}
+		return nil
+	}
+	var many []string
+	if err := json.Unmarshal(b, &many); err != nil {
+		return err
+	}
+	*s = many
+	return nil
+}
+
+func readRAMPolicy(t *testing.T, data []byte) ramPolicy {
+	t.Helper()
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.DisallowUnknownFields()
+	var p ramPolicy
+	if err := dec.Decode(&p); err != nil {
+		t.Fatalf("%s: %v", ramPolicyPath, err)
+	}
+	return p
+}
+
+// diffActions compares the policy's actions with the code's, both ways.
+func diffActions(granted, called []string) (missing, extra []string) {
+	for _, a := range called {
+		if !slices.Contains(granted, a) {
+			missing = append(missing, a)
+		}
+	}
+	for _, a := range granted {
+		if !slices.Contains(called, a) {
+			extra = append(extra, a)
+		}
+	}
+	return missing, extra
+}
+
+// checkRAMPolicy returns every way p departs from the rules: Version 1,
+// Allow only, no wildcard action, only vpc: actions, each granted once,
+// scoped VPC resources, HTTPS only, and exactly the actions the code calls.
+func checkRAMPolicy(p ramPolicy, called []string) []string {
+	var probs []string
+	if p.Version != "1" {
+		probs = append(probs, "Version must be \"1\", got "+strconv.Quote(p.Version))
+	}
+	if len(p.Statement) == 0 {
+		probs = append(probs, "no Statement")
+	}
+	var granted []string
+	for i, st := range p.Statement {
+		where := "Statement[" + strconv.Itoa(i) + "]"
+		if st.Effect != "Allow" {
+			probs = append(probs, where+": Effect must be Allow, got "+strconv.Quote(st.Effect))
+		}
+		if len(st.Action) == 0 || len(st.Resource) == 0 {
+			probs = append(probs, where+": needs Action and Resource")
+		}
+		for _, a := range st.Action {
+			switch {
+			case strings.ContainsAny(a, "*?"):
+				probs = append(probs, where+": wildcard action "+strconv.Quote(a)+"; name each action")
+			case !strings.HasPrefix(a, actionPrefix):
+				probs = append(probs, where+": action "+strconv.Quote(a)+" is not a VPC action")
+			case slices.Contains(granted, strings.TrimPrefix(a, actionPrefix)):
+				probs = append(probs, where+": action "+a+" is granted twice")
+			default:
+				granted = append(granted, strings.TrimPrefix(a, actionPrefix))
+			}
+		}
+		for _, r := range st.Resource {
+			typ, ok := vpcResourceType(r)
+			if !ok {
+				probs = append(probs, where+": resource "+strconv.Quote(r)+" is not a VPC resource ARN (acs:vpc:region:account:type/id)")
+				continue
+			}
+			if !slices.Contains(allowedResourceTypes, typ) {
+				probs = append(probs, where+": resource type "+typ+" is not one vpngw needs ("+strings.Join(allowedResourceTypes, ", ")+")")
+			}
+		}
+		if string(st.Condition["Bool"]["acs:SecureTransport"]) != `"true"` {
+			probs = append(probs, where+`: must require HTTPS (Condition Bool acs:SecureTransport "true")`)
+		}
+	}
+	missing, extra := diffActions(granted, called)
+	extra = slices.DeleteFunc(extra, func(a string) bool { return impliedActions[a] != "" })
+	for _, a := range missing {
+		probs = append(probs, "the code calls "+a+", which the policy does not grant: add \""+actionPrefix+a+"\"")
+	}
+	for _, a := range extra {
+		probs = append(probs, "the policy grants "+actionPrefix+a+", which the code never calls: remove it")
+	}
+	return probs
+}
+
+// impliedActions are actions the policy may grant although the code never
+// sends them itself, each with the reason: an API call that RAM also checks
+// against another action. None is needed today (see README-ram.md, Tagging).
+var impliedActions = map[string]string{}
+
+// allowedResourceTypes are the resource types a vpngw statement may name:
+// the gateway itself, and the VPC and vSwitches CreateVpnGateway places it in.
+var allowedResourceTypes = []string{"vpngateway", "vpc", "vswitch"}
+
+// vpcResourceType returns the resource type of a VPC ARN such as
+// acs:vpc:*:*:vpngateway/*. A bare "*" or another service's ARN is not one.
+func vpcResourceType(arn string) (string, bool) {
+	parts := strings.SplitN(arn, ":", 5)
+	if len(parts) != 5 || parts[0] != "acs" || parts[1] != "vpc" {
+		return "", false
+	}
+	typ, id, ok := strings.Cut(parts[4], "/")
+	if !ok || typ == "" || strings.ContainsAny(typ, "*?") || id == "" {
+		return "", false
+	}
+	return typ, true
+}
+
+// TestRAMPolicyMatchesCode is the drift test: the actions deploy/ram-policy.json
+// grants are exactly cloud.Actions, and cloud.Actions is exactly what
+// internal/cloud calls.
+func TestRAMPolicyMatchesCode(t *testing.T) {
+	data, err := os.ReadFile(ramPolicyPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(cloud.Actions) == 0 {
+		t.Fatal("cloud.Actions is empty")
+	}
+	for _, p := range checkRAMPolicy(readRAMPolicy(t, data), cloud.Actions) {
+		t.Errorf("%s: %s", ramPolicyPath, p)
+	}
+}
+
+// TestCloudActionsAreWhatTheCodeCalls reads internal/cloud's source: every
+// action it sends must be in cloud.Actions and every entry of cloud.Actions
+// must be sent somewhere. Otherwise the drift test above would compare the
+// policy with a list that no longer says what the code does.
+func TestCloudActionsAreWhatTheCodeCalls(t *testing.T) {
+	called := actionsCalled(t, cloudDir)
+	missing, extra := diffActions(cloud.Actions, called)
+	if len(missing) > 0 {
+		t.Errorf("internal/cloud calls %q, which cloud.Actions does not list", missing)
+	}
+	if len(extra) > 0 {
+		t.Errorf("cloud.Actions lists %q, which internal/cloud never calls", extra)
+	}
+}
+
+// actionsCalled returns the action argument of every c.call(ctx, region,
+// action, ...) in the package in dir, resolving the package's string
+// constants. An argument it cannot resolve is a failure: the action must be
+// visible to this test.
+func actionsCalled(t *testing.T, dir string) []string {
+	t.Helper()
+	fset := token.NewFileSet()
+	files := parsePackage(t, fset, dir)
+	consts := map[string]string{}
+	for _, f := range files {
+		for _, d := range f.Decls {
+			gd, ok := d.(*ast.GenDecl)
+			if !ok || gd.Tok != token.CONST {
+				continue
+			}
+			for _, s := range gd.Specs {
+				vs := s.(*ast.ValueSpec)
+				for i, name := range vs.Names {
+					if i < len(vs.Values) {
+						if lit, ok := vs.Values[i].(*ast.BasicLit); ok && lit.Kind == token.STRING {
+							consts[name.Name], _ = strconv.Unquote(lit.Value)
+						}
+					}
+				}
+			}
+		}
+	}
+	var called []string
+	for _, f := range files {
+		ast.Inspect(f, func(n ast.Node) bool {
+			call, ok := n.(*ast.CallExpr)
+			if !ok {
+				return true
+			}
+			sel, ok := call.Fun.(*ast.SelectorExpr)
+			if !ok || sel.Sel.Name != "call" || len(call.Args) < 3 {
+				return true
+			}
+			var action string
+			switch a := call.Args[2].(type) {
+			case *ast.Ident:
+				action = consts[a.Name]
+			case *ast.BasicLit:
+				action, _ = strconv.Unquote(a.Value)
+			}
+			if action == "" {
+				t.Errorf("%s: cannot tell which action this call sends; pass an Action* constant", fset.Position(call.Pos()))
+				return true
+			}
+			if !slices.Contains(called, action) {
+				called = append(called, action)
+			}
+			return true
+		})
+	}
+	if len(called) == 0 {
+		t.Fatalf("found no API call in %s; has the call helper been renamed?", dir)
+	}
+	return called
+}
+
+func parsePackage(t *testing.T, fset *token.FileSet, dir string) []*ast.File {
+	t.Helper()
+	names, err := filepath.Glob(filepath.Join(dir, "*.go"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var files []*ast.File
+	for _, name := range names {
+		if strings.HasSuffix(name, "_test.go") {
+			continue
+		}
+		f, err := parser.ParseFile(fset, name, nil, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		files = append(files, f)
+	}
+	return files
+}
+
+// TestOnlyCloudImportsTheSDK makes internal/cloud the only production code
+// that can reach the VPC API, so that its list is the whole list.
+func TestOnlyCloudImportsTheSDK(t *testing.T) {
+	root := ".."
+	cloudAbs, _ := filepath.Abs(cloudDir)
+	err := filepath.WalkDir(root, func(path string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if d.IsDir() && (strings.HasPrefix(d.Name(), ".") && path != root || d.Name() == "testdata" || d.Name() == "vendor") {
+			return filepath.SkipDir
+		}
+		if d.IsDir() || !strings.HasSuffix(path, ".go") || strings.HasSuffix(path, "_test.go") {
+			return nil
+		}
+		f, err := parser.ParseFile(token.NewFileSet(), path, nil, parser.ImportsOnly)
+		if err != nil {
+			return err
+		}
+		abs, _ := filepath.Abs(filepath.Dir(path))
+		for _, imp := range f.Imports {
+			p, _ := strconv.Unquote(imp.Path.Value)
+			if strings.HasPrefix(p, sdkModule) && abs != cloudAbs {
+				t.Errorf("%s imports %s: only internal/cloud may call the VPC API, or deploy/ram-policy.json cannot know what is called", path, p)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestRAMPolicyCheckCatchesDrift feeds the checker policies that drifted,
+// so the drift test is known to fail when it should.
+func TestRAMPolicyCheckCatchesDrift(t *testing.T) {
+	called := []string{"CreateVpnGateway", "DescribeVpnGateways"}
+	stmt := func(effect, actions, resources string) string {
+		return `{"Effect":"` + effect + `","Action":` + actions + `,"Resource":` + resources +
+			`,"Condition":{"Bool":{"acs:SecureTransport":"true"}}}`
+	}
+	gw := `["acs:vpc:*:*:vpngateway/*"]`
+	cases := []struct {
+		name, doc, want string
+	}{
+		{"action missing", `{"Version":"1","Statement":[` + stmt("Allow", `["vpc:CreateVpnGateway"]`, gw) + `]}`,
+			"the code calls DescribeVpnGateways, which the policy does not grant"},
+		{"action extra", `{"Version":"1","Statement":[` + stmt("Allow", `["vpc:CreateVpnGateway","vpc:DescribeVpnGateways","vpc:DeleteVpnGateway"]`, gw) + `]}`,
+			"the policy grants vpc:DeleteVpnGateway, which the code never calls"},
+		{"wildcard action", `{"Version":"1","Statement":[` + stmt("Allow", `["vpc:CreateVpnGateway","vpc:Describe*"]`, gw) + `]}`,
+			`wildcard action "vpc:Describe*"`},
+		{"deny statement", `{"Version":"1","Statement":[` + stmt("Deny", `"vpc:CreateVpnGateway"`, gw) + `,` + stmt("Allow", `"vpc:DescribeVpnGateways"`, gw) + `]}`,
+			"Effect must be Allow"},
+		{"any resource", `{"Version":"1","Statement":[` + stmt("Allow", `["vpc:CreateVpnGateway","vpc:DescribeVpnGateways"]`, `"*"`) + `]}`,
+			"is not a VPC resource ARN"},
+		{"other resource type", `{"Version":"1","Statement":[` + stmt("Allow", `["vpc:CreateVpnGateway","vpc:DescribeVpnGateways"]`, `["acs:vpc:*:*:eip/*"]`) + `]}`,
+			"resource type eip is not one vpngw needs"},
+		{"plain HTTP allowed", `{"Version":"1","Statement":[{"Effect":"Allow","Action":["vpc:CreateVpnGateway","vpc:DescribeVpnGateways"],"Resource":` + gw + `}]}`,
+			"must require HTTPS"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			probs := checkRAMPolicy(readRAMPolicy(t, []byte(tc.doc)), called)
+			if !slices.ContainsFunc(probs, func(p string) bool { return strings.Contains(p, tc.want) }) {
+				t.Errorf("problems %q do not include %q", probs, tc.want)
+			}
+		})
+	}
+	good := `{"Version":"1","Statement":[` + stmt("Allow", `["vpc:CreateVpnGateway","vpc:DescribeVpnGateways"]`, gw) + `]}`
+	if probs := checkRAMPolicy(readRAMPolicy(t, []byte(good)), called); len(probs) != 0 {
+		t.Errorf("a correct policy is refused: %q", probs)
+	}
+}
+
+// TestSamplePolicyLoads keeps the shipped sample valid.
+func TestSamplePolicyLoads(t *testing.T) {
+	p, err := policy.Load("policy.sample.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(p.Rules()) == 0 {
+		t.Fatal("sample policy has no rules")
+	}
+	if p.DryRun {
+		t.Fatal("the sample policy must not be dry-run as a whole: it shows dryRun on one rule")
+	}
+}

@@ -1,0 +1,15 @@
+// Package policy is the operator's say over which gateways may be created:
+// a YAML file of rules per requester (regions, VPCs, bandwidth, billing,
+// SSL-VPN, tags, names, quotas), validated at start-up with errors that name
+// the line, and applied to every request before any API call.
+//
+// Load, Parse and FromEnv build a Policy; Policy.Decide answers one request
+// with a Decision (allowed or not, under which rule, dry run or not, every
+// violation, the tags to add). The first rule whose match fits the requester
+// decides; a request no rule matches is denied. IdentityTags gives the tags
+// that trace a gateway back to its request.
+//
+// The provision use case imports it; the store adapter implements Usage for
+// the quotas. It imports only the events contract and request's value sets,
+// so it carries no SDK, driver or runtime.
+package policy

@@ -1,0 +1,398 @@
+package policy
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/vpngw/vpngw/events"
+	"github.com/vpngw/vpngw/internal/request"
+)
+
+// QuotaWindow is the period the per-day quota counts over: a rolling 24
+// hours ending now, not the calendar day. A calendar day would let a
+// requester create a day's quota just before midnight and another just
+// after; a rolling window never allows more than the quota in any 24 hours.
+const QuotaWindow = 24 * time.Hour
+
+// Requester is who sent a request. Source is the request event's
+// CloudEvents source and is always set. Caller (the authenticated webhook
+// client) and ChatUser (the chat user a bot acts for) are set only for
+// requests that came in through a webhook.
+type Requester struct {
+	Source   string
+	Caller   string
+	ChatUser string
+}
+
+// String names the requester in messages: its source, and its caller and
+// chat user when it has them.
+func (r Requester) String() string {
+	s := "source " + strconv.Quote(r.Source)
+	if r.Caller != "" {
+		s += ", caller " + strconv.Quote(r.Caller)
+	}
+	if r.ChatUser != "" {
+		s += ", chat user " + strconv.Quote(r.ChatUser)
+	}
+	return s
+}
+
+// Principal is the requester as the vpngw:requester tag records it: the
+// webhook caller and chat user joined by "/" ("chatops-bot/U024BE7LH"), or
+// the source when the request did not come through a webhook.
+func (r Requester) Principal() string {
+	var parts []string
+	if r.Caller != "" {
+		parts = append(parts, r.Caller)
+	}
+	if r.ChatUser != "" {
+		parts = append(parts, r.ChatUser)
+	}
+	if len(parts) == 0 {
+		return r.Source
+	}
+	return strings.Join(parts, "/")
+}
+
+// Usage counts a requester's gateways, for the quotas. The store adapter
+// implements it. Both counts are by request event source, and must leave
+// out the request being decided.
+type Usage interface {
+	// CreatedSince counts the requester's requests accepted by
+	// CreateVpnGateway at or after since.
+	CreatedSince(ctx context.Context, requesterSource string, since time.Time) (int, error)
+	// Pending counts the requester's requests received or pending now.
+	Pending(ctx context.Context, requesterSource string) (int, error)
+}
+
+// Decision is the policy's answer to one request.
+type Decision struct {
+	// Allowed is true when the matched rule allows the request.
+	Allowed bool
+	// Rule is the name of the matched rule; "" when no rule matched.
+	Rule string
+	// DryRun is true when the rule or the whole policy says dry-run:
+	// nothing may be created, whatever Allowed says.
+	DryRun bool
+	// Violations lists every rule the request broke. Each names the rule
+	// and the rule key in its Message; Field is the API parameter at fault
+	// (Tags[i].Key for a tag; "source" for the requester itself), Value what
+	// the request gave, Allowed what the rule allows.
+	Violations []events.FieldError
+	// AddTags are the rule's tags to add to the gateway, in the file's
+	// order. They do not include the identity tags (IdentityTags).
+	AddTags []events.Tag
+	// Message is one sentence naming the rule and the requester, and, for
+	// a denial, every violation.
+	Message string
+}
+
+// Policy is a validated operator policy. Build it with Load, Parse or
+// FromEnv; it is immutable afterwards and safe for concurrent use.
+type Policy struct {
+	// DryRun makes every decision a dry run (the file's top-level dryRun):
+	// requests are validated and decided, and nothing is created.
+	DryRun bool
+
+	name  string
+	rules []*rule
+}
+
+// rule is one entry of the file's rules list. Absent optional settings are
+// zero: no quota, no required or added tags, any name.
+type rule struct {
+	name string
+	// index is the rule's position in the file, for messages.
+	index int
+
+	source, caller, chatUser *pattern
+
+	dryRun            bool
+	regions           patterns
+	vpcs              patterns
+	maxBandwidth      int
+	chargeTypes       []string
+	allowAutoPay      bool
+	allowSsl          bool
+	maxSslConnections int // 0: any
+	namePattern       *pattern
+	requiredTags      []requiredTag
+	addTags           []events.Tag
+	perDay, pending   int // 0: no quota
+}
+
+type requiredTag struct {
+	key   string
+	value pattern
+}
+
+// Name is where the policy came from: the file path or the environment
+// variable.
+func (p *Policy) Name() string { return p.name }
+
+// Rules lists the rule names in the order they are tried.
+func (p *Policy) Rules() []string {
+	names := make([]string, len(p.rules))
+	for i, r := range p.rules {
+		names[i] = r.name
+	}
+	return names
+}
+
+// ErrNilPolicy is returned by Decide on a nil *Policy. FromEnv returns a nil
+// policy when none is configured; what that means is the caller's choice,
+// and Decide will not make it silently.
+var ErrNilPolicy = errors.New("policy: Decide called on a nil policy (none configured)")
+
+// Decide applies the policy to request r from who. The first rule whose
+// match fits who decides; when none fits the request is denied. u counts
+// the requester's gateways and is called only when the matched rule has a
+// quota. now is the time of the decision (the quota window ends there).
+//
+// r should already have passed request.Validate: Decide judges what the
+// request asks for, not whether the API would take it.
+//
+// An error means the decision could not be made (the usage count failed)
+// and the request should be tried again; a denial is a Decision.
+func (p *Policy) Decide(ctx context.Context, who Requester, r events.GatewayRequest, u Usage, now time.Time) (Decision, error) {
+	if p == nil {
+		return Decision{}, ErrNilPolicy
+	}
+	ru := p.match(who)
+	if ru == nil {
+		msg := fmt.Sprintf("no rule of the policy matches requester %s, so the request is denied (only what a rule allows is created)", who)
+		return Decision{
+			DryRun: p.DryRun,
+			Violations: []events.FieldError{{
+				Field:   "source",
+				Value:   clip(who.Source),
+				Allowed: "a requester that a rule of the policy matches",
+				Message: msg,
+			}},
+			Message: msg,
+		}, nil
+	}
+
+	c := checker{rule: ru}
+	ru.check(&c, r)
+	if ru.perDay > 0 || ru.pending > 0 {
+		if u == nil {
+			return Decision{}, fmt.Errorf("policy: rule %q has a quota, but no usage counter was given to check it", ru.name)
+		}
+		if err := ru.checkQuota(ctx, &c, who, u, now); err != nil {
+			return Decision{}, err
+		}
+	}
+
+	d := Decision{
+		Allowed:    len(c.violations) == 0,
+		Rule:       ru.name,
+		DryRun:     p.DryRun || ru.dryRun,
+		Violations: c.violations,
+		AddTags:    slices.Clone(ru.addTags),
+	}
+	if d.Allowed {
+		d.Message = fmt.Sprintf("rule %q allows requester %s", ru.name, who)
+	} else {
+		d.Message = fmt.Sprintf("rule %q denies requester %s: %s", ru.name, who, strings.Join(c.short, "; "))
+	}
+	return d, nil
+}
+
+// match returns the first rule that fits who, or nil.
+func (p *Policy) match(who Requester) *rule {
+	for _, r := range p.rules {
+		if r.fits(who) {
+			return r
+		}
+	}
+	return nil
+}
+
+// fits reports whether the rule's match applies to who. A caller or chat
+// user pattern requires the requester to have one: a rule written for a
+// webhook's callers never matches an event that came in another way.
+func (r *rule) fits(who Requester) bool {
+	if !r.source.match(who.Source) {
+		return false
+	}
+	if r.caller != nil && (who.Caller == "" || !r.caller.match(who.Caller)) {
+		return false
+	}
+	if r.chatUser != nil && (who.ChatUser == "" || !r.chatUser.match(who.ChatUser)) {
+		return false
+	}
+	return true
+}
+
+// checker collects the violations of one decision.
+type checker struct {
+	rule       *rule
+	violations []events.FieldError
+	// short are the violations as clauses of the decision's message.
+	short []string
+}
+
+// add records a violation of rule key: the clause says what is wrong, in
+// terms of the request ("Bandwidth 200 Mbit/s is above 100").
+func (c *checker) add(key, field, value, allowed, format string, args ...any) {
+	clause := key + ": " + fmt.Sprintf(format, args...)
+	c.short = append(c.short, clause)
+	c.violations = append(c.violations, events.FieldError{
+		Field:   field,
+		Value:   clip(value),
+		Allowed: allowed,
+		Message: fmt.Sprintf("rule %q %s", c.rule.name, clause),
+	})
+}
+
+// check applies every rule setting except the quotas.
+func (r *rule) check(c *checker, req events.GatewayRequest) {
+	if !r.regions.match(req.RegionId) {
+		c.add("regions", "RegionId", req.RegionId, "one of "+r.regions.String(),
+			"RegionId %q is not a region the rule allows (%s)", req.RegionId, r.regions)
+	}
+	if !r.vpcs.match(req.VpcId) {
+		c.add("vpcs", "VpcId", req.VpcId, "one of "+r.vpcs.String(),
+			"VpcId %q is not a VPC the rule allows (%s)", req.VpcId, r.vpcs)
+	}
+
+	maxBW := fmt.Sprintf("at most %d Mbit/s", r.maxBandwidth)
+	switch {
+	case req.Bandwidth == nil:
+		c.add("maxBandwidth", "Bandwidth", "", maxBW, "Bandwidth is missing; the rule allows at most %d Mbit/s", r.maxBandwidth)
+	case *req.Bandwidth > r.maxBandwidth:
+		c.add("maxBandwidth", "Bandwidth", strconv.Itoa(*req.Bandwidth), maxBW,
+			"Bandwidth %d Mbit/s is above the %d Mbit/s the rule allows", *req.Bandwidth, r.maxBandwidth)
+	}
+
+	allTypes := len(r.chargeTypes) == len(request.InstanceChargeTypes)
+	types := strings.Join(r.chargeTypes, ", ")
+	switch {
+	case req.InstanceChargeType == "" && !allTypes:
+		// The API's default billing method depends on the account's site,
+		// so an absent value could turn out to be one the rule forbids.
+		c.add("chargeTypes", "InstanceChargeType", "", "one of "+types+", given explicitly",
+			"InstanceChargeType must be given, because the rule allows only %s and the API's default depends on the account's site", types)
+	case req.InstanceChargeType != "" && !slices.Contains(r.chargeTypes, req.InstanceChargeType):
+		c.add("chargeTypes", "InstanceChargeType", req.InstanceChargeType, "one of "+types,
+			"InstanceChargeType %s is not a billing method the rule allows (%s)", req.InstanceChargeType, types)
+	}
+
+	// AutoPay settles a subscription's bill without a person; with
+	// pay-as-you-go the API ignores it, so only a subscription (or a
+	// billing method left to the API's default) is refused here.
+	if !r.allowAutoPay && req.AutoPay != nil && *req.AutoPay && req.InstanceChargeType != request.ChargeTypePostpay {
+		c.add("allowAutoPay", "AutoPay", "true", "false (or InstanceChargeType POSTPAY)",
+			"AutoPay true for a subscription is not allowed by the rule (a person must pay the bill)")
+	}
+
+	ssl := req.EnableSsl != nil && *req.EnableSsl
+	switch {
+	case ssl && !r.allowSsl:
+		c.add("allowSsl", "EnableSsl", "true", "false",
+			"EnableSsl true is not allowed by the rule (SSL-VPN opens the network to individual clients)")
+	case ssl && r.maxSslConnections > 0:
+		// The API's default is 5 clients [SDK], as request.Normalize says.
+		n := 5
+		if req.SslConnections != nil {
+			n = *req.SslConnections
+		}
+		if n > r.maxSslConnections {
+			c.add("maxSslConnections", "SslConnections", strconv.Itoa(n), fmt.Sprintf("at most %d", r.maxSslConnections),
+				"SslConnections %d is above the %d SSL-VPN clients the rule allows", n, r.maxSslConnections)
+		}
+	}
+
+	if r.namePattern != nil {
+		switch {
+		case req.Name == "":
+			c.add("namePattern", "Name", "", "a name matching "+r.namePattern.raw,
+				"Name is required by the rule and must match %s", r.namePattern.raw)
+		case !r.namePattern.match(req.Name):
+			c.add("namePattern", "Name", req.Name, "a name matching "+r.namePattern.raw,
+				"Name %q does not match %s", req.Name, r.namePattern.raw)
+		}
+	}
+
+	r.checkTags(c, req.Tags)
+}
+
+// checkTags applies requiredTags and addTags, and keeps the identity tags'
+// keys and room free.
+func (r *rule) checkTags(c *checker, tags []events.Tag) {
+	index := make(map[string]int, len(tags))
+	for i, t := range tags {
+		if _, dup := index[t.Key]; !dup {
+			index[t.Key] = i
+		}
+		if strings.HasPrefix(t.Key, IdentityTagPrefix) {
+			c.add("tags", fmt.Sprintf("Tags[%d].Key", i), t.Key, "a key not starting with "+IdentityTagPrefix,
+				"tag key %q uses the prefix %q, which is reserved for the identity tags vpngw adds", t.Key, IdentityTagPrefix)
+		}
+	}
+	for _, rt := range r.requiredTags {
+		i, ok := index[rt.key]
+		switch {
+		case !ok:
+			c.add("requiredTags", "Tags", "", fmt.Sprintf("a tag %s with a value matching %s", rt.key, rt.value.raw),
+				"tag %s is required by the rule and missing", rt.key)
+		case !rt.value.match(tags[i].Value):
+			c.add("requiredTags", fmt.Sprintf("Tags[%d].Value", i), tags[i].Value, "a value matching "+rt.value.raw,
+				"tag %s has value %q, which does not match %s", rt.key, tags[i].Value, rt.value.raw)
+		}
+	}
+	for _, at := range r.addTags {
+		if i, ok := index[at.Key]; ok {
+			c.add("addTags", fmt.Sprintf("Tags[%d].Key", i), at.Key, "a key the rule does not add itself",
+				"tag %s is added by the rule (value %q); the request may not set it too", at.Key, at.Value)
+		}
+	}
+	if total := len(tags) + len(r.addTags) + identityTagCount; total > request.MaxTags {
+		room := request.MaxTags - len(r.addTags) - identityTagCount
+		c.add("addTags", "Tags", strconv.Itoa(len(tags)), fmt.Sprintf("at most %d tags", room),
+			"the request has %d tags, and with the rule's %d and vpngw's %d identity tags the gateway would carry %d, above the API's limit of %d; send at most %d",
+			len(tags), len(r.addTags), identityTagCount, total, request.MaxTags, room)
+	}
+}
+
+// checkQuota applies the quotas through u.
+func (r *rule) checkQuota(ctx context.Context, c *checker, who Requester, u Usage, now time.Time) error {
+	if r.perDay > 0 {
+		n, err := u.CreatedSince(ctx, who.Source, now.Add(-QuotaWindow))
+		if err != nil {
+			return fmt.Errorf("policy: count gateways created for source %q in the last 24 hours: %w", who.Source, err)
+		}
+		if n >= r.perDay {
+			c.add("quota.perDay", "source", who.Source, fmt.Sprintf("at most %d gateways in 24 hours", r.perDay),
+				"the requester has had %d gateways created in the last 24 hours, and the rule allows %d", n, r.perDay)
+		}
+	}
+	if r.pending > 0 {
+		n, err := u.Pending(ctx, who.Source)
+		if err != nil {
+			return fmt.Errorf("policy: count pending gateways of source %q: %w", who.Source, err)
+		}
+		if n >= r.pending {
+			c.add("quota.pending", "source", who.Source, fmt.Sprintf("at most %d gateways pending at once", r.pending),
+				"the requester has %d gateways pending, and the rule allows %d at once", n, r.pending)
+		}
+	}
+	return nil
+}
+
+// maxValueRunes bounds FieldError.Value, as request does for its own.
+const maxValueRunes = 200
+
+func clip(s string) string {
+	r := []rune(s)
+	if len(r) <= maxValueRunes {
+		return s
+	}
+	return string(r[:maxValueRunes]) + "…"
+}

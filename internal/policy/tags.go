@@ -1,0 +1,116 @@
+package policy
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"strconv"
+	"strings"
+	"unicode/utf8"
+
+	"github.com/vpngw/vpngw/events"
+	"github.com/vpngw/vpngw/internal/request"
+)
+
+// Keys of the identity tags. Their prefix is reserved: a request may not
+// carry a tag key that starts with it, and a policy may not add one, so an
+// identity tag on a gateway was always put there by vpngw.
+const (
+	IdentityTagPrefix = "vpngw:"
+
+	// TagSource holds the request event's CloudEvents source.
+	TagSource = IdentityTagPrefix + "source"
+	// TagEventID holds the request event's CloudEvents id.
+	TagEventID = IdentityTagPrefix + "event-id"
+	// TagRequester holds who asked (Requester.Principal).
+	TagRequester = IdentityTagPrefix + "requester"
+)
+
+// identityTagCount is how many tags IdentityTags returns; Decide keeps room
+// for them under the API's tag limit.
+const identityTagCount = 3
+
+// IdentityTags returns the tags that trace a gateway back to its request:
+// the event's source and id (which together name the request, and so the
+// ticket or chat message behind it) and the requester. They are the same
+// for every delivery of one event, which matters: they are sent with
+// CreateVpnGateway, and a retry with the same ClientToken must send the same
+// parameters or the API answers IdempotentParameterMismatch.
+//
+// Values are made acceptable to the tag service (its rules are listed in
+// internal/request/rules.go): every "://" becomes ":/" (values may not
+// contain http:// or https://), a value starting with "aliyun" or "acs:"
+// (EventBridge sources do) gets a leading "_", and a value longer than 128
+// characters is cut to 119 and ended with "~" and the first 8 hex digits of
+// the SHA-256 of the original, so that two long values that share a
+// beginning stay apart. Anything else is kept as given.
+func IdentityTags(source, eventID, requester string) []events.Tag {
+	return []events.Tag{
+		{Key: TagSource, Value: safeTagValue(source)},
+		{Key: TagEventID, Value: safeTagValue(eventID)},
+		{Key: TagRequester, Value: safeTagValue(requester)},
+	}
+}
+
+// safeTagValue makes v a valid tag value; see IdentityTags.
+func safeTagValue(v string) string {
+	out := strings.ReplaceAll(v, "://", ":/")
+	lower := strings.ToLower(out)
+	for _, p := range reservedTagPrefixes {
+		if strings.HasPrefix(lower, p) {
+			out = "_" + out
+			break
+		}
+	}
+	if utf8.RuneCountInString(out) <= request.MaxTagValueLength {
+		return out
+	}
+	sum := sha256.Sum256([]byte(v))
+	suffix := "~" + hex.EncodeToString(sum[:4])
+	r := []rune(out)
+	return string(r[:request.MaxTagValueLength-len(suffix)]) + suffix
+}
+
+// reservedTagPrefixes may not start a tag key or value. The check is
+// case-insensitive here, stricter than request.Validate, because a value
+// vpngw writes itself must never be the one the API refuses.
+var reservedTagPrefixes = []string{"aliyun", "acs:"}
+
+// urlSchemes may not appear in a tag key or value.
+var urlSchemes = []string{"http://", "https://"}
+
+// checkTagText reports what is wrong with a tag key or value the policy file
+// gives, or "" when it is acceptable. what is "key" or "value".
+func checkTagText(s, what string, max int) string {
+	lower := strings.ToLower(s)
+	switch {
+	case what == "key" && s == "":
+		return "a tag key may not be empty"
+	case utf8.RuneCountInString(s) > max:
+		return "a tag " + what + " is at most " + strconv.Itoa(max) + " characters long"
+	case hasAnyPrefix(lower, reservedTagPrefixes):
+		return "a tag " + what + ` may not start with "aliyun" or "acs:" (reserved for the platform's own tags)`
+	case containsAny(lower, urlSchemes):
+		return "a tag " + what + ` may not contain "http://" or "https://"`
+	case what == "key" && strings.HasPrefix(s, IdentityTagPrefix):
+		return `tag keys starting with "` + IdentityTagPrefix + `" are reserved for the identity tags vpngw adds itself`
+	}
+	return ""
+}
+
+func hasAnyPrefix(s string, prefixes []string) bool {
+	for _, p := range prefixes {
+		if strings.HasPrefix(s, p) {
+			return true
+		}
+	}
+	return false
+}
+
+func containsAny(s string, subs []string) bool {
+	for _, p := range subs {
+		if strings.Contains(s, p) {
+			return true
+		}
+	}
+	return false
+}
