@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/vpngw/vpngw/events"
+	"github.com/vpngw/vpngw/internal/app"
 	"github.com/vpngw/vpngw/internal/queue"
 	"github.com/vpngw/vpngw/internal/runtime/fcapi"
 	"github.com/vpngw/vpngw/internal/vpcsim"
@@ -58,6 +59,7 @@ func newPlatform(t *testing.T) *platform {
 		"VPNGW_STORE_URL=sqlite://" + filepath.Join(dir, "vpngw.db"),
 		"VPNGW_QUEUE_URL=" + n.ClientURL(),
 		"VPNGW_VPC_ENDPOINT=" + srv.URL,
+		"VPNGW_POLICY_INLINE=" + app.LocalPolicy,
 		"PATH=" + os.Getenv("PATH"),
 	}
 	return p
@@ -170,7 +172,7 @@ func TestFunctionRefusesMissingConfiguration(t *testing.T) {
 	if err == nil {
 		t.Fatal("started without VPNGW_STORE_URL and VPNGW_QUEUE_URL")
 	}
-	for _, name := range []string{"VPNGW_STORE_URL", "VPNGW_QUEUE_URL"} {
+	for _, name := range []string{"VPNGW_STORE_URL", "VPNGW_QUEUE_URL", "VPNGW_POLICY"} {
 		if !strings.Contains(string(out), name) {
 			t.Errorf("start-up error does not name %s:\n%s", name, out)
 		}

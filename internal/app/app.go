@@ -96,8 +96,11 @@ func New(ctx context.Context, c Config, log *slog.Logger, opts ...Option) (*App,
 	if err != nil {
 		return nil, err
 	}
-	a.Provision, err = provision.New(a.Store, creator{a.Cloud},
-		provision.WithClock(o.clock), provision.WithLogger(log), provision.WithConcurrency(c.Concurrency))
+	popts := []provision.Option{provision.WithClock(o.clock), provision.WithLogger(log), provision.WithConcurrency(c.Concurrency)}
+	if c.Policy != nil {
+		popts = append(popts, provision.WithPolicy(c.Policy))
+	}
+	a.Provision, err = provision.New(a.Store, creator{a.Cloud}, popts...)
 	if err != nil {
 		return nil, err
 	}

@@ -25,7 +25,7 @@ func TestEventStreamingArray(t *testing.T) {
 		id := fmt.Sprintf("evt-arr-%02d", i)
 		switch {
 		case i == 10 || i == 20:
-			id = fmt.Sprintf("evt-arr-%02d", i-1) // a duplicate of the previous item
+			id = fmt.Sprintf("evt-arr-%02d", i-2) // the same event as a valid item before it
 		case invalid[i] == "Bandwidth":
 			d["Bandwidth"] = 7
 		case invalid[i] == "VpcId":

@@ -11,6 +11,7 @@ import (
 
 	"github.com/vpngw/vpngw/internal/cloud"
 	"github.com/vpngw/vpngw/internal/logging"
+	"github.com/vpngw/vpngw/internal/policy"
 )
 
 // Mode says where the process runs; it decides which variables are required.
@@ -42,6 +43,8 @@ type Config struct {
 	EmulatorAddr      string        // VPNGW_EMULATOR_ADDR (local stack)
 	EmulatorDelay     time.Duration // VPNGW_EMULATOR_DELAY (local stack)
 	NATSPort          int           // VPNGW_NATS_PORT (local stack)
+	// Policy is the operator's policy (VPNGW_POLICY or VPNGW_POLICY_INLINE).
+	Policy *policy.Policy
 }
 
 // Var is one environment variable vpngw reads: its name, default and meaning.
@@ -56,6 +59,8 @@ var Vars = []Var{
 	{Name: "VPNGW_STORE_URL", Default: "required in functions; local: sqlite://.vpngw/vpngw.db", Help: "where requests and the outbox live: sqlite://path, postgres://..., mysql://..."},
 	{Name: "VPNGW_QUEUE_URL", Default: "required in functions; local: the embedded NATS", Help: "where outcome events are published: nats://host:port[/prefix], amqp://user:pass@host:port/vhost?exchange=..., log:"},
 	{Name: "VPNGW_VPC_ENDPOINT", Default: "the SDK's endpoint for each region; local: the emulator", Help: "VPC API endpoint override, http(s)://host:port"},
+	{Name: "VPNGW_POLICY", Default: "required in functions (or VPNGW_POLICY_INLINE); local: allow everything", Help: "path of the operator policy file (YAML): who may create which gateways; see deploy/policy.sample.yaml"},
+	{Name: "VPNGW_POLICY_INLINE", Default: "none", Help: "the policy's YAML itself, for Function Compute, instead of VPNGW_POLICY"},
 	{Name: "VPNGW_PROVISION_TIMEOUT", Default: "30m", Help: "how long a gateway may take to become active before it is reported failed (Timeout)"},
 	{Name: "VPNGW_REDRIVE_AFTER", Default: "2m", Help: "how long a request may stay recorded but unsettled before a reconcile tick re-drives its creation"},
 	{Name: "VPNGW_CONCURRENCY", Default: "8", Help: "requests of one delivery provisioned at once"},
@@ -148,7 +153,15 @@ func FromEnv(getenv func(string) string, mode Mode) (Config, error) {
 	}
 	c.APIRates = rates
 
+	pol, err := policy.FromEnv(getenv)
+	if err != nil {
+		errs = append(errs, err)
+	}
+	c.Policy = pol
 	if mode == Function {
+		if pol == nil && err == nil {
+			errs = append(errs, errors.New("neither VPNGW_POLICY nor VPNGW_POLICY_INLINE is set: a function needs the operator's policy to know who may create which gateways (start from deploy/policy.sample.yaml)"))
+		}
 		if c.StoreURL == "" {
 			errs = append(errs, errors.New("VPNGW_STORE_URL is not set: functions need a store every instance reaches, e.g. postgres://user@host:5432/vpngw or mysql://user@host:3306/vpngw"))
 		}

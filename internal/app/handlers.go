@@ -24,6 +24,11 @@ const MaxHTTPBody = 1 << 20
 // HTTPTimeout bounds the handling of one CloudEvents HTTP request.
 const HTTPTimeout = 20 * time.Second
 
+// DryRunExtension is the CloudEvents extension attribute that marks one
+// request as a dry run ("true"): it is validated and decided, and answered
+// with io.vpngw.gateway.validated; nothing is created.
+const DryRunExtension = "vpngwdryrun"
+
 // ProvisionResponse is what the provision function answers.
 type ProvisionResponse struct {
 	Results []provision.Result `json:"results"`
@@ -52,7 +57,8 @@ func (a *App) ProvisionHandler() runtime.Handler {
 func toInputs(items []intake.Item) []provision.Input {
 	in := make([]provision.Input, len(items))
 	for i, it := range items {
-		in[i] = provision.Input{Identity: it.Identity, Type: it.Type, Data: it.Data, TraceParent: it.TraceParent, Err: it.Err}
+		in[i] = provision.Input{Identity: it.Identity, Type: it.Type, Data: it.Data, TraceParent: it.TraceParent, Err: it.Err,
+			DryRun: it.Extensions[DryRunExtension] == "true"}
 	}
 	return in
 }
@@ -161,10 +167,29 @@ func reconcileOptions(payload json.RawMessage) (reconcile.Options, error) {
 	if len(payload) == 0 || string(payload) == "null" {
 		return opts, nil
 	}
+	// An Amazon EventBridge scheduled event, as a scheduled rule hands it to
+	// AWS Lambda: {"detail-type":"Scheduled Event","source":"aws.events",
+	// "detail":{}, ...}. Its detail, when not empty, holds the options, as a
+	// timer trigger's payload does on Function Compute. The detail-type is
+	// the marker; the source differs when a schedule puts its event on a bus.
+	var sched struct {
+		DetailType string          `json:"detail-type"`
+		Detail     json.RawMessage `json:"detail"`
+	}
+	if json.Unmarshal(payload, &sched) == nil && sched.DetailType == "Scheduled Event" {
+		if len(sched.Detail) == 0 || string(sched.Detail) == "null" {
+			return opts, nil
+		}
+		dec := json.NewDecoder(strings.NewReader(string(sched.Detail)))
+		dec.DisallowUnknownFields()
+		if err := dec.Decode(&opts); err != nil {
+			return reconcile.Options{}, fmt.Errorf("scheduled event detail %s: %v (want {} or {\"regions\":[\"cn-hangzhou\",...]})", sched.Detail, err)
+		}
+		return opts, nil
+	}
 	var ev TimerEvent
 	if err := json.Unmarshal(payload, &ev); err != nil {
-		// Not a timer event (a manual invocation, an AWS scheduled event):
-		// run with defaults.
+		// Not a timer event (a manual invocation): run with defaults.
 		return opts, nil
 	}
 	if ev.Payload == "" {

@@ -15,10 +15,28 @@ import (
 
 	"github.com/nats-io/nats.go"
 
+	"github.com/vpngw/vpngw/internal/policy"
 	"github.com/vpngw/vpngw/internal/queue"
 	"github.com/vpngw/vpngw/internal/reconcile"
 	"github.com/vpngw/vpngw/internal/vpcsim"
 )
+
+// LocalPolicy is the local stack's policy when VPNGW_POLICY is not set: an
+// explicit rule that allows every request, for trying vpngw against the
+// emulator. Functions have no such default.
+const LocalPolicy = `version: 1
+rules:
+  - name: local-allow-all
+    match:
+      source: "*"
+    regions: ["*"]
+    vpcs: ["*"]
+    maxBandwidth: 1000
+    chargeTypes: [POSTPAY, PREPAY]
+    allowAutoPay: true
+    allowSsl: true
+    maxSslConnections: 1000
+`
 
 // LocalStack is the running local stack.
 type LocalStack struct {
@@ -84,6 +102,13 @@ func StartLocal(ctx context.Context, cfg Config, log *slog.Logger, out io.Writer
 		}); err != nil {
 			return nil, fmt.Errorf("subscribe to the embedded NATS: %w", err)
 		}
+	}
+	if cfg.Policy == nil {
+		p, err := policy.Parse("local policy", []byte(LocalPolicy))
+		if err != nil {
+			return nil, err
+		}
+		cfg.Policy = p
 	}
 	if cfg.StoreURL == "" {
 		db := filepath.Join(cfg.DataDir, "vpngw.db")

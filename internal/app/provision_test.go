@@ -19,7 +19,7 @@ func validData() map[string]any {
 	return map[string]any{
 		"RegionId": "cn-hangzhou", "VpcId": "vpc-bp1vpngwdemo0000001", "Bandwidth": 10,
 		"VSwitchId": "vsw-bp1vpngwdemo0000001", "DisasterRecoveryVSwitchId": "vsw-bp1vpngwdemo0000002",
-		"Name": "test-gateway",
+		"Name": "test-gateway", "InstanceChargeType": "POSTPAY",
 	}
 }
 

@@ -195,3 +195,52 @@ func TestReconcileRedrivesStuckRequests(t *testing.T) {
 		t.Fatalf("%d gateways, want 1", n)
 	}
 }
+
+// With the broker down, outcomes wait in the outbox; the invocation still
+// succeeds; once the broker is back, the next tick publishes them, in order,
+// under their ids, and nothing is lost.
+func TestBrokerDownLosesNothing(t *testing.T) {
+	s := newStack(t)
+	s.nats.Shutdown()
+	for i := range 3 {
+		if _, err := s.provision(requestEvent(fmt.Sprintf("evt-down-%d", i), validData())); err != nil {
+			t.Fatalf("provision with the broker down: %v", err)
+		}
+	}
+	unsent, err := s.app.Store.Unsent(context.Background(), 100)
+	if err != nil || len(unsent) != 3 {
+		t.Fatalf("outbox holds %d events (%v), want the 3 accepted", len(unsent), err)
+	}
+	s.clock.Advance(3 * time.Minute)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	rep, err := s.app.Reconcile.Tick(ctx, reconcile.Options{})
+	cancel()
+	if err == nil || rep.Active != 3 || rep.Published != 0 {
+		t.Fatalf("tick with the broker down: %+v, %v; want 3 settled, none published, an error", rep, err)
+	}
+	s.restartBroker()
+	var published int
+	for range 50 { // the publisher reconnects on its own
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		rep, _ := s.app.Reconcile.Tick(ctx, reconcile.Options{})
+		cancel()
+		if published += rep.Published; published == 6 {
+			break
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	// A plain subscriber misses what was published while it reconnected;
+	// the stream holds everything.
+	got := s.streamEvents()
+	if len(got) != 6 {
+		t.Fatalf("stream holds %d events, want 3 accepted + 3 active: %+v", len(got), got)
+	}
+	// Per request, accepted comes before active.
+	seen := map[string]string{}
+	for _, e := range got {
+		if e.Type == events.TypeActive && seen[e.Subject] != events.TypeAccepted {
+			t.Fatalf("active for %s arrived before its accepted", e.Subject)
+		}
+		seen[e.Subject] = e.Type
+	}
+}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"io"
+	"log/slog"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
@@ -12,6 +13,7 @@ import (
 	"time"
 
 	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/vpngw/vpngw/internal/logging"
 	"github.com/vpngw/vpngw/internal/queue"
@@ -44,13 +46,17 @@ func (c *clock) Advance(d time.Duration) {
 // NATS server with a plain subscriber. It is the component-test twin of the
 // local stack.
 type stack struct {
-	t     *testing.T
-	clock *clock
-	api   *vpcsim.Server
-	app   *App
-	nats  *queue.Embedded
-	mu    sync.Mutex
-	got   []receivedEvent
+	t        *testing.T
+	clock    *clock
+	api      *vpcsim.Server
+	app      *App
+	nats     *queue.Embedded
+	natsDir  string
+	natsPort int
+	mu       sync.Mutex
+	got      []receivedEvent
+	logs     *syncBuffer
+	log      *slog.Logger
 }
 
 type receivedEvent struct {
@@ -59,6 +65,11 @@ type receivedEvent struct {
 }
 
 func newStack(t *testing.T, simOpts ...vpcsim.Option) *stack {
+	return newStackEnv(t, nil, simOpts...)
+}
+
+// newStackEnv is newStack with extra environment variables.
+func newStackEnv(t *testing.T, extraEnv map[string]string, simOpts ...vpcsim.Option) *stack {
 	t.Helper()
 	s := &stack{t: t, clock: newClock()}
 	dir := t.TempDir()
@@ -71,13 +82,14 @@ func newStack(t *testing.T, simOpts ...vpcsim.Option) *stack {
 	srv := httptest.NewServer(s.api)
 	t.Cleanup(srv.Close)
 
-	n, err := queue.StartEmbedded(queue.EmbeddedOptions{Dir: filepath.Join(dir, "nats")})
+	s.natsDir = filepath.Join(dir, "nats")
+	n, err := queue.StartEmbedded(queue.EmbeddedOptions{Dir: s.natsDir})
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(n.Shutdown)
-	s.nats = n
-	nc, err := nats.Connect(n.ClientURL())
+	t.Cleanup(func() { s.nats.Shutdown() })
+	s.nats, s.natsPort = n, n.Port()
+	nc, err := nats.Connect(n.ClientURL(), nats.MaxReconnects(-1), nats.ReconnectWait(50*time.Millisecond))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -105,16 +117,22 @@ func newStack(t *testing.T, simOpts ...vpcsim.Option) *stack {
 		"ALIBABA_CLOUD_ACCESS_KEY_ID":     vpcsim.DefaultAccessKeyID,
 		"ALIBABA_CLOUD_ACCESS_KEY_SECRET": vpcsim.DefaultAccessKeySecret,
 		"VPNGW_API_RATES":                 "CreateVpnGateway=0,DescribeVpnGateways=0",
+		"VPNGW_POLICY_INLINE":             LocalPolicy,
+	}
+	for k, v := range extraEnv {
+		env[k] = v
 	}
 	cfg, err := FromEnv(func(k string) string { return env[k] }, Function)
 	if err != nil {
 		t.Fatal(err)
 	}
-	var logOut io.Writer = io.Discard
+	s.logs = &syncBuffer{}
+	var logOut io.Writer = s.logs
 	if testing.Verbose() {
-		logOut = os.Stderr
+		logOut = io.MultiWriter(s.logs, os.Stderr)
 	}
-	a, err := New(context.Background(), cfg, logging.New(logOut, "text", nil), WithClock(s.clock.Now))
+	s.log = logging.New(logOut, "json", nil)
+	a, err := New(context.Background(), cfg, s.log, WithClock(s.clock.Now))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -144,6 +162,54 @@ func (s *stack) eventsOfType(typ string) []receivedEvent {
 		if e.Type == typ {
 			out = append(out, e)
 		}
+	}
+	return out
+}
+
+// restartBroker brings the embedded NATS back on the same port and store.
+func (s *stack) restartBroker() {
+	s.t.Helper()
+	n, err := queue.StartEmbedded(queue.EmbeddedOptions{Dir: s.natsDir, Port: s.natsPort})
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	s.nats = n
+}
+
+// streamEvents reads every event the JetStream stream holds, as a consumer
+// that was not connected at publish time would.
+func (s *stack) streamEvents() []receivedEvent {
+	s.t.Helper()
+	nc, err := nats.Connect(s.nats.ClientURL())
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	defer nc.Close()
+	js, err := jetstream.New(nc)
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	cons, err := js.OrderedConsumer(ctx, queue.DefaultStream, jetstream.OrderedConsumerConfig{})
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	info, err := cons.Info(ctx)
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	var out []receivedEvent
+	for range info.NumPending {
+		m, err := cons.Next(jetstream.FetchMaxWait(2 * time.Second))
+		if err != nil {
+			s.t.Fatal(err)
+		}
+		var ev receivedEvent
+		if err := json.Unmarshal(m.Data(), &ev); err != nil {
+			s.t.Fatal(err)
+		}
+		out = append(out, ev)
 	}
 	return out
 }

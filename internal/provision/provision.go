@@ -8,12 +8,14 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
 
 	"github.com/vpngw/vpngw/events"
 	"github.com/vpngw/vpngw/internal/outcome"
+	"github.com/vpngw/vpngw/internal/policy"
 	"github.com/vpngw/vpngw/internal/request"
 	"github.com/vpngw/vpngw/internal/store"
 )
@@ -24,6 +26,12 @@ type Store interface {
 	GetMany(ctx context.Context, keys []string) ([]store.Request, error)
 	Insert(ctx context.Context, r store.Request, events []store.Event) (store.Request, bool, error)
 	Transition(ctx context.Context, key string, from []store.State, to store.State, leaseOwner string, c store.Change, events []store.Event) (store.Request, error)
+	CountSource(ctx context.Context, source string, states []store.State, acceptedSince time.Time) (int, error)
+}
+
+// Policy decides whether a requester may have the gateway it asks for.
+type Policy interface {
+	Decide(ctx context.Context, who policy.Requester, r events.GatewayRequest, u policy.Usage, now time.Time) (policy.Decision, error)
 }
 
 // Created is what the cloud answers to a successful CreateVpnGateway.
@@ -58,6 +66,11 @@ type Input struct {
 	// Err is a problem with the envelope (not the data); the request is then
 	// rejected at the validation stage.
 	Err error
+	// Caller and ChatUser are who a webhook authenticated; the policy
+	// matches them besides the source.
+	Caller, ChatUser string
+	// DryRun asks for the decision only: nothing is created.
+	DryRun bool
 }
 
 // Result is what became of one request.
@@ -83,6 +96,7 @@ type Service struct {
 	log         *slog.Logger
 	concurrency int
 	reserve     time.Duration
+	policy      Policy
 }
 
 // Option configures a Service.
@@ -102,6 +116,10 @@ func WithConcurrency(n int) Option {
 		}
 	}
 }
+
+// WithPolicy makes every request pass the operator's policy before any API
+// call. Without it every valid request is allowed.
+func WithPolicy(p Policy) Option { return func(s *Service) { s.policy = p } }
 
 // WithReserve sets how much of the deadline is kept free: no API call starts
 // later than that.
@@ -279,26 +297,45 @@ func (s *Service) record(ctx context.Context, in Input) (rec store.Request, id r
 		CreatedAt: now, UpdatedAt: now,
 	}
 	if errs != nil {
-		rec.State = store.Failed
-		rec.LastError = truncate(events.CodeInvalidRequest+": "+msg, 1000)
-		ev, eerr := s.event(events.TypeFailed, key, "", in.TraceParent, now, events.Failed{
-			Request: id.Ref(), Stage: events.StageValidation, Code: events.CodeInvalidRequest,
-			Message: msg, Errors: errs, RegionId: req.RegionId,
-		})
-		if eerr != nil {
-			return rec, id, Result{}, false, eerr
-		}
-		got, _, ierr := s.store.Insert(ctx, rec, ev)
-		if ierr != nil {
-			return rec, id, retry, false, fmt.Errorf("record rejected request %s: %w", key, ierr)
-		}
-		log.Info("request rejected", "stage", events.StageValidation, "errors", len(errs))
-		res = resultOf(id, got)
-		res.Code, res.Errors = events.CodeInvalidRequest, errs
-		return got, id, res, false, nil
+		return s.reject(ctx, log, rec, id, in.TraceParent, events.StageValidation, events.CodeInvalidRequest, msg, errs)
 	}
 
 	rec.ClientToken = request.ClientToken(id, req)
+	who := policy.Requester{Source: id.Source, Caller: in.Caller, ChatUser: in.ChatUser}
+	var dryRun bool
+	if s.policy != nil {
+		// Decided before the request is recorded, so that its own record
+		// does not count against its quota.
+		d, derr := s.policy.Decide(ctx, who, req, usage{s.store}, now)
+		if derr != nil {
+			return rec, id, retry, false, fmt.Errorf("decide policy for %s: %w", key, derr)
+		}
+		if !d.Allowed {
+			return s.reject(ctx, log, rec, id, in.TraceParent, events.StagePolicy, events.CodePolicyDenied, d.Message, d.Violations)
+		}
+		req.Tags = append(req.Tags, d.AddTags...)
+		dryRun = d.DryRun
+	}
+	// Every gateway carries who asked for it, so it can be traced back to
+	// its ticket from the console.
+	identity := policy.IdentityTags(id.Source, id.ID, who.Principal())
+	if n := len(req.Tags) + len(identity); n > request.MaxTags {
+		msg := fmt.Sprintf("the gateway would carry %d tags with the %d that name its request, over the API's limit of %d", n, len(identity), request.MaxTags)
+		return s.reject(ctx, log, rec, id, in.TraceParent, events.StageValidation, events.CodeInvalidRequest, msg,
+			[]events.FieldError{{Field: "Tags", Value: strconv.Itoa(len(req.Tags)), Allowed: fmt.Sprintf("at most %d", request.MaxTags-len(identity)), Message: msg}})
+	}
+	req.Tags = append(req.Tags, identity...)
+	// The request is recorded as it will be sent, tags included, so that a
+	// retry or a redrive after a policy change sends the same parameters
+	// with the same ClientToken.
+	params, merr := json.Marshal(req)
+	if merr != nil {
+		return rec, id, Result{}, false, merr
+	}
+	rec.Params = params
+	if dryRun || in.DryRun {
+		return s.dryRun(ctx, log, rec, id, in.TraceParent, req)
+	}
 	rec.State = store.Received
 	got, created, ierr := s.store.Insert(ctx, rec, nil)
 	if ierr != nil {
@@ -408,4 +445,56 @@ func truncate(s string, n int) string {
 		return s
 	}
 	return s[:n]
+}
+
+// reject records a request refused before any API call, with its failed
+// event, in one store operation.
+func (s *Service) reject(ctx context.Context, log *slog.Logger, rec store.Request, id request.Identity, traceParent, stage, code, msg string, errs []events.FieldError) (store.Request, request.Identity, Result, bool, error) {
+	rec.State = store.Failed
+	rec.LastError = truncate(code+": "+msg, 1000)
+	ev, err := s.event(events.TypeFailed, rec.Key, "", traceParent, rec.CreatedAt, events.Failed{
+		Request: id.Ref(), Stage: stage, Code: code, Message: msg, Errors: errs, RegionId: rec.RegionID,
+	})
+	if err != nil {
+		return rec, id, Result{}, false, err
+	}
+	got, _, err := s.store.Insert(ctx, rec, ev)
+	if err != nil {
+		return rec, id, Result{Source: id.Source, Id: id.ID, Key: rec.Key, Retry: true}, false, fmt.Errorf("record rejected request %s: %w", rec.Key, err)
+	}
+	log.Info("request rejected", "stage", stage, "code", code, "errors", len(errs))
+	res := resultOf(id, got)
+	res.Code, res.Errors = code, errs
+	return got, id, res, false, nil
+}
+
+// dryRun records a dry run and says, with io.vpngw.gateway.validated, what a
+// real run would have asked the API for.
+func (s *Service) dryRun(ctx context.Context, log *slog.Logger, rec store.Request, id request.Identity, traceParent string, req events.GatewayRequest) (store.Request, request.Identity, Result, bool, error) {
+	rec.State = store.DryRun
+	ev, err := s.event(events.TypeValidated, rec.Key, "", traceParent, rec.CreatedAt, events.Validated{
+		Request: id.Ref(), Parameters: request.Normalize(req), ClientToken: rec.ClientToken, WouldCreate: true,
+	})
+	if err != nil {
+		return rec, id, Result{}, false, err
+	}
+	got, _, err := s.store.Insert(ctx, rec, ev)
+	if err != nil {
+		return rec, id, Result{Source: id.Source, Id: id.ID, Key: rec.Key, Retry: true}, false, fmt.Errorf("record dry run %s: %w", rec.Key, err)
+	}
+	log.Info("dry run decided", "would_create", true)
+	return got, id, resultOf(id, got), false, nil
+}
+
+// usage answers the policy's quota questions from the store.
+type usage struct{ store Store }
+
+// CreatedSince counts the source's gateways CreateVpnGateway accepted since.
+func (u usage) CreatedSince(ctx context.Context, source string, since time.Time) (int, error) {
+	return u.store.CountSource(ctx, source, []store.State{store.Pending, store.Active, store.Failed}, since)
+}
+
+// Pending counts the source's requests not yet settled.
+func (u usage) Pending(ctx context.Context, source string) (int, error) {
+	return u.store.CountSource(ctx, source, []store.State{store.Received, store.Pending}, time.Time{})
 }
