@@ -15,6 +15,8 @@ var utf8BOM = []byte("\xef\xbb\xbf")
 // CloudEvent JSON object as EventBridge delivers it (event-driven), a JSON
 // array of such objects (event-streaming), or a JSON array of strings each
 // holding one escaped CloudEvent JSON (event-streaming from a Kafka source).
+// A single object may also be an Amazon EventBridge event as AWS Lambda
+// receives it: its detail-type is read as the type, its detail as the data.
 //
 // It returns one Item per event, in delivery order, or an *Error when the
 // payload as a whole cannot be read. An empty array gives no items and no
@@ -29,7 +31,7 @@ func FromPayload(payload []byte) ([]Item, error) {
 		if err := validJSON("payload", body); err != nil {
 			return nil, err
 		}
-		return []Item{parseObject(body, 0)}, nil
+		return []Item{parseAnyObject(body, 0)}, nil
 	case '[':
 		return parseArray("payload", body, true)
 	}
