@@ -172,6 +172,6 @@ func (s *Service) FinishBatch(ctx context.Context, batch store.Request, leaseOwn
 	if err != nil {
 		return false, err
 	}
-	s.log.Info("batch completed", "request_key", batch.Key, "total", sum.Total, "active", sum.Active, "failed", sum.Failed)
+	s.log.InfoContext(ctx, "batch completed", "request_key", batch.Key, "total", sum.Total, "active", sum.Active, "failed", sum.Failed)
 	return true, nil
 }

@@ -380,7 +380,7 @@ func (s *Service) create(ctx context.Context, log *slog.Logger, id request.Ident
 			if terr != nil {
 				return s.settledElsewhere(ctx, id, rec.Key, terr)
 			}
-			log.Warn("create refused", "code", api.APICode(), "api_request_id", api.APIRequestID())
+			log.WarnContext(ctx, "create refused", "code", api.APICode(), "api_request_id", api.APIRequestID())
 			res := resultOf(id, got)
 			res.Code = api.APICode()
 			return res, nil
@@ -389,9 +389,9 @@ func (s *Service) create(ctx context.Context, log *slog.Logger, id request.Ident
 		// back, so the platform delivers the event again.
 		if _, terr := s.store.Transition(ctx, rec.Key, []store.State{store.Received}, store.Received, "",
 			store.Change{AddAttempt: true, LastError: truncate(err.Error(), 1000)}, nil); terr != nil && !errors.Is(terr, store.ErrConflict) {
-			log.Error("record transient failure", "err", terr)
+			log.ErrorContext(ctx, "record transient failure", "err", terr)
 		}
-		log.Warn("create failed, will retry", "err", err)
+		log.WarnContext(ctx, "create failed, will retry", "err", err)
 		return Result{Source: id.Source, Id: id.ID, Key: rec.Key, State: store.Received, Retry: true, Message: err.Error()},
 			fmt.Errorf("create gateway for %s: %w", rec.Key, err)
 	}
@@ -407,7 +407,7 @@ func (s *Service) create(ctx context.Context, log *slog.Logger, id request.Ident
 	if err != nil {
 		return s.settledElsewhere(ctx, id, rec.Key, err)
 	}
-	log.Info("gateway accepted", "gateway_id", res.GatewayID, "order_id", res.OrderID)
+	log.InfoContext(ctx, "gateway accepted", "gateway_id", res.GatewayID, "order_id", res.OrderID)
 	return resultOf(id, got), nil
 }
 
@@ -462,7 +462,7 @@ func (s *Service) reject(ctx context.Context, log *slog.Logger, rec store.Reques
 	if err != nil {
 		return rec, id, Result{Source: id.Source, Id: id.ID, Key: rec.Key, Retry: true}, false, fmt.Errorf("record rejected request %s: %w", rec.Key, err)
 	}
-	log.Info("request rejected", "stage", stage, "code", code, "errors", len(errs))
+	log.InfoContext(ctx, "request rejected", "stage", stage, "code", code, "errors", len(errs))
 	res := resultOf(id, got)
 	res.Code, res.Errors = code, errs
 	return got, id, res, false, nil
@@ -482,7 +482,7 @@ func (s *Service) dryRun(ctx context.Context, log *slog.Logger, rec store.Reques
 	if err != nil {
 		return rec, id, Result{Source: id.Source, Id: id.ID, Key: rec.Key, Retry: true}, false, fmt.Errorf("record dry run %s: %w", rec.Key, err)
 	}
-	log.Info("dry run decided", "would_create", true)
+	log.InfoContext(ctx, "dry run decided", "would_create", true)
 	return got, id, resultOf(id, got), false, nil
 }
 

@@ -351,7 +351,7 @@ func (s *Service) settle(ctx context.Context, log *slog.Logger, rep *Report, r s
 	case errors.Is(err, store.ErrConflict):
 		// The lease expired and another tick settled it: its event, with the
 		// same id, is the one that counts.
-		log.Warn("request settled by another tick", "request_key", r.Key)
+		log.WarnContext(ctx, "request settled by another tick", "request_key", r.Key)
 		return true
 	case err != nil:
 		rep.Errors = append(rep.Errors, fmt.Sprintf("record %s: %v", r.Key, err))
@@ -362,7 +362,7 @@ func (s *Service) settle(ctx context.Context, log *slog.Logger, rep *Report, r s
 	} else {
 		rep.Failed++
 	}
-	log.Info("gateway settled", "request_key", r.Key, "gateway_id", r.GatewayID, "state", to)
+	log.InfoContext(ctx, "gateway settled", "request_key", r.Key, "gateway_id", r.GatewayID, "state", to)
 	return true
 }
 
@@ -386,7 +386,7 @@ func (s *Service) redriveStuck(ctx context.Context, log *slog.Logger, rep *Repor
 			continue
 		}
 		if err := s.redriver.Redrive(ctx, r); err != nil {
-			log.Warn("redrive failed", "request_key", r.Key, "err", err)
+			log.WarnContext(ctx, "redrive failed", "request_key", r.Key, "err", err)
 		}
 		// Redrive's Transition clears the lease; release it too in case the
 		// request stayed Received.
@@ -419,7 +419,7 @@ func (s *Service) finishBatches(ctx context.Context, log *slog.Logger, rep *Repo
 		}
 		done, err := s.batches.FinishBatch(ctx, b, rep.Owner)
 		if err != nil {
-			log.Warn("batch not finished", "request_key", b.Key, "err", err)
+			log.WarnContext(ctx, "batch not finished", "request_key", b.Key, "err", err)
 		}
 		if done {
 			rep.Batches++
