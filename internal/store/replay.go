@@ -1,0 +1,121 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+	"unicode/utf8"
+)
+
+// MaxReplayKey is the longest key FirstUse accepts, in bytes: the width of
+// the replay_keys column on MySQL.
+const MaxReplayKey = 128
+
+// replaySweep bounds how many expired keys one FirstUse deletes, so that the
+// clean-up never makes one webhook request slow however long the table went
+// without one.
+const replaySweep = 64
+
+// FirstUse records key as used until the instant until and reports whether
+// this is its first use: true when the key was never recorded or its record
+// has expired (until is not after the store's clock), false while an earlier
+// record of it is current. Of concurrent calls with one key, on one database,
+// exactly one sees true; that is what lets every Function Compute instance of
+// the webhook refuse a signature another instance already served.
+//
+// A key recorded with an until that has already passed is expired at once.
+// Each call also deletes up to 64 expired keys, oldest first, in the same
+// transaction, so the table stays as small as the keys still current.
+func (s *SQLStore) FirstUse(ctx context.Context, key string, until time.Time) (bool, error) {
+	switch {
+	case key == "":
+		return false, errors.New("store: first use: empty replay key")
+	case len(key) > MaxReplayKey:
+		return false, fmt.Errorf("store: first use: replay key of %d bytes is over the limit of %d", len(key), MaxReplayKey)
+	case !utf8.ValidString(key) || strings.IndexByte(key, 0) >= 0:
+		// PostgreSQL text refuses NUL and invalid UTF-8; refuse them
+		// everywhere so that every backend takes the same keys.
+		return false, errors.New("store: first use: replay key is not printable UTF-8")
+	}
+	now := s.now()
+	var first bool
+	err := s.inTx(ctx, func(tx *sql.Tx) error {
+		if err := s.sweepReplayKeys(ctx, tx, now); err != nil {
+			return fmt.Errorf("delete expired replay keys: %w", err)
+		}
+		var err error
+		first, err = s.useReplayKey(ctx, tx, key, until, now)
+		return err
+	})
+	if err != nil {
+		return false, fmt.Errorf("store: record replay key in %s: %w", s.desc, err)
+	}
+	return first, nil
+}
+
+// useReplayKey inserts the key, or renews its expired record, in one
+// statement where the dialect has an upsert whose row count says which
+// happened; MySQL's does not (the store connects with CLIENT_FOUND_ROWS, so an
+// unchanged row counts as affected), so there an expired record is deleted
+// first and the duplicate-key error of the insert means "current".
+func (s *SQLStore) useReplayKey(ctx context.Context, tx *sql.Tx, key string, until, now time.Time) (bool, error) {
+	d := s.d
+	if d.kind == "mysql" {
+		if _, err := tx.ExecContext(ctx, `DELETE FROM replay_keys WHERE replay_key = ? AND expires_at <= ?`,
+			key, d.timeArg(now)); err != nil {
+			return false, err
+		}
+		_, err := tx.ExecContext(ctx, `INSERT INTO replay_keys (replay_key, expires_at) VALUES (?, ?)`, key, d.timeArg(until))
+		if isDuplicateKey(err) {
+			return false, nil
+		}
+		return err == nil, err
+	}
+	res, err := tx.ExecContext(ctx, d.rebind(`INSERT INTO replay_keys (replay_key, expires_at) VALUES (?, ?)
+		ON CONFLICT (replay_key) DO UPDATE SET expires_at = excluded.expires_at
+		WHERE replay_keys.expires_at <= ?`), key, d.timeArg(until), d.timeArg(now))
+	if err != nil {
+		return false, err
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return false, err
+	}
+	return n == 1, nil
+}
+
+// sweepReplayKeys deletes up to replaySweep expired keys. On PostgreSQL and
+// MySQL rows another transaction holds are skipped, so concurrent requests
+// never wait on each other's clean-up.
+func (s *SQLStore) sweepReplayKeys(ctx context.Context, tx *sql.Tx, now time.Time) error {
+	d := s.d
+	expired := `SELECT replay_key FROM replay_keys WHERE expires_at <= ? ORDER BY expires_at LIMIT ` +
+		fmt.Sprint(replaySweep) + d.skipLocked
+	if d.kind != "mysql" {
+		_, err := tx.ExecContext(ctx, d.rebind(`DELETE FROM replay_keys WHERE replay_key IN (`+expired+`)`), d.timeArg(now))
+		return err
+	}
+	// MySQL refuses LIMIT in an IN subquery: read the keys, then delete them.
+	rows, err := tx.QueryContext(ctx, expired, d.timeArg(now))
+	if err != nil {
+		return err
+	}
+	var keys []any
+	for rows.Next() {
+		var k string
+		if err := rows.Scan(&k); err != nil {
+			rows.Close()
+			return err
+		}
+		keys = append(keys, k)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil || len(keys) == 0 {
+		return err
+	}
+	_, err = tx.ExecContext(ctx, `DELETE FROM replay_keys WHERE replay_key IN (?`+strings.Repeat(", ?", len(keys)-1)+`)`, keys...)
+	return err
+}

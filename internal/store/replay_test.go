@@ -1,0 +1,220 @@
+package store_test
+
+import (
+	"context"
+	"fmt"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/vpngw/vpngw/internal/store"
+)
+
+// testClock is a clock the test moves by hand.
+type testClock struct{ ns atomic.Int64 }
+
+func newTestClock(t time.Time) *testClock {
+	c := &testClock{}
+	c.ns.Store(t.UnixNano())
+	return c
+}
+
+func (c *testClock) Now() time.Time          { return time.Unix(0, c.ns.Load()).UTC() }
+func (c *testClock) Advance(d time.Duration) { c.ns.Add(int64(d)) }
+
+// testFirstUse is the replay guard's contract, run against every backend.
+func testFirstUse(t *testing.T, rawURL string) {
+	clock := newTestClock(time.Date(2025, 6, 1, 12, 0, 0, 0, time.UTC))
+	s := openStore(t, rawURL, store.WithClock(clock.Now))
+	ctx := context.Background()
+	first := func(key string, until time.Time) bool {
+		t.Helper()
+		ok, err := s.FirstUse(ctx, key, until)
+		if err != nil {
+			t.Fatalf("FirstUse(%q): %v", key, err)
+		}
+		return ok
+	}
+
+	t.Run("second use is refused until the key expires", func(t *testing.T) {
+		until := clock.Now().Add(5 * time.Minute)
+		if !first("v1:aaaa", until) {
+			t.Fatal("first use of a new key = false")
+		}
+		if first("v1:aaaa", until) {
+			t.Fatal("second use = true")
+		}
+		// A later until does not make a current key usable again.
+		if first("v1:aaaa", until.Add(time.Hour)) {
+			t.Fatal("use with a later until = true")
+		}
+		if !first("v1:bbbb", until) {
+			t.Fatal("another key is refused")
+		}
+		clock.Advance(5*time.Minute - time.Second)
+		if first("v1:aaaa", until) {
+			t.Fatal("use a second before the key expires = true")
+		}
+		clock.Advance(time.Second)
+		if !first("v1:aaaa", clock.Now().Add(5*time.Minute)) {
+			t.Fatal("use of an expired key = false")
+		}
+		// Renewed: current again.
+		if first("v1:aaaa", clock.Now().Add(5*time.Minute)) {
+			t.Fatal("use right after renewal = true")
+		}
+	})
+
+	t.Run("keys are case-sensitive", func(t *testing.T) {
+		until := clock.Now().Add(time.Minute)
+		if !first("slack:Case", until) || !first("slack:case", until) {
+			t.Fatal("keys differing only in case collide")
+		}
+	})
+
+	t.Run("an until already passed is expired at once", func(t *testing.T) {
+		past := clock.Now().Add(-time.Second)
+		for i := range 2 {
+			if !first("v1:past", past) {
+				t.Fatalf("use %d of a key recorded as already expired = false", i+1)
+			}
+		}
+	})
+
+	t.Run("concurrent uses of one key: exactly one wins", func(t *testing.T) {
+		for round := range 3 {
+			key := fmt.Sprintf("v1:race-%d", round)
+			until := clock.Now().Add(time.Minute)
+			const n = 16
+			var (
+				wg    sync.WaitGroup
+				start = make(chan struct{})
+				wins  atomic.Int32
+			)
+			for range n {
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					<-start
+					ok, err := s.FirstUse(ctx, key, until)
+					if err != nil {
+						t.Errorf("FirstUse: %v", err)
+						return
+					}
+					if ok {
+						wins.Add(1)
+					}
+				}()
+			}
+			close(start)
+			wg.Wait()
+			if got := wins.Load(); got != 1 {
+				t.Fatalf("round %d: %d of %d concurrent uses saw a first use, want exactly 1", round, got, n)
+			}
+		}
+	})
+
+	t.Run("concurrent renewals of one expired key: exactly one wins", func(t *testing.T) {
+		key := "v1:expired-race"
+		if !first(key, clock.Now().Add(time.Second)) {
+			t.Fatal("first use = false")
+		}
+		clock.Advance(2 * time.Second)
+		until := clock.Now().Add(time.Minute)
+		var (
+			wg    sync.WaitGroup
+			start = make(chan struct{})
+			wins  atomic.Int32
+		)
+		for range 16 {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				<-start
+				ok, err := s.FirstUse(ctx, key, until)
+				if err != nil {
+					t.Errorf("FirstUse: %v", err)
+					return
+				}
+				if ok {
+					wins.Add(1)
+				}
+			}()
+		}
+		close(start)
+		wg.Wait()
+		if got := wins.Load(); got != 1 {
+			t.Fatalf("%d concurrent renewals won, want exactly 1", got)
+		}
+	})
+
+	t.Run("expired keys are swept in bounded batches", func(t *testing.T) {
+		clock.Advance(time.Hour) // everything recorded so far has expired
+		until := clock.Now().Add(time.Minute)
+		for i := range 100 {
+			first(fmt.Sprintf("v1:sweep-%03d", i), until)
+		}
+		clock.Advance(2 * time.Minute)
+		before, err := s.ReplayKeyCount(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if before < 100 {
+			t.Fatalf("%d rows before the sweep, want at least 100", before)
+		}
+		first("v1:sweeper-1", clock.Now().Add(time.Minute))
+		after, err := s.ReplayKeyCount(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		// One call deletes at most 64 and adds its own key.
+		if want := before - 64 + 1; after != want {
+			t.Fatalf("after one call: %d rows, want %d (64 expired deleted, one added)", after, want)
+		}
+		for i := 2; i < 10; i++ {
+			first(fmt.Sprintf("v1:sweeper-%d", i), clock.Now().Add(time.Minute))
+		}
+		if n, err := s.ReplayKeyCount(ctx); err != nil || n != 9 {
+			t.Fatalf("after the sweep: %d rows, %v; want only the 9 current keys", n, err)
+		}
+	})
+
+	t.Run("bad keys are refused", func(t *testing.T) {
+		for _, key := range []string{"", strings.Repeat("k", store.MaxReplayKey+1), "bad\xffutf8", "nul\x00"} {
+			if _, err := s.FirstUse(ctx, key, clock.Now().Add(time.Minute)); err == nil {
+				t.Errorf("FirstUse(%q) succeeded", key)
+			}
+		}
+		if !first(strings.Repeat("k", store.MaxReplayKey), clock.Now().Add(time.Minute)) {
+			t.Error("a key of exactly MaxReplayKey bytes is refused")
+		}
+	})
+}
+
+func TestSQLiteFirstUse(t *testing.T) { testFirstUse(t, sqliteURL(t)) }
+
+func TestPostgresFirstUse(t *testing.T) { testFirstUse(t, postgresSchemaURL(t, postgresAdmin(t))) }
+
+func TestMySQLFirstUse(t *testing.T) { testFirstUse(t, mysqlDatabaseURL(t, mysqlAdmin(t))) }
+
+// BenchmarkFirstUse: one replay check with a new key, on SQLite. (The
+// PostgreSQL and MySQL test URLs name shared databases; a benchmark must not
+// migrate them.)
+func BenchmarkFirstUse(b *testing.B) {
+	ctx := context.Background()
+	s, err := store.OpenSQL(ctx, "sqlite://"+b.TempDir()+"/bench.db")
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer s.Close()
+	i := 0
+	for b.Loop() {
+		i++
+		if ok, err := s.FirstUse(ctx, "bench:"+strconv.Itoa(i), time.Now().Add(time.Minute)); err != nil || !ok {
+			b.Fatalf("FirstUse = %v, %v", ok, err)
+		}
+	}
+}

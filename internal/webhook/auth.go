@@ -1,0 +1,276 @@
+package webhook
+
+import (
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/hex"
+	"fmt"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Headers of the POST / scheme.
+const (
+	// HeaderTimestamp carries the time of signing, in Unix seconds.
+	HeaderTimestamp = "X-Vpngw-Timestamp"
+	// HeaderSignature carries one or more comma-separated
+	// v1=<hex HMAC-SHA256(secret, timestamp + "." + body)>.
+	HeaderSignature = "X-Vpngw-Signature"
+)
+
+// Headers Slack and DingTalk sign their requests with.
+const (
+	headerSlackTimestamp = "X-Slack-Request-Timestamp"
+	headerSlackSignature = "X-Slack-Signature"
+	headerDingTalkTime   = "Timestamp"
+	headerDingTalkSign   = "Sign"
+)
+
+// maxSignatures bounds the v1 values one request may carry: enough for a
+// rotation, not enough to make checking them work.
+const maxSignatures = 4
+
+// authError is why a request was refused before anything in it was read.
+// Its text is shown to the sender and logged, so it never holds a signature
+// or a secret.
+type authError struct{ reason string }
+
+func (e *authError) Error() string { return e.reason }
+
+func authErrorf(format string, args ...any) *authError {
+	return &authError{reason: fmt.Sprintf(format, args...)}
+}
+
+// verified is what an authentic request leaves for the replay guard: a key
+// that names its signed content, and how long that content would be
+// accepted.
+type verified struct {
+	replayKey string
+	until     time.Time
+}
+
+// Sign signs body for POST / at time t: the values of HeaderTimestamp and
+// HeaderSignature. Senders written in Go may use it; every other sender
+// computes the same HMAC (see the package documentation).
+func Sign(secret string, t time.Time, body []byte) (timestamp, signature string) {
+	timestamp = strconv.FormatInt(t.Unix(), 10)
+	return timestamp, "v1=" + hex.EncodeToString(genericMAC([]byte(secret), timestamp, body))
+}
+
+func genericMAC(secret []byte, timestamp string, body []byte) []byte {
+	m := hmac.New(sha256.New, secret)
+	m.Write([]byte(timestamp))
+	m.Write([]byte{'.'})
+	m.Write(body)
+	return m.Sum(nil)
+}
+
+// verifyGeneric checks a POST / request: a fresh timestamp and a v1
+// signature made with one of secrets over exactly these bytes.
+func verifyGeneric(h http.Header, body []byte, secrets [][]byte, now time.Time, skew time.Duration) (verified, error) {
+	ts, err := oneHeader(h, HeaderTimestamp)
+	if err != nil {
+		return verified{}, err
+	}
+	sigHeader := strings.Join(h.Values(HeaderSignature), ",")
+	if strings.TrimSpace(sigHeader) == "" {
+		return verified{}, authErrorf("missing %s header", HeaderSignature)
+	}
+	t, err := parseUnix(HeaderTimestamp, ts, time.Second, 11)
+	if err != nil {
+		return verified{}, err
+	}
+	if err := checkSkew(HeaderTimestamp, t, now, skew); err != nil {
+		return verified{}, err
+	}
+	sigs, err := parseV1(sigHeader)
+	if err != nil {
+		return verified{}, err
+	}
+	if !anyMatch(sigs, secrets, func(secret []byte) []byte { return genericMAC(secret, ts, body) }) {
+		return verified{}, authErrorf("%s does not match the body: sign %q + \".\" + the exact body bytes with HMAC-SHA256 and the shared secret", HeaderSignature, ts)
+	}
+	// The key names the signed content, not the signature that matched: the
+	// same content signed with the current and the previous secret is still
+	// one request.
+	return verified{replayKey: contentKey("v1", []byte(ts), []byte{'.'}, body), until: t.Add(skew)}, nil
+}
+
+// parseV1 reads "v1=<hex>[,v1=<hex>...]". Values of other versions are
+// skipped, so that a sender can add a newer scheme before this receiver
+// knows it.
+func parseV1(header string) ([][]byte, error) {
+	var sigs [][]byte
+	for part := range strings.SplitSeq(header, ",") {
+		part = strings.TrimSpace(part)
+		if part == "" {
+			continue
+		}
+		version, value, ok := strings.Cut(part, "=")
+		if !ok {
+			return nil, authErrorf("%s is malformed: want v1=<64 hex digits>, comma-separated", HeaderSignature)
+		}
+		if version != "v1" {
+			continue
+		}
+		sig, err := hex.DecodeString(value)
+		if err != nil || len(sig) != sha256.Size {
+			return nil, authErrorf("%s: a v1 value is not 64 hex digits", HeaderSignature)
+		}
+		if len(sigs) == maxSignatures {
+			return nil, authErrorf("%s carries more than %d v1 values", HeaderSignature, maxSignatures)
+		}
+		sigs = append(sigs, sig)
+	}
+	if len(sigs) == 0 {
+		return nil, authErrorf("%s has no v1 value", HeaderSignature)
+	}
+	return sigs, nil
+}
+
+// anyMatch reports whether any of sigs is the MAC under any of secrets,
+// comparing in constant time.
+func anyMatch(sigs [][]byte, secrets [][]byte, mac func(secret []byte) []byte) bool {
+	for _, secret := range secrets {
+		want := mac(secret)
+		for _, sig := range sigs {
+			if hmac.Equal(sig, want) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// verifySlack checks a Slack request as Slack documents it: X-Slack-Signature
+// is v0=<hex HMAC-SHA256(signing secret, "v0:" + timestamp + ":" + body)>,
+// X-Slack-Request-Timestamp in Unix seconds.
+func verifySlack(h http.Header, body []byte, secret []byte, now time.Time, skew time.Duration) (verified, error) {
+	ts, err := oneHeader(h, headerSlackTimestamp)
+	if err != nil {
+		return verified{}, err
+	}
+	sigValue, err := oneHeader(h, headerSlackSignature)
+	if err != nil {
+		return verified{}, err
+	}
+	t, err := parseUnix(headerSlackTimestamp, ts, time.Second, 11)
+	if err != nil {
+		return verified{}, err
+	}
+	if err := checkSkew(headerSlackTimestamp, t, now, skew); err != nil {
+		return verified{}, err
+	}
+	hexSig, ok := strings.CutPrefix(sigValue, "v0=")
+	sig, err := hex.DecodeString(hexSig)
+	if !ok || err != nil || len(sig) != sha256.Size {
+		return verified{}, authErrorf("%s is malformed: want v0=<64 hex digits>", headerSlackSignature)
+	}
+	base := [][]byte{[]byte("v0:" + ts + ":"), body}
+	m := hmac.New(sha256.New, secret)
+	for _, part := range base {
+		m.Write(part)
+	}
+	if !hmac.Equal(sig, m.Sum(nil)) {
+		return verified{}, authErrorf("%s does not match the body and the signing secret", headerSlackSignature)
+	}
+	return verified{replayKey: contentKey("slack", base...), until: t.Add(skew)}, nil
+}
+
+// verifyDingTalk checks a DingTalk outgoing robot request as DingTalk
+// documents it: the header sign is base64(HMAC-SHA256(appSecret, timestamp +
+// "\n" + appSecret)), timestamp in Unix milliseconds. The body is not
+// signed; see the package documentation for what that leaves open.
+func verifyDingTalk(h http.Header, secret []byte, now time.Time, skew time.Duration) (verified, error) {
+	ts, err := oneHeader(h, headerDingTalkTime)
+	if err != nil {
+		return verified{}, err
+	}
+	signValue, err := oneHeader(h, headerDingTalkSign)
+	if err != nil {
+		return verified{}, err
+	}
+	t, err := parseUnix(headerDingTalkTime, ts, time.Millisecond, 14)
+	if err != nil {
+		return verified{}, err
+	}
+	if err := checkSkew(headerDingTalkTime, t, now, skew); err != nil {
+		return verified{}, err
+	}
+	sign, err := base64.StdEncoding.DecodeString(signValue)
+	if err != nil || len(sign) != sha256.Size {
+		return verified{}, authErrorf("sign header is malformed: want the base64 of a 32-byte HMAC-SHA256")
+	}
+	m := hmac.New(sha256.New, secret)
+	m.Write([]byte(ts))
+	m.Write([]byte{'\n'})
+	m.Write(secret)
+	if !hmac.Equal(sign, m.Sum(nil)) {
+		return verified{}, authErrorf("sign header does not match the timestamp and the robot's AppSecret")
+	}
+	// The sign depends on the timestamp alone, so the timestamp is the key:
+	// each (timestamp, sign) pair carries one message, whatever its body.
+	return verified{replayKey: "dingtalk:" + ts, until: t.Add(skew)}, nil
+}
+
+// oneHeader returns the single value of a required header.
+func oneHeader(h http.Header, name string) (string, error) {
+	vals := h.Values(name)
+	switch {
+	case len(vals) == 0 || strings.TrimSpace(vals[0]) == "":
+		return "", authErrorf("missing %s header", name)
+	case len(vals) > 1:
+		return "", authErrorf("%s header given %d times; want one", name, len(vals))
+	}
+	return strings.TrimSpace(vals[0]), nil
+}
+
+// parseUnix reads a timestamp of decimal digits only (no sign, no spaces, at
+// most maxDigits) in the given unit.
+func parseUnix(name, s string, unit time.Duration, maxDigits int) (time.Time, error) {
+	if len(s) == 0 || len(s) > maxDigits || strings.TrimLeft(s, "0123456789") != "" {
+		return time.Time{}, authErrorf("%s header is not a Unix time in %s: want up to %d decimal digits", name, unitName(unit), maxDigits)
+	}
+	n, err := strconv.ParseInt(s, 10, 64)
+	if err != nil {
+		return time.Time{}, authErrorf("%s header is out of range", name)
+	}
+	if unit == time.Millisecond {
+		return time.UnixMilli(n), nil
+	}
+	return time.Unix(n, 0), nil
+}
+
+func unitName(unit time.Duration) string {
+	if unit == time.Millisecond {
+		return "milliseconds"
+	}
+	return "seconds"
+}
+
+// checkSkew refuses a timestamp further than skew from now, either way: an
+// old one may be a captured request replayed after the guard forgot it, a
+// future one would be remembered for longer than the window allows.
+func checkSkew(name string, t, now time.Time, skew time.Duration) error {
+	d := now.Sub(t)
+	switch {
+	case d > skew:
+		return authErrorf("%s is %s old; requests older than %s are refused (stale, or the sender's clock is wrong)", name, d.Truncate(time.Second), skew)
+	case -d > skew:
+		return authErrorf("%s is %s in the future; more than %s ahead is refused (check the sender's clock)", name, (-d).Truncate(time.Second), skew)
+	}
+	return nil
+}
+
+// contentKey names signed content in 64 hex digits plus a scheme prefix,
+// well inside the store's 128-byte limit whatever the body's size.
+func contentKey(scheme string, content ...[]byte) string {
+	h := sha256.New()
+	for _, part := range content {
+		h.Write(part)
+	}
+	return scheme + ":" + hex.EncodeToString(h.Sum(nil))
+}

@@ -1,0 +1,278 @@
+package webhook
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/url"
+	"strings"
+
+	"github.com/vpngw/vpngw/events"
+	"github.com/vpngw/vpngw/internal/provision"
+	"github.com/vpngw/vpngw/internal/request"
+	"github.com/vpngw/vpngw/internal/store"
+)
+
+// Identity sources of chat requests: the platform and its workspace or
+// conversation, so that a request is named the same however often the
+// platform delivers it.
+const (
+	SourcePrefixSlack    = "slack:"
+	SourcePrefixDingTalk = "dingtalk:"
+)
+
+// chatMessage is one verified command from a chat platform.
+type chatMessage struct {
+	identity request.Identity
+	caller   string
+	user     string // the platform's id of the user, for the policy
+	text     string
+}
+
+// answer is what the bot posts back.
+type answer struct {
+	text string
+	// preformatted: the text is laid out in columns (help) and is best shown
+	// in a fixed-width font.
+	preformatted bool
+}
+
+// chat runs one command: help is answered here, create and check go to the
+// Provisioner as one request, and the answer says what became of it.
+func (h *handler) chat(ctx context.Context, m chatMessage) answer {
+	cmd, err := parseCommand(m.text)
+	if err != nil {
+		var ce *commandError
+		if errors.As(err, &ce) {
+			return answer{text: "Could not read the command:\n" + bullets(ce.problems) + "\nSend help for the grammar."}
+		}
+		return answer{text: "Could not read the command: " + err.Error()}
+	}
+	if cmd.verb == verbHelp {
+		return answer{text: HelpText, preformatted: true}
+	}
+	in := provision.Input{
+		Identity: m.identity, Type: events.TypeRequested, Data: cmd.data,
+		Caller: m.caller, ChatUser: m.user, DryRun: cmd.verb == verbCheck,
+	}
+	results, err := h.p.HandleAll(ctx, []provision.Input{in})
+	if err != nil {
+		h.log.WarnContext(ctx, "chat command not finished", "caller", m.caller, "source", m.identity.Source, "event_id", m.identity.ID, "err", err)
+	}
+	var res provision.Result
+	if len(results) > 0 {
+		res = results[0]
+	}
+	return answer{text: describe(m.identity.ID, res, err)}
+}
+
+// describe tells the chat user what became of their request: the gateway,
+// or every reason it was refused, one per line.
+func describe(id string, r provision.Result, err error) string {
+	switch r.State {
+	case store.Pending:
+		return fmt.Sprintf("VPN gateway %s is being created (request %s). It is usually active within minutes; "+
+			"the outcome is announced as io.vpngw.gateway.active or io.vpngw.gateway.failed.", r.VpnGatewayId, id)
+	case store.Active:
+		return fmt.Sprintf("VPN gateway %s is active (request %s).", r.VpnGatewayId, id)
+	case store.DryRun:
+		return fmt.Sprintf("Request %s passes validation and the policy. Nothing was created: send the same keys with create to create it.", id)
+	case store.Failed:
+		var b strings.Builder
+		fmt.Fprintf(&b, "Request %s was refused", id)
+		if r.Code != "" {
+			b.WriteString(" (" + r.Code + ")")
+		}
+		if len(r.Errors) > 0 {
+			b.WriteString(":")
+			for _, fe := range r.Errors {
+				b.WriteString("\n• " + fe.Message)
+			}
+			return b.String()
+		}
+		if r.Message != "" {
+			b.WriteString(": " + r.Message)
+		}
+		return b.String()
+	case store.Received:
+		return fmt.Sprintf("Request %s is recorded, and creating its gateway takes longer than a chat answer may. "+
+			"It goes on without you; the outcome is announced when it settles.", id)
+	case "":
+		if err != nil {
+			return fmt.Sprintf("Request %s could not be confirmed now: the store or the API is busy. "+
+				"It may still go ahead: wait for its outcome before you send it again.", id)
+		}
+		return fmt.Sprintf("Request %s: no answer.", id)
+	}
+	s := fmt.Sprintf("Request %s is %s", id, r.State)
+	if r.VpnGatewayId != "" {
+		s += " (VPN gateway " + r.VpnGatewayId + ")"
+	}
+	return s + "."
+}
+
+func bullets(lines []string) string {
+	return "• " + strings.Join(lines, "\n• ")
+}
+
+// slackAnswer is a slash command's immediate response: shown only to the
+// user who typed the command.
+type slackAnswer struct {
+	ResponseType string `json:"response_type"`
+	Text         string `json:"text"`
+}
+
+// slack serves POST /slack: a Slack slash command, answered with 200 and the
+// outcome as text, as Slack expects (it shows anything else as an error).
+func (h *handler) slack(w http.ResponseWriter, r *http.Request) {
+	if h.cfg.SlackSigningSecret == "" {
+		h.routeOff(w, "POST /slack", "VPNGW_SLACK_SIGNING_SECRET")
+		return
+	}
+	ctx, cancel := context.WithTimeout(r.Context(), h.cfg.ChatTimeout)
+	defer cancel()
+	body, ok := h.readBody(w, r)
+	if !ok {
+		return
+	}
+	v, err := verifySlack(r.Header, body, []byte(h.cfg.SlackSigningSecret), h.now(), h.cfg.MaxSkew)
+	if err == nil {
+		err = h.firstUse(ctx, v)
+	}
+	if err != nil {
+		h.refuse(w, r, CallerSlack, err)
+		return
+	}
+	if mt := mediaType(r); mt != "application/x-www-form-urlencoded" {
+		writeJSON(w, http.StatusUnsupportedMediaType, Response{Error: fmt.Sprintf("Content-Type %q: a slash command is application/x-www-form-urlencoded", r.Header.Get("Content-Type"))})
+		return
+	}
+	form, err := url.ParseQuery(string(body))
+	if err != nil {
+		writeJSON(w, http.StatusBadRequest, Response{Error: "the form body is malformed: " + err.Error()})
+		return
+	}
+	if form.Get("ssl_check") == "1" {
+		// Slack checking the certificate: nothing to run.
+		w.WriteHeader(http.StatusOK)
+		return
+	}
+	team, trigger, user := form.Get("team_id"), form.Get("trigger_id"), form.Get("user_id")
+	if missing := missingFields("team_id", team, "trigger_id", trigger, "user_id", user); missing != "" {
+		writeJSON(w, http.StatusBadRequest, Response{Error: "not a slash command: no " + missing})
+		return
+	}
+	a := h.chat(ctx, chatMessage{
+		// A slash command's trigger_id is unique per invocation, so the
+		// request is named by it and the workspace.
+		identity: request.Identity{Source: SourcePrefixSlack + team, ID: trigger, Subject: user},
+		caller:   CallerSlack,
+		user:     user,
+		text:     slackUnescape(form.Get("text")),
+	})
+	text := slackEscape(a.text)
+	if a.preformatted {
+		text = "```\n" + text + "\n```"
+	}
+	writeJSON(w, http.StatusOK, slackAnswer{ResponseType: "ephemeral", Text: text})
+}
+
+// slackUnescape undoes the escaping Slack applies to the text it sends.
+func slackUnescape(s string) string {
+	return strings.NewReplacer("&lt;", "<", "&gt;", ">", "&amp;", "&").Replace(s)
+}
+
+// slackEscape escapes what Slack would read as markup: values echoed back
+// from the user are shown as typed.
+func slackEscape(s string) string {
+	return strings.NewReplacer("&", "&amp;", "<", "&lt;", ">", "&gt;").Replace(s)
+}
+
+// dingTalkMessage is the part of a DingTalk outgoing robot message vpngw
+// reads.
+type dingTalkMessage struct {
+	MsgType string `json:"msgtype"`
+	Text    struct {
+		Content string `json:"content"`
+	} `json:"text"`
+	MsgID          string `json:"msgId"`
+	ConversationID string `json:"conversationId"`
+	SenderID       string `json:"senderId"`
+	SenderStaffID  string `json:"senderStaffId"`
+}
+
+// dingTalkAnswer is a text reply the robot posts in the conversation.
+type dingTalkAnswer struct {
+	MsgType string `json:"msgtype"`
+	Text    struct {
+		Content string `json:"content"`
+	} `json:"text"`
+}
+
+// dingTalk serves POST /dingtalk: a message to a DingTalk outgoing robot,
+// answered with 200 and a text message.
+func (h *handler) dingTalk(w http.ResponseWriter, r *http.Request) {
+	if h.cfg.DingTalkAppSecret == "" {
+		h.routeOff(w, "POST /dingtalk", "VPNGW_DINGTALK_APP_SECRET")
+		return
+	}
+	ctx, cancel := context.WithTimeout(r.Context(), h.cfg.ChatTimeout)
+	defer cancel()
+	body, ok := h.readBody(w, r)
+	if !ok {
+		return
+	}
+	v, err := verifyDingTalk(r.Header, []byte(h.cfg.DingTalkAppSecret), h.now(), h.cfg.MaxSkew)
+	if err == nil {
+		err = h.firstUse(ctx, v)
+	}
+	if err != nil {
+		h.refuse(w, r, CallerDingTalk, err)
+		return
+	}
+	if mt := mediaType(r); mt != "application/json" {
+		writeJSON(w, http.StatusUnsupportedMediaType, Response{Error: fmt.Sprintf("Content-Type %q: a robot message is application/json", r.Header.Get("Content-Type"))})
+		return
+	}
+	var m dingTalkMessage
+	if err := json.Unmarshal(body, &m); err != nil {
+		writeJSON(w, http.StatusBadRequest, Response{Error: "the message is not a JSON object: " + err.Error()})
+		return
+	}
+	user := m.SenderStaffID
+	if user == "" {
+		user = m.SenderID // no staff id outside the robot's own organisation
+	}
+	if missing := missingFields("msgId", m.MsgID, "conversationId", m.ConversationID, "senderStaffId or senderId", user); missing != "" {
+		writeJSON(w, http.StatusBadRequest, Response{Error: "not a robot message: no " + missing})
+		return
+	}
+	a := answer{text: "Send the command as text; help lists the commands."}
+	if m.MsgType == "" || m.MsgType == "text" {
+		a = h.chat(ctx, chatMessage{
+			// A platform's retry of one message keeps its msgId, and so is
+			// the same request.
+			identity: request.Identity{Source: SourcePrefixDingTalk + m.ConversationID, ID: m.MsgID, Subject: user},
+			caller:   CallerDingTalk,
+			user:     user,
+			text:     m.Text.Content,
+		})
+	}
+	var out dingTalkAnswer
+	out.MsgType = "text"
+	out.Text.Content = a.text
+	writeJSON(w, http.StatusOK, out)
+}
+
+// missingFields names the empty ones of name, value pairs.
+func missingFields(pairs ...string) string {
+	var missing []string
+	for i := 0; i+1 < len(pairs); i += 2 {
+		if strings.TrimSpace(pairs[i+1]) == "" {
+			missing = append(missing, pairs[i])
+		}
+	}
+	return strings.Join(missing, ", ")
+}

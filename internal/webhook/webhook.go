@@ -1,0 +1,386 @@
+package webhook
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"math"
+	"mime"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/vpngw/vpngw/internal/cloud"
+	"github.com/vpngw/vpngw/internal/intake"
+	"github.com/vpngw/vpngw/internal/provision"
+)
+
+// Defaults of Config.
+const (
+	// DefaultMaxSkew is how far a request's timestamp may be from the clock,
+	// either way: Slack's documented window, and well inside DingTalk's hour.
+	DefaultMaxSkew = 5 * time.Minute
+	// MaxMaxSkew is the largest MaxSkew accepted: DingTalk's documented bound.
+	// A longer window only widens what a captured request can be replayed in.
+	MaxMaxSkew = time.Hour
+	// DefaultMaxBody bounds a request body; the same as the CloudEvents HTTP
+	// endpoint of the local stack.
+	DefaultMaxBody int64 = 1 << 20
+	// DefaultChatTimeout bounds the work behind one chat command: Slack shows
+	// the user an error when a slash command is not answered within 3 s.
+	DefaultChatTimeout = 2500 * time.Millisecond
+	// MinSecretLength is the shortest VPNGW_WEBHOOK_SECRET accepted, in bytes.
+	MinSecretLength = 16
+)
+
+// retryAfterDefault is the Retry-After of a 503, and of a 429 whose cause
+// did not say how long to wait.
+const retryAfterDefault = 10 * time.Second
+
+// Config configures the handler. Each secret enables its route; at least
+// one must be set.
+type Config struct {
+	// Secret signs requests to POST / (VPNGW_WEBHOOK_SECRET).
+	Secret string
+	// PreviousSecret is also accepted on POST / while senders move to a new
+	// Secret (VPNGW_WEBHOOK_SECRET_PREVIOUS).
+	PreviousSecret string
+	// SlackSigningSecret verifies POST /slack (VPNGW_SLACK_SIGNING_SECRET).
+	SlackSigningSecret string
+	// DingTalkAppSecret verifies POST /dingtalk (VPNGW_DINGTALK_APP_SECRET).
+	DingTalkAppSecret string
+	// MaxSkew is how far a request's timestamp may be from the clock, in
+	// either direction (VPNGW_WEBHOOK_MAX_SKEW; DefaultMaxSkew when zero).
+	MaxSkew time.Duration
+	// MaxBody bounds a request body in bytes (DefaultMaxBody when zero).
+	MaxBody int64
+	// ChatTimeout bounds the work behind one chat command
+	// (DefaultChatTimeout when zero).
+	ChatTimeout time.Duration
+}
+
+// String names the enabled routes and the limits, never a secret, so that a
+// Config can be logged.
+func (c Config) String() string {
+	var routes []string
+	if c.Secret != "" {
+		r := "POST /"
+		if c.PreviousSecret != "" {
+			r += " (with a previous secret)"
+		}
+		routes = append(routes, r)
+	}
+	if c.SlackSigningSecret != "" {
+		routes = append(routes, "POST /slack")
+	}
+	if c.DingTalkAppSecret != "" {
+		routes = append(routes, "POST /dingtalk")
+	}
+	if routes == nil {
+		routes = []string{"none"}
+	}
+	return fmt.Sprintf("webhook routes: %s; max skew %s; max body %d bytes; chat timeout %s",
+		strings.Join(routes, ", "), c.MaxSkew, c.MaxBody, c.ChatTimeout)
+}
+
+// LogValue logs the Config as String does.
+func (c Config) LogValue() slog.Value { return slog.StringValue(c.String()) }
+
+// GoString keeps the secrets out of %#v too.
+func (c Config) GoString() string { return c.String() }
+
+// Provisioner takes the requests a webhook delivers: provision.Service, or a
+// wrapper that also publishes what it recorded.
+type Provisioner interface {
+	HandleAll(ctx context.Context, in []provision.Input) ([]provision.Result, error)
+}
+
+// ProvisionerFunc adapts a function to Provisioner.
+type ProvisionerFunc func(ctx context.Context, in []provision.Input) ([]provision.Result, error)
+
+// HandleAll calls f.
+func (f ProvisionerFunc) HandleAll(ctx context.Context, in []provision.Input) ([]provision.Result, error) {
+	return f(ctx, in)
+}
+
+// ReplayGuard remembers the requests already served. It must be shared by
+// every instance of the function (store.SQLStore implements it): Function
+// Compute runs many, and a replay may reach any of them.
+type ReplayGuard interface {
+	// FirstUse records key until the instant until and reports whether it
+	// was unused (or its record expired). Of concurrent calls with one key,
+	// exactly one sees true.
+	FirstUse(ctx context.Context, key string, until time.Time) (bool, error)
+}
+
+// Callers, as provision.Input.Caller names them: which route, and so which
+// secret, authenticated a request. The policy matches them.
+const (
+	CallerWebhook  = "webhook"
+	CallerSlack    = "slack"
+	CallerDingTalk = "dingtalk"
+)
+
+// Option adjusts the handler.
+type Option func(*handler)
+
+// WithClock sets the clock timestamps are checked against (tests).
+func WithClock(now func() time.Time) Option { return func(h *handler) { h.now = now } }
+
+// WithLogger sets the logger refusals and failures are logged to.
+func WithLogger(l *slog.Logger) Option { return func(h *handler) { h.log = l } }
+
+type handler struct {
+	cfg     Config
+	secrets [][]byte // POST /: the current secret first
+	p       Provisioner
+	replay  ReplayGuard
+	now     func() time.Time
+	log     *slog.Logger
+	mux     *http.ServeMux
+}
+
+// New builds the webhook handler: POST / for CloudEvents signed with
+// VPNGW_WEBHOOK_SECRET, POST /slack for Slack slash commands and POST
+// /dingtalk for DingTalk outgoing robot messages. It refuses a configuration
+// without any secret, a Secret shorter than MinSecretLength, and a MaxSkew
+// over MaxMaxSkew, naming the variable.
+func New(cfg Config, p Provisioner, replay ReplayGuard, opts ...Option) (http.Handler, error) {
+	if p == nil || replay == nil {
+		return nil, errors.New("webhook: a provisioner and a replay guard are required")
+	}
+	var errs []error
+	if cfg.Secret == "" && cfg.SlackSigningSecret == "" && cfg.DingTalkAppSecret == "" {
+		errs = append(errs, errors.New("webhook: no route is enabled: set VPNGW_WEBHOOK_SECRET, VPNGW_SLACK_SIGNING_SECRET or VPNGW_DINGTALK_APP_SECRET"))
+	}
+	if cfg.Secret != "" && len(cfg.Secret) < MinSecretLength {
+		errs = append(errs, fmt.Errorf("VPNGW_WEBHOOK_SECRET is %d bytes; use at least %d random bytes, e.g. the output of `openssl rand -hex 32`", len(cfg.Secret), MinSecretLength))
+	}
+	if cfg.PreviousSecret != "" && cfg.Secret == "" {
+		errs = append(errs, errors.New("VPNGW_WEBHOOK_SECRET_PREVIOUS is set without VPNGW_WEBHOOK_SECRET: it is accepted only beside a current secret"))
+	}
+	switch {
+	case cfg.MaxSkew < 0 || cfg.MaxSkew > MaxMaxSkew:
+		errs = append(errs, fmt.Errorf("VPNGW_WEBHOOK_MAX_SKEW=%s: want a positive duration of at most %s", cfg.MaxSkew, MaxMaxSkew))
+	case cfg.MaxSkew == 0:
+		cfg.MaxSkew = DefaultMaxSkew
+	}
+	if err := errors.Join(errs...); err != nil {
+		return nil, err
+	}
+	if cfg.MaxBody <= 0 {
+		cfg.MaxBody = DefaultMaxBody
+	}
+	if cfg.ChatTimeout <= 0 {
+		cfg.ChatTimeout = DefaultChatTimeout
+	}
+	h := &handler{cfg: cfg, p: p, replay: replay, now: time.Now, log: slog.Default(), mux: http.NewServeMux()}
+	if cfg.Secret != "" {
+		h.secrets = append(h.secrets, []byte(cfg.Secret))
+		if cfg.PreviousSecret != "" {
+			h.secrets = append(h.secrets, []byte(cfg.PreviousSecret))
+		}
+	}
+	for _, o := range opts {
+		o(h)
+	}
+	h.mux.HandleFunc("POST /{$}", h.cloudEvents)
+	h.mux.HandleFunc("POST /slack", h.slack)
+	h.mux.HandleFunc("POST /dingtalk", h.dingTalk)
+	return h, nil
+}
+
+func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) { h.mux.ServeHTTP(w, r) }
+
+// Response is the JSON body of every answer of POST /: the requests and
+// their states (202, 400, 429, 503), or why the delivery was refused.
+type Response struct {
+	Results []provision.Result `json:"results,omitempty"`
+	Error   string             `json:"error,omitempty"`
+}
+
+// cloudEvents serves POST /: CloudEvents over HTTP in binary, structured
+// or batch mode, signed with the shared secret.
+func (h *handler) cloudEvents(w http.ResponseWriter, r *http.Request) {
+	if len(h.secrets) == 0 {
+		h.routeOff(w, "POST /", "VPNGW_WEBHOOK_SECRET")
+		return
+	}
+	body, ok := h.readBody(w, r)
+	if !ok {
+		return
+	}
+	v, err := verifyGeneric(r.Header, body, h.secrets, h.now(), h.cfg.MaxSkew)
+	if err == nil {
+		err = h.firstUse(r.Context(), v)
+	}
+	if err != nil {
+		h.refuse(w, r, CallerWebhook, err)
+		return
+	}
+	// Only now, with the sender known, is anything in the request parsed.
+	items, err := intake.FromHTTPMessage(r.Header, body)
+	if err != nil {
+		status := http.StatusBadRequest
+		var ie *intake.Error
+		if errors.As(err, &ie) {
+			status = ie.Kind.HTTPStatus()
+		}
+		writeJSON(w, status, Response{Error: err.Error()})
+		return
+	}
+	results, err := h.p.HandleAll(r.Context(), toInputs(items))
+	status := http.StatusAccepted
+	switch {
+	case err != nil:
+		status = h.busy(w, r, err)
+	case allRejected(results):
+		status = http.StatusBadRequest
+	}
+	writeJSON(w, status, Response{Results: results})
+}
+
+func toInputs(items []intake.Item) []provision.Input {
+	in := make([]provision.Input, len(items))
+	for i, it := range items {
+		in[i] = provision.Input{Identity: it.Identity, Type: it.Type, Data: it.Data, TraceParent: it.TraceParent, Err: it.Err,
+			Caller: CallerWebhook}
+	}
+	return in
+}
+
+// allRejected: every request of the delivery was refused at validation or by
+// the API; nothing in it was accepted or is still in flight.
+func allRejected(rs []provision.Result) bool {
+	if len(rs) == 0 {
+		return false
+	}
+	for _, r := range rs {
+		if r.State != "failed" {
+			return false
+		}
+	}
+	return true
+}
+
+// readBody reads the body up to the limit, answering 413 beyond it. Nothing
+// is parsed here: the body is only bytes to check the signature over.
+func (h *handler) readBody(w http.ResponseWriter, r *http.Request) ([]byte, bool) {
+	limit := h.cfg.MaxBody
+	tooLarge := func() ([]byte, bool) {
+		writeJSON(w, http.StatusRequestEntityTooLarge, Response{Error: fmt.Sprintf("request body is over the limit of %d bytes", limit)})
+		return nil, false
+	}
+	if r.ContentLength > limit {
+		return tooLarge()
+	}
+	if r.Body == nil {
+		return nil, true
+	}
+	read := limit
+	if read < math.MaxInt64 {
+		read++ // one byte more than allowed tells "at the limit" from "over it"
+	}
+	body, err := io.ReadAll(io.LimitReader(r.Body, read))
+	if err != nil {
+		writeJSON(w, http.StatusBadRequest, Response{Error: "could not read the request body: " + err.Error()})
+		return nil, false
+	}
+	if int64(len(body)) > limit {
+		return tooLarge()
+	}
+	return body, true
+}
+
+// firstUse asks the replay guard about a verified request.
+func (h *handler) firstUse(ctx context.Context, v verified) error {
+	first, err := h.replay.FirstUse(ctx, v.replayKey, v.until)
+	if err != nil {
+		return &guardError{err: err}
+	}
+	if !first {
+		return authErrorf("this signed request was already received (replayed); sign every attempt afresh")
+	}
+	return nil
+}
+
+// guardError: the replay guard could not answer, so the request can be
+// neither trusted nor refused.
+type guardError struct{ err error }
+
+func (e *guardError) Error() string { return "replay check: " + e.err.Error() }
+func (e *guardError) Unwrap() error { return e.err }
+
+// refuse answers a request that failed authentication: 401, or 503 when the
+// replay guard could not be asked. Either way nothing was recorded.
+func (h *handler) refuse(w http.ResponseWriter, r *http.Request, route string, err error) {
+	var ge *guardError
+	if errors.As(err, &ge) {
+		h.log.ErrorContext(r.Context(), "webhook replay check failed", "route", route, "err", ge.err)
+		w.Header().Set("Retry-After", seconds(retryAfterDefault))
+		writeJSON(w, http.StatusServiceUnavailable, Response{Error: "the request cannot be checked against replays now; try again later"})
+		return
+	}
+	h.log.WarnContext(r.Context(), "webhook request refused", "route", route, "reason", err.Error(), "remote_addr", r.RemoteAddr)
+	w.Header().Set("WWW-Authenticate", authScheme[route])
+	writeJSON(w, http.StatusUnauthorized, Response{Error: err.Error()})
+}
+
+// authScheme names each route's scheme in WWW-Authenticate, which a 401
+// must carry.
+var authScheme = map[string]string{
+	CallerWebhook:  `Vpngw-HMAC-SHA256 headers="` + HeaderTimestamp + " " + HeaderSignature + `"`,
+	CallerSlack:    `Slack-Signature-v0`,
+	CallerDingTalk: `DingTalk-Sign`,
+}
+
+// busy answers a delivery the Provisioner could not finish: 429 when the
+// API's quota for the account is spent (with the API's own wait), 503 for
+// anything else transient (store down, API failing, deadline).
+func (h *handler) busy(w http.ResponseWriter, r *http.Request, err error) int {
+	h.log.WarnContext(r.Context(), "webhook delivery not finished; the sender should retry", "err", err)
+	status, wait := http.StatusServiceUnavailable, retryAfterDefault
+	var ce *cloud.Error
+	if errors.As(err, &ce) && ce.Kind == cloud.Throttled {
+		status = http.StatusTooManyRequests
+		if ce.RetryAfter > 0 {
+			wait = ce.RetryAfter
+		}
+	}
+	w.Header().Set("Retry-After", seconds(wait))
+	return status
+}
+
+// seconds renders d for Retry-After: whole seconds, rounded up, at least 1.
+func seconds(d time.Duration) string {
+	s := int64((d + time.Second - 1) / time.Second)
+	if s < 1 {
+		s = 1
+	}
+	return strconv.FormatInt(s, 10)
+}
+
+// routeOff answers a route whose secret is not configured: 404, as if it
+// did not exist, saying what would enable it.
+func (h *handler) routeOff(w http.ResponseWriter, route, variable string) {
+	writeJSON(w, http.StatusNotFound, Response{Error: fmt.Sprintf("%s is not enabled here: set %s to enable it", route, variable)})
+}
+
+// mediaType is the request's media type, lower case, without parameters.
+func mediaType(r *http.Request) string {
+	mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
+	if err != nil {
+		return ""
+	}
+	return mt
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json; charset=utf-8")
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(v) // the client went away: nothing to do
+}
