@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net/http"
 	"time"
 
 	"github.com/vpngw/vpngw/events"
@@ -16,6 +17,7 @@ import (
 	"github.com/vpngw/vpngw/internal/queue"
 	"github.com/vpngw/vpngw/internal/reconcile"
 	"github.com/vpngw/vpngw/internal/store"
+	"github.com/vpngw/vpngw/internal/webhook"
 )
 
 // App is everything a function needs, built once per process and reused by
@@ -29,6 +31,9 @@ type App struct {
 	Provision *provision.Service
 	Reconcile *reconcile.Service
 	Outbox    *outbox.Drainer
+	// Webhook serves the webhook function's routes; nil when no webhook
+	// secret is set.
+	Webhook http.Handler
 }
 
 // Option adjusts what New builds (the local stack and component tests).
@@ -103,6 +108,21 @@ func New(ctx context.Context, c Config, log *slog.Logger, opts ...Option) (*App,
 	a.Provision, err = provision.New(a.Store, creator{a.Cloud}, popts...)
 	if err != nil {
 		return nil, err
+	}
+	if w := c.Webhook; w.Secret != "" || w.SlackSigningSecret != "" || w.DingTalkAppSecret != "" {
+		guard, ok := a.Store.(webhook.ReplayGuard)
+		if !ok {
+			return nil, errors.New("VPNGW_STORE_URL: this store cannot remember webhook signatures")
+		}
+		p := webhook.ProvisionerFunc(func(ctx context.Context, in []provision.Input) ([]provision.Result, error) {
+			res, err := a.Provision.HandleAll(ctx, in)
+			a.drain(ctx)
+			return res, err
+		})
+		a.Webhook, err = webhook.New(w, p, guard, webhook.WithLogger(log), webhook.WithClock(o.clock))
+		if err != nil {
+			return nil, err
+		}
 	}
 	a.Reconcile, err = reconcile.New(a.Store, a.Cloud,
 		reconcile.WithClock(o.clock), reconcile.WithLogger(log),

@@ -12,6 +12,7 @@ import (
 	"github.com/vpngw/vpngw/internal/cloud"
 	"github.com/vpngw/vpngw/internal/logging"
 	"github.com/vpngw/vpngw/internal/policy"
+	"github.com/vpngw/vpngw/internal/webhook"
 )
 
 // Mode says where the process runs; it decides which variables are required.
@@ -45,6 +46,9 @@ type Config struct {
 	NATSPort          int           // VPNGW_NATS_PORT (local stack)
 	// Policy is the operator's policy (VPNGW_POLICY or VPNGW_POLICY_INLINE).
 	Policy *policy.Policy
+	// Webhook configures the webhook function's routes (VPNGW_WEBHOOK_*,
+	// VPNGW_SLACK_SIGNING_SECRET, VPNGW_DINGTALK_APP_SECRET).
+	Webhook webhook.Config
 }
 
 // Var is one environment variable vpngw reads: its name, default and meaning.
@@ -67,6 +71,11 @@ var Vars = []Var{
 	{Name: "VPNGW_API_RATES", Default: "CreateVpnGateway=60/m,DescribeVpnGateways=600/m", Help: "client-side rate limit per region and API action"},
 	{Name: "VPNGW_LOG_FORMAT", Default: "json (local: text)", Help: "json or text"},
 	{Name: "VPNGW_LOG_LEVEL", Default: "info", Help: "debug, info, warn or error"},
+	{Name: "VPNGW_WEBHOOK_SECRET", Default: "none (POST / off)", Help: "webhook function: shared secret signing CloudEvents sent to POST /; at least 16 bytes"},
+	{Name: "VPNGW_WEBHOOK_SECRET_PREVIOUS", Default: "none", Help: "webhook function: also accepted on POST / while senders move to a new secret"},
+	{Name: "VPNGW_SLACK_SIGNING_SECRET", Default: "none (POST /slack off)", Help: "webhook function: the Slack app's signing secret"},
+	{Name: "VPNGW_DINGTALK_APP_SECRET", Default: "none (POST /dingtalk off)", Help: "webhook function: the DingTalk robot's AppSecret"},
+	{Name: "VPNGW_WEBHOOK_MAX_SKEW", Default: "5m", Help: "webhook function: how far a signed request's timestamp may be from the clock, either way (at most 1h)"},
 	{Name: "ALIBABA_CLOUD_ACCESS_KEY_ID", Default: "none in functions (the role's STS credentials are used); local: the emulator's demo key", Help: "access key, when not running with a function role"},
 	{Name: "ALIBABA_CLOUD_ACCESS_KEY_SECRET", Default: "as above", Help: "its secret"},
 	{Name: "ALIBABA_CLOUD_SECURITY_TOKEN", Default: "none", Help: "STS security token, with temporary keys"},
@@ -135,6 +144,14 @@ func FromEnv(getenv func(string) string, mode Mode) (Config, error) {
 			AccessKeySecret: str("ALIBABA_CLOUD_ACCESS_KEY_SECRET", ""),
 			SecurityToken:   str("ALIBABA_CLOUD_SECURITY_TOKEN", ""),
 		},
+	}
+	c.Webhook = webhook.Config{
+		Secret:             str("VPNGW_WEBHOOK_SECRET", ""),
+		PreviousSecret:     str("VPNGW_WEBHOOK_SECRET_PREVIOUS", ""),
+		SlackSigningSecret: str("VPNGW_SLACK_SIGNING_SECRET", ""),
+		DingTalkAppSecret:  str("VPNGW_DINGTALK_APP_SECRET", ""),
+		MaxSkew:            dur("VPNGW_WEBHOOK_MAX_SKEW", webhook.DefaultMaxSkew),
+		MaxBody:            MaxHTTPBody,
 	}
 	defFormat := "json"
 	if mode == Local {

@@ -29,6 +29,10 @@ func RunFunction(name string, pick func(*App) runtime.Handler) {
 		log.Error("start-up failed", "err", err.Error())
 		os.Exit(1)
 	}
+	if name == "webhook" && a.Webhook == nil {
+		log.Error("no webhook route is enabled: set VPNGW_WEBHOOK_SECRET, VPNGW_SLACK_SIGNING_SECRET or VPNGW_DINGTALK_APP_SECRET")
+		os.Exit(1)
+	}
 	err = runtime.Start(pick(a), log)
 	log.Error(fmt.Sprint(err))
 	os.Exit(1)

@@ -101,6 +101,10 @@ func (a *App) HTTPHandler() http.Handler {
 		}
 		writeJSON(w, status, ProvisionResponse{Results: results})
 	})
+	if a.Webhook != nil {
+		// The webhook function's routes, for trying them locally.
+		mux.Handle("/webhook/", http.StripPrefix("/webhook", a.Webhook))
+	}
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
 	})
@@ -201,4 +205,15 @@ func reconcileOptions(payload json.RawMessage) (reconcile.Options, error) {
 		return opts, fmt.Errorf("timer payload %q: %v (want {\"regions\":[\"cn-hangzhou\",...]})", ev.Payload, err)
 	}
 	return opts, nil
+}
+
+// WebhookHandler serves the webhook function's Function Compute HTTP
+// trigger: signed CloudEvents, Slack slash commands, DingTalk robot messages.
+func (a *App) WebhookHandler() runtime.Handler {
+	if a.Webhook == nil {
+		return func(context.Context, json.RawMessage) (any, error) {
+			return nil, errors.New("no webhook route is enabled: set VPNGW_WEBHOOK_SECRET, VPNGW_SLACK_SIGNING_SECRET or VPNGW_DINGTALK_APP_SECRET")
+		}
+	}
+	return runtime.HTTPTrigger(a.Webhook)
 }

@@ -52,8 +52,8 @@ var now = time.Date(2026, 3, 14, 9, 26, 53, 0, time.UTC)
 // Requesters of the sample policy.
 var (
 	ticketing = policy.Requester{Source: "https://tickets.example.com/queue/network"}
-	chatops   = policy.Requester{Source: "/vpngw/webhook/chat", Caller: "chatops-bot", ChatUser: "U024BE7LH"}
-	netops    = policy.Requester{Source: "/vpngw/webhook/netops", Caller: "netops-bot"}
+	chatops   = policy.Requester{Source: "slack:T0001VPNGW", Caller: "slack", ChatUser: "U024BE7LH"}
+	netops    = policy.Requester{Source: "dingtalk:cidNetops01", Caller: "dingtalk"}
 	finance   = policy.Requester{Source: "https://erp.example.com/procurement"}
 	platform  = policy.Requester{Source: "https://ci.example.com/platform"}
 )
@@ -440,7 +440,7 @@ func TestQuotaUsage(t *testing.T) {
 	if _, err := p.Decide(ctx, netops, netReq, u, now); err != nil {
 		t.Fatal(err)
 	}
-	if !slices.Equal(u.calls, []string{"Pending(/vpngw/webhook/netops)"}) {
+	if !slices.Equal(u.calls, []string{"Pending(dingtalk:cidNetops01)"}) {
 		t.Errorf("calls %q, want only Pending", u.calls)
 	}
 
