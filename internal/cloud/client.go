@@ -14,6 +14,8 @@ import (
 	"time"
 
 	"github.com/aliyun/alibaba-cloud-sdk-go/sdk"
+	"github.com/aliyun/alibaba-cloud-sdk-go/sdk/auth"
+	"github.com/aliyun/alibaba-cloud-sdk-go/sdk/auth/credentials"
 	"github.com/aliyun/alibaba-cloud-sdk-go/sdk/requests"
 	"golang.org/x/time/rate"
 
@@ -179,11 +181,13 @@ func (c *Client) acquire(ctx context.Context) (*sdk.Client, Credentials, error) 
 	)
 	// The client's own region only matters for endpoint lookup, and every
 	// request names its region, so any region will do here.
+	var credential auth.Credential = credentials.NewAccessKeyCredential(creds.AccessKeyID, creds.AccessKeySecret)
 	if creds.SecurityToken != "" {
-		cl, err = sdk.NewClientWithStsToken("cn-hangzhou", creds.AccessKeyID, creds.AccessKeySecret, creds.SecurityToken)
-	} else {
-		cl, err = sdk.NewClientWithAccessKey("cn-hangzhou", creds.AccessKeyID, creds.AccessKeySecret)
+		credential = credentials.NewStsTokenCredential(creds.AccessKeyID, creds.AccessKeySecret, creds.SecurityToken)
 	}
+	// The SDK's own retry stays off (its default): it repeats at once,
+	// without backoff, and never on throttling; call does better.
+	cl, err = sdk.NewClientWithOptions("cn-hangzhou", sdk.NewConfig(), credential)
 	if err != nil {
 		return nil, creds, fmt.Errorf("build VPC API client: %w", err)
 	}

@@ -9,7 +9,7 @@ import (
 
 func TestIdentityKey(t *testing.T) {
 	a := Identity{Source: "/ops/portal", ID: "42", Subject: "one"}
-	if a.Key() != a.Key() {
+	if again := (Identity{Source: "/ops/portal", ID: "42", Subject: "one"}); a.Key() != again.Key() {
 		t.Fatal("Key is not stable")
 	}
 	if len(a.Key()) != 40 {

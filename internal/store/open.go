@@ -213,7 +213,7 @@ func openSQLite(rawURL string, o options) (*SQLStore, error) {
 	rest = strings.TrimPrefix(rest, "//")
 	path, query, _ := strings.Cut(rest, "?")
 	if path == "" {
-		return nil, errors.New("store: sqlite URL has no file path; want sqlite://path/to/file.db or sqlite::memory:")
+		return nil, errors.New("store: sqlite URL has no file path; want sqlite://path/to/file.db or sqlite::memory: (in memory)")
 	}
 	memory := path == ":memory:"
 	desc := "sqlite " + path

@@ -119,6 +119,7 @@ func (ts *testSim) commonRequest(action string) *requests.CommonRequest {
 
 func (ts *testSim) coreClient(t *testing.T) *sdk.Client {
 	t.Helper()
+	//lint:ignore SA1019 the deprecated constructor is what most SDK users still call; the emulator must serve them
 	c, err := sdk.NewClientWithAccessKey(demoRegion, DefaultAccessKeyID, DefaultAccessKeySecret)
 	if err != nil {
 		t.Fatalf("new core client: %v", err)
