@@ -1,18 +1,23 @@
 # vpngw: `make help` lists the targets.
 SHELL := /bin/bash
 GO ?= go
-FUNCTIONS := provision reconcile
+# Every functions/<name>/main.go is a function: build, package,
+# package-lambda and coldstart all go through this list.
+FUNCTIONS := $(sort $(patsubst functions/%/main.go,%,$(wildcard functions/*/main.go)))
 DIST := dist
 BIN := $(CURDIR)/.bin
 STATICCHECK_VERSION := v0.8.2
 BENCHSTAT_VERSION := v0.0.0-20260908200009-22c9c6c9d4da
 # Reproducible, static, stripped: no paths, no VCS stamp, no build id.
 BUILD_FLAGS := -trimpath -buildvcs=false -ldflags='-s -w -buildid='
+# What Function Compute's go1 runtime runs: static (no cgo) linux/amd64 at the
+# baseline instruction set, whatever GOAMD64 or GOFLAGS the shell has set.
+BUILD_ENV := CGO_ENABLED=0 GOOS=linux GOARCH=amd64 GOAMD64=v1 GOFLAGS=
 
-.PHONY: help run test test-unit lint build package deploy bench fuzz clean vpcsim tools
+.PHONY: help run test test-unit lint build package package-lambda coldstart deploy bench fuzz clean vpcsim tools
 
 help: ## list the targets
-	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-15s %s\n", $$1, $$2}'
 
 run: ## the local stack: emulator, embedded NATS, SQLite, HTTP intake, reconcile ticker
 	$(GO) run ./deploy/local
@@ -24,19 +29,33 @@ test: ## vet and every test (outside servers only where their VPNGW_TEST_* URLs 
 	$(GO) vet ./...
 	$(GO) test -count=1 -timeout 15m ./...
 
-build: ## static linux/amd64 binaries under dist/<function>/
+build: ## static, stripped, reproducible linux/amd64 binaries: dist/<function>/<function>
 	@for f in $(FUNCTIONS); do \
-		CGO_ENABLED=0 GOOS=linux GOARCH=amd64 $(GO) build $(BUILD_FLAGS) -o $(DIST)/$$f/$$f ./functions/$$f || exit 1; \
+		$(BUILD_ENV) $(GO) build $(BUILD_FLAGS) -o $(DIST)/$$f/$$f ./functions/$$f || exit 1; \
 	done
 
-package: build ## one zip per function under dist/, holding the binary its handler names
-	@for f in $(FUNCTIONS); do \
-		$(GO) run ./internal/tools/pkgzip -o $(DIST)/$$f.zip $(DIST)/$$f/$$f || exit 1; \
-		ls -l $(DIST)/$$f.zip; \
-	done
+# The deterministic zip writer both package targets use.
+$(BIN)/pkgzip: $(wildcard internal/tools/pkgzip/*.go)
+	@$(GO) build -o $@ ./internal/tools/pkgzip
 
-deploy: package ## deploy with Serverless Devs (s deploy), using s.yaml
-	s deploy -y
+package: build $(BIN)/pkgzip ## one zip per function, dist/<function>.zip, holding the binary its s.yaml handler names
+	@for f in $(FUNCTIONS); do \
+		$(BIN)/pkgzip -o $(DIST)/$$f.zip $(DIST)/$$f/$$f || exit 1; \
+	done
+	@ls -l $(foreach f,$(FUNCTIONS),$(DIST)/$(f).zip)
+
+package-lambda: build $(BIN)/pkgzip ## the same binaries for AWS Lambda: dist/lambda/<function>.zip holding bootstrap
+	@for f in $(FUNCTIONS); do \
+		$(BIN)/pkgzip -o $(DIST)/lambda/$$f.zip $(DIST)/$$f/$$f=bootstrap || exit 1; \
+	done
+	@ls -l $(foreach f,$(FUNCTIONS),$(DIST)/lambda/$(f).zip)
+
+coldstart: package ## package sizes, start-to-first-answer times (N runs, 20) and peak memory
+	$(GO) run ./internal/tools/coldstart -dist $(DIST) -n $${N:-20} $(FUNCTIONS)
+
+deploy: ## deploy to Function Compute with Serverless Devs (s.yaml runs make package first)
+	@command -v s >/dev/null || { echo "Serverless Devs (s) is not installed: npm install -g @serverless-devs/s, then s config add"; exit 1; }
+	s deploy -y -t s.yaml
 
 lint: tools ## gofmt, go vet, staticcheck
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi

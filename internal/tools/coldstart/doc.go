@@ -1,0 +1,31 @@
+// Command coldstart measures what a cold start of each packaged function
+// costs: the size of its zip and binary, the time from process start to the
+// first invocation answered, the CPU time the process used until then (which,
+// unlike the wall-clock time, does not grow when other work shares the
+// machine), and the peak resident memory (VmHWM) after a few warm
+// invocations.
+//
+// It runs each binary from dist/ exactly as Function Compute does: started
+// with FC_RUNTIME_API pointing at a runtime API server in this process
+// (internal/runtime/fcapi), which hands it invocations. The binaries run
+// against a SQLite store in a fresh temporary directory and publish to the
+// log: queue, and each first invocation needs no VPC API call: provision gets
+// a request that fails validation (recorded and announced, never sent),
+// reconcile a timer tick with nothing pending, and webhook an unsigned HTTP
+// request (refused before it is read). So the figure is the process's
+// own start-up (runtime, configuration, policy, store migration: each run
+// starts with an empty store and creates its tables) plus one round trip,
+// with nothing outside the machine involved.
+//
+// What it leaves out, and what Function Compute adds on top: downloading and
+// unpacking the zip, starting the instance, and the first connections to a
+// remote store and broker, which the SQLite file and the log: queue used here
+// do not make.
+//
+// Usage, after `make package`:
+//
+//	go run ./internal/tools/coldstart -dist dist -n 20 provision reconcile
+//
+// `make coldstart` runs it for every function of the Makefile's FUNCTIONS.
+// Nothing imports it.
+package main
