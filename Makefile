@@ -73,8 +73,8 @@ fuzz: ## run each fuzz target briefly (FUZZTIME, default 10s)
 		done; \
 	done
 
-bench: tools ## benchmarks, -count 6, summarised by benchstat
-	$(GO) test -run '^$$' -bench . -benchmem -count $${COUNT:-6} ./... | tee bench.txt
+bench: tools ## benchmarks against the alternatives (internal/bench), -count 6, summarised by benchstat; see docs/PERFORMANCE.md
+	$(GO) test -run '^$$' -bench $${BENCH:-.} -count $${COUNT:-6} -timeout 60m ./internal/bench | tee bench.txt
 	$(BIN)/benchstat bench.txt
 
 clean: ## remove build output and the local stack's state

@@ -1,0 +1,29 @@
+// Package bench measures vpngw against what people use instead of it, on the
+// same machine and against the same VPC API emulator (internal/vpcsim over
+// loopback HTTP), so that each ratio shows what vpngw's own work costs or
+// saves:
+//
+//   - BenchmarkProvision/{inprocess,http}/{sqlite,postgres}: one valid request
+//     end to end (intake, validation, the store, CreateVpnGateway through the
+//     SDK, the outbox published to an embedded NATS JetStream), beside
+//     BenchmarkBareSDKCreate, a loop of the SDK's typed CreateVpnGateway; the
+//     ...Concurrent variants keep 8 requests in flight.
+//   - BenchmarkReconcileTick/{100,1000,10000}: one reconcile tick over that
+//     many pending gateways, beside BenchmarkPerGatewayPoller, which calls
+//     DescribeVpnGateway once per gateway as Terraform's provider and the
+//     CLI's waiter do; BenchmarkReconcileSettle is the tick in which every
+//     one of them turned active.
+//   - BenchmarkFootprint/provision: the built provision binary under a
+//     Function Compute runtime API (internal/runtime/fcapi): start to first
+//     answer, and resident memory after 100 concurrent invocations.
+//
+// Every benchmark reports its figures with b.ReportMetric (req/s, p50-ns,
+// p99-ns, api-calls/tick, api-ns/tick, hwm-MiB ...) so that benchstat can
+// compare runs (it shows the -ns figures in seconds, as it does ns/op, which
+// is the time per request or per tick); no test here asserts a time. The tests in this package check that the
+// harness measures what it claims to (gateways created, calls counted), and
+// run with `go test` like any other.
+//
+// Nothing imports this package; `make bench` runs it, and docs/PERFORMANCE.md
+// holds its latest figures.
+package bench
