@@ -161,7 +161,7 @@ func (s *Service) Tick(ctx context.Context, opt Options) (Report, error) {
 			rep.Stopped = why
 			break
 		}
-		batch, err := s.store.Claim(ctx, []store.State{store.Pending}, rep.Owner, s.now(), s.lease, min(s.batch, s.maxClaim-len(claimed)))
+		batch, err := s.store.Claim(ctx, []store.State{store.Pending}, rep.Owner, s.now(), s.leaseFor(ctx), min(s.batch, s.maxClaim-len(claimed)))
 		if err != nil {
 			rep.Errors = append(rep.Errors, "claim: "+err.Error())
 			break
@@ -374,7 +374,7 @@ func (s *Service) redriveStuck(ctx context.Context, log *slog.Logger, rep *Repor
 		return
 	}
 	now := s.now()
-	claimed, err := s.store.Claim(ctx, []store.State{store.Received}, rep.Owner, now, s.lease, s.batch)
+	claimed, err := s.store.Claim(ctx, []store.State{store.Received}, rep.Owner, now, s.leaseFor(ctx), s.batch)
 	if err != nil {
 		rep.Errors = append(rep.Errors, "claim received: "+err.Error())
 		return
@@ -406,7 +406,7 @@ func (s *Service) finishBatches(ctx context.Context, log *slog.Logger, rep *Repo
 	if s.outOfTime(ctx) != "" {
 		return
 	}
-	open, err := s.store.Claim(ctx, []store.State{store.Batch}, rep.Owner, s.now(), s.lease, s.batch)
+	open, err := s.store.Claim(ctx, []store.State{store.Batch}, rep.Owner, s.now(), s.leaseFor(ctx), s.batch)
 	if err != nil {
 		rep.Errors = append(rep.Errors, "claim batches: "+err.Error())
 		return
@@ -432,6 +432,24 @@ func (s *Service) finishBatches(ctx context.Context, log *slog.Logger, rep *Repo
 			rep.Errors = append(rep.Errors, "release: "+err.Error())
 		}
 	}
+}
+
+// leaseMargin is added to a tick's remaining time when bounding its lease,
+// for clocks of instances that disagree a little.
+const leaseMargin = 2 * time.Second
+
+// leaseFor is the lease a claim made now holds: the configured lease, but
+// no longer than the invocation can still run. A tick cannot outlive its
+// invocation, so a longer lease only keeps the requests of a killed or
+// cancelled tick from every other tick.
+func (s *Service) leaseFor(ctx context.Context) time.Duration {
+	lease := s.lease
+	if dl, ok := ctx.Deadline(); ok {
+		if left := time.Until(dl) + leaseMargin; left < lease {
+			lease = max(left, time.Second)
+		}
+	}
+	return lease
 }
 
 func keys(rs []store.Request) []string {
