@@ -44,7 +44,7 @@ func (a *App) ProvisionHandler() runtime.Handler {
 			// Not even an envelope: record it anyway (keyed by its content),
 			// announce the rejection, and do not ask for a redelivery that
 			// would fail the same way.
-			inputs = []provision.Input{{Data: payload, Err: err}}
+			inputs = []provision.Input{{Data: payload, Raw: payload, Err: err}}
 		} else {
 			inputs = toInputs(items)
 		}
@@ -58,7 +58,7 @@ func toInputs(items []intake.Item) []provision.Input {
 	in := make([]provision.Input, len(items))
 	for i, it := range items {
 		in[i] = provision.Input{Identity: it.Identity, Type: it.Type, Data: it.Data, TraceParent: it.TraceParent, Err: it.Err,
-			DryRun: it.Extensions[DryRunExtension] == "true"}
+			DryRun: it.Extensions[DryRunExtension] == "true", Raw: it.Raw}
 	}
 	return in
 }

@@ -183,6 +183,7 @@ func roundTrip(t *testing.T, it intake.Item) {
 		t.Fatalf("round trip changed data: %s -> %s", wantItem.Data, got.Data)
 	}
 	got.Data, wantItem.Data = nil, nil
+	got.Raw, wantItem.Raw = nil, nil // the bytes as they arrived differ by construction
 	if !reflect.DeepEqual(got, wantItem) {
 		t.Fatalf("round trip changed the item:\n got %+v\nwant %+v", got, wantItem)
 	}

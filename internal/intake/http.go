@@ -127,7 +127,7 @@ func httpMode(h http.Header) (mode, error) {
 
 func parseHTTP(m mode, h http.Header, body []byte) ([]Item, error) {
 	if m == modeBinary {
-		return []Item{parseBinary(h, body)}, nil
+		return []Item{withRaw(parseBinary(h, body), body)}, nil
 	}
 	body = bytes.TrimSpace(bytes.TrimPrefix(body, utf8BOM))
 	if len(body) == 0 {
@@ -147,7 +147,7 @@ func parseHTTP(m mode, h http.Header, body []byte) ([]Item, error) {
 	}
 	switch body[0] {
 	case '{':
-		return []Item{parseObject(body, 0)}, nil
+		return []Item{withRaw(parseObject(body, 0), body)}, nil
 	case '[':
 		return nil, errorf(Malformed, "request body is a JSON array in structured mode; send a batch with Content-Type "+MediaTypeBatch)
 	}

@@ -50,6 +50,15 @@ type Item struct {
 	// Err is non-nil when this event is malformed; it is then an
 	// *EventError. The other items of the delivery are still usable.
 	Err error
+	// Raw is the event as it arrived (the array element, the object, or the
+	// binary-mode body), so that a malformed event without an id can still
+	// be told apart from another by its content.
+	Raw []byte
+}
+
+func withRaw(it Item, raw []byte) Item {
+	it.Raw = raw
+	return it
 }
 
 // Kind classifies a delivery-level error.

@@ -31,7 +31,7 @@ func FromPayload(payload []byte) ([]Item, error) {
 		if err := validJSON("payload", body); err != nil {
 			return nil, err
 		}
-		return []Item{parseAnyObject(body, 0)}, nil
+		return []Item{withRaw(parseAnyObject(body, 0), body)}, nil
 	case '[':
 		return parseArray("payload", body, true)
 	}
@@ -67,7 +67,7 @@ func parseArray(what string, body []byte, allowStrings bool) ([]Item, error) {
 	}
 	items := make([]Item, 0, len(elems))
 	for i, raw := range elems {
-		items = append(items, parseElement(raw, i, allowStrings))
+		items = append(items, withRaw(parseElement(raw, i, allowStrings), raw))
 	}
 	return items, nil
 }

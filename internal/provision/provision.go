@@ -71,6 +71,9 @@ type Input struct {
 	Caller, ChatUser string
 	// DryRun asks for the decision only: nothing is created.
 	DryRun bool
+	// Raw is the event as it arrived; a malformed event without source or
+	// id is keyed by it, so that two such events are recorded apart.
+	Raw []byte
 }
 
 // Result is what became of one request.
@@ -243,7 +246,11 @@ func (s *Service) record(ctx context.Context, in Input) (rec store.Request, id r
 		// Without source and id there is no identity to key on. The content
 		// is the next best thing: the same malformed event redelivered
 		// lands on the same record.
-		sum := sha256.Sum256(in.Data)
+		content := in.Raw
+		if content == nil {
+			content = in.Data
+		}
+		sum := sha256.Sum256(content)
 		if id.ID == "" {
 			id.ID = "content-sha256:" + hex.EncodeToString(sum[:8])
 		}
