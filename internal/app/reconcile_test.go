@@ -155,6 +155,7 @@ func TestReconcileOverlappingTicks(t *testing.T) {
 	if total != 60 {
 		t.Fatalf("ticks settled %d in all, want 60: %+v", total, reps)
 	}
+	s.events(120) // wait for the 60 accepted and 60 active to arrive
 	ids := map[string]string{}
 	for _, e := range s.eventsOfType(events.TypeActive) {
 		if prev, ok := ids[e.Subject]; ok && prev != e.ID {

@@ -57,6 +57,7 @@ type stack struct {
 	got      []receivedEvent
 	logs     *syncBuffer
 	log      *slog.Logger
+	sub      *nats.Conn
 }
 
 type receivedEvent struct {
@@ -94,6 +95,7 @@ func newStackEnv(t *testing.T, extraEnv map[string]string, simOpts ...vpcsim.Opt
 		t.Fatal(err)
 	}
 	t.Cleanup(nc.Close)
+	s.sub = nc
 	if _, err := nc.Subscribe("vpngw.>", func(m *nats.Msg) {
 		var ev receivedEvent
 		if err := json.Unmarshal(m.Data, &ev); err != nil {
@@ -144,6 +146,9 @@ func newStackEnv(t *testing.T, extraEnv map[string]string, simOpts ...vpcsim.Opt
 // events waits until the subscriber has seen n events (or a second passed)
 // and returns what it saw.
 func (s *stack) events(n int) []receivedEvent {
+	// Every publish was acknowledged before this is called; a round trip on
+	// the subscriber's connection lets the server hand over what it routed.
+	_ = s.sub.FlushTimeout(time.Second)
 	deadline := time.Now().Add(2 * time.Second)
 	for {
 		s.mu.Lock()
