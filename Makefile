@@ -14,7 +14,7 @@ BUILD_FLAGS := -trimpath -buildvcs=false -ldflags='-s -w -buildid='
 # baseline instruction set, whatever GOAMD64 or GOFLAGS the shell has set.
 BUILD_ENV := CGO_ENABLED=0 GOOS=linux GOARCH=amd64 GOAMD64=v1 GOFLAGS=
 
-.PHONY: help run test test-unit lint build package package-lambda coldstart deploy bench fuzz clean vpcsim tools
+.PHONY: help run test faults test-unit lint build package package-lambda coldstart deploy bench fuzz clean vpcsim tools
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-15s %s\n", $$1, $$2}'
@@ -25,9 +25,12 @@ run: ## the local stack: emulator, embedded NATS, SQLite, HTTP intake, reconcile
 vpcsim: ## the VPC API emulator alone, on 127.0.0.1:9300
 	$(GO) run ./internal/vpcsim/cmd/vpcsim
 
-test: ## vet and every test (outside servers only where their VPNGW_TEST_* URLs are set)
+test: ## vet and every test (outside servers only where their VPNGW_TEST_* URLs are set); the fault suite is make faults
 	$(GO) vet ./...
-	$(GO) test -count=1 -timeout 15m ./...
+	$(GO) test -count=1 -timeout 15m -skip '^TestFaultSuite$$' ./...
+
+faults: ## the fault suite: the whole pipeline through injected failures (VPNGW_FAULT_REQUESTS, VPNGW_FAULT_DELIVERIES); docs/RELIABILITY.md
+	$(GO) test -count=1 -timeout 20m -v -run '^TestFaultSuite$$' ./internal/faults
 
 build: ## static, stripped, reproducible linux/amd64 binaries: dist/<function>/<function>
 	@for f in $(FUNCTIONS); do \
