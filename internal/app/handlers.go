@@ -24,11 +24,6 @@ const MaxHTTPBody = 1 << 20
 // HTTPTimeout bounds the handling of one CloudEvents HTTP request.
 const HTTPTimeout = 20 * time.Second
 
-// DryRunExtension is the CloudEvents extension attribute that marks one
-// request as a dry run ("true"): it is validated and decided, and answered
-// with io.vpngw.gateway.validated; nothing is created.
-const DryRunExtension = "vpngwdryrun"
-
 // ProvisionResponse is what the provision function answers.
 type ProvisionResponse struct {
 	Results []provision.Result `json:"results"`
@@ -46,21 +41,12 @@ func (a *App) ProvisionHandler() runtime.Handler {
 			// would fail the same way.
 			inputs = []provision.Input{{Data: payload, Raw: payload, Err: err}}
 		} else {
-			inputs = toInputs(items)
+			inputs = intake.Inputs(items, "")
 		}
 		results, err := a.Provision.HandleAll(ctx, inputs)
 		a.drain(ctx)
 		return ProvisionResponse{Results: results}, err
 	}
-}
-
-func toInputs(items []intake.Item) []provision.Input {
-	in := make([]provision.Input, len(items))
-	for i, it := range items {
-		in[i] = provision.Input{Identity: it.Identity, Type: it.Type, Data: it.Data, TraceParent: it.TraceParent, Err: it.Err,
-			DryRun: it.Extensions[DryRunExtension] == "true", Raw: it.Raw}
-	}
-	return in
 }
 
 // HTTPHandler serves CloudEvents over HTTP (binary, structured and batch
@@ -89,14 +75,14 @@ func (a *App) HTTPHandler() http.Handler {
 			writeJSON(w, status, map[string]string{"error": err.Error()})
 			return
 		}
-		results, err := a.Provision.HandleAll(ctx, toInputs(items))
+		results, err := a.Provision.HandleAll(ctx, intake.Inputs(items, ""))
 		a.drain(ctx)
 		status := http.StatusAccepted
 		switch {
 		case err != nil:
 			w.Header().Set("Retry-After", strconv.Itoa(10))
 			status = http.StatusServiceUnavailable
-		case allRejected(results):
+		case provision.AllFailed(results):
 			status = http.StatusBadRequest
 		}
 		writeJSON(w, status, ProvisionResponse{Results: results})
@@ -122,20 +108,6 @@ func (a *App) HTTPHandler() http.Handler {
 		})
 	})
 	return mux
-}
-
-// allRejected: every request of the delivery was refused at validation or by
-// the API; nothing in it was accepted or is still in flight.
-func allRejected(rs []provision.Result) bool {
-	if len(rs) == 0 {
-		return false
-	}
-	for _, r := range rs {
-		if r.State != "failed" {
-			return false
-		}
-	}
-	return true
 }
 
 func writeJSON(w http.ResponseWriter, status int, v any) {

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/vpngw/vpngw/events"
+	"github.com/vpngw/vpngw/internal/intake"
 	"github.com/vpngw/vpngw/internal/policy"
 	"github.com/vpngw/vpngw/internal/store"
 )
@@ -107,7 +108,7 @@ func TestDryRunCreatesNothing(t *testing.T) {
 		"type": events.TypeRequested, "data": validData()})
 	var req map[string]any
 	_ = json.Unmarshal(requestEvent("dry-2", validData()), &req)
-	req[DryRunExtension] = "true"
+	req[intake.DryRunExtension] = "true"
 	one, _ := json.Marshal(req)
 	for _, payload := range [][]byte{rule, one} {
 		resp, err := s.provision(payload)

@@ -82,46 +82,21 @@ func (c *Client) DescribeVpnGateways(ctx context.Context, region string, f Filte
 	if f.Status != "" {
 		p["Status"] = f.Status
 	}
+	// The answer's members have the names of Gateway's fields; RegionId is
+	// not among them, so it is filled in from the request.
 	var out struct {
 		RequestId   string
 		TotalCount  int
 		PageNumber  int
 		PageSize    int
-		VpnGateways struct {
-			VpnGateway []struct {
-				VpnGatewayId               string
-				VpcId                      string
-				VSwitchId                  string
-				DisasterRecoveryVSwitchId  string
-				Name                       string
-				Status                     string
-				BusinessStatus             string
-				ChargeType                 string
-				Spec                       string
-				InternetIp                 string
-				DisasterRecoveryInternetIp string
-				SslVpnInternetIp           string
-				SslMaxConnections          int
-				NetworkType                string
-				VpnType                    string
-				CreateTime                 int64
-				EndTime                    int64
-			}
-		}
+		VpnGateways struct{ VpnGateway []Gateway }
 	}
 	if _, err := c.call(ctx, region, ActionDescribeVpnGateways, p, &out); err != nil {
 		return Page{}, err
 	}
-	page := Page{TotalCount: out.TotalCount, PageNumber: out.PageNumber, PageSize: out.PageSize, RequestID: out.RequestId}
-	for _, g := range out.VpnGateways.VpnGateway {
-		page.Gateways = append(page.Gateways, Gateway{
-			VpnGatewayId: g.VpnGatewayId, RegionId: region, VpcId: g.VpcId, VSwitchId: g.VSwitchId,
-			DisasterRecoveryVSwitchId: g.DisasterRecoveryVSwitchId, Name: g.Name, Status: g.Status,
-			BusinessStatus: g.BusinessStatus, ChargeType: g.ChargeType, Spec: g.Spec, InternetIp: g.InternetIp,
-			DisasterRecoveryInternetIp: g.DisasterRecoveryInternetIp, SslVpnInternetIp: g.SslVpnInternetIp,
-			SslMaxConnections: g.SslMaxConnections, NetworkType: g.NetworkType, VpnType: g.VpnType,
-			CreateTime: g.CreateTime, EndTime: g.EndTime,
-		})
+	page := Page{Gateways: out.VpnGateways.VpnGateway, TotalCount: out.TotalCount, PageNumber: out.PageNumber, PageSize: out.PageSize, RequestID: out.RequestId}
+	for i := range page.Gateways {
+		page.Gateways[i].RegionId = region
 	}
 	return page, nil
 }

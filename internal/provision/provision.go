@@ -91,6 +91,21 @@ type Result struct {
 	Retry bool `json:"Retry,omitempty"`
 }
 
+// AllFailed reports whether every request of a delivery was refused (at
+// validation, by the policy or by the API): nothing in it was accepted or is
+// still in flight. An HTTP edge answers such a delivery with 400.
+func AllFailed(rs []Result) bool {
+	if len(rs) == 0 {
+		return false
+	}
+	for _, r := range rs {
+		if r.State != store.Failed {
+			return false
+		}
+	}
+	return true
+}
+
 // Service provisions gateways.
 type Service struct {
 	store       Store

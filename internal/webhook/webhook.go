@@ -233,38 +233,15 @@ func (h *handler) cloudEvents(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, status, Response{Error: err.Error()})
 		return
 	}
-	results, err := h.p.HandleAll(r.Context(), toInputs(items))
+	results, err := h.p.HandleAll(r.Context(), intake.Inputs(items, CallerWebhook))
 	status := http.StatusAccepted
 	switch {
 	case err != nil:
 		status = h.busy(w, r, err)
-	case allRejected(results):
+	case provision.AllFailed(results):
 		status = http.StatusBadRequest
 	}
 	writeJSON(w, status, Response{Results: results})
-}
-
-func toInputs(items []intake.Item) []provision.Input {
-	in := make([]provision.Input, len(items))
-	for i, it := range items {
-		in[i] = provision.Input{Identity: it.Identity, Type: it.Type, Data: it.Data, TraceParent: it.TraceParent, Err: it.Err,
-			Caller: CallerWebhook}
-	}
-	return in
-}
-
-// allRejected: every request of the delivery was refused at validation or by
-// the API; nothing in it was accepted or is still in flight.
-func allRejected(rs []provision.Result) bool {
-	if len(rs) == 0 {
-		return false
-	}
-	for _, r := range rs {
-		if r.State != "failed" {
-			return false
-		}
-	}
-	return true
 }
 
 // readBody reads the body up to the limit, answering 413 beyond it. Nothing
