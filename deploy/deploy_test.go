@@ -375,3 +375,18 @@ func TestSamplePolicyLoads(t *testing.T) {
 		t.Fatal("the sample policy must not be dry-run as a whole: it shows dryRun on one rule")
 	}
 }
+
+// The README shows the sample policy in full; it must be the file itself.
+func TestREADMEShowsTheSamplePolicy(t *testing.T) {
+	sample, err := os.ReadFile("policy.sample.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	readme, err := os.ReadFile("../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(readme), "```yaml\n"+strings.TrimRight(string(sample), "\n")+"\n```") {
+		t.Fatal("README.md's copy of deploy/policy.sample.yaml differs from the file; paste the file again")
+	}
+}
