@@ -651,42 +651,11 @@ func joinInts(vs []int) string {
 	return strings.Join(s, ", ")
 }
 
-// suggest returns "; did you mean X?" when s is a near miss of one of
+// suggest returns " (did you mean X?)" when s is a near miss of one of
 // options (different case, or at most two edits).
 func suggest(s string, options []string) string {
-	best, bestD := "", 3
-	for _, o := range options {
-		if strings.EqualFold(s, o) {
-			return fmt.Sprintf(" (did you mean %s?)", o)
-		}
-		if d := distance(strings.ToLower(s), strings.ToLower(o)); d < bestD {
-			best, bestD = o, d
-		}
+	if best := request.Nearest(s, options); best != "" {
+		return fmt.Sprintf(" (did you mean %s?)", best)
 	}
-	if best == "" {
-		return ""
-	}
-	return fmt.Sprintf(" (did you mean %s?)", best)
-}
-
-// distance is the Levenshtein distance of a and b.
-func distance(a, b string) int {
-	ra, rb := []rune(a), []rune(b)
-	prev := make([]int, len(rb)+1)
-	cur := make([]int, len(rb)+1)
-	for j := range prev {
-		prev[j] = j
-	}
-	for i := 1; i <= len(ra); i++ {
-		cur[0] = i
-		for j := 1; j <= len(rb); j++ {
-			cost := 1
-			if ra[i-1] == rb[j-1] {
-				cost = 0
-			}
-			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
-		}
-		prev, cur = cur, prev
-	}
-	return prev[len(rb)]
+	return ""
 }

@@ -3,6 +3,7 @@ package policy
 import (
 	"crypto/sha256"
 	"encoding/hex"
+	"slices"
 	"strconv"
 	"strings"
 	"unicode/utf8"
@@ -55,7 +56,9 @@ func IdentityTags(source, eventID, requester string) []events.Tag {
 func safeTagValue(v string) string {
 	out := strings.ReplaceAll(v, "://", ":/")
 	lower := strings.ToLower(out)
-	for _, p := range reservedTagPrefixes {
+	// Case-insensitive here, stricter than request.Validate, because a value
+	// vpngw writes itself must never be the one the API refuses.
+	for _, p := range request.ReservedTagPrefixes {
 		if strings.HasPrefix(lower, p) {
 			out = "_" + out
 			break
@@ -70,14 +73,6 @@ func safeTagValue(v string) string {
 	return string(r[:request.MaxTagValueLength-len(suffix)]) + suffix
 }
 
-// reservedTagPrefixes may not start a tag key or value. The check is
-// case-insensitive here, stricter than request.Validate, because a value
-// vpngw writes itself must never be the one the API refuses.
-var reservedTagPrefixes = []string{"aliyun", "acs:"}
-
-// urlSchemes may not appear in a tag key or value.
-var urlSchemes = []string{"http://", "https://"}
-
 // checkTagText reports what is wrong with a tag key or value the policy file
 // gives, or "" when it is acceptable. what is "key" or "value".
 func checkTagText(s, what string, max int) string {
@@ -87,30 +82,12 @@ func checkTagText(s, what string, max int) string {
 		return "a tag key may not be empty"
 	case utf8.RuneCountInString(s) > max:
 		return "a tag " + what + " is at most " + strconv.Itoa(max) + " characters long"
-	case hasAnyPrefix(lower, reservedTagPrefixes):
+	case slices.ContainsFunc(request.ReservedTagPrefixes, func(p string) bool { return strings.HasPrefix(lower, p) }):
 		return "a tag " + what + ` may not start with "aliyun" or "acs:" (reserved for the platform's own tags)`
-	case containsAny(lower, urlSchemes):
+	case slices.ContainsFunc(request.URLSchemes, func(p string) bool { return strings.Contains(lower, p) }):
 		return "a tag " + what + ` may not contain "http://" or "https://"`
 	case what == "key" && strings.HasPrefix(s, IdentityTagPrefix):
 		return `tag keys starting with "` + IdentityTagPrefix + `" are reserved for the identity tags vpngw adds itself`
 	}
 	return ""
-}
-
-func hasAnyPrefix(s string, prefixes []string) bool {
-	for _, p := range prefixes {
-		if strings.HasPrefix(s, p) {
-			return true
-		}
-	}
-	return false
-}
-
-func containsAny(s string, subs []string) bool {
-	for _, p := range subs {
-		if strings.Contains(s, p) {
-			return true
-		}
-	}
-	return false
 }

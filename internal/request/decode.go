@@ -384,7 +384,7 @@ func decodeTags(r *events.GatewayRequest, raw json.RawMessage) []events.FieldErr
 func unknownField(prefix, name string, known []string, what string) events.FieldError {
 	field := prefix + displayName(name)
 	msg := fmt.Sprintf("%s is not %s", field, what)
-	if near := nearest(name, known); near != "" {
+	if near := Nearest(name, known); near != "" {
 		if strings.EqualFold(near, name) {
 			msg += fmt.Sprintf("; did you mean %s%s? Parameter names are case-sensitive", prefix, near)
 		} else {
@@ -407,25 +407,26 @@ func displayName(name string) string {
 	return name
 }
 
-// nearest returns the known name closest to name, if it is within two edits
-// (case differences count as none).
-func nearest(name string, known []string) string {
+// Nearest returns the known name closest to name, if it is within two edits
+// (case differences count as none), for a "did you mean". The policy loader
+// and the chat-command parser use it too.
+func Nearest(name string, known []string) string {
 	best, bestDist := "", 3
 	for _, k := range known {
 		if strings.EqualFold(k, name) {
 			return k
 		}
-		if d := editDistance(strings.ToLower(name), strings.ToLower(k)); d < bestDist {
+		if d := EditDistance(strings.ToLower(name), strings.ToLower(k)); d < bestDist {
 			best, bestDist = k, d
 		}
 	}
 	return best
 }
 
-// editDistance is the Levenshtein distance between a and b, in runes. Long
-// inputs are not worth comparing (no parameter name is longer than 25), so
-// they count as far apart.
-func editDistance(a, b string) int {
+// EditDistance is the Levenshtein distance between a and b, in runes. Long
+// inputs are not worth comparing (no name vpngw suggests is longer than 25),
+// so they count as far apart.
+func EditDistance(a, b string) int {
 	ra, rb := []rune(a), []rune(b)
 	if len(ra) > 64 || len(rb) > 64 {
 		return math.MaxInt

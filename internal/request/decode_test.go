@@ -160,3 +160,20 @@ func TestDecodeClipsLongValues(t *testing.T) {
 		t.Errorf("Message is %d bytes", len(errs[0].Message))
 	}
 }
+
+func TestEditDistanceAndNearest(t *testing.T) {
+	for _, tc := range []struct {
+		a, b string
+		want int
+	}{{"", "", 0}, {"region", "region", 0}, {"regoin", "region", 2}, {"vpc", "vpcs", 1}, {"bandwith", "bandwidth", 1}, {"", "abc", 3}} {
+		if got := EditDistance(tc.a, tc.b); got != tc.want {
+			t.Errorf("EditDistance(%q, %q) = %d, want %d", tc.a, tc.b, got, tc.want)
+		}
+	}
+	known := []string{"Bandwidth", "VpcId", "RegionId"}
+	for name, want := range map[string]string{"Bandwith": "Bandwidth", "vpcid": "VpcId", "Zone": ""} {
+		if got := Nearest(name, known); got != want {
+			t.Errorf("Nearest(%q) = %q, want %q", name, got, want)
+		}
+	}
+}

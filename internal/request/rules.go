@@ -172,9 +172,9 @@ var (
 	nameFormat = regexp.MustCompile(`^[A-Za-z\x{4e00}-\x{9fa5}][A-Za-z0-9_.\x{4e00}-\x{9fa5}-]*$`)
 )
 
-// Tag keys and values may not start with these [TAG].
-var reservedTagPrefixes = []string{"aliyun", "acs:"}
+// ReservedTagPrefixes may not start a tag key or value [TAG].
+var ReservedTagPrefixes = []string{"aliyun", "acs:"}
 
-// Names and tag texts may not start with (Name) or contain (tags) these
-// [API], [TAG].
-var urlSchemes = []string{"http://", "https://"}
+// URLSchemes may not start a Name nor appear in a tag key or value [API],
+// [TAG].
+var URLSchemes = []string{"http://", "https://"}

@@ -195,7 +195,7 @@ func checkName(c *checker, name string) {
 		NameMinLength, NameMaxLength)
 	n := utf8.RuneCountInString(name)
 	switch {
-	case hasAnyPrefix(strings.ToLower(name), urlSchemes):
+	case hasAnyPrefix(strings.ToLower(name), URLSchemes):
 		c.add("Name", name, allowed, "Name must not start with http:// or https://")
 	case n < NameMinLength || n > NameMaxLength:
 		c.add("Name", name, allowed, "Name is %d characters long; it must be %d to %d", n, NameMinLength, NameMaxLength)
@@ -229,9 +229,9 @@ func checkTags(c *checker, tags []events.Tag) {
 			c.add(field+".Key", "", keyAllowed, "%s.Key is required and may not be empty", field)
 		case n > MaxTagKeyLength:
 			c.add(field+".Key", t.Key, keyAllowed, "%s.Key is %d characters long; at most %d are allowed", field, n, MaxTagKeyLength)
-		case hasAnyPrefix(t.Key, reservedTagPrefixes):
+		case hasAnyPrefix(t.Key, ReservedTagPrefixes):
 			c.add(field+".Key", t.Key, keyAllowed, "%s.Key may not start with aliyun or acs: (reserved for the platform's own tags)", field)
-		case containsAny(t.Key, urlSchemes):
+		case containsAny(t.Key, URLSchemes):
 			c.add(field+".Key", t.Key, keyAllowed, "%s.Key may not contain http:// or https://", field)
 		default:
 			if j, dup := seen[t.Key]; dup {
@@ -246,9 +246,9 @@ func checkTags(c *checker, tags []events.Tag) {
 		switch n := utf8.RuneCountInString(t.Value); {
 		case n > MaxTagValueLength:
 			c.add(field+".Value", t.Value, valueAllowed, "%s.Value is %d characters long; at most %d are allowed", field, n, MaxTagValueLength)
-		case hasAnyPrefix(t.Value, reservedTagPrefixes):
+		case hasAnyPrefix(t.Value, ReservedTagPrefixes):
 			c.add(field+".Value", t.Value, valueAllowed, "%s.Value may not start with aliyun or acs:", field)
-		case containsAny(t.Value, urlSchemes):
+		case containsAny(t.Value, URLSchemes):
 			c.add(field+".Value", t.Value, valueAllowed, "%s.Value may not contain http:// or https://", field)
 		}
 	}
@@ -316,7 +316,7 @@ func chargeTypeOrDefault(t string) string {
 // didYouMean suggests the allowed value v differs from only in case or by a
 // typo or two.
 func didYouMean(v string, allowed []string) string {
-	if near := nearest(v, allowed); near != "" {
+	if near := Nearest(v, allowed); near != "" {
 		return fmt.Sprintf("; did you mean %s?", near)
 	}
 	return ""

@@ -11,6 +11,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/vpngw/vpngw/events"
+	"github.com/vpngw/vpngw/internal/request"
 )
 
 // Bounds on one chat command, so that a pasted novel costs nothing.
@@ -282,7 +283,7 @@ func unknownKey(key string) string {
 		names = nil // nothing is that long: spare the quadratic distance
 	}
 	for _, n := range names {
-		d, exact := editDistance(strings.ToLower(key), strings.ToLower(n)), editDistance(key, n)
+		d, exact := request.EditDistance(strings.ToLower(key), strings.ToLower(n)), request.EditDistance(key, n)
 		if d < bestDist || (d == bestDist && exact < bestExact) {
 			best, bestDist, bestExact = n, d, exact
 		}
@@ -302,28 +303,6 @@ func aliases() []string {
 		}
 	}
 	return out
-}
-
-// editDistance is the Levenshtein distance between two short strings.
-func editDistance(a, b string) int {
-	ar, br := []rune(a), []rune(b)
-	prev := make([]int, len(br)+1)
-	cur := make([]int, len(br)+1)
-	for j := range prev {
-		prev[j] = j
-	}
-	for i := 1; i <= len(ar); i++ {
-		cur[0] = i
-		for j := 1; j <= len(br); j++ {
-			cost := 1
-			if ar[i-1] == br[j-1] {
-				cost = 0
-			}
-			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
-		}
-		prev, cur = cur, prev
-	}
-	return prev[len(br)]
 }
 
 // Quote pairs a value may be wrapped in: ASCII quotes, and the typographic

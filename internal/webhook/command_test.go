@@ -166,14 +166,3 @@ func TestHelpTextNamesEveryKey(t *testing.T) {
 		t.Errorf("the help's example is not a valid request: %v", err)
 	}
 }
-
-func TestEditDistance(t *testing.T) {
-	for _, tc := range []struct {
-		a, b string
-		want int
-	}{{"", "", 0}, {"region", "region", 0}, {"regoin", "region", 2}, {"vpc", "vpcs", 1}, {"bandwith", "bandwidth", 1}, {"", "abc", 3}} {
-		if got := editDistance(tc.a, tc.b); got != tc.want {
-			t.Errorf("editDistance(%q, %q) = %d, want %d", tc.a, tc.b, got, tc.want)
-		}
-	}
-}
