@@ -147,17 +147,21 @@ func newStackEnv(t *testing.T, extraEnv map[string]string, simOpts ...vpcsim.Opt
 // and returns what it saw.
 func (s *stack) events(n int) []receivedEvent {
 	// Every publish was acknowledged before this is called; a round trip on
-	// the subscriber's connection lets the server hand over what it routed.
+	// the subscriber's connection makes the server hand over what it routed,
+	// and the client's callback may still be working through its queue, so
+	// wait until the count stops growing (and reaches n).
 	_ = s.sub.FlushTimeout(time.Second)
-	deadline := time.Now().Add(2 * time.Second)
+	deadline := time.Now().Add(5 * time.Second)
+	last := -1
 	for {
 		s.mu.Lock()
 		got := append([]receivedEvent(nil), s.got...)
 		s.mu.Unlock()
-		if len(got) >= n || time.Now().After(deadline) {
+		if (len(got) >= n && len(got) == last) || time.Now().After(deadline) {
 			return got
 		}
-		time.Sleep(10 * time.Millisecond)
+		last = len(got)
+		time.Sleep(20 * time.Millisecond)
 	}
 }
 
