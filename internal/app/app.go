@@ -17,6 +17,7 @@ import (
 	"github.com/vpngw/vpngw/internal/queue"
 	"github.com/vpngw/vpngw/internal/reconcile"
 	"github.com/vpngw/vpngw/internal/store"
+	"github.com/vpngw/vpngw/internal/store/sqlstore"
 	"github.com/vpngw/vpngw/internal/webhook"
 )
 
@@ -76,7 +77,7 @@ func New(ctx context.Context, c Config, log *slog.Logger, opts ...Option) (*App,
 	if err != nil {
 		return nil, fmt.Errorf("VPNGW_VPC_ENDPOINT: %w", err)
 	}
-	a.Store, err = store.Open(ctx, c.StoreURL)
+	a.Store, err = sqlstore.Open(ctx, c.StoreURL)
 	if err != nil {
 		return nil, fmt.Errorf("VPNGW_STORE_URL: %w", err)
 	}

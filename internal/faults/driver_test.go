@@ -13,6 +13,7 @@ import (
 
 	"github.com/vpngw/vpngw/internal/reconcile"
 	"github.com/vpngw/vpngw/internal/store"
+	"github.com/vpngw/vpngw/internal/store/sqlstore"
 )
 
 // invokeFunc delivers a payload once. An error is a failed invocation, which
@@ -151,7 +152,7 @@ func (tk *ticker) stop() {
 // waitSettled waits until no request is received or pending and the outbox
 // is empty, for at most bound. Store errors (a database restarting) are
 // waited out. On timeout it describes what is left and why.
-func waitSettled(ctx context.Context, st *store.SQLStore, bound time.Duration) error {
+func waitSettled(ctx context.Context, st *sqlstore.Store, bound time.Duration) error {
 	deadline := time.Now().Add(bound)
 	var lastErr error
 	for {
@@ -168,7 +169,7 @@ func waitSettled(ctx context.Context, st *store.SQLStore, bound time.Duration) e
 			if lastErr != nil {
 				return fmt.Errorf("store did not answer within %s: %w", bound, lastErr)
 			}
-			stuck, _ := st.List(ctx, store.ListFilter{States: []store.State{store.Received, store.Pending}, Limit: 5})
+			stuck, _ := st.List(ctx, sqlstore.ListFilter{States: []store.State{store.Received, store.Pending}, Limit: 5})
 			var b strings.Builder
 			now := time.Now()
 			for _, r := range stuck {
@@ -188,11 +189,11 @@ func waitSettled(ctx context.Context, st *store.SQLStore, bound time.Duration) e
 }
 
 // listAll reads every request record.
-func listAll(ctx context.Context, st *store.SQLStore) ([]store.Request, error) {
+func listAll(ctx context.Context, st *sqlstore.Store) ([]store.Request, error) {
 	var out []store.Request
 	after := ""
 	for {
-		page, err := st.List(ctx, store.ListFilter{AfterKey: after, Limit: 500})
+		page, err := st.List(ctx, sqlstore.ListFilter{AfterKey: after, Limit: 500})
 		if err != nil {
 			return nil, err
 		}

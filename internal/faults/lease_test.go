@@ -10,6 +10,7 @@ import (
 
 	"github.com/vpngw/vpngw/internal/reconcile"
 	"github.com/vpngw/vpngw/internal/store"
+	"github.com/vpngw/vpngw/internal/store/sqlstore"
 	"github.com/vpngw/vpngw/internal/vpcsim"
 )
 
@@ -57,7 +58,7 @@ func settleWithin(t *testing.T, h *harness, bound time.Duration, tick func(ctx c
 			return
 		}
 		if time.Now().After(deadline) {
-			left, _ := h.store.List(context.Background(), store.ListFilter{States: []store.State{store.Pending}, Limit: 3})
+			left, _ := h.store.List(context.Background(), sqlstore.ListFilter{States: []store.State{store.Pending}, Limit: 3})
 			var leases []string
 			for _, r := range left {
 				leases = append(leases, r.LeaseOwner+" until "+r.LeaseUntil.Format(time.RFC3339)+" (in "+time.Until(r.LeaseUntil).Round(time.Second).String()+")")

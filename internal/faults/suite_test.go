@@ -16,7 +16,7 @@ import (
 
 	"github.com/vpngw/vpngw/internal/app"
 	"github.com/vpngw/vpngw/internal/reconcile"
-	"github.com/vpngw/vpngw/internal/store"
+	"github.com/vpngw/vpngw/internal/store/sqlstore"
 	"github.com/vpngw/vpngw/internal/vpcsim"
 )
 
@@ -205,7 +205,7 @@ type harness struct {
 	broker    *broker
 	storeURL  string
 	storeKind string
-	store     *store.SQLStore
+	store     *sqlstore.Store
 	logs      *tailBuffer
 	start     time.Time
 }
@@ -227,7 +227,7 @@ func newHarness(t *testing.T, sc scenario, sz size, storeURL string) *harness {
 	h.storeURL = storeURL
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	st, err := store.OpenSQL(ctx, storeURL)
+	st, err := sqlstore.OpenSQL(ctx, storeURL)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -10,6 +10,7 @@ import (
 
 	"github.com/vpngw/vpngw/internal/outbox"
 	"github.com/vpngw/vpngw/internal/store"
+	"github.com/vpngw/vpngw/internal/store/sqlstore"
 )
 
 // flaky acknowledges until it is told to fail, and records what it sent.
@@ -28,7 +29,7 @@ func (f *flaky) Publish(_ context.Context, m outbox.Message) error {
 
 func TestDrainPublishesInOrderAndStopsAtTheFirstFailure(t *testing.T) {
 	ctx := context.Background()
-	s, err := store.Open(ctx, "sqlite://"+filepath.Join(t.TempDir(), "s.db"))
+	s, err := sqlstore.Open(ctx, "sqlite://"+filepath.Join(t.TempDir(), "s.db"))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -12,6 +12,7 @@ import (
 	"github.com/vpngw/vpngw/internal/cloud"
 	"github.com/vpngw/vpngw/internal/reconcile"
 	"github.com/vpngw/vpngw/internal/store"
+	"github.com/vpngw/vpngw/internal/store/sqlstore"
 )
 
 // fakeAPI lists a fixed set of gateways, 50 a page, and records each call.
@@ -44,7 +45,7 @@ var t0 = time.Date(2026, 11, 25, 10, 0, 0, 0, time.UTC)
 
 func openStore(t *testing.T) store.Store {
 	t.Helper()
-	s, err := store.Open(context.Background(), "sqlite://"+filepath.Join(t.TempDir(), "s.db"))
+	s, err := sqlstore.Open(context.Background(), "sqlite://"+filepath.Join(t.TempDir(), "s.db"))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,5 +1,10 @@
-// Package store records gateway requests and the CloudEvents they owe their
-// senders, on SQLite (embedded, the default), PostgreSQL or MySQL/MariaDB.
+// Package store is the record of gateway requests and the CloudEvents they
+// owe their senders: the request, its states, the outbox entry, and the Store
+// contract every backend keeps. It holds no driver; the use cases (provision,
+// reconcile, the outbox relay, the webhook) import it for these types and
+// declare the few Store methods each calls. Package sqlstore implements the
+// contract on SQLite, PostgreSQL and MySQL/MariaDB; the storetest subpackage
+// is the suite every implementation passes.
 //
 // A request is inserted once per key however often its event is delivered;
 // its state moves only by conditional transitions; reconcile ticks lease
@@ -9,9 +14,4 @@
 // relay publishes the outbox in order (Unsent, MarkSent): a request is never
 // changed without its event being queued, nor an event queued for a change
 // that was rolled back.
-//
-// Open picks the backend from the URL scheme and applies the embedded schema
-// migrations. The request handler, the reconcile tick and the outbox relay
-// import it, each through the few Store methods it calls; the storetest
-// subpackage is the contract every backend passes.
 package store

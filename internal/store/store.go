@@ -34,6 +34,15 @@ const (
 // Terminal reports whether no further transition can happen from s.
 func (s State) Terminal() bool { return s == Active || s == Failed || s == BatchDone || s == DryRun }
 
+// Valid reports whether s is one of the states above.
+func (s State) Valid() bool {
+	switch s {
+	case Received, Pending, Active, Failed, Batch, BatchDone, DryRun:
+		return true
+	}
+	return false
+}
+
 // Sentinel errors every backend returns.
 var (
 	// ErrNotFound: no request with that key.

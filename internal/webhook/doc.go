@@ -70,7 +70,7 @@
 //
 // # Replays
 //
-// A verified request leaves a key with the ReplayGuard (store.SQLStore's
+// A verified request leaves a key with the ReplayGuard (sqlstore.Store's
 // FirstUse, shared by every instance) until its timestamp would be refused
 // as stale anyway: for POST / and Slack a hash of the signed content (so the
 // same content under a second, rotated secret is still the same request),

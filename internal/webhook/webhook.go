@@ -108,7 +108,7 @@ func (f ProvisionerFunc) HandleAll(ctx context.Context, in []provision.Input) ([
 }
 
 // ReplayGuard remembers the requests already served. It must be shared by
-// every instance of the function (store.SQLStore implements it): Function
+// every instance of the function (sqlstore.Store implements it): Function
 // Compute runs many, and a replay may reach any of them.
 type ReplayGuard interface {
 	// FirstUse records key until the instant until and reports whether it

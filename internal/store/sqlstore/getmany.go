@@ -1,14 +1,16 @@
-package store
+package sqlstore
 
 import (
 	"context"
 	"fmt"
+
+	"github.com/vpngw/vpngw/internal/store"
 )
 
 // GetMany returns the requests with keys that exist, in no particular order,
 // reading up to maxBatch keys per query.
-func (s *SQLStore) GetMany(ctx context.Context, keys []string) ([]Request, error) {
-	var out []Request
+func (s *Store) GetMany(ctx context.Context, keys []string) ([]store.Request, error) {
+	var out []store.Request
 	for start := 0; start < len(keys); start += maxBatch {
 		chunk := keys[start:min(start+maxBatch, len(keys))]
 		args := make([]any, len(chunk))

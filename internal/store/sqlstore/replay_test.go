@@ -1,4 +1,4 @@
-package store_test
+package sqlstore_test
 
 import (
 	"context"
@@ -10,7 +10,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/vpngw/vpngw/internal/store"
+	"github.com/vpngw/vpngw/internal/store/sqlstore"
 )
 
 // testClock is a clock the test moves by hand.
@@ -28,7 +28,7 @@ func (c *testClock) Advance(d time.Duration) { c.ns.Add(int64(d)) }
 // testFirstUse is the replay guard's contract, run against every backend.
 func testFirstUse(t *testing.T, rawURL string) {
 	clock := newTestClock(time.Date(2025, 6, 1, 12, 0, 0, 0, time.UTC))
-	s := openStore(t, rawURL, store.WithClock(clock.Now))
+	s := openStore(t, rawURL, sqlstore.WithClock(clock.Now))
 	ctx := context.Background()
 	first := func(key string, until time.Time) bool {
 		t.Helper()
@@ -183,12 +183,12 @@ func testFirstUse(t *testing.T, rawURL string) {
 	})
 
 	t.Run("bad keys are refused", func(t *testing.T) {
-		for _, key := range []string{"", strings.Repeat("k", store.MaxReplayKey+1), "bad\xffutf8", "nul\x00"} {
+		for _, key := range []string{"", strings.Repeat("k", sqlstore.MaxReplayKey+1), "bad\xffutf8", "nul\x00"} {
 			if _, err := s.FirstUse(ctx, key, clock.Now().Add(time.Minute)); err == nil {
 				t.Errorf("FirstUse(%q) succeeded", key)
 			}
 		}
-		if !first(strings.Repeat("k", store.MaxReplayKey), clock.Now().Add(time.Minute)) {
+		if !first(strings.Repeat("k", sqlstore.MaxReplayKey), clock.Now().Add(time.Minute)) {
 			t.Error("a key of exactly MaxReplayKey bytes is refused")
 		}
 	})
@@ -205,7 +205,7 @@ func TestMySQLFirstUse(t *testing.T) { testFirstUse(t, mysqlDatabaseURL(t, mysql
 // migrate them.)
 func BenchmarkFirstUse(b *testing.B) {
 	ctx := context.Background()
-	s, err := store.OpenSQL(ctx, "sqlite://"+b.TempDir()+"/bench.db")
+	s, err := sqlstore.OpenSQL(ctx, "sqlite://"+b.TempDir()+"/bench.db")
 	if err != nil {
 		b.Fatal(err)
 	}

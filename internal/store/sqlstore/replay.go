@@ -1,4 +1,4 @@
-package store
+package sqlstore
 
 import (
 	"context"
@@ -29,7 +29,7 @@ const replaySweep = 64
 // A key recorded with an until that has already passed is expired at once.
 // Each call also deletes up to 64 expired keys, oldest first, in the same
 // transaction, so the table stays as small as the keys still current.
-func (s *SQLStore) FirstUse(ctx context.Context, key string, until time.Time) (bool, error) {
+func (s *Store) FirstUse(ctx context.Context, key string, until time.Time) (bool, error) {
 	switch {
 	case key == "":
 		return false, errors.New("store: first use: empty replay key")
@@ -61,7 +61,7 @@ func (s *SQLStore) FirstUse(ctx context.Context, key string, until time.Time) (b
 // happened; MySQL's does not (the store connects with CLIENT_FOUND_ROWS, so an
 // unchanged row counts as affected), so there an expired record is deleted
 // first and the duplicate-key error of the insert means "current".
-func (s *SQLStore) useReplayKey(ctx context.Context, tx *sql.Tx, key string, until, now time.Time) (bool, error) {
+func (s *Store) useReplayKey(ctx context.Context, tx *sql.Tx, key string, until, now time.Time) (bool, error) {
 	d := s.d
 	if d.kind == "mysql" {
 		if _, err := tx.ExecContext(ctx, `DELETE FROM replay_keys WHERE replay_key = ? AND expires_at <= ?`,
@@ -90,7 +90,7 @@ func (s *SQLStore) useReplayKey(ctx context.Context, tx *sql.Tx, key string, unt
 // sweepReplayKeys deletes up to replaySweep expired keys. On PostgreSQL and
 // MySQL rows another transaction holds are skipped, so concurrent requests
 // never wait on each other's clean-up.
-func (s *SQLStore) sweepReplayKeys(ctx context.Context, tx *sql.Tx, now time.Time) error {
+func (s *Store) sweepReplayKeys(ctx context.Context, tx *sql.Tx, now time.Time) error {
 	d := s.d
 	expired := `SELECT replay_key FROM replay_keys WHERE expires_at <= ? ORDER BY expires_at LIMIT ` +
 		fmt.Sprint(replaySweep) + d.skipLocked

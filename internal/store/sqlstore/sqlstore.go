@@ -1,4 +1,4 @@
-package store
+package sqlstore
 
 import (
 	"context"
@@ -9,11 +9,13 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/vpngw/vpngw/internal/store"
 )
 
-// SQLStore is the Store on a SQL database: SQLite, PostgreSQL or
+// Store is the store.Store on a SQL database: SQLite, PostgreSQL or
 // MySQL/MariaDB. Open one with Open or OpenSQL; it is safe for concurrent use.
-type SQLStore struct {
+type Store struct {
 	d    *dialect
 	desc string  // backend, host and database for errors; never a password
 	wdb  *sql.DB // writes (and, except on SQLite files, reads)
@@ -24,20 +26,20 @@ type SQLStore struct {
 	secret string
 }
 
-var _ Store = (*SQLStore)(nil)
+var _ store.Store = (*Store)(nil)
 
-func newSQLStore(d *dialect, desc string, wdb, rdb *sql.DB, o options) *SQLStore {
-	return &SQLStore{d: d, desc: desc, wdb: wdb, rdb: rdb, now: o.now}
+func newStore(d *dialect, desc string, wdb, rdb *sql.DB, o options) *Store {
+	return &Store{d: d, desc: desc, wdb: wdb, rdb: rdb, now: o.now}
 }
 
 // Kind names the backend: "sqlite", "postgres" or "mysql".
-func (s *SQLStore) Kind() string { return s.d.kind }
+func (s *Store) Kind() string { return s.d.kind }
 
 // String names the backend, host and database, without credentials.
-func (s *SQLStore) String() string { return s.desc }
+func (s *Store) String() string { return s.desc }
 
 // Close closes the store's connection pools.
-func (s *SQLStore) Close() error {
+func (s *Store) Close() error {
 	err := s.wdb.Close()
 	if s.rdb != s.wdb {
 		err = errors.Join(err, s.rdb.Close())
@@ -54,7 +56,7 @@ const maxBatch = 500
 const maxAttempts = 5
 
 // retry runs fn again while it fails in a way that another run can fix.
-func (s *SQLStore) retry(ctx context.Context, fn func() error) error {
+func (s *Store) retry(ctx context.Context, fn func() error) error {
 	for attempt := 1; ; attempt++ {
 		err := fn()
 		if err == nil || attempt == maxAttempts || !retryable(err) || ctx.Err() != nil {
@@ -74,7 +76,7 @@ func (s *SQLStore) retry(ctx context.Context, fn func() error) error {
 
 // inTx runs fn in one write transaction, retried as a whole when it loses a
 // race. fn must not use s.wdb: on SQLite its one connection is fn's.
-func (s *SQLStore) inTx(ctx context.Context, fn func(tx *sql.Tx) error) error {
+func (s *Store) inTx(ctx context.Context, fn func(tx *sql.Tx) error) error {
 	var opts *sql.TxOptions
 	if s.d.readCommitted {
 		opts = &sql.TxOptions{Isolation: sql.LevelReadCommitted}
@@ -98,22 +100,22 @@ type queryer interface {
 	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
 }
 
-// Insert implements Store. An empty r.State is stored as Received; zero
+// Insert implements store.Store. An empty r.State is stored as store.Received; zero
 // CreatedAt and UpdatedAt are stamped with the clock. Every event is stored
 // for r.Key whatever its RequestKey says, and only if this call created the
 // request.
-func (s *SQLStore) Insert(ctx context.Context, r Request, events []Event) (Request, bool, error) {
+func (s *Store) Insert(ctx context.Context, r store.Request, events []store.Event) (store.Request, bool, error) {
 	if r.Key == "" {
-		return Request{}, false, errors.New("store: insert: request has no key")
+		return store.Request{}, false, errors.New("store: insert: request has no key")
 	}
 	if r.State == "" {
-		r.State = Received
+		r.State = store.Received
 	}
-	if !r.State.valid() {
-		return Request{}, false, fmt.Errorf("store: insert %s: unknown state %q", r.Key, r.State)
+	if !r.State.Valid() {
+		return store.Request{}, false, fmt.Errorf("store: insert %s: unknown state %q", r.Key, r.State)
 	}
 	if err := checkEvents(r.Key, events); err != nil {
-		return Request{}, false, fmt.Errorf("store: insert %s: %w", r.Key, err)
+		return store.Request{}, false, fmt.Errorf("store: insert %s: %w", r.Key, err)
 	}
 	now := s.now()
 	if r.CreatedAt.IsZero() {
@@ -127,7 +129,7 @@ func (s *SQLStore) Insert(ctx context.Context, r Request, events []Event) (Reque
 	}
 
 	var (
-		got     Request
+		got     store.Request
 		created bool
 	)
 	err := s.inTx(ctx, func(tx *sql.Tx) error {
@@ -145,12 +147,12 @@ func (s *SQLStore) Insert(ctx context.Context, r Request, events []Event) (Reque
 		return err
 	})
 	if err != nil {
-		return Request{}, false, fmt.Errorf("store: insert %s into %s: %w", r.Key, s.desc, err)
+		return store.Request{}, false, fmt.Errorf("store: insert %s into %s: %w", r.Key, s.desc, err)
 	}
 	return got, created, nil
 }
 
-func (s *SQLStore) insertRequest(ctx context.Context, tx *sql.Tx, r Request) (bool, error) {
+func (s *Store) insertRequest(ctx context.Context, tx *sql.Tx, r store.Request) (bool, error) {
 	d := s.d
 	res, err := tx.ExecContext(ctx, d.rebind(d.insertRequest),
 		r.Key, r.Source, r.EventID, r.Subject, r.ClientToken, r.RegionID, r.VpcID, r.Params,
@@ -170,7 +172,7 @@ func (s *SQLStore) insertRequest(ctx context.Context, tx *sql.Tx, r Request) (bo
 	return n == 1, nil
 }
 
-func checkEvents(key string, events []Event) error {
+func checkEvents(key string, events []store.Event) error {
 	for i, e := range events {
 		if e.RequestKey != "" && e.RequestKey != key {
 			return fmt.Errorf("event %d (%s) belongs to request %s", i, e.ID, e.RequestKey)
@@ -184,7 +186,7 @@ func checkEvents(key string, events []Event) error {
 
 // insertEvents appends events to the outbox one statement each, so that seq
 // follows the order of events on every backend.
-func (s *SQLStore) insertEvents(ctx context.Context, tx *sql.Tx, key string, events []Event, now time.Time) error {
+func (s *Store) insertEvents(ctx context.Context, tx *sql.Tx, key string, events []store.Event, now time.Time) error {
 	q := s.d.rebind(`INSERT INTO outbox (id, request_key, type, body, created_at) VALUES (?, ?, ?, ?, ?)`)
 	for _, e := range events {
 		if e.CreatedAt.IsZero() {
@@ -200,29 +202,29 @@ func (s *SQLStore) insertEvents(ctx context.Context, tx *sql.Tx, key string, eve
 	return nil
 }
 
-// Get implements Store.
-func (s *SQLStore) Get(ctx context.Context, key string) (Request, error) {
+// Get implements store.Store.
+func (s *Store) Get(ctx context.Context, key string) (store.Request, error) {
 	r, err := s.get(ctx, s.rdb, key)
 	if err != nil {
-		return Request{}, fmt.Errorf("store: get %s from %s: %w", key, s.desc, err)
+		return store.Request{}, fmt.Errorf("store: get %s from %s: %w", key, s.desc, err)
 	}
 	return r, nil
 }
 
-func (s *SQLStore) get(ctx context.Context, q queryer, key string) (Request, error) {
+func (s *Store) get(ctx context.Context, q queryer, key string) (store.Request, error) {
 	row := q.QueryRowContext(ctx, s.d.rebind(`SELECT `+requestColumns+` FROM requests WHERE request_key = ?`), key)
 	r, err := scanRequest(row)
 	if errors.Is(err, sql.ErrNoRows) {
-		return Request{}, ErrNotFound
+		return store.Request{}, store.ErrNotFound
 	}
 	return r, err
 }
 
 type scanner interface{ Scan(dest ...any) error }
 
-func scanRequest(row scanner) (Request, error) {
+func scanRequest(row scanner) (store.Request, error) {
 	var (
-		r                                      Request
+		r                                      store.Request
 		state                                  string
 		created, updated, accepted, leaseUntil timeScan
 	)
@@ -230,25 +232,25 @@ func scanRequest(row scanner) (Request, error) {
 		&r.Params, &state, &r.GatewayID, &r.OrderID, &r.Attempts, &r.LastError,
 		&created, &updated, &accepted, &r.LeaseOwner, &leaseUntil)
 	if err != nil {
-		return Request{}, err
+		return store.Request{}, err
 	}
-	r.State = State(state)
+	r.State = store.State(state)
 	r.CreatedAt, r.UpdatedAt, r.AcceptedAt, r.LeaseUntil = created.t, updated.t, accepted.t, leaseUntil.t
 	return r, nil
 }
 
-// Transition implements Store.
-func (s *SQLStore) Transition(ctx context.Context, key string, from []State, to State, leaseOwner string, c Change, events []Event) (Request, error) {
+// Transition implements store.Store.
+func (s *Store) Transition(ctx context.Context, key string, from []store.State, to store.State, leaseOwner string, c store.Change, events []store.Event) (store.Request, error) {
 	if len(from) == 0 {
-		return Request{}, fmt.Errorf("store: transition %s: no states to move from", key)
+		return store.Request{}, fmt.Errorf("store: transition %s: no states to move from", key)
 	}
 	for _, st := range append(slices.Clone(from), to) {
-		if !st.valid() {
-			return Request{}, fmt.Errorf("store: transition %s: unknown state %q", key, st)
+		if !st.Valid() {
+			return store.Request{}, fmt.Errorf("store: transition %s: unknown state %q", key, st)
 		}
 	}
 	if err := checkEvents(key, events); err != nil {
-		return Request{}, fmt.Errorf("store: transition %s: %w", key, err)
+		return store.Request{}, fmt.Errorf("store: transition %s: %w", key, err)
 	}
 	now := s.now()
 
@@ -284,7 +286,7 @@ func (s *SQLStore) Transition(ctx context.Context, key string, from []State, to 
 	}
 	q = s.d.rebind(q)
 
-	var got Request
+	var got store.Request
 	err := s.inTx(ctx, func(tx *sql.Tx) error {
 		res, err := tx.ExecContext(ctx, q, args...)
 		if err != nil {
@@ -298,12 +300,12 @@ func (s *SQLStore) Transition(ctx context.Context, key string, from []State, to 
 			var one int
 			err := tx.QueryRowContext(ctx, s.d.rebind(`SELECT 1 FROM requests WHERE request_key = ?`), key).Scan(&one)
 			if errors.Is(err, sql.ErrNoRows) {
-				return ErrNotFound
+				return store.ErrNotFound
 			}
 			if err != nil {
 				return err
 			}
-			return ErrConflict
+			return store.ErrConflict
 		}
 		if err := s.insertEvents(ctx, tx, key, events, now); err != nil {
 			return err
@@ -312,15 +314,15 @@ func (s *SQLStore) Transition(ctx context.Context, key string, from []State, to 
 		return err
 	})
 	if err != nil {
-		return Request{}, fmt.Errorf("store: transition %s to %s in %s: %w", key, to, s.desc, err)
+		return store.Request{}, fmt.Errorf("store: transition %s to %s in %s: %w", key, to, s.desc, err)
 	}
 	return got, nil
 }
 
-// Claim implements Store. It leases at most 500 requests per call; callers
+// Claim implements store.Store. It leases at most 500 requests per call; callers
 // loop for more. Claiming does not change UpdatedAt, which records changes of
 // state and data only.
-func (s *SQLStore) Claim(ctx context.Context, states []State, owner string, now time.Time, lease time.Duration, limit int) ([]Request, error) {
+func (s *Store) Claim(ctx context.Context, states []store.State, owner string, now time.Time, lease time.Duration, limit int) ([]store.Request, error) {
 	if owner == "" {
 		return nil, errors.New("store: claim: no lease owner")
 	}
@@ -339,7 +341,7 @@ func (s *SQLStore) Claim(ctx context.Context, states []State, owner string, now 
 	}
 	args = append(args, s.d.timeArg(now), limit)
 
-	var got []Request
+	var got []store.Request
 	var err error
 	if s.d.claimReturning {
 		got, err = s.claimReturning(ctx, where, args, owner, until)
@@ -354,7 +356,7 @@ func (s *SQLStore) Claim(ctx context.Context, states []State, owner string, now 
 
 // claimReturning locks the oldest claimable rows, skipping rows another
 // claimer holds, and leases them in the same statement.
-func (s *SQLStore) claimReturning(ctx context.Context, where string, args []any, owner string, until time.Time) ([]Request, error) {
+func (s *Store) claimReturning(ctx context.Context, where string, args []any, owner string, until time.Time) ([]store.Request, error) {
 	q := s.d.rebind(`WITH c AS (
 		SELECT request_key FROM requests WHERE ` + where + `
 		ORDER BY created_at, request_key LIMIT ?` + s.d.skipLocked + `)
@@ -362,7 +364,7 @@ func (s *SQLStore) claimReturning(ctx context.Context, where string, args []any,
 	FROM c WHERE requests.request_key = c.request_key
 	RETURNING ` + qualified("requests", requestColumns))
 	args = append(args, owner, s.d.timeArg(until))
-	var got []Request
+	var got []store.Request
 	err := s.retry(ctx, func() error {
 		rows, err := s.wdb.QueryContext(ctx, q, args...)
 		if err != nil {
@@ -375,7 +377,7 @@ func (s *SQLStore) claimReturning(ctx context.Context, where string, args []any,
 		return nil, err
 	}
 	// RETURNING follows no ORDER BY; give callers oldest first.
-	slices.SortFunc(got, func(a, b Request) int {
+	slices.SortFunc(got, func(a, b store.Request) int {
 		if c := a.CreatedAt.Compare(b.CreatedAt); c != 0 {
 			return c
 		}
@@ -387,10 +389,10 @@ func (s *SQLStore) claimReturning(ctx context.Context, where string, args []any,
 // claimSelectUpdate reads and locks the oldest claimable rows (skipping
 // locked ones where the backend can; SQLite's write transaction already
 // excludes every other writer), then leases them, in one transaction.
-func (s *SQLStore) claimSelectUpdate(ctx context.Context, where string, args []any, owner string, until time.Time) ([]Request, error) {
+func (s *Store) claimSelectUpdate(ctx context.Context, where string, args []any, owner string, until time.Time) ([]store.Request, error) {
 	sel := s.d.rebind(`SELECT ` + requestColumns + ` FROM requests WHERE ` + where +
 		` ORDER BY created_at, request_key LIMIT ?` + s.d.skipLocked)
-	var got []Request
+	var got []store.Request
 	err := s.inTx(ctx, func(tx *sql.Tx) error {
 		rows, err := tx.QueryContext(ctx, sel, args...)
 		if err != nil {
@@ -417,9 +419,9 @@ func (s *SQLStore) claimSelectUpdate(ctx context.Context, where string, args []a
 	return got, nil
 }
 
-func scanRequests(rows *sql.Rows) ([]Request, error) {
+func scanRequests(rows *sql.Rows) ([]store.Request, error) {
 	defer rows.Close()
-	var out []Request
+	var out []store.Request
 	for rows.Next() {
 		r, err := scanRequest(rows)
 		if err != nil {
@@ -430,9 +432,9 @@ func scanRequests(rows *sql.Rows) ([]Request, error) {
 	return out, rows.Err()
 }
 
-// Release implements Store. Keys not leased by owner (never claimed, already
+// Release implements store.Store. Keys not leased by owner (never claimed, already
 // transitioned, or taken over after the lease expired) are left alone.
-func (s *SQLStore) Release(ctx context.Context, owner string, keys []string) error {
+func (s *Store) Release(ctx context.Context, owner string, keys []string) error {
 	if owner == "" {
 		return errors.New("store: release: no lease owner")
 	}
@@ -459,8 +461,8 @@ func (s *SQLStore) Release(ctx context.Context, owner string, keys []string) err
 	return nil
 }
 
-// Unsent implements Store. A limit below 1 returns nothing.
-func (s *SQLStore) Unsent(ctx context.Context, limit int) ([]Event, error) {
+// Unsent implements store.Store. A limit below 1 returns nothing.
+func (s *Store) Unsent(ctx context.Context, limit int) ([]store.Event, error) {
 	if limit <= 0 {
 		return nil, nil
 	}
@@ -470,10 +472,10 @@ func (s *SQLStore) Unsent(ctx context.Context, limit int) ([]Event, error) {
 		return nil, fmt.Errorf("store: read outbox of %s: %w", s.desc, err)
 	}
 	defer rows.Close()
-	var out []Event
+	var out []store.Event
 	for rows.Next() {
 		var (
-			e       Event
+			e       store.Event
 			created timeScan
 		)
 		if err := rows.Scan(&e.Seq, &e.ID, &e.RequestKey, &e.Type, &e.Body, &created); err != nil {
@@ -488,8 +490,8 @@ func (s *SQLStore) Unsent(ctx context.Context, limit int) ([]Event, error) {
 	return out, nil
 }
 
-// MarkSent implements Store. Seqs already marked keep their first sent time.
-func (s *SQLStore) MarkSent(ctx context.Context, seqs []int64) error {
+// MarkSent implements store.Store. Seqs already marked keep their first sent time.
+func (s *Store) MarkSent(ctx context.Context, seqs []int64) error {
 	if len(seqs) == 0 {
 		return nil
 	}
@@ -516,7 +518,7 @@ func (s *SQLStore) MarkSent(ctx context.Context, seqs []int64) error {
 
 // Count returns how many requests are in one of states, or in any state when
 // none are given.
-func (s *SQLStore) Count(ctx context.Context, states ...State) (int, error) {
+func (s *Store) Count(ctx context.Context, states ...store.State) (int, error) {
 	q := `SELECT COUNT(*) FROM requests`
 	var args []any
 	if len(states) > 0 {
@@ -534,14 +536,14 @@ func (s *SQLStore) Count(ctx context.Context, states ...State) (int, error) {
 
 // ListFilter selects requests for List.
 type ListFilter struct {
-	States   []State // any state when empty
-	AfterKey string  // resume after this key (keys are listed in order)
-	Limit    int     // at most this many; 100 when 0, capped at 500
+	States   []store.State // any state when empty
+	AfterKey string        // resume after this key (keys are listed in order)
+	Limit    int           // at most this many; 100 when 0, capped at 500
 }
 
 // List returns requests in key order, a page at a time: pass the last key of
 // one page as AfterKey for the next.
-func (s *SQLStore) List(ctx context.Context, f ListFilter) ([]Request, error) {
+func (s *Store) List(ctx context.Context, f ListFilter) ([]store.Request, error) {
 	limit := f.Limit
 	if limit <= 0 {
 		limit = 100
@@ -566,14 +568,6 @@ func (s *SQLStore) List(ctx context.Context, f ListFilter) ([]Request, error) {
 		return nil, fmt.Errorf("store: list requests in %s: %w", s.desc, err)
 	}
 	return out, nil
-}
-
-func (st State) valid() bool {
-	switch st {
-	case Received, Pending, Active, Failed, Batch, BatchDone, DryRun:
-		return true
-	}
-	return false
 }
 
 // marks is n comma-separated placeholders.

@@ -1,15 +1,17 @@
-package store
+package sqlstore
 
 import (
 	"context"
 	"fmt"
 	"time"
+
+	"github.com/vpngw/vpngw/internal/store"
 )
 
 // CountSource counts the requests of one source in states; with a non-zero
 // acceptedSince, only those CreateVpnGateway accepted at or after it. The
 // operator policy's quotas read it.
-func (s *SQLStore) CountSource(ctx context.Context, source string, states []State, acceptedSince time.Time) (int, error) {
+func (s *Store) CountSource(ctx context.Context, source string, states []store.State, acceptedSince time.Time) (int, error) {
 	q := `SELECT COUNT(*) FROM requests WHERE source = ?`
 	args := []any{source}
 	if len(states) > 0 {

@@ -1,4 +1,4 @@
-package store
+package sqlstore
 
 import (
 	"context"
@@ -96,7 +96,7 @@ const createMigrationsTable = `CREATE TABLE IF NOT EXISTS schema_migrations (
 // on a lock (PostgreSQL advisory lock, MySQL GET_LOCK, SQLite's write lock),
 // and each finds the versions applied by the one before it in
 // schema_migrations. Open calls it unless told WithoutMigrate.
-func (s *SQLStore) Migrate(ctx context.Context) error {
+func (s *Store) Migrate(ctx context.Context) error {
 	ms, err := s.d.migrations()
 	if err != nil {
 		return fmt.Errorf("store: load %s migrations: %w", s.d.kind, err)
@@ -119,7 +119,7 @@ func (s *SQLStore) Migrate(ctx context.Context) error {
 // schema so that separate schemas do not wait on each other, makes concurrent
 // migrators take turns; on SQLite the IMMEDIATE transaction holds the
 // database's write lock, which does the same.
-func (s *SQLStore) migrateInTx(ctx context.Context, ms []migration) error {
+func (s *Store) migrateInTx(ctx context.Context, ms []migration) error {
 	return s.inTx(ctx, func(tx *sql.Tx) error {
 		if s.d.kind == "postgres" {
 			if _, err := tx.ExecContext(ctx, `SELECT pg_advisory_xact_lock(hashtext('vpngw.store.migrate.' || current_schema()))`); err != nil {
@@ -133,7 +133,7 @@ func (s *SQLStore) migrateInTx(ctx context.Context, ms []migration) error {
 // migrateMySQL applies migrations under a named lock on one connection.
 // MySQL commits DDL implicitly, so the lock (not a transaction) is what keeps
 // two instances apart, and each migration is recorded right after it runs.
-func (s *SQLStore) migrateMySQL(ctx context.Context, ms []migration) error {
+func (s *Store) migrateMySQL(ctx context.Context, ms []migration) error {
 	conn, err := s.wdb.Conn(ctx)
 	if err != nil {
 		return err
@@ -158,7 +158,7 @@ func (s *SQLStore) migrateMySQL(ctx context.Context, ms []migration) error {
 }
 
 // applyMigrations runs the migrations schema_migrations does not list.
-func (s *SQLStore) applyMigrations(ctx context.Context, q queryer, ms []migration) error {
+func (s *Store) applyMigrations(ctx context.Context, q queryer, ms []migration) error {
 	if _, err := q.ExecContext(ctx, createMigrationsTable); err != nil {
 		return fmt.Errorf("create schema_migrations: %w", err)
 	}
@@ -196,7 +196,7 @@ func (s *SQLStore) applyMigrations(ctx context.Context, q queryer, ms []migratio
 }
 
 // SchemaVersion returns the highest migration version applied, 0 for none.
-func (s *SQLStore) SchemaVersion(ctx context.Context) (int, error) {
+func (s *Store) SchemaVersion(ctx context.Context) (int, error) {
 	var v sql.NullInt64
 	if err := s.rdb.QueryRowContext(ctx, `SELECT MAX(version) FROM schema_migrations`).Scan(&v); err != nil {
 		return 0, fmt.Errorf("store: read schema version of %s: %w", s.desc, err)

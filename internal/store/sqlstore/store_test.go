@@ -1,4 +1,4 @@
-package store_test
+package sqlstore_test
 
 import (
 	"context"
@@ -17,6 +17,7 @@ import (
 	_ "github.com/jackc/pgx/v5/stdlib" // "pgx" driver for the admin connection
 
 	"github.com/vpngw/vpngw/internal/store"
+	"github.com/vpngw/vpngw/internal/store/sqlstore"
 	"github.com/vpngw/vpngw/internal/store/storetest"
 )
 
@@ -43,11 +44,11 @@ func uniqueName() string {
 	return fmt.Sprintf("vpngw_test_%d_%08x", os.Getpid(), rand.Uint32())
 }
 
-func openStore(t *testing.T, rawURL string, opts ...store.Option) *store.SQLStore {
+func openStore(t *testing.T, rawURL string, opts ...sqlstore.Option) *sqlstore.Store {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	s, err := store.OpenSQL(ctx, rawURL, opts...)
+	s, err := sqlstore.OpenSQL(ctx, rawURL, opts...)
 	if err != nil {
 		t.Fatalf("Open: %v", err)
 	}
@@ -131,7 +132,7 @@ type mysqlServer struct {
 func mysqlAdmin(t *testing.T) mysqlServer {
 	t.Helper()
 	u := serverURL(t, mysqlEnv)
-	cfg, _, err := store.MySQLConfig(u)
+	cfg, _, err := sqlstore.MySQLConfig(u)
 	if err != nil {
 		t.Fatalf("%s: %v", mysqlEnv, err)
 	}
@@ -174,14 +175,14 @@ func testConcurrentMigrate(t *testing.T, rawURL string) {
 	var (
 		wg     sync.WaitGroup
 		start  = make(chan struct{})
-		stores = make([]*store.SQLStore, instances)
+		stores = make([]*sqlstore.Store, instances)
 	)
 	for i := range instances {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
 			<-start
-			s, err := store.OpenSQL(context.Background(), rawURL)
+			s, err := sqlstore.OpenSQL(context.Background(), rawURL)
 			if err != nil {
 				t.Errorf("instance %d: Open: %v", i, err)
 				return
@@ -215,7 +216,7 @@ func testConcurrentMigrate(t *testing.T, rawURL string) {
 		t.Errorf("Count = %d, %v; want %d", n, err, instances)
 	}
 	// Migrating again is a no-op.
-	if err := store.Migrate(ctx, rawURL); err != nil {
+	if err := sqlstore.Migrate(ctx, rawURL); err != nil {
 		t.Errorf("Migrate again: %v", err)
 	}
 	if v2, err := stores[1].SchemaVersion(ctx); err != nil || v2 != v {
@@ -241,7 +242,7 @@ func TestMySQLConcurrentMigrate(t *testing.T) {
 // request may be claimed by both.
 func TestSQLiteFileSharedByStores(t *testing.T) {
 	u := sqliteURL(t)
-	stores := []*store.SQLStore{openStore(t, u), openStore(t, u)}
+	stores := []*sqlstore.Store{openStore(t, u), openStore(t, u)}
 	ctx := context.Background()
 	const perStore = 150
 	var wg sync.WaitGroup
@@ -302,7 +303,7 @@ func TestSQLiteFileSharedByStores(t *testing.T) {
 
 // testOperatorViews checks Count, List and SchemaVersion, which are not in
 // the Store contract.
-func testOperatorViews(t *testing.T, s *store.SQLStore) {
+func testOperatorViews(t *testing.T, s *sqlstore.Store) {
 	ctx := context.Background()
 	for i, st := range []store.State{store.Received, store.Pending, store.Pending, store.Active, store.Failed} {
 		r := store.Request{Key: fmt.Sprintf("k-%d", i), Source: "s", EventID: "e", ClientToken: "c", RegionID: "r", State: st}
@@ -316,11 +317,11 @@ func testOperatorViews(t *testing.T, s *store.SQLStore) {
 	if n, err := s.Count(ctx, store.Pending, store.Received); err != nil || n != 3 {
 		t.Errorf("Count(pending, received) = %d, %v; want 3", n, err)
 	}
-	page, err := s.List(ctx, store.ListFilter{Limit: 2})
+	page, err := s.List(ctx, sqlstore.ListFilter{Limit: 2})
 	if err != nil || len(page) != 2 || page[0].Key != "k-0" || page[1].Key != "k-1" {
 		t.Fatalf("List page 1 = %v, %v", page, err)
 	}
-	page, err = s.List(ctx, store.ListFilter{AfterKey: page[1].Key, States: []store.State{store.Pending, store.Failed}})
+	page, err = s.List(ctx, sqlstore.ListFilter{AfterKey: page[1].Key, States: []store.State{store.Pending, store.Failed}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -331,7 +332,7 @@ func testOperatorViews(t *testing.T, s *store.SQLStore) {
 	if strings.Join(keys, ",") != "k-2,k-4" {
 		t.Errorf("List after k-1 in pending/failed = %v, want [k-2 k-4]", keys)
 	}
-	if want := store.LatestVersion(s.Kind()); want < 1 {
+	if want := sqlstore.LatestVersion(s.Kind()); want < 1 {
 		t.Errorf("no migrations for %s", s.Kind())
 	} else if v, err := s.SchemaVersion(ctx); err != nil || v != want {
 		t.Errorf("SchemaVersion = %d, %v; want %d, the newest migration", v, err, want)
@@ -373,7 +374,7 @@ func TestOpenErrorsHidePassword(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 			defer cancel()
-			s, err := store.Open(ctx, tc.url, store.WithConnectTimeout(2*time.Second))
+			s, err := sqlstore.Open(ctx, tc.url, sqlstore.WithConnectTimeout(2*time.Second))
 			if err == nil {
 				s.Close()
 				t.Fatal("Open succeeded")
@@ -402,13 +403,13 @@ func TestOpenRejects(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			_, err := store.Open(context.Background(), tc.url)
+			_, err := sqlstore.Open(context.Background(), tc.url)
 			if err == nil || !strings.Contains(err.Error(), tc.want) {
 				t.Errorf("Open(%q) error = %v, want it to mention %q", tc.url, err, tc.want)
 			}
 		})
 	}
-	if _, err := store.Open(context.Background(), "sqlite::memory:", store.WithMaxOpenConns(0)); err == nil {
+	if _, err := sqlstore.Open(context.Background(), "sqlite::memory:", sqlstore.WithMaxOpenConns(0)); err == nil {
 		t.Error("Open with WithMaxOpenConns(0) succeeded")
 	}
 }
@@ -421,7 +422,7 @@ func TestWithoutMigrateIsLazy(t *testing.T) {
 		"postgres://vpngw@127.0.0.1:1/gwdb?sslmode=disable",
 		"mysql://vpngw@127.0.0.1:1/gwdb",
 	} {
-		s, err := store.Open(context.Background(), u, store.WithoutMigrate(), store.WithConnectTimeout(2*time.Second))
+		s, err := sqlstore.Open(context.Background(), u, sqlstore.WithoutMigrate(), sqlstore.WithConnectTimeout(2*time.Second))
 		if err != nil {
 			t.Fatalf("Open(%s, WithoutMigrate): %v", u, err)
 		}

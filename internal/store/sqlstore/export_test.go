@@ -1,4 +1,4 @@
-package store
+package sqlstore
 
 // MySQLConfig exposes the URL conversion to the external tests, which use it
 // to reach the test server as an administrator.

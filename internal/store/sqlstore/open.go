@@ -1,4 +1,4 @@
-package store
+package sqlstore
 
 import (
 	"context"
@@ -15,6 +15,8 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/stdlib"
 	_ "modernc.org/sqlite" // registers the "sqlite" database/sql driver
+
+	"github.com/vpngw/vpngw/internal/store"
 )
 
 // Defaults for the connection pool. They suit a function instance that serves
@@ -110,13 +112,13 @@ func WithClock(now func() time.Time) Option { return func(o *options) { o.now = 
 //	mysql://user:pass@tcp(host:3306)/db?tls=true        (the driver's own DSN form)
 //
 // Errors name the backend, host and database but never the password.
-func Open(ctx context.Context, rawURL string, opts ...Option) (Store, error) {
+func Open(ctx context.Context, rawURL string, opts ...Option) (store.Store, error) {
 	return OpenSQL(ctx, rawURL, opts...)
 }
 
 // OpenSQL is Open returning the concrete type, for callers that want the
-// operator methods (Migrate, Count, List) beyond Store.
-func OpenSQL(ctx context.Context, rawURL string, opts ...Option) (*SQLStore, error) {
+// operator methods (Migrate, Count, List) beyond store.Store.
+func OpenSQL(ctx context.Context, rawURL string, opts ...Option) (*Store, error) {
 	o := defaultOptions()
 	for _, opt := range opts {
 		opt(&o)
@@ -129,7 +131,7 @@ func OpenSQL(ctx context.Context, rawURL string, opts ...Option) (*SQLStore, err
 	}
 
 	var (
-		s   *SQLStore
+		s   *Store
 		err error
 	)
 	switch scheme := schemeOf(rawURL); scheme {
@@ -208,7 +210,7 @@ func schemeOf(rawURL string) string {
 // SQLite refuses with SQLITE_BUSY, busy_timeout or not). Readers use their own
 // pool: in WAL mode they do not block the writer or each other. busy_timeout
 // covers the remaining case, another process on the same file.
-func openSQLite(rawURL string, o options) (*SQLStore, error) {
+func openSQLite(rawURL string, o options) (*Store, error) {
 	rest := rawURL[len("sqlite:"):]
 	rest = strings.TrimPrefix(rest, "//")
 	path, query, _ := strings.Cut(rest, "?")
@@ -257,7 +259,7 @@ func openSQLite(rawURL string, o options) (*SQLStore, error) {
 		}
 		configurePool(rdb, o)
 	}
-	return newSQLStore(sqliteDialect, desc, wdb, rdb, o), nil
+	return newStore(sqliteDialect, desc, wdb, rdb, o), nil
 }
 
 func cloneValues(v url.Values) url.Values {
@@ -273,7 +275,7 @@ func cloneValues(v url.Values) url.Values {
 // implementation (statements, transactions, pool limits), and the adapter
 // still speaks pgx's native protocol with its statement cache. Behind a
 // transaction-mode pooler, add default_query_exec_mode=exec to the URL.
-func openPostgres(rawURL string, o options) (*SQLStore, error) {
+func openPostgres(rawURL string, o options) (*Store, error) {
 	desc := describePostgresURL(rawURL)
 	cfg, err := pgx.ParseConfig(rawURL)
 	if err != nil {
@@ -290,7 +292,7 @@ func openPostgres(rawURL string, o options) (*SQLStore, error) {
 	desc = fmt.Sprintf("postgres %s/%s", net.JoinHostPort(cfg.Host, fmt.Sprint(cfg.Port)), cfg.Database)
 	db := stdlib.OpenDB(*cfg)
 	configurePool(db, o)
-	s := newSQLStore(postgresDialect, desc, db, db, o)
+	s := newStore(postgresDialect, desc, db, db, o)
 	s.secret = cfg.Password
 	return s, nil
 }
@@ -344,7 +346,7 @@ func urlSecrets(rawURL string) []string {
 var dsnAddress = regexp.MustCompile(`(^|@)[a-z0-9]+\([^()]*\)/`)
 
 // openMySQL opens MySQL or MariaDB with go-sql-driver/mysql.
-func openMySQL(rawURL string, o options) (*SQLStore, error) {
+func openMySQL(rawURL string, o options) (*Store, error) {
 	cfg, desc, err := mysqlDriverConfig(rawURL, o)
 	if err != nil {
 		return nil, err
@@ -355,7 +357,7 @@ func openMySQL(rawURL string, o options) (*SQLStore, error) {
 	}
 	db := sql.OpenDB(conn)
 	configurePool(db, o)
-	s := newSQLStore(mysqlDialect, desc, db, db, o)
+	s := newStore(mysqlDialect, desc, db, db, o)
 	s.secret = cfg.Passwd
 	return s, nil
 }
