@@ -29,7 +29,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/vpngw/vpngw/internal/cloud"
+	"github.com/vpngw/vpngw/internal/cloud/vpcclient"
 	"github.com/vpngw/vpngw/internal/policy"
 )
 
@@ -39,7 +39,7 @@ const (
 	// sdkModule is the SDK through which the code reaches the VPC API.
 	sdkModule = "github.com/aliyun/alibaba-cloud-sdk-go"
 	// cloudDir is the one package allowed to call the VPC API.
-	cloudDir = "../internal/cloud"
+	cloudDir = "../internal/cloud/vpcclient"
 )
 
 // ramPolicy is a RAM policy document. Action and Resource may each be one
@@ -177,33 +177,33 @@ func vpcResourceType(arn string) (string, bool) {
 }
 
 // TestRAMPolicyMatchesCode is the drift test: the actions deploy/ram-policy.json
-// grants are exactly cloud.Actions, and cloud.Actions is exactly what
-// internal/cloud calls.
+// grants are exactly vpcclient.Actions, and vpcclient.Actions is exactly what
+// internal/cloud/vpcclient calls.
 func TestRAMPolicyMatchesCode(t *testing.T) {
 	data, err := os.ReadFile(ramPolicyPath)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(cloud.Actions) == 0 {
-		t.Fatal("cloud.Actions is empty")
+	if len(vpcclient.Actions) == 0 {
+		t.Fatal("vpcclient.Actions is empty")
 	}
-	for _, p := range checkRAMPolicy(readRAMPolicy(t, data), cloud.Actions) {
+	for _, p := range checkRAMPolicy(readRAMPolicy(t, data), vpcclient.Actions) {
 		t.Errorf("%s: %s", ramPolicyPath, p)
 	}
 }
 
-// TestCloudActionsAreWhatTheCodeCalls reads internal/cloud's source: every
-// action it sends must be in cloud.Actions and every entry of cloud.Actions
+// TestCloudActionsAreWhatTheCodeCalls reads internal/cloud/vpcclient's source: every
+// action it sends must be in vpcclient.Actions and every entry of vpcclient.Actions
 // must be sent somewhere. Otherwise the drift test above would compare the
 // policy with a list that no longer says what the code does.
 func TestCloudActionsAreWhatTheCodeCalls(t *testing.T) {
 	called := actionsCalled(t, cloudDir)
-	missing, extra := diffActions(cloud.Actions, called)
+	missing, extra := diffActions(vpcclient.Actions, called)
 	if len(missing) > 0 {
-		t.Errorf("internal/cloud calls %q, which cloud.Actions does not list", missing)
+		t.Errorf("internal/cloud/vpcclient calls %q, which vpcclient.Actions does not list", missing)
 	}
 	if len(extra) > 0 {
-		t.Errorf("cloud.Actions lists %q, which internal/cloud never calls", extra)
+		t.Errorf("vpcclient.Actions lists %q, which internal/cloud/vpcclient never calls", extra)
 	}
 }
 
@@ -288,7 +288,7 @@ func parsePackage(t *testing.T, fset *token.FileSet, dir string) []*ast.File {
 	return files
 }
 
-// TestOnlyCloudImportsTheSDK makes internal/cloud the only production code
+// TestOnlyCloudImportsTheSDK makes internal/cloud/vpcclient the only production code
 // that can reach the VPC API, so that its list is the whole list.
 func TestOnlyCloudImportsTheSDK(t *testing.T) {
 	root := ".."
@@ -311,7 +311,7 @@ func TestOnlyCloudImportsTheSDK(t *testing.T) {
 		for _, imp := range f.Imports {
 			p, _ := strconv.Unquote(imp.Path.Value)
 			if strings.HasPrefix(p, sdkModule) && abs != cloudAbs {
-				t.Errorf("%s imports %s: only internal/cloud may call the VPC API, or deploy/ram-policy.json cannot know what is called", path, p)
+				t.Errorf("%s imports %s: only internal/cloud/vpcclient may call the VPC API, or deploy/ram-policy.json cannot know what is called", path, p)
 			}
 		}
 		return nil

@@ -10,7 +10,7 @@ import (
 	"time"
 
 	"github.com/vpngw/vpngw/events"
-	"github.com/vpngw/vpngw/internal/cloud"
+	"github.com/vpngw/vpngw/internal/cloud/vpcclient"
 	"github.com/vpngw/vpngw/internal/logging"
 	"github.com/vpngw/vpngw/internal/outbox"
 	"github.com/vpngw/vpngw/internal/provision"
@@ -28,7 +28,7 @@ type App struct {
 	Log       *slog.Logger
 	Store     store.Store
 	Publisher queue.Publisher
-	Cloud     *cloud.Client
+	Cloud     *vpcclient.Client
 	Provision *provision.Service
 	Reconcile *reconcile.Service
 	Outbox    *outbox.Drainer
@@ -73,7 +73,7 @@ func New(ctx context.Context, c Config, log *slog.Logger, opts ...Option) (*App,
 	}
 	a := &App{Config: c, Log: log}
 	var err error
-	a.Cloud, err = cloud.New(cloud.Config{Endpoint: c.VPCEndpoint, Credentials: c.Credentials, Rates: c.APIRates})
+	a.Cloud, err = vpcclient.New(vpcclient.Config{Endpoint: c.VPCEndpoint, Credentials: c.Credentials, Rates: c.APIRates})
 	if err != nil {
 		return nil, fmt.Errorf("VPNGW_VPC_ENDPOINT: %w", err)
 	}
@@ -163,7 +163,7 @@ func (a *App) drain(ctx context.Context) {
 }
 
 // creator adapts the cloud client to the provision use case's port.
-type creator struct{ c *cloud.Client }
+type creator struct{ c *vpcclient.Client }
 
 func (c creator) Create(ctx context.Context, r events.GatewayRequest, token string) (provision.Created, error) {
 	res, err := c.c.CreateVpnGateway(ctx, r, token)

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/vpngw/vpngw/internal/cloud"
+	"github.com/vpngw/vpngw/internal/cloud/vpcclient"
 	"github.com/vpngw/vpngw/internal/logging"
 	"github.com/vpngw/vpngw/internal/policy"
 	"github.com/vpngw/vpngw/internal/webhook"
@@ -211,20 +212,20 @@ func FromEnv(getenv func(string) string, mode Mode) (Config, error) {
 // parseRates reads "Action=N/m,Action=N/s" into calls per second.
 func parseRates(s string) (map[string]float64, error) {
 	out := map[string]float64{}
-	for k, v := range cloud.DefaultRates {
+	for k, v := range vpcclient.DefaultRates {
 		out[k] = v
 	}
 	if s == "" {
 		return out, nil
 	}
 	known := map[string]bool{}
-	for _, a := range cloud.Actions {
+	for _, a := range vpcclient.Actions {
 		known[a] = true
 	}
 	for _, part := range strings.Split(s, ",") {
 		action, r, ok := strings.Cut(strings.TrimSpace(part), "=")
 		if !ok || !known[action] {
-			return out, fmt.Errorf("want Action=N/m or Action=N/s with Action one of %s", strings.Join(cloud.Actions, ", "))
+			return out, fmt.Errorf("want Action=N/m or Action=N/s with Action one of %s", strings.Join(vpcclient.Actions, ", "))
 		}
 		num, unit, _ := strings.Cut(r, "/")
 		n, err := strconv.ParseFloat(num, 64)

@@ -3,188 +3,75 @@ package cloud_test
 import (
 	"context"
 	"errors"
-	"net/http/httptest"
+	"fmt"
 	"strings"
 	"testing"
-	"time"
 
-	"github.com/vpngw/vpngw/events"
 	"github.com/vpngw/vpngw/internal/cloud"
-	"github.com/vpngw/vpngw/internal/vpcsim"
 )
 
-func ptr[T any](v T) *T { return &v }
-
-func request() events.GatewayRequest {
-	return events.GatewayRequest{
-		RegionId: "cn-hangzhou", VpcId: "vpc-bp1vpngwdemo0000001", Bandwidth: ptr(10), Name: "gw-1",
-		VSwitchId: "vsw-bp1vpngwdemo0000001", DisasterRecoveryVSwitchId: "vsw-bp1vpngwdemo0000002",
-		EnableSsl: ptr(true), SslConnections: ptr(20),
-		Tags: []events.Tag{{Key: "cost-centre", Value: "cc-42"}, {Key: "team", Value: "net"}},
-	}
-}
-
-func newClient(t *testing.T, api *vpcsim.Server, cfg cloud.Config) *cloud.Client {
-	t.Helper()
-	srv := httptest.NewServer(api)
-	t.Cleanup(srv.Close)
-	cfg.Endpoint = srv.URL
-	if cfg.Credentials.AccessKeyID == "" {
-		cfg.Credentials = cloud.Credentials{AccessKeyID: vpcsim.DefaultAccessKeyID, AccessKeySecret: vpcsim.DefaultAccessKeySecret}
-	}
-	if cfg.Rates == nil {
-		cfg.Rates = map[string]float64{}
-	}
-	c, err := cloud.New(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return c
-}
-
-func TestCreateSendsEveryParameter(t *testing.T) {
-	api := vpcsim.New()
-	c := newClient(t, api, cloud.Config{})
-	res, err := c.CreateVpnGateway(context.Background(), request(), "vpngw-token-1")
-	if err != nil {
-		t.Fatal(err)
-	}
-	g, err := api.Gateway(res.VpnGatewayID)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if g.Name != "gw-1" || g.Bandwidth != 10 || !g.EnableSsl || g.SslConnections != 20 || g.ClientToken != "vpngw-token-1" ||
-		g.DisasterRecoveryVSwitchID != "vsw-bp1vpngwdemo0000002" || len(g.Tags) != 2 || g.Tags[0].Key != "cost-centre" {
-		t.Fatalf("emulator recorded %+v", g)
-	}
-	if res.OrderID == 0 || res.RequestID == "" {
-		t.Fatalf("result %+v lacks OrderId or RequestId", res)
-	}
-	// Same token, same parameters: the same gateway, nothing new.
-	again, err := c.CreateVpnGateway(context.Background(), request(), "vpngw-token-1")
-	if err != nil || again.VpnGatewayID != res.VpnGatewayID || len(api.Gateways()) != 1 {
-		t.Fatalf("repeat: %+v %v, %d gateways", again, err, len(api.Gateways()))
-	}
-}
-
-func TestErrorsAreClassified(t *testing.T) {
-	api := vpcsim.New()
-	c := newClient(t, api, cloud.Config{MaxAttempts: 2, BaseDelay: time.Millisecond})
-	r := request()
-	r.VpcId = "vpc-bp1nosuchvpc000000"
-	_, err := c.CreateVpnGateway(context.Background(), r, "t-1")
-	var ce *cloud.Error
-	if !errors.As(err, &ce) || ce.Kind != cloud.Permanent || ce.Code != "InvalidVpcId.NotFound" || ce.RequestID == "" || ce.Attempts != 1 {
-		t.Fatalf("unknown VPC: %#v, want a permanent InvalidVpcId.NotFound after one attempt", err)
-	}
-
-	if err := api.SetFaults(vpcsim.Faults{ServerErrorRate: 1}); err != nil {
-		t.Fatal(err)
-	}
-	_, err = c.CreateVpnGateway(context.Background(), request(), "t-2")
-	if !errors.As(err, &ce) || ce.Kind != cloud.Transient || ce.Attempts != 2 || !cloud.IsTransient(err) {
-		t.Fatalf("5xx: %#v, want transient after 2 attempts", err)
-	}
-}
-
-func TestThrottlingWaitsAsTheAPISays(t *testing.T) {
-	api := vpcsim.New(vpcsim.WithRateLimit(cloud.ActionDescribeVpnGateways, 1))
-	// Client-side limiting off, so the API's own throttling is what is tested.
-	c := newClient(t, api, cloud.Config{BaseDelay: time.Millisecond, MaxDelay: 5 * time.Millisecond})
-	if _, err := c.DescribeVpnGateways(context.Background(), "cn-hangzhou", cloud.Filter{}, 1, 50); err != nil {
-		t.Fatal(err)
-	}
-	// The second call in the same minute is throttled; the client must not
-	// hammer the API but wait for the TimeLeft the header gives. With a
-	// short deadline it gives up with the throttling error, classified.
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
-	defer cancel()
-	_, err := c.DescribeVpnGateways(ctx, "cn-hangzhou", cloud.Filter{}, 1, 50)
-	var ce *cloud.Error
-	if !errors.As(err, &ce) || ce.Kind != cloud.Throttled || ce.RetryAfter <= 0 {
-		t.Fatalf("got %#v, want a throttled error with RetryAfter", err)
-	}
-	if calls := api.Calls(cloud.ActionDescribeVpnGateways); calls != 2 {
-		t.Fatalf("%d calls, want 2: a retry sooner than TimeLeft would only be throttled again", calls)
-	}
-}
-
-func TestInvocationCredentialsWinAndSecretsStayOut(t *testing.T) {
-	api := vpcsim.New(vpcsim.WithSTSToken("STS.NTinvocation01", "sts-secret-value", "sts-token-value", time.Now().Add(time.Hour)))
-	c := newClient(t, api, cloud.Config{Credentials: cloud.Credentials{AccessKeyID: "LTAIfallbackkey", AccessKeySecret: "fallback-secret-value"}, MaxAttempts: 1})
-	// The fallback key is unknown to the API: only the invocation's STS
-	// credentials can succeed.
-	if _, err := c.DescribeVpnGateways(context.Background(), "cn-hangzhou", cloud.Filter{}, 1, 10); err == nil {
-		t.Fatal("the fallback key should have been refused")
-	}
-	ctx := cloud.WithCredentials(context.Background(), cloud.Credentials{AccessKeyID: "STS.NTinvocation01", AccessKeySecret: "sts-secret-value", SecurityToken: "sts-token-value"})
-	if _, err := c.DescribeVpnGateways(ctx, "cn-hangzhou", cloud.Filter{}, 1, 10); err != nil {
-		t.Fatalf("with the invocation's STS credentials: %v", err)
-	}
-	// A wrong secret: the SDK's own error text carries the string-to-sign;
-	// ours must carry no secret, token or signature.
-	bad := cloud.WithCredentials(context.Background(), cloud.Credentials{AccessKeyID: "STS.NTinvocation01", AccessKeySecret: "wrong-secret-value", SecurityToken: "sts-token-value"})
-	_, err := c.DescribeVpnGateways(bad, "cn-hangzhou", cloud.Filter{}, 1, 10)
-	if err == nil {
-		t.Fatal("a wrong secret was accepted")
-	}
-	for _, secret := range []string{"wrong-secret-value", "sts-secret-value", "sts-token-value", "Signature="} {
-		if strings.Contains(err.Error(), secret) {
-			t.Fatalf("error %q contains %q", err, secret)
+func TestIsTransient(t *testing.T) {
+	for _, tc := range []struct {
+		err  error
+		want bool
+	}{
+		{&cloud.Error{Kind: cloud.Permanent, Code: "InvalidParameter"}, false},
+		{&cloud.Error{Kind: cloud.Transient, Code: "ServiceUnavailable"}, true},
+		{&cloud.Error{Kind: cloud.Throttled, Code: "Throttling.User"}, true},
+		{fmt.Errorf("create: %w", &cloud.Error{Kind: cloud.Throttled}), true},
+		{fmt.Errorf("create: %w", &cloud.Error{Kind: cloud.Permanent}), false},
+		{context.DeadlineExceeded, true},
+		{fmt.Errorf("wait: %w", context.Canceled), true},
+		{errors.New("something else"), false},
+	} {
+		if got := cloud.IsTransient(tc.err); got != tc.want {
+			t.Errorf("IsTransient(%v) = %t, want %t", tc.err, got, tc.want)
 		}
 	}
-	if s := (cloud.Credentials{AccessKeyID: "a", AccessKeySecret: "sts-secret-value", SecurityToken: "tok"}).String(); strings.Contains(s, "sts-secret-value") || strings.Contains(s, "tok}") {
-		t.Fatalf("Credentials.String() = %q", s)
-	}
 }
 
-func TestPagingAndFilters(t *testing.T) {
-	api := vpcsim.New()
-	c := newClient(t, api, cloud.Config{})
-	for i := range 7 {
-		r := request()
-		r.Tags = nil
-		if _, err := c.CreateVpnGateway(context.Background(), r, "page-"+string(rune('a'+i))); err != nil {
-			t.Fatal(err)
+func TestCodes(t *testing.T) {
+	for code, want := range map[string]bool{"Throttling": true, "Throttling.User": true, "Throttling.Api": true, "ThrottlingX": false, "InvalidParameter": false} {
+		if got := cloud.ThrottlingCode(code); got != want {
+			t.Errorf("ThrottlingCode(%q) = %t", code, got)
 		}
 	}
-	p1, err := c.DescribeVpnGateways(context.Background(), "cn-hangzhou", cloud.Filter{VpcId: "vpc-bp1vpngwdemo0000001"}, 1, 5)
-	if err != nil {
-		t.Fatal(err)
-	}
-	p2, err := c.DescribeVpnGateways(context.Background(), "cn-hangzhou", cloud.Filter{VpcId: "vpc-bp1vpngwdemo0000001"}, 2, 5)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if p1.TotalCount != 7 || len(p1.Gateways) != 5 || len(p2.Gateways) != 2 {
-		t.Fatalf("pages: total %d, %d + %d gateways; want 7 = 5 + 2", p1.TotalCount, len(p1.Gateways), len(p2.Gateways))
-	}
-	g := p1.Gateways[0]
-	if g.RegionId != "cn-hangzhou" || g.Spec != "10M" || g.Bandwidth() != 10 || g.Status == "" || g.CreateTime == 0 {
-		t.Fatalf("gateway %+v", g)
-	}
-}
-
-func TestClassifyTransportAndBadAnswers(t *testing.T) {
-	c, err := cloud.New(cloud.Config{Endpoint: "http://127.0.0.1:1", MaxAttempts: 2, BaseDelay: time.Millisecond,
-		Credentials: cloud.Credentials{AccessKeyID: "k", AccessKeySecret: "s"}, Rates: map[string]float64{}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	_, err = c.DescribeVpnGateways(context.Background(), "cn-hangzhou", cloud.Filter{}, 1, 10)
-	var ce *cloud.Error
-	if !errors.As(err, &ce) || ce.Kind != cloud.Transient || ce.Code != "Transport" {
-		t.Fatalf("connection refused: %#v, want transient Transport", err)
-	}
-	if _, err := cloud.New(cloud.Config{Endpoint: "ftp://x"}); err == nil {
-		t.Fatal("an ftp endpoint was accepted")
-	}
-}
-
-func TestBandwidthFromSpec(t *testing.T) {
-	for spec, want := range map[string]int{"5M": 5, "200M": 200, "1G": 1000, "": 0, "x": 0} {
-		if got := (cloud.Gateway{Spec: spec}).Bandwidth(); got != want {
-			t.Errorf("Spec %q: %d, want %d", spec, got, want)
+	for code, want := range map[string]bool{"ServiceUnavailable": true, "OperationConflict": true, "IncorrectStatus.VpnGateway": true, "QuotaExceeded.VpnGateway": false, "Forbidden.RAM": false} {
+		if got := cloud.TransientCode(code); got != want {
+			t.Errorf("TransientCode(%q) = %t", code, got)
 		}
+	}
+}
+
+func TestErrorText(t *testing.T) {
+	e := &cloud.Error{Action: "CreateVpnGateway", Kind: cloud.Permanent, Code: "InvalidVpcId.NotFound", Message: "vpc not found", RequestID: "R-1", HTTPStatus: 404, Attempts: 2}
+	want := "CreateVpnGateway: InvalidVpcId.NotFound: vpc not found (HTTP 404, RequestId R-1) after 2 attempts"
+	if e.Error() != want {
+		t.Errorf("Error() = %q, want %q", e.Error(), want)
+	}
+	if e.Retryable() || e.APICode() != "InvalidVpcId.NotFound" || e.APIMessage() != "vpc not found" || e.APIRequestID() != "R-1" {
+		t.Errorf("accessors of %+v", e)
+	}
+	if got := (&cloud.Error{Action: "DescribeVpnGateways", Kind: cloud.Transient, Code: "Transport"}).Error(); got != "DescribeVpnGateways: Transport" {
+		t.Errorf("transport error text %q", got)
+	}
+}
+
+func TestCredentialsNeverPrintTheSecret(t *testing.T) {
+	c := cloud.Credentials{AccessKeyID: "LTAI-visible", AccessKeySecret: "secret-SHOULD-NOT-PRINT", SecurityToken: "token-SHOULD-NOT-PRINT"}
+	for _, s := range []string{c.String(), c.LogValue(), fmt.Sprint(c), fmt.Sprintf("%v %+v %s", c, c, c)} {
+		if strings.Contains(s, "SHOULD-NOT-PRINT") || !strings.Contains(s, "LTAI-visible") {
+			t.Errorf("credentials printed as %q", s)
+		}
+	}
+	ctx := cloud.WithCredentials(context.Background(), c)
+	if got, ok := cloud.CredentialsFrom(ctx); !ok || got != c {
+		t.Errorf("CredentialsFrom = %v, %t", got, ok)
+	}
+	if _, ok := cloud.CredentialsFrom(cloud.WithCredentials(context.Background(), cloud.Credentials{})); ok {
+		t.Error("empty credentials reported as present")
+	}
+	if _, ok := cloud.CredentialsFrom(context.Background()); ok {
+		t.Error("credentials reported in a bare context")
 	}
 }

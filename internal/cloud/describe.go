@@ -1,7 +1,6 @@
 package cloud
 
 import (
-	"context"
 	"strconv"
 	"strings"
 )
@@ -62,41 +61,4 @@ type Filter struct {
 	VpcId        string
 	VpnGatewayId string
 	Status       string
-}
-
-// DescribeVpnGateways reads one page (1-based) of a region's gateways.
-func (c *Client) DescribeVpnGateways(ctx context.Context, region string, f Filter, pageNumber, pageSize int) (Page, error) {
-	if pageSize <= 0 || pageSize > MaxPageSize {
-		pageSize = MaxPageSize
-	}
-	p := map[string]string{
-		"PageNumber": strconv.Itoa(pageNumber),
-		"PageSize":   strconv.Itoa(pageSize),
-	}
-	if f.VpcId != "" {
-		p["VpcId"] = f.VpcId
-	}
-	if f.VpnGatewayId != "" {
-		p["VpnGatewayId"] = f.VpnGatewayId
-	}
-	if f.Status != "" {
-		p["Status"] = f.Status
-	}
-	// The answer's members have the names of Gateway's fields; RegionId is
-	// not among them, so it is filled in from the request.
-	var out struct {
-		RequestId   string
-		TotalCount  int
-		PageNumber  int
-		PageSize    int
-		VpnGateways struct{ VpnGateway []Gateway }
-	}
-	if _, err := c.call(ctx, region, ActionDescribeVpnGateways, p, &out); err != nil {
-		return Page{}, err
-	}
-	page := Page{Gateways: out.VpnGateways.VpnGateway, TotalCount: out.TotalCount, PageNumber: out.PageNumber, PageSize: out.PageSize, RequestID: out.RequestId}
-	for i := range page.Gateways {
-		page.Gateways[i].RegionId = region
-	}
-	return page, nil
 }

@@ -1,13 +1,10 @@
-// Package cloud calls the Alibaba Cloud VPC API (2016-04-28) through the real
-// github.com/aliyun/alibaba-cloud-sdk-go core client: CreateVpnGateway and
-// DescribeVpnGateways, with per-invocation credentials, a client-side rate
-// limit per region and action, retries with jittered backoff for what the API
-// says may succeed later, and every failure classified as permanent or
-// transient so that use cases decide without reading SDK error codes.
+// Package cloud is what the use cases know of the Alibaba Cloud VPC API: a
+// gateway as DescribeVpnGateways reports it, a page and a filter of that
+// listing, an API failure classified as permanent, transient or throttled
+// (Error, IsTransient), and the credentials an invocation signs with
+// (WithCredentials). It imports no SDK: reconcile, the webhook and the runtime
+// edges depend on these types alone.
 //
-// It uses the SDK's generic RPC request rather than the generated services/vpc
-// package: the same signing and transport, at a fraction of the binary size.
-//
-// The provision and reconcile use cases consume it through interfaces they
-// declare; the composition root (internal/app) builds it.
+// Package vpcclient calls the API through the real SDK and returns these
+// types; the composition root (internal/app) builds it.
 package cloud

@@ -4,12 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net"
-	"strconv"
 	"strings"
 	"time"
-
-	sdkerrors "github.com/aliyun/alibaba-cloud-sdk-go/sdk/errors"
 )
 
 // Kind says whether repeating a failed call can succeed.
@@ -77,6 +73,10 @@ func IsTransient(err error) bool {
 	return errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled)
 }
 
+// TransientCode reports whether code is one after which the same request may
+// succeed later.
+func TransientCode(code string) bool { return transientCodes[code] }
+
 // Codes after which the same request may succeed later. The VPC API's advice
 // is to retry only on 5xx or when no answer came back; these 4xx codes say
 // "busy, try later" in their own words. Sources: the VPC API error centre
@@ -93,70 +93,9 @@ var transientCodes = map[string]bool{
 	"TaskConflict":               true,
 }
 
-func isThrottling(code string) bool {
+// ThrottlingCode reports whether code is one of the API's throttling codes.
+func ThrottlingCode(code string) bool {
 	return code == "Throttling" || strings.HasPrefix(code, "Throttling.")
-}
-
-// classify turns what the SDK returned into an *Error.
-func classify(action string, err error) *Error {
-	var se *sdkerrors.ServerError
-	if errors.As(err, &se) {
-		e := &Error{
-			Action:     action,
-			Code:       se.ErrorCode(),
-			Message:    se.Message(),
-			RequestID:  se.RequestId(),
-			HTTPStatus: se.HttpStatus(),
-		}
-		if e.Code == "" {
-			e.Code = "HTTP" + strconv.Itoa(e.HTTPStatus)
-			e.Message = ""
-		}
-		switch {
-		case isThrottling(e.Code):
-			e.Kind = Throttled
-			e.RetryAfter = retryAfter(se.RespHeaders)
-		case e.HTTPStatus >= 500 || transientCodes[e.Code]:
-			e.Kind = Transient
-		default:
-			e.Kind = Permanent
-		}
-		return e
-	}
-	var ce *sdkerrors.ClientError
-	if errors.As(err, &ce) {
-		// A client error before anything was sent (bad parameters) is
-		// permanent; timeouts and transport failures are not.
-		var ne net.Error
-		if ce.ErrorCode() == sdkerrors.TimeoutErrorCode || errors.As(ce.OriginError(), &ne) {
-			return &Error{Action: action, Kind: Transient, Code: "Transport", Message: ce.OriginError().Error()}
-		}
-		return &Error{Action: action, Kind: Permanent, Code: ce.ErrorCode(), Message: ce.Message()}
-	}
-	// Anything else from the HTTP client: connection refused or reset, EOF.
-	return &Error{Action: action, Kind: Transient, Code: "Transport", Message: err.Error()}
-}
-
-// retryAfter reads "Limit:1,Remain:0,TimeLeft:2000,Reset:1234" (TimeLeft in
-// milliseconds) from the throttling headers.
-func retryAfter(h map[string][]string) time.Duration {
-	for name, vals := range h {
-		n := strings.ToLower(name)
-		if n != "x-ratelimit-user-api" && n != "x-ratelimit-user" {
-			continue
-		}
-		for _, v := range vals {
-			for _, part := range strings.Split(v, ",") {
-				k, val, ok := strings.Cut(strings.TrimSpace(part), ":")
-				if ok && strings.EqualFold(k, "TimeLeft") {
-					if ms, err := strconv.Atoi(strings.TrimSpace(val)); err == nil && ms >= 0 {
-						return time.Duration(ms) * time.Millisecond
-					}
-				}
-			}
-		}
-	}
-	return 0
 }
 
 // Retryable reports whether the same call may succeed later.

@@ -1,4 +1,4 @@
-package cloud
+package vpcclient
 
 import (
 	"context"
@@ -20,6 +20,7 @@ import (
 	"golang.org/x/time/rate"
 
 	"github.com/vpngw/vpngw/events"
+	"github.com/vpngw/vpngw/internal/cloud"
 )
 
 // APIVersion is the VPC API version every call names.
@@ -34,45 +35,13 @@ const (
 // Actions lists every VPC API action the code can call.
 var Actions = []string{ActionCreateVpnGateway, ActionDescribeVpnGateways}
 
-// Credentials sign API calls. In Function Compute they are the function
-// role's STS credentials, handed over with each invocation.
-type Credentials struct {
-	AccessKeyID     string
-	AccessKeySecret string
-	SecurityToken   string
-}
-
-// String never shows the secret or the token.
-func (c Credentials) String() string {
-	if c.AccessKeyID == "" {
-		return "Credentials{}"
-	}
-	return fmt.Sprintf("Credentials{AccessKeyID: %s, AccessKeySecret: [redacted], SecurityToken: %t}", c.AccessKeyID, c.SecurityToken != "")
-}
-
-// LogValue keeps credentials out of structured logs.
-func (c Credentials) LogValue() string { return c.String() }
-
-type credsKey struct{}
-
-// WithCredentials returns ctx carrying the invocation's credentials; calls made
-// with it sign with them instead of the client's fallback.
-func WithCredentials(ctx context.Context, c Credentials) context.Context {
-	return context.WithValue(ctx, credsKey{}, c)
-}
-
-func credentialsFrom(ctx context.Context) (Credentials, bool) {
-	c, ok := ctx.Value(credsKey{}).(Credentials)
-	return c, ok && c.AccessKeyID != ""
-}
-
 // Config configures a Client.
 type Config struct {
 	// Endpoint overrides the API endpoint ("http://127.0.0.1:9300", or a host
 	// name for https). Empty: the SDK's endpoint for each region.
 	Endpoint string
 	// Credentials used when the context carries none (local stack, tests).
-	Credentials Credentials
+	Credentials cloud.Credentials
 	// Rates limits calls per region and action (calls per second; 0 = none).
 	// The API's quotas are per account, region and action.
 	Rates map[string]float64
@@ -102,7 +71,7 @@ type Client struct {
 
 	mu        sync.Mutex
 	pool      []*sdk.Client
-	poolCreds Credentials
+	poolCreds cloud.Credentials
 	limiters  map[string]*rate.Limiter
 
 	calls sync.Map // action → *atomic.Int64: HTTP attempts made
@@ -158,13 +127,13 @@ func (c *Client) countCall(action string) {
 // its timeouts into the client's shared http.Client), so every call in flight
 // has its own, taken from a free list that is kept while the credentials stay
 // the same (STS credentials rotate between invocations).
-func (c *Client) acquire(ctx context.Context) (*sdk.Client, Credentials, error) {
-	creds, ok := credentialsFrom(ctx)
+func (c *Client) acquire(ctx context.Context) (*sdk.Client, cloud.Credentials, error) {
+	creds, ok := cloud.CredentialsFrom(ctx)
 	if !ok {
 		creds = c.cfg.Credentials
 	}
 	if creds.AccessKeyID == "" || creds.AccessKeySecret == "" {
-		return nil, creds, &Error{Action: "sign", Kind: Permanent, Code: "MissingCredentials",
+		return nil, creds, &cloud.Error{Action: "sign", Kind: cloud.Permanent, Code: "MissingCredentials",
 			Message: "no access key: set ALIBABA_CLOUD_ACCESS_KEY_ID and ALIBABA_CLOUD_ACCESS_KEY_SECRET, or run with a function role"}
 	}
 	c.mu.Lock()
@@ -196,7 +165,7 @@ func (c *Client) acquire(ctx context.Context) (*sdk.Client, Credentials, error) 
 
 // release returns cl to the free list, unless the credentials changed
 // meanwhile (then it is dropped with the old credentials).
-func (c *Client) release(cl *sdk.Client, creds Credentials) {
+func (c *Client) release(cl *sdk.Client, creds cloud.Credentials) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.poolCreds != creds {
@@ -231,7 +200,7 @@ func (c *Client) limiter(region, action string) *rate.Limiter {
 // answer into out. Every attempt sends the same params, so an idempotency
 // token in them is reused.
 func (c *Client) call(ctx context.Context, region, action string, params map[string]string, out any) (string, error) {
-	var last *Error
+	var last *cloud.Error
 	for attempt := 1; attempt <= c.cfg.MaxAttempts; attempt++ {
 		if l := c.limiter(region, action); l != nil {
 			if err := l.Wait(ctx); err != nil {
@@ -241,7 +210,7 @@ func (c *Client) call(ctx context.Context, region, action string, params map[str
 		body, err := c.once(ctx, region, action, params)
 		if err == nil {
 			if err := json.Unmarshal(body, out); err != nil {
-				return "", &Error{Action: action, Kind: Transient, Code: "BadResponse", Message: "decode answer: " + err.Error()}
+				return "", &cloud.Error{Action: action, Kind: cloud.Transient, Code: "BadResponse", Message: "decode answer: " + err.Error()}
 			}
 			return string(body), nil
 		}
@@ -250,7 +219,7 @@ func (c *Client) call(ctx context.Context, region, action string, params map[str
 		}
 		last = classify(action, err)
 		last.Attempts = attempt
-		if last.Kind == Permanent || attempt == c.cfg.MaxAttempts {
+		if last.Kind == cloud.Permanent || attempt == c.cfg.MaxAttempts {
 			return "", last
 		}
 		wait := c.backoff(attempt)
@@ -273,11 +242,11 @@ func (c *Client) call(ctx context.Context, region, action string, params map[str
 	return "", last
 }
 
-func (c *Client) giveUp(action string, last *Error, err error) error {
+func (c *Client) giveUp(action string, last *cloud.Error, err error) error {
 	if last != nil {
 		return last
 	}
-	return &Error{Action: action, Kind: Transient, Code: "Deadline", Message: err.Error()}
+	return &cloud.Error{Action: action, Kind: cloud.Transient, Code: "Deadline", Message: err.Error()}
 }
 
 // backoff is "full jitter": uniform in [0, min(max, base·2^(attempt-1))].
@@ -374,12 +343,12 @@ func (c *Client) CreateVpnGateway(ctx context.Context, r events.GatewayRequest, 
 	if out.OrderId != "" {
 		n, err := out.OrderId.Int64()
 		if err != nil {
-			return res, &Error{Action: ActionCreateVpnGateway, Kind: Permanent, Code: "BadResponse", Message: "OrderId " + out.OrderId.String()}
+			return res, &cloud.Error{Action: ActionCreateVpnGateway, Kind: cloud.Permanent, Code: "BadResponse", Message: "OrderId " + out.OrderId.String()}
 		}
 		res.OrderID = n
 	}
 	if res.VpnGatewayID == "" {
-		return res, &Error{Action: ActionCreateVpnGateway, Kind: Transient, Code: "BadResponse", Message: "answer has no VpnGatewayId", RequestID: out.RequestId}
+		return res, &cloud.Error{Action: ActionCreateVpnGateway, Kind: cloud.Transient, Code: "BadResponse", Message: "answer has no VpnGatewayId", RequestID: out.RequestId}
 	}
 	return res, nil
 }

@@ -1,0 +1,75 @@
+package vpcclient
+
+import (
+	"errors"
+	"net"
+	"strconv"
+	"strings"
+	"time"
+
+	sdkerrors "github.com/aliyun/alibaba-cloud-sdk-go/sdk/errors"
+
+	"github.com/vpngw/vpngw/internal/cloud"
+)
+
+// classify turns what the SDK returned into an *Error.
+func classify(action string, err error) *cloud.Error {
+	var se *sdkerrors.ServerError
+	if errors.As(err, &se) {
+		e := &cloud.Error{
+			Action:     action,
+			Code:       se.ErrorCode(),
+			Message:    se.Message(),
+			RequestID:  se.RequestId(),
+			HTTPStatus: se.HttpStatus(),
+		}
+		if e.Code == "" {
+			e.Code = "HTTP" + strconv.Itoa(e.HTTPStatus)
+			e.Message = ""
+		}
+		switch {
+		case cloud.ThrottlingCode(e.Code):
+			e.Kind = cloud.Throttled
+			e.RetryAfter = retryAfter(se.RespHeaders)
+		case e.HTTPStatus >= 500 || cloud.TransientCode(e.Code):
+			e.Kind = cloud.Transient
+		default:
+			e.Kind = cloud.Permanent
+		}
+		return e
+	}
+	var ce *sdkerrors.ClientError
+	if errors.As(err, &ce) {
+		// A client error before anything was sent (bad parameters) is
+		// permanent; timeouts and transport failures are not.
+		var ne net.Error
+		if ce.ErrorCode() == sdkerrors.TimeoutErrorCode || errors.As(ce.OriginError(), &ne) {
+			return &cloud.Error{Action: action, Kind: cloud.Transient, Code: "Transport", Message: ce.OriginError().Error()}
+		}
+		return &cloud.Error{Action: action, Kind: cloud.Permanent, Code: ce.ErrorCode(), Message: ce.Message()}
+	}
+	// Anything else from the HTTP client: connection refused or reset, EOF.
+	return &cloud.Error{Action: action, Kind: cloud.Transient, Code: "Transport", Message: err.Error()}
+}
+
+// retryAfter reads "Limit:1,Remain:0,TimeLeft:2000,Reset:1234" (TimeLeft in
+// milliseconds) from the throttling headers.
+func retryAfter(h map[string][]string) time.Duration {
+	for name, vals := range h {
+		n := strings.ToLower(name)
+		if n != "x-ratelimit-user-api" && n != "x-ratelimit-user" {
+			continue
+		}
+		for _, v := range vals {
+			for _, part := range strings.Split(v, ",") {
+				k, val, ok := strings.Cut(strings.TrimSpace(part), ":")
+				if ok && strings.EqualFold(k, "TimeLeft") {
+					if ms, err := strconv.Atoi(strings.TrimSpace(val)); err == nil && ms >= 0 {
+						return time.Duration(ms) * time.Millisecond
+					}
+				}
+			}
+		}
+	}
+	return 0
+}
