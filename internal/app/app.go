@@ -73,13 +73,19 @@ func New(ctx context.Context, c Config, log *slog.Logger, opts ...Option) (*App,
 	}
 	a := &App{Config: c, Log: log}
 	var err error
-	a.Cloud, err = vpcclient.New(vpcclient.Config{Endpoint: c.VPCEndpoint, Credentials: c.Credentials, Rates: c.APIRates})
-	if err != nil {
-		return nil, fmt.Errorf("VPNGW_VPC_ENDPOINT: %w", err)
-	}
 	a.Store, err = sqlstore.Open(ctx, c.StoreURL)
 	if err != nil {
 		return nil, fmt.Errorf("VPNGW_STORE_URL: %w", err)
+	}
+	limiter, err := a.rateLimiter()
+	if err != nil {
+		a.Store.Close()
+		return nil, err
+	}
+	a.Cloud, err = vpcclient.New(vpcclient.Config{Endpoint: c.VPCEndpoint, Credentials: c.Credentials, Rates: c.APIRates, Limiter: limiter})
+	if err != nil {
+		a.Store.Close()
+		return nil, fmt.Errorf("VPNGW_VPC_ENDPOINT: %w", err)
 	}
 	a.Publisher = o.publisher
 	if a.Publisher == nil {
@@ -160,6 +166,28 @@ func (a *App) drain(ctx context.Context) {
 	if _, err := a.Outbox.Drain(ctx); err != nil {
 		a.Log.WarnContext(ctx, "outbox not fully published; the next reconcile tick retries", "err", err)
 	}
+}
+
+// rateLimiter is the limiter VPNGW_API_RATE_SCOPE asks for: shared through
+// the store (auto: on PostgreSQL and MySQL, which every instance reaches), or
+// this instance's own (auto: on SQLite, which one instance uses).
+func (a *App) rateLimiter() (vpcclient.Limiter, error) {
+	scope := a.Config.APIRateScope
+	if scope == "auto" || scope == "" {
+		scope = "shared"
+		if k, ok := a.Store.(interface{ Kind() string }); ok && k.Kind() == "sqlite" {
+			scope = "instance"
+		}
+	}
+	if scope == "instance" {
+		return vpcclient.NewInstanceLimiter(), nil
+	}
+	slots, ok := a.Store.(vpcclient.SlotReserver)
+	if !ok {
+		return nil, fmt.Errorf("VPNGW_API_RATE_SCOPE=shared: the store %v keeps no shared call queue", a.Store)
+	}
+	a.Log.Info("API rate limit shared through the store", "rates", a.Config.APIRates)
+	return vpcclient.SharedLimiter{Slots: slots}, nil
 }
 
 // creator adapts the cloud client to the provision use case's port.

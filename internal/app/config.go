@@ -38,13 +38,15 @@ type Config struct {
 	RedriveAfter      time.Duration // VPNGW_REDRIVE_AFTER
 	Concurrency       int           // VPNGW_CONCURRENCY
 	APIRates          map[string]float64
-	LogFormat         string // VPNGW_LOG_FORMAT: json or text
-	LogLevel          string // VPNGW_LOG_LEVEL
-	Credentials       cloud.Credentials
-	DataDir           string        // VPNGW_DATA_DIR (local stack)
-	EmulatorAddr      string        // VPNGW_EMULATOR_ADDR (local stack)
-	EmulatorDelay     time.Duration // VPNGW_EMULATOR_DELAY (local stack)
-	NATSPort          int           // VPNGW_NATS_PORT (local stack)
+	// APIRateScope is VPNGW_API_RATE_SCOPE: auto, shared or instance.
+	APIRateScope  string
+	LogFormat     string // VPNGW_LOG_FORMAT: json or text
+	LogLevel      string // VPNGW_LOG_LEVEL
+	Credentials   cloud.Credentials
+	DataDir       string        // VPNGW_DATA_DIR (local stack)
+	EmulatorAddr  string        // VPNGW_EMULATOR_ADDR (local stack)
+	EmulatorDelay time.Duration // VPNGW_EMULATOR_DELAY (local stack)
+	NATSPort      int           // VPNGW_NATS_PORT (local stack)
 	// Policy is the operator's policy (VPNGW_POLICY or VPNGW_POLICY_INLINE).
 	Policy *policy.Policy
 	// Webhook configures the webhook function's routes (VPNGW_WEBHOOK_*,
@@ -70,6 +72,7 @@ var Vars = []Var{
 	{Name: "VPNGW_REDRIVE_AFTER", Default: "2m", Help: "how long a request may stay recorded but unsettled before a reconcile tick re-drives its creation"},
 	{Name: "VPNGW_CONCURRENCY", Default: "8", Help: "requests of one delivery provisioned at once"},
 	{Name: "VPNGW_API_RATES", Default: "CreateVpnGateway=60/m,DescribeVpnGateways=600/m", Help: "client-side rate limit per region and API action"},
+	{Name: "VPNGW_API_RATE_SCOPE", Default: "auto", Help: "who shares VPNGW_API_RATES: shared (every instance together, through the store's api_slots table; one transaction per API call), instance (each instance alone), or auto (shared on PostgreSQL and MySQL, instance on SQLite)"},
 	{Name: "VPNGW_LOG_FORMAT", Default: "json (local: text)", Help: "json or text"},
 	{Name: "VPNGW_LOG_LEVEL", Default: "info", Help: "debug, info, warn or error"},
 	{Name: "VPNGW_WEBHOOK_SECRET", Default: "none (POST / off)", Help: "webhook function: shared secret signing CloudEvents sent to POST /; at least 16 bytes"},
@@ -170,6 +173,12 @@ func FromEnv(getenv func(string) string, mode Mode) (Config, error) {
 		bad("VPNGW_API_RATES", getenv("VPNGW_API_RATES"), err.Error())
 	}
 	c.APIRates = rates
+	c.APIRateScope = str("VPNGW_API_RATE_SCOPE", "auto")
+	switch c.APIRateScope {
+	case "auto", "shared", "instance":
+	default:
+		bad("VPNGW_API_RATE_SCOPE", c.APIRateScope, "want auto, shared or instance")
+	}
 
 	pol, err := policy.FromEnv(getenv)
 	if err != nil {

@@ -17,7 +17,6 @@ import (
 	"github.com/aliyun/alibaba-cloud-sdk-go/sdk/auth"
 	"github.com/aliyun/alibaba-cloud-sdk-go/sdk/auth/credentials"
 	"github.com/aliyun/alibaba-cloud-sdk-go/sdk/requests"
-	"golang.org/x/time/rate"
 
 	"github.com/vpngw/vpngw/events"
 	"github.com/vpngw/vpngw/internal/cloud"
@@ -45,6 +44,10 @@ type Config struct {
 	// Rates limits calls per region and action (calls per second; 0 = none).
 	// The API's quotas are per account, region and action.
 	Rates map[string]float64
+	// Limiter spaces the calls Rates allows. Nil: a limiter of this
+	// process's own (InstanceLimiter); SharedLimiter shares the rates with
+	// every instance that uses the same database.
+	Limiter Limiter
 	// MaxAttempts bounds retries of one call (within the context's deadline).
 	MaxAttempts int
 	// BaseDelay and MaxDelay shape the jittered exponential backoff.
@@ -72,14 +75,13 @@ type Client struct {
 	mu        sync.Mutex
 	pool      []*sdk.Client
 	poolCreds cloud.Credentials
-	limiters  map[string]*rate.Limiter
 
 	calls sync.Map // action → *atomic.Int64: HTTP attempts made
 }
 
 // New builds a Client. It refuses an endpoint it cannot parse.
 func New(cfg Config) (*Client, error) {
-	c := &Client{cfg: cfg, limiters: map[string]*rate.Limiter{}}
+	c := &Client{cfg: cfg}
 	if c.cfg.MaxAttempts <= 0 {
 		c.cfg.MaxAttempts = 8
 	}
@@ -91,6 +93,9 @@ func New(cfg Config) (*Client, error) {
 	}
 	if c.cfg.CallTimeout <= 0 {
 		c.cfg.CallTimeout = 10 * time.Second
+	}
+	if c.cfg.Limiter == nil {
+		c.cfg.Limiter = NewInstanceLimiter()
 	}
 	if c.cfg.Rates == nil {
 		c.cfg.Rates = DefaultRates
@@ -179,22 +184,6 @@ func (c *Client) release(cl *sdk.Client, creds cloud.Credentials) {
 // maxPooled bounds idle SDK clients (each keeps its own connections).
 const maxPooled = 16
 
-func (c *Client) limiter(region, action string) *rate.Limiter {
-	perSec := c.cfg.Rates[action]
-	if perSec <= 0 {
-		return nil
-	}
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	k := region + "/" + action
-	l := c.limiters[k]
-	if l == nil {
-		l = rate.NewLimiter(rate.Limit(perSec), 1)
-		c.limiters[k] = l
-	}
-	return l
-}
-
 // call sends one RPC action with params, retrying transient failures with
 // jittered exponential backoff while the context allows, and decodes the JSON
 // answer into out. Every attempt sends the same params, so an idempotency
@@ -202,8 +191,12 @@ func (c *Client) limiter(region, action string) *rate.Limiter {
 func (c *Client) call(ctx context.Context, region, action string, params map[string]string, out any) (string, error) {
 	var last *cloud.Error
 	for attempt := 1; attempt <= c.cfg.MaxAttempts; attempt++ {
-		if l := c.limiter(region, action); l != nil {
-			if err := l.Wait(ctx); err != nil {
+		if perSec := c.cfg.Rates[action]; perSec > 0 {
+			if err := c.cfg.Limiter.Wait(ctx, region+"/"+action, perSec); err != nil {
+				if ce := (*cloud.Error)(nil); errors.As(err, &ce) {
+					ce.Action = action
+					return "", ce
+				}
 				return "", c.giveUp(action, last, err)
 			}
 		}

@@ -1,0 +1,110 @@
+package app
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/vpngw/vpngw/internal/cloud/vpcclient"
+	"github.com/vpngw/vpngw/internal/store"
+	"github.com/vpngw/vpngw/internal/store/sqlstore"
+)
+
+// functionEnv is a complete, valid function configuration.
+func functionEnv(extra map[string]string) func(string) string {
+	env := map[string]string{
+		"VPNGW_STORE_URL":     "postgres://vpngw@db.internal:5432/vpngw",
+		"VPNGW_QUEUE_URL":     "nats://mq.internal:4222",
+		"VPNGW_POLICY_INLINE": LocalPolicy,
+	}
+	for k, v := range extra {
+		env[k] = v
+	}
+	return func(k string) string { return env[k] }
+}
+
+// Every bad value is refused at start-up by an error that names its variable
+// and says what it takes.
+func TestFromEnvNamesTheVariable(t *testing.T) {
+	if _, err := FromEnv(functionEnv(nil), Function); err != nil {
+		t.Fatalf("valid configuration refused: %v", err)
+	}
+	for _, tc := range []struct {
+		name, value, want string
+	}{
+		{"VPNGW_API_RATE_SCOPE", "cluster", "want auto, shared or instance"},
+		{"VPNGW_API_RATES", "CreateVpnGateway=fast", "VPNGW_API_RATES"},
+		{"VPNGW_API_RATES", "DeleteVpnGateway=1/s", "CreateVpnGateway, DescribeVpnGateways"},
+		{"VPNGW_CONCURRENCY", "0", "VPNGW_CONCURRENCY"},
+		{"VPNGW_PROVISION_TIMEOUT", "soon", "VPNGW_PROVISION_TIMEOUT"},
+		{"VPNGW_LOG_FORMAT", "xml", "want json or text"},
+		{"VPNGW_LOG_LEVEL", "loud", "want debug, info, warn or error"},
+		{"VPNGW_STORE_URL", "", "VPNGW_STORE_URL is not set"},
+		{"VPNGW_QUEUE_URL", "", "VPNGW_QUEUE_URL is not set"},
+		{"VPNGW_POLICY_INLINE", "", "neither VPNGW_POLICY nor VPNGW_POLICY_INLINE"},
+	} {
+		_, err := FromEnv(functionEnv(map[string]string{tc.name: tc.value}), Function)
+		if err == nil {
+			t.Errorf("%s=%q accepted", tc.name, tc.value)
+			continue
+		}
+		if !strings.Contains(err.Error(), tc.name) || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%s=%q: error %q does not name the variable and %q", tc.name, tc.value, err, tc.want)
+		}
+	}
+}
+
+// VPNGW_API_RATE_SCOPE picks the limiter: auto shares the rates through a
+// store that every instance reaches, and keeps them per instance on SQLite.
+func TestRateLimiterScope(t *testing.T) {
+	ctx := context.Background()
+	sqlite, err := sqlstore.Open(ctx, "sqlite://"+filepath.Join(t.TempDir(), "s.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sqlite.Close()
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	for _, tc := range []struct {
+		scope  string
+		store  store.Store
+		shared bool
+	}{
+		{"auto", sqlite, false},
+		{"instance", sqlite, false},
+		{"shared", sqlite, true},
+		{"auto", postgresKind{sqlite}, true},
+		{"instance", postgresKind{sqlite}, false},
+	} {
+		a := &App{Config: Config{APIRateScope: tc.scope}, Store: tc.store, Log: log}
+		l, err := a.rateLimiter()
+		if err != nil {
+			t.Fatalf("%s: %v", tc.scope, err)
+		}
+		if _, shared := l.(vpcclient.SharedLimiter); shared != tc.shared {
+			t.Errorf("scope %s on %s: limiter %T, want shared %t", tc.scope, tc.store.(interface{ Kind() string }).Kind(), l, tc.shared)
+		}
+	}
+	// A store that keeps no call queue cannot share the rates.
+	a := &App{Config: Config{APIRateScope: "shared"}, Store: noSlots{sqlite}, Log: log}
+	if _, err := a.rateLimiter(); err == nil || !strings.Contains(err.Error(), "VPNGW_API_RATE_SCOPE") {
+		t.Errorf("shared scope on a store without slots: %v", err)
+	}
+}
+
+// postgresKind is a store that says it is PostgreSQL, with SQLite's slots.
+type postgresKind struct{ store.Store }
+
+func (postgresKind) Kind() string { return "postgres" }
+
+func (p postgresKind) ReserveSlot(ctx context.Context, key string, interval time.Duration, latest time.Time) (time.Duration, bool, error) {
+	return p.Store.(vpcclient.SlotReserver).ReserveSlot(ctx, key, interval, latest)
+}
+
+// noSlots is a store without ReserveSlot.
+type noSlots struct{ store.Store }
+
+func (noSlots) Kind() string { return "postgres" }

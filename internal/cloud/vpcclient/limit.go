@@ -1,0 +1,101 @@
+package vpcclient
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"time"
+
+	"golang.org/x/time/rate"
+
+	"github.com/vpngw/vpngw/internal/cloud"
+)
+
+// Limiter spaces the calls under one key ("region/Action") to perSec a
+// second. Wait returns when the caller may make one call, or an error at once
+// when that moment would come after ctx's deadline (or ctx ends first).
+type Limiter interface {
+	Wait(ctx context.Context, key string, perSec float64) error
+}
+
+// InstanceLimiter limits the calls of this process alone: N instances
+// together may make N times the rate (the API's throttling answers then slow
+// them down). It suits one instance, the local stack and tests.
+type InstanceLimiter struct {
+	mu       sync.Mutex
+	limiters map[string]*rate.Limiter
+}
+
+// NewInstanceLimiter returns an InstanceLimiter with no calls made yet.
+func NewInstanceLimiter() *InstanceLimiter {
+	return &InstanceLimiter{limiters: map[string]*rate.Limiter{}}
+}
+
+// Wait implements Limiter with a token bucket of one token per key.
+func (l *InstanceLimiter) Wait(ctx context.Context, key string, perSec float64) error {
+	l.mu.Lock()
+	lim := l.limiters[key]
+	if lim == nil || float64(lim.Limit()) != perSec {
+		lim = rate.NewLimiter(rate.Limit(perSec), 1)
+		l.limiters[key] = lim
+	}
+	l.mu.Unlock()
+	return lim.Wait(ctx)
+}
+
+// SlotReserver keeps, per key, a queue of call starts shared by every
+// instance (sqlstore.Store implements it on the functions' database).
+type SlotReserver interface {
+	// ReserveSlot reserves the next start under key, at least interval after
+	// the one before, unless it is after latest (zero: no bound); it returns
+	// how long from now the start is and whether it was reserved.
+	ReserveSlot(ctx context.Context, key string, interval time.Duration, latest time.Time) (time.Duration, bool, error)
+}
+
+// SharedLimiter limits the calls of every instance that uses the same
+// SlotReserver together, as the API's quotas do (per account, region and
+// action): each call reserves its start in the shared queue, then waits for
+// it. It costs one database transaction per call.
+type SharedLimiter struct {
+	Slots SlotReserver
+}
+
+// ErrNoSlot is what Wait returns when the next free start is after the
+// caller's deadline; nothing was reserved.
+type ErrNoSlot struct {
+	Key  string
+	Wait time.Duration
+}
+
+func (e *ErrNoSlot) Error() string {
+	return fmt.Sprintf("rate limit %s: the next free call start is in %s, after the invocation's deadline", e.Key, e.Wait.Round(time.Millisecond))
+}
+
+// Wait implements Limiter.
+func (l SharedLimiter) Wait(ctx context.Context, key string, perSec float64) error {
+	interval := time.Duration(float64(time.Second) / perSec)
+	var latest time.Time
+	if dl, ok := ctx.Deadline(); ok {
+		latest = dl
+	}
+	wait, ok, err := l.Slots.ReserveSlot(ctx, key, interval, latest)
+	if err != nil {
+		// The queue is out of reach (the database is down or busy): the
+		// call is not made, and may be tried again later.
+		return &cloud.Error{Kind: cloud.Transient, Code: "RateLimiter", Message: fmt.Sprintf("rate limit %s: %v", key, err)}
+	}
+	if !ok {
+		return &ErrNoSlot{Key: key, Wait: wait}
+	}
+	if wait <= 0 {
+		return nil
+	}
+	t := time.NewTimer(wait)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-t.C:
+		return nil
+	}
+}

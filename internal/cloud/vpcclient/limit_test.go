@@ -1,0 +1,133 @@
+package vpcclient_test
+
+import (
+	"context"
+	"errors"
+	"path/filepath"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/vpngw/vpngw/internal/cloud"
+	"github.com/vpngw/vpngw/internal/cloud/vpcclient"
+	"github.com/vpngw/vpngw/internal/store/sqlstore"
+	"github.com/vpngw/vpngw/internal/vpcsim"
+)
+
+// Two clients, as two function instances, share one database's call queue:
+// together they make their calls at the rate, not at twice it.
+func TestSharedLimiterSpansInstances(t *testing.T) {
+	// The store's clock stands still, so every reservation lands one interval
+	// after the one before and the queue's length says how many were made.
+	now := time.Date(2025, 6, 1, 12, 0, 0, 0, time.UTC)
+	dbURL := "sqlite://" + filepath.Join(t.TempDir(), "slots.db")
+	ctx := context.Background()
+	open := func() *sqlstore.Store {
+		s, err := sqlstore.OpenSQL(ctx, dbURL, sqlstore.WithClock(func() time.Time { return now }))
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { s.Close() })
+		return s
+	}
+	const perSec, each = 100.0, 5
+	interval := time.Duration(float64(time.Second) / perSec)
+	api := vpcsim.New()
+	var clients []*vpcclient.Client
+	for range 2 {
+		clients = append(clients, newClient(t, api, vpcclient.Config{
+			Rates:   map[string]float64{vpcclient.ActionDescribeVpnGateways: perSec},
+			Limiter: vpcclient.SharedLimiter{Slots: open()},
+		}))
+	}
+	start := time.Now()
+	var wg sync.WaitGroup
+	for _, c := range clients {
+		wg.Go(func() {
+			for range each {
+				if _, err := c.DescribeVpnGateways(ctx, "cn-hangzhou", cloud.Filter{}, 1, 50); err != nil {
+					t.Error(err)
+				}
+			}
+		})
+	}
+	wg.Wait()
+	if got := api.Calls(vpcclient.ActionDescribeVpnGateways); got != 2*each {
+		t.Fatalf("emulator saw %d calls, want %d", got, 2*each)
+	}
+	// 10 calls took 10 starts of the one queue: the next is 10 intervals on.
+	wait, ok, err := open().ReserveSlot(ctx, "cn-hangzhou/"+vpcclient.ActionDescribeVpnGateways, interval, time.Time{})
+	if err != nil || !ok || wait != 2*each*interval {
+		t.Fatalf("next start in %s (reserved %t, %v), want %s", wait, ok, err, 2*each*interval)
+	}
+	// The last call waited for the 10th start, 9 intervals after the first.
+	if el := time.Since(start); el < (2*each-1)*interval {
+		t.Fatalf("10 calls at %v/s took %s", perSec, el)
+	}
+	// Another region is another queue.
+	if wait, _, _ := open().ReserveSlot(ctx, "cn-shanghai/"+vpcclient.ActionDescribeVpnGateways, interval, time.Time{}); wait != 0 {
+		t.Fatalf("cn-shanghai's next start in %s, want now", wait)
+	}
+}
+
+// A call whose start would come after the deadline is not made and not
+// queued: the caller learns at once, with a transient error.
+func TestSharedLimiterRespectsTheDeadline(t *testing.T) {
+	ctx := context.Background()
+	s, err := sqlstore.OpenSQL(ctx, "sqlite://"+filepath.Join(t.TempDir(), "slots.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	api := vpcsim.New()
+	c := newClient(t, api, vpcclient.Config{
+		Rates:   map[string]float64{vpcclient.ActionDescribeVpnGateways: 0.5}, // a start every 2 s
+		Limiter: vpcclient.SharedLimiter{Slots: s},
+	})
+	if _, err := c.DescribeVpnGateways(ctx, "cn-hangzhou", cloud.Filter{}, 1, 50); err != nil {
+		t.Fatal(err)
+	}
+	short, cancel := context.WithTimeout(ctx, 300*time.Millisecond)
+	defer cancel()
+	began := time.Now()
+	_, err = c.DescribeVpnGateways(short, "cn-hangzhou", cloud.Filter{}, 1, 50)
+	var ce *cloud.Error
+	if !errors.As(err, &ce) || !cloud.IsTransient(err) {
+		t.Fatalf("err = %v, want a transient *cloud.Error", err)
+	}
+	if took := time.Since(began); took > 250*time.Millisecond {
+		t.Errorf("refusal took %s: it waited instead of answering at once", took)
+	}
+	if got := api.Calls(vpcclient.ActionDescribeVpnGateways); got != 1 {
+		t.Fatalf("emulator saw %d calls, want 1", got)
+	}
+	// Nothing was queued by the refused call: the next start is still the
+	// one 2 s after the first call, not 4 s.
+	wait, _, err := s.ReserveSlot(ctx, "cn-hangzhou/"+vpcclient.ActionDescribeVpnGateways, 2*time.Second, time.Time{})
+	if err != nil || wait > 2*time.Second {
+		t.Fatalf("next start in %s (%v), want within 2s", wait, err)
+	}
+}
+
+// A queue out of reach fails the call as transient without calling the API.
+func TestSharedLimiterStoreDown(t *testing.T) {
+	ctx := context.Background()
+	s, err := sqlstore.OpenSQL(ctx, "sqlite://"+filepath.Join(t.TempDir(), "slots.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.Close()
+	api := vpcsim.New()
+	c := newClient(t, api, vpcclient.Config{
+		Rates:   map[string]float64{vpcclient.ActionCreateVpnGateway: 1},
+		Limiter: vpcclient.SharedLimiter{Slots: s},
+	})
+	_, err = c.CreateVpnGateway(ctx, request(), "vpngw-token-down")
+	var ce *cloud.Error
+	if !errors.As(err, &ce) || ce.Code != "RateLimiter" || ce.Action != vpcclient.ActionCreateVpnGateway || !cloud.IsTransient(err) {
+		t.Fatalf("err = %#v, want a transient RateLimiter error of CreateVpnGateway", err)
+	}
+	if n := api.Calls(vpcclient.ActionCreateVpnGateway); n != 0 {
+		t.Fatalf("emulator saw %d creates, want 0", n)
+	}
+}
