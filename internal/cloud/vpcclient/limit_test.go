@@ -3,6 +3,7 @@ package vpcclient_test
 import (
 	"context"
 	"errors"
+	"os"
 	"path/filepath"
 	"sync"
 	"testing"
@@ -130,4 +131,40 @@ func TestSharedLimiterStoreDown(t *testing.T) {
 	if n := api.Calls(vpcclient.ActionCreateVpnGateway); n != 0 {
 		t.Fatalf("emulator saw %d creates, want 0", n)
 	}
+}
+
+// BenchmarkLimiterWait is what one API call pays the limiter when the rate
+// leaves room (1e9 calls a second): the instance's token bucket against a
+// reservation in the shared queue, on SQLite and, when
+// VPNGW_TEST_POSTGRES_URL is set, on PostgreSQL.
+func BenchmarkLimiterWait(b *testing.B) {
+	ctx := context.Background()
+	run := func(b *testing.B, l vpcclient.Limiter) {
+		for b.Loop() {
+			if err := l.Wait(ctx, "cn-hangzhou/CreateVpnGateway", 1e9); err != nil {
+				b.Fatal(err)
+			}
+		}
+	}
+	b.Run("instance", func(b *testing.B) { run(b, vpcclient.NewInstanceLimiter()) })
+	b.Run("shared-sqlite", func(b *testing.B) {
+		s, err := sqlstore.OpenSQL(ctx, "sqlite://"+filepath.Join(b.TempDir(), "slots.db"))
+		if err != nil {
+			b.Fatal(err)
+		}
+		defer s.Close()
+		run(b, vpcclient.SharedLimiter{Slots: s})
+	})
+	b.Run("shared-postgres", func(b *testing.B) {
+		u := os.Getenv("VPNGW_TEST_POSTGRES_URL")
+		if u == "" {
+			b.Skip("VPNGW_TEST_POSTGRES_URL is not set")
+		}
+		s, err := sqlstore.OpenSQL(ctx, u)
+		if err != nil {
+			b.Fatal(err)
+		}
+		defer s.Close()
+		run(b, vpcclient.SharedLimiter{Slots: s})
+	})
 }
