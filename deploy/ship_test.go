@@ -132,6 +132,17 @@ func shipVarsOf(fn string) []string {
 	return names
 }
 
+// shipOwnVars lists the variables only function fn reads.
+func shipOwnVars(fn string) []string {
+	var names []string
+	for _, v := range app.Vars {
+		if !v.Local && shipScope(v) == fn {
+			names = append(names, v.Name)
+		}
+	}
+	return names
+}
+
 // shipScopeOf is the function a variable belongs to, by name.
 func shipScopeOf(name string) string {
 	for _, v := range app.Vars {
@@ -930,11 +941,28 @@ func TestShipSAMTemplateDeploysTheLambdaPackages(t *testing.T) {
 		if n, _ := r.Properties["Timeout"].(int); n <= 0 || n > 900 {
 			t.Errorf("%s: Timeout %v, want 1 to 900 s", name, r.Properties["Timeout"])
 		}
-		if evs, _ := r.Properties["Events"].(map[string]any); len(evs) == 0 {
-			t.Errorf("%s has no event source", name)
+		evs, _ := r.Properties["Events"].(map[string]any)
+		fnURL, _ := r.Properties["FunctionUrlConfig"].(map[string]any)
+		if len(evs) == 0 && fnURL == nil {
+			t.Errorf("%s has no event source and no function URL", name)
+		}
+		// What only this function reads is in its own variables, all of it.
+		if own := shipOwnVars(fn); len(own) > 0 {
+			envRoot, _ := r.Properties["Environment"].(map[string]any)
+			fenv, _ := envRoot["Variables"].(map[string]any)
+			for _, v := range own {
+				if _, ok := fenv[v]; !ok {
+					t.Errorf("%s: Environment.Variables lacks %s", name, v)
+				}
+			}
+			for k := range fenv {
+				if !slices.Contains(own, k) {
+					t.Errorf("%s: Environment.Variables sets %s, which %s does not read or every function reads", name, k, fn)
+				}
+			}
 		}
 	}
-	for _, want := range []string{"provision", "reconcile"} {
+	for _, want := range fns {
 		if !slices.Contains(deployed, want) {
 			t.Errorf("the SAM template does not deploy %s", want)
 		}

@@ -8,6 +8,7 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"encoding/base64"
 	"encoding/json"
 	"io"
 	"net"
@@ -23,6 +24,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	lambdaevents "github.com/aws/aws-lambda-go/events"
 
 	"github.com/vpngw/vpngw/events"
 	"github.com/vpngw/vpngw/internal/app"
@@ -417,4 +420,54 @@ func TestLambdaRIEIsCached(t *testing.T) {
 	if err != nil || second != first || !fi2.ModTime().Equal(fi.ModTime()) {
 		t.Fatalf("second lookup %s (%v), want the cached %s unchanged", second, err, first)
 	}
+}
+
+// functionURLEvent is what Lambda hands a function behind a function URL
+// (payload format 2.0): header names in lower case, timeEpoch a number.
+func functionURLEvent(t *testing.T, body []byte, headers map[string]string) []byte {
+	t.Helper()
+	h := map[string]string{"content-type": "application/cloudevents+json", "host": "abc.lambda-url.eu-west-1.on.aws"}
+	for k, v := range headers {
+		h[strings.ToLower(k)] = v
+	}
+	b, err := json.Marshal(map[string]any{
+		"version": "2.0", "rawPath": "/", "rawQueryString": "", "headers": h,
+		"requestContext": map[string]any{
+			"accountId": "anonymous", "apiId": "abc", "domainName": "abc.lambda-url.eu-west-1.on.aws", "domainPrefix": "abc",
+			"http":      map[string]string{"method": "POST", "path": "/", "protocol": "HTTP/1.1", "sourceIp": "203.0.113.9", "userAgent": "curl/8"},
+			"requestId": "0f3c-1", "routeKey": "$default", "stage": "$default", "time": "25/Nov/2026:10:00:00 +0000", "timeEpoch": 1795600000000,
+		},
+		"body": base64.StdEncoding.EncodeToString(body), "isBase64Encoded": true,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+// The webhook binary behind a Lambda function URL: a bad or stale signature
+// is answered 401 and creates nothing, a signed request 202 and one gateway,
+// the same signature again 401.
+func TestLambdaWebhookBehindAFunctionURL(t *testing.T) {
+	rie := lambdaRIE(t)
+	p := lambdaNewPlatform(t)
+	p.env = append(p.env, "VPNGW_WEBHOOK_SECRET="+webhookSecret)
+	fn := p.start(t, rie, "webhook")
+	body, err := events.Samples.ReadFile("testdata/requested.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	call := func(headers map[string]string) lambdaevents.LambdaFunctionURLResponse {
+		t.Helper()
+		status, b := fn.invoke(t, functionURLEvent(t, body, headers))
+		var out lambdaevents.LambdaFunctionURLResponse
+		if status != http.StatusOK || json.Unmarshal(b, &out) != nil || out.StatusCode == 0 {
+			t.Fatalf("webhook answered %d %s, want a function URL response", status, b)
+		}
+		return out
+	}
+	webhookAuthScenario(t, body, func(h map[string]string) (int, string) {
+		r := call(h)
+		return r.StatusCode, r.Body
+	}, func() int { return len(p.api.Gateways()) })
 }

@@ -4,6 +4,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"net/http"
+	"strings"
 	"testing"
 	"time"
 
@@ -61,29 +62,41 @@ func TestWebhookBinaryThroughTheHTTPTrigger(t *testing.T) {
 		}
 		return out
 	}
+	webhookAuthScenario(t, body, func(h map[string]string) (int, string) {
+		r := call(h)
+		return r.StatusCode, r.Body
+	}, func() int { return len(p.api.Gateways()) })
+}
+
+// webhookAuthScenario sends body to a webhook binary through call, as a chat
+// platform or a signing sender would: a tampered and a stale signature are
+// answered 401 and create nothing, a signed request 202 and one gateway, the
+// same signature again 401 (gateways counts what the emulator holds).
+func webhookAuthScenario(t *testing.T, body []byte, call func(headers map[string]string) (int, string), gateways func() int) {
+	t.Helper()
 	sign := func(at time.Time) map[string]string {
 		ts, sig := webhook.Sign(webhookSecret, at, body)
 		return map[string]string{webhook.HeaderTimestamp: ts, webhook.HeaderSignature: sig}
 	}
 	bad := sign(time.Now())
 	bad[webhook.HeaderSignature] = "v1=" + "00" + bad[webhook.HeaderSignature][5:]
-	if r := call(bad); r.StatusCode != http.StatusUnauthorized {
-		t.Fatalf("bad signature: %d, want 401", r.StatusCode)
+	if status, answer := call(bad); status != http.StatusUnauthorized {
+		t.Fatalf("bad signature: %d %s, want 401", status, answer)
 	}
-	if r := call(sign(time.Now().Add(-time.Hour))); r.StatusCode != http.StatusUnauthorized {
-		t.Fatalf("stale signature: %d, want 401", r.StatusCode)
+	if status, answer := call(sign(time.Now().Add(-time.Hour))); status != http.StatusUnauthorized {
+		t.Fatalf("stale signature: %d %s, want 401", status, answer)
 	}
-	if n := len(p.api.Gateways()); n != 0 {
+	if n := gateways(); n != 0 {
 		t.Fatalf("refused requests created %d gateways", n)
 	}
 	good := sign(time.Now())
-	if r := call(good); r.StatusCode != http.StatusAccepted {
-		t.Fatalf("signed request: %d %s, want 202", r.StatusCode, r.Body)
+	if status, answer := call(good); status != http.StatusAccepted || !strings.Contains(answer, "vpn-") {
+		t.Fatalf("signed request: %d %s, want 202 naming the gateway", status, answer)
 	}
-	if r := call(good); r.StatusCode != http.StatusUnauthorized {
-		t.Fatalf("replayed signature: %d, want 401", r.StatusCode)
+	if status, answer := call(good); status != http.StatusUnauthorized {
+		t.Fatalf("replayed signature: %d %s, want 401", status, answer)
 	}
-	if n := len(p.api.Gateways()); n != 1 {
+	if n := gateways(); n != 1 {
 		t.Fatalf("%d gateways, want 1", n)
 	}
 }

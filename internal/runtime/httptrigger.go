@@ -25,6 +25,12 @@ import (
 // carrying the invocation's context, and whatever it writes becomes the
 // response; a body that is not valid UTF-8 is sent base64-encoded.
 //
+// On AWS Lambda the same handler serves a function URL (or an API Gateway
+// HTTP API with payload format 2.0): that event has the same rawPath, body,
+// isBase64Encoded, headers and requestContext.http members, its query as
+// rawQueryString and its cookies apart in cookies; the answer's members
+// (statusCode, headers, body, isBase64Encoded) are the same too.
+//
 // A payload that is not an HTTP trigger event fails the invocation: the
 // function behind an HTTP trigger is not meant to be invoked any other way.
 func HTTPTrigger(h http.Handler) Handler {
@@ -39,9 +45,33 @@ func HTTPTrigger(h http.Handler) Handler {
 	}
 }
 
+// httpEvent is the part of an HTTP trigger event a request is rebuilt from:
+// the members of Function Compute's events.HTTPTriggerEvent, and of a Lambda
+// function URL event its query as sent and its cookies. It is decoded apart
+// from either SDK's type because they disagree on members left out here
+// (requestContext.timeEpoch is a string in one and a number in the other).
+type httpEvent struct {
+	RawPath         *string            `json:"rawPath"`
+	Body            *string            `json:"body"`
+	IsBase64Encoded *bool              `json:"isBase64Encoded"`
+	Headers         *map[string]string `json:"headers"`
+	QueryParameters *map[string]string `json:"queryParameters"`
+	RawQueryString  string             `json:"rawQueryString"`
+	Cookies         []string           `json:"cookies"`
+	TriggerContext  struct {
+		DomainName *string `json:"domainName"`
+		Http       struct {
+			Method   *string `json:"method"`
+			Path     *string `json:"path"`
+			Protocol *string `json:"protocol"`
+			SourceIp *string `json:"sourceIp"`
+		} `json:"http"`
+	} `json:"requestContext"`
+}
+
 // httpRequest rebuilds the HTTP request an HTTP trigger event describes.
 func httpRequest(ctx context.Context, payload json.RawMessage) (*http.Request, error) {
-	var ev events.HTTPTriggerEvent
+	var ev httpEvent
 	if err := json.Unmarshal(payload, &ev); err != nil {
 		return nil, fmt.Errorf("HTTP trigger: the event is not an HTTP trigger event: %w", err)
 	}
@@ -69,7 +99,9 @@ func httpRequest(ctx context.Context, payload json.RawMessage) (*http.Request, e
 	if !strings.HasPrefix(target, "/") {
 		target = "/" + target
 	}
-	if ev.QueryParameters != nil && len(*ev.QueryParameters) > 0 {
+	if ev.RawQueryString != "" {
+		target += "?" + ev.RawQueryString
+	} else if ev.QueryParameters != nil && len(*ev.QueryParameters) > 0 {
 		q := url.Values{}
 		for k, v := range *ev.QueryParameters {
 			q.Set(k, v)
@@ -106,6 +138,9 @@ func httpRequest(ctx context.Context, payload json.RawMessage) (*http.Request, e
 		for _, vals := range req.Header {
 			slices.Sort(vals) // two spellings of one name: a stable order
 		}
+	}
+	if len(ev.Cookies) > 0 {
+		req.Header.Set("Cookie", strings.Join(ev.Cookies, "; "))
 	}
 	// The length is the body's as delivered, whatever a header claimed.
 	req.Header.Del("Content-Length")

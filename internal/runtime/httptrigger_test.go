@@ -10,6 +10,9 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
@@ -17,6 +20,7 @@ import (
 	"time"
 
 	"github.com/aliyun/fc-runtime-go-sdk/events"
+	lambdaevents "github.com/aws/aws-lambda-go/events"
 
 	"github.com/vpngw/vpngw/internal/provision"
 	"github.com/vpngw/vpngw/internal/runtime"
@@ -285,5 +289,54 @@ func TestHTTPTriggerWebhook(t *testing.T) {
 		if n != tc.recorded {
 			t.Fatalf("%s: %d requests reached the Provisioner, want %d", tc.name, n, tc.recorded)
 		}
+	}
+}
+
+// lambdaFixture reads one of aws-lambda-go's own event fixtures from the
+// module the build uses.
+func lambdaFixture(t *testing.T, name string) string {
+	t.Helper()
+	out, err := exec.Command("go", "list", "-m", "-f", "{{.Dir}}", "github.com/aws/aws-lambda-go").Output()
+	if err != nil {
+		t.Fatalf("go list -m github.com/aws/aws-lambda-go: %v", err)
+	}
+	b, err := os.ReadFile(filepath.Join(strings.TrimSpace(string(out)), "events", "testdata", name))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
+}
+
+// The same handler serves a Lambda function URL: aws-lambda-go's fixture of
+// its request (timeEpoch a number, the query as rawQueryString, cookies
+// apart), and an answer Lambda reads as a function URL response.
+func TestHTTPTriggerLambdaFunctionURL(t *testing.T) {
+	var got seen
+	h := runtime.HTTPTrigger(recordingHandler(&got, http.StatusAccepted, map[string]string{"Content-Type": "application/json"}, []byte(`{"ok":true}`)))
+	res := invoke(t, h, lambdaFixture(t, "lambda-urls-request.json"))
+
+	if got.method != "POST" || got.path != "/my/path" || got.proto != "HTTP/1.1" {
+		t.Errorf("request line %s %s %s", got.method, got.path, got.proto)
+	}
+	// The query as sent: both values of parameter1, in order.
+	if got.query != "parameter1=value1&parameter1=value2&parameter2=value" {
+		t.Errorf("query %q", got.query)
+	}
+	if got.header.Get("Header1") != "value1" || got.header.Get("Header2") != "value1,value2" || got.header.Get("Cookie") != "cookie1; cookie2" {
+		t.Errorf("headers %v", got.header)
+	}
+	if string(got.body) != "Hello from client!" || got.host != "<url-id>.lambda-url.us-west-2.on.aws" || got.remote != "123.123.123.123" {
+		t.Errorf("body %q, host %q, remote %q", got.body, got.host, got.remote)
+	}
+	b, err := json.Marshal(res)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var answer lambdaevents.LambdaFunctionURLResponse
+	if err := json.Unmarshal(b, &answer); err != nil {
+		t.Fatalf("answer %s is not a function URL response: %v", b, err)
+	}
+	if answer.StatusCode != http.StatusAccepted || answer.Body != `{"ok":true}` || answer.Headers["Content-Type"] != "application/json" || answer.IsBase64Encoded {
+		t.Errorf("function URL response %+v", answer)
 	}
 }
