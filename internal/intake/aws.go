@@ -99,6 +99,7 @@ func buildAWS(m map[string]json.RawMessage, index int) Item {
 	it.Identity.Source, _ = str(awsSource, true, "a non-empty string")
 	it.Type, _ = str(awsDetailType, true, `a non-empty string such as "`+events.TypeRequested+`"`)
 	it.Time, _ = str(awsTime, false, "a string (RFC 3339 timestamp)")
+	it.Time = checkTime(&p, awsTime, it.Time)
 	str(awsVersion, false, `a string ("0")`)
 	it.Identity.Subject = firstResource(&p, m[awsResources])
 	for _, x := range []struct{ member, ext string }{

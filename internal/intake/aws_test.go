@@ -140,6 +140,15 @@ func TestFromPayloadAmazonEventBridge(t *testing.T) {
 				problems: []string{"detail|InputPath $.detail"}},
 		},
 		{
+			name: "time not RFC 3339",
+			payload: awsWith(func(m map[string]any) {
+				m["time"] = "25/Nov/2026:10:00:00 +0000"
+			}),
+			want: want{identity: request.Identity{Source: awsSource, ID: awsID, Subject: awsRule}, typ: events.TypeRequested,
+				extensions: map[string]string{intake.AWSAccountExtension: "123456789012", intake.AWSRegionExtension: "eu-west-1"},
+				problems:   []string{`time|time "25/Nov/2026:10:00:00 +0000": not an RFC 3339 timestamp`}},
+		},
+		{
 			name: "every problem at once, the identity as far as given",
 			payload: awsWith(func(m map[string]any) {
 				delete(m, "id")

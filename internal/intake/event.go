@@ -9,6 +9,7 @@ import (
 	"mime"
 	"sort"
 	"strings"
+	"time"
 	"unicode/utf8"
 
 	"github.com/vpngw/vpngw/events"
@@ -118,6 +119,7 @@ func build(e envelope) Item {
 	// Optional attributes.
 	it.Identity.Subject, _ = str(attrSubject, false, "a string")
 	it.Time, _ = str(attrTime, false, "a string (RFC 3339 timestamp)")
+	it.Time = checkTime(&p, attrTime, it.Time)
 	str(attrDataSchema, false, "a string (URI)")
 	it.TraceParent, _ = str(attrTraceParent, false, "a string (W3C traceparent)")
 	contentType, hasType := str(attrDataContentType, false, "a string (media type)")
@@ -173,6 +175,25 @@ func build(e envelope) Item {
 		it.Data = nil
 	}
 	return it
+}
+
+// timeAllowed is what a time attribute takes.
+const timeAllowed = "an RFC 3339 timestamp such as 2026-11-25T10:00:00Z or 2026-11-25T18:00:00.123+08:00"
+
+// checkTime reports a time attribute that is not an RFC 3339 timestamp, as
+// the CloudEvents specification requires it to be, and returns the value to
+// keep: v, or nothing when it is not a timestamp. An empty value is an
+// attribute left out (or one readString already reported).
+func checkTime(p *problems, name, v string) string {
+	if v == "" {
+		return ""
+	}
+	// RFC 3339 allows a lower-case t and z; Go's layout takes upper case.
+	if _, err := time.Parse(time.RFC3339Nano, strings.ToUpper(v)); err != nil {
+		p.add(name, v, timeAllowed, "%s %q: not an RFC 3339 timestamp", name, v)
+		return ""
+	}
+	return v
 }
 
 // isContextAttr reports whether name is handled explicitly by build rather

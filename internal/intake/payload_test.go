@@ -245,6 +245,12 @@ func TestFromPayloadAttributeErrors(t *testing.T) {
 			[]string{"subject|subject: a JSON boolean; want a string"}},
 		{"time not a string", func(m map[string]any) { m["time"] = 1605791082 }, fullID, events.TypeRequested,
 			[]string{"time|time: a JSON number; want a string"}},
+		{"time not RFC 3339", func(m map[string]any) { m["time"] = "2025-01-15 08:00:00" }, fullID, events.TypeRequested,
+			[]string{`time|time "2025-01-15 08:00:00": not an RFC 3339 timestamp`}},
+		{"time a date only", func(m map[string]any) { m["time"] = "2025-01-15" }, fullID, events.TypeRequested,
+			[]string{`time|time "2025-01-15": not an RFC 3339 timestamp`}},
+		{"time out of range", func(m map[string]any) { m["time"] = "2025-02-30T08:00:00Z" }, fullID, events.TypeRequested,
+			[]string{`time|not an RFC 3339 timestamp`}},
 		{"traceparent not a string", func(m map[string]any) { m["traceparent"] = []any{} }, fullID, events.TypeRequested,
 			[]string{"traceparent|traceparent: a JSON array; want a string"}},
 		{"datacontenttype text/plain", func(m map[string]any) { m["datacontenttype"] = "text/plain" }, fullID, events.TypeRequested,
@@ -450,5 +456,17 @@ func TestFromPayloadEventsSamples(t *testing.T) {
 			}
 			requireSameJSON(t, it.Data, data)
 		})
+	}
+}
+
+// Every RFC 3339 form of time is taken: offsets, fractions, lower case.
+func TestFromPayloadTimeForms(t *testing.T) {
+	for _, v := range []string{"2025-01-15T08:00:00Z", "2025-01-15T16:00:00+08:00", "2025-01-15T08:00:00.123456789Z", "2025-01-15t08:00:00z", "2020-11-19T21:04:41+08:00"} {
+		m := baseEvent()
+		m["time"] = v
+		items, err := intake.FromPayload(mustJSON(t, m))
+		if err != nil || len(items) != 1 || items[0].Err != nil {
+			t.Errorf("time %q: %v, %+v", v, err, items)
+		}
 	}
 }
