@@ -6,10 +6,12 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net/url"
 	"os"
 	"slices"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -126,18 +128,23 @@ func openAndPublish(raw string, timeout time.Duration) error {
 	return p.Publish(ctx, queuetest.NewMessage("id-1", "io.vpngw.gateway.active", 1))
 }
 
+// registerRuns makes TestRegister's scheme new on every run (-count): the
+// registry is the process's, and a scheme can be registered once.
+var registerRuns atomic.Int64
+
 func TestRegister(t *testing.T) {
 	var got []queue.Message
-	queue.Register("Memtest", func(_ context.Context, u *url.URL) (queue.Publisher, error) {
+	scheme := fmt.Sprintf("memtest%d", registerRuns.Add(1))
+	queue.Register(strings.ToUpper(scheme[:1])+scheme[1:], func(_ context.Context, u *url.URL) (queue.Publisher, error) {
 		if u.Host != "here" {
 			return nil, errors.New("unexpected host " + u.Host)
 		}
 		return recorder{&got}, nil
 	})
-	if !slices.Contains(queue.Schemes(), "memtest") {
-		t.Errorf("Schemes() = %v, want memtest listed", queue.Schemes())
+	if !slices.Contains(queue.Schemes(), scheme) {
+		t.Errorf("Schemes() = %v, want %s listed", queue.Schemes(), scheme)
 	}
-	p, err := queue.Open(context.Background(), "MEMTEST://here")
+	p, err := queue.Open(context.Background(), strings.ToUpper(scheme)+"://here")
 	if err != nil {
 		t.Fatalf("Open: %v", err)
 	}
@@ -145,7 +152,7 @@ func TestRegister(t *testing.T) {
 	if err := p.Publish(context.Background(), m); err != nil || len(got) != 1 || got[0].ID != "id-1" {
 		t.Fatalf("publish through the registered scheme: err %v, got %v", err, got)
 	}
-	if _, err := queue.Open(context.Background(), "memtest://elsewhere"); err == nil || !strings.Contains(err.Error(), "unexpected host elsewhere") {
+	if _, err := queue.Open(context.Background(), scheme+"://elsewhere"); err == nil || !strings.Contains(err.Error(), "unexpected host elsewhere") {
 		t.Errorf("opener error not passed on: %v", err)
 	}
 	defer func() {
@@ -153,7 +160,7 @@ func TestRegister(t *testing.T) {
 			t.Error("registering a scheme twice did not panic")
 		}
 	}()
-	queue.Register("memtest", func(context.Context, *url.URL) (queue.Publisher, error) { return nil, nil })
+	queue.Register(scheme, func(context.Context, *url.URL) (queue.Publisher, error) { return nil, nil })
 }
 
 type recorder struct{ got *[]queue.Message }
