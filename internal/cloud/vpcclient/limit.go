@@ -60,14 +60,14 @@ type SharedLimiter struct {
 	Slots SlotReserver
 }
 
-// ErrNoSlot is what Wait returns when the next free start is after the
+// NoSlotError is what Wait returns when the next free start is after the
 // caller's deadline; nothing was reserved.
-type ErrNoSlot struct {
+type NoSlotError struct {
 	Key  string
 	Wait time.Duration
 }
 
-func (e *ErrNoSlot) Error() string {
+func (e *NoSlotError) Error() string {
 	return fmt.Sprintf("rate limit %s: the next free call start is in %s, after the invocation's deadline", e.Key, e.Wait.Round(time.Millisecond))
 }
 
@@ -85,7 +85,7 @@ func (l SharedLimiter) Wait(ctx context.Context, key string, perSec float64) err
 		return &cloud.Error{Kind: cloud.Transient, Code: "RateLimiter", Message: fmt.Sprintf("rate limit %s: %v", key, err)}
 	}
 	if !ok {
-		return &ErrNoSlot{Key: key, Wait: wait}
+		return &NoSlotError{Key: key, Wait: wait}
 	}
 	if wait <= 0 {
 		return nil

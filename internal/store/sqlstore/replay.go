@@ -3,7 +3,6 @@ package sqlstore
 import (
 	"context"
 	"database/sql"
-	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -13,6 +12,21 @@ import (
 // MaxReplayKey is the longest key FirstUse accepts, in bytes: the width of
 // the replay_keys column on MySQL.
 const MaxReplayKey = 128
+
+// checkKey refuses a key every backend cannot store alike: empty, longer than
+// max bytes (the width of its column on MySQL), or holding NUL or invalid
+// UTF-8 (which PostgreSQL's text refuses).
+func checkKey(what, key string, max int) error {
+	switch {
+	case key == "":
+		return fmt.Errorf("store: %s is empty", what)
+	case len(key) > max:
+		return fmt.Errorf("store: %s of %d bytes is over the limit of %d", what, len(key), max)
+	case !utf8.ValidString(key) || strings.IndexByte(key, 0) >= 0:
+		return fmt.Errorf("store: %s is not printable UTF-8", what)
+	}
+	return nil
+}
 
 // replaySweep bounds how many expired keys one FirstUse deletes, so that the
 // clean-up never makes one webhook request slow however long the table went
@@ -30,15 +44,8 @@ const replaySweep = 64
 // Each call also deletes up to 64 expired keys, oldest first, in the same
 // transaction, so the table stays as small as the keys still current.
 func (s *Store) FirstUse(ctx context.Context, key string, until time.Time) (bool, error) {
-	switch {
-	case key == "":
-		return false, errors.New("store: first use: empty replay key")
-	case len(key) > MaxReplayKey:
-		return false, fmt.Errorf("store: first use: replay key of %d bytes is over the limit of %d", len(key), MaxReplayKey)
-	case !utf8.ValidString(key) || strings.IndexByte(key, 0) >= 0:
-		// PostgreSQL text refuses NUL and invalid UTF-8; refuse them
-		// everywhere so that every backend takes the same keys.
-		return false, errors.New("store: first use: replay key is not printable UTF-8")
+	if err := checkKey("first use: replay key", key, MaxReplayKey); err != nil {
+		return false, err
 	}
 	now := s.now()
 	var first bool

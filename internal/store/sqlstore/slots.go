@@ -3,11 +3,8 @@ package sqlstore
 import (
 	"context"
 	"database/sql"
-	"errors"
 	"fmt"
-	"strings"
 	"time"
-	"unicode/utf8"
 )
 
 // MaxSlotBucket is the longest bucket name ReserveSlot accepts, in bytes: the
@@ -26,14 +23,10 @@ const MaxSlotBucket = 128
 // Of concurrent calls with one bucket, each reserves a start of its own: the
 // bucket's row is locked (SQLite: the write transaction) from read to update.
 func (s *Store) ReserveSlot(ctx context.Context, bucket string, interval time.Duration, latest time.Time) (time.Duration, bool, error) {
-	switch {
-	case bucket == "":
-		return 0, false, errors.New("store: reserve slot: empty bucket")
-	case len(bucket) > MaxSlotBucket:
-		return 0, false, fmt.Errorf("store: reserve slot: bucket of %d bytes is over the limit of %d", len(bucket), MaxSlotBucket)
-	case !utf8.ValidString(bucket) || strings.IndexByte(bucket, 0) >= 0:
-		return 0, false, errors.New("store: reserve slot: bucket is not printable UTF-8")
-	case interval < 0:
+	if err := checkKey("reserve slot: bucket", bucket, MaxSlotBucket); err != nil {
+		return 0, false, err
+	}
+	if interval < 0 {
 		return 0, false, fmt.Errorf("store: reserve slot: negative interval %s", interval)
 	}
 	d := s.d
