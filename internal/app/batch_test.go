@@ -159,6 +159,7 @@ func TestBatchFinishedByTickWhenDeliveriesStop(t *testing.T) {
 	key := requestKey("/batch/nightly", "orphan-1")
 	if _, _, err := s.app.Store.Insert(context.Background(), store.Request{
 		Key: key, Source: "/batch/nightly", EventID: "orphan-1", Params: raw, State: store.Batch, CreatedAt: now, UpdatedAt: now,
+		TraceParent: batchTrace,
 	}, nil); err != nil {
 		t.Fatal(err)
 	}
@@ -174,7 +175,17 @@ func TestBatchFinishedByTickWhenDeliveriesStop(t *testing.T) {
 	if n := len(s.eventsOfType(events.TypeBatchCompleted)); n != 1 {
 		t.Fatalf("%d summaries, want 1", n)
 	}
+	// The batch's trace context reaches its items' events and its summary.
+	for _, typ := range []string{events.TypeAccepted, events.TypeActive, events.TypeBatchCompleted} {
+		for _, ev := range s.eventsOfType(typ) {
+			if ev.TraceParent != batchTrace {
+				t.Errorf("%s %s: traceparent %q, want the batch's", typ, ev.ID, ev.TraceParent)
+			}
+		}
+	}
 }
+
+const batchTrace = "00-5bf92f3577b34da6a3ce929d0e0e4736-10f067aa0ba902b7-01"
 
 func TestBadBatchIsRejectedAsOne(t *testing.T) {
 	s := newStack(t)

@@ -46,6 +46,12 @@ func TestReconcileAnnouncesActiveOnce(t *testing.T) {
 	if len(act) != 1 || act[0].Subject != gw {
 		t.Fatalf("active events %+v, want one for %s", act, gw)
 	}
+	// The request's trace context reaches the event reconcile writes, as it
+	// reaches provision's.
+	const trace = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"
+	if acc := s.eventsOfType(events.TypeAccepted); len(acc) != 1 || acc[0].TraceParent != trace || act[0].TraceParent != trace {
+		t.Fatalf("traceparent on accepted %+v and active %q, want %s on both", acc, act[0].TraceParent, trace)
+	}
 	var data events.Active
 	if err := json.Unmarshal(act[0].Data, &data); err != nil {
 		t.Fatal(err)

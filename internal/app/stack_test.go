@@ -62,6 +62,7 @@ type stack struct {
 
 type receivedEvent struct {
 	ID, Type, Subject string
+	TraceParent       string `json:"traceparent"`
 	Data              json.RawMessage
 }
 

@@ -67,7 +67,9 @@
 //     (cloudevents/spec#1397); decodeHeaderValue is the one place to change.
 //   - The trace context comes from the traceparent attribute (ce-traceparent in
 //     binary mode), not from the W3C traceparent header, which describes the
-//     HTTP hop rather than the event.
+//     HTTP hop rather than the event. A value that is not a W3C traceparent
+//     is dropped (the trace restarts), not refused; one of a later version is
+//     cut to its first 55 characters, as Trace Context says.
 //   - An empty batch is not an error: it holds no work. The HTTP binding says a
 //     batch may be empty, and failing it would only make the sender retry.
 //   - A batch holds at most MaxBatch events; FromHTTP reads at most maxBody

@@ -121,7 +121,8 @@ func build(e envelope) Item {
 	it.Time, _ = str(attrTime, false, "a string (RFC 3339 timestamp)")
 	it.Time = checkTime(&p, attrTime, it.Time)
 	str(attrDataSchema, false, "a string (URI)")
-	it.TraceParent, _ = str(attrTraceParent, false, "a string (W3C traceparent)")
+	tp, _ := str(attrTraceParent, false, "a string (W3C traceparent)")
+	it.TraceParent = traceParent(tp)
 	contentType, hasType := str(attrDataContentType, false, "a string (media type)")
 	isJSON := true
 	if hasType {
@@ -175,6 +176,30 @@ func build(e envelope) Item {
 		it.Data = nil
 	}
 	return it
+}
+
+// traceParent is the W3C Trace Context traceparent v names, in its version-00
+// form of 55 characters, or "" when v is not one: a trace context that does
+// not parse is dropped (the trace restarts), as Trace Context tells a
+// receiver to do, rather than refusing the request for it. A later version is
+// read by its first 55 characters, as the specification says.
+func traceParent(v string) string {
+	if len(v) < 55 || (len(v) > 55 && v[55] != '-') || (v[:2] == "00" && len(v) != 55) {
+		return ""
+	}
+	v = v[:55]
+	if v[2] != '-' || v[35] != '-' || v[52] != '-' || v[:2] == "ff" {
+		return ""
+	}
+	for _, part := range []string{v[:2], v[3:35], v[36:52], v[53:]} {
+		if strings.Trim(part, "0123456789abcdef") != "" {
+			return ""
+		}
+	}
+	if strings.Trim(v[3:35], "0") == "" || strings.Trim(v[36:52], "0") == "" {
+		return "" // an all-zero trace id or parent id is invalid
+	}
+	return v
 }
 
 // timeAllowed is what a time attribute takes.

@@ -470,3 +470,32 @@ func TestFromPayloadTimeForms(t *testing.T) {
 		}
 	}
 }
+
+// A traceparent is kept in its 55-character form when it is one, and dropped
+// (not refused) when it is not.
+func TestFromPayloadTraceParent(t *testing.T) {
+	const valid = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"
+	for _, tc := range []struct{ in, want string }{
+		{valid, valid},
+		{"01-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01-extra", "01-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"},
+		{valid + "-extra", ""}, // version 00 has exactly 55
+		{"00-4BF92F3577B34DA6A3CE929D0E0E4736-00f067aa0ba902b7-01", ""},
+		{"00-00000000000000000000000000000000-00f067aa0ba902b7-01", ""},
+		{"00-4bf92f3577b34da6a3ce929d0e0e4736-0000000000000000-01", ""},
+		{"ff-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01", ""},
+		{"00_4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01", ""},
+		{"01-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01x", ""},
+		{"not a trace", ""},
+		{"", ""},
+	} {
+		m := baseEvent()
+		m["traceparent"] = tc.in
+		items, err := intake.FromPayload(mustJSON(t, m))
+		if err != nil || len(items) != 1 || items[0].Err != nil {
+			t.Fatalf("traceparent %q: %v %+v", tc.in, err, items)
+		}
+		if items[0].TraceParent != tc.want {
+			t.Errorf("traceparent %q read as %q, want %q", tc.in, items[0].TraceParent, tc.want)
+		}
+	}
+}

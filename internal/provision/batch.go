@@ -102,7 +102,7 @@ func (s *Service) recordBatch(ctx context.Context, x Input) ([]Input, error) {
 	now := s.now()
 	_, _, err = s.store.Insert(ctx, store.Request{
 		Key: id.Key(), Source: id.Source, EventID: id.ID, Subject: id.Subject,
-		Params: x.Data, State: store.Batch, CreatedAt: now, UpdatedAt: now,
+		Params: x.Data, State: store.Batch, CreatedAt: now, UpdatedAt: now, TraceParent: x.TraceParent,
 	}, nil)
 	if err != nil {
 		return nil, fmt.Errorf("record batch %s: %w", id.Key(), err)
@@ -119,7 +119,7 @@ func (s *Service) FinishBatch(ctx context.Context, batch store.Request, leaseOwn
 	if err != nil {
 		return false, fmt.Errorf("batch %s: %w", batch.Key, err)
 	}
-	x := Input{Identity: request.Identity{Source: batch.Source, ID: batch.EventID, Subject: batch.Subject}, Type: events.TypeBatchRequested}
+	x := Input{Identity: request.Identity{Source: batch.Source, ID: batch.EventID, Subject: batch.Subject}, Type: events.TypeBatchRequested, TraceParent: batch.TraceParent}
 	items := batchItems(x, b)
 	keys := make([]string, len(items))
 	for i, it := range items {
@@ -161,7 +161,7 @@ func (s *Service) FinishBatch(ctx context.Context, batch store.Request, leaseOwn
 	}
 	sort.Slice(sum.FailedItems, func(a, b int) bool { return sum.FailedItems[a].Index < sum.FailedItems[b].Index })
 	now := s.now()
-	ev, err := s.event(events.TypeBatchCompleted, batch.Key, "", "", now, sum)
+	ev, err := s.event(events.TypeBatchCompleted, batch.Key, "", batch.TraceParent, now, sum)
 	if err != nil {
 		return false, err
 	}

@@ -169,10 +169,9 @@ var ErrRetry = errors.New("provision: transient failure, deliver again")
 func (s *Service) HandleAll(ctx context.Context, in []Input) ([]Result, error) {
 	flat, results, errs := s.expand(ctx, in)
 	type slot struct {
-		rec   store.Request
-		id    request.Identity
-		trace string
-		need  bool
+		rec  store.Request
+		id   request.Identity
+		need bool
 	}
 	slots := make([]slot, len(flat))
 	base := len(results)
@@ -185,7 +184,7 @@ func (s *Service) HandleAll(ctx context.Context, in []Input) ([]Result, error) {
 			need bool
 		)
 		slots[i].rec, slots[i].id, res, need, err = s.record(ctx, flat[i])
-		slots[i].trace, slots[i].need = flat[i].TraceParent, need
+		slots[i].need = need
 		results[base+i], errs[base+i] = res, err
 	})
 	var deferred atomic.Int64
@@ -200,7 +199,7 @@ func (s *Service) HandleAll(ctx context.Context, in []Input) ([]Result, error) {
 			return
 		}
 		log := s.log.With("request_key", slots[i].rec.Key, "source", slots[i].id.Source, "event_id", slots[i].id.ID)
-		results[base+i], errs[base+i] = s.create(ctx, log, slots[i].id, slots[i].rec, slots[i].trace)
+		results[base+i], errs[base+i] = s.create(ctx, log, slots[i].id, slots[i].rec)
 	})
 	if n := deferred.Load(); n > 0 {
 		errs = append(errs, fmt.Errorf("%d requests not attempted before the deadline", n))
@@ -249,7 +248,7 @@ func (s *Service) Handle(ctx context.Context, in Input) (Result, error) {
 		return res, err
 	}
 	log := s.log.With("request_key", rec.Key, "source", id.Source, "event_id", id.ID)
-	return s.create(ctx, log, id, rec, in.TraceParent)
+	return s.create(ctx, log, id, rec)
 }
 
 // record validates and records one request. need says that the request is
@@ -316,10 +315,10 @@ func (s *Service) record(ctx context.Context, in Input) (rec store.Request, id r
 	rec = store.Request{
 		Key: key, Source: id.Source, EventID: id.ID, Subject: id.Subject,
 		RegionID: req.RegionId, VpcID: req.VpcId, Params: in.Data,
-		CreatedAt: now, UpdatedAt: now,
+		CreatedAt: now, UpdatedAt: now, TraceParent: in.TraceParent,
 	}
 	if errs != nil {
-		return s.reject(ctx, log, rec, id, in.TraceParent, events.StageValidation, events.CodeInvalidRequest, msg, errs)
+		return s.reject(ctx, log, rec, id, events.StageValidation, events.CodeInvalidRequest, msg, errs)
 	}
 
 	rec.ClientToken = request.ClientToken(id, req)
@@ -333,7 +332,7 @@ func (s *Service) record(ctx context.Context, in Input) (rec store.Request, id r
 			return rec, id, retry, false, fmt.Errorf("decide policy for %s: %w", key, derr)
 		}
 		if !d.Allowed {
-			return s.reject(ctx, log, rec, id, in.TraceParent, events.StagePolicy, events.CodePolicyDenied, d.Message, d.Violations)
+			return s.reject(ctx, log, rec, id, events.StagePolicy, events.CodePolicyDenied, d.Message, d.Violations)
 		}
 		req.Tags = append(req.Tags, d.AddTags...)
 		dryRun = d.DryRun
@@ -343,7 +342,7 @@ func (s *Service) record(ctx context.Context, in Input) (rec store.Request, id r
 	identity := policy.IdentityTags(id.Source, id.ID, who.Principal())
 	if n := len(req.Tags) + len(identity); n > request.MaxTags {
 		msg := fmt.Sprintf("the gateway would carry %d tags with the %d that name its request, over the API's limit of %d", n, len(identity), request.MaxTags)
-		return s.reject(ctx, log, rec, id, in.TraceParent, events.StageValidation, events.CodeInvalidRequest, msg,
+		return s.reject(ctx, log, rec, id, events.StageValidation, events.CodeInvalidRequest, msg,
 			[]events.FieldError{{Field: "Tags", Value: strconv.Itoa(len(req.Tags)), Allowed: fmt.Sprintf("at most %d", request.MaxTags-len(identity)), Message: msg}})
 	}
 	req.Tags = append(req.Tags, identity...)
@@ -356,7 +355,7 @@ func (s *Service) record(ctx context.Context, in Input) (rec store.Request, id r
 	}
 	rec.Params = params
 	if dryRun || in.DryRun {
-		return s.dryRun(ctx, log, rec, id, in.TraceParent, req)
+		return s.dryRun(ctx, log, rec, id, req)
 	}
 	rec.State = store.Received
 	got, created, ierr := s.store.Insert(ctx, rec, nil)
@@ -377,10 +376,10 @@ func (s *Service) record(ctx context.Context, in Input) (rec store.Request, id r
 // delivery of the same request: both send the same ClientToken.
 func (s *Service) Redrive(ctx context.Context, rec store.Request) (Result, error) {
 	id := request.Identity{Source: rec.Source, ID: rec.EventID, Subject: rec.Subject}
-	return s.create(ctx, s.log.With("request_key", rec.Key, "redrive", true), id, rec, "")
+	return s.create(ctx, s.log.With("request_key", rec.Key, "redrive", true), id, rec)
 }
 
-func (s *Service) create(ctx context.Context, log *slog.Logger, id request.Identity, rec store.Request, traceParent string) (Result, error) {
+func (s *Service) create(ctx context.Context, log *slog.Logger, id request.Identity, rec store.Request) (Result, error) {
 	var req events.GatewayRequest
 	if err := json.Unmarshal(rec.Params, &req); err != nil {
 		return Result{}, fmt.Errorf("decode recorded request %s: %w", rec.Key, err)
@@ -390,7 +389,7 @@ func (s *Service) create(ctx context.Context, log *slog.Logger, id request.Ident
 	if err != nil {
 		var api APIError
 		if errors.As(err, &api) && !api.Retryable() {
-			ev, eerr := s.event(events.TypeFailed, rec.Key, "", traceParent, now, events.Failed{
+			ev, eerr := s.event(events.TypeFailed, rec.Key, "", rec.TraceParent, now, events.Failed{
 				Request: id.Ref(), Stage: events.StageCreate, Code: api.APICode(), Message: api.APIMessage(),
 				RequestId: api.APIRequestID(), RegionId: req.RegionId,
 			})
@@ -417,7 +416,7 @@ func (s *Service) create(ctx context.Context, log *slog.Logger, id request.Ident
 		return Result{Source: id.Source, Id: id.ID, Key: rec.Key, State: store.Received, Retry: true, Message: err.Error()},
 			fmt.Errorf("create gateway for %s: %w", rec.Key, err)
 	}
-	ev, err := s.event(events.TypeAccepted, rec.Key, res.GatewayID, traceParent, now, events.Accepted{
+	ev, err := s.event(events.TypeAccepted, rec.Key, res.GatewayID, rec.TraceParent, now, events.Accepted{
 		Request: id.Ref(), VpnGatewayId: res.GatewayID, OrderId: res.OrderID, RegionId: req.RegionId,
 		VpcId: req.VpcId, Name: res.Name, ClientToken: rec.ClientToken, RequestId: res.RequestID,
 	})
@@ -471,10 +470,10 @@ func truncate(s string, n int) string {
 
 // reject records a request refused before any API call, with its failed
 // event, in one store operation.
-func (s *Service) reject(ctx context.Context, log *slog.Logger, rec store.Request, id request.Identity, traceParent, stage, code, msg string, errs []events.FieldError) (store.Request, request.Identity, Result, bool, error) {
+func (s *Service) reject(ctx context.Context, log *slog.Logger, rec store.Request, id request.Identity, stage, code, msg string, errs []events.FieldError) (store.Request, request.Identity, Result, bool, error) {
 	rec.State = store.Failed
 	rec.LastError = truncate(code+": "+msg, 1000)
-	ev, err := s.event(events.TypeFailed, rec.Key, "", traceParent, rec.CreatedAt, events.Failed{
+	ev, err := s.event(events.TypeFailed, rec.Key, "", rec.TraceParent, rec.CreatedAt, events.Failed{
 		Request: id.Ref(), Stage: stage, Code: code, Message: msg, Errors: errs, RegionId: rec.RegionID,
 	})
 	if err != nil {
@@ -492,9 +491,9 @@ func (s *Service) reject(ctx context.Context, log *slog.Logger, rec store.Reques
 
 // dryRun records a dry run and says, with io.vpngw.gateway.validated, what a
 // real run would have asked the API for.
-func (s *Service) dryRun(ctx context.Context, log *slog.Logger, rec store.Request, id request.Identity, traceParent string, req events.GatewayRequest) (store.Request, request.Identity, Result, bool, error) {
+func (s *Service) dryRun(ctx context.Context, log *slog.Logger, rec store.Request, id request.Identity, req events.GatewayRequest) (store.Request, request.Identity, Result, bool, error) {
 	rec.State = store.DryRun
-	ev, err := s.event(events.TypeValidated, rec.Key, "", traceParent, rec.CreatedAt, events.Validated{
+	ev, err := s.event(events.TypeValidated, rec.Key, "", rec.TraceParent, rec.CreatedAt, events.Validated{
 		Request: id.Ref(), Parameters: request.Normalize(req), ClientToken: rec.ClientToken, WouldCreate: true,
 	})
 	if err != nil {

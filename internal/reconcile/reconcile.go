@@ -340,7 +340,7 @@ func (s *Service) settle(ctx context.Context, log *slog.Logger, rep *Report, r s
 	if f, ok := data.(events.Failed); ok {
 		reason = f.Code + ": " + f.Message
 	}
-	e, err := outcome.New(typ, outcome.Meta{RequestKey: r.Key, Subject: r.GatewayID, Time: now}, data)
+	e, err := outcome.New(typ, outcome.Meta{RequestKey: r.Key, Subject: r.GatewayID, TraceParent: r.TraceParent, Time: now}, data)
 	if err != nil {
 		rep.Errors = append(rep.Errors, err.Error())
 		return false

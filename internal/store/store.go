@@ -72,6 +72,9 @@ type Request struct {
 	AcceptedAt  time.Time // when CreateVpnGateway succeeded (zero before)
 	LeaseOwner  string
 	LeaseUntil  time.Time
+	// TraceParent is the request's W3C traceparent (55 characters, or
+	// empty), passed on to every outcome event of the request.
+	TraceParent string
 }
 
 // Event is one outbox entry: a CloudEvent in structured JSON, waiting to be

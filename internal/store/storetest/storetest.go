@@ -73,6 +73,7 @@ func request(key string, created time.Time) store.Request {
 		State:       store.Received,
 		CreatedAt:   created,
 		UpdatedAt:   created,
+		TraceParent: "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01",
 	}
 }
 
@@ -120,6 +121,7 @@ func diff(want, got store.Request) string {
 	times("AcceptedAt", want.AcceptedAt, got.AcceptedAt)
 	field("LeaseOwner", want.LeaseOwner, got.LeaseOwner)
 	times("LeaseUntil", want.LeaseUntil, got.LeaseUntil)
+	field("TraceParent", want.TraceParent, got.TraceParent)
 	return strings.Join(d, "; ")
 }
 
