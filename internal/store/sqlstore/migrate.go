@@ -4,12 +4,15 @@ import (
 	"context"
 	"database/sql"
 	"embed"
+	"errors"
 	"fmt"
 	"io/fs"
 	"path"
 	"slices"
 	"strconv"
 	"strings"
+
+	"github.com/go-sql-driver/mysql"
 )
 
 // migrationFiles holds one folder per dialect, each with NNNN_name.sql files
@@ -185,6 +188,12 @@ func (s *Store) applyMigrations(ctx context.Context, q queryer, ms []migration) 
 		}
 		for i, stmt := range m.statements {
 			if _, err := q.ExecContext(ctx, stmt); err != nil {
+				if s.d.kind == "mysql" && ddlAlreadyDone(err) {
+					// MySQL commits each DDL statement at once: an instance
+					// that stopped after it and before recording its
+					// migration left it done. Doing it again is not needed.
+					continue
+				}
 				return fmt.Errorf("migration %s, statement %d: %w", m.name, i+1, err)
 			}
 		}
@@ -193,6 +202,13 @@ func (s *Store) applyMigrations(ctx context.Context, q queryer, ms []migration) 
 		}
 	}
 	return nil
+}
+
+// ddlAlreadyDone reports MySQL's answers to DDL whose effect is already
+// there: the table (1050), column (1060) or index (1061) exists.
+func ddlAlreadyDone(err error) bool {
+	var me *mysql.MySQLError
+	return errors.As(err, &me) && (me.Number == 1050 || me.Number == 1060 || me.Number == 1061)
 }
 
 // SchemaVersion returns the highest migration version applied, 0 for none.
