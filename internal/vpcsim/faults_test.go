@@ -233,7 +233,10 @@ func TestStartServesTheAPI(t *testing.T) {
 }
 
 func TestRateLimitForEveryActionWithAnExemption(t *testing.T) {
-	sim := startSim(t, WithRateLimit("", 1), WithRateLimit(actionDescribeList, 0))
+	// A clock that stands still: on the wall clock the per-minute window
+	// could roll over between the two creates.
+	at := time.Date(2026, 11, 25, 10, 0, 30, 0, time.UTC)
+	sim := startSim(t, WithClock(func() time.Time { return at }), WithRateLimit("", 1), WithRateLimit(actionDescribeList, 0))
 	c := sim.client(t)
 	mustCreate(t, c, sim.createRequest())
 	_, err := c.CreateVpnGateway(sim.createRequest())

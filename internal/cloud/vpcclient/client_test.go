@@ -89,7 +89,12 @@ func TestErrorsAreClassified(t *testing.T) {
 }
 
 func TestThrottlingWaitsAsTheAPISays(t *testing.T) {
-	api := vpcsim.New(vpcsim.WithRateLimit(vpcclient.ActionDescribeVpnGateways, 1))
+	// The emulator's clock stands at half past a minute, so its per-minute
+	// window cannot roll over between the two calls (on the wall clock, a
+	// first call at :59.9 let the second through a moment later) and the
+	// TimeLeft it answers (30 s) is beyond the 2 s deadline below.
+	at := time.Date(2026, 11, 25, 10, 0, 30, 0, time.UTC)
+	api := vpcsim.New(vpcsim.WithRateLimit(vpcclient.ActionDescribeVpnGateways, 1), vpcsim.WithClock(func() time.Time { return at }))
 	// Client-side limiting off, so the API's own throttling is what is tested.
 	c := newClient(t, api, vpcclient.Config{BaseDelay: time.Millisecond, MaxDelay: 5 * time.Millisecond})
 	if _, err := c.DescribeVpnGateways(context.Background(), "cn-hangzhou", cloud.Filter{}, 1, 50); err != nil {
