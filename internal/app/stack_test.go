@@ -17,29 +17,9 @@ import (
 
 	"github.com/vpngw/vpngw/internal/logging"
 	"github.com/vpngw/vpngw/internal/queue"
+	"github.com/vpngw/vpngw/internal/testclock"
 	"github.com/vpngw/vpngw/internal/vpcsim"
 )
-
-// clock is a settable clock shared by the use cases and the emulator, so a
-// test can let 30 minutes pass in no time.
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func newClock() *clock { return &clock{t: time.Date(2026, 11, 25, 10, 0, 0, 0, time.UTC)} }
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *clock) Advance(d time.Duration) {
-	c.mu.Lock()
-	c.t = c.t.Add(d)
-	c.mu.Unlock()
-}
 
 // stack is the application wired with in-process parts: the VPC API emulator
 // over real HTTP, a SQLite store in a temporary directory and an embedded
@@ -47,7 +27,7 @@ func (c *clock) Advance(d time.Duration) {
 // local stack.
 type stack struct {
 	t        *testing.T
-	clock    *clock
+	clock    *testclock.Clock
 	api      *vpcsim.Server
 	app      *App
 	nats     *queue.Embedded
@@ -73,7 +53,7 @@ func newStack(t *testing.T, simOpts ...vpcsim.Option) *stack {
 // newStackEnv is newStack with extra environment variables.
 func newStackEnv(t *testing.T, extraEnv map[string]string, simOpts ...vpcsim.Option) *stack {
 	t.Helper()
-	s := &stack{t: t, clock: newClock()}
+	s := &stack{t: t, clock: testclock.New(time.Date(2026, 11, 25, 10, 0, 0, 0, time.UTC))}
 	dir := t.TempDir()
 	simOpts = append([]vpcsim.Option{
 		vpcsim.WithClock(s.clock.Now),

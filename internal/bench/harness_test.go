@@ -25,6 +25,7 @@ import (
 	"github.com/vpngw/vpngw/events"
 	"github.com/vpngw/vpngw/internal/app"
 	"github.com/vpngw/vpngw/internal/queue"
+	"github.com/vpngw/vpngw/internal/testclock"
 	"github.com/vpngw/vpngw/internal/vpcsim"
 )
 
@@ -84,28 +85,6 @@ var atExit closers
 // runSeq makes event ids unique across every run in the process, so that no
 // request of one run is a redelivery of another's.
 var runSeq atomic.Int64
-
-// clock is a settable clock shared by the use cases and the emulator, so a
-// fixture can keep gateways provisioning for as long as it needs, or let
-// their provisioning finish at once.
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func newClock() *clock { return &clock{t: time.Date(2026, 11, 25, 10, 0, 0, 0, time.UTC)} }
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *clock) Advance(d time.Duration) {
-	c.mu.Lock()
-	c.t = c.t.Add(d)
-	c.mu.Unlock()
-}
 
 // emulator is the VPC API emulator over loopback HTTP, with no rate limit
 // and no gateway quota: the benchmarks measure the clients, not a quota.
@@ -212,7 +191,7 @@ func postgresSchema(base string) (string, func(), error) {
 // emulator, an embedded NATS JetStream, and a SQLite file or a PostgreSQL
 // schema of its own.
 type stack struct {
-	clock *clock // nil: the wall clock
+	clock *testclock.Clock // nil: the wall clock
 	emu   *emulator
 	nats  *queue.Embedded
 	app   *app.App
@@ -222,7 +201,7 @@ type stack struct {
 
 // newStack builds a stack on storeKind ("sqlite" or "postgres"). The client
 // side rate limit is off (VPNGW_API_RATES with zeros), like the emulator's.
-func newStack(tb testing.TB, storeKind string, clk *clock, simOpts ...vpcsim.Option) *stack {
+func newStack(tb testing.TB, storeKind string, clk *testclock.Clock, simOpts ...vpcsim.Option) *stack {
 	tb.Helper()
 	var pgBase string
 	if storeKind == "postgres" {

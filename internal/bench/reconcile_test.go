@@ -15,6 +15,7 @@ import (
 	"github.com/vpngw/vpngw/internal/reconcile"
 	"github.com/vpngw/vpngw/internal/request"
 	"github.com/vpngw/vpngw/internal/store"
+	"github.com/vpngw/vpngw/internal/testclock"
 	"github.com/vpngw/vpngw/internal/vpcsim"
 )
 
@@ -47,7 +48,7 @@ type reconcileFixture struct {
 
 func newReconcileFixture(tb testing.TB, n int, active bool) *reconcileFixture {
 	tb.Helper()
-	clk := newClock()
+	clk := testclock.New(time.Date(2026, 11, 25, 10, 0, 0, 0, time.UTC))
 	s := newStack(tb, "sqlite", clk, vpcsim.WithProvisioningDelay(provisioningDelay))
 	f := &reconcileFixture{stack: s, n: n, ids: make([]string, n), orders: make([]int64, n)}
 	if err := f.createGateways(); err != nil {

@@ -9,6 +9,8 @@ import (
 
 	"github.com/aliyun/alibaba-cloud-sdk-go/sdk/requests"
 	"github.com/aliyun/alibaba-cloud-sdk-go/services/vpc"
+
+	"github.com/vpngw/vpngw/internal/testclock"
 )
 
 func TestDefaultSeedHasTheSampleRequestResources(t *testing.T) {
@@ -43,7 +45,7 @@ func TestDefaultSeedHasTheSampleRequestResources(t *testing.T) {
 }
 
 func TestCreateGoesFromInitToActive(t *testing.T) {
-	clock := newFakeClock(time.Date(2025, 3, 1, 8, 0, 0, 0, time.UTC))
+	clock := testclock.New(time.Date(2025, 3, 1, 8, 0, 0, 0, time.UTC))
 	sim := startSim(t, WithClock(clock.Now), WithProvisioningDelay(3*time.Minute))
 	c := sim.client(t)
 
@@ -365,7 +367,7 @@ func TestCreateAcceptsValidVariants(t *testing.T) {
 }
 
 func TestCreateSubscriptionEndsAfterThePeriod(t *testing.T) {
-	clock := newFakeClock(time.Date(2025, 1, 31, 0, 0, 0, 0, time.UTC))
+	clock := testclock.New(time.Date(2025, 1, 31, 0, 0, 0, 0, time.UTC))
 	sim := startSim(t, WithClock(clock.Now))
 	r := sim.createRequest()
 	r.InstanceChargeType, r.Period = "PREPAY", requests.NewInteger(3)

@@ -7,6 +7,8 @@ import (
 
 	"github.com/aliyun/alibaba-cloud-sdk-go/sdk/requests"
 	"github.com/aliyun/alibaba-cloud-sdk-go/services/vpc"
+
+	"github.com/vpngw/vpngw/internal/testclock"
 )
 
 func TestDescribeVpnGatewaysPagesThroughEveryGateway(t *testing.T) {
@@ -81,7 +83,7 @@ func TestDescribeVpnGatewaysPageSizeLimits(t *testing.T) {
 }
 
 func TestDescribeVpnGatewaysFilters(t *testing.T) {
-	clock := newFakeClock(time.Date(2025, 6, 1, 0, 0, 0, 0, time.UTC))
+	clock := testclock.New(time.Date(2025, 6, 1, 0, 0, 0, 0, time.UTC))
 	sim := startSim(t, WithClock(clock.Now), WithProvisioningDelay(time.Minute))
 	c := sim.client(t)
 
@@ -176,7 +178,7 @@ func TestDescribeVpnGatewayErrors(t *testing.T) {
 }
 
 func TestDeleteVpnGateway(t *testing.T) {
-	clock := newFakeClock(time.Date(2025, 6, 1, 0, 0, 0, 0, time.UTC))
+	clock := testclock.New(time.Date(2025, 6, 1, 0, 0, 0, 0, time.UTC))
 	sim := startSim(t, WithClock(clock.Now), WithProvisioningDelay(time.Minute), WithDeletionDelay(30*time.Second))
 	c := sim.client(t)
 	id := mustCreate(t, c, sim.createRequest()).VpnGatewayId

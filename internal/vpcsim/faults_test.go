@@ -11,10 +11,12 @@ import (
 	"time"
 
 	sdkerrors "github.com/aliyun/alibaba-cloud-sdk-go/sdk/errors"
+
+	"github.com/vpngw/vpngw/internal/testclock"
 )
 
 func TestRateLimitAnswersThrottlingUserWithTheWaitingTime(t *testing.T) {
-	clock := newFakeClock(time.Date(2025, 6, 1, 12, 0, 30, 0, time.UTC))
+	clock := testclock.New(time.Date(2025, 6, 1, 12, 0, 30, 0, time.UTC))
 	sim := startSim(t, WithClock(clock.Now), WithRateLimit(actionCreate, 2))
 	c := sim.client(t)
 

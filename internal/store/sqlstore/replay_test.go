@@ -11,23 +11,12 @@ import (
 	"time"
 
 	"github.com/vpngw/vpngw/internal/store/sqlstore"
+	"github.com/vpngw/vpngw/internal/testclock"
 )
-
-// testClock is a clock the test moves by hand.
-type testClock struct{ ns atomic.Int64 }
-
-func newTestClock(t time.Time) *testClock {
-	c := &testClock{}
-	c.ns.Store(t.UnixNano())
-	return c
-}
-
-func (c *testClock) Now() time.Time          { return time.Unix(0, c.ns.Load()).UTC() }
-func (c *testClock) Advance(d time.Duration) { c.ns.Add(int64(d)) }
 
 // testFirstUse is the replay guard's contract, run against every backend.
 func testFirstUse(t *testing.T, rawURL string) {
-	clock := newTestClock(time.Date(2025, 6, 1, 12, 0, 0, 0, time.UTC))
+	clock := testclock.New(time.Date(2025, 6, 1, 12, 0, 0, 0, time.UTC))
 	s := openStore(t, rawURL, sqlstore.WithClock(clock.Now))
 	ctx := context.Background()
 	first := func(key string, until time.Time) bool {

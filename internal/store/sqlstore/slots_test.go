@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/vpngw/vpngw/internal/store/sqlstore"
+	"github.com/vpngw/vpngw/internal/testclock"
 )
 
 // testReserveSlot checks ReserveSlot on one database: starts spaced by the
@@ -17,7 +18,7 @@ import (
 // start reserved once.
 func testReserveSlot(t *testing.T, rawURL string) {
 	t0 := time.Date(2025, 6, 1, 12, 0, 0, 0, time.UTC)
-	clock := newTestClock(t0)
+	clock := testclock.New(t0)
 	s := openStore(t, rawURL, sqlstore.WithClock(clock.Now))
 	ctx := context.Background()
 	reserve := func(s *sqlstore.Store, bucket string, interval time.Duration, latest time.Time) (time.Duration, bool) {
