@@ -133,16 +133,10 @@ func (h *handler) slack(w http.ResponseWriter, r *http.Request) {
 	}
 	ctx, cancel := context.WithTimeout(r.Context(), h.cfg.ChatTimeout)
 	defer cancel()
-	body, ok := h.readBody(w, r)
+	body, ok := h.authenticate(ctx, w, r, CallerSlack, func(body []byte) (verified, error) {
+		return verifySlack(r.Header, body, []byte(h.cfg.SlackSigningSecret), h.now(), h.cfg.MaxSkew)
+	})
 	if !ok {
-		return
-	}
-	v, err := verifySlack(r.Header, body, []byte(h.cfg.SlackSigningSecret), h.now(), h.cfg.MaxSkew)
-	if err == nil {
-		err = h.firstUse(ctx, v)
-	}
-	if err != nil {
-		h.refuse(w, r, CallerSlack, err)
 		return
 	}
 	if mt := mediaType(r); mt != "application/x-www-form-urlencoded" {
@@ -220,16 +214,10 @@ func (h *handler) dingTalk(w http.ResponseWriter, r *http.Request) {
 	}
 	ctx, cancel := context.WithTimeout(r.Context(), h.cfg.ChatTimeout)
 	defer cancel()
-	body, ok := h.readBody(w, r)
+	body, ok := h.authenticate(ctx, w, r, CallerDingTalk, func([]byte) (verified, error) {
+		return verifyDingTalk(r.Header, []byte(h.cfg.DingTalkAppSecret), h.now(), h.cfg.MaxSkew)
+	})
 	if !ok {
-		return
-	}
-	v, err := verifyDingTalk(r.Header, []byte(h.cfg.DingTalkAppSecret), h.now(), h.cfg.MaxSkew)
-	if err == nil {
-		err = h.firstUse(ctx, v)
-	}
-	if err != nil {
-		h.refuse(w, r, CallerDingTalk, err)
 		return
 	}
 	if mt := mediaType(r); mt != "application/json" {

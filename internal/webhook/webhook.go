@@ -210,16 +210,10 @@ func (h *handler) cloudEvents(w http.ResponseWriter, r *http.Request) {
 		h.routeOff(w, "POST /", "VPNGW_WEBHOOK_SECRET")
 		return
 	}
-	body, ok := h.readBody(w, r)
+	body, ok := h.authenticate(r.Context(), w, r, CallerWebhook, func(body []byte) (verified, error) {
+		return verifyGeneric(r.Header, body, h.secrets, h.now(), h.cfg.MaxSkew)
+	})
 	if !ok {
-		return
-	}
-	v, err := verifyGeneric(r.Header, body, h.secrets, h.now(), h.cfg.MaxSkew)
-	if err == nil {
-		err = h.firstUse(r.Context(), v)
-	}
-	if err != nil {
-		h.refuse(w, r, CallerWebhook, err)
 		return
 	}
 	// Only now, with the sender known, is anything in the request parsed.
@@ -274,6 +268,25 @@ func (h *handler) readBody(w http.ResponseWriter, r *http.Request) ([]byte, bool
 }
 
 // firstUse asks the replay guard about a verified request.
+// authenticate reads the body and lets nothing else be read unless verify
+// accepts it and the replay guard has not seen it: otherwise it has answered
+// (413, 401, 503) and reports false. route names the caller in logs.
+func (h *handler) authenticate(ctx context.Context, w http.ResponseWriter, r *http.Request, route string, verify func(body []byte) (verified, error)) ([]byte, bool) {
+	body, ok := h.readBody(w, r)
+	if !ok {
+		return nil, false
+	}
+	v, err := verify(body)
+	if err == nil {
+		err = h.firstUse(ctx, v)
+	}
+	if err != nil {
+		h.refuse(w, r, route, err)
+		return nil, false
+	}
+	return body, true
+}
+
 func (h *handler) firstUse(ctx context.Context, v verified) error {
 	first, err := h.replay.FirstUse(ctx, v.replayKey, v.until)
 	if err != nil {
