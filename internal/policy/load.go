@@ -197,33 +197,20 @@ type field struct {
 // given once; required ones must be present.
 func (l *loader) mapping(n *yaml.Node, path string, fields []field) bool {
 	n = deref(n)
-	if n.Kind != yaml.MappingNode {
-		l.fail(n, path, "want a mapping (key: value lines), got %s", describe(n))
-		return false
-	}
-	seen := map[string]bool{}
 	keys := make([]string, len(fields))
 	for i, f := range fields {
 		keys[i] = f.key
 	}
-	for i := 0; i+1 < len(n.Content); i += 2 {
-		k, v := deref(n.Content[i]), n.Content[i+1]
-		kp := join(path, k.Value)
-		if k.Kind != yaml.ScalarNode {
-			l.fail(k, path, "a key must be a plain word, got %s", describe(k))
-			continue
-		}
-		if seen[k.Value] {
-			l.fail(k, kp, "given twice")
-			continue
-		}
-		seen[k.Value] = true
+	seen, ok := l.pairs(n, path, mappingWords, func(k, v *yaml.Node, kp string) {
 		idx := slices.Index(keys, k.Value)
 		if idx < 0 {
 			l.fail(k, kp, "unknown key%s; the keys here are %s", suggest(k.Value, keys), strings.Join(keys, ", "))
-			continue
+			return
 		}
 		fields[idx].set(v, kp)
+	})
+	if !ok {
+		return false
 	}
 	for _, f := range fields {
 		if f.required && !seen[f.key] {
@@ -231,6 +218,42 @@ func (l *loader) mapping(n *yaml.Node, path string, fields []field) bool {
 		}
 	}
 	return true
+}
+
+// pairWords are what a walk over a mapping says of a node that is not one,
+// of a key that is not a scalar, and of a key given twice.
+type pairWords struct{ notMapping, badKey, twice string }
+
+var (
+	mappingWords = pairWords{"want a mapping (key: value lines)", "a key must be a plain word", "given twice"}
+	tagWords     = pairWords{"want a mapping of tag keys to values", "a tag key must be text", "tag key given twice"}
+)
+
+// pairs calls each for every key and value of the mapping n, in file order,
+// after refusing keys that are not scalars or come twice. It returns the keys
+// seen, and false when n is not a mapping.
+func (l *loader) pairs(n *yaml.Node, path string, words pairWords, each func(k, v *yaml.Node, kp string)) (map[string]bool, bool) {
+	n = deref(n)
+	if n.Kind != yaml.MappingNode {
+		l.fail(n, path, "%s, got %s", words.notMapping, describe(n))
+		return nil, false
+	}
+	seen := map[string]bool{}
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		k, v := deref(n.Content[i]), n.Content[i+1]
+		kp := join(path, k.Value)
+		if k.Kind != yaml.ScalarNode {
+			l.fail(k, path, "%s, got %s", words.badKey, describe(k))
+			continue
+		}
+		if seen[k.Value] {
+			l.fail(k, kp, "%s", words.twice)
+			continue
+		}
+		seen[k.Value] = true
+		each(k, v, kp)
+	}
+	return seen, true
 }
 
 func (l *loader) policy(n *yaml.Node, p *Policy) {
@@ -519,26 +542,7 @@ func (l *loader) addTags(n *yaml.Node, path string) []events.Tag {
 
 // tagMap walks a mapping of tag keys, in file order.
 func (l *loader) tagMap(n *yaml.Node, path string, each func(k, v *yaml.Node, kp string)) {
-	n = deref(n)
-	if n.Kind != yaml.MappingNode {
-		l.fail(n, path, "want a mapping of tag keys to values, got %s", describe(n))
-		return
-	}
-	seen := map[string]bool{}
-	for i := 0; i+1 < len(n.Content); i += 2 {
-		k, v := deref(n.Content[i]), n.Content[i+1]
-		kp := join(path, k.Value)
-		if k.Kind != yaml.ScalarNode {
-			l.fail(k, path, "a tag key must be text, got %s", describe(k))
-			continue
-		}
-		if seen[k.Value] {
-			l.fail(k, kp, "tag key given twice")
-			continue
-		}
-		seen[k.Value] = true
-		each(k, v, kp)
-	}
+	l.pairs(n, path, tagWords, each)
 }
 
 func (l *loader) quota(n *yaml.Node, path string, r *rule) {
