@@ -88,9 +88,11 @@ func NATS(t *testing.T, rawURL string) Broker {
 	if err != nil {
 		t.Fatalf("NATS at %s is not reachable: %v", base.Redacted(), err)
 	}
+	maxPayload := int(nc.MaxPayload())
 	nc.Close()
 	return Broker{
-		Dedup: true,
+		Dedup:      true,
+		MaxPayload: maxPayload,
 		NewDestination: func(t *testing.T) Destination {
 			run := NewRunID()
 			prefix := "vpngwtest." + run

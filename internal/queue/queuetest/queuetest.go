@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -44,6 +45,10 @@ type Broker struct {
 	// NewDestination prepares an isolated destination for one test and
 	// removes it in t.Cleanup.
 	NewDestination func(t *testing.T) Destination
+	// MaxPayload is the largest message body the broker takes, when it has
+	// a limit a publisher must report as ErrTooLarge (NATS max_payload);
+	// 0 skips the oversized-message test.
+	MaxPayload int
 	// Stop and Start take the broker down and bring it back; RunRestart
 	// skips when either is nil. Start must return only once the broker
 	// accepts clients.
@@ -202,6 +207,36 @@ func Run(t *testing.T, b Broker) {
 			if err := p.Publish(context.Background(), m); !errors.Is(err, queue.ErrInvalidMessage) {
 				t.Errorf("%s: got %v, want ErrInvalidMessage", name, err)
 			}
+		}
+	})
+
+	t.Run("RefusesOversizedForGoodAndGoesOn", func(t *testing.T) {
+		if b.MaxPayload == 0 {
+			t.Skip("the broker has no payload limit a publisher reports")
+		}
+		d := b.NewDestination(t)
+		p := d.NewPublisher(t)
+		in := d.Consume(t)
+		run := NewRunID()
+		before := NewMessage(run+"-before", "io.vpngw.gateway.active", 1)
+		mustPublish(t, p, before)
+		big := NewMessage(run+"-big", "io.vpngw.gateway.failed", 2)
+		big.Body = append(bytes.Repeat([]byte(" "), b.MaxPayload+1), big.Body...)
+		ctx, cancel := context.WithTimeout(context.Background(), receiveTimeout)
+		err := p.Publish(ctx, big)
+		cancel()
+		if !errors.Is(err, queue.ErrTooLarge) || !errors.Is(err, queue.ErrRefused) {
+			t.Fatalf("Publish of a %d-byte message over a %d-byte limit: got %v, want an error matching ErrTooLarge and ErrRefused", len(big.Body), b.MaxPayload, err)
+		}
+		if !strings.Contains(err.Error(), fmt.Sprint(len(big.Body))) {
+			t.Errorf("error %q does not say how large the message is (%d bytes)", err, len(big.Body))
+		}
+		// The refusal is about that message alone: the next goes through.
+		after := NewMessage(run+"-after", "io.vpngw.gateway.active", 3)
+		mustPublish(t, p, after)
+		got := Receive(t, in, 2)
+		if got[0].ID != before.ID || got[1].ID != after.ID {
+			t.Fatalf("received %s, %s; want %s, %s and nothing of the refused message", got[0].ID, got[1].ID, before.ID, after.ID)
 		}
 	})
 
