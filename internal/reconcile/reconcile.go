@@ -63,7 +63,7 @@ type Report struct {
 	APICalls      int            `json:"apiCalls"` // DescribeVpnGateways calls made
 	CallsByRegion map[string]int `json:"callsByRegion,omitempty"`
 	Published     int            `json:"published"`
-	Parked        int            `json:"parked"` // outbox events the broker refused for good, set aside
+	Parked        int            `json:"parked"`            // outbox events the broker refused for good, set aside
 	Stopped       string         `json:"stopped,omitempty"` // why the tick ended early
 	Errors        []string       `json:"errors,omitempty"`
 	Duration      time.Duration  `json:"durationNs"`
