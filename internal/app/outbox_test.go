@@ -212,3 +212,30 @@ func amqpTypes(t *testing.T, raw, q string, n int) []string {
 	})
 	return out
 }
+
+// A request breaking 200 rules is answered with a failed event that names
+// the first 50 and counts the other 150, so that its size stays bounded
+// however much a sender gets wrong.
+func TestFailedEventCapsItsErrors(t *testing.T) {
+	s := newStack(t)
+	data := validData()
+	for i := range 200 {
+		data[fmt.Sprintf("UnknownParameterNumber%03d", i)] = i
+	}
+	if _, err := s.provision(requestEvent("evt-200-errors", data)); err != nil {
+		t.Fatal(err)
+	}
+	failed := s.eventsOfType(events.TypeFailed)
+	if len(failed) != 1 {
+		t.Fatalf("%d failed events, want 1", len(failed))
+	}
+	var d events.Failed
+	if err := json.Unmarshal(failed[0].Data, &d); err != nil {
+		t.Fatal(err)
+	}
+	if len(d.Errors) != events.MaxErrors || d.ErrorsOmitted != 150 || d.Errors[0].Field != "UnknownParameterNumber000" ||
+		d.Errors[49].Field != "UnknownParameterNumber049" {
+		t.Fatalf("failed event lists %d errors (first %q) and omits %d; want the first %d and 150 counted",
+			len(d.Errors), d.Errors[0].Field, d.ErrorsOmitted, events.MaxErrors)
+	}
+}
