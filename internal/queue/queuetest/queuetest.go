@@ -45,10 +45,11 @@ type Broker struct {
 	// NewDestination prepares an isolated destination for one test and
 	// removes it in t.Cleanup.
 	NewDestination func(t *testing.T) Destination
-	// MaxPayload is the largest message body the broker takes, when it has
-	// a limit a publisher must report as ErrTooLarge (NATS max_payload);
-	// 0 skips the oversized-message test.
-	MaxPayload int
+	// Refused returns a message every destination of NewDestination refuses
+	// for good, and the sentinel the refusal must match besides
+	// queue.ErrRefused: a body over NATS's max_payload (ErrTooLarge), a type
+	// no AMQP queue is bound for (ErrUnroutable). Nil skips the test.
+	Refused func(run string) (queue.Message, error)
 	// Stop and Start take the broker down and bring it back; RunRestart
 	// skips when either is nil. Start must return only once the broker
 	// accepts clients.
@@ -210,9 +211,9 @@ func Run(t *testing.T, b Broker) {
 		}
 	})
 
-	t.Run("RefusesOversizedForGoodAndGoesOn", func(t *testing.T) {
-		if b.MaxPayload == 0 {
-			t.Skip("the broker has no payload limit a publisher reports")
+	t.Run("RefusedForGoodAndGoesOn", func(t *testing.T) {
+		if b.Refused == nil {
+			t.Skip("no message this broker refuses for good")
 		}
 		d := b.NewDestination(t)
 		p := d.NewPublisher(t)
@@ -220,16 +221,20 @@ func Run(t *testing.T, b Broker) {
 		run := NewRunID()
 		before := NewMessage(run+"-before", "io.vpngw.gateway.active", 1)
 		mustPublish(t, p, before)
-		big := NewMessage(run+"-big", "io.vpngw.gateway.failed", 2)
-		big.Body = append(bytes.Repeat([]byte(" "), b.MaxPayload+1), big.Body...)
-		ctx, cancel := context.WithTimeout(context.Background(), receiveTimeout)
-		err := p.Publish(ctx, big)
-		cancel()
-		if !errors.Is(err, queue.ErrTooLarge) || !errors.Is(err, queue.ErrRefused) {
-			t.Fatalf("Publish of a %d-byte message over a %d-byte limit: got %v, want an error matching ErrTooLarge and ErrRefused", len(big.Body), b.MaxPayload, err)
-		}
-		if !strings.Contains(err.Error(), fmt.Sprint(len(big.Body))) {
-			t.Errorf("error %q does not say how large the message is (%d bytes)", err, len(big.Body))
+		refused, want := b.Refused(run)
+		for range 2 { // refused again: it is the message, not the moment
+			ctx, cancel := context.WithTimeout(context.Background(), receiveTimeout)
+			err := p.Publish(ctx, refused)
+			cancel()
+			if !errors.Is(err, want) || !errors.Is(err, queue.ErrRefused) {
+				t.Fatalf("Publish of %s (%d bytes, type %s): got %v, want an error matching %v and ErrRefused", refused.ID, len(refused.Body), refused.Type, err, want)
+			}
+			if errors.Is(want, queue.ErrTooLarge) && !strings.Contains(err.Error(), fmt.Sprint(len(refused.Body))) {
+				t.Errorf("error %q does not say how large the message is (%d bytes)", err, len(refused.Body))
+			}
+			if errors.Is(want, queue.ErrUnroutable) && !strings.Contains(err.Error(), refused.Type) {
+				t.Errorf("error %q does not name the routing key %s", err, refused.Type)
+			}
 		}
 		// The refusal is about that message alone: the next goes through.
 		after := NewMessage(run+"-after", "io.vpngw.gateway.active", 3)
