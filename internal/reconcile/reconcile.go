@@ -12,6 +12,7 @@ import (
 
 	"github.com/vpngw/vpngw/events"
 	"github.com/vpngw/vpngw/internal/cloud"
+	"github.com/vpngw/vpngw/internal/outbox"
 	"github.com/vpngw/vpngw/internal/outcome"
 	"github.com/vpngw/vpngw/internal/store"
 )
@@ -41,7 +42,7 @@ type BatchFinisher interface {
 
 // Drainer publishes the outbox.
 type Drainer interface {
-	Drain(ctx context.Context) (int, error)
+	Drain(ctx context.Context) (outbox.Report, error)
 }
 
 // Options for one tick, as a timer trigger's payload may carry them.
@@ -62,6 +63,7 @@ type Report struct {
 	APICalls      int            `json:"apiCalls"` // DescribeVpnGateways calls made
 	CallsByRegion map[string]int `json:"callsByRegion,omitempty"`
 	Published     int            `json:"published"`
+	Parked        int            `json:"parked"`            // outbox events the broker refused for good, set aside
 	Stopped       string         `json:"stopped,omitempty"` // why the tick ended early
 	Errors        []string       `json:"errors,omitempty"`
 	Duration      time.Duration  `json:"durationNs"`
@@ -183,20 +185,20 @@ func (s *Service) Tick(ctx context.Context, opt Options) (Report, error) {
 		s.finishBatches(ctx, log, &rep)
 	}
 	if s.drainer != nil {
-		n, err := s.drainer.Drain(ctx)
-		rep.Published = n
+		dr, err := s.drainer.Drain(ctx)
+		rep.Published, rep.Parked = dr.Published, dr.Parked
 		if err != nil {
 			rep.Errors = append(rep.Errors, "publish: "+err.Error())
 		}
 	}
 	rep.Duration = time.Since(start)
 	level := slog.LevelInfo
-	if rep.Claimed == 0 && rep.Redriven == 0 && rep.Published == 0 && len(rep.Errors) == 0 {
+	if rep.Claimed == 0 && rep.Redriven == 0 && rep.Published == 0 && rep.Parked == 0 && len(rep.Errors) == 0 {
 		level = slog.LevelDebug // an idle tick every few seconds is not news
 	}
 	log.Log(ctx, level, "tick done", "claimed", rep.Claimed, "active", rep.Active, "failed", rep.Failed,
 		"still_pending", rep.StillPending, "redriven", rep.Redriven, "api_calls", rep.APICalls,
-		"published", rep.Published, "stopped", rep.Stopped, "errors", len(rep.Errors))
+		"published", rep.Published, "parked", rep.Parked, "stopped", rep.Stopped, "errors", len(rep.Errors))
 	if len(rep.Errors) > 0 {
 		return rep, fmt.Errorf("reconcile tick: %d errors, first: %s", len(rep.Errors), rep.Errors[0])
 	}
