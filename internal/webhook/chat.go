@@ -128,7 +128,7 @@ type slackAnswer struct {
 // outcome as text, as Slack expects (it shows anything else as an error).
 func (h *handler) slack(w http.ResponseWriter, r *http.Request) {
 	if h.cfg.SlackSigningSecret == "" {
-		h.routeOff(w, "POST /slack", "VPNGW_SLACK_SIGNING_SECRET")
+		h.routeOff(w, r, "POST /slack", "VPNGW_SLACK_SIGNING_SECRET")
 		return
 	}
 	ctx, cancel := context.WithTimeout(r.Context(), h.cfg.ChatTimeout)
@@ -209,7 +209,7 @@ type dingTalkAnswer struct {
 // answered with 200 and a text message.
 func (h *handler) dingTalk(w http.ResponseWriter, r *http.Request) {
 	if h.cfg.DingTalkAppSecret == "" {
-		h.routeOff(w, "POST /dingtalk", "VPNGW_DINGTALK_APP_SECRET")
+		h.routeOff(w, r, "POST /dingtalk", "VPNGW_DINGTALK_APP_SECRET")
 		return
 	}
 	ctx, cancel := context.WithTimeout(r.Context(), h.cfg.ChatTimeout)

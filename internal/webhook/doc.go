@@ -12,8 +12,9 @@
 //   - POST /dingtalk takes messages to a DingTalk outgoing robot, verified
 //     with the robot's AppSecret VPNGW_DINGTALK_APP_SECRET.
 //
-// A route whose secret is not set answers 404 and names the variable that
-// would enable it.
+// A route whose secret is not set answers a bare 404, as if it did not
+// exist: the answer goes to anyone, so it does not name the variable that
+// would enable the route (a debug-level log line does).
 //
 // # Order of work
 //
@@ -64,7 +65,10 @@
 // Two things limit that. The replay guard takes each timestamp (and so each
 // sign) once, so the headers of a request that arrived are worth nothing
 // afterwards; and the skew bounds how long headers that never arrived stay
-// usable. Serve the route over HTTPS only, and keep the skew short. One
+// usable. Serve the route over HTTPS only, and keep the skew short; since
+// conversationId and senderStaffId are in the unsigned body, the operator's
+// policy should pin DingTalk rules to the conversations' sources and not
+// take the chat user as proof of who typed the command. One
 // consequence: two messages DingTalk signs in the same millisecond are one
 // too many, and the second is refused as replayed.
 //
