@@ -75,8 +75,11 @@
 // # Replays
 //
 // A verified request leaves a key with the ReplayGuard (sqlstore.Store's
-// FirstUse, shared by every instance) until its timestamp would be refused
-// as stale anyway: for POST / and Slack a hash of the signed content (so the
+// FirstUse, shared by every instance) until a second after its timestamp is
+// refused as stale (a timestamp exactly MaxSkew away is still accepted, so
+// the key must outlive that instant), and the timestamp is checked again
+// after the guard answered, so that time spent in the guard opens no gap.
+// The key is, for POST / and Slack, a hash of the signed content (so the
 // same content under a second, rotated secret is still the same request),
 // for DingTalk the timestamp. A second use answers 401. Senders must sign
 // every attempt afresh, with a new timestamp; a retried request is still

@@ -112,8 +112,9 @@ func (f ProvisionerFunc) HandleAll(ctx context.Context, in []provision.Input) ([
 // Compute runs many, and a replay may reach any of them.
 type ReplayGuard interface {
 	// FirstUse records key until the instant until and reports whether it
-	// was unused (or its record expired). Of concurrent calls with one key,
-	// exactly one sees true.
+	// was unused (or its record expired). The key must be current at every
+	// instant before until (it may expire at until). Of concurrent calls
+	// with one key, exactly one sees true.
 	FirstUse(ctx context.Context, key string, until time.Time) (bool, error)
 }
 
@@ -283,7 +284,6 @@ func (h *handler) readBody(w http.ResponseWriter, r *http.Request) ([]byte, bool
 	return body, true
 }
 
-// firstUse asks the replay guard about a verified request.
 // authenticate reads the body and lets nothing else be read unless verify
 // accepts it and the replay guard has not seen it: otherwise it has answered
 // (413, 401, 503) and reports false. route names the caller in logs.
@@ -303,6 +303,7 @@ func (h *handler) authenticate(ctx context.Context, w http.ResponseWriter, r *ht
 	return body, true
 }
 
+// firstUse asks the replay guard about a verified request.
 func (h *handler) firstUse(ctx context.Context, v verified) error {
 	first, err := h.replay.FirstUse(ctx, v.replayKey, v.until)
 	if err != nil {
@@ -310,6 +311,12 @@ func (h *handler) firstUse(ctx context.Context, v verified) error {
 	}
 	if !first {
 		return authErrorf("this signed request was already received (replayed); sign every attempt afresh")
+	}
+	// The guard's answer holds only while the timestamp is still accepted:
+	// time passed while it was asked, and a key the guard let go because
+	// that time went past the window must not let the request in.
+	if err := checkSkew(v.header, v.at, h.now(), h.cfg.MaxSkew); err != nil {
+		return err
 	}
 	return nil
 }
