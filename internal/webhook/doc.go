@@ -49,7 +49,10 @@
 // {"response_type":"ephemeral","text":...} whatever became of it: Slack
 // shows any other status to the user as a bare failure. Slack must have the
 // answer within 3 s, so the work behind a command is bounded
-// by Config.ChatTimeout and a request that takes longer is left to finish
+// by Config.ChatTimeout, with a provisioning reserve that fits it
+// (provision.WithDeadlineReserve, two fifths of the budget): the
+// CreateVpnGateway call is made and its gateway named in the answer when the
+// API answers in time. A request that takes longer is left to finish
 // without the chat (it is recorded; the reconcile function re-drives it).
 //
 // # DingTalk
