@@ -246,9 +246,12 @@ func (s *Service) check(ctx context.Context, log *slog.Logger, rep *Report, clai
 			skip = append(skip, keys(reqs)...)
 			continue
 		}
+		unconfirmed := s.confirm(ctx, rep, region, reqs, found, complete)
 		var release []string
 		for _, r := range reqs {
-			if s.settle(ctx, log, rep, r, found[r.GatewayID], complete) {
+			if unconfirmed[r.GatewayID] {
+				rep.StillPending++
+			} else if s.settle(ctx, log, rep, r, found[r.GatewayID], complete) {
 				continue
 			}
 			release = append(release, r.Key)
@@ -294,6 +297,50 @@ func (s *Service) find(ctx context.Context, rep *Report, region string, reqs []s
 			return found, true, nil
 		}
 	}
+}
+
+// confirm asks for each gateway the listing missed by its id, before its
+// absence could settle its request (NotFound, or Timeout as "not listed"):
+// a gateway deleted elsewhere while the tick pages through the listing
+// shifts every later gateway one place up, so a gateway can move from an
+// unread page to a page already read and be missed although it exists.
+// The ones it finds are added to found. DescribeVpnGateways takes one
+// VpnGatewayId, so it costs one call per missing gateway, and only the
+// missing ones whose absence would count are asked for. It returns the
+// gateways it could not ask about: their requests stay as they are.
+func (s *Service) confirm(ctx context.Context, rep *Report, region string, reqs []store.Request, found map[string]cloud.Gateway, complete bool) map[string]bool {
+	var unconfirmed map[string]bool
+	now := s.now()
+	for _, r := range reqs {
+		if _, ok := found[r.GatewayID]; ok || r.GatewayID == "" {
+			continue
+		}
+		age := now.Sub(r.AcceptedAt)
+		if !(complete && age >= s.notFound) && age < s.timeout {
+			continue // its absence settles nothing yet
+		}
+		if unconfirmed == nil {
+			unconfirmed = map[string]bool{}
+		}
+		if s.outOfTime(ctx) != "" {
+			unconfirmed[r.GatewayID] = true
+			continue
+		}
+		p, err := s.api.DescribeVpnGateways(ctx, region, cloud.Filter{VpnGatewayId: r.GatewayID}, 1, cloud.MaxPageSize)
+		rep.APICalls++
+		rep.CallsByRegion[region]++
+		if err != nil {
+			rep.Errors = append(rep.Errors, fmt.Sprintf("describe %s %s: %v", region, r.GatewayID, err))
+			unconfirmed[r.GatewayID] = true
+			continue
+		}
+		for _, g := range p.Gateways {
+			if g.VpnGatewayId == r.GatewayID {
+				found[g.VpnGatewayId] = g
+			}
+		}
+	}
+	return unconfirmed
 }
 
 // settle records the outcome of one request if it has one, and reports
