@@ -36,7 +36,9 @@
 // (an <Error> element in XML) with the service's HTTP status, so the SDK
 // returns *errors.ServerError with the right ErrorCode, HttpStatus and
 // RequestId. Among them: SignatureDoesNotMatch 400, IncompleteSignature 400,
-// InvalidAccessKeyId.NotFound 404, MissingSecurityToken 400,
+// InvalidAccessKeyId.NotFound 404, InvalidAccessKeyId.Inactive 400 (a
+// disabled key), Forbidden.RAM 403 (an action the key's RAM policy does not
+// grant), MissingSecurityToken 400,
 // InvalidSecurityToken.MismatchWithAccessKey 400, InvalidSecurityToken.Expired
 // 400, InvalidTimeStamp.Expired 400, SignatureNonceUsed 400, InvalidVersion
 // 400, InvalidAction.NotFound 404, MissingParameter 400 (a common parameter),
@@ -68,8 +70,10 @@
 // # Admin interface
 //
 // Methods on *Server (Gateways, Gateway, Calls, CallCounts,
-// SetBusinessStatus, Delete, SetFaults, CurrentFaults) let tests look inside
-// and steer. The same is served over HTTP under /_admin/, never on the API
+// SetBusinessStatus, Delete, SetFaults, CurrentFaults, SetAccessKey,
+// RotateAccessKey, RemoveAccessKey, AccessKey) let tests look inside and
+// steer; the access-key methods rotate, disable, restrict or delete a key
+// while the emulator runs, as an operator's mistakes do to a real account. The same is served over HTTP under /_admin/, never on the API
 // path and without authentication, so bind the standalone server to a
 // loopback or private address:
 //
@@ -78,6 +82,9 @@
 //	DELETE /_admin/gateways/{id}                   remove it at once
 //	PUT    /_admin/gateways/{id}/business-status   {"BusinessStatus":"FinancialLocked"}
 //	GET    /_admin/calls                           {"CreateVpnGateway": 3, …}
+//	GET    /_admin/access-keys/{id}                the key's state, never its secret or token
+//	PUT    /_admin/access-keys/{id}                {"AccessKeySecret":"…","Disabled":false,"DeniedActions":["CreateVpnGateway"]}
+//	DELETE /_admin/access-keys/{id}                delete the key (InvalidAccessKeyId.NotFound)
 //	GET    /_admin/faults                          the current faults
 //	PUT    /_admin/faults (or POST)                {"ThrottleRate":0.1,"ServerErrorRate":0,"Latency":"200ms","LostCreateRate":0}
 //

@@ -11,6 +11,9 @@ import (
 // ErrGatewayNotFound is returned by the admin methods for an unknown gateway ID.
 var ErrGatewayNotFound = errors.New("vpcsim: gateway not found")
 
+// ErrAccessKeyNotFound is returned by the admin methods for an unknown key.
+var ErrAccessKeyNotFound = errors.New("vpcsim: access key not found")
+
 // apiError is an error answer of the API: an HTTP status and the Code and
 // Message of the error body, plus headers some errors carry (throttling).
 type apiError struct {
@@ -89,6 +92,15 @@ func errSignatureVersion() *apiError {
 
 func errAccessKeyNotFound() *apiError {
 	return newAPIError(http.StatusNotFound, "InvalidAccessKeyId.NotFound", "Specified access key is not found.")
+}
+
+func errAccessKeyInactive() *apiError {
+	return newAPIError(http.StatusBadRequest, "InvalidAccessKeyId.Inactive", "Specified access key is disabled.")
+}
+
+func errForbiddenRAM() *apiError {
+	return newAPIError(http.StatusForbidden, "Forbidden.RAM",
+		"User not authorized to operate on the specified resource, or this API doesn't support RAM.")
 }
 
 func errMissingSecurityToken() *apiError {

@@ -27,11 +27,17 @@ const (
 // Credential is an access key the emulator accepts. A non-empty SecurityToken
 // makes it an STS credential: every request signed with the key must carry
 // exactly this token, and is refused once Expiration (if set) has passed.
+// Disabled keys are refused with InvalidAccessKeyId.Inactive (HTTP 400), as
+// a key disabled in the RAM console is; DeniedActions are answered
+// Forbidden.RAM (HTTP 403), as for a RAM identity whose policy does not grant
+// them.
 type Credential struct {
 	AccessKeyID     string
 	AccessKeySecret string
 	SecurityToken   string
 	Expiration      time.Time
+	Disabled        bool
+	DeniedActions   []string
 }
 
 // String names the credential by its key ID only, so that printing one never

@@ -46,7 +46,11 @@ type Server struct {
 	vswitches  map[string]VSwitch
 	dual       map[string]bool
 	singleZone map[string]bool
-	creds      map[string]Credential
+
+	// credMu guards creds: keys can be rotated, disabled or removed while
+	// the emulator runs (SetAccessKey, RemoveAccessKey).
+	credMu sync.RWMutex
+	creds  map[string]Credential
 
 	// mu guards the emulated world below; API calls hold it while they run,
 	// which makes each call atomic, as idempotent creation needs.

@@ -194,3 +194,31 @@ func TestBandwidthFromSpec(t *testing.T) {
 		}
 	}
 }
+
+// A refused key is an operator fault: retryable later, not repeated within
+// the call (nothing changes until the operator acts), and its text carries
+// no string to sign.
+func TestCredentialRefusalIsAnOperatorFault(t *testing.T) {
+	api := vpcsim.New()
+	if _, err := api.RotateAccessKey(vpcsim.DefaultAccessKeyID, "rotated"); err != nil {
+		t.Fatal(err)
+	}
+	c := newClient(t, api, vpcclient.Config{MaxAttempts: 5, BaseDelay: time.Millisecond})
+	_, err := c.CreateVpnGateway(context.Background(), request(), "t-op")
+	var ce *cloud.Error
+	if !errors.As(err, &ce) || ce.Kind != cloud.Operator || ce.Code != "SignatureDoesNotMatch" || ce.Attempts != 1 || !ce.Retryable() {
+		t.Fatalf("rotated key: %#v, want an operator fault after one attempt", err)
+	}
+	if strings.Contains(err.Error(), "string to sign") || strings.Contains(err.Error(), vpcsim.DefaultAccessKeyID) || ce.OperatorFix() == "" {
+		t.Fatalf("error text %q, fix %q", err.Error(), ce.OperatorFix())
+	}
+	// No key at all is the operator's too.
+	none, err := vpcclient.New(vpcclient.Config{Endpoint: "http://127.0.0.1:1", Rates: map[string]float64{}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = none.CreateVpnGateway(context.Background(), request(), "t-none")
+	if !errors.As(err, &ce) || ce.Kind != cloud.Operator || ce.Code != "MissingCredentials" {
+		t.Fatalf("no key: %#v, want an operator fault", err)
+	}
+}

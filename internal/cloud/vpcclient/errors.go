@@ -14,6 +14,13 @@ import (
 
 // classify turns what the SDK returned into an *Error.
 func classify(action string, err error) *cloud.Error {
+	var own *cloud.Error
+	if errors.As(err, &own) {
+		// Decided before anything was sent (no credentials).
+		e := *own
+		e.Action = action
+		return &e
+	}
 	var se *sdkerrors.ServerError
 	if errors.As(err, &se) {
 		e := &cloud.Error{
@@ -31,6 +38,13 @@ func classify(action string, err error) *cloud.Error {
 		case cloud.ThrottlingCode(e.Code):
 			e.Kind = cloud.Throttled
 			e.RetryAfter = retryAfter(se.RespHeaders)
+		case cloud.OperatorCode(e.Code, e.HTTPStatus):
+			e.Kind = cloud.Operator
+			// SignatureDoesNotMatch echoes the server's string to sign,
+			// which names the key and the call's nonce: not for logs.
+			if i := strings.Index(e.Message, " server string to sign is:"); i >= 0 {
+				e.Message = e.Message[:i]
+			}
 		case e.HTTPStatus >= 500 || cloud.TransientCode(e.Code):
 			e.Kind = cloud.Transient
 		default:
