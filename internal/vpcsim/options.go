@@ -81,6 +81,8 @@ type settings struct {
 	seeded      bool
 	site        Site
 	logger      *slog.Logger
+
+	throttleHeaders ThrottleHeaders
 }
 
 func defaultSettings() settings {
@@ -227,4 +229,24 @@ func WithLogger(l *slog.Logger) Option {
 			s.logger = l
 		}
 	}
+}
+
+// ThrottleHeaders says which headers a Throttling.User answer carries.
+type ThrottleHeaders int
+
+const (
+	// BothThrottleHeaders sends x-ratelimit-user-api and x-acs-retry-after,
+	// as the service does.
+	BothThrottleHeaders ThrottleHeaders = iota
+	// RateLimitHeaderOnly sends only x-ratelimit-user-api (TimeLeft in
+	// milliseconds).
+	RateLimitHeaderOnly
+	// RetryAfterHeaderOnly sends only x-acs-retry-after (milliseconds).
+	RetryAfterHeaderOnly
+)
+
+// WithThrottleHeaders picks the headers of throttling answers, so that a
+// test can check a client that reads either style alone.
+func WithThrottleHeaders(h ThrottleHeaders) Option {
+	return func(s *settings) { s.throttleHeaders = h }
 }

@@ -222,3 +222,22 @@ func TestCredentialRefusalIsAnOperatorFault(t *testing.T) {
 		t.Fatalf("no key: %#v, want an operator fault", err)
 	}
 }
+
+// The client reads the wait from either throttling header style alone, so
+// it honours what the API said whichever style it sent.
+func TestThrottlingWaitFromEitherHeader(t *testing.T) {
+	for _, style := range []vpcsim.ThrottleHeaders{vpcsim.RateLimitHeaderOnly, vpcsim.RetryAfterHeaderOnly, vpcsim.BothThrottleHeaders} {
+		clock := time.Date(2025, 6, 1, 12, 0, 15, 0, time.UTC)
+		api := vpcsim.New(vpcsim.WithClock(func() time.Time { return clock }), vpcsim.WithRateLimit(vpcclient.ActionDescribeVpnGateways, 1),
+			vpcsim.WithThrottleHeaders(style))
+		c := newClient(t, api, vpcclient.Config{MaxAttempts: 1})
+		if _, err := c.DescribeVpnGateways(context.Background(), "cn-hangzhou", cloud.Filter{}, 1, 50); err != nil {
+			t.Fatal(err)
+		}
+		_, err := c.DescribeVpnGateways(context.Background(), "cn-hangzhou", cloud.Filter{}, 1, 50)
+		var ce *cloud.Error
+		if !errors.As(err, &ce) || ce.Kind != cloud.Throttled || ce.RetryAfter != 45*time.Second {
+			t.Errorf("style %d: %#v, want throttled with RetryAfter 45s", style, err)
+		}
+	}
+}

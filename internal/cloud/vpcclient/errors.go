@@ -66,24 +66,38 @@ func classify(action string, err error) *cloud.Error {
 	return &cloud.Error{Action: action, Kind: cloud.Transient, Code: "Transport", Message: err.Error()}
 }
 
-// retryAfter reads "Limit:1,Remain:0,TimeLeft:2000,Reset:1234" (TimeLeft in
-// milliseconds) from the throttling headers.
+// retryAfter reads how long the API asked the caller to wait, from either
+// header style the gateway sends: "Limit:1,Remain:0,TimeLeft:2000,Reset:1234"
+// in x-ratelimit-user-api (or x-ratelimit-user), TimeLeft in milliseconds,
+// which the classic core SDK reads; and x-acs-retry-after, milliseconds,
+// which the Tea-generation core reads. When both are present the longer
+// wait is taken.
 func retryAfter(h map[string][]string) time.Duration {
+	var wait time.Duration
 	for name, vals := range h {
-		n := strings.ToLower(name)
-		if n != "x-ratelimit-user-api" && n != "x-ratelimit-user" {
-			continue
-		}
-		for _, v := range vals {
-			for _, part := range strings.Split(v, ",") {
-				k, val, ok := strings.Cut(strings.TrimSpace(part), ":")
-				if ok && strings.EqualFold(k, "TimeLeft") {
-					if ms, err := strconv.Atoi(strings.TrimSpace(val)); err == nil && ms >= 0 {
-						return time.Duration(ms) * time.Millisecond
+		switch strings.ToLower(name) {
+		case "x-ratelimit-user-api", "x-ratelimit-user":
+			for _, v := range vals {
+				for _, part := range strings.Split(v, ",") {
+					k, val, ok := strings.Cut(strings.TrimSpace(part), ":")
+					if ok && strings.EqualFold(k, "TimeLeft") {
+						if ms, err := strconv.Atoi(strings.TrimSpace(val)); err == nil && ms >= 0 {
+							wait = max(wait, time.Duration(ms)*time.Millisecond)
+						}
 					}
+				}
+			}
+		case "x-acs-retry-after":
+			for _, v := range vals {
+				if ms, err := strconv.ParseInt(strings.TrimSpace(v), 10, 64); err == nil && ms >= 0 && ms <= maxRetryAfterMs {
+					wait = max(wait, time.Duration(ms)*time.Millisecond)
 				}
 			}
 		}
 	}
-	return 0
+	return wait
 }
+
+// maxRetryAfterMs bounds a header's wait (a day): a larger number is not a
+// wait anyone meant.
+const maxRetryAfterMs = 24 * 60 * 60 * 1000
