@@ -80,7 +80,7 @@ var Vars = []Var{
 	{Name: "VPNGW_SLACK_SIGNING_SECRET", Default: "none (POST /slack off)", Help: "webhook function: the Slack app's signing secret"},
 	{Name: "VPNGW_DINGTALK_APP_SECRET", Default: "none (POST /dingtalk off)", Help: "webhook function: the DingTalk robot's AppSecret"},
 	{Name: "VPNGW_WEBHOOK_MAX_SKEW", Default: "5m", Help: "webhook function: how far a signed request's timestamp may be from the clock, either way (at most 1h)"},
-	{Name: "ALIBABA_CLOUD_ACCESS_KEY_ID", Default: "none in functions (the role's STS credentials are used); local: the emulator's demo key", Help: "access key, when not running with a function role"},
+	{Name: "ALIBABA_CLOUD_ACCESS_KEY_ID", Default: "none in functions (the role's STS credentials are used); local: the emulator's demo key, whatever is exported, while the emulator is embedded", Help: "access key, when not running with a function role"},
 	{Name: "ALIBABA_CLOUD_ACCESS_KEY_SECRET", Default: "as above", Help: "its secret"},
 	{Name: "ALIBABA_CLOUD_SECURITY_TOKEN", Default: "none", Help: "STS security token, with temporary keys"},
 	{Name: "VPNGW_HTTP_ADDR", Default: "127.0.0.1:8080", Help: "the local stack's CloudEvents HTTP endpoint", Local: true},

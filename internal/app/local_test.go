@@ -12,6 +12,7 @@ import (
 
 	"github.com/vpngw/vpngw/events"
 	"github.com/vpngw/vpngw/internal/logging"
+	"github.com/vpngw/vpngw/internal/vpcsim"
 )
 
 // syncBuffer is what the local stack prints to, read while it writes.
@@ -97,5 +98,59 @@ func TestLocalStackEndToEnd(t *testing.T) {
 	act := strings.Index(got, events.TypeActive+"  id=")
 	if acc < 0 || act < acc || strings.Count(got, "subject="+id) != 2 {
 		t.Fatalf("terminal shows:\n%s\nwant accepted then active for %s, once each", got, id)
+	}
+}
+
+// Someone who uses Alibaba Cloud has their own key exported, as the aliyun
+// CLI and the SDKs expect. `make run` still makes a gateway on the embedded
+// emulator: the stack signs with the emulator's demo key, the banner says
+// which key (its ID only), and the user's secret is printed nowhere.
+func TestLocalStackWithTheUsersOwnKeyExported(t *testing.T) {
+	const userKeyID, userSecret = "LTAI5tUsersOwnRealKey01", "users-own-real-secret-never-print"
+	env := map[string]string{
+		"VPNGW_DATA_DIR":                  t.TempDir(),
+		"VPNGW_HTTP_ADDR":                 "127.0.0.1:0",
+		"VPNGW_EMULATOR_ADDR":             "127.0.0.1:0",
+		"ALIBABA_CLOUD_ACCESS_KEY_ID":     userKeyID,
+		"ALIBABA_CLOUD_ACCESS_KEY_SECRET": userSecret,
+		"ALIBABA_CLOUD_SECURITY_TOKEN":    "users-own-token-never-print",
+	}
+	cfg, err := FromEnv(func(k string) string { return env[k] }, Local)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.NATSPort = 0
+	logs, out := &syncBuffer{}, &syncBuffer{}
+	l, err := StartLocal(context.Background(), cfg, logging.New(logs, "text", nil), out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	l.Banner(out)
+
+	sample, err := events.Samples.ReadFile("testdata/requested.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp, err := http.Post("http://"+l.HTTPAddr+"/", "application/cloudevents+json", bytes.NewReader(sample))
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusAccepted || !strings.Contains(string(body), `"pending"`) {
+		t.Fatalf("the README's curl: %d %s, want 202 and a pending gateway", resp.StatusCode, body)
+	}
+	if n := len(l.Emulator.Gateways()); n != 1 {
+		t.Fatalf("emulator holds %d gateways, want 1", n)
+	}
+	banner := out.String()
+	if !strings.Contains(banner, "access key "+vpcsim.DefaultAccessKeyID) || !strings.Contains(banner, "ALIBABA_CLOUD_ACCESS_KEY_ID is not used") {
+		t.Fatalf("banner does not say which key signs:\n%s", banner)
+	}
+	for _, secret := range []string{userSecret, "users-own-token-never-print", vpcsim.DefaultAccessKeySecret} {
+		if strings.Contains(banner+logs.String(), secret) {
+			t.Fatalf("%q printed:\n%s\n%s", secret, banner, logs.String())
+		}
 	}
 }
