@@ -75,7 +75,10 @@ func StartLocal(ctx context.Context, cfg Config, log *slog.Logger, out io.Writer
 	}()
 
 	if cfg.VPCEndpoint == "" {
-		l.Emulator = vpcsim.New(vpcsim.WithProvisioningDelay(cfg.EmulatorDelay), vpcsim.WithLogger(log.With("component", "vpcsim")))
+		// The emulator behaves as a new account does: the documented API
+		// rate limits and the default gateway quota (VPNGW_EMULATOR_QUOTA).
+		l.Emulator = vpcsim.New(vpcsim.WithProvisioningDelay(cfg.EmulatorDelay), vpcsim.WithLogger(log.With("component", "vpcsim")),
+			vpcsim.WithRateLimits(vpcsim.DefaultRateLimits()), vpcsim.WithGatewayQuota(cfg.EmulatorQuota))
 		addr, stop, err := l.Emulator.Start(cfg.EmulatorAddr)
 		if err != nil {
 			return nil, fmt.Errorf("VPNGW_EMULATOR_ADDR %s: %w", cfg.EmulatorAddr, err)

@@ -106,6 +106,17 @@ func ThrottlingCode(code string) bool {
 	return code == "Throttling" || strings.HasPrefix(code, "Throttling.")
 }
 
+// QuotaHint names the account quota behind a quota code and how to raise
+// it, or "" for any other code. The API's own message ("The quota of
+// resource is full") names neither.
+func QuotaHint(code string) string {
+	switch code {
+	case "Resource.QuotaFull", "QuotaExceeded.VpnGateway", "QuotaExceeded":
+		return "The account's quota vpn_quota_instances_num (VPN gateways; 30 by default) is reached: delete gateways no longer used, or raise the quota in Quota Center (VPN Gateway, vpn_quota_instances_num), then send the request again."
+	}
+	return ""
+}
+
 // OperatorCode reports whether code, answered with HTTP status (0: not
 // known), says that the caller's credentials or permissions are wrong: the
 // operator's fault, not the request's. The Forbidden family also holds codes

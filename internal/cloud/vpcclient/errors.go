@@ -34,6 +34,9 @@ func classify(action string, err error) *cloud.Error {
 			e.Code = "HTTP" + strconv.Itoa(e.HTTPStatus)
 			e.Message = ""
 		}
+		if hint := cloud.QuotaHint(e.Code); hint != "" {
+			e.Message = strings.TrimRight(e.Message, ". ") + ". " + hint
+		}
 		switch {
 		case cloud.ThrottlingCode(e.Code):
 			e.Kind = cloud.Throttled
