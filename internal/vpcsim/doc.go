@@ -68,6 +68,40 @@
 // Where the reference documents no code for a check, the emulator answers
 // the InvalidParameter family with a message naming the parameter.
 //
+// # Strict where the service is
+//
+// Charge types are upper case only (PREPAY, POSTPAY); PREPAY needs Period
+// (MissingPeriod) and is refused on the international site, which sells
+// pay-as-you-go only; booleans are "true" or "false" exactly, integers digits
+// only (no "+10"); a Name starts with an English letter (or a Chinese
+// character, as the ROS reference of the same API allows) and holds only
+// those, digits, "_", "-" and "."; a request names its tags Tag.N or Tags.N,
+// never both; a ClientToken is at most 64 printable ASCII characters (no
+// control characters, no DEL); a ResourceGroupId has the form rg-<id>
+// (InvalidResourceGroupId).
+//
+// # Accepted on purpose, where the service may refuse or differ
+//
+// Each is a choice, with its reason:
+//
+//   - ResourceGroupId: any well-formed ID is taken as one of the account's
+//     resource groups. The emulator models no Resource Management directory,
+//     and vpngw passes the ID through without depending on what it names.
+//   - ClientTokens are remembered for the emulator's lifetime. The service
+//     keeps a token for a limited, undocumented time; vpngw must not depend
+//     on it being forgotten (a retry days later must still not create a
+//     second gateway), and a shorter memory in the emulator would only hide
+//     duplicate creations from the tests.
+//   - Listings are consistent at once and in a stable order (oldest first):
+//     the service's DescribeVpnGateways can lag behind a creation and shift
+//     its pages when a gateway is deleted. vpngw covers the lag with its
+//     not-found grace and confirms a missing gateway by ID before announcing
+//     it gone; a test that needs a shifted page deletes a gateway through
+//     the admin interface between two page reads.
+//   - RegionId is not checked against the endpoint: one address serves
+//     every region, like the central endpoint vpc.aliyuncs.com, since a test
+//     cannot give the emulator one host name per region.
+//
 // # Admin interface
 //
 // Methods on *Server (Gateways, Gateway, Calls, CallCounts,
@@ -96,5 +130,6 @@
 //
 // The emulator models one main account: rate limits (WithRateLimit,
 // DefaultRateLimits) count per region and API, quotas per region, and
-// ClientTokens are remembered per API for the emulator's lifetime.
+// ClientTokens are remembered per API for the emulator's lifetime (see
+// above).
 package vpcsim
