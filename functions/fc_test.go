@@ -98,11 +98,17 @@ func (p *platform) start(t *testing.T, name string) *function {
 
 func (f *function) invoke(t *testing.T, payload []byte) fcapi.Result {
 	t.Helper()
+	return f.invokeWithToken(t, payload, "sts-token-for-test")
+}
+
+// invokeWithToken hands the invocation token as its security token.
+func (f *function) invokeWithToken(t *testing.T, payload []byte, token string) fcapi.Result {
+	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	res, err := f.rt.Invoke(ctx, fcapi.Invocation{
 		Payload: payload, Timeout: 20 * time.Second,
-		AccessKeyID: f.stsID, AccessKeySecret: "sts-secret-for-test", SecurityToken: "sts-token-for-test",
+		AccessKeyID: f.stsID, AccessKeySecret: "sts-secret-for-test", SecurityToken: token,
 		Region: "cn-hangzhou", AccountID: "123456789", FunctionName: "vpngw",
 	})
 	if err != nil {
@@ -161,6 +167,39 @@ func TestFunctionBinariesAnswerThroughTheRuntimeAPI(t *testing.T) {
 	}
 	if res := reconcile.invoke(t, timer); res.Error != nil {
 		t.Fatalf("after an error the function must keep serving: %+v", res.Error)
+	}
+}
+
+// An invocation whose credentials the API refuses (here a security token
+// that is not the key's) fails, so that Function Compute delivers it again,
+// and settles nothing; the next invocation, with good credentials, creates
+// the gateway once.
+func TestFunctionRetriesWhenTheAPIRefusesItsCredentials(t *testing.T) {
+	p := newPlatform(t)
+	provision := p.start(t, "provision")
+	sample, err := events.Samples.ReadFile("testdata/requested.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	res := provision.invokeWithToken(t, sample, "a-token-of-another-key")
+	if res.Error == nil {
+		t.Fatalf("provision succeeded with refused credentials (%s): the platform would not retry", res.Payload)
+	}
+	if n := len(p.api.Gateways()); n != 0 {
+		t.Fatalf("%d gateways", n)
+	}
+	res = provision.invoke(t, sample)
+	if res.Error != nil {
+		t.Fatalf("retry with good credentials: %+v", res.Error)
+	}
+	var out struct {
+		Results []struct{ State, VpnGatewayId string }
+	}
+	if err := json.Unmarshal(res.Payload, &out); err != nil || len(out.Results) != 1 || out.Results[0].State != "pending" {
+		t.Fatalf("retry answered %s (%v), want one pending", res.Payload, err)
+	}
+	if n := len(p.api.Gateways()); n != 1 {
+		t.Fatalf("%d gateways, want 1", n)
 	}
 }
 

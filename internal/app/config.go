@@ -47,6 +47,7 @@ type Config struct {
 	DataDir       string        // VPNGW_DATA_DIR (local stack)
 	EmulatorAddr  string        // VPNGW_EMULATOR_ADDR (local stack)
 	EmulatorDelay time.Duration // VPNGW_EMULATOR_DELAY (local stack)
+	EmulatorQuota int           // VPNGW_EMULATOR_QUOTA (local stack)
 	NATSPort      int           // VPNGW_NATS_PORT (local stack)
 	// Policy is the operator's policy (VPNGW_POLICY or VPNGW_POLICY_INLINE).
 	Policy *policy.Policy
@@ -81,7 +82,7 @@ var Vars = []Var{
 	{Name: "VPNGW_SLACK_SIGNING_SECRET", Default: "none (POST /slack off)", Help: "webhook function: the Slack app's signing secret"},
 	{Name: "VPNGW_DINGTALK_APP_SECRET", Default: "none (POST /dingtalk off)", Help: "webhook function: the DingTalk robot's AppSecret"},
 	{Name: "VPNGW_WEBHOOK_MAX_SKEW", Default: "5m", Help: "webhook function: how far a signed request's timestamp may be from the clock, either way (at most 1h)"},
-	{Name: "ALIBABA_CLOUD_ACCESS_KEY_ID", Default: "none in functions (the role's STS credentials are used); local: the emulator's demo key", Help: "access key, when not running with a function role"},
+	{Name: "ALIBABA_CLOUD_ACCESS_KEY_ID", Default: "none in functions (the role's STS credentials are used); local: the emulator's demo key, whatever is exported, while the emulator is embedded", Help: "access key, when not running with a function role"},
 	{Name: "ALIBABA_CLOUD_ACCESS_KEY_SECRET", Default: "as above", Help: "its secret"},
 	{Name: "ALIBABA_CLOUD_SECURITY_TOKEN", Default: "none", Help: "STS security token, with temporary keys"},
 	{Name: "VPNGW_HTTP_ADDR", Default: "127.0.0.1:8080", Help: "the local stack's CloudEvents HTTP endpoint", Local: true},
@@ -89,8 +90,13 @@ var Vars = []Var{
 	{Name: "VPNGW_DATA_DIR", Default: ".vpngw", Help: "the local stack's state (SQLite, JetStream)", Local: true},
 	{Name: "VPNGW_EMULATOR_ADDR", Default: "127.0.0.1:9300", Help: "where the local stack's VPC API emulator listens", Local: true},
 	{Name: "VPNGW_EMULATOR_DELAY", Default: "5s", Help: "how long the emulator takes to make a gateway active", Local: true},
+	{Name: "VPNGW_EMULATOR_QUOTA", Default: "30", Help: "gateways the local stack's emulator lets the account hold per region, as the account's default quota vpn_quota_instances_num does; 0 for no limit", Local: true},
 	{Name: "VPNGW_NATS_PORT", Default: "4333", Help: "the embedded NATS server's port (not 4222, so a system NATS can run beside it)", Local: true},
 }
+
+// DefaultGatewayQuota is an account's default vpn_quota_instances_num: the
+// VPN gateways it may hold unless raised in Quota Center.
+const DefaultGatewayQuota = 30
 
 // FromEnv reads and validates the configuration. getenv is os.Getenv in
 // production and a map in tests.
@@ -143,6 +149,7 @@ func FromEnv(getenv func(string) string, mode Mode) (Config, error) {
 		DataDir:           str("VPNGW_DATA_DIR", ".vpngw"),
 		EmulatorAddr:      str("VPNGW_EMULATOR_ADDR", "127.0.0.1:9300"),
 		EmulatorDelay:     dur("VPNGW_EMULATOR_DELAY", 5*time.Second),
+		EmulatorQuota:     integer("VPNGW_EMULATOR_QUOTA", DefaultGatewayQuota, 0, 1_000_000),
 		NATSPort:          integer("VPNGW_NATS_PORT", 4333, 1, 65535),
 		Credentials: cloud.Credentials{
 			AccessKeyID:     str("ALIBABA_CLOUD_ACCESS_KEY_ID", ""),

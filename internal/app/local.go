@@ -15,6 +15,7 @@ import (
 
 	"github.com/nats-io/nats.go"
 
+	"github.com/vpngw/vpngw/internal/cloud"
 	"github.com/vpngw/vpngw/internal/policy"
 	"github.com/vpngw/vpngw/internal/queue"
 	"github.com/vpngw/vpngw/internal/reconcile"
@@ -45,6 +46,9 @@ type LocalStack struct {
 	NATS     *queue.Embedded
 	HTTPAddr string
 	APIAddr  string
+	// SigningKeyID is the access key ID the stack signs API calls with
+	// (never the secret), and SigningNote says where it comes from.
+	SigningKeyID, SigningNote string
 
 	httpSrv     *http.Server
 	stopAPI     func(context.Context) error
@@ -71,18 +75,34 @@ func StartLocal(ctx context.Context, cfg Config, log *slog.Logger, out io.Writer
 	}()
 
 	if cfg.VPCEndpoint == "" {
-		l.Emulator = vpcsim.New(vpcsim.WithProvisioningDelay(cfg.EmulatorDelay), vpcsim.WithLogger(log.With("component", "vpcsim")))
+		// The emulator behaves as a new account does: the documented API
+		// rate limits and the default gateway quota (VPNGW_EMULATOR_QUOTA).
+		l.Emulator = vpcsim.New(vpcsim.WithProvisioningDelay(cfg.EmulatorDelay), vpcsim.WithLogger(log.With("component", "vpcsim")),
+			vpcsim.WithRateLimits(vpcsim.DefaultRateLimits()), vpcsim.WithGatewayQuota(cfg.EmulatorQuota))
 		addr, stop, err := l.Emulator.Start(cfg.EmulatorAddr)
 		if err != nil {
 			return nil, fmt.Errorf("VPNGW_EMULATOR_ADDR %s: %w", cfg.EmulatorAddr, err)
 		}
 		l.APIAddr, l.stopAPI = addr, stop
 		cfg.VPCEndpoint = "http://" + addr
-		if cfg.Credentials.AccessKeyID == "" {
-			cfg.Credentials.AccessKeyID = vpcsim.DefaultAccessKeyID
-			cfg.Credentials.AccessKeySecret = vpcsim.DefaultAccessKeySecret
+		// The embedded emulator knows only its demo key. A user of Alibaba
+		// Cloud has their own key exported, as the aliyun CLI and the SDKs
+		// expect: signing with it would fail every request, and it must
+		// not be used against anything but the real API anyway. So the
+		// local stack signs with the demo key, and says so.
+		if cfg.Credentials.AccessKeyID != "" && cfg.Credentials.AccessKeyID != vpcsim.DefaultAccessKeyID {
+			l.SigningNote = "the emulator's demo key; the exported ALIBABA_CLOUD_ACCESS_KEY_ID is not used while the emulator is embedded (set VPNGW_VPC_ENDPOINT to sign with it)"
+			log.Info("the embedded emulator is signed with its demo key; the exported access key is not used", "signing_key_id", vpcsim.DefaultAccessKeyID)
+		} else {
+			l.SigningNote = "the emulator's demo key"
 		}
+		cfg.Credentials = cloud.Credentials{AccessKeyID: vpcsim.DefaultAccessKeyID, AccessKeySecret: vpcsim.DefaultAccessKeySecret}
+	} else if cfg.Credentials.AccessKeyID != "" {
+		l.SigningNote = "ALIBABA_CLOUD_ACCESS_KEY_ID, against " + cfg.VPCEndpoint
+	} else {
+		l.SigningNote = "no key: set ALIBABA_CLOUD_ACCESS_KEY_ID and ALIBABA_CLOUD_ACCESS_KEY_SECRET"
 	}
+	l.SigningKeyID = cfg.Credentials.AccessKeyID
 	if cfg.QueueURL == "" {
 		n, err := queue.StartEmbedded(queue.EmbeddedOptions{Dir: filepath.Join(cfg.DataDir, "nats"), Port: cfg.NATSPort})
 		if err != nil {
@@ -204,6 +224,27 @@ func printEvent(out io.Writer, subject string, body []byte) {
 	fmt.Fprintf(out, "<- %s  id=%s  subject=%s\n   %s\n", ev.Type, ev.ID, ev.Subject, ev.Data)
 }
 
+// Banner prints where everything listens, which key the stack signs with
+// (its ID only), and a request to paste.
+func (l *LocalStack) Banner(w io.Writer) {
+	keyID := l.SigningKeyID
+	if keyID == "" {
+		keyID = "(none)"
+	}
+	fmt.Fprintf(w, `
+vpngw local stack is up.
+  CloudEvents HTTP endpoint  http://%s/
+  VPC API emulator           %s
+  signs API calls with       access key %s (%s)
+  NATS (JetStream)           %s   subjects %s.<event type>
+  store                      %s
+Post the sample request:
+  curl -sS -X POST http://%s/ -H 'Content-Type: application/cloudevents+json' --data @events/testdata/requested.json
+Ctrl-C stops everything.
+
+`, l.HTTPAddr, l.App.Config.VPCEndpoint, keyID, l.SigningNote, l.App.Config.QueueURL, queue.DefaultSubjectPrefix, l.App.Config.StoreURL, l.HTTPAddr)
+}
+
 // RunLocal is the whole of `make run`: it reads the configuration, starts the
 // local stack, prints where everything listens and a request to paste, and
 // runs until ctx ends. It returns the process's exit status.
@@ -220,17 +261,7 @@ func RunLocal(ctx context.Context, getenv func(string) string, stdout, stderr io
 		return 1
 	}
 	defer l.Close()
-	fmt.Fprintf(stdout, `
-vpngw local stack is up.
-  CloudEvents HTTP endpoint  http://%s/
-  VPC API emulator           %s
-  NATS (JetStream)           %s   subjects %s.<event type>
-  store                      %s
-Post the sample request:
-  curl -sS -X POST http://%s/ -H 'Content-Type: application/cloudevents+json' --data @events/testdata/requested.json
-Ctrl-C stops everything.
-
-`, l.HTTPAddr, l.App.Config.VPCEndpoint, l.App.Config.QueueURL, queue.DefaultSubjectPrefix, l.App.Config.StoreURL, l.HTTPAddr)
+	l.Banner(stdout)
 	<-ctx.Done()
 	fmt.Fprintln(stdout, "stopping")
 	return 0

@@ -3,6 +3,8 @@ package app
 import (
 	"bytes"
 	"context"
+	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"strings"
@@ -11,7 +13,10 @@ import (
 	"time"
 
 	"github.com/vpngw/vpngw/events"
+	"github.com/vpngw/vpngw/internal/cloud"
+	"github.com/vpngw/vpngw/internal/cloud/vpcclient"
 	"github.com/vpngw/vpngw/internal/logging"
+	"github.com/vpngw/vpngw/internal/vpcsim"
 )
 
 // syncBuffer is what the local stack prints to, read while it writes.
@@ -97,5 +102,146 @@ func TestLocalStackEndToEnd(t *testing.T) {
 	act := strings.Index(got, events.TypeActive+"  id=")
 	if acc < 0 || act < acc || strings.Count(got, "subject="+id) != 2 {
 		t.Fatalf("terminal shows:\n%s\nwant accepted then active for %s, once each", got, id)
+	}
+}
+
+// Someone who uses Alibaba Cloud has their own key exported, as the aliyun
+// CLI and the SDKs expect. `make run` still makes a gateway on the embedded
+// emulator: the stack signs with the emulator's demo key, the banner says
+// which key (its ID only), and the user's secret is printed nowhere.
+func TestLocalStackWithTheUsersOwnKeyExported(t *testing.T) {
+	const userKeyID, userSecret = "LTAI5tUsersOwnRealKey01", "users-own-real-secret-never-print"
+	env := map[string]string{
+		"VPNGW_DATA_DIR":                  t.TempDir(),
+		"VPNGW_HTTP_ADDR":                 "127.0.0.1:0",
+		"VPNGW_EMULATOR_ADDR":             "127.0.0.1:0",
+		"ALIBABA_CLOUD_ACCESS_KEY_ID":     userKeyID,
+		"ALIBABA_CLOUD_ACCESS_KEY_SECRET": userSecret,
+		"ALIBABA_CLOUD_SECURITY_TOKEN":    "users-own-token-never-print",
+	}
+	cfg, err := FromEnv(func(k string) string { return env[k] }, Local)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.NATSPort = 0
+	logs, out := &syncBuffer{}, &syncBuffer{}
+	l, err := StartLocal(context.Background(), cfg, logging.New(logs, "text", nil), out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	l.Banner(out)
+
+	sample, err := events.Samples.ReadFile("testdata/requested.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp, err := http.Post("http://"+l.HTTPAddr+"/", "application/cloudevents+json", bytes.NewReader(sample))
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusAccepted || !strings.Contains(string(body), `"pending"`) {
+		t.Fatalf("the README's curl: %d %s, want 202 and a pending gateway", resp.StatusCode, body)
+	}
+	if n := len(l.Emulator.Gateways()); n != 1 {
+		t.Fatalf("emulator holds %d gateways, want 1", n)
+	}
+	banner := out.String()
+	if !strings.Contains(banner, "access key "+vpcsim.DefaultAccessKeyID) || !strings.Contains(banner, "ALIBABA_CLOUD_ACCESS_KEY_ID is not used") {
+		t.Fatalf("banner does not say which key signs:\n%s", banner)
+	}
+	for _, secret := range []string{userSecret, "users-own-token-never-print", vpcsim.DefaultAccessKeySecret} {
+		if strings.Contains(banner+logs.String(), secret) {
+			t.Fatalf("%q printed:\n%s\n%s", secret, banner, logs.String())
+		}
+	}
+}
+
+// startLocalEnv starts the local stack with env on top of free ports and a
+// temporary data directory.
+func startLocalEnv(t *testing.T, extra map[string]string) (*LocalStack, *syncBuffer) {
+	t.Helper()
+	env := map[string]string{
+		"VPNGW_DATA_DIR":      t.TempDir(),
+		"VPNGW_HTTP_ADDR":     "127.0.0.1:0",
+		"VPNGW_EMULATOR_ADDR": "127.0.0.1:0",
+	}
+	for k, v := range extra {
+		env[k] = v
+	}
+	cfg, err := FromEnv(func(k string) string { return env[k] }, Local)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.NATSPort = 0
+	out := &syncBuffer{}
+	l, err := StartLocal(context.Background(), cfg, logging.New(io.Discard, "text", nil), out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { l.Close() })
+	return l, out
+}
+
+// The local stack's emulator is a new account: the default gateway quota
+// (30) and the documented rate limits (CreateVpnGateway 60 a minute) hold
+// unless VPNGW_EMULATOR_QUOTA says otherwise.
+func TestLocalEmulatorIsANewAccount(t *testing.T) {
+	l, _ := startLocalEnv(t, nil)
+	// Straight to the emulator, without vpngw's own client-side limit.
+	c, err := vpcclient.New(vpcclient.Config{Endpoint: "http://" + l.APIAddr, MaxAttempts: 1, Rates: map[string]float64{},
+		Credentials: cloud.Credentials{AccessKeyID: vpcsim.DefaultAccessKeyID, AccessKeySecret: vpcsim.DefaultAccessKeySecret}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	bandwidth := 10
+	r := events.GatewayRequest{RegionId: "cn-hangzhou", VpcId: "vpc-bp1vpngwdemo0000001", VSwitchId: "vsw-bp1vpngwdemo0000001",
+		DisasterRecoveryVSwitchId: "vsw-bp1vpngwdemo0000002", Bandwidth: &bandwidth}
+	var quotaFull, throttled int
+	// A clock minute may turn during the loop and reset the window, so
+	// the limit shows within twice its size.
+	for i := 0; i < 125 && throttled == 0; i++ {
+		_, err := c.CreateVpnGateway(context.Background(), r, fmt.Sprintf("token-%d", i))
+		var ce *cloud.Error
+		switch {
+		case err == nil:
+		case errors.As(err, &ce) && ce.Code == "Resource.QuotaFull":
+			quotaFull++
+			if !strings.Contains(ce.Message, "vpn_quota_instances_num") || !strings.Contains(ce.Message, "Quota Center") {
+				t.Fatalf("quota message %q does not name the quota and how to raise it", ce.Message)
+			}
+		case errors.As(err, &ce) && ce.Code == "Throttling.User":
+			throttled++
+		default:
+			t.Fatalf("create %d: %v", i, err)
+		}
+	}
+	if n := len(l.Emulator.Gateways()); n != DefaultGatewayQuota || quotaFull == 0 || throttled == 0 {
+		t.Fatalf("%d gateways, %d quota-full, %d throttled: want %d, some of each", n, quotaFull, throttled, DefaultGatewayQuota)
+	}
+}
+
+// A Resource.QuotaFull failure tells the requester which quota is full and
+// how to raise it; VPNGW_EMULATOR_QUOTA sets the emulator's quota.
+func TestLocalQuotaFullNamesTheQuota(t *testing.T) {
+	l, _ := startLocalEnv(t, map[string]string{"VPNGW_EMULATOR_QUOTA": "1"})
+	post := func(id string) (int, string) {
+		ev := requestEvent(id, validData())
+		resp, err := http.Post("http://"+l.HTTPAddr+"/", "application/cloudevents+json", bytes.NewReader(ev))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, string(b)
+	}
+	if code, body := post("q-1"); code != http.StatusAccepted {
+		t.Fatalf("first: %d %s", code, body)
+	}
+	code, body := post("q-2")
+	if code != http.StatusBadRequest || !strings.Contains(body, "Resource.QuotaFull") || !strings.Contains(body, "vpn_quota_instances_num") || !strings.Contains(body, "Quota Center") {
+		t.Fatalf("second: %d %s, want a failure naming vpn_quota_instances_num and Quota Center", code, body)
 	}
 }

@@ -114,3 +114,40 @@ func TestCredentialsNeverPrintTheSecret(t *testing.T) {
 		t.Error("credentials reported in a bare context")
 	}
 }
+
+// Credential and permission refusals are the operator's; Forbidden codes
+// about the request itself (400, 404) are not.
+func TestOperatorCode(t *testing.T) {
+	for _, tc := range []struct {
+		code   string
+		status int
+		want   bool
+	}{
+		{"InvalidAccessKeyId.NotFound", 404, true},
+		{"InvalidAccessKeyId.Inactive", 400, true},
+		{"SignatureDoesNotMatch", 400, true},
+		{"InvalidSecurityToken.Expired", 400, true},
+		{"InvalidSecurityToken.MismatchWithAccessKey", 400, true},
+		{"MissingSecurityToken", 400, true},
+		{"Forbidden.RAM", 403, true},
+		{"Forbidden", 403, true},
+		{"Forbidden.RiskControl", 403, true},
+		{"NoPermission", 403, true},
+		{"Forbidden.RAM", 0, true},
+		{"Forbidden.TagKey.Duplicated", 400, false},
+		{"Forbidden.InstanceNotFound", 404, false},
+		{"InvalidParameter", 400, false},
+		{"Throttling.User", 400, false},
+	} {
+		if got := cloud.OperatorCode(tc.code, tc.status); got != tc.want {
+			t.Errorf("OperatorCode(%q, %d) = %t, want %t", tc.code, tc.status, got, tc.want)
+		}
+	}
+	e := &cloud.Error{Action: "CreateVpnGateway", Kind: cloud.Operator, Code: "Forbidden.RAM"}
+	if !e.Retryable() || !cloud.IsTransient(e) || !strings.Contains(e.OperatorFix(), "CreateVpnGateway") {
+		t.Errorf("operator fault %+v: retryable %t, fix %q", e, e.Retryable(), e.OperatorFix())
+	}
+	if fix := (&cloud.Error{Kind: cloud.Permanent, Code: "InvalidVpcId.NotFound"}).OperatorFix(); fix != "" {
+		t.Errorf("a requester's error has an operator fix %q", fix)
+	}
+}

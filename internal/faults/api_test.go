@@ -45,6 +45,7 @@ type api struct {
 	throttled      int
 	serverErrors   int
 	lost           int
+	refused        int                 // calls refused for the credentials (SignatureDoesNotMatch and kin)
 	hook           func(action string) // called as a call arrives (tests)
 }
 
@@ -92,6 +93,8 @@ func (a *api) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		a.serverErrors++
 	case tw.status == http.StatusBadRequest && errorCode(tw.body.Bytes()) == "Throttling.User":
 		a.throttled++
+	case errorCode(tw.body.Bytes()) == "SignatureDoesNotMatch":
+		a.refused++
 	}
 }
 
@@ -100,6 +103,13 @@ func (a *api) counts() (calls map[string]int, throttled, serverErrors, lost int)
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	return maps.Clone(a.calls), a.throttled, a.serverErrors, a.lost
+}
+
+// refusals is how many calls the emulator refused for their credentials.
+func (a *api) refusals() int {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return a.refused
 }
 
 func (a *api) creates() map[string]int {

@@ -97,6 +97,10 @@ type scenario struct {
 	brokerOutage bool
 	// dbRestart restarts PostgreSQL a third of the way through.
 	dbRestart bool
+	// credentialsOutage rotates the access key the pipeline signs with a
+	// fifth of the way through the deliveries, for this long, then puts
+	// the old secret back (the operator fixing the configuration).
+	credentialsOutage time.Duration
 	// processes runs the built function binaries under runtime API servers
 	// and kills them with SIGKILL at random moments.
 	processes bool
@@ -125,6 +129,13 @@ var scenarios = []scenario{
 	{name: "db-restart", what: "PostgreSQL restarted part-way through", dbRestart: true},
 	{name: "oversized-outcome", what: "a broker taking at most 4 KiB; 5% of the requests answered by a failed event of about 8 KiB, in the middle of the stream",
 		maxPayload: 4096},
+	// A minute without valid credentials, at the suite's scale of time
+	// (re-drive after 2 s instead of 2 min: a sixtieth), is a second. The
+	// platform gives up after three retries, so that some requests are
+	// left to reconcile's re-drive after the fix, as others are to the
+	// platform's next delivery.
+	{name: "credentials-outage", what: "the access key rotated for 60 s (1 s at the suite's scale): every call refused SignatureDoesNotMatch, then the old secret back; the platform retries 3 times",
+		credentialsOutage: time.Second, attempts: 4},
 }
 
 // report is one scenario's figures.
@@ -140,6 +151,7 @@ type report struct {
 	Kills, BrokerOutages           int
 	Parked                         int
 	DBRestarts                     int
+	CredentialRefusals             int
 	StreamEvents, PlainEvents      int
 	PlainDuplicates                int
 	Violations                     int
@@ -188,12 +200,12 @@ func TestFaultSuite(t *testing.T) {
 
 func reportTable(rs []report) string {
 	var b strings.Builder
-	b.WriteString("| scenario | store | requests | deliveries | payloads | invocations (failed) | throttled | 5xx | lost answers | kills | broker outages | DB restarts | creates | re-driven | stream events | plain (dup) | parked | violations | time |\n")
-	b.WriteString("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n")
+	b.WriteString("| scenario | store | requests | deliveries | payloads | invocations (failed) | throttled | 5xx | lost answers | kills | broker outages | DB restarts | key refused | creates | re-driven | stream events | plain (dup) | parked | violations | time |\n")
+	b.WriteString("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n")
 	for _, r := range rs {
-		fmt.Fprintf(&b, "| %s | %s | %d | %d | %d | %d (%d) | %d | %d | %d | %d | %d | %d | %d | %d | %d | %d (%d) | %d | %d | %.1fs |\n",
+		fmt.Fprintf(&b, "| %s | %s | %d | %d | %d | %d (%d) | %d | %d | %d | %d | %d | %d | %d | %d | %d | %d | %d (%d) | %d | %d | %.1fs |\n",
 			r.Scenario, r.Store, r.Requests, r.Deliveries, r.Payloads, r.Invocations, r.FailedInvocations,
-			r.Throttled, r.ServerErrors, r.Lost, r.Kills, r.BrokerOutages, r.DBRestarts, r.Creates, r.Redriven,
+			r.Throttled, r.ServerErrors, r.Lost, r.Kills, r.BrokerOutages, r.DBRestarts, r.CredentialRefusals, r.Creates, r.Redriven,
 			r.StreamEvents, r.PlainEvents, r.PlainDuplicates, r.Parked, r.Violations, r.Duration.Seconds())
 	}
 	return b.String()
@@ -309,15 +321,16 @@ func (h *harness) finish(rep *report, d *driver, stopTicking func() *ticker) {
 	rep.Throttled, rep.ServerErrors, rep.Lost = throttled, serverErrors, lost
 	rep.Creates, rep.Describes = calls["CreateVpnGateway"], calls["DescribeVpnGateways"]
 	rep.BrokerOutages = h.broker.outages
+	rep.CredentialRefusals = h.api.refusals()
 	rep.StreamEvents, rep.PlainEvents, rep.PlainDuplicates = v.streamEvents, v.plainEvents, v.plainDuplicates
 	rep.Violations = len(v.violations)
 	rep.Duration = time.Since(h.start)
 
 	t.Logf("%s: %d requests × %d deliveries in %d payloads; %d invocations, %d failed, %d given up; %d ticks, %d re-driven; "+
-		"API calls %v; injected %d throttles, %d 5xx, %d lost answers; %d kills; %d broker outages; %d DB restarts; "+
+		"API calls %v; injected %d throttles, %d 5xx, %d lost answers; %d kills; %d broker outages; %d DB restarts; %d calls refused for the key; "+
 		"stream %d events, plain subscription %d (%d duplicates); %d parked; %d violations; %s",
 		rep.Scenario, rep.Requests, rep.Deliveries, rep.Payloads, rep.Invocations, rep.FailedInvocations, rep.GaveUp,
-		rep.Ticks, rep.Redriven, calls, rep.Throttled, rep.ServerErrors, rep.Lost, rep.Kills, rep.BrokerOutages, rep.DBRestarts,
+		rep.Ticks, rep.Redriven, calls, rep.Throttled, rep.ServerErrors, rep.Lost, rep.Kills, rep.BrokerOutages, rep.DBRestarts, rep.CredentialRefusals,
 		rep.StreamEvents, rep.PlainEvents, rep.PlainDuplicates, rep.Parked, rep.Violations, rep.Duration.Round(time.Millisecond))
 	if len(d.errSample) > 0 {
 		t.Logf("failed invocations, by message: %v", sortedCounts(d.errSample))
@@ -343,6 +356,8 @@ func (h *harness) finish(rep *report, d *driver, stopTicking func() *ticker) {
 		t.Error("no process was killed")
 	case h.sc.maxPayload > 0 && rep.Parked == 0:
 		t.Error("no outcome was refused by the broker")
+	case h.sc.credentialsOutage > 0 && rep.CredentialRefusals == 0:
+		t.Error("no call was refused for its credentials")
 	}
 }
 
@@ -441,6 +456,21 @@ func runInProcess(t *testing.T, sc scenario, sz size) report {
 				h.broker.stop()
 				outage.Add(1)
 				time.AfterFunc(2*time.Second, func() { h.broker.restart(); outage.Done() })
+			})
+		case sc.credentialsOutage > 0 && done >= total/5:
+			once.Do(func() {
+				old, err := h.api.sim.RotateAccessKey(vpcsim.DefaultAccessKeyID, "rotated-by-the-fault-suite")
+				if err != nil {
+					t.Errorf("rotate the key: %v", err)
+					return
+				}
+				outage.Add(1)
+				time.AfterFunc(sc.credentialsOutage, func() {
+					defer outage.Done()
+					if _, err := h.api.sim.RotateAccessKey(vpcsim.DefaultAccessKeyID, old); err != nil {
+						t.Errorf("put the key back: %v", err)
+					}
+				})
 			})
 		case sc.dbRestart && done >= total/3:
 			once.Do(func() {

@@ -420,6 +420,10 @@ func (s *Service) create(ctx context.Context, log *slog.Logger, id request.Ident
 	cancel()
 	now := s.now()
 	if err != nil {
+		var op OperatorFault
+		if errors.As(err, &op) && op.OperatorFix() != "" {
+			return s.operatorFault(ctx, log, id, rec, op, err)
+		}
 		var api APIError
 		if errors.As(err, &api) && !api.Retryable() {
 			ev, eerr := s.event(events.TypeFailed, rec.Key, "", rec.TraceParent, now, events.Failed{
@@ -463,6 +467,35 @@ func (s *Service) create(ctx context.Context, log *slog.Logger, id request.Ident
 	}
 	log.InfoContext(ctx, "gateway accepted", "gateway_id", res.GatewayID, "order_id", res.OrderID)
 	return resultOf(id, got), nil
+}
+
+// OperatorFault is how a Creator's failure says that the operator, not the
+// requester, must act (credentials or permissions the API refused):
+// OperatorFix says what to change, "" when the failure is not of that kind.
+type OperatorFault interface {
+	error
+	APICode() string
+	OperatorFix() string
+}
+
+// operatorFault keeps a request the API refused for the operator's reasons
+// (a rotated key, a missing RAM grant) recorded and unsettled, says at error
+// level what to fix, and hands the failure back so that the platform
+// delivers the event again; once the credentials are right, that delivery or
+// a reconcile re-drive creates the gateway with the same ClientToken. The
+// requester is not told it failed: nothing was wrong with the request.
+func (s *Service) operatorFault(ctx context.Context, log *slog.Logger, id request.Identity, rec store.Request, op OperatorFault, err error) (Result, error) {
+	fix := op.OperatorFix()
+	reason := truncate(op.APICode()+": the cloud account refused the operator's credentials: "+fix, 1000)
+	if _, terr := s.store.Transition(ctx, rec.Key, []store.State{store.Received}, store.Received, "",
+		store.Change{AddAttempt: true, LastError: reason}, nil); terr != nil && !errors.Is(terr, store.ErrConflict) {
+		log.ErrorContext(ctx, "record operator fault", "err", terr)
+	}
+	log.ErrorContext(ctx, "the cloud API refused vpngw's credentials; the request is kept and retried once they are fixed",
+		"code", op.APICode(), "fix", fix)
+	return Result{Source: id.Source, Id: id.ID, Key: rec.Key, State: store.Received, Retry: true, Code: op.APICode(),
+			Message: "kept for a retry: " + reason},
+		fmt.Errorf("create gateway for %s: %w", rec.Key, err)
 }
 
 // settledElsewhere handles a Transition that lost a race: a concurrent

@@ -240,10 +240,23 @@ func (s *Service) check(ctx context.Context, log *slog.Logger, rep *Report, clai
 			skip = append(skip, keys(reqs)...)
 			continue
 		}
+		if rep.Stopped == stoppedCredentials {
+			skip = append(skip, keys(reqs)...)
+			continue
+		}
 		found, complete, err := s.find(ctx, rep, region, reqs)
 		if err != nil {
 			rep.Errors = append(rep.Errors, fmt.Sprintf("describe %s: %v", region, err))
 			skip = append(skip, keys(reqs)...)
+			if fix := operatorFix(err); fix != "" {
+				// The key is the account's, not the region's: every other
+				// region would answer the same. Nothing is settled from a
+				// refused listing; the requests stay pending for a tick
+				// after the fix.
+				log.ErrorContext(ctx, "the cloud API refused vpngw's credentials; pending requests stay pending until they are fixed",
+					"region", region, "fix", fix)
+				rep.Stopped = stoppedCredentials
+			}
 			continue
 		}
 		unconfirmed := s.confirm(ctx, rep, region, reqs, found, complete)
@@ -434,8 +447,17 @@ func (s *Service) redriveStuck(ctx context.Context, log *slog.Logger, rep *Repor
 			release = append(release, r.Key)
 			continue
 		}
+		if rep.Stopped == stoppedCredentials {
+			release = append(release, r.Key)
+			continue
+		}
 		if err := s.redriver.Redrive(ctx, r); err != nil {
 			log.WarnContext(ctx, "redrive failed", "request_key", r.Key, "err", err)
+			if operatorFix(err) != "" {
+				// The redriver logged what to fix; the others would meet
+				// the same refusal.
+				rep.Stopped = stoppedCredentials
+			}
 		}
 		// Redrive's Transition clears the lease; release it too in case the
 		// request stayed Received.
@@ -481,6 +503,20 @@ func (s *Service) finishBatches(ctx context.Context, log *slog.Logger, rep *Repo
 			rep.Errors = append(rep.Errors, "release: "+err.Error())
 		}
 	}
+}
+
+// stoppedCredentials is Report.Stopped when the API refused the operator's
+// credentials or permissions.
+const stoppedCredentials = "the cloud API refused the credentials"
+
+// operatorFix is what the operator must fix when err is an operator fault
+// (see cloud.Error.OperatorFix), or "".
+func operatorFix(err error) string {
+	var op interface{ OperatorFix() string }
+	if errors.As(err, &op) {
+		return op.OperatorFix()
+	}
+	return ""
 }
 
 // leaseMargin is added to a tick's remaining time when bounding its lease,

@@ -176,6 +176,73 @@ func (s *Server) Delete(id string) error {
 	return nil
 }
 
+// SetAccessKey adds c, or replaces the key with c's AccessKeyID: a new
+// secret (a rotated key: calls signed with the old one answer
+// SignatureDoesNotMatch), a new token, Disabled or DeniedActions.
+func (s *Server) SetAccessKey(c Credential) error {
+	if c.AccessKeyID == "" || c.AccessKeySecret == "" {
+		return errors.New("vpcsim: an access key needs AccessKeyID and AccessKeySecret")
+	}
+	c.DeniedActions = slices.Clone(c.DeniedActions)
+	s.credMu.Lock()
+	defer s.credMu.Unlock()
+	s.creds[c.AccessKeyID] = c
+	return nil
+}
+
+// RemoveAccessKey deletes a key, as deleting it in the RAM console does:
+// calls signed with it answer InvalidAccessKeyId.NotFound.
+func (s *Server) RemoveAccessKey(id string) error {
+	s.credMu.Lock()
+	defer s.credMu.Unlock()
+	if _, ok := s.creds[id]; !ok {
+		return fmt.Errorf("vpcsim: access key %s: %w", id, ErrAccessKeyNotFound)
+	}
+	delete(s.creds, id)
+	return nil
+}
+
+// AccessKey returns the key with id, or ErrAccessKeyNotFound.
+func (s *Server) AccessKey(id string) (Credential, error) {
+	s.credMu.RLock()
+	defer s.credMu.RUnlock()
+	c, ok := s.creds[id]
+	if !ok {
+		return Credential{}, fmt.Errorf("vpcsim: access key %s: %w", id, ErrAccessKeyNotFound)
+	}
+	c.DeniedActions = slices.Clone(c.DeniedActions)
+	return c, nil
+}
+
+// RotateAccessKey gives the key id a new secret, as an operator rotating it
+// in place would; calls still signed with the old secret answer
+// SignatureDoesNotMatch. It returns the old secret, to put back.
+func (s *Server) RotateAccessKey(id, secret string) (old string, err error) {
+	if secret == "" {
+		return "", errors.New("vpcsim: rotate: the new secret is empty")
+	}
+	s.credMu.Lock()
+	defer s.credMu.Unlock()
+	c, ok := s.creds[id]
+	if !ok {
+		return "", fmt.Errorf("vpcsim: access key %s: %w", id, ErrAccessKeyNotFound)
+	}
+	old, c.AccessKeySecret = c.AccessKeySecret, secret
+	s.creds[id] = c
+	return old, nil
+}
+
+// accessKeyJSON is a key on the admin interface: the secret and token are
+// written, never read back.
+type accessKeyJSON struct {
+	AccessKeyID     string    `json:"AccessKeyId"`
+	AccessKeySecret string    `json:"AccessKeySecret,omitempty"`
+	SecurityToken   string    `json:"SecurityToken,omitempty"`
+	Expiration      time.Time `json:"Expiration,omitzero"`
+	Disabled        bool      `json:"Disabled"`
+	DeniedActions   []string  `json:"DeniedActions,omitempty"`
+}
+
 // adminHandler serves the admin interface described in doc.go.
 func (s *Server) adminHandler() http.Handler {
 	mux := http.NewServeMux()
@@ -229,6 +296,41 @@ func (s *Server) adminHandler() http.Handler {
 		}
 		writeAdminJSON(w, http.StatusOK, s.CurrentFaults())
 	}
+	mux.HandleFunc("GET /_admin/access-keys/{id}", func(w http.ResponseWriter, r *http.Request) {
+		c, err := s.AccessKey(r.PathValue("id"))
+		if err != nil {
+			writeAdminError(w, err)
+			return
+		}
+		writeAdminJSON(w, http.StatusOK, accessKeyJSON{AccessKeyID: c.AccessKeyID, Expiration: c.Expiration, Disabled: c.Disabled, DeniedActions: c.DeniedActions})
+	})
+	mux.HandleFunc("PUT /_admin/access-keys/{id}", func(w http.ResponseWriter, r *http.Request) {
+		var body accessKeyJSON
+		if err := json.NewDecoder(http.MaxBytesReader(w, r.Body, 1<<16)).Decode(&body); err != nil {
+			writeAdminJSON(w, http.StatusBadRequest, map[string]string{"error": "body must be {\"AccessKeySecret\": \"...\", \"Disabled\": false, \"DeniedActions\": [\"CreateVpnGateway\"]}: " + err.Error()})
+			return
+		}
+		c := Credential{AccessKeyID: r.PathValue("id"), AccessKeySecret: body.AccessKeySecret, SecurityToken: body.SecurityToken,
+			Expiration: body.Expiration, Disabled: body.Disabled, DeniedActions: body.DeniedActions}
+		if c.AccessKeySecret == "" {
+			// Keep the secret when only the state changes.
+			if old, err := s.AccessKey(c.AccessKeyID); err == nil {
+				c.AccessKeySecret = old.AccessKeySecret
+			}
+		}
+		if err := s.SetAccessKey(c); err != nil {
+			writeAdminJSON(w, http.StatusBadRequest, map[string]string{"error": err.Error()})
+			return
+		}
+		w.WriteHeader(http.StatusNoContent)
+	})
+	mux.HandleFunc("DELETE /_admin/access-keys/{id}", func(w http.ResponseWriter, r *http.Request) {
+		if err := s.RemoveAccessKey(r.PathValue("id")); err != nil {
+			writeAdminError(w, err)
+			return
+		}
+		w.WriteHeader(http.StatusNoContent)
+	})
 	mux.HandleFunc("PUT /_admin/faults", setFaults)
 	mux.HandleFunc("POST /_admin/faults", setFaults)
 	return mux
@@ -236,7 +338,7 @@ func (s *Server) adminHandler() http.Handler {
 
 func writeAdminError(w http.ResponseWriter, err error) {
 	status := http.StatusBadRequest
-	if errors.Is(err, ErrGatewayNotFound) {
+	if errors.Is(err, ErrGatewayNotFound) || errors.Is(err, ErrAccessKeyNotFound) {
 		status = http.StatusNotFound
 	}
 	writeAdminJSON(w, status, map[string]string{"error": err.Error()})

@@ -222,9 +222,14 @@ func (s *Server) authenticate(req *apiRequest) *apiError {
 		return errTimestampExpired()
 	}
 
+	s.credMu.RLock()
 	cred, ok := s.creds[req.accessKeyID]
+	s.credMu.RUnlock()
 	if !ok {
 		return errAccessKeyNotFound()
+	}
+	if cred.Disabled {
+		return errAccessKeyInactive()
 	}
 	switch {
 	case cred.SecurityToken != "" && req.securityToken == "":
@@ -260,6 +265,9 @@ func (s *Server) authenticate(req *apiRequest) *apiError {
 
 	if !s.useNonce(req.accessKeyID, req.nonce, now) {
 		return errNonceUsed()
+	}
+	if slices.Contains(cred.DeniedActions, req.action) {
+		return errForbiddenRAM()
 	}
 	return nil
 }

@@ -36,12 +36,15 @@
 // (an <Error> element in XML) with the service's HTTP status, so the SDK
 // returns *errors.ServerError with the right ErrorCode, HttpStatus and
 // RequestId. Among them: SignatureDoesNotMatch 400, IncompleteSignature 400,
-// InvalidAccessKeyId.NotFound 404, MissingSecurityToken 400,
+// InvalidAccessKeyId.NotFound 404, InvalidAccessKeyId.Inactive 400 (a
+// disabled key), Forbidden.RAM 403 (an action the key's RAM policy does not
+// grant), MissingSecurityToken 400,
 // InvalidSecurityToken.MismatchWithAccessKey 400, InvalidSecurityToken.Expired
 // 400, InvalidTimeStamp.Expired 400, SignatureNonceUsed 400, InvalidVersion
 // 400, InvalidAction.NotFound 404, MissingParameter 400 (a common parameter),
 // Missing<Name> 400 (MissingRegionId, MissingVpcId, …), Throttling.User 400
-// with the header x-ratelimit-user-api: Limit:N,Remain:0,TimeLeft:<ms>,Reset:<unix s>,
+// with the headers x-ratelimit-user-api: Limit:N,Remain:0,TimeLeft:<ms>,Reset:<unix s>
+// and x-acs-retry-after: <ms> (WithThrottleHeaders sends one style alone),
 // InternalError 500 and ServiceUnavailable 503.
 //
 // Actions: CreateVpnGateway, DescribeVpnGateway, DescribeVpnGateways and
@@ -65,11 +68,47 @@
 // Where the reference documents no code for a check, the emulator answers
 // the InvalidParameter family with a message naming the parameter.
 //
+// # Strict where the service is
+//
+// Charge types are upper case only (PREPAY, POSTPAY); PREPAY needs Period
+// (MissingPeriod) and is refused on the international site, which sells
+// pay-as-you-go only; booleans are "true" or "false" exactly, integers digits
+// only (no "+10"); a Name starts with an English letter (or a Chinese
+// character, as the ROS reference of the same API allows) and holds only
+// those, digits, "_", "-" and "."; a request names its tags Tag.N or Tags.N,
+// never both; a ClientToken is at most 64 printable ASCII characters (no
+// control characters, no DEL); a ResourceGroupId has the form rg-<id>
+// (InvalidResourceGroupId).
+//
+// # Accepted on purpose, where the service may refuse or differ
+//
+// Each is a choice, with its reason:
+//
+//   - ResourceGroupId: any well-formed ID is taken as one of the account's
+//     resource groups. The emulator models no Resource Management directory,
+//     and vpngw passes the ID through without depending on what it names.
+//   - ClientTokens are remembered for the emulator's lifetime. The service
+//     keeps a token for a limited, undocumented time; vpngw must not depend
+//     on it being forgotten (a retry days later must still not create a
+//     second gateway), and a shorter memory in the emulator would only hide
+//     duplicate creations from the tests.
+//   - Listings are consistent at once and in a stable order (oldest first):
+//     the service's DescribeVpnGateways can lag behind a creation and shift
+//     its pages when a gateway is deleted. vpngw covers the lag with its
+//     not-found grace and confirms a missing gateway by ID before announcing
+//     it gone; a test that needs a shifted page deletes a gateway through
+//     the admin interface between two page reads.
+//   - RegionId is not checked against the endpoint: one address serves
+//     every region, like the central endpoint vpc.aliyuncs.com, since a test
+//     cannot give the emulator one host name per region.
+//
 // # Admin interface
 //
 // Methods on *Server (Gateways, Gateway, Calls, CallCounts,
-// SetBusinessStatus, Delete, SetFaults, CurrentFaults) let tests look inside
-// and steer. The same is served over HTTP under /_admin/, never on the API
+// SetBusinessStatus, Delete, SetFaults, CurrentFaults, SetAccessKey,
+// RotateAccessKey, RemoveAccessKey, AccessKey) let tests look inside and
+// steer; the access-key methods rotate, disable, restrict or delete a key
+// while the emulator runs, as an operator's mistakes do to a real account. The same is served over HTTP under /_admin/, never on the API
 // path and without authentication, so bind the standalone server to a
 // loopback or private address:
 //
@@ -78,6 +117,9 @@
 //	DELETE /_admin/gateways/{id}                   remove it at once
 //	PUT    /_admin/gateways/{id}/business-status   {"BusinessStatus":"FinancialLocked"}
 //	GET    /_admin/calls                           {"CreateVpnGateway": 3, …}
+//	GET    /_admin/access-keys/{id}                the key's state, never its secret or token
+//	PUT    /_admin/access-keys/{id}                {"AccessKeySecret":"…","Disabled":false,"DeniedActions":["CreateVpnGateway"]}
+//	DELETE /_admin/access-keys/{id}                delete the key (InvalidAccessKeyId.NotFound)
 //	GET    /_admin/faults                          the current faults
 //	PUT    /_admin/faults (or POST)                {"ThrottleRate":0.1,"ServerErrorRate":0,"Latency":"200ms","LostCreateRate":0}
 //
@@ -88,5 +130,6 @@
 //
 // The emulator models one main account: rate limits (WithRateLimit,
 // DefaultRateLimits) count per region and API, quotas per region, and
-// ClientTokens are remembered per API for the emulator's lifetime.
+// ClientTokens are remembered per API for the emulator's lifetime (see
+// above).
 package vpcsim

@@ -11,6 +11,9 @@ import (
 // ErrGatewayNotFound is returned by the admin methods for an unknown gateway ID.
 var ErrGatewayNotFound = errors.New("vpcsim: gateway not found")
 
+// ErrAccessKeyNotFound is returned by the admin methods for an unknown key.
+var ErrAccessKeyNotFound = errors.New("vpcsim: access key not found")
+
 // apiError is an error answer of the API: an HTTP status and the Code and
 // Message of the error body, plus headers some errors carry (throttling).
 type apiError struct {
@@ -91,6 +94,15 @@ func errAccessKeyNotFound() *apiError {
 	return newAPIError(http.StatusNotFound, "InvalidAccessKeyId.NotFound", "Specified access key is not found.")
 }
 
+func errAccessKeyInactive() *apiError {
+	return newAPIError(http.StatusBadRequest, "InvalidAccessKeyId.Inactive", "Specified access key is disabled.")
+}
+
+func errForbiddenRAM() *apiError {
+	return newAPIError(http.StatusForbidden, "Forbidden.RAM",
+		"User not authorized to operate on the specified resource, or this API doesn't support RAM.")
+}
+
 func errMissingSecurityToken() *apiError {
 	return newAPIError(http.StatusBadRequest, "MissingSecurityToken", "SecurityToken is mandatory for this action.")
 }
@@ -118,15 +130,23 @@ func errNonceUsed() *apiError {
 	return newAPIError(http.StatusBadRequest, "SignatureNonceUsed", "Specified signature nonce was used already.")
 }
 
-// errThrottled is Throttling.User with the x-ratelimit-user-api header: the
-// limit, nothing remaining, the milliseconds until the window resets and the
-// reset time in Unix seconds.
-func errThrottled(limit int, now, reset time.Time) *apiError {
+// errThrottled is Throttling.User with the throttling headers the
+// service's gateway sends: x-ratelimit-user-api (the limit, nothing
+// remaining, the milliseconds until the window resets and the reset time in
+// Unix seconds), which the classic core SDK and most clients read, and
+// x-acs-retry-after (milliseconds), which the Tea-generation core reads.
+// headers picks which of them are sent.
+func errThrottled(headers ThrottleHeaders, limit int, now, reset time.Time) *apiError {
 	e := newAPIError(http.StatusBadRequest, "Throttling.User", "Request was denied due to user flow control.")
 	left := max(reset.Sub(now).Milliseconds(), 0)
 	e.header = http.Header{}
-	e.header.Set("x-ratelimit-user-api", "Limit:"+strconv.Itoa(limit)+",Remain:0,TimeLeft:"+
-		strconv.FormatInt(left, 10)+",Reset:"+strconv.FormatInt(reset.Unix(), 10))
+	if headers != RetryAfterHeaderOnly {
+		e.header.Set("x-ratelimit-user-api", "Limit:"+strconv.Itoa(limit)+",Remain:0,TimeLeft:"+
+			strconv.FormatInt(left, 10)+",Reset:"+strconv.FormatInt(reset.Unix(), 10))
+	}
+	if headers != RateLimitHeaderOnly {
+		e.header.Set("x-acs-retry-after", strconv.FormatInt(left, 10))
+	}
 	return e
 }
 

@@ -249,3 +249,35 @@ func TestRateLimitForEveryActionWithAnExemption(t *testing.T) {
 		}
 	}
 }
+
+// A throttling answer carries both header styles SDKs read, unless the
+// emulator is told to send one alone.
+func TestThrottlingHeaderStyles(t *testing.T) {
+	for _, tc := range []struct {
+		name                string
+		opt                 ThrottleHeaders
+		rateLimit, retryMsG string
+	}{
+		{"both", BothThrottleHeaders, "TimeLeft:45000,", "45000"},
+		{"x-ratelimit-user-api only", RateLimitHeaderOnly, "TimeLeft:45000,", ""},
+		{"x-acs-retry-after only", RetryAfterHeaderOnly, "", "45000"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			clock := testclock.New(time.Date(2025, 6, 1, 12, 0, 15, 0, time.UTC))
+			sim := startSim(t, WithClock(clock.Now), WithRateLimit(actionDescribeList, 1), WithThrottleHeaders(tc.opt))
+			c := sim.client(t)
+			if _, err := c.DescribeVpnGateways(sim.listRequest()); err != nil {
+				t.Fatal(err)
+			}
+			_, err := c.DescribeVpnGateways(sim.listRequest())
+			se := wantServerError(t, err, "Throttling.User", 400)
+			h := http.Header(se.RespHeaders)
+			if got := h.Get("x-ratelimit-user-api"); (tc.rateLimit == "") != (got == "") || !strings.Contains(got, tc.rateLimit) {
+				t.Errorf("x-ratelimit-user-api %q, want %q", got, tc.rateLimit)
+			}
+			if got := h.Get("x-acs-retry-after"); got != tc.retryMsG {
+				t.Errorf("x-acs-retry-after %q, want %q", got, tc.retryMsG)
+			}
+		})
+	}
+}

@@ -4,11 +4,12 @@ import (
 	"cmp"
 	"encoding/xml"
 	"fmt"
+	"net/http"
+	"regexp"
 	"slices"
 	"strconv"
 	"strings"
 	"time"
-	"unicode"
 	"unicode/utf8"
 )
 
@@ -173,6 +174,11 @@ func intParam(p map[string]string, name string, def int) (int, *apiError) {
 	if !ok || v == "" {
 		return def, nil
 	}
+	// Digits only, as the service parses them: Go's Atoi would also take a
+	// leading "+".
+	if !integerText.MatchString(v) {
+		return 0, errInvalidParam(name, "It must be an integer.")
+	}
 	n, err := strconv.Atoi(v)
 	if err != nil {
 		return 0, errInvalidParam(name, "It must be an integer.")
@@ -180,18 +186,21 @@ func intParam(p map[string]string, name string, def int) (int, *apiError) {
 	return n, nil
 }
 
+var integerText = regexp.MustCompile(`^-?[0-9]{1,10}$`)
+
 func boolParam(p map[string]string, name string, def bool) (bool, *apiError) {
 	v, ok := p[name]
 	if !ok || v == "" {
 		return def, nil
 	}
-	switch strings.ToLower(v) {
+	// Lower case only, as the SDKs send them and the service takes them.
+	switch v {
 	case "true":
 		return true, nil
 	case "false":
 		return false, nil
 	}
-	return false, errInvalidParam(name, "Valid values: true, false.")
+	return false, errInvalidParam(name, "Valid values: true, false (lower case).")
 }
 
 func checkClientToken(token string) *apiError {
@@ -225,21 +234,32 @@ func fingerprint(params map[string]string) string {
 }
 
 // validName applies the documented name rule: 2 to 100 characters, starting
-// with a letter, made of letters, digits, "_", "-" and ".", and not a URL.
+// with an English letter, made of English letters, digits, "_", "-" and ".",
+// and not a URL. Chinese characters (U+4E00 to U+9FA5) count as letters, as
+// the ROS reference of the same API allows; other scripts' letters (é, я,
+// full-width ｖ) do not.
 func validName(name string) bool {
 	n := utf8.RuneCountInString(name)
 	if n < 2 || n > 100 || strings.HasPrefix(name, "http://") || strings.HasPrefix(name, "https://") {
 		return false
 	}
 	for i, r := range name {
-		if i == 0 && !unicode.IsLetter(r) {
+		letter := 'A' <= r && r <= 'Z' || 'a' <= r && r <= 'z' || 0x4E00 <= r && r <= 0x9FA5
+		if i == 0 && !letter {
 			return false
 		}
-		if !unicode.IsLetter(r) && !unicode.IsDigit(r) && r != '_' && r != '-' && r != '.' {
+		if !letter && !('0' <= r && r <= '9') && r != '_' && r != '-' && r != '.' {
 			return false
 		}
 	}
 	return true
+}
+
+// resourceGroupText is the form of a resource group ID.
+var resourceGroupText = regexp.MustCompile(`^rg-[a-z0-9]{1,40}$`)
+
+func errResourceGroup() *apiError {
+	return newAPIError(http.StatusBadRequest, "InvalidResourceGroupId", "The specified ResourceGroupId does not exist.")
 }
 
 // tagParam is one Tag.N (or Tags.N) pair of a request.
@@ -285,6 +305,15 @@ func parseTags(p map[string]string) ([]tagParam, *apiError) {
 		} else {
 			t.value, t.hasValue = v, true
 		}
+	}
+	forms := map[string]bool{}
+	for k := range byIdx {
+		forms[k.form] = true
+	}
+	if len(forms) > 1 {
+		// One request names its tags one way: Tag.N (the API reference)
+		// or Tags.N (the typed SDK's CreateVpnGatewayRequest), never both.
+		return nil, errInvalidParam("Tag", "Tag.N and Tags.N cannot be used in the same request.")
 	}
 	if len(byIdx) > maxTags {
 		return nil, errTagNum()
@@ -438,13 +467,20 @@ func (s *Server) createVpnGateway(req *apiRequest, requestID string, now time.Ti
 	if !slices.Contains(sslConnections, sslConns) {
 		return nil, errInvalidParam("SslConnections", "Valid values: "+joinInts(sslConnections)+".")
 	}
-	chargeType := strings.ToUpper(p["InstanceChargeType"])
+	chargeType := p["InstanceChargeType"]
 	switch chargeType {
 	case "":
 		chargeType = "POSTPAY"
 	case "POSTPAY", "PREPAY":
 	default:
+		// Upper case only: the service refuses "postpay".
 		return nil, errInvalidParam("InstanceChargeType", "Valid values: PREPAY, POSTPAY.")
+	}
+	if chargeType == "PREPAY" && s.site == SiteInternational {
+		return nil, errInvalidParam("InstanceChargeType", "The international site offers POSTPAY (pay-as-you-go) only.")
+	}
+	if chargeType == "PREPAY" && p["Period"] == "" {
+		return nil, errMissing("Period")
 	}
 	period, aerr := intParam(p, "Period", 1)
 	if aerr != nil {
@@ -452,6 +488,9 @@ func (s *Server) createVpnGateway(req *apiRequest, requestID string, now time.Ti
 	}
 	if !slices.Contains(subscriptionPeriods, period) {
 		return nil, errInvalidParam("Period", "Valid values: 1 to 9, 12, 24 and 36.")
+	}
+	if rg := p["ResourceGroupId"]; rg != "" && !resourceGroupText.MatchString(rg) {
+		return nil, errResourceGroup()
 	}
 	tags, aerr := parseTags(p)
 	if aerr != nil {

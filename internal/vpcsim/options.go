@@ -27,11 +27,17 @@ const (
 // Credential is an access key the emulator accepts. A non-empty SecurityToken
 // makes it an STS credential: every request signed with the key must carry
 // exactly this token, and is refused once Expiration (if set) has passed.
+// Disabled keys are refused with InvalidAccessKeyId.Inactive (HTTP 400), as
+// a key disabled in the RAM console is; DeniedActions are answered
+// Forbidden.RAM (HTTP 403), as for a RAM identity whose policy does not grant
+// them.
 type Credential struct {
 	AccessKeyID     string
 	AccessKeySecret string
 	SecurityToken   string
 	Expiration      time.Time
+	Disabled        bool
+	DeniedActions   []string
 }
 
 // String names the credential by its key ID only, so that printing one never
@@ -75,6 +81,8 @@ type settings struct {
 	seeded      bool
 	site        Site
 	logger      *slog.Logger
+
+	throttleHeaders ThrottleHeaders
 }
 
 func defaultSettings() settings {
@@ -221,4 +229,24 @@ func WithLogger(l *slog.Logger) Option {
 			s.logger = l
 		}
 	}
+}
+
+// ThrottleHeaders says which headers a Throttling.User answer carries.
+type ThrottleHeaders int
+
+const (
+	// BothThrottleHeaders sends x-ratelimit-user-api and x-acs-retry-after,
+	// as the service does.
+	BothThrottleHeaders ThrottleHeaders = iota
+	// RateLimitHeaderOnly sends only x-ratelimit-user-api (TimeLeft in
+	// milliseconds).
+	RateLimitHeaderOnly
+	// RetryAfterHeaderOnly sends only x-acs-retry-after (milliseconds).
+	RetryAfterHeaderOnly
+)
+
+// WithThrottleHeaders picks the headers of throttling answers, so that a
+// test can check a client that reads either style alone.
+func WithThrottleHeaders(h ThrottleHeaders) Option {
+	return func(s *settings) { s.throttleHeaders = h }
 }

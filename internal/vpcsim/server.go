@@ -41,12 +41,18 @@ type Server struct {
 	limits      map[string]int
 	site        Site
 
+	throttleHeaders ThrottleHeaders
+
 	regions    map[string]bool
 	vpcs       map[string]VPC
 	vswitches  map[string]VSwitch
 	dual       map[string]bool
 	singleZone map[string]bool
-	creds      map[string]Credential
+
+	// credMu guards creds: keys can be rotated, disabled or removed while
+	// the emulator runs (SetAccessKey, RemoveAccessKey).
+	credMu sync.RWMutex
+	creds  map[string]Credential
 
 	// mu guards the emulated world below; API calls hold it while they run,
 	// which makes each call atomic, as idempotent creation needs.
@@ -99,19 +105,21 @@ func New(opts ...Option) *Server {
 		quota:       st.quota,
 		limits:      map[string]int{},
 		site:        st.site,
-		regions:     map[string]bool{},
-		vpcs:        map[string]VPC{},
-		vswitches:   map[string]VSwitch{},
-		dual:        map[string]bool{},
-		singleZone:  map[string]bool{},
-		creds:       map[string]Credential{},
-		rng:         rand.New(src),
-		gateways:    map[string]*gatewayState{},
-		tokens:      map[string]tokenRecord{},
-		calls:       map[string]int{},
-		windows:     map[windowKey]*window{},
-		faults:      st.faults,
-		nonces:      map[string]time.Time{},
+
+		throttleHeaders: st.throttleHeaders,
+		regions:         map[string]bool{},
+		vpcs:            map[string]VPC{},
+		vswitches:       map[string]VSwitch{},
+		dual:            map[string]bool{},
+		singleZone:      map[string]bool{},
+		creds:           map[string]Credential{},
+		rng:             rand.New(src),
+		gateways:        map[string]*gatewayState{},
+		tokens:          map[string]tokenRecord{},
+		calls:           map[string]int{},
+		windows:         map[windowKey]*window{},
+		faults:          st.faults,
+		nonces:          map[string]time.Time{},
 	}
 	// Zeros are kept: an action's 0 lifts the limit "" would give it.
 	for a, n := range st.limits {
@@ -218,7 +226,7 @@ func (s *Server) handle(req *apiRequest, requestID string) (any, *apiError) {
 	region := req.params["RegionId"]
 
 	if s.rollLocked(s.faults.ThrottleRate) {
-		return nil, errThrottled(s.limitFor(req.action), now, now.Truncate(time.Minute).Add(time.Minute))
+		return nil, errThrottled(s.throttleHeaders, s.limitFor(req.action), now, now.Truncate(time.Minute).Add(time.Minute))
 	}
 	if s.rollLocked(s.faults.ServerErrorRate) {
 		// Both server failures the VPC docs say are worth a retry.
@@ -274,7 +282,7 @@ func (s *Server) takeRateToken(region, action string, now time.Time) *apiError {
 		s.windows[k] = w
 	}
 	if w.count >= limit {
-		return errThrottled(limit, now, start.Add(time.Minute))
+		return errThrottled(s.throttleHeaders, limit, now, start.Add(time.Minute))
 	}
 	w.count++
 	return nil

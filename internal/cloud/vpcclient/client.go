@@ -138,7 +138,7 @@ func (c *Client) acquire(ctx context.Context) (*sdk.Client, cloud.Credentials, e
 		creds = c.cfg.Credentials
 	}
 	if creds.AccessKeyID == "" || creds.AccessKeySecret == "" {
-		return nil, creds, &cloud.Error{Action: "sign", Kind: cloud.Permanent, Code: "MissingCredentials",
+		return nil, creds, &cloud.Error{Action: "sign", Kind: cloud.Operator, Code: "MissingCredentials",
 			Message: "no access key: set ALIBABA_CLOUD_ACCESS_KEY_ID and ALIBABA_CLOUD_ACCESS_KEY_SECRET, or run with a function role"}
 	}
 	c.mu.Lock()
@@ -214,7 +214,9 @@ func (c *Client) call(ctx context.Context, region, action string, params map[str
 			last = classify(action, err, cloud.Credentials{})
 		}
 		last.Attempts = attempt
-		if last.Kind == cloud.Permanent || attempt == c.cfg.MaxAttempts {
+		// An operator fault does not pass while the call waits: the
+		// credentials stay what they are until someone changes them.
+		if last.Kind == cloud.Permanent || last.Kind == cloud.Operator || attempt == c.cfg.MaxAttempts {
 			return "", last
 		}
 		wait := c.backoff(attempt)

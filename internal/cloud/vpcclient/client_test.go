@@ -194,3 +194,50 @@ func TestBandwidthFromSpec(t *testing.T) {
 		}
 	}
 }
+
+// A refused key is an operator fault: retryable later, not repeated within
+// the call (nothing changes until the operator acts), and its text carries
+// no string to sign.
+func TestCredentialRefusalIsAnOperatorFault(t *testing.T) {
+	api := vpcsim.New()
+	if _, err := api.RotateAccessKey(vpcsim.DefaultAccessKeyID, "rotated"); err != nil {
+		t.Fatal(err)
+	}
+	c := newClient(t, api, vpcclient.Config{MaxAttempts: 5, BaseDelay: time.Millisecond})
+	_, err := c.CreateVpnGateway(context.Background(), request(), "t-op")
+	var ce *cloud.Error
+	if !errors.As(err, &ce) || ce.Kind != cloud.Operator || ce.Code != "SignatureDoesNotMatch" || ce.Attempts != 1 || !ce.Retryable() {
+		t.Fatalf("rotated key: %#v, want an operator fault after one attempt", err)
+	}
+	if strings.Contains(err.Error(), "string to sign") || strings.Contains(err.Error(), vpcsim.DefaultAccessKeyID) || ce.OperatorFix() == "" {
+		t.Fatalf("error text %q, fix %q", err.Error(), ce.OperatorFix())
+	}
+	// No key at all is the operator's too.
+	none, err := vpcclient.New(vpcclient.Config{Endpoint: "http://127.0.0.1:1", Rates: map[string]float64{}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = none.CreateVpnGateway(context.Background(), request(), "t-none")
+	if !errors.As(err, &ce) || ce.Kind != cloud.Operator || ce.Code != "MissingCredentials" {
+		t.Fatalf("no key: %#v, want an operator fault", err)
+	}
+}
+
+// The client reads the wait from either throttling header style alone, so
+// it honours what the API said whichever style it sent.
+func TestThrottlingWaitFromEitherHeader(t *testing.T) {
+	for _, style := range []vpcsim.ThrottleHeaders{vpcsim.RateLimitHeaderOnly, vpcsim.RetryAfterHeaderOnly, vpcsim.BothThrottleHeaders} {
+		clock := time.Date(2025, 6, 1, 12, 0, 15, 0, time.UTC)
+		api := vpcsim.New(vpcsim.WithClock(func() time.Time { return clock }), vpcsim.WithRateLimit(vpcclient.ActionDescribeVpnGateways, 1),
+			vpcsim.WithThrottleHeaders(style))
+		c := newClient(t, api, vpcclient.Config{MaxAttempts: 1})
+		if _, err := c.DescribeVpnGateways(context.Background(), "cn-hangzhou", cloud.Filter{}, 1, 50); err != nil {
+			t.Fatal(err)
+		}
+		_, err := c.DescribeVpnGateways(context.Background(), "cn-hangzhou", cloud.Filter{}, 1, 50)
+		var ce *cloud.Error
+		if !errors.As(err, &ce) || ce.Kind != cloud.Throttled || ce.RetryAfter != 45*time.Second {
+			t.Errorf("style %d: %#v, want throttled with RetryAfter 45s", style, err)
+		}
+	}
+}

@@ -23,6 +23,13 @@ import (
 // signed (the same query, encoded). creds are the credentials the call was
 // signed with; their values are blanked wherever they still show.
 func classify(action string, err error, creds cloud.Credentials) *cloud.Error {
+	var own *cloud.Error
+	if errors.As(err, &own) {
+		// Decided before anything was sent (no credentials).
+		e := *own
+		e.Action = action
+		return &e
+	}
 	var se *sdkerrors.ServerError
 	if errors.As(err, &se) {
 		e := &cloud.Error{
@@ -36,10 +43,15 @@ func classify(action string, err error, creds cloud.Credentials) *cloud.Error {
 			e.Code = "HTTP" + strconv.Itoa(e.HTTPStatus)
 			e.Message = ""
 		}
+		if hint := cloud.QuotaHint(e.Code); hint != "" {
+			e.Message = strings.TrimRight(e.Message, ". ") + ". " + hint
+		}
 		switch {
 		case cloud.ThrottlingCode(e.Code):
 			e.Kind = cloud.Throttled
 			e.RetryAfter = retryAfter(se.RespHeaders)
+		case cloud.OperatorCode(e.Code, e.HTTPStatus):
+			e.Kind = cloud.Operator
 		case e.HTTPStatus >= 500 || cloud.TransientCode(e.Code):
 			e.Kind = cloud.Transient
 		default:
@@ -70,7 +82,7 @@ const stringToSignMarker = "server string to sign is:"
 // echo: that string holds the key id, the nonce and every parameter.
 func serverMessage(msg string) string {
 	if i := strings.Index(msg, stringToSignMarker); i >= 0 {
-		msg = strings.TrimSpace(msg[:i]) + " (the API's string to sign is not shown: it carries the access key id; check that the access key secret belongs to the access key id)"
+		msg = strings.TrimSpace(msg[:i]) + " (the text the API signed is not shown: it carries the access key id)"
 	}
 	return msg
 }
@@ -134,24 +146,38 @@ func scrub(s string, creds cloud.Credentials) string {
 	return s
 }
 
-// retryAfter reads "Limit:1,Remain:0,TimeLeft:2000,Reset:1234" (TimeLeft in
-// milliseconds) from the throttling headers.
+// retryAfter reads how long the API asked the caller to wait, from either
+// header style the gateway sends: "Limit:1,Remain:0,TimeLeft:2000,Reset:1234"
+// in x-ratelimit-user-api (or x-ratelimit-user), TimeLeft in milliseconds,
+// which the classic core SDK reads; and x-acs-retry-after, milliseconds,
+// which the Tea-generation core reads. When both are present the longer
+// wait is taken.
 func retryAfter(h map[string][]string) time.Duration {
+	var wait time.Duration
 	for name, vals := range h {
-		n := strings.ToLower(name)
-		if n != "x-ratelimit-user-api" && n != "x-ratelimit-user" {
-			continue
-		}
-		for _, v := range vals {
-			for _, part := range strings.Split(v, ",") {
-				k, val, ok := strings.Cut(strings.TrimSpace(part), ":")
-				if ok && strings.EqualFold(k, "TimeLeft") {
-					if ms, err := strconv.Atoi(strings.TrimSpace(val)); err == nil && ms >= 0 {
-						return time.Duration(ms) * time.Millisecond
+		switch strings.ToLower(name) {
+		case "x-ratelimit-user-api", "x-ratelimit-user":
+			for _, v := range vals {
+				for _, part := range strings.Split(v, ",") {
+					k, val, ok := strings.Cut(strings.TrimSpace(part), ":")
+					if ok && strings.EqualFold(k, "TimeLeft") {
+						if ms, err := strconv.Atoi(strings.TrimSpace(val)); err == nil && ms >= 0 {
+							wait = max(wait, time.Duration(ms)*time.Millisecond)
+						}
 					}
+				}
+			}
+		case "x-acs-retry-after":
+			for _, v := range vals {
+				if ms, err := strconv.ParseInt(strings.TrimSpace(v), 10, 64); err == nil && ms >= 0 && ms <= maxRetryAfterMs {
+					wait = max(wait, time.Duration(ms)*time.Millisecond)
 				}
 			}
 		}
 	}
-	return 0
+	return wait
 }
+
+// maxRetryAfterMs bounds a header's wait (a day): a larger number is not a
+// wait anyone meant.
+const maxRetryAfterMs = 24 * 60 * 60 * 1000
