@@ -2,6 +2,7 @@ package app
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"net/http"
 	"net/http/httptest"
@@ -113,5 +114,87 @@ func TestWebhookCannotClaimABusRule(t *testing.T) {
 	// The same source on the bus is allowed.
 	if resp, err := s.provision(requestEvent("claim-2", validData())); err != nil || resp.Results[0].State != store.Pending {
 		t.Fatalf("bus request: %+v %v, want pending", resp, err)
+	}
+}
+
+// A batch marked vpngwdryrun through the HTTP intake is a dry run item by
+// item, as each request would be alone: every item is validated and
+// answered, and nothing is created.
+func TestDryRunBatchCreatesNothing(t *testing.T) {
+	s := newStack(t)
+	batch := withExtension(batchEvent("dry-batch-1", []map[string]any{validData(), validData(), validData()}), intake.DryRunExtension, "true")
+	code, resp := s.postIntake(batch)
+	if code != http.StatusAccepted || len(resp.Results) != 3 {
+		t.Fatalf("intake: %d %+v, want 202 with 3 results", code, resp)
+	}
+	for i, r := range resp.Results {
+		if r.State != store.DryRun {
+			t.Errorf("item %d: %+v, want dry-run", i, r)
+		}
+	}
+	if n, g := s.api.Calls("CreateVpnGateway"), len(s.api.Gateways()); n != 0 || g != 0 {
+		t.Fatalf("a dry-run batch made %d CreateVpnGateway calls and %d gateways, want none", n, g)
+	}
+	if n := len(s.eventsOfType(events.TypeValidated)); n != 3 {
+		t.Fatalf("%d validated events, want one per item", n)
+	}
+}
+
+// A batch sent through the webhook's POST / is decided item by item as the
+// webhook's request: a rule for the bus does not take its items, and a rule
+// for the webhook does.
+func TestWebhookBatchKeepsItsCaller(t *testing.T) {
+	s := newStackEnv(t, webhookEnv(busOnlyPolicy+`  - name: signed-jobs
+    match:
+      source: "/batch/signed"
+      caller: webhook
+    regions: [cn-hangzhou]
+    vpcs: ["*"]
+    maxBandwidth: 10
+    chargeTypes: [POSTPAY]
+`))
+	// The bus rule's source, wrapped in a batch and sent to the webhook.
+	code, resp := s.postWebhook(batchEvent("wrapped-1", []map[string]any{validData(), validData()}))
+	if code != http.StatusBadRequest || len(resp.Results) != 2 {
+		t.Fatalf("webhook batch for a bus rule: %d %+v, want 400 with 2 results", code, resp)
+	}
+	for i, r := range resp.Results {
+		if r.State != store.Failed || r.Code != events.CodePolicyDenied {
+			t.Errorf("item %d: %+v, want failed PolicyDenied", i, r)
+		}
+	}
+	if n := s.api.Calls("CreateVpnGateway"); n != 0 {
+		t.Fatalf("%d CreateVpnGateway calls for items no rule of the webhook allows", n)
+	}
+	// The webhook's own rule takes the items of its batch.
+	var ev map[string]any
+	_ = json.Unmarshal(batchEvent("signed-1", []map[string]any{validData()}), &ev)
+	ev["source"] = "/batch/signed"
+	b, _ := json.Marshal(ev)
+	code, resp = s.postWebhook(b)
+	if code != http.StatusAccepted || len(resp.Results) != 1 || resp.Results[0].State != store.Pending {
+		t.Fatalf("webhook batch for a webhook rule: %d %+v, want 202 and the item pending", code, resp)
+	}
+}
+
+// A dry-run batch that no delivery took further than its own record (the
+// function stopped after recording it) is finished by the tick as it was
+// asked: its items are dry runs, and nothing is created.
+func TestTickFinishesADryRunBatchAsDryRun(t *testing.T) {
+	s := newStack(t)
+	raw, _ := json.Marshal(map[string]any{"Requests": []map[string]any{validData(), validData()}})
+	now := s.clock.Now()
+	if _, _, err := s.app.Store.Insert(context.Background(), store.Request{
+		Key: requestKey("/batch/nightly", "dry-orphan"), Source: "/batch/nightly", EventID: "dry-orphan",
+		Params: raw, State: store.Batch, CreatedAt: now, UpdatedAt: now, DryRun: true,
+	}, nil); err != nil {
+		t.Fatal(err)
+	}
+	s.tick()
+	if n, g := s.api.Calls("CreateVpnGateway"), len(s.api.Gateways()); n != 0 || g != 0 {
+		t.Fatalf("the tick made %d CreateVpnGateway calls and %d gateways for a dry-run batch, want none", n, g)
+	}
+	if n := len(s.eventsOfType(events.TypeValidated)); n != 2 {
+		t.Fatalf("%d validated events, want one per item", n)
 	}
 }

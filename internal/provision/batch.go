@@ -77,7 +77,9 @@ func decodeBatch(data []byte) (events.BatchRequest, error) {
 	return b, nil
 }
 
-// batchItems turns a batch into its item requests.
+// batchItems turns a batch into its item requests. Each item keeps the
+// batch's requester (caller, chat user) and dry-run flag, so that it is
+// decided exactly as the same request sent alone by the same path.
 func batchItems(batch Input, b events.BatchRequest) []Input {
 	items := make([]Input, len(b.Requests))
 	for i, raw := range b.Requests {
@@ -86,13 +88,17 @@ func batchItems(batch Input, b events.BatchRequest) []Input {
 			Type:        events.TypeRequested,
 			Data:        raw,
 			TraceParent: batch.TraceParent,
+			Caller:      batch.Caller,
+			ChatUser:    batch.ChatUser,
+			DryRun:      batch.DryRun,
 		}
 	}
 	return items
 }
 
-// recordBatch records the batch (its data kept whole, so that a tick can
-// finish it even if no delivery ever comes again) and returns its items.
+// recordBatch records the batch (its data kept whole, and its requester and
+// dry-run flag, so that a tick can finish it as this delivery would even if
+// no delivery ever comes again) and returns its items.
 func (s *Service) recordBatch(ctx context.Context, x Input) ([]Input, error) {
 	b, err := decodeBatch(x.Data)
 	if err != nil {
@@ -103,6 +109,7 @@ func (s *Service) recordBatch(ctx context.Context, x Input) ([]Input, error) {
 	_, _, err = s.store.Insert(ctx, store.Request{
 		Key: id.Key(), Source: id.Source, EventID: id.ID, Subject: id.Subject,
 		Params: x.Data, State: store.Batch, CreatedAt: now, UpdatedAt: now, TraceParent: x.TraceParent,
+		Caller: x.Caller, ChatUser: x.ChatUser, DryRun: x.DryRun,
 	}, nil)
 	if err != nil {
 		return nil, fmt.Errorf("record batch %s: %w", id.Key(), err)
@@ -119,7 +126,10 @@ func (s *Service) FinishBatch(ctx context.Context, batch store.Request, leaseOwn
 	if err != nil {
 		return false, fmt.Errorf("batch %s: %w", batch.Key, err)
 	}
-	x := Input{Identity: request.Identity{Source: batch.Source, ID: batch.EventID, Subject: batch.Subject}, Type: events.TypeBatchRequested, TraceParent: batch.TraceParent}
+	x := Input{
+		Identity: request.Identity{Source: batch.Source, ID: batch.EventID, Subject: batch.Subject}, Type: events.TypeBatchRequested,
+		TraceParent: batch.TraceParent, Caller: batch.Caller, ChatUser: batch.ChatUser, DryRun: batch.DryRun,
+	}
 	items := batchItems(x, b)
 	keys := make([]string, len(items))
 	for i, it := range items {

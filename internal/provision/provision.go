@@ -316,6 +316,7 @@ func (s *Service) record(ctx context.Context, in Input) (rec store.Request, id r
 		Key: key, Source: id.Source, EventID: id.ID, Subject: id.Subject,
 		RegionID: req.RegionId, VpcID: req.VpcId, Params: in.Data,
 		CreatedAt: now, UpdatedAt: now, TraceParent: in.TraceParent,
+		Caller: in.Caller, ChatUser: in.ChatUser, DryRun: in.DryRun, Data: in.Data,
 	}
 	if errs != nil {
 		return s.reject(ctx, log, rec, id, events.StageValidation, events.CodeInvalidRequest, msg, errs)

@@ -75,6 +75,17 @@ type Request struct {
 	// TraceParent is the request's W3C traceparent (55 characters, or
 	// empty), passed on to every outcome event of the request.
 	TraceParent string
+	// Caller and ChatUser are who a webhook authenticated (empty for what
+	// the event bus delivered), and DryRun the request's own dry-run flag:
+	// the requester as the policy saw it. A batch keeps them for its items,
+	// and a re-drive is decided again as this requester.
+	Caller   string
+	ChatUser string
+	DryRun   bool
+	// Data is the request's data as it arrived, before the policy added
+	// its tags: what a re-drive is decided on. Nil when not kept (requests
+	// recorded before it was).
+	Data []byte
 }
 
 // Event is one outbox entry: a CloudEvent in structured JSON, waiting to be
