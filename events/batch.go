@@ -14,8 +14,8 @@ const (
 	// accepted, active or failed events.
 	TypeBatchRequested = "io.vpngw.gateway.batch.requested"
 	// TypeBatchCompleted says every item of a batch has a terminal outcome
-	// (active or failed); data is BatchCompleted. It is emitted once per
-	// batch, after the last item's outcome.
+	// (active, failed, or validated for a dry run); data is BatchCompleted.
+	// It is emitted once per batch, after the last item's outcome.
 	TypeBatchCompleted = "io.vpngw.batch.completed"
 )
 
@@ -33,14 +33,17 @@ type BatchRequest struct {
 }
 
 // BatchCompleted is the data of io.vpngw.batch.completed: Request names the
-// batch event, Total counts its items, Active and Failed count them by
-// outcome (they add up to Total), and FailedItems lists each failed item in
-// index order.
+// batch event, Total counts its items, Active, Failed and Validated count
+// them by outcome (they add up to Total), and FailedItems lists each failed
+// item in index order. Validated counts the items of a dry run that passed
+// validation and the policy (io.vpngw.gateway.validated): nothing was
+// created for them; a dry-run item that did not pass is Failed.
 type BatchCompleted struct {
 	Request     RequestRef         `json:"Request"`
 	Total       int                `json:"Total"`
 	Active      int                `json:"Active"`
 	Failed      int                `json:"Failed"`
+	Validated   int                `json:"Validated"`
 	FailedItems []BatchItemFailure `json:"FailedItems,omitempty"`
 }
 

@@ -84,8 +84,8 @@ func TestBatchSamples(t *testing.T) {
 	if done.Total != len(batch.Requests) {
 		t.Errorf("Total = %d, the batch has %d items", done.Total, len(batch.Requests))
 	}
-	if done.Active+done.Failed != done.Total {
-		t.Errorf("Active %d + Failed %d != Total %d: every item must be terminal", done.Active, done.Failed, done.Total)
+	if done.Active+done.Failed+done.Validated != done.Total {
+		t.Errorf("Active %d + Failed %d + Validated %d != Total %d: every item must be terminal", done.Active, done.Failed, done.Validated, done.Total)
 	}
 	if len(done.FailedItems) != done.Failed {
 		t.Errorf("FailedItems lists %d items, Failed = %d", len(done.FailedItems), done.Failed)

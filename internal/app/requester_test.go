@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"testing"
+	"time"
 
 	"github.com/vpngw/vpngw/events"
 	"github.com/vpngw/vpngw/internal/intake"
@@ -196,5 +197,36 @@ func TestTickFinishesADryRunBatchAsDryRun(t *testing.T) {
 	}
 	if n := len(s.eventsOfType(events.TypeValidated)); n != 2 {
 		t.Fatalf("%d validated events, want one per item", n)
+	}
+}
+
+// A dry-run batch is complete once each item is answered: its summary
+// counts the validated items and the failed one, once, and no later tick
+// takes the batch up again.
+func TestDryRunBatchCompletes(t *testing.T) {
+	s := newStack(t)
+	bad := validData()
+	bad["Bandwidth"] = 7
+	batch := withExtension(batchEvent("dry-batch-2", []map[string]any{validData(), bad, validData()}), intake.DryRunExtension, "true")
+	if code, resp := s.postIntake(batch); code != http.StatusAccepted {
+		t.Fatalf("intake: %d %+v", code, resp)
+	}
+	if rep := s.tick(); rep.Batches != 1 {
+		t.Fatalf("tick: %+v, want the dry-run batch completed", rep)
+	}
+	sums := s.eventsOfType(events.TypeBatchCompleted)
+	if len(sums) != 1 {
+		t.Fatalf("%d batch summaries, want 1", len(sums))
+	}
+	var sum events.BatchCompleted
+	if err := json.Unmarshal(sums[0].Data, &sum); err != nil {
+		t.Fatal(err)
+	}
+	if sum.Total != 3 || sum.Validated != 2 || sum.Failed != 1 || sum.Active != 0 || len(sum.FailedItems) != 1 || sum.FailedItems[0].Index != 1 {
+		t.Fatalf("summary %+v, want 3 items: 2 validated, 1 failed (index 1)", sum)
+	}
+	s.clock.Advance(time.Hour)
+	if rep := s.tick(); rep.Claimed != 0 || rep.Batches != 0 || len(s.eventsOfType(events.TypeBatchCompleted)) != 1 {
+		t.Fatalf("tick after the summary: %+v, want nothing claimed and no second summary", rep)
 	}
 }

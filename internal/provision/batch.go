@@ -160,6 +160,10 @@ func (s *Service) FinishBatch(ctx context.Context, batch store.Request, leaseOwn
 		switch r.State {
 		case store.Active:
 			sum.Active++
+		case store.DryRun:
+			// A dry-run item that passed: answered with validated, and
+			// nothing created. It is as final as active or failed.
+			sum.Validated++
 		case store.Failed:
 			sum.Failed++
 			sum.FailedItems = append(sum.FailedItems, events.BatchItemFailure{
@@ -182,6 +186,6 @@ func (s *Service) FinishBatch(ctx context.Context, batch store.Request, leaseOwn
 	if err != nil {
 		return false, err
 	}
-	s.log.InfoContext(ctx, "batch completed", "request_key", batch.Key, "total", sum.Total, "active", sum.Active, "failed", sum.Failed)
+	s.log.InfoContext(ctx, "batch completed", "request_key", batch.Key, "total", sum.Total, "active", sum.Active, "failed", sum.Failed, "validated", sum.Validated)
 	return true, nil
 }
