@@ -11,7 +11,8 @@ const (
 	// BatchRequest. Each item is a request of its own, identified by the
 	// event's source and BatchItemID(event id, index), so a redelivered
 	// batch creates nothing twice, and each item is answered by its own
-	// accepted, active or failed events.
+	// accepted, active or failed events. No event may have an id of that
+	// form, so an item's id never collides with an event's.
 	TypeBatchRequested = "io.vpngw.gateway.batch.requested"
 	// TypeBatchCompleted says every item of a batch has a terminal outcome
 	// (active, failed, or validated for a dry run); data is BatchCompleted.
@@ -53,14 +54,35 @@ type BatchCompleted struct {
 // io.vpngw.gateway.failed, which holds the details.
 type BatchItemFailure struct {
 	Index        int    `json:"Index"`
-	Id           string `json:"Id"` // the item's request id: "<event id>/<index>"
+	Id           string `json:"Id"` // the item's request id: BatchItemID, "<event id>/item-<index>"
 	VpnGatewayId string `json:"VpnGatewayId,omitempty"`
 	Reason       string `json:"Reason"`
 }
 
 // BatchItemID is the request id of item index (from 0) of the batch event
-// eventID: "<eventID>/<index as 4 digits>". The fixed width makes item ids
-// sort in item order.
+// eventID: "<eventID>/item-<index as 4 digits>" ("nightly-42/item-0007").
+// vpngw refuses an event whose own id has this form (IsBatchItemID), so an
+// item's id never collides with the id of an event from the same source.
+// The fixed width makes item ids sort in item order.
 func BatchItemID(eventID string, index int) string {
-	return fmt.Sprintf("%s/%04d", eventID, index)
+	return fmt.Sprintf("%s%s%04d", eventID, batchItemInfix, index)
+}
+
+// batchItemInfix separates the batch event's id from the item's index.
+const batchItemInfix = "/item-"
+
+// IsBatchItemID reports whether id has the form BatchItemID gives: it ends
+// in "/item-" and 4 digits, after at least one character. A request event
+// with such an id is refused, since it would name an item of a batch.
+func IsBatchItemID(id string) bool {
+	n := len(batchItemInfix) + 4
+	if len(id) <= n || id[len(id)-n:len(id)-4] != batchItemInfix {
+		return false
+	}
+	for _, c := range id[len(id)-4:] {
+		if c < '0' || c > '9' {
+			return false
+		}
+	}
+	return true
 }

@@ -74,6 +74,9 @@ type Input struct {
 	// Raw is the event as it arrived; a malformed event without source or
 	// id is keyed by it, so that two such events are recorded apart.
 	Raw []byte
+	// item marks an item of a batch, the only request whose id may have
+	// the form of events.BatchItemID.
+	item bool
 }
 
 // Result is what became of one request.
@@ -291,6 +294,9 @@ func (s *Service) record(ctx context.Context, in Input) (rec store.Request, id r
 		msg  string
 	)
 	switch {
+	case !in.item && events.IsBatchItemID(id.ID):
+		msg = fmt.Sprintf("event id ends in %q, the form vpngw gives the items of a batch (<batch event id>/item-<4 digits>); choose an id that does not", id.ID[len(id.ID)-len("/item-0000"):])
+		errs = []events.FieldError{{Field: "id", Value: truncate(id.ID, 200), Allowed: "any id that does not end in /item- and 4 digits", Message: msg}}
 	case in.Err != nil:
 		msg = in.Err.Error()
 		var fe interface{ FieldErrors() []events.FieldError }

@@ -125,6 +125,7 @@ func diff(want, got store.Request) string {
 	field("Caller", want.Caller, got.Caller)
 	field("ChatUser", want.ChatUser, got.ChatUser)
 	field("DryRun", want.DryRun, got.DryRun)
+	field("ItemScheme", want.ItemScheme, got.ItemScheme)
 	if !bytes.Equal(want.Data, got.Data) || (want.Data == nil) != (got.Data == nil) {
 		d = append(d, fmt.Sprintf("Data: want %q (nil %v), got %q (nil %v)", want.Data, want.Data == nil, got.Data, got.Data == nil))
 	}
@@ -194,6 +195,7 @@ func testRoundTrip(t *testing.T, s store.Store) {
 		ChatUser:    "manager4711-ünïcode",
 		DryRun:      true,
 		Data:        []byte{'{', 0, 0xff, '}'},
+		ItemScheme:  store.ItemsApart,
 	}
 	got := mustInsert(t, s, want)
 	if d := diff(want, got); d != "" {
@@ -227,7 +229,7 @@ func testInsertDefaults(t *testing.T, s store.Store) {
 	if len(got.Params) != 0 {
 		t.Errorf("Params = %q, want empty", got.Params)
 	}
-	if got.Data != nil || got.DryRun || got.Caller != "" || got.ChatUser != "" {
+	if got.Data != nil || got.DryRun || got.Caller != "" || got.ChatUser != "" || got.ItemScheme != store.ItemsByIndex {
 		t.Errorf("unset requester came back as Data %q, DryRun %v, Caller %q, ChatUser %q", got.Data, got.DryRun, got.Caller, got.ChatUser)
 	}
 	evs := unsentAll(t, s)
