@@ -12,19 +12,21 @@ import (
 	"github.com/vpngw/vpngw/internal/request"
 )
 
-// TestBatchItemID checks the item identity rule of README.md: the event id, a
-// slash and the index as 4 digits, so that every item of the largest batch
-// has its own id and its own request key, the ids sort in item order, and
-// the completed schema's Id pattern takes each.
+// TestBatchItemID checks the item identity rule of README.md: the event id,
+// "/item-" and the index as 4 digits, so that every item of the largest
+// batch has its own id and its own request key, apart from every event's
+// (an event with the item's very id included), the ids sort in item order,
+// IsBatchItemID knows each, and the completed schema's Id pattern takes
+// each.
 func TestBatchItemID(t *testing.T) {
 	for _, tc := range []struct {
 		id    string
 		index int
 		want  string
 	}{
-		{"e", 0, "e/0000"},
-		{"e", 42, "e/0042"},
-		{"7f3c9a10-5b2e-4d8c-a1f6-2e9b0c4d7a15", events.MaxBatchItems - 1, "7f3c9a10-5b2e-4d8c-a1f6-2e9b0c4d7a15/0999"},
+		{"e", 0, "e/item-0000"},
+		{"e", 42, "e/item-0042"},
+		{"7f3c9a10-5b2e-4d8c-a1f6-2e9b0c4d7a15", events.MaxBatchItems - 1, "7f3c9a10-5b2e-4d8c-a1f6-2e9b0c4d7a15/item-0999"},
 	} {
 		if got := events.BatchItemID(tc.id, tc.index); got != tc.want {
 			t.Errorf("BatchItemID(%q, %d) = %q, want %q", tc.id, tc.index, got, tc.want)
@@ -48,11 +50,25 @@ func TestBatchItemID(t *testing.T) {
 		if !idPattern.MatchString(id) {
 			t.Fatalf("item %d: id %q does not match the schema's pattern %s", i, id, idPattern)
 		}
-		key := request.Identity{Source: source, ID: id}.Key()
+		if !events.IsBatchItemID(id) {
+			t.Fatalf("item %d: IsBatchItemID(%q) is false", i, id)
+		}
+		key := request.Identity{Source: source, ID: id, Item: true}.Key()
 		if j, dup := keys[key]; dup {
 			t.Fatalf("items %d and %d (-1: the batch) share the request key %s", j, i, key)
 		}
 		keys[key] = i
+		if ev := (request.Identity{Source: source, ID: id}).Key(); ev == key {
+			t.Fatalf("item %d and an event with its id %q share the request key %s", i, id, key)
+		}
+	}
+	if got := request.IdentityOf(source, events.BatchItemID(eventID, 7)).Key(); got != (request.Identity{Source: source, ID: events.BatchItemID(eventID, 7), Item: true}).Key() {
+		t.Errorf("IdentityOf an item's id does not find the item's key")
+	}
+	for _, id := range []string{"nightly-42/0007", "/item-0007", "x/item-007", "x/item-00a7", "x/Item-0007", "x/item-0007/", "orders/2026"} {
+		if events.IsBatchItemID(id) {
+			t.Errorf("IsBatchItemID(%q) = true, want false", id)
+		}
 	}
 }
 
@@ -84,8 +100,8 @@ func TestBatchSamples(t *testing.T) {
 	if done.Total != len(batch.Requests) {
 		t.Errorf("Total = %d, the batch has %d items", done.Total, len(batch.Requests))
 	}
-	if done.Active+done.Failed != done.Total {
-		t.Errorf("Active %d + Failed %d != Total %d: every item must be terminal", done.Active, done.Failed, done.Total)
+	if done.Active+done.Failed+done.Validated != done.Total {
+		t.Errorf("Active %d + Failed %d + Validated %d != Total %d: every item must be terminal", done.Active, done.Failed, done.Validated, done.Total)
 	}
 	if len(done.FailedItems) != done.Failed {
 		t.Errorf("FailedItems lists %d items, Failed = %d", len(done.FailedItems), done.Failed)

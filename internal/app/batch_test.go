@@ -4,6 +4,9 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
 	"testing"
 	"time"
 
@@ -200,5 +203,79 @@ func TestBadBatchIsRejectedAsOne(t *testing.T) {
 	}
 	if n := s.api.Calls("CreateVpnGateway"); n != 0 {
 		t.Fatalf("%d creates for bad batches", n)
+	}
+}
+
+// A single event cannot stand in for an item of a batch from the same
+// source: an event whose id has the item form is refused, naming id; an
+// event with the id of the old item form is a request of its own; and the
+// batch's items are each created, once, also on redelivery.
+func TestBatchItemsCannotCollideWithEvents(t *testing.T) {
+	s := newStack(t)
+	// The item form is refused.
+	resp, err := s.provision(requestEventOfType(events.BatchItemID("nightly-42", 1), events.TypeRequested, validData()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r := resp.Results[0]; r.State != store.Failed || r.Code != events.CodeInvalidRequest || len(r.Errors) != 1 || r.Errors[0].Field != "id" {
+		t.Fatalf("event with an item's id: %+v, want failed InvalidRequest naming id", r)
+	}
+	if n := s.api.Calls("CreateVpnGateway"); n != 0 {
+		t.Fatalf("%d creates for a refused event", n)
+	}
+	// An event with the id the second item had before items had a form of
+	// their own.
+	if resp, err := s.provision(requestEventOfType("nightly-42/0001", events.TypeRequested, validData())); err != nil || resp.Results[0].State != store.Pending {
+		t.Fatalf("single event: %+v %v, want pending", resp, err)
+	}
+	batch := batchEvent("nightly-42", []map[string]any{validData(), validData()})
+	for delivery := range 2 {
+		resp, err := s.provision(batch)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i, r := range resp.Results {
+			if r.State != store.Pending || r.Id != events.BatchItemID("nightly-42", i) {
+				t.Fatalf("delivery %d, item %d: %+v, want pending as %s", delivery, i, r, events.BatchItemID("nightly-42", i))
+			}
+		}
+	}
+	if n := len(s.api.Gateways()); n != 3 {
+		t.Fatalf("%d gateways, want 3: the single event's and one per item", n)
+	}
+	// The request endpoint finds an item by its id.
+	w := httptest.NewRecorder()
+	s.app.HTTPHandler().ServeHTTP(w, httptest.NewRequest(http.MethodGet,
+		"/requests/"+url.PathEscape("/batch/nightly")+"/"+url.PathEscape(events.BatchItemID("nightly-42", 1)), nil))
+	var got struct{ Id, State string }
+	if err := json.Unmarshal(w.Body.Bytes(), &got); err != nil || w.Code != http.StatusOK || got.Id != events.BatchItemID("nightly-42", 1) || got.State != string(store.Pending) {
+		t.Fatalf("GET the item: %d %s", w.Code, w.Body)
+	}
+}
+
+// A batch recorded before items had a form of their own is finished with
+// the ids and keys it began with: an item already recorded is not created
+// again under a new name.
+func TestBatchBegunBeforeItemFormFinishesAsBegun(t *testing.T) {
+	s := newStack(t)
+	raw, _ := json.Marshal(map[string]any{"Requests": []map[string]any{validData(), validData()}})
+	now := s.clock.Now()
+	ctx := context.Background()
+	if _, _, err := s.app.Store.Insert(ctx, store.Request{
+		Key: requestKey("/batch/nightly", "old-1"), Source: "/batch/nightly", EventID: "old-1",
+		Params: raw, State: store.Batch, CreatedAt: now, UpdatedAt: now, ItemScheme: store.ItemsByIndex,
+	}, nil); err != nil {
+		t.Fatal(err)
+	}
+	// Its first item was created before the upgrade.
+	if resp, err := s.provision(requestEventOfType("old-1/0000", events.TypeRequested, validData())); err != nil || resp.Results[0].State != store.Pending {
+		t.Fatalf("first item: %+v %v", resp, err)
+	}
+	s.tick()
+	if n := len(s.api.Gateways()); n != 2 {
+		t.Fatalf("%d gateways, want 2: the item created before and the one the tick took up", n)
+	}
+	if _, err := s.app.Store.Get(ctx, requestKey("/batch/nightly", "old-1/0001")); err != nil {
+		t.Fatalf("second item not recorded under its old id: %v", err)
 	}
 }

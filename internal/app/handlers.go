@@ -95,7 +95,7 @@ func (a *App) HTTPHandler() http.Handler {
 		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
 	})
 	mux.HandleFunc("GET /requests/{source}/{id}", func(w http.ResponseWriter, r *http.Request) {
-		key := request.Identity{Source: r.PathValue("source"), ID: r.PathValue("id")}.Key()
+		key := request.IdentityOf(r.PathValue("source"), r.PathValue("id")).Key()
 		rec, err := a.Store.Get(r.Context(), key)
 		if err != nil {
 			writeJSON(w, http.StatusNotFound, map[string]string{"error": err.Error()})

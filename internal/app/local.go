@@ -22,14 +22,26 @@ import (
 	"github.com/vpngw/vpngw/internal/vpcsim"
 )
 
-// LocalPolicy is the local stack's policy when VPNGW_POLICY is not set: an
-// explicit rule that allows every request, for trying vpngw against the
-// emulator. Functions have no such default.
+// LocalPolicy is the local stack's policy when VPNGW_POLICY is not set:
+// explicit rules that allow every request, from the HTTP intake and from
+// every webhook route, for trying vpngw against the emulator. Functions have
+// no such default.
 const LocalPolicy = `version: 1
 rules:
   - name: local-allow-all
     match:
       source: "*"
+    regions: ["*"]
+    vpcs: ["*"]
+    maxBandwidth: 1000
+    chargeTypes: [POSTPAY, PREPAY]
+    allowAutoPay: true
+    allowSsl: true
+    maxSslConnections: 1000
+  - name: local-allow-all-webhooks
+    match:
+      source: "*"
+      caller: "*"
     regions: ["*"]
     vpcs: ["*"]
     maxBandwidth: 1000

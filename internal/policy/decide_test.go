@@ -179,6 +179,22 @@ func TestDecideSample(t *testing.T) {
 		{name: "match caller: event without a webhook caller is not the bot", req: chatopsRequest(),
 			who:  policy.Requester{Source: chatops.Source},
 			want: []string{"/source"}},
+		{name: "match caller: the bot's source through another route is not the bot", req: chatopsRequest(),
+			who:  policy.Requester{Source: chatops.Source, Caller: "webhook", ChatUser: chatops.ChatUser},
+			want: []string{"/source"}},
+		{name: "match caller: a bus rule's source sent to the webhook matches no rule", req: financeRequest(),
+			who:  policy.Requester{Source: finance.Source, Caller: "webhook"},
+			want: []string{"/source"}},
+		{name: "match caller: a bus rule's source sent by a chat route matches no rule", req: financeRequest(),
+			who:  policy.Requester{Source: finance.Source, Caller: "slack", ChatUser: "U024BE7LH"},
+			want: []string{"/source"}},
+		{name: "match caller: the permissive bus rule is not reached through the webhook", who: policy.Requester{Source: platform.Source, Caller: "webhook"},
+			req:  with(ticketingRequest(), func(r *events.GatewayRequest) { r.InstanceChargeType = "" }),
+			want: []string{"/source"}},
+		{name: "match caller: the trial bot's rule is not reached from the bus", who: policy.Requester{Source: netops.Source},
+			req: events.GatewayRequest{RegionId: "cn-hangzhou", VpcId: "vpc-bp1net01", Bandwidth: ptr(20), InstanceChargeType: "POSTPAY",
+				VSwitchId: "vsw-bp1aaaa", DisasterRecoveryVSwitchId: "vsw-bp1bbbb"},
+			want: []string{"/source"}},
 
 		{name: "namePattern: tkt-4711 allowed", who: ticketing, req: ticketingRequest(), allowed: true, rule: "ticketing", wantCalls: 2},
 		{name: "namePattern: other name denied", who: ticketing, rule: "ticketing", wantCalls: 2,
@@ -361,13 +377,13 @@ func TestFirstMatchingRuleWins(t *testing.T) {
 version: 1
 rules:
   - name: bot-small
-    match: {source: "/hook", caller: bot}
+    match: {source: "/hook", caller: slack}
     regions: ["*"]
     vpcs: ["*"]
     maxBandwidth: 10
     chargeTypes: [POSTPAY]
   - name: hook-any
-    match: {source: "/hook"}
+    match: {source: "/hook", caller: "*"}
     regions: ["*"]
     vpcs: ["*"]
     maxBandwidth: 1000
@@ -377,13 +393,52 @@ rules:
 		t.Fatal(err)
 	}
 	req := with(ticketingRequest(), func(r *events.GatewayRequest) { r.Bandwidth = ptr(100) })
-	d, _ := p.Decide(context.Background(), policy.Requester{Source: "/hook", Caller: "bot"}, req, nil, now)
+	d, _ := p.Decide(context.Background(), policy.Requester{Source: "/hook", Caller: "slack"}, req, nil, now)
 	if d.Allowed || d.Rule != "bot-small" {
 		t.Errorf("bot: got %q allowed=%v; the first rule must decide even though a later one would allow", d.Rule, d.Allowed)
 	}
-	d, _ = p.Decide(context.Background(), policy.Requester{Source: "/hook", Caller: "other"}, req, nil, now)
+	d, _ = p.Decide(context.Background(), policy.Requester{Source: "/hook", Caller: "webhook"}, req, nil, now)
 	if !d.Allowed || d.Rule != "hook-any" {
 		t.Errorf("other caller: got %q allowed=%v, want hook-any allowed", d.Rule, d.Allowed)
+	}
+}
+
+// TestCallerBindsRules: the same source through the bus and through each
+// webhook route is decided by the rule written for that route, and a rule
+// for the bus (no caller) does not hide a later rule for a webhook route.
+func TestCallerBindsRules(t *testing.T) {
+	p, err := policy.Parse("t.yaml", []byte(`
+version: 1
+rules:
+  - name: bus
+    match: {source: "/jobs"}
+    regions: ["*"]
+    vpcs: ["*"]
+    maxBandwidth: 1000
+    chargeTypes: [POSTPAY]
+  - name: signed
+    match: {source: "/jobs", caller: webhook}
+    regions: ["*"]
+    vpcs: ["*"]
+    maxBandwidth: 10
+    chargeTypes: [POSTPAY]
+  - name: any-route
+    match: {source: "*", caller: "*"}
+    regions: ["*"]
+    vpcs: ["*"]
+    maxBandwidth: 5
+    chargeTypes: [POSTPAY]
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		caller, rule string
+	}{{"", "bus"}, {"webhook", "signed"}, {"slack", "any-route"}, {"dingtalk", "any-route"}} {
+		d, err := p.Decide(context.Background(), policy.Requester{Source: "/jobs", Caller: tc.caller}, ticketingRequest(), nil, now)
+		if err != nil || d.Rule != tc.rule {
+			t.Errorf("caller %q: rule %q (%v), want %q", tc.caller, d.Rule, err, tc.rule)
+		}
 	}
 }
 

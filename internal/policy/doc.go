@@ -6,7 +6,9 @@
 // Load, Parse and FromEnv build a Policy; Policy.Decide answers one request
 // with a Decision (allowed or not, under which rule, dry run or not, every
 // violation, the tags to add). The first rule whose match fits the requester
-// decides; a request no rule matches is denied. IdentityTags gives the tags
+// decides; a request no rule matches is denied. A rule without a caller
+// pattern takes only the event bus's requests, one with a caller pattern
+// only those of the webhook routes it names (Callers). IdentityTags gives the tags
 // that trace a gateway back to its request.
 //
 // The provision use case imports it; the store adapter implements Usage for

@@ -313,15 +313,17 @@ func shadows(a, b *rule) bool {
 	covers := func(x, y *pattern) bool {
 		switch {
 		case x == nil:
-			return true // a matches any caller, present or not
+			return true // a matches any chat user, present or not
 		case y == nil:
-			return false // a needs a caller; b also takes requests without one
+			return false // a needs a chat user; b also takes requests without one
 		default:
 			return x.raw == "*" || x.raw == y.raw
 		}
 	}
-	return (a.source.raw == "*" || a.source.raw == b.source.raw) &&
-		covers(a.caller, b.caller) && covers(a.chatUser, b.chatUser)
+	// Without a caller a rule takes only the event bus's requests, and with
+	// one only the webhook's: the two never cover each other.
+	callers := (a.caller == nil) == (b.caller == nil) && (a.caller == nil || covers(a.caller, b.caller))
+	return (a.source.raw == "*" || a.source.raw == b.source.raw) && callers && covers(a.chatUser, b.chatUser)
 }
 
 func (l *loader) rule(n *yaml.Node, path string, index int) *rule {
@@ -432,11 +434,26 @@ func (l *loader) match(n *yaml.Node, path string, r *rule) {
 			}
 		}
 	}
+	var callerNode, chatUserNode *yaml.Node
+	keep := func(dst **yaml.Node, set func(v *yaml.Node, p string)) func(v *yaml.Node, p string) {
+		return func(v *yaml.Node, p string) { *dst = v; set(v, p) }
+	}
 	l.mapping(n, path, []field{
 		{key: "source", required: true, set: one(&r.source)},
-		{key: "caller", set: one(&r.caller)},
-		{key: "chatUser", set: one(&r.chatUser)},
+		{key: "caller", set: keep(&callerNode, one(&r.caller))},
+		{key: "chatUser", set: keep(&chatUserNode, one(&r.chatUser))},
 	})
+	if r.caller != nil && !slices.ContainsFunc(Callers, r.caller.match) {
+		hint := ""
+		if near := request.Nearest(r.caller.raw, Callers); near != "" {
+			hint = fmt.Sprintf(" (did you mean %q?)", near)
+		}
+		l.fail(callerNode, path+".caller", "%q matches no caller%s; a caller is the webhook route a request came through: one of %s; leave caller out for requests the event bus delivers",
+			r.caller.raw, hint, strings.Join(Callers, ", "))
+	}
+	if chatUserNode != nil && callerNode == nil {
+		l.fail(chatUserNode, path+".chatUser", "a chat user comes only with a chat route: add caller (%s or %s) beside chatUser", CallerSlack, CallerDingTalk)
+	}
 }
 
 // patternList reads a non-empty list of patterns; literal entries are

@@ -19,10 +19,23 @@ import (
 // after; a rolling window never allows more than the quota in any 24 hours.
 const QuotaWindow = 24 * time.Hour
 
+// Callers a request may come through, as Requester.Caller names them: the
+// webhook route (and so the secret) that authenticated it. A request the
+// platform delivered itself (Function Compute or EventBridge, Lambda, the
+// local HTTP intake) has no caller.
+const (
+	CallerWebhook  = "webhook"  // signed CloudEvents on the webhook's POST /
+	CallerSlack    = "slack"    // Slack slash commands, POST /slack
+	CallerDingTalk = "dingtalk" // DingTalk robot messages, POST /dingtalk
+)
+
+// Callers lists every caller, for the loader's checks and messages.
+var Callers = []string{CallerWebhook, CallerSlack, CallerDingTalk}
+
 // Requester is who sent a request. Source is the request event's
-// CloudEvents source and is always set. Caller (the authenticated webhook
-// client) and ChatUser (the chat user a bot acts for) are set only for
-// requests that came in through a webhook.
+// CloudEvents source and is always set. Caller (the webhook route that
+// authenticated the request, one of Callers) and ChatUser (the chat user a
+// bot acts for) are set only for requests that came in through a webhook.
 type Requester struct {
 	Source   string
 	Caller   string
@@ -214,14 +227,21 @@ func (p *Policy) match(who Requester) *rule {
 	return nil
 }
 
-// fits reports whether the rule's match applies to who. A caller or chat
-// user pattern requires the requester to have one: a rule written for a
-// webhook's callers never matches an event that came in another way.
+// fits reports whether the rule's match applies to who. A rule binds its
+// callers: one without a caller pattern takes only what the event bus
+// delivered (no caller), and one with a caller pattern only the webhook
+// routes it names. Whoever holds a webhook secret chooses the source it
+// claims, so a rule written for a bus source never matches a webhook's
+// request; and a chat user pattern requires a chat user.
 func (r *rule) fits(who Requester) bool {
 	if !r.source.match(who.Source) {
 		return false
 	}
-	if r.caller != nil && (who.Caller == "" || !r.caller.match(who.Caller)) {
+	if r.caller == nil {
+		if who.Caller != "" {
+			return false
+		}
+	} else if who.Caller == "" || !r.caller.match(who.Caller) {
 		return false
 	}
 	if r.chatUser != nil && (who.ChatUser == "" || !r.chatUser.match(who.ChatUser)) {

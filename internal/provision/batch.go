@@ -12,7 +12,7 @@ import (
 )
 
 // expand replaces every batch request by its items, each a request with an
-// identity of its own (source, "<event id>/<index>"), after recording the
+// identity of its own (source, events.BatchItemID), after recording the
 // batch itself so that its summary can be written once every item is
 // terminal. A batch that cannot be read is rejected as one request. It
 // returns the flat inputs and, for batches that were rejected or could not
@@ -24,7 +24,8 @@ func (s *Service) expand(ctx context.Context, in []Input) ([]Input, []Result, []
 		errs    []error
 	)
 	for _, x := range in {
-		if x.Err != nil || x.Type != events.TypeBatchRequested {
+		if x.Err != nil || x.Type != events.TypeBatchRequested || events.IsBatchItemID(x.Identity.ID) {
+			// A batch with an item's id is refused as one request.
 			flat = append(flat, x)
 			continue
 		}
@@ -77,22 +78,37 @@ func decodeBatch(data []byte) (events.BatchRequest, error) {
 	return b, nil
 }
 
-// batchItems turns a batch into its item requests.
-func batchItems(batch Input, b events.BatchRequest) []Input {
+// batchItems turns a batch into its item requests. Each item keeps the
+// batch's requester (caller, chat user) and dry-run flag, so that it is
+// decided exactly as the same request sent alone by the same path.
+//
+// Items are named as the batch's record says (scheme): events.BatchItemID
+// and keyed apart from every event, or, for a batch recorded before items
+// had a form of their own, "<event id>/<index>" keyed as an event.
+func batchItems(batch Input, b events.BatchRequest, scheme store.ItemScheme) []Input {
 	items := make([]Input, len(b.Requests))
 	for i, raw := range b.Requests {
+		id := request.Identity{Source: batch.Identity.Source, ID: events.BatchItemID(batch.Identity.ID, i), Subject: batch.Identity.Subject, Item: true}
+		if scheme == store.ItemsByIndex {
+			id.ID, id.Item = fmt.Sprintf("%s/%04d", batch.Identity.ID, i), false
+		}
 		items[i] = Input{
-			Identity:    request.Identity{Source: batch.Identity.Source, ID: events.BatchItemID(batch.Identity.ID, i), Subject: batch.Identity.Subject},
+			Identity:    id,
+			item:        true,
 			Type:        events.TypeRequested,
 			Data:        raw,
 			TraceParent: batch.TraceParent,
+			Caller:      batch.Caller,
+			ChatUser:    batch.ChatUser,
+			DryRun:      batch.DryRun,
 		}
 	}
 	return items
 }
 
-// recordBatch records the batch (its data kept whole, so that a tick can
-// finish it even if no delivery ever comes again) and returns its items.
+// recordBatch records the batch (its data kept whole, and its requester and
+// dry-run flag, so that a tick can finish it as this delivery would even if
+// no delivery ever comes again) and returns its items.
 func (s *Service) recordBatch(ctx context.Context, x Input) ([]Input, error) {
 	b, err := decodeBatch(x.Data)
 	if err != nil {
@@ -100,14 +116,16 @@ func (s *Service) recordBatch(ctx context.Context, x Input) ([]Input, error) {
 	}
 	id := x.Identity
 	now := s.now()
-	_, _, err = s.store.Insert(ctx, store.Request{
+	got, _, err := s.store.Insert(ctx, store.Request{
 		Key: id.Key(), Source: id.Source, EventID: id.ID, Subject: id.Subject,
 		Params: x.Data, State: store.Batch, CreatedAt: now, UpdatedAt: now, TraceParent: x.TraceParent,
+		Caller: x.Caller, ChatUser: x.ChatUser, DryRun: x.DryRun, ItemScheme: store.ItemsApart,
 	}, nil)
 	if err != nil {
 		return nil, fmt.Errorf("record batch %s: %w", id.Key(), err)
 	}
-	return batchItems(x, b), nil
+	// A redelivery names the items as the batch's first delivery did.
+	return batchItems(x, b, got.ItemScheme), nil
 }
 
 // FinishBatch is the reconcile tick's part in a batch: it records and
@@ -119,8 +137,11 @@ func (s *Service) FinishBatch(ctx context.Context, batch store.Request, leaseOwn
 	if err != nil {
 		return false, fmt.Errorf("batch %s: %w", batch.Key, err)
 	}
-	x := Input{Identity: request.Identity{Source: batch.Source, ID: batch.EventID, Subject: batch.Subject}, Type: events.TypeBatchRequested, TraceParent: batch.TraceParent}
-	items := batchItems(x, b)
+	x := Input{
+		Identity: request.Identity{Source: batch.Source, ID: batch.EventID, Subject: batch.Subject}, Type: events.TypeBatchRequested,
+		TraceParent: batch.TraceParent, Caller: batch.Caller, ChatUser: batch.ChatUser, DryRun: batch.DryRun,
+	}
+	items := batchItems(x, b, batch.ItemScheme)
 	keys := make([]string, len(items))
 	for i, it := range items {
 		keys[i] = it.Identity.Key()
@@ -150,6 +171,10 @@ func (s *Service) FinishBatch(ctx context.Context, batch store.Request, leaseOwn
 		switch r.State {
 		case store.Active:
 			sum.Active++
+		case store.DryRun:
+			// A dry-run item that passed: answered with validated, and
+			// nothing created. It is as final as active or failed.
+			sum.Validated++
 		case store.Failed:
 			sum.Failed++
 			sum.FailedItems = append(sum.FailedItems, events.BatchItemFailure{
@@ -172,6 +197,6 @@ func (s *Service) FinishBatch(ctx context.Context, batch store.Request, leaseOwn
 	if err != nil {
 		return false, err
 	}
-	s.log.InfoContext(ctx, "batch completed", "request_key", batch.Key, "total", sum.Total, "active", sum.Active, "failed", sum.Failed)
+	s.log.InfoContext(ctx, "batch completed", "request_key", batch.Key, "total", sum.Total, "active", sum.Active, "failed", sum.Failed, "validated", sum.Validated)
 	return true, nil
 }

@@ -74,6 +74,9 @@ type Input struct {
 	// Raw is the event as it arrived; a malformed event without source or
 	// id is keyed by it, so that two such events are recorded apart.
 	Raw []byte
+	// item marks an item of a batch, the only request whose id may have
+	// the form of events.BatchItemID.
+	item bool
 }
 
 // Result is what became of one request.
@@ -306,11 +309,15 @@ func (s *Service) record(ctx context.Context, in Input) (rec store.Request, id r
 
 	// A redelivery of a settled request answers from the record, with no
 	// API call.
-	if got, gerr := s.store.Get(ctx, key); gerr == nil && got.State != store.Received {
+	got, gerr := s.store.Get(ctx, key)
+	if gerr == nil && got.State != store.Received {
 		return got, id, resultOf(id, got), false, nil
 	} else if gerr != nil && !errors.Is(gerr, store.ErrNotFound) {
 		return rec, id, retry, false, fmt.Errorf("read request %s: %w", key, gerr)
 	}
+	// A redelivery of a request left Received: its own record is not
+	// counted against its quota.
+	recorded := gerr == nil
 
 	var (
 		req  events.GatewayRequest
@@ -318,6 +325,9 @@ func (s *Service) record(ctx context.Context, in Input) (rec store.Request, id r
 		msg  string
 	)
 	switch {
+	case !in.item && events.IsBatchItemID(id.ID):
+		msg = fmt.Sprintf("event id ends in %q, the form vpngw gives the items of a batch (<batch event id>/item-<4 digits>); choose an id that does not", id.ID[len(id.ID)-len("/item-0000"):])
+		errs = []events.FieldError{{Field: "id", Value: truncate(id.ID, 200), Allowed: "any id that does not end in /item- and 4 digits", Message: msg}}
 	case in.Err != nil:
 		msg = in.Err.Error()
 		var fe interface{ FieldErrors() []events.FieldError }
@@ -347,6 +357,7 @@ func (s *Service) record(ctx context.Context, in Input) (rec store.Request, id r
 		Key: key, Source: id.Source, EventID: id.ID, Subject: id.Subject,
 		RegionID: req.RegionId, VpcID: req.VpcId, Params: in.Data,
 		CreatedAt: now, UpdatedAt: now, TraceParent: in.TraceParent,
+		Caller: in.Caller, ChatUser: in.ChatUser, DryRun: in.DryRun, Data: in.Data,
 	}
 	if errs != nil {
 		return s.reject(ctx, log, rec, id, events.StageValidation, events.CodeInvalidRequest, msg, errs)
@@ -358,9 +369,15 @@ func (s *Service) record(ctx context.Context, in Input) (rec store.Request, id r
 	if s.policy != nil {
 		// Decided before the request is recorded, so that its own record
 		// does not count against its quota.
-		d, derr := s.policy.Decide(ctx, who, req, usage{s.store}, now)
+		d, derr := s.policy.Decide(ctx, who, req, usage{store: s.store, self: recorded}, now)
 		if derr != nil {
 			return rec, id, retry, false, fmt.Errorf("decide policy for %s: %w", key, derr)
+		}
+		if !d.Allowed && recorded {
+			// Left Received by an earlier delivery, and denied now: fail
+			// the record itself, or it would stay Received.
+			res, serr := s.settle(ctx, log, id, got, events.StagePolicy, events.CodePolicyDenied, d.Message, d.Violations)
+			return got, id, res, false, serr
 		}
 		if !d.Allowed {
 			return s.reject(ctx, log, rec, id, events.StagePolicy, events.CodePolicyDenied, d.Message, d.Violations)
@@ -403,11 +420,102 @@ func (s *Service) record(ctx context.Context, in Input) (rec store.Request, id r
 }
 
 // Redrive re-attempts CreateVpnGateway for a request left Received (its
-// deliveries stopped before it was settled). It is safe to run beside a
-// delivery of the same request: both send the same ClientToken.
+// deliveries stopped before it was settled). The request is first decided
+// again, as its recorded requester, under the policy in force now: one the
+// policy now denies fails PolicyDenied, and one it now makes a dry run is
+// answered as a dry run; neither is created. An allowed request is sent as
+// it was recorded, tags included, so that it keeps its ClientToken's
+// parameters. It is safe to run beside a delivery of the same request: both
+// send the same ClientToken.
 func (s *Service) Redrive(ctx context.Context, rec store.Request) (Result, error) {
 	id := request.Identity{Source: rec.Source, ID: rec.EventID, Subject: rec.Subject}
-	return s.create(ctx, s.log.With("request_key", rec.Key, "redrive", true), id, rec)
+	log := s.log.With("request_key", rec.Key, "source", rec.Source, "event_id", rec.EventID, "redrive", true)
+	if s.policy != nil || rec.DryRun {
+		if res, settled, err := s.redecide(ctx, log, id, rec); settled || err != nil {
+			return res, err
+		}
+	}
+	return s.create(ctx, log, id, rec)
+}
+
+// redecide decides a recorded request again before a re-drive. settled
+// says that it was answered here (denied, or a dry run) and is not to be
+// created.
+func (s *Service) redecide(ctx context.Context, log *slog.Logger, id request.Identity, rec store.Request) (Result, bool, error) {
+	retry := Result{Source: id.Source, Id: id.ID, Key: rec.Key, State: store.Received, Retry: true}
+	var sent events.GatewayRequest
+	if err := json.Unmarshal(rec.Params, &sent); err != nil {
+		return retry, true, fmt.Errorf("decode recorded request %s: %w", rec.Key, err)
+	}
+	dryRun := rec.DryRun
+	if s.policy != nil {
+		if rec.Data == nil {
+			// Recorded before the request's data was kept: it was decided
+			// when it was recorded, and cannot be decided again.
+			log.WarnContext(ctx, "re-driven without a new policy decision: the request was recorded before vpngw kept what it asked for")
+		} else {
+			asked, perr := request.Parse(rec.Data)
+			var verr *request.Error
+			switch {
+			case errors.As(perr, &verr):
+				res, err := s.settle(ctx, log, id, rec, events.StageValidation, events.CodeInvalidRequest, verr.Error(), verr.Errors)
+				return res, true, err
+			case perr != nil:
+				res, err := s.settle(ctx, log, id, rec, events.StageValidation, events.CodeInvalidRequest, perr.Error(),
+					[]events.FieldError{{Field: "data", Message: perr.Error()}})
+				return res, true, err
+			}
+			who := policy.Requester{Source: rec.Source, Caller: rec.Caller, ChatUser: rec.ChatUser}
+			// The request's own record (Received) is not counted against
+			// its quota.
+			d, derr := s.policy.Decide(ctx, who, asked, usage{store: s.store, self: true}, s.now())
+			if derr != nil {
+				return retry, true, fmt.Errorf("decide policy for %s: %w", rec.Key, derr)
+			}
+			if !d.Allowed {
+				res, err := s.settle(ctx, log, id, rec, events.StagePolicy, events.CodePolicyDenied, d.Message, d.Violations)
+				return res, true, err
+			}
+			dryRun = dryRun || d.DryRun
+		}
+	}
+	if !dryRun {
+		return Result{}, false, nil
+	}
+	now := s.now()
+	ev, err := s.event(events.TypeValidated, rec.Key, "", rec.TraceParent, now, events.Validated{
+		Request: id.Ref(), Parameters: request.Normalize(sent), ClientToken: rec.ClientToken, WouldCreate: true,
+	})
+	if err != nil {
+		return retry, true, err
+	}
+	got, err := s.store.Transition(ctx, rec.Key, []store.State{store.Received}, store.DryRun, "", store.Change{}, ev)
+	if err != nil {
+		res, serr := s.settledElsewhere(ctx, id, rec.Key, err)
+		return res, true, serr
+	}
+	log.InfoContext(ctx, "re-drive decided as a dry run", "would_create", true)
+	return resultOf(id, got), true, nil
+}
+
+// settle fails a recorded request before any API call, with its failed
+// event, in one store operation.
+func (s *Service) settle(ctx context.Context, log *slog.Logger, id request.Identity, rec store.Request, stage, code, msg string, errs []events.FieldError) (Result, error) {
+	ev, err := s.event(events.TypeFailed, rec.Key, "", rec.TraceParent, s.now(), events.Failed{
+		Request: id.Ref(), Stage: stage, Code: code, Message: msg, Errors: errs, RegionId: rec.RegionID,
+	})
+	if err != nil {
+		return Result{}, err
+	}
+	got, err := s.store.Transition(ctx, rec.Key, []store.State{store.Received}, store.Failed, "",
+		store.Change{LastError: truncate(code+": "+msg, 1000)}, ev)
+	if err != nil {
+		return s.settledElsewhere(ctx, id, rec.Key, err)
+	}
+	log.InfoContext(ctx, "re-drive refused", "stage", stage, "code", code, "errors", len(errs))
+	res := resultOf(id, got)
+	res.Code, res.Errors = code, errs
+	return res, nil
 }
 
 func (s *Service) create(ctx context.Context, log *slog.Logger, id request.Identity, rec store.Request) (Result, error) {
@@ -573,8 +681,13 @@ func (s *Service) dryRun(ctx context.Context, log *slog.Logger, rec store.Reques
 	return got, id, resultOf(id, got), false, nil
 }
 
-// usage answers the policy's quota questions from the store.
-type usage struct{ store Store }
+// usage answers the policy's quota questions from the store. self is set
+// when the request being decided is already recorded as Received: it is
+// then left out of the pending count.
+type usage struct {
+	store Store
+	self  bool
+}
 
 // CreatedSince counts the source's gateways CreateVpnGateway accepted since.
 func (u usage) CreatedSince(ctx context.Context, source string, since time.Time) (int, error) {
@@ -583,5 +696,9 @@ func (u usage) CreatedSince(ctx context.Context, source string, since time.Time)
 
 // Pending counts the source's requests not yet settled.
 func (u usage) Pending(ctx context.Context, source string) (int, error) {
-	return u.store.CountSource(ctx, source, []store.State{store.Received, store.Pending}, time.Time{})
+	n, err := u.store.CountSource(ctx, source, []store.State{store.Received, store.Pending}, time.Time{})
+	if u.self && n > 0 {
+		n--
+	}
+	return n, err
 }

@@ -15,6 +15,11 @@ type Identity struct {
 	Source  string
 	ID      string
 	Subject string
+	// Item marks an item of a batch request (ID is then
+	// events.BatchItemID(batch id, index)): its key is derived apart from
+	// every event's, so that no event, whatever its id, lands on an item's
+	// record or shares its ClientToken.
+	Item bool
 }
 
 // Key is the request's stable key: the same for every delivery of the same
@@ -22,9 +27,20 @@ type Identity struct {
 // that every store can index it.
 func (i Identity) Key() string {
 	h := sha256.New()
-	// Length prefixes keep ("a","bc") and ("ab","c") apart.
-	h.Write([]byte(strconv.Itoa(len(i.Source)) + ":" + i.Source + ":" + i.ID))
+	// Length prefixes keep ("a","bc") and ("ab","c") apart; an event's key
+	// starts with a digit, an item's with "item:".
+	pre := ""
+	if i.Item {
+		pre = "item:"
+	}
+	h.Write([]byte(pre + strconv.Itoa(len(i.Source)) + ":" + i.Source + ":" + i.ID))
 	return hex.EncodeToString(h.Sum(nil))[:40]
+}
+
+// IdentityOf is the identity a request's source and id name, as a lookup
+// by id sees it: an id of the batch item form names an item.
+func IdentityOf(source, id string) Identity {
+	return Identity{Source: source, ID: id, Item: events.IsBatchItemID(id)}
 }
 
 // Ref names the request in the events that answer it.

@@ -75,7 +75,34 @@ type Request struct {
 	// TraceParent is the request's W3C traceparent (55 characters, or
 	// empty), passed on to every outcome event of the request.
 	TraceParent string
+	// Caller and ChatUser are who a webhook authenticated (empty for what
+	// the event bus delivered), and DryRun the request's own dry-run flag:
+	// the requester as the policy saw it. A batch keeps them for its items,
+	// and a re-drive is decided again as this requester.
+	Caller   string
+	ChatUser string
+	DryRun   bool
+	// Data is the request's data as it arrived, before the policy added
+	// its tags: what a re-drive is decided on. Nil when not kept (requests
+	// recorded before it was).
+	Data []byte
+	// ItemScheme, on a batch's record, says how its items are named, so
+	// that a batch is finished as it was begun: ItemsByIndex for batches
+	// recorded before items had a form of their own, ItemsApart since.
+	ItemScheme ItemScheme
 }
+
+// ItemScheme is how a batch's items are named.
+type ItemScheme int
+
+// Item schemes.
+const (
+	// ItemsByIndex: "<event id>/<index>", keyed as an event with that id
+	// would be (batches recorded before migration 0006).
+	ItemsByIndex ItemScheme = 0
+	// ItemsApart: events.BatchItemID, keyed apart from every event.
+	ItemsApart ItemScheme = 1
+)
 
 // Event is one outbox entry: a CloudEvent in structured JSON, waiting to be
 // published. Seq orders the outbox (and so each request's events).

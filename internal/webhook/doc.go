@@ -106,5 +106,7 @@
 // keys or the API's own parameter names. A chat request is named by its
 // platform (Source "slack:<team_id>" or "dingtalk:<conversationId>", ID the
 // trigger_id or msgId, Subject the user) and carries the route as Caller and
-// the user's id as ChatUser for the policy.
+// the user's id as ChatUser for the policy. Every route sets its Caller
+// (webhook, slack, dingtalk), and only policy rules that name it match: a
+// rule without a caller is for the event bus alone.
 package webhook

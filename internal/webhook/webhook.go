@@ -16,6 +16,7 @@ import (
 
 	"github.com/vpngw/vpngw/internal/cloud"
 	"github.com/vpngw/vpngw/internal/intake"
+	"github.com/vpngw/vpngw/internal/policy"
 	"github.com/vpngw/vpngw/internal/provision"
 )
 
@@ -119,11 +120,11 @@ type ReplayGuard interface {
 }
 
 // Callers, as provision.Input.Caller names them: which route, and so which
-// secret, authenticated a request. The policy matches them.
+// secret, authenticated a request. The policy binds its rules to them.
 const (
-	CallerWebhook  = "webhook"
-	CallerSlack    = "slack"
-	CallerDingTalk = "dingtalk"
+	CallerWebhook  = policy.CallerWebhook
+	CallerSlack    = policy.CallerSlack
+	CallerDingTalk = policy.CallerDingTalk
 )
 
 // Option adjusts the handler.

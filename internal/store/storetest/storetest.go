@@ -123,6 +123,13 @@ func diff(want, got store.Request) string {
 	field("LeaseOwner", want.LeaseOwner, got.LeaseOwner)
 	times("LeaseUntil", want.LeaseUntil, got.LeaseUntil)
 	field("TraceParent", want.TraceParent, got.TraceParent)
+	field("Caller", want.Caller, got.Caller)
+	field("ChatUser", want.ChatUser, got.ChatUser)
+	field("DryRun", want.DryRun, got.DryRun)
+	field("ItemScheme", want.ItemScheme, got.ItemScheme)
+	if !bytes.Equal(want.Data, got.Data) || (want.Data == nil) != (got.Data == nil) {
+		d = append(d, fmt.Sprintf("Data: want %q (nil %v), got %q (nil %v)", want.Data, want.Data == nil, got.Data, got.Data == nil))
+	}
 	return strings.Join(d, "; ")
 }
 
@@ -185,6 +192,11 @@ func testRoundTrip(t *testing.T, s store.Store) {
 		AcceptedAt:  base.Add(time.Second + 999),
 		LeaseOwner:  "tick-1",
 		LeaseUntil:  base.Add(time.Minute),
+		Caller:      "dingtalk",
+		ChatUser:    "manager4711-ünïcode",
+		DryRun:      true,
+		Data:        []byte{'{', 0, 0xff, '}'},
+		ItemScheme:  store.ItemsApart,
 	}
 	got := mustInsert(t, s, want)
 	if d := diff(want, got); d != "" {
@@ -217,6 +229,9 @@ func testInsertDefaults(t *testing.T, s store.Store) {
 	}
 	if len(got.Params) != 0 {
 		t.Errorf("Params = %q, want empty", got.Params)
+	}
+	if got.Data != nil || got.DryRun || got.Caller != "" || got.ChatUser != "" || got.ItemScheme != store.ItemsByIndex {
+		t.Errorf("unset requester came back as Data %q, DryRun %v, Caller %q, ChatUser %q", got.Data, got.DryRun, got.Caller, got.ChatUser)
 	}
 	evs := unsentAll(t, s)
 	if len(evs) != 1 || evs[0].RequestKey != r.Key || len(evs[0].Body) != 0 || evs[0].CreatedAt.IsZero() {
