@@ -40,6 +40,8 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"GetMany", testGetMany},
 		{"BatchStates", testBatchStates},
 		{"CountSource", testCountSource},
+		{"InsertWithinQuota", testInsertWithin},
+		{"InsertWithinConcurrent", testInsertWithinConcurrent},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
