@@ -25,13 +25,14 @@ type Store interface {
 	Get(ctx context.Context, key string) (store.Request, error)
 	GetMany(ctx context.Context, keys []string) ([]store.Request, error)
 	Insert(ctx context.Context, r store.Request, events []store.Event) (store.Request, bool, error)
+	InsertWithin(ctx context.Context, r store.Request, events []store.Event, q store.Quota) (store.Request, bool, error)
 	Transition(ctx context.Context, key string, from []store.State, to store.State, leaseOwner string, c store.Change, events []store.Event) (store.Request, error)
-	CountSource(ctx context.Context, source string, states []store.State, acceptedSince time.Time) (int, error)
 }
 
-// Policy decides whether a requester may have the gateway it asks for.
+// Policy decides whether a requester may have the gateway it asks for. The
+// decision's quota is applied by the store as the request is recorded.
 type Policy interface {
-	Decide(ctx context.Context, who policy.Requester, r events.GatewayRequest, u policy.Usage, now time.Time) (policy.Decision, error)
+	Decide(who policy.Requester, r events.GatewayRequest) (policy.Decision, error)
 }
 
 // Created is what the cloud answers to a successful CreateVpnGateway.
@@ -323,19 +324,36 @@ func (s *Service) record(ctx context.Context, in Input) (rec store.Request, id r
 
 	rec.ClientToken = request.ClientToken(id, req)
 	who := policy.Requester{Source: id.Source, Caller: in.Caller, ChatUser: in.ChatUser}
-	var dryRun bool
+	var (
+		dryRun   bool
+		decision policy.Decision
+	)
 	if s.policy != nil {
-		// Decided before the request is recorded, so that its own record
-		// does not count against its quota.
-		d, derr := s.policy.Decide(ctx, who, req, usage{s.store}, now)
+		var derr error
+		decision, derr = s.policy.Decide(who, req)
 		if derr != nil {
 			return rec, id, retry, false, fmt.Errorf("decide policy for %s: %w", key, derr)
 		}
-		if !d.Allowed {
-			return s.reject(ctx, log, rec, id, events.StagePolicy, events.CodePolicyDenied, d.Message, d.Violations)
+		if !decision.Allowed {
+			return s.reject(ctx, log, rec, id, events.StagePolicy, events.CodePolicyDenied, decision.Message, decision.Violations)
 		}
-		req.Tags = append(req.Tags, d.AddTags...)
-		dryRun = d.DryRun
+		req.Tags = append(req.Tags, decision.AddTags...)
+		dryRun = decision.DryRun
+	}
+	// The rule's quota is counted as the request is recorded, in one step
+	// of the store, so that concurrent requests (the items of one delivery,
+	// deliveries on other instances) each count the others.
+	quota := store.Quota{PerDay: decision.Quota.PerDay, Pending: decision.Quota.Pending}
+	if quota.PerDay > 0 {
+		quota.Since = now.Add(-policy.QuotaWindow)
+	}
+	overQuota := func(err error) (store.Request, request.Identity, Result, bool, error) {
+		var qe *store.QuotaError
+		if !errors.As(err, &qe) {
+			return rec, id, retry, false, fmt.Errorf("record request %s: %w", key, err)
+		}
+		d := decision.OverQuota(who, policy.Usage{PerDay: qe.PerDay, Pending: qe.Pending})
+		return s.reject(ctx, log, rec, id, events.StagePolicy, events.CodePolicyDenied, d.Message, d.Violations)
 	}
 	// Every gateway carries who asked for it, so it can be traced back to
 	// its ticket from the console.
@@ -355,12 +373,18 @@ func (s *Service) record(ctx context.Context, in Input) (rec store.Request, id r
 	}
 	rec.Params = params
 	if dryRun || in.DryRun {
-		return s.dryRun(ctx, log, rec, id, req)
+		// A dry run answers as the real request would be answered, quota
+		// included, and its record counts against nothing.
+		got, res, derr := s.dryRun(ctx, log, rec, id, req, quota)
+		if derr != nil {
+			return overQuota(derr)
+		}
+		return got, id, res, false, nil
 	}
 	rec.State = store.Received
-	got, created, ierr := s.store.Insert(ctx, rec, nil)
+	got, created, ierr := s.store.InsertWithin(ctx, rec, nil, quota)
 	if ierr != nil {
-		return rec, id, retry, false, fmt.Errorf("record request %s: %w", key, ierr)
+		return overQuota(ierr)
 	}
 	if !created && got.State != store.Received {
 		return got, id, resultOf(id, got), false, nil
@@ -490,32 +514,20 @@ func (s *Service) reject(ctx context.Context, log *slog.Logger, rec store.Reques
 }
 
 // dryRun records a dry run and says, with io.vpngw.gateway.validated, what a
-// real run would have asked the API for.
-func (s *Service) dryRun(ctx context.Context, log *slog.Logger, rec store.Request, id request.Identity, req events.GatewayRequest) (store.Request, request.Identity, Result, bool, error) {
+// real run would have asked the API for. A *store.QuotaError says a real run
+// would have been refused by the quota: nothing is recorded then.
+func (s *Service) dryRun(ctx context.Context, log *slog.Logger, rec store.Request, id request.Identity, req events.GatewayRequest, q store.Quota) (store.Request, Result, error) {
 	rec.State = store.DryRun
 	ev, err := s.event(events.TypeValidated, rec.Key, "", rec.TraceParent, rec.CreatedAt, events.Validated{
 		Request: id.Ref(), Parameters: request.Normalize(req), ClientToken: rec.ClientToken, WouldCreate: true,
 	})
 	if err != nil {
-		return rec, id, Result{}, false, err
+		return rec, Result{}, err
 	}
-	got, _, err := s.store.Insert(ctx, rec, ev)
+	got, _, err := s.store.InsertWithin(ctx, rec, ev, q)
 	if err != nil {
-		return rec, id, Result{Source: id.Source, Id: id.ID, Key: rec.Key, Retry: true}, false, fmt.Errorf("record dry run %s: %w", rec.Key, err)
+		return rec, Result{}, err
 	}
 	log.InfoContext(ctx, "dry run decided", "would_create", true)
-	return got, id, resultOf(id, got), false, nil
-}
-
-// usage answers the policy's quota questions from the store.
-type usage struct{ store Store }
-
-// CreatedSince counts the source's gateways CreateVpnGateway accepted since.
-func (u usage) CreatedSince(ctx context.Context, source string, since time.Time) (int, error) {
-	return u.store.CountSource(ctx, source, []store.State{store.Pending, store.Active, store.Failed}, since)
-}
-
-// Pending counts the source's requests not yet settled.
-func (u usage) Pending(ctx context.Context, source string) (int, error) {
-	return u.store.CountSource(ctx, source, []store.State{store.Received, store.Pending}, time.Time{})
+	return got, resultOf(id, got), nil
 }

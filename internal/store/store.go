@@ -131,9 +131,6 @@ type Store interface {
 	// written and the error is a *QuotaError with the counts. A zero q is
 	// no quota.
 	InsertWithin(ctx context.Context, r Request, events []Event, q Quota) (Request, bool, error)
-	// CountSource counts the requests of one source in states; with a
-	// non-zero acceptedSince, only those accepted at or after it.
-	CountSource(ctx context.Context, source string, states []State, acceptedSince time.Time) (int, error)
 	// Release ends owner's lease on the requests with keys, leaving their state.
 	Release(ctx context.Context, owner string, keys []string) error
 	// Unsent returns up to limit outbox events not yet marked sent, in Seq order.
