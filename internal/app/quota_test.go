@@ -286,14 +286,25 @@ func testPostgresURL(t *testing.T) string {
 func testMySQLURL(t *testing.T) string {
 	t.Helper()
 	raw := testServerURL(t, "VPNGW_TEST_MYSQL_URL")
-	u, err := url.Parse(raw)
-	if err != nil || u.Scheme != "mysql" {
-		t.Fatalf("VPNGW_TEST_MYSQL_URL: want mysql://user[:password]@host:port/database, got an unreadable URL (%v)", err)
+	// Either form the store takes: mysql://user:password@host:port/db, or
+	// the driver's DSN after mysql://.
+	var cfg *mysql.Config
+	if strings.Contains(raw, "(") {
+		var err error
+		if cfg, err = mysql.ParseDSN(strings.TrimPrefix(raw, "mysql://")); err != nil {
+			t.Fatalf("VPNGW_TEST_MYSQL_URL: %v", err)
+		}
+	} else {
+		u, err := url.Parse(raw)
+		if err != nil || u.Scheme != "mysql" {
+			t.Fatalf("VPNGW_TEST_MYSQL_URL: want mysql://user[:password]@host:port/database (%v)", err)
+		}
+		cfg = mysql.NewConfig()
+		cfg.User = u.User.Username()
+		cfg.Passwd, _ = u.User.Password()
+		cfg.Net, cfg.Addr = "tcp", u.Host
 	}
-	cfg := mysql.NewConfig()
-	cfg.User = u.User.Username()
-	cfg.Passwd, _ = u.User.Password()
-	cfg.Net, cfg.Addr = "tcp", u.Host
+	cfg.DBName = ""
 	conn, err := mysql.NewConnector(cfg)
 	if err != nil {
 		t.Fatalf("VPNGW_TEST_MYSQL_URL: %v", err)
@@ -305,6 +316,9 @@ func testMySQLURL(t *testing.T) string {
 		t.Fatalf("VPNGW_TEST_MYSQL_URL: create database: %v", err)
 	}
 	t.Cleanup(func() { db.Exec(`DROP DATABASE ` + name) })
-	u.Path = "/" + name
+	u := &url.URL{Scheme: "mysql", User: url.User(cfg.User), Host: cfg.Addr, Path: "/" + name}
+	if cfg.Passwd != "" {
+		u.User = url.UserPassword(cfg.User, cfg.Passwd)
+	}
 	return u.String()
 }

@@ -503,9 +503,14 @@ func (s *Service) reject(ctx context.Context, log *slog.Logger, rec store.Reques
 	if err != nil {
 		return rec, id, Result{}, false, err
 	}
-	got, _, err := s.store.Insert(ctx, rec, ev)
+	got, created, err := s.store.Insert(ctx, rec, ev)
 	if err != nil {
 		return rec, id, Result{Source: id.Source, Id: id.ID, Key: rec.Key, Retry: true}, false, fmt.Errorf("record rejected request %s: %w", rec.Key, err)
+	}
+	if !created {
+		// Another delivery recorded the request first (a quota slot freed
+		// between this refusal and its record): the record answers.
+		return got, id, resultOf(id, got), false, nil
 	}
 	log.InfoContext(ctx, "request rejected", "stage", stage, "code", code, "errors", len(errs))
 	res := resultOf(id, got)
