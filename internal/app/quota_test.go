@@ -13,6 +13,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -39,6 +40,15 @@ rules:
     chargeTypes: [POSTPAY]
     quota:
       perDay: 1
+  - name: ten-a-day
+    match:
+      source: "/quota/ten"
+    regions: [cn-hangzhou]
+    vpcs: ["*"]
+    maxBandwidth: 1000
+    chargeTypes: [POSTPAY]
+    quota:
+      perDay: 10
   - name: one-at-a-time
     match:
       source: "/quota/pending"
@@ -133,6 +143,10 @@ func TestQuotaPerDayCountsTheItemsOfABatch(t *testing.T) {
 		if r.State == store.Failed && (r.Code != events.CodePolicyDenied || !strings.Contains(r.Message, "quota.perDay")) {
 			t.Errorf("item %s: %s %q, want PolicyDenied naming quota.perDay", r.Id, r.Code, r.Message)
 		}
+		// The batch's first item is the one the quota leaves room for.
+		if first := r.Id == events.BatchItemID("nightly-1", 0); first != (r.State == store.Pending) {
+			t.Errorf("item %s is %s; want the first item pending and every other failed", r.Id, r.State)
+		}
 	}
 	if n := len(s.api.Gateways()); n != 1 || states[store.Pending] != 1 || states[store.Failed] != 5 {
 		t.Fatalf("%d gateways created, results by state %v; want 1 gateway, 1 pending and 5 failed", n, states)
@@ -159,6 +173,35 @@ func TestQuotaPerDayCountsTheItemsOfABatch(t *testing.T) {
 	s.clock.Advance(24 * time.Hour)
 	if _, out := postEvent(t, srv.URL, quotaEvent("/quota/daily", "next-day", events.TypeRequested, validData())); len(out.Results) != 1 || out.Results[0].State != store.Pending {
 		t.Fatalf("a request the next day: %+v, want pending", out.Results)
+	}
+}
+
+// The room a quota leaves goes to the first items of a batch, in the
+// batch's order, though the items are recorded side by side.
+func TestQuotaRoomGoesToTheFirstItems(t *testing.T) {
+	s := newStackEnv(t, map[string]string{"VPNGW_POLICY_INLINE": quotaPolicy})
+	items := make([]map[string]any, 100)
+	for i := range items {
+		items[i] = validData()
+		items[i]["Name"] = fmt.Sprintf("ten-%03d", i)
+	}
+	resp, err := s.provision(quotaEvent("/quota/ten", "big-batch", events.TypeBatchRequested, map[string]any{"Requests": items}))
+	if err != nil || len(resp.Results) != len(items) {
+		t.Fatalf("%d results, %v", len(resp.Results), err)
+	}
+	var created []string
+	for _, r := range resp.Results {
+		if r.State == store.Pending {
+			created = append(created, r.Id)
+		}
+	}
+	var want []string
+	for i := range 10 {
+		want = append(want, events.BatchItemID("big-batch", i))
+	}
+	slices.Sort(created)
+	if !slices.Equal(created, want) {
+		t.Fatalf("items created: %v; want the first ten, %v", created, want)
 	}
 }
 

@@ -75,6 +75,10 @@ type Input struct {
 	// Raw is the event as it arrived; a malformed event without source or
 	// id is keyed by it, so that two such events are recorded apart.
 	Raw []byte
+
+	// turn orders the input's quota decision after those of the earlier
+	// inputs of its source in the same delivery (HandleAll sets it).
+	turn *turn
 }
 
 // Result is what became of one request.
@@ -178,6 +182,10 @@ func (s *Service) HandleAll(ctx context.Context, in []Input) ([]Result, error) {
 	base := len(results)
 	results = append(results, make([]Result, len(flat))...)
 	errs = append(errs, make([]error, len(flat))...)
+	ord := newOrder(flat)
+	for i := range flat {
+		flat[i].turn = ord.turn(i)
+	}
 	s.parallel(len(flat), func(i int) {
 		var (
 			res  Result
@@ -256,6 +264,9 @@ func (s *Service) Handle(ctx context.Context, in Input) (Result, error) {
 // recorded as received and CreateVpnGateway is to be called for it; otherwise
 // res is its outcome (a rejection, or the state of an earlier delivery).
 func (s *Service) record(ctx context.Context, in Input) (rec store.Request, id request.Identity, res Result, need bool, err error) {
+	// However it ends, the request no longer holds up the later requests of
+	// its source in the delivery.
+	defer in.turn.decided()
 	id = in.Identity
 	if id.Source == "" || id.ID == "" {
 		// Without source and id there is no identity to key on. The content
@@ -347,6 +358,9 @@ func (s *Service) record(ctx context.Context, in Input) (rec store.Request, id r
 	if quota.PerDay > 0 {
 		quota.Since = now.Add(-policy.QuotaWindow)
 	}
+	if !quota.Zero() {
+		in.turn.wait()
+	}
 	overQuota := func(err error) (store.Request, request.Identity, Result, bool, error) {
 		var qe *store.QuotaError
 		if !errors.As(err, &qe) {
@@ -376,6 +390,7 @@ func (s *Service) record(ctx context.Context, in Input) (rec store.Request, id r
 		// A dry run answers as the real request would be answered, quota
 		// included, and its record counts against nothing.
 		got, res, derr := s.dryRun(ctx, log, rec, id, req, quota)
+		in.turn.decided()
 		if derr != nil {
 			return overQuota(derr)
 		}
@@ -383,6 +398,7 @@ func (s *Service) record(ctx context.Context, in Input) (rec store.Request, id r
 	}
 	rec.State = store.Received
 	got, created, ierr := s.store.InsertWithin(ctx, rec, nil, quota)
+	in.turn.decided()
 	if ierr != nil {
 		return overQuota(ierr)
 	}
