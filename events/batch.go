@@ -36,12 +36,42 @@ type BatchRequest struct {
 // batch event, Total counts its items, Active and Failed count them by
 // outcome (they add up to Total), and FailedItems lists each failed item in
 // index order.
+//
+// FailedItems stops short of the whole list only when it would outgrow
+// MaxOutcomeBytes (very long ids or reasons); FailedItemsOmitted then counts
+// the failed items left out, whose own failed events say why.
 type BatchCompleted struct {
-	Request     RequestRef         `json:"Request"`
-	Total       int                `json:"Total"`
-	Active      int                `json:"Active"`
-	Failed      int                `json:"Failed"`
-	FailedItems []BatchItemFailure `json:"FailedItems,omitempty"`
+	Request            RequestRef         `json:"Request"`
+	Total              int                `json:"Total"`
+	Active             int                `json:"Active"`
+	Failed             int                `json:"Failed"`
+	FailedItems        []BatchItemFailure `json:"FailedItems,omitempty"`
+	FailedItemsOmitted int                `json:"FailedItemsOmitted,omitempty"`
+}
+
+// Bounded returns b cut down to fit MaxOutcomeBytes: each failed item's
+// strings within their limits (a cut string ends in "…"), and the items,
+// in index order, as many as fit, FailedItemsOmitted counting the rest.
+func (b BatchCompleted) Bounded() BatchCompleted {
+	b.Request = b.Request.bounded()
+	if len(b.FailedItems) == 0 {
+		b.FailedItems = nil
+		return b
+	}
+	kept := make([]BatchItemFailure, 0, len(b.FailedItems))
+	budget := maxListBytes
+	for _, it := range b.FailedItems {
+		it.Id = clipText(it.Id, maxRefText)
+		it.VpnGatewayId = clipText(it.VpnGatewayId, maxShortText)
+		it.Reason = clipText(it.Reason, maxFieldText)
+		if budget -= encodedLen(it) + 1; budget < 0 {
+			break
+		}
+		kept = append(kept, it)
+	}
+	b.FailedItemsOmitted += len(b.FailedItems) - len(kept)
+	b.FailedItems = kept
+	return b
 }
 
 // BatchItemFailure names one failed item of a batch and why it failed:

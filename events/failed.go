@@ -3,15 +3,20 @@ package events
 // Failed is the data of io.vpngw.gateway.failed: the request will not produce
 // a gateway. Stage says where it stopped; Code is vpngw's own (Code*) or the
 // API's error code.
+//
+// Errors holds at most MaxErrors rules, in the order they were found;
+// ErrorsOmitted counts those left out, so that no failed event outgrows
+// MaxOutcomeBytes however many rules a request breaks (see Bounded).
 type Failed struct {
-	Request      RequestRef   `json:"Request"`
-	Stage        string       `json:"Stage"`
-	Code         string       `json:"Code"`
-	Message      string       `json:"Message"`
-	Errors       []FieldError `json:"Errors,omitempty"`
-	RequestId    string       `json:"RequestId,omitempty"`
-	VpnGatewayId string       `json:"VpnGatewayId,omitempty"`
-	RegionId     string       `json:"RegionId,omitempty"`
+	Request       RequestRef   `json:"Request"`
+	Stage         string       `json:"Stage"`
+	Code          string       `json:"Code"`
+	Message       string       `json:"Message"`
+	Errors        []FieldError `json:"Errors,omitempty"`
+	ErrorsOmitted int          `json:"ErrorsOmitted,omitempty"`
+	RequestId     string       `json:"RequestId,omitempty"`
+	VpnGatewayId  string       `json:"VpnGatewayId,omitempty"`
+	RegionId      string       `json:"RegionId,omitempty"`
 }
 
 // Stages at which a request can fail.
@@ -39,4 +44,42 @@ type FieldError struct {
 	Value   string `json:"Value,omitempty"`
 	Allowed string `json:"Allowed,omitempty"`
 	Message string `json:"Message"`
+}
+
+// Bounded returns f cut down to fit MaxOutcomeBytes: the first MaxErrors
+// errors at most (fewer if their text is very long), ErrorsOmitted counting
+// the rest, and every string no longer than its own limit (a cut string ends
+// in "…"). A Failed that fits is returned as it is.
+func (f Failed) Bounded() Failed {
+	f.Request = f.Request.bounded()
+	f.Stage = clipText(f.Stage, maxShortText)
+	f.Code = clipText(f.Code, maxShortText)
+	f.Message = clipText(f.Message, maxMessageText)
+	f.RequestId = clipText(f.RequestId, maxShortText)
+	f.VpnGatewayId = clipText(f.VpnGatewayId, maxShortText)
+	f.RegionId = clipText(f.RegionId, maxShortText)
+	if len(f.Errors) == 0 {
+		f.Errors = nil
+		return f
+	}
+	kept := make([]FieldError, 0, min(len(f.Errors), MaxErrors))
+	budget := maxListBytes
+	for _, e := range f.Errors {
+		if len(kept) == MaxErrors {
+			break
+		}
+		e = FieldError{
+			Field:   clipText(e.Field, maxShortText),
+			Value:   clipText(e.Value, maxShortText),
+			Allowed: clipText(e.Allowed, maxFieldText),
+			Message: clipText(e.Message, maxFieldText),
+		}
+		if budget -= encodedLen(e) + 1; budget < 0 {
+			break
+		}
+		kept = append(kept, e)
+	}
+	f.ErrorsOmitted += len(f.Errors) - len(kept)
+	f.Errors = kept
+	return f
 }

@@ -97,6 +97,9 @@ func New(ctx context.Context, c Config, log *slog.Logger, opts ...Option) (*App,
 	}
 	pub := outbox.PublisherFunc(func(ctx context.Context, m outbox.Message) error {
 		if err := a.Publisher.Publish(ctx, queue.Message{ID: m.ID, Type: m.Type, Body: m.Body}); err != nil {
+			if errors.Is(err, queue.ErrRefused) {
+				return fmt.Errorf("%w: %w", outbox.ErrRefused, err)
+			}
 			return err
 		}
 		if o.observe != nil {

@@ -3,6 +3,7 @@ package app
 import (
 	"errors"
 	"fmt"
+	"math"
 	"net"
 	"net/url"
 	"strconv"
@@ -71,12 +72,12 @@ var Vars = []Var{
 	{Name: "VPNGW_PROVISION_TIMEOUT", Default: "30m", Help: "how long a gateway may take to become active before it is reported failed (Timeout)"},
 	{Name: "VPNGW_REDRIVE_AFTER", Default: "2m", Help: "how long a request may stay recorded but unsettled before a reconcile tick re-drives its creation"},
 	{Name: "VPNGW_CONCURRENCY", Default: "8", Help: "requests of one delivery provisioned at once"},
-	{Name: "VPNGW_API_RATES", Default: "CreateVpnGateway=60/m,DescribeVpnGateways=600/m", Help: "client-side rate limit per region and API action"},
+	{Name: "VPNGW_API_RATES", Default: "CreateVpnGateway=60/m,DescribeVpnGateways=600/m", Help: "client-side rate limit per region and API action: Action=N/m or Action=N/s, N finite and at least 1/h; 0 turns the limit off"},
 	{Name: "VPNGW_API_RATE_SCOPE", Default: "auto", Help: "who shares VPNGW_API_RATES: shared (every instance together, through the store's api_slots table; one transaction per API call), instance (each instance alone), or auto (shared on PostgreSQL and MySQL, instance on SQLite)"},
 	{Name: "VPNGW_LOG_FORMAT", Default: "json (local: text)", Help: "json or text"},
 	{Name: "VPNGW_LOG_LEVEL", Default: "info", Help: "debug, info, warn or error"},
 	{Name: "VPNGW_WEBHOOK_SECRET", Default: "none (POST / off)", Help: "webhook function: shared secret signing CloudEvents sent to POST /; at least 16 bytes"},
-	{Name: "VPNGW_WEBHOOK_SECRET_PREVIOUS", Default: "none", Help: "webhook function: also accepted on POST / while senders move to a new secret"},
+	{Name: "VPNGW_WEBHOOK_SECRET_PREVIOUS", Default: "none", Help: "webhook function: also accepted on POST / while senders move to a new secret; at least 16 bytes"},
 	{Name: "VPNGW_SLACK_SIGNING_SECRET", Default: "none (POST /slack off)", Help: "webhook function: the Slack app's signing secret"},
 	{Name: "VPNGW_DINGTALK_APP_SECRET", Default: "none (POST /dingtalk off)", Help: "webhook function: the DingTalk robot's AppSecret"},
 	{Name: "VPNGW_WEBHOOK_MAX_SKEW", Default: "5m", Help: "webhook function: how far a signed request's timestamp may be from the clock, either way (at most 1h)"},
@@ -157,6 +158,9 @@ func FromEnv(getenv func(string) string, mode Mode) (Config, error) {
 		MaxSkew:            dur("VPNGW_WEBHOOK_MAX_SKEW", webhook.DefaultMaxSkew),
 		MaxBody:            MaxHTTPBody,
 	}
+	if err := c.Webhook.Validate(); err != nil {
+		errs = append(errs, err)
+	}
 	defFormat := "json"
 	if mode == Local {
 		defFormat = "text"
@@ -218,6 +222,10 @@ func FromEnv(getenv func(string) string, mode Mode) (Config, error) {
 	return c, errors.Join(errs...)
 }
 
+// minRate is the lowest positive rate VPNGW_API_RATES takes, in calls per
+// second: one an hour.
+const minRate = 1.0 / 3600
+
 // parseRates reads "Action=N/m,Action=N/s" into calls per second.
 func parseRates(s string) (map[string]float64, error) {
 	out := map[string]float64{}
@@ -238,8 +246,11 @@ func parseRates(s string) (map[string]float64, error) {
 		}
 		num, unit, _ := strings.Cut(r, "/")
 		n, err := strconv.ParseFloat(num, 64)
-		if err != nil || n < 0 {
-			return out, fmt.Errorf("%s: rate %q is not a number >= 0", action, num)
+		switch {
+		case err != nil || math.IsNaN(n) || math.IsInf(n, 0):
+			return out, fmt.Errorf("%s: rate %q is not a finite number: want 0 (no limit) or more calls, e.g. 60/m or 10/s", action, num)
+		case n < 0 || math.Signbit(n):
+			return out, fmt.Errorf("%s: rate %q is negative: want 0 (no limit) or more calls, e.g. 60/m or 10/s", action, num)
 		}
 		switch unit {
 		case "s", "":
@@ -247,6 +258,12 @@ func parseRates(s string) (map[string]float64, error) {
 			n /= 60
 		default:
 			return out, fmt.Errorf("%s: unit %q: want s or m", action, unit)
+		}
+		// A positive rate spaces calls 1/n apart; below one an hour that
+		// gap is past any invocation (and, far enough below, past what a
+		// time.Duration holds).
+		if n != 0 && n < minRate {
+			return out, fmt.Errorf("%s: rate %q/%s is under one call an hour: want 0 (no limit) or at least 1/h (%.6f/s)", action, num, unit, minRate)
 		}
 		out[action] = n
 	}

@@ -46,14 +46,55 @@ func TestFromEnvNamesTheVariable(t *testing.T) {
 		{"VPNGW_STORE_URL", "", "VPNGW_STORE_URL is not set"},
 		{"VPNGW_QUEUE_URL", "", "VPNGW_QUEUE_URL is not set"},
 		{"VPNGW_POLICY_INLINE", "", "neither VPNGW_POLICY nor VPNGW_POLICY_INLINE"},
+		{"VPNGW_WEBHOOK_SECRET", "short", "at least 16"},
+		// The previous secret signs requests as well as the current one: it
+		// is held to the same length.
+		{"VPNGW_WEBHOOK_SECRET_PREVIOUS", "short", "at least 16"},
+		{"VPNGW_WEBHOOK_MAX_SKEW", "2h", "at most 1h0m0s"},
+		// ParseFloat reads all of these; none is a rate.
+		{"VPNGW_API_RATES", "CreateVpnGateway=NaN/m", "finite"},
+		{"VPNGW_API_RATES", "CreateVpnGateway=nan", "finite"},
+		{"VPNGW_API_RATES", "DescribeVpnGateways=Inf/s", "finite"},
+		{"VPNGW_API_RATES", "DescribeVpnGateways=+Infinity/m", "finite"},
+		{"VPNGW_API_RATES", "CreateVpnGateway=-1/m", "0 (no limit) or more"},
+		{"VPNGW_API_RATES", "CreateVpnGateway=-0.5", "0 (no limit) or more"},
+		// So few calls that the gap between two would overflow.
+		{"VPNGW_API_RATES", "CreateVpnGateway=1e-300/s", "at least 1/h"},
+		{"VPNGW_API_RATES", "CreateVpnGateway=0.01/m", "at least 1/h"},
+		{"VPNGW_API_RATES", "CreateVpnGateway=1e400/s", "finite"},
 	} {
-		_, err := FromEnv(functionEnv(map[string]string{tc.name: tc.value}), Function)
+		env := map[string]string{tc.name: tc.value}
+		if tc.name == "VPNGW_WEBHOOK_SECRET_PREVIOUS" {
+			env["VPNGW_WEBHOOK_SECRET"] = "a-current-secret-long-enough"
+		}
+		_, err := FromEnv(functionEnv(env), Function)
 		if err == nil {
 			t.Errorf("%s=%q accepted", tc.name, tc.value)
 			continue
 		}
 		if !strings.Contains(err.Error(), tc.name) || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("%s=%q: error %q does not name the variable and %q", tc.name, tc.value, err, tc.want)
+		}
+	}
+}
+
+// Rates that mean something are read as calls per second; 0 turns the
+// client-side limit off.
+func TestParseRates(t *testing.T) {
+	for in, want := range map[string]map[string]float64{
+		"CreateVpnGateway=60/m,DescribeVpnGateways=5/s": {"CreateVpnGateway": 1, "DescribeVpnGateways": 5},
+		"CreateVpnGateway=0,DescribeVpnGateways=0":      {"CreateVpnGateway": 0, "DescribeVpnGateways": 0},
+		"CreateVpnGateway=1/m":                          {"CreateVpnGateway": 1.0 / 60, "DescribeVpnGateways": vpcclient.DefaultRates["DescribeVpnGateways"]},
+	} {
+		got, err := parseRates(in)
+		if err != nil {
+			t.Errorf("%s: %v", in, err)
+			continue
+		}
+		for k, v := range want {
+			if got[k] != v {
+				t.Errorf("%s: %s = %v, want %v", in, k, got[k], v)
+			}
 		}
 	}
 }

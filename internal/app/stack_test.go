@@ -33,11 +33,13 @@ type stack struct {
 	nats     *queue.Embedded
 	natsDir  string
 	natsPort int
-	mu       sync.Mutex
-	got      []receivedEvent
-	logs     *syncBuffer
-	log      *slog.Logger
-	sub      *nats.Conn
+	// natsMaxPayload is the embedded server's max_payload (0: the default).
+	natsMaxPayload int32
+	mu             sync.Mutex
+	got            []receivedEvent
+	logs           *syncBuffer
+	log            *slog.Logger
+	sub            *nats.Conn
 }
 
 type receivedEvent struct {
@@ -53,7 +55,14 @@ func newStack(t *testing.T, simOpts ...vpcsim.Option) *stack {
 // newStackEnv is newStack with extra environment variables.
 func newStackEnv(t *testing.T, extraEnv map[string]string, simOpts ...vpcsim.Option) *stack {
 	t.Helper()
-	s := &stack{t: t, clock: testclock.New(time.Date(2026, 11, 25, 10, 0, 0, 0, time.UTC))}
+	return newStackNATS(t, 0, extraEnv, simOpts...)
+}
+
+// newStackNATS is newStackEnv with a NATS server that takes messages of up
+// to maxPayload bytes (0: NATS's default, 1 MiB).
+func newStackNATS(t *testing.T, maxPayload int32, extraEnv map[string]string, simOpts ...vpcsim.Option) *stack {
+	t.Helper()
+	s := &stack{t: t, clock: testclock.New(time.Date(2026, 11, 25, 10, 0, 0, 0, time.UTC)), natsMaxPayload: maxPayload}
 	dir := t.TempDir()
 	simOpts = append([]vpcsim.Option{
 		vpcsim.WithClock(s.clock.Now),
@@ -65,7 +74,7 @@ func newStackEnv(t *testing.T, extraEnv map[string]string, simOpts ...vpcsim.Opt
 	t.Cleanup(srv.Close)
 
 	s.natsDir = filepath.Join(dir, "nats")
-	n, err := queue.StartEmbedded(queue.EmbeddedOptions{Dir: s.natsDir})
+	n, err := queue.StartEmbedded(queue.EmbeddedOptions{Dir: s.natsDir, MaxPayload: maxPayload})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -159,7 +168,7 @@ func (s *stack) eventsOfType(typ string) []receivedEvent {
 // restartBroker brings the embedded NATS back on the same port and store.
 func (s *stack) restartBroker() {
 	s.t.Helper()
-	n, err := queue.StartEmbedded(queue.EmbeddedOptions{Dir: s.natsDir, Port: s.natsPort})
+	n, err := queue.StartEmbedded(queue.EmbeddedOptions{Dir: s.natsDir, Port: s.natsPort, MaxPayload: s.natsMaxPayload})
 	if err != nil {
 		s.t.Fatal(err)
 	}

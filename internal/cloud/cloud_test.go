@@ -1,9 +1,12 @@
 package cloud_test
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"log/slog"
 	"strings"
 	"testing"
 
@@ -58,11 +61,47 @@ func TestErrorText(t *testing.T) {
 }
 
 func TestCredentialsNeverPrintTheSecret(t *testing.T) {
-	c := cloud.Credentials{AccessKeyID: "LTAI-visible", AccessKeySecret: "secret-SHOULD-NOT-PRINT", SecurityToken: "token-SHOULD-NOT-PRINT"}
-	for _, s := range []string{c.String(), c.LogValue(), fmt.Sprint(c), fmt.Sprintf("%v %+v %s", c, c, c)} {
-		if strings.Contains(s, "SHOULD-NOT-PRINT") || !strings.Contains(s, "LTAI-visible") {
-			t.Errorf("credentials printed as %q", s)
+	c := cloud.Credentials{AccessKeyID: "LTAIkeyidSHOULDNOTPRINT0042", AccessKeySecret: "secret-SHOULD-NOT-PRINT", SecurityToken: "token-SHOULD-NOT-PRINT"}
+	type holder struct {
+		Name  string
+		Creds cloud.Credentials
+		Ptr   *cloud.Credentials
+	}
+	h := holder{Name: "fallback", Creds: c, Ptr: &c}
+	var logged bytes.Buffer
+	log := slog.New(slog.NewJSONHandler(&logged, nil))
+	log.Info("value", "creds", c)
+	log.Info("pointer", "creds", &c)
+	log.Info("nested", "holder", h)
+	log.Info("as attr", slog.Any("creds", c))
+	var text bytes.Buffer
+	slog.New(slog.NewTextHandler(&text, nil)).Info("value", "creds", c, "pointer", &c, "holder", h)
+	nested, err := json.Marshal(h)
+	if err != nil {
+		t.Fatal(err)
+	}
+	outputs := map[string]string{
+		"slog JSON": logged.String(), "slog text": text.String(), "json.Marshal": string(nested),
+		"String": c.String(), "Sprint": fmt.Sprint(c), "Sprint pointer": fmt.Sprint(&c),
+	}
+	for _, verb := range []string{"%v", "%+v", "%#v", "%s", "%q", "%x", "%X", "%T %v"} {
+		outputs[verb] = fmt.Sprintf(verb, c)
+		outputs[verb+" pointer"] = fmt.Sprintf(verb, &c)
+		outputs[verb+" nested"] = fmt.Sprintf(verb, h)
+	}
+	for where, s := range outputs {
+		if strings.Contains(s, "SHOULD-NOT-PRINT") || strings.Contains(s, "SHOULDNOTPRINT") {
+			t.Errorf("%s shows a secret or the whole key id: %s", where, s)
 		}
+	}
+	// Enough is left to tell which key is in use.
+	for _, where := range []string{"slog JSON", "String", "%#v", "json.Marshal"} {
+		if !strings.Contains(outputs[where], "LTAI…0042") {
+			t.Errorf("%s does not show the key id's ends: %s", where, outputs[where])
+		}
+	}
+	if !strings.Contains(logged.String(), `"creds":{"AccessKeyID":"LTAI…0042","AccessKeySecret":true,"SecurityToken":true}`) {
+		t.Errorf("slog did not log the credentials as their LogValue group: %s", logged.String())
 	}
 	ctx := cloud.WithCredentials(context.Background(), c)
 	if got, ok := cloud.CredentialsFrom(ctx); !ok || got != c {

@@ -32,8 +32,11 @@ func (k Kind) String() string {
 }
 
 // Error is a failed API call. Its text carries the action, code, message and
-// request id, never the request's signature, credentials or string-to-sign
-// (the SDK's own error text can include the latter).
+// request id, never the request's signature, credentials or string-to-sign:
+// the SDK's own texts quote the signed URL (transport errors) and the string
+// to sign (SignatureDoesNotMatch), so vpcclient rebuilds a transport error's
+// message from the method, host and kind of failure, and cuts the string to
+// sign out of the API's message.
 type Error struct {
 	Action     string
 	Kind       Kind

@@ -51,9 +51,10 @@ func parseEvent(body []byte) (received, error) {
 // any consumer of the subjects would), and the means to stop the server and
 // start it again on the same port and store directory.
 type broker struct {
-	t    testing.TB
-	dir  string
-	port int
+	t          testing.TB
+	dir        string
+	port       int
+	maxPayload int32 // the server's max_payload; 0: NATS's default
 
 	mu       sync.Mutex
 	srv      *queue.Embedded
@@ -63,10 +64,10 @@ type broker struct {
 	outages  int
 }
 
-func startBroker(t testing.TB) *broker {
+func startBroker(t testing.TB, maxPayload int32) *broker {
 	t.Helper()
-	b := &broker{t: t, dir: filepath.Join(t.TempDir(), "nats")}
-	srv, err := queue.StartEmbedded(queue.EmbeddedOptions{Dir: b.dir})
+	b := &broker{t: t, dir: filepath.Join(t.TempDir(), "nats"), maxPayload: maxPayload}
+	srv, err := queue.StartEmbedded(queue.EmbeddedOptions{Dir: b.dir, MaxPayload: maxPayload})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -124,7 +125,7 @@ func (b *broker) restart() {
 	defer b.mu.Unlock()
 	var err error
 	for range 50 {
-		b.srv, err = queue.StartEmbedded(queue.EmbeddedOptions{Dir: b.dir, Port: b.port})
+		b.srv, err = queue.StartEmbedded(queue.EmbeddedOptions{Dir: b.dir, Port: b.port, MaxPayload: b.maxPayload})
 		if err == nil {
 			return
 		}

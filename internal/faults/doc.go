@@ -13,8 +13,10 @@
 // Scenarios: redelivery (every request delivered several times at once),
 // API faults (throttling and 5xx on every call), lost CreateVpnGateway
 // answers, the broker down for part of the run, the provision and reconcile
-// binaries killed with SIGKILL and restarted, and the database restarted
-// mid-run (PostgreSQL, opt-in). `make faults` runs it; docs/RELIABILITY.md
+// binaries killed with SIGKILL and restarted, the database restarted
+// mid-run (PostgreSQL, opt-in), and outcomes larger than the broker takes
+// in the middle of the stream (parked in the store; nothing behind them
+// waits). `make faults` runs it; docs/RELIABILITY.md
 // describes it and records its figures.
 //
 // Everything lives in the package's tests; nothing imports it.

@@ -37,6 +37,10 @@ func settledObservation(plan []planned) observed {
 			f := ref(events.TypeFailed)
 			f.Data.Stage, f.Data.Code, f.Data.Message = events.StageCreate, "InvalidVpcId.NotFound", "Specified VPC does not exist."
 			o.stream = append(o.stream, f)
+		case oversized:
+			rec.LastError = "UnknownParameterNumber00: not a parameter"
+			o.parked = append(o.parked, store.Event{ID: outcome.ID(p.Key, events.TypeFailed), RequestKey: p.Key, Type: events.TypeFailed,
+				ParkedReason: "message larger than the broker accepts"})
 		case invalid:
 			rec.LastError = "Bandwidth: 7 is not allowed"
 			f := ref(events.TypeFailed)
@@ -175,5 +179,56 @@ func setState(o *observed, key string, st store.State, lastError string) {
 		if o.records[k].Key == key {
 			o.records[k].State, o.records[k].LastError = st, lastError
 		}
+	}
+}
+
+// The invariants of the oversized-outcome scenario: an oversized request's
+// failed event parked once with a reason and never in the stream, nothing
+// else parked.
+func TestInvariantsFindParkingViolations(t *testing.T) {
+	plan := newPlanWith(t, "inv", 20, true)
+	var big, ok planned
+	for _, p := range plan {
+		switch p.Kind {
+		case oversized:
+			big = p
+		case valid:
+			ok = p
+		}
+	}
+	if big.Key == "" {
+		t.Fatal("no oversized request in the plan")
+	}
+	if got := checkInvariants(settledObservation(plan)); len(got.violations) != 0 {
+		t.Fatalf("a correct run has violations: %v", got.violations)
+	}
+	bigFailed := outcome.ID(big.Key, events.TypeFailed)
+	for _, tc := range []struct {
+		name   string
+		break_ func(o *observed)
+		want   string
+	}{
+		{"oversized event neither parked nor published", func(o *observed) { o.parked = nil }, "parked 0 times"},
+		{"oversized event published after all", func(o *observed) {
+			f := received{ID: bigFailed, Type: events.TypeFailed, Source: events.Source}
+			f.Data.Request.Source, f.Data.Request.Id = big.Identity.Source, big.Identity.ID
+			o.stream = append(o.stream, f)
+		}, "want its failed event parked instead"},
+		{"parked without a reason", func(o *observed) { o.parked[0].ParkedReason = "" }, "with the broker's reason"},
+		{"another event parked", func(o *observed) {
+			o.parked = append(o.parked, store.Event{ID: outcome.ID(ok.Key, events.TypeActive), RequestKey: ok.Key, Type: events.TypeActive, ParkedReason: "x"})
+		}, "parked: x"},
+		{"oversized request reached the API", func(o *observed) { o.createsByToken[big.Token] = 1 }, "failed validation"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			o := settledObservation(plan)
+			tc.break_(&o)
+			for _, msg := range checkInvariants(o).violations {
+				if strings.Contains(msg, tc.want) {
+					return
+				}
+			}
+			t.Fatalf("no violation mentions %q; got %v", tc.want, checkInvariants(o).violations)
+		})
 	}
 }

@@ -21,9 +21,10 @@ type observed struct {
 	// emulator received them.
 	createsByToken map[string]int
 	records        []store.Request
-	unsent         int        // outbox events never published
-	stream         []received // the JetStream stream, read by a consumer
-	plain          []received // a plain NATS subscription on vpngw.>
+	unsent         int           // outbox events never published (nor parked)
+	parked         []store.Event // outbox events parked: the broker refused them for good
+	stream         []received    // the JetStream stream, read by a consumer
+	plain          []received    // a plain NATS subscription on vpngw.>
 	// plainComplete says the plain subscriber was connected for the whole
 	// run, so it must have seen every event; a broker outage breaks that,
 	// as plain NATS delivers at most once.
@@ -47,7 +48,9 @@ type verdict struct {
 //     (duplicates on the plain subscription are allowed and counted);
 //  3. the store holds one record per request, terminal, in the state its
 //     kind must end in, every failure with a reason (last_error, and Code and
-//     Message in the event); nothing left in the outbox;
+//     Message in the event); nothing left in the outbox; the terminal event
+//     of an oversized request parked there with the broker's reason instead
+//     of published, and nothing else parked;
 //  4. every valid request has exactly one accepted event id, naming the
 //     gateway the API holds, and no other request has one; a request that
 //     failed validation never reached the API.
@@ -106,6 +109,10 @@ func checkInvariants(o observed) verdict {
 	if o.unsent != 0 {
 		bad("outbox: %d events never published", o.unsent)
 	}
+	parked := map[string][]store.Event{}
+	for _, e := range o.parked {
+		parked[e.ID] = append(parked[e.ID], e)
+	}
 
 	for _, p := range o.plan {
 		name := fmt.Sprintf("request %d (%s, %s)", p.Index, p.Kind, p.Identity.ID)
@@ -141,7 +148,22 @@ func checkInvariants(o observed) verdict {
 		sort.Strings(terminal)
 		want := p.Kind.wantTerminal()
 		wantID := outcome.ID(p.Key, want)
+		if p.Kind == oversized {
+			// Too large for the broker: parked once, with a reason, and
+			// never in the stream.
+			if len(terminal) != 0 {
+				bad("%s: terminal events %v in the stream, want its failed event parked instead", name, terminal)
+			}
+			switch ps := parked[wantID]; {
+			case len(ps) != 1:
+				bad("%s: its failed event %s parked %d times, want once", name, wantID, len(ps))
+			case ps[0].Type != want || ps[0].RequestKey != p.Key || ps[0].ParkedReason == "":
+				bad("%s: parked event %s is %s for %s with reason %q, want its %s with the broker's reason", name, wantID, ps[0].Type, ps[0].RequestKey, ps[0].ParkedReason, want)
+			}
+			delete(parked, wantID)
+		}
 		switch {
+		case p.Kind == oversized:
 		case len(terminal) != 1:
 			bad("%s: %d terminal events in the stream %v, want exactly one %s", name, len(terminal), terminal, want)
 		case terminal[0] != want+" "+wantID:
@@ -185,7 +207,7 @@ func checkInvariants(o observed) verdict {
 		case rec.State == store.Active && rec.GatewayID != gatewayID:
 			bad("%s: store names gateway %q, the API holds %q", name, rec.GatewayID, gatewayID)
 		}
-		if ok && p.Kind != invalid && rec.ClientToken != p.Token {
+		if ok && !p.Kind.failsValidation() && rec.ClientToken != p.Token {
 			bad("%s: store records ClientToken %q, want %q", name, rec.ClientToken, p.Token)
 		}
 
@@ -202,11 +224,15 @@ func checkInvariants(o observed) verdict {
 		} else if len(acc) != 0 {
 			bad("%s: accepted events %v for a request that must fail", name, acc)
 		}
-		if n := o.createsByToken[p.Token]; p.Kind == invalid && n != 0 {
+		if n := o.createsByToken[p.Token]; p.Kind.failsValidation() && n != 0 {
 			bad("%s: %d CreateVpnGateway calls for a request that failed validation", name, n)
-		} else if p.Kind != invalid && n == 0 {
+		} else if !p.Kind.failsValidation() && n == 0 {
 			bad("%s: no CreateVpnGateway call reached the API", name)
 		}
+	}
+
+	for id, ps := range parked {
+		bad("outbox: event %s (%s of %s) parked: %s", id, ps[0].Type, ps[0].RequestKey, ps[0].ParkedReason)
 	}
 
 	// The plain subscription: duplicates are fine; anything there must be in

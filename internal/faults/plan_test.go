@@ -26,11 +26,19 @@ const (
 	// refused: passes validation, the API refuses it for good: failed
 	// (stage create), no gateway.
 	refused
+	// oversized: refused at validation for twenty unknown members, so its
+	// failed event (one error each) is larger than the oversized-outcome
+	// scenario's broker takes: parked in the store, never in the stream,
+	// and nothing behind it waits.
+	oversized
 )
 
 func (k kind) String() string {
-	return [...]string{"valid", "invalid", "refused"}[k]
+	return [...]string{"valid", "invalid", "refused", "oversized"}[k]
 }
+
+// failsValidation says whether requests of the kind never reach the API.
+func (k kind) failsValidation() bool { return k == invalid || k == oversized }
 
 // wantState is the record's final state for the kind.
 func (k kind) wantState() store.State {
@@ -80,6 +88,17 @@ var sources = []string{
 // cannot silently turn the suite's "valid" requests into rejections.
 func newPlan(t testing.TB, scenario string, n int) []planned {
 	t.Helper()
+	return newPlanWith(t, scenario, n, false)
+}
+
+// bulkyMembers is how many unknown members an oversized request carries:
+// its failed event names each (about 400 bytes apiece), some 8 KiB in all.
+const bulkyMembers = 20
+
+// newPlanWith is newPlan; with oversized, a further 5% of the requests are
+// oversized instead of valid.
+func newPlanWith(t testing.TB, scenario string, n int, withOversized bool) []planned {
+	t.Helper()
 	out := make([]planned, n)
 	for i := range n {
 		id := request.Identity{
@@ -93,6 +112,10 @@ func newPlan(t testing.TB, scenario string, n int) []planned {
 			k = invalid
 		case 7:
 			k = refused
+		case 11:
+			if withOversized {
+				k = oversized
+			}
 		}
 		reg := regions[i%len(regions)]
 		vpc, vsw1, vsw2 := 1, 1, 2
@@ -115,6 +138,10 @@ func newPlan(t testing.TB, scenario string, n int) []planned {
 		}
 		typ := events.TypeRequested
 		switch k {
+		case oversized:
+			for j := range bulkyMembers {
+				data[fmt.Sprintf("UnknownParameterNumber%02d", j)] = j
+			}
 		case refused:
 			// Well-formed, but no such VPC: InvalidVpcId.NotFound.
 			data["VpcId"] = fmt.Sprintf("vpc-%sfaultsmissing%03d", reg.prefix, i%1000)
@@ -147,6 +174,11 @@ func newPlan(t testing.TB, scenario string, n int) []planned {
 		raw, _ := json.Marshal(data)
 		parsed, perr := request.Parse(raw)
 		switch {
+		case k == oversized:
+			var pe *request.Error
+			if !errors.As(perr, &pe) || len(pe.Errors) != bulkyMembers {
+				t.Fatalf("plan: oversized request %d should break %d rules: %v", i, bulkyMembers, perr)
+			}
 		case k != invalid && perr != nil:
 			t.Fatalf("plan: request %d (%s) should pass validation: %v", i, k, perr)
 		case k != invalid:

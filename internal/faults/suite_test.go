@@ -103,6 +103,10 @@ type scenario struct {
 	// attempts is how often the platform delivers a payload before it gives
 	// up on it (default 40); what it gave up on, reconcile must re-drive.
 	attempts int
+	// maxPayload is the broker's max_payload in bytes (0: NATS's default,
+	// 1 MiB); with it, 5% of the requests are oversized: their failed
+	// events are larger than the broker takes.
+	maxPayload int32
 }
 
 var scenarios = []scenario{
@@ -119,6 +123,8 @@ var scenarios = []scenario{
 	{name: "broker-outage", what: "the broker down for 2 s part-way through", brokerOutage: true},
 	{name: "sigkill", what: "provision and reconcile processes killed with SIGKILL and restarted", processes: true},
 	{name: "db-restart", what: "PostgreSQL restarted part-way through", dbRestart: true},
+	{name: "oversized-outcome", what: "a broker taking at most 4 KiB; 5% of the requests answered by a failed event of about 8 KiB, in the middle of the stream",
+		maxPayload: 4096},
 }
 
 // report is one scenario's figures.
@@ -132,6 +138,7 @@ type report struct {
 	Throttled, ServerErrors, Lost  int
 	Creates, Describes             int
 	Kills, BrokerOutages           int
+	Parked                         int
 	DBRestarts                     int
 	StreamEvents, PlainEvents      int
 	PlainDuplicates                int
@@ -181,13 +188,13 @@ func TestFaultSuite(t *testing.T) {
 
 func reportTable(rs []report) string {
 	var b strings.Builder
-	b.WriteString("| scenario | store | requests | deliveries | payloads | invocations (failed) | throttled | 5xx | lost answers | kills | broker outages | DB restarts | creates | re-driven | stream events | plain (dup) | violations | time |\n")
-	b.WriteString("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n")
+	b.WriteString("| scenario | store | requests | deliveries | payloads | invocations (failed) | throttled | 5xx | lost answers | kills | broker outages | DB restarts | creates | re-driven | stream events | plain (dup) | parked | violations | time |\n")
+	b.WriteString("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n")
 	for _, r := range rs {
-		fmt.Fprintf(&b, "| %s | %s | %d | %d | %d | %d (%d) | %d | %d | %d | %d | %d | %d | %d | %d | %d | %d (%d) | %d | %.1fs |\n",
+		fmt.Fprintf(&b, "| %s | %s | %d | %d | %d | %d (%d) | %d | %d | %d | %d | %d | %d | %d | %d | %d | %d (%d) | %d | %d | %.1fs |\n",
 			r.Scenario, r.Store, r.Requests, r.Deliveries, r.Payloads, r.Invocations, r.FailedInvocations,
 			r.Throttled, r.ServerErrors, r.Lost, r.Kills, r.BrokerOutages, r.DBRestarts, r.Creates, r.Redriven,
-			r.StreamEvents, r.PlainEvents, r.PlainDuplicates, r.Violations, r.Duration.Seconds())
+			r.StreamEvents, r.PlainEvents, r.PlainDuplicates, r.Parked, r.Violations, r.Duration.Seconds())
 	}
 	return b.String()
 }
@@ -214,10 +221,10 @@ func newHarness(t *testing.T, sc scenario, sz size, storeURL string) *harness {
 	t.Helper()
 	h := &harness{t: t, sc: sc, sz: sz, start: time.Now(), logs: &tailBuffer{max: 256 << 10}}
 	h.rng = rand.New(rand.NewPCG(sz.seed, sz.seed^0x5eed))
-	h.plan = newPlan(t, sc.name, sz.requests)
+	h.plan = newPlanWith(t, sc.name, sz.requests, sc.maxPayload > 0)
 	h.payloads = deliveries(t, h.rng, h.plan, sz.deliveries)
 	h.api = newAPI(t, vpcsim.WithRandSeed(sz.seed))
-	h.broker = startBroker(t)
+	h.broker = startBroker(t, sc.maxPayload)
 	h.storeKind = "sqlite"
 	if storeURL == "" {
 		storeURL = "sqlite://" + filepath.Join(t.TempDir(), "vpngw.db")
@@ -280,6 +287,10 @@ func (h *harness) finish(rep *report, d *driver, stopTicking func() *ticker) {
 		t.Fatal(err)
 	}
 	o.unsent = len(unsent)
+	if o.parked, err = h.store.Parked(ctx, 100000); err != nil {
+		t.Fatal(err)
+	}
+	rep.Parked = len(o.parked)
 	if o.stream, err = h.broker.streamEvents(ctx); err != nil {
 		t.Fatalf("read the stream: %v", err)
 	}
@@ -304,10 +315,10 @@ func (h *harness) finish(rep *report, d *driver, stopTicking func() *ticker) {
 
 	t.Logf("%s: %d requests × %d deliveries in %d payloads; %d invocations, %d failed, %d given up; %d ticks, %d re-driven; "+
 		"API calls %v; injected %d throttles, %d 5xx, %d lost answers; %d kills; %d broker outages; %d DB restarts; "+
-		"stream %d events, plain subscription %d (%d duplicates); %d violations; %s",
+		"stream %d events, plain subscription %d (%d duplicates); %d parked; %d violations; %s",
 		rep.Scenario, rep.Requests, rep.Deliveries, rep.Payloads, rep.Invocations, rep.FailedInvocations, rep.GaveUp,
 		rep.Ticks, rep.Redriven, calls, rep.Throttled, rep.ServerErrors, rep.Lost, rep.Kills, rep.BrokerOutages, rep.DBRestarts,
-		rep.StreamEvents, rep.PlainEvents, rep.PlainDuplicates, rep.Violations, rep.Duration.Round(time.Millisecond))
+		rep.StreamEvents, rep.PlainEvents, rep.PlainDuplicates, rep.Parked, rep.Violations, rep.Duration.Round(time.Millisecond))
 	if len(d.errSample) > 0 {
 		t.Logf("failed invocations, by message: %v", sortedCounts(d.errSample))
 	}
@@ -330,6 +341,8 @@ func (h *harness) finish(rep *report, d *driver, stopTicking func() *ticker) {
 		t.Error("the database was never restarted")
 	case h.sc.processes && rep.Kills == 0:
 		t.Error("no process was killed")
+	case h.sc.maxPayload > 0 && rep.Parked == 0:
+		t.Error("no outcome was refused by the broker")
 	}
 }
 

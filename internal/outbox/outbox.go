@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"strings"
 	"sync"
 
 	"github.com/vpngw/vpngw/internal/store"
@@ -14,6 +15,20 @@ import (
 type Store interface {
 	Unsent(ctx context.Context, limit int) ([]store.Event, error)
 	MarkSent(ctx context.Context, seqs []int64) error
+	Park(ctx context.Context, seq int64, reason string) error
+}
+
+// ErrRefused is what a Publisher's error wraps when the broker refused the
+// message for good (larger than it takes, no queue bound for its type): the
+// same message would be refused on every retry. The drain parks such an
+// event and goes on with the next; any other error stops the drain, to be
+// retried in order.
+var ErrRefused = errors.New("outbox: the broker refused the event for good")
+
+// Report is what one drain did.
+type Report struct {
+	Published int // events the broker acknowledged
+	Parked    int // events set aside in the store because the broker refused them for good
 }
 
 // Message is one event to publish.
@@ -54,45 +69,71 @@ func New(st Store, pub Publisher, log *slog.Logger) (*Drainer, error) {
 	return &Drainer{store: st, pub: pub, log: log, batch: 100}, nil
 }
 
-// Drain publishes until the outbox is empty or a publish fails. It stops at
-// the first failure, so events are never published out of order; what is
-// left waits for the next drain. It returns how many events it published.
+// Drain publishes until the outbox is empty or a publish fails for a while
+// (the broker down, a timeout). It stops at such a failure, so events are
+// never published out of order; what is left waits for the next drain. An
+// event the broker refuses for good (ErrRefused) is parked in the store,
+// logged at error level and counted, and the drain goes on with the next:
+// one event never holds back those behind it.
 // Two drains running at once (two instances) may publish an event twice; the
 // event keeps its id, so consumers and JetStream drop the duplicate.
-func (d *Drainer) Drain(ctx context.Context) (int, error) {
+func (d *Drainer) Drain(ctx context.Context) (Report, error) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	total := 0
+	var rep Report
 	for {
 		evs, err := d.store.Unsent(ctx, d.batch)
 		if err != nil {
-			return total, fmt.Errorf("read outbox: %w", err)
+			return rep, fmt.Errorf("read outbox: %w", err)
 		}
 		if len(evs) == 0 {
-			return total, nil
+			return rep, nil
 		}
 		var sent []int64
 		var perr error
 		for _, e := range evs {
-			if perr = d.pub.Publish(ctx, Message{ID: e.ID, Type: e.Type, Body: e.Body}); perr != nil {
-				perr = fmt.Errorf("publish %s %s: %w", e.Type, e.ID, perr)
-				break
+			err := d.pub.Publish(ctx, Message{ID: e.ID, Type: e.Type, Body: e.Body})
+			if err == nil {
+				sent = append(sent, e.Seq)
+				continue
 			}
-			sent = append(sent, e.Seq)
+			if errors.Is(err, ErrRefused) && ctx.Err() == nil {
+				if perr = d.park(ctx, e, err); perr != nil {
+					break
+				}
+				rep.Parked++
+				continue
+			}
+			perr = fmt.Errorf("publish %s %s: %w", e.Type, e.ID, err)
+			break
 		}
 		if len(sent) > 0 {
 			if err := d.store.MarkSent(ctx, sent); err != nil {
 				// Published but not marked: the next drain republishes
 				// them under the same ids.
-				return total, fmt.Errorf("mark outbox sent: %w", err)
+				return rep, fmt.Errorf("mark outbox sent: %w", err)
 			}
-			total += len(sent)
+			rep.Published += len(sent)
 		}
 		if perr != nil {
-			return total, perr
+			return rep, perr
 		}
 		if len(evs) < d.batch {
-			return total, nil
+			return rep, nil
 		}
 	}
+}
+
+// park sets e aside with the broker's refusal and says so at error level,
+// with what an operator needs to find and replay it.
+func (d *Drainer) park(ctx context.Context, e store.Event, refusal error) error {
+	reason := strings.TrimPrefix(refusal.Error(), ErrRefused.Error()+": ")
+	if err := d.store.Park(ctx, e.Seq, reason); err != nil {
+		return fmt.Errorf("park %s %s, refused by the broker (%s): %w", e.Type, e.ID, reason, err)
+	}
+	d.log.ErrorContext(ctx, "outbox event parked: the broker refuses it for good; the events behind it are published",
+		"event_id", e.ID, "type", e.Type, "request_key", e.RequestKey, "seq", e.Seq, "bytes", len(e.Body), "reason", reason,
+		"see", "SELECT seq, id, type, parked_at, parked_reason FROM outbox WHERE parked_at IS NOT NULL AND sent_at IS NULL ORDER BY seq",
+		"replay", fmt.Sprintf("once the broker takes it: UPDATE outbox SET parked_at = NULL, parked_reason = '' WHERE seq = %d", e.Seq))
+	return nil
 }

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"time"
+	"unicode/utf8"
 
 	"github.com/cloudevents/sdk-go/v2/event"
 
@@ -35,15 +36,24 @@ type Meta struct {
 	Time        time.Time
 }
 
-// New builds the outcome of type typ with data.
+// New builds the outcome of type typ with data. The data of a failed event
+// or a batch summary is bounded first (events.Failed.Bounded,
+// events.BatchCompleted.Bounded), so no outcome outgrows
+// events.MaxOutcomeBytes and a broker refuses none for its size.
 func New(typ string, m Meta, data any) (Event, error) {
+	switch d := data.(type) {
+	case events.Failed:
+		data = d.Bounded()
+	case events.BatchCompleted:
+		data = d.Bounded()
+	}
 	e := event.New()
 	e.SetID(ID(m.RequestKey, typ))
 	e.SetSource(events.Source)
 	e.SetType(typ)
 	e.SetTime(m.Time.UTC())
 	if m.Subject != "" {
-		e.SetSubject(m.Subject)
+		e.SetSubject(cut(m.Subject, maxSubject))
 	}
 	if m.TraceParent != "" {
 		e.SetExtension("traceparent", m.TraceParent)
@@ -59,4 +69,18 @@ func New(typ string, m Meta, data any) (Event, error) {
 		return Event{}, fmt.Errorf("encode %s event: %w", typ, err)
 	}
 	return Event{ID: e.ID(), Type: typ, Body: body}, nil
+}
+
+// maxSubject bounds the subject attribute: a gateway id, far shorter.
+const maxSubject = 256
+
+// cut returns s cut to at most n bytes at a character boundary.
+func cut(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	for n > 0 && !utf8.RuneStart(s[n]) {
+		n--
+	}
+	return s[:n]
 }

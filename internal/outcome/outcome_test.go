@@ -2,6 +2,7 @@ package outcome_test
 
 import (
 	"encoding/json"
+	"fmt"
 	"testing"
 	"time"
 
@@ -44,4 +45,89 @@ func TestNewBuildsAStructuredCloudEvent(t *testing.T) {
 			t.Errorf("%s = %v, want %q", k, got[k], want)
 		}
 	}
+}
+
+// worst is a string of n bytes that JSON spells in six bytes each: control
+// characters (\u0001) and bytes that are not UTF-8 (\ufffd) alternate.
+func worst(n int) string {
+	b := make([]byte, n)
+	for i := range b {
+		if i%2 == 0 {
+			b[i] = 0x01
+		} else {
+			b[i] = 0xff
+		}
+	}
+	return string(b)
+}
+
+// TestOutcomesStayUnderTheSizeBound builds the largest failed event and batch
+// summary anyone could ask for: a million errors, every string a megabyte of
+// the characters JSON spells longest. Each must stay under
+// events.MaxOutcomeBytes, keep the first MaxErrors errors (or as many failed
+// items as fit) in order and count the rest.
+func TestOutcomesStayUnderTheSizeBound(t *testing.T) {
+	big := worst(1 << 20)
+	m := outcome.Meta{RequestKey: "k", Subject: big, TraceParent: "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01", Time: time.Now()}
+	ref := events.RequestRef{Source: big, Id: big, Subject: big}
+
+	errs := make([]events.FieldError, 1_000_000)
+	for i := range errs {
+		errs[i] = events.FieldError{Field: "F" + big[:i%7], Value: big, Allowed: big, Message: big}
+	}
+	f := events.Failed{Request: ref, Stage: big, Code: big, Message: big, Errors: errs, RequestId: big, VpnGatewayId: big, RegionId: big}
+	e, err := outcome.New(events.TypeFailed, m, f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(e.Body) > events.MaxOutcomeBytes {
+		t.Errorf("worst failed event: %d bytes, over the bound of %d", len(e.Body), events.MaxOutcomeBytes)
+	}
+	var got struct{ Data events.Failed }
+	if err := json.Unmarshal(e.Body, &got); err != nil {
+		t.Fatal(err)
+	}
+	if n := len(got.Data.Errors); n == 0 || n+got.Data.ErrorsOmitted != len(errs) {
+		t.Errorf("worst failed event keeps %d errors and omits %d; want some kept and the rest of %d counted", n, got.Data.ErrorsOmitted, len(errs))
+	}
+	t.Logf("worst failed event: %d bytes, %d errors kept, %d omitted", len(e.Body), len(got.Data.Errors), got.Data.ErrorsOmitted)
+
+	// Many ordinary errors: exactly the first 50 are kept.
+	plain := make([]events.FieldError, 200)
+	for i := range plain {
+		plain[i] = events.FieldError{Field: fmt.Sprintf("Extra%03d", i), Allowed: "one of RegionId, VpcId, Bandwidth", Message: fmt.Sprintf("Extra%03d is not a parameter", i)}
+	}
+	e, err = outcome.New(events.TypeFailed, outcome.Meta{RequestKey: "k", Time: time.Now()}, events.Failed{Request: events.RequestRef{Source: "/s", Id: "1"},
+		Stage: events.StageValidation, Code: events.CodeInvalidRequest, Message: "invalid", Errors: plain})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := json.Unmarshal(e.Body, &got); err != nil {
+		t.Fatal(err)
+	}
+	if len(got.Data.Errors) != events.MaxErrors || got.Data.ErrorsOmitted != 150 || got.Data.Errors[49].Field != "Extra049" {
+		t.Errorf("200 errors: kept %d (last %+v), omitted %d; want the first %d and 150 counted",
+			len(got.Data.Errors), got.Data.Errors[len(got.Data.Errors)-1], got.Data.ErrorsOmitted, events.MaxErrors)
+	}
+
+	items := make([]events.BatchItemFailure, events.MaxBatchItems)
+	for i := range items {
+		items[i] = events.BatchItemFailure{Index: i, Id: big, VpnGatewayId: big, Reason: big}
+	}
+	b := events.BatchCompleted{Request: ref, Total: len(items), Failed: len(items), FailedItems: items}
+	e, err = outcome.New(events.TypeBatchCompleted, m, b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(e.Body) > events.MaxOutcomeBytes {
+		t.Errorf("worst batch summary: %d bytes, over the bound of %d", len(e.Body), events.MaxOutcomeBytes)
+	}
+	var sum struct{ Data events.BatchCompleted }
+	if err := json.Unmarshal(e.Body, &sum); err != nil {
+		t.Fatal(err)
+	}
+	if n := len(sum.Data.FailedItems); n == 0 || n+sum.Data.FailedItemsOmitted != len(items) || sum.Data.FailedItems[n-1].Index != n-1 {
+		t.Errorf("worst batch summary keeps %d items and omits %d; want the first ones kept and the rest of %d counted", n, sum.Data.FailedItemsOmitted, len(items))
+	}
+	t.Logf("worst batch summary: %d bytes, %d items kept, %d omitted", len(e.Body), len(sum.Data.FailedItems), sum.Data.FailedItemsOmitted)
 }

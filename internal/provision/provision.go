@@ -145,8 +145,28 @@ func WithConcurrency(n int) Option {
 func WithPolicy(p Policy) Option { return func(s *Service) { s.policy = p } }
 
 // WithReserve sets how much of the deadline is kept free: no API call starts
-// later than that.
+// later than that, and a quarter of it is kept after the call to record its
+// outcome.
 func WithReserve(d time.Duration) Option { return func(s *Service) { s.reserve = d } }
+
+type reserveKey struct{}
+
+// WithDeadlineReserve returns ctx with a reserve of its own: HandleAll and
+// Handle keep d, instead of the service's reserve (WithReserve), free before
+// ctx's deadline. An edge whose answer is due sooner than the service's
+// reserve, such as a chat command that must be answered within 3 s, sets the
+// room one API call and its record need; otherwise no call would ever start.
+func WithDeadlineReserve(ctx context.Context, d time.Duration) context.Context {
+	return context.WithValue(ctx, reserveKey{}, d)
+}
+
+// reserveFor is the reserve in force for ctx.
+func (s *Service) reserveFor(ctx context.Context) time.Duration {
+	if d, ok := ctx.Value(reserveKey{}).(time.Duration); ok && d > 0 {
+		return d
+	}
+	return s.reserve
+}
 
 // New builds a Service.
 func New(st Store, c Creator, opts ...Option) (*Service, error) {
@@ -245,7 +265,18 @@ func (s *Service) deadlineNear(ctx context.Context) bool {
 		return true
 	}
 	dl, ok := ctx.Deadline()
-	return ok && time.Until(dl) < s.reserve
+	return ok && time.Until(dl) < s.reserveFor(ctx)
+}
+
+// callContext bounds one API call so that it ends a quarter of the reserve
+// before ctx's deadline: a call the API is slow to answer is cut short
+// while its failure can still be recorded (and a chat still answered).
+func (s *Service) callContext(ctx context.Context) (context.Context, context.CancelFunc) {
+	dl, ok := ctx.Deadline()
+	if !ok {
+		return ctx, func() {}
+	}
+	return context.WithDeadline(ctx, dl.Add(-s.reserveFor(ctx)/4))
 }
 
 // Handle provisions one request. An error means the request could not be
@@ -424,7 +455,9 @@ func (s *Service) create(ctx context.Context, log *slog.Logger, id request.Ident
 	if err := json.Unmarshal(rec.Params, &req); err != nil {
 		return Result{}, fmt.Errorf("decode recorded request %s: %w", rec.Key, err)
 	}
-	res, err := s.cloud.Create(ctx, req, rec.ClientToken)
+	callCtx, cancel := s.callContext(ctx)
+	res, err := s.cloud.Create(callCtx, req, rec.ClientToken)
+	cancel()
 	now := s.now()
 	if err != nil {
 		var api APIError

@@ -8,6 +8,7 @@ import (
 	"net/url"
 	"slices"
 	"strconv"
+	"strings"
 	"time"
 
 	amqp "github.com/rabbitmq/amqp091-go"
@@ -115,10 +116,11 @@ func parseAMQPURL(u *url.URL) (amqpConfig, error) {
 // a channel error), connects again on the next one.
 //
 // By default messages are mandatory: when no queue is bound for a routing key
-// the broker returns the message and Publish fails with ErrUnroutable instead
-// of reporting success for an event nobody will ever see, so the outbox keeps
-// it until a queue is bound. Add mandatory=false to the URL when dropping
-// events without subscribers is intended.
+// the broker returns the message and Publish fails with ErrUnroutable (a
+// refusal, ErrRefused) instead of reporting success for an event nobody will
+// ever see; the outbox parks it in the store, where an operator can see and
+// replay it. Add mandatory=false to the URL when dropping events without
+// subscribers is intended.
 type AMQPPublisher struct {
 	cfg amqpConfig
 	sem semaphore
@@ -242,9 +244,20 @@ func (p *AMQPPublisher) publish(ctx context.Context, m Message) error {
 	// The broker sends basic.return before the ack of the same message and
 	// amqp091 hands both over in order, so a return is already buffered.
 	if r, ok := s.takeReturn(m.ID); ok {
-		return fmt.Errorf("publish %s to exchange %q with routing key %q: %w (%d %s)", m.ID, p.cfg.exchange, m.Type, ErrUnroutable, r.ReplyCode, r.ReplyText)
+		return fmt.Errorf("publish %s to exchange %q with routing key %q: %w (%d %s): bind a queue to the exchange with %q, or with %q for every event type",
+			m.ID, p.cfg.exchange, m.Type, ErrUnroutable, r.ReplyCode, r.ReplyText, m.Type, bindAll(m.Type))
 	}
 	return nil
+}
+
+// bindAll is the topic binding that takes every event type sharing the
+// first two words of eventType: io.vpngw.# for vpngw's own.
+func bindAll(eventType string) string {
+	words := strings.SplitN(eventType, ".", 3)
+	if len(words) < 3 {
+		return "#"
+	}
+	return words[0] + "." + words[1] + ".#"
 }
 
 func (p *AMQPPublisher) connect(ctx context.Context) (*amqpSession, error) {

@@ -8,6 +8,11 @@
 // duplicate window, and AMQP consumers can drop it by the message id, which
 // is the CloudEvent id.
 //
+// An error matching ErrRefused (ErrTooLarge, ErrUnroutable, ErrInvalidMessage)
+// says the broker will refuse that message every time: the drain parks it in
+// the store and publishes the next. Any other error is transient: the drain
+// stops there and retries in order.
+//
 // Open picks an implementation by URL scheme and validates the URL; broker
 // publishers connect on the first Publish and reconnect on a later one, so a
 // function starts even while its broker is briefly away. Errors never contain
@@ -32,7 +37,8 @@
 //	exchange=vpngw       exchange to publish to; empty: the default exchange
 //	exchange_type=topic  type used when declaring it
 //	declare=true         declare it durable; false: it must exist
-//	mandatory=true       a message no queue receives fails with ErrUnroutable;
+//	mandatory=true       a message no queue receives fails with ErrUnroutable
+//	                     (a refusal: the outbox parks it and goes on);
 //	                     false: the broker drops it silently
 //	name=vpngw           connection name the broker shows
 //

@@ -30,6 +30,9 @@ type EmbeddedOptions struct {
 	Port int
 	// Logger receives the server's log lines; nil discards them.
 	Logger *slog.Logger
+	// MaxPayload is the largest message the server takes, in bytes; zero
+	// means NATS's default, 1 MiB.
+	MaxPayload int32
 	// StartTimeout bounds the wait for the server to accept clients,
 	// JetStream recovery included; zero means 10 s.
 	StartTimeout time.Duration
@@ -80,6 +83,7 @@ func StartEmbedded(opts EmbeddedOptions) (*Embedded, error) {
 		JetStream:  true,
 		StoreDir:   opts.Dir,
 		NoSigs:     true, // signals belong to the host process
+		MaxPayload: opts.MaxPayload,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("queue: configure embedded NATS: %w", err)

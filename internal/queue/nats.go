@@ -194,6 +194,11 @@ func (p *NATSPublisher) Publish(ctx context.Context, m Message) error {
 		err = errors.New("connection lost before the PubAck arrived; the stream may hold the message, republish it with the same id")
 	case errors.Is(err, jetstream.ErrNoStreamResponse) && !p.cfg.create:
 		err = fmt.Errorf("no JetStream stream captures the subject (create one, or drop create=false to let vpngw create %s): %w", p.cfg.stream, err)
+	case errors.Is(err, nats.ErrMaxPayload):
+		err = fmt.Errorf("%w: the event is %d bytes, the server's max_payload (body and headers) is %d: %w",
+			ErrTooLarge, len(m.Body), p.maxPayload(ctx), err)
+	case errors.Is(err, jetstream.ErrStreamMessageExceedsMaximum):
+		err = fmt.Errorf("%w: the event is %d bytes, more than stream %s's max_msg_size: %w", ErrTooLarge, len(m.Body), p.cfg.stream, err)
 	case errors.Is(err, nats.ErrReconnectBufExceeded):
 		// The client refuses to buffer while it reconnects (see connect).
 		err = fmt.Errorf("not connected, the client is reconnecting: %w", err)
@@ -202,6 +207,19 @@ func (p *NATSPublisher) Publish(ctx context.Context, m Message) error {
 		return redact(fmt.Errorf("publish %s to NATS subject %s: %w", m.ID, p.Subject(m.Type), err), p.secrets()...)
 	}
 	return nil
+}
+
+// maxPayload is the server's max_payload as the connection last learnt it,
+// 0 when not connected.
+func (p *NATSPublisher) maxPayload(ctx context.Context) int64 {
+	if err := p.sem.lock(ctx); err != nil {
+		return 0
+	}
+	defer p.sem.unlock()
+	if p.nc == nil {
+		return 0
+	}
+	return p.nc.MaxPayload()
 }
 
 // lostSignal returns a channel closed when the current connection drops.

@@ -354,3 +354,30 @@ func TestEmbeddedOptions(t *testing.T) {
 		t.Errorf("server log lines did not reach the logger:\n%s", logs.String())
 	}
 }
+
+// TestNATSStreamMaxMsgSizeIsTooLarge: an operator's stream may take smaller
+// messages than the server does; JetStream's refusal of a larger one is for
+// good, and the stream keeps taking the others.
+func TestNATSStreamMaxMsgSizeIsTooLarge(t *testing.T) {
+	e := startEmbedded(t)
+	js := jetStreamFor(t, e.ClientURL())
+	ctx := context.Background()
+	if _, err := js.CreateStream(ctx, jetstream.StreamConfig{
+		Name: "SMALL", Subjects: []string{"vpngw.>"}, MaxMsgSize: 1024, Storage: jetstream.FileStorage,
+	}); err != nil {
+		t.Fatal(err)
+	}
+	p := open(t, e.ClientURL()+"?stream=SMALL&create=false")
+	big := queuetest.NewMessage("id-big", "io.vpngw.gateway.failed", 1)
+	big.Body = append([]byte(strings.Repeat(" ", 2048)), big.Body...)
+	err := publish(t, p, big)
+	if !errors.Is(err, queue.ErrTooLarge) || !errors.Is(err, queue.ErrRefused) {
+		t.Fatalf("publish over the stream's max_msg_size: got %v, want ErrTooLarge and ErrRefused", err)
+	}
+	if !strings.Contains(err.Error(), "SMALL") {
+		t.Errorf("error %q does not name the stream", err)
+	}
+	if err := publish(t, p, queuetest.NewMessage("id-ok", "io.vpngw.gateway.active", 2)); err != nil {
+		t.Fatalf("publish after the refusal: %v", err)
+	}
+}

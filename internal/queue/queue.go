@@ -35,22 +35,45 @@ type Publisher interface {
 }
 
 // Sentinel errors a Publisher returns; test with errors.Is.
+//
+// A publish fails either for a while (the broker is down, slow, or out of
+// resources: the same message goes through later) or for good (the broker
+// refuses this message as it is, and will refuse it every time). Errors of
+// the second kind match ErrRefused as well as their own sentinel, so a caller
+// that keeps messages in order can set the refused one aside and go on with
+// the next instead of retrying it for ever.
 var (
 	// ErrClosed: Publish was called after Close.
 	ErrClosed = errors.New("queue: publisher is closed")
+	// ErrRefused: the broker (or the publisher, on the broker's known limits)
+	// refused the message for good; republishing it unchanged is refused
+	// again. ErrInvalidMessage, ErrTooLarge and ErrUnroutable match it.
+	ErrRefused = errors.New("queue: message refused for good")
 	// ErrInvalidMessage: the message can never be published as it is (empty
 	// id, type or body, or a type that is not a valid subject or routing key).
 	// Retrying does not help.
-	ErrInvalidMessage = errors.New("queue: invalid message")
+	ErrInvalidMessage error = refusal("queue: invalid message")
+	// ErrTooLarge: the message is larger than the broker takes (NATS
+	// max_payload, 1 MiB by default, or a JetStream stream's max_msg_size).
+	ErrTooLarge error = refusal("queue: message larger than the broker accepts")
 	// ErrUnroutable: an AMQP broker returned a mandatory message because no
-	// queue is bound for its routing key. Retrying helps once one is bound.
-	ErrUnroutable = errors.New("queue: no queue bound for the message")
+	// queue is bound for its routing key. Every later message of that type is
+	// returned too, until a queue is bound for it.
+	ErrUnroutable error = refusal("queue: no queue bound for the message")
 	// ErrNacked: the broker refused to take responsibility for the message.
 	ErrNacked = errors.New("queue: broker did not accept the message")
 	// ErrUnknownScheme: Open was given a URL whose scheme has no registered
 	// publisher.
 	ErrUnknownScheme = errors.New("queue: unknown URL scheme")
 )
+
+// refusal is a sentinel error that also matches ErrRefused.
+type refusal string
+
+func (e refusal) Error() string { return string(e) }
+
+// Is makes every refusal match ErrRefused.
+func (e refusal) Is(target error) bool { return target == ErrRefused }
 
 // Validate reports whether m can be published by every Publisher; the error
 // wraps ErrInvalidMessage.

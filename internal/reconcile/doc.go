@@ -4,7 +4,10 @@
 // yet. It asks the API in as few calls as the API allows: DescribeVpnGateways
 // per region (narrowed to a VPC when every pending gateway of the region is in
 // one), PageSize 50, matching by id, stopping as soon as every pending
-// gateway of the region has been seen.
+// gateway of the region has been seen. A gateway the whole listing missed is
+// asked for by its id (one call each) before it is announced gone: a
+// deletion elsewhere while the tick pages shifts the pages, and can move a
+// gateway onto a page already read.
 //
 // Work is claimed with a lease in the store, so overlapping ticks never
 // handle the same request twice, and a tick stops claiming with enough of its

@@ -12,6 +12,7 @@ import (
 
 	"github.com/vpngw/vpngw/events"
 	"github.com/vpngw/vpngw/internal/cloud"
+	"github.com/vpngw/vpngw/internal/outbox"
 	"github.com/vpngw/vpngw/internal/outcome"
 	"github.com/vpngw/vpngw/internal/store"
 )
@@ -41,7 +42,7 @@ type BatchFinisher interface {
 
 // Drainer publishes the outbox.
 type Drainer interface {
-	Drain(ctx context.Context) (int, error)
+	Drain(ctx context.Context) (outbox.Report, error)
 }
 
 // Options for one tick, as a timer trigger's payload may carry them.
@@ -62,6 +63,7 @@ type Report struct {
 	APICalls      int            `json:"apiCalls"` // DescribeVpnGateways calls made
 	CallsByRegion map[string]int `json:"callsByRegion,omitempty"`
 	Published     int            `json:"published"`
+	Parked        int            `json:"parked"`            // outbox events the broker refused for good, set aside
 	Stopped       string         `json:"stopped,omitempty"` // why the tick ended early
 	Errors        []string       `json:"errors,omitempty"`
 	Duration      time.Duration  `json:"durationNs"`
@@ -183,20 +185,20 @@ func (s *Service) Tick(ctx context.Context, opt Options) (Report, error) {
 		s.finishBatches(ctx, log, &rep)
 	}
 	if s.drainer != nil {
-		n, err := s.drainer.Drain(ctx)
-		rep.Published = n
+		dr, err := s.drainer.Drain(ctx)
+		rep.Published, rep.Parked = dr.Published, dr.Parked
 		if err != nil {
 			rep.Errors = append(rep.Errors, "publish: "+err.Error())
 		}
 	}
 	rep.Duration = time.Since(start)
 	level := slog.LevelInfo
-	if rep.Claimed == 0 && rep.Redriven == 0 && rep.Published == 0 && len(rep.Errors) == 0 {
+	if rep.Claimed == 0 && rep.Redriven == 0 && rep.Published == 0 && rep.Parked == 0 && len(rep.Errors) == 0 {
 		level = slog.LevelDebug // an idle tick every few seconds is not news
 	}
 	log.Log(ctx, level, "tick done", "claimed", rep.Claimed, "active", rep.Active, "failed", rep.Failed,
 		"still_pending", rep.StillPending, "redriven", rep.Redriven, "api_calls", rep.APICalls,
-		"published", rep.Published, "stopped", rep.Stopped, "errors", len(rep.Errors))
+		"published", rep.Published, "parked", rep.Parked, "stopped", rep.Stopped, "errors", len(rep.Errors))
 	if len(rep.Errors) > 0 {
 		return rep, fmt.Errorf("reconcile tick: %d errors, first: %s", len(rep.Errors), rep.Errors[0])
 	}
@@ -244,9 +246,12 @@ func (s *Service) check(ctx context.Context, log *slog.Logger, rep *Report, clai
 			skip = append(skip, keys(reqs)...)
 			continue
 		}
+		unconfirmed := s.confirm(ctx, rep, region, reqs, found, complete)
 		var release []string
 		for _, r := range reqs {
-			if s.settle(ctx, log, rep, r, found[r.GatewayID], complete) {
+			if unconfirmed[r.GatewayID] {
+				rep.StillPending++
+			} else if s.settle(ctx, log, rep, r, found[r.GatewayID], complete) {
 				continue
 			}
 			release = append(release, r.Key)
@@ -292,6 +297,50 @@ func (s *Service) find(ctx context.Context, rep *Report, region string, reqs []s
 			return found, true, nil
 		}
 	}
+}
+
+// confirm asks for each gateway the listing missed by its id, before its
+// absence could settle its request (NotFound, or Timeout as "not listed"):
+// a gateway deleted elsewhere while the tick pages through the listing
+// shifts every later gateway one place up, so a gateway can move from an
+// unread page to a page already read and be missed although it exists.
+// The ones it finds are added to found. DescribeVpnGateways takes one
+// VpnGatewayId, so it costs one call per missing gateway, and only the
+// missing ones whose absence would count are asked for. It returns the
+// gateways it could not ask about: their requests stay as they are.
+func (s *Service) confirm(ctx context.Context, rep *Report, region string, reqs []store.Request, found map[string]cloud.Gateway, complete bool) map[string]bool {
+	var unconfirmed map[string]bool
+	now := s.now()
+	for _, r := range reqs {
+		if _, ok := found[r.GatewayID]; ok || r.GatewayID == "" {
+			continue
+		}
+		age := now.Sub(r.AcceptedAt)
+		if !(complete && age >= s.notFound) && age < s.timeout {
+			continue // its absence settles nothing yet
+		}
+		if unconfirmed == nil {
+			unconfirmed = map[string]bool{}
+		}
+		if s.outOfTime(ctx) != "" {
+			unconfirmed[r.GatewayID] = true
+			continue
+		}
+		p, err := s.api.DescribeVpnGateways(ctx, region, cloud.Filter{VpnGatewayId: r.GatewayID}, 1, cloud.MaxPageSize)
+		rep.APICalls++
+		rep.CallsByRegion[region]++
+		if err != nil {
+			rep.Errors = append(rep.Errors, fmt.Sprintf("describe %s %s: %v", region, r.GatewayID, err))
+			unconfirmed[r.GatewayID] = true
+			continue
+		}
+		for _, g := range p.Gateways {
+			if g.VpnGatewayId == r.GatewayID {
+				found[g.VpnGatewayId] = g
+			}
+		}
+	}
+	return unconfirmed
 }
 
 // settle records the outcome of one request if it has one, and reports

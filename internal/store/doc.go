@@ -13,5 +13,7 @@
 // owes is written to the outbox in the same transaction as the change, and a
 // relay publishes the outbox in order (Unsent, MarkSent): a request is never
 // changed without its event being queued, nor an event queued for a change
-// that was rolled back.
+// that was rolled back. An event the broker refuses for good is parked (Park)
+// with the reason, so the ones behind it go on; Parked lists such events and
+// Unpark returns them to the outbox.
 package store

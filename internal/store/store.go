@@ -87,7 +87,15 @@ type Event struct {
 	Type       string
 	Body       []byte // application/cloudevents+json
 	CreatedAt  time.Time
+	// ParkedAt and ParkedReason are set on an event parked because the
+	// broker refused it for good (Park); Unsent never returns one.
+	ParkedAt     time.Time
+	ParkedReason string
 }
+
+// MaxParkedReason bounds Event.ParkedReason in bytes; Park keeps the first
+// MaxParkedReason bytes of a longer reason, cut at a character boundary.
+const MaxParkedReason = 1000
 
 // Change is what Transition writes besides the new state. Zero fields are left
 // as they are.
@@ -133,10 +141,22 @@ type Store interface {
 	InsertWithin(ctx context.Context, r Request, events []Event, q Quota) (Request, bool, error)
 	// Release ends owner's lease on the requests with keys, leaving their state.
 	Release(ctx context.Context, owner string, keys []string) error
-	// Unsent returns up to limit outbox events not yet marked sent, in Seq order.
+	// Unsent returns up to limit outbox events neither marked sent nor
+	// parked, in Seq order.
 	Unsent(ctx context.Context, limit int) ([]Event, error)
 	// MarkSent marks the outbox events with seqs as published.
 	MarkSent(ctx context.Context, seqs []int64) error
+	// Park sets the unsent outbox event seq aside, with the broker's reason
+	// (see MaxParkedReason): Unsent no longer returns it. Parking an event
+	// already sent or parked, or an unknown seq, changes nothing.
+	Park(ctx context.Context, seq int64, reason string) error
+	// Parked returns up to limit parked, unsent outbox events in Seq order,
+	// with when and why each was parked.
+	Parked(ctx context.Context, limit int) ([]Event, error)
+	// Unpark returns the parked events with seqs to the outbox, to be
+	// published by the next drain in their Seq order; it returns how many
+	// it unparked.
+	Unpark(ctx context.Context, seqs []int64) (int, error)
 	// Close releases the store's connections.
 	Close() error
 }

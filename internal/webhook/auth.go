@@ -45,11 +45,26 @@ func authErrorf(format string, args ...any) *authError {
 }
 
 // verified is what an authentic request leaves for the replay guard: a key
-// that names its signed content, and how long that content would be
-// accepted.
+// that names its signed content, and until when the guard must keep it.
 type verified struct {
 	replayKey string
 	until     time.Time
+	// header and at are the signed timestamp, checked again once the guard
+	// has answered.
+	header string
+	at     time.Time
+}
+
+// replayMargin is how long the guard keeps a key past the last instant its
+// timestamp is accepted (exactly the skew away, which is still accepted). A
+// guard may keep time more coarsely than the nanosecond, and a key it let go
+// at that very instant would let a replay through.
+const replayMargin = time.Second
+
+// newVerified is what a request signed at t under scheme leaves: its key is
+// kept for as long as t can be accepted, both ways, the boundary included.
+func newVerified(key, header string, t time.Time, skew time.Duration) verified {
+	return verified{replayKey: key, until: t.Add(skew + replayMargin), header: header, at: t}
 }
 
 // Sign signs body for POST / at time t: the values of HeaderTimestamp and
@@ -96,7 +111,7 @@ func verifyGeneric(h http.Header, body []byte, secrets [][]byte, now time.Time, 
 	// The key names the signed content, not the signature that matched: the
 	// same content signed with the current and the previous secret is still
 	// one request.
-	return verified{replayKey: contentKey("v1", []byte(ts), []byte{'.'}, body), until: t.Add(skew)}, nil
+	return newVerified(contentKey("v1", []byte(ts), []byte{'.'}, body), HeaderTimestamp, t, skew), nil
 }
 
 // parseV1 reads "v1=<hex>[,v1=<hex>...]". Values of other versions are
@@ -177,7 +192,7 @@ func verifySlack(h http.Header, body []byte, secret []byte, now time.Time, skew 
 	if !hmac.Equal(sig, m.Sum(nil)) {
 		return verified{}, authErrorf("%s does not match the body and the signing secret", headerSlackSignature)
 	}
-	return verified{replayKey: contentKey("slack", base...), until: t.Add(skew)}, nil
+	return newVerified(contentKey("slack", base...), headerSlackTimestamp, t, skew), nil
 }
 
 // verifyDingTalk checks a DingTalk outgoing robot request as DingTalk
@@ -213,7 +228,7 @@ func verifyDingTalk(h http.Header, secret []byte, now time.Time, skew time.Durat
 	}
 	// The sign depends on the timestamp alone, so the timestamp is the key:
 	// each (timestamp, sign) pair carries one message, whatever its body.
-	return verified{replayKey: "dingtalk:" + ts, until: t.Add(skew)}, nil
+	return newVerified("dingtalk:"+ts, headerDingTalkTime, t, skew), nil
 }
 
 // oneHeader returns the single value of a required header.

@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"time"
 
 	"github.com/vpngw/vpngw/events"
 	"github.com/vpngw/vpngw/internal/provision"
@@ -57,7 +58,10 @@ func (h *handler) chat(ctx context.Context, m chatMessage) answer {
 		Identity: m.identity, Type: events.TypeRequested, Data: cmd.data,
 		Caller: m.caller, ChatUser: m.user, DryRun: cmd.verb == verbCheck,
 	}
-	results, err := h.p.HandleAll(ctx, []provision.Input{in})
+	// The chat's whole budget is shorter than the reserve provisioning
+	// keeps before a function's deadline: give it one that fits, so that
+	// the call is made and the answer can name the gateway.
+	results, err := h.p.HandleAll(provision.WithDeadlineReserve(ctx, chatReserve(h.cfg.ChatTimeout)), []provision.Input{in})
 	if err != nil {
 		h.log.WarnContext(ctx, "chat command not finished", "caller", m.caller, "source", m.identity.Source, "event_id", m.identity.ID, "err", err)
 	}
@@ -67,6 +71,12 @@ func (h *handler) chat(ctx context.Context, m chatMessage) answer {
 	}
 	return answer{text: describe(m.identity.ID, res, err)}
 }
+
+// chatReserve is the reserve of a chat command's budget: a CreateVpnGateway
+// call starts only with at least this much of the budget left (1 s of the
+// default 2.5 s: the API answers a create well within it), and a quarter of
+// it is kept after the call to record the outcome and answer.
+func chatReserve(budget time.Duration) time.Duration { return budget * 2 / 5 }
 
 // describe tells the chat user what became of their request: the gateway,
 // or every reason it was refused, one per line.
@@ -97,8 +107,8 @@ func describe(id string, r provision.Result, err error) string {
 		}
 		return b.String()
 	case store.Received:
-		return fmt.Sprintf("Request %s is recorded, and creating its gateway takes longer than a chat answer may. "+
-			"It goes on without you; the outcome is announced when it settles.", id)
+		return fmt.Sprintf("Request %s is accepted and recorded, and its gateway is being created: the API did not answer "+
+			"within a chat answer's time, so it goes on without you (taken up again within minutes); the outcome is announced when it settles.", id)
 	case "":
 		if err != nil {
 			return fmt.Sprintf("Request %s could not be confirmed now: the store or the API is busy. "+
@@ -128,7 +138,7 @@ type slackAnswer struct {
 // outcome as text, as Slack expects (it shows anything else as an error).
 func (h *handler) slack(w http.ResponseWriter, r *http.Request) {
 	if h.cfg.SlackSigningSecret == "" {
-		h.routeOff(w, "POST /slack", "VPNGW_SLACK_SIGNING_SECRET")
+		h.routeOff(w, r, "POST /slack", "VPNGW_SLACK_SIGNING_SECRET")
 		return
 	}
 	ctx, cancel := context.WithTimeout(r.Context(), h.cfg.ChatTimeout)
@@ -209,7 +219,7 @@ type dingTalkAnswer struct {
 // answered with 200 and a text message.
 func (h *handler) dingTalk(w http.ResponseWriter, r *http.Request) {
 	if h.cfg.DingTalkAppSecret == "" {
-		h.routeOff(w, "POST /dingtalk", "VPNGW_DINGTALK_APP_SECRET")
+		h.routeOff(w, r, "POST /dingtalk", "VPNGW_DINGTALK_APP_SECRET")
 		return
 	}
 	ctx, cancel := context.WithTimeout(r.Context(), h.cfg.ChatTimeout)

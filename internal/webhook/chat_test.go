@@ -277,7 +277,7 @@ func TestSlackDeadline(t *testing.T) {
 	if took := time.Since(start); took > 2*time.Second {
 		t.Errorf("answered after %s", took)
 	}
-	if !sawDeadline || !strings.Contains(text, "is recorded") {
+	if !sawDeadline || !strings.Contains(text, "recorded") {
 		t.Errorf("deadline seen %v; answer %q", sawDeadline, text)
 	}
 }

@@ -12,8 +12,9 @@
 //   - POST /dingtalk takes messages to a DingTalk outgoing robot, verified
 //     with the robot's AppSecret VPNGW_DINGTALK_APP_SECRET.
 //
-// A route whose secret is not set answers 404 and names the variable that
-// would enable it.
+// A route whose secret is not set answers a bare 404, as if it did not
+// exist: the answer goes to anyone, so it does not name the variable that
+// would enable the route (a debug-level log line does).
 //
 // # Order of work
 //
@@ -48,7 +49,10 @@
 // {"response_type":"ephemeral","text":...} whatever became of it: Slack
 // shows any other status to the user as a bare failure. Slack must have the
 // answer within 3 s, so the work behind a command is bounded
-// by Config.ChatTimeout and a request that takes longer is left to finish
+// by Config.ChatTimeout, with a provisioning reserve that fits it
+// (provision.WithDeadlineReserve, two fifths of the budget): the
+// CreateVpnGateway call is made and its gateway named in the answer when the
+// API answers in time. A request that takes longer is left to finish
 // without the chat (it is recorded; the reconcile function re-drives it).
 //
 // # DingTalk
@@ -64,15 +68,21 @@
 // Two things limit that. The replay guard takes each timestamp (and so each
 // sign) once, so the headers of a request that arrived are worth nothing
 // afterwards; and the skew bounds how long headers that never arrived stay
-// usable. Serve the route over HTTPS only, and keep the skew short. One
+// usable. Serve the route over HTTPS only, and keep the skew short; since
+// conversationId and senderStaffId are in the unsigned body, the operator's
+// policy should pin DingTalk rules to the conversations' sources and not
+// take the chat user as proof of who typed the command. One
 // consequence: two messages DingTalk signs in the same millisecond are one
 // too many, and the second is refused as replayed.
 //
 // # Replays
 //
 // A verified request leaves a key with the ReplayGuard (sqlstore.Store's
-// FirstUse, shared by every instance) until its timestamp would be refused
-// as stale anyway: for POST / and Slack a hash of the signed content (so the
+// FirstUse, shared by every instance) until a second after its timestamp is
+// refused as stale (a timestamp exactly MaxSkew away is still accepted, so
+// the key must outlive that instant), and the timestamp is checked again
+// after the guard answered, so that time spent in the guard opens no gap.
+// The key is, for POST / and Slack, a hash of the signed content (so the
 // same content under a second, rotated secret is still the same request),
 // for DingTalk the timestamp. A second use answers 401. Senders must sign
 // every attempt afresh, with a new timestamp; a retried request is still

@@ -53,7 +53,7 @@ func FuzzVerify(f *testing.F) {
 			if !ok || !bytes.Equal(g, want) {
 				t.Fatalf("%s accepted ts=%q sig=%q body=%q", scheme, ts, sig, body)
 			}
-			if v.replayKey == "" || len(v.replayKey) > 128 || v.until.Sub(now) > 2*skew || v.until.Before(now) {
+			if v.replayKey == "" || len(v.replayKey) > 128 || v.until.Sub(now) > 2*skew+replayMargin || v.until.Sub(v.at) != skew+replayMargin || v.until.Before(now) {
 				t.Fatalf("%s: verified %+v", scheme, v)
 			}
 		}

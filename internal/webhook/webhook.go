@@ -112,8 +112,9 @@ func (f ProvisionerFunc) HandleAll(ctx context.Context, in []provision.Input) ([
 // Compute runs many, and a replay may reach any of them.
 type ReplayGuard interface {
 	// FirstUse records key until the instant until and reports whether it
-	// was unused (or its record expired). Of concurrent calls with one key,
-	// exactly one sees true.
+	// was unused (or its record expired). The key must be current at every
+	// instant before until (it may expire at until). Of concurrent calls
+	// with one key, exactly one sees true.
 	FirstUse(ctx context.Context, key string, until time.Time) (bool, error)
 }
 
@@ -144,11 +145,33 @@ type handler struct {
 	mux     *http.ServeMux
 }
 
+// Validate checks the settings every route shares, naming the variable:
+// a secret of POST / (the current one or the previous one, which signs
+// requests just as well) shorter than MinSecretLength, a previous secret
+// without a current one, and a MaxSkew that is negative or over MaxMaxSkew.
+// It does not ask for a route to be enabled: the configuration of a function
+// that serves none is valid too (internal/app checks it at start-up).
+func (c Config) Validate() error {
+	var errs []error
+	if c.Secret != "" && len(c.Secret) < MinSecretLength {
+		errs = append(errs, fmt.Errorf("VPNGW_WEBHOOK_SECRET is %d bytes; use at least %d random bytes, e.g. the output of `openssl rand -hex 32`", len(c.Secret), MinSecretLength))
+	}
+	if c.PreviousSecret != "" && len(c.PreviousSecret) < MinSecretLength {
+		errs = append(errs, fmt.Errorf("VPNGW_WEBHOOK_SECRET_PREVIOUS is %d bytes; it signs requests as VPNGW_WEBHOOK_SECRET does, so it needs at least %d random bytes too", len(c.PreviousSecret), MinSecretLength))
+	}
+	if c.PreviousSecret != "" && c.Secret == "" {
+		errs = append(errs, errors.New("VPNGW_WEBHOOK_SECRET_PREVIOUS is set without VPNGW_WEBHOOK_SECRET: it is accepted only beside a current secret"))
+	}
+	if c.MaxSkew < 0 || c.MaxSkew > MaxMaxSkew {
+		errs = append(errs, fmt.Errorf("VPNGW_WEBHOOK_MAX_SKEW=%s: want a positive duration of at most %s", c.MaxSkew, MaxMaxSkew))
+	}
+	return errors.Join(errs...)
+}
+
 // New builds the webhook handler: POST / for CloudEvents signed with
 // VPNGW_WEBHOOK_SECRET, POST /slack for Slack slash commands and POST
 // /dingtalk for DingTalk outgoing robot messages. It refuses a configuration
-// without any secret, a Secret shorter than MinSecretLength, and a MaxSkew
-// over MaxMaxSkew, naming the variable.
+// without any secret and whatever Validate refuses, naming the variable.
 func New(cfg Config, p Provisioner, replay ReplayGuard, opts ...Option) (http.Handler, error) {
 	if p == nil || replay == nil {
 		return nil, errors.New("webhook: a provisioner and a replay guard are required")
@@ -157,20 +180,14 @@ func New(cfg Config, p Provisioner, replay ReplayGuard, opts ...Option) (http.Ha
 	if cfg.Secret == "" && cfg.SlackSigningSecret == "" && cfg.DingTalkAppSecret == "" {
 		errs = append(errs, errors.New("webhook: no route is enabled: set VPNGW_WEBHOOK_SECRET, VPNGW_SLACK_SIGNING_SECRET or VPNGW_DINGTALK_APP_SECRET"))
 	}
-	if cfg.Secret != "" && len(cfg.Secret) < MinSecretLength {
-		errs = append(errs, fmt.Errorf("VPNGW_WEBHOOK_SECRET is %d bytes; use at least %d random bytes, e.g. the output of `openssl rand -hex 32`", len(cfg.Secret), MinSecretLength))
-	}
-	if cfg.PreviousSecret != "" && cfg.Secret == "" {
-		errs = append(errs, errors.New("VPNGW_WEBHOOK_SECRET_PREVIOUS is set without VPNGW_WEBHOOK_SECRET: it is accepted only beside a current secret"))
-	}
-	switch {
-	case cfg.MaxSkew < 0 || cfg.MaxSkew > MaxMaxSkew:
-		errs = append(errs, fmt.Errorf("VPNGW_WEBHOOK_MAX_SKEW=%s: want a positive duration of at most %s", cfg.MaxSkew, MaxMaxSkew))
-	case cfg.MaxSkew == 0:
-		cfg.MaxSkew = DefaultMaxSkew
+	if err := cfg.Validate(); err != nil {
+		errs = append(errs, err)
 	}
 	if err := errors.Join(errs...); err != nil {
 		return nil, err
+	}
+	if cfg.MaxSkew == 0 {
+		cfg.MaxSkew = DefaultMaxSkew
 	}
 	if cfg.MaxBody <= 0 {
 		cfg.MaxBody = DefaultMaxBody
@@ -207,7 +224,7 @@ type Response struct {
 // or batch mode, signed with the shared secret.
 func (h *handler) cloudEvents(w http.ResponseWriter, r *http.Request) {
 	if len(h.secrets) == 0 {
-		h.routeOff(w, "POST /", "VPNGW_WEBHOOK_SECRET")
+		h.routeOff(w, r, "POST /", "VPNGW_WEBHOOK_SECRET")
 		return
 	}
 	body, ok := h.authenticate(r.Context(), w, r, CallerWebhook, func(body []byte) (verified, error) {
@@ -267,7 +284,6 @@ func (h *handler) readBody(w http.ResponseWriter, r *http.Request) ([]byte, bool
 	return body, true
 }
 
-// firstUse asks the replay guard about a verified request.
 // authenticate reads the body and lets nothing else be read unless verify
 // accepts it and the replay guard has not seen it: otherwise it has answered
 // (413, 401, 503) and reports false. route names the caller in logs.
@@ -287,6 +303,7 @@ func (h *handler) authenticate(ctx context.Context, w http.ResponseWriter, r *ht
 	return body, true
 }
 
+// firstUse asks the replay guard about a verified request.
 func (h *handler) firstUse(ctx context.Context, v verified) error {
 	first, err := h.replay.FirstUse(ctx, v.replayKey, v.until)
 	if err != nil {
@@ -294,6 +311,12 @@ func (h *handler) firstUse(ctx context.Context, v verified) error {
 	}
 	if !first {
 		return authErrorf("this signed request was already received (replayed); sign every attempt afresh")
+	}
+	// The guard's answer holds only while the timestamp is still accepted:
+	// time passed while it was asked, and a key the guard let go because
+	// that time went past the window must not let the request in.
+	if err := checkSkew(v.header, v.at, h.now(), h.cfg.MaxSkew); err != nil {
+		return err
 	}
 	return nil
 }
@@ -355,9 +378,11 @@ func seconds(d time.Duration) string {
 }
 
 // routeOff answers a route whose secret is not configured: 404, as if it
-// did not exist, saying what would enable it.
-func (h *handler) routeOff(w http.ResponseWriter, route, variable string) {
-	writeJSON(w, http.StatusNotFound, Response{Error: fmt.Sprintf("%s is not enabled here: set %s to enable it", route, variable)})
+// did not exist. The answer goes to whoever asks, unauthenticated, so it
+// does not say what would enable the route; the log tells the operator.
+func (h *handler) routeOff(w http.ResponseWriter, r *http.Request, route, variable string) {
+	h.log.DebugContext(r.Context(), "webhook route is off", "route", route, "enabled_by", variable)
+	writeJSON(w, http.StatusNotFound, Response{Error: "not found"})
 }
 
 // mediaType is the request's media type, lower case, without parameters.

@@ -210,7 +210,9 @@ func (c *Client) call(ctx context.Context, region, action string, params map[str
 		if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
 			return "", c.giveUp(action, last, err)
 		}
-		last = classify(action, err)
+		if !errors.As(err, &last) {
+			last = classify(action, err, cloud.Credentials{})
+		}
 		last.Attempts = attempt
 		if last.Kind == cloud.Permanent || attempt == c.cfg.MaxAttempts {
 			return "", last
@@ -251,7 +253,8 @@ func (c *Client) backoff(attempt int) time.Duration {
 	return time.Duration(rand.Int64N(int64(d))) + time.Millisecond
 }
 
-// once makes one HTTP attempt. The SDK takes no context, so the attempt runs
+// once makes one HTTP attempt; a failed attempt is a *cloud.Error, or the
+// context's error. The SDK takes no context, so the attempt runs
 // with a read timeout no longer than what is left of the context, and the
 // caller stops waiting when the context ends.
 func (c *Client) once(ctx context.Context, region, action string, params map[string]string) ([]byte, error) {
@@ -298,7 +301,9 @@ func (c *Client) once(ctx context.Context, region, action string, params map[str
 		resp, err := cl.ProcessCommonRequest(req)
 		c.release(cl, creds)
 		if err != nil {
-			done <- result{err: err}
+			// Classified here, where the credentials are known, so that
+			// no text of the SDK's leaves this package unscrubbed.
+			done <- result{err: classify(action, err, creds)}
 			return
 		}
 		done <- result{body: resp.GetHttpContentBytes()}

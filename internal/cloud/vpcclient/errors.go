@@ -1,8 +1,12 @@
 package vpcclient
 
 import (
+	"crypto/tls"
+	"crypto/x509"
 	"errors"
 	"net"
+	"net/url"
+	"regexp"
 	"strconv"
 	"strings"
 	"time"
@@ -12,14 +16,19 @@ import (
 	"github.com/vpngw/vpngw/internal/cloud"
 )
 
-// classify turns what the SDK returned into an *Error.
-func classify(action string, err error) *cloud.Error {
+// classify turns what the SDK returned into an *Error. The SDK's own error
+// texts are not passed on as they are: a transport error quotes the whole
+// signed URL (AccessKeyId, Signature, SignatureNonce, SecurityToken in its
+// query), and the API's answer to a bad signature quotes the string it
+// signed (the same query, encoded). creds are the credentials the call was
+// signed with; their values are blanked wherever they still show.
+func classify(action string, err error, creds cloud.Credentials) *cloud.Error {
 	var se *sdkerrors.ServerError
 	if errors.As(err, &se) {
 		e := &cloud.Error{
 			Action:     action,
 			Code:       se.ErrorCode(),
-			Message:    se.Message(),
+			Message:    scrub(serverMessage(se.Message()), creds),
 			RequestID:  se.RequestId(),
 			HTTPStatus: se.HttpStatus(),
 		}
@@ -44,12 +53,85 @@ func classify(action string, err error) *cloud.Error {
 		// permanent; timeouts and transport failures are not.
 		var ne net.Error
 		if ce.ErrorCode() == sdkerrors.TimeoutErrorCode || errors.As(ce.OriginError(), &ne) {
-			return &cloud.Error{Action: action, Kind: cloud.Transient, Code: "Transport", Message: ce.OriginError().Error()}
+			return &cloud.Error{Action: action, Kind: cloud.Transient, Code: "Transport", Message: transportMessage(ce.OriginError(), creds)}
 		}
-		return &cloud.Error{Action: action, Kind: cloud.Permanent, Code: ce.ErrorCode(), Message: ce.Message()}
+		return &cloud.Error{Action: action, Kind: cloud.Permanent, Code: ce.ErrorCode(), Message: scrub(ce.Message(), creds)}
 	}
-	// Anything else from the HTTP client: connection refused or reset, EOF.
-	return &cloud.Error{Action: action, Kind: cloud.Transient, Code: "Transport", Message: err.Error()}
+	// Anything else from the HTTP client: connection refused or reset, EOF,
+	// a certificate nobody trusts, a name that does not resolve, a timeout.
+	return &cloud.Error{Action: action, Kind: cloud.Transient, Code: "Transport", Message: transportMessage(err, creds)}
+}
+
+// stringToSignMarker starts the part of the API's SignatureDoesNotMatch
+// message that echoes the signed query.
+const stringToSignMarker = "server string to sign is:"
+
+// serverMessage is the API's message without the string to sign it may
+// echo: that string holds the key id, the nonce and every parameter.
+func serverMessage(msg string) string {
+	if i := strings.Index(msg, stringToSignMarker); i >= 0 {
+		msg = strings.TrimSpace(msg[:i]) + " (the API's string to sign is not shown: it carries the access key id; check that the access key secret belongs to the access key id)"
+	}
+	return msg
+}
+
+// transportMessage describes a failure to get an answer without the
+// request's URL: the method, scheme, host and path, and what went wrong
+// (refused, timed out, TLS, DNS), in the words of the layer that failed.
+func transportMessage(err error, creds cloud.Credentials) string {
+	if err == nil {
+		return "no answer"
+	}
+	var ue *url.Error
+	if !errors.As(err, &ue) {
+		return scrub(err.Error(), creds)
+	}
+	where := ue.URL
+	if u, perr := url.Parse(ue.URL); perr == nil {
+		where = (&url.URL{Scheme: u.Scheme, Host: u.Host, Path: u.Path}).String()
+	}
+	return scrub(ue.Op+" "+where+": "+transportKind(ue.Err)+ue.Err.Error(), creds)
+}
+
+// transportKind names the kind of transport failure, for a reader who
+// must tell a network problem from a certificate or a name.
+func transportKind(err error) string {
+	var (
+		dns     *net.DNSError
+		unknown x509.UnknownAuthorityError
+		hostErr x509.HostnameError
+		certErr *tls.CertificateVerificationError
+		ne      net.Error
+	)
+	switch {
+	case errors.As(err, &dns):
+		return "DNS: "
+	case errors.As(err, &unknown), errors.As(err, &hostErr), errors.As(err, &certErr):
+		return "TLS: "
+	case errors.As(err, &ne) && ne.Timeout():
+		return "timeout: "
+	}
+	return ""
+}
+
+// signedQuery matches a URL's query wherever one is left in a text, and
+// the parameters only a signed request carries, encoded or not.
+var (
+	urlQuery    = regexp.MustCompile(`\?[^\s"']*`)
+	signedParam = regexp.MustCompile(`(?i)(AccessKeyId|Signature|SignatureNonce|SignatureMethod|SignatureVersion|SecurityToken|Timestamp)(=|%3D)[^\s&"']*`)
+)
+
+// scrub removes from s whatever of a signed request is still in it: URL
+// queries, signed parameters, and the credentials' own values.
+func scrub(s string, creds cloud.Credentials) string {
+	s = urlQuery.ReplaceAllString(s, "?[query removed]")
+	s = signedParam.ReplaceAllString(s, "[signed parameter removed]")
+	for _, v := range []string{creds.SecurityToken, creds.AccessKeySecret, creds.AccessKeyID} {
+		if len(v) >= 4 {
+			s = strings.ReplaceAll(s, v, "[redacted]")
+		}
+	}
+	return s
 }
 
 // retryAfter reads "Limit:1,Remain:0,TimeLeft:2000,Reset:1234" (TimeLeft in

@@ -1,6 +1,7 @@
 package queuetest
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"net/url"
@@ -88,9 +89,15 @@ func NATS(t *testing.T, rawURL string) Broker {
 	if err != nil {
 		t.Fatalf("NATS at %s is not reachable: %v", base.Redacted(), err)
 	}
+	maxPayload := int(nc.MaxPayload())
 	nc.Close()
 	return Broker{
 		Dedup: true,
+		Refused: func(run string) (queue.Message, error) {
+			m := NewMessage(run+"-big", "io.vpngw.gateway.failed", 2)
+			m.Body = append(bytes.Repeat([]byte(" "), maxPayload+1), m.Body...)
+			return m, queue.ErrTooLarge
+		},
 		NewDestination: func(t *testing.T) Destination {
 			run := NewRunID()
 			prefix := "vpngwtest." + run
@@ -192,7 +199,8 @@ func consumeNATS(t *testing.T, server, stream, prefix string) <-chan Received {
 
 // AMQP returns a Broker for an AMQP 0-9-1 broker at rawURL
 // (amqp://user:pass@host:port/vhost). Each destination gets its own durable
-// topic exchange and a durable queue bound to it with "#"; both are deleted
+// topic exchange and a durable queue bound to it with "io.vpngw.#", as the
+// README tells consumers to bind (a type outside it is unroutable); both are deleted
 // at cleanup, and the queue also expires by itself ten minutes after its last
 // use should cleanup never run. The queue is durable, not exclusive, so it
 // survives a broker restart in RunRestart.
@@ -210,6 +218,9 @@ func AMQP(t *testing.T, rawURL string) Broker {
 	conn.Close()
 	return Broker{
 		Dedup: false,
+		Refused: func(run string) (queue.Message, error) {
+			return NewMessage(run+"-unbound", "com.example.unbound", 2), queue.ErrUnroutable
+		},
 		NewDestination: func(t *testing.T) Destination {
 			name := "vpngwtest." + NewRunID()
 			withAMQPChannel(t, base.String(), func(ch *amqp.Channel) error {
@@ -219,7 +230,7 @@ func AMQP(t *testing.T, rawURL string) Broker {
 				if _, err := ch.QueueDeclare(name, true, false, false, false, amqp.Table{"x-expires": int32(10 * 60 * 1000)}); err != nil {
 					return err
 				}
-				return ch.QueueBind(name, "#", name, false, nil)
+				return ch.QueueBind(name, "io.vpngw.#", name, false, nil)
 			})
 			t.Cleanup(func() {
 				withAMQPChannel(t, base.String(), func(ch *amqp.Channel) error {

@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -44,6 +45,11 @@ type Broker struct {
 	// NewDestination prepares an isolated destination for one test and
 	// removes it in t.Cleanup.
 	NewDestination func(t *testing.T) Destination
+	// Refused returns a message every destination of NewDestination refuses
+	// for good, and the sentinel the refusal must match besides
+	// queue.ErrRefused: a body over NATS's max_payload (ErrTooLarge), a type
+	// no AMQP queue is bound for (ErrUnroutable). Nil skips the test.
+	Refused func(run string) (queue.Message, error)
 	// Stop and Start take the broker down and bring it back; RunRestart
 	// skips when either is nil. Start must return only once the broker
 	// accepts clients.
@@ -202,6 +208,40 @@ func Run(t *testing.T, b Broker) {
 			if err := p.Publish(context.Background(), m); !errors.Is(err, queue.ErrInvalidMessage) {
 				t.Errorf("%s: got %v, want ErrInvalidMessage", name, err)
 			}
+		}
+	})
+
+	t.Run("RefusedForGoodAndGoesOn", func(t *testing.T) {
+		if b.Refused == nil {
+			t.Skip("no message this broker refuses for good")
+		}
+		d := b.NewDestination(t)
+		p := d.NewPublisher(t)
+		in := d.Consume(t)
+		run := NewRunID()
+		before := NewMessage(run+"-before", "io.vpngw.gateway.active", 1)
+		mustPublish(t, p, before)
+		refused, want := b.Refused(run)
+		for range 2 { // refused again: it is the message, not the moment
+			ctx, cancel := context.WithTimeout(context.Background(), receiveTimeout)
+			err := p.Publish(ctx, refused)
+			cancel()
+			if !errors.Is(err, want) || !errors.Is(err, queue.ErrRefused) {
+				t.Fatalf("Publish of %s (%d bytes, type %s): got %v, want an error matching %v and ErrRefused", refused.ID, len(refused.Body), refused.Type, err, want)
+			}
+			if errors.Is(want, queue.ErrTooLarge) && !strings.Contains(err.Error(), fmt.Sprint(len(refused.Body))) {
+				t.Errorf("error %q does not say how large the message is (%d bytes)", err, len(refused.Body))
+			}
+			if errors.Is(want, queue.ErrUnroutable) && !strings.Contains(err.Error(), refused.Type) {
+				t.Errorf("error %q does not name the routing key %s", err, refused.Type)
+			}
+		}
+		// The refusal is about that message alone: the next goes through.
+		after := NewMessage(run+"-after", "io.vpngw.gateway.active", 3)
+		mustPublish(t, p, after)
+		got := Receive(t, in, 2)
+		if got[0].ID != before.ID || got[1].ID != after.ID {
+			t.Fatalf("received %s, %s; want %s, %s and nothing of the refused message", got[0].ID, got[1].ID, before.ID, after.ID)
 		}
 	})
 

@@ -9,6 +9,7 @@ import (
 	"slices"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/vpngw/vpngw/internal/store"
 )
@@ -503,7 +504,7 @@ func (s *Store) Unsent(ctx context.Context, limit int) ([]store.Event, error) {
 		return nil, nil
 	}
 	rows, err := s.rdb.QueryContext(ctx, s.d.rebind(`SELECT seq, id, request_key, type, body, created_at
-		FROM outbox WHERE sent_at IS NULL ORDER BY seq LIMIT ?`), limit)
+		FROM outbox WHERE sent_at IS NULL AND parked_at IS NULL ORDER BY seq LIMIT ?`), limit)
 	if err != nil {
 		return nil, fmt.Errorf("store: read outbox of %s: %w", s.desc, err)
 	}
@@ -550,6 +551,94 @@ func (s *Store) MarkSent(ctx context.Context, seqs []int64) error {
 		return fmt.Errorf("store: mark %d events sent in %s: %w", len(seqs), s.desc, err)
 	}
 	return nil
+}
+
+// Park implements store.Store.
+func (s *Store) Park(ctx context.Context, seq int64, reason string) error {
+	reason = cutUTF8(reason, store.MaxParkedReason)
+	now := s.d.timeArg(s.now())
+	err := s.inTx(ctx, func(tx *sql.Tx) error {
+		_, err := tx.ExecContext(ctx, s.d.rebind(`UPDATE outbox SET parked_at = ?, parked_reason = ?
+			WHERE seq = ? AND sent_at IS NULL AND parked_at IS NULL`), now, reason, seq)
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("store: park outbox event %d in %s: %w", seq, s.desc, err)
+	}
+	return nil
+}
+
+// Parked implements store.Store. A limit below 1 returns nothing.
+func (s *Store) Parked(ctx context.Context, limit int) ([]store.Event, error) {
+	if limit <= 0 {
+		return nil, nil
+	}
+	rows, err := s.rdb.QueryContext(ctx, s.d.rebind(`SELECT seq, id, request_key, type, body, created_at, parked_at, parked_reason
+		FROM outbox WHERE sent_at IS NULL AND parked_at IS NOT NULL ORDER BY seq LIMIT ?`), limit)
+	if err != nil {
+		return nil, fmt.Errorf("store: read parked outbox events of %s: %w", s.desc, err)
+	}
+	defer rows.Close()
+	var out []store.Event
+	for rows.Next() {
+		var (
+			e               store.Event
+			created, parked timeScan
+		)
+		if err := rows.Scan(&e.Seq, &e.ID, &e.RequestKey, &e.Type, &e.Body, &created, &parked, &e.ParkedReason); err != nil {
+			return nil, fmt.Errorf("store: read parked outbox events of %s: %w", s.desc, err)
+		}
+		e.CreatedAt, e.ParkedAt = created.t, parked.t
+		out = append(out, e)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("store: read parked outbox events of %s: %w", s.desc, err)
+	}
+	return out, nil
+}
+
+// Unpark implements store.Store.
+func (s *Store) Unpark(ctx context.Context, seqs []int64) (int, error) {
+	if len(seqs) == 0 {
+		return 0, nil
+	}
+	var n int64
+	err := s.inTx(ctx, func(tx *sql.Tx) error {
+		n = 0
+		for chunk := range slices.Chunk(seqs, maxBatch) {
+			args := make([]any, 0, len(chunk))
+			for _, seq := range chunk {
+				args = append(args, seq)
+			}
+			res, err := tx.ExecContext(ctx, s.d.rebind(`UPDATE outbox SET parked_at = NULL, parked_reason = ''
+				WHERE sent_at IS NULL AND parked_at IS NOT NULL AND seq IN (`+marks(len(chunk))+`)`), args...)
+			if err != nil {
+				return err
+			}
+			c, err := res.RowsAffected()
+			if err != nil {
+				return err
+			}
+			n += c
+		}
+		return nil
+	})
+	if err != nil {
+		return 0, fmt.Errorf("store: unpark %d outbox events in %s: %w", len(seqs), s.desc, err)
+	}
+	return int(n), nil
+}
+
+// cutUTF8 returns the longest prefix of s of at most n bytes that does not
+// end inside a character.
+func cutUTF8(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	for n > 0 && !utf8.RuneStart(s[n]) {
+		n--
+	}
+	return s[:n]
 }
 
 // Count returns how many requests are in one of states, or in any state when

@@ -36,6 +36,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"ConcurrentClaimers", testConcurrentClaimers},
 		{"Release", testRelease},
 		{"OutboxOrder", testOutboxOrder},
+		{"OutboxPark", testOutboxPark},
 		{"CanceledContext", testCanceledContext},
 		{"GetMany", testGetMany},
 		{"BatchStates", testBatchStates},
@@ -778,6 +779,80 @@ func testOutboxOrder(t *testing.T, s store.Store) {
 	}
 	if got, err := s.Unsent(ctx, 0); err != nil || len(got) != 0 {
 		t.Errorf("Unsent(0) = %v, %v; want nothing", ids(got), err)
+	}
+}
+
+// testOutboxPark parks an event in the middle of the outbox: the events
+// behind it are unsent as before, the parked one is listed with its reason
+// until it is unparked, and then comes back in its place.
+func testOutboxPark(t *testing.T, s store.Store) {
+	ctx := context.Background()
+	mustInsert(t, s, request("k-pk-a", base), event("k-pk-a", "a1"), event("k-pk-a", "a2"), event("k-pk-a", "a3"))
+	mustInsert(t, s, request("k-pk-b", base), event("k-pk-b", "b1"))
+	all := unsentAll(t, s)
+	if got := ids(all); !slices.Equal(got, []string{"a1", "a2", "a3", "b1"}) {
+		t.Fatalf("Unsent = %v", got)
+	}
+	a2, b1 := all[1], all[3]
+	// A reason longer than the limit, with a multi-byte character across it.
+	reason := strings.Repeat("x", store.MaxParkedReason-1) + "é and more"
+	if err := s.Park(ctx, a2.Seq, reason); err != nil {
+		t.Fatalf("Park(a2): %v", err)
+	}
+	if got := ids(unsentAll(t, s)); !slices.Equal(got, []string{"a1", "a3", "b1"}) {
+		t.Fatalf("Unsent after parking a2 = %v, want [a1 a3 b1]", got)
+	}
+	parked, err := s.Parked(ctx, 10)
+	if err != nil {
+		t.Fatalf("Parked: %v", err)
+	}
+	if len(parked) != 1 || parked[0].ID != "a2" || parked[0].Seq != a2.Seq || !bytes.Equal(parked[0].Body, a2.Body) ||
+		parked[0].Type != a2.Type || parked[0].RequestKey != "k-pk-a" {
+		t.Fatalf("Parked = %+v, want a2", parked)
+	}
+	if want := strings.Repeat("x", store.MaxParkedReason-1); parked[0].ParkedReason != want {
+		t.Errorf("parked reason is %d bytes (%q…), want the first %d bytes cut before the split character",
+			len(parked[0].ParkedReason), parked[0].ParkedReason[len(parked[0].ParkedReason)-3:], len(want))
+	}
+	if p := parked[0].ParkedAt; p.IsZero() || p.Location() != time.UTC || time.Since(p) > time.Hour || time.Since(p) < -time.Hour {
+		t.Errorf("ParkedAt = %v, want about now, in UTC", p)
+	}
+	if unsent := unsentAll(t, s); !unsent[0].ParkedAt.IsZero() || unsent[0].ParkedReason != "" {
+		t.Errorf("an unsent event carries parking details: %+v", unsent[0])
+	}
+	// Parking again, parking a sent event or an unknown seq changes nothing.
+	if err := s.Park(ctx, a2.Seq, "again"); err != nil {
+		t.Fatalf("Park(a2) again: %v", err)
+	}
+	if err := s.MarkSent(ctx, []int64{b1.Seq}); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Park(ctx, b1.Seq, "sent already"); err != nil {
+		t.Fatalf("Park(b1, sent): %v", err)
+	}
+	if err := s.Park(ctx, 1<<40, "unknown"); err != nil {
+		t.Fatalf("Park(unknown): %v", err)
+	}
+	if parked, err := s.Parked(ctx, 10); err != nil || len(parked) != 1 || parked[0].ParkedReason == "again" {
+		t.Fatalf("Parked after no-op parks = %+v, %v; want a2 with its first reason", parked, err)
+	}
+	if got, err := s.Parked(ctx, 0); err != nil || len(got) != 0 {
+		t.Errorf("Parked(0) = %v, %v; want nothing", ids(got), err)
+	}
+	// Unparking puts it back in its place; only parked events count.
+	n, err := s.Unpark(ctx, []int64{a2.Seq, b1.Seq, 1 << 40})
+	if err != nil || n != 1 {
+		t.Fatalf("Unpark = %d, %v; want 1", n, err)
+	}
+	got := unsentAll(t, s)
+	if !slices.Equal(ids(got), []string{"a1", "a2", "a3"}) || got[1].ParkedReason != "" || !got[1].ParkedAt.IsZero() {
+		t.Fatalf("Unsent after Unpark = %v (%+v), want [a1 a2 a3] with no parking details", ids(got), got[1])
+	}
+	if parked, err := s.Parked(ctx, 10); err != nil || len(parked) != 0 {
+		t.Errorf("Parked after Unpark = %v, %v", ids(parked), err)
+	}
+	if n, err := s.Unpark(ctx, nil); err != nil || n != 0 {
+		t.Errorf("Unpark(nil) = %d, %v", n, err)
 	}
 }
 

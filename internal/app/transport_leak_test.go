@@ -1,0 +1,243 @@
+package app
+
+import (
+	"context"
+	"encoding/json"
+	"io"
+	"log"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/aliyun/fc-runtime-go-sdk/fccontext"
+
+	"github.com/vpngw/vpngw/internal/reconcile"
+	"github.com/vpngw/vpngw/internal/request"
+	"github.com/vpngw/vpngw/internal/runtime"
+	"github.com/vpngw/vpngw/internal/vpcsim"
+	"github.com/vpngw/vpngw/internal/webhook"
+)
+
+// Recognisable credentials of the transport tests: the fallback pair and
+// the function role's STS credentials.
+const (
+	leakAKID      = "LTAIleakscan00000001"
+	leakAKSecret  = "leakscanFallbackSecretValue"
+	leakSTSID     = "STS.leakscanRoleKey0001"
+	leakSTSSecret = "leakscanRoleSecretValue"
+	leakSTSToken  = "leakscanSecurityTokenValue"
+	leakWebhook   = "leakscan-webhook-secret-0123456789"
+)
+
+// leakMarkers may appear in no answer, record, log line or event: the
+// credentials, and what only a signed request's query carries.
+var leakMarkers = []string{
+	leakAKID, leakAKSecret, leakSTSID, leakSTSSecret, leakSTSToken,
+	"Signature=", "SignatureNonce", "AccessKeyId", "SecurityToken", "SignatureMethod", "Timestamp=",
+}
+
+func scanLeaks(t *testing.T, where, text string) {
+	t.Helper()
+	for _, m := range leakMarkers {
+		if strings.Contains(text, m) {
+			t.Errorf("%s contains %q:\n%s", where, m, text)
+		}
+	}
+}
+
+// unreachableEndpoints are VPC API endpoints that fail in each way a
+// transport can: nothing listening, a listener that never answers, a TLS
+// certificate nobody trusts, a name that does not resolve.
+func unreachableEndpoints(t *testing.T) map[string]string {
+	t.Helper()
+	closed, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	refused := "http://" + closed.Addr().String()
+	closed.Close()
+
+	hang, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var (
+		mu    sync.Mutex
+		conns []net.Conn
+	)
+	go func() {
+		for {
+			c, err := hang.Accept()
+			if err != nil {
+				return
+			}
+			mu.Lock()
+			conns = append(conns, c) // read nothing, answer nothing
+			mu.Unlock()
+		}
+	}()
+	t.Cleanup(func() {
+		hang.Close()
+		mu.Lock()
+		defer mu.Unlock()
+		for _, c := range conns {
+			c.Close()
+		}
+	})
+
+	tlsSrv := httptest.NewUnstartedServer(http.NotFoundHandler())
+	tlsSrv.Config.ErrorLog = log.New(io.Discard, "", 0) // the refused handshakes
+	tlsSrv.StartTLS()
+	t.Cleanup(tlsSrv.Close)
+
+	return map[string]string{
+		"connection refused": refused,
+		"timeout":            "http://" + hang.Addr().String(),
+		"untrusted TLS":      tlsSrv.URL,
+		"DNS failure":        "http://vpc.vpngw-leakscan.invalid",
+	}
+}
+
+// TestTransportErrorsLeakNoSignedURL: whatever way the VPC API cannot be
+// reached, the SDK's error (which quotes the whole signed URL: AccessKeyId,
+// Signature, SignatureNonce, SecurityToken) reaches no answer of the
+// webhook's POST /, the HTTP intake or an FC invocation, no record's
+// last_error, no log line and no event; nor does a reconcile tick's
+// re-drive leak it.
+func TestTransportErrorsLeakNoSignedURL(t *testing.T) {
+	for name, endpoint := range unreachableEndpoints(t) {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			s := newStackEnv(t, map[string]string{
+				"VPNGW_VPC_ENDPOINT":              endpoint,
+				"ALIBABA_CLOUD_ACCESS_KEY_ID":     leakAKID,
+				"ALIBABA_CLOUD_ACCESS_KEY_SECRET": leakAKSecret,
+				"VPNGW_WEBHOOK_SECRET":            leakWebhook,
+			})
+			var answers strings.Builder
+			note := func(what string, b []byte, err error) {
+				answers.WriteString(what + ": " + string(b) + "\n")
+				if err != nil {
+					answers.WriteString(what + " error: " + err.Error() + "\n")
+				}
+			}
+			deadline := func(r *http.Request) *http.Request {
+				// The invocation's deadline, as the HTTP trigger hands it on.
+				ctx, cancel := context.WithTimeout(r.Context(), 4*time.Second)
+				t.Cleanup(cancel)
+				return r.WithContext(ctx)
+			}
+
+			// An FC event invocation with the role's STS credentials.
+			fctx := &fccontext.FcContext{RequestID: "fc-leak", Credentials: fccontext.Credentials{
+				AccessKeyId: leakSTSID, AccessKeySecret: leakSTSSecret, SecurityToken: leakSTSToken}}
+			ctx, cancel := context.WithTimeout(fccontext.NewContext(context.Background(), fctx), 4*time.Second)
+			out, err := runtime.FC(s.app.ProvisionHandler(), s.log)(ctx, requestEvent("leak-fc", validData()))
+			cancel()
+			b, _ := json.Marshal(out)
+			note("FC invocation", b, err)
+
+			// The HTTP intake, with the fallback pair.
+			req := httptest.NewRequest(http.MethodPost, "/", strings.NewReader(string(requestEvent("leak-http", validData()))))
+			req.Header.Set("Content-Type", "application/cloudevents+json")
+			w := httptest.NewRecorder()
+			s.app.HTTPHandler().ServeHTTP(w, deadline(req))
+			note("HTTP intake", w.Body.Bytes(), nil)
+
+			// The webhook's POST /.
+			body := requestEvent("leak-webhook", validData())
+			ts, sig := webhook.Sign(leakWebhook, s.clock.Now(), body)
+			req = httptest.NewRequest(http.MethodPost, "/", strings.NewReader(string(body)))
+			req.Header.Set("Content-Type", "application/cloudevents+json")
+			req.Header.Set(webhook.HeaderTimestamp, ts)
+			req.Header.Set(webhook.HeaderSignature, sig)
+			w = httptest.NewRecorder()
+			s.app.Webhook.ServeHTTP(w, deadline(req))
+			if w.Code != http.StatusServiceUnavailable {
+				t.Errorf("webhook POST /: status %d, want 503 (the API is out of reach): %s", w.Code, w.Body)
+			}
+			note("webhook POST /", w.Body.Bytes(), nil)
+
+			// A reconcile tick re-drives what is left. (The store stamps
+			// the failed attempts with its own clock, the wall clock.)
+			s.clock.Advance(time.Since(s.clock.Now()) + 3*time.Minute)
+			tctx, tcancel := context.WithTimeout(context.Background(), 8*time.Second)
+			rep, err := s.app.Reconcile.Tick(tctx, reconcile.Options{})
+			tcancel()
+			b, _ = json.Marshal(rep)
+			note("reconcile tick", b, err)
+			if rep.Redriven == 0 {
+				t.Errorf("the tick re-drove nothing: %s", b)
+			}
+
+			var records strings.Builder
+			withError := 0
+			for _, id := range []string{"leak-fc", "leak-http", "leak-webhook"} {
+				rec, err := s.app.Store.Get(context.Background(), request.Identity{Source: "acs:eventbridge:tickets", ID: id}.Key())
+				if err != nil {
+					t.Fatalf("record %s: %v", id, err)
+				}
+				records.WriteString(id + ": " + rec.LastError + "\n")
+				if rec.LastError != "" {
+					withError++
+				}
+			}
+			// Each call ends before its invocation's deadline, with time
+			// left to record why it failed.
+			if withError != 3 {
+				t.Errorf("%d of 3 records have a last_error: the failures left too little to scan:\n%s", withError, records.String())
+			}
+			unsent, _ := s.app.Store.Unsent(context.Background(), 1000)
+			for _, e := range unsent {
+				scanLeaks(t, "outbox event "+e.Type, string(e.Body))
+			}
+			for _, e := range s.events(0) {
+				b, _ := json.Marshal(e)
+				scanLeaks(t, "event "+e.Type, string(b))
+			}
+			scanLeaks(t, "answers", answers.String())
+			scanLeaks(t, "last_error", records.String())
+			scanLeaks(t, "logs", s.logs.String())
+			if !strings.Contains(s.logs.String(), "CreateVpnGateway") {
+				t.Errorf("no log line names the failed call; the scan proves nothing:\n%s", s.logs.String())
+			}
+			if testing.Verbose() {
+				t.Logf("records:\n%s", records.String())
+			}
+		})
+	}
+}
+
+// TestRefusedSignatureLeaksNoStringToSign: the API answers a bad signature
+// with the string it signed, which holds the key id, the nonce and the
+// signed query; that text reaches neither the failed event nor the record.
+func TestRefusedSignatureLeaksNoStringToSign(t *testing.T) {
+	s := newStackEnv(t, map[string]string{
+		"ALIBABA_CLOUD_ACCESS_KEY_ID":     leakAKID,
+		"ALIBABA_CLOUD_ACCESS_KEY_SECRET": "leakscan-a-wrong-secret",
+	}, vpcsim.WithAccessKey(leakAKID, leakAKSecret))
+	resp, err := s.provision(requestEvent("leak-sig", validData()))
+	b, _ := json.Marshal(resp)
+	answers := string(b)
+	if err != nil {
+		answers += err.Error()
+	}
+	rec, err := s.app.Store.Get(context.Background(), request.Identity{Source: "acs:eventbridge:tickets", ID: "leak-sig"}.Key())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(rec.LastError, "SignatureDoesNotMatch") {
+		t.Fatalf("last_error %q: the emulator did not refuse the signature; the test proves nothing", rec.LastError)
+	}
+	for _, e := range s.events(1) {
+		b, _ := json.Marshal(e)
+		scanLeaks(t, "event "+e.Type, string(b))
+	}
+	scanLeaks(t, "answer", answers)
+	scanLeaks(t, "last_error", rec.LastError)
+	scanLeaks(t, "logs", s.logs.String())
+}
