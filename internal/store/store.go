@@ -139,6 +139,12 @@ type Store interface {
 	// written and the error is a *QuotaError with the counts. A zero q is
 	// no quota.
 	InsertWithin(ctx context.Context, r Request, events []Event, q Quota) (Request, bool, error)
+	// CheckQuota applies q to the recorded request with key as InsertWithin
+	// would if it were recorded now, leaving the request itself out of the
+	// counts (a re-drive decided again under a changed policy): a
+	// *QuotaError when its source's other requests leave no room,
+	// ErrNotFound when there is no such request. It writes nothing.
+	CheckQuota(ctx context.Context, key string, q Quota) error
 	// Release ends owner's lease on the requests with keys, leaving their state.
 	Release(ctx context.Context, owner string, keys []string) error
 	// Unsent returns up to limit outbox events neither marked sent nor

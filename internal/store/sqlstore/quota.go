@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"database/sql"
 	"encoding/hex"
+	"errors"
 	"fmt"
 
 	"github.com/vpngw/vpngw/internal/store"
@@ -19,6 +20,37 @@ import (
 // apart: one source's requests never wait for another's.
 func (s *Store) InsertWithin(ctx context.Context, r store.Request, events []store.Event, q store.Quota) (store.Request, bool, error) {
 	return s.insert(ctx, r, events, q)
+}
+
+// CheckQuota implements store.Store, under the same lock as InsertWithin.
+func (s *Store) CheckQuota(ctx context.Context, key string, q store.Quota) error {
+	if q.PerDay > 0 && q.Since.IsZero() {
+		return fmt.Errorf("store: check quota of %s: a per-day quota needs the start of its window (Quota.Since)", key)
+	}
+	r, err := s.get(ctx, s.rdb, key)
+	if err != nil {
+		return fmt.Errorf("store: check quota of %s in %s: %w", key, s.desc, err)
+	}
+	if q.Zero() {
+		return nil
+	}
+	if err := s.ensureQuotaLock(ctx, r.Source); err != nil {
+		return fmt.Errorf("store: check quota of %s in %s: %w", key, s.desc, err)
+	}
+	err = s.inTx(ctx, func(tx *sql.Tx) error {
+		if err := s.lockQuota(ctx, tx, r.Source); err != nil {
+			return err
+		}
+		return s.checkQuota(ctx, tx, r.Source, key, q)
+	})
+	var qe *store.QuotaError
+	if errors.As(err, &qe) {
+		return qe
+	}
+	if err != nil {
+		return fmt.Errorf("store: check quota of %s in %s: %w", key, s.desc, err)
+	}
+	return nil
 }
 
 // quotaLockKey is the source's row in quota_locks: a digest, so that a
@@ -63,17 +95,18 @@ func (s *Store) lockQuota(ctx context.Context, tx *sql.Tx, source string) error 
 	return nil
 }
 
-// checkQuota counts the source's requests as store.Quota defines them and
-// refuses with a *store.QuotaError when one more would break q.
-func (s *Store) checkQuota(ctx context.Context, tx *sql.Tx, source string, q store.Quota) error {
+// checkQuota counts the source's requests as store.Quota defines them,
+// leaving out the request with key except, and refuses with a
+// *store.QuotaError when one more would break q.
+func (s *Store) checkQuota(ctx context.Context, tx *sql.Tx, source, except string, q store.Quota) error {
 	recv, pend := string(store.Received), string(store.Pending)
 	since := s.d.timeArg(q.Since)
 	var perDay, pending int
 	err := tx.QueryRowContext(ctx, s.d.rebind(`SELECT
 		COUNT(CASE WHEN state IN (?, ?) THEN 1 END),
 		COUNT(CASE WHEN state = ? OR accepted_at >= ? THEN 1 END)
-		FROM requests WHERE source = ? AND (state IN (?, ?) OR accepted_at >= ?)`),
-		recv, pend, recv, since, source, recv, pend, since).Scan(&pending, &perDay)
+		FROM requests WHERE source = ? AND request_key <> ? AND (state IN (?, ?) OR accepted_at >= ?)`),
+		recv, pend, recv, since, source, except, recv, pend, since).Scan(&pending, &perDay)
 	if err != nil {
 		return fmt.Errorf("count requests of source %q: %w", source, err)
 	}

@@ -163,7 +163,7 @@ func (s *Store) insert(ctx context.Context, r store.Request, events []store.Even
 			if !errors.Is(err, store.ErrNotFound) {
 				return err
 			}
-			if err := s.checkQuota(ctx, tx, r.Source, q); err != nil {
+			if err := s.checkQuota(ctx, tx, r.Source, r.Key, q); err != nil {
 				return err
 			}
 		}

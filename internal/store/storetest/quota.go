@@ -113,6 +113,35 @@ func testInsertWithin(t *testing.T, s store.Store) {
 		t.Errorf("refusals wrote outbox events %v", ids(evs))
 	}
 
+	// A recorded request checked again leaves itself out of the counts.
+	check := func(key string, q store.Quota, wantPerDay, wantPending int) {
+		t.Helper()
+		err := s.CheckQuota(ctx, key, q)
+		var qe *store.QuotaError
+		switch {
+		case wantPerDay < 0 && wantPending < 0:
+			if err != nil {
+				t.Errorf("CheckQuota(%s, %+v) = %v; want room", key, q, err)
+			}
+		case !errors.As(err, &qe):
+			t.Errorf("CheckQuota(%s, %+v) = %v; want a *store.QuotaError", key, q, err)
+		case qe.PerDay != max(wantPerDay, 0) || qe.Pending != max(wantPending, 0):
+			t.Errorf("CheckQuota(%s, %+v) counted %d per day and %d pending; want %d and %d", key, q, qe.PerDay, qe.Pending, max(wantPerDay, 0), max(wantPending, 0))
+		}
+	}
+	check("q-received", store.Quota{Pending: pending}, -1, -1)
+	check("q-received", store.Quota{Pending: pending - 1}, -1, pending-1)
+	check("q-received", store.Quota{PerDay: perDay, Since: since}, -1, -1)
+	check("q-received", store.Quota{PerDay: perDay - 1, Since: since}, perDay-1, -1)
+	check("q-dry-run", store.Quota{Pending: pending}, -1, pending) // not counted, so nothing to leave out
+	check("q-dry-run", store.Quota{}, -1, -1)
+	if err := s.CheckQuota(ctx, "q-missing", store.Quota{Pending: 1}); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("CheckQuota of a missing request = %v; want ErrNotFound", err)
+	}
+	if evs := unsentAll(t, s); len(evs) != 0 {
+		t.Errorf("CheckQuota wrote outbox events %v", ids(evs))
+	}
+
 	// One under both bounds: recorded, with its events.
 	got, created, err := s.InsertWithin(ctx, next("q-fits"), []store.Event{event("q-fits", "ev-fits")},
 		store.Quota{PerDay: perDay + 1, Since: since, Pending: pending + 1})
