@@ -1,14 +1,12 @@
 package policy_test
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/vpngw/vpngw/events"
 	"github.com/vpngw/vpngw/internal/policy"
@@ -30,24 +28,11 @@ func loadSample(t *testing.T) *policy.Policy {
 
 func ptr[T any](v T) *T { return &v }
 
-// fakeUsage counts gateways for the quotas and records every call.
+// fakeUsage is what a requester has against its quotas, as the store
+// counts it when it records a request.
 type fakeUsage struct {
 	created, pending int
-	err              error
-	calls            []string
 }
-
-func (f *fakeUsage) CreatedSince(_ context.Context, source string, since time.Time) (int, error) {
-	f.calls = append(f.calls, fmt.Sprintf("CreatedSince(%s, %s)", source, since.UTC().Format(time.RFC3339)))
-	return f.created, f.err
-}
-
-func (f *fakeUsage) Pending(_ context.Context, source string) (int, error) {
-	f.calls = append(f.calls, fmt.Sprintf("Pending(%s)", source))
-	return f.pending, f.err
-}
-
-var now = time.Date(2026, 3, 14, 9, 26, 53, 0, time.UTC)
 
 // Requesters of the sample policy.
 var (
@@ -104,14 +89,16 @@ func manyTags(n int) []events.Tag {
 func TestDecideSample(t *testing.T) {
 	p := loadSample(t)
 	cases := []struct {
-		name      string
-		who       policy.Requester
-		req       events.GatewayRequest
-		usage     fakeUsage
-		allowed   bool
-		rule      string
-		dryRun    bool
-		want      []string
+		name    string
+		who     policy.Requester
+		req     events.GatewayRequest
+		usage   fakeUsage
+		allowed bool
+		rule    string
+		dryRun  bool
+		want    []string
+		// wantCalls is how many quota bounds the matched rule hands on for
+		// the store to count.
 		wantCalls int
 	}{
 		{name: "match source glob: ticketing request allowed", who: ticketing, req: ticketingRequest(),
@@ -264,11 +251,13 @@ func TestDecideSample(t *testing.T) {
 					t.Fatalf("allowed case is not a valid request: %+v", errs)
 				}
 			}
-			u := tc.usage
-			d, err := p.Decide(context.Background(), tc.who, tc.req, &u, now)
+			d, err := p.Decide(tc.who, tc.req)
 			if err != nil {
 				t.Fatalf("Decide: %v", err)
 			}
+			// The store applies the decision's quota as it records the
+			// request, and a refusal turns into this denial.
+			d = d.OverQuota(tc.who, policy.Usage{PerDay: tc.usage.created, Pending: tc.usage.pending})
 			if d.Allowed != tc.allowed || d.Rule != tc.rule || d.DryRun != tc.dryRun {
 				t.Errorf("got Allowed %v Rule %q DryRun %v, want %v %q %v (%s)", d.Allowed, d.Rule, d.DryRun, tc.allowed, tc.rule, tc.dryRun, d.Message)
 			}
@@ -285,8 +274,8 @@ func TestDecideSample(t *testing.T) {
 			if !strings.Contains(d.Message, tc.who.Source) || (tc.rule != "" && !strings.Contains(d.Message, `"`+tc.rule+`"`)) {
 				t.Errorf("message %q does not name rule %q and requester %q", d.Message, tc.rule, tc.who.Source)
 			}
-			if len(u.calls) != tc.wantCalls {
-				t.Errorf("usage calls %q, want %d", u.calls, tc.wantCalls)
+			if n := quotaBounds(d.Quota); n != tc.wantCalls {
+				t.Errorf("decision carries quota %+v, want %d bounds", d.Quota, tc.wantCalls)
 			}
 			decision := "allowed"
 			if !d.Allowed {
@@ -342,12 +331,11 @@ rules:
 		t.Fatal(err)
 	}
 	who := policy.Requester{Source: "/chat/slack", Caller: "bot", ChatUser: "U1"}
-	u := &fakeUsage{}
-	d, err := p.Decide(context.Background(), who, ticketingRequest(), u, now)
+	d, err := p.Decide(who, ticketingRequest())
 	if err != nil {
 		t.Fatal(err)
 	}
-	if d.Allowed || d.Rule != "" || len(d.Violations) != 1 || len(d.AddTags) != 0 {
+	if d.Allowed || d.Rule != "" || len(d.Violations) != 1 || len(d.AddTags) != 0 || !d.Quota.Zero() {
 		t.Fatalf("no rule matches, want a denial without rule: %+v", d)
 	}
 	for _, s := range []string{`"/chat/slack"`, `caller "bot"`, `chat user "U1"`, "denied"} {
@@ -358,16 +346,13 @@ rules:
 	if v := d.Violations[0]; v.Field != "source" || v.Value != who.Source {
 		t.Errorf("violation %+v, want Field source, Value %q", v, who.Source)
 	}
-	if len(u.calls) != 0 {
-		t.Errorf("usage consulted for an unmatched requester: %q", u.calls)
-	}
 
 	// A policy with no rules denies everything.
 	empty, err := policy.Parse("t.yaml", []byte("version: 1\nrules: []\n"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if d, _ := empty.Decide(context.Background(), who, ticketingRequest(), nil, now); d.Allowed {
+	if d, _ := empty.Decide(who, ticketingRequest()); d.Allowed {
 		t.Fatal("empty policy allowed a request")
 	}
 }
@@ -393,11 +378,11 @@ rules:
 		t.Fatal(err)
 	}
 	req := with(ticketingRequest(), func(r *events.GatewayRequest) { r.Bandwidth = ptr(100) })
-	d, _ := p.Decide(context.Background(), policy.Requester{Source: "/hook", Caller: "slack"}, req, nil, now)
+	d, _ := p.Decide(policy.Requester{Source: "/hook", Caller: "slack"}, req)
 	if d.Allowed || d.Rule != "bot-small" {
 		t.Errorf("bot: got %q allowed=%v; the first rule must decide even though a later one would allow", d.Rule, d.Allowed)
 	}
-	d, _ = p.Decide(context.Background(), policy.Requester{Source: "/hook", Caller: "webhook"}, req, nil, now)
+	d, _ = p.Decide(policy.Requester{Source: "/hook", Caller: "webhook"}, req)
 	if !d.Allowed || d.Rule != "hook-any" {
 		t.Errorf("other caller: got %q allowed=%v, want hook-any allowed", d.Rule, d.Allowed)
 	}
@@ -435,7 +420,7 @@ rules:
 	for _, tc := range []struct {
 		caller, rule string
 	}{{"", "bus"}, {"webhook", "signed"}, {"slack", "any-route"}, {"dingtalk", "any-route"}} {
-		d, err := p.Decide(context.Background(), policy.Requester{Source: "/jobs", Caller: tc.caller}, ticketingRequest(), nil, now)
+		d, err := p.Decide(policy.Requester{Source: "/jobs", Caller: tc.caller}, ticketingRequest())
 		if err != nil || d.Rule != tc.rule {
 			t.Errorf("caller %q: rule %q (%v), want %q", tc.caller, d.Rule, err, tc.rule)
 		}
@@ -444,14 +429,13 @@ rules:
 
 func TestDryRunPolicyWide(t *testing.T) {
 	p := loadSample(t)
-	u := &fakeUsage{}
-	d, err := p.Decide(context.Background(), ticketing, ticketingRequest(), u, now)
+	d, err := p.Decide(ticketing, ticketingRequest())
 	if err != nil || d.DryRun {
 		t.Fatalf("sample policy is not dry-run; got DryRun %v, err %v", d.DryRun, err)
 	}
 	p.DryRun = true
 	for _, who := range []policy.Requester{ticketing, {Source: "/unknown"}} {
-		d, err := p.Decide(context.Background(), who, ticketingRequest(), u, now)
+		d, err := p.Decide(who, ticketingRequest())
 		if err != nil || !d.DryRun {
 			t.Errorf("policy dryRun: %s got DryRun %v, err %v", who, d.DryRun, err)
 		}
@@ -475,51 +459,74 @@ rules:
 
 func TestQuotaUsage(t *testing.T) {
 	p := loadSample(t)
-	ctx := context.Background()
 
-	u := &fakeUsage{}
-	if _, err := p.Decide(ctx, ticketing, ticketingRequest(), u, now); err != nil {
-		t.Fatal(err)
+	// The decision hands on the rule's bounds and counts nothing itself.
+	d, err := p.Decide(ticketing, ticketingRequest())
+	if err != nil || !d.Allowed || d.Quota != (policy.Quota{PerDay: 10, Pending: 3}) {
+		t.Fatalf("ticketing: %+v, %v; want allowed with quota perDay 10, pending 3", d, err)
 	}
-	want := []string{
-		"CreatedSince(https://tickets.example.com/queue/network, 2026-03-13T09:26:53Z)", // rolling 24 hours
-		"Pending(https://tickets.example.com/queue/network)",
-	}
-	if !slices.Equal(u.calls, want) {
-		t.Errorf("calls %q, want %q", u.calls, want)
-	}
-
-	// A rule with only a pending quota does not count the day.
-	u = &fakeUsage{}
 	netReq := events.GatewayRequest{RegionId: "cn-hangzhou", VpcId: "vpc-bp1net01", Bandwidth: ptr(20), InstanceChargeType: "POSTPAY"}
-	if _, err := p.Decide(ctx, netops, netReq, u, now); err != nil {
-		t.Fatal(err)
+	if d, _ := p.Decide(netops, netReq); d.Quota != (policy.Quota{Pending: 2}) {
+		t.Errorf("netops: quota %+v, want only pending 2", d.Quota)
 	}
-	if !slices.Equal(u.calls, []string{"Pending(dingtalk:cidNetops01)"}) {
-		t.Errorf("calls %q, want only Pending", u.calls)
-	}
-
-	// No quota: no calls, and no counter needed.
-	if d, err := p.Decide(ctx, finance, financeRequest(), nil, now); err != nil || !d.Allowed {
-		t.Errorf("rule without quota and nil Usage: %+v, %v", d, err)
+	if d, _ := p.Decide(finance, financeRequest()); !d.Allowed || !d.Quota.Zero() {
+		t.Errorf("finance: %+v, want allowed with no quota", d)
 	}
 
-	// A failing count is an error (deliver again), not a decision.
-	boom := errors.New("database is down")
-	_, err := p.Decide(ctx, ticketing, ticketingRequest(), &fakeUsage{err: boom}, now)
-	if !errors.Is(err, boom) || !strings.Contains(err.Error(), ticketing.Source) {
-		t.Errorf("usage failure: got %v", err)
+	// Room under both bounds: unchanged.
+	if got := d.OverQuota(ticketing, policy.Usage{PerDay: 9, Pending: 2}); !got.Allowed || len(got.Violations) != 0 || got.Message != d.Message {
+		t.Errorf("under the quota: %+v", got)
 	}
+	// Both full: one violation each, naming the key, the counts and the
+	// allowed value.
+	got := d.OverQuota(ticketing, policy.Usage{PerDay: 10, Pending: 3})
+	if got.Allowed || len(got.Violations) != 2 {
+		t.Fatalf("over both bounds: %+v", got)
+	}
+	for i, want := range []struct{ key, count, allowed string }{
+		{"quota.perDay", "has 10 gateways", "at most 10 gateways in 24 hours"},
+		{"quota.pending", "has 3 gateways", "at most 3 gateways pending at once"},
+	} {
+		v := got.Violations[i]
+		if !strings.HasPrefix(v.Message, `rule "ticketing" `+want.key+": ") || !strings.Contains(v.Message, want.count) ||
+			v.Allowed != want.allowed || v.Field != "source" || v.Value != ticketing.Source {
+			t.Errorf("violation %d: %+v, want %s with %q and allowed %q", i, v, want.key, want.count, want.allowed)
+		}
+		if !strings.Contains(got.Message, want.key) {
+			t.Errorf("message %q does not name %s", got.Message, want.key)
+		}
+	}
+	if !strings.Contains(got.Message, ticketing.Source) || !strings.HasPrefix(got.Message, `rule "ticketing" denies`) {
+		t.Errorf("message %q does not name the rule and the requester", got.Message)
+	}
+	// The decision it came from is left as it was.
+	if !d.Allowed || len(d.Violations) != 0 {
+		t.Errorf("OverQuota changed its receiver: %+v", d)
+	}
+	// A denial keeps its violations and gains the quota's.
+	big := with(ticketingRequest(), func(r *events.GatewayRequest) { r.Bandwidth = ptr(200) })
+	denied, _ := p.Decide(ticketing, big)
+	over := denied.OverQuota(ticketing, policy.Usage{PerDay: 10})
+	if over.Allowed || len(over.Violations) != len(denied.Violations)+1 || !strings.Contains(over.Message, "maxBandwidth") || !strings.Contains(over.Message, "quota.perDay") {
+		t.Errorf("denied and over the quota: %+v", over)
+	}
+}
 
-	// A quota with no counter is a wiring mistake, reported as such.
-	if _, err := p.Decide(ctx, ticketing, ticketingRequest(), nil, now); err == nil || !strings.Contains(err.Error(), `"ticketing"`) {
-		t.Errorf("quota without Usage: got %v", err)
+// quotaBounds is how many bounds q sets.
+func quotaBounds(q policy.Quota) int {
+	n := 0
+	if q.PerDay > 0 {
+		n++
 	}
+	if q.Pending > 0 {
+		n++
+	}
+	return n
 }
 
 func TestDecideAddTags(t *testing.T) {
 	p := loadSample(t)
-	d, err := p.Decide(context.Background(), ticketing, ticketingRequest(), &fakeUsage{}, now)
+	d, err := p.Decide(ticketing, ticketingRequest())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -529,7 +536,7 @@ func TestDecideAddTags(t *testing.T) {
 	}
 	// Changing the decision's slice must not change the policy.
 	d.AddTags[0].Value = "changed"
-	d2, _ := p.Decide(context.Background(), ticketing, ticketingRequest(), &fakeUsage{}, now)
+	d2, _ := p.Decide(ticketing, ticketingRequest())
 	if d2.AddTags[0].Value != "vpngw" {
 		t.Fatal("Decision.AddTags aliases the policy's tags")
 	}
@@ -537,7 +544,7 @@ func TestDecideAddTags(t *testing.T) {
 	// The request with its tags, the rule's and the identity tags is still
 	// a request the API takes, at the largest allowed tag count.
 	req := with(ticketingRequest(), func(r *events.GatewayRequest) { r.Tags = manyTags(15) })
-	d, err = p.Decide(context.Background(), ticketing, req, &fakeUsage{}, now)
+	d, err = p.Decide(ticketing, req)
 	if err != nil || !d.Allowed {
 		t.Fatalf("15 tags: %+v, %v", d, err)
 	}
@@ -553,7 +560,7 @@ func TestDecideAddTags(t *testing.T) {
 
 func TestDecideNilPolicy(t *testing.T) {
 	var p *policy.Policy
-	if _, err := p.Decide(context.Background(), ticketing, ticketingRequest(), nil, now); !errors.Is(err, policy.ErrNilPolicy) {
+	if _, err := p.Decide(ticketing, ticketingRequest()); !errors.Is(err, policy.ErrNilPolicy) {
 		t.Fatalf("got %v, want ErrNilPolicy", err)
 	}
 }

@@ -5,13 +5,15 @@
 //
 // Load, Parse and FromEnv build a Policy; Policy.Decide answers one request
 // with a Decision (allowed or not, under which rule, dry run or not, every
-// violation, the tags to add). The first rule whose match fits the requester
-// decides; a request no rule matches is denied. A rule without a caller
-// pattern takes only the event bus's requests, one with a caller pattern
-// only those of the webhook routes it names (Callers). IdentityTags gives the tags
-// that trace a gateway back to its request.
+// violation, the tags to add, the rule's quota). The first rule whose match
+// fits the requester decides; a request no rule matches is denied. A rule
+// without a caller pattern takes only the event bus's requests, one with a
+// caller pattern only those of the webhook routes it names (Callers).
+// IdentityTags gives the tags that trace a gateway back to its request.
 //
-// The provision use case imports it; the store adapter implements Usage for
-// the quotas. It imports only the events contract and request's value sets,
-// so it carries no SDK, driver or runtime.
+// Decide counts nothing: a quota is applied where the request is recorded,
+// in one atomic step of the store, and Decision.OverQuota turns the store's
+// refusal into the denial. The provision use case imports it. It imports
+// only the events contract and request's value sets, so it carries no SDK,
+// driver or runtime.
 package policy

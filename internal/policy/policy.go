@@ -1,7 +1,6 @@
 package policy
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"slices"
@@ -72,15 +71,29 @@ func (r Requester) Principal() string {
 	return strings.Join(parts, "/")
 }
 
-// Usage counts a requester's gateways, for the quotas. The store adapter
-// implements it. Both counts are by request event source, and must leave
-// out the request being decided.
-type Usage interface {
-	// CreatedSince counts the requester's requests accepted by
-	// CreateVpnGateway at or after since.
-	CreatedSince(ctx context.Context, requesterSource string, since time.Time) (int, error)
-	// Pending counts the requester's requests received or pending now.
-	Pending(ctx context.Context, requesterSource string) (int, error)
+// Quota is a rule's bounds on a requester's gateways, per request event
+// source. Zero fields are no bound. Decide only hands them on: counting and
+// recording must be one atomic step, which only the store can take (see
+// store.Quota for what each bound counts).
+type Quota struct {
+	// PerDay bounds the gateways created, or still to be created, in any
+	// QuotaWindow.
+	PerDay int
+	// Pending bounds the requests received or pending at once.
+	Pending int
+}
+
+// Zero reports whether q bounds nothing.
+func (q Quota) Zero() bool { return q.PerDay <= 0 && q.Pending <= 0 }
+
+// Usage is what a requester had against its rule's quota when the quota
+// was applied, without the request being decided.
+type Usage struct {
+	// PerDay counts the requester's requests that CreateVpnGateway accepted
+	// in the last QuotaWindow, and those received and not yet settled.
+	PerDay int
+	// Pending counts the requester's requests received or pending.
+	Pending int
 }
 
 // Decision is the policy's answer to one request.
@@ -103,6 +116,10 @@ type Decision struct {
 	// Message is one sentence naming the rule and the requester, and, for
 	// a denial, every violation.
 	Message string
+	// Quota is the matched rule's quota. Decide does not count: the caller
+	// applies it when it records the request, in one atomic step, and turns
+	// a refusal into a denial with OverQuota.
+	Quota Quota
 }
 
 // Policy is a validated operator policy. Build it with Load, Parse or
@@ -163,16 +180,15 @@ func (p *Policy) Rules() []string {
 var ErrNilPolicy = errors.New("policy: Decide called on a nil policy (none configured)")
 
 // Decide applies the policy to request r from who. The first rule whose
-// match fits who decides; when none fits the request is denied. u counts
-// the requester's gateways and is called only when the matched rule has a
-// quota. now is the time of the decision (the quota window ends there).
+// match fits who decides; when none fits the request is denied. The rule's
+// quota is not counted here but handed back in Decision.Quota, to be applied
+// where the request is recorded: a count taken apart from the record lets
+// concurrent requests all see room. So a request already recorded (a
+// re-drive) can be decided again without counting itself.
 //
 // r should already have passed request.Validate: Decide judges what the
 // request asks for, not whether the API would take it.
-//
-// An error means the decision could not be made (the usage count failed)
-// and the request should be tried again; a denial is a Decision.
-func (p *Policy) Decide(ctx context.Context, who Requester, r events.GatewayRequest, u Usage, now time.Time) (Decision, error) {
+func (p *Policy) Decide(who Requester, r events.GatewayRequest) (Decision, error) {
 	if p == nil {
 		return Decision{}, ErrNilPolicy
 	}
@@ -191,23 +207,15 @@ func (p *Policy) Decide(ctx context.Context, who Requester, r events.GatewayRequ
 		}, nil
 	}
 
-	c := checker{rule: ru}
+	c := checker{rule: ru.name}
 	ru.check(&c, r)
-	if ru.perDay > 0 || ru.pending > 0 {
-		if u == nil {
-			return Decision{}, fmt.Errorf("policy: rule %q has a quota, but no usage counter was given to check it", ru.name)
-		}
-		if err := ru.checkQuota(ctx, &c, who, u, now); err != nil {
-			return Decision{}, err
-		}
-	}
-
 	d := Decision{
 		Allowed:    len(c.violations) == 0,
 		Rule:       ru.name,
 		DryRun:     p.DryRun || ru.dryRun,
 		Violations: c.violations,
 		AddTags:    slices.Clone(ru.addTags),
+		Quota:      Quota{PerDay: ru.perDay, Pending: ru.pending},
 	}
 	if d.Allowed {
 		d.Message = fmt.Sprintf("rule %q allows requester %s", ru.name, who)
@@ -215,6 +223,33 @@ func (p *Policy) Decide(ctx context.Context, who Requester, r events.GatewayRequ
 		d.Message = fmt.Sprintf("rule %q denies requester %s: %s", ru.name, who, strings.Join(c.short, "; "))
 	}
 	return d, nil
+}
+
+// OverQuota returns d with the violations of the quotas that u leaves no
+// room under: one more request of who would break them. A denial names
+// quota.perDay or quota.pending, what the requester has and what the rule
+// allows. d comes back unchanged when u leaves room under every bound.
+func (d Decision) OverQuota(who Requester, u Usage) Decision {
+	c := checker{rule: d.Rule}
+	if q := d.Quota.PerDay; q > 0 && u.PerDay >= q {
+		c.add("quota.perDay", "source", who.Source, fmt.Sprintf("at most %d gateways in 24 hours", q),
+			"the requester has %d gateways created or being created in the last 24 hours, and the rule allows %d", u.PerDay, q)
+	}
+	if q := d.Quota.Pending; q > 0 && u.Pending >= q {
+		c.add("quota.pending", "source", who.Source, fmt.Sprintf("at most %d gateways pending at once", q),
+			"the requester has %d gateways received or pending, and the rule allows %d at once", u.Pending, q)
+	}
+	if len(c.violations) == 0 {
+		return d
+	}
+	if d.Allowed {
+		d.Message = fmt.Sprintf("rule %q denies requester %s: %s", d.Rule, who, strings.Join(c.short, "; "))
+	} else {
+		d.Message += "; " + strings.Join(c.short, "; ")
+	}
+	d.Allowed = false
+	d.Violations = append(slices.Clone(d.Violations), c.violations...)
+	return d
 }
 
 // match returns the first rule that fits who, or nil.
@@ -252,7 +287,7 @@ func (r *rule) fits(who Requester) bool {
 
 // checker collects the violations of one decision.
 type checker struct {
-	rule       *rule
+	rule       string
 	violations []events.FieldError
 	// short are the violations as clauses of the decision's message.
 	short []string
@@ -267,7 +302,7 @@ func (c *checker) add(key, field, value, allowed, format string, args ...any) {
 		Field:   field,
 		Value:   clip(value),
 		Allowed: allowed,
-		Message: fmt.Sprintf("rule %q %s", c.rule.name, clause),
+		Message: fmt.Sprintf("rule %q %s", c.rule, clause),
 	})
 }
 
@@ -379,31 +414,6 @@ func (r *rule) checkTags(c *checker, tags []events.Tag) {
 			"the request has %d tags, and with the rule's %d and vpngw's %d identity tags the gateway would carry %d, above the API's limit of %d; send at most %d",
 			len(tags), len(r.addTags), identityTagCount, total, request.MaxTags, room)
 	}
-}
-
-// checkQuota applies the quotas through u.
-func (r *rule) checkQuota(ctx context.Context, c *checker, who Requester, u Usage, now time.Time) error {
-	if r.perDay > 0 {
-		n, err := u.CreatedSince(ctx, who.Source, now.Add(-QuotaWindow))
-		if err != nil {
-			return fmt.Errorf("policy: count gateways created for source %q in the last 24 hours: %w", who.Source, err)
-		}
-		if n >= r.perDay {
-			c.add("quota.perDay", "source", who.Source, fmt.Sprintf("at most %d gateways in 24 hours", r.perDay),
-				"the requester has had %d gateways created in the last 24 hours, and the rule allows %d", n, r.perDay)
-		}
-	}
-	if r.pending > 0 {
-		n, err := u.Pending(ctx, who.Source)
-		if err != nil {
-			return fmt.Errorf("policy: count pending gateways of source %q: %w", who.Source, err)
-		}
-		if n >= r.pending {
-			c.add("quota.pending", "source", who.Source, fmt.Sprintf("at most %d gateways pending at once", r.pending),
-				"the requester has %d gateways pending, and the rule allows %d at once", n, r.pending)
-		}
-	}
-	return nil
 }
 
 // maxValueRunes bounds FieldError.Value, as request does for its own.

@@ -1,7 +1,6 @@
 package policy_test
 
 import (
-	"context"
 	"strings"
 	"testing"
 	"unicode/utf8"
@@ -130,7 +129,7 @@ func TestPatterns(t *testing.T) {
 		}
 		decide := func(name string) bool {
 			r := events.GatewayRequest{RegionId: "cn-hangzhou", VpcId: "vpc-1", Bandwidth: ptr(5), InstanceChargeType: "POSTPAY", Name: name}
-			d, err := p.Decide(context.Background(), policy.Requester{Source: "/s"}, r, nil, now)
+			d, err := p.Decide(policy.Requester{Source: "/s"}, r)
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -25,13 +25,15 @@ type Store interface {
 	Get(ctx context.Context, key string) (store.Request, error)
 	GetMany(ctx context.Context, keys []string) ([]store.Request, error)
 	Insert(ctx context.Context, r store.Request, events []store.Event) (store.Request, bool, error)
+	InsertWithin(ctx context.Context, r store.Request, events []store.Event, q store.Quota) (store.Request, bool, error)
+	CheckQuota(ctx context.Context, key string, q store.Quota) error
 	Transition(ctx context.Context, key string, from []store.State, to store.State, leaseOwner string, c store.Change, events []store.Event) (store.Request, error)
-	CountSource(ctx context.Context, source string, states []store.State, acceptedSince time.Time) (int, error)
 }
 
-// Policy decides whether a requester may have the gateway it asks for.
+// Policy decides whether a requester may have the gateway it asks for. The
+// decision's quota is applied by the store as the request is recorded.
 type Policy interface {
-	Decide(ctx context.Context, who policy.Requester, r events.GatewayRequest, u policy.Usage, now time.Time) (policy.Decision, error)
+	Decide(who policy.Requester, r events.GatewayRequest) (policy.Decision, error)
 }
 
 // Created is what the cloud answers to a successful CreateVpnGateway.
@@ -77,6 +79,10 @@ type Input struct {
 	// item marks an item of a batch, the only request whose id may have
 	// the form of events.BatchItemID.
 	item bool
+
+	// turn orders the input's quota decision after those of the earlier
+	// inputs of its source in the same delivery (HandleAll sets it).
+	turn *turn
 }
 
 // Result is what became of one request.
@@ -200,6 +206,10 @@ func (s *Service) HandleAll(ctx context.Context, in []Input) ([]Result, error) {
 	base := len(results)
 	results = append(results, make([]Result, len(flat))...)
 	errs = append(errs, make([]error, len(flat))...)
+	ord := newOrder(flat)
+	for i := range flat {
+		flat[i].turn = ord.turn(i)
+	}
 	s.parallel(len(flat), func(i int) {
 		var (
 			res  Result
@@ -289,6 +299,9 @@ func (s *Service) Handle(ctx context.Context, in Input) (Result, error) {
 // recorded as received and CreateVpnGateway is to be called for it; otherwise
 // res is its outcome (a rejection, or the state of an earlier delivery).
 func (s *Service) record(ctx context.Context, in Input) (rec store.Request, id request.Identity, res Result, need bool, err error) {
+	// However it ends, the request no longer holds up the later requests of
+	// its source in the delivery.
+	defer in.turn.decided()
 	id = in.Identity
 	if id.Source == "" || id.ID == "" {
 		// Without source and id there is no identity to key on. The content
@@ -365,25 +378,48 @@ func (s *Service) record(ctx context.Context, in Input) (rec store.Request, id r
 
 	rec.ClientToken = request.ClientToken(id, req)
 	who := policy.Requester{Source: id.Source, Caller: in.Caller, ChatUser: in.ChatUser}
-	var dryRun bool
+	var (
+		dryRun   bool
+		decision policy.Decision
+	)
 	if s.policy != nil {
-		// Decided before the request is recorded, so that its own record
-		// does not count against its quota.
-		d, derr := s.policy.Decide(ctx, who, req, usage{store: s.store, self: recorded}, now)
+		var derr error
+		decision, derr = s.policy.Decide(who, req)
 		if derr != nil {
 			return rec, id, retry, false, fmt.Errorf("decide policy for %s: %w", key, derr)
 		}
-		if !d.Allowed && recorded {
-			// Left Received by an earlier delivery, and denied now: fail
-			// the record itself, or it would stay Received.
-			res, serr := s.settle(ctx, log, id, got, events.StagePolicy, events.CodePolicyDenied, d.Message, d.Violations)
-			return got, id, res, false, serr
+		if recorded {
+			// Left Received by an earlier delivery: its quota is applied
+			// leaving its own record out, and if it is denied now the
+			// record itself fails, or it would stay Received.
+			if decision, derr = s.requota(ctx, key, who, decision, now); derr != nil {
+				return rec, id, retry, false, derr
+			}
+			if !decision.Allowed {
+				res, serr := s.settle(ctx, log, id, got, events.StagePolicy, events.CodePolicyDenied, decision.Message, decision.Violations)
+				return got, id, res, false, serr
+			}
 		}
-		if !d.Allowed {
-			return s.reject(ctx, log, rec, id, events.StagePolicy, events.CodePolicyDenied, d.Message, d.Violations)
+		if !decision.Allowed {
+			return s.reject(ctx, log, rec, id, events.StagePolicy, events.CodePolicyDenied, decision.Message, decision.Violations)
 		}
-		req.Tags = append(req.Tags, d.AddTags...)
-		dryRun = d.DryRun
+		req.Tags = append(req.Tags, decision.AddTags...)
+		dryRun = decision.DryRun
+	}
+	// The rule's quota is counted as the request is recorded, in one step
+	// of the store, so that concurrent requests (the items of one delivery,
+	// deliveries on other instances) each count the others.
+	quota := quotaOf(decision, now)
+	if !quota.Zero() {
+		in.turn.wait()
+	}
+	overQuota := func(err error) (store.Request, request.Identity, Result, bool, error) {
+		var qe *store.QuotaError
+		if !errors.As(err, &qe) {
+			return rec, id, retry, false, fmt.Errorf("record request %s: %w", key, err)
+		}
+		d := decision.OverQuota(who, policy.Usage{PerDay: qe.PerDay, Pending: qe.Pending})
+		return s.reject(ctx, log, rec, id, events.StagePolicy, events.CodePolicyDenied, d.Message, d.Violations)
 	}
 	// Every gateway carries who asked for it, so it can be traced back to
 	// its ticket from the console.
@@ -403,12 +439,20 @@ func (s *Service) record(ctx context.Context, in Input) (rec store.Request, id r
 	}
 	rec.Params = params
 	if dryRun || in.DryRun {
-		return s.dryRun(ctx, log, rec, id, req)
+		// A dry run answers as the real request would be answered, quota
+		// included, and its record counts against nothing.
+		got, res, derr := s.dryRun(ctx, log, rec, id, req, quota)
+		in.turn.decided()
+		if derr != nil {
+			return overQuota(derr)
+		}
+		return got, id, res, false, nil
 	}
 	rec.State = store.Received
-	got, created, ierr := s.store.Insert(ctx, rec, nil)
+	got, created, ierr := s.store.InsertWithin(ctx, rec, nil, quota)
+	in.turn.decided()
 	if ierr != nil {
-		return rec, id, retry, false, fmt.Errorf("record request %s: %w", key, ierr)
+		return overQuota(ierr)
 	}
 	if !created && got.State != store.Received {
 		return got, id, resultOf(id, got), false, nil
@@ -466,11 +510,14 @@ func (s *Service) redecide(ctx context.Context, log *slog.Logger, id request.Ide
 				return res, true, err
 			}
 			who := policy.Requester{Source: rec.Source, Caller: rec.Caller, ChatUser: rec.ChatUser}
-			// The request's own record (Received) is not counted against
-			// its quota.
-			d, derr := s.policy.Decide(ctx, who, asked, usage{store: s.store, self: true}, s.now())
+			d, derr := s.policy.Decide(who, asked)
 			if derr != nil {
 				return retry, true, fmt.Errorf("decide policy for %s: %w", rec.Key, derr)
+			}
+			// The request's own record (Received) is not counted against
+			// its quota.
+			if d, derr = s.requota(ctx, rec.Key, who, d, s.now()); derr != nil {
+				return retry, true, derr
 			}
 			if !d.Allowed {
 				res, err := s.settle(ctx, log, id, rec, events.StagePolicy, events.CodePolicyDenied, d.Message, d.Violations)
@@ -653,9 +700,14 @@ func (s *Service) reject(ctx context.Context, log *slog.Logger, rec store.Reques
 	if err != nil {
 		return rec, id, Result{}, false, err
 	}
-	got, _, err := s.store.Insert(ctx, rec, ev)
+	got, created, err := s.store.Insert(ctx, rec, ev)
 	if err != nil {
 		return rec, id, Result{Source: id.Source, Id: id.ID, Key: rec.Key, Retry: true}, false, fmt.Errorf("record rejected request %s: %w", rec.Key, err)
+	}
+	if !created {
+		// Another delivery recorded the request first (a quota slot freed
+		// between this refusal and its record): the record answers.
+		return got, id, resultOf(id, got), false, nil
 	}
 	log.InfoContext(ctx, "request rejected", "stage", stage, "code", code, "errors", len(errs))
 	res := resultOf(id, got)
@@ -664,41 +716,49 @@ func (s *Service) reject(ctx context.Context, log *slog.Logger, rec store.Reques
 }
 
 // dryRun records a dry run and says, with io.vpngw.gateway.validated, what a
-// real run would have asked the API for.
-func (s *Service) dryRun(ctx context.Context, log *slog.Logger, rec store.Request, id request.Identity, req events.GatewayRequest) (store.Request, request.Identity, Result, bool, error) {
+// real run would have asked the API for. A *store.QuotaError says a real run
+// would have been refused by the quota: nothing is recorded then.
+func (s *Service) dryRun(ctx context.Context, log *slog.Logger, rec store.Request, id request.Identity, req events.GatewayRequest, q store.Quota) (store.Request, Result, error) {
 	rec.State = store.DryRun
 	ev, err := s.event(events.TypeValidated, rec.Key, "", rec.TraceParent, rec.CreatedAt, events.Validated{
 		Request: id.Ref(), Parameters: request.Normalize(req), ClientToken: rec.ClientToken, WouldCreate: true,
 	})
 	if err != nil {
-		return rec, id, Result{}, false, err
+		return rec, Result{}, err
 	}
-	got, _, err := s.store.Insert(ctx, rec, ev)
+	got, _, err := s.store.InsertWithin(ctx, rec, ev, q)
 	if err != nil {
-		return rec, id, Result{Source: id.Source, Id: id.ID, Key: rec.Key, Retry: true}, false, fmt.Errorf("record dry run %s: %w", rec.Key, err)
+		return rec, Result{}, err
 	}
 	log.InfoContext(ctx, "dry run decided", "would_create", true)
-	return got, id, resultOf(id, got), false, nil
+	return got, resultOf(id, got), nil
 }
 
-// usage answers the policy's quota questions from the store. self is set
-// when the request being decided is already recorded as Received: it is
-// then left out of the pending count.
-type usage struct {
-	store Store
-	self  bool
-}
-
-// CreatedSince counts the source's gateways CreateVpnGateway accepted since.
-func (u usage) CreatedSince(ctx context.Context, source string, since time.Time) (int, error) {
-	return u.store.CountSource(ctx, source, []store.State{store.Pending, store.Active, store.Failed}, since)
-}
-
-// Pending counts the source's requests not yet settled.
-func (u usage) Pending(ctx context.Context, source string) (int, error) {
-	n, err := u.store.CountSource(ctx, source, []store.State{store.Received, store.Pending}, time.Time{})
-	if u.self && n > 0 {
-		n--
+// quotaOf is the store's form of the decision's quota at now.
+func quotaOf(d policy.Decision, now time.Time) store.Quota {
+	q := store.Quota{PerDay: d.Quota.PerDay, Pending: d.Quota.Pending}
+	if q.PerDay > 0 {
+		q.Since = now.Add(-policy.QuotaWindow)
 	}
-	return n, err
+	return q
+}
+
+// requota applies an allowing decision's quota to a request already
+// recorded as Received (a redelivery or a re-drive), leaving the request's
+// own record out of the count: a quota the operator lowered since denies it.
+func (s *Service) requota(ctx context.Context, key string, who policy.Requester, d policy.Decision, now time.Time) (policy.Decision, error) {
+	q := quotaOf(d, now)
+	if !d.Allowed || q.Zero() {
+		return d, nil
+	}
+	err := s.store.CheckQuota(ctx, key, q)
+	var qe *store.QuotaError
+	switch {
+	case err == nil:
+		return d, nil
+	case errors.As(err, &qe):
+		return d.OverQuota(who, policy.Usage{PerDay: qe.PerDay, Pending: qe.Pending}), nil
+	default:
+		return d, fmt.Errorf("check quota of %s: %w", key, err)
+	}
 }

@@ -7,6 +7,9 @@
 // is the suite every implementation passes.
 //
 // A request is inserted once per key however often its event is delivered;
+// under an operator quota, InsertWithin counts the source's requests and
+// inserts in one transaction that holds the source's lock, so instances
+// recording at the same moment never exceed the quota together;
 // its state moves only by conditional transitions; reconcile ticks lease
 // batches of open requests with Claim so that several ticks or instances can
 // run side by side without handling a request twice. Every event a change

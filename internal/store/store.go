@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"errors"
+	"fmt"
 	"time"
 )
 
@@ -156,9 +157,21 @@ type Store interface {
 	// expired at now, oldest first, to owner until now+lease. Claims by
 	// concurrent callers never overlap.
 	Claim(ctx context.Context, states []State, owner string, now time.Time, lease time.Duration, limit int) ([]Request, error)
-	// CountSource counts the requests of one source in states; with a
-	// non-zero acceptedSince, only those accepted at or after it.
-	CountSource(ctx context.Context, source string, states []State, acceptedSince time.Time) (int, error)
+	// InsertWithin is Insert under a quota on r.Source, decided and recorded
+	// in one atomic step: of concurrent calls for one source, on any number
+	// of store handles, each counts what the others recorded. When a request
+	// with r.Key exists it is returned as Insert would, without counting
+	// (the request is already recorded, and does not count against itself).
+	// Otherwise, when recording r would take the source past q, nothing is
+	// written and the error is a *QuotaError with the counts. A zero q is
+	// no quota.
+	InsertWithin(ctx context.Context, r Request, events []Event, q Quota) (Request, bool, error)
+	// CheckQuota applies q to the recorded request with key as InsertWithin
+	// would if it were recorded now, leaving the request itself out of the
+	// counts (a re-drive decided again under a changed policy): a
+	// *QuotaError when its source's other requests leave no room,
+	// ErrNotFound when there is no such request. It writes nothing.
+	CheckQuota(ctx context.Context, key string, q Quota) error
 	// Release ends owner's lease on the requests with keys, leaving their state.
 	Release(ctx context.Context, owner string, keys []string) error
 	// Unsent returns up to limit outbox events neither marked sent nor
@@ -179,4 +192,51 @@ type Store interface {
 	Unpark(ctx context.Context, seqs []int64) (int, error)
 	// Close releases the store's connections.
 	Close() error
+}
+
+// Quota bounds the requests of one source that InsertWithin records. Zero
+// fields are no bound.
+type Quota struct {
+	// PerDay bounds the source's requests that CreateVpnGateway accepted at
+	// or after Since, together with those Received: a received request may
+	// be created at any moment, so it counts until it is settled. Failed
+	// requests that never reached the API, dry runs and batch records do not
+	// count.
+	PerDay int
+	// Since starts the PerDay window; required with PerDay.
+	Since time.Time
+	// Pending bounds the source's requests Received or Pending.
+	Pending int
+}
+
+// Zero reports whether q bounds nothing.
+func (q Quota) Zero() bool { return q.PerDay <= 0 && q.Pending <= 0 }
+
+// QuotaError is InsertWithin's refusal: recording the request would take
+// its source past the quota. PerDay and Pending are what the source had
+// when the quota was applied, without the refused request; each is counted
+// only when Quota sets its bound (0 otherwise).
+type QuotaError struct {
+	Source          string
+	Quota           Quota
+	PerDay, Pending int
+}
+
+// PerDayExceeded reports whether the per-day bound refused the request.
+func (e *QuotaError) PerDayExceeded() bool { return e.Quota.PerDay > 0 && e.PerDay >= e.Quota.PerDay }
+
+// PendingExceeded reports whether the pending bound refused the request.
+func (e *QuotaError) PendingExceeded() bool {
+	return e.Quota.Pending > 0 && e.Pending >= e.Quota.Pending
+}
+
+func (e *QuotaError) Error() string {
+	msg := fmt.Sprintf("store: source %q is at its quota:", e.Source)
+	if e.PerDayExceeded() {
+		msg += fmt.Sprintf(" %d requests accepted since %s or not yet settled, at most %d;", e.PerDay, e.Quota.Since.UTC().Format(time.RFC3339), e.Quota.PerDay)
+	}
+	if e.PendingExceeded() {
+		msg += fmt.Sprintf(" %d requests received or pending, at most %d;", e.Pending, e.Quota.Pending)
+	}
+	return msg[:len(msg)-1]
 }

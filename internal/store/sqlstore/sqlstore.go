@@ -106,6 +106,11 @@ type queryer interface {
 // for r.Key whatever its RequestKey says, and only if this call created the
 // request.
 func (s *Store) Insert(ctx context.Context, r store.Request, events []store.Event) (store.Request, bool, error) {
+	return s.insert(ctx, r, events, store.Quota{})
+}
+
+// insert is Insert, and InsertWithin when q bounds something.
+func (s *Store) insert(ctx context.Context, r store.Request, events []store.Event, q store.Quota) (store.Request, bool, error) {
 	if r.Key == "" {
 		return store.Request{}, false, errors.New("store: insert: request has no key")
 	}
@@ -118,6 +123,9 @@ func (s *Store) Insert(ctx context.Context, r store.Request, events []store.Even
 	if err := checkEvents(r.Key, events); err != nil {
 		return store.Request{}, false, fmt.Errorf("store: insert %s: %w", r.Key, err)
 	}
+	if !q.Zero() && q.PerDay > 0 && q.Since.IsZero() {
+		return store.Request{}, false, fmt.Errorf("store: insert %s: a per-day quota needs the start of its window (Quota.Since)", r.Key)
+	}
 	now := s.now()
 	if r.CreatedAt.IsZero() {
 		r.CreatedAt = now
@@ -128,6 +136,11 @@ func (s *Store) Insert(ctx context.Context, r store.Request, events []store.Even
 	if r.Params == nil {
 		r.Params = []byte{}
 	}
+	if !q.Zero() {
+		if err := s.ensureQuotaLock(ctx, r.Source); err != nil {
+			return store.Request{}, false, fmt.Errorf("store: insert %s into %s: %w", r.Key, s.desc, err)
+		}
+	}
 
 	var (
 		got     store.Request
@@ -135,6 +148,25 @@ func (s *Store) Insert(ctx context.Context, r store.Request, events []store.Even
 	)
 	err := s.inTx(ctx, func(tx *sql.Tx) error {
 		var err error
+		if !q.Zero() {
+			// Serialise the source's quota decisions, then answer a
+			// recorded request from its record before counting, so that it
+			// never counts against itself.
+			if err := s.lockQuota(ctx, tx, r.Source); err != nil {
+				return err
+			}
+			got, err = s.get(ctx, tx, r.Key)
+			if err == nil {
+				created = false
+				return nil
+			}
+			if !errors.Is(err, store.ErrNotFound) {
+				return err
+			}
+			if err := s.checkQuota(ctx, tx, r.Source, r.Key, q); err != nil {
+				return err
+			}
+		}
 		created, err = s.insertRequest(ctx, tx, r)
 		if err != nil {
 			return err
@@ -147,6 +179,10 @@ func (s *Store) Insert(ctx context.Context, r store.Request, events []store.Even
 		got, err = s.get(ctx, tx, r.Key)
 		return err
 	})
+	var qe *store.QuotaError
+	if errors.As(err, &qe) {
+		return store.Request{}, false, qe
+	}
 	if err != nil {
 		return store.Request{}, false, fmt.Errorf("store: insert %s into %s: %w", r.Key, s.desc, err)
 	}

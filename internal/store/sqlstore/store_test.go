@@ -78,6 +78,29 @@ func TestMySQLContract(t *testing.T) {
 	storetest.Run(t, func(t *testing.T) store.Store { return openStore(t, mysqlDatabaseURL(t, admin)) })
 }
 
+func TestSQLiteSharedContract(t *testing.T) {
+	storetest.RunShared(t, func(t *testing.T, n int) []store.Store { return openShared(t, sqliteURL(t), n) })
+}
+
+func TestPostgresSharedContract(t *testing.T) {
+	admin := postgresAdmin(t)
+	storetest.RunShared(t, func(t *testing.T, n int) []store.Store { return openShared(t, postgresSchemaURL(t, admin), n) })
+}
+
+func TestMySQLSharedContract(t *testing.T) {
+	admin := mysqlAdmin(t)
+	storetest.RunShared(t, func(t *testing.T, n int) []store.Store { return openShared(t, mysqlDatabaseURL(t, admin), n) })
+}
+
+// openShared opens n stores on one database, as n instances would.
+func openShared(t *testing.T, rawURL string, n int) []store.Store {
+	stores := make([]store.Store, n)
+	for i := range stores {
+		stores[i] = openStore(t, rawURL)
+	}
+	return stores
+}
+
 type postgresServer struct {
 	url string
 	db  *sql.DB

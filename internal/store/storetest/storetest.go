@@ -40,7 +40,8 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"CanceledContext", testCanceledContext},
 		{"GetMany", testGetMany},
 		{"BatchStates", testBatchStates},
-		{"CountSource", testCountSource},
+		{"InsertWithinQuota", testInsertWithin},
+		{"InsertWithinConcurrent", testInsertWithinConcurrent},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -955,37 +956,4 @@ func testBatchStates(t *testing.T, s store.Store) {
 	if _, err := s.Transition(ctx, "batch-1", []store.State{store.Batch}, store.BatchDone, "", store.Change{}, nil); !errors.Is(err, store.ErrConflict) {
 		t.Fatalf("completing twice: %v, want ErrConflict", err)
 	}
-}
-
-// testCountSource counts one source's requests by state and acceptance time.
-func testCountSource(t *testing.T, s store.Store) {
-	ctx := context.Background()
-	for i := range 6 {
-		r := request(fmt.Sprintf("count-%d", i), base)
-		if i >= 4 {
-			r.Source = "acs:other"
-		}
-		if _, _, err := s.Insert(ctx, r, nil); err != nil {
-			t.Fatal(err)
-		}
-		if i < 3 {
-			if _, err := s.Transition(ctx, r.Key, []store.State{store.Received}, store.Pending, "",
-				store.Change{AcceptedAt: base.Add(time.Duration(i) * time.Hour)}, nil); err != nil {
-				t.Fatal(err)
-			}
-		}
-	}
-	check := func(source string, states []store.State, since time.Time, want int) {
-		t.Helper()
-		got, err := s.CountSource(ctx, source, states, since)
-		if err != nil || got != want {
-			t.Errorf("CountSource(%s, %v, %v) = %d, %v; want %d", source, states, since, got, err, want)
-		}
-	}
-	check("acs:test", nil, time.Time{}, 4)
-	check("acs:test", []store.State{store.Received, store.Pending}, time.Time{}, 4)
-	check("acs:test", []store.State{store.Pending}, time.Time{}, 3)
-	check("acs:test", []store.State{store.Pending}, base.Add(90*time.Minute), 1)
-	check("acs:other", nil, time.Time{}, 2)
-	check("acs:none", nil, time.Time{}, 0)
 }
