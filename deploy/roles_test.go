@@ -471,3 +471,13 @@ func shipLoadSAM(t *testing.T, root string) shipSAM {
 	}
 	return sam
 }
+
+// shipReadFile reads a file of the repository.
+func shipReadFile(t *testing.T, root, rel string) []byte {
+	t.Helper()
+	data, err := os.ReadFile(filepath.Join(root, rel))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return data
+}
