@@ -69,6 +69,11 @@ func shipCheckSAMWiring(sam shipSAM, params map[string]map[string]any) []string 
 		}
 	}
 
+	// Triggers invoke an alias, not $LATEST.
+	if a, _ := sam.Globals.Function["AutoPublishAlias"].(string); a == "" {
+		problems = append(problems, "Globals.Function has no AutoPublishAlias: the rule, the schedule and the function URL would invoke $LATEST")
+	}
+
 	// Every queue has an alarm on what waits in it.
 	watched := map[string]bool{}
 	for _, r := range sam.Resources {
@@ -123,6 +128,9 @@ func TestShipSAMWiringCheckCatchesWhatWouldNotDeploy(t *testing.T) {
 		{"a VPC only when asked", func(sam shipSAM, _ map[string]map[string]any) {
 			sam.Globals.Function["VpcConfig"] = "If"
 		}, "not a plain map"},
+		{"no alias", func(sam shipSAM, _ map[string]map[string]any) {
+			delete(sam.Globals.Function, "AutoPublishAlias")
+		}, "no AutoPublishAlias"},
 		{"a queue nobody watches", func(sam shipSAM, _ map[string]map[string]any) {
 			delete(sam.Resources, "ProvisionFailuresAlarm")
 		}, "ProvisionFailures: a dead-letter queue without an alarm"},
