@@ -139,3 +139,27 @@ func TestShipCapCheckCatchesMissingAndOversizedCaps(t *testing.T) {
 		})
 	}
 }
+
+// TestDeployDocShowsTheArithmetic keeps docs/DEPLOY.md's sums equal to
+// s.yaml's caps, and the document's threat model and first-deploy list in
+// place.
+func TestDeployDocShowsTheArithmetic(t *testing.T) {
+	root := shipRoot(t)
+	s := shipLoadSYAML(t, root)
+	caps, _ := shipCaps(s)
+	doc := string(shipReadFile(t, root, "docs/DEPLOY.md"))
+	sum := caps["provision"] + caps["reconcile"] + caps["webhook"]
+	terms := fmt.Sprintf("(%d + %d + %d)", caps["provision"], caps["reconcile"], caps["webhook"])
+	for _, want := range []string{
+		fmt.Sprintf("%s × %d = **%d ≤ %v**", terms, sqlstore.DefaultMaxOpenConns, sum*sqlstore.DefaultMaxOpenConns, s.Vars["databaseConnections"]),
+		fmt.Sprintf("%s × 8 = **%d**", terms, sum*8),
+		fmt.Sprintf("| provision | %d |", caps["provision"]),
+		fmt.Sprintf("| reconcile | %d |", caps["reconcile"]),
+		fmt.Sprintf("| webhook | %d |", caps["webhook"]),
+		"## Threat model", "## What a first real deploy must confirm",
+	} {
+		if !strings.Contains(doc, want) {
+			t.Errorf("docs/DEPLOY.md does not say %q", want)
+		}
+	}
+}
