@@ -108,6 +108,9 @@ func functionActions(t *testing.T, root, fn string) []string {
 	}
 	w := &appWalk{t: t, src: src, seen: map[string]bool{}, locals: localDefs(src.newFn)}
 	w.member(handler)
+	for _, p := range w.problems {
+		t.Errorf("functions/%s: %s", fn, p)
+	}
 	sort.Strings(w.actions)
 	return w.actions
 }
@@ -166,11 +169,12 @@ func localDefs(fd *ast.FuncDecl) map[string][]ast.Expr {
 }
 
 type appWalk struct {
-	t       *testing.T
-	src     appSource
-	seen    map[string]bool
-	locals  map[string][]ast.Expr
-	actions []string
+	t        *testing.T
+	src      appSource
+	seen     map[string]bool
+	locals   map[string][]ast.Expr
+	actions  []string
+	problems []string // what the walk cannot follow
 }
 
 func (w *appWalk) add(actions ...string) {
@@ -189,10 +193,6 @@ func (w *appWalk) member(name string) {
 	w.seen[name] = true
 	if fd, ok := w.src.methods[name]; ok {
 		w.node(fd.Body, recvName(fd))
-		return
-	}
-	if name == cloudField {
-		w.t.Errorf("the VPC client (App.%s) is used directly somewhere a function reaches; hand it to a use case or an adapter type so that its actions can be told", cloudField)
 		return
 	}
 	// A field: the right-hand sides of New's assignments to a.<name>.
@@ -252,9 +252,8 @@ func (w *appWalk) node(n ast.Node, recv string) {
 func (w *appWalk) cloudHandedTo(stack []ast.Node, recv string) {
 	if len(stack) > 0 {
 		parent := stack[len(stack)-1]
-		if kv, ok := parent.(*ast.KeyValueExpr); ok && len(stack) > 1 {
-			_ = kv
-			parent = stack[len(stack)-2]
+		if _, ok := parent.(*ast.KeyValueExpr); ok && len(stack) > 1 {
+			parent = stack[len(stack)-2] // T{field: a.Cloud}
 		}
 		switch p := parent.(type) {
 		case *ast.CallExpr:
@@ -278,7 +277,7 @@ func (w *appWalk) cloudHandedTo(stack []ast.Node, recv string) {
 			}
 		}
 	}
-	w.t.Errorf("the VPC client (App.%s) is handed somewhere this test cannot follow; pass it to a package's New or wrap it in an adapter type of internal/app", cloudField)
+	w.problems = append(w.problems, fmt.Sprintf("the VPC client (App.%s) is handed somewhere this test cannot follow; pass it to a package's New or wrap it in an adapter type of internal/app", cloudField))
 }
 
 // clientCallsIn lists the client methods (named as their actions) that the
@@ -289,7 +288,7 @@ func (w *appWalk) clientCallsIn(dir string) []string {
 		calls = append(calls, clientCallsInNode(f)...)
 	}
 	if len(calls) == 0 {
-		w.t.Errorf("%s is handed the VPC client but calls none of %v", dir, vpcclient.Actions)
+		w.problems = append(w.problems, fmt.Sprintf("%s is handed the VPC client but calls none of %v", dir, vpcclient.Actions))
 	}
 	return calls
 }
@@ -480,4 +479,68 @@ func shipReadFile(t *testing.T, root, rel string) []byte {
 		t.Fatal(err)
 	}
 	return data
+}
+
+// TestFunctionActionsFollowsTheWiring runs the walk over small made-up
+// trees shaped like internal/app, so that it is known to find an action a
+// new path reaches and to refuse a client it cannot follow.
+func TestFunctionActionsFollowsTheWiring(t *testing.T) {
+	write := func(t *testing.T, root, rel, src string) {
+		t.Helper()
+		p := filepath.Join(root, rel)
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(p, []byte(src), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	const main = "package main\n\nimport \"github.com/vpngw/vpngw/internal/app\"\n\nfunc main() { app.RunFunction(\"x\", (*app.App).XHandler) }\n"
+	const head = "package app\n\nimport (\n\t\"github.com/vpngw/vpngw/internal/watch\"\n)\n\ntype App struct{ Cloud, Watch, Other any }\n\n"
+	for _, tc := range []struct {
+		name, app, watch string
+		want             []string
+		problem          string
+	}{
+		{"through a package's New", head +
+			"func New() *App { a := &App{}; a.Watch = watch.New(a.Cloud); return a }\n" +
+			"func (a *App) XHandler() { a.Watch.(interface{ Run() }).Run() }\n",
+			"package watch\n\nfunc New(c any) any { return c }\nfunc run(c interface{ DescribeVpnGateways() }) { c.DescribeVpnGateways() }\n",
+			[]string{vpcclient.ActionDescribeVpnGateways}, ""},
+		{"through an adapter and a local", head +
+			"type adapter struct{ c any }\n\nfunc (x adapter) Do() { x.c.(interface{ CreateVpnGateway() }).CreateVpnGateway() }\n\n" +
+			"func New() *App { a := &App{}; ad := adapter{c: a.Cloud}; a.Other = ad; return a }\n" +
+			"func (a *App) XHandler() { a.helper() }\nfunc (a *App) helper() { _ = a.Other }\n",
+			"package watch\n",
+			[]string{vpcclient.ActionCreateVpnGateway}, ""},
+		{"not reached", head +
+			"func New() *App { a := &App{}; a.Watch = watch.New(a.Cloud); return a }\n" +
+			"func (a *App) XHandler() { _ = a.Other }\n",
+			"package watch\n\nfunc run(c interface{ DescribeVpnGateways() }) { c.DescribeVpnGateways() }\n",
+			nil, ""},
+		{"the client used directly", head +
+			"func New() *App { return &App{} }\nfunc (a *App) XHandler() { _ = a.Cloud }\n",
+			"package watch\n", nil, "cannot follow"},
+		{"the client handed on unseen", head +
+			"func New() *App { a := &App{}; a.Other = []any{a.Cloud}; return a }\nfunc (a *App) XHandler() { _ = a.Other }\n",
+			"package watch\n", nil, "cannot follow"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			root := t.TempDir()
+			write(t, root, "functions/x/main.go", main)
+			write(t, root, "internal/app/app.go", tc.app)
+			write(t, root, "internal/watch/watch.go", tc.watch)
+			src := loadAppSource(t, root)
+			w := &appWalk{t: t, src: src, seen: map[string]bool{}, locals: localDefs(src.newFn)}
+			w.member(handlerOf(t, root, "x"))
+			sort.Strings(w.actions)
+			if !slices.Equal(w.actions, tc.want) {
+				t.Errorf("actions %v, want %v", w.actions, tc.want)
+			}
+			got := strings.Join(w.problems, "\n")
+			if tc.problem == "" && got != "" || !strings.Contains(got, tc.problem) {
+				t.Errorf("problems %q, want %q", got, tc.problem)
+			}
+		})
+	}
 }
