@@ -1,6 +1,7 @@
 // Package deploy_test checks the deployment files in deploy/ against the
-// code: the RAM policy grants exactly the VPC API actions the code can call
-// (so the two cannot drift apart), and the sample operator policy loads.
+// code: each function's RAM policy (deploy/ram/<function>.json) grants
+// exactly the VPC API actions that function's code can call (so the two
+// cannot drift apart), and the sample operator policy loads.
 //
 // Sources for the RAM policy (see README-ram.md for the reasoning):
 //   - RAM policy structure, Version "1", Effect/Action/Resource/Condition:
@@ -34,8 +35,14 @@ import (
 )
 
 const (
-	ramPolicyPath = "ram-policy.json"
-	actionPrefix  = "vpc:"
+	// ramDir holds one RAM policy per function, deploy/ram/<function>.json.
+	ramDir       = "ram"
+	actionPrefix = "vpc:"
+	// The region and account of every resource ARN: placeholders that
+	// envsubst fills in when the policy is created (README-ram.md), so that
+	// no policy reaches another region or account by a "*".
+	ramRegionVar  = "${VPNGW_REGION}"
+	ramAccountVar = "${VPNGW_ACCOUNT_ID}"
 	// sdkModule is the SDK through which the code reaches the VPC API.
 	sdkModule = "github.com/aliyun/alibaba-cloud-sdk-go"
 	// cloudDir is the one package allowed to call the VPC API.
@@ -76,7 +83,7 @@ func readRAMPolicy(t *testing.T, data []byte) ramPolicy {
 	dec.DisallowUnknownFields()
 	var p ramPolicy
 	if err := dec.Decode(&p); err != nil {
-		t.Fatalf("%s: %v", ramPolicyPath, err)
+		t.Fatalf("RAM policy: %v", err)
 	}
 	return p
 }
@@ -134,6 +141,9 @@ func checkRAMPolicy(p ramPolicy, called []string) []string {
 				probs = append(probs, where+": resource "+strconv.Quote(r)+" is not a VPC resource ARN (acs:vpc:region:account:type/id)")
 				continue
 			}
+			if parts := strings.Split(r, ":"); parts[2] != ramRegionVar || parts[3] != ramAccountVar {
+				probs = append(probs, where+": resource "+strconv.Quote(r)+" must be scoped to acs:vpc:"+ramRegionVar+":"+ramAccountVar+":..., not region "+strconv.Quote(parts[2])+" and account "+strconv.Quote(parts[3]))
+			}
 			if !slices.Contains(allowedResourceTypes, typ) {
 				probs = append(probs, where+": resource type "+typ+" is not one vpngw needs ("+strings.Join(allowedResourceTypes, ", ")+")")
 			}
@@ -145,10 +155,10 @@ func checkRAMPolicy(p ramPolicy, called []string) []string {
 	missing, extra := diffActions(granted, called)
 	extra = slices.DeleteFunc(extra, func(a string) bool { return impliedActions[a] != "" })
 	for _, a := range missing {
-		probs = append(probs, "the code calls "+a+", which the policy does not grant: add \""+actionPrefix+a+"\"")
+		probs = append(probs, "the function's code calls "+a+", which the policy does not grant: add \""+actionPrefix+a+"\"")
 	}
 	for _, a := range extra {
-		probs = append(probs, "the policy grants "+actionPrefix+a+", which the code never calls: remove it")
+		probs = append(probs, "the policy grants "+actionPrefix+a+", which the function's code never calls: remove it")
 	}
 	return probs
 }
@@ -176,19 +186,41 @@ func vpcResourceType(arn string) (string, bool) {
 	return typ, true
 }
 
-// TestRAMPolicyMatchesCode is the drift test: the actions deploy/ram-policy.json
-// grants are exactly vpcclient.Actions, and vpcclient.Actions is exactly what
-// internal/cloud/vpcclient calls.
+// TestRAMPolicyMatchesCode is the drift test: deploy/ram/<function>.json
+// grants exactly the VPC API actions that function's code can reach
+// (functionActions reads them from internal/app), for every function and
+// for nothing else; and vpcclient.Actions is what internal/cloud/vpcclient
+// calls (the next test).
 func TestRAMPolicyMatchesCode(t *testing.T) {
-	data, err := os.ReadFile(ramPolicyPath)
-	if err != nil {
-		t.Fatal(err)
-	}
 	if len(vpcclient.Actions) == 0 {
 		t.Fatal("vpcclient.Actions is empty")
 	}
-	for _, p := range checkRAMPolicy(readRAMPolicy(t, data), vpcclient.Actions) {
-		t.Errorf("%s: %s", ramPolicyPath, p)
+	fns := shipFunctions(t, "..")
+	files, err := filepath.Glob(filepath.Join(ramDir, "*.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range files {
+		name := strings.TrimSuffix(filepath.Base(f), ".json")
+		if name != ramTrustPolicy && !slices.Contains(fns, name) {
+			t.Errorf("%s: there is no function %s; a role per function, named after it", f, name)
+		}
+	}
+	for _, fn := range fns {
+		t.Run(fn, func(t *testing.T) {
+			called := functionActions(t, "..", fn)
+			if len(called) == 0 {
+				t.Fatalf("found no VPC API action that functions/%s reaches", fn)
+			}
+			p := filepath.Join(ramDir, fn+".json")
+			data, err := os.ReadFile(p)
+			if err != nil {
+				t.Fatalf("functions/%s has no RAM policy: %v", fn, err)
+			}
+			for _, prob := range checkRAMPolicy(readRAMPolicy(t, data), called) {
+				t.Errorf("%s: %s", p, prob)
+			}
+		})
 	}
 }
 
@@ -311,7 +343,7 @@ func TestOnlyCloudImportsTheSDK(t *testing.T) {
 		for _, imp := range f.Imports {
 			p, _ := strconv.Unquote(imp.Path.Value)
 			if strings.HasPrefix(p, sdkModule) && abs != cloudAbs {
-				t.Errorf("%s imports %s: only internal/cloud/vpcclient may call the VPC API, or deploy/ram-policy.json cannot know what is called", path, p)
+				t.Errorf("%s imports %s: only internal/cloud/vpcclient may call the VPC API, or deploy/ram/ cannot know what is called", path, p)
 			}
 		}
 		return nil
@@ -329,27 +361,37 @@ func TestRAMPolicyCheckCatchesDrift(t *testing.T) {
 		return `{"Effect":"` + effect + `","Action":` + actions + `,"Resource":` + resources +
 			`,"Condition":{"Bool":{"acs:SecureTransport":"true"}}}`
 	}
-	gw := `["acs:vpc:*:*:vpngateway/*"]`
+	gw := `["acs:vpc:${VPNGW_REGION}:${VPNGW_ACCOUNT_ID}:vpngateway/*"]`
 	cases := []struct {
 		name, doc, want string
 	}{
 		{"action missing", `{"Version":"1","Statement":[` + stmt("Allow", `["vpc:CreateVpnGateway"]`, gw) + `]}`,
-			"the code calls DescribeVpnGateways, which the policy does not grant"},
+			"the function's code calls DescribeVpnGateways, which the policy does not grant"},
 		{"action extra", `{"Version":"1","Statement":[` + stmt("Allow", `["vpc:CreateVpnGateway","vpc:DescribeVpnGateways","vpc:DeleteVpnGateway"]`, gw) + `]}`,
-			"the policy grants vpc:DeleteVpnGateway, which the code never calls"},
+			"the policy grants vpc:DeleteVpnGateway, which the function's code never calls"},
+		{"an action of another function", `{"Version":"1","Statement":[` + stmt("Allow", `["vpc:CreateVpnGateway","vpc:DescribeVpnGateways"]`, gw) + `]}`,
+			"the policy grants vpc:DescribeVpnGateways, which the function's code never calls"},
+		{"any region", `{"Version":"1","Statement":[` + stmt("Allow", `["vpc:CreateVpnGateway","vpc:DescribeVpnGateways"]`, `["acs:vpc:*:${VPNGW_ACCOUNT_ID}:vpngateway/*"]`) + `]}`,
+			`must be scoped to acs:vpc:${VPNGW_REGION}:${VPNGW_ACCOUNT_ID}`},
+		{"any account", `{"Version":"1","Statement":[` + stmt("Allow", `["vpc:CreateVpnGateway","vpc:DescribeVpnGateways"]`, `["acs:vpc:${VPNGW_REGION}:*:vpngateway/*"]`) + `]}`,
+			`account "*"`},
 		{"wildcard action", `{"Version":"1","Statement":[` + stmt("Allow", `["vpc:CreateVpnGateway","vpc:Describe*"]`, gw) + `]}`,
 			`wildcard action "vpc:Describe*"`},
 		{"deny statement", `{"Version":"1","Statement":[` + stmt("Deny", `"vpc:CreateVpnGateway"`, gw) + `,` + stmt("Allow", `"vpc:DescribeVpnGateways"`, gw) + `]}`,
 			"Effect must be Allow"},
 		{"any resource", `{"Version":"1","Statement":[` + stmt("Allow", `["vpc:CreateVpnGateway","vpc:DescribeVpnGateways"]`, `"*"`) + `]}`,
 			"is not a VPC resource ARN"},
-		{"other resource type", `{"Version":"1","Statement":[` + stmt("Allow", `["vpc:CreateVpnGateway","vpc:DescribeVpnGateways"]`, `["acs:vpc:*:*:eip/*"]`) + `]}`,
+		{"other resource type", `{"Version":"1","Statement":[` + stmt("Allow", `["vpc:CreateVpnGateway","vpc:DescribeVpnGateways"]`, `["acs:vpc:${VPNGW_REGION}:${VPNGW_ACCOUNT_ID}:eip/*"]`) + `]}`,
 			"resource type eip is not one vpngw needs"},
 		{"plain HTTP allowed", `{"Version":"1","Statement":[{"Effect":"Allow","Action":["vpc:CreateVpnGateway","vpc:DescribeVpnGateways"],"Resource":` + gw + `}]}`,
 			"must require HTTPS"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
+			called := called
+			if tc.name == "an action of another function" {
+				called = []string{"CreateVpnGateway"} // provision's, say
+			}
 			probs := checkRAMPolicy(readRAMPolicy(t, []byte(tc.doc)), called)
 			if !slices.ContainsFunc(probs, func(p string) bool { return strings.Contains(p, tc.want) }) {
 				t.Errorf("problems %q do not include %q", probs, tc.want)
