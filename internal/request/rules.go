@@ -172,9 +172,9 @@ var (
 	nameFormat = regexp.MustCompile(`^[A-Za-z\x{4e00}-\x{9fa5}][A-Za-z0-9_.\x{4e00}-\x{9fa5}-]*$`)
 )
 
-// ReservedTagPrefixes may not start a tag key or value [TAG].
+// ReservedTagPrefixes may not start a tag key or value [TAG], in any case.
 var ReservedTagPrefixes = []string{"aliyun", "acs:"}
 
 // URLSchemes may not start a Name nor appear in a tag key or value [API],
-// [TAG].
+// [TAG], in any case.
 var URLSchemes = []string{"http://", "https://"}

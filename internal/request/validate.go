@@ -214,7 +214,9 @@ func checkName(c *checker, name string) {
 	}
 }
 
-// checkTags applies the tag rules [TAG], [API].
+// checkTags applies the tag rules [TAG], [API]. The reserved prefixes and
+// the URL schemes are matched in any case, as the tag service does ("Aliyun"
+// and "HTTP://" are refused too).
 func checkTags(c *checker, tags []events.Tag) {
 	if len(tags) > MaxTags {
 		c.add("Tags", strconv.Itoa(len(tags)), fmt.Sprintf("at most %d tags", MaxTags),
@@ -229,9 +231,9 @@ func checkTags(c *checker, tags []events.Tag) {
 			c.add(field+".Key", "", keyAllowed, "%s.Key is required and may not be empty", field)
 		case n > MaxTagKeyLength:
 			c.add(field+".Key", t.Key, keyAllowed, "%s.Key is %d characters long; at most %d are allowed", field, n, MaxTagKeyLength)
-		case hasAnyPrefix(t.Key, ReservedTagPrefixes):
+		case hasAnyPrefix(strings.ToLower(t.Key), ReservedTagPrefixes):
 			c.add(field+".Key", t.Key, keyAllowed, "%s.Key may not start with aliyun or acs: (reserved for the platform's own tags)", field)
-		case containsAny(t.Key, URLSchemes):
+		case containsAny(strings.ToLower(t.Key), URLSchemes):
 			c.add(field+".Key", t.Key, keyAllowed, "%s.Key may not contain http:// or https://", field)
 		default:
 			if j, dup := seen[t.Key]; dup {
@@ -246,9 +248,9 @@ func checkTags(c *checker, tags []events.Tag) {
 		switch n := utf8.RuneCountInString(t.Value); {
 		case n > MaxTagValueLength:
 			c.add(field+".Value", t.Value, valueAllowed, "%s.Value is %d characters long; at most %d are allowed", field, n, MaxTagValueLength)
-		case hasAnyPrefix(t.Value, ReservedTagPrefixes):
+		case hasAnyPrefix(strings.ToLower(t.Value), ReservedTagPrefixes):
 			c.add(field+".Value", t.Value, valueAllowed, "%s.Value may not start with aliyun or acs:", field)
-		case containsAny(t.Value, URLSchemes):
+		case containsAny(strings.ToLower(t.Value), URLSchemes):
 			c.add(field+".Value", t.Value, valueAllowed, "%s.Value may not contain http:// or https://", field)
 		}
 	}

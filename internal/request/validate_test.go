@@ -112,6 +112,10 @@ func TestValidateRejectsEachRule(t *testing.T) {
 		{"tag value 129 characters", func(r *events.GatewayRequest) { r.Tags = []events.Tag{{Key: "k", Value: strings.Repeat("v", 129)}} }, "Tags[0].Value", "", "0 to 128 characters", "129 characters"},
 		{"tag value holding https://", func(r *events.GatewayRequest) { r.Tags = []events.Tag{{Key: "k", Value: "https://wiki/x"}} }, "Tags[0].Value", "https://wiki/x", "not containing http:// or https://", ""},
 		{"tag value starting with acs:", func(r *events.GatewayRequest) { r.Tags = []events.Tag{{Key: "k", Value: "acs:x"}} }, "Tags[0].Value", "acs:x", "not starting with aliyun or acs:", ""},
+		{"tag key starting with Aliyun (any case)", func(r *events.GatewayRequest) { r.Tags = []events.Tag{{Key: "Aliyun-team", Value: "x"}} }, "Tags[0].Key", "Aliyun-team", "not starting with aliyun or acs:", ""},
+		{"tag key holding HTTP:// (any case)", func(r *events.GatewayRequest) { r.Tags = []events.Tag{{Key: "see-HTTP://x", Value: "x"}} }, "Tags[0].Key", "see-HTTP://x", "not containing http:// or https://", ""},
+		{"tag value starting with ACS: (any case)", func(r *events.GatewayRequest) { r.Tags = []events.Tag{{Key: "k", Value: "ACS:x"}} }, "Tags[0].Value", "ACS:x", "not starting with aliyun or acs:", ""},
+		{"tag value holding Https:// (any case)", func(r *events.GatewayRequest) { r.Tags = []events.Tag{{Key: "k", Value: "Https://wiki"}} }, "Tags[0].Value", "Https://wiki", "not containing http:// or https://", ""},
 		{"tag keys repeated", func(r *events.GatewayRequest) {
 			r.Tags = []events.Tag{{Key: "team", Value: "a"}, {Key: "env", Value: "b"}, {Key: "team", Value: "c"}}
 		}, "Tags[2].Key", "team", "not used by another tag", "Forbidden.TagKey.Duplicated"},
