@@ -24,6 +24,9 @@ const (
 	TagEventID = IdentityTagPrefix + "event-id"
 	// TagRequester holds who asked (Requester.Principal).
 	TagRequester = IdentityTagPrefix + "requester"
+	// TagClientToken holds the ClientToken the request gave, in place of
+	// TagEventID (see TokenIdentityTags).
+	TagClientToken = IdentityTagPrefix + "client-token"
 )
 
 // identityTagCount is how many tags IdentityTags returns; Decide keeps room
@@ -49,6 +52,21 @@ func IdentityTags(source, eventID, requester string) []events.Tag {
 	return []events.Tag{
 		{Key: TagSource, Value: safeTagValue(source)},
 		{Key: TagEventID, Value: safeTagValue(eventID)},
+		{Key: TagRequester, Value: safeTagValue(requester)},
+	}
+}
+
+// TokenIdentityTags are IdentityTags for a request that gives its own
+// ClientToken: the token takes the event id's place. A requester that gives
+// a token retries by sending it again, possibly in a new event (a producer
+// calling PutEvents again); with the event id among the tags each retry
+// would send CreateVpnGateway other parameters under the same token, and the
+// API would answer IdempotentParameterMismatch instead of the gateway it
+// made. The token names the request as well as the event id did.
+func TokenIdentityTags(source, clientToken, requester string) []events.Tag {
+	return []events.Tag{
+		{Key: TagSource, Value: safeTagValue(source)},
+		{Key: TagClientToken, Value: safeTagValue(clientToken)},
 		{Key: TagRequester, Value: safeTagValue(requester)},
 	}
 }

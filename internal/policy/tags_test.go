@@ -193,3 +193,17 @@ func FuzzIdentityTagValues(f *testing.F) {
 		}
 	})
 }
+
+func TestTokenIdentityTags(t *testing.T) {
+	tags := policy.TokenIdentityTags("/s", "http:///ticket-1", "bot")
+	want := []events.Tag{{Key: policy.TagSource, Value: "/s"}, {Key: policy.TagClientToken, Value: "http:/ticket-1"}, {Key: policy.TagRequester, Value: "bot"}}
+	if len(tags) != len(want) {
+		t.Fatalf("%d tags, want %d", len(tags), len(want))
+	}
+	for i := range want {
+		if tags[i] != want[i] {
+			t.Errorf("tag %d = %+v, want %+v", i, tags[i], want[i])
+		}
+	}
+	assertValidTags(t, tags)
+}

@@ -340,6 +340,11 @@ func (s *Service) record(ctx context.Context, in Input) (rec store.Request, id r
 	// Every gateway carries who asked for it, so it can be traced back to
 	// its ticket from the console.
 	identity := policy.IdentityTags(id.Source, id.ID, who.Principal())
+	if req.ClientToken != "" {
+		// The requester's retries (new events) carry its token: the tags
+		// must not differ between them (see policy.TokenIdentityTags).
+		identity = policy.TokenIdentityTags(id.Source, req.ClientToken, who.Principal())
+	}
 	if n := len(req.Tags) + len(identity); n > request.MaxTags {
 		msg := fmt.Sprintf("the gateway would carry %d tags with the %d that name its request, over the API's limit of %d", n, len(identity), request.MaxTags)
 		return s.reject(ctx, log, rec, id, events.StageValidation, events.CodeInvalidRequest, msg,

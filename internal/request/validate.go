@@ -141,15 +141,26 @@ func Validate(r events.GatewayRequest) []events.FieldError {
 			"NetworkType %q is not a network type%s", r.NetworkType, didYouMean(r.NetworkType, NetworkTypes))
 	}
 
-	// ClientToken: ASCII only [API], at most 64 characters [IDEM].
+	// ClientToken: ASCII only [API], at most 64 characters [IDEM]; no
+	// control characters (the API's own token check is not documented for
+	// them, and they do not survive logs and consoles), and not in the
+	// namespace of the tokens vpngw derives (see ClientToken).
 	if r.ClientToken != "" {
-		allowed := fmt.Sprintf("ASCII characters only, at most %d", MaxClientTokenLength)
-		if i := nonASCII(r.ClientToken); i >= 0 {
+		allowed := fmt.Sprintf("printable ASCII characters only (no control characters), at most %d, not starting with %s", MaxClientTokenLength, DerivedTokenPrefix)
+		switch i, ctl := nonASCII(r.ClientToken), controlChar(r.ClientToken); {
+		case i >= 0:
 			c.add("ClientToken", r.ClientToken, allowed,
 				"ClientToken may contain only ASCII characters; %q at byte %d is not", firstRune(r.ClientToken[i:]), i)
-		} else if len(r.ClientToken) > MaxClientTokenLength {
+		case ctl >= 0:
+			c.add("ClientToken", r.ClientToken, allowed,
+				"ClientToken may not contain control characters; %q at byte %d is one", r.ClientToken[ctl], ctl)
+		case len(r.ClientToken) > MaxClientTokenLength:
 			c.add("ClientToken", r.ClientToken, allowed,
 				"ClientToken is %d characters long; at most %d are allowed", len(r.ClientToken), MaxClientTokenLength)
+		case strings.HasPrefix(strings.ToLower(r.ClientToken), DerivedTokenPrefix):
+			c.add("ClientToken", r.ClientToken, allowed,
+				"ClientToken may not start with %q: tokens so named are the ones vpngw derives itself; give a token of your own, or none",
+				DerivedTokenPrefix)
 		}
 	}
 
@@ -357,6 +368,17 @@ func containsAny(s string, subs []string) bool {
 		}
 	}
 	return false
+}
+
+// controlChar returns the byte index of the first ASCII control character
+// of s (U+0000 to U+001F, U+007F), or -1.
+func controlChar(s string) int {
+	for i := 0; i < len(s); i++ {
+		if s[i] < 0x20 || s[i] == 0x7f {
+			return i
+		}
+	}
+	return -1
 }
 
 // nonASCII returns the byte index of the first non-ASCII byte of s, or -1.
