@@ -37,6 +37,11 @@ import (
 // Validate checks values exactly as given. Parse decodes first and then
 // validates; Normalize spells out the API's defaults.
 func Validate(r events.GatewayRequest) []events.FieldError {
+	return validate(r).list()
+}
+
+// validate is Validate, keeping the fields of the problems past the cap.
+func validate(r events.GatewayRequest) *errorList {
 	var c checker
 
 	// RegionId: required [API]; shape only, see regionIDFormat.
@@ -168,14 +173,25 @@ func Validate(r events.GatewayRequest) []events.FieldError {
 	checkID(&c, "ResourceGroupId", r.ResourceGroupId, false, rgIDFormat, "resource group", "rg-", "a resource group ID such as rg-acfmzs372yg")
 
 	checkTags(&c, r.Tags)
-	return c.errs
+	return &c.errorList
 }
 
-// checker collects FieldErrors.
-type checker struct{ errs []events.FieldError }
+// checker collects FieldErrors, up to MaxFieldErrors (see errorList).
+type checker struct{ errorList }
 
+// add describes a problem, clipping the value and every string it repeats
+// in the message; past the cap it only counts it.
 func (c *checker) add(field, value, allowed, format string, args ...any) {
-	c.errs = append(c.errs, events.FieldError{
+	if c.full() {
+		c.omit(field)
+		return
+	}
+	for i, a := range args {
+		if s, ok := a.(string); ok {
+			args[i] = clip(s)
+		}
+	}
+	c.put(events.FieldError{
 		Field:   field,
 		Value:   clip(value),
 		Allowed: allowed,
