@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"testing"
 )
 
@@ -41,4 +42,34 @@ func eventFrom(source, id string, data map[string]any) []byte {
 		"datacontenttype": "application/json", "data": data,
 	})
 	return b
+}
+
+// The HTTP intake, and the webhook's POST / beside it, answer the
+// CloudEvents Webhook abuse-protection handshake with consent for the
+// origin and the rate CreateVpnGateway is limited to (VPNGW_API_RATES).
+func TestIntakeAnswersWebhookHandshake(t *testing.T) {
+	s := newStackEnv(t, map[string]string{
+		"VPNGW_API_RATES":        "CreateVpnGateway=30/m,DescribeVpnGateways=0",
+		"VPNGW_WEBHOOK_SECRET":   "a-webhook-secret-of-enough-length",
+		"VPNGW_WEBHOOK_MAX_SKEW": "5m",
+	})
+	srv := s.intakeServer()
+	for _, path := range []string{"/", "/webhook/"} {
+		req, _ := http.NewRequest(http.MethodOptions, srv.URL+path, nil)
+		req.Header.Set("WebHook-Request-Origin", "eventemitter.example.com")
+		req.Header.Set("WebHook-Request-Rate", "120")
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusOK || resp.Header.Get("WebHook-Allowed-Origin") != "eventemitter.example.com" ||
+			resp.Header.Get("WebHook-Allowed-Rate") != "30" || !strings.Contains(resp.Header.Get("Allow"), "POST") {
+			t.Errorf("OPTIONS %s: HTTP %d, headers %v; want 200 with WebHook-Allowed-Origin, WebHook-Allowed-Rate 30 and Allow POST",
+				path, resp.StatusCode, resp.Header)
+		}
+	}
+	if n := s.api.Calls("CreateVpnGateway"); n != 0 {
+		t.Fatalf("a handshake reached the API: %d calls", n)
+	}
 }
