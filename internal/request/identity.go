@@ -3,7 +3,10 @@ package request
 import (
 	"crypto/sha256"
 	"encoding/hex"
+	"fmt"
 	"strconv"
+	"strings"
+	"unicode/utf8"
 
 	"github.com/vpngw/vpngw/events"
 )
@@ -26,6 +29,42 @@ func (i Identity) Key() string {
 	h.Write([]byte(strconv.Itoa(len(i.Source)) + ":" + i.Source + ":" + i.ID))
 	return hex.EncodeToString(h.Sum(nil))[:40]
 }
+
+// MaxIdentityLength is the longest source, id and subject a request may
+// have, in characters: what every store keeps whole (VARCHAR(1024) on
+// MySQL; TEXT on SQLite and PostgreSQL).
+const MaxIdentityLength = 1024
+
+// Check reports what keeps the identity from naming a request in the store
+// and in the events that answer it, one FieldError per attribute (Field
+// "source", "id" or "subject", as CloudEvents names them): longer than
+// MaxIdentityLength characters, not valid UTF-8, or holding a control
+// character (U+0000 to U+001F, U+007F to U+009F: PostgreSQL refuses NUL in
+// text, and none of them shows in a log or a console). Such a request cannot
+// be recorded as sent, so it is refused unrecorded.
+func (i Identity) Check() []events.FieldError {
+	var errs []events.FieldError
+	for _, a := range []struct{ field, value string }{{"source", i.Source}, {"id", i.ID}, {"subject", i.Subject}} {
+		allowed := fmt.Sprintf("at most %d characters of valid UTF-8, no control characters", MaxIdentityLength)
+		switch n := utf8.RuneCountInString(a.value); {
+		case !utf8.ValidString(a.value):
+			errs = append(errs, events.FieldError{Field: a.field, Value: clip(strings.ToValidUTF8(a.value, "\ufffd")), Allowed: allowed,
+				Message: fmt.Sprintf("%s is not valid UTF-8", a.field)})
+		case n > MaxIdentityLength:
+			errs = append(errs, events.FieldError{Field: a.field, Value: clip(a.value), Allowed: allowed,
+				Message: fmt.Sprintf("%s is %d characters long; at most %d are kept", a.field, n, MaxIdentityLength)})
+		default:
+			if j := strings.IndexFunc(a.value, isControl); j >= 0 {
+				errs = append(errs, events.FieldError{Field: a.field, Value: clip(strconv.QuoteToASCII(a.value)), Allowed: allowed,
+					Message: fmt.Sprintf("%s holds the control character %U at byte %d", a.field, firstRune(a.value[j:]), j)})
+			}
+		}
+	}
+	return errs
+}
+
+// isControl reports a C0 or C1 control character or DEL.
+func isControl(r rune) bool { return r < 0x20 || (r >= 0x7f && r <= 0x9f) }
 
 // Ref names the request in the events that answer it.
 func (i Identity) Ref() events.RequestRef {

@@ -103,3 +103,40 @@ func TestClientToken(t *testing.T) {
 		t.Errorf("derived token = %s, want %s (the validated sample shows it)", got, want)
 	}
 }
+
+func TestIdentityCheck(t *testing.T) {
+	ok := []Identity{
+		{Source: "/ops/portal", ID: "42"},
+		{Source: strings.Repeat("网", MaxIdentityLength), ID: strings.Repeat("\U0001F600", MaxIdentityLength), Subject: strings.Repeat("s", MaxIdentityLength)},
+		{Source: "acs:eventbridge:cn-hangzhou:123:/custom/vpngw", ID: "45ef4dew-7c35-447a", Subject: "ticket #7 – ünïcode"},
+	}
+	for _, id := range ok {
+		if errs := id.Check(); errs != nil {
+			t.Errorf("Check(%.40q) = %s, want none", id.Source, dump(errs))
+		}
+	}
+	bad := []struct {
+		id    Identity
+		field string
+		says  string
+	}{
+		{Identity{Source: "/s", ID: "a\x00b"}, "id", "control character U+0000"},
+		{Identity{Source: "/s\n", ID: "1"}, "source", "control character U+000A"},
+		{Identity{Source: "/s", ID: "1", Subject: "x\u0085"}, "subject", "control character U+0085"},
+		{Identity{Source: "/s", ID: "1\x7f"}, "id", "U+007F"},
+		{Identity{Source: strings.Repeat("s", MaxIdentityLength+1), ID: "1"}, "source", "1025 characters long; at most 1024"},
+		{Identity{Source: "/s", ID: strings.Repeat("\U0001F600", MaxIdentityLength+1)}, "id", "1025 characters long"},
+		{Identity{Source: "/s\xff", ID: "1"}, "source", "not valid UTF-8"},
+	}
+	for _, tc := range bad {
+		errs := tc.id.Check()
+		if len(errs) != 1 || errs[0].Field != tc.field || !strings.Contains(errs[0].Message, tc.says) || errs[0].Allowed == "" {
+			t.Errorf("Check(%+.40q) = %s, want one error on %s saying %q", tc.id.Source+"|"+tc.id.ID, dump(errs), tc.field, tc.says)
+		}
+		for _, e := range errs {
+			if len(e.Value) > 4*maxValueRunes+8 {
+				t.Errorf("Value of %d bytes: not clipped", len(e.Value))
+			}
+		}
+	}
+}

@@ -48,6 +48,9 @@ func validate(r events.GatewayRequest) *errorList {
 	switch {
 	case r.RegionId == "":
 		c.add("RegionId", "", "a region ID such as cn-hangzhou", "RegionId is required")
+	case utf8.RuneCountInString(r.RegionId) > MaxRegionIDLength:
+		c.add("RegionId", r.RegionId, fmt.Sprintf("a region ID such as cn-hangzhou, at most %d characters", MaxRegionIDLength),
+			"RegionId is %d characters long; at most %d are allowed", utf8.RuneCountInString(r.RegionId), MaxRegionIDLength)
 	case !regionIDFormat.MatchString(r.RegionId):
 		c.add("RegionId", r.RegionId, "a region ID such as cn-hangzhou or ap-southeast-1 (lower-case words joined by hyphens)",
 			"RegionId %q is not a region ID", r.RegionId)
@@ -207,6 +210,10 @@ func checkID(c *checker, field, v string, required bool, format *regexp.Regexp, 
 		c.add(field, "", example, "%s is required", field)
 		return false
 	case v == "":
+		return false
+	case utf8.RuneCountInString(v) > MaxResourceIDLength:
+		c.add(field, v, fmt.Sprintf("%s, at most %d characters", example, MaxResourceIDLength),
+			"%s is %d characters long; at most %d are allowed", field, utf8.RuneCountInString(v), MaxResourceIDLength)
 		return false
 	case !format.MatchString(v):
 		c.add(field, v, example+`: "`+prefix+`" and then lower-case letters and digits`,
