@@ -182,6 +182,8 @@ func readObject(dec *json.Decoder, prefix string, known []string, what string, l
 		}
 		field := prefix + displayName(name)
 		switch {
+		case seen[name] && l.full():
+			l.omit(field)
 		case seen[name]:
 			l.put(events.FieldError{
 				Field:   field,
