@@ -136,6 +136,15 @@ func TestUnrecordableRequestsAreAnswered(t *testing.T) {
 					}
 				}
 			}
+			// The same through a Function Compute event invocation: it
+			// succeeds (no redelivery), and the log says why.
+			resp, err := s.provision(eventFrom("/tickets", "fc\x00-1", validData()))
+			if err != nil || len(resp.Results) != 1 || resp.Results[0].State != store.Failed || resp.Results[0].Retry {
+				t.Errorf("FC invocation with a NUL in id: %+v, %v; want a failed result and a successful invocation", resp.Results, err)
+			}
+			if !strings.Contains(s.logs.String(), "request refused unrecorded") {
+				t.Errorf("no log line says the request was refused unrecorded")
+			}
 			var announced int
 			for _, tc := range cases {
 				if tc.announced {
