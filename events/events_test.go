@@ -274,6 +274,24 @@ func TestValidatedSample(t *testing.T) {
 	}
 }
 
+// TestAcceptedSample checks the accepted sample shows the token vpngw sends
+// for the full request sample, which gives a ClientToken of its own.
+func TestAcceptedSample(t *testing.T) {
+	req := sampleNamed(t, events.TypeRequested+".json")
+	r, err := request.Parse(req.data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var a events.Accepted
+	if err := events.DecodeData(sampleNamed(t, events.TypeAccepted+".json").data, &a); err != nil {
+		t.Fatal(err)
+	}
+	id := request.Identity{Source: req.attr("source"), ID: req.attr("id")}
+	if r.ClientToken == "" || a.ClientToken != request.ClientToken(id, r) || a.Request.Source != id.Source || a.Request.Id != id.ID {
+		t.Errorf("accepted sample: ClientToken %q for request %+v, want %q", a.ClientToken, a.Request, request.ClientToken(id, r))
+	}
+}
+
 func TestDecodeDataRejectsMalformed(t *testing.T) {
 	valid := map[string]string{}
 	for _, s := range loadSamples(t) {

@@ -329,7 +329,7 @@ var mutations = func() map[string][]any {
 		"VSwitchId":                 {"vsw-a1", "vsw-a2", "vpc-a1", "", nil},
 		"DisasterRecoveryVSwitchId": {"vsw-a1", "vsw-a2", "vsw_a", "", nil},
 		"VpnType":                   {"Normal", "NationalStandard", "normal", "", nil},
-		"ClientToken":               {"tok-1", "tok-é", strings.Repeat("t", 65), strings.Repeat("t", 64), "", nil},
+		"ClientToken":               {"tok-1", "tok-é", "tok\x00", "tok\n", "vpngw-x", strings.Repeat("t", 65), strings.Repeat("t", 64), "", nil},
 		"NetworkType":               {"public", "private", "Public", "", nil},
 		"ResourceGroupId":           {"rg-a1", "a1", "", nil},
 		"Tags": {

@@ -129,7 +129,8 @@ func New(ctx context.Context, c Config, log *slog.Logger, opts ...Option) (*App,
 			a.drain(ctx)
 			return res, err
 		})
-		a.Webhook, err = webhook.New(w, p, guard, webhook.WithLogger(log), webhook.WithClock(o.clock))
+		a.Webhook, err = webhook.New(w, p, guard, webhook.WithLogger(log), webhook.WithClock(o.clock),
+			webhook.WithAllowedRate(deliveriesPerMinute(c.APIRates)))
 		if err != nil {
 			return nil, err
 		}

@@ -5,11 +5,13 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math"
 	"net/http"
 	"strconv"
 	"strings"
 	"time"
 
+	"github.com/vpngw/vpngw/internal/cloud/vpcclient"
 	"github.com/vpngw/vpngw/internal/intake"
 	"github.com/vpngw/vpngw/internal/provision"
 	"github.com/vpngw/vpngw/internal/reconcile"
@@ -87,6 +89,9 @@ func (a *App) HTTPHandler() http.Handler {
 		}
 		writeJSON(w, status, ProvisionResponse{Results: results})
 	})
+	// The CloudEvents Webhook abuse-protection handshake, for senders that
+	// ask before delivering (see intake.Handshake).
+	mux.Handle("OPTIONS /{$}", intake.Handshake(a.DeliveriesPerMinute()))
 	if a.Webhook != nil {
 		// The webhook function's routes, for trying them locally.
 		mux.Handle("/webhook/", http.StripPrefix("/webhook", a.Webhook))
@@ -108,6 +113,22 @@ func (a *App) HTTPHandler() http.Handler {
 		})
 	})
 	return mux
+}
+
+// DeliveriesPerMinute is the rate the CloudEvents Webhook handshake grants
+// senders: CreateVpnGateway's rate limit per region (VPNGW_API_RATES), in
+// calls per minute, as every delivery asks for at least one gateway; 0 (no
+// limit) when that rate is unlimited.
+func (a *App) DeliveriesPerMinute() int {
+	return deliveriesPerMinute(a.Config.APIRates)
+}
+
+func deliveriesPerMinute(rates map[string]float64) int {
+	perSecond := rates[vpcclient.ActionCreateVpnGateway]
+	if perSecond <= 0 {
+		return 0
+	}
+	return max(int(math.Floor(perSecond*60)), 1)
 }
 
 func writeJSON(w http.ResponseWriter, status int, v any) {

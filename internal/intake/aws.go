@@ -124,8 +124,8 @@ func buildAWS(m map[string]json.RawMessage, index int) Item {
 	}
 	sort.Strings(it.Ignored)
 
-	if len(p) > 0 {
-		it.Err = &EventError{Problems: p}
+	if p.any() {
+		it.Err = p.err()
 		it.Data = nil
 	}
 	return it

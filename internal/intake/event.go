@@ -13,6 +13,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/vpngw/vpngw/events"
+	"github.com/vpngw/vpngw/internal/request"
 )
 
 // Context attribute and member names of the JSON event format.
@@ -37,17 +38,51 @@ const wantData = "a JSON object of CreateVpnGateway parameters"
 // huge or hostile value does not end up whole in logs and failure events.
 const maxValueEcho = 64
 
-// problems collects what is wrong with one event.
-type problems []events.FieldError
+// problems collects what is wrong with one event: the first
+// request.MaxFieldErrors described, the others only counted, as for the
+// request data.
+type problems struct {
+	list    []events.FieldError
+	omitted int
+}
 
+// add describes a problem, echoing at most maxValueEcho bytes of the value
+// and of the field (an extension's name can be as long as the event), and
+// no string of the message longer than maxArgEcho whole.
 func (p *problems) add(field, value, allowed, format string, args ...any) {
-	*p = append(*p, events.FieldError{
-		Field:   field,
+	if len(p.list) >= request.MaxFieldErrors {
+		p.omitted++
+		return
+	}
+	for i, a := range args {
+		if s, ok := a.(string); ok && len(s) > maxArgEcho {
+			args[i] = echo(s)
+		}
+	}
+	p.list = append(p.list, events.FieldError{
+		Field:   echo(field),
 		Value:   echo(value),
 		Allowed: allowed,
 		Message: fmt.Sprintf(format, args...),
 	})
 }
+
+func (p *problems) any() bool { return len(p.list) > 0 }
+
+// err is the event's error: the problems described and the count of the
+// others.
+func (p *problems) err() *EventError {
+	list := p.list
+	if p.omitted > 0 {
+		list = append(list[:len(list):len(list)], request.OmittedErrors("event", p.omitted))
+	}
+	return &EventError{Problems: list}
+}
+
+// maxArgEcho is the longest string a problem's message repeats whole; a
+// longer one is cut like a value. It leaves room for the descriptions of
+// JSON errors.
+const maxArgEcho = 256
 
 func echo(v string) string {
 	if len(v) <= maxValueEcho {
@@ -76,7 +111,7 @@ func parseObject(raw []byte, index int) Item {
 		var p problems
 		p.add("event", "", "a CloudEvent JSON object",
 			"event: %s; want a CloudEvent JSON object", describeJSON(raw))
-		return Item{Index: index, Err: &EventError{Problems: p}}
+		return Item{Index: index, Err: p.err()}
 	}
 	return build(envelope{attrs: m, src: fromJSON, index: index})
 }
@@ -170,8 +205,8 @@ func build(e envelope) Item {
 		it.Extensions[name] = v
 	}
 
-	if len(p) > 0 {
-		it.Err = &EventError{Problems: p}
+	if p.any() {
+		it.Err = p.err()
 		// The data of a malformed event is not to be acted on.
 		it.Data = nil
 	}

@@ -83,7 +83,7 @@ func parseElement(raw json.RawMessage, index int, allowStrings bool) Item {
 			var p problems
 			p.add("event", "", "a CloudEvent JSON object, or a string holding one",
 				"event %d: a string holding %s; want a string holding a CloudEvent JSON object", index, describeJSON(inner))
-			return Item{Index: index, Err: &EventError{Problems: p}}
+			return Item{Index: index, Err: p.err()}
 		}
 		return parseObject(inner, index)
 	}
@@ -94,7 +94,7 @@ func parseElement(raw json.RawMessage, index int, allowStrings bool) Item {
 		}
 		var p problems
 		p.add("event", "", allowed, "event %d: %s; want %s", index, describeJSON(raw), allowed)
-		return Item{Index: index, Err: &EventError{Problems: p}}
+		return Item{Index: index, Err: p.err()}
 	}
 	return parseObject(raw, index)
 }

@@ -386,9 +386,9 @@ func (r *rule) checkTags(c *checker, tags []events.Tag) {
 		if _, dup := index[t.Key]; !dup {
 			index[t.Key] = i
 		}
-		if strings.HasPrefix(t.Key, IdentityTagPrefix) {
-			c.add("tags", fmt.Sprintf("Tags[%d].Key", i), t.Key, "a key not starting with "+IdentityTagPrefix,
-				"tag key %q uses the prefix %q, which is reserved for the identity tags vpngw adds", t.Key, IdentityTagPrefix)
+		if IsReservedTagKey(t.Key) {
+			c.add("tags", fmt.Sprintf("Tags[%d].Key", i), t.Key, "a key that does not start with "+IdentityTagPrefix+" or a look-alike of it",
+				"tag key %q is refused: %s", t.Key, reservedKeyMessage(t.Key))
 		}
 	}
 	for _, rt := range r.requiredTags {

@@ -24,6 +24,9 @@ const (
 	TagEventID = IdentityTagPrefix + "event-id"
 	// TagRequester holds who asked (Requester.Principal).
 	TagRequester = IdentityTagPrefix + "requester"
+	// TagClientToken holds the ClientToken the request gave, in place of
+	// TagEventID (see TokenIdentityTags).
+	TagClientToken = IdentityTagPrefix + "client-token"
 )
 
 // identityTagCount is how many tags IdentityTags returns; Decide keeps room
@@ -38,10 +41,11 @@ const identityTagCount = 3
 // parameters or the API answers IdempotentParameterMismatch.
 //
 // Values are made acceptable to the tag service (its rules are listed in
-// internal/request/rules.go): every "://" becomes ":/" (values may not
-// contain http:// or https://), a value starting with "aliyun" or "acs:"
-// (EventBridge sources do) gets a leading "_", and a value longer than 128
-// characters is cut to 119 and ended with "~" and the first 8 hex digits of
+// internal/request/rules.go): every ":" followed by slashes keeps one
+// slash (values may not contain http:// or https://, in any case; so
+// "http:///x" becomes "http:/x"), a value starting with "aliyun" or "acs:"
+// in any case (EventBridge sources do) gets a leading "_", and a value
+// longer than 128 characters is cut to 119 and ended with "~" and the first 8 hex digits of
 // the SHA-256 of the original, so that two long values that share a
 // beginning stay apart. Anything else is kept as given.
 func IdentityTags(source, eventID, requester string) []events.Tag {
@@ -52,9 +56,24 @@ func IdentityTags(source, eventID, requester string) []events.Tag {
 	}
 }
 
+// TokenIdentityTags are IdentityTags for a request that gives its own
+// ClientToken: the token takes the event id's place. A requester that gives
+// a token retries by sending it again, possibly in a new event (a producer
+// calling PutEvents again); with the event id among the tags each retry
+// would send CreateVpnGateway other parameters under the same token, and the
+// API would answer IdempotentParameterMismatch instead of the gateway it
+// made. The token names the request as well as the event id did.
+func TokenIdentityTags(source, clientToken, requester string) []events.Tag {
+	return []events.Tag{
+		{Key: TagSource, Value: safeTagValue(source)},
+		{Key: TagClientToken, Value: safeTagValue(clientToken)},
+		{Key: TagRequester, Value: safeTagValue(requester)},
+	}
+}
+
 // safeTagValue makes v a valid tag value; see IdentityTags.
 func safeTagValue(v string) string {
-	out := strings.ReplaceAll(v, "://", ":/")
+	out := defuseSchemes(v)
 	lower := strings.ToLower(out)
 	// Case-insensitive here, stricter than request.Validate, because a value
 	// vpngw writes itself must never be the one the API refuses.
@@ -73,6 +92,28 @@ func safeTagValue(v string) string {
 	return string(r[:request.MaxTagValueLength-len(suffix)]) + suffix
 }
 
+// defuseSchemes turns every ":" followed by slashes into ":/", in one pass,
+// so that no "://" is left (and with it no "http://" or "https://" in any
+// case). Replacing "://" by ":/" once is not enough: "http:///x" would
+// become "http://x".
+func defuseSchemes(v string) string {
+	if !strings.Contains(v, "://") {
+		return v
+	}
+	var b strings.Builder
+	b.Grow(len(v))
+	for i := 0; i < len(v); i++ {
+		b.WriteByte(v[i])
+		if v[i] == ':' && i+1 < len(v) && v[i+1] == '/' {
+			b.WriteByte('/')
+			for i+1 < len(v) && v[i+1] == '/' {
+				i++
+			}
+		}
+	}
+	return b.String()
+}
+
 // checkTagText reports what is wrong with a tag key or value the policy file
 // gives, or "" when it is acceptable. what is "key" or "value".
 func checkTagText(s, what string, max int) string {
@@ -86,8 +127,8 @@ func checkTagText(s, what string, max int) string {
 		return "a tag " + what + ` may not start with "aliyun" or "acs:" (reserved for the platform's own tags)`
 	case slices.ContainsFunc(request.URLSchemes, func(p string) bool { return strings.Contains(lower, p) }):
 		return "a tag " + what + ` may not contain "http://" or "https://"`
-	case what == "key" && strings.HasPrefix(s, IdentityTagPrefix):
-		return `tag keys starting with "` + IdentityTagPrefix + `" are reserved for the identity tags vpngw adds itself`
+	case what == "key" && IsReservedTagKey(s):
+		return `tag keys starting with "` + IdentityTagPrefix + `" are reserved for the identity tags vpngw adds itself, in any case and with look-alike or invisible characters`
 	}
 	return ""
 }

@@ -21,6 +21,10 @@ func TestIdentityTags(t *testing.T) {
 			want: []string{"/vpngw/webhook/chat", "evt-42", "chatops-bot/U024BE7LH"}},
 		{name: "URL scheme defused", source: "https://tickets.example.com/queue/7", eventID: "1", principal: "http://x/https://y",
 			want: []string{"https:/tickets.example.com/queue/7", "1", "http:/x/https:/y"}},
+		{name: "extra slashes after a scheme do not bring it back", source: "http:///x", eventID: "HTTPS:////y", principal: "a://b:///c",
+			want: []string{"http:/x", "HTTPS:/y", "a:/b:/c"}},
+		{name: "reserved prefix escaped in any case", source: "ACS:bus", eventID: "e", principal: "ALIYUN",
+			want: []string{"_ACS:bus", "e", "_ALIYUN"}},
 		{name: "reserved prefix escaped", source: "acs:aliyuncvc", eventID: "45ef4dew-7c35-447a", principal: "Aliyun-bot",
 			want: []string{"_acs:aliyuncvc", "45ef4dew-7c35-447a", "_Aliyun-bot"}},
 		{name: "empty requester allowed", source: "/s", eventID: "e", principal: "",
@@ -149,3 +153,56 @@ func TestPatterns(t *testing.T) {
 }
 
 func quote(s string) string { return `"` + strings.ReplaceAll(s, `\`, `\\`) + `"` }
+
+func TestIsReservedTagKey(t *testing.T) {
+	reserved := []string{
+		"vpngw:source", "VPNGW:x", "vpngw:", "vpngw\uff1a", "vpngw\ufe55x", "vpngw\ufe13x", "vpngw\ua789x", "vpngw\u2236x",
+		"vpngw\u02d0x", "vpngw\u0589x", "v\u0440ngw:x", "V\u0420NGW:x", "\u03bdpngw:x", "\u0475pngw:x", "vp\u0578gw:x",
+		"vpn\u0261w:x", "vpn\u0581w:x", "vpng\u051d:x", "vpng\u0461:x", "vpng\u0561:x", "\u200bvpngw:x", "vp\u200dngw:x",
+		"vpngw\u00ad:x", "\ufeffvpngw:x", "vpngw\ufe0f:x", "\uff56\uff50\uff4e\uff47\uff57\uff1ax", "\u1e7fpngw:x",
+		"v\u0323pngw:x", " vpngw:x", "\tvpngw:x", "vpngw :x", "\x00vpngw:x", "\u1d20png\u1d21:x",
+		"\U0001d42f\U0001d429\U0001d427\U0001d420\U0001d430:x", "\u2174pngw:x",
+	}
+	for _, k := range reserved {
+		if !policy.IsReservedTagKey(k) {
+			t.Errorf("IsReservedTagKey(%+q) = false, want true", k)
+		}
+	}
+	free := []string{"", "vpngw", "vpn:gw", "vpngwx:", "xvpngw:", "vpngw-source", "vpngw/x", "vpngw.x", "网关:x", "vpn网关:x", "Owner"}
+	for _, k := range free {
+		if policy.IsReservedTagKey(k) {
+			t.Errorf("IsReservedTagKey(%+q) = true, want false", k)
+		}
+	}
+}
+
+// FuzzIdentityTagValues: whatever a source, id or requester holds, the
+// identity tags are ones the tag service accepts.
+func FuzzIdentityTagValues(f *testing.F) {
+	for _, s := range []string{"http:///x", "hTTps:////x", ":////", "acs:x", "ALIYUN", "a://b", strings.Repeat("网", 300)} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, v string) {
+		for _, tag := range policy.IdentityTags(v, v, v) {
+			lower := strings.ToLower(tag.Value)
+			if utf8.RuneCountInString(tag.Value) > request.MaxTagValueLength || strings.Contains(lower, "http://") ||
+				strings.Contains(lower, "https://") || strings.HasPrefix(lower, "aliyun") || strings.HasPrefix(lower, "acs:") {
+				t.Fatalf("IdentityTags(%q) gives the value %q, which the tag service refuses", v, tag.Value)
+			}
+		}
+	})
+}
+
+func TestTokenIdentityTags(t *testing.T) {
+	tags := policy.TokenIdentityTags("/s", "http:///ticket-1", "bot")
+	want := []events.Tag{{Key: policy.TagSource, Value: "/s"}, {Key: policy.TagClientToken, Value: "http:/ticket-1"}, {Key: policy.TagRequester, Value: "bot"}}
+	if len(tags) != len(want) {
+		t.Fatalf("%d tags, want %d", len(tags), len(want))
+	}
+	for i := range want {
+		if tags[i] != want[i] {
+			t.Errorf("tag %d = %+v, want %+v", i, tags[i], want[i])
+		}
+	}
+	assertValidTags(t, tags)
+}

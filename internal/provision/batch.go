@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"sort"
+	"unicode/utf8"
 
 	"github.com/vpngw/vpngw/events"
 	"github.com/vpngw/vpngw/internal/request"
@@ -29,6 +30,12 @@ func (s *Service) expand(ctx context.Context, in []Input) ([]Input, []Result, []
 			flat = append(flat, x)
 			continue
 		}
+		// A batch whose items' identities (id/item-NNNN) the store could not
+		// keep is refused unrecorded, as a request would be (record).
+		if ferrs := batchIdentityErrors(x.Identity); ferrs != nil {
+			results = append(results, s.unrecordable(ctx, x.Identity.Key(), x.Identity, ferrs))
+			continue
+		}
 		items, err := s.recordBatch(ctx, x)
 		switch {
 		case errors.Is(err, errBadBatch):
@@ -45,6 +52,23 @@ func (s *Service) expand(ctx context.Context, in []Input) ([]Input, []Result, []
 		}
 	}
 	return flat, results, errs
+}
+
+// batchIdentityErrors reports what keeps the identities of a batch's items
+// from being recorded: the batch's own problems, and an id too long to take
+// the items' "/item-NNNN".
+func batchIdentityErrors(id request.Identity) []events.FieldError {
+	if errs := id.Check(); errs != nil {
+		return errs
+	}
+	item := events.BatchItemID(id.ID, 0)
+	if n := utf8.RuneCountInString(item); n > request.MaxIdentityLength {
+		max := request.MaxIdentityLength - (len(item) - len(id.ID))
+		return []events.FieldError{{Field: "id", Value: clipIdentity(id.ID),
+			Allowed: fmt.Sprintf("at most %d characters for a batch, whose items' ids add /item-NNNN", max),
+			Message: fmt.Sprintf("id is %d characters long; a batch's id may have at most %d, so that its items' ids (id/item-NNNN) fit the %d kept", n-(len(item)-len(id.ID)), max, request.MaxIdentityLength)}}
+	}
+	return nil
 }
 
 // errBadBatch marks a batch request whose envelope cannot be used.

@@ -9,9 +9,12 @@ import (
 	"fmt"
 	"log/slog"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/vpngw/vpngw/events"
 	"github.com/vpngw/vpngw/internal/outcome"
@@ -317,6 +320,12 @@ func (s *Service) record(ctx context.Context, in Input) (rec store.Request, id r
 		}
 	}
 	key := id.Key()
+	if errs := id.Check(); errs != nil {
+		// The store could not keep this identity as sent, so the request
+		// cannot be recorded nor announced under its name: it is answered
+		// for good, and never asked for again.
+		return rec, id, s.unrecordable(ctx, key, id, errs), false, nil
+	}
 	log := s.log.With("request_key", key, "source", id.Source, "event_id", id.ID)
 	retry := Result{Source: id.Source, Id: id.ID, Key: key, Retry: true}
 
@@ -373,6 +382,10 @@ func (s *Service) record(ctx context.Context, in Input) (rec store.Request, id r
 		Caller: in.Caller, ChatUser: in.ChatUser, DryRun: in.DryRun, Data: in.Data,
 	}
 	if errs != nil {
+		// What failed validation may not fit its column: keep only what
+		// does, so that the rejection itself can be recorded.
+		rec.RegionID = storable(rec.RegionID, request.MaxRegionIDLength)
+		rec.VpcID = storable(rec.VpcID, request.MaxResourceIDLength)
 		return s.reject(ctx, log, rec, id, events.StageValidation, events.CodeInvalidRequest, msg, errs)
 	}
 
@@ -413,9 +426,14 @@ func (s *Service) record(ctx context.Context, in Input) (rec store.Request, id r
 	if !quota.Zero() {
 		in.turn.wait()
 	}
+	// overQuota answers a refused record: over the quota, or a value the
+	// store cannot keep (answered, never retried); anything else is retried.
 	overQuota := func(err error) (store.Request, request.Identity, Result, bool, error) {
 		var qe *store.QuotaError
-		if !errors.As(err, &qe) {
+		switch {
+		case errors.Is(err, store.ErrInvalidValue):
+			return rec, id, s.refusedByStore(ctx, key, id, err), false, nil
+		case !errors.As(err, &qe):
 			return rec, id, retry, false, fmt.Errorf("record request %s: %w", key, err)
 		}
 		d := decision.OverQuota(who, policy.Usage{PerDay: qe.PerDay, Pending: qe.Pending})
@@ -424,6 +442,11 @@ func (s *Service) record(ctx context.Context, in Input) (rec store.Request, id r
 	// Every gateway carries who asked for it, so it can be traced back to
 	// its ticket from the console.
 	identity := policy.IdentityTags(id.Source, id.ID, who.Principal())
+	if req.ClientToken != "" {
+		// The requester's retries (new events) carry its token: the tags
+		// must not differ between them (see policy.TokenIdentityTags).
+		identity = policy.TokenIdentityTags(id.Source, req.ClientToken, who.Principal())
+	}
 	if n := len(req.Tags) + len(identity); n > request.MaxTags {
 		msg := fmt.Sprintf("the gateway would carry %d tags with the %d that name its request, over the API's limit of %d", n, len(identity), request.MaxTags)
 		return s.reject(ctx, log, rec, id, events.StageValidation, events.CodeInvalidRequest, msg,
@@ -682,11 +705,65 @@ func resultOf(id request.Identity, r store.Request) Result {
 	return res
 }
 
+// truncate makes s fit a text column of n bytes: cut at a character
+// boundary, valid UTF-8, and without NUL, which PostgreSQL refuses in text
+// (a message can repeat a member name with one in it).
 func truncate(s string, n int) string {
+	s = strings.ToValidUTF8(strings.ReplaceAll(s, "\x00", "\ufffd"), "\ufffd")
 	if len(s) <= n {
 		return s
 	}
+	for n > 0 && !utf8.RuneStart(s[n]) {
+		n--
+	}
 	return s[:n]
+}
+
+// storable is s when it fits a column of max characters and holds nothing
+// a store refuses, and "" otherwise.
+func storable(s string, max int) string {
+	if !utf8.ValidString(s) || utf8.RuneCountInString(s) > max || strings.ContainsFunc(s, unicode.IsControl) {
+		return ""
+	}
+	return s
+}
+
+// unrecordable answers a request whose identity the store cannot keep
+// (request.Identity.Check): failed, with the reasons, not recorded, and not
+// to be retried. The log line and the answer repeat the identity clipped.
+func (s *Service) unrecordable(ctx context.Context, key string, id request.Identity, errs []events.FieldError) Result {
+	msgs := make([]string, len(errs))
+	for i, fe := range errs {
+		msgs[i] = fe.Message
+	}
+	msg := "the request cannot be recorded as sent: " + strings.Join(msgs, "; ")
+	src, eid := clipIdentity(id.Source), clipIdentity(id.ID)
+	s.log.WarnContext(ctx, "request refused unrecorded", "request_key", key, "source", src, "event_id", eid, "reason", msg)
+	return Result{Source: src, Id: eid, Key: key, State: store.Failed, Code: events.CodeInvalidRequest, Message: msg, Errors: errs}
+}
+
+// refusedByStore answers a request the store refused to record as sent
+// (store.ErrInvalidValue) although it passed validation: the same write
+// would fail on every delivery, so the request is answered failed for good,
+// and the error-level log line is for the operator, since validation and
+// the store's columns should agree.
+func (s *Service) refusedByStore(ctx context.Context, key string, id request.Identity, err error) Result {
+	msg := "the request cannot be recorded as sent: the store refused a value (" + truncate(err.Error(), 300) + ")"
+	src, eid := clipIdentity(id.Source), clipIdentity(id.ID)
+	s.log.ErrorContext(ctx, "request refused unrecorded: the store cannot keep a value of it", "request_key", key, "source", src, "event_id", eid, "err", err)
+	return Result{Source: src, Id: eid, Key: key, State: store.Failed, Code: events.CodeInvalidRequest, Message: msg,
+		Errors: []events.FieldError{{Field: "event", Allowed: "values the store keeps whole", Message: msg}}}
+}
+
+// clipIdentity shortens an identity attribute for an answer or a log line,
+// quoting what does not show.
+func clipIdentity(v string) string {
+	q := strconv.QuoteToASCII(v)
+	q = q[1 : len(q)-1]
+	if len(q) > 200 {
+		q = q[:200] + "…"
+	}
+	return q
 }
 
 // reject records a request refused before any API call, with its failed
@@ -701,6 +778,11 @@ func (s *Service) reject(ctx context.Context, log *slog.Logger, rec store.Reques
 		return rec, id, Result{}, false, err
 	}
 	got, created, err := s.store.Insert(ctx, rec, ev)
+	if errors.Is(err, store.ErrInvalidValue) {
+		res := s.refusedByStore(ctx, rec.Key, id, err)
+		res.Errors = append(errs[:len(errs):len(errs)], res.Errors...)
+		return rec, id, res, false, nil
+	}
 	if err != nil {
 		return rec, id, Result{Source: id.Source, Id: id.ID, Key: rec.Key, Retry: true}, false, fmt.Errorf("record rejected request %s: %w", rec.Key, err)
 	}

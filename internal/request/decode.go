@@ -105,52 +105,64 @@ var tagMembers = []string{"Key", "Value"}
 // Data that is empty, not JSON, not an object, or followed by anything but
 // white space gives one FieldError with Field DataField.
 //
-// Decode reports every problem it finds, not only the first; a syntax error
-// ends the search, since nothing after it can be read. The request returned
-// holds what could be decoded, so a caller can still name, say, the region
-// of a request it rejects.
+// Decode reports every problem it finds, not only the first, up to
+// MaxFieldErrors; beyond that it counts them, and a last FieldError (Field
+// DataField) says how many more there were. A syntax error ends the search,
+// since nothing after it can be read. The request returned holds what could
+// be decoded, so a caller can still name, say, the region of a request it
+// rejects.
 func Decode(data []byte) (events.GatewayRequest, []events.FieldError) {
-	var r events.GatewayRequest
+	r, l, _ := decode(data)
+	return r, l.list()
+}
+
+// decode is Decode, keeping the fields of the problems it only counted; fatal
+// is set when the data could not be read as an object at all.
+func decode(data []byte) (r events.GatewayRequest, l *errorList, fatal bool) {
+	l = &errorList{}
 	if len(bytes.TrimSpace(data)) == 0 {
-		return r, []events.FieldError{{
+		l.put(events.FieldError{
 			Field:   DataField,
 			Allowed: "a JSON object of CreateVpnGateway parameters",
 			Message: "request data is empty; expected a JSON object of CreateVpnGateway parameters",
-		}}
+		})
+		return r, l, true
 	}
 	dec := json.NewDecoder(bytes.NewReader(data))
 	dec.UseNumber()
 
-	errs, fatal := readObject(dec, "", parameterNames, "a CreateVpnGateway parameter", func(name string, raw json.RawMessage) []events.FieldError {
-		return decodeParameter(&r, name, raw)
-	})
-	if fatal != nil {
-		return r, append(errs, *fatal)
+	if fe := readObject(dec, "", parameterNames, "a CreateVpnGateway parameter", l, func(name string, raw json.RawMessage) {
+		decodeParameter(&r, name, raw, l)
+	}); fe != nil {
+		l.addFirst(*fe)
+		return r, l, true
 	}
 	// Anything but white space after the object is an error: a second
 	// object, or garbage, means the producer and vpngw disagree about where
 	// the request ends.
 	if _, err := dec.Token(); err != io.EOF {
-		errs = append(errs, events.FieldError{
+		l.addFirst(events.FieldError{
 			Field:   DataField,
 			Allowed: "a single JSON object",
 			Message: fmt.Sprintf("request data has trailing content after the JSON object (at byte %d)", dec.InputOffset()),
 		})
+		return r, l, true
 	}
-	return r, errs
+	return r, l, false
 }
 
 // readObject reads one JSON object from dec and calls fn with each member
 // whose name is in known, in order. It reports unknown and repeated names
-// itself, with Field prefix+name; what names the known members for messages. A non-nil fatal error means the data could
-// not be read on (it is not JSON, or not an object).
-func readObject(dec *json.Decoder, prefix string, known []string, what string, fn func(string, json.RawMessage) []events.FieldError) (errs []events.FieldError, fatal *events.FieldError) {
+// itself into l, with Field prefix+name; what names the known members for
+// messages. A non-nil fatal error means the data could not be read on (it is
+// not JSON, or not an object).
+func readObject(dec *json.Decoder, prefix string, known []string, what string, l *errorList, fn func(string, json.RawMessage)) (fatal *events.FieldError) {
 	tok, err := dec.Token()
 	if err != nil {
-		return nil, syntaxError(err, dec)
+		return syntaxError(err, dec)
 	}
 	if d, ok := tok.(json.Delim); !ok || d != '{' {
-		return nil, &events.FieldError{
+		return &events.FieldError{
 			Field:   DataField,
 			Value:   describeToken(tok),
 			Allowed: "a JSON object of CreateVpnGateway parameters",
@@ -161,39 +173,46 @@ func readObject(dec *json.Decoder, prefix string, known []string, what string, f
 	for dec.More() {
 		tok, err := dec.Token()
 		if err != nil {
-			return errs, syntaxError(err, dec)
+			return syntaxError(err, dec)
 		}
 		name, _ := tok.(string) // inside an object, json.Decoder only yields string names
 		var raw json.RawMessage
 		if err := dec.Decode(&raw); err != nil {
-			return errs, syntaxError(err, dec)
+			return syntaxError(err, dec)
 		}
 		field := prefix + displayName(name)
 		switch {
+		case seen[name] && l.full():
+			l.omit(field)
 		case seen[name]:
-			errs = append(errs, events.FieldError{
+			l.put(events.FieldError{
 				Field:   field,
 				Value:   clip(string(raw)),
 				Allowed: "each parameter at most once",
 				Message: fmt.Sprintf("%s is given more than once; give each parameter once", field),
 			})
 		case !contains(known, name):
-			errs = append(errs, unknownField(prefix, name, known, what))
+			if l.full() {
+				// Past the cap only the field counts: no "did you mean".
+				l.omit(field)
+			} else {
+				l.put(unknownField(prefix, name, known, what))
+			}
 		default:
-			errs = append(errs, fn(name, raw)...)
+			fn(name, raw)
 		}
 		seen[name] = true
 	}
 	if _, err := dec.Token(); err != nil { // the closing brace
-		return errs, syntaxError(err, dec)
+		return syntaxError(err, dec)
 	}
-	return errs, nil
+	return nil
 }
 
 // decodeParameter stores the member name into r, or says why it cannot.
-func decodeParameter(r *events.GatewayRequest, name string, raw json.RawMessage) []events.FieldError {
+func decodeParameter(r *events.GatewayRequest, name string, raw json.RawMessage, l *errorList) {
 	if string(raw) == "null" {
-		return nil
+		return
 	}
 	var p parameter
 	for _, q := range parameters {
@@ -205,20 +224,23 @@ func decodeParameter(r *events.GatewayRequest, name string, raw json.RawMessage)
 	case kindString:
 		s, fe := decodeString(name, raw)
 		if fe != nil {
-			return []events.FieldError{*fe}
+			l.put(*fe)
+			return
 		}
 		if s == "" {
-			return []events.FieldError{{
+			l.put(events.FieldError{
 				Field:   name,
 				Allowed: "a non-empty string, or leave " + name + " out",
 				Message: name + " is an empty string; leave it out instead, or give it a value",
-			}}
+			})
+			return
 		}
 		*p.str(r) = s
 	case kindInt:
 		n, fe := decodeInt(name, raw)
 		if fe != nil {
-			return []events.FieldError{*fe}
+			l.put(*fe)
+			return
 		}
 		*p.num(r) = &n
 	case kindBool:
@@ -227,12 +249,11 @@ func decodeParameter(r *events.GatewayRequest, name string, raw json.RawMessage)
 			b := string(raw) == "true"
 			*p.bit(r) = &b
 		default:
-			return []events.FieldError{typeError(name, kindBool, raw)}
+			l.put(typeError(name, kindBool, raw))
 		}
 	case kindTags:
-		return decodeTags(r, raw)
+		decodeTags(r, raw, l)
 	}
-	return nil
 }
 
 func decodeString(field string, raw json.RawMessage) (string, *events.FieldError) {
@@ -326,20 +347,21 @@ func integralValue(s string) (n int, integral, inRange bool) {
 }
 
 // decodeTags reads Tags: an array of objects with a string Key and Value.
-func decodeTags(r *events.GatewayRequest, raw json.RawMessage) []events.FieldError {
+func decodeTags(r *events.GatewayRequest, raw json.RawMessage, l *errorList) {
 	if raw[0] != '[' {
-		return []events.FieldError{typeError("Tags", kindTags, raw)}
+		l.put(typeError("Tags", kindTags, raw))
+		return
 	}
 	var items []json.RawMessage
 	if err := json.Unmarshal(raw, &items); err != nil {
-		return []events.FieldError{typeError("Tags", kindTags, raw)}
+		l.put(typeError("Tags", kindTags, raw))
+		return
 	}
-	var errs []events.FieldError
 	tags := make([]events.Tag, 0, len(items))
 	for i, item := range items {
-		prefix := fmt.Sprintf("Tags[%d]", i)
+		prefix := "Tags[" + strconv.Itoa(i) + "]"
 		if item[0] != '{' {
-			errs = append(errs, events.FieldError{
+			l.put(events.FieldError{
 				Field:   prefix,
 				Value:   clip(string(item)),
 				Allowed: `a JSON object {"Key": string, "Value": string}`,
@@ -352,31 +374,29 @@ func decodeTags(r *events.GatewayRequest, raw json.RawMessage) []events.FieldErr
 		var t events.Tag
 		dec := json.NewDecoder(bytes.NewReader(item))
 		dec.UseNumber()
-		terrs, fatal := readObject(dec, prefix+".", tagMembers, "a tag member", func(name string, v json.RawMessage) []events.FieldError {
+		fatal := readObject(dec, prefix+".", tagMembers, "a tag member", l, func(name string, v json.RawMessage) {
 			if string(v) == "null" {
-				return nil
+				return
 			}
 			s, fe := decodeString(prefix+"."+name, v)
 			if fe != nil {
-				return []events.FieldError{*fe}
+				l.put(*fe)
+				return
 			}
 			if name == "Key" {
 				t.Key = s
 			} else {
 				t.Value = s
 			}
-			return nil
 		})
-		errs = append(errs, terrs...)
 		if fatal != nil { // unreachable: the item came out of valid JSON
-			errs = append(errs, *fatal)
+			l.put(*fatal)
 		}
 		tags = append(tags, t)
 	}
 	if len(tags) > 0 {
 		r.Tags = tags
 	}
-	return errs
 }
 
 // unknownField reports a member that is not a parameter, with the nearest
@@ -399,36 +419,48 @@ func unknownField(prefix, name string, known []string, what string) events.Field
 }
 
 // displayName is a member name as a FieldError shows it: the empty name
-// (valid JSON) as "", so that Field is never empty.
+// (valid JSON) as "", so that Field is never empty, and a long one clipped.
 func displayName(name string) string {
 	if name == "" {
 		return `""`
 	}
-	return name
+	return clip(name)
 }
 
 // Nearest returns the known name closest to name, if it is within two edits
 // (case differences count as none), for a "did you mean". The policy loader
 // and the chat-command parser use it too.
 func Nearest(name string, known []string) string {
+	// A name far longer than every known one is within two edits of none;
+	// saying so early keeps a huge name from costing a copy per known name.
+	if len(name) > maxCompared*utf8.UTFMax {
+		return ""
+	}
 	best, bestDist := "", 3
+	lower := strings.ToLower(name)
 	for _, k := range known {
 		if strings.EqualFold(k, name) {
 			return k
 		}
-		if d := EditDistance(strings.ToLower(name), strings.ToLower(k)); d < bestDist {
+		if d := EditDistance(lower, strings.ToLower(k)); d < bestDist {
 			best, bestDist = k, d
 		}
 	}
 	return best
 }
 
+// maxCompared is the longest input, in runes, EditDistance compares.
+const maxCompared = 64
+
 // EditDistance is the Levenshtein distance between a and b, in runes. Long
 // inputs are not worth comparing (no name vpngw suggests is longer than 25),
 // so they count as far apart.
 func EditDistance(a, b string) int {
+	if len(a) > maxCompared*utf8.UTFMax || len(b) > maxCompared*utf8.UTFMax {
+		return math.MaxInt
+	}
 	ra, rb := []rune(a), []rune(b)
-	if len(ra) > 64 || len(rb) > 64 {
+	if len(ra) > maxCompared || len(rb) > maxCompared {
 		return math.MaxInt
 	}
 	prev := make([]int, len(rb)+1)
@@ -527,13 +559,17 @@ func describeToken(tok json.Token) string {
 // input.
 const maxValueRunes = 64
 
-// clip shortens s to maxValueRunes runes, marking the cut.
+// clip shortens s to maxValueRunes runes, marking the cut. It reads no
+// more of s than it keeps.
 func clip(s string) string {
-	if utf8.RuneCountInString(s) <= maxValueRunes {
-		return s
+	n := 0
+	for i := range s {
+		if n == maxValueRunes {
+			return s[:i] + "…"
+		}
+		n++
 	}
-	r := []rune(s)
-	return string(r[:maxValueRunes]) + "…"
+	return s
 }
 
 func contains[T comparable](set []T, v T) bool {

@@ -2,6 +2,7 @@ package request
 
 import (
 	"regexp"
+	"strings"
 	"testing"
 
 	"github.com/vpngw/vpngw/events"
@@ -53,8 +54,26 @@ func TestIdentityRef(t *testing.T) {
 func TestClientToken(t *testing.T) {
 	id := Identity{Source: "/ops/portal", ID: "42"}
 	own := events.GatewayRequest{ClientToken: "order-7"}
-	if got := ClientToken(id, own); got != "order-7" {
-		t.Errorf("own token replaced: %q", got)
+	mine := ClientToken(id, own)
+	if mine == "order-7" || !strings.HasPrefix(mine, "vpngw-t-") || len(mine) != 48 {
+		t.Errorf("own token %q sent as %q, want vpngw-t- and 40 hex digits", own.ClientToken, mine)
+	}
+	// Stable across the requester's own retries: new events, same source.
+	if again := ClientToken(Identity{Source: id.Source, ID: "retry-of-42"}, own); again != mine {
+		t.Errorf("own token gives %q for a retry, %q the first time", again, mine)
+	}
+	// Another source giving the same token gets another API token.
+	if other := ClientToken(Identity{Source: "/other", ID: "42"}, own); other == mine {
+		t.Error("two sources giving one token share the API token")
+	}
+	// Apart from the derived ones, whatever the given token.
+	for _, tok := range []string{"x", "vpngw-x", ClientToken(id, events.GatewayRequest{})} {
+		if got := ClientToken(id, events.GatewayRequest{ClientToken: tok}); got == ClientToken(id, events.GatewayRequest{}) {
+			t.Errorf("given token %q sent as the derived token %q", tok, got)
+		}
+	}
+	if errs := Validate(events.GatewayRequest{RegionId: "me-central-1", VpcId: "vpc-a1", Bandwidth: ptrTo(5), ClientToken: "x"}); errs != nil {
+		t.Fatalf("sanity: %s", dump(errs))
 	}
 	derived := ClientToken(id, events.GatewayRequest{})
 	if derived != ClientToken(id, events.GatewayRequest{Name: "other parameters"}) {
@@ -69,12 +88,55 @@ func TestClientToken(t *testing.T) {
 	if len(derived) > MaxClientTokenLength || nonASCII(derived) >= 0 {
 		t.Errorf("derived token %q breaks the API's rules", derived)
 	}
-	// The derived token passes the same check a request's own token does.
+	// Both kinds are within the API's rules (ASCII, at most 64).
+	for _, tok := range []string{derived, mine} {
+		if len(tok) > MaxClientTokenLength || nonASCII(tok) >= 0 || controlChar(tok) >= 0 {
+			t.Errorf("token %q breaks the API's rules", tok)
+		}
+	}
+	// A request may not send a token of the derived kind itself.
 	r := events.GatewayRequest{RegionId: "me-central-1", VpcId: "vpc-a1", Bandwidth: ptrTo(5), ClientToken: derived}
-	if errs := Validate(r); errs != nil {
-		t.Errorf("derived token refused: %s", dump(errs))
+	if errs := Validate(r); len(errs) != 1 || errs[0].Field != "ClientToken" {
+		t.Errorf("derived token given by a request: %s, want one ClientToken error", dump(errs))
 	}
 	if got, want := ClientToken(Identity{Source: "/vpngw/demo", ID: "demo-0001"}, events.GatewayRequest{}), "vpngw-1ce8311f92f35b638e78862f2dd03f6a"; got != want {
 		t.Errorf("derived token = %s, want %s (the validated sample shows it)", got, want)
+	}
+}
+
+func TestIdentityCheck(t *testing.T) {
+	ok := []Identity{
+		{Source: "/ops/portal", ID: "42"},
+		{Source: strings.Repeat("网", MaxIdentityLength), ID: strings.Repeat("\U0001F600", MaxIdentityLength), Subject: strings.Repeat("s", MaxIdentityLength)},
+		{Source: "acs:eventbridge:cn-hangzhou:123:/custom/vpngw", ID: "45ef4dew-7c35-447a", Subject: "ticket #7 – ünïcode"},
+	}
+	for _, id := range ok {
+		if errs := id.Check(); errs != nil {
+			t.Errorf("Check(%.40q) = %s, want none", id.Source, dump(errs))
+		}
+	}
+	bad := []struct {
+		id    Identity
+		field string
+		says  string
+	}{
+		{Identity{Source: "/s", ID: "a\x00b"}, "id", "control character U+0000"},
+		{Identity{Source: "/s\n", ID: "1"}, "source", "control character U+000A"},
+		{Identity{Source: "/s", ID: "1", Subject: "x\u0085"}, "subject", "control character U+0085"},
+		{Identity{Source: "/s", ID: "1\x7f"}, "id", "U+007F"},
+		{Identity{Source: strings.Repeat("s", MaxIdentityLength+1), ID: "1"}, "source", "1025 characters long; at most 1024"},
+		{Identity{Source: "/s", ID: strings.Repeat("\U0001F600", MaxIdentityLength+1)}, "id", "1025 characters long"},
+		{Identity{Source: "/s\xff", ID: "1"}, "source", "not valid UTF-8"},
+	}
+	for _, tc := range bad {
+		errs := tc.id.Check()
+		if len(errs) != 1 || errs[0].Field != tc.field || !strings.Contains(errs[0].Message, tc.says) || errs[0].Allowed == "" {
+			t.Errorf("Check(%+.40q) = %s, want one error on %s saying %q", tc.id.Source+"|"+tc.id.ID, dump(errs), tc.field, tc.says)
+		}
+		for _, e := range errs {
+			if len(e.Value) > 4*maxValueRunes+8 {
+				t.Errorf("Value of %d bytes: not clipped", len(e.Value))
+			}
+		}
 	}
 }

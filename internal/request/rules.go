@@ -138,6 +138,15 @@ const (
 	// ClientToken text of the other VPC-family APIs quotes.
 	MaxClientTokenLength = 64
 
+	// MaxRegionIDLength bounds RegionId, in characters. No source gives a
+	// bound; the longest region ID is under 25 characters, and the stores
+	// keep 64 (VARCHAR(64) on MySQL).
+	MaxRegionIDLength = 64
+	// MaxResourceIDLength bounds VpcId, VSwitchId, DisasterRecoveryVSwitchId
+	// and ResourceGroupId, in characters. No source gives a bound; IDs are
+	// about 25 characters, and the stores keep 191 (VARCHAR(191) on MySQL).
+	MaxResourceIDLength = 128
+
 	// MaxTags is the most tags one gateway may carry [TAG], [ROS]; more is
 	// SizeLimitExceeded.TagNum [API].
 	MaxTags = 20
@@ -172,9 +181,9 @@ var (
 	nameFormat = regexp.MustCompile(`^[A-Za-z\x{4e00}-\x{9fa5}][A-Za-z0-9_.\x{4e00}-\x{9fa5}-]*$`)
 )
 
-// ReservedTagPrefixes may not start a tag key or value [TAG].
+// ReservedTagPrefixes may not start a tag key or value [TAG], in any case.
 var ReservedTagPrefixes = []string{"aliyun", "acs:"}
 
 // URLSchemes may not start a Name nor appear in a tag key or value [API],
-// [TAG].
+// [TAG], in any case.
 var URLSchemes = []string{"http://", "https://"}

@@ -37,12 +37,20 @@ import (
 // Validate checks values exactly as given. Parse decodes first and then
 // validates; Normalize spells out the API's defaults.
 func Validate(r events.GatewayRequest) []events.FieldError {
+	return validate(r).list()
+}
+
+// validate is Validate, keeping the fields of the problems past the cap.
+func validate(r events.GatewayRequest) *errorList {
 	var c checker
 
 	// RegionId: required [API]; shape only, see regionIDFormat.
 	switch {
 	case r.RegionId == "":
 		c.add("RegionId", "", "a region ID such as cn-hangzhou", "RegionId is required")
+	case utf8.RuneCountInString(r.RegionId) > MaxRegionIDLength:
+		c.add("RegionId", r.RegionId, fmt.Sprintf("a region ID such as cn-hangzhou, at most %d characters", MaxRegionIDLength),
+			"RegionId is %d characters long; at most %d are allowed", utf8.RuneCountInString(r.RegionId), MaxRegionIDLength)
 	case !regionIDFormat.MatchString(r.RegionId):
 		c.add("RegionId", r.RegionId, "a region ID such as cn-hangzhou or ap-southeast-1 (lower-case words joined by hyphens)",
 			"RegionId %q is not a region ID", r.RegionId)
@@ -141,15 +149,26 @@ func Validate(r events.GatewayRequest) []events.FieldError {
 			"NetworkType %q is not a network type%s", r.NetworkType, didYouMean(r.NetworkType, NetworkTypes))
 	}
 
-	// ClientToken: ASCII only [API], at most 64 characters [IDEM].
+	// ClientToken: ASCII only [API], at most 64 characters [IDEM]; no
+	// control characters (the API's own token check is not documented for
+	// them, and they do not survive logs and consoles), and not in the
+	// namespace of the tokens vpngw derives (see ClientToken).
 	if r.ClientToken != "" {
-		allowed := fmt.Sprintf("ASCII characters only, at most %d", MaxClientTokenLength)
-		if i := nonASCII(r.ClientToken); i >= 0 {
+		allowed := fmt.Sprintf("printable ASCII characters only (no control characters), at most %d, not starting with %s", MaxClientTokenLength, DerivedTokenPrefix)
+		switch i, ctl := nonASCII(r.ClientToken), controlChar(r.ClientToken); {
+		case i >= 0:
 			c.add("ClientToken", r.ClientToken, allowed,
 				"ClientToken may contain only ASCII characters; %q at byte %d is not", firstRune(r.ClientToken[i:]), i)
-		} else if len(r.ClientToken) > MaxClientTokenLength {
+		case ctl >= 0:
+			c.add("ClientToken", r.ClientToken, allowed,
+				"ClientToken may not contain control characters; %q at byte %d is one", r.ClientToken[ctl], ctl)
+		case len(r.ClientToken) > MaxClientTokenLength:
 			c.add("ClientToken", r.ClientToken, allowed,
 				"ClientToken is %d characters long; at most %d are allowed", len(r.ClientToken), MaxClientTokenLength)
+		case strings.HasPrefix(strings.ToLower(r.ClientToken), DerivedTokenPrefix):
+			c.add("ClientToken", r.ClientToken, allowed,
+				"ClientToken may not start with %q: tokens so named are the ones vpngw derives itself; give a token of your own, or none",
+				DerivedTokenPrefix)
 		}
 	}
 
@@ -157,14 +176,25 @@ func Validate(r events.GatewayRequest) []events.FieldError {
 	checkID(&c, "ResourceGroupId", r.ResourceGroupId, false, rgIDFormat, "resource group", "rg-", "a resource group ID such as rg-acfmzs372yg")
 
 	checkTags(&c, r.Tags)
-	return c.errs
+	return &c.errorList
 }
 
-// checker collects FieldErrors.
-type checker struct{ errs []events.FieldError }
+// checker collects FieldErrors, up to MaxFieldErrors (see errorList).
+type checker struct{ errorList }
 
+// add describes a problem, clipping the value and every string it repeats
+// in the message; past the cap it only counts it.
 func (c *checker) add(field, value, allowed, format string, args ...any) {
-	c.errs = append(c.errs, events.FieldError{
+	if c.full() {
+		c.omit(field)
+		return
+	}
+	for i, a := range args {
+		if s, ok := a.(string); ok {
+			args[i] = clip(s)
+		}
+	}
+	c.put(events.FieldError{
 		Field:   field,
 		Value:   clip(value),
 		Allowed: allowed,
@@ -180,6 +210,10 @@ func checkID(c *checker, field, v string, required bool, format *regexp.Regexp, 
 		c.add(field, "", example, "%s is required", field)
 		return false
 	case v == "":
+		return false
+	case utf8.RuneCountInString(v) > MaxResourceIDLength:
+		c.add(field, v, fmt.Sprintf("%s, at most %d characters", example, MaxResourceIDLength),
+			"%s is %d characters long; at most %d are allowed", field, utf8.RuneCountInString(v), MaxResourceIDLength)
 		return false
 	case !format.MatchString(v):
 		c.add(field, v, example+`: "`+prefix+`" and then lower-case letters and digits`,
@@ -214,7 +248,9 @@ func checkName(c *checker, name string) {
 	}
 }
 
-// checkTags applies the tag rules [TAG], [API].
+// checkTags applies the tag rules [TAG], [API]. The reserved prefixes and
+// the URL schemes are matched in any case, as the tag service does ("Aliyun"
+// and "HTTP://" are refused too).
 func checkTags(c *checker, tags []events.Tag) {
 	if len(tags) > MaxTags {
 		c.add("Tags", strconv.Itoa(len(tags)), fmt.Sprintf("at most %d tags", MaxTags),
@@ -229,9 +265,9 @@ func checkTags(c *checker, tags []events.Tag) {
 			c.add(field+".Key", "", keyAllowed, "%s.Key is required and may not be empty", field)
 		case n > MaxTagKeyLength:
 			c.add(field+".Key", t.Key, keyAllowed, "%s.Key is %d characters long; at most %d are allowed", field, n, MaxTagKeyLength)
-		case hasAnyPrefix(t.Key, ReservedTagPrefixes):
+		case hasAnyPrefix(strings.ToLower(t.Key), ReservedTagPrefixes):
 			c.add(field+".Key", t.Key, keyAllowed, "%s.Key may not start with aliyun or acs: (reserved for the platform's own tags)", field)
-		case containsAny(t.Key, URLSchemes):
+		case containsAny(strings.ToLower(t.Key), URLSchemes):
 			c.add(field+".Key", t.Key, keyAllowed, "%s.Key may not contain http:// or https://", field)
 		default:
 			if j, dup := seen[t.Key]; dup {
@@ -246,9 +282,9 @@ func checkTags(c *checker, tags []events.Tag) {
 		switch n := utf8.RuneCountInString(t.Value); {
 		case n > MaxTagValueLength:
 			c.add(field+".Value", t.Value, valueAllowed, "%s.Value is %d characters long; at most %d are allowed", field, n, MaxTagValueLength)
-		case hasAnyPrefix(t.Value, ReservedTagPrefixes):
+		case hasAnyPrefix(strings.ToLower(t.Value), ReservedTagPrefixes):
 			c.add(field+".Value", t.Value, valueAllowed, "%s.Value may not start with aliyun or acs:", field)
-		case containsAny(t.Value, URLSchemes):
+		case containsAny(strings.ToLower(t.Value), URLSchemes):
 			c.add(field+".Value", t.Value, valueAllowed, "%s.Value may not contain http:// or https://", field)
 		}
 	}
@@ -355,6 +391,17 @@ func containsAny(s string, subs []string) bool {
 		}
 	}
 	return false
+}
+
+// controlChar returns the byte index of the first ASCII control character
+// of s (U+0000 to U+001F, U+007F), or -1.
+func controlChar(s string) int {
+	for i := 0; i < len(s); i++ {
+		if s[i] < 0x20 || s[i] == 0x7f {
+			return i
+		}
+	}
+	return -1
 }
 
 // nonASCII returns the byte index of the first non-ASCII byte of s, or -1.

@@ -87,7 +87,12 @@ func TestValidateRejectsEachRule(t *testing.T) {
 			r.Bandwidth = ptrTo(200)
 			r.EnableSsl = ptrTo(true)
 		}, "EnableSsl", "true", "false for a private gateway", "OperationFailed.SslNotSupport"},
-		{"ClientToken not ASCII", func(r *events.GatewayRequest) { r.ClientToken = "token-é" }, "ClientToken", "token-é", "ASCII characters only, at most 64", "'é' at byte 6"},
+		{"ClientToken not ASCII", func(r *events.GatewayRequest) { r.ClientToken = "token-é" }, "ClientToken", "token-é", "ASCII characters only (no control characters), at most 64", "'é' at byte 6"},
+		{"ClientToken with a NUL", func(r *events.GatewayRequest) { r.ClientToken = "tok\x00en" }, "ClientToken", "tok\x00en", "no control characters", "'\\x00' at byte 3"},
+		{"ClientToken with a newline", func(r *events.GatewayRequest) { r.ClientToken = "tok\nen" }, "ClientToken", "tok\nen", "no control characters", "'\\n' at byte 3"},
+		{"ClientToken with DEL", func(r *events.GatewayRequest) { r.ClientToken = "tok\x7f" }, "ClientToken", "tok\x7f", "no control characters", "'\\x7f' at byte 3"},
+		{"ClientToken in the derived namespace", func(r *events.GatewayRequest) { r.ClientToken = "vpngw-1ce8311f92f35b638e78862f2dd03f6a" }, "ClientToken", "vpngw-1ce8311f92f35b638e78862f2dd03f6a", "not starting with vpngw-", "vpngw derives itself"},
+		{"ClientToken in the derived namespace, any case", func(r *events.GatewayRequest) { r.ClientToken = "VPNGW-t-x" }, "ClientToken", "VPNGW-t-x", "not starting with vpngw-", "vpngw derives itself"},
 		{"ClientToken 65 characters", func(r *events.GatewayRequest) { r.ClientToken = strings.Repeat("t", 65) }, "ClientToken", "", "at most 64", "65 characters"},
 		{"ResourceGroupId without rg- prefix", func(r *events.GatewayRequest) { r.ResourceGroupId = "acfmzs372yg" }, "ResourceGroupId", "acfmzs372yg", `"rg-"`, "resource group ID"},
 		{"VSwitchId with a VPC prefix", func(r *events.GatewayRequest) { r.VSwitchId = "vpc-bp1abc" }, "VSwitchId", "vpc-bp1abc", `"vsw-"`, "vSwitch ID"},
@@ -112,6 +117,10 @@ func TestValidateRejectsEachRule(t *testing.T) {
 		{"tag value 129 characters", func(r *events.GatewayRequest) { r.Tags = []events.Tag{{Key: "k", Value: strings.Repeat("v", 129)}} }, "Tags[0].Value", "", "0 to 128 characters", "129 characters"},
 		{"tag value holding https://", func(r *events.GatewayRequest) { r.Tags = []events.Tag{{Key: "k", Value: "https://wiki/x"}} }, "Tags[0].Value", "https://wiki/x", "not containing http:// or https://", ""},
 		{"tag value starting with acs:", func(r *events.GatewayRequest) { r.Tags = []events.Tag{{Key: "k", Value: "acs:x"}} }, "Tags[0].Value", "acs:x", "not starting with aliyun or acs:", ""},
+		{"tag key starting with Aliyun (any case)", func(r *events.GatewayRequest) { r.Tags = []events.Tag{{Key: "Aliyun-team", Value: "x"}} }, "Tags[0].Key", "Aliyun-team", "not starting with aliyun or acs:", ""},
+		{"tag key holding HTTP:// (any case)", func(r *events.GatewayRequest) { r.Tags = []events.Tag{{Key: "see-HTTP://x", Value: "x"}} }, "Tags[0].Key", "see-HTTP://x", "not containing http:// or https://", ""},
+		{"tag value starting with ACS: (any case)", func(r *events.GatewayRequest) { r.Tags = []events.Tag{{Key: "k", Value: "ACS:x"}} }, "Tags[0].Value", "ACS:x", "not starting with aliyun or acs:", ""},
+		{"tag value holding Https:// (any case)", func(r *events.GatewayRequest) { r.Tags = []events.Tag{{Key: "k", Value: "Https://wiki"}} }, "Tags[0].Value", "Https://wiki", "not containing http:// or https://", ""},
 		{"tag keys repeated", func(r *events.GatewayRequest) {
 			r.Tags = []events.Tag{{Key: "team", Value: "a"}, {Key: "env", Value: "b"}, {Key: "team", Value: "c"}}
 		}, "Tags[2].Key", "team", "not used by another tag", "Forbidden.TagKey.Duplicated"},

@@ -51,6 +51,10 @@ var (
 	// ErrConflict: the request was not in a state the transition allows from,
 	// or its lease belongs to another owner; someone else already moved it.
 	ErrConflict = errors.New("store: request state changed concurrently")
+	// ErrInvalidValue: the database refused a value as it was sent (too
+	// long for its column, a character it cannot keep such as NUL in
+	// PostgreSQL text). Writing it again fails the same way.
+	ErrInvalidValue = errors.New("store: a value cannot be stored as sent")
 )
 
 // Request is one recorded gateway request.

@@ -7,6 +7,9 @@
 //
 //   - POST / takes CloudEvents over HTTP in binary, structured or batch mode
 //     (internal/intake), signed with the shared secret VPNGW_WEBHOOK_SECRET.
+//   - OPTIONS / answers the CloudEvents Webhook abuse-protection handshake
+//     (intake.Handshake) for POST /, unsigned, consenting to every origin at
+//     the rate WithAllowedRate sets.
 //   - POST /slack takes Slack slash commands, verified with the app's
 //     signing secret VPNGW_SLACK_SIGNING_SECRET.
 //   - POST /dingtalk takes messages to a DingTalk outgoing robot, verified

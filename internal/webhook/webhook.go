@@ -136,6 +136,13 @@ func WithClock(now func() time.Time) Option { return func(h *handler) { h.now = 
 // WithLogger sets the logger refusals and failures are logged to.
 func WithLogger(l *slog.Logger) Option { return func(h *handler) { h.log = l } }
 
+// WithAllowedRate sets the deliveries per minute POST / lets through before
+// answering 429, which the abuse-protection handshake grants senders
+// (WebHook-Allowed-Rate; "*" when zero, the default).
+func WithAllowedRate(perMinute int) Option {
+	return func(h *handler) { h.allowedRate = max(perMinute, 0) }
+}
+
 type handler struct {
 	cfg     Config
 	secrets [][]byte // POST /: the current secret first
@@ -144,6 +151,8 @@ type handler struct {
 	now     func() time.Time
 	log     *slog.Logger
 	mux     *http.ServeMux
+	// allowedRate is the WebHook-Allowed-Rate of the handshake.
+	allowedRate int
 }
 
 // Validate checks the settings every route shares, naming the variable:
@@ -207,6 +216,7 @@ func New(cfg Config, p Provisioner, replay ReplayGuard, opts ...Option) (http.Ha
 		o(h)
 	}
 	h.mux.HandleFunc("POST /{$}", h.cloudEvents)
+	h.mux.HandleFunc("OPTIONS /{$}", h.handshake)
 	h.mux.HandleFunc("POST /slack", h.slack)
 	h.mux.HandleFunc("POST /dingtalk", h.dingTalk)
 	return h, nil
@@ -254,6 +264,18 @@ func (h *handler) cloudEvents(w http.ResponseWriter, r *http.Request) {
 		status = http.StatusBadRequest
 	}
 	writeJSON(w, status, Response{Results: results})
+}
+
+// handshake serves OPTIONS /: the CloudEvents Webhook abuse-protection
+// handshake (see intake.Handshake), before any delivery and so without a
+// signature. Without VPNGW_WEBHOOK_SECRET POST / takes nothing, and no
+// consent is given.
+func (h *handler) handshake(w http.ResponseWriter, r *http.Request) {
+	if len(h.secrets) == 0 {
+		writeJSON(w, http.StatusNotFound, Response{Error: "POST / is not enabled here"})
+		return
+	}
+	intake.Handshake(h.allowedRate).ServeHTTP(w, r)
 }
 
 // readBody reads the body up to the limit, answering 413 beyond it. Nothing

@@ -2,6 +2,7 @@ package sqlstore
 
 import (
 	"errors"
+	"fmt"
 	"strconv"
 	"strings"
 	"time"
@@ -10,6 +11,8 @@ import (
 	"github.com/jackc/pgx/v5/pgconn"
 	"modernc.org/sqlite"
 	sqlite3 "modernc.org/sqlite/lib"
+
+	"github.com/vpngw/vpngw/internal/store"
 )
 
 // dialect holds what differs between the backends. Everything else, from the
@@ -118,6 +121,23 @@ func (d *dialect) timeArg(t time.Time) any {
 func isDuplicateKey(err error) bool {
 	var me *mysql.MySQLError
 	return errors.As(err, &me) && me.Number == 1062
+}
+
+// invalidValue marks err with store.ErrInvalidValue when the database
+// refused a value itself: PostgreSQL's data exceptions (class 22: a string
+// too long, NUL or a character the encoding lacks), MySQL's "data too long"
+// (1406), "incorrect string value" (1366) and "out of range" (1264).
+// SQLite keeps whatever text it is given.
+func invalidValue(err error) error {
+	var pe *pgconn.PgError
+	if errors.As(err, &pe) && strings.HasPrefix(pe.Code, "22") {
+		return fmt.Errorf("%w: %w", store.ErrInvalidValue, err)
+	}
+	var me *mysql.MySQLError
+	if errors.As(err, &me) && (me.Number == 1406 || me.Number == 1366 || me.Number == 1264) {
+		return fmt.Errorf("%w: %w", store.ErrInvalidValue, err)
+	}
+	return err
 }
 
 // retryable reports whether err means the transaction lost a race with

@@ -184,7 +184,7 @@ func (s *Store) insert(ctx context.Context, r store.Request, events []store.Even
 		return store.Request{}, false, qe
 	}
 	if err != nil {
-		return store.Request{}, false, fmt.Errorf("store: insert %s into %s: %w", r.Key, s.desc, err)
+		return store.Request{}, false, fmt.Errorf("store: insert %s into %s: %w", r.Key, s.desc, invalidValue(err))
 	}
 	return got, created, nil
 }
@@ -352,7 +352,7 @@ func (s *Store) Transition(ctx context.Context, key string, from []store.State, 
 		return err
 	})
 	if err != nil {
-		return store.Request{}, fmt.Errorf("store: transition %s to %s in %s: %w", key, to, s.desc, err)
+		return store.Request{}, fmt.Errorf("store: transition %s to %s in %s: %w", key, to, s.desc, invalidValue(err))
 	}
 	return got, nil
 }

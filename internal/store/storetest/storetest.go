@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	gwrequest "github.com/vpngw/vpngw/internal/request"
 	"github.com/vpngw/vpngw/internal/store"
 )
 
@@ -42,6 +43,8 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"BatchStates", testBatchStates},
 		{"InsertWithinQuota", testInsertWithin},
 		{"InsertWithinConcurrent", testInsertWithinConcurrent},
+		{"ValuesAtTheValidationLimits", testValuesAtTheLimits},
+		{"ValuesBeyondAColumn", testValuesBeyondAColumn},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -955,5 +958,63 @@ func testBatchStates(t *testing.T, s store.Store) {
 	}
 	if _, err := s.Transition(ctx, "batch-1", []store.State{store.Batch}, store.BatchDone, "", store.Change{}, nil); !errors.Is(err, store.ErrConflict) {
 		t.Fatalf("completing twice: %v, want ErrConflict", err)
+	}
+}
+
+// testValuesAtTheLimits: every value the validation lets through is kept
+// whole, at the longest it may be and in four-byte characters, so that a
+// request vpngw accepted is never one its store cannot record (the MySQL
+// columns are VARCHARs of characters, utf8mb4; SQLite and PostgreSQL use
+// TEXT). LastError is what provision writes: at most 1000 bytes.
+func testValuesAtTheLimits(t *testing.T, s store.Store) {
+	wide := func(n int) string { return strings.Repeat("\U0001F600", n) } // 4 bytes each
+	want := request("k-limits", base)
+	want.Source = wide(gwrequest.MaxIdentityLength)
+	want.EventID = wide(gwrequest.MaxIdentityLength)
+	want.Subject = wide(gwrequest.MaxIdentityLength)
+	want.ClientToken = strings.Repeat("t", gwrequest.MaxClientTokenLength)
+	want.RegionID = strings.Repeat("r", gwrequest.MaxRegionIDLength)
+	want.VpcID = "vpc-" + strings.Repeat("v", gwrequest.MaxResourceIDLength-4)
+	want.LastError = wide(250) // 1000 bytes
+	got := mustInsert(t, s, want, event(want.Key, "e-limits"))
+	if d := diff(want, got); d != "" {
+		t.Errorf("values at the limits did not round-trip: %s", d)
+	}
+	changed, err := s.Transition(context.Background(), want.Key, []store.State{store.Received}, store.Failed, "",
+		store.Change{LastError: wide(250), AddAttempt: true}, nil)
+	if err != nil || changed.LastError != wide(250) {
+		t.Errorf("Transition with a LastError of 1000 bytes: %v, kept %d bytes", err, len(changed.LastError))
+	}
+}
+
+// testValuesBeyondAColumn: a value the database cannot keep as sent (NUL in
+// text, longer than its column) is either kept whole or refused with
+// store.ErrInvalidValue, never altered and never an error a retry could
+// cure.
+func testValuesBeyondAColumn(t *testing.T, s store.Store) {
+	cases := map[string]func(r *store.Request){
+		"NUL in source":     func(r *store.Request) { r.Source = "a\x00b" },
+		"long source":       func(r *store.Request) { r.Source = strings.Repeat("s", 4*gwrequest.MaxIdentityLength) },
+		"long region":       func(r *store.Request) { r.RegionID = strings.Repeat("r", 300) },
+		"NUL in last error": func(r *store.Request) { r.LastError = "x\x00y" },
+	}
+	i := 0
+	for name, edit := range cases {
+		i++
+		want := request(fmt.Sprintf("k-beyond-%d", i), base)
+		edit(&want)
+		got, _, err := s.Insert(context.Background(), want, []store.Event{event(want.Key, fmt.Sprintf("e-beyond-%d", i))})
+		if err != nil {
+			if !errors.Is(err, store.ErrInvalidValue) {
+				t.Errorf("%s: Insert: %v, want store.ErrInvalidValue", name, err)
+			}
+			if _, gerr := s.Get(context.Background(), want.Key); !errors.Is(gerr, store.ErrNotFound) {
+				t.Errorf("%s: a refused Insert left a record (%v)", name, gerr)
+			}
+			continue
+		}
+		if d := diff(want, got); d != "" {
+			t.Errorf("%s: kept altered: %s", name, d)
+		}
 	}
 }
