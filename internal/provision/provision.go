@@ -568,12 +568,20 @@ func (s *Service) redecide(ctx context.Context, log *slog.Logger, id request.Ide
 	return resultOf(id, got), true, nil
 }
 
+// refused is the failed event of a request refused before any API call: a
+// list of problems cut short at request.MaxFieldErrors is counted in
+// ErrorsOmitted, not listed as one more error.
+func refused(id request.Identity, stage, code, msg string, errs []events.FieldError, region string) events.Failed {
+	errs, omitted := request.SplitOmitted(errs)
+	return events.Failed{
+		Request: id.Ref(), Stage: stage, Code: code, Message: msg, Errors: errs, ErrorsOmitted: omitted, RegionId: region,
+	}
+}
+
 // settle fails a recorded request before any API call, with its failed
 // event, in one store operation.
 func (s *Service) settle(ctx context.Context, log *slog.Logger, id request.Identity, rec store.Request, stage, code, msg string, errs []events.FieldError) (Result, error) {
-	ev, err := s.event(events.TypeFailed, rec.Key, "", rec.TraceParent, s.now(), events.Failed{
-		Request: id.Ref(), Stage: stage, Code: code, Message: msg, Errors: errs, RegionId: rec.RegionID,
-	})
+	ev, err := s.event(events.TypeFailed, rec.Key, "", rec.TraceParent, s.now(), refused(id, stage, code, msg, errs, rec.RegionID))
 	if err != nil {
 		return Result{}, err
 	}
@@ -771,9 +779,7 @@ func clipIdentity(v string) string {
 func (s *Service) reject(ctx context.Context, log *slog.Logger, rec store.Request, id request.Identity, stage, code, msg string, errs []events.FieldError) (store.Request, request.Identity, Result, bool, error) {
 	rec.State = store.Failed
 	rec.LastError = truncate(code+": "+msg, 1000)
-	ev, err := s.event(events.TypeFailed, rec.Key, "", rec.TraceParent, rec.CreatedAt, events.Failed{
-		Request: id.Ref(), Stage: stage, Code: code, Message: msg, Errors: errs, RegionId: rec.RegionID,
-	})
+	ev, err := s.event(events.TypeFailed, rec.Key, "", rec.TraceParent, rec.CreatedAt, refused(id, stage, code, msg, errs, rec.RegionID))
 	if err != nil {
 		return rec, id, Result{}, false, err
 	}

@@ -117,9 +117,25 @@ func OmittedErrors(field string, n int) events.FieldError {
 	return events.FieldError{
 		Field:   field,
 		Value:   strconv.Itoa(n),
-		Allowed: "at most " + strconv.Itoa(MaxFieldErrors) + " problems are listed",
+		Allowed: omittedAllowed,
 		Message: strconv.Itoa(n) + " more problems not listed; only the first " + strconv.Itoa(MaxFieldErrors) + " are described",
 	}
+}
+
+// omittedAllowed marks the FieldError OmittedErrors makes.
+var omittedAllowed = "at most " + strconv.Itoa(MaxFieldErrors) + " problems are listed"
+
+// SplitOmitted takes the FieldError OmittedErrors made off the end of errs:
+// the problems described, and how many more there were. An event counts
+// the others in its own field (events.Failed.ErrorsOmitted) rather than as
+// an error.
+func SplitOmitted(errs []events.FieldError) ([]events.FieldError, int) {
+	if n := len(errs); n > 0 && errs[n-1].Allowed == omittedAllowed {
+		if k, err := strconv.Atoi(errs[n-1].Value); err == nil {
+			return errs[:n-1], k
+		}
+	}
+	return errs, 0
 }
 
 // errorList collects FieldErrors, describing the first MaxFieldErrors and
