@@ -145,13 +145,20 @@ const (
 	// characters [TAG].
 	MaxTagKeyLength   = 128
 	MaxTagValueLength = 128
+
+	// MaxResourceIDLength bounds VpcId, VSwitchId, DisasterRecoveryVSwitchId
+	// and ResourceGroupId, in characters. The API does not document their
+	// length; every ID of [API] and [SDK] is a prefix and some twenty
+	// characters (vpc-bp1ub1yt9cvakoelj****, 26), so 64 refuses no real ID
+	// and keeps an echoed one from growing a dry run's outcome.
+	MaxResourceIDLength = 64
 )
 
 // Formats. They check the shape only, loosely enough not to refuse an ID the
 // API would take: resource IDs are a type prefix and lower-case letters and
 // digits in every example of [API] and [SDK] (vpc-bp1ub1yt9cvakoelj****,
 // vsw-bp1j5miw2bae9s2vt****, rg-acfmzs372yg****); their length is not
-// documented and not checked.
+// documented, so only MaxResourceIDLength bounds it.
 var (
 	// regionIDFormat matches cn-hangzhou, ap-southeast-1,
 	// cn-shanghai-finance-1: lower-case words joined by hyphens. The list of

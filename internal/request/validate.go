@@ -181,6 +181,10 @@ func checkID(c *checker, field, v string, required bool, format *regexp.Regexp, 
 		return false
 	case v == "":
 		return false
+	case len(v) > MaxResourceIDLength:
+		c.add(field, v, fmt.Sprintf("%s of at most %d characters", example, MaxResourceIDLength),
+			"%s is %d characters long; a %s ID has at most %d", field, len(v), noun, MaxResourceIDLength)
+		return false
 	case !format.MatchString(v):
 		c.add(field, v, example+`: "`+prefix+`" and then lower-case letters and digits`,
 			"%s %q is not a %s ID; it must start with %q", field, v, noun, prefix)
