@@ -54,7 +54,8 @@ var (
 	// Retrying does not help.
 	ErrInvalidMessage error = refusal("queue: invalid message")
 	// ErrTooLarge: the message is larger than the broker takes (NATS
-	// max_payload, 1 MiB by default, or a JetStream stream's max_msg_size).
+	// max_payload, 1 MiB by default, a JetStream stream's max_msg_size, or
+	// RabbitMQ's max_message_size, 128 MiB by default).
 	ErrTooLarge error = refusal("queue: message larger than the broker accepts")
 	// ErrUnroutable: an AMQP broker returned a mandatory message because no
 	// queue is bound for its routing key, or no JetStream stream captures the
