@@ -16,6 +16,7 @@ type Store interface {
 	Unsent(ctx context.Context, limit int) ([]store.Event, error)
 	MarkSent(ctx context.Context, seqs []int64) error
 	Park(ctx context.Context, seq int64, reason string) error
+	CountParked(ctx context.Context) (int, error)
 }
 
 // ErrRefused is what a Publisher's error wraps when the broker refused the
@@ -136,4 +137,15 @@ func (d *Drainer) park(ctx context.Context, e store.Event, refusal error) error 
 		"see", "SELECT seq, id, type, parked_at, parked_reason FROM outbox WHERE parked_at IS NOT NULL AND sent_at IS NULL ORDER BY seq",
 		"replay", fmt.Sprintf("once the broker takes it: UPDATE outbox SET parked_at = NULL, parked_reason = '' WHERE seq = %d", e.Seq))
 	return nil
+}
+
+// Held returns how many events are parked in the store, whichever drain
+// parked them (a provision invocation's, a tick's, another instance's), so
+// a tick can say so for as long as they are there.
+func (d *Drainer) Held(ctx context.Context) (int, error) {
+	n, err := d.store.CountParked(ctx)
+	if err != nil {
+		return 0, fmt.Errorf("count parked events: %w", err)
+	}
+	return n, nil
 }

@@ -43,6 +43,7 @@ type BatchFinisher interface {
 // Drainer publishes the outbox.
 type Drainer interface {
 	Drain(ctx context.Context) (outbox.Report, error)
+	Held(ctx context.Context) (int, error)
 }
 
 // Options for one tick, as a timer trigger's payload may carry them.
@@ -63,7 +64,8 @@ type Report struct {
 	APICalls      int            `json:"apiCalls"` // DescribeVpnGateways calls made
 	CallsByRegion map[string]int `json:"callsByRegion,omitempty"`
 	Published     int            `json:"published"`
-	Parked        int            `json:"parked"`            // outbox events the broker refused for good, set aside
+	Parked        int            `json:"parked"`            // outbox events the broker refused for good, set aside by this tick's drain
+	ParkedHeld    int            `json:"parkedHeld"`        // outbox events parked in the store, by any drain, after this tick
 	Stopped       string         `json:"stopped,omitempty"` // why the tick ended early
 	Errors        []string       `json:"errors,omitempty"`
 	Duration      time.Duration  `json:"durationNs"`
@@ -189,6 +191,16 @@ func (s *Service) Tick(ctx context.Context, opt Options) (Report, error) {
 		rep.Published, rep.Parked = dr.Published, dr.Parked
 		if err != nil {
 			rep.Errors = append(rep.Errors, "publish: "+err.Error())
+		}
+		// Events parked by any drain (most by a provision invocation's,
+		// whose report is not the tick's) are said here on every tick
+		// until they are published or removed.
+		if held, err := s.drainer.Held(ctx); err != nil {
+			rep.Errors = append(rep.Errors, "count parked events: "+err.Error())
+		} else if rep.ParkedHeld = held; held > 0 {
+			log.ErrorContext(ctx, "outbox holds parked events the broker refused; they are not published until the cause is fixed and they are unparked",
+				"parked_held", held,
+				"see", "SELECT seq, id, type, parked_at, parked_reason FROM outbox WHERE parked_at IS NOT NULL AND sent_at IS NULL ORDER BY seq")
 		}
 	}
 	rep.Duration = time.Since(start)
