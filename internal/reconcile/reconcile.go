@@ -44,6 +44,7 @@ type BatchFinisher interface {
 type Drainer interface {
 	Drain(ctx context.Context) (outbox.Report, error)
 	Held(ctx context.Context) (int, error)
+	Reoffer(ctx context.Context) (int, error)
 }
 
 // Options for one tick, as a timer trigger's payload may carry them.
@@ -66,6 +67,7 @@ type Report struct {
 	Published     int            `json:"published"`
 	Parked        int            `json:"parked"`            // outbox events the broker refused for good, set aside by this tick's drain
 	ParkedHeld    int            `json:"parkedHeld"`        // outbox events parked in the store, by any drain, after this tick
+	Reoffered     int            `json:"reoffered"`         // parked unrouted events offered to the broker again
 	Stopped       string         `json:"stopped,omitempty"` // why the tick ended early
 	Errors        []string       `json:"errors,omitempty"`
 	Duration      time.Duration  `json:"durationNs"`
@@ -187,6 +189,11 @@ func (s *Service) Tick(ctx context.Context, opt Options) (Report, error) {
 		s.finishBatches(ctx, log, &rep)
 	}
 	if s.drainer != nil {
+		if n, err := s.drainer.Reoffer(ctx); err != nil {
+			rep.Errors = append(rep.Errors, "re-offer parked events: "+err.Error())
+		} else {
+			rep.Reoffered = n
+		}
 		dr, err := s.drainer.Drain(ctx)
 		rep.Published, rep.Parked = dr.Published, dr.Parked
 		if err != nil {
