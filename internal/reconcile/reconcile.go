@@ -281,10 +281,20 @@ func (s *Service) check(ctx context.Context, log *slog.Logger, rep *Report, clai
 		unconfirmed := s.confirm(ctx, rep, region, reqs, found, complete)
 		var release []string
 		for _, r := range reqs {
-			if unconfirmed[r.GatewayID] {
+			switch why, ok := unconfirmed[r.GatewayID]; {
+			case ok && why == lookupFailed && s.now().Sub(r.AcceptedAt) >= s.timeout:
+				// Its by-id lookup keeps failing: its absence stays
+				// unconfirmed, so it is not NotFound, but it is past the
+				// provisioning timeout whether it exists or not.
+				if s.settle(ctx, log, rep, r, cloud.Gateway{}, false) {
+					continue
+				}
+			case ok:
 				rep.StillPending++
-			} else if s.settle(ctx, log, rep, r, found[r.GatewayID], complete) {
-				continue
+			default:
+				if s.settle(ctx, log, rep, r, found[r.GatewayID], complete) {
+					continue
+				}
 			}
 			release = append(release, r.Key)
 		}
@@ -339,9 +349,11 @@ func (s *Service) find(ctx context.Context, rep *Report, region string, reqs []s
 // The ones it finds are added to found. DescribeVpnGateways takes one
 // VpnGatewayId, so it costs one call per missing gateway, and only the
 // missing ones whose absence would count are asked for. It returns the
-// gateways it could not ask about: their requests stay as they are.
-func (s *Service) confirm(ctx context.Context, rep *Report, region string, reqs []store.Request, found map[string]cloud.Gateway, complete bool) map[string]bool {
-	var unconfirmed map[string]bool
+// gateways it could not ask about, with why: their requests stay as they
+// are, except one whose lookup failed once it is past the provisioning
+// timeout.
+func (s *Service) confirm(ctx context.Context, rep *Report, region string, reqs []store.Request, found map[string]cloud.Gateway, complete bool) map[string]unasked {
+	var unconfirmed map[string]unasked
 	now := s.now()
 	for _, r := range reqs {
 		if _, ok := found[r.GatewayID]; ok || r.GatewayID == "" {
@@ -352,10 +364,10 @@ func (s *Service) confirm(ctx context.Context, rep *Report, region string, reqs 
 			continue // its absence settles nothing yet
 		}
 		if unconfirmed == nil {
-			unconfirmed = map[string]bool{}
+			unconfirmed = map[string]unasked{}
 		}
 		if s.outOfTime(ctx) != "" {
-			unconfirmed[r.GatewayID] = true
+			unconfirmed[r.GatewayID] = outOfTime
 			continue
 		}
 		p, err := s.api.DescribeVpnGateways(ctx, region, cloud.Filter{VpnGatewayId: r.GatewayID}, 1, cloud.MaxPageSize)
@@ -363,7 +375,7 @@ func (s *Service) confirm(ctx context.Context, rep *Report, region string, reqs 
 		rep.CallsByRegion[region]++
 		if err != nil {
 			rep.Errors = append(rep.Errors, fmt.Sprintf("describe %s %s: %v", region, r.GatewayID, err))
-			unconfirmed[r.GatewayID] = true
+			unconfirmed[r.GatewayID] = lookupFailed
 			continue
 		}
 		for _, g := range p.Gateways {
@@ -374,6 +386,14 @@ func (s *Service) confirm(ctx context.Context, rep *Report, region string, reqs 
 	}
 	return unconfirmed
 }
+
+// unasked is why confirm could not ask for a gateway.
+type unasked int
+
+const (
+	outOfTime    unasked = iota + 1 // the tick had no time left
+	lookupFailed                    // DescribeVpnGateways by id failed
+)
 
 // settle records the outcome of one request if it has one, and reports
 // whether it did.
