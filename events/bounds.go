@@ -61,3 +61,58 @@ func (r RequestRef) bounded() RequestRef {
 	r.Subject = clipText(r.Subject, maxRefText)
 	return r
 }
+
+// maxTagText bounds a tag's key and value: 128 characters of at most four
+// bytes each. Bounded keeps at most maxTags tags.
+const (
+	maxTagText = 512
+	maxTags    = 20
+)
+
+// Bounded returns a with every string cut (see Failed.Bounded): the values
+// of a request that passed validation are far shorter, the cut only keeps
+// a pathological one from growing the outcome past MaxOutcomeBytes.
+func (a Accepted) Bounded() Accepted {
+	a.Request = a.Request.bounded()
+	a.VpnGatewayId = clipText(a.VpnGatewayId, maxShortText)
+	a.RegionId = clipText(a.RegionId, maxShortText)
+	a.VpcId = clipText(a.VpcId, maxShortText)
+	a.Name = clipText(a.Name, maxFieldText)
+	a.ClientToken = clipText(a.ClientToken, maxShortText)
+	a.RequestId = clipText(a.RequestId, maxShortText)
+	return a
+}
+
+// Bounded returns a with every string cut (see Accepted.Bounded).
+func (a Active) Bounded() Active {
+	a.Request = a.Request.bounded()
+	for _, s := range []*string{&a.VpnGatewayId, &a.RegionId, &a.VpcId, &a.Status, &a.BusinessStatus, &a.Spec,
+		&a.InternetIp, &a.DisasterRecoveryInternetIp, &a.SslVpnInternetIp, &a.ChargeType} {
+		*s = clipText(*s, maxShortText)
+	}
+	a.Name = clipText(a.Name, maxFieldText)
+	return a
+}
+
+// Bounded returns v with every string cut, the echoed parameters' included,
+// and at most maxTags tags (see Accepted.Bounded). A dry run echoes what the
+// requester sent once it passed validation, which bounds each value; the
+// cut keeps the bound even where a rule does not.
+func (v Validated) Bounded() Validated {
+	v.Request = v.Request.bounded()
+	v.ClientToken = clipText(v.ClientToken, maxShortText)
+	p := &v.Parameters
+	for _, s := range []*string{&p.RegionId, &p.VpcId, &p.InstanceChargeType, &p.VSwitchId, &p.VpnType,
+		&p.ClientToken, &p.NetworkType, &p.DisasterRecoveryVSwitchId, &p.ResourceGroupId} {
+		*s = clipText(*s, maxShortText)
+	}
+	p.Name = clipText(p.Name, maxFieldText)
+	if len(p.Tags) > 0 {
+		tags := make([]Tag, 0, min(len(p.Tags), maxTags))
+		for _, t := range p.Tags[:min(len(p.Tags), maxTags)] {
+			tags = append(tags, Tag{Key: clipText(t.Key, maxTagText), Value: clipText(t.Value, maxTagText)})
+		}
+		p.Tags = tags
+	}
+	return v
+}

@@ -97,7 +97,10 @@ func New(ctx context.Context, c Config, log *slog.Logger, opts ...Option) (*App,
 	}
 	pub := outbox.PublisherFunc(func(ctx context.Context, m outbox.Message) error {
 		if err := a.Publisher.Publish(ctx, queue.Message{ID: m.ID, Type: m.Type, Body: m.Body}); err != nil {
-			if errors.Is(err, queue.ErrRefused) {
+			switch {
+			case errors.Is(err, queue.ErrUnroutable):
+				return fmt.Errorf("%w: %w: %w", outbox.ErrRefused, outbox.ErrUnrouted, err)
+			case errors.Is(err, queue.ErrRefused):
 				return fmt.Errorf("%w: %w", outbox.ErrRefused, err)
 			}
 			return err
@@ -107,7 +110,7 @@ func New(ctx context.Context, c Config, log *slog.Logger, opts ...Option) (*App,
 		}
 		return nil
 	})
-	a.Outbox, err = outbox.New(a.Store, pub, log)
+	a.Outbox, err = outbox.New(a.Store, pub, log, outbox.WithClock(o.clock))
 	if err != nil {
 		return nil, err
 	}

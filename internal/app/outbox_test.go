@@ -62,10 +62,17 @@ func TestOversizedOutcomeDoesNotHoldBackTheOthers(t *testing.T) {
 		t.Errorf("no error-level log line for the parked event:\n%s", s.logs.String())
 	}
 	// The gateways become active; their events follow, and nothing is
-	// parked twice.
+	// parked twice. The provision drain parked the failed event, not the
+	// tick's: the tick still reports it as held in the store, at error
+	// level, for as long as it is there.
 	s.clock.Advance(3 * time.Minute)
-	if rep := s.tick(); rep.Active != 2 || rep.Published != 2 || rep.Parked != 0 {
-		t.Fatalf("tick: %+v, want 2 active published and nothing more parked", rep)
+	before := len(s.logs.String())
+	rep := s.tick()
+	if rep.Active != 2 || rep.Published != 2 || rep.Parked != 0 || rep.ParkedHeld != 1 {
+		t.Fatalf("tick: %+v, want 2 active published, nothing more parked, and the one parked event held in the store", rep)
+	}
+	if tail := s.logs.String()[before:]; !strings.Contains(tail, `"level":"ERROR","msg":"outbox holds parked events`) || !strings.Contains(tail, `"parked_held":1`) {
+		t.Errorf("the tick did not say at error level that one event is parked:\n%s", tail)
 	}
 }
 
@@ -164,6 +171,75 @@ func TestAMQPUnboundEventTypeDoesNotHoldBackTheOthers(t *testing.T) {
 	}
 	if got := amqpTypes(t, raw, allQ, 1); len(got) != 1 || got[0] != events.TypeBatchCompleted {
 		t.Fatalf("the io.vpngw.# queue got %v, want the summary", got)
+	}
+}
+
+// A parked NO_ROUTE is re-offered: the consumer of the batch summaries was
+// not deployed yet (or its exclusive queue was restarting) when the summary
+// was published. Once a queue is bound, a later tick publishes it, without
+// an operator: unroutable events are offered again after a minute, then
+// after twice as long each time, at most hourly.
+func TestAMQPUnroutedEventIsReofferedOnceBound(t *testing.T) {
+	raw := os.Getenv("VPNGW_TEST_AMQP_URL")
+	if raw == "" {
+		if os.Getenv("CI") == "true" {
+			t.Fatal("VPNGW_TEST_AMQP_URL is not set; CI must provide this broker")
+		}
+		t.Skip("VPNGW_TEST_AMQP_URL is not set")
+	}
+	u, err := url.Parse(raw)
+	if err != nil {
+		t.Fatal(err)
+	}
+	exchange := fmt.Sprintf("vpngwtest.reoffer.%d", time.Now().UnixNano())
+	gatewayQ, allQ := exchange+".gateway", exchange+".all"
+	amqpDo(t, raw, func(ch *amqp.Channel) error {
+		if err := ch.ExchangeDeclare(exchange, "topic", true, false, false, false, nil); err != nil {
+			return err
+		}
+		if _, err := ch.QueueDeclare(gatewayQ, false, false, false, false, nil); err != nil {
+			return err
+		}
+		return ch.QueueBind(gatewayQ, "io.vpngw.gateway.*", exchange, false, nil)
+	})
+	t.Cleanup(func() {
+		amqpDo(t, raw, func(ch *amqp.Channel) error {
+			for _, q := range []string{gatewayQ, allQ} {
+				if _, err := ch.QueueDelete(q, false, false, false); err != nil {
+					return err
+				}
+			}
+			return ch.ExchangeDelete(exchange, false, false)
+		})
+	})
+	u.RawQuery = url.Values{"exchange": {exchange}}.Encode()
+	s := newStackEnv(t, map[string]string{"VPNGW_QUEUE_URL": u.String()})
+
+	if _, err := s.provision(batchEvent("nightly-reoffer", []map[string]any{validData()})); err != nil {
+		t.Fatal(err)
+	}
+	s.clock.Advance(3 * time.Minute)
+	parked := 0
+	for range 3 { // the item active, then the summary
+		parked += s.tick().Parked
+	}
+	if parked != 1 {
+		t.Fatalf("%d events parked, want the batch summary no queue is bound for", parked)
+	}
+	// The summaries' consumer comes up and binds its queue.
+	amqpDo(t, raw, func(ch *amqp.Channel) error {
+		if _, err := ch.QueueDeclare(allQ, false, false, false, false, nil); err != nil {
+			return err
+		}
+		return ch.QueueBind(allQ, "io.vpngw.batch.*", exchange, false, nil)
+	})
+	s.clock.Advance(2 * time.Minute)
+	rep := s.tick()
+	if rep.ParkedHeld != 0 || rep.Published != 1 {
+		t.Fatalf("tick after the queue was bound: %+v, want the summary published and nothing parked", rep)
+	}
+	if got := amqpTypes(t, raw, allQ, 1); len(got) != 1 || got[0] != events.TypeBatchCompleted {
+		t.Fatalf("the summaries' queue got %v, want the summary", got)
 	}
 }
 

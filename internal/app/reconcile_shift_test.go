@@ -13,6 +13,7 @@ import (
 	"github.com/vpngw/vpngw/events"
 	"github.com/vpngw/vpngw/internal/cloud"
 	"github.com/vpngw/vpngw/internal/cloud/vpcclient"
+	"github.com/vpngw/vpngw/internal/reconcile"
 	"github.com/vpngw/vpngw/internal/store"
 	"github.com/vpngw/vpngw/internal/vpcsim"
 )
@@ -135,5 +136,56 @@ func TestReconcileGoneGatewayIsNotFound(t *testing.T) {
 	}
 	if rep.APICalls != 2 {
 		t.Errorf("%d DescribeVpnGateways calls, want 2: the listing, and the gateway by id", rep.APICalls)
+	}
+}
+
+// TestReconcileUnconfirmableGatewayStillTimesOut: a gateway missing from
+// the listing whose by-id lookup keeps failing is not announced NotFound
+// (its absence is unconfirmed), but it does not stay pending for ever
+// either: once the provisioning timeout has passed it fails Timeout, as a
+// gateway still not active would.
+func TestReconcileUnconfirmableGatewayStillTimesOut(t *testing.T) {
+	var sim *vpcsim.Server
+	hook := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		q := r.URL.Query()
+		if q.Get("Action") == vpcclient.ActionDescribeVpnGateways && q.Get("VpnGatewayId") != "" {
+			w.Header().Set("Content-Type", "application/json")
+			w.WriteHeader(http.StatusBadRequest)
+			fmt.Fprint(w, `{"RequestId":"0C5F1D7E-2C0B-4B2C-9E0A-1D2A3B4C5D6E","HostId":"vpc.aliyuncs.com","Code":"UnknownError","Message":"The request processing has failed due to some unknown error, exception or failure."}`)
+			return
+		}
+		sim.ServeHTTP(w, r)
+	}))
+	t.Cleanup(hook.Close)
+	s := newStackEnv(t, map[string]string{"VPNGW_VPC_ENDPOINT": hook.URL})
+	sim = s.api
+	resp, err := s.provision(requestEvent("unconfirmable-0", validData()))
+	if err != nil || resp.Results[0].State != store.Pending {
+		t.Fatalf("provision: %+v, %v", resp, err)
+	}
+	if err := s.api.Delete(resp.Results[0].VpnGatewayId); err != nil {
+		t.Fatal(err)
+	}
+	tick := func() reconcile.Report {
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		rep, _ := s.app.Reconcile.Tick(ctx, reconcile.Options{}) // the failed lookup is an error of the tick
+		return rep
+	}
+	key := requestKey("acs:eventbridge:tickets", "unconfirmable-0")
+	s.clock.Advance(3 * time.Minute) // past the grace for a missing gateway
+	if rep := tick(); rep.StillPending != 1 || rep.Failed != 0 {
+		t.Fatalf("tick before the timeout: %+v, want the request still pending (its absence is unconfirmed)", rep)
+	}
+	s.clock.Advance(30 * time.Minute) // past the provisioning timeout
+	tick()
+	rec, err := s.app.Store.Get(context.Background(), key)
+	if err != nil || rec.State != store.Failed {
+		t.Fatalf("record %s (%q), %v: want failed Timeout after the provisioning timeout", rec.State, rec.LastError, err)
+	}
+	failed := s.eventsOfType(events.TypeFailed)
+	var data events.Failed
+	if len(failed) != 1 || json.Unmarshal(failed[0].Data, &data) != nil || data.Code != events.CodeTimeout {
+		t.Fatalf("failed events %+v, want one Timeout", failed)
 	}
 }

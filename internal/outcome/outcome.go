@@ -36,15 +36,24 @@ type Meta struct {
 	Time        time.Time
 }
 
-// New builds the outcome of type typ with data. The data of a failed event
-// or a batch summary is bounded first (events.Failed.Bounded,
-// events.BatchCompleted.Bounded), so no outcome outgrows
-// events.MaxOutcomeBytes and a broker refuses none for its size.
+// New builds the outcome of type typ with data. The data of every outcome
+// type is bounded first (events.Failed.Bounded, events.BatchCompleted.Bounded,
+// events.Accepted.Bounded, events.Active.Bounded, events.Validated.Bounded),
+// so no outcome outgrows events.MaxOutcomeBytes and a broker refuses none
+// for its size. An event still over the bound (data of another type) is an
+// error, not an event: it is never written to the outbox, where it would
+// only be parked.
 func New(typ string, m Meta, data any) (Event, error) {
 	switch d := data.(type) {
 	case events.Failed:
 		data = d.Bounded()
 	case events.BatchCompleted:
+		data = d.Bounded()
+	case events.Accepted:
+		data = d.Bounded()
+	case events.Active:
+		data = d.Bounded()
+	case events.Validated:
 		data = d.Bounded()
 	}
 	e := event.New()
@@ -67,6 +76,9 @@ func New(typ string, m Meta, data any) (Event, error) {
 	body, err := json.Marshal(e)
 	if err != nil {
 		return Event{}, fmt.Errorf("encode %s event: %w", typ, err)
+	}
+	if len(body) > events.MaxOutcomeBytes {
+		return Event{}, fmt.Errorf("%s event is %d bytes, over the bound of %d (events.MaxOutcomeBytes): its data of type %T is not bounded", typ, len(body), events.MaxOutcomeBytes, data)
 	}
 	return Event{ID: e.ID(), Type: typ, Body: body}, nil
 }

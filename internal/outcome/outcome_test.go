@@ -3,6 +3,7 @@ package outcome_test
 import (
 	"encoding/json"
 	"fmt"
+	"strings"
 	"testing"
 	"time"
 
@@ -61,8 +62,8 @@ func worst(n int) string {
 	return string(b)
 }
 
-// TestOutcomesStayUnderTheSizeBound builds the largest failed event and batch
-// summary anyone could ask for: a million errors, every string a megabyte of
+// TestOutcomesStayUnderTheSizeBound builds the largest outcome of every type
+// (failed, batch summary, accepted, active, validated) anyone could ask for: a million errors, every string a megabyte of
 // the characters JSON spells longest. Each must stay under
 // events.MaxOutcomeBytes, keep the first MaxErrors errors (or as many failed
 // items as fit) in order and count the rest.
@@ -130,4 +131,44 @@ func TestOutcomesStayUnderTheSizeBound(t *testing.T) {
 		t.Errorf("worst batch summary keeps %d items and omits %d; want the first ones kept and the rest of %d counted", n, sum.Data.FailedItemsOmitted, len(items))
 	}
 	t.Logf("worst batch summary: %d bytes, %d items kept, %d omitted", len(e.Body), len(sum.Data.FailedItems), sum.Data.FailedItemsOmitted)
+
+	tags := make([]events.Tag, 30)
+	for i := range tags {
+		tags[i] = events.Tag{Key: big, Value: big}
+	}
+	n := 10
+	yes := true
+	for _, c := range []struct {
+		typ  string
+		data any
+	}{
+		{events.TypeAccepted, events.Accepted{Request: ref, VpnGatewayId: big, RegionId: big, VpcId: big, Name: big, ClientToken: big, RequestId: big}},
+		{events.TypeActive, events.Active{Request: ref, VpnGatewayId: big, RegionId: big, VpcId: big, Name: big, Status: big, BusinessStatus: big,
+			Spec: big, InternetIp: big, DisasterRecoveryInternetIp: big, SslVpnInternetIp: big, ChargeType: big}},
+		{events.TypeValidated, events.Validated{Request: ref, ClientToken: big, WouldCreate: true, Parameters: events.GatewayRequest{
+			RegionId: big, VpcId: big, Bandwidth: &n, Name: big, InstanceChargeType: big, Period: &n, AutoPay: &yes, EnableIpsec: &yes,
+			EnableSsl: &yes, SslConnections: &n, VSwitchId: big, VpnType: big, ClientToken: big, NetworkType: big,
+			DisasterRecoveryVSwitchId: big, ResourceGroupId: big, Tags: tags}}},
+	} {
+		e, err := outcome.New(c.typ, m, c.data)
+		if err != nil {
+			t.Errorf("worst %s event: %v", c.typ, err)
+			continue
+		}
+		if len(e.Body) > events.MaxOutcomeBytes {
+			t.Errorf("worst %s event: %d bytes, over the bound of %d", c.typ, len(e.Body), events.MaxOutcomeBytes)
+		}
+		t.Logf("worst %s event: %d bytes", c.typ, len(e.Body))
+	}
+}
+
+// TestNewRefusesAnEventOverTheBound: data of a type New does not bound
+// comes back as an error naming the size, never as an outcome a broker
+// would refuse.
+func TestNewRefusesAnEventOverTheBound(t *testing.T) {
+	data := map[string]string{"Note": string(make([]byte, events.MaxOutcomeBytes))}
+	_, err := outcome.New(events.TypeAccepted, outcome.Meta{RequestKey: "k", Time: time.Now()}, data)
+	if err == nil || !strings.Contains(err.Error(), "MaxOutcomeBytes") {
+		t.Fatalf("an event over the bound: err %v, want one naming MaxOutcomeBytes", err)
+	}
 }

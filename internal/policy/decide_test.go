@@ -38,7 +38,7 @@ type fakeUsage struct {
 var (
 	ticketing = policy.Requester{Source: "https://tickets.example.com/queue/network"}
 	chatops   = policy.Requester{Source: "slack:T0001VPNGW", Caller: "slack", ChatUser: "U024BE7LH"}
-	netops    = policy.Requester{Source: "dingtalk:cidNetops01", Caller: "dingtalk"}
+	netops    = policy.Requester{Source: "dingtalk:cidNetops01==", Caller: "dingtalk"}
 	finance   = policy.Requester{Source: "https://erp.example.com/procurement"}
 	platform  = policy.Requester{Source: "https://ci.example.com/platform"}
 )
@@ -177,6 +177,10 @@ func TestDecideSample(t *testing.T) {
 			want: []string{"/source"}},
 		{name: "match caller: the permissive bus rule is not reached through the webhook", who: policy.Requester{Source: platform.Source, Caller: "webhook"},
 			req:  with(ticketingRequest(), func(r *events.GatewayRequest) { r.InstanceChargeType = "" }),
+			want: []string{"/source"}},
+		{name: "match source: another DingTalk conversation does not reach the trial bot's rule", who: policy.Requester{Source: "dingtalk:cidElsewhere77==", Caller: "dingtalk"},
+			req: events.GatewayRequest{RegionId: "cn-hangzhou", VpcId: "vpc-bp1net01", Bandwidth: ptr(20), InstanceChargeType: "POSTPAY",
+				VSwitchId: "vsw-bp1aaaa", DisasterRecoveryVSwitchId: "vsw-bp1bbbb"},
 			want: []string{"/source"}},
 		{name: "match caller: the trial bot's rule is not reached from the bus", who: policy.Requester{Source: netops.Source},
 			req: events.GatewayRequest{RegionId: "cn-hangzhou", VpcId: "vpc-bp1net01", Bandwidth: ptr(20), InstanceChargeType: "POSTPAY",

@@ -237,7 +237,7 @@ func (p *AMQPPublisher) publish(ctx context.Context, m Message) error {
 	if !acked {
 		if s.broken() {
 			// amqp091 nacks pending confirms when the channel closes.
-			return fmt.Errorf("publish %s to exchange %q: channel closed before the broker confirmed: %s", m.ID, p.cfg.exchange, s.closeReason())
+			return channelClosed(m, p.cfg.exchange, s.closeError())
 		}
 		return fmt.Errorf("publish %s to exchange %q: %w", m.ID, p.cfg.exchange, ErrNacked)
 	}
@@ -320,16 +320,33 @@ func (s *amqpSession) close() {
 	_ = s.conn.Close()
 }
 
-// closeReason says why the channel closed, if the broker said.
-func (s *amqpSession) closeReason() string {
+// closeError is why the channel closed, if the broker said (nil if not).
+func (s *amqpSession) closeError() *amqp.Error {
 	select {
 	case e, ok := <-s.closes:
 		if ok && e != nil {
-			return e.Error()
+			return e
 		}
 	default:
 	}
-	return "connection or channel closed"
+	return nil
+}
+
+// channelClosed is the error of a publish whose channel closed before the
+// broker confirmed it, e the broker's reason (nil if it gave none).
+// RabbitMQ closes the channel with 406 PRECONDITION_FAILED, "message size
+// N is larger than configured max size M", for a message over its
+// max_message_size: that refusal is for good (ErrTooLarge).
+func channelClosed(m Message, exchange string, e *amqp.Error) error {
+	if e != nil && e.Code == amqp.PreconditionFailed && strings.Contains(e.Reason, "larger than configured max size") {
+		return fmt.Errorf("publish %s to exchange %q: %w: the event is %d bytes, over the broker's max_message_size: %w",
+			m.ID, exchange, ErrTooLarge, len(m.Body), e)
+	}
+	reason := "connection or channel closed"
+	if e != nil {
+		reason = e.Error()
+	}
+	return fmt.Errorf("publish %s to exchange %q: channel closed before the broker confirmed: %s", m.ID, exchange, reason)
 }
 
 // dropReturns discards returns of earlier publishes that gave up waiting.

@@ -192,8 +192,8 @@ func (p *NATSPublisher) Publish(ctx context.Context, m Message) error {
 	case err == nil:
 	case ctx.Err() == nil && pctx.Err() != nil:
 		err = errors.New("connection lost before the PubAck arrived; the stream may hold the message, republish it with the same id")
-	case errors.Is(err, jetstream.ErrNoStreamResponse) && !p.cfg.create:
-		err = fmt.Errorf("no JetStream stream captures the subject (create one, or drop create=false to let vpngw create %s): %w", p.cfg.stream, err)
+	case errors.Is(err, jetstream.ErrNoStreamResponse):
+		err = p.noStream(ctx, js, m.Type, err)
 	case errors.Is(err, nats.ErrMaxPayload):
 		err = fmt.Errorf("%w: the event is %d bytes, the server's max_payload (body and headers) is %d: %w",
 			ErrTooLarge, len(m.Body), p.maxPayload(ctx), err)
@@ -207,6 +207,34 @@ func (p *NATSPublisher) Publish(ctx context.Context, m Message) error {
 		return redact(fmt.Errorf("publish %s to NATS subject %s: %w", m.ID, p.Subject(m.Type), err), p.secrets()...)
 	}
 	return nil
+}
+
+// noStream explains a publish no stream answered. JetStream is asked which
+// stream captures the subject: when it answers none, while the publisher's
+// stream exists, the operator's stream leaves this event type out, and every
+// message of the type is refused the same way (ErrUnroutable, so the outbox
+// sets it aside and goes on with the next). When the publisher's own stream
+// is missing, or JetStream does not answer, or a stream does capture the
+// subject (a leader election, say), the refusal is for now only.
+func (p *NATSPublisher) noStream(ctx context.Context, js jetstream.JetStream, eventType string, err error) error {
+	subject := p.Subject(eventType)
+	qctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	name, qerr := js.StreamNameBySubject(qctx, subject)
+	switch {
+	case qerr == nil:
+		return fmt.Errorf("stream %s captures the subject but did not answer: %w", name, err)
+	case !errors.Is(qerr, jetstream.ErrStreamNotFound):
+		return fmt.Errorf("no stream answered, and JetStream did not say which stream captures the subject (%v): %w", qerr, err)
+	}
+	if _, serr := js.Stream(qctx, p.cfg.stream); serr != nil {
+		if p.cfg.create {
+			return fmt.Errorf("stream %s is missing and could not be created: %w", p.cfg.stream, err)
+		}
+		return fmt.Errorf("no JetStream stream captures the subject (create stream %s, or drop create=false to let vpngw create it): %w", p.cfg.stream, err)
+	}
+	return fmt.Errorf("%w: no JetStream stream captures subject %s; add %s (or %s.>) to stream %s's subjects to publish %s events: %w",
+		ErrUnroutable, subject, subject, p.cfg.prefix, p.cfg.stream, eventType, err)
 }
 
 // maxPayload is the server's max_payload as the connection last learnt it,

@@ -221,6 +221,9 @@ func TestNATSCreateFalseNeedsAStream(t *testing.T) {
 	if !errors.Is(err, jetstream.ErrNoStreamResponse) {
 		t.Fatalf("got %v, want no stream response", err)
 	}
+	if errors.Is(err, queue.ErrRefused) {
+		t.Errorf("got %v: a missing stream refuses every event until it is made, not this one for good", err)
+	}
 	if took := time.Since(start); took > 5*time.Second {
 		t.Errorf("took %s to report a missing stream", took)
 	}

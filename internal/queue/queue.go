@@ -54,11 +54,14 @@ var (
 	// Retrying does not help.
 	ErrInvalidMessage error = refusal("queue: invalid message")
 	// ErrTooLarge: the message is larger than the broker takes (NATS
-	// max_payload, 1 MiB by default, or a JetStream stream's max_msg_size).
+	// max_payload, 1 MiB by default, a JetStream stream's max_msg_size, or
+	// RabbitMQ's max_message_size, 128 MiB by default).
 	ErrTooLarge error = refusal("queue: message larger than the broker accepts")
 	// ErrUnroutable: an AMQP broker returned a mandatory message because no
-	// queue is bound for its routing key. Every later message of that type is
-	// returned too, until a queue is bound for it.
+	// queue is bound for its routing key, or no JetStream stream captures the
+	// NATS subject of its type while the publisher's stream exists. Every
+	// later message of that type is refused too, until a queue is bound or
+	// a stream captures it.
 	ErrUnroutable error = refusal("queue: no queue bound for the message")
 	// ErrNacked: the broker refused to take responsibility for the message.
 	ErrNacked = errors.New("queue: broker did not accept the message")

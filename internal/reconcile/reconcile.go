@@ -43,6 +43,8 @@ type BatchFinisher interface {
 // Drainer publishes the outbox.
 type Drainer interface {
 	Drain(ctx context.Context) (outbox.Report, error)
+	Held(ctx context.Context) (int, error)
+	Reoffer(ctx context.Context) (int, error)
 }
 
 // Options for one tick, as a timer trigger's payload may carry them.
@@ -63,7 +65,9 @@ type Report struct {
 	APICalls      int            `json:"apiCalls"` // DescribeVpnGateways calls made
 	CallsByRegion map[string]int `json:"callsByRegion,omitempty"`
 	Published     int            `json:"published"`
-	Parked        int            `json:"parked"`            // outbox events the broker refused for good, set aside
+	Parked        int            `json:"parked"`            // outbox events the broker refused for good, set aside by this tick's drain
+	ParkedHeld    int            `json:"parkedHeld"`        // outbox events parked in the store, by any drain, after this tick
+	Reoffered     int            `json:"reoffered"`         // parked unrouted events offered to the broker again
 	Stopped       string         `json:"stopped,omitempty"` // why the tick ended early
 	Errors        []string       `json:"errors,omitempty"`
 	Duration      time.Duration  `json:"durationNs"`
@@ -185,10 +189,25 @@ func (s *Service) Tick(ctx context.Context, opt Options) (Report, error) {
 		s.finishBatches(ctx, log, &rep)
 	}
 	if s.drainer != nil {
+		if n, err := s.drainer.Reoffer(ctx); err != nil {
+			rep.Errors = append(rep.Errors, "re-offer parked events: "+err.Error())
+		} else {
+			rep.Reoffered = n
+		}
 		dr, err := s.drainer.Drain(ctx)
 		rep.Published, rep.Parked = dr.Published, dr.Parked
 		if err != nil {
 			rep.Errors = append(rep.Errors, "publish: "+err.Error())
+		}
+		// Events parked by any drain (most by a provision invocation's,
+		// whose report is not the tick's) are said here on every tick
+		// until they are published or removed.
+		if held, err := s.drainer.Held(ctx); err != nil {
+			rep.Errors = append(rep.Errors, "count parked events: "+err.Error())
+		} else if rep.ParkedHeld = held; held > 0 {
+			log.ErrorContext(ctx, "outbox holds parked events the broker refused; they are not published until the cause is fixed and they are unparked",
+				"parked_held", held,
+				"see", "SELECT seq, id, type, parked_at, parked_reason FROM outbox WHERE parked_at IS NOT NULL AND sent_at IS NULL ORDER BY seq")
 		}
 	}
 	rep.Duration = time.Since(start)
@@ -262,10 +281,20 @@ func (s *Service) check(ctx context.Context, log *slog.Logger, rep *Report, clai
 		unconfirmed := s.confirm(ctx, rep, region, reqs, found, complete)
 		var release []string
 		for _, r := range reqs {
-			if unconfirmed[r.GatewayID] {
+			switch why, ok := unconfirmed[r.GatewayID]; {
+			case ok && why == lookupFailed && s.now().Sub(r.AcceptedAt) >= s.timeout:
+				// Its by-id lookup keeps failing: its absence stays
+				// unconfirmed, so it is not NotFound, but it is past the
+				// provisioning timeout whether it exists or not.
+				if s.settle(ctx, log, rep, r, cloud.Gateway{}, false) {
+					continue
+				}
+			case ok:
 				rep.StillPending++
-			} else if s.settle(ctx, log, rep, r, found[r.GatewayID], complete) {
-				continue
+			default:
+				if s.settle(ctx, log, rep, r, found[r.GatewayID], complete) {
+					continue
+				}
 			}
 			release = append(release, r.Key)
 		}
@@ -320,9 +349,11 @@ func (s *Service) find(ctx context.Context, rep *Report, region string, reqs []s
 // The ones it finds are added to found. DescribeVpnGateways takes one
 // VpnGatewayId, so it costs one call per missing gateway, and only the
 // missing ones whose absence would count are asked for. It returns the
-// gateways it could not ask about: their requests stay as they are.
-func (s *Service) confirm(ctx context.Context, rep *Report, region string, reqs []store.Request, found map[string]cloud.Gateway, complete bool) map[string]bool {
-	var unconfirmed map[string]bool
+// gateways it could not ask about, with why: their requests stay as they
+// are, except one whose lookup failed once it is past the provisioning
+// timeout.
+func (s *Service) confirm(ctx context.Context, rep *Report, region string, reqs []store.Request, found map[string]cloud.Gateway, complete bool) map[string]unasked {
+	var unconfirmed map[string]unasked
 	now := s.now()
 	for _, r := range reqs {
 		if _, ok := found[r.GatewayID]; ok || r.GatewayID == "" {
@@ -333,10 +364,10 @@ func (s *Service) confirm(ctx context.Context, rep *Report, region string, reqs 
 			continue // its absence settles nothing yet
 		}
 		if unconfirmed == nil {
-			unconfirmed = map[string]bool{}
+			unconfirmed = map[string]unasked{}
 		}
 		if s.outOfTime(ctx) != "" {
-			unconfirmed[r.GatewayID] = true
+			unconfirmed[r.GatewayID] = outOfTime
 			continue
 		}
 		p, err := s.api.DescribeVpnGateways(ctx, region, cloud.Filter{VpnGatewayId: r.GatewayID}, 1, cloud.MaxPageSize)
@@ -344,7 +375,7 @@ func (s *Service) confirm(ctx context.Context, rep *Report, region string, reqs 
 		rep.CallsByRegion[region]++
 		if err != nil {
 			rep.Errors = append(rep.Errors, fmt.Sprintf("describe %s %s: %v", region, r.GatewayID, err))
-			unconfirmed[r.GatewayID] = true
+			unconfirmed[r.GatewayID] = lookupFailed
 			continue
 		}
 		for _, g := range p.Gateways {
@@ -355,6 +386,14 @@ func (s *Service) confirm(ctx context.Context, rep *Report, region string, reqs 
 	}
 	return unconfirmed
 }
+
+// unasked is why confirm could not ask for a gateway.
+type unasked int
+
+const (
+	outOfTime    unasked = iota + 1 // the tick had no time left
+	lookupFailed                    // DescribeVpnGateways by id failed
+)
 
 // settle records the outcome of one request if it has one, and reports
 // whether it did.

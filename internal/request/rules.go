@@ -142,10 +142,6 @@ const (
 	// bound; the longest region ID is under 25 characters, and the stores
 	// keep 64 (VARCHAR(64) on MySQL).
 	MaxRegionIDLength = 64
-	// MaxResourceIDLength bounds VpcId, VSwitchId, DisasterRecoveryVSwitchId
-	// and ResourceGroupId, in characters. No source gives a bound; IDs are
-	// about 25 characters, and the stores keep 191 (VARCHAR(191) on MySQL).
-	MaxResourceIDLength = 128
 
 	// MaxTags is the most tags one gateway may carry [TAG], [ROS]; more is
 	// SizeLimitExceeded.TagNum [API].
@@ -154,13 +150,21 @@ const (
 	// characters [TAG].
 	MaxTagKeyLength   = 128
 	MaxTagValueLength = 128
+
+	// MaxResourceIDLength bounds VpcId, VSwitchId, DisasterRecoveryVSwitchId
+	// and ResourceGroupId, in characters. The API does not document their
+	// length; every ID of [API] and [SDK] is a prefix and some twenty
+	// characters (vpc-bp1ub1yt9cvakoelj****, 26), so 64 refuses no real ID
+	// and keeps an echoed one from growing a dry run's outcome; the stores
+	// keep 191 (VARCHAR(191) on MySQL).
+	MaxResourceIDLength = 64
 )
 
 // Formats. They check the shape only, loosely enough not to refuse an ID the
 // API would take: resource IDs are a type prefix and lower-case letters and
 // digits in every example of [API] and [SDK] (vpc-bp1ub1yt9cvakoelj****,
 // vsw-bp1j5miw2bae9s2vt****, rg-acfmzs372yg****); their length is not
-// documented and not checked.
+// documented, so only MaxResourceIDLength bounds it.
 var (
 	// regionIDFormat matches cn-hangzhou, ap-southeast-1,
 	// cn-shanghai-finance-1: lower-case words joined by hyphens. The list of

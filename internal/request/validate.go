@@ -211,9 +211,9 @@ func checkID(c *checker, field, v string, required bool, format *regexp.Regexp, 
 		return false
 	case v == "":
 		return false
-	case utf8.RuneCountInString(v) > MaxResourceIDLength:
-		c.add(field, v, fmt.Sprintf("%s, at most %d characters", example, MaxResourceIDLength),
-			"%s is %d characters long; at most %d are allowed", field, utf8.RuneCountInString(v), MaxResourceIDLength)
+	case len(v) > MaxResourceIDLength:
+		c.add(field, v, fmt.Sprintf("%s of at most %d characters", example, MaxResourceIDLength),
+			"%s is %d characters long; a %s ID has at most %d", field, len(v), noun, MaxResourceIDLength)
 		return false
 	case !format.MatchString(v):
 		c.add(field, v, example+`: "`+prefix+`" and then lower-case letters and digits`,

@@ -190,6 +190,8 @@ type Store interface {
 	// Parked returns up to limit parked, unsent outbox events in Seq order,
 	// with when and why each was parked.
 	Parked(ctx context.Context, limit int) ([]Event, error)
+	// CountParked returns how many outbox events are parked and unsent.
+	CountParked(ctx context.Context) (int, error)
 	// Unpark returns the parked events with seqs to the outbox, to be
 	// published by the next drain in their Seq order; it returns how many
 	// it unparked.

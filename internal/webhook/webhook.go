@@ -34,7 +34,9 @@ const (
 	// DefaultChatTimeout bounds the work behind one chat command: Slack shows
 	// the user an error when a slash command is not answered within 3 s.
 	DefaultChatTimeout = 2500 * time.Millisecond
-	// MinSecretLength is the shortest VPNGW_WEBHOOK_SECRET accepted, in bytes.
+	// MinSecretLength is the shortest secret accepted, in bytes: for
+	// VPNGW_WEBHOOK_SECRET (and _PREVIOUS), VPNGW_SLACK_SIGNING_SECRET and
+	// VPNGW_DINGTALK_APP_SECRET.
 	MinSecretLength = 16
 )
 
@@ -168,6 +170,15 @@ func (c Config) Validate() error {
 	}
 	if c.PreviousSecret != "" && len(c.PreviousSecret) < MinSecretLength {
 		errs = append(errs, fmt.Errorf("VPNGW_WEBHOOK_SECRET_PREVIOUS is %d bytes; it signs requests as VPNGW_WEBHOOK_SECRET does, so it needs at least %d random bytes too", len(c.PreviousSecret), MinSecretLength))
+	}
+	// Slack's signing secrets are 32 hex characters and DingTalk's
+	// AppSecrets 64 characters; anything under MinSecretLength is not one,
+	// and a short HMAC key lets anyone sign a create.
+	if c.SlackSigningSecret != "" && len(c.SlackSigningSecret) < MinSecretLength {
+		errs = append(errs, fmt.Errorf("VPNGW_SLACK_SIGNING_SECRET is %d bytes; it must be at least %d: use the Slack app's Signing Secret (Basic Information, App Credentials; 32 hex characters)", len(c.SlackSigningSecret), MinSecretLength))
+	}
+	if c.DingTalkAppSecret != "" && len(c.DingTalkAppSecret) < MinSecretLength {
+		errs = append(errs, fmt.Errorf("VPNGW_DINGTALK_APP_SECRET is %d bytes; it must be at least %d: use the robot's AppSecret from the DingTalk developer console (64 characters)", len(c.DingTalkAppSecret), MinSecretLength))
 	}
 	if c.PreviousSecret != "" && c.Secret == "" {
 		errs = append(errs, errors.New("VPNGW_WEBHOOK_SECRET_PREVIOUS is set without VPNGW_WEBHOOK_SECRET: it is accepted only beside a current secret"))

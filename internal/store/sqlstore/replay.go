@@ -33,6 +33,14 @@ func checkKey(what, key string, max int) error {
 // without one.
 const replaySweep = 64
 
+// ReplaySweepMargin is how long after it expired a replay key may be
+// deleted, the longest VPNGW_WEBHOOK_MAX_SKEW. Each instance sweeps by its
+// own clock: without the margin, one whose clock runs ahead of another's
+// would delete keys the other still holds current, and the other would
+// then take a replay of their signatures. A key is still renewed as soon
+// as it expired (the instance renewing it refuses its timestamp itself).
+const ReplaySweepMargin = time.Hour
+
 // FirstUse records key as used until the instant until and reports whether
 // this is its first use: true when the key was never recorded or its record
 // has expired (until is not after the store's clock), false while an earlier
@@ -41,8 +49,9 @@ const replaySweep = 64
 // the webhook refuse a signature another instance already served.
 //
 // A key recorded with an until that has already passed is expired at once.
-// Each call also deletes up to 64 expired keys, oldest first, in the same
-// transaction, so the table stays as small as the keys still current.
+// Each call also deletes up to 64 keys expired for more than
+// ReplaySweepMargin, oldest first, in the same transaction, so the table
+// stays as small as the keys of the last hour.
 func (s *Store) FirstUse(ctx context.Context, key string, until time.Time) (bool, error) {
 	if err := checkKey("first use: replay key", key, MaxReplayKey); err != nil {
 		return false, err
@@ -50,7 +59,7 @@ func (s *Store) FirstUse(ctx context.Context, key string, until time.Time) (bool
 	now := s.now()
 	var first bool
 	err := s.inTx(ctx, func(tx *sql.Tx) error {
-		if err := s.sweepReplayKeys(ctx, tx, now); err != nil {
+		if err := s.sweepReplayKeys(ctx, tx, now.Add(-ReplaySweepMargin)); err != nil {
 			return fmt.Errorf("delete expired replay keys: %w", err)
 		}
 		var err error
@@ -94,19 +103,19 @@ func (s *Store) useReplayKey(ctx context.Context, tx *sql.Tx, key string, until,
 	return n == 1, nil
 }
 
-// sweepReplayKeys deletes up to replaySweep expired keys. On PostgreSQL and
+// sweepReplayKeys deletes up to replaySweep keys that expired by before. On PostgreSQL and
 // MySQL rows another transaction holds are skipped, so concurrent requests
 // never wait on each other's clean-up.
-func (s *Store) sweepReplayKeys(ctx context.Context, tx *sql.Tx, now time.Time) error {
+func (s *Store) sweepReplayKeys(ctx context.Context, tx *sql.Tx, before time.Time) error {
 	d := s.d
 	expired := `SELECT replay_key FROM replay_keys WHERE expires_at <= ? ORDER BY expires_at LIMIT ` +
 		fmt.Sprint(replaySweep) + d.skipLocked
 	if d.kind != "mysql" {
-		_, err := tx.ExecContext(ctx, d.rebind(`DELETE FROM replay_keys WHERE replay_key IN (`+expired+`)`), d.timeArg(now))
+		_, err := tx.ExecContext(ctx, d.rebind(`DELETE FROM replay_keys WHERE replay_key IN (`+expired+`)`), d.timeArg(before))
 		return err
 	}
 	// MySQL refuses LIMIT in an IN subquery: read the keys, then delete them.
-	rows, err := tx.QueryContext(ctx, expired, d.timeArg(now))
+	rows, err := tx.QueryContext(ctx, expired, d.timeArg(before))
 	if err != nil {
 		return err
 	}

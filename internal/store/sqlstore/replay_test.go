@@ -140,13 +140,30 @@ func testFirstUse(t *testing.T, rawURL string) {
 		}
 	})
 
+	t.Run("an instance whose clock runs ahead sweeps no key still current", func(t *testing.T) {
+		// Another instance on the same database, its clock ten minutes
+		// ahead: by its clock this key has expired, by this one's it
+		// has not, and the signature is still accepted here.
+		ahead := openStore(t, rawURL, sqlstore.WithClock(func() time.Time { return clock.Now().Add(10 * time.Minute) }))
+		until := clock.Now().Add(5 * time.Minute)
+		if !first("v1:skewed", until) {
+			t.Fatal("first use = false")
+		}
+		if _, err := ahead.FirstUse(ctx, "v1:ahead-sweeper", clock.Now().Add(15*time.Minute)); err != nil {
+			t.Fatal(err)
+		}
+		if first("v1:skewed", until) {
+			t.Fatal("a replay accepted: the instance whose clock runs ahead deleted a key still current on this one")
+		}
+	})
+
 	t.Run("expired keys are swept in bounded batches", func(t *testing.T) {
-		clock.Advance(time.Hour) // everything recorded so far has expired
+		clock.Advance(2 * time.Hour) // everything recorded so far has expired, by more than the margin
 		until := clock.Now().Add(time.Minute)
 		for i := range 100 {
 			first(fmt.Sprintf("v1:sweep-%03d", i), until)
 		}
-		clock.Advance(2 * time.Minute)
+		clock.Advance(sqlstore.ReplaySweepMargin + 2*time.Minute)
 		before, err := s.ReplayKeyCount(ctx)
 		if err != nil {
 			t.Fatal(err)

@@ -598,6 +598,16 @@ func (s *Store) Parked(ctx context.Context, limit int) ([]store.Event, error) {
 	return out, nil
 }
 
+// CountParked implements store.Store.
+func (s *Store) CountParked(ctx context.Context) (int, error) {
+	var n int
+	err := s.rdb.QueryRowContext(ctx, `SELECT COUNT(*) FROM outbox WHERE sent_at IS NULL AND parked_at IS NOT NULL`).Scan(&n)
+	if err != nil {
+		return 0, fmt.Errorf("store: count parked outbox events of %s: %w", s.desc, err)
+	}
+	return n, nil
+}
+
 // Unpark implements store.Store.
 func (s *Store) Unpark(ctx context.Context, seqs []int64) (int, error) {
 	if len(seqs) == 0 {

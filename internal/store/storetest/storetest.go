@@ -814,6 +814,9 @@ func testOutboxPark(t *testing.T, s store.Store) {
 	a2, b1 := all[1], all[3]
 	// A reason longer than the limit, with a multi-byte character across it.
 	reason := strings.Repeat("x", store.MaxParkedReason-1) + "é and more"
+	if n, err := s.CountParked(ctx); err != nil || n != 0 {
+		t.Fatalf("CountParked before parking = %d, %v; want 0", n, err)
+	}
 	if err := s.Park(ctx, a2.Seq, reason); err != nil {
 		t.Fatalf("Park(a2): %v", err)
 	}
@@ -823,6 +826,9 @@ func testOutboxPark(t *testing.T, s store.Store) {
 	parked, err := s.Parked(ctx, 10)
 	if err != nil {
 		t.Fatalf("Parked: %v", err)
+	}
+	if n, err := s.CountParked(ctx); err != nil || n != 1 {
+		t.Errorf("CountParked = %d, %v; want 1", n, err)
 	}
 	if len(parked) != 1 || parked[0].ID != "a2" || parked[0].Seq != a2.Seq || !bytes.Equal(parked[0].Body, a2.Body) ||
 		parked[0].Type != a2.Type || parked[0].RequestKey != "k-pk-a" {
@@ -868,6 +874,9 @@ func testOutboxPark(t *testing.T, s store.Store) {
 	}
 	if parked, err := s.Parked(ctx, 10); err != nil || len(parked) != 0 {
 		t.Errorf("Parked after Unpark = %v, %v", ids(parked), err)
+	}
+	if n, err := s.CountParked(ctx); err != nil || n != 0 {
+		t.Errorf("CountParked after Unpark = %d, %v; want 0", n, err)
 	}
 	if n, err := s.Unpark(ctx, nil); err != nil || n != 0 {
 		t.Errorf("Unpark(nil) = %d, %v", n, err)
