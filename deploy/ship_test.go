@@ -643,8 +643,8 @@ func shipCheckEnv(s shipSYAML, name, samplePolicy string) []string {
 	// What it deploys, with every optional variable at its s.yaml default
 	// and the required ones at a sample, must pass the functions' own check.
 	sample := map[string]string{
-		"VPNGW_STORE_URL":     "postgres://vpngw@db.internal:5432/vpngw",
-		"VPNGW_QUEUE_URL":     "nats://nats.internal:4222",
+		"VPNGW_STORE_URL":     "postgres://vpngw@db.internal:5432/vpngw?sslmode=verify-full",
+		"VPNGW_QUEUE_URL":     "tls://nats.internal:4222",
 		"VPNGW_POLICY_INLINE": samplePolicy,
 	}
 	get := func(k string) string {
