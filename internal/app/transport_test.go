@@ -237,3 +237,33 @@ func TestVPCEndpointVerifiedAgainstTheCAFile(t *testing.T) {
 		t.Fatalf("without VPNGW_CA_FILE: %v, want the certificate refused", err)
 	}
 }
+
+// VPNGW_CA_FILE reaches the brokers as the parameter each client reads:
+// ca_file for NATS over TLS, cacertfile for AMQPS; a CA the URL names wins,
+// and plaintext URLs are left alone.
+func TestQueueURLWithCA(t *testing.T) {
+	for _, tc := range []struct{ in, want string }{
+		{"tls://mq.internal:4222", "tls://mq.internal:4222?ca_file=%2Fcode%2Fca.pem"},
+		{"tls://mq.internal:4222/vpngw?stream=V", "tls://mq.internal:4222/vpngw?ca_file=%2Fcode%2Fca.pem&stream=V"},
+		{"tls://mq.internal:4222?ca_file=/other.pem", "tls://mq.internal:4222?ca_file=/other.pem"},
+		{"amqps://u@mq.internal:5671/v?exchange=vpngw", "amqps://u@mq.internal:5671/v?cacertfile=%2Fcode%2Fca.pem&exchange=vpngw"},
+		{"amqps://u@mq.internal:5671/v?cacertfile=/other.pem", "amqps://u@mq.internal:5671/v?cacertfile=/other.pem"},
+		{"nats://mq.internal:4222", "nats://mq.internal:4222"},
+		{"log:", "log:"},
+	} {
+		got := queueURLWithCA(tc.in, "/code/ca.pem")
+		if got != tc.want {
+			t.Errorf("queueURLWithCA(%q) = %q, want %q", tc.in, got, tc.want)
+		}
+		// The publishers take the parameter (they connect on first use).
+		p, err := queue.Open(context.Background(), got)
+		if err != nil {
+			t.Errorf("queue.Open(%q): %v", got, err)
+			continue
+		}
+		p.Close()
+		if got := queueURLWithCA(tc.in, ""); got != tc.in {
+			t.Errorf("without a CA file %q became %q", tc.in, got)
+		}
+	}
+}
