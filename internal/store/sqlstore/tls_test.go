@@ -21,11 +21,9 @@ import (
 	"github.com/vpngw/vpngw/internal/store/sqlstore"
 )
 
-// pgTLSListener answers PostgreSQL's SSLRequest with 'S' and completes a TLS
-// handshake with a certificate for 127.0.0.1 signed by a CA of the test's
-// own, whose PEM it writes to caFile; after the handshake it hangs up. It
-// reports each handshake's outcome on the returned channel.
-func pgTLSListener(t *testing.T, caFile string) (string, <-chan error) {
+// testServerTLS writes a CA of the test's own to caFile (PEM) and returns a
+// server configuration whose certificate, for 127.0.0.1, it signed.
+func testServerTLS(t *testing.T, caFile string) *tls.Config {
 	t.Helper()
 	caKey, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	caTmpl := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "test CA"},
@@ -47,7 +45,14 @@ func pgTLSListener(t *testing.T, caFile string) (string, <-chan error) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	cfg := &tls.Config{Certificates: []tls.Certificate{{Certificate: [][]byte{der}, PrivateKey: key}}}
+	return &tls.Config{Certificates: []tls.Certificate{{Certificate: [][]byte{der}, PrivateKey: key}}}
+}
+
+// tlsListener accepts connections, lets hello speak the protocol's plaintext
+// opening, completes a TLS handshake with cfg and hangs up. It reports each
+// handshake's outcome on the returned channel.
+func tlsListener(t *testing.T, cfg *tls.Config, hello func(net.Conn) error) (string, <-chan error) {
+	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -63,11 +68,9 @@ func pgTLSListener(t *testing.T, caFile string) (string, <-chan error) {
 			go func() {
 				defer c.Close()
 				c.SetDeadline(time.Now().Add(5 * time.Second))
-				req := make([]byte, 8) // length 8, code 80877103
-				if _, err := io.ReadFull(c, req); err != nil {
+				if err := hello(c); err != nil {
 					return
 				}
-				c.Write([]byte{'S'})
 				tc := tls.Server(c, cfg)
 				select {
 				case results <- tc.Handshake():
@@ -85,7 +88,14 @@ func pgTLSListener(t *testing.T, caFile string) (string, <-chan error) {
 // without the bundle refuses it.
 func TestPostgresVerifiesAgainstWithCA(t *testing.T) {
 	caFile := filepath.Join(t.TempDir(), "ca.pem")
-	addr, handshakes := pgTLSListener(t, caFile)
+	// PostgreSQL's SSLRequest (length 8, code 80877103), answered 'S'.
+	addr, handshakes := tlsListener(t, testServerTLS(t, caFile), func(c net.Conn) error {
+		if _, err := io.ReadFull(c, make([]byte, 8)); err != nil {
+			return err
+		}
+		_, err := c.Write([]byte{'S'})
+		return err
+	})
 	pool := x509.NewCertPool()
 	pem, _ := os.ReadFile(caFile)
 	pool.AppendCertsFromPEM(pem)
@@ -117,5 +127,67 @@ func TestPostgresVerifiesAgainstWithCA(t *testing.T) {
 	}
 	if err := try("verify-full"); !strings.Contains(err.Error(), "x509: certificate signed by unknown authority") {
 		t.Errorf("sslmode=verify-full without the CA: %v, want the certificate refused", err)
+	}
+}
+
+// WithCA makes MySQL's tls=true verify the server against the bundle: the
+// handshake with a certificate of a private CA passes with it and is refused
+// without it.
+func TestMySQLVerifiesAgainstWithCA(t *testing.T) {
+	caFile := filepath.Join(t.TempDir(), "ca.pem")
+	// The server's greeting (protocol 10) offering SSL, then the client's
+	// 32-byte SSL request.
+	addr, handshakes := tlsListener(t, testServerTLS(t, caFile), func(c net.Conn) error {
+		var caps uint32 = 0x00000200 | 0x00000800 | 0x00008000 | 0x00080000 // protocol 41, SSL, secure connection, plugin auth
+		var p []byte
+		p = append(p, 10)
+		p = append(p, "8.0.0-test\x00"...)
+		p = append(p, 1, 0, 0, 0)                // connection id
+		p = append(p, "abcdefgh"...)             // auth data, part 1
+		p = append(p, 0)                         // filler
+		p = append(p, byte(caps), byte(caps>>8)) // capabilities, lower
+		p = append(p, 45)                        // utf8mb4
+		p = append(p, 2, 0)                      // status
+		p = append(p, byte(caps>>16), byte(caps>>24))
+		p = append(p, 21)
+		p = append(p, make([]byte, 10)...)
+		p = append(p, "ijklmnopqrst\x00"...) // auth data, part 2
+		p = append(p, "mysql_native_password\x00"...)
+		hdr := []byte{byte(len(p)), byte(len(p) >> 8), byte(len(p) >> 16), 0}
+		if _, err := c.Write(append(hdr, p...)); err != nil {
+			return err
+		}
+		_, err := io.ReadFull(c, make([]byte, 4+32))
+		return err
+	})
+	pool := x509.NewCertPool()
+	b, _ := os.ReadFile(caFile)
+	pool.AppendCertsFromPEM(b)
+	try := func(opts ...sqlstore.Option) error {
+		t.Helper()
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		s, err := sqlstore.OpenSQL(ctx, "mysql://vpngw@"+addr+"/vpngw?tls=true&timeout=5s", append(opts, sqlstore.WithoutMigrate())...)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer s.Close()
+		err = s.CheckSchema(ctx)
+		if err == nil {
+			t.Fatal("the listener speaks no MySQL after TLS, yet the query succeeded")
+		}
+		return err
+	}
+	if err := try(sqlstore.WithCA(caFile, pool)); strings.Contains(err.Error(), "x509") {
+		t.Errorf("tls=true with WithCA: %v", err)
+	}
+	if len(handshakes) == 0 {
+		t.Fatal("no TLS handshake reached the listener")
+	}
+	if hs := <-handshakes; hs != nil {
+		t.Errorf("tls=true with WithCA: the server's handshake failed: %v", hs)
+	}
+	if err := try(); !strings.Contains(err.Error(), "x509: certificate signed by unknown authority") {
+		t.Errorf("tls=true without the CA: %v, want the certificate refused", err)
 	}
 }
