@@ -54,6 +54,10 @@ var shipZipEpoch = time.Date(1980, time.January, 1, 0, 0, 0, 0, time.UTC)
 // from the function's role, with STS credentials it renews. s.yaml must not
 // set them (that would put a long-lived key in the function's configuration
 // and override the role's), only say so.
+// shipNeverDeployed are variables the code reads that no deploy sets: the
+// switch that lets functions talk plaintext is for tests and experiments.
+var shipNeverDeployed = []string{"VPNGW_ALLOW_INSECURE_TRANSPORT"}
+
 var shipPlatformSet = []string{"ALIBABA_CLOUD_ACCESS_KEY_ID", "ALIBABA_CLOUD_ACCESS_KEY_SECRET", "ALIBABA_CLOUD_SECURITY_TOKEN"}
 
 // shipRoot is the repository root (go test runs in deploy/).
@@ -618,7 +622,9 @@ func shipCheckEnv(s shipSYAML, name, samplePolicy string) []string {
 		}
 		env[k] = str
 	}
-	want := slices.DeleteFunc(shipVarsOf(name), func(n string) bool { return slices.Contains(shipPlatformSet, n) })
+	want := slices.DeleteFunc(shipVarsOf(name), func(n string) bool {
+		return slices.Contains(shipPlatformSet, n) || slices.Contains(shipNeverDeployed, n)
+	})
 	for _, v := range want {
 		if _, ok := env[v]; !ok {
 			bad("environmentVariables lacks %s, which the code reads", v)
@@ -628,6 +634,8 @@ func shipCheckEnv(s shipSYAML, name, samplePolicy string) []string {
 		switch {
 		case slices.Contains(shipPlatformSet, k):
 			bad("environmentVariables sets %s: Function Compute sets it from the role", k)
+		case slices.Contains(shipNeverDeployed, k):
+			bad("environmentVariables sets %s: a deploy never turns off the functions' TLS check", k)
 		case slices.Contains(shipLocalVars(), k):
 			bad("environmentVariables sets %s, which only the local stack reads", k)
 		case shipScopeOf(k) != "" && shipScopeOf(k) != name:
@@ -643,8 +651,8 @@ func shipCheckEnv(s shipSYAML, name, samplePolicy string) []string {
 	// What it deploys, with every optional variable at its s.yaml default
 	// and the required ones at a sample, must pass the functions' own check.
 	sample := map[string]string{
-		"VPNGW_STORE_URL":     "postgres://vpngw@db.internal:5432/vpngw",
-		"VPNGW_QUEUE_URL":     "nats://nats.internal:4222",
+		"VPNGW_STORE_URL":     "postgres://vpngw@db.internal:5432/vpngw?sslmode=verify-full",
+		"VPNGW_QUEUE_URL":     "tls://nats.internal:4222",
 		"VPNGW_POLICY_INLINE": samplePolicy,
 	}
 	get := func(k string) string {
@@ -855,7 +863,7 @@ func TestShipSAMTemplateDeploysTheLambdaPackages(t *testing.T) {
 	// and none that only one function reads.
 	envRoot, _ := g["Environment"].(map[string]any)
 	env, _ := envRoot["Variables"].(map[string]any)
-	shared := shipVarsOf("")
+	shared := slices.DeleteFunc(shipVarsOf(""), func(n string) bool { return slices.Contains(shipNeverDeployed, n) })
 	for _, v := range shared {
 		if _, ok := env[v]; !ok {
 			t.Errorf("Globals.Function.Environment.Variables lacks %s", v)

@@ -60,6 +60,9 @@ func newPlatform(t *testing.T) *platform {
 		"VPNGW_QUEUE_URL=" + n.ClientURL(),
 		"VPNGW_VPC_ENDPOINT=" + srv.URL,
 		"VPNGW_POLICY_INLINE=" + app.LocalPolicy,
+		// The test's services are plaintext, its SQLite file fresh.
+		"VPNGW_ALLOW_INSECURE_TRANSPORT=1",
+		"VPNGW_MIGRATE=on",
 		"PATH=" + os.Getenv("PATH"),
 	}
 	return p

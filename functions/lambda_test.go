@@ -112,6 +112,9 @@ func lambdaNewPlatform(t *testing.T) *lambdaPlatform {
 		"PATH=" + os.Getenv("PATH"),
 		"VPNGW_STORE_URL=sqlite://" + filepath.Join(dir, "vpngw.db"),
 		"VPNGW_QUEUE_URL=log:",
+		// The log queue and the emulator are plaintext, the SQLite file fresh.
+		"VPNGW_ALLOW_INSECURE_TRANSPORT=1",
+		"VPNGW_MIGRATE=on",
 		"VPNGW_VPC_ENDPOINT=" + srv.URL,
 		"VPNGW_POLICY_INLINE=" + app.LocalPolicy,
 		"ALIBABA_CLOUD_ACCESS_KEY_ID=" + vpcsim.DefaultAccessKeyID,

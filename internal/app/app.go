@@ -17,7 +17,6 @@ import (
 	"github.com/vpngw/vpngw/internal/queue"
 	"github.com/vpngw/vpngw/internal/reconcile"
 	"github.com/vpngw/vpngw/internal/store"
-	"github.com/vpngw/vpngw/internal/store/sqlstore"
 	"github.com/vpngw/vpngw/internal/webhook"
 )
 
@@ -73,23 +72,23 @@ func New(ctx context.Context, c Config, log *slog.Logger, opts ...Option) (*App,
 	}
 	a := &App{Config: c, Log: log}
 	var err error
-	a.Store, err = sqlstore.Open(ctx, c.StoreURL)
+	a.Store, err = openStore(ctx, c)
 	if err != nil {
-		return nil, fmt.Errorf("VPNGW_STORE_URL: %w", err)
+		return nil, err
 	}
 	limiter, err := a.rateLimiter()
 	if err != nil {
 		a.Store.Close()
 		return nil, err
 	}
-	a.Cloud, err = vpcclient.New(vpcclient.Config{Endpoint: c.VPCEndpoint, Credentials: c.Credentials, Rates: c.APIRates, Limiter: limiter})
+	a.Cloud, err = vpcclient.New(vpcclient.Config{Endpoint: c.VPCEndpoint, Credentials: c.Credentials, Rates: c.APIRates, Limiter: limiter, RootCAs: c.RootCAs})
 	if err != nil {
 		a.Store.Close()
 		return nil, fmt.Errorf("VPNGW_VPC_ENDPOINT: %w", err)
 	}
 	a.Publisher = o.publisher
 	if a.Publisher == nil {
-		a.Publisher, err = queue.Open(ctx, c.QueueURL)
+		a.Publisher, err = queue.Open(ctx, queueURLWithCA(c.QueueURL, c.CAFile))
 		if err != nil {
 			a.Store.Close()
 			return nil, fmt.Errorf("VPNGW_QUEUE_URL: %w", err)

@@ -1,6 +1,7 @@
 package app
 
 import (
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"math"
@@ -54,6 +55,16 @@ type Config struct {
 	// Webhook configures the webhook function's routes (VPNGW_WEBHOOK_*,
 	// VPNGW_SLACK_SIGNING_SECRET, VPNGW_DINGTALK_APP_SECRET).
 	Webhook webhook.Config
+	// AllowInsecureTransport is VPNGW_ALLOW_INSECURE_TRANSPORT=1: a function
+	// may reach its store, broker and API without verified TLS.
+	AllowInsecureTransport bool
+	// CAFile is VPNGW_CA_FILE, the CA bundle (PEM) that verifies the store,
+	// the broker and the VPC endpoint; RootCAs holds its certificates.
+	CAFile  string
+	RootCAs *x509.CertPool
+	// Migrate is VPNGW_MIGRATE: on, the store's schema is migrated at start;
+	// off, it is only checked.
+	Migrate bool
 }
 
 // Var is one environment variable vpngw reads: its name, default and meaning.
@@ -85,6 +96,9 @@ var Vars = []Var{
 	{Name: "ALIBABA_CLOUD_ACCESS_KEY_ID", Default: "none in functions (the role's STS credentials are used); local: the emulator's demo key, whatever is exported, while the emulator is embedded", Help: "access key, when not running with a function role"},
 	{Name: "ALIBABA_CLOUD_ACCESS_KEY_SECRET", Default: "as above", Help: "its secret"},
 	{Name: "ALIBABA_CLOUD_SECURITY_TOKEN", Default: "none", Help: "STS security token, with temporary keys"},
+	{Name: "VPNGW_ALLOW_INSECURE_TRANSPORT", Default: "unset (functions refuse plaintext)", Help: "1 lets a function use a store, broker or VPC endpoint without verified TLS (postgres sslmode=disable, mysql without tls, nats://, amqp://, log:, http://): tests and experiments only; any other value is refused"},
+	{Name: "VPNGW_CA_FILE", Default: "none (the system's roots)", Help: "CA bundle (PEM) shipped in the package, verifying the store (PostgreSQL sslrootcert, MySQL tls=true), the broker (tls://, amqps://) and the VPC endpoint"},
+	{Name: "VPNGW_MIGRATE", Default: "off in functions; on in the local stack", Help: "on: migrate the store's schema at start (needs a DDL-capable user); off: only check its version and refuse to start when it is behind, naming the command to run (vpngwctl migrate)"},
 	{Name: "VPNGW_HTTP_ADDR", Default: "127.0.0.1:8080", Help: "the local stack's CloudEvents HTTP endpoint", Local: true},
 	{Name: "VPNGW_RECONCILE_INTERVAL", Default: "3s", Help: "the local stack's reconcile ticker", Local: true},
 	{Name: "VPNGW_DATA_DIR", Default: ".vpngw", Help: "the local stack's state (SQLite, JetStream)", Local: true},
@@ -201,10 +215,10 @@ func FromEnv(getenv func(string) string, mode Mode) (Config, error) {
 			errs = append(errs, errors.New("neither VPNGW_POLICY nor VPNGW_POLICY_INLINE is set: a function needs the operator's policy to know who may create which gateways (start from deploy/policy.sample.yaml)"))
 		}
 		if c.StoreURL == "" {
-			errs = append(errs, errors.New("VPNGW_STORE_URL is not set: functions need a store every instance reaches, e.g. postgres://user@host:5432/vpngw or mysql://user@host:3306/vpngw"))
+			errs = append(errs, errors.New("VPNGW_STORE_URL is not set: functions need a store every instance reaches, e.g. postgres://user@host:5432/vpngw?sslmode=verify-full or mysql://user@host:3306/vpngw?tls=true"))
 		}
 		if c.QueueURL == "" {
-			errs = append(errs, errors.New("VPNGW_QUEUE_URL is not set: outcome events need a broker, e.g. nats://host:4222 or amqp://user:pass@host:5672/vhost?exchange=vpngw"))
+			errs = append(errs, errors.New("VPNGW_QUEUE_URL is not set: outcome events need a broker, e.g. tls://host:4222 or amqps://user@host:5671/vhost?exchange=vpngw"))
 		}
 	}
 	for _, u := range []struct{ name, val string }{{"VPNGW_STORE_URL", c.StoreURL}, {"VPNGW_QUEUE_URL", c.QueueURL}, {"VPNGW_VPC_ENDPOINT", c.VPCEndpoint}} {
@@ -222,6 +236,21 @@ func FromEnv(getenv func(string) string, mode Mode) (Config, error) {
 		if _, _, err := net.SplitHostPort(c.EmulatorAddr); err != nil {
 			bad("VPNGW_EMULATOR_ADDR", c.EmulatorAddr, "want host:port")
 		}
+	}
+	errs = append(errs, readTransport(getenv, &c)...)
+	defMigrate := "off"
+	if mode == Local {
+		defMigrate = "on"
+	}
+	switch v := str("VPNGW_MIGRATE", defMigrate); v {
+	case "on":
+		c.Migrate = true
+	case "off":
+	default:
+		bad("VPNGW_MIGRATE", v, "want on (migrate at start) or off (check the schema version only)")
+	}
+	if mode == Function && !c.AllowInsecureTransport {
+		errs = append(errs, checkTransport(c)...)
 	}
 	if (c.Credentials.AccessKeyID == "") != (c.Credentials.AccessKeySecret == "") {
 		errs = append(errs, errors.New("ALIBABA_CLOUD_ACCESS_KEY_ID and ALIBABA_CLOUD_ACCESS_KEY_SECRET go together: set both or neither"))

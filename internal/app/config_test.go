@@ -17,8 +17,8 @@ import (
 // functionEnv is a complete, valid function configuration.
 func functionEnv(extra map[string]string) func(string) string {
 	env := map[string]string{
-		"VPNGW_STORE_URL":     "postgres://vpngw@db.internal:5432/vpngw",
-		"VPNGW_QUEUE_URL":     "nats://mq.internal:4222",
+		"VPNGW_STORE_URL":     "postgres://vpngw@db.internal:5432/vpngw?sslmode=verify-full",
+		"VPNGW_QUEUE_URL":     "tls://mq.internal:4222",
 		"VPNGW_POLICY_INLINE": LocalPolicy,
 	}
 	for k, v := range extra {
