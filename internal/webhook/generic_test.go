@@ -379,8 +379,8 @@ func TestRoutesOff(t *testing.T) {
 		variable string
 	}{
 		{webhook.Config{SlackSigningSecret: testSlackSecret}, "/", "VPNGW_WEBHOOK_SECRET"},
-		{webhook.Config{Secret: testSecret}, "/slack", "VPNGW_SLACK_SIGNING_SECRET"},
-		{webhook.Config{Secret: testSecret}, "/dingtalk", "VPNGW_DINGTALK_APP_SECRET"},
+		{webhook.Config{Secret: testSecret, SecretSources: anySource}, "/slack", "VPNGW_SLACK_SIGNING_SECRET"},
+		{webhook.Config{Secret: testSecret, SecretSources: anySource}, "/dingtalk", "VPNGW_DINGTALK_APP_SECRET"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.route, func(t *testing.T) {
@@ -420,13 +420,13 @@ func TestNewRefuses(t *testing.T) {
 		want string
 	}{
 		{"no secret", webhook.Config{}, p, g, "VPNGW_SLACK_SIGNING_SECRET"},
-		{"short secret", webhook.Config{Secret: "short"}, p, g, "VPNGW_WEBHOOK_SECRET is 5 bytes"},
-		{"short previous secret", webhook.Config{Secret: testSecret, PreviousSecret: "old"}, p, g, "VPNGW_WEBHOOK_SECRET_PREVIOUS is 3 bytes"},
+		{"short secret", webhook.Config{Secret: "short", SecretSources: anySource}, p, g, "VPNGW_WEBHOOK_SECRET is 5 bytes"},
+		{"short previous secret", webhook.Config{Secret: testSecret, SecretSources: anySource, PreviousSecret: "old"}, p, g, "VPNGW_WEBHOOK_SECRET_PREVIOUS is 3 bytes"},
 		{"previous without current", webhook.Config{SlackSigningSecret: "s", PreviousSecret: testPreviousSecret}, p, g, "VPNGW_WEBHOOK_SECRET_PREVIOUS"},
-		{"skew over an hour", webhook.Config{Secret: testSecret, MaxSkew: 2 * time.Hour}, p, g, "VPNGW_WEBHOOK_MAX_SKEW"},
-		{"negative skew", webhook.Config{Secret: testSecret, MaxSkew: -time.Second}, p, g, "VPNGW_WEBHOOK_MAX_SKEW"},
-		{"no provisioner", webhook.Config{Secret: testSecret}, nil, g, "provisioner"},
-		{"no guard", webhook.Config{Secret: testSecret}, p, nil, "replay guard"},
+		{"skew over an hour", webhook.Config{Secret: testSecret, SecretSources: anySource, MaxSkew: 2 * time.Hour}, p, g, "VPNGW_WEBHOOK_MAX_SKEW"},
+		{"negative skew", webhook.Config{Secret: testSecret, SecretSources: anySource, MaxSkew: -time.Second}, p, g, "VPNGW_WEBHOOK_MAX_SKEW"},
+		{"no provisioner", webhook.Config{Secret: testSecret, SecretSources: anySource}, nil, g, "provisioner"},
+		{"no guard", webhook.Config{Secret: testSecret, SecretSources: anySource}, p, nil, "replay guard"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
