@@ -171,14 +171,8 @@ func parseV1(header string) ([][]byte, error) {
 	return sigs, nil
 }
 
-// anyMatch reports whether any of sigs is the MAC under any of secrets,
-// comparing in constant time.
-func anyMatch(sigs [][]byte, secrets [][]byte, mac func(secret []byte) []byte) bool {
-	return matchIndex(sigs, secrets, mac) >= 0
-}
-
 // matchIndex is the index of the first of secrets under which one of sigs
-// is the MAC, or -1.
+// is the MAC, or -1, comparing in constant time.
 func matchIndex(sigs [][]byte, secrets [][]byte, mac func(secret []byte) []byte) int {
 	for i, secret := range secrets {
 		want := mac(secret)
