@@ -313,6 +313,10 @@ func TestOriginOnlyFromThePlatformsEnvelope(t *testing.T) {
 	if in := intake.BusInputs(items); in[0].Origin.Bus != "vpngw-ci" {
 		t.Errorf("BusInputs dropped the bus: %+v", in[0].Origin)
 	}
+	odd := []byte(`{"specversion":"1.0","id":"c2","source":"s","type":"io.vpngw.gateway.requested","aliyuneventbusname":"vpngw-ci\u0000","vpngwroute":"r\u00e9","data":{}}`)
+	if oddItems, err := intake.FromPayload(odd); err != nil || !oddItems[0].Origin.Zero() {
+		t.Errorf("stamps with a NUL or non-ASCII character: %+v %v, want them dropped", oddItems, err)
+	}
 	if in := intake.Inputs(items, "webhook", "ci"); !in[0].Origin.Zero() || in[0].Key != "ci" {
 		t.Errorf("Inputs kept an origin %+v (key %q): a sender cannot claim a bus", in[0].Origin, in[0].Key)
 	}

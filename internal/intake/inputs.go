@@ -22,8 +22,10 @@ const (
 )
 
 // maxOriginValue bounds an origin attribute: a bus name has at most 127
-// characters, an AWS account 12. A longer value is not the platform's and
-// is dropped, so that no rule asking for one matches.
+// characters, an AWS account 12. A longer value, or one with a character
+// other than printable ASCII, is not the platform's and is dropped, so that
+// no rule asking for one matches (and the record's origin column keeps its
+// bound).
 const maxOriginValue = 255
 
 // Inputs hands items that a sender wrote itself (a webhook request, the
@@ -63,6 +65,11 @@ func input(it Item) provision.Input {
 func stamped(v string) string {
 	if len(v) > maxOriginValue {
 		return ""
+	}
+	for i := 0; i < len(v); i++ {
+		if v[i] < 0x20 || v[i] > 0x7e {
+			return ""
+		}
 	}
 	return v
 }

@@ -862,8 +862,13 @@ func encodeOrigin(key string, o policy.Origin) string {
 	if key == "" && o.Zero() {
 		return ""
 	}
-	b, _ := json.Marshal(recordedOrigin{Key: key, Origin: o}) // cannot fail: strings only
-	return string(b)
+	// Without HTML escaping, printable ASCII (all intake keeps) takes at
+	// most two bytes a character, within the column's bound.
+	var b strings.Builder
+	enc := json.NewEncoder(&b)
+	enc.SetEscapeHTML(false)
+	_ = enc.Encode(recordedOrigin{Key: key, Origin: o}) // cannot fail: strings only
+	return strings.TrimSuffix(b.String(), "\n")
 }
 
 // decodeOrigin reads what encodeOrigin wrote. A value that does not read

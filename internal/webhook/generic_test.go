@@ -378,7 +378,7 @@ func TestRoutesOff(t *testing.T) {
 		route    string
 		variable string
 	}{
-		{webhook.Config{SlackSigningSecret: testSlackSecret}, "/", "VPNGW_WEBHOOK_SECRET"},
+		{webhook.Config{SlackSigningSecret: testSlackSecret}, "/", "VPNGW_WEBHOOK_KEYS"},
 		{webhook.Config{Secret: testSecret, SecretSources: anySource}, "/slack", "VPNGW_SLACK_SIGNING_SECRET"},
 		{webhook.Config{Secret: testSecret, SecretSources: anySource}, "/dingtalk", "VPNGW_DINGTALK_APP_SECRET"},
 	}
