@@ -454,7 +454,7 @@ func functionURLEvent(t *testing.T, body []byte, headers map[string]string) []by
 func TestLambdaWebhookBehindAFunctionURL(t *testing.T) {
 	rie := lambdaRIE(t)
 	p := lambdaNewPlatform(t)
-	p.env = append(p.env, "VPNGW_WEBHOOK_SECRET="+webhookSecret)
+	p.env = append(p.env, "VPNGW_WEBHOOK_SECRET="+webhookSecret, "VPNGW_WEBHOOK_SECRET_SOURCES=*")
 	fn := p.start(t, rie, "webhook")
 	body, err := events.Samples.ReadFile("testdata/requested.json")
 	if err != nil {

@@ -44,7 +44,7 @@ func httpTriggerEvent(t *testing.T, body []byte, headers map[string]string) []by
 // refused (401) and creates nothing.
 func TestWebhookBinaryThroughTheHTTPTrigger(t *testing.T) {
 	p := newPlatform(t)
-	p.env = append(p.env, "VPNGW_WEBHOOK_SECRET="+webhookSecret)
+	p.env = append(p.env, "VPNGW_WEBHOOK_SECRET="+webhookSecret, "VPNGW_WEBHOOK_SECRET_SOURCES=*")
 	fn := p.start(t, "webhook")
 	body, err := vpngwevents.Samples.ReadFile("testdata/requested.json")
 	if err != nil {

@@ -121,7 +121,7 @@ func New(ctx context.Context, c Config, log *slog.Logger, opts ...Option) (*App,
 	if err != nil {
 		return nil, err
 	}
-	if w := c.Webhook; w.Secret != "" || w.SlackSigningSecret != "" || w.DingTalkAppSecret != "" {
+	if w := c.Webhook; len(w.Keys) > 0 || w.Secret != "" || w.SlackSigningSecret != "" || w.DingTalkAppSecret != "" {
 		guard, ok := a.Store.(webhook.ReplayGuard)
 		if !ok {
 			return nil, errors.New("VPNGW_STORE_URL: this store cannot remember webhook signatures")

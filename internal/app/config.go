@@ -88,7 +88,9 @@ var Vars = []Var{
 	{Name: "VPNGW_API_RATE_SCOPE", Default: "auto", Help: "who shares VPNGW_API_RATES: shared (every instance together, through the store's api_slots table; one transaction per API call), instance (each instance alone), or auto (shared on PostgreSQL and MySQL, instance on SQLite)"},
 	{Name: "VPNGW_LOG_FORMAT", Default: "json (local: text)", Help: "json or text"},
 	{Name: "VPNGW_LOG_LEVEL", Default: "info", Help: "debug, info, warn or error"},
-	{Name: "VPNGW_WEBHOOK_SECRET", Default: "none (POST / off)", Help: "webhook function: shared secret signing CloudEvents sent to POST /; at least 16 bytes"},
+	{Name: "VPNGW_WEBHOOK_KEYS", Default: "none", Help: `webhook function: the named keys of POST /, a JSON array [{"name":"ci","secret":"...","sources":["https://ci.example.com/*"]}] (optional "previousSecret"); each secret at least 16 bytes and its own; a request may claim only its key's sources, and its key's name reaches the policy (match.key)`},
+	{Name: "VPNGW_WEBHOOK_SECRET", Default: "none", Help: "webhook function: legacy unnamed key of POST /; at least 16 bytes; needs VPNGW_WEBHOOK_SECRET_SOURCES (prefer VPNGW_WEBHOOK_KEYS)"},
+	{Name: "VPNGW_WEBHOOK_SECRET_SOURCES", Default: "none (required with VPNGW_WEBHOOK_SECRET)", Help: "webhook function: the sources a request signed with VPNGW_WEBHOOK_SECRET may claim, policy patterns separated by |"},
 	{Name: "VPNGW_WEBHOOK_SECRET_PREVIOUS", Default: "none", Help: "webhook function: also accepted on POST / while senders move to a new secret; at least 16 bytes"},
 	{Name: "VPNGW_SLACK_SIGNING_SECRET", Default: "none (POST /slack off)", Help: "webhook function: the Slack app's signing secret"},
 	{Name: "VPNGW_DINGTALK_APP_SECRET", Default: "none (POST /dingtalk off)", Help: "webhook function: the DingTalk robot's AppSecret"},
@@ -171,8 +173,14 @@ func FromEnv(getenv func(string) string, mode Mode) (Config, error) {
 			SecurityToken:   str("ALIBABA_CLOUD_SECURITY_TOKEN", ""),
 		},
 	}
+	keys, err := webhook.ParseKeys(getenv(webhook.EnvKeys))
+	if err != nil {
+		errs = append(errs, err)
+	}
 	c.Webhook = webhook.Config{
+		Keys:               keys,
 		Secret:             str("VPNGW_WEBHOOK_SECRET", ""),
+		SecretSources:      webhook.ParseSources(getenv(webhook.EnvSecretSources)),
 		PreviousSecret:     str("VPNGW_WEBHOOK_SECRET_PREVIOUS", ""),
 		SlackSigningSecret: str("VPNGW_SLACK_SIGNING_SECRET", ""),
 		DingTalkAppSecret:  str("VPNGW_DINGTALK_APP_SECRET", ""),

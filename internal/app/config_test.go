@@ -64,6 +64,9 @@ func TestFromEnvNamesTheVariable(t *testing.T) {
 		{"VPNGW_API_RATES", "CreateVpnGateway=1e400/s", "finite"},
 	} {
 		env := map[string]string{tc.name: tc.value}
+		if strings.HasPrefix(tc.name, "VPNGW_WEBHOOK_SECRET") {
+			env["VPNGW_WEBHOOK_SECRET_SOURCES"] = "*"
+		}
 		if tc.name == "VPNGW_WEBHOOK_SECRET_PREVIOUS" {
 			env["VPNGW_WEBHOOK_SECRET"] = "a-current-secret-long-enough"
 		}

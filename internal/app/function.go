@@ -30,7 +30,7 @@ func RunFunction(name string, pick func(*App) runtime.Handler) {
 		os.Exit(1)
 	}
 	if name == "webhook" && a.Webhook == nil {
-		log.Error("no webhook route is enabled: set VPNGW_WEBHOOK_SECRET, VPNGW_SLACK_SIGNING_SECRET or VPNGW_DINGTALK_APP_SECRET")
+		log.Error("no webhook route is enabled: set VPNGW_WEBHOOK_KEYS, VPNGW_SLACK_SIGNING_SECRET or VPNGW_DINGTALK_APP_SECRET")
 		os.Exit(1)
 	}
 	err = runtime.Start(pick(a), log)
