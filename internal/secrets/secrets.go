@@ -85,10 +85,8 @@ func Resolve(ctx context.Context, getenv func(string) string, names []string, sr
 			}
 			val = s
 		}
-		if val == "" {
-			errs = append(errs, &Error{Var: name + Suffix, Secret: ref, Err: errors.New("the secret's value is empty")})
-			continue
-		}
+		// An empty value is an unset variable: a webhook route whose
+		// secret is empty is off, as when its variable is empty.
 		out[name] = val
 	}
 	return out, errors.Join(errs...)
