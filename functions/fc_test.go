@@ -11,6 +11,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -69,6 +70,26 @@ func newPlatform(t *testing.T) *platform {
 type function struct {
 	rt    *fcapi.Server
 	stsID string
+	cmd   *exec.Cmd
+	logs  *syncBuffer
+}
+
+// syncBuffer collects a process's output while the test reads it.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  strings.Builder
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
 }
 
 func (p *platform) start(t *testing.T, name string) *function {
@@ -80,8 +101,8 @@ func (p *platform) start(t *testing.T, name string) *function {
 	}
 	cmd := exec.Command(bin)
 	cmd.Env = append([]string{"FC_RUNTIME_API=" + rt.Addr()}, p.env...)
-	var logs strings.Builder
-	cmd.Stdout, cmd.Stderr = &logs, &logs
+	logs := &syncBuffer{}
+	cmd.Stdout, cmd.Stderr = logs, logs
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
@@ -93,7 +114,7 @@ func (p *platform) start(t *testing.T, name string) *function {
 			t.Logf("%s output:\n%s", name, logs.String())
 		}
 	})
-	return &function{rt: rt, stsID: p.stsID}
+	return &function{rt: rt, stsID: p.stsID, cmd: cmd, logs: logs}
 }
 
 func (f *function) invoke(t *testing.T, payload []byte) fcapi.Result {
