@@ -11,7 +11,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -71,25 +70,7 @@ type function struct {
 	rt    *fcapi.Server
 	stsID string
 	cmd   *exec.Cmd
-	logs  *syncBuffer
-}
-
-// syncBuffer collects a process's output while the test reads it.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  strings.Builder
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
+	logs  *lambdaLog
 }
 
 func (p *platform) start(t *testing.T, name string) *function {
@@ -101,7 +82,7 @@ func (p *platform) start(t *testing.T, name string) *function {
 	}
 	cmd := exec.Command(bin)
 	cmd.Env = append([]string{"FC_RUNTIME_API=" + rt.Addr()}, p.env...)
-	logs := &syncBuffer{}
+	logs := &lambdaLog{}
 	cmd.Stdout, cmd.Stderr = logs, logs
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)

@@ -39,7 +39,7 @@ func RunFunction(name string, pick func(*App) runtime.Handler) {
 		os.Exit(1)
 	}
 	if name == "webhook" && a.Webhook == nil {
-		log.Error("no webhook route is enabled: set VPNGW_WEBHOOK_SECRET, VPNGW_SLACK_SIGNING_SECRET or VPNGW_DINGTALK_APP_SECRET")
+		log.Error("no webhook route is enabled: name its secret in VPNGW_WEBHOOK_SECRET_SECRET, VPNGW_SLACK_SIGNING_SECRET_SECRET or VPNGW_DINGTALK_APP_SECRET_SECRET (or give VPNGW_WEBHOOK_SECRET, VPNGW_SLACK_SIGNING_SECRET or VPNGW_DINGTALK_APP_SECRET)")
 		os.Exit(1)
 	}
 	if a.Webhook != nil && namesASecret(os.Getenv, webhookSecretVars) {
