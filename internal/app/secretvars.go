@@ -74,22 +74,28 @@ func resolveSecrets(ctx context.Context, getenv func(string) string, names []str
 			return getenv, nil, err
 		}
 	}
+	resolved, err := resolveWith(ctx, getenv, names, src)
+	return resolved, src, err
+}
+
+// resolveWith is resolveSecrets with the store given.
+func resolveWith(ctx context.Context, getenv func(string) string, names []string, src secrets.Source) (func(string) string, error) {
 	vals, err := secrets.Resolve(ctx, getenv, names, src)
 	if err != nil {
-		return getenv, src, err
+		return getenv, err
 	}
 	for _, u := range [][2]string{{"VPNGW_STORE_URL", "VPNGW_STORE_PASSWORD"}, {"VPNGW_QUEUE_URL", "VPNGW_QUEUE_PASSWORD"}} {
 		pass, ok := vals[u[1]]
-		if !ok {
+		if !ok || pass == "" {
 			continue
 		}
 		withPass, err := injectPassword(u[0], getenv(u[0]), pass)
 		if err != nil {
-			return getenv, src, err
+			return getenv, err
 		}
 		vals[u[0]] = withPass
 	}
-	return vals.Getenv(getenv), src, nil
+	return vals.Getenv(getenv), nil
 }
 
 // injectPassword puts pass into raw's user information. The URL must name
