@@ -201,6 +201,11 @@ func TestProvisionBinaryConnectsWithTheBrokerPasswordFromKMS(t *testing.T) {
 		if res.Error != nil {
 			t.Fatalf("provision answered an error: %+v", res.Error)
 		}
+		// The runtime prints its end line after the handler, whose drain
+		// logged any failure to publish; the output arrives through a pipe.
+		for deadline := time.Now().Add(10 * time.Second); !strings.Contains(fn.logs.String(), "FC Invoke End") && time.Now().Before(deadline); {
+			time.Sleep(10 * time.Millisecond)
+		}
 		if k.Reads("vpngw/shared/queue") != 1 {
 			t.Errorf("KMS answered %d reads, want 1", k.Reads("vpngw/shared/queue"))
 		}
