@@ -2,19 +2,25 @@ package functions_test
 
 import (
 	"encoding/json"
+	"net"
+	"net/http"
 	"net/http/httptest"
 	"net/url"
 	"os"
 	"os/exec"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/aliyun/fc-runtime-go-sdk/events"
+	lambdaevents "github.com/aws/aws-lambda-go/events"
 
 	vpngwevents "github.com/vpngw/vpngw/events"
+	"github.com/vpngw/vpngw/internal/secrets/extsim"
 	"github.com/vpngw/vpngw/internal/secrets/kmssim"
+	"github.com/vpngw/vpngw/internal/vpcsim"
 	"github.com/vpngw/vpngw/internal/webhook"
 )
 
@@ -228,4 +234,49 @@ func TestProvisionBinaryConnectsWithTheBrokerPasswordFromKMS(t *testing.T) {
 			t.Errorf("published with a wrong password: the password did not reach the connection\n%s", fn.logs.String())
 		}
 	})
+}
+
+// On Lambda, the webhook binary under the Runtime Interface Emulator reads
+// its webhook secret and the Alibaba Cloud key through a stand-in of the
+// Parameters and Secrets extension's local API, with its session token; its
+// environment names the secrets and holds no key.
+func TestLambdaWebhookReadsItsSecretsThroughTheExtension(t *testing.T) {
+	rie := lambdaRIE(t)
+	p := lambdaNewPlatform(t)
+	const token = "lambda-session-token-for-test"
+	ext := extsim.New(token)
+	ext.Put("vpngw/alibaba", `{"AccessKeyId":"`+vpcsim.DefaultAccessKeyID+`","AccessKeySecret":"`+vpcsim.DefaultAccessKeySecret+`"}`)
+	ext.Put("vpngw/webhook", `{"WebhookSecret":"`+webhookSecret+`","SlackSigningSecret":""}`)
+	srv := httptest.NewServer(ext)
+	t.Cleanup(srv.Close)
+	_, port, _ := net.SplitHostPort(srv.Listener.Addr().String())
+	env := slices.DeleteFunc(p.env, func(kv string) bool { return strings.HasPrefix(kv, "ALIBABA_CLOUD_ACCESS_KEY_") })
+	p.env = append(env, "AWS_SESSION_TOKEN="+token, "PARAMETERS_SECRETS_EXTENSION_HTTP_PORT="+port,
+		"ALIBABA_CLOUD_ACCESS_KEY_ID_SECRET=vpngw/alibaba#AccessKeyId",
+		"ALIBABA_CLOUD_ACCESS_KEY_SECRET_SECRET=vpngw/alibaba#AccessKeySecret",
+		"VPNGW_WEBHOOK_SECRET_SECRET=vpngw/webhook#WebhookSecret",
+		"VPNGW_SLACK_SIGNING_SECRET_SECRET=vpngw/webhook#SlackSigningSecret")
+	fn := p.start(t, rie, "webhook")
+	body, err := vpngwevents.Samples.ReadFile("testdata/requested.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	webhookAuthScenario(t, body, func(h map[string]string) (int, string) {
+		status, b := fn.invoke(t, functionURLEvent(t, body, h))
+		var out lambdaevents.LambdaFunctionURLResponse
+		if status != http.StatusOK || json.Unmarshal(b, &out) != nil || out.StatusCode == 0 {
+			t.Fatalf("webhook answered %d %s, want a function URL response", status, b)
+		}
+		return out.StatusCode, out.Body
+	}, func() int { return len(p.api.Gateways()) })
+	for _, id := range []string{"vpngw/webhook", "vpngw/alibaba"} {
+		if n := ext.Reads(id); n != 1 {
+			t.Errorf("the extension served %s %d times, want 1 (one fetch per secret, whatever its fields)", id, n)
+		}
+	}
+	for _, leak := range []string{webhookSecret, vpcsim.DefaultAccessKeySecret} {
+		if strings.Contains(fn.logs.String(), leak) {
+			t.Errorf("the output shows a secret:\n%s", fn.logs.String())
+		}
+	}
 }

@@ -2,16 +2,15 @@ package secrets_test
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"net"
-	"net/http"
 	"net/http/httptest"
 	"strings"
 	"testing"
 
 	"github.com/vpngw/vpngw/internal/cloud"
 	"github.com/vpngw/vpngw/internal/secrets"
+	"github.com/vpngw/vpngw/internal/secrets/extsim"
 	"github.com/vpngw/vpngw/internal/secrets/kmssim"
 )
 
@@ -70,26 +69,14 @@ func TestKMSGetSecretValueThroughTheSDK(t *testing.T) {
 	}
 }
 
-// extension is a stand-in for the Parameters and Secrets Lambda Extension's
-// local API: GET /secretsmanager/get?secretId=..., with the session token in
-// its header.
+// extension starts the extension's stand-in holding values.
 func extension(t *testing.T, token string, values map[string]string) string {
 	t.Helper()
-	mux := http.NewServeMux()
-	mux.HandleFunc("GET /secretsmanager/get", func(w http.ResponseWriter, r *http.Request) {
-		if r.Header.Get(secrets.ExtensionHeader) != token {
-			http.Error(w, "not authorized", http.StatusUnauthorized)
-			return
-		}
-		id := r.URL.Query().Get("secretId")
-		v, ok := values[id]
-		if !ok {
-			http.Error(w, "ResourceNotFoundException: Secrets Manager can't find the specified secret.", http.StatusBadRequest)
-			return
-		}
-		_ = json.NewEncoder(w).Encode(map[string]any{"ARN": "arn:aws:secretsmanager:eu-west-1:123456789012:secret:" + id, "Name": id, "SecretString": v, "VersionId": "1", "VersionStages": []string{"AWSCURRENT"}})
-	})
-	srv := httptest.NewServer(mux)
+	ext := extsim.New(token)
+	for k, v := range values {
+		ext.Put(k, v)
+	}
+	srv := httptest.NewServer(ext)
 	t.Cleanup(srv.Close)
 	_, port, _ := net.SplitHostPort(srv.Listener.Addr().String())
 	return port
