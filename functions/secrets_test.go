@@ -1,6 +1,7 @@
 package functions_test
 
 import (
+	"context"
 	"encoding/json"
 	"net"
 	"net/http"
@@ -278,5 +279,30 @@ func TestLambdaWebhookReadsItsSecretsThroughTheExtension(t *testing.T) {
 		if strings.Contains(fn.logs.String(), leak) {
 			t.Errorf("the output shows a secret:\n%s", fn.logs.String())
 		}
+	}
+}
+
+// A function refuses a store or broker URL with its password inline, naming
+// the variable and where the password goes instead, without showing it.
+func TestFunctionBinaryRefusesAPasswordInAURL(t *testing.T) {
+	bin := build(t, "provision")
+	p := newPlatform(t)
+	// A binary that accepts the URL goes on to wait for the runtime API
+	// and never exits by itself.
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, bin)
+	cmd.Env = append(append([]string{"FC_RUNTIME_API=127.0.0.1:1"}, p.env...), "VPNGW_QUEUE_URL=amqp://vpngw:SECRETinline7c1@mq.internal:5672/")
+	out, err := cmd.CombinedOutput()
+	if err == nil || ctx.Err() != nil {
+		t.Fatalf("started with a password in VPNGW_QUEUE_URL (%v):\n%s", err, out)
+	}
+	for _, want := range []string{"VPNGW_QUEUE_URL carries a password", "VPNGW_QUEUE_PASSWORD_SECRET"} {
+		if !strings.Contains(string(out), want) {
+			t.Errorf("the start-up error does not say %q:\n%s", want, out)
+		}
+	}
+	if strings.Contains(string(out), "SECRETinline7c1") {
+		t.Errorf("the output shows the password:\n%s", out)
 	}
 }

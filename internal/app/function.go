@@ -23,7 +23,7 @@ func RunFunction(name string, pick func(*App) runtime.Handler) {
 	ctx := context.Background()
 	getenv, _, serr := resolveSecrets(ctx, os.Getenv, SecretVars)
 	cfg, err := FromEnv(getenv, Function)
-	err = errors.Join(serr, err)
+	err = errors.Join(inlinePasswords(os.Getenv), serr, err)
 	log := NewLogger(cfg, os.Stderr).With("function", name)
 	if err != nil {
 		log.Error("configuration invalid", "err", err.Error())

@@ -2,10 +2,12 @@ package app
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
 	"net/url"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -166,4 +168,24 @@ func namesASecret(getenv func(string) string, names []string) bool {
 		}
 	}
 	return false
+}
+
+// inlinePasswords refuses, in a function, a store or broker URL that
+// carries its password: the function's configuration is readable by anyone
+// allowed fc:GetFunction (lambda:GetFunctionConfiguration) and printed by
+// deploys. The URL names the user; X_PASSWORD_SECRET names the password's
+// secret.
+func inlinePasswords(getenv func(string) string) error {
+	var errs []error
+	for _, name := range []string{"VPNGW_STORE_URL", "VPNGW_QUEUE_URL"} {
+		u, err := url.Parse(getenv(name))
+		if err != nil || u.User == nil {
+			continue
+		}
+		if _, has := u.User.Password(); has {
+			errs = append(errs, fmt.Errorf("%s carries a password: a function's configuration is no place for it; name the user alone (%s://%s@%s...) and the password's secret in %s",
+				name, u.Scheme, u.User.Username(), u.Host, strings.TrimSuffix(name, "_URL")+"_PASSWORD"+secrets.Suffix))
+		}
+	}
+	return errors.Join(errs...)
 }
