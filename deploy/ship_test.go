@@ -60,6 +60,10 @@ var shipNeverDeployed = []string{"VPNGW_ALLOW_INSECURE_TRANSPORT"}
 
 var shipPlatformSet = []string{"ALIBABA_CLOUD_ACCESS_KEY_ID", "ALIBABA_CLOUD_ACCESS_KEY_SECRET", "ALIBABA_CLOUD_SECURITY_TOKEN"}
 
+// shipLambdaOnly are variables of app.Vars only the Lambda variant sets: on
+// Function Compute the role's credentials need no secret.
+var shipLambdaOnly = []string{"ALIBABA_CLOUD_ACCESS_KEY_ID_SECRET", "ALIBABA_CLOUD_ACCESS_KEY_SECRET_SECRET"}
+
 // shipRoot is the repository root (go test runs in deploy/).
 func shipRoot(t *testing.T) string {
 	t.Helper()
@@ -126,10 +130,12 @@ func shipScope(v app.Var) string {
 }
 
 // shipVarsOf are the variables function fn reads: the shared ones and its own.
+// A secret's value is never one of them: its X_SECRET variable is
+// (deploy/secrets_test.go).
 func shipVarsOf(fn string) []string {
 	var names []string
 	for _, v := range app.Vars {
-		if !v.Local && (shipScope(v) == "" || shipScope(v) == fn) {
+		if !v.Local && !slices.Contains(app.SecretVars, v.Name) && (shipScope(v) == "" || shipScope(v) == fn) {
 			names = append(names, v.Name)
 		}
 	}
@@ -140,7 +146,7 @@ func shipVarsOf(fn string) []string {
 func shipOwnVars(fn string) []string {
 	var names []string
 	for _, v := range app.Vars {
-		if !v.Local && shipScope(v) == fn {
+		if !v.Local && !slices.Contains(app.SecretVars, v.Name) && shipScope(v) == fn {
 			names = append(names, v.Name)
 		}
 	}
@@ -623,7 +629,7 @@ func shipCheckEnv(s shipSYAML, name, samplePolicy string) []string {
 		env[k] = str
 	}
 	want := slices.DeleteFunc(shipVarsOf(name), func(n string) bool {
-		return slices.Contains(shipPlatformSet, n) || slices.Contains(shipNeverDeployed, n)
+		return slices.Contains(shipPlatformSet, n) || slices.Contains(shipNeverDeployed, n) || slices.Contains(shipLambdaOnly, n)
 	})
 	for _, v := range want {
 		if _, ok := env[v]; !ok {
@@ -632,10 +638,12 @@ func shipCheckEnv(s shipSYAML, name, samplePolicy string) []string {
 	}
 	for k, val := range env {
 		switch {
-		case slices.Contains(shipPlatformSet, k):
-			bad("environmentVariables sets %s: Function Compute sets it from the role", k)
+		case slices.Contains(shipPlatformSet, k) || slices.Contains(shipLambdaOnly, k):
+			bad("environmentVariables sets %s: Function Compute signs with the role's credentials", k)
 		case slices.Contains(shipNeverDeployed, k):
 			bad("environmentVariables sets %s: a deploy never turns off the functions' TLS check", k)
+		case slices.Contains(app.SecretVars, k):
+			bad("environmentVariables sets %s, a secret's value: name the secret in %s_SECRET", k, k)
 		case slices.Contains(shipLocalVars(), k):
 			bad("environmentVariables sets %s, which only the local stack reads", k)
 		case shipScopeOf(k) != "" && shipScopeOf(k) != name:
@@ -724,10 +732,11 @@ func TestShipChecksCatchDrift(t *testing.T) {
 		want   string
 	}{
 		{"a variable dropped", func(s shipSYAML) { delete(envOf(s), "VPNGW_REDRIVE_AFTER") }, "lacks VPNGW_REDRIVE_AFTER"},
-		{"a key written in", func(s shipSYAML) { envOf(s)["ALIBABA_CLOUD_ACCESS_KEY_SECRET"] = "x" }, "sets it from the role"},
+		{"a key written in", func(s shipSYAML) { envOf(s)["ALIBABA_CLOUD_ACCESS_KEY_SECRET"] = "x" }, "signs with the role's credentials"},
 		{"a local-stack variable", func(s shipSYAML) { envOf(s)["VPNGW_HTTP_ADDR"] = ":80" }, "only the local stack reads"},
 		{"a variable nothing reads", func(s shipSYAML) { envOf(s)["VPNGW_TYPO"] = "1" }, "does not read"},
-		{"another function's secret", func(s shipSYAML) { envOf(s)["VPNGW_WEBHOOK_SECRET"] = "x" }, "only the webhook function reads"},
+		{"another function's secret", func(s shipSYAML) { envOf(s)["VPNGW_WEBHOOK_SECRET_SECRET"] = "vpngw/webhook" }, "only the webhook function reads"},
+		{"a secret's value", func(s shipSYAML) { envOf(s)["VPNGW_STORE_PASSWORD"] = "x" }, "a secret's value: name the secret in VPNGW_STORE_PASSWORD_SECRET"},
 		{"read from the wrong shell variable", func(s shipSYAML) {
 			envOf(s)["VPNGW_REDRIVE_AFTER"] = "${env('VPNGW_PROVISION_TIMEOUT', '30m')}"
 		}, "deploying shell's VPNGW_PROVISION_TIMEOUT"},

@@ -72,6 +72,8 @@ func newPlatform(t *testing.T) *platform {
 type function struct {
 	rt    *fcapi.Server
 	stsID string
+	cmd   *exec.Cmd
+	logs  *lambdaLog
 }
 
 func (p *platform) start(t *testing.T, name string) *function {
@@ -83,8 +85,8 @@ func (p *platform) start(t *testing.T, name string) *function {
 	}
 	cmd := exec.Command(bin)
 	cmd.Env = append([]string{"FC_RUNTIME_API=" + rt.Addr()}, p.env...)
-	var logs strings.Builder
-	cmd.Stdout, cmd.Stderr = &logs, &logs
+	logs := &lambdaLog{}
+	cmd.Stdout, cmd.Stderr = logs, logs
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
@@ -96,7 +98,7 @@ func (p *platform) start(t *testing.T, name string) *function {
 			t.Logf("%s output:\n%s", name, logs.String())
 		}
 	})
-	return &function{rt: rt, stsID: p.stsID}
+	return &function{rt: rt, stsID: p.stsID, cmd: cmd, logs: logs}
 }
 
 func (f *function) invoke(t *testing.T, payload []byte) fcapi.Result {

@@ -8,8 +8,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/aliyun/fc-runtime-go-sdk/events"
-
 	vpngwevents "github.com/vpngw/vpngw/events"
 	"github.com/vpngw/vpngw/internal/webhook"
 )
@@ -50,22 +48,7 @@ func TestWebhookBinaryThroughTheHTTPTrigger(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	call := func(headers map[string]string) events.HTTPTriggerResponse {
-		t.Helper()
-		res := fn.invoke(t, httpTriggerEvent(t, body, headers))
-		if res.Error != nil {
-			t.Fatalf("webhook answered an invocation error: %+v", res.Error)
-		}
-		var out events.HTTPTriggerResponse
-		if err := json.Unmarshal(res.Payload, &out); err != nil {
-			t.Fatalf("answer %s: %v", res.Payload, err)
-		}
-		return out
-	}
-	webhookAuthScenario(t, body, func(h map[string]string) (int, string) {
-		r := call(h)
-		return r.StatusCode, r.Body
-	}, func() int { return len(p.api.Gateways()) })
+	webhookAuthScenario(t, body, webhookCall(t, fn, body), func() int { return len(p.api.Gateways()) })
 }
 
 // webhookAuthScenario sends body to a webhook binary through call, as a chat

@@ -122,17 +122,7 @@ func New(ctx context.Context, c Config, log *slog.Logger, opts ...Option) (*App,
 		return nil, err
 	}
 	if w := c.Webhook; len(w.Keys) > 0 || w.Secret != "" || w.SlackSigningSecret != "" || w.DingTalkAppSecret != "" {
-		guard, ok := a.Store.(webhook.ReplayGuard)
-		if !ok {
-			return nil, errors.New("VPNGW_STORE_URL: this store cannot remember webhook signatures")
-		}
-		p := webhook.ProvisionerFunc(func(ctx context.Context, in []provision.Input) ([]provision.Result, error) {
-			res, err := a.Provision.HandleAll(ctx, in)
-			a.drain(ctx)
-			return res, err
-		})
-		a.Webhook, err = webhook.New(w, p, guard, webhook.WithLogger(log), webhook.WithClock(o.clock),
-			webhook.WithAllowedRate(deliveriesPerMinute(c.APIRates)))
+		a.Webhook, err = a.newWebhook(w, o.clock)
 		if err != nil {
 			return nil, err
 		}
@@ -147,6 +137,22 @@ func New(ctx context.Context, c Config, log *slog.Logger, opts ...Option) (*App,
 		return nil, err
 	}
 	return a, nil
+}
+
+// newWebhook builds the webhook's routes on a's store and provisioning,
+// verifying requests with w's secrets.
+func (a *App) newWebhook(w webhook.Config, clock func() time.Time) (http.Handler, error) {
+	guard, ok := a.Store.(webhook.ReplayGuard)
+	if !ok {
+		return nil, errors.New("VPNGW_STORE_URL: this store cannot remember webhook signatures")
+	}
+	p := webhook.ProvisionerFunc(func(ctx context.Context, in []provision.Input) ([]provision.Result, error) {
+		res, err := a.Provision.HandleAll(ctx, in)
+		a.drain(ctx)
+		return res, err
+	})
+	return webhook.New(w, p, guard, webhook.WithLogger(a.Log), webhook.WithClock(clock),
+		webhook.WithAllowedRate(deliveriesPerMinute(a.Config.APIRates)))
 }
 
 // Close releases the store and the broker connection.

@@ -41,10 +41,13 @@ type Config struct {
 	Concurrency       int           // VPNGW_CONCURRENCY
 	APIRates          map[string]float64
 	// APIRateScope is VPNGW_API_RATE_SCOPE: auto, shared or instance.
-	APIRateScope  string
-	LogFormat     string // VPNGW_LOG_FORMAT: json or text
-	LogLevel      string // VPNGW_LOG_LEVEL
-	Credentials   cloud.Credentials
+	APIRateScope string
+	LogFormat    string // VPNGW_LOG_FORMAT: json or text
+	LogLevel     string // VPNGW_LOG_LEVEL
+	Credentials  cloud.Credentials
+	// SecretTTL is VPNGW_SECRET_TTL: how long the webhook keeps the
+	// secrets it fetched.
+	SecretTTL     time.Duration
 	DataDir       string        // VPNGW_DATA_DIR (local stack)
 	EmulatorAddr  string        // VPNGW_EMULATOR_ADDR (local stack)
 	EmulatorDelay time.Duration // VPNGW_EMULATOR_DELAY (local stack)
@@ -94,9 +97,19 @@ var Vars = []Var{
 	{Name: "VPNGW_WEBHOOK_SECRET_PREVIOUS", Default: "none", Help: "webhook function: also accepted on POST / while senders move to a new secret; at least 16 bytes"},
 	{Name: "VPNGW_SLACK_SIGNING_SECRET", Default: "none (POST /slack off)", Help: "webhook function: the Slack app's signing secret"},
 	{Name: "VPNGW_DINGTALK_APP_SECRET", Default: "none (POST /dingtalk off)", Help: "webhook function: the DingTalk robot's AppSecret"},
+	{Name: "VPNGW_STORE_PASSWORD_SECRET", Default: "none", Help: "the secret holding VPNGW_STORE_URL's password, which the URL then leaves out (user@host); every variable of a secret may be given so, as X_SECRET naming the secret: see \"Secrets\""},
+	{Name: "VPNGW_QUEUE_PASSWORD_SECRET", Default: "none", Help: "the secret holding VPNGW_QUEUE_URL's password, as above"},
+	{Name: "VPNGW_KMS_ENDPOINT", Default: "kms.<FC_REGION>.aliyuncs.com", Help: "Function Compute: KMS endpoint the secrets are read from, http(s)://host:port or a host name (kms-vpc.<region>.aliyuncs.com inside the VPC)"},
+	{Name: "VPNGW_WEBHOOK_SECRET_SECRET", Default: "none", Help: "webhook function: the secret holding VPNGW_WEBHOOK_SECRET"},
+	{Name: "VPNGW_WEBHOOK_SECRET_PREVIOUS_SECRET", Default: "none", Help: "webhook function: the secret holding VPNGW_WEBHOOK_SECRET_PREVIOUS"},
+	{Name: "VPNGW_SLACK_SIGNING_SECRET_SECRET", Default: "none", Help: "webhook function: the secret holding VPNGW_SLACK_SIGNING_SECRET"},
+	{Name: "VPNGW_DINGTALK_APP_SECRET_SECRET", Default: "none", Help: "webhook function: the secret holding VPNGW_DINGTALK_APP_SECRET"},
+	{Name: "VPNGW_SECRET_TTL", Default: "5m", Help: "webhook function: how long the secrets it verifies requests with are kept before they are fetched again, so that a rotation takes effect without a redeploy"},
 	{Name: "VPNGW_WEBHOOK_MAX_SKEW", Default: "5m", Help: "webhook function: how far a signed request's timestamp may be from the clock, either way (at most 1h)"},
 	{Name: "ALIBABA_CLOUD_ACCESS_KEY_ID", Default: "none in functions (the role's STS credentials are used); local: the emulator's demo key, whatever is exported, while the emulator is embedded", Help: "access key, when not running with a function role"},
 	{Name: "ALIBABA_CLOUD_ACCESS_KEY_SECRET", Default: "as above", Help: "its secret"},
+	{Name: "ALIBABA_CLOUD_ACCESS_KEY_ID_SECRET", Default: "none", Help: "Lambda: the secret holding the access key id (name#AccessKeyId for a field of a JSON secret)"},
+	{Name: "ALIBABA_CLOUD_ACCESS_KEY_SECRET_SECRET", Default: "none", Help: "Lambda: the secret holding the access key secret (name#AccessKeySecret)"},
 	{Name: "ALIBABA_CLOUD_SECURITY_TOKEN", Default: "none", Help: "STS security token, with temporary keys"},
 	{Name: "VPNGW_ALLOW_INSECURE_TRANSPORT", Default: "unset (functions refuse plaintext)", Help: "1 lets a function use a store, broker or VPC endpoint without verified TLS (postgres sslmode=disable, mysql without tls, nats://, amqp://, log:, http://): tests and experiments only; any other value is refused"},
 	{Name: "VPNGW_CA_FILE", Default: "none (the system's roots)", Help: "CA bundle (PEM) shipped in the package, verifying the store (PostgreSQL sslrootcert, MySQL tls=true), the broker (tls://, amqps://) and the VPC endpoint"},
@@ -167,6 +180,7 @@ func FromEnv(getenv func(string) string, mode Mode) (Config, error) {
 		EmulatorDelay:     dur("VPNGW_EMULATOR_DELAY", 5*time.Second),
 		EmulatorQuota:     integer("VPNGW_EMULATOR_QUOTA", DefaultGatewayQuota, 0, 1_000_000),
 		NATSPort:          integer("VPNGW_NATS_PORT", 4333, 1, 65535),
+		SecretTTL:         dur("VPNGW_SECRET_TTL", 5*time.Minute),
 		Credentials: cloud.Credentials{
 			AccessKeyID:     str("ALIBABA_CLOUD_ACCESS_KEY_ID", ""),
 			AccessKeySecret: str("ALIBABA_CLOUD_ACCESS_KEY_SECRET", ""),
