@@ -19,7 +19,7 @@ var secretNamePattern = regexp.MustCompile(`^(VPNGW_.*SECRET.*|VPNGW_WEBHOOK_KEY
 
 // notSecretValued are variables whose name matches secretNamePattern but
 // whose value is no secret: a duration.
-var notSecretValued = []string{"VPNGW_SECRET_TTL"}
+var notSecretValued = []string{"VPNGW_SECRET_TTL", "VPNGW_WEBHOOK_SECRET_SOURCES"}
 
 // deployTimeSecret finds a value a deploy tool resolves from a secret store
 // into the environment: CloudFormation's dynamic references, Serverless

@@ -87,7 +87,7 @@ func TestWebhookBinaryReadsItsSecretFromKMS(t *testing.T) {
 	p := newPlatform(t)
 	k := withKMS(t, p, "vpngw/webhook/cloudevents")
 	k.PutSecret("vpngw/webhook/cloudevents", webhookSecret)
-	p.env = append(p.env, "VPNGW_WEBHOOK_SECRET_SECRET=vpngw/webhook/cloudevents")
+	p.env = append(p.env, "VPNGW_WEBHOOK_SECRET_SECRET=vpngw/webhook/cloudevents", "VPNGW_WEBHOOK_SECRET_SOURCES=*")
 	fn := p.start(t, "webhook")
 	body, err := vpngwevents.Samples.ReadFile("testdata/requested.json")
 	if err != nil {
@@ -106,7 +106,7 @@ func TestWebhookBinaryTakesARotatedSecret(t *testing.T) {
 	p := newPlatform(t)
 	k := withKMS(t, p, "vpngw/webhook/cloudevents")
 	k.PutSecret("vpngw/webhook/cloudevents", webhookSecret)
-	p.env = append(p.env, "VPNGW_WEBHOOK_SECRET_SECRET=vpngw/webhook/cloudevents", "VPNGW_SECRET_TTL=1ms")
+	p.env = append(p.env, "VPNGW_WEBHOOK_SECRET_SECRET=vpngw/webhook/cloudevents", "VPNGW_WEBHOOK_SECRET_SOURCES=*", "VPNGW_SECRET_TTL=1ms")
 	fn := p.start(t, "webhook")
 	body, err := vpngwevents.Samples.ReadFile("testdata/requested.json")
 	if err != nil {
@@ -150,7 +150,7 @@ func TestFunctionBinaryRefusesToStartWithoutItsSecret(t *testing.T) {
 			k := withKMS(t, p, "vpngw/webhook/missing")
 			k.PutSecret("vpngw/shared/other", "other-secret-value-0123456789")
 			cmd := exec.Command(bin)
-			cmd.Env = append([]string{"FC_RUNTIME_API=127.0.0.1:1", "VPNGW_WEBHOOK_SECRET_SECRET=" + c.secret}, p.env...)
+			cmd.Env = append([]string{"FC_RUNTIME_API=127.0.0.1:1", "VPNGW_WEBHOOK_SECRET_SECRET=" + c.secret, "VPNGW_WEBHOOK_SECRET_SOURCES=*"}, p.env...)
 			out, err := cmd.CombinedOutput()
 			if err == nil {
 				t.Fatalf("started without its secret:\n%s", out)
@@ -255,7 +255,7 @@ func TestLambdaWebhookReadsItsSecretsThroughTheExtension(t *testing.T) {
 	p.env = append(env, "AWS_SESSION_TOKEN="+token, "PARAMETERS_SECRETS_EXTENSION_HTTP_PORT="+port,
 		"ALIBABA_CLOUD_ACCESS_KEY_ID_SECRET=vpngw/alibaba#AccessKeyId",
 		"ALIBABA_CLOUD_ACCESS_KEY_SECRET_SECRET=vpngw/alibaba#AccessKeySecret",
-		"VPNGW_WEBHOOK_SECRET_SECRET=vpngw/webhook#WebhookSecret",
+		"VPNGW_WEBHOOK_SECRET_SECRET=vpngw/webhook#WebhookSecret", "VPNGW_WEBHOOK_SECRET_SOURCES=*",
 		"VPNGW_SLACK_SIGNING_SECRET_SECRET=vpngw/webhook#SlackSigningSecret")
 	fn := p.start(t, rie, "webhook")
 	body, err := vpngwevents.Samples.ReadFile("testdata/requested.json")

@@ -100,6 +100,7 @@ var Vars = []Var{
 	{Name: "VPNGW_STORE_PASSWORD_SECRET", Default: "none", Help: "the secret holding VPNGW_STORE_URL's password, which the URL then leaves out (user@host); every variable of a secret may be given so, as X_SECRET naming the secret: see \"Secrets\""},
 	{Name: "VPNGW_QUEUE_PASSWORD_SECRET", Default: "none", Help: "the secret holding VPNGW_QUEUE_URL's password, as above"},
 	{Name: "VPNGW_KMS_ENDPOINT", Default: "kms.<FC_REGION>.aliyuncs.com", Help: "Function Compute: KMS endpoint the secrets are read from, http(s)://host:port or a host name (kms-vpc.<region>.aliyuncs.com inside the VPC)"},
+	{Name: "VPNGW_WEBHOOK_KEYS_SECRET", Default: "none", Help: "webhook function: the secret holding VPNGW_WEBHOOK_KEYS"},
 	{Name: "VPNGW_WEBHOOK_SECRET_SECRET", Default: "none", Help: "webhook function: the secret holding VPNGW_WEBHOOK_SECRET"},
 	{Name: "VPNGW_WEBHOOK_SECRET_PREVIOUS_SECRET", Default: "none", Help: "webhook function: the secret holding VPNGW_WEBHOOK_SECRET_PREVIOUS"},
 	{Name: "VPNGW_SLACK_SIGNING_SECRET_SECRET", Default: "none", Help: "webhook function: the secret holding VPNGW_SLACK_SIGNING_SECRET"},
