@@ -1,6 +1,7 @@
 package provision
 
 import (
+	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -8,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"reflect"
 	"strconv"
 	"strings"
 	"sync"
@@ -393,6 +395,23 @@ func (s *Service) record(ctx context.Context, in Input) (rec store.Request, id r
 		return s.reject(ctx, log, rec, id, events.StageValidation, events.CodeInvalidRequest, msg, errs)
 	}
 
+	if recorded {
+		// Left Received by an earlier delivery. What is sent is the
+		// record, so it is the record that is decided, as its recorded
+		// requester on its recorded data; a delivery that differs from
+		// it (other data, another sender) is answered from the record
+		// and changes nothing.
+		if !sameDelivery(got, in) {
+			log.WarnContext(ctx, "delivery answered from the record: its id is already used by a request with other data or from another sender", "state", got.State)
+			res := resultOf(id, got)
+			res.Message = "the id is already used by a request with other data or from another sender; that request's record is answered and nothing was changed: send a new id"
+			return got, id, res, false, nil
+		}
+		if res, settled, derr := s.redecide(ctx, log, id, got); settled || derr != nil {
+			return got, id, res, false, derr
+		}
+		return got, id, Result{}, true, nil
+	}
 	rec.ClientToken = request.ClientToken(id, req)
 	who := policy.Requester{Source: id.Source, Caller: in.Caller, Key: in.Key, ChatUser: in.ChatUser, Origin: in.Origin}
 	var (
@@ -404,18 +423,6 @@ func (s *Service) record(ctx context.Context, in Input) (rec store.Request, id r
 		decision, derr = s.policy.Decide(who, req)
 		if derr != nil {
 			return rec, id, retry, false, fmt.Errorf("decide policy for %s: %w", key, derr)
-		}
-		if recorded {
-			// Left Received by an earlier delivery: its quota is applied
-			// leaving its own record out, and if it is denied now the
-			// record itself fails, or it would stay Received.
-			if decision, derr = s.requota(ctx, key, who, decision, now); derr != nil {
-				return rec, id, retry, false, derr
-			}
-			if !decision.Allowed {
-				res, serr := s.settle(ctx, log, id, got, events.StagePolicy, events.CodePolicyDenied, decision.Message, decision.Violations)
-				return got, id, res, false, serr
-			}
 		}
 		if !decision.Allowed {
 			return s.reject(ctx, log, rec, id, events.StagePolicy, events.CodePolicyDenied, decision.Message, decision.Violations)
@@ -889,6 +896,38 @@ func decodeOrigin(s string) (string, policy.Origin) {
 }
 
 // recordedRequester is the requester a record was decided as.
+// sameDelivery says that in is a delivery of the request recorded as rec:
+// the same requester (caller, key, chat user, origin), the same dry-run
+// flag and the same data.
+func sameDelivery(rec store.Request, in Input) bool {
+	r := recordedRequester(rec)
+	if r.Caller != in.Caller || r.Key != in.Key || r.ChatUser != in.ChatUser || r.Origin != in.Origin || rec.DryRun != in.DryRun {
+		return false
+	}
+	if rec.Data == nil {
+		// Recorded before the request's data was kept: there is nothing to
+		// compare with.
+		return true
+	}
+	return sameJSON(rec.Data, in.Data)
+}
+
+// sameJSON says that a and b are the same JSON value (a store may keep a
+// document in another spelling than it was sent).
+func sameJSON(a, b []byte) bool {
+	if bytes.Equal(a, b) {
+		return true
+	}
+	var x, y any
+	da, db := json.NewDecoder(bytes.NewReader(a)), json.NewDecoder(bytes.NewReader(b))
+	da.UseNumber()
+	db.UseNumber()
+	if da.Decode(&x) != nil || db.Decode(&y) != nil {
+		return false
+	}
+	return reflect.DeepEqual(x, y)
+}
+
 func recordedRequester(rec store.Request) policy.Requester {
 	key, o := decodeOrigin(rec.Origin)
 	return policy.Requester{Source: rec.Source, Caller: rec.Caller, Key: key, ChatUser: rec.ChatUser, Origin: o}
