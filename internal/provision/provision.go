@@ -412,8 +412,12 @@ func (s *Service) record(ctx context.Context, in Input) (rec store.Request, id r
 		}
 		return got, id, Result{}, true, nil
 	}
-	rec.ClientToken = request.ClientToken(id, req)
 	who := policy.Requester{Source: id.Source, Caller: in.Caller, Key: in.Key, ChatUser: in.ChatUser, Origin: in.Origin}
+	principal := ""
+	if who.Caller != "" {
+		principal = who.Principal()
+	}
+	rec.ClientToken = request.ClientToken(id, principal, req)
 	var (
 		dryRun   bool
 		decision policy.Decision
