@@ -132,6 +132,7 @@ type Service struct {
 	concurrency int
 	reserve     time.Duration
 	policy      Policy
+	faultBound  time.Duration
 }
 
 // Option configures a Service.
@@ -148,6 +149,18 @@ func WithConcurrency(n int) Option {
 	return func(s *Service) {
 		if n > 0 {
 			s.concurrency = n
+		}
+	}
+}
+
+// WithPermissionFaultBound sets how long after it was recorded a request
+// the API keeps refusing for a permission (Forbidden*, NoPermission) is
+// still kept for a retry; after that it fails with the API's code (the
+// deployment's VPNGW_PROVISION_TIMEOUT; 30 minutes by default).
+func WithPermissionFaultBound(d time.Duration) Option {
+	return func(s *Service) {
+		if d > 0 {
+			s.faultBound = d
 		}
 	}
 }
@@ -185,7 +198,7 @@ func New(st Store, c Creator, opts ...Option) (*Service, error) {
 	if st == nil || c == nil {
 		return nil, errors.New("provision: store and creator are required")
 	}
-	s := &Service{store: st, cloud: c, now: time.Now, log: slog.Default(), concurrency: 8, reserve: 3 * time.Second}
+	s := &Service{store: st, cloud: c, now: time.Now, log: slog.Default(), concurrency: 8, reserve: 3 * time.Second, faultBound: 30 * time.Minute}
 	for _, o := range opts {
 		o(s)
 	}
@@ -685,8 +698,18 @@ type OperatorFault interface {
 // delivers the event again; once the credentials are right, that delivery or
 // a reconcile re-drive creates the gateway with the same ClientToken. The
 // requester is not told it failed: nothing was wrong with the request.
+//
+// A permission refusal may be the request's own (a RAM policy scoped to one
+// resource group, a request naming another), and then no fix of the
+// operator's may come: once the request is older than the fault bound it
+// fails with the API's code, announced once, naming the fix. A credential
+// refusal (key, secret, token) is the account's and never the request's:
+// it is kept however long it lasts.
 func (s *Service) operatorFault(ctx context.Context, log *slog.Logger, id request.Identity, rec store.Request, op OperatorFault, err error) (Result, error) {
 	fix := op.OperatorFix()
+	if permissionCode(op.APICode()) && s.now().Sub(rec.CreatedAt) >= s.faultBound {
+		return s.permissionFailed(ctx, log, id, rec, op, fix, err)
+	}
 	reason := truncate(op.APICode()+": the cloud account refused the operator's credentials: "+fix, 1000)
 	if _, terr := s.store.Transition(ctx, rec.Key, []store.State{store.Received}, store.Received, "",
 		store.Change{AddAttempt: true, LastError: reason}, nil); terr != nil && !errors.Is(terr, store.ErrConflict) {
@@ -697,6 +720,40 @@ func (s *Service) operatorFault(ctx context.Context, log *slog.Logger, id reques
 	return Result{Source: id.Source, Id: id.ID, Key: rec.Key, State: store.Received, Retry: true, Code: op.APICode(),
 			Message: "kept for a retry: " + reason},
 		fmt.Errorf("create gateway for %s: %w", rec.Key, err)
+}
+
+// permissionCode says that code is a permission refusal, which may be
+// about what one request asks for, rather than a credential refusal.
+func permissionCode(code string) bool {
+	return code == "Forbidden" || strings.HasPrefix(code, "Forbidden.") ||
+		code == "NoPermission" || strings.HasPrefix(code, "NoPermission.") || code == "ActionUnauthorized"
+}
+
+// permissionFailed fails a request the API refused for a permission for
+// longer than the fault bound.
+func (s *Service) permissionFailed(ctx context.Context, log *slog.Logger, id request.Identity, rec store.Request, op OperatorFault, fix string, err error) (Result, error) {
+	var req events.GatewayRequest
+	_ = json.Unmarshal(rec.Params, &req)
+	msg := fmt.Sprintf("the cloud API refused this request for a permission (%s) for %s since it was recorded; the operator must act: %s, or the request must ask for what the RAM identity may do",
+		op.APICode(), s.faultBound, fix)
+	f := events.Failed{Request: id.Ref(), Stage: events.StageCreate, Code: op.APICode(), Message: msg, RegionId: req.RegionId}
+	var api APIError
+	if errors.As(err, &api) {
+		f.RequestId = api.APIRequestID()
+	}
+	ev, eerr := s.event(events.TypeFailed, rec.Key, "", rec.TraceParent, s.now(), f)
+	if eerr != nil {
+		return Result{}, eerr
+	}
+	got, terr := s.store.Transition(ctx, rec.Key, []store.State{store.Received}, store.Failed, "",
+		store.Change{AddAttempt: true, LastError: truncate(op.APICode()+": "+msg, 1000)}, ev)
+	if terr != nil {
+		return s.settledElsewhere(ctx, id, rec.Key, terr)
+	}
+	log.ErrorContext(ctx, "request failed: the cloud API kept refusing it for a permission", "code", op.APICode(), "fix", fix, "bound", s.faultBound)
+	res := resultOf(id, got)
+	res.Code = op.APICode()
+	return res, nil
 }
 
 // settledElsewhere handles a Transition that lost a race: a concurrent
