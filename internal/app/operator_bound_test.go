@@ -64,3 +64,37 @@ func TestPermissionFaultFailsAfterTheProvisionTimeout(t *testing.T) {
 		t.Fatalf("%d gateways", n)
 	}
 }
+
+// A request the API refuses for a permission of its own (a key scoped to
+// one resource group; the request names another) does not stop a tick's
+// re-drives: the next request, which the key may create, is created on the
+// same tick instead of waiting behind it.
+func TestRequestScopedPermissionFaultDoesNotStarveTheOthers(t *testing.T) {
+	s := newStack(t)
+	s.clock.Advance(time.Since(s.clock.Now()))
+	if err := s.api.SetAccessKey(vpcsim.Credential{AccessKeyID: vpcsim.DefaultAccessKeyID, AccessKeySecret: vpcsim.DefaultAccessKeySecret,
+		ResourceGroups: []string{"rg-aek2allowed01"}}); err != nil {
+		t.Fatal(err)
+	}
+	scoped := validData()
+	scoped["ResourceGroupId"] = "rg-aek2other0001"
+	resp, err := s.provision(requestEvent("evt-other-rg", scoped))
+	if err == nil || resp.Results[0].State != store.Received || resp.Results[0].Code != "Forbidden.RAM" {
+		t.Fatalf("scoped request: %+v %v, want kept for a retry with Forbidden.RAM", resp, err)
+	}
+	s.clock.Advance(time.Second)
+	s.recordOnly(requestEvent("evt-fine", validData()))
+	if n := s.api.Calls("CreateVpnGateway"); n != 0 {
+		t.Fatalf("%d creates before the tick", n)
+	}
+	s.clock.Advance(3 * time.Minute)
+	rep := s.tick()
+	t.Logf("tick: %+v", rep)
+	rec, err := s.app.Store.Get(context.Background(), requestKey("acs:eventbridge:tickets", "evt-fine"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rec.State != store.Pending || len(s.api.Gateways()) != 1 {
+		t.Fatalf("the allowed request is %s with %d gateways after the tick, want pending and created", rec.State, len(s.api.Gateways()))
+	}
+}
