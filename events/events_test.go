@@ -269,7 +269,7 @@ func TestValidatedSample(t *testing.T) {
 	if !reflect.DeepEqual(v.Parameters, request.Normalize(r)) {
 		t.Errorf("Parameters = %+v, want request.Normalize of the minimal request", v.Parameters)
 	}
-	if v.ClientToken != request.ClientToken(id, r) || !v.WouldCreate || v.Request != id.Ref() {
+	if v.ClientToken != request.ClientToken(id, "", r) || !v.WouldCreate || v.Request != id.Ref() {
 		t.Errorf("validated sample = %+v", v)
 	}
 }
@@ -287,8 +287,8 @@ func TestAcceptedSample(t *testing.T) {
 		t.Fatal(err)
 	}
 	id := request.Identity{Source: req.attr("source"), ID: req.attr("id")}
-	if r.ClientToken == "" || a.ClientToken != request.ClientToken(id, r) || a.Request.Source != id.Source || a.Request.Id != id.ID {
-		t.Errorf("accepted sample: ClientToken %q for request %+v, want %q", a.ClientToken, a.Request, request.ClientToken(id, r))
+	if r.ClientToken == "" || a.ClientToken != request.ClientToken(id, "", r) || a.Request.Source != id.Source || a.Request.Id != id.ID {
+		t.Errorf("accepted sample: ClientToken %q for request %+v, want %q", a.ClientToken, a.Request, request.ClientToken(id, "", r))
 	}
 }
 

@@ -113,7 +113,8 @@ func New(ctx context.Context, c Config, log *slog.Logger, opts ...Option) (*App,
 	if err != nil {
 		return nil, err
 	}
-	popts := []provision.Option{provision.WithClock(o.clock), provision.WithLogger(log), provision.WithConcurrency(c.Concurrency)}
+	popts := []provision.Option{provision.WithClock(o.clock), provision.WithLogger(log), provision.WithConcurrency(c.Concurrency),
+		provision.WithPermissionFaultBound(c.ProvisionTimeout)}
 	if c.Policy != nil {
 		popts = append(popts, provision.WithPolicy(c.Policy))
 	}

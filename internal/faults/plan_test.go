@@ -170,7 +170,7 @@ func newPlanWith(t testing.TB, scenario string, n int, withOversized bool) []pla
 			ev["data"] = data
 		}
 		p := planned{Index: i, Identity: id, Key: id.Key(), Kind: k, Event: ev}
-		p.Token = request.ClientToken(id, events.GatewayRequest{})
+		p.Token = request.ClientToken(id, "", events.GatewayRequest{})
 		raw, _ := json.Marshal(data)
 		parsed, perr := request.Parse(raw)
 		switch {
@@ -182,7 +182,7 @@ func newPlanWith(t testing.TB, scenario string, n int, withOversized bool) []pla
 		case k != invalid && perr != nil:
 			t.Fatalf("plan: request %d (%s) should pass validation: %v", i, k, perr)
 		case k != invalid:
-			p.Token = request.ClientToken(id, parsed)
+			p.Token = request.ClientToken(id, "", parsed)
 		case typ == events.TypeRequested && data != nil && perr == nil:
 			t.Fatalf("plan: request %d should fail validation but passes: %s", i, raw)
 		}

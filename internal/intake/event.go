@@ -206,6 +206,7 @@ func build(e envelope) Item {
 	}
 
 	it.Origin = cloudEventOrigin(it.Extensions)
+	checkDryRun(&p, it.Extensions)
 
 	if p.any() {
 		it.Err = p.err()
@@ -464,4 +465,21 @@ func describeJSON(raw []byte) string {
 		return "JSON null"
 	}
 	return "a JSON number"
+}
+
+// checkDryRun reads the dry-run flag as true or false in any case, and
+// writes it back in lower case. Any other value is a problem: a flag meant
+// as a dry run must never be read as a real request.
+func checkDryRun(p *problems, ext map[string]string) {
+	v, ok := ext[DryRunExtension]
+	if !ok {
+		return
+	}
+	switch l := strings.ToLower(v); l {
+	case "true", "false":
+		ext[DryRunExtension] = l
+	default:
+		p.add(DryRunExtension, v, "true or false (in any case)",
+			"%s %q: a dry run is asked for with true and a real request with false; any other value is refused", DryRunExtension, v)
+	}
 }

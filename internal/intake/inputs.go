@@ -6,8 +6,9 @@ import (
 )
 
 // DryRunExtension is the CloudEvents extension attribute that marks one
-// request as a dry run ("true"): it is validated and decided, and answered
-// with io.vpngw.gateway.validated; nothing is created.
+// request as a dry run ("true", in any case): it is validated and decided,
+// and answered with io.vpngw.gateway.validated; nothing is created. "false"
+// is a real request; any other value is refused (see checkDryRun).
 const DryRunExtension = "vpngwdryrun"
 
 // Extension attributes the platform stamps on a CloudEvent it delivers.

@@ -38,6 +38,8 @@ func (s *Service) expand(ctx context.Context, in []Input) ([]Input, []Result, []
 		}
 		items, err := s.recordBatch(ctx, x)
 		switch {
+		case errors.Is(err, errNotBatch):
+			results = append(results, s.notBatch(ctx, x.Identity))
 		case errors.Is(err, errBadBatch):
 			// Let the ordinary path reject and record it, under the batch's
 			// own identity.
@@ -132,6 +134,20 @@ func batchItems(batch Input, b events.BatchRequest, scheme store.ItemScheme) []I
 	return items
 }
 
+// errNotBatch says that a batch's id is already used by a request that is
+// not a batch.
+var errNotBatch = errors.New("id already used by a request that is not a batch")
+
+// notBatch answers a batch whose id a single request of its source already
+// holds: refused, and that request's record is left as it is.
+func (s *Service) notBatch(ctx context.Context, id request.Identity) Result {
+	msg := "id already used by a request that is not a batch; send a new id"
+	src, eid := clipIdentity(id.Source), clipIdentity(id.ID)
+	s.log.WarnContext(ctx, "batch refused: its id is a single request's", "request_key", id.Key(), "source", src, "event_id", eid)
+	return Result{Source: src, Id: eid, Key: id.Key(), State: store.Failed, Code: events.CodeInvalidRequest, Message: msg,
+		Errors: []events.FieldError{{Field: "id", Value: eid, Allowed: "an id no single request of the source uses", Message: msg}}}
+}
+
 // recordBatch records the batch (its data kept whole, and its requester and
 // dry-run flag, so that a tick can finish it as this delivery would even if
 // no delivery ever comes again) and returns its items.
@@ -150,6 +166,11 @@ func (s *Service) recordBatch(ctx context.Context, x Input) ([]Input, error) {
 	}, nil)
 	if err != nil {
 		return nil, fmt.Errorf("record batch %s: %w", id.Key(), err)
+	}
+	if got.State != store.Batch && got.State != store.BatchDone {
+		// The id is a single request's: its record is not this batch's,
+		// and its item scheme names nothing.
+		return nil, errNotBatch
 	}
 	// A redelivery names the items as the batch's first delivery did.
 	return batchItems(x, b, got.ItemScheme), nil

@@ -1,6 +1,7 @@
 package provision
 
 import (
+	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -8,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"reflect"
 	"strconv"
 	"strings"
 	"sync"
@@ -130,6 +132,7 @@ type Service struct {
 	concurrency int
 	reserve     time.Duration
 	policy      Policy
+	faultBound  time.Duration
 }
 
 // Option configures a Service.
@@ -146,6 +149,18 @@ func WithConcurrency(n int) Option {
 	return func(s *Service) {
 		if n > 0 {
 			s.concurrency = n
+		}
+	}
+}
+
+// WithPermissionFaultBound sets how long after it was recorded a request
+// the API keeps refusing for a permission (Forbidden*, NoPermission) is
+// still kept for a retry; after that it fails with the API's code (the
+// deployment's VPNGW_PROVISION_TIMEOUT; 30 minutes by default).
+func WithPermissionFaultBound(d time.Duration) Option {
+	return func(s *Service) {
+		if d > 0 {
+			s.faultBound = d
 		}
 	}
 }
@@ -183,7 +198,7 @@ func New(st Store, c Creator, opts ...Option) (*Service, error) {
 	if st == nil || c == nil {
 		return nil, errors.New("provision: store and creator are required")
 	}
-	s := &Service{store: st, cloud: c, now: time.Now, log: slog.Default(), concurrency: 8, reserve: 3 * time.Second}
+	s := &Service{store: st, cloud: c, now: time.Now, log: slog.Default(), concurrency: 8, reserve: 3 * time.Second, faultBound: 30 * time.Minute}
 	for _, o := range opts {
 		o(s)
 	}
@@ -393,8 +408,29 @@ func (s *Service) record(ctx context.Context, in Input) (rec store.Request, id r
 		return s.reject(ctx, log, rec, id, events.StageValidation, events.CodeInvalidRequest, msg, errs)
 	}
 
-	rec.ClientToken = request.ClientToken(id, req)
+	if recorded {
+		// Left Received by an earlier delivery. What is sent is the
+		// record, so it is the record that is decided, as its recorded
+		// requester on its recorded data; a delivery that differs from
+		// it (other data, another sender) is answered from the record
+		// and changes nothing.
+		if !sameDelivery(got, in) {
+			log.WarnContext(ctx, "delivery answered from the record: its id is already used by a request with other data or from another sender", "state", got.State)
+			res := resultOf(id, got)
+			res.Message = "the id is already used by a request with other data or from another sender; that request's record is answered and nothing was changed: send a new id"
+			return got, id, res, false, nil
+		}
+		if res, settled, derr := s.redecide(ctx, log, id, got); settled || derr != nil {
+			return got, id, res, false, derr
+		}
+		return got, id, Result{}, true, nil
+	}
 	who := policy.Requester{Source: id.Source, Caller: in.Caller, Key: in.Key, ChatUser: in.ChatUser, Origin: in.Origin}
+	principal := ""
+	if who.Caller != "" {
+		principal = who.Principal()
+	}
+	rec.ClientToken = request.ClientToken(id, principal, req)
 	var (
 		dryRun   bool
 		decision policy.Decision
@@ -404,18 +440,6 @@ func (s *Service) record(ctx context.Context, in Input) (rec store.Request, id r
 		decision, derr = s.policy.Decide(who, req)
 		if derr != nil {
 			return rec, id, retry, false, fmt.Errorf("decide policy for %s: %w", key, derr)
-		}
-		if recorded {
-			// Left Received by an earlier delivery: its quota is applied
-			// leaving its own record out, and if it is denied now the
-			// record itself fails, or it would stay Received.
-			if decision, derr = s.requota(ctx, key, who, decision, now); derr != nil {
-				return rec, id, retry, false, derr
-			}
-			if !decision.Allowed {
-				res, serr := s.settle(ctx, log, id, got, events.StagePolicy, events.CodePolicyDenied, decision.Message, decision.Violations)
-				return got, id, res, false, serr
-			}
 		}
 		if !decision.Allowed {
 			return s.reject(ctx, log, rec, id, events.StagePolicy, events.CodePolicyDenied, decision.Message, decision.Violations)
@@ -674,8 +698,18 @@ type OperatorFault interface {
 // delivers the event again; once the credentials are right, that delivery or
 // a reconcile re-drive creates the gateway with the same ClientToken. The
 // requester is not told it failed: nothing was wrong with the request.
+//
+// A permission refusal may be the request's own (a RAM policy scoped to one
+// resource group, a request naming another), and then no fix of the
+// operator's may come: once the request is older than the fault bound it
+// fails with the API's code, announced once, naming the fix. A credential
+// refusal (key, secret, token) is the account's and never the request's:
+// it is kept however long it lasts.
 func (s *Service) operatorFault(ctx context.Context, log *slog.Logger, id request.Identity, rec store.Request, op OperatorFault, err error) (Result, error) {
 	fix := op.OperatorFix()
+	if permissionCode(op.APICode()) && s.now().Sub(rec.CreatedAt) >= s.faultBound {
+		return s.permissionFailed(ctx, log, id, rec, op, fix, err)
+	}
 	reason := truncate(op.APICode()+": the cloud account refused the operator's credentials: "+fix, 1000)
 	if _, terr := s.store.Transition(ctx, rec.Key, []store.State{store.Received}, store.Received, "",
 		store.Change{AddAttempt: true, LastError: reason}, nil); terr != nil && !errors.Is(terr, store.ErrConflict) {
@@ -686,6 +720,40 @@ func (s *Service) operatorFault(ctx context.Context, log *slog.Logger, id reques
 	return Result{Source: id.Source, Id: id.ID, Key: rec.Key, State: store.Received, Retry: true, Code: op.APICode(),
 			Message: "kept for a retry: " + reason},
 		fmt.Errorf("create gateway for %s: %w", rec.Key, err)
+}
+
+// permissionCode says that code is a permission refusal, which may be
+// about what one request asks for, rather than a credential refusal.
+func permissionCode(code string) bool {
+	return code == "Forbidden" || strings.HasPrefix(code, "Forbidden.") ||
+		code == "NoPermission" || strings.HasPrefix(code, "NoPermission.") || code == "ActionUnauthorized"
+}
+
+// permissionFailed fails a request the API refused for a permission for
+// longer than the fault bound.
+func (s *Service) permissionFailed(ctx context.Context, log *slog.Logger, id request.Identity, rec store.Request, op OperatorFault, fix string, err error) (Result, error) {
+	var req events.GatewayRequest
+	_ = json.Unmarshal(rec.Params, &req)
+	msg := fmt.Sprintf("the cloud API refused this request for a permission (%s) for %s since it was recorded; the operator must act: %s, or the request must ask for what the RAM identity may do",
+		op.APICode(), s.faultBound, fix)
+	f := events.Failed{Request: id.Ref(), Stage: events.StageCreate, Code: op.APICode(), Message: msg, RegionId: req.RegionId}
+	var api APIError
+	if errors.As(err, &api) {
+		f.RequestId = api.APIRequestID()
+	}
+	ev, eerr := s.event(events.TypeFailed, rec.Key, "", rec.TraceParent, s.now(), f)
+	if eerr != nil {
+		return Result{}, eerr
+	}
+	got, terr := s.store.Transition(ctx, rec.Key, []store.State{store.Received}, store.Failed, "",
+		store.Change{AddAttempt: true, LastError: truncate(op.APICode()+": "+msg, 1000)}, ev)
+	if terr != nil {
+		return s.settledElsewhere(ctx, id, rec.Key, terr)
+	}
+	log.ErrorContext(ctx, "request failed: the cloud API kept refusing it for a permission", "code", op.APICode(), "fix", fix, "bound", s.faultBound)
+	res := resultOf(id, got)
+	res.Code = op.APICode()
+	return res, nil
 }
 
 // settledElsewhere handles a Transition that lost a race: a concurrent
@@ -889,6 +957,38 @@ func decodeOrigin(s string) (string, policy.Origin) {
 }
 
 // recordedRequester is the requester a record was decided as.
+// sameDelivery says that in is a delivery of the request recorded as rec:
+// the same requester (caller, key, chat user, origin), the same dry-run
+// flag and the same data.
+func sameDelivery(rec store.Request, in Input) bool {
+	r := recordedRequester(rec)
+	if r.Caller != in.Caller || r.Key != in.Key || r.ChatUser != in.ChatUser || r.Origin != in.Origin || rec.DryRun != in.DryRun {
+		return false
+	}
+	if rec.Data == nil {
+		// Recorded before the request's data was kept: there is nothing to
+		// compare with.
+		return true
+	}
+	return sameJSON(rec.Data, in.Data)
+}
+
+// sameJSON says that a and b are the same JSON value (a store may keep a
+// document in another spelling than it was sent).
+func sameJSON(a, b []byte) bool {
+	if bytes.Equal(a, b) {
+		return true
+	}
+	var x, y any
+	da, db := json.NewDecoder(bytes.NewReader(a)), json.NewDecoder(bytes.NewReader(b))
+	da.UseNumber()
+	db.UseNumber()
+	if da.Decode(&x) != nil || db.Decode(&y) != nil {
+		return false
+	}
+	return reflect.DeepEqual(x, y)
+}
+
 func recordedRequester(rec store.Request) policy.Requester {
 	key, o := decodeOrigin(rec.Origin)
 	return policy.Requester{Source: rec.Source, Caller: rec.Caller, Key: key, ChatUser: rec.ChatUser, Origin: o}

@@ -480,7 +480,10 @@ func (s *Service) redriveStuck(ctx context.Context, log *slog.Logger, rep *Repor
 		rep.Errors = append(rep.Errors, "claim received: "+err.Error())
 		return
 	}
-	var release []string
+	var (
+		release []string
+		faulted int // requests of this tick refused for the operator's reasons
+	)
 	for _, r := range claimed {
 		if now.Sub(r.UpdatedAt) < s.redrive || (len(want) > 0 && !want[r.RegionID]) || s.outOfTime(ctx) != "" {
 			release = append(release, r.Key)
@@ -493,9 +496,13 @@ func (s *Service) redriveStuck(ctx context.Context, log *slog.Logger, rep *Repor
 		if err := s.redriver.Redrive(ctx, r); err != nil {
 			log.WarnContext(ctx, "redrive failed", "request_key", r.Key, "err", err)
 			if operatorFix(err) != "" {
-				// The redriver logged what to fix; the others would meet
-				// the same refusal.
-				rep.Stopped = stoppedCredentials
+				// The redriver logged what to fix. One refusal may be the
+				// request's own (a permission scoped away from what it
+				// asks for): the others go on. A second request refused
+				// too says the account's: the others would meet it.
+				if faulted++; faulted > 1 {
+					rep.Stopped = stoppedCredentials
+				}
 			}
 		}
 		// Redrive's Transition clears the lease; release it too in case the

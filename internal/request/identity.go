@@ -105,19 +105,31 @@ const givenTokenPrefix = DerivedTokenPrefix + "t-"
 //     digits of the identity's key (38 characters), the same for every
 //     redelivery of one event and different for every other event;
 //   - with one: "vpngw-t-" and the first 40 hex digits of the SHA-256 of the
-//     event's source and the token (48 characters). The same source giving
-//     the same token in a new event (a retry through a path that makes new
-//     events) gets the same gateway; another source giving that token gets
-//     a token of its own, and cannot make the first one's request fail with
+//     event's source, the requester's principal and the token (48
+//     characters). The same requester giving the same token in a new event
+//     (a retry through a path that makes new events) gets the same gateway;
+//     another source, or another principal of the same source (another
+//     webhook key, another chat user), giving that token gets a token of its
+//     own, and cannot make the first one's request fail with
 //     IdempotentParameterMismatch.
 //
+// principal is the requester's principal (policy.Requester.Principal) for a
+// request that came through a webhook route, and "" for an event-bus
+// delivery, whose requester is its source alone.
+//
 // Both are ASCII and within the API's 64-character limit.
-func ClientToken(id Identity, r events.GatewayRequest) string {
+func ClientToken(id Identity, principal string, r events.GatewayRequest) string {
 	if r.ClientToken != "" {
 		h := sha256.New()
 		// Length prefixes keep ("a","bc") and ("ab","c") apart; the label
-		// keeps these hashes apart from the request keys.
-		h.Write([]byte("vpngw client token\x00" + strconv.Itoa(len(id.Source)) + ":" + id.Source + ":" + r.ClientToken))
+		// keeps these hashes apart from the request keys, and the two
+		// labels keep a bus requester's apart from a webhook requester's.
+		if principal == "" {
+			h.Write([]byte("vpngw client token\x00" + strconv.Itoa(len(id.Source)) + ":" + id.Source + ":" + r.ClientToken))
+		} else {
+			h.Write([]byte("vpngw client token by\x00" + strconv.Itoa(len(id.Source)) + ":" + id.Source + ":" +
+				strconv.Itoa(len(principal)) + ":" + principal + ":" + r.ClientToken))
+		}
 		return givenTokenPrefix + hex.EncodeToString(h.Sum(nil))[:40]
 	}
 	return DerivedTokenPrefix + id.Key()[:32]

@@ -54,35 +54,51 @@ func TestIdentityRef(t *testing.T) {
 func TestClientToken(t *testing.T) {
 	id := Identity{Source: "/ops/portal", ID: "42"}
 	own := events.GatewayRequest{ClientToken: "order-7"}
-	mine := ClientToken(id, own)
+	mine := ClientToken(id, "", own)
 	if mine == "order-7" || !strings.HasPrefix(mine, "vpngw-t-") || len(mine) != 48 {
 		t.Errorf("own token %q sent as %q, want vpngw-t- and 40 hex digits", own.ClientToken, mine)
 	}
 	// Stable across the requester's own retries: new events, same source.
-	if again := ClientToken(Identity{Source: id.Source, ID: "retry-of-42"}, own); again != mine {
+	if again := ClientToken(Identity{Source: id.Source, ID: "retry-of-42"}, "", own); again != mine {
 		t.Errorf("own token gives %q for a retry, %q the first time", again, mine)
 	}
 	// Another source giving the same token gets another API token.
-	if other := ClientToken(Identity{Source: "/other", ID: "42"}, own); other == mine {
+	if other := ClientToken(Identity{Source: "/other", ID: "42"}, "", own); other == mine {
 		t.Error("two sources giving one token share the API token")
 	}
+	// Another principal of the same source (webhook key, chat user) giving
+	// the same token gets another API token; one principal's retries keep
+	// one; a bus requester keeps the token it had before principals counted.
+	chat := ClientToken(id, "slack/U0CHATUSER1", own)
+	if chat == mine || chat == ClientToken(id, "slack/U0ATTACKER", own) {
+		t.Error("two principals of one source giving one token share the API token")
+	}
+	if again := ClientToken(Identity{Source: id.Source, ID: "retry"}, "slack/U0CHATUSER1", own); again != chat {
+		t.Errorf("a principal's retry gives %q, %q the first time", again, chat)
+	}
+	if ClientToken(Identity{Source: "a"}, "bc", own) == ClientToken(Identity{Source: "ab"}, "c", own) {
+		t.Error("source and principal run together")
+	}
+	if got, want := ClientToken(Identity{Source: "/ops/portal"}, "", own), "vpngw-t-"; !strings.HasPrefix(got, want) || got != mine {
+		t.Errorf("bus token %q changed (was %q)", got, mine)
+	}
 	// Apart from the derived ones, whatever the given token.
-	for _, tok := range []string{"x", "vpngw-x", ClientToken(id, events.GatewayRequest{})} {
-		if got := ClientToken(id, events.GatewayRequest{ClientToken: tok}); got == ClientToken(id, events.GatewayRequest{}) {
+	for _, tok := range []string{"x", "vpngw-x", ClientToken(id, "", events.GatewayRequest{})} {
+		if got := ClientToken(id, "", events.GatewayRequest{ClientToken: tok}); got == ClientToken(id, "", events.GatewayRequest{}) {
 			t.Errorf("given token %q sent as the derived token %q", tok, got)
 		}
 	}
 	if errs := Validate(events.GatewayRequest{RegionId: "me-central-1", VpcId: "vpc-a1", Bandwidth: ptrTo(5), ClientToken: "x"}); errs != nil {
 		t.Fatalf("sanity: %s", dump(errs))
 	}
-	derived := ClientToken(id, events.GatewayRequest{})
-	if derived != ClientToken(id, events.GatewayRequest{Name: "other parameters"}) {
+	derived := ClientToken(id, "", events.GatewayRequest{})
+	if derived != ClientToken(id, "", events.GatewayRequest{Name: "other parameters"}) {
 		t.Error("derived token depends on the parameters; a redelivery must send the same token")
 	}
-	if derived != ClientToken(Identity{Source: id.Source, ID: id.ID, Subject: "renamed"}, events.GatewayRequest{}) {
+	if derived != ClientToken(Identity{Source: id.Source, ID: id.ID, Subject: "renamed"}, "", events.GatewayRequest{}) {
 		t.Error("derived token depends on Subject")
 	}
-	if derived == ClientToken(Identity{Source: id.Source, ID: "43"}, events.GatewayRequest{}) {
+	if derived == ClientToken(Identity{Source: id.Source, ID: "43"}, "", events.GatewayRequest{}) {
 		t.Error("two events share a derived token")
 	}
 	if len(derived) > MaxClientTokenLength || nonASCII(derived) >= 0 {
@@ -99,7 +115,7 @@ func TestClientToken(t *testing.T) {
 	if errs := Validate(r); len(errs) != 1 || errs[0].Field != "ClientToken" {
 		t.Errorf("derived token given by a request: %s, want one ClientToken error", dump(errs))
 	}
-	if got, want := ClientToken(Identity{Source: "/vpngw/demo", ID: "demo-0001"}, events.GatewayRequest{}), "vpngw-1ce8311f92f35b638e78862f2dd03f6a"; got != want {
+	if got, want := ClientToken(Identity{Source: "/vpngw/demo", ID: "demo-0001"}, "", events.GatewayRequest{}), "vpngw-1ce8311f92f35b638e78862f2dd03f6a"; got != want {
 		t.Errorf("derived token = %s, want %s (the validated sample shows it)", got, want)
 	}
 }

@@ -184,6 +184,7 @@ func (s *Server) SetAccessKey(c Credential) error {
 		return errors.New("vpcsim: an access key needs AccessKeyID and AccessKeySecret")
 	}
 	c.DeniedActions = slices.Clone(c.DeniedActions)
+	c.ResourceGroups = slices.Clone(c.ResourceGroups)
 	s.credMu.Lock()
 	defer s.credMu.Unlock()
 	s.creds[c.AccessKeyID] = c
@@ -211,6 +212,7 @@ func (s *Server) AccessKey(id string) (Credential, error) {
 		return Credential{}, fmt.Errorf("vpcsim: access key %s: %w", id, ErrAccessKeyNotFound)
 	}
 	c.DeniedActions = slices.Clone(c.DeniedActions)
+	c.ResourceGroups = slices.Clone(c.ResourceGroups)
 	return c, nil
 }
 

@@ -209,6 +209,9 @@ func (s *Server) authenticate(req *apiRequest) *apiError {
 	if slices.Contains(cred.DeniedActions, req.action) {
 		return errForbiddenRAM()
 	}
+	if rg := req.params["ResourceGroupId"]; rg != "" && len(cred.ResourceGroups) > 0 && !slices.Contains(cred.ResourceGroups, rg) {
+		return errForbiddenRAM()
+	}
 	return nil
 }
 

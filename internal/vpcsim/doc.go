@@ -87,6 +87,9 @@
 //   - ResourceGroupId: any well-formed ID is taken as one of the account's
 //     resource groups. The emulator models no Resource Management directory,
 //     and vpngw passes the ID through without depending on what it names.
+//     A key may be scoped to resource groups (Credential.ResourceGroups):
+//     a call naming another answers Forbidden.RAM, as a RAM policy scoped
+//     to resource groups does; a call naming none is allowed.
 //   - ClientTokens are remembered for the emulator's lifetime. The service
 //     keeps a token for a limited, undocumented time; vpngw must not depend
 //     on it being forgotten (a retry days later must still not create a

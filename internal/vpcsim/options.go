@@ -38,6 +38,12 @@ type Credential struct {
 	Expiration      time.Time
 	Disabled        bool
 	DeniedActions   []string
+	// ResourceGroups, when set, scopes the key's RAM policy to these
+	// resource groups: a call naming another ResourceGroupId answers
+	// Forbidden.RAM, as a policy whose condition names resource groups
+	// does. A call naming none is taken as in the account's default
+	// group, which such a policy is assumed to allow.
+	ResourceGroups []string
 }
 
 // String names the credential by its key ID only, so that printing one never
