@@ -154,6 +154,24 @@ type lambdaFunction struct {
 func (p *lambdaPlatform) start(t *testing.T, rie, name string) *lambdaFunction {
 	t.Helper()
 	bin := build(t, name)
+	// A free port is only free until someone else binds it: another test
+	// package running at the same time may take one between the pick and
+	// the RIE's listen. Such a start is tried again on other ports.
+	for attempt := 1; ; attempt++ {
+		fn, busy := p.startOnce(t, rie, name, bin)
+		if fn != nil {
+			return fn
+		}
+		if !busy || attempt == 3 {
+			t.Fatalf("the RIE did not start %s", name)
+		}
+	}
+}
+
+// startOnce starts the RIE on two free ports; busy says it exited because
+// one of them was taken meanwhile.
+func (p *lambdaPlatform) startOnce(t *testing.T, rie, name, bin string) (fn *lambdaFunction, busy bool) {
+	t.Helper()
 	addr, apiAddr := lambdaFreeAddr(t), lambdaFreeAddr(t)
 	cmd := exec.Command(rie, "--runtime-interface-emulator-address", addr, "--runtime-api-address", apiAddr, bin)
 	cmd.Dir = filepath.Dir(bin)
@@ -186,6 +204,10 @@ func (p *lambdaPlatform) start(t *testing.T, rie, name string) *lambdaFunction {
 		}
 		select {
 		case <-exited:
+			if strings.Contains(logs.String(), "address already in use") {
+				t.Logf("a port the RIE was given was taken meanwhile; trying others:\n%s", logs.String())
+				return nil, true
+			}
 			t.Fatalf("the RIE exited before listening on %s:\n%s", addr, logs.String())
 		default:
 		}
@@ -194,7 +216,7 @@ func (p *lambdaPlatform) start(t *testing.T, rie, name string) *lambdaFunction {
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
-	return &lambdaFunction{name: name, url: "http://" + addr + "/2015-03-31/functions/function/invocations", logs: logs}
+	return &lambdaFunction{name: name, url: "http://" + addr + "/2015-03-31/functions/function/invocations", logs: logs}, false
 }
 
 // lambdaStop ends the RIE the way a container stop does (SIGTERM, on which
