@@ -42,6 +42,8 @@ var shipTLSSamples = map[string]struct{ ok, plain []string }{
 			"postgres://vpngw:pw@db.internal:5432/vpngw?sslmode=verify-full&%20sslmode=disable",
 			"mysql://vpngw:pw@db.internal:3306/vpngw?tls=true&tls=false",
 			"mysql://vpngw:pw@tcp(db.internal:3306)/vpngw?tls=true&tls=skip-verify",
+			"mysql://vpngw:pw@db.internal:3306/vpngw?tls=true&allowFallbackToPlaintext=true",
+			"mysql://vpngw:pw@db.internal:3306/vpngw?allowCleartextPasswords=1&tls=true",
 		},
 	},
 	"QueueURL": {

@@ -97,6 +97,12 @@ func checkStoreTransport(raw string, caFile bool) error {
 			if cfg.TLS == nil || cfg.TLS.InsecureSkipVerify {
 				return fmt.Errorf("mysql %s: the driver reads no verified TLS from tls=%q: want tls=true", shownAt, tlsParam)
 			}
+			if cfg.AllowFallbackToPlaintext {
+				return fmt.Errorf("mysql %s has allowFallbackToPlaintext=true, which goes on in plaintext when the server offers no TLS: want it unset or false", shownAt)
+			}
+			if cfg.AllowCleartextPasswords {
+				return fmt.Errorf("mysql %s has allowCleartextPasswords=true, which sends the password as written to a server that asks: want it unset or false", shownAt)
+			}
 			return nil
 		}
 		shown := fmt.Sprintf("tls=%q", tlsParam)

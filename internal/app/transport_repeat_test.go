@@ -30,3 +30,23 @@ func TestStoreURLRepeatedTLSKeysRefused(t *testing.T) {
 		}
 	}
 }
+
+// tls=true with allowFallbackToPlaintext lets the driver go on in plaintext
+// when the server offers no TLS, and allowCleartextPasswords sends the
+// password as written: a function refuses both.
+func TestStoreURLMySQLDowngradeRefused(t *testing.T) {
+	for _, raw := range []string{
+		"mysql://u:pw-secret@db.internal:3306/vpngw?tls=true&allowFallbackToPlaintext=true",
+		"mysql://u:pw-secret@tcp(db.internal:3306)/vpngw?tls=true&allowCleartextPasswords=true",
+		"mysql://u:pw-secret@tcp(db.internal:3306)/vpngw?tls=true&allowFallbackToPlaintext=1&allowCleartextPasswords=1",
+	} {
+		_, err := FromEnv(functionEnv(map[string]string{"VPNGW_STORE_URL": raw}), Function)
+		if err == nil {
+			t.Errorf("VPNGW_STORE_URL=%s accepted in function mode", raw)
+			continue
+		}
+		if msg := err.Error(); !strings.Contains(msg, "VPNGW_STORE_URL") || !strings.Contains(msg, "allow") || strings.Contains(msg, "pw-secret") {
+			t.Errorf("%s: error %q does not name the variable and the parameter, or prints the password", raw, msg)
+		}
+	}
+}
