@@ -23,6 +23,7 @@ var shipTLSSamples = map[string]struct{ ok, plain []string }{
 			"postgres://vpngw@db.internal:5432/vpngw?sslrootcert=system",
 			"mysql://vpngw@db.internal:3306/vpngw?tls=true",
 			"mysql://vpngw@db.internal:3306/vpngw?charset=utf8mb4&tls=true",
+			"postgres://vpngw@db.internal:5432/vpngw?sslmode=verify-full&sslrootcert=/code/ca.pem&connect_timeout=5",
 		},
 		plain: []string{
 			"postgres://vpngw:pw@db.internal:5432/vpngw",
@@ -34,6 +35,15 @@ var shipTLSSamples = map[string]struct{ ok, plain []string }{
 			"mysql://vpngw:pw@db.internal:3306/vpngw?tls=skip-verify",
 			"mysql://vpngw:pw@db.internal:3306/vpngw?tls=preferred",
 			"mysql://vpngw:pw@db.internal:3306/vpngw?tls=false",
+			// The drivers take the last of repeated keys, pgx ssl=true as
+			// sslmode=require.
+			"postgres://vpngw:pw@db.internal:5432/vpngw?sslmode=verify-full&sslmode=disable",
+			"postgres://vpngw:pw@db.internal:5432/vpngw?sslmode=verify-full&ssl=true",
+			"postgres://vpngw:pw@db.internal:5432/vpngw?sslmode=verify-full&%20sslmode=disable",
+			"mysql://vpngw:pw@db.internal:3306/vpngw?tls=true&tls=false",
+			"mysql://vpngw:pw@tcp(db.internal:3306)/vpngw?tls=true&tls=skip-verify",
+			"mysql://vpngw:pw@db.internal:3306/vpngw?tls=true&allowFallbackToPlaintext=true",
+			"mysql://vpngw:pw@db.internal:3306/vpngw?allowCleartextPasswords=1&tls=true",
 		},
 	},
 	"QueueURL": {

@@ -56,6 +56,9 @@ func Ctl(ctx context.Context, args []string, getenv func(string) string, stdout,
 		err := s.CheckSchema(ctx)
 		var se *sqlstore.SchemaError
 		switch {
+		case errors.As(err, &se) && se.Found >= se.Expected:
+			fmt.Fprintf(stdout, "%v: run %s\n", se, MigrateCommand)
+			return 1
 		case errors.As(err, &se):
 			fmt.Fprintf(stdout, "%s: schema at version %d, this build needs %d (%s): run %s\n", s, se.Found, se.Expected, se.Latest, MigrateCommand)
 			return 1

@@ -43,14 +43,26 @@ func (a *App) ProvisionHandler() runtime.Handler {
 			// would fail the same way.
 			inputs = []provision.Input{{Data: payload, Raw: payload, Err: err}}
 		} else {
-			// EventBridge delivered these: what it stamped on them (the
-			// bus, the rule's route, the AWS account) is the requester's.
-			inputs = intake.BusInputs(items)
+			// EventBridge delivered these: what it stamped on them is the
+			// requester's, and only that: the bus and the rule's route on
+			// Function Compute, the AWS account on Lambda.
+			inputs = intake.BusInputs(items, busOf(runtime.PlatformFrom(ctx)))
 		}
 		results, err := a.Provision.HandleAll(ctx, inputs)
 		a.drain(ctx)
 		return ProvisionResponse{Results: results}, err
 	}
+}
+
+// busOf is the event bus that delivers to a platform's functions.
+func busOf(p runtime.Platform) intake.Bus {
+	switch p {
+	case runtime.FunctionCompute:
+		return intake.AlibabaBus
+	case runtime.AWSLambda:
+		return intake.AmazonBus
+	}
+	return intake.AnyBus
 }
 
 // HTTPHandler serves CloudEvents over HTTP (binary, structured and batch

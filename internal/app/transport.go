@@ -8,6 +8,8 @@ import (
 	"os"
 	"strconv"
 	"strings"
+
+	"github.com/vpngw/vpngw/internal/store/sqlstore"
 )
 
 // insecureHint ends every transport refusal: the one way to turn the check
@@ -53,7 +55,16 @@ func checkStoreTransport(raw string, caFile bool) error {
 		if err != nil {
 			return errors.New("not a URL")
 		}
-		q := u.Query()
+		q, err := url.ParseQuery(u.RawQuery)
+		if err != nil {
+			return fmt.Errorf("%s: query does not parse: want key=value pairs joined by &", where(u))
+		}
+		if err := singleTLSKeys(q, where(u), "sslmode", "sslrootcert", "ssl", "sslnegotiation"); err != nil {
+			return err
+		}
+		if _, alias := q["ssl"]; alias {
+			return fmt.Errorf("%s has ssl=%q, pgx's alias for sslmode=require, which does not verify the server: want sslmode=verify-full, or sslmode=require with a CA (sslrootcert=/path/ca.pem, or VPNGW_CA_FILE)", where(u), q.Get("ssl"))
+		}
 		mode, root := q.Get("sslmode"), q.Get("sslrootcert")
 		switch {
 		case root == "system":
@@ -72,7 +83,26 @@ func checkStoreTransport(raw string, caFile bool) error {
 		return fmt.Errorf("%s has %s, which does not verify the server: want sslmode=verify-full, or sslmode=require with a CA (sslrootcert=/path/ca.pem, or VPNGW_CA_FILE)", where(u), shown)
 	case "mysql":
 		tlsParam, shownAt := mysqlTLSParam(raw)
+		if q, err := mysqlQuery(raw); err != nil {
+			return fmt.Errorf("mysql %s: query does not parse: want key=value pairs joined by &", shownAt)
+		} else if err := singleTLSKeys(q, "mysql "+shownAt, "tls", "allowFallbackToPlaintext", "allowCleartextPasswords"); err != nil {
+			return err
+		}
 		if b, err := strconv.ParseBool(tlsParam); err == nil && b {
+			// What the driver makes of the URL, the last word on it.
+			cfg, err := sqlstore.MySQLDriverConfig(raw)
+			if err != nil {
+				return err
+			}
+			if cfg.TLS == nil || cfg.TLS.InsecureSkipVerify {
+				return fmt.Errorf("mysql %s: the driver reads no verified TLS from tls=%q: want tls=true", shownAt, tlsParam)
+			}
+			if cfg.AllowFallbackToPlaintext {
+				return fmt.Errorf("mysql %s has allowFallbackToPlaintext=true, which goes on in plaintext when the server offers no TLS: want it unset or false", shownAt)
+			}
+			if cfg.AllowCleartextPasswords {
+				return fmt.Errorf("mysql %s has allowCleartextPasswords=true, which sends the password as written to a server that asks: want it unset or false", shownAt)
+			}
 			return nil
 		}
 		shown := fmt.Sprintf("tls=%q", tlsParam)
@@ -98,6 +128,41 @@ func mysqlTLSParam(raw string) (string, string) {
 	}
 	q, _ := url.ParseQuery(query)
 	return q.Get("tls"), rest
+}
+
+// mysqlQuery is the query of a mysql:// URL in either form the store takes.
+func mysqlQuery(raw string) (url.Values, error) {
+	i := strings.LastIndex(raw, "?")
+	if i < 0 {
+		return url.Values{}, nil
+	}
+	return url.ParseQuery(raw[i+1:])
+}
+
+// singleTLSKeys refuses a query naming one of keys twice, or in another
+// spelling (case, spaces around it): the drivers let the last of several
+// values win, or trim and fold keys, so a check reading the first one would
+// pass a URL the driver connects in plaintext.
+func singleTLSKeys(q url.Values, at string, keys ...string) error {
+	seen := map[string]int{}
+	for k, vs := range q {
+		norm := strings.ToLower(strings.TrimSpace(k))
+		for _, want := range keys {
+			if norm != strings.ToLower(want) {
+				continue
+			}
+			if k != want {
+				return fmt.Errorf("%s has the parameter %q: want it written %s, once", at, k, want)
+			}
+			seen[want] += len(vs)
+		}
+	}
+	for _, k := range keys {
+		if seen[k] > 1 {
+			return fmt.Errorf("%s sets %s %d times: want it once (the driver takes the last value, this check would read the first)", at, k, seen[k])
+		}
+	}
+	return nil
 }
 
 func checkQueueTransport(raw string) error {

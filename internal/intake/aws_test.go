@@ -310,8 +310,15 @@ func TestOriginOnlyFromThePlatformsEnvelope(t *testing.T) {
 	if err != nil || items[0].Origin != (policy.Origin{Bus: "vpngw-ci"}) {
 		t.Fatalf("CloudEvent: %+v %v, want origin bus vpngw-ci only", items, err)
 	}
-	if in := intake.BusInputs(items); in[0].Origin.Bus != "vpngw-ci" {
+	if in := intake.BusInputs(items, intake.AlibabaBus); in[0].Origin.Bus != "vpngw-ci" {
 		t.Errorf("BusInputs dropped the bus: %+v", in[0].Origin)
+	}
+	if in := intake.BusInputs(items, intake.AmazonBus); !in[0].Origin.Zero() {
+		t.Errorf("BusInputs on Amazon's bus kept the Alibaba bus the producer wrote: %+v", in[0].Origin)
+	}
+	awsItems, _ := intake.FromPayload(aws)
+	if in := intake.BusInputs(awsItems, intake.AlibabaBus); !in[0].Origin.Zero() {
+		t.Errorf("BusInputs on Alibaba's bus kept the account the producer wrote: %+v", in[0].Origin)
 	}
 	odd := []byte(`{"specversion":"1.0","id":"c2","source":"s","type":"io.vpngw.gateway.requested","aliyuneventbusname":"vpngw-ci\u0000","vpngwroute":"r\u00e9","data":{}}`)
 	if oddItems, err := intake.FromPayload(odd); err != nil || !oddItems[0].Origin.Zero() {

@@ -43,14 +43,38 @@ func Inputs(items []Item, caller, key string) []provision.Input {
 	return in
 }
 
+// Bus says which event bus delivered an invocation, and so which of an
+// item's origin attributes that bus stamped.
+type Bus int
+
+const (
+	// AnyBus keeps every origin attribute: the local stack, where no
+	// platform delivers.
+	AnyBus Bus = iota
+	// AlibabaBus is Alibaba Cloud EventBridge delivering to Function
+	// Compute: it stamps the bus name and the rule's route, never an AWS
+	// account.
+	AlibabaBus
+	// AmazonBus is Amazon EventBridge delivering to Lambda: it sets the
+	// envelope's account, and no Alibaba bus or route (a CloudEvent's
+	// aliyuneventbusname there is whatever the producer wrote).
+	AmazonBus
+)
+
 // BusInputs hands the items of an event-bus delivery (a Function Compute or
 // Lambda event invocation by EventBridge) to the provision use case, with
-// what the platform stamped on them as the requester's Origin.
-func BusInputs(items []Item) []provision.Input {
+// what that bus stamped on them as the requester's Origin.
+func BusInputs(items []Item, bus Bus) []provision.Input {
 	in := make([]provision.Input, len(items))
 	for i, it := range items {
 		in[i] = input(it)
 		in[i].Origin = it.Origin
+		switch bus {
+		case AlibabaBus:
+			in[i].Origin.Account = ""
+		case AmazonBus:
+			in[i].Origin.Bus, in[i].Origin.Route = "", ""
+		}
 	}
 	return in
 }

@@ -41,10 +41,35 @@ func Start(h Handler, log *slog.Logger) error {
 	return ErrNoRuntime
 }
 
+// Platform names the function platform that invoked a handler.
+type Platform string
+
+const (
+	// FunctionCompute is Alibaba Cloud Function Compute.
+	FunctionCompute Platform = "fc"
+	// AWSLambda is AWS Lambda.
+	AWSLambda Platform = "lambda"
+)
+
+type platformKey struct{}
+
+// WithPlatform records in ctx which platform invoked the handler.
+func WithPlatform(ctx context.Context, p Platform) context.Context {
+	return context.WithValue(ctx, platformKey{}, p)
+}
+
+// PlatformFrom is the platform the runtime adapter recorded in ctx, "" when
+// no adapter ran (the local stack, tests calling a handler directly).
+func PlatformFrom(ctx context.Context) Platform {
+	p, _ := ctx.Value(platformKey{}).(Platform)
+	return p
+}
+
 // FC adapts h to Function Compute: the request id for logs, and the function
 // role's STS credentials (fresh with every invocation) for API calls.
 func FC(h Handler, log *slog.Logger) func(context.Context, json.RawMessage) (any, error) {
 	return func(ctx context.Context, payload json.RawMessage) (any, error) {
+		ctx = WithPlatform(ctx, FunctionCompute)
 		if fctx, ok := fccontext.FromContext(ctx); ok {
 			ctx = logging.WithRequestID(ctx, fctx.RequestID)
 			c := fctx.Credentials
@@ -65,6 +90,7 @@ func FC(h Handler, log *slog.Logger) func(context.Context, json.RawMessage) (any
 // environment there (the client's fallback), as Lambda has no Alibaba role.
 func Lambda(h Handler, log *slog.Logger) func(context.Context, json.RawMessage) (any, error) {
 	return func(ctx context.Context, payload json.RawMessage) (any, error) {
+		ctx = WithPlatform(ctx, AWSLambda)
 		if lc, ok := lambdacontext.FromContext(ctx); ok {
 			ctx = logging.WithRequestID(ctx, lc.AwsRequestID)
 		}

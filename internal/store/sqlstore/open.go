@@ -435,6 +435,14 @@ func mysqlDriverConfig(rawURL string, o options) (*mysql.Config, string, error) 
 	return cfg, desc, nil
 }
 
+// MySQLDriverConfig is the driver configuration a mysql:// URL opens with,
+// as the store would open it without a CA bundle: what checks of the URL's
+// TLS must read, since the driver lets the last of repeated parameters win.
+func MySQLDriverConfig(rawURL string) (*mysql.Config, error) {
+	cfg, _, err := mysqlDriverConfig(rawURL, options{})
+	return cfg, err
+}
+
 // mysqlConfig accepts both mysql://user:pass@host:port/db?params and the
 // driver's DSN behind the scheme, mysql://user:pass@tcp(host:port)/db?params.
 // It returns the password so that errors can be scrubbed of it.

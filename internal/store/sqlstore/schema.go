@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 )
 
 // ErrSchemaBehind is matched (errors.Is) by CheckSchema's error when the
@@ -16,9 +17,15 @@ type SchemaError struct {
 	Store           string // backend, host and database; never a password
 	Found, Expected int
 	Latest          string // the file name of the newest migration
+	// Missing names the migration files this build carries that the store
+	// has not applied, below the newest it has: a gap MAX(version) hides.
+	Missing []string
 }
 
 func (e *SchemaError) Error() string {
+	if len(e.Missing) > 0 && e.Found >= e.Expected {
+		return fmt.Sprintf("store: %s has schema version %d but is missing migration %s, which this build needs", e.Store, e.Found, strings.Join(e.Missing, ", "))
+	}
 	found := fmt.Sprint(e.Found)
 	if e.Found == 0 {
 		found = "0 (no migration applied)"
@@ -43,9 +50,12 @@ func (s *Store) ExpectedSchemaVersion() (int, string, error) {
 	return last.version, last.name, nil
 }
 
-// CheckSchema reads the schema version without changing anything (a
+// CheckSchema reads the applied migrations without changing anything (a
 // DML-only user can run it) and fails with a *SchemaError when the database
-// lacks a migration this build carries. A newer schema is accepted: released
+// lacks any migration this build carries, a gap below the newest applied
+// version included (Migrate applies by set, so a migration merged with a
+// lower number than one already deployed is missing while MAX(version) looks
+// current). Versions above this build's newest are accepted: released
 // migrations only add, so the previous build runs on the next one's schema
 // while a deploy rolls back.
 func (s *Store) CheckSchema(ctx context.Context) error {
@@ -53,20 +63,55 @@ func (s *Store) CheckSchema(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	ms, err := s.d.migrations()
+	if err != nil {
+		return fmt.Errorf("store: load %s migrations: %w", s.d.kind, err)
+	}
 	found := 0
+	applied := map[int]bool{}
 	exists, err := s.migrationsTableExists(ctx)
 	if err != nil {
 		return scrub(fmt.Errorf("store: read schema version of %s: %w", s.desc, err), s.secret)
 	}
 	if exists {
-		if found, err = s.SchemaVersion(ctx); err != nil {
+		if applied, err = s.appliedVersions(ctx); err != nil {
 			return scrub(err, s.secret)
 		}
 	}
-	if found < want {
-		return &SchemaError{Store: s.desc, Found: found, Expected: want, Latest: name}
+	for v := range applied {
+		found = max(found, v)
+	}
+	var missing []string
+	for _, m := range ms {
+		if !applied[m.version] {
+			missing = append(missing, m.name)
+		}
+	}
+	if found < want || len(missing) > 0 {
+		return &SchemaError{Store: s.desc, Found: found, Expected: want, Latest: name, Missing: missing}
 	}
 	return nil
+}
+
+// appliedVersions reads the versions schema_migrations records.
+func (s *Store) appliedVersions(ctx context.Context) (map[int]bool, error) {
+	rows, err := s.rdb.QueryContext(ctx, `SELECT version FROM schema_migrations`)
+	if err != nil {
+		return nil, fmt.Errorf("store: read schema versions of %s: %w", s.desc, err)
+	}
+	defer rows.Close()
+	applied := map[int]bool{}
+	for rows.Next() {
+		var v int
+		if err := rows.Scan(&v); err != nil {
+			return nil, fmt.Errorf("store: read schema versions of %s: %w", s.desc, err)
+		}
+		applied[v] = true
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("store: read schema versions of %s: %w", s.desc, err)
+	}
+	return applied, nil
 }
 
 // migrationsTableExists reports whether schema_migrations exists where the

@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"fmt"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -67,4 +68,57 @@ func TestCheckSchemaReadsTheVersionWithoutChangingIt(t *testing.T) {
 	if err := s.CheckSchema(ctx); err != nil {
 		t.Fatalf("a newer schema: %v", err)
 	}
+}
+
+// A store missing a migration below the newest one (a branch's migration
+// merged after deployments had applied a later number) is refused although
+// MAX(version) is the newest: Migrate applies by set, so the code would run
+// on a schema without that migration's tables or columns. Versions above the
+// newest this build carries still pass.
+func testCheckSchemaFindsAGap(t *testing.T, rawURL string) {
+	ctx := context.Background()
+	s, err := sqlstore.OpenSQL(ctx, rawURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	if err := s.CheckSchema(ctx); err != nil {
+		t.Fatalf("after Migrate: %v", err)
+	}
+	versions := sqlstore.Versions(s)
+	if len(versions) < 2 {
+		t.Fatalf("versions %v: want at least two migrations", versions)
+	}
+	gap := versions[len(versions)/2]
+	if err := sqlstore.Exec(s, `DELETE FROM schema_migrations WHERE version = ?`, gap); err != nil {
+		t.Fatal(err)
+	}
+	err = s.CheckSchema(ctx)
+	if !errors.Is(err, sqlstore.ErrSchemaBehind) {
+		t.Fatalf("migration %04d unrecorded, newest %d recorded: CheckSchema = %v, want ErrSchemaBehind", gap, versions[len(versions)-1], err)
+	}
+	if msg := err.Error(); !strings.Contains(msg, fmt.Sprintf("%04d_", gap)) || !strings.Contains(msg, "missing") {
+		t.Errorf("message %q does not name the missing migration %04d", msg, gap)
+	}
+	// The gap recorded again, a version above the newest is a later
+	// build's.
+	if err := sqlstore.Exec(s, `INSERT INTO schema_migrations (version, name) VALUES (?, 'again')`, gap); err != nil {
+		t.Fatal(err)
+	}
+	if err := sqlstore.Exec(s, `INSERT INTO schema_migrations (version, name) VALUES (?, 'later')`, versions[len(versions)-1]+1); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.CheckSchema(ctx); err != nil {
+		t.Errorf("gap filled, a later version besides: %v", err)
+	}
+}
+
+func TestSQLiteCheckSchemaFindsAGap(t *testing.T) { testCheckSchemaFindsAGap(t, sqliteURL(t)) }
+
+func TestPostgresCheckSchemaFindsAGap(t *testing.T) {
+	testCheckSchemaFindsAGap(t, postgresSchemaURL(t, postgresAdmin(t)))
+}
+
+func TestMySQLCheckSchemaFindsAGap(t *testing.T) {
+	testCheckSchemaFindsAGap(t, mysqlDatabaseURL(t, mysqlAdmin(t)))
 }
