@@ -2,8 +2,10 @@ package app
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
+	"strings"
 
 	"github.com/vpngw/vpngw/internal/runtime"
 )
@@ -16,6 +18,11 @@ import (
 func RunFunction(name string, pick func(*App) runtime.Handler) {
 	cfg, err := FromEnv(os.Getenv, Function)
 	log := NewLogger(cfg, os.Stderr).With("function", name)
+	// A variable the function does not read is a typo or a setting of
+	// another version: starting would run with the default in its place.
+	if unknown := UnknownVars(os.Environ()); len(unknown) > 0 {
+		err = errors.Join(err, errors.New(strings.Join(unknown, "; ")))
+	}
 	if err != nil {
 		log.Error("configuration invalid", "err", err.Error())
 		os.Exit(1)

@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/nats-io/nats.go"
@@ -58,6 +59,9 @@ type LocalStack struct {
 	NATS     *queue.Embedded
 	HTTPAddr string
 	APIAddr  string
+	// Warnings are printed at the top of the banner: variables the stack
+	// does not read (UnknownVars).
+	Warnings []string
 	// SigningKeyID is the access key ID the stack signs API calls with
 	// (never the secret), and SigningNote says where it comes from.
 	SigningKeyID, SigningNote string
@@ -243,6 +247,9 @@ func (l *LocalStack) Banner(w io.Writer) {
 	if keyID == "" {
 		keyID = "(none)"
 	}
+	for _, warn := range l.Warnings {
+		fmt.Fprintf(w, "\nWARNING: %s: it is ignored.", warn)
+	}
 	fmt.Fprintf(w, `
 vpngw local stack is up.
   CloudEvents HTTP endpoint  http://%s/
@@ -257,15 +264,28 @@ Ctrl-C stops everything.
 `, l.HTTPAddr, l.App.Config.VPCEndpoint, keyID, l.SigningNote, l.App.Config.QueueURL, queue.DefaultSubjectPrefix, l.App.Config.StoreURL, l.HTTPAddr)
 }
 
-// RunLocal is the whole of `make run`: it reads the configuration, starts the
-// local stack, prints where everything listens and a request to paste, and
-// runs until ctx ends. It returns the process's exit status.
-func RunLocal(ctx context.Context, getenv func(string) string, stdout, stderr io.Writer) int {
-	cfg, err := FromEnv(getenv, Local)
+// RunLocal is the whole of `make run`: it reads the configuration from
+// environ (os.Environ's form), starts the local stack, prints where
+// everything listens and a request to paste, and runs until ctx ends. It
+// returns the process's exit status.
+func RunLocal(ctx context.Context, environ []string, stdout, stderr io.Writer) int {
+	env := map[string]string{}
+	for _, kv := range environ {
+		if k, v, ok := strings.Cut(kv, "="); ok {
+			env[k] = v
+		}
+	}
+	cfg, err := FromEnv(func(k string) string { return env[k] }, Local)
 	log := NewLogger(cfg, stderr)
 	if err != nil {
 		log.Error("configuration invalid", "err", err.Error())
 		return 2
+	}
+	// The local stack is for trying things: a typo is said loudly, in the
+	// log and the banner, but does not stop it.
+	unknown := UnknownVars(environ)
+	for _, u := range unknown {
+		log.Warn("unknown variable, ignored", "problem", u)
 	}
 	l, err := StartLocal(ctx, cfg, log, stdout)
 	if err != nil {
@@ -273,6 +293,7 @@ func RunLocal(ctx context.Context, getenv func(string) string, stdout, stderr io
 		return 1
 	}
 	defer l.Close()
+	l.Warnings = unknown
 	l.Banner(stdout)
 	<-ctx.Done()
 	fmt.Fprintln(stdout, "stopping")
