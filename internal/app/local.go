@@ -116,7 +116,11 @@ func StartLocal(ctx context.Context, cfg Config, log *slog.Logger, out io.Writer
 	} else if cfg.Credentials.AccessKeyID != "" {
 		l.SigningNote = "ALIBABA_CLOUD_ACCESS_KEY_ID, against " + cfg.VPCEndpoint
 	} else {
-		l.SigningNote = "no key: set ALIBABA_CLOUD_ACCESS_KEY_ID and ALIBABA_CLOUD_ACCESS_KEY_SECRET"
+		// Without a key every request would retry, then fail
+		// MissingCredentials: a stack that cannot work does not start.
+		// (Functions are not refused: on Function Compute the role's
+		// credentials arrive with each invocation.)
+		return nil, fmt.Errorf("VPNGW_VPC_ENDPOINT=%s is set, so the local stack signs API calls with your access key, but ALIBABA_CLOUD_ACCESS_KEY_ID and ALIBABA_CLOUD_ACCESS_KEY_SECRET are not set: export both, or unset VPNGW_VPC_ENDPOINT to use the embedded emulator", cfg.VPCEndpoint)
 	}
 	l.SigningKeyID = cfg.Credentials.AccessKeyID
 	if cfg.QueueURL == "" {

@@ -2,11 +2,14 @@ package app
 
 import (
 	"context"
+	"io"
 	"net"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/vpngw/vpngw/internal/logging"
 )
 
 func TestUnknownVars(t *testing.T) {
@@ -65,5 +68,32 @@ func TestLocalStackWarnsOfUnknownVariable(t *testing.T) {
 	banner := strings.TrimLeft(stdout.String(), "\n")
 	if !strings.HasPrefix(banner, "WARNING: "+msg) {
 		t.Errorf("banner does not start with the warning:\n%s", banner)
+	}
+}
+
+// VPNGW_VPC_ENDPOINT without a key: every request would retry, then fail
+// MissingCredentials, behind a banner saying "up". The stack refuses to
+// start instead, naming the variables to set.
+func TestLocalStackRefusesEndpointWithoutCredentials(t *testing.T) {
+	env := map[string]string{
+		"VPNGW_DATA_DIR":      t.TempDir(),
+		"VPNGW_HTTP_ADDR":     "127.0.0.1:0",
+		"VPNGW_VPC_ENDPOINT":  "http://127.0.0.1:1",
+		"VPNGW_EMULATOR_ADDR": "127.0.0.1:0",
+	}
+	cfg, err := FromEnv(func(k string) string { return env[k] }, Local)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.NATSPort = 0
+	l, err := StartLocal(context.Background(), cfg, logging.New(io.Discard, "text", nil), io.Discard)
+	if err == nil {
+		l.Close()
+		t.Fatal("the local stack started with VPNGW_VPC_ENDPOINT and no access key")
+	}
+	for _, name := range []string{"VPNGW_VPC_ENDPOINT", "ALIBABA_CLOUD_ACCESS_KEY_ID", "ALIBABA_CLOUD_ACCESS_KEY_SECRET"} {
+		if !strings.Contains(err.Error(), name) {
+			t.Errorf("start-up error does not name %s: %v", name, err)
+		}
 	}
 }
