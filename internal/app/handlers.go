@@ -53,7 +53,8 @@ func (a *App) ProvisionHandler() runtime.Handler {
 
 // HTTPHandler serves CloudEvents over HTTP (binary, structured and batch
 // mode), answering as the CloudEvents HTTP binding expects: 202 with the
-// request's state, 400 with every validation error, 413, 415, and 503 with
+// request's state, 400 with every validation error, 409 for an id already
+// used for other data, 413, 415, and 503 with
 // Retry-After when the store or the API cannot take the request now.
 func (a *App) HTTPHandler() http.Handler {
 	mux := http.NewServeMux()
@@ -84,6 +85,9 @@ func (a *App) HTTPHandler() http.Handler {
 		case err != nil:
 			w.Header().Set("Retry-After", strconv.Itoa(10))
 			status = http.StatusServiceUnavailable
+		case provision.AllFailed(results) && provision.Conflicted(results):
+			// An id already used for other data: the sender must choose a new id.
+			status = http.StatusConflict
 		case provision.AllFailed(results):
 			status = http.StatusBadRequest
 		}
