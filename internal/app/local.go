@@ -59,6 +59,8 @@ type LocalStack struct {
 	NATS     *queue.Embedded
 	HTTPAddr string
 	APIAddr  string
+	// StateNote says whether the store and JetStream were reset at start.
+	StateNote string
 	// Warnings are printed at the top of the banner: variables the stack
 	// does not read (UnknownVars).
 	Warnings []string
@@ -124,7 +126,17 @@ func StartLocal(ctx context.Context, cfg Config, log *slog.Logger, out io.Writer
 	}
 	l.SigningKeyID = cfg.Credentials.AccessKeyID
 	if cfg.QueueURL == "" {
-		n, err := queue.StartEmbedded(queue.EmbeddedOptions{Dir: filepath.Join(cfg.DataDir, "nats"), Port: cfg.NATSPort})
+		natsDir := filepath.Join(cfg.DataDir, "nats")
+		if l.Emulator != nil {
+			// The store is reset below, and outcome event ids are
+			// deterministic: JetStream would drop this run's events as
+			// duplicates of the last run's, and a stream consumer would see
+			// gateways of a run that is gone. Both start afresh together.
+			if err := os.RemoveAll(natsDir); err != nil {
+				return nil, fmt.Errorf("reset the local JetStream: %w", err)
+			}
+		}
+		n, err := queue.StartEmbedded(queue.EmbeddedOptions{Dir: natsDir, Port: cfg.NATSPort})
 		if err != nil {
 			return nil, fmt.Errorf("embedded NATS (VPNGW_NATS_PORT %d): %w", cfg.NATSPort, err)
 		}
@@ -150,9 +162,11 @@ func StartLocal(ctx context.Context, cfg Config, log *slog.Logger, out io.Writer
 		}
 		cfg.Policy = p
 	}
+	storeReset := false
 	if cfg.StoreURL == "" {
 		db := filepath.Join(cfg.DataDir, "vpngw.db")
 		if l.Emulator != nil {
+			storeReset = true
 			// The emulator keeps its gateways in memory; records of an
 			// earlier run would name gateways it never heard of.
 			for _, f := range []string{db, db + "-wal", db + "-shm"} {
@@ -169,6 +183,16 @@ func StartLocal(ctx context.Context, cfg Config, log *slog.Logger, out io.Writer
 		return nil, err
 	}
 	l.App = a
+	switch {
+	case l.Emulator != nil && l.NATS != nil && storeReset:
+		l.StateNote = "reset at every start, SQLite and JetStream together: the embedded emulator forgets its gateways"
+	case l.Emulator != nil && l.NATS != nil:
+		l.StateNote = "JetStream reset at every start (the embedded emulator forgets its gateways); the store at VPNGW_STORE_URL kept"
+	case l.Emulator != nil && storeReset:
+		l.StateNote = "SQLite reset at every start (the embedded emulator forgets its gateways); the broker at VPNGW_QUEUE_URL kept"
+	default:
+		l.StateNote = "kept across restarts"
+	}
 
 	ln, err := net.Listen("tcp", cfg.HTTPAddr)
 	if err != nil {
@@ -261,11 +285,12 @@ vpngw local stack is up.
   signs API calls with       access key %s (%s)
   NATS (JetStream)           %s   subjects %s.<event type>
   store                      %s
+  state                      %s
 Post the sample request:
   curl -sS -X POST http://%s/ -H 'Content-Type: application/cloudevents+json' --data @events/testdata/requested.json
 Ctrl-C stops everything.
 
-`, l.HTTPAddr, l.App.Config.VPCEndpoint, keyID, l.SigningNote, l.App.Config.QueueURL, queue.DefaultSubjectPrefix, l.App.Config.StoreURL, l.HTTPAddr)
+`, l.HTTPAddr, l.App.Config.VPCEndpoint, keyID, l.SigningNote, l.App.Config.QueueURL, queue.DefaultSubjectPrefix, l.App.Config.StoreURL, l.StateNote, l.HTTPAddr)
 }
 
 // RunLocal is the whole of `make run`: it reads the configuration from
