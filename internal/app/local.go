@@ -59,6 +59,8 @@ type LocalStack struct {
 	NATS     *queue.Embedded
 	HTTPAddr string
 	APIAddr  string
+	// PolicyNote says which policy is in force.
+	PolicyNote string
 	// StateNote says whether the store and JetStream were reset at start.
 	StateNote string
 	// Warnings are printed at the top of the banner: variables the stack
@@ -161,6 +163,9 @@ func StartLocal(ctx context.Context, cfg Config, log *slog.Logger, out io.Writer
 			return nil, err
 		}
 		cfg.Policy = p
+		l.PolicyNote = "allow-all, local only (VPNGW_POLICY is not set)"
+	} else {
+		l.PolicyNote = cfg.Policy.Name()
 	}
 	storeReset := false
 	if cfg.StoreURL == "" {
@@ -278,9 +283,21 @@ func (l *LocalStack) Banner(w io.Writer) {
 	for _, warn := range l.Warnings {
 		fmt.Fprintf(w, "\nWARNING: %s: it is ignored.", warn)
 	}
+	var routes strings.Builder
+	for _, r := range l.App.Config.Webhook.Routes() {
+		state := "off (set " + r.Variable + ")"
+		if r.On {
+			state = "on, signed with " + r.Variable
+		}
+		fmt.Fprintf(&routes, "\n    http://%s/webhook%s  %s: %s", l.HTTPAddr, r.Path, r.What, state)
+	}
 	fmt.Fprintf(w, `
 vpngw local stack is up.
   CloudEvents HTTP endpoint  http://%s/
+    the event bus's stand-in: NOT authenticated (any signature, or none, is taken);
+    the webhook routes below check signatures
+  webhook routes%s
+  policy                     %s
   VPC API emulator           %s
   signs API calls with       access key %s (%s)
   NATS (JetStream)           %s   subjects %s.<event type>
@@ -290,7 +307,7 @@ Post the sample request:
   curl -sS -X POST http://%s/ -H 'Content-Type: application/cloudevents+json' --data @events/testdata/requested.json
 Ctrl-C stops everything.
 
-`, l.HTTPAddr, l.App.Config.VPCEndpoint, keyID, l.SigningNote, l.App.Config.QueueURL, queue.DefaultSubjectPrefix, l.App.Config.StoreURL, l.StateNote, l.HTTPAddr)
+`, l.HTTPAddr, routes.String(), l.PolicyNote, l.App.Config.VPCEndpoint, keyID, l.SigningNote, l.App.Config.QueueURL, queue.DefaultSubjectPrefix, l.App.Config.StoreURL, l.StateNote, l.HTTPAddr)
 }
 
 // RunLocal is the whole of `make run`: it reads the configuration from
