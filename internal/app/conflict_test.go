@@ -1,12 +1,16 @@
 package app
 
 import (
+	"io"
 	"net/http"
+	"net/http/httptest"
+	"net/url"
 	"strings"
 	"testing"
 
 	"github.com/vpngw/vpngw/events"
 	"github.com/vpngw/vpngw/internal/provision"
+	"github.com/vpngw/vpngw/internal/request"
 	"github.com/vpngw/vpngw/internal/store"
 )
 
@@ -77,5 +81,30 @@ func TestSameIDOtherDataIsAConflict(t *testing.T) {
 	code, wr := s.postWebhook(requestEvent("conflict-2", corrected))
 	if code != http.StatusConflict || len(wr.Results) != 1 || wr.Results[0].Code != provision.CodeIDConflict {
 		t.Fatalf("webhook corrected request: %d %+v, want 409 %s", code, wr, provision.CodeIDConflict)
+	}
+}
+
+// GET /requests/{source}/{id} for a request that was never recorded names
+// the source and id it looked up, never the store's internal key nor where
+// the store lives.
+func TestRequestStateNotFoundNamesWhatWasLookedUp(t *testing.T) {
+	s := newStack(t)
+	srv := httptest.NewServer(s.app.HTTPHandler())
+	defer srv.Close()
+	resp, err := http.Get(srv.URL + "/requests/" + url.PathEscape("acs:eventbridge:tickets") + "/no-such-id")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	body := string(b)
+	key := request.IdentityOf("acs:eventbridge:tickets", "no-such-id").Key()
+	if resp.StatusCode != http.StatusNotFound || !strings.Contains(body, `\"acs:eventbridge:tickets\"`) || !strings.Contains(body, `\"no-such-id\"`) {
+		t.Errorf("answer %d %s, want 404 naming the source and id", resp.StatusCode, body)
+	}
+	for _, leak := range []string{key, ".db", "sqlite", s.app.Config.StoreURL} {
+		if strings.Contains(body, leak) {
+			t.Errorf("answer %s shows %q", body, leak)
+		}
 	}
 }

@@ -17,6 +17,7 @@ import (
 	"github.com/vpngw/vpngw/internal/reconcile"
 	"github.com/vpngw/vpngw/internal/request"
 	"github.com/vpngw/vpngw/internal/runtime"
+	"github.com/vpngw/vpngw/internal/store"
 )
 
 // MaxHTTPBody bounds a CloudEvents HTTP request (Function Compute's own
@@ -104,10 +105,19 @@ func (a *App) HTTPHandler() http.Handler {
 		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
 	})
 	mux.HandleFunc("GET /requests/{source}/{id}", func(w http.ResponseWriter, r *http.Request) {
-		key := request.IdentityOf(r.PathValue("source"), r.PathValue("id")).Key()
+		source, id := r.PathValue("source"), r.PathValue("id")
+		key := request.IdentityOf(source, id).Key()
 		rec, err := a.Store.Get(r.Context(), key)
-		if err != nil {
-			writeJSON(w, http.StatusNotFound, map[string]string{"error": err.Error()})
+		// The answer names what was looked up, never the store's key or
+		// where the store lives; the log has the cause.
+		switch {
+		case errors.Is(err, store.ErrNotFound):
+			writeJSON(w, http.StatusNotFound, map[string]string{"error": fmt.Sprintf("no request with source %q and id %q: send the same source and id as the request's event, each URL-escaped", source, id)})
+			return
+		case err != nil:
+			a.Log.Error("read a request's state", "source", source, "event_id", id, "err", err.Error())
+			w.Header().Set("Retry-After", strconv.Itoa(10))
+			writeJSON(w, http.StatusServiceUnavailable, map[string]string{"error": "the store cannot be read now; try again later"})
 			return
 		}
 		writeJSON(w, http.StatusOK, map[string]any{
