@@ -27,6 +27,21 @@ const MaxHTTPBody = 1 << 20
 // HTTPTimeout bounds the handling of one CloudEvents HTTP request.
 const HTTPTimeout = 20 * time.Second
 
+// LocalWebhookTimeout is the deadline of one request to the local stack's
+// /webhook/ routes: the webhook function's timeout in s.yaml (120 s). A
+// variable, so that tests can shorten it.
+var LocalWebhookTimeout = 120 * time.Second
+
+// withDeadline serves h with a deadline of d on each request, as a
+// function's invocation has.
+func withDeadline(h http.Handler, d time.Duration) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		ctx, cancel := context.WithTimeout(r.Context(), d)
+		defer cancel()
+		h.ServeHTTP(w, r.WithContext(ctx))
+	})
+}
+
 // ProvisionResponse is what the provision function answers.
 type ProvisionResponse struct {
 	Results []provision.Result `json:"results"`
@@ -99,7 +114,10 @@ func (a *App) HTTPHandler() http.Handler {
 	mux.Handle("OPTIONS /{$}", intake.Handshake(a.DeliveriesPerMinute()))
 	if a.Webhook != nil {
 		// The webhook function's routes, for trying them locally.
-		mux.Handle("/webhook/", http.StripPrefix("/webhook", a.Webhook))
+		// Each request gets the webhook function's deadline, so that it
+		// answers as the function would (429 or 503 with Retry-After)
+		// instead of retrying the API for as long as it takes.
+		mux.Handle("/webhook/", http.StripPrefix("/webhook", withDeadline(a.Webhook, LocalWebhookTimeout)))
 	}
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
