@@ -20,7 +20,9 @@ help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-15s %s\n", $$1, $$2}'
 
 run: ## the local stack: emulator, embedded NATS, SQLite, HTTP intake, reconcile ticker
-	$(GO) run ./deploy/local
+	@# Built, then run in make's place: under go run, Ctrl-C (the way to
+	@# stop it) ended make with "Error 1".
+	@$(GO) build -o $(BIN)/vpngw-local ./deploy/local && exec $(BIN)/vpngw-local
 
 vpcsim: ## the VPC API emulator alone, on 127.0.0.1:9300
 	$(GO) run ./internal/vpcsim/cmd/vpcsim
