@@ -1,11 +1,18 @@
 package deploy_test
 
 import (
+	"bytes"
+	"errors"
+	"net"
 	"os"
 	"os/exec"
 	"regexp"
+	"strconv"
 	"strings"
+	"sync"
+	"syscall"
 	"testing"
+	"time"
 )
 
 // make test ends by saying which suites it skipped for lack of a server URL
@@ -56,4 +63,71 @@ func TestMakeTestSaysWhichSuitesItSkipped(t *testing.T) {
 	if strings.Contains(one, vars[0][1]) {
 		t.Errorf("with %s set, make skipped still names it:\n%s", vars[0][1], one)
 	}
+}
+
+// Ctrl-C is how `make run` is stopped: the terminal sends SIGINT to make and
+// everything it started. The stack says "stopping", and make does not
+// report "make: *** Error 1", which made users think something failed.
+func TestMakeRunStopsCleanlyOnCtrlC(t *testing.T) {
+	if _, err := exec.LookPath("make"); err != nil {
+		t.Skip("make is not installed")
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	natsPort := ln.Addr().(*net.TCPAddr).Port
+	ln.Close()
+	cmd := exec.Command("make", "-C", "..", "run")
+	cmd.Env = append(os.Environ(), "VPNGW_DATA_DIR="+t.TempDir(), "VPNGW_HTTP_ADDR=127.0.0.1:0",
+		"VPNGW_EMULATOR_ADDR=127.0.0.1:0", "VPNGW_NATS_PORT="+strconv.Itoa(natsPort))
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	var out syncBuffer
+	cmd.Stdout, cmd.Stderr = &out, &out
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	defer func() { _ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) }()
+	up := time.After(5 * time.Minute)
+	for !strings.Contains(out.String(), "Ctrl-C stops everything") {
+		select {
+		case err := <-done:
+			t.Fatalf("make run ended before it was up (%v):\n%s", err, out.String())
+		case <-up:
+			t.Fatalf("make run not up after 5 minutes:\n%s", out.String())
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
+	// As the terminal does: SIGINT to the whole process group.
+	if err := syscall.Kill(-cmd.Process.Pid, syscall.SIGINT); err != nil {
+		t.Fatal(err)
+	}
+	// make itself ends by the SIGINT it was sent (as after any Ctrl-C,
+	// the shell prints nothing for it); what must not appear is make
+	// reporting the recipe as failed.
+	err = <-done
+	var ee *exec.ExitError
+	interrupted := errors.As(err, &ee) && ee.Sys().(syscall.WaitStatus).Signal() == syscall.SIGINT
+	if (err != nil && !interrupted) || strings.Contains(out.String(), "make: ***") || !strings.Contains(out.String(), "stopping") {
+		t.Fatalf("make run after Ctrl-C: %v\n%s", err, out.String())
+	}
+}
+
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
 }
