@@ -54,7 +54,15 @@ var shipZipEpoch = time.Date(1980, time.January, 1, 0, 0, 0, 0, time.UTC)
 // from the function's role, with STS credentials it renews. s.yaml must not
 // set them (that would put a long-lived key in the function's configuration
 // and override the role's), only say so.
+// shipNeverDeployed are variables the code reads that no deploy sets: the
+// switch that lets functions talk plaintext is for tests and experiments.
+var shipNeverDeployed = []string{"VPNGW_ALLOW_INSECURE_TRANSPORT"}
+
 var shipPlatformSet = []string{"ALIBABA_CLOUD_ACCESS_KEY_ID", "ALIBABA_CLOUD_ACCESS_KEY_SECRET", "ALIBABA_CLOUD_SECURITY_TOKEN"}
+
+// shipLambdaOnly are variables of app.Vars only the Lambda variant sets: on
+// Function Compute the role's credentials need no secret.
+var shipLambdaOnly = []string{"ALIBABA_CLOUD_ACCESS_KEY_ID_SECRET", "ALIBABA_CLOUD_ACCESS_KEY_SECRET_SECRET"}
 
 // shipRoot is the repository root (go test runs in deploy/).
 func shipRoot(t *testing.T) string {
@@ -122,10 +130,12 @@ func shipScope(v app.Var) string {
 }
 
 // shipVarsOf are the variables function fn reads: the shared ones and its own.
+// A secret's value is never one of them: its X_SECRET variable is
+// (deploy/secrets_test.go).
 func shipVarsOf(fn string) []string {
 	var names []string
 	for _, v := range app.Vars {
-		if !v.Local && (shipScope(v) == "" || shipScope(v) == fn) {
+		if !v.Local && !slices.Contains(app.SecretVars, v.Name) && (shipScope(v) == "" || shipScope(v) == fn) {
 			names = append(names, v.Name)
 		}
 	}
@@ -136,7 +146,7 @@ func shipVarsOf(fn string) []string {
 func shipOwnVars(fn string) []string {
 	var names []string
 	for _, v := range app.Vars {
-		if !v.Local && shipScope(v) == fn {
+		if !v.Local && !slices.Contains(app.SecretVars, v.Name) && shipScope(v) == fn {
 			names = append(names, v.Name)
 		}
 	}
@@ -618,7 +628,9 @@ func shipCheckEnv(s shipSYAML, name, samplePolicy string) []string {
 		}
 		env[k] = str
 	}
-	want := slices.DeleteFunc(shipVarsOf(name), func(n string) bool { return slices.Contains(shipPlatformSet, n) })
+	want := slices.DeleteFunc(shipVarsOf(name), func(n string) bool {
+		return slices.Contains(shipPlatformSet, n) || slices.Contains(shipNeverDeployed, n) || slices.Contains(shipLambdaOnly, n)
+	})
 	for _, v := range want {
 		if _, ok := env[v]; !ok {
 			bad("environmentVariables lacks %s, which the code reads", v)
@@ -626,8 +638,12 @@ func shipCheckEnv(s shipSYAML, name, samplePolicy string) []string {
 	}
 	for k, val := range env {
 		switch {
-		case slices.Contains(shipPlatformSet, k):
-			bad("environmentVariables sets %s: Function Compute sets it from the role", k)
+		case slices.Contains(shipPlatformSet, k) || slices.Contains(shipLambdaOnly, k):
+			bad("environmentVariables sets %s: Function Compute signs with the role's credentials", k)
+		case slices.Contains(shipNeverDeployed, k):
+			bad("environmentVariables sets %s: a deploy never turns off the functions' TLS check", k)
+		case slices.Contains(app.SecretVars, k):
+			bad("environmentVariables sets %s, a secret's value: name the secret in %s_SECRET", k, k)
 		case slices.Contains(shipLocalVars(), k):
 			bad("environmentVariables sets %s, which only the local stack reads", k)
 		case shipScopeOf(k) != "" && shipScopeOf(k) != name:
@@ -643,8 +659,8 @@ func shipCheckEnv(s shipSYAML, name, samplePolicy string) []string {
 	// What it deploys, with every optional variable at its s.yaml default
 	// and the required ones at a sample, must pass the functions' own check.
 	sample := map[string]string{
-		"VPNGW_STORE_URL":     "postgres://vpngw@db.internal:5432/vpngw",
-		"VPNGW_QUEUE_URL":     "nats://nats.internal:4222",
+		"VPNGW_STORE_URL":     "postgres://vpngw@db.internal:5432/vpngw?sslmode=verify-full",
+		"VPNGW_QUEUE_URL":     "tls://nats.internal:4222",
 		"VPNGW_POLICY_INLINE": samplePolicy,
 	}
 	get := func(k string) string {
@@ -716,10 +732,11 @@ func TestShipChecksCatchDrift(t *testing.T) {
 		want   string
 	}{
 		{"a variable dropped", func(s shipSYAML) { delete(envOf(s), "VPNGW_REDRIVE_AFTER") }, "lacks VPNGW_REDRIVE_AFTER"},
-		{"a key written in", func(s shipSYAML) { envOf(s)["ALIBABA_CLOUD_ACCESS_KEY_SECRET"] = "x" }, "sets it from the role"},
+		{"a key written in", func(s shipSYAML) { envOf(s)["ALIBABA_CLOUD_ACCESS_KEY_SECRET"] = "x" }, "signs with the role's credentials"},
 		{"a local-stack variable", func(s shipSYAML) { envOf(s)["VPNGW_HTTP_ADDR"] = ":80" }, "only the local stack reads"},
 		{"a variable nothing reads", func(s shipSYAML) { envOf(s)["VPNGW_TYPO"] = "1" }, "does not read"},
-		{"another function's secret", func(s shipSYAML) { envOf(s)["VPNGW_WEBHOOK_SECRET"] = "x" }, "only the webhook function reads"},
+		{"another function's secret", func(s shipSYAML) { envOf(s)["VPNGW_WEBHOOK_SECRET_SECRET"] = "vpngw/webhook" }, "only the webhook function reads"},
+		{"a secret's value", func(s shipSYAML) { envOf(s)["VPNGW_STORE_PASSWORD"] = "x" }, "a secret's value: name the secret in VPNGW_STORE_PASSWORD_SECRET"},
 		{"read from the wrong shell variable", func(s shipSYAML) {
 			envOf(s)["VPNGW_REDRIVE_AFTER"] = "${env('VPNGW_PROVISION_TIMEOUT', '30m')}"
 		}, "deploying shell's VPNGW_PROVISION_TIMEOUT"},
@@ -855,7 +872,7 @@ func TestShipSAMTemplateDeploysTheLambdaPackages(t *testing.T) {
 	// and none that only one function reads.
 	envRoot, _ := g["Environment"].(map[string]any)
 	env, _ := envRoot["Variables"].(map[string]any)
-	shared := shipVarsOf("")
+	shared := slices.DeleteFunc(shipVarsOf(""), func(n string) bool { return slices.Contains(shipNeverDeployed, n) })
 	for _, v := range shared {
 		if _, ok := env[v]; !ok {
 			t.Errorf("Globals.Function.Environment.Variables lacks %s", v)

@@ -60,6 +60,9 @@ func newPlatform(t *testing.T) *platform {
 		"VPNGW_QUEUE_URL=" + n.ClientURL(),
 		"VPNGW_VPC_ENDPOINT=" + srv.URL,
 		"VPNGW_POLICY_INLINE=" + app.LocalPolicy,
+		// The test's services are plaintext, its SQLite file fresh.
+		"VPNGW_ALLOW_INSECURE_TRANSPORT=1",
+		"VPNGW_MIGRATE=on",
 		"PATH=" + os.Getenv("PATH"),
 	}
 	return p
@@ -69,6 +72,8 @@ func newPlatform(t *testing.T) *platform {
 type function struct {
 	rt    *fcapi.Server
 	stsID string
+	cmd   *exec.Cmd
+	logs  *lambdaLog
 }
 
 func (p *platform) start(t *testing.T, name string) *function {
@@ -80,8 +85,8 @@ func (p *platform) start(t *testing.T, name string) *function {
 	}
 	cmd := exec.Command(bin)
 	cmd.Env = append([]string{"FC_RUNTIME_API=" + rt.Addr()}, p.env...)
-	var logs strings.Builder
-	cmd.Stdout, cmd.Stderr = &logs, &logs
+	logs := &lambdaLog{}
+	cmd.Stdout, cmd.Stderr = logs, logs
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
@@ -93,7 +98,7 @@ func (p *platform) start(t *testing.T, name string) *function {
 			t.Logf("%s output:\n%s", name, logs.String())
 		}
 	})
-	return &function{rt: rt, stsID: p.stsID}
+	return &function{rt: rt, stsID: p.stsID, cmd: cmd, logs: logs}
 }
 
 func (f *function) invoke(t *testing.T, payload []byte) fcapi.Result {
@@ -225,7 +230,7 @@ func TestFunctionRefusesUnknownVariable(t *testing.T) {
 	bin := build(t, "provision")
 	cmd := exec.Command(bin)
 	cmd.Env = []string{"FC_RUNTIME_API=127.0.0.1:1", "VPNGW_POLICY_FILE=/etc/vpngw/policy.yaml",
-		"VPNGW_TEST_POSTGRES_URL=postgres://x", "VPNGW_STORE_URL_SECRET=vpngw-store"}
+		"VPNGW_TEST_POSTGRES_URL=postgres://x"}
 	out, err := cmd.CombinedOutput()
 	if err == nil {
 		t.Fatal("started with VPNGW_POLICY_FILE set")
@@ -233,7 +238,7 @@ func TestFunctionRefusesUnknownVariable(t *testing.T) {
 	if !strings.Contains(string(out), "VPNGW_POLICY_FILE is not a variable vpngw reads; did you mean VPNGW_POLICY?") {
 		t.Errorf("start-up error does not name VPNGW_POLICY_FILE and VPNGW_POLICY:\n%s", out)
 	}
-	for _, name := range []string{"VPNGW_TEST_POSTGRES_URL", "VPNGW_STORE_URL_SECRET"} {
+	for _, name := range []string{"VPNGW_TEST_POSTGRES_URL"} {
 		if strings.Contains(string(out), name) {
 			t.Errorf("start-up error names %s, which vpngw accepts:\n%s", name, out)
 		}

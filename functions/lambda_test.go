@@ -112,6 +112,9 @@ func lambdaNewPlatform(t *testing.T) *lambdaPlatform {
 		"PATH=" + os.Getenv("PATH"),
 		"VPNGW_STORE_URL=sqlite://" + filepath.Join(dir, "vpngw.db"),
 		"VPNGW_QUEUE_URL=log:",
+		// The log queue and the emulator are plaintext, the SQLite file fresh.
+		"VPNGW_ALLOW_INSECURE_TRANSPORT=1",
+		"VPNGW_MIGRATE=on",
 		"VPNGW_VPC_ENDPOINT=" + srv.URL,
 		"VPNGW_POLICY_INLINE=" + app.LocalPolicy,
 		"ALIBABA_CLOUD_ACCESS_KEY_ID=" + vpcsim.DefaultAccessKeyID,
@@ -451,7 +454,7 @@ func functionURLEvent(t *testing.T, body []byte, headers map[string]string) []by
 func TestLambdaWebhookBehindAFunctionURL(t *testing.T) {
 	rie := lambdaRIE(t)
 	p := lambdaNewPlatform(t)
-	p.env = append(p.env, "VPNGW_WEBHOOK_SECRET="+webhookSecret)
+	p.env = append(p.env, "VPNGW_WEBHOOK_SECRET="+webhookSecret, "VPNGW_WEBHOOK_SECRET_SOURCES=*")
 	fn := p.start(t, rie, "webhook")
 	body, err := events.Samples.ReadFile("testdata/requested.json")
 	if err != nil {

@@ -8,8 +8,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/aliyun/fc-runtime-go-sdk/events"
-
 	vpngwevents "github.com/vpngw/vpngw/events"
 	"github.com/vpngw/vpngw/internal/webhook"
 )
@@ -44,28 +42,13 @@ func httpTriggerEvent(t *testing.T, body []byte, headers map[string]string) []by
 // refused (401) and creates nothing.
 func TestWebhookBinaryThroughTheHTTPTrigger(t *testing.T) {
 	p := newPlatform(t)
-	p.env = append(p.env, "VPNGW_WEBHOOK_SECRET="+webhookSecret)
+	p.env = append(p.env, "VPNGW_WEBHOOK_SECRET="+webhookSecret, "VPNGW_WEBHOOK_SECRET_SOURCES=*")
 	fn := p.start(t, "webhook")
 	body, err := vpngwevents.Samples.ReadFile("testdata/requested.json")
 	if err != nil {
 		t.Fatal(err)
 	}
-	call := func(headers map[string]string) events.HTTPTriggerResponse {
-		t.Helper()
-		res := fn.invoke(t, httpTriggerEvent(t, body, headers))
-		if res.Error != nil {
-			t.Fatalf("webhook answered an invocation error: %+v", res.Error)
-		}
-		var out events.HTTPTriggerResponse
-		if err := json.Unmarshal(res.Payload, &out); err != nil {
-			t.Fatalf("answer %s: %v", res.Payload, err)
-		}
-		return out
-	}
-	webhookAuthScenario(t, body, func(h map[string]string) (int, string) {
-		r := call(h)
-		return r.StatusCode, r.Body
-	}, func() int { return len(p.api.Gateways()) })
+	webhookAuthScenario(t, body, webhookCall(t, fn, body), func() int { return len(p.api.Gateways()) })
 }
 
 // webhookAuthScenario sends body to a webhook binary through call, as a chat

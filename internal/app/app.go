@@ -17,7 +17,6 @@ import (
 	"github.com/vpngw/vpngw/internal/queue"
 	"github.com/vpngw/vpngw/internal/reconcile"
 	"github.com/vpngw/vpngw/internal/store"
-	"github.com/vpngw/vpngw/internal/store/sqlstore"
 	"github.com/vpngw/vpngw/internal/webhook"
 )
 
@@ -73,23 +72,23 @@ func New(ctx context.Context, c Config, log *slog.Logger, opts ...Option) (*App,
 	}
 	a := &App{Config: c, Log: log}
 	var err error
-	a.Store, err = sqlstore.Open(ctx, c.StoreURL)
+	a.Store, err = openStore(ctx, c)
 	if err != nil {
-		return nil, fmt.Errorf("VPNGW_STORE_URL: %w", err)
+		return nil, err
 	}
 	limiter, err := a.rateLimiter()
 	if err != nil {
 		a.Store.Close()
 		return nil, err
 	}
-	a.Cloud, err = vpcclient.New(vpcclient.Config{Endpoint: c.VPCEndpoint, Credentials: c.Credentials, Rates: c.APIRates, Limiter: limiter})
+	a.Cloud, err = vpcclient.New(vpcclient.Config{Endpoint: c.VPCEndpoint, Credentials: c.Credentials, Rates: c.APIRates, Limiter: limiter, RootCAs: c.RootCAs})
 	if err != nil {
 		a.Store.Close()
 		return nil, fmt.Errorf("VPNGW_VPC_ENDPOINT: %w", err)
 	}
 	a.Publisher = o.publisher
 	if a.Publisher == nil {
-		a.Publisher, err = queue.Open(ctx, c.QueueURL)
+		a.Publisher, err = queue.Open(ctx, queueURLWithCA(c.QueueURL, c.CAFile))
 		if err != nil {
 			a.Store.Close()
 			return nil, fmt.Errorf("VPNGW_QUEUE_URL: %w", err)
@@ -122,18 +121,8 @@ func New(ctx context.Context, c Config, log *slog.Logger, opts ...Option) (*App,
 	if err != nil {
 		return nil, err
 	}
-	if w := c.Webhook; w.Secret != "" || w.SlackSigningSecret != "" || w.DingTalkAppSecret != "" {
-		guard, ok := a.Store.(webhook.ReplayGuard)
-		if !ok {
-			return nil, errors.New("VPNGW_STORE_URL: this store cannot remember webhook signatures")
-		}
-		p := webhook.ProvisionerFunc(func(ctx context.Context, in []provision.Input) ([]provision.Result, error) {
-			res, err := a.Provision.HandleAll(ctx, in)
-			a.drain(ctx)
-			return res, err
-		})
-		a.Webhook, err = webhook.New(w, p, guard, webhook.WithLogger(log), webhook.WithClock(o.clock),
-			webhook.WithAllowedRate(deliveriesPerMinute(c.APIRates)))
+	if w := c.Webhook; len(w.Keys) > 0 || w.Secret != "" || w.SlackSigningSecret != "" || w.DingTalkAppSecret != "" {
+		a.Webhook, err = a.newWebhook(w, o.clock)
 		if err != nil {
 			return nil, err
 		}
@@ -148,6 +137,22 @@ func New(ctx context.Context, c Config, log *slog.Logger, opts ...Option) (*App,
 		return nil, err
 	}
 	return a, nil
+}
+
+// newWebhook builds the webhook's routes on a's store and provisioning,
+// verifying requests with w's secrets.
+func (a *App) newWebhook(w webhook.Config, clock func() time.Time) (http.Handler, error) {
+	guard, ok := a.Store.(webhook.ReplayGuard)
+	if !ok {
+		return nil, errors.New("VPNGW_STORE_URL: this store cannot remember webhook signatures")
+	}
+	p := webhook.ProvisionerFunc(func(ctx context.Context, in []provision.Input) ([]provision.Result, error) {
+		res, err := a.Provision.HandleAll(ctx, in)
+		a.drain(ctx)
+		return res, err
+	})
+	return webhook.New(w, p, guard, webhook.WithLogger(a.Log), webhook.WithClock(clock),
+		webhook.WithAllowedRate(deliveriesPerMinute(a.Config.APIRates)))
 }
 
 // Close releases the store and the broker connection.

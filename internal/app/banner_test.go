@@ -38,7 +38,7 @@ func TestLocalBannerSaysWhatIsRunning(t *testing.T) {
 				"signs API calls with       access key " + l.SigningKeyID,
 			}
 			for _, r := range []struct{ path, what, variable string }{
-				{"/", "signed CloudEvents", "VPNGW_WEBHOOK_SECRET"},
+				{"/", "signed CloudEvents", "VPNGW_WEBHOOK_KEYS or VPNGW_WEBHOOK_SECRET"},
 				{"/slack", "Slack slash commands", "VPNGW_SLACK_SIGNING_SECRET"},
 				{"/dingtalk", "DingTalk robot messages", "VPNGW_DINGTALK_APP_SECRET"},
 			} {

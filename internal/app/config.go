@@ -1,6 +1,7 @@
 package app
 
 import (
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"math"
@@ -40,10 +41,13 @@ type Config struct {
 	Concurrency       int           // VPNGW_CONCURRENCY
 	APIRates          map[string]float64
 	// APIRateScope is VPNGW_API_RATE_SCOPE: auto, shared or instance.
-	APIRateScope  string
-	LogFormat     string // VPNGW_LOG_FORMAT: json or text
-	LogLevel      string // VPNGW_LOG_LEVEL
-	Credentials   cloud.Credentials
+	APIRateScope string
+	LogFormat    string // VPNGW_LOG_FORMAT: json or text
+	LogLevel     string // VPNGW_LOG_LEVEL
+	Credentials  cloud.Credentials
+	// SecretTTL is VPNGW_SECRET_TTL: how long the webhook keeps the
+	// secrets it fetched.
+	SecretTTL     time.Duration
 	DataDir       string        // VPNGW_DATA_DIR (local stack)
 	EmulatorAddr  string        // VPNGW_EMULATOR_ADDR (local stack)
 	EmulatorDelay time.Duration // VPNGW_EMULATOR_DELAY (local stack)
@@ -54,6 +58,16 @@ type Config struct {
 	// Webhook configures the webhook function's routes (VPNGW_WEBHOOK_*,
 	// VPNGW_SLACK_SIGNING_SECRET, VPNGW_DINGTALK_APP_SECRET).
 	Webhook webhook.Config
+	// AllowInsecureTransport is VPNGW_ALLOW_INSECURE_TRANSPORT=1: a function
+	// may reach its store, broker and API without verified TLS.
+	AllowInsecureTransport bool
+	// CAFile is VPNGW_CA_FILE, the CA bundle (PEM) that verifies the store,
+	// the broker and the VPC endpoint; RootCAs holds its certificates.
+	CAFile  string
+	RootCAs *x509.CertPool
+	// Migrate is VPNGW_MIGRATE: on, the store's schema is migrated at start;
+	// off, it is only checked.
+	Migrate bool
 }
 
 // Var is one environment variable vpngw reads: its name, default and meaning.
@@ -77,14 +91,30 @@ var Vars = []Var{
 	{Name: "VPNGW_API_RATE_SCOPE", Default: "auto", Help: "who shares VPNGW_API_RATES: shared (every instance together, through the store's api_slots table; one transaction per API call), instance (each instance alone), or auto (shared on PostgreSQL and MySQL, instance on SQLite)"},
 	{Name: "VPNGW_LOG_FORMAT", Default: "json (local: text)", Help: "json or text"},
 	{Name: "VPNGW_LOG_LEVEL", Default: "info", Help: "debug, info, warn or error"},
-	{Name: "VPNGW_WEBHOOK_SECRET", Default: "none (POST / off)", Help: "webhook function: shared secret signing CloudEvents sent to POST /; at least 16 bytes"},
+	{Name: "VPNGW_WEBHOOK_KEYS", Default: "none", Help: `webhook function: the named keys of POST /, a JSON array [{"name":"ci","secret":"...","sources":["https://ci.example.com/*"]}] (optional "previousSecret"); each secret at least 16 bytes and its own; a request may claim only its key's sources, and its key's name reaches the policy (match.key)`},
+	{Name: "VPNGW_WEBHOOK_SECRET", Default: "none", Help: "webhook function: legacy unnamed key of POST /; at least 16 bytes; needs VPNGW_WEBHOOK_SECRET_SOURCES (prefer VPNGW_WEBHOOK_KEYS)"},
+	{Name: "VPNGW_WEBHOOK_SECRET_SOURCES", Default: "none (required with VPNGW_WEBHOOK_SECRET)", Help: "webhook function: the sources a request signed with VPNGW_WEBHOOK_SECRET may claim, policy patterns separated by |"},
 	{Name: "VPNGW_WEBHOOK_SECRET_PREVIOUS", Default: "none", Help: "webhook function: also accepted on POST / while senders move to a new secret; at least 16 bytes"},
 	{Name: "VPNGW_SLACK_SIGNING_SECRET", Default: "none (POST /slack off)", Help: "webhook function: the Slack app's signing secret"},
 	{Name: "VPNGW_DINGTALK_APP_SECRET", Default: "none (POST /dingtalk off)", Help: "webhook function: the DingTalk robot's AppSecret"},
+	{Name: "VPNGW_STORE_PASSWORD_SECRET", Default: "none", Help: "the secret holding VPNGW_STORE_URL's password, which the URL then leaves out (user@host); every variable of a secret may be given so, as X_SECRET naming the secret: see \"Secrets\""},
+	{Name: "VPNGW_QUEUE_PASSWORD_SECRET", Default: "none", Help: "the secret holding VPNGW_QUEUE_URL's password, as above"},
+	{Name: "VPNGW_KMS_ENDPOINT", Default: "kms.<FC_REGION>.aliyuncs.com", Help: "Function Compute: KMS endpoint the secrets are read from, http(s)://host:port or a host name (kms-vpc.<region>.aliyuncs.com inside the VPC)"},
+	{Name: "VPNGW_WEBHOOK_KEYS_SECRET", Default: "none", Help: "webhook function: the secret holding VPNGW_WEBHOOK_KEYS"},
+	{Name: "VPNGW_WEBHOOK_SECRET_SECRET", Default: "none", Help: "webhook function: the secret holding VPNGW_WEBHOOK_SECRET"},
+	{Name: "VPNGW_WEBHOOK_SECRET_PREVIOUS_SECRET", Default: "none", Help: "webhook function: the secret holding VPNGW_WEBHOOK_SECRET_PREVIOUS"},
+	{Name: "VPNGW_SLACK_SIGNING_SECRET_SECRET", Default: "none", Help: "webhook function: the secret holding VPNGW_SLACK_SIGNING_SECRET"},
+	{Name: "VPNGW_DINGTALK_APP_SECRET_SECRET", Default: "none", Help: "webhook function: the secret holding VPNGW_DINGTALK_APP_SECRET"},
+	{Name: "VPNGW_SECRET_TTL", Default: "5m", Help: "webhook function: how long the secrets it verifies requests with are kept before they are fetched again, so that a rotation takes effect without a redeploy"},
 	{Name: "VPNGW_WEBHOOK_MAX_SKEW", Default: "5m", Help: "webhook function: how far a signed request's timestamp may be from the clock, either way (at most 1h)"},
 	{Name: "ALIBABA_CLOUD_ACCESS_KEY_ID", Default: "none in functions (the role's STS credentials are used); local: the emulator's demo key, whatever is exported, while the emulator is embedded", Help: "access key, when not running with a function role"},
 	{Name: "ALIBABA_CLOUD_ACCESS_KEY_SECRET", Default: "as above", Help: "its secret"},
+	{Name: "ALIBABA_CLOUD_ACCESS_KEY_ID_SECRET", Default: "none", Help: "Lambda: the secret holding the access key id (name#AccessKeyId for a field of a JSON secret)"},
+	{Name: "ALIBABA_CLOUD_ACCESS_KEY_SECRET_SECRET", Default: "none", Help: "Lambda: the secret holding the access key secret (name#AccessKeySecret)"},
 	{Name: "ALIBABA_CLOUD_SECURITY_TOKEN", Default: "none", Help: "STS security token, with temporary keys"},
+	{Name: "VPNGW_ALLOW_INSECURE_TRANSPORT", Default: "unset (functions refuse plaintext)", Help: "1 lets a function use a store, broker or VPC endpoint without verified TLS (postgres sslmode=disable, mysql without tls, nats://, amqp://, log:, http://): tests and experiments only; any other value is refused"},
+	{Name: "VPNGW_CA_FILE", Default: "none (the system's roots)", Help: "CA bundle (PEM) shipped in the package, verifying the store (PostgreSQL sslrootcert, MySQL tls=true), the broker (tls://, amqps://) and the VPC endpoint"},
+	{Name: "VPNGW_MIGRATE", Default: "off in functions; on in the local stack", Help: "on: migrate the store's schema at start (needs a DDL-capable user); off: only check its version and refuse to start when it is behind, naming the command to run (vpngwctl migrate)"},
 	{Name: "VPNGW_HTTP_ADDR", Default: "127.0.0.1:8080", Help: "the local stack's CloudEvents HTTP endpoint", Local: true},
 	{Name: "VPNGW_RECONCILE_INTERVAL", Default: "3s", Help: "the local stack's reconcile ticker", Local: true},
 	{Name: "VPNGW_DATA_DIR", Default: ".vpngw", Help: "the local stack's state (SQLite, JetStream)", Local: true},
@@ -151,14 +181,21 @@ func FromEnv(getenv func(string) string, mode Mode) (Config, error) {
 		EmulatorDelay:     dur("VPNGW_EMULATOR_DELAY", 5*time.Second),
 		EmulatorQuota:     integer("VPNGW_EMULATOR_QUOTA", DefaultGatewayQuota, 0, 1_000_000),
 		NATSPort:          integer("VPNGW_NATS_PORT", 4333, 1, 65535),
+		SecretTTL:         dur("VPNGW_SECRET_TTL", 5*time.Minute),
 		Credentials: cloud.Credentials{
 			AccessKeyID:     str("ALIBABA_CLOUD_ACCESS_KEY_ID", ""),
 			AccessKeySecret: str("ALIBABA_CLOUD_ACCESS_KEY_SECRET", ""),
 			SecurityToken:   str("ALIBABA_CLOUD_SECURITY_TOKEN", ""),
 		},
 	}
+	keys, err := webhook.ParseKeys(getenv(webhook.EnvKeys))
+	if err != nil {
+		errs = append(errs, err)
+	}
 	c.Webhook = webhook.Config{
+		Keys:               keys,
 		Secret:             str("VPNGW_WEBHOOK_SECRET", ""),
+		SecretSources:      webhook.ParseSources(getenv(webhook.EnvSecretSources)),
 		PreviousSecret:     str("VPNGW_WEBHOOK_SECRET_PREVIOUS", ""),
 		SlackSigningSecret: str("VPNGW_SLACK_SIGNING_SECRET", ""),
 		DingTalkAppSecret:  str("VPNGW_DINGTALK_APP_SECRET", ""),
@@ -201,10 +238,10 @@ func FromEnv(getenv func(string) string, mode Mode) (Config, error) {
 			errs = append(errs, errors.New("neither VPNGW_POLICY nor VPNGW_POLICY_INLINE is set: a function needs the operator's policy to know who may create which gateways (start from deploy/policy.sample.yaml)"))
 		}
 		if c.StoreURL == "" {
-			errs = append(errs, errors.New("VPNGW_STORE_URL is not set: functions need a store every instance reaches, e.g. postgres://user@host:5432/vpngw or mysql://user@host:3306/vpngw"))
+			errs = append(errs, errors.New("VPNGW_STORE_URL is not set: functions need a store every instance reaches, e.g. postgres://user@host:5432/vpngw?sslmode=verify-full or mysql://user@host:3306/vpngw?tls=true"))
 		}
 		if c.QueueURL == "" {
-			errs = append(errs, errors.New("VPNGW_QUEUE_URL is not set: outcome events need a broker, e.g. nats://host:4222 or amqp://user:pass@host:5672/vhost?exchange=vpngw"))
+			errs = append(errs, errors.New("VPNGW_QUEUE_URL is not set: outcome events need a broker, e.g. tls://host:4222 or amqps://user@host:5671/vhost?exchange=vpngw"))
 		}
 	}
 	for _, u := range []struct{ name, val string }{{"VPNGW_STORE_URL", c.StoreURL}, {"VPNGW_QUEUE_URL", c.QueueURL}, {"VPNGW_VPC_ENDPOINT", c.VPCEndpoint}} {
@@ -222,6 +259,21 @@ func FromEnv(getenv func(string) string, mode Mode) (Config, error) {
 		if _, _, err := net.SplitHostPort(c.EmulatorAddr); err != nil {
 			bad("VPNGW_EMULATOR_ADDR", c.EmulatorAddr, "want host:port")
 		}
+	}
+	errs = append(errs, readTransport(getenv, &c)...)
+	defMigrate := "off"
+	if mode == Local {
+		defMigrate = "on"
+	}
+	switch v := str("VPNGW_MIGRATE", defMigrate); v {
+	case "on":
+		c.Migrate = true
+	case "off":
+	default:
+		bad("VPNGW_MIGRATE", v, "want on (migrate at start) or off (check the schema version only)")
+	}
+	if mode == Function && !c.AllowInsecureTransport {
+		errs = append(errs, checkTransport(c)...)
 	}
 	if (c.Credentials.AccessKeyID == "") != (c.Credentials.AccessKeySecret == "") {
 		errs = append(errs, errors.New("ALIBABA_CLOUD_ACCESS_KEY_ID and ALIBABA_CLOUD_ACCESS_KEY_SECRET go together: set both or neither"))

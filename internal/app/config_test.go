@@ -17,8 +17,8 @@ import (
 // functionEnv is a complete, valid function configuration.
 func functionEnv(extra map[string]string) func(string) string {
 	env := map[string]string{
-		"VPNGW_STORE_URL":     "postgres://vpngw@db.internal:5432/vpngw",
-		"VPNGW_QUEUE_URL":     "nats://mq.internal:4222",
+		"VPNGW_STORE_URL":     "postgres://vpngw@db.internal:5432/vpngw?sslmode=verify-full",
+		"VPNGW_QUEUE_URL":     "tls://mq.internal:4222",
 		"VPNGW_POLICY_INLINE": LocalPolicy,
 	}
 	for k, v := range extra {
@@ -64,6 +64,9 @@ func TestFromEnvNamesTheVariable(t *testing.T) {
 		{"VPNGW_API_RATES", "CreateVpnGateway=1e400/s", "finite"},
 	} {
 		env := map[string]string{tc.name: tc.value}
+		if strings.HasPrefix(tc.name, "VPNGW_WEBHOOK_SECRET") {
+			env["VPNGW_WEBHOOK_SECRET_SOURCES"] = "*"
+		}
 		if tc.name == "VPNGW_WEBHOOK_SECRET_PREVIOUS" {
 			env["VPNGW_WEBHOOK_SECRET"] = "a-current-secret-long-enough"
 		}

@@ -59,7 +59,9 @@ func (a *App) ProvisionHandler() runtime.Handler {
 			// would fail the same way.
 			inputs = []provision.Input{{Data: payload, Raw: payload, Err: err}}
 		} else {
-			inputs = intake.Inputs(items, "")
+			// EventBridge delivered these: what it stamped on them (the
+			// bus, the rule's route, the AWS account) is the requester's.
+			inputs = intake.BusInputs(items)
 		}
 		results, err := a.Provision.HandleAll(ctx, inputs)
 		a.drain(ctx)
@@ -94,7 +96,9 @@ func (a *App) HTTPHandler() http.Handler {
 			writeJSON(w, status, map[string]string{"error": err.Error()})
 			return
 		}
-		results, err := a.Provision.HandleAll(ctx, intake.Inputs(items, ""))
+		// Anyone who reaches this route writes every attribute: it claims
+		// no bus, route or account.
+		results, err := a.Provision.HandleAll(ctx, intake.Inputs(items, "", ""))
 		a.drain(ctx)
 		status := http.StatusAccepted
 		switch {
@@ -237,7 +241,7 @@ func reconcileOptions(payload json.RawMessage) (reconcile.Options, error) {
 func (a *App) WebhookHandler() runtime.Handler {
 	if a.Webhook == nil {
 		return func(context.Context, json.RawMessage) (any, error) {
-			return nil, errors.New("no webhook route is enabled: set VPNGW_WEBHOOK_SECRET, VPNGW_SLACK_SIGNING_SECRET or VPNGW_DINGTALK_APP_SECRET")
+			return nil, errors.New("no webhook route is enabled: set VPNGW_WEBHOOK_KEYS, VPNGW_SLACK_SIGNING_SECRET or VPNGW_DINGTALK_APP_SECRET")
 		}
 	}
 	return runtime.HTTPTrigger(a.Webhook)

@@ -49,9 +49,10 @@ func eventFrom(source, id string, data map[string]any) []byte {
 // origin and the rate CreateVpnGateway is limited to (VPNGW_API_RATES).
 func TestIntakeAnswersWebhookHandshake(t *testing.T) {
 	s := newStackEnv(t, map[string]string{
-		"VPNGW_API_RATES":        "CreateVpnGateway=30/m,DescribeVpnGateways=0",
-		"VPNGW_WEBHOOK_SECRET":   "a-webhook-secret-of-enough-length",
-		"VPNGW_WEBHOOK_MAX_SKEW": "5m",
+		"VPNGW_API_RATES":              "CreateVpnGateway=30/m,DescribeVpnGateways=0",
+		"VPNGW_WEBHOOK_SECRET":         "a-webhook-secret-of-enough-length",
+		"VPNGW_WEBHOOK_SECRET_SOURCES": "*",
+		"VPNGW_WEBHOOK_MAX_SKEW":       "5m",
 	})
 	srv := s.intakeServer()
 	for _, path := range []string{"/", "/webhook/"} {

@@ -8,13 +8,16 @@ import (
 
 	"github.com/vpngw/vpngw/events"
 	"github.com/vpngw/vpngw/internal/intake"
+	"github.com/vpngw/vpngw/internal/request"
 )
 
 // TestOutcomesOfOversizedRequestsStayUnderTheBound sends requests whose
 // echoed values are larger than events.MaxOutcomeBytes through the provision
 // function: a dry run with a 300 KiB VpcId (a validated event echoes the
-// parameters) and a 300 KiB source (every outcome names its request). Each
-// outcome must reach the stream under the bound, none parked for its size.
+// parameters), and a source as long as the intake takes whose every
+// character JSON writes as six bytes (every outcome names its request; a
+// longer source is refused unrecorded). Each outcome must reach the stream
+// under the bound, none parked for its size.
 func TestOutcomesOfOversizedRequestsStayUnderTheBound(t *testing.T) {
 	big := strings.Repeat("a", 300<<10)
 	for _, tc := range []struct {
@@ -30,10 +33,10 @@ func TestOutcomesOfOversizedRequestsStayUnderTheBound(t *testing.T) {
 			b, _ := json.Marshal(req)
 			return b
 		}},
-		{"a 300 KiB source", func() []byte {
+		{"the longest source, in JSON's longest characters", func() []byte {
 			var req map[string]any
 			_ = json.Unmarshal(requestEvent("big-src", validData()), &req)
-			req["source"] = "acs:eventbridge:" + big
+			req["source"] = "acs:" + strings.Repeat("\u2028", request.MaxIdentityLength-4)
 			b, _ := json.Marshal(req)
 			return b
 		}},

@@ -21,7 +21,7 @@ const testWebhookSecret = "0123456789abcdef0123456789abcdef"
 // webhookEnv is newStackEnv's environment for a stack whose webhook POST /
 // is on, under policy.
 func webhookEnv(policy string) map[string]string {
-	return map[string]string{"VPNGW_POLICY_INLINE": policy, "VPNGW_WEBHOOK_SECRET": testWebhookSecret}
+	return map[string]string{"VPNGW_POLICY_INLINE": policy, "VPNGW_WEBHOOK_SECRET": testWebhookSecret, "VPNGW_WEBHOOK_SECRET_SOURCES": "*"}
 }
 
 // postIntake sends body to the stack's CloudEvents HTTP intake (the local

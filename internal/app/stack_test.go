@@ -110,6 +110,10 @@ func newStackNATS(t *testing.T, maxPayload int32, extraEnv map[string]string, si
 		"ALIBABA_CLOUD_ACCESS_KEY_SECRET": vpcsim.DefaultAccessKeySecret,
 		"VPNGW_API_RATES":                 "CreateVpnGateway=0,DescribeVpnGateways=0",
 		"VPNGW_POLICY_INLINE":             LocalPolicy,
+		// Local services in plaintext, and a schema of the test's own that
+		// the function migrates itself.
+		"VPNGW_ALLOW_INSECURE_TRANSPORT": "1",
+		"VPNGW_MIGRATE":                  "on",
 	}
 	for k, v := range extraEnv {
 		env[k] = v

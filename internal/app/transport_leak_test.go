@@ -117,6 +117,7 @@ func TestTransportErrorsLeakNoSignedURL(t *testing.T) {
 				"ALIBABA_CLOUD_ACCESS_KEY_ID":     leakAKID,
 				"ALIBABA_CLOUD_ACCESS_KEY_SECRET": leakAKSecret,
 				"VPNGW_WEBHOOK_SECRET":            leakWebhook,
+				"VPNGW_WEBHOOK_SECRET_SOURCES":    "*",
 			})
 			var answers strings.Builder
 			note := func(what string, b []byte, err error) {

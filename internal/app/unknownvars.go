@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/vpngw/vpngw/internal/request"
+	"github.com/vpngw/vpngw/internal/secrets"
 )
 
 // varPrefix is the prefix of every variable vpngw reads itself.
@@ -29,17 +30,24 @@ var deployVars = map[string]bool{
 // and the nearest known name. A typo such as VPNGW_POLICY_FILE would
 // otherwise leave the setting at its default in silence.
 //
-// Known are the names in Vars and, for each, the name with _SECRET appended:
-// a secret-valued variable may be given as the name of a secret held in a
-// secret store. Any known name with _SECRET is accepted for now, not only the
-// secret-valued ones.
+// Known are the names in Vars and in SecretVars and, for each of
+// SecretVars, the name with secrets.Suffix appended, which names a secret in
+// a secret store instead of holding its value.
 func UnknownVars(environ []string) []string {
-	known := make([]string, 0, 2*len(Vars))
+	known := make([]string, 0, len(Vars)+2*len(SecretVars))
 	isKnown := map[string]bool{}
+	add := func(name string) {
+		if !isKnown[name] {
+			isKnown[name] = true
+			known = append(known, name)
+		}
+	}
 	for _, v := range Vars {
-		known = append(known, v.Name)
-		isKnown[v.Name] = true
-		isKnown[v.Name+"_SECRET"] = true
+		add(v.Name)
+	}
+	for _, name := range SecretVars {
+		add(name)
+		add(name + secrets.Suffix)
 	}
 	seen := map[string]bool{}
 	var out []string

@@ -16,10 +16,13 @@ func TestUnknownVars(t *testing.T) {
 	got := UnknownVars([]string{
 		"PATH=/bin", "VPNGW_STORE_URL=sqlite://x", "VPNGW_POLICY_FILE=p.yaml", "VPNGW_CONCURENCY=4",
 		"VPNGW_TEST_NATS_URL=nats://x", "VPNGW_FAULT_SEED=1", "VPNGW_WEBHOOK_SECRET_SECRET=name",
-		"VPNGW_ZZZZZZZZZZZZZZZZZZZZZZZZZZ=1", "VPNGW_REGION=cn-hangzhou", "VPNGW_POLICY_FILE=again",
+		"VPNGW_ZZZZZZZZZZZZZZZZZZZZZZZZZZ=1", "VPNGW_REGION=cn-hangzhou",
+		"VPNGW_STORE_PASSWORD_SECRET=vpngw-db", "VPNGW_STORE_PASSWORD=pw", "VPNGW_CONCURRENCY_SECRET=x", "VPNGW_POLICY_FILE=again",
 	})
 	want := []string{
 		"VPNGW_CONCURENCY is not a variable vpngw reads; did you mean VPNGW_CONCURRENCY?",
+		// Only a secret-valued variable may name a secret instead.
+		"VPNGW_CONCURRENCY_SECRET is not a variable vpngw reads; did you mean VPNGW_CONCURRENCY?",
 		"VPNGW_POLICY_FILE is not a variable vpngw reads; did you mean VPNGW_POLICY?",
 		"VPNGW_ZZZZZZZZZZZZZZZZZZZZZZZZZZ is not a variable vpngw reads; did you mean ",
 	}

@@ -167,6 +167,8 @@ func (e *footprintEnv) runInstance() (instanceRun, error) {
 		"VPNGW_VPC_ENDPOINT=" + e.emu.srv.URL,
 		"VPNGW_API_RATES=CreateVpnGateway=0,DescribeVpnGateways=0",
 		"VPNGW_POLICY_INLINE=" + benchPolicy,
+		"VPNGW_ALLOW_INSECURE_TRANSPORT=1",
+		"VPNGW_MIGRATE=on",
 		"TMPDIR=" + dir,
 	}
 	var logs tail

@@ -258,6 +258,10 @@ func newStack(tb testing.TB, storeKind string, clk *testclock.Clock, simOpts ...
 		"ALIBABA_CLOUD_ACCESS_KEY_SECRET": vpcsim.DefaultAccessKeySecret,
 		"VPNGW_API_RATES":                 "CreateVpnGateway=0,DescribeVpnGateways=0",
 		"VPNGW_POLICY_INLINE":             benchPolicy,
+		// Local services in plaintext, and a schema of the test's own that
+		// the function migrates itself.
+		"VPNGW_ALLOW_INSECURE_TRANSPORT": "1",
+		"VPNGW_MIGRATE":                  "on",
 	}
 	cfg, err := app.FromEnv(func(k string) string { return env[k] }, app.Function)
 	if err != nil {

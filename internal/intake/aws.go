@@ -82,7 +82,9 @@ func isAWSEvent(m map[string]json.RawMessage) bool {
 //     put as detail uses InputPath $.detail, so that the function is handed
 //     the CloudEvent itself.
 //   - Time = time, verbatim; account and region go to Extensions under
-//     AWSAccountExtension and AWSRegionExtension.
+//     AWSAccountExtension and AWSRegionExtension. The account, which
+//     EventBridge sets to the account that put the event, is also the
+//     item's Origin.Account.
 //   - version is checked to be a string and not kept. Any other member
 //     (replay-name, on a replayed event) is listed in Ignored.
 //
@@ -113,6 +115,7 @@ func buildAWS(m map[string]json.RawMessage, index int) Item {
 			it.Extensions[x.ext] = v
 		}
 	}
+	it.Origin.Account = stamped(it.Extensions[AWSAccountExtension])
 	it.Data = detailData(&p, m[awsDetail])
 
 	for name := range m {

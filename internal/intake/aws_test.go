@@ -3,6 +3,7 @@ package intake_test
 import (
 	"encoding/json"
 	"reflect"
+	"strings"
 	"testing"
 	"time"
 
@@ -10,6 +11,7 @@ import (
 
 	"github.com/vpngw/vpngw/events"
 	"github.com/vpngw/vpngw/internal/intake"
+	"github.com/vpngw/vpngw/internal/policy"
 	"github.com/vpngw/vpngw/internal/request"
 )
 
@@ -290,4 +292,32 @@ func FuzzFromPayloadAmazonEventBridge(f *testing.F) {
 			}
 		}
 	})
+}
+
+// The account Amazon EventBridge stamps is the item's origin; the same
+// value written by a CloudEvent's sender as an extension is not, nor is a
+// stamp longer than any the platform writes. A CloudEvent's bus attribute
+// is its origin, and Inputs (what a sender wrote itself) drops every origin.
+func TestOriginOnlyFromThePlatformsEnvelope(t *testing.T) {
+	aws := []byte(`{"version":"0","id":"a1","detail-type":"io.vpngw.gateway.requested","source":"s","account":"123456789012","region":"eu-west-1","detail":{"RegionId":"cn-hangzhou"}}`)
+	ce := []byte(`{"specversion":"1.0","id":"c1","source":"s","type":"io.vpngw.gateway.requested","awsaccount":"123456789012","aliyuneventbusname":"vpngw-ci","vpngwroute":"` +
+		strings.Repeat("r", 256) + `","data":{"RegionId":"cn-hangzhou"}}`)
+	items, err := intake.FromPayload(aws)
+	if err != nil || items[0].Origin != (policy.Origin{Account: "123456789012"}) {
+		t.Fatalf("AWS event: %+v %v, want origin account 123456789012", items, err)
+	}
+	items, err = intake.FromPayload(ce)
+	if err != nil || items[0].Origin != (policy.Origin{Bus: "vpngw-ci"}) {
+		t.Fatalf("CloudEvent: %+v %v, want origin bus vpngw-ci only", items, err)
+	}
+	if in := intake.BusInputs(items); in[0].Origin.Bus != "vpngw-ci" {
+		t.Errorf("BusInputs dropped the bus: %+v", in[0].Origin)
+	}
+	odd := []byte(`{"specversion":"1.0","id":"c2","source":"s","type":"io.vpngw.gateway.requested","aliyuneventbusname":"vpngw-ci\u0000","vpngwroute":"r\u00e9","data":{}}`)
+	if oddItems, err := intake.FromPayload(odd); err != nil || !oddItems[0].Origin.Zero() {
+		t.Errorf("stamps with a NUL or non-ASCII character: %+v %v, want them dropped", oddItems, err)
+	}
+	if in := intake.Inputs(items, "webhook", "ci"); !in[0].Origin.Zero() || in[0].Key != "ci" {
+		t.Errorf("Inputs kept an origin %+v (key %q): a sender cannot claim a bus", in[0].Origin, in[0].Key)
+	}
 }

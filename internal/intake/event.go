@@ -205,6 +205,8 @@ func build(e envelope) Item {
 		it.Extensions[name] = v
 	}
 
+	it.Origin = cloudEventOrigin(it.Extensions)
+
 	if p.any() {
 		it.Err = p.err()
 		// The data of a malformed event is not to be acted on.

@@ -5,6 +5,7 @@ import (
 	"strings"
 
 	"github.com/vpngw/vpngw/events"
+	"github.com/vpngw/vpngw/internal/policy"
 	"github.com/vpngw/vpngw/internal/request"
 )
 
@@ -41,6 +42,13 @@ type Item struct {
 	// package documentation for how non-string values are rendered). Nil when
 	// there are none.
 	Extensions map[string]string
+	// Origin is what the platform stamps on an event it delivers: the
+	// Alibaba Cloud EventBridge bus (BusExtension) and the rule's route
+	// constant (RouteExtension) of a CloudEvent, the account of an Amazon
+	// EventBridge event. Only an event-bus delivery may be trusted with it
+	// (BusInputs); Inputs, for what a webhook or plain HTTP sender wrote,
+	// drops it.
+	Origin policy.Origin
 	// Ignored names the members or headers that were skipped because their
 	// names are not CloudEvents attribute names, sorted. Nil when there are
 	// none.

@@ -40,7 +40,7 @@ var (
 	chatops   = policy.Requester{Source: "slack:T0001VPNGW", Caller: "slack", ChatUser: "U024BE7LH"}
 	netops    = policy.Requester{Source: "dingtalk:cidNetops01==", Caller: "dingtalk"}
 	finance   = policy.Requester{Source: "https://erp.example.com/procurement"}
-	platform  = policy.Requester{Source: "https://ci.example.com/platform"}
+	platform  = policy.Requester{Source: "https://ci.example.com/platform", Origin: policy.Origin{Bus: "vpngw-ci"}}
 )
 
 // Requests that the matching rule allows; cases change one thing.
@@ -181,6 +181,14 @@ func TestDecideSample(t *testing.T) {
 		{name: "match source: another DingTalk conversation does not reach the trial bot's rule", who: policy.Requester{Source: "dingtalk:cidElsewhere77==", Caller: "dingtalk"},
 			req: events.GatewayRequest{RegionId: "cn-hangzhou", VpcId: "vpc-bp1net01", Bandwidth: ptr(20), InstanceChargeType: "POSTPAY",
 				VSwitchId: "vsw-bp1aaaa", DisasterRecoveryVSwitchId: "vsw-bp1bbbb"},
+			want: []string{"/source"}},
+		{name: "match bus: the permissive rule's source put on another bus matches no rule",
+			who:  policy.Requester{Source: platform.Source, Origin: policy.Origin{Bus: "vpngw-tickets"}},
+			req:  with(ticketingRequest(), func(r *events.GatewayRequest) { r.InstanceChargeType = "" }),
+			want: []string{"/source"}},
+		{name: "match bus: the permissive rule's source without a bus (plain HTTP intake) matches no rule",
+			who:  policy.Requester{Source: platform.Source},
+			req:  with(ticketingRequest(), func(r *events.GatewayRequest) { r.InstanceChargeType = "" }),
 			want: []string{"/source"}},
 		{name: "match caller: the trial bot's rule is not reached from the bus", who: policy.Requester{Source: netops.Source},
 			req: events.GatewayRequest{RegionId: "cn-hangzhou", VpcId: "vpc-bp1net01", Bandwidth: ptr(20), InstanceChargeType: "POSTPAY",
@@ -428,6 +436,71 @@ rules:
 		if err != nil || d.Rule != tc.rule {
 			t.Errorf("caller %q: rule %q (%v), want %q", tc.caller, d.Rule, err, tc.rule)
 		}
+	}
+}
+
+// What the platform stamps binds a rule: a rule with bus, route or account
+// takes only requests stamped with a match, and "*" still needs a stamp; a
+// rule with key only requests signed with that webhook key.
+func TestOriginBindsRules(t *testing.T) {
+	p, err := policy.Parse("t.yaml", []byte(`
+version: 1
+rules:
+  - name: ci-bus
+    match: {source: "/jobs", bus: vpngw-ci}
+    regions: ["*"]
+    vpcs: ["*"]
+    maxBandwidth: 1000
+    chargeTypes: [POSTPAY]
+  - name: ci-route
+    match: {source: "/jobs", route: "regex:ci-[0-9]+"}
+    regions: ["*"]
+    vpcs: ["*"]
+    maxBandwidth: 500
+    chargeTypes: [POSTPAY]
+  - name: aws-any-account
+    match: {source: "/jobs", account: "*"}
+    regions: ["*"]
+    vpcs: ["*"]
+    maxBandwidth: 200
+    chargeTypes: [POSTPAY]
+  - name: ci-key
+    match: {source: "/jobs", caller: webhook, key: ci}
+    regions: ["*"]
+    vpcs: ["*"]
+    maxBandwidth: 100
+    chargeTypes: [POSTPAY]
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		who  policy.Requester
+		rule string
+	}{
+		{policy.Requester{Source: "/jobs", Origin: policy.Origin{Bus: "vpngw-ci"}}, "ci-bus"},
+		{policy.Requester{Source: "/jobs", Origin: policy.Origin{Bus: "vpngw-other"}}, ""},
+		{policy.Requester{Source: "/jobs", Origin: policy.Origin{Bus: "vpngw-other", Route: "ci-7"}}, "ci-route"},
+		{policy.Requester{Source: "/jobs", Origin: policy.Origin{Route: "ci-x"}}, ""},
+		{policy.Requester{Source: "/jobs", Origin: policy.Origin{Account: "123456789012"}}, "aws-any-account"},
+		{policy.Requester{Source: "/jobs"}, ""},
+		{policy.Requester{Source: "/jobs", Caller: "webhook", Key: "ci"}, "ci-key"},
+		{policy.Requester{Source: "/jobs", Caller: "webhook", Key: "tickets"}, ""},
+		{policy.Requester{Source: "/jobs", Caller: "webhook"}, ""},
+		// A webhook request never carries an origin, and if it did it
+		// would still not reach a bus rule.
+		{policy.Requester{Source: "/jobs", Caller: "webhook", Origin: policy.Origin{Bus: "vpngw-ci"}}, ""},
+	} {
+		d, err := p.Decide(tc.who, ticketingRequest())
+		if err != nil || d.Rule != tc.rule {
+			t.Errorf("%s: rule %q (%v), want %q", tc.who, d.Rule, err, tc.rule)
+		}
+		if tc.rule == "" && !strings.Contains(d.Message, tc.who.String()) {
+			t.Errorf("denial %q does not name the requester %s", d.Message, tc.who)
+		}
+	}
+	if got := (policy.Requester{Source: "/jobs", Caller: "webhook", Key: "ci"}).Principal(); got != "webhook:ci" {
+		t.Errorf("Principal = %q, want webhook:ci", got)
 	}
 }
 

@@ -8,7 +8,10 @@
 // violation, the tags to add, the rule's quota). The first rule whose match
 // fits the requester decides; a request no rule matches is denied. A rule
 // without a caller pattern takes only the event bus's requests, one with a
-// caller pattern only those of the webhook routes it names (Callers).
+// caller pattern only those of the webhook routes it names (Callers). A
+// rule may also ask for what the platform stamped on a bus delivery
+// (Origin: bus, route, account), which the producer cannot choose, or, on
+// the webhook, for the name of the key that signed the request.
 // IdentityTags gives the tags that trace a gateway back to its request.
 //
 // Decide counts nothing: a quota is applied where the request is recorded,

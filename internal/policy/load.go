@@ -323,7 +323,8 @@ func shadows(a, b *rule) bool {
 	// Without a caller a rule takes only the event bus's requests, and with
 	// one only the webhook's: the two never cover each other.
 	callers := (a.caller == nil) == (b.caller == nil) && (a.caller == nil || covers(a.caller, b.caller))
-	return (a.source.raw == "*" || a.source.raw == b.source.raw) && callers && covers(a.chatUser, b.chatUser)
+	return (a.source.raw == "*" || a.source.raw == b.source.raw) && callers && covers(a.chatUser, b.chatUser) &&
+		covers(a.key, b.key) && covers(a.bus, b.bus) && covers(a.route, b.route) && covers(a.account, b.account)
 }
 
 func (l *loader) rule(n *yaml.Node, path string, index int) *rule {
@@ -434,14 +435,26 @@ func (l *loader) match(n *yaml.Node, path string, r *rule) {
 			}
 		}
 	}
-	var callerNode, chatUserNode *yaml.Node
+	var callerNode, chatUserNode, keyNode *yaml.Node
+	var originNodes []*yaml.Node
+	var originKeys []string
 	keep := func(dst **yaml.Node, set func(v *yaml.Node, p string)) func(v *yaml.Node, p string) {
 		return func(v *yaml.Node, p string) { *dst = v; set(v, p) }
+	}
+	origin := func(name string, dst **pattern) field {
+		return field{key: name, set: func(v *yaml.Node, p string) {
+			originNodes, originKeys = append(originNodes, v), append(originKeys, name)
+			one(dst)(v, p)
+		}}
 	}
 	l.mapping(n, path, []field{
 		{key: "source", required: true, set: one(&r.source)},
 		{key: "caller", set: keep(&callerNode, one(&r.caller))},
+		{key: "key", set: keep(&keyNode, one(&r.key))},
 		{key: "chatUser", set: keep(&chatUserNode, one(&r.chatUser))},
+		origin("bus", &r.bus),
+		origin("route", &r.route),
+		origin("account", &r.account),
 	})
 	if r.caller != nil && !slices.ContainsFunc(Callers, r.caller.match) {
 		hint := ""
@@ -453,6 +466,16 @@ func (l *loader) match(n *yaml.Node, path string, r *rule) {
 	}
 	if chatUserNode != nil && callerNode == nil {
 		l.fail(chatUserNode, path+".chatUser", "a chat user comes only with a chat route: add caller (%s or %s) beside chatUser", CallerSlack, CallerDingTalk)
+	}
+	if keyNode != nil && (r.caller == nil || r.caller.raw != CallerWebhook) {
+		l.fail(keyNode, path+".key", "a key names a key of %s, which only the %s route has: write caller: %s beside key",
+			"VPNGW_WEBHOOK_KEYS", CallerWebhook, CallerWebhook)
+	}
+	if callerNode != nil {
+		for i, v := range originNodes {
+			l.fail(v, path+"."+originKeys[i], "%s is stamped by the platform on what the event bus delivers, and a request with a caller came through a webhook: remove caller to match the bus's requests, or %s to match the webhook's",
+				originKeys[i], originKeys[i])
+		}
 	}
 }
 

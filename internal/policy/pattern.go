@@ -100,3 +100,28 @@ func (ps patterns) String() string {
 	}
 	return strings.Join(s, ", ")
 }
+
+// Patterns is a list of policy patterns (globs, or "regex:" expressions) for
+// other packages that bind a value the way the policy file does: the
+// sources a webhook key may claim.
+type Patterns struct{ ps patterns }
+
+// CompilePatterns compiles raw as the policy file's patterns. The error
+// names the entry at fault by its position.
+func CompilePatterns(raw []string) (Patterns, error) {
+	var out Patterns
+	for i, s := range raw {
+		p, err := compilePattern(s)
+		if err != nil {
+			return Patterns{}, fmt.Errorf("[%d] %q: %w", i, s, err)
+		}
+		out.ps = append(out.ps, p)
+	}
+	return out, nil
+}
+
+// Match reports whether s fits any of the patterns.
+func (p Patterns) Match(s string) bool { return p.ps.match(s) }
+
+// String lists the patterns as written, for messages.
+func (p Patterns) String() string { return p.ps.String() }

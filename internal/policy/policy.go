@@ -33,13 +33,34 @@ var Callers = []string{CallerWebhook, CallerSlack, CallerDingTalk}
 
 // Requester is who sent a request. Source is the request event's
 // CloudEvents source and is always set. Caller (the webhook route that
-// authenticated the request, one of Callers) and ChatUser (the chat user a
-// bot acts for) are set only for requests that came in through a webhook.
+// authenticated the request, one of Callers), Key (the name of the webhook
+// key that signed it) and ChatUser (the chat user a bot acts for) are set
+// only for requests that came in through a webhook. Origin holds what the
+// platform that delivered an event stamped on it, set only for what the
+// event bus delivered.
 type Requester struct {
 	Source   string
 	Caller   string
+	Key      string
 	ChatUser string
+	Origin   Origin
 }
+
+// Origin is what the platform stamps on an event it delivers, which the
+// producer cannot choose (unlike the source): the Alibaba Cloud EventBridge
+// bus the event was put on (its aliyuneventbusname attribute), the constant
+// the EventBridge rule's target adds (the vpngwroute attribute of its
+// template), and the AWS account that put an Amazon EventBridge event (its
+// account). Intake fills it only from an event-bus delivery, never from a
+// webhook request, so a webhook sender cannot claim a bus.
+type Origin struct {
+	Bus     string `json:"bus,omitempty"`
+	Route   string `json:"route,omitempty"`
+	Account string `json:"account,omitempty"`
+}
+
+// Zero reports whether o holds nothing.
+func (o Origin) Zero() bool { return o == Origin{} }
 
 // String names the requester in messages: its source, and its caller and
 // chat user when it has them.
@@ -48,18 +69,34 @@ func (r Requester) String() string {
 	if r.Caller != "" {
 		s += ", caller " + strconv.Quote(r.Caller)
 	}
+	if r.Key != "" {
+		s += ", key " + strconv.Quote(r.Key)
+	}
 	if r.ChatUser != "" {
 		s += ", chat user " + strconv.Quote(r.ChatUser)
+	}
+	if r.Origin.Bus != "" {
+		s += ", bus " + strconv.Quote(r.Origin.Bus)
+	}
+	if r.Origin.Route != "" {
+		s += ", route " + strconv.Quote(r.Origin.Route)
+	}
+	if r.Origin.Account != "" {
+		s += ", account " + strconv.Quote(r.Origin.Account)
 	}
 	return s
 }
 
 // Principal is the requester as the vpngw:requester tag records it: the
-// webhook caller and chat user joined by "/" ("chatops-bot/U024BE7LH"), or
+// webhook caller (with its key's name, "webhook:ci") and chat user joined
+// by "/" ("chatops-bot/U024BE7LH"), or
 // the source when the request did not come through a webhook.
 func (r Requester) Principal() string {
 	var parts []string
-	if r.Caller != "" {
+	switch {
+	case r.Caller != "" && r.Key != "":
+		parts = append(parts, r.Caller+":"+r.Key)
+	case r.Caller != "":
 		parts = append(parts, r.Caller)
 	}
 	if r.ChatUser != "" {
@@ -140,7 +177,10 @@ type rule struct {
 	// index is the rule's position in the file, for messages.
 	index int
 
-	source, caller, chatUser *pattern
+	source, caller, key, chatUser *pattern
+	// bus, route and account match the requester's Origin; a rule with
+	// one of them takes only events the platform stamped with a match.
+	bus, route, account *pattern
 
 	dryRun            bool
 	regions           patterns
@@ -279,10 +319,17 @@ func (r *rule) fits(who Requester) bool {
 	} else if who.Caller == "" || !r.caller.match(who.Caller) {
 		return false
 	}
-	if r.chatUser != nil && (who.ChatUser == "" || !r.chatUser.match(who.ChatUser)) {
+	if !present(r.key, who.Key) || !present(r.chatUser, who.ChatUser) {
 		return false
 	}
-	return true
+	return present(r.bus, who.Origin.Bus) && present(r.route, who.Origin.Route) && present(r.account, who.Origin.Account)
+}
+
+// present reports whether v fits the pattern p: any v when p is nil, and
+// otherwise a v that is set and matches (a pattern of "*" does not match an
+// attribute the platform did not stamp).
+func present(p *pattern, v string) bool {
+	return p == nil || (v != "" && p.match(v))
 }
 
 // checker collects the violations of one decision.

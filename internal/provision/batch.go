@@ -123,7 +123,9 @@ func batchItems(batch Input, b events.BatchRequest, scheme store.ItemScheme) []I
 			Data:        raw,
 			TraceParent: batch.TraceParent,
 			Caller:      batch.Caller,
+			Key:         batch.Key,
 			ChatUser:    batch.ChatUser,
+			Origin:      batch.Origin,
 			DryRun:      batch.DryRun,
 		}
 	}
@@ -144,6 +146,7 @@ func (s *Service) recordBatch(ctx context.Context, x Input) ([]Input, error) {
 		Key: id.Key(), Source: id.Source, EventID: id.ID, Subject: id.Subject,
 		Params: x.Data, State: store.Batch, CreatedAt: now, UpdatedAt: now, TraceParent: x.TraceParent,
 		Caller: x.Caller, ChatUser: x.ChatUser, DryRun: x.DryRun, ItemScheme: store.ItemsApart,
+		Origin: encodeOrigin(x.Key, x.Origin),
 	}, nil)
 	if err != nil {
 		return nil, fmt.Errorf("record batch %s: %w", id.Key(), err)
@@ -165,6 +168,7 @@ func (s *Service) FinishBatch(ctx context.Context, batch store.Request, leaseOwn
 		Identity: request.Identity{Source: batch.Source, ID: batch.EventID, Subject: batch.Subject}, Type: events.TypeBatchRequested,
 		TraceParent: batch.TraceParent, Caller: batch.Caller, ChatUser: batch.ChatUser, DryRun: batch.DryRun,
 	}
+	x.Key, x.Origin = decodeOrigin(batch.Origin)
 	items := batchItems(x, b, batch.ItemScheme)
 	keys := make([]string, len(items))
 	for i, it := range items {

@@ -73,9 +73,12 @@ type Input struct {
 	// Err is a problem with the envelope (not the data); the request is then
 	// rejected at the validation stage.
 	Err error
-	// Caller and ChatUser are who a webhook authenticated; the policy
+	// Caller, Key and ChatUser are who a webhook authenticated; the policy
 	// matches them besides the source.
-	Caller, ChatUser string
+	Caller, Key, ChatUser string
+	// Origin is what the platform stamped on an event it delivered; intake
+	// sets it only for event-bus deliveries.
+	Origin policy.Origin
 	// DryRun asks for the decision only: nothing is created.
 	DryRun bool
 	// Raw is the event as it arrived; a malformed event without source or
@@ -385,6 +388,7 @@ func (s *Service) record(ctx context.Context, in Input) (rec store.Request, id r
 		RegionID: req.RegionId, VpcID: req.VpcId, Params: in.Data,
 		CreatedAt: now, UpdatedAt: now, TraceParent: in.TraceParent,
 		Caller: in.Caller, ChatUser: in.ChatUser, DryRun: in.DryRun, Data: in.Data,
+		Origin: encodeOrigin(in.Key, in.Origin),
 	}
 	if errs != nil {
 		// What failed validation may not fit its column: keep only what
@@ -395,7 +399,7 @@ func (s *Service) record(ctx context.Context, in Input) (rec store.Request, id r
 	}
 
 	rec.ClientToken = request.ClientToken(id, req)
-	who := policy.Requester{Source: id.Source, Caller: in.Caller, ChatUser: in.ChatUser}
+	who := policy.Requester{Source: id.Source, Caller: in.Caller, Key: in.Key, ChatUser: in.ChatUser, Origin: in.Origin}
 	var (
 		dryRun   bool
 		decision policy.Decision
@@ -541,7 +545,7 @@ func (s *Service) redecide(ctx context.Context, log *slog.Logger, id request.Ide
 					[]events.FieldError{{Field: "data", Message: perr.Error()}})
 				return res, true, err
 			}
-			who := policy.Requester{Source: rec.Source, Caller: rec.Caller, ChatUser: rec.ChatUser}
+			who := recordedRequester(rec)
 			d, derr := s.policy.Decide(who, asked)
 			if derr != nil {
 				return retry, true, fmt.Errorf("decide policy for %s: %w", rec.Key, derr)
@@ -908,4 +912,43 @@ func (s *Service) requota(ctx context.Context, key string, who policy.Requester,
 	default:
 		return d, fmt.Errorf("check quota of %s: %w", key, err)
 	}
+}
+
+// recordedOrigin is the part of a requester that store.Request.Origin
+// keeps: the webhook key's name and what the platform stamped.
+type recordedOrigin struct {
+	Key string `json:"key,omitempty"`
+	policy.Origin
+}
+
+// encodeOrigin is what store.Request.Origin records: "" when there is
+// nothing to keep, else a JSON object.
+func encodeOrigin(key string, o policy.Origin) string {
+	if key == "" && o.Zero() {
+		return ""
+	}
+	// Without HTML escaping, printable ASCII (all intake keeps) takes at
+	// most two bytes a character, within the column's bound.
+	var b strings.Builder
+	enc := json.NewEncoder(&b)
+	enc.SetEscapeHTML(false)
+	_ = enc.Encode(recordedOrigin{Key: key, Origin: o}) // cannot fail: strings only
+	return strings.TrimSuffix(b.String(), "\n")
+}
+
+// decodeOrigin reads what encodeOrigin wrote. A value that does not read
+// (never written by vpngw) gives an empty origin, which matches only the
+// rules that ask for none.
+func decodeOrigin(s string) (string, policy.Origin) {
+	var r recordedOrigin
+	if s == "" || json.Unmarshal([]byte(s), &r) != nil {
+		return "", policy.Origin{}
+	}
+	return r.Key, r.Origin
+}
+
+// recordedRequester is the requester a record was decided as.
+func recordedRequester(rec store.Request) policy.Requester {
+	key, o := decodeOrigin(rec.Origin)
+	return policy.Requester{Source: rec.Source, Caller: rec.Caller, Key: key, ChatUser: rec.ChatUser, Origin: o}
 }

@@ -242,7 +242,7 @@ func TestHTTPTriggerWebhook(t *testing.T) {
 	const secret = "fc-trigger-test-secret-0123456789"
 	now := time.Unix(1_790_000_000, 0)
 	p := &countingProvisioner{}
-	wh, err := webhook.New(webhook.Config{Secret: secret}, p, &onceGuard{seen: map[string]bool{}},
+	wh, err := webhook.New(webhook.Config{Secret: secret, SecretSources: []string{"*"}}, p, &onceGuard{seen: map[string]bool{}},
 		webhook.WithClock(func() time.Time { return now }), webhook.WithLogger(slog.New(slog.NewTextHandler(io.Discard, nil))))
 	if err != nil {
 		t.Fatal(err)

@@ -87,6 +87,10 @@ type Request struct {
 	Caller   string
 	ChatUser string
 	DryRun   bool
+	// Origin is the rest of the requester, as provision encodes it: the
+	// webhook key's name and what the platform stamped on an event-bus
+	// delivery (its bus, route, account). Empty when there is none.
+	Origin string
 	// Data is the request's data as it arrived, before the policy added
 	// its tags: what a re-drive is decided on. Nil when not kept (requests
 	// recorded before it was).

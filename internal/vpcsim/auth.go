@@ -2,71 +2,20 @@ package vpcsim
 
 import (
 	"crypto/hmac"
-	"crypto/sha1"
 	"crypto/sha256"
 	"crypto/subtle"
-	"encoding/base64"
 	"encoding/hex"
-	"maps"
 	"net/url"
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/vpngw/vpngw/internal/acsrpc"
 )
 
 // maxSkew is how far a request's timestamp may be from the service's clock,
 // and how long a signature nonce is remembered.
 const maxSkew = 15 * time.Minute
-
-// percentEncode is the RFC 3986 encoding both signature versions use: every
-// byte except A-Z a-z 0-9 - _ . ~ becomes %XX with upper-case hex. It equals
-// the core SDK's url.QueryEscape followed by "+"→"%20", "*"→"%2A", "%7E"→"~".
-func percentEncode(s string) string {
-	const hexDigits = "0123456789ABCDEF"
-	var b strings.Builder
-	b.Grow(len(s) + len(s)/2)
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if 'A' <= c && c <= 'Z' || 'a' <= c && c <= 'z' || '0' <= c && c <= '9' ||
-			c == '-' || c == '_' || c == '.' || c == '~' {
-			b.WriteByte(c)
-			continue
-		}
-		b.WriteByte('%')
-		b.WriteByte(hexDigits[c>>4])
-		b.WriteByte(hexDigits[c&0xF])
-	}
-	return b.String()
-}
-
-// rpcStringToSign is the signature version 1.0 string to sign:
-// METHOD&%2F&percentEncode(k1=v1&k2=v2…), keys sorted, Signature left out.
-func rpcStringToSign(method string, params map[string]string) string {
-	keys := make([]string, 0, len(params))
-	for k := range params {
-		if k != "Signature" {
-			keys = append(keys, k)
-		}
-	}
-	slices.Sort(keys)
-	var canon strings.Builder
-	for i, k := range keys {
-		if i > 0 {
-			canon.WriteByte('&')
-		}
-		canon.WriteString(percentEncode(k))
-		canon.WriteByte('=')
-		canon.WriteString(percentEncode(params[k]))
-	}
-	return method + "&" + percentEncode("/") + "&" + percentEncode(canon.String())
-}
-
-// rpcSign is base64(HMAC-SHA1(secret + "&", stringToSign)).
-func rpcSign(secret, stringToSign string) string {
-	m := hmac.New(sha1.New, []byte(secret+"&"))
-	m.Write([]byte(stringToSign))
-	return base64.StdEncoding.EncodeToString(m.Sum(nil))
-}
 
 // acs3CanonicalQuery encodes the query with keys and values percent-encoded,
 // sorted by key, as "k=v" pairs (an empty value gives "k=").
@@ -75,7 +24,7 @@ func acs3CanonicalQuery(q url.Values) string {
 	var pairs []pair
 	for k, vs := range q {
 		for _, v := range vs {
-			pairs = append(pairs, pair{percentEncode(k), percentEncode(v)})
+			pairs = append(pairs, pair{acsrpc.PercentEncode(k), acsrpc.PercentEncode(v)})
 		}
 	}
 	slices.SortFunc(pairs, func(a, b pair) int {
@@ -249,16 +198,7 @@ func (s *Server) authenticate(req *apiRequest) *apiError {
 			return errSignatureMismatch(sts)
 		}
 	default:
-		sts := rpcStringToSign(req.method, req.params)
-		want := rpcSign(cred.AccessKeySecret, sts)
-		if !hmac.Equal([]byte(want), []byte(req.signature)) {
-			if req.securityToken != "" {
-				// The echoed string to sign would carry the token into
-				// the caller's error logs; show it redacted instead.
-				redacted := maps.Clone(req.params)
-				redacted["SecurityToken"] = "REDACTED"
-				sts = rpcStringToSign(req.method, redacted)
-			}
+		if ok, sts := acsrpc.Verify(req.method, req.params, cred.AccessKeySecret); !ok {
 			return errSignatureMismatch(sts)
 		}
 	}

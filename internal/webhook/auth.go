@@ -83,35 +83,60 @@ func genericMAC(secret []byte, timestamp string, body []byte) []byte {
 	return m.Sum(nil)
 }
 
-// verifyGeneric checks a POST / request: a fresh timestamp and a v1
-// signature made with one of secrets over exactly these bytes.
+// verifyKeys checks a POST / request: a fresh timestamp and a v1
+// signature made with a secret of one of keys over exactly these bytes. It
+// returns the index of that key.
+func verifyKeys(h http.Header, body []byte, keys []signer, now time.Time, skew time.Duration) (verified, int, error) {
+	var secrets [][]byte
+	var owner []int
+	for i, k := range keys {
+		for _, s := range k.secrets {
+			secrets, owner = append(secrets, s), append(owner, i)
+		}
+	}
+	v, at, err := verifyGenericAt(h, body, secrets, now, skew)
+	if err != nil {
+		return verified{}, -1, err
+	}
+	return v, owner[at], nil
+}
+
+// verifyGeneric checks a POST / request against a flat list of secrets.
 func verifyGeneric(h http.Header, body []byte, secrets [][]byte, now time.Time, skew time.Duration) (verified, error) {
+	v, _, err := verifyGenericAt(h, body, secrets, now, skew)
+	return v, err
+}
+
+// verifyGenericAt is verifyGeneric that also returns the index of the
+// secret that signed.
+func verifyGenericAt(h http.Header, body []byte, secrets [][]byte, now time.Time, skew time.Duration) (verified, int, error) {
 	ts, err := oneHeader(h, HeaderTimestamp)
 	if err != nil {
-		return verified{}, err
+		return verified{}, -1, err
 	}
 	sigHeader := strings.Join(h.Values(HeaderSignature), ",")
 	if strings.TrimSpace(sigHeader) == "" {
-		return verified{}, authErrorf("missing %s header", HeaderSignature)
+		return verified{}, -1, authErrorf("missing %s header", HeaderSignature)
 	}
 	t, err := parseUnix(HeaderTimestamp, ts, time.Second, 11)
 	if err != nil {
-		return verified{}, err
+		return verified{}, -1, err
 	}
 	if err := checkSkew(HeaderTimestamp, t, now, skew); err != nil {
-		return verified{}, err
+		return verified{}, -1, err
 	}
 	sigs, err := parseV1(sigHeader)
 	if err != nil {
-		return verified{}, err
+		return verified{}, -1, err
 	}
-	if !anyMatch(sigs, secrets, func(secret []byte) []byte { return genericMAC(secret, ts, body) }) {
-		return verified{}, authErrorf("%s does not match the body: sign %q + \".\" + the exact body bytes with HMAC-SHA256 and the shared secret", HeaderSignature, ts)
+	at := matchIndex(sigs, secrets, func(secret []byte) []byte { return genericMAC(secret, ts, body) })
+	if at < 0 {
+		return verified{}, -1, authErrorf("%s does not match the body: sign %q + \".\" + the exact body bytes with HMAC-SHA256 and the shared secret", HeaderSignature, ts)
 	}
 	// The key names the signed content, not the signature that matched: the
 	// same content signed with the current and the previous secret is still
 	// one request.
-	return newVerified(contentKey("v1", []byte(ts), []byte{'.'}, body), HeaderTimestamp, t, skew), nil
+	return newVerified(contentKey("v1", []byte(ts), []byte{'.'}, body), HeaderTimestamp, t, skew), at, nil
 }
 
 // parseV1 reads "v1=<hex>[,v1=<hex>...]". Values of other versions are
@@ -146,18 +171,18 @@ func parseV1(header string) ([][]byte, error) {
 	return sigs, nil
 }
 
-// anyMatch reports whether any of sigs is the MAC under any of secrets,
-// comparing in constant time.
-func anyMatch(sigs [][]byte, secrets [][]byte, mac func(secret []byte) []byte) bool {
-	for _, secret := range secrets {
+// matchIndex is the index of the first of secrets under which one of sigs
+// is the MAC, or -1, comparing in constant time.
+func matchIndex(sigs [][]byte, secrets [][]byte, mac func(secret []byte) []byte) int {
+	for i, secret := range secrets {
 		want := mac(secret)
 		for _, sig := range sigs {
 			if hmac.Equal(sig, want) {
-				return true
+				return i
 			}
 		}
 	}
-	return false
+	return -1
 }
 
 // verifySlack checks a Slack request as Slack documents it: X-Slack-Signature

@@ -6,7 +6,11 @@
 // # Routes
 //
 //   - POST / takes CloudEvents over HTTP in binary, structured or batch mode
-//     (internal/intake), signed with the shared secret VPNGW_WEBHOOK_SECRET.
+//     (internal/intake), signed with one of the named keys of
+//     VPNGW_WEBHOOK_KEYS (or the legacy VPNGW_WEBHOOK_SECRET). Each key is
+//     bound to the sources it may claim: a delivery claiming another source
+//     is refused whole with 403 and nothing of it is recorded. The key's
+//     name goes to the policy as provision.Input.Key.
 //   - OPTIONS / answers the CloudEvents Webhook abuse-protection handshake
 //     (intake.Handshake) for POST /, unsigned, consenting to every origin at
 //     the rate WithAllowedRate sets.
@@ -25,7 +29,9 @@
 // recorded before that answer). The request is then authenticated, before
 // any of it is parsed: a bad, stale, future or replayed signature answers
 // 401 and neither the store's requests nor the replay guard learn anything
-// from it. Only an authentic request is then parsed (415, 400) and handed to
+// from it; its log line is rate-bounded (a burst, then one every few
+// seconds, the next line counting those held back), so a flood of unsigned
+// requests cannot flood the log. Only an authentic request is then parsed (415, 400) and handed to
 // the Provisioner.
 //
 // # POST / signatures

@@ -378,9 +378,9 @@ func TestRoutesOff(t *testing.T) {
 		route    string
 		variable string
 	}{
-		{webhook.Config{SlackSigningSecret: testSlackSecret}, "/", "VPNGW_WEBHOOK_SECRET"},
-		{webhook.Config{Secret: testSecret}, "/slack", "VPNGW_SLACK_SIGNING_SECRET"},
-		{webhook.Config{Secret: testSecret}, "/dingtalk", "VPNGW_DINGTALK_APP_SECRET"},
+		{webhook.Config{SlackSigningSecret: testSlackSecret}, "/", "VPNGW_WEBHOOK_KEYS"},
+		{webhook.Config{Secret: testSecret, SecretSources: anySource}, "/slack", "VPNGW_SLACK_SIGNING_SECRET"},
+		{webhook.Config{Secret: testSecret, SecretSources: anySource}, "/dingtalk", "VPNGW_DINGTALK_APP_SECRET"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.route, func(t *testing.T) {
@@ -420,16 +420,16 @@ func TestNewRefuses(t *testing.T) {
 		want string
 	}{
 		{"no secret", webhook.Config{}, p, g, "VPNGW_SLACK_SIGNING_SECRET"},
-		{"short secret", webhook.Config{Secret: "short"}, p, g, "VPNGW_WEBHOOK_SECRET is 5 bytes"},
-		{"short previous secret", webhook.Config{Secret: testSecret, PreviousSecret: "old"}, p, g, "VPNGW_WEBHOOK_SECRET_PREVIOUS is 3 bytes"},
+		{"short secret", webhook.Config{Secret: "short", SecretSources: anySource}, p, g, "VPNGW_WEBHOOK_SECRET is 5 bytes"},
+		{"short previous secret", webhook.Config{Secret: testSecret, SecretSources: anySource, PreviousSecret: "old"}, p, g, "VPNGW_WEBHOOK_SECRET_PREVIOUS is 3 bytes"},
 		{"previous without current", webhook.Config{SlackSigningSecret: testSlackSecret, PreviousSecret: testPreviousSecret}, p, g, "VPNGW_WEBHOOK_SECRET_PREVIOUS"},
 		{"short Slack signing secret", webhook.Config{SlackSigningSecret: "x"}, p, g, "VPNGW_SLACK_SIGNING_SECRET is 1 bytes"},
 		{"short DingTalk AppSecret", webhook.Config{DingTalkAppSecret: "1"}, p, g, "VPNGW_DINGTALK_APP_SECRET is 1 bytes"},
-		{"15-byte Slack signing secret beside a good secret", webhook.Config{Secret: testSecret, SlackSigningSecret: "0123456789abcde"}, p, g, "VPNGW_SLACK_SIGNING_SECRET is 15 bytes"},
-		{"skew over an hour", webhook.Config{Secret: testSecret, MaxSkew: 2 * time.Hour}, p, g, "VPNGW_WEBHOOK_MAX_SKEW"},
-		{"negative skew", webhook.Config{Secret: testSecret, MaxSkew: -time.Second}, p, g, "VPNGW_WEBHOOK_MAX_SKEW"},
-		{"no provisioner", webhook.Config{Secret: testSecret}, nil, g, "provisioner"},
-		{"no guard", webhook.Config{Secret: testSecret}, p, nil, "replay guard"},
+		{"15-byte Slack signing secret beside a good secret", webhook.Config{Secret: testSecret, SecretSources: anySource, SlackSigningSecret: "0123456789abcde"}, p, g, "VPNGW_SLACK_SIGNING_SECRET is 15 bytes"},
+		{"skew over an hour", webhook.Config{Secret: testSecret, SecretSources: anySource, MaxSkew: 2 * time.Hour}, p, g, "VPNGW_WEBHOOK_MAX_SKEW"},
+		{"negative skew", webhook.Config{Secret: testSecret, SecretSources: anySource, MaxSkew: -time.Second}, p, g, "VPNGW_WEBHOOK_MAX_SKEW"},
+		{"no provisioner", webhook.Config{Secret: testSecret, SecretSources: anySource}, nil, g, "provisioner"},
+		{"no guard", webhook.Config{Secret: testSecret, SecretSources: anySource}, p, nil, "replay guard"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

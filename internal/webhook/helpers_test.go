@@ -33,6 +33,10 @@ const (
 // testNow is the clock of every test unless it says otherwise.
 var testNow = time.Date(2026, 3, 1, 9, 30, 0, 0, time.UTC)
 
+// anySource binds the legacy secret to every source, as the tests of what
+// does not depend on the binding need.
+var anySource = []string{"*"}
+
 // recorder is a Provisioner that records every call and answers with
 // answer (every input accepted as pending when answer is nil).
 type recorder struct {
@@ -105,7 +109,7 @@ type fixture struct {
 
 func defaultConfig() webhook.Config {
 	return webhook.Config{
-		Secret: testSecret, PreviousSecret: testPreviousSecret,
+		Secret: testSecret, SecretSources: anySource, PreviousSecret: testPreviousSecret,
 		SlackSigningSecret: testSlackSecret, DingTalkAppSecret: testDingTalkSecret,
 	}
 }

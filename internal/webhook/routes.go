@@ -13,7 +13,7 @@ type Route struct {
 // its secret answers 404.
 func (c Config) Routes() []Route {
 	return []Route{
-		{Path: "/", What: "signed CloudEvents", On: c.Secret != "", Variable: "VPNGW_WEBHOOK_SECRET"},
+		{Path: "/", What: "signed CloudEvents", On: c.Secret != "" || len(c.Keys) > 0, Variable: EnvKeys + " or VPNGW_WEBHOOK_SECRET"},
 		{Path: "/slack", What: "Slack slash commands", On: c.SlackSigningSecret != "", Variable: "VPNGW_SLACK_SIGNING_SECRET"},
 		{Path: "/dingtalk", What: "DingTalk robot messages", On: c.DingTalkAppSecret != "", Variable: "VPNGW_DINGTALK_APP_SECRET"},
 	}

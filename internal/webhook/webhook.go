@@ -47,8 +47,15 @@ const retryAfterDefault = 10 * time.Second
 // Config configures the handler. Each secret enables its route; at least
 // one must be set.
 type Config struct {
-	// Secret signs requests to POST / (VPNGW_WEBHOOK_SECRET).
+	// Keys are the named keys of POST / (VPNGW_WEBHOOK_KEYS): each signs
+	// the requests of one sender, bound to the sources it may claim.
+	Keys []Key
+	// Secret signs requests to POST / (VPNGW_WEBHOOK_SECRET): the legacy
+	// key without a name, bound to SecretSources.
 	Secret string
+	// SecretSources are the sources a request signed with Secret may
+	// claim (VPNGW_WEBHOOK_SECRET_SOURCES); required with Secret.
+	SecretSources []string
 	// PreviousSecret is also accepted on POST / while senders move to a new
 	// Secret (VPNGW_WEBHOOK_SECRET_PREVIOUS).
 	PreviousSecret string
@@ -70,8 +77,15 @@ type Config struct {
 // Config can be logged.
 func (c Config) String() string {
 	var routes []string
+	if len(c.Keys) > 0 {
+		names := make([]string, len(c.Keys))
+		for i, k := range c.Keys {
+			names[i] = k.String()
+		}
+		routes = append(routes, "POST / with keys "+strings.Join(names, ", "))
+	}
 	if c.Secret != "" {
-		r := "POST /"
+		r := "POST / with VPNGW_WEBHOOK_SECRET (sources " + strings.Join(c.SecretSources, " | ") + ")"
 		if c.PreviousSecret != "" {
 			r += " (with a previous secret)"
 		}
@@ -146,15 +160,17 @@ func WithAllowedRate(perMinute int) Option {
 }
 
 type handler struct {
-	cfg     Config
-	secrets [][]byte // POST /: the current secret first
-	p       Provisioner
-	replay  ReplayGuard
-	now     func() time.Time
-	log     *slog.Logger
-	mux     *http.ServeMux
+	cfg    Config
+	keys   []signer // POST /: the named keys, then the legacy secret
+	p      Provisioner
+	replay ReplayGuard
+	now    func() time.Time
+	log    *slog.Logger
+	mux    *http.ServeMux
 	// allowedRate is the WebHook-Allowed-Rate of the handshake.
 	allowedRate int
+	// refusals bounds the log lines of refused requests.
+	refusals *logBucket
 }
 
 // Validate checks the settings every route shares, naming the variable:
@@ -183,6 +199,7 @@ func (c Config) Validate() error {
 	if c.PreviousSecret != "" && c.Secret == "" {
 		errs = append(errs, errors.New("VPNGW_WEBHOOK_SECRET_PREVIOUS is set without VPNGW_WEBHOOK_SECRET: it is accepted only beside a current secret"))
 	}
+	errs = append(errs, c.validateKeys()...)
 	if c.MaxSkew < 0 || c.MaxSkew > MaxMaxSkew {
 		errs = append(errs, fmt.Errorf("VPNGW_WEBHOOK_MAX_SKEW=%s: want a positive duration of at most %s", c.MaxSkew, MaxMaxSkew))
 	}
@@ -198,8 +215,8 @@ func New(cfg Config, p Provisioner, replay ReplayGuard, opts ...Option) (http.Ha
 		return nil, errors.New("webhook: a provisioner and a replay guard are required")
 	}
 	var errs []error
-	if cfg.Secret == "" && cfg.SlackSigningSecret == "" && cfg.DingTalkAppSecret == "" {
-		errs = append(errs, errors.New("webhook: no route is enabled: set VPNGW_WEBHOOK_SECRET, VPNGW_SLACK_SIGNING_SECRET or VPNGW_DINGTALK_APP_SECRET"))
+	if len(cfg.Keys) == 0 && cfg.Secret == "" && cfg.SlackSigningSecret == "" && cfg.DingTalkAppSecret == "" {
+		errs = append(errs, errors.New("webhook: no route is enabled: set VPNGW_WEBHOOK_KEYS, VPNGW_SLACK_SIGNING_SECRET or VPNGW_DINGTALK_APP_SECRET"))
 	}
 	if err := cfg.Validate(); err != nil {
 		errs = append(errs, err)
@@ -216,16 +233,11 @@ func New(cfg Config, p Provisioner, replay ReplayGuard, opts ...Option) (http.Ha
 	if cfg.ChatTimeout <= 0 {
 		cfg.ChatTimeout = DefaultChatTimeout
 	}
-	h := &handler{cfg: cfg, p: p, replay: replay, now: time.Now, log: slog.Default(), mux: http.NewServeMux()}
-	if cfg.Secret != "" {
-		h.secrets = append(h.secrets, []byte(cfg.Secret))
-		if cfg.PreviousSecret != "" {
-			h.secrets = append(h.secrets, []byte(cfg.PreviousSecret))
-		}
-	}
+	h := &handler{cfg: cfg, p: p, replay: replay, now: time.Now, log: slog.Default(), mux: http.NewServeMux(), keys: signers(cfg)}
 	for _, o := range opts {
 		o(h)
 	}
+	h.refusals = newLogBucket(refusalBurst, refusalEvery, h.now)
 	h.mux.HandleFunc("POST /{$}", h.cloudEvents)
 	h.mux.HandleFunc("OPTIONS /{$}", h.handshake)
 	h.mux.HandleFunc("POST /slack", h.slack)
@@ -245,16 +257,20 @@ type Response struct {
 // cloudEvents serves POST /: CloudEvents over HTTP in binary, structured
 // or batch mode, signed with the shared secret.
 func (h *handler) cloudEvents(w http.ResponseWriter, r *http.Request) {
-	if len(h.secrets) == 0 {
-		h.routeOff(w, r, "POST /", "VPNGW_WEBHOOK_SECRET")
+	if len(h.keys) == 0 {
+		h.routeOff(w, r, "POST /", EnvKeys)
 		return
 	}
+	key := -1
 	body, ok := h.authenticate(r.Context(), w, r, CallerWebhook, func(body []byte) (verified, error) {
-		return verifyGeneric(r.Header, body, h.secrets, h.now(), h.cfg.MaxSkew)
+		v, k, err := verifyKeys(r.Header, body, h.keys, h.now(), h.cfg.MaxSkew)
+		key = k
+		return v, err
 	})
 	if !ok {
 		return
 	}
+	signer := h.keys[key]
 	// Only now, with the sender known, is anything in the request parsed.
 	items, err := intake.FromHTTPMessage(r.Header, body)
 	if err != nil {
@@ -266,7 +282,22 @@ func (h *handler) cloudEvents(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, status, Response{Error: err.Error()})
 		return
 	}
-	results, err := h.p.HandleAll(r.Context(), intake.Inputs(items, CallerWebhook))
+	// A key speaks only for its own sources. A claim beyond them is refused
+	// whole and nothing is recorded: a record under another sender's
+	// source and id would take that request's place (its id is then seen
+	// as a redelivery) and count against its quota.
+	claimed := make([]string, len(items))
+	for i, it := range items {
+		claimed[i] = it.Identity.Source
+	}
+	if bad := signer.unbound(claimed); len(bad) > 0 {
+		msg := fmt.Sprintf("%s may not claim the source %s: it is bound to %s; nothing was recorded",
+			signer.describe(), quoteAll(bad), signer.sources)
+		h.log.WarnContext(r.Context(), "webhook request refused: source not bound to its key", "key", signer.name, "sources", bad)
+		writeJSON(w, http.StatusForbidden, Response{Error: msg})
+		return
+	}
+	results, err := h.p.HandleAll(r.Context(), intake.Inputs(items, CallerWebhook, signer.name))
 	status := http.StatusAccepted
 	switch {
 	case err != nil:
@@ -285,7 +316,7 @@ func (h *handler) cloudEvents(w http.ResponseWriter, r *http.Request) {
 // signature. Without VPNGW_WEBHOOK_SECRET POST / takes nothing, and no
 // consent is given.
 func (h *handler) handshake(w http.ResponseWriter, r *http.Request) {
-	if len(h.secrets) == 0 {
+	if len(h.keys) == 0 {
 		writeJSON(w, http.StatusNotFound, Response{Error: "POST / is not enabled here"})
 		return
 	}
@@ -375,7 +406,15 @@ func (h *handler) refuse(w http.ResponseWriter, r *http.Request, route string, e
 		writeJSON(w, http.StatusServiceUnavailable, Response{Error: "the request cannot be checked against replays now; try again later"})
 		return
 	}
-	h.log.WarnContext(r.Context(), "webhook request refused", "route", route, "reason", err.Error(), "remote_addr", r.RemoteAddr)
+	// A flood of unsigned requests must not flood the log: a bucket of
+	// lines, and a count of what it held back on the next line let through.
+	if ok, suppressed := h.refusals.take(); ok {
+		args := []any{"route", route, "reason", err.Error(), "remote_addr", r.RemoteAddr}
+		if suppressed > 0 {
+			args = append(args, "suppressed", suppressed)
+		}
+		h.log.WarnContext(r.Context(), "webhook request refused", args...)
+	}
 	w.Header().Set("WWW-Authenticate", authScheme[route])
 	writeJSON(w, http.StatusUnauthorized, Response{Error: err.Error()})
 }
@@ -435,4 +474,13 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 	w.Header().Set("Content-Type", "application/json; charset=utf-8")
 	w.WriteHeader(status)
 	_ = json.NewEncoder(w).Encode(v) // the client went away: nothing to do
+}
+
+// quoteAll quotes each of vs, joined by ", ".
+func quoteAll(vs []string) string {
+	q := make([]string, len(vs))
+	for i, v := range vs {
+		q[i] = strconv.Quote(v)
+	}
+	return strings.Join(q, ", ")
 }

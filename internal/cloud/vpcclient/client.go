@@ -2,10 +2,13 @@ package vpcclient
 
 import (
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"math/rand/v2"
+	"net/http"
 	"net/url"
 	"strconv"
 	"strings"
@@ -54,6 +57,9 @@ type Config struct {
 	BaseDelay, MaxDelay time.Duration
 	// CallTimeout bounds one HTTP attempt.
 	CallTimeout time.Duration
+	// RootCAs verifies the endpoint's certificate instead of the system's
+	// roots (VPNGW_CA_FILE). Nil: the system's roots.
+	RootCAs *x509.CertPool
 }
 
 // DefaultRates are the VPC API's documented per-account quotas, per region:
@@ -161,7 +167,15 @@ func (c *Client) acquire(ctx context.Context) (*sdk.Client, cloud.Credentials, e
 	}
 	// The SDK's own retry stays off (its default): it repeats at once,
 	// without backoff, and never on throttling; call does better.
-	cl, err = sdk.NewClientWithOptions("cn-hangzhou", sdk.NewConfig(), credential)
+	sc := sdk.NewConfig()
+	if c.cfg.RootCAs != nil {
+		// Each SDK client gets its own transport: the SDK writes into its
+		// transport's TLS settings on every call.
+		tr := http.DefaultTransport.(*http.Transport).Clone()
+		tr.TLSClientConfig = &tls.Config{RootCAs: c.cfg.RootCAs, MinVersion: tls.VersionTLS12}
+		sc = sc.WithHttpTransport(tr)
+	}
+	cl, err = sdk.NewClientWithOptions("cn-hangzhou", sc, credential)
 	if err != nil {
 		return nil, creds, fmt.Errorf("build VPC API client: %w", err)
 	}

@@ -2,6 +2,7 @@ package sqlstore
 
 import (
 	"context"
+	"crypto/x509"
 	"database/sql"
 	"errors"
 	"fmt"
@@ -53,6 +54,8 @@ type options struct {
 	busyTimeout     time.Duration
 	migrate         bool
 	now             func() time.Time
+	caFile          string
+	rootCAs         *x509.CertPool
 }
 
 func defaultOptions() options {
@@ -96,6 +99,15 @@ func WithBusyTimeout(d time.Duration) Option { return func(o *options) { o.busyT
 // touch the database at all: connections are made on first use. Use it when a
 // separate step runs Migrate, and to keep a cold start to zero round trips.
 func WithoutMigrate() Option { return func(o *options) { o.migrate = false } }
+
+// WithCA makes the server's certificate be verified against the CA bundle in
+// file (PEM), whose certificates pool holds: on PostgreSQL it is the URL's
+// sslrootcert unless the URL names one (so sslmode=require verifies the chain,
+// as verify-ca does); on MySQL it is the root set of a URL's tls=true.
+// Neither turns TLS on: the URL says whether to use it.
+func WithCA(file string, pool *x509.CertPool) Option {
+	return func(o *options) { o.caFile, o.rootCAs = file, pool }
+}
 
 // WithClock sets the clock for the times the store stamps itself (CreatedAt
 // and UpdatedAt when the caller leaves them zero, UpdatedAt on Transition,
@@ -277,6 +289,9 @@ func cloneValues(v url.Values) url.Values {
 // transaction-mode pooler, add default_query_exec_mode=exec to the URL.
 func openPostgres(rawURL string, o options) (*Store, error) {
 	desc := describePostgresURL(rawURL)
+	if o.caFile != "" {
+		rawURL = withPostgresRootCert(rawURL, o.caFile)
+	}
 	cfg, err := pgx.ParseConfig(rawURL)
 	if err != nil {
 		return nil, fmt.Errorf("store: %s: invalid connection URL (check its syntax and parameters): %s",
@@ -295,6 +310,23 @@ func openPostgres(rawURL string, o options) (*Store, error) {
 	s := newStore(postgresDialect, desc, db, db, o)
 	s.secret = cfg.Password
 	return s, nil
+}
+
+// withPostgresRootCert adds sslrootcert=file to a postgres:// URL that names
+// no root certificate. Other forms (keyword=value strings) are left as they
+// are.
+func withPostgresRootCert(rawURL, file string) string {
+	u, err := url.Parse(rawURL)
+	if err != nil || (u.Scheme != "postgres" && u.Scheme != "postgresql") {
+		return rawURL
+	}
+	q := u.Query()
+	if q.Get("sslrootcert") != "" {
+		return rawURL
+	}
+	q.Set("sslrootcert", file)
+	u.RawQuery = q.Encode()
+	return u.String()
 }
 
 // parseProblem says what was wrong with a connection string without
@@ -386,6 +418,13 @@ func mysqlDriverConfig(rawURL string, o options) (*mysql.Config, string, error) 
 	cfg.MultiStatements = false
 	if cfg.Timeout == 0 {
 		cfg.Timeout = o.connectTimeout
+	}
+	if o.rootCAs != nil && cfg.TLS != nil && !cfg.TLS.InsecureSkipVerify {
+		// tls=true: verify against the shipped CA bundle instead of the
+		// system's roots. The driver fills in ServerName from the address.
+		t := cfg.TLS.Clone()
+		t.RootCAs = o.rootCAs
+		cfg.TLS = t
 	}
 	if _, set := mysqlParamSet(rawURL, "interpolateParams"); !set {
 		// One round trip per statement instead of prepare, execute and close.

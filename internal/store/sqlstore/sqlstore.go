@@ -195,7 +195,7 @@ func (s *Store) insertRequest(ctx context.Context, tx *sql.Tx, r store.Request) 
 		r.Key, r.Source, r.EventID, r.Subject, r.ClientToken, r.RegionID, r.VpcID, r.Params,
 		string(r.State), r.GatewayID, r.OrderID, r.Attempts, r.LastError,
 		d.timeArg(r.CreatedAt), d.timeArg(r.UpdatedAt), d.timeArg(r.AcceptedAt),
-		r.LeaseOwner, d.timeArg(r.LeaseUntil), r.TraceParent, r.Caller, r.ChatUser, r.DryRun, r.Data, int(r.ItemScheme))
+		r.LeaseOwner, d.timeArg(r.LeaseUntil), r.TraceParent, r.Caller, r.ChatUser, r.DryRun, r.Data, int(r.ItemScheme), r.Origin)
 	if err != nil {
 		if isDuplicateKey(err) {
 			return false, nil
@@ -268,7 +268,7 @@ func scanRequest(row scanner) (store.Request, error) {
 	err := row.Scan(&r.Key, &r.Source, &r.EventID, &r.Subject, &r.ClientToken, &r.RegionID, &r.VpcID,
 		&r.Params, &state, &r.GatewayID, &r.OrderID, &r.Attempts, &r.LastError,
 		&created, &updated, &accepted, &r.LeaseOwner, &leaseUntil, &r.TraceParent,
-		&r.Caller, &r.ChatUser, &r.DryRun, &r.Data, &r.ItemScheme)
+		&r.Caller, &r.ChatUser, &r.DryRun, &r.Data, &r.ItemScheme, &r.Origin)
 	if err != nil {
 		return store.Request{}, err
 	}

@@ -131,6 +131,7 @@ func diff(want, got store.Request) string {
 	field("ChatUser", want.ChatUser, got.ChatUser)
 	field("DryRun", want.DryRun, got.DryRun)
 	field("ItemScheme", want.ItemScheme, got.ItemScheme)
+	field("Origin", want.Origin, got.Origin)
 	if !bytes.Equal(want.Data, got.Data) || (want.Data == nil) != (got.Data == nil) {
 		d = append(d, fmt.Sprintf("Data: want %q (nil %v), got %q (nil %v)", want.Data, want.Data == nil, got.Data, got.Data == nil))
 	}
@@ -201,6 +202,7 @@ func testRoundTrip(t *testing.T, s store.Store) {
 		DryRun:      true,
 		Data:        []byte{'{', 0, 0xff, '}'},
 		ItemScheme:  store.ItemsApart,
+		Origin:      `{"key":"ci-ünïcode","bus":"vpngw-ci","route":"platform","account":"123456789012"}`,
 	}
 	got := mustInsert(t, s, want)
 	if d := diff(want, got); d != "" {
@@ -234,8 +236,8 @@ func testInsertDefaults(t *testing.T, s store.Store) {
 	if len(got.Params) != 0 {
 		t.Errorf("Params = %q, want empty", got.Params)
 	}
-	if got.Data != nil || got.DryRun || got.Caller != "" || got.ChatUser != "" || got.ItemScheme != store.ItemsByIndex {
-		t.Errorf("unset requester came back as Data %q, DryRun %v, Caller %q, ChatUser %q", got.Data, got.DryRun, got.Caller, got.ChatUser)
+	if got.Data != nil || got.DryRun || got.Caller != "" || got.ChatUser != "" || got.ItemScheme != store.ItemsByIndex || got.Origin != "" {
+		t.Errorf("unset requester came back as Data %q, DryRun %v, Caller %q, ChatUser %q, Origin %q", got.Data, got.DryRun, got.Caller, got.ChatUser, got.Origin)
 	}
 	evs := unsentAll(t, s)
 	if len(evs) != 1 || evs[0].RequestKey != r.Key || len(evs[0].Body) != 0 || evs[0].CreatedAt.IsZero() {

@@ -52,7 +52,7 @@ var firstEvents = map[string]func() ([]byte, error){
 // extraEnv is what a function needs beyond the store, queue and policy to
 // start at all: the webhook refuses to start with no route enabled.
 var extraEnv = map[string][]string{
-	"webhook": {"VPNGW_WEBHOOK_SECRET=coldstart-secret-not-used-for-anything"},
+	"webhook": {"VPNGW_WEBHOOK_SECRET=coldstart-secret-not-used-for-anything", "VPNGW_WEBHOOK_SECRET_SOURCES=*"},
 }
 
 func run(args []string, stdout, stderr io.Writer) error {

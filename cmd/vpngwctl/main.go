@@ -1,0 +1,20 @@
+// Command vpngwctl runs vpngw's deploy steps: `vpngwctl migrate` brings the
+// store's schema up to this build's with a DDL-capable user, so that the
+// functions can run with a user that only reads and writes rows
+// (VPNGW_MIGRATE=off); `vpngwctl schema` says where the schema stands.
+package main
+
+import (
+	"context"
+	"os"
+	"os/signal"
+
+	"github.com/vpngw/vpngw/internal/app"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	code := app.Ctl(ctx, os.Args[1:], os.Getenv, os.Stdout, os.Stderr)
+	stop()
+	os.Exit(code)
+}

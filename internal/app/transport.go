@@ -1,0 +1,176 @@
+package app
+
+import (
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"net/url"
+	"os"
+	"strconv"
+	"strings"
+)
+
+// insecureHint ends every transport refusal: the one way to turn the check
+// off, said so that nobody mistakes it for a production setting.
+const insecureHint = "(VPNGW_ALLOW_INSECURE_TRANSPORT=1 allows it, for tests and experiments only)"
+
+// checkTransport refuses, for a function, every connection that would leave
+// the instance without TLS that verifies the server: a store, broker or API
+// endpoint reached in plaintext, or over TLS that accepts any certificate.
+// Errors name the variable, what it says (never its password) and what is
+// allowed.
+func checkTransport(c Config) []error {
+	var errs []error
+	if err := checkStoreTransport(c.StoreURL, c.CAFile != ""); err != nil {
+		errs = append(errs, fmt.Errorf("VPNGW_STORE_URL: %w %s", err, insecureHint))
+	}
+	if err := checkQueueTransport(c.QueueURL); err != nil {
+		errs = append(errs, fmt.Errorf("VPNGW_QUEUE_URL: %w %s", err, insecureHint))
+	}
+	if err := checkEndpointTransport(c.VPCEndpoint); err != nil {
+		errs = append(errs, fmt.Errorf("VPNGW_VPC_ENDPOINT: %w %s", err, insecureHint))
+	}
+	return errs
+}
+
+// where names a URL's scheme, host and path: never its user, password or
+// query (which may carry a password too).
+func where(u *url.URL) string {
+	return (&url.URL{Scheme: u.Scheme, Host: u.Host, Path: u.Path}).String()
+}
+
+func checkStoreTransport(raw string, caFile bool) error {
+	if raw == "" {
+		return nil
+	}
+	scheme, _, _ := strings.Cut(raw, ":")
+	switch strings.ToLower(scheme) {
+	case "sqlite":
+		// A file in the instance: nothing crosses the network.
+		return nil
+	case "postgres", "postgresql":
+		u, err := url.Parse(raw)
+		if err != nil {
+			return errors.New("not a URL")
+		}
+		q := u.Query()
+		mode, root := q.Get("sslmode"), q.Get("sslrootcert")
+		switch {
+		case root == "system":
+			// pgx verifies the full chain and the host name against the
+			// system's roots whatever sslmode says.
+			return nil
+		case mode == "verify-full":
+			return nil
+		case (mode == "require" || mode == "verify-ca") && (root != "" || caFile):
+			return nil
+		}
+		shown := fmt.Sprintf("sslmode=%q", mode)
+		if mode == "" {
+			shown = "no sslmode (libpq's default, prefer, falls back to plaintext)"
+		}
+		return fmt.Errorf("%s has %s, which does not verify the server: want sslmode=verify-full, or sslmode=require with a CA (sslrootcert=/path/ca.pem, or VPNGW_CA_FILE)", where(u), shown)
+	case "mysql":
+		tlsParam, shownAt := mysqlTLSParam(raw)
+		if b, err := strconv.ParseBool(tlsParam); err == nil && b {
+			return nil
+		}
+		shown := fmt.Sprintf("tls=%q", tlsParam)
+		if tlsParam == "" {
+			shown = "no tls parameter (plaintext)"
+		}
+		return fmt.Errorf("mysql %s has %s: want tls=true, verified against the system's roots or VPNGW_CA_FILE (skip-verify and preferred do not verify the server)", shownAt, shown)
+	default:
+		return fmt.Errorf("scheme %q: want sqlite://, postgres:// with verified TLS or mysql:// with tls=true", scheme)
+	}
+}
+
+// mysqlTLSParam returns the tls parameter of a mysql:// URL in either form
+// the store takes, and the address to name in an error.
+func mysqlTLSParam(raw string) (string, string) {
+	rest := strings.TrimPrefix(strings.TrimPrefix(raw, "mysql:"), "//")
+	query := ""
+	if i := strings.LastIndex(rest, "?"); i >= 0 {
+		rest, query = rest[:i], rest[i+1:]
+	}
+	if at := strings.LastIndex(rest, "@"); at >= 0 {
+		rest = rest[at+1:]
+	}
+	q, _ := url.ParseQuery(query)
+	return q.Get("tls"), rest
+}
+
+func checkQueueTransport(raw string) error {
+	if raw == "" {
+		return nil
+	}
+	u, err := url.Parse(raw)
+	if err != nil {
+		return errors.New("not a URL")
+	}
+	switch strings.ToLower(u.Scheme) {
+	case "tls", "amqps":
+		return nil
+	case "nats":
+		return fmt.Errorf("%s is NATS in plaintext: want tls://host:4222 (NATS over TLS, verified against the system's roots or VPNGW_CA_FILE)", where(u))
+	case "amqp":
+		return fmt.Errorf("%s is AMQP in plaintext: want amqps://user@host:5671/vhost (verified against the system's roots or VPNGW_CA_FILE)", where(u))
+	case "log":
+		return errors.New("log: writes outcome events to the function's log instead of a broker: want tls://host:4222 or amqps://host:5671/vhost")
+	default:
+		return fmt.Errorf("scheme %q: want tls:// (NATS) or amqps:// (AMQP)", u.Scheme)
+	}
+}
+
+func checkEndpointTransport(raw string) error {
+	if raw == "" || !strings.Contains(raw, "://") {
+		// The SDK's endpoints, or a bare host name: both are HTTPS.
+		return nil
+	}
+	u, err := url.Parse(raw)
+	if err != nil {
+		return errors.New("not a URL")
+	}
+	if strings.ToLower(u.Scheme) == "https" {
+		return nil
+	}
+	return fmt.Errorf("%s: want https://host[:port] or a host name (HTTPS)", where(u))
+}
+
+// readTransport reads VPNGW_ALLOW_INSECURE_TRANSPORT and VPNGW_CA_FILE into c.
+func readTransport(getenv func(string) string, c *Config) []error {
+	var errs []error
+	switch v := getenv("VPNGW_ALLOW_INSECURE_TRANSPORT"); v {
+	case "":
+	case "1":
+		c.AllowInsecureTransport = true
+	default:
+		errs = append(errs, fmt.Errorf("VPNGW_ALLOW_INSECURE_TRANSPORT=%q: want 1 (allow connections without verified TLS, for tests and experiments) or unset", v))
+	}
+	if c.CAFile = strings.TrimSpace(getenv("VPNGW_CA_FILE")); c.CAFile != "" {
+		pool, err := loadCAFile(c.CAFile)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("VPNGW_CA_FILE=%q: %v", c.CAFile, err))
+		}
+		c.RootCAs = pool
+	}
+	return errs
+}
+
+// loadCAFile reads a PEM bundle holding at least one certificate, and
+// returns the system's roots plus the bundle's: a private CA for the
+// database must not make the VPC API's public certificate untrusted.
+func loadCAFile(path string) (*x509.CertPool, error) {
+	pem, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("cannot read the CA bundle: %v", errors.Unwrap(err))
+	}
+	pool, err := x509.SystemCertPool()
+	if err != nil {
+		pool = x509.NewCertPool()
+	}
+	if !pool.AppendCertsFromPEM(pem) {
+		return nil, errors.New("holds no PEM certificate: want the CA bundle (-----BEGIN CERTIFICATE-----)")
+	}
+	return pool, nil
+}
