@@ -14,20 +14,32 @@ BUILD_FLAGS := -trimpath -buildvcs=false -ldflags='-s -w -buildid='
 # baseline instruction set, whatever GOAMD64 or GOFLAGS the shell has set.
 BUILD_ENV := CGO_ENABLED=0 GOOS=linux GOARCH=amd64 GOAMD64=v1 GOFLAGS=
 
-.PHONY: help run test faults test-unit lint build package package-lambda coldstart deploy bench fuzz clean vpcsim tools
+.PHONY: help run test skipped faults test-unit lint build package package-lambda coldstart deploy bench fuzz clean vpcsim tools
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-15s %s\n", $$1, $$2}'
 
 run: ## the local stack: emulator, embedded NATS, SQLite, HTTP intake, reconcile ticker
-	$(GO) run ./deploy/local
+	@# Built, then run in make's place: under go run, Ctrl-C (the way to
+	@# stop it) ended make with "Error 1".
+	@$(GO) build -o $(BIN)/vpngw-local ./deploy/local && exec $(BIN)/vpngw-local
 
 vpcsim: ## the VPC API emulator alone, on 127.0.0.1:9300
 	$(GO) run ./internal/vpcsim/cmd/vpcsim
 
 test: ## vet and every test (outside servers only where their VPNGW_TEST_* URLs are set); the fault suite is make faults
 	$(GO) vet ./...
-	$(GO) test -count=1 -timeout 15m -skip '^TestFaultSuite$$' ./...
+	@status=0; $(GO) test -count=1 -timeout 15m -skip '^TestFaultSuite$$' ./... || status=$$?; \
+		$(MAKE) --no-print-directory skipped; exit $$status
+
+# The suites that need an outside server: variable:server.
+SERVER_SUITES := VPNGW_TEST_POSTGRES_URL:PostgreSQL VPNGW_TEST_MYSQL_URL:MySQL/MariaDB VPNGW_TEST_NATS_URL:NATS VPNGW_TEST_AMQP_URL:RabbitMQ
+
+skipped: ## which suites make test skips for lack of a server URL, and how to run them
+	@n=0; for s in $(SERVER_SUITES); do v=$${s%%:*}; if [ -z "$${!v}" ]; then n=$$((n+1)); \
+		echo "skipped: the $${s#*:} tests ($$v is not set)"; fi; done; \
+	if [ $$n -gt 0 ]; then echo "Set those URLs (README.md, Tests; .ci/run starts the servers) to run them."; \
+	else echo "every server suite ran: $(foreach s,$(SERVER_SUITES),$(word 2,$(subst :, ,$(s))))"; fi
 
 faults: ## the fault suite: the whole pipeline through injected failures (VPNGW_FAULT_REQUESTS, VPNGW_FAULT_DELIVERIES); docs/RELIABILITY.md
 	$(GO) test -count=1 -timeout 20m -v -run '^TestFaultSuite$$' ./internal/faults

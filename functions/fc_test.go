@@ -222,3 +222,25 @@ func TestFunctionRefusesMissingConfiguration(t *testing.T) {
 		}
 	}
 }
+
+// A typo in a variable's name would leave the setting at its default in
+// silence: the function refuses to start, naming the variable and the one
+// it most likely meant.
+func TestFunctionRefusesUnknownVariable(t *testing.T) {
+	bin := build(t, "provision")
+	cmd := exec.Command(bin)
+	cmd.Env = []string{"FC_RUNTIME_API=127.0.0.1:1", "VPNGW_POLICY_FILE=/etc/vpngw/policy.yaml",
+		"VPNGW_TEST_POSTGRES_URL=postgres://x"}
+	out, err := cmd.CombinedOutput()
+	if err == nil {
+		t.Fatal("started with VPNGW_POLICY_FILE set")
+	}
+	if !strings.Contains(string(out), "VPNGW_POLICY_FILE is not a variable vpngw reads; did you mean VPNGW_POLICY?") {
+		t.Errorf("start-up error does not name VPNGW_POLICY_FILE and VPNGW_POLICY:\n%s", out)
+	}
+	for _, name := range []string{"VPNGW_TEST_POSTGRES_URL"} {
+		if strings.Contains(string(out), name) {
+			t.Errorf("start-up error names %s, which vpngw accepts:\n%s", name, out)
+		}
+	}
+}

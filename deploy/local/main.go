@@ -16,5 +16,5 @@ import (
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	os.Exit(app.RunLocal(ctx, os.Getenv, os.Stdout, os.Stderr))
+	os.Exit(app.RunLocal(ctx, os.Environ(), os.Stdout, os.Stderr))
 }

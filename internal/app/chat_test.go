@@ -165,3 +165,24 @@ func TestChatCreateSlowAPI(t *testing.T) {
 		})
 	}
 }
+
+// A create that the operator's policy makes a dry run is answered as such:
+// not "send the same keys with create", which the user just did and which
+// would make a dry run again. A check still gets that advice.
+func TestChatCreateMadeDryRunByThePolicy(t *testing.T) {
+	s := newStackEnv(t, map[string]string{
+		"VPNGW_DINGTALK_APP_SECRET": chatDingTalkSecret,
+		"VPNGW_POLICY_INLINE":       strings.Replace(chatPolicy, "      caller: dingtalk\n", "      caller: dingtalk\n    dryRun: true\n", 1),
+	})
+	got := s.dingTalkMessage("msgDryCreate", chatCreate)
+	if strings.Contains(got, "send the same keys with create") || !strings.Contains(got, "policy makes it a dry run") || !strings.Contains(got, "nothing was created") {
+		t.Errorf("answer to a create made a dry run: %q", got)
+	}
+	got = s.dingTalkMessage("msgDryCheck", strings.Replace(chatCreate, "create", "check", 1))
+	if !strings.Contains(got, "send the same keys with create") {
+		t.Errorf("answer to a check: %q, want it to say to send create", got)
+	}
+	if n := len(s.api.Gateways()); n != 0 {
+		t.Errorf("%d gateways created, want none", n)
+	}
+}

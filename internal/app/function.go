@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/http"
 	"os"
+	"strings"
 	"time"
 
 	"github.com/vpngw/vpngw/internal/runtime"
@@ -25,6 +26,11 @@ func RunFunction(name string, pick func(*App) runtime.Handler) {
 	cfg, err := FromEnv(getenv, Function)
 	err = errors.Join(inlinePasswords(os.Getenv), serr, err)
 	log := NewLogger(cfg, os.Stderr).With("function", name)
+	// A variable the function does not read is a typo or a setting of
+	// another version: starting would run with the default in its place.
+	if unknown := UnknownVars(os.Environ()); len(unknown) > 0 {
+		err = errors.Join(err, errors.New(strings.Join(unknown, "; ")))
+	}
 	if err != nil {
 		log.Error("configuration invalid", "err", err.Error())
 		os.Exit(1)

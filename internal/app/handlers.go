@@ -17,6 +17,7 @@ import (
 	"github.com/vpngw/vpngw/internal/reconcile"
 	"github.com/vpngw/vpngw/internal/request"
 	"github.com/vpngw/vpngw/internal/runtime"
+	"github.com/vpngw/vpngw/internal/store"
 )
 
 // MaxHTTPBody bounds a CloudEvents HTTP request (Function Compute's own
@@ -25,6 +26,21 @@ const MaxHTTPBody = 1 << 20
 
 // HTTPTimeout bounds the handling of one CloudEvents HTTP request.
 const HTTPTimeout = 20 * time.Second
+
+// LocalWebhookTimeout is the deadline of one request to the local stack's
+// /webhook/ routes: the webhook function's timeout in s.yaml (120 s). A
+// variable, so that tests can shorten it.
+var LocalWebhookTimeout = 120 * time.Second
+
+// withDeadline serves h with a deadline of d on each request, as a
+// function's invocation has.
+func withDeadline(h http.Handler, d time.Duration) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		ctx, cancel := context.WithTimeout(r.Context(), d)
+		defer cancel()
+		h.ServeHTTP(w, r.WithContext(ctx))
+	})
+}
 
 // ProvisionResponse is what the provision function answers.
 type ProvisionResponse struct {
@@ -67,7 +83,8 @@ func busOf(p runtime.Platform) intake.Bus {
 
 // HTTPHandler serves CloudEvents over HTTP (binary, structured and batch
 // mode), answering as the CloudEvents HTTP binding expects: 202 with the
-// request's state, 400 with every validation error, 413, 415, and 503 with
+// request's state, 400 with every validation error, 409 for an id already
+// used for other data, 413, 415, and 503 with
 // Retry-After when the store or the API cannot take the request now.
 func (a *App) HTTPHandler() http.Handler {
 	mux := http.NewServeMux()
@@ -100,6 +117,9 @@ func (a *App) HTTPHandler() http.Handler {
 		case err != nil:
 			w.Header().Set("Retry-After", strconv.Itoa(10))
 			status = http.StatusServiceUnavailable
+		case provision.AllFailed(results) && provision.Conflicted(results):
+			// An id already used for other data: the sender must choose a new id.
+			status = http.StatusConflict
 		case provision.AllFailed(results):
 			status = http.StatusBadRequest
 		}
@@ -110,16 +130,28 @@ func (a *App) HTTPHandler() http.Handler {
 	mux.Handle("OPTIONS /{$}", intake.Handshake(a.DeliveriesPerMinute()))
 	if a.Webhook != nil {
 		// The webhook function's routes, for trying them locally.
-		mux.Handle("/webhook/", http.StripPrefix("/webhook", a.Webhook))
+		// Each request gets the webhook function's deadline, so that it
+		// answers as the function would (429 or 503 with Retry-After)
+		// instead of retrying the API for as long as it takes.
+		mux.Handle("/webhook/", http.StripPrefix("/webhook", withDeadline(a.Webhook, LocalWebhookTimeout)))
 	}
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
 	})
 	mux.HandleFunc("GET /requests/{source}/{id}", func(w http.ResponseWriter, r *http.Request) {
-		key := request.IdentityOf(r.PathValue("source"), r.PathValue("id")).Key()
+		source, id := r.PathValue("source"), r.PathValue("id")
+		key := request.IdentityOf(source, id).Key()
 		rec, err := a.Store.Get(r.Context(), key)
-		if err != nil {
-			writeJSON(w, http.StatusNotFound, map[string]string{"error": err.Error()})
+		// The answer names what was looked up, never the store's key or
+		// where the store lives; the log has the cause.
+		switch {
+		case errors.Is(err, store.ErrNotFound):
+			writeJSON(w, http.StatusNotFound, map[string]string{"error": fmt.Sprintf("no request with source %q and id %q: send the same source and id as the request's event, each URL-escaped", source, id)})
+			return
+		case err != nil:
+			a.Log.Error("read a request's state", "source", source, "event_id", id, "err", err.Error())
+			w.Header().Set("Retry-After", strconv.Itoa(10))
+			writeJSON(w, http.StatusServiceUnavailable, map[string]string{"error": "the store cannot be read now; try again later"})
 			return
 		}
 		writeJSON(w, http.StatusOK, map[string]any{

@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/nats-io/nats.go"
@@ -58,6 +59,13 @@ type LocalStack struct {
 	NATS     *queue.Embedded
 	HTTPAddr string
 	APIAddr  string
+	// PolicyNote says which policy is in force.
+	PolicyNote string
+	// StateNote says whether the store and JetStream were reset at start.
+	StateNote string
+	// Warnings are printed at the top of the banner: variables the stack
+	// does not read (UnknownVars).
+	Warnings []string
 	// SigningKeyID is the access key ID the stack signs API calls with
 	// (never the secret), and SigningNote says where it comes from.
 	SigningKeyID, SigningNote string
@@ -112,11 +120,25 @@ func StartLocal(ctx context.Context, cfg Config, log *slog.Logger, out io.Writer
 	} else if cfg.Credentials.AccessKeyID != "" {
 		l.SigningNote = "ALIBABA_CLOUD_ACCESS_KEY_ID, against " + cfg.VPCEndpoint
 	} else {
-		l.SigningNote = "no key: set ALIBABA_CLOUD_ACCESS_KEY_ID and ALIBABA_CLOUD_ACCESS_KEY_SECRET"
+		// Without a key every request would retry, then fail
+		// MissingCredentials: a stack that cannot work does not start.
+		// (Functions are not refused: on Function Compute the role's
+		// credentials arrive with each invocation.)
+		return nil, fmt.Errorf("VPNGW_VPC_ENDPOINT=%s is set, so the local stack signs API calls with your access key, but ALIBABA_CLOUD_ACCESS_KEY_ID and ALIBABA_CLOUD_ACCESS_KEY_SECRET are not set: export both, or unset VPNGW_VPC_ENDPOINT to use the embedded emulator", cfg.VPCEndpoint)
 	}
 	l.SigningKeyID = cfg.Credentials.AccessKeyID
 	if cfg.QueueURL == "" {
-		n, err := queue.StartEmbedded(queue.EmbeddedOptions{Dir: filepath.Join(cfg.DataDir, "nats"), Port: cfg.NATSPort})
+		natsDir := filepath.Join(cfg.DataDir, "nats")
+		if l.Emulator != nil {
+			// The store is reset below, and outcome event ids are
+			// deterministic: JetStream would drop this run's events as
+			// duplicates of the last run's, and a stream consumer would see
+			// gateways of a run that is gone. Both start afresh together.
+			if err := os.RemoveAll(natsDir); err != nil {
+				return nil, fmt.Errorf("reset the local JetStream: %w", err)
+			}
+		}
+		n, err := queue.StartEmbedded(queue.EmbeddedOptions{Dir: natsDir, Port: cfg.NATSPort})
 		if err != nil {
 			return nil, fmt.Errorf("embedded NATS (VPNGW_NATS_PORT %d): %w", cfg.NATSPort, err)
 		}
@@ -141,10 +163,15 @@ func StartLocal(ctx context.Context, cfg Config, log *slog.Logger, out io.Writer
 			return nil, err
 		}
 		cfg.Policy = p
+		l.PolicyNote = "allow-all, local only (VPNGW_POLICY is not set)"
+	} else {
+		l.PolicyNote = cfg.Policy.Name()
 	}
+	storeReset := false
 	if cfg.StoreURL == "" {
 		db := filepath.Join(cfg.DataDir, "vpngw.db")
 		if l.Emulator != nil {
+			storeReset = true
 			// The emulator keeps its gateways in memory; records of an
 			// earlier run would name gateways it never heard of.
 			for _, f := range []string{db, db + "-wal", db + "-shm"} {
@@ -161,6 +188,16 @@ func StartLocal(ctx context.Context, cfg Config, log *slog.Logger, out io.Writer
 		return nil, err
 	}
 	l.App = a
+	switch {
+	case l.Emulator != nil && l.NATS != nil && storeReset:
+		l.StateNote = "reset at every start, SQLite and JetStream together: the embedded emulator forgets its gateways"
+	case l.Emulator != nil && l.NATS != nil:
+		l.StateNote = "JetStream reset at every start (the embedded emulator forgets its gateways); the store at VPNGW_STORE_URL kept"
+	case l.Emulator != nil && storeReset:
+		l.StateNote = "SQLite reset at every start (the embedded emulator forgets its gateways); the broker at VPNGW_QUEUE_URL kept"
+	default:
+		l.StateNote = "kept across restarts"
+	}
 
 	ln, err := net.Listen("tcp", cfg.HTTPAddr)
 	if err != nil {
@@ -243,29 +280,58 @@ func (l *LocalStack) Banner(w io.Writer) {
 	if keyID == "" {
 		keyID = "(none)"
 	}
+	for _, warn := range l.Warnings {
+		fmt.Fprintf(w, "\nWARNING: %s: it is ignored.", warn)
+	}
+	var routes strings.Builder
+	for _, r := range l.App.Config.Webhook.Routes() {
+		state := "off (set " + r.Variable + ")"
+		if r.On {
+			state = "on, signed with " + r.Variable
+		}
+		fmt.Fprintf(&routes, "\n    http://%s/webhook%s  %s: %s", l.HTTPAddr, r.Path, r.What, state)
+	}
 	fmt.Fprintf(w, `
 vpngw local stack is up.
   CloudEvents HTTP endpoint  http://%s/
+    the event bus's stand-in: NOT authenticated (any signature, or none, is taken);
+    the webhook routes below check signatures
+  webhook routes%s
+  policy                     %s
   VPC API emulator           %s
   signs API calls with       access key %s (%s)
   NATS (JetStream)           %s   subjects %s.<event type>
   store                      %s
+  state                      %s
 Post the sample request:
   curl -sS -X POST http://%s/ -H 'Content-Type: application/cloudevents+json' --data @events/testdata/requested.json
 Ctrl-C stops everything.
 
-`, l.HTTPAddr, l.App.Config.VPCEndpoint, keyID, l.SigningNote, l.App.Config.QueueURL, queue.DefaultSubjectPrefix, l.App.Config.StoreURL, l.HTTPAddr)
+`, l.HTTPAddr, routes.String(), l.PolicyNote, l.App.Config.VPCEndpoint, keyID, l.SigningNote, l.App.Config.QueueURL, queue.DefaultSubjectPrefix, l.App.Config.StoreURL, l.StateNote, l.HTTPAddr)
 }
 
-// RunLocal is the whole of `make run`: it reads the configuration, starts the
-// local stack, prints where everything listens and a request to paste, and
-// runs until ctx ends. It returns the process's exit status.
-func RunLocal(ctx context.Context, getenv func(string) string, stdout, stderr io.Writer) int {
-	cfg, err := FromEnv(getenv, Local)
+// RunLocal is the whole of `make run`: it reads the configuration from
+// environ (os.Environ's form), starts the local stack, prints where
+// everything listens and a request to paste, and runs until ctx ends. It
+// returns the process's exit status.
+func RunLocal(ctx context.Context, environ []string, stdout, stderr io.Writer) int {
+	env := map[string]string{}
+	for _, kv := range environ {
+		if k, v, ok := strings.Cut(kv, "="); ok {
+			env[k] = v
+		}
+	}
+	cfg, err := FromEnv(func(k string) string { return env[k] }, Local)
 	log := NewLogger(cfg, stderr)
 	if err != nil {
 		log.Error("configuration invalid", "err", err.Error())
 		return 2
+	}
+	// The local stack is for trying things: a typo is said loudly, in the
+	// log and the banner, but does not stop it.
+	unknown := UnknownVars(environ)
+	for _, u := range unknown {
+		log.Warn("unknown variable, ignored", "problem", u)
 	}
 	l, err := StartLocal(ctx, cfg, log, stdout)
 	if err != nil {
@@ -273,6 +339,7 @@ func RunLocal(ctx context.Context, getenv func(string) string, stdout, stderr io
 		return 1
 	}
 	defer l.Close()
+	l.Warnings = unknown
 	l.Banner(stdout)
 	<-ctx.Done()
 	fmt.Fprintln(stdout, "stopping")

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -92,6 +93,18 @@ func TestReconcileFailures(t *testing.T) {
 			t.Errorf("stage %q, want provisioning", d.Stage)
 		}
 		codes[d.VpnGatewayId] = d.Code
+		// Failed is final: the message says what the account owner does,
+		// never to re-drive a request that will not be re-driven.
+		if d.Code == events.CodeFinancialLocked {
+			for _, w := range []string{"account owner", "overdue payment", d.VpnGatewayId, "new id"} {
+				if !strings.Contains(d.Message, w) {
+					t.Errorf("FinancialLocked message %q does not say %q", d.Message, w)
+				}
+			}
+			if strings.Contains(d.Message, "re-drive") {
+				t.Errorf("FinancialLocked message %q says to re-drive a failed request", d.Message)
+			}
+		}
 	}
 	want := map[string]string{gws[0]: events.CodeFinancialLocked, gws[1]: events.CodeNotFound, gws[2]: events.CodeTimeout}
 	for id, code := range want {

@@ -350,6 +350,9 @@ func (s *Service) record(ctx context.Context, in Input) (rec store.Request, id r
 	// A redelivery of a settled request answers from the record, with no
 	// API call.
 	got, gerr := s.store.Get(ctx, key)
+	if gerr == nil && otherData(got, in.Data) {
+		return got, id, s.conflict(log, id, got), false, nil
+	}
 	if gerr == nil && got.State != store.Received {
 		return got, id, resultOf(id, got), false, nil
 	} else if gerr != nil && !errors.Is(gerr, store.ErrNotFound) {
@@ -504,6 +507,10 @@ func (s *Service) record(ctx context.Context, in Input) (rec store.Request, id r
 	in.turn.decided()
 	if ierr != nil {
 		return overQuota(ierr)
+	}
+	if !created && otherData(got, in.Data) {
+		// Recorded by a concurrent delivery of the same id, with other data.
+		return got, id, s.conflict(log, id, got), false, nil
 	}
 	if !created && got.State != store.Received {
 		return got, id, resultOf(id, got), false, nil
@@ -775,6 +782,56 @@ func (s *Service) event(typ, key, subject, traceParent string, now time.Time, da
 		return nil, err
 	}
 	return []store.Event{{ID: e.ID, RequestKey: key, Type: e.Type, Body: e.Body, CreatedAt: now}}, nil
+}
+
+// CodeIDConflict is a Result's code for a request sent under an id already
+// used for a request with other data. It is an answer to the sender only: no
+// event announces it, as the first request's outcome stands.
+const CodeIDConflict = "IdConflict"
+
+// otherData reports whether data, a delivery's request data, differs from
+// what the record of its id was first recorded with: the same JSON value
+// (keys in any order, any spacing) is the same data. A record kept without
+// its data (recorded before it was kept) differs from nothing.
+func otherData(rec store.Request, data []byte) bool {
+	if rec.Data == nil || rec.State == store.Batch || bytes.Equal(rec.Data, data) {
+		return false
+	}
+	var a, b any
+	da, db := json.NewDecoder(bytes.NewReader(rec.Data)), json.NewDecoder(bytes.NewReader(data))
+	da.UseNumber()
+	db.UseNumber()
+	if da.Decode(&a) != nil || db.Decode(&b) != nil {
+		return true
+	}
+	return !reflect.DeepEqual(a, b)
+}
+
+// conflict answers a request whose id was first used for a request with
+// other data. A corrected request re-sent under the old id would otherwise
+// get the old outcome with no hint. Nothing is recorded and no event is
+// published: the first request's outcome stands.
+func (s *Service) conflict(log *slog.Logger, id request.Identity, first store.Request) Result {
+	at := first.CreatedAt.UTC().Format(time.RFC3339)
+	outcome := string(first.State)
+	if first.GatewayID != "" {
+		outcome += " (" + first.GatewayID + ")"
+	}
+	msg := fmt.Sprintf("id %q of source %q was first used at %s for a request with other data, which stands (%s); a request under an id already used is that request, not a new one: send the corrected request with a new id",
+		truncate(id.ID, 200), truncate(id.Source, 200), at, outcome)
+	log.Warn("request id already used for other data; answered as a conflict, nothing recorded", "first_used_at", at, "first_state", first.State)
+	return Result{Source: id.Source, Id: id.ID, Key: first.Key, State: store.Failed, Code: CodeIDConflict, Message: msg}
+}
+
+// Conflicted reports whether any result is an IdConflict: an HTTP edge
+// answers a delivery that failed whole, with one, 409.
+func Conflicted(rs []Result) bool {
+	for _, r := range rs {
+		if r.Code == CodeIDConflict {
+			return true
+		}
+	}
+	return false
 }
 
 func resultOf(id request.Identity, r store.Request) Result {

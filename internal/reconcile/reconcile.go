@@ -411,7 +411,9 @@ func (s *Service) settle(ctx context.Context, log *slog.Logger, rep *Report, r s
 	case g.VpnGatewayId != "" && g.BusinessStatus == "FinancialLocked":
 		to, typ = store.Failed, events.TypeFailed
 		data = events.Failed{Request: ref, Stage: events.StageProvisioning, Code: events.CodeFinancialLocked,
-			Message:      "the gateway is financially locked: settle the account's overdue payment, then re-drive the request",
+			Message: fmt.Sprintf("gateway %s was created but is financially locked: the account has an overdue payment. "+
+				"This request is failed for good and is not retried: the account owner settles the overdue payment in the Billing console, "+
+				"which unlocks the gateway; then use %s as it is, or delete it and send a new request with a new id", g.VpnGatewayId, g.VpnGatewayId),
 			VpnGatewayId: r.GatewayID, RegionId: r.RegionID}
 	case g.VpnGatewayId != "" && g.Status == "active" && (g.BusinessStatus == "" || g.BusinessStatus == "Normal"):
 		to, typ = store.Active, events.TypeActive

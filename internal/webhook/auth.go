@@ -238,6 +238,11 @@ func verifyDingTalk(h http.Header, secret []byte, now time.Time, skew time.Durat
 		return verified{}, err
 	}
 	if err := checkSkew(headerDingTalkTime, t, now, skew); err != nil {
+		// Read as seconds, a current timestamp is some 55 years old:
+		// say what is wrong rather than how old it is.
+		if n, perr := strconv.ParseInt(ts, 10, 64); perr == nil && checkSkew(headerDingTalkTime, time.Unix(n, 0), now, skew) == nil {
+			return verified{}, authErrorf("%s header %s is a Unix time in seconds; DingTalk's is in milliseconds (13 digits, such as %d)", headerDingTalkTime, ts, now.UnixMilli())
+		}
 		return verified{}, err
 	}
 	sign, err := base64.StdEncoding.DecodeString(signValue)

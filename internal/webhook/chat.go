@@ -69,7 +69,7 @@ func (h *handler) chat(ctx context.Context, m chatMessage) answer {
 	if len(results) > 0 {
 		res = results[0]
 	}
-	return answer{text: describe(m.identity.ID, res, err)}
+	return answer{text: describe(m.identity.ID, cmd.verb, res, err)}
 }
 
 // chatReserve is the reserve of a chat command's budget: a CreateVpnGateway
@@ -80,7 +80,9 @@ func chatReserve(budget time.Duration) time.Duration { return budget * 2 / 5 }
 
 // describe tells the chat user what became of their request: the gateway,
 // or every reason it was refused, one per line.
-func describe(id string, r provision.Result, err error) string {
+// verb is the command sent: a dry run answers a create differently from a
+// check.
+func describe(id, verb string, r provision.Result, err error) string {
 	switch r.State {
 	case store.Pending:
 		return fmt.Sprintf("VPN gateway %s is being created (request %s). It is usually active within minutes; "+
@@ -88,7 +90,13 @@ func describe(id string, r provision.Result, err error) string {
 	case store.Active:
 		return fmt.Sprintf("VPN gateway %s is active (request %s).", r.VpnGatewayId, id)
 	case store.DryRun:
-		return fmt.Sprintf("Request %s passes validation and the policy. Nothing was created: send the same keys with create to create it.", id)
+		if verb != verbCreate {
+			return fmt.Sprintf("Request %s passes validation and the policy. Nothing was created: send the same keys with create to create it.", id)
+		}
+		// The user asked to create: the operator's policy made it a dry
+		// run, and sending it again would make it one again.
+		return fmt.Sprintf("Request %s passes validation, but the operator's policy makes it a dry run (dryRun: true): nothing was created, "+
+			"and sending it again will not create it. Ask the operator to turn the dry run off for it.", id)
 	case store.Failed:
 		var b strings.Builder
 		fmt.Fprintf(&b, "Request %s was refused", id)

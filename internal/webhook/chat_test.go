@@ -471,3 +471,16 @@ func TestDingTalkCommands(t *testing.T) {
 		})
 	}
 }
+
+// A DingTalk timestamp in seconds, not milliseconds, is refused saying so,
+// not that it is hundreds of thousands of hours old.
+func TestDingTalkTimestampInSecondsSaysMilliseconds(t *testing.T) {
+	body := dingTalkBody("msgS", "manager4711", "create region=cn-hangzhou vpc=vpc-bp1x bandwidth=10")
+	s := unix(testNow)
+	f := newFixture(t, defaultConfig(), nil)
+	res := f.do(dingTalkRequest(body, s, dingTalkSign(testDingTalkSecret, s)))
+	if res.status != http.StatusUnauthorized || !strings.Contains(string(res.body), "in seconds; DingTalk's is in milliseconds") || strings.Contains(string(res.body), "h old") {
+		t.Fatalf("status %d %s, want 401 saying the timestamp must be in milliseconds", res.status, res.body)
+	}
+	f.assertNothingRecorded(t)
+}

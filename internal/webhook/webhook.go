@@ -302,6 +302,9 @@ func (h *handler) cloudEvents(w http.ResponseWriter, r *http.Request) {
 	switch {
 	case err != nil:
 		status = h.busy(w, r, err)
+	case provision.AllFailed(results) && provision.Conflicted(results):
+		// An id already used for other data: the sender must choose a new id.
+		status = http.StatusConflict
 	case provision.AllFailed(results):
 		status = http.StatusBadRequest
 	}
