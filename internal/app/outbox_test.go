@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/url"
-	"os"
 	"strings"
 	"testing"
 	"time"
@@ -83,13 +82,7 @@ func TestOversizedOutcomeDoesNotHoldBackTheOthers(t *testing.T) {
 // consumer. Once the operator binds io.vpngw.# and unparks it, it is
 // published.
 func TestAMQPUnboundEventTypeDoesNotHoldBackTheOthers(t *testing.T) {
-	raw := os.Getenv("VPNGW_TEST_AMQP_URL")
-	if raw == "" {
-		if os.Getenv("CI") == "true" {
-			t.Fatal("VPNGW_TEST_AMQP_URL is not set; CI must provide this broker")
-		}
-		t.Skip("VPNGW_TEST_AMQP_URL is not set")
-	}
+	raw := testServerURL(t, "VPNGW_TEST_AMQP_URL")
 	u, err := url.Parse(raw)
 	if err != nil {
 		t.Fatal(err)
@@ -180,13 +173,7 @@ func TestAMQPUnboundEventTypeDoesNotHoldBackTheOthers(t *testing.T) {
 // an operator: unroutable events are offered again after a minute, then
 // after twice as long each time, at most hourly.
 func TestAMQPUnroutedEventIsReofferedOnceBound(t *testing.T) {
-	raw := os.Getenv("VPNGW_TEST_AMQP_URL")
-	if raw == "" {
-		if os.Getenv("CI") == "true" {
-			t.Fatal("VPNGW_TEST_AMQP_URL is not set; CI must provide this broker")
-		}
-		t.Skip("VPNGW_TEST_AMQP_URL is not set")
-	}
+	raw := testServerURL(t, "VPNGW_TEST_AMQP_URL")
 	u, err := url.Parse(raw)
 	if err != nil {
 		t.Fatal(err)
