@@ -38,7 +38,7 @@ SERVER_SUITES := VPNGW_TEST_POSTGRES_URL:PostgreSQL VPNGW_TEST_MYSQL_URL:MySQL/M
 skipped: ## which suites make test skips for lack of a server URL, and how to run them
 	@n=0; for s in $(SERVER_SUITES); do v=$${s%%:*}; if [ -z "$${!v}" ]; then n=$$((n+1)); \
 		echo "skipped: the $${s#*:} tests ($$v is not set)"; fi; done; \
-	if [ $$n -gt 0 ]; then echo "Set those URLs (README.md, Tests; .ci/run starts the servers) to run them."; \
+	if [ $$n -gt 0 ]; then echo "Set those URLs (docs/TESTING.md; .ci/run starts the servers) to run them."; \
 	else echo "every server suite ran: $(foreach s,$(SERVER_SUITES),$(word 2,$(subst :, ,$(s))))"; fi
 
 faults: ## the fault suite: the whole pipeline through injected failures (VPNGW_FAULT_REQUESTS, VPNGW_FAULT_DELIVERIES); docs/RELIABILITY.md

@@ -71,13 +71,13 @@ type Config struct {
 }
 
 // Var is one environment variable vpngw reads: its name, default and meaning.
-// The README's table and s.yaml are checked against this list.
+// docs/CONFIGURATION.md's table and s.yaml are checked against this list.
 type Var struct {
 	Name, Default, Help string
 	Local               bool // read by the local stack only
 }
 
-// Vars lists every variable, in the README's order.
+// Vars lists every variable, in the order of docs/CONFIGURATION.md's table.
 var Vars = []Var{
 	{Name: "VPNGW_STORE_URL", Default: "required in functions; local: sqlite://.vpngw/vpngw.db", Help: "where requests and the outbox live: sqlite://path, postgres://..., mysql://..."},
 	{Name: "VPNGW_QUEUE_URL", Default: "required in functions; local: the embedded NATS", Help: "where outcome events are published: nats://host:port[/prefix], amqp://user:pass@host:port/vhost?exchange=..., log:"},
