@@ -188,15 +188,8 @@ func NewRequest(ctx context.Context, o Options, getenv func(string) string, now 
 		if t := bytes.TrimSpace(o.Body); len(t) > 0 && t[0] == '[' {
 			ct = "application/cloudevents-batch+json"
 		}
-		req, err := http.NewRequestWithContext(ctx, http.MethodPost, base+"/", bytes.NewReader(o.Body))
-		if err != nil {
-			return nil, err
-		}
 		ts, sig := webhook.Sign(secret, now, o.Body)
-		req.Header.Set("Content-Type", ct)
-		req.Header.Set(webhook.HeaderTimestamp, ts)
-		req.Header.Set(webhook.HeaderSignature, sig)
-		return req, nil
+		return post(ctx, base+"/", ct, o.Body, webhook.HeaderTimestamp, ts, webhook.HeaderSignature, sig)
 	case RouteSlack:
 		secret, err := need(getenv, "VPNGW_SLACK_SIGNING_SECRET", "the Slack app's signing secret, as the route has it")
 		if err != nil {
@@ -210,15 +203,8 @@ func NewRequest(ctx context.Context, o Options, getenv func(string) string, now 
 			"command": {o.Command}, "text": {o.Text}, "team_id": {o.Team},
 			"user_id": {user}, "user_name": {"vpngwctl"}, "trigger_id": {id},
 		}.Encode())
-		req, err := http.NewRequestWithContext(ctx, http.MethodPost, base+"/slack", bytes.NewReader(body))
-		if err != nil {
-			return nil, err
-		}
 		ts, sig := webhook.SignSlack(secret, now, body)
-		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-		req.Header.Set(webhook.HeaderSlackTimestamp, ts)
-		req.Header.Set(webhook.HeaderSlackSignature, sig)
-		return req, nil
+		return post(ctx, base+"/slack", "application/x-www-form-urlencoded", body, webhook.HeaderSlackTimestamp, ts, webhook.HeaderSlackSignature, sig)
 	case RouteDingTalk:
 		secret, err := need(getenv, "VPNGW_DINGTALK_APP_SECRET", "the robot's AppSecret, as the route has it")
 		if err != nil {
@@ -228,31 +214,30 @@ func NewRequest(ctx context.Context, o Options, getenv func(string) string, now 
 		if user == "" {
 			user = "vpngwctl"
 		}
-		var msg struct {
-			MsgType string `json:"msgtype"`
-			Text    struct {
-				Content string `json:"content"`
-			} `json:"text"`
-			MsgID          string `json:"msgId"`
-			ConversationID string `json:"conversationId"`
-			SenderStaffID  string `json:"senderStaffId"`
-		}
+		var msg webhook.DingTalkMessage
 		msg.MsgType, msg.Text.Content, msg.MsgID, msg.ConversationID, msg.SenderStaffID = "text", o.Text, id, o.Conversation, user
 		body, err := json.Marshal(msg)
 		if err != nil {
 			return nil, err
 		}
-		req, err := http.NewRequestWithContext(ctx, http.MethodPost, base+"/dingtalk", bytes.NewReader(body))
-		if err != nil {
-			return nil, err
-		}
 		ts, sign := webhook.SignDingTalk(secret, now)
-		req.Header.Set("Content-Type", "application/json")
-		req.Header.Set(webhook.HeaderDingTalkTimestamp, ts)
-		req.Header.Set(webhook.HeaderDingTalkSign, sign)
-		return req, nil
+		return post(ctx, base+"/dingtalk", "application/json", body, webhook.HeaderDingTalkTimestamp, ts, webhook.HeaderDingTalkSign, sign)
 	}
 	return nil, fmt.Errorf("--route %q: want webhook, slack or dingtalk", o.Route)
+}
+
+// post is a POST of body to u with its content type and the signature
+// headers, given as name, value pairs.
+func post(ctx context.Context, u, contentType string, body []byte, headers ...string) (*http.Request, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, u, bytes.NewReader(body))
+	if err != nil {
+		return nil, err
+	}
+	req.Header.Set("Content-Type", contentType)
+	for i := 0; i+1 < len(headers); i += 2 {
+		req.Header.Set(headers[i], headers[i+1])
+	}
+	return req, nil
 }
 
 // webhookSecret is the secret POST / is signed with: the named key's of

@@ -32,20 +32,11 @@ type route struct {
 	got []provision.Input
 }
 
-type guard struct {
-	mu   sync.Mutex
-	seen map[string]bool
-}
+// firstUses takes every request as new: replays are the webhook's tests'
+// concern, and each send signs afresh.
+type firstUses struct{}
 
-func (g *guard) FirstUse(_ context.Context, key string, _ time.Time) (bool, error) {
-	g.mu.Lock()
-	defer g.mu.Unlock()
-	if g.seen[key] {
-		return false, nil
-	}
-	g.seen[key] = true
-	return true, nil
-}
+func (firstUses) FirstUse(context.Context, string, time.Time) (bool, error) { return true, nil }
 
 func newRoute(t *testing.T) *route {
 	t.Helper()
@@ -64,7 +55,7 @@ func newRoute(t *testing.T) *route {
 		Keys:   []webhook.Key{{Name: "ci", Secret: ciSecret, Sources: []string{"https://ci.example.com/*"}}},
 		Secret: legacySecret, SecretSources: []string{"*"},
 		SlackSigningSecret: slackSecret, DingTalkAppSecret: dingTalkSecret,
-	}, p, &guard{seen: map[string]bool{}}, webhook.WithLogger(slog.New(slog.DiscardHandler)))
+	}, p, firstUses{}, webhook.WithLogger(slog.New(slog.DiscardHandler)))
 	if err != nil {
 		t.Fatal(err)
 	}
