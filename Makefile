@@ -24,8 +24,8 @@ run: ## the local stack: emulator, embedded NATS, SQLite, HTTP intake, reconcile
 	@# stop it) ended make with "Error 1".
 	@$(GO) build -o $(BIN)/vpngw-local ./deploy/local && exec $(BIN)/vpngw-local
 
-vpcsim: ## the VPC API emulator alone, on 127.0.0.1:9300
-	$(GO) run ./internal/vpcsim/cmd/vpcsim
+vpcsim: ## the VPC API emulator alone, on 127.0.0.1:9300 (VPCSIM_FLAGS: its flags, e.g. -vpc-seed seed.json; docs/EMULATOR.md)
+	$(GO) run ./internal/vpcsim/cmd/vpcsim $(VPCSIM_FLAGS)
 
 test: ## vet and every test (outside servers only where their VPNGW_TEST_* URLs are set); the fault suite is make faults
 	$(GO) vet ./...
