@@ -124,6 +124,35 @@ var Vars = []Var{
 	{Name: "VPNGW_NATS_PORT", Default: "4333", Help: "the embedded NATS server's port (not 4222, so a system NATS can run beside it)", Local: true},
 }
 
+// LocalPolicy is the local stack's policy when VPNGW_POLICY is not set:
+// explicit rules that allow every request, from the HTTP intake and from
+// every webhook route, for trying vpngw against the emulator. Functions have
+// no such default.
+const LocalPolicy = `version: 1
+rules:
+  - name: local-allow-all
+    match:
+      source: "*"
+    regions: ["*"]
+    vpcs: ["*"]
+    maxBandwidth: 1000
+    chargeTypes: [POSTPAY, PREPAY]
+    allowAutoPay: true
+    allowSsl: true
+    maxSslConnections: 1000
+  - name: local-allow-all-webhooks
+    match:
+      source: "*"
+      caller: "*"
+    regions: ["*"]
+    vpcs: ["*"]
+    maxBandwidth: 1000
+    chargeTypes: [POSTPAY, PREPAY]
+    allowAutoPay: true
+    allowSsl: true
+    maxSslConnections: 1000
+`
+
 // DefaultGatewayQuota is an account's default vpn_quota_instances_num: the
 // VPN gateways it may hold unless raised in Quota Center.
 const DefaultGatewayQuota = 30
