@@ -3,7 +3,6 @@ package app
 import (
 	"strings"
 	"testing"
-
 )
 
 func TestUnknownVars(t *testing.T) {
