@@ -22,10 +22,17 @@
 // remote store and broker, which the SQLite file and the log: queue used here
 // do not make.
 //
+// With -floor it also times the smallest function fc-runtime-go-sdk makes
+// (package floor: a handler that answers with its payload's length, built
+// with the functions' flags), one run of it after each round of the
+// functions, and reports each function's median against the floor's: what
+// the runtime costs any Go function, and what vpngw adds.
+//
 // Usage, after `make package`:
 //
 //	go run ./internal/tools/coldstart -dist dist -n 20 provision reconcile
 //
-// `make coldstart` runs it for every function of the Makefile's FUNCTIONS.
+// `make coldstart` runs it for every function of the Makefile's FUNCTIONS,
+// with the floor.
 // Nothing imports it.
 package main

@@ -63,8 +63,9 @@ func run(args []string, stdout, stderr io.Writer) error {
 	warm := fs.Int("warm", 5, "warm invocations after each cold start, before memory is read")
 	timeout := fs.Duration("timeout", 30*time.Second, "how long one run may take")
 	eventFile := fs.String("event", "", "hand every function this `file`'s payload instead of its built-in first event (to size memory for a large delivery)")
+	floor := fs.String("floor", "", "also time this `binary`, the smallest function the runtime's SDK makes (internal/tools/coldstart/floor), alternating with the functions, and report each function's median against it")
 	fs.Usage = func() {
-		fmt.Fprintln(stderr, "usage: coldstart [-dist dist] [-n 20] [-warm 5] [-event file] FUNCTION...")
+		fmt.Fprintln(stderr, "usage: coldstart [-dist dist] [-n 20] [-warm 5] [-event file] [-floor bin] FUNCTION...")
 		fs.PrintDefaults()
 	}
 	if err := fs.Parse(args); err != nil {
@@ -74,21 +75,34 @@ func run(args []string, stdout, stderr io.Writer) error {
 		fs.Usage()
 		return errors.New("need at least one function, -n >= 1 and -warm >= 0")
 	}
-	var results []result
+	var targets []target
 	for _, fn := range fs.Args() {
 		payload, err := firstEvent(fn, *eventFile)
 		if err != nil {
 			return err
 		}
-		r, err := measure(fn, *dist, payload, extraEnv[fn], *runs, *warm, *timeout)
-		if err != nil {
-			return err
-		}
-		results = append(results, r)
-		fmt.Fprintf(stderr, "%s: %d runs done\n", fn, *runs)
+		targets = append(targets, target{name: fn, bin: filepath.Join(*dist, fn, fn), zip: filepath.Join(*dist, fn+".zip"), payload: payload, env: extraEnv[fn]})
 	}
+	if *floor != "" {
+		targets = append(targets, target{name: floorName, bin: *floor, payload: []byte(`{"floor":true}`)})
+	}
+	results, err := measureAll(targets, *runs, *warm, *timeout)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(stderr, "%d runs of each done\n", *runs)
 	report(stdout, results, *runs, *warm)
 	return nil
+}
+
+// floorName names the floor's row in the report.
+const floorName = "floor (fc-runtime-go-sdk, echo)"
+
+// target is one binary to time, with its first invocation.
+type target struct {
+	name, bin, zip string
+	payload        []byte
+	env            []string
 }
 
 func firstEvent(fn, file string) ([]byte, error) {
@@ -112,29 +126,47 @@ type result struct {
 }
 
 func measure(fn, dist string, payload []byte, env []string, runs, warm int, timeout time.Duration) (result, error) {
-	r := result{function: fn}
-	bin := filepath.Join(dist, fn, fn)
-	st, err := os.Stat(bin)
+	rs, err := measureAll([]target{{name: fn, bin: filepath.Join(dist, fn, fn), zip: filepath.Join(dist, fn+".zip"), payload: payload, env: env}}, runs, warm, timeout)
 	if err != nil {
-		return r, fmt.Errorf("%s: %w (run `make package` first)", fn, err)
+		return result{function: fn}, err
 	}
-	r.binary = st.Size()
-	if zst, err := os.Stat(filepath.Join(dist, fn+".zip")); err == nil {
-		r.zipSize = zst.Size()
-	}
-	for i := 0; i < runs; i++ {
-		o, err := once(bin, payload, env, warm, timeout)
+	return rs[0], nil
+}
+
+// measureAll times runs cold starts of each target, taking the targets in
+// turn within each round, so that whatever else the machine does falls on
+// all of them alike.
+func measureAll(targets []target, runs, warm int, timeout time.Duration) ([]result, error) {
+	rs := make([]result, len(targets))
+	for i, t := range targets {
+		rs[i].function = t.name
+		st, err := os.Stat(t.bin)
 		if err != nil {
-			return r, fmt.Errorf("%s, run %d: %w", fn, i+1, err)
+			return nil, fmt.Errorf("%s: %w (run `make package` first)", t.name, err)
 		}
-		r.cold = append(r.cold, o.cold)
-		if o.cpu > 0 {
-			r.cpu = append(r.cpu, o.cpu)
+		rs[i].binary = st.Size()
+		if t.zip != "" {
+			if zst, err := os.Stat(t.zip); err == nil {
+				rs[i].zipSize = zst.Size()
+			}
 		}
-		r.warm = append(r.warm, o.warm...)
-		r.peakRSSKiB = max(r.peakRSSKiB, o.hwmKiB)
 	}
-	return r, nil
+	for run := 0; run < runs; run++ {
+		for i, t := range targets {
+			o, err := once(t.bin, t.payload, t.env, warm, timeout)
+			if err != nil {
+				return nil, fmt.Errorf("%s, run %d: %w", t.name, run+1, err)
+			}
+			r := &rs[i]
+			r.cold = append(r.cold, o.cold)
+			if o.cpu > 0 {
+				r.cpu = append(r.cpu, o.cpu)
+			}
+			r.warm = append(r.warm, o.warm...)
+			r.peakRSSKiB = max(r.peakRSSKiB, o.hwmKiB)
+		}
+	}
+	return rs, nil
 }
 
 // outcome is one cold start.
@@ -279,9 +311,19 @@ func percentile(ds []time.Duration, p float64) time.Duration {
 }
 
 func report(w io.Writer, rs []result, runs, warm int) {
-	fmt.Fprintf(w, "| function | zip | binary | cold start median | cold start p90 | CPU to first answer, median | warm invocation median | peak RSS (VmHWM) |\n")
-	fmt.Fprintf(w, "|---|---|---|---|---|---|---|---|\n")
+	var floor time.Duration
 	for _, r := range rs {
+		if r.function == floorName {
+			floor = percentile(r.cold, 50)
+		}
+	}
+	fmt.Fprintf(w, "| function | zip | binary | cold start median | cold start p90 | CPU to first answer, median | warm invocation median | peak RSS (VmHWM) | median / floor's |\n")
+	fmt.Fprintf(w, "|---|---|---|---|---|---|---|---|---|\n")
+	for _, r := range rs {
+		ratio := "n/a"
+		if floor > 0 {
+			ratio = fmt.Sprintf("%.1fx", float64(percentile(r.cold, 50))/float64(floor))
+		}
 		rss := "n/a"
 		if r.peakRSSKiB > 0 {
 			rss = fmt.Sprintf("%.1f MiB", float64(r.peakRSSKiB)/1024)
@@ -290,8 +332,8 @@ func report(w io.Writer, rs []result, runs, warm int) {
 		if len(r.cpu) > 0 {
 			cpu = ms(percentile(r.cpu, 50))
 		}
-		fmt.Fprintf(w, "| %s | %s | %s | %s | %s | %s | %s | %s |\n", r.function, mib(r.zipSize), mib(r.binary),
-			ms(percentile(r.cold, 50)), ms(percentile(r.cold, 90)), cpu, ms(percentile(r.warm, 50)), rss)
+		fmt.Fprintf(w, "| %s | %s | %s | %s | %s | %s | %s | %s | %s |\n", r.function, mib(r.zipSize), mib(r.binary),
+			ms(percentile(r.cold, 50)), ms(percentile(r.cold, 90)), cpu, ms(percentile(r.warm, 50)), rss, ratio)
 	}
 	fmt.Fprintf(w, "\n%d cold starts per function (process start to first invocation answered), %d warm invocations after each; %d CPUs here.\n", runs, warm, runtime.NumCPU())
 }
