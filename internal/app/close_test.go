@@ -18,7 +18,7 @@ import (
 type closeCounted struct{ closed *atomic.Int32 }
 
 func (closeCounted) Publish(context.Context, queue.Message) error { return nil }
-func (p closeCounted) Close() error                                { p.closed.Add(1); return nil }
+func (p closeCounted) Close() error                               { p.closed.Add(1); return nil }
 
 var closedPublishers atomic.Int32
 
