@@ -62,7 +62,7 @@ func (a *App) ProvisionHandler() runtime.Handler {
 			// EventBridge delivered these: what it stamped on them is the
 			// requester's, and only that: the bus and the rule's route on
 			// Function Compute, the AWS account on Lambda.
-			inputs = intake.BusInputs(items, busOf(runtime.PlatformFrom(ctx)))
+			inputs = provision.BusInputs(items, busOf(runtime.PlatformFrom(ctx)))
 		}
 		results, err := a.Provision.HandleAll(ctx, inputs)
 		a.drain(ctx)
@@ -110,7 +110,7 @@ func (a *App) HTTPHandler() http.Handler {
 		}
 		// Anyone who reaches this route writes every attribute: it claims
 		// no bus, route or account.
-		results, err := a.Provision.HandleAll(ctx, intake.Inputs(items, "", ""))
+		results, err := a.Provision.HandleAll(ctx, provision.Inputs(items, "", ""))
 		a.drain(ctx)
 		status := http.StatusAccepted
 		switch {

@@ -123,3 +123,18 @@ func TestFunctionsLinkNoTestOnlyPackage(t *testing.T) {
 		}
 	}
 }
+
+// The intake parses deliveries into items and knows nothing of what consumes
+// them: the provision use case takes the items (provision.Inputs,
+// provision.BusInputs), and both read request.EventError.
+func TestIntakeDoesNotImportProvision(t *testing.T) {
+	out, err := exec.Command("go", "list", "-deps", "-f", "{{.ImportPath}}", "github.com/vpngw/vpngw/internal/intake").CombinedOutput()
+	if err != nil {
+		t.Fatalf("go list -deps intake: %v\n%s", err, out)
+	}
+	for _, dep := range strings.Fields(string(out)) {
+		if dep == "github.com/vpngw/vpngw/internal/provision" {
+			t.Error("internal/intake depends on internal/provision")
+		}
+	}
+}
