@@ -15,6 +15,7 @@ import (
 	"github.com/vpngw/vpngw/internal/cloud/vpcclient"
 	"github.com/vpngw/vpngw/internal/logging"
 	"github.com/vpngw/vpngw/internal/policy"
+	"github.com/vpngw/vpngw/internal/runtime"
 	"github.com/vpngw/vpngw/internal/webhook"
 )
 
@@ -229,7 +230,7 @@ func FromEnv(getenv func(string) string, mode Mode) (Config, error) {
 		SlackSigningSecret: str("VPNGW_SLACK_SIGNING_SECRET", ""),
 		DingTalkAppSecret:  str("VPNGW_DINGTALK_APP_SECRET", ""),
 		MaxSkew:            dur("VPNGW_WEBHOOK_MAX_SKEW", webhook.DefaultMaxSkew),
-		MaxBody:            MaxHTTPBody,
+		MaxBody:            runtime.MaxHTTPBody,
 	}
 	if err := c.Webhook.Validate(); err != nil {
 		errs = append(errs, err)
