@@ -203,6 +203,12 @@ func once(bin string, payload []byte, env []string, warm int, timeout time.Durat
 		"FC_RUNTIME_API=" + rt.Addr(),
 		"VPNGW_STORE_URL=sqlite://" + filepath.Join(dir, "vpngw.db"),
 		"VPNGW_QUEUE_URL=log:",
+		// log: and a local file are what make the figure the process's
+		// own: allowed as in the tests, since functions refuse plaintext.
+		"VPNGW_ALLOW_INSECURE_TRANSPORT=1",
+		// Each run starts on an empty store and creates its tables, the
+		// migration counted in the start (doc.go).
+		"VPNGW_MIGRATE=on",
 		"VPNGW_POLICY_INLINE=" + app.LocalPolicy,
 		"TMPDIR=" + dir,
 	}
