@@ -115,32 +115,35 @@ func optional(set func(*Config, string)) func(setting) error {
 	return func(f setting) error { set(f.c, f.val); return nil }
 }
 
-// duration sets a positive duration, the Default when unset.
-func duration(set func(*Config, time.Duration)) func(setting) error {
+// parsed sets a value parse accepts, the Default when unset; want says what
+// is accepted.
+func parsed[T any](parse func(string) (T, bool), want string, set func(*Config, T)) func(setting) error {
 	return func(f setting) error {
-		d, err := time.ParseDuration(f.or())
-		if err != nil || d <= 0 {
-			d, _ = time.ParseDuration(f.def)
-			set(f.c, d)
-			return f.bad("want a positive duration such as 30s, 5m or 1h")
+		v, ok := parse(f.or())
+		if !ok {
+			v, _ = parse(f.def)
+			set(f.c, v)
+			return f.bad(want)
 		}
-		set(f.c, d)
+		set(f.c, v)
 		return nil
 	}
 }
 
+// duration sets a positive duration, the Default when unset.
+func duration(set func(*Config, time.Duration)) func(setting) error {
+	return parsed(func(s string) (time.Duration, bool) {
+		d, err := time.ParseDuration(s)
+		return d, err == nil && d > 0
+	}, "want a positive duration such as 30s, 5m or 1h", set)
+}
+
 // whole sets a whole number from lo to hi, the Default when unset.
 func whole(lo, hi int, set func(*Config, int)) func(setting) error {
-	return func(f setting) error {
-		n, err := strconv.Atoi(f.or())
-		if err != nil || n < lo || n > hi {
-			n, _ = strconv.Atoi(f.def)
-			set(f.c, n)
-			return f.bad(fmt.Sprintf("want a whole number from %d to %d", lo, hi))
-		}
-		set(f.c, n)
-		return nil
-	}
+	return parsed(func(s string) (int, bool) {
+		n, err := strconv.Atoi(s)
+		return n, err == nil && n >= lo && n <= hi
+	}, fmt.Sprintf("want a whole number from %d to %d", lo, hi), set)
 }
 
 // hostPort sets a host:port, checked in the local stack, which listens there.

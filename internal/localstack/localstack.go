@@ -1,3 +1,8 @@
+// Package localstack is the local stack behind `make run` (deploy/local): the
+// VPC API emulator, an embedded NATS server, a SQLite store, the provision
+// function behind a CloudEvents HTTP endpoint and the reconcile function on a
+// ticker, in one process. It lives apart from internal/app so that no
+// function binary links the emulator or the NATS server.
 package localstack
 
 import (
