@@ -22,6 +22,7 @@ import (
 	"github.com/vpngw/vpngw/events"
 	"github.com/vpngw/vpngw/internal/app"
 	"github.com/vpngw/vpngw/internal/runtime/fcapi"
+	"github.com/vpngw/vpngw/internal/store/sqlstore"
 )
 
 func main() {
@@ -63,9 +64,10 @@ func run(args []string, stdout, stderr io.Writer) error {
 	warm := fs.Int("warm", 5, "warm invocations after each cold start, before memory is read")
 	timeout := fs.Duration("timeout", 30*time.Second, "how long one run may take")
 	eventFile := fs.String("event", "", "hand every function this `file`'s payload instead of its built-in first event (to size memory for a large delivery)")
+	fresh := fs.Bool("fresh", false, "start each run on an empty store that the function migrates (VPNGW_MIGRATE=on) instead of a migrated one, as functions find it in production")
 	floor := fs.String("floor", "", "also time this `binary`, the smallest function the runtime's SDK makes (internal/tools/coldstart/floor), alternating with the functions, and report each function's median against it")
 	fs.Usage = func() {
-		fmt.Fprintln(stderr, "usage: coldstart [-dist dist] [-n 20] [-warm 5] [-event file] [-floor bin] FUNCTION...")
+		fmt.Fprintln(stderr, "usage: coldstart [-dist dist] [-n 20] [-warm 5] [-event file] [-fresh] [-floor bin] FUNCTION...")
 		fs.PrintDefaults()
 	}
 	if err := fs.Parse(args); err != nil {
@@ -86,6 +88,18 @@ func run(args []string, stdout, stderr io.Writer) error {
 	if *floor != "" {
 		targets = append(targets, target{name: floorName, bin: *floor, payload: []byte(`{"floor":true}`)})
 	}
+	if !*fresh {
+		// Functions run with VPNGW_MIGRATE=off against a store vpngwctl
+		// migrated: each run gets a copy of one migrated store.
+		tmpl, err := migratedStore()
+		if err != nil {
+			return err
+		}
+		defer os.RemoveAll(filepath.Dir(tmpl))
+		for i := range targets {
+			targets[i].store = tmpl
+		}
+	}
 	results, err := measureAll(targets, *runs, *warm, *timeout)
 	if err != nil {
 		return err
@@ -103,6 +117,29 @@ type target struct {
 	name, bin, zip string
 	payload        []byte
 	env            []string
+	// store is a migrated SQLite file each run starts on a copy of; ""
+	// starts on an empty store the function migrates.
+	store string
+}
+
+// migratedStore creates a SQLite store with this build's schema, in a
+// directory of its own, and returns its path.
+func migratedStore() (string, error) {
+	dir, err := os.MkdirTemp("", "vpngw-coldstart-store-")
+	if err != nil {
+		return "", err
+	}
+	path := filepath.Join(dir, "vpngw.db")
+	s, err := sqlstore.Open(context.Background(), "sqlite://"+path)
+	if err != nil {
+		os.RemoveAll(dir)
+		return "", fmt.Errorf("prepare the migrated store: %w", err)
+	}
+	if err := s.Close(); err != nil {
+		os.RemoveAll(dir)
+		return "", err
+	}
+	return path, nil
 }
 
 func firstEvent(fn, file string) ([]byte, error) {
@@ -153,7 +190,7 @@ func measureAll(targets []target, runs, warm int, timeout time.Duration) ([]resu
 	}
 	for run := 0; run < runs; run++ {
 		for i, t := range targets {
-			o, err := once(t.bin, t.payload, t.env, warm, timeout)
+			o, err := once(t.bin, t.payload, t.env, t.store, warm, timeout)
 			if err != nil {
 				return nil, fmt.Errorf("%s, run %d: %w", t.name, run+1, err)
 			}
@@ -180,13 +217,24 @@ type outcome struct {
 // once starts bin under a fresh runtime API and store, times the first
 // invocation from process start to answer, makes warm more invocations, reads
 // the process's peak memory, and stops it.
-func once(bin string, payload []byte, env []string, warm int, timeout time.Duration) (outcome, error) {
+func once(bin string, payload []byte, env []string, store string, warm int, timeout time.Duration) (outcome, error) {
 	var o outcome
 	dir, err := os.MkdirTemp("", "vpngw-coldstart-")
 	if err != nil {
 		return o, err
 	}
 	defer os.RemoveAll(dir)
+	migrate := "VPNGW_MIGRATE=on"
+	if store != "" {
+		b, err := os.ReadFile(store)
+		if err != nil {
+			return o, err
+		}
+		if err := os.WriteFile(filepath.Join(dir, "vpngw.db"), b, 0o600); err != nil {
+			return o, err
+		}
+		migrate = "VPNGW_MIGRATE=off"
+	}
 	rt, err := fcapi.Start()
 	if err != nil {
 		return o, err
@@ -206,9 +254,9 @@ func once(bin string, payload []byte, env []string, warm int, timeout time.Durat
 		// log: and a local file are what make the figure the process's
 		// own: allowed as in the tests, since functions refuse plaintext.
 		"VPNGW_ALLOW_INSECURE_TRANSPORT=1",
-		// Each run starts on an empty store and creates its tables, the
-		// migration counted in the start (doc.go).
-		"VPNGW_MIGRATE=on",
+		// On a copy of a migrated store, as in production, or (-fresh) on an
+		// empty one the function migrates (doc.go).
+		migrate,
 		"VPNGW_POLICY_INLINE=" + app.LocalPolicy,
 		"TMPDIR=" + dir,
 	}
