@@ -54,6 +54,9 @@ func TestUseCasesImportNoInfrastructure(t *testing.T) {
 		"github.com/vpngw/vpngw/internal/reconcile",
 		"github.com/vpngw/vpngw/internal/outbox",
 		"github.com/vpngw/vpngw/internal/webhook",
+		// The edges, too, reach the store and the broker only through
+		// the ports they declare.
+		"github.com/vpngw/vpngw/internal/runtime",
 		"github.com/vpngw/vpngw/internal/store",
 		"github.com/vpngw/vpngw/internal/cloud",
 	}
