@@ -65,8 +65,9 @@ package-lambda: build $(BIN)/pkgzip ## the same binaries for AWS Lambda: dist/la
 	done
 	@ls -l $(foreach f,$(FUNCTIONS),$(DIST)/lambda/$(f).zip)
 
-coldstart: package ## package sizes, start-to-first-answer times (N runs, 20) and peak memory
-	$(GO) run ./internal/tools/coldstart -dist $(DIST) -n $${N:-20} $(FUNCTIONS)
+coldstart: package ## package sizes, start-to-first-answer times (N runs, 20) and peak memory, beside the runtime's floor
+	@$(BUILD_ENV) $(GO) build $(BUILD_FLAGS) -o $(DIST)/floor/floor ./internal/tools/coldstart/floor
+	$(GO) run ./internal/tools/coldstart -dist $(DIST) -n $${N:-20} -floor $(DIST)/floor/floor $(FUNCTIONS)
 
 deploy: ## deploy to Function Compute with Serverless Devs (s.yaml runs make package first)
 	@command -v s >/dev/null || { echo "Serverless Devs (s) is not installed: npm install -g @serverless-devs/s, then s config add"; exit 1; }

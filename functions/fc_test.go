@@ -16,7 +16,7 @@ import (
 
 	"github.com/vpngw/vpngw/events"
 	"github.com/vpngw/vpngw/internal/app"
-	"github.com/vpngw/vpngw/internal/queue"
+	"github.com/vpngw/vpngw/internal/queue/natsembed"
 	"github.com/vpngw/vpngw/internal/runtime/fcapi"
 	"github.com/vpngw/vpngw/internal/vpcsim"
 )
@@ -50,7 +50,7 @@ func newPlatform(t *testing.T) *platform {
 	srv := httptest.NewServer(p.api)
 	t.Cleanup(srv.Close)
 	dir := t.TempDir()
-	n, err := queue.StartEmbedded(queue.EmbeddedOptions{Dir: filepath.Join(dir, "nats")})
+	n, err := natsembed.StartEmbedded(natsembed.EmbeddedOptions{Dir: filepath.Join(dir, "nats")})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -17,6 +17,7 @@ import (
 	"github.com/vpngw/vpngw/internal/queue"
 	"github.com/vpngw/vpngw/internal/reconcile"
 	"github.com/vpngw/vpngw/internal/store"
+	"github.com/vpngw/vpngw/internal/store/sqlstore"
 	"github.com/vpngw/vpngw/internal/webhook"
 )
 
@@ -25,7 +26,7 @@ import (
 type App struct {
 	Config    Config
 	Log       *slog.Logger
-	Store     store.Store
+	Store     *sqlstore.Store
 	Publisher queue.Publisher
 	Cloud     *vpcclient.Client
 	Provision *provision.Service
@@ -62,7 +63,7 @@ func NewLogger(c Config, w io.Writer) *slog.Logger {
 
 // New builds the application. Connections to the store and the broker are
 // opened here, once per instance, so that warm invocations reuse them.
-func New(ctx context.Context, c Config, log *slog.Logger, opts ...Option) (*App, error) {
+func New(ctx context.Context, c Config, log *slog.Logger, opts ...Option) (_ *App, err error) {
 	var o options
 	for _, f := range opts {
 		f(&o)
@@ -71,28 +72,36 @@ func New(ctx context.Context, c Config, log *slog.Logger, opts ...Option) (*App,
 		o.clock = time.Now
 	}
 	a := &App{Config: c, Log: log}
-	var err error
+	// What New opened, closed again when a later step fails: a warm
+	// instance that retries must not pile up connections.
+	var opened []func() error
+	defer func() {
+		if err != nil {
+			for i := len(opened) - 1; i >= 0; i-- {
+				_ = opened[i]()
+			}
+		}
+	}()
 	a.Store, err = openStore(ctx, c)
 	if err != nil {
 		return nil, err
 	}
-	limiter, err := a.rateLimiter()
+	opened = append(opened, a.Store.Close)
+	limiter, err := rateLimiter(c, a.Store, log)
 	if err != nil {
-		a.Store.Close()
 		return nil, err
 	}
 	a.Cloud, err = vpcclient.New(vpcclient.Config{Endpoint: c.VPCEndpoint, Credentials: c.Credentials, Rates: c.APIRates, Limiter: limiter, RootCAs: c.RootCAs})
 	if err != nil {
-		a.Store.Close()
 		return nil, fmt.Errorf("VPNGW_VPC_ENDPOINT: %w", err)
 	}
 	a.Publisher = o.publisher
 	if a.Publisher == nil {
 		a.Publisher, err = queue.Open(ctx, queueURLWithCA(c.QueueURL, c.CAFile))
 		if err != nil {
-			a.Store.Close()
 			return nil, fmt.Errorf("VPNGW_QUEUE_URL: %w", err)
 		}
+		opened = append(opened, a.Publisher.Close)
 	}
 	pub := outbox.PublisherFunc(func(ctx context.Context, m outbox.Message) error {
 		if err := a.Publisher.Publish(ctx, queue.Message{ID: m.ID, Type: m.Type, Body: m.Body}); err != nil {
@@ -140,19 +149,30 @@ func New(ctx context.Context, c Config, log *slog.Logger, opts ...Option) (*App,
 	return a, nil
 }
 
+// The adapters New wires, checked against the ports the use cases declare.
+var (
+	_ provision.Store         = (*sqlstore.Store)(nil)
+	_ provision.Creator       = creator{}
+	_ reconcile.Store         = (*sqlstore.Store)(nil)
+	_ reconcile.Describer     = (*vpcclient.Client)(nil)
+	_ reconcile.Redriver      = redriver{}
+	_ reconcile.BatchFinisher = (*provision.Service)(nil)
+	_ reconcile.Drainer       = (*outbox.Drainer)(nil)
+	_ outbox.Store            = (*sqlstore.Store)(nil)
+	_ webhook.ReplayGuard     = (*sqlstore.Store)(nil)
+	_ webhook.Provisioner     = webhook.ProvisionerFunc(nil)
+	_ vpcclient.SlotReserver  = (*sqlstore.Store)(nil)
+)
+
 // newWebhook builds the webhook's routes on a's store and provisioning,
 // verifying requests with w's secrets.
 func (a *App) newWebhook(w webhook.Config, clock func() time.Time) (http.Handler, error) {
-	guard, ok := a.Store.(webhook.ReplayGuard)
-	if !ok {
-		return nil, errors.New("VPNGW_STORE_URL: this store cannot remember webhook signatures")
-	}
 	p := webhook.ProvisionerFunc(func(ctx context.Context, in []provision.Input) ([]provision.Result, error) {
 		res, err := a.Provision.HandleAll(ctx, in)
 		a.drain(ctx)
 		return res, err
 	})
-	return webhook.New(w, p, guard, webhook.WithLogger(a.Log), webhook.WithClock(clock),
+	return webhook.New(w, p, a.Store, webhook.WithLogger(a.Log), webhook.WithClock(clock),
 		webhook.WithAllowedRate(deliveriesPerMinute(a.Config.APIRates)))
 }
 
@@ -184,22 +204,22 @@ func (a *App) drain(ctx context.Context) {
 // rateLimiter is the limiter VPNGW_API_RATE_SCOPE asks for: shared through
 // the store (auto: on PostgreSQL and MySQL, which every instance reaches), or
 // this instance's own (auto: on SQLite, which one instance uses).
-func (a *App) rateLimiter() (vpcclient.Limiter, error) {
-	scope := a.Config.APIRateScope
+func rateLimiter(c Config, st *sqlstore.Store, log *slog.Logger) (vpcclient.Limiter, error) {
+	return pickLimiter(c.APIRateScope, st.Kind(), st, c.APIRates, log)
+}
+
+// pickLimiter is rateLimiter for a store of the given kind.
+func pickLimiter(scope, kind string, slots vpcclient.SlotReserver, rates map[string]float64, log *slog.Logger) (vpcclient.Limiter, error) {
 	if scope == "auto" || scope == "" {
 		scope = "shared"
-		if k, ok := a.Store.(interface{ Kind() string }); ok && k.Kind() == "sqlite" {
+		if kind == "sqlite" {
 			scope = "instance"
 		}
 	}
 	if scope == "instance" {
 		return vpcclient.NewInstanceLimiter(), nil
 	}
-	slots, ok := a.Store.(vpcclient.SlotReserver)
-	if !ok {
-		return nil, fmt.Errorf("VPNGW_API_RATE_SCOPE=shared: the store %v keeps no shared call queue", a.Store)
-	}
-	a.Log.Info("API rate limit shared through the store", "rates", a.Config.APIRates)
+	log.Info("API rate limit shared through the store", "rates", rates)
 	return vpcclient.SharedLimiter{Slots: slots}, nil
 }
 

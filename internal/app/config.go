@@ -7,6 +7,7 @@ import (
 	"math"
 	"net"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -15,7 +16,7 @@ import (
 	"github.com/vpngw/vpngw/internal/cloud/vpcclient"
 	"github.com/vpngw/vpngw/internal/logging"
 	"github.com/vpngw/vpngw/internal/policy"
-	"github.com/vpngw/vpngw/internal/vpcsim"
+	"github.com/vpngw/vpngw/internal/runtime"
 	"github.com/vpngw/vpngw/internal/webhook"
 )
 
@@ -53,9 +54,10 @@ type Config struct {
 	EmulatorAddr  string        // VPNGW_EMULATOR_ADDR (local stack)
 	EmulatorDelay time.Duration // VPNGW_EMULATOR_DELAY (local stack)
 	EmulatorQuota int           // VPNGW_EMULATOR_QUOTA (local stack)
-	// EmulatorSeed is the emulator's VPCs and vSwitches: vpcsim.DefaultSeed
-	// plus what VPNGW_EMULATOR_SEED adds (local stack).
-	EmulatorSeed vpcsim.Seed
+	// EmulatorSeed is VPNGW_EMULATOR_SEED as given: a seed file's path or
+	// the seed's JSON, read by the local stack, which alone links the
+	// emulator (docs/EMULATOR.md).
+	EmulatorSeed string
 	NATSPort     int // VPNGW_NATS_PORT (local stack)
 	// Policy is the operator's policy (VPNGW_POLICY or VPNGW_POLICY_INLINE).
 	Policy *policy.Policy
@@ -74,33 +76,112 @@ type Config struct {
 	Migrate bool
 }
 
-// Var is one environment variable vpngw reads: its name, default and meaning.
-// docs/CONFIGURATION.md's table and s.yaml are checked against this list.
+// Var is one environment variable vpngw reads: its name, default and meaning,
+// and how FromEnv reads and checks it. docs/CONFIGURATION.md's table and s.yaml are
+// checked against this list, and FromEnv reads nothing it does not name.
 type Var struct {
 	Name, Default, Help string
 	Local               bool // read by the local stack only
+	// parse reads the variable into the configuration; nil for a variable
+	// read before the configuration is (a secret's name, the KMS endpoint:
+	// resolveSecrets) or together with another one (VPNGW_POLICY_INLINE).
+	parse func(f setting) error
+}
+
+// setting is one variable as FromEnv hands it to its Var's parse.
+type setting struct {
+	c      *Config
+	name   string
+	val    string // the value, spaces trimmed; "" when unset
+	def    string // the Var's Default
+	mode   Mode
+	getenv func(string) string
+}
+
+// or is the value, or the Var's Default when unset.
+func (f setting) or() string {
+	if f.val != "" {
+		return f.val
+	}
+	return f.def
+}
+
+func (f setting) bad(want string) error { return fmt.Errorf("%s=%q: %s", f.name, f.val, want) }
+
+// text sets a string: the value, or the Default when unset.
+func text(set func(*Config, string)) func(setting) error {
+	return func(f setting) error { set(f.c, f.or()); return nil }
+}
+
+// optional sets a string that stays empty when unset (its Default
+// describes what happens then).
+func optional(set func(*Config, string)) func(setting) error {
+	return func(f setting) error { set(f.c, f.val); return nil }
+}
+
+// parsed sets a value parse accepts, the Default when unset; want says what
+// is accepted.
+func parsed[T any](parse func(string) (T, bool), want string, set func(*Config, T)) func(setting) error {
+	return func(f setting) error {
+		v, ok := parse(f.or())
+		if !ok {
+			v, _ = parse(f.def)
+			set(f.c, v)
+			return f.bad(want)
+		}
+		set(f.c, v)
+		return nil
+	}
+}
+
+// duration sets a positive duration, the Default when unset.
+func duration(set func(*Config, time.Duration)) func(setting) error {
+	return parsed(func(s string) (time.Duration, bool) {
+		d, err := time.ParseDuration(s)
+		return d, err == nil && d > 0
+	}, "want a positive duration such as 30s, 5m or 1h", set)
+}
+
+// whole sets a whole number from lo to hi, the Default when unset.
+func whole(lo, hi int, set func(*Config, int)) func(setting) error {
+	return parsed(func(s string) (int, bool) {
+		n, err := strconv.Atoi(s)
+		return n, err == nil && n >= lo && n <= hi
+	}, fmt.Sprintf("want a whole number from %d to %d", lo, hi), set)
+}
+
+// hostPort sets a host:port, checked in the local stack, which listens there.
+func hostPort(set func(*Config, string)) func(setting) error {
+	return func(f setting) error {
+		v := f.or()
+		set(f.c, v)
+		if _, _, err := net.SplitHostPort(v); err != nil && f.mode == Local {
+			return fmt.Errorf("%s=%q: want host:port", f.name, v)
+		}
+		return nil
+	}
 }
 
 // Vars lists every variable, in the order of docs/CONFIGURATION.md's table.
 var Vars = []Var{
-	{Name: "VPNGW_STORE_URL", Default: "required in functions; local: sqlite://.vpngw/vpngw.db", Help: "where requests and the outbox live: sqlite://path, postgres://..., mysql://..."},
-	{Name: "VPNGW_QUEUE_URL", Default: "required in functions; local: the embedded NATS", Help: "where outcome events are published: nats://host:port[/prefix], amqp://user:pass@host:port/vhost?exchange=..., log:"},
-	{Name: "VPNGW_VPC_ENDPOINT", Default: "the SDK's endpoint for each region; local: the emulator", Help: "VPC API endpoint override, http(s)://host:port"},
-	{Name: "VPNGW_POLICY", Default: "required in functions (or VPNGW_POLICY_INLINE); local: allow everything", Help: "path of the operator policy file (YAML): who may create which gateways; see deploy/policy.sample.yaml"},
+	{Name: "VPNGW_STORE_URL", Default: "required in functions; local: sqlite://.vpngw/vpngw.db", Help: "where requests and the outbox live: sqlite://path, postgres://..., mysql://...", parse: optional(func(c *Config, v string) { c.StoreURL = v })},
+	{Name: "VPNGW_QUEUE_URL", Default: "required in functions; local: the embedded NATS", Help: "where outcome events are published: nats://host:port[/prefix], amqp://user:pass@host:port/vhost?exchange=..., log:", parse: optional(func(c *Config, v string) { c.QueueURL = v })},
+	{Name: "VPNGW_VPC_ENDPOINT", Default: "the SDK's endpoint for each region; local: the emulator", Help: "VPC API endpoint override, http(s)://host:port", parse: optional(func(c *Config, v string) { c.VPCEndpoint = v })},
+	{Name: "VPNGW_POLICY", Default: "required in functions (or VPNGW_POLICY_INLINE); local: allow everything", Help: "path of the operator policy file (YAML): who may create which gateways; see deploy/policy.sample.yaml", parse: readPolicy},
 	{Name: "VPNGW_POLICY_INLINE", Default: "none", Help: "the policy's YAML itself, for Function Compute, instead of VPNGW_POLICY"},
-	{Name: "VPNGW_PROVISION_TIMEOUT", Default: "30m", Help: "how long a gateway may take to become active before it is reported failed (Timeout)"},
-	{Name: "VPNGW_REDRIVE_AFTER", Default: "2m", Help: "how long a request may stay recorded but unsettled before a reconcile tick re-drives its creation"},
-	{Name: "VPNGW_CONCURRENCY", Default: "8", Help: "requests of one delivery provisioned at once"},
-	{Name: "VPNGW_API_RATES", Default: "CreateVpnGateway=60/m,DescribeVpnGateways=600/m", Help: "client-side rate limit per region and API action: Action=N/m or Action=N/s, N finite and at least 1/h; 0 turns the limit off"},
-	{Name: "VPNGW_API_RATE_SCOPE", Default: "auto", Help: "who shares VPNGW_API_RATES: shared (every instance together, through the store's api_slots table; one transaction per API call), instance (each instance alone), or auto (shared on PostgreSQL and MySQL, instance on SQLite)"},
-	{Name: "VPNGW_LOG_FORMAT", Default: "json (local: text)", Help: "json or text"},
-	{Name: "VPNGW_LOG_LEVEL", Default: "info", Help: "debug, info, warn or error"},
-	{Name: "VPNGW_WEBHOOK_KEYS", Default: "none", Help: `webhook function: the named keys of POST /, a JSON array [{"name":"ci","secret":"...","sources":["https://ci.example.com/*"]}] (optional "previousSecret"); each secret at least 16 bytes and its own; a request may claim only its key's sources, and its key's name reaches the policy (match.key)`},
-	{Name: "VPNGW_WEBHOOK_SECRET", Default: "none", Help: "webhook function: legacy unnamed key of POST /; at least 16 bytes; needs VPNGW_WEBHOOK_SECRET_SOURCES (prefer VPNGW_WEBHOOK_KEYS)"},
-	{Name: "VPNGW_WEBHOOK_SECRET_SOURCES", Default: "none (required with VPNGW_WEBHOOK_SECRET)", Help: "webhook function: the sources a request signed with VPNGW_WEBHOOK_SECRET may claim, policy patterns separated by |"},
-	{Name: "VPNGW_WEBHOOK_SECRET_PREVIOUS", Default: "none", Help: "webhook function: also accepted on POST / while senders move to a new secret; at least 16 bytes"},
-	{Name: "VPNGW_SLACK_SIGNING_SECRET", Default: "none (POST /slack off)", Help: "webhook function: the Slack app's signing secret"},
-	{Name: "VPNGW_DINGTALK_APP_SECRET", Default: "none (POST /dingtalk off)", Help: "webhook function: the DingTalk robot's AppSecret"},
+	{Name: "VPNGW_PROVISION_TIMEOUT", Default: "30m", Help: "how long a gateway may take to become active before it is reported failed (Timeout)", parse: duration(func(c *Config, d time.Duration) { c.ProvisionTimeout = d })},
+	{Name: "VPNGW_REDRIVE_AFTER", Default: "2m", Help: "how long a request may stay recorded but unsettled before a reconcile tick re-drives its creation", parse: duration(func(c *Config, d time.Duration) { c.RedriveAfter = d })},
+	{Name: "VPNGW_CONCURRENCY", Default: "8", Help: "requests of one delivery provisioned at once", parse: whole(1, 256, func(c *Config, n int) { c.Concurrency = n })},
+	{Name: "VPNGW_API_RATES", Default: "CreateVpnGateway=60/m,DescribeVpnGateways=600/m", Help: "client-side rate limit per region and API action: Action=N/m or Action=N/s, N finite and at least 1/h; 0 turns the limit off", parse: readRates},
+	{Name: "VPNGW_API_RATE_SCOPE", Default: "auto", Help: "who shares VPNGW_API_RATES: shared (every instance together, through the store's api_slots table; one transaction per API call), instance (each instance alone), or auto (shared on PostgreSQL and MySQL, instance on SQLite)", parse: readRateScope},
+	{Name: "VPNGW_LOG_FORMAT", Default: "json (local: text)", Help: "json or text", parse: readLogFormat},
+	{Name: "VPNGW_LOG_LEVEL", Default: "info", Help: "debug, info, warn or error", parse: readLogLevel},
+	{Name: "VPNGW_WEBHOOK_KEYS", Default: "none", Help: `webhook function: the named keys of POST /, a JSON array [{"name":"ci","secret":"...","sources":["https://ci.example.com/*"]}] (optional "previousSecret"); each secret at least 16 bytes and its own; a request may claim only its key's sources, and its key's name reaches the policy (match.key)`, parse: readWebhookKeys},
+	{Name: "VPNGW_WEBHOOK_SECRET", Default: "none", Help: "webhook function: legacy unnamed key of POST /; at least 16 bytes; needs VPNGW_WEBHOOK_SECRET_SOURCES (prefer VPNGW_WEBHOOK_KEYS)", parse: optional(func(c *Config, v string) { c.Webhook.Secret = v })},
+	{Name: "VPNGW_WEBHOOK_SECRET_SOURCES", Default: "none (required with VPNGW_WEBHOOK_SECRET)", Help: "webhook function: the sources a request signed with VPNGW_WEBHOOK_SECRET may claim, policy patterns separated by |", parse: func(f setting) error { f.c.Webhook.SecretSources = webhook.ParseSources(f.getenv(f.name)); return nil }},
+	{Name: "VPNGW_WEBHOOK_SECRET_PREVIOUS", Default: "none", Help: "webhook function: also accepted on POST / while senders move to a new secret; at least 16 bytes", parse: optional(func(c *Config, v string) { c.Webhook.PreviousSecret = v })},
+	{Name: "VPNGW_SLACK_SIGNING_SECRET", Default: "none (POST /slack off)", Help: "webhook function: the Slack app's signing secret", parse: optional(func(c *Config, v string) { c.Webhook.SlackSigningSecret = v })},
+	{Name: "VPNGW_DINGTALK_APP_SECRET", Default: "none (POST /dingtalk off)", Help: "webhook function: the DingTalk robot's AppSecret", parse: optional(func(c *Config, v string) { c.Webhook.DingTalkAppSecret = v })},
 	{Name: "VPNGW_STORE_PASSWORD_SECRET", Default: "none", Help: "the secret holding VPNGW_STORE_URL's password, which the URL then leaves out (user@host); every variable of a secret may be given so, as X_SECRET naming the secret: see \"Secrets\""},
 	{Name: "VPNGW_QUEUE_PASSWORD_SECRET", Default: "none", Help: "the secret holding VPNGW_QUEUE_URL's password, as above"},
 	{Name: "VPNGW_KMS_ENDPOINT", Default: "kms.<FC_REGION>.aliyuncs.com", Help: "Function Compute: KMS endpoint the secrets are read from, http(s)://host:port or a host name (kms-vpc.<region>.aliyuncs.com inside the VPC)"},
@@ -109,137 +190,71 @@ var Vars = []Var{
 	{Name: "VPNGW_WEBHOOK_SECRET_PREVIOUS_SECRET", Default: "none", Help: "webhook function: the secret holding VPNGW_WEBHOOK_SECRET_PREVIOUS"},
 	{Name: "VPNGW_SLACK_SIGNING_SECRET_SECRET", Default: "none", Help: "webhook function: the secret holding VPNGW_SLACK_SIGNING_SECRET"},
 	{Name: "VPNGW_DINGTALK_APP_SECRET_SECRET", Default: "none", Help: "webhook function: the secret holding VPNGW_DINGTALK_APP_SECRET"},
-	{Name: "VPNGW_SECRET_TTL", Default: "5m", Help: "webhook function: how long the secrets it verifies requests with are kept before they are fetched again, so that a rotation takes effect without a redeploy"},
-	{Name: "VPNGW_WEBHOOK_MAX_SKEW", Default: "5m", Help: "webhook function: how far a signed request's timestamp may be from the clock, either way (at most 1h)"},
-	{Name: "ALIBABA_CLOUD_ACCESS_KEY_ID", Default: "none in functions (the role's STS credentials are used); local: the emulator's demo key, whatever is exported, while the emulator is embedded", Help: "access key, when not running with a function role"},
-	{Name: "ALIBABA_CLOUD_ACCESS_KEY_SECRET", Default: "as above", Help: "its secret"},
+	{Name: "VPNGW_SECRET_TTL", Default: "5m", Help: "webhook function: how long the secrets it verifies requests with are kept before they are fetched again, so that a rotation takes effect without a redeploy", parse: duration(func(c *Config, d time.Duration) { c.SecretTTL = d })},
+	{Name: "VPNGW_WEBHOOK_MAX_SKEW", Default: "5m", Help: "webhook function: how far a signed request's timestamp may be from the clock, either way (at most 1h)", parse: duration(func(c *Config, d time.Duration) { c.Webhook.MaxSkew = d })},
+	{Name: "ALIBABA_CLOUD_ACCESS_KEY_ID", Default: "none in functions (the role's STS credentials are used); local: the emulator's demo key, whatever is exported, while the emulator is embedded", Help: "access key, when not running with a function role", parse: optional(func(c *Config, v string) { c.Credentials.AccessKeyID = v })},
+	{Name: "ALIBABA_CLOUD_ACCESS_KEY_SECRET", Default: "as above", Help: "its secret", parse: optional(func(c *Config, v string) { c.Credentials.AccessKeySecret = v })},
 	{Name: "ALIBABA_CLOUD_ACCESS_KEY_ID_SECRET", Default: "none", Help: "Lambda: the secret holding the access key id (name#AccessKeyId for a field of a JSON secret)"},
 	{Name: "ALIBABA_CLOUD_ACCESS_KEY_SECRET_SECRET", Default: "none", Help: "Lambda: the secret holding the access key secret (name#AccessKeySecret)"},
-	{Name: "ALIBABA_CLOUD_SECURITY_TOKEN", Default: "none", Help: "STS security token, with temporary keys"},
-	{Name: "VPNGW_ALLOW_INSECURE_TRANSPORT", Default: "unset (functions refuse plaintext)", Help: "1 lets a function use a store, broker or VPC endpoint without verified TLS (postgres sslmode=disable, mysql without tls, nats://, amqp://, log:, http://): tests and experiments only; any other value is refused"},
-	{Name: "VPNGW_CA_FILE", Default: "none (the system's roots)", Help: "CA bundle (PEM) shipped in the package, verifying the store (PostgreSQL sslrootcert, MySQL tls=true), the broker (tls://, amqps://) and the VPC endpoint"},
-	{Name: "VPNGW_MIGRATE", Default: "off in functions; on in the local stack", Help: "on: migrate the store's schema at start (needs a DDL-capable user); off: only check its version and refuse to start when it is behind, naming the command to run (vpngwctl migrate)"},
-	{Name: "VPNGW_HTTP_ADDR", Default: "127.0.0.1:8080", Help: "the local stack's CloudEvents HTTP endpoint", Local: true},
-	{Name: "VPNGW_RECONCILE_INTERVAL", Default: "3s", Help: "the local stack's reconcile ticker", Local: true},
-	{Name: "VPNGW_DATA_DIR", Default: ".vpngw", Help: "the local stack's state (SQLite, JetStream)", Local: true},
-	{Name: "VPNGW_EMULATOR_ADDR", Default: "127.0.0.1:9300", Help: "where the local stack's VPC API emulator listens", Local: true},
-	{Name: "VPNGW_EMULATOR_DELAY", Default: "5s", Help: "how long the emulator takes to make a gateway active", Local: true},
-	{Name: "VPNGW_EMULATOR_QUOTA", Default: "30", Help: "gateways the local stack's emulator lets the account hold per region, as the account's default quota vpn_quota_instances_num does; 0 for no limit", Local: true},
-	{Name: "VPNGW_EMULATOR_SEED", Default: "none (the default VPCs and vSwitches, docs/EMULATOR.md)", Help: "VPCs and vSwitches the local stack's emulator knows besides the default ones: a seed file's path, or the seed's JSON itself when it starts with {", Local: true},
-	{Name: "VPNGW_NATS_PORT", Default: "4333", Help: "the embedded NATS server's port (not 4222, so a system NATS can run beside it)", Local: true},
+	{Name: "ALIBABA_CLOUD_SECURITY_TOKEN", Default: "none", Help: "STS security token, with temporary keys", parse: optional(func(c *Config, v string) { c.Credentials.SecurityToken = v })},
+	{Name: "VPNGW_ALLOW_INSECURE_TRANSPORT", Default: "unset (functions refuse plaintext)", Help: "1 lets a function use a store, broker or VPC endpoint without verified TLS (postgres sslmode=disable, mysql without tls, nats://, amqp://, log:, http://): tests and experiments only; any other value is refused", parse: readInsecure},
+	{Name: "VPNGW_CA_FILE", Default: "none (the system's roots)", Help: "CA bundle (PEM) shipped in the package, verifying the store (PostgreSQL sslrootcert, MySQL tls=true), the broker (tls://, amqps://) and the VPC endpoint", parse: readCAFile},
+	{Name: "VPNGW_MIGRATE", Default: "off in functions; on in the local stack", Help: "on: migrate the store's schema at start (needs a DDL-capable user); off: only check its version and refuse to start when it is behind, naming the command to run (vpngwctl migrate)", parse: readMigrate},
+	{Name: "VPNGW_HTTP_ADDR", Default: "127.0.0.1:8080", Help: "the local stack's CloudEvents HTTP endpoint", Local: true, parse: hostPort(func(c *Config, v string) { c.HTTPAddr = v })},
+	{Name: "VPNGW_RECONCILE_INTERVAL", Default: "3s", Help: "the local stack's reconcile ticker", Local: true, parse: duration(func(c *Config, d time.Duration) { c.ReconcileInterval = d })},
+	{Name: "VPNGW_DATA_DIR", Default: ".vpngw", Help: "the local stack's state (SQLite, JetStream)", Local: true, parse: text(func(c *Config, v string) { c.DataDir = v })},
+	{Name: "VPNGW_EMULATOR_ADDR", Default: "127.0.0.1:9300", Help: "where the local stack's VPC API emulator listens", Local: true, parse: hostPort(func(c *Config, v string) { c.EmulatorAddr = v })},
+	{Name: "VPNGW_EMULATOR_DELAY", Default: "5s", Help: "how long the emulator takes to make a gateway active", Local: true, parse: duration(func(c *Config, d time.Duration) { c.EmulatorDelay = d })},
+	{Name: "VPNGW_EMULATOR_QUOTA", Default: "30", Help: "gateways the local stack's emulator lets the account hold per region, as the account's default quota vpn_quota_instances_num does; 0 for no limit", Local: true, parse: whole(0, 1_000_000, func(c *Config, n int) { c.EmulatorQuota = n })},
+	{Name: "VPNGW_EMULATOR_SEED", Default: "none (the default VPCs and vSwitches, docs/EMULATOR.md)", Help: "VPCs and vSwitches the local stack's emulator knows besides the default ones: a seed file's path, or the seed's JSON itself when it starts with {", Local: true, parse: optional(func(c *Config, v string) { c.EmulatorSeed = v })},
+	{Name: "VPNGW_NATS_PORT", Default: "4333", Help: "the embedded NATS server's port (not 4222, so a system NATS can run beside it)", Local: true, parse: whole(1, 65535, func(c *Config, n int) { c.NATSPort = n })},
 }
+
+// LocalPolicy is the local stack's policy when VPNGW_POLICY is not set:
+// explicit rules that allow every request, from the HTTP intake and from
+// every webhook route, for trying vpngw against the emulator. Functions have
+// no such default.
+const LocalPolicy = `version: 1
+rules:
+  - name: local-allow-all
+    match:
+      source: "*"
+    regions: ["*"]
+    vpcs: ["*"]
+    maxBandwidth: 1000
+    chargeTypes: [POSTPAY, PREPAY]
+    allowAutoPay: true
+    allowSsl: true
+    maxSslConnections: 1000
+  - name: local-allow-all-webhooks
+    match:
+      source: "*"
+      caller: "*"
+    regions: ["*"]
+    vpcs: ["*"]
+    maxBandwidth: 1000
+    chargeTypes: [POSTPAY, PREPAY]
+    allowAutoPay: true
+    allowSsl: true
+    maxSslConnections: 1000
+`
 
 // DefaultGatewayQuota is an account's default vpn_quota_instances_num: the
 // VPN gateways it may hold unless raised in Quota Center.
 const DefaultGatewayQuota = 30
 
-// FromEnv reads and validates the configuration. getenv is os.Getenv in
+// FromEnv reads and validates the configuration: each variable of Vars
+// through its parse, then what holds between them. getenv is os.Getenv in
 // production and a map in tests.
 func FromEnv(getenv func(string) string, mode Mode) (Config, error) {
-	var errs []error
-	bad := func(name, val, want string) {
-		errs = append(errs, fmt.Errorf("%s=%q: %s", name, val, want))
-	}
-	str := func(name, def string) string {
-		if v := strings.TrimSpace(getenv(name)); v != "" {
-			return v
-		}
-		return def
-	}
-	dur := func(name string, def time.Duration) time.Duration {
-		v := getenv(name)
-		if v == "" {
-			return def
-		}
-		d, err := time.ParseDuration(v)
-		if err != nil || d <= 0 {
-			bad(name, v, "want a positive duration such as 30s, 5m or 1h")
-			return def
-		}
-		return d
-	}
-	integer := func(name string, def, lo, hi int) int {
-		v := getenv(name)
-		if v == "" {
-			return def
-		}
-		n, err := strconv.Atoi(v)
-		if err != nil || n < lo || n > hi {
-			bad(name, v, fmt.Sprintf("want a whole number from %d to %d", lo, hi))
-			return def
-		}
-		return n
-	}
-
-	c := Config{
-		StoreURL:          str("VPNGW_STORE_URL", ""),
-		QueueURL:          str("VPNGW_QUEUE_URL", ""),
-		VPCEndpoint:       str("VPNGW_VPC_ENDPOINT", ""),
-		HTTPAddr:          str("VPNGW_HTTP_ADDR", "127.0.0.1:8080"),
-		ReconcileInterval: dur("VPNGW_RECONCILE_INTERVAL", 3*time.Second),
-		ProvisionTimeout:  dur("VPNGW_PROVISION_TIMEOUT", 30*time.Minute),
-		RedriveAfter:      dur("VPNGW_REDRIVE_AFTER", 2*time.Minute),
-		Concurrency:       integer("VPNGW_CONCURRENCY", 8, 1, 256),
-		LogLevel:          str("VPNGW_LOG_LEVEL", "info"),
-		DataDir:           str("VPNGW_DATA_DIR", ".vpngw"),
-		EmulatorAddr:      str("VPNGW_EMULATOR_ADDR", "127.0.0.1:9300"),
-		EmulatorDelay:     dur("VPNGW_EMULATOR_DELAY", 5*time.Second),
-		EmulatorQuota:     integer("VPNGW_EMULATOR_QUOTA", DefaultGatewayQuota, 0, 1_000_000),
-		NATSPort:          integer("VPNGW_NATS_PORT", 4333, 1, 65535),
-		SecretTTL:         dur("VPNGW_SECRET_TTL", 5*time.Minute),
-		Credentials: cloud.Credentials{
-			AccessKeyID:     str("ALIBABA_CLOUD_ACCESS_KEY_ID", ""),
-			AccessKeySecret: str("ALIBABA_CLOUD_ACCESS_KEY_SECRET", ""),
-			SecurityToken:   str("ALIBABA_CLOUD_SECURITY_TOKEN", ""),
-		},
-	}
-	keys, err := webhook.ParseKeys(getenv(webhook.EnvKeys))
-	if err != nil {
-		errs = append(errs, err)
-	}
-	c.Webhook = webhook.Config{
-		Keys:               keys,
-		Secret:             str("VPNGW_WEBHOOK_SECRET", ""),
-		SecretSources:      webhook.ParseSources(getenv(webhook.EnvSecretSources)),
-		PreviousSecret:     str("VPNGW_WEBHOOK_SECRET_PREVIOUS", ""),
-		SlackSigningSecret: str("VPNGW_SLACK_SIGNING_SECRET", ""),
-		DingTalkAppSecret:  str("VPNGW_DINGTALK_APP_SECRET", ""),
-		MaxSkew:            dur("VPNGW_WEBHOOK_MAX_SKEW", webhook.DefaultMaxSkew),
-		MaxBody:            MaxHTTPBody,
-	}
+	var c Config
+	errs := readVars(getenv, mode, &c)
+	c.Webhook.MaxBody = runtime.MaxHTTPBody
 	if err := c.Webhook.Validate(); err != nil {
 		errs = append(errs, err)
 	}
-	defFormat := "json"
-	if mode == Local {
-		defFormat = "text"
-	}
-	c.LogFormat = str("VPNGW_LOG_FORMAT", defFormat)
-	if c.LogFormat != "json" && c.LogFormat != "text" {
-		bad("VPNGW_LOG_FORMAT", c.LogFormat, "want json or text")
-	}
-	if _, ok := logging.ParseLevel(c.LogLevel); !ok {
-		bad("VPNGW_LOG_LEVEL", c.LogLevel, "want debug, info, warn or error")
-	}
-	rates, err := parseRates(str("VPNGW_API_RATES", ""))
-	if err != nil {
-		bad("VPNGW_API_RATES", getenv("VPNGW_API_RATES"), err.Error())
-	}
-	c.APIRates = rates
-	c.APIRateScope = str("VPNGW_API_RATE_SCOPE", "auto")
-	switch c.APIRateScope {
-	case "auto", "shared", "instance":
-	default:
-		bad("VPNGW_API_RATE_SCOPE", c.APIRateScope, "want auto, shared or instance")
-	}
-
-	pol, err := policy.FromEnv(getenv)
-	if err != nil {
-		errs = append(errs, err)
-	}
-	c.Policy = pol
 	if mode == Function {
-		if pol == nil && err == nil {
+		if c.Policy == nil && !hasPolicy(getenv) {
 			errs = append(errs, errors.New("neither VPNGW_POLICY nor VPNGW_POLICY_INLINE is set: a function needs the operator's policy to know who may create which gateways (start from deploy/policy.sample.yaml)"))
 		}
 		if c.StoreURL == "" {
@@ -257,29 +272,6 @@ func FromEnv(getenv func(string) string, mode Mode) (Config, error) {
 			errs = append(errs, fmt.Errorf("%s: not a URL (want scheme://...)", u.name))
 		}
 	}
-	if mode == Local {
-		if _, _, err := net.SplitHostPort(c.HTTPAddr); err != nil {
-			bad("VPNGW_HTTP_ADDR", c.HTTPAddr, "want host:port")
-		}
-		if _, _, err := net.SplitHostPort(c.EmulatorAddr); err != nil {
-			bad("VPNGW_EMULATOR_ADDR", c.EmulatorAddr, "want host:port")
-		}
-		if c.EmulatorSeed, err = vpcsim.LoadSeed(getenv("VPNGW_EMULATOR_SEED")); err != nil {
-			errs = append(errs, fmt.Errorf("VPNGW_EMULATOR_SEED: %w", err))
-		}
-	}
-	errs = append(errs, readTransport(getenv, &c)...)
-	defMigrate := "off"
-	if mode == Local {
-		defMigrate = "on"
-	}
-	switch v := str("VPNGW_MIGRATE", defMigrate); v {
-	case "on":
-		c.Migrate = true
-	case "off":
-	default:
-		bad("VPNGW_MIGRATE", v, "want on (migrate at start) or off (check the schema version only)")
-	}
 	if mode == Function && !c.AllowInsecureTransport {
 		errs = append(errs, checkTransport(c)...)
 	}
@@ -287,6 +279,125 @@ func FromEnv(getenv func(string) string, mode Mode) (Config, error) {
 		errs = append(errs, errors.New("ALIBABA_CLOUD_ACCESS_KEY_ID and ALIBABA_CLOUD_ACCESS_KEY_SECRET go together: set both or neither"))
 	}
 	return c, errors.Join(errs...)
+}
+
+// readVars reads the variables named (every one of Vars when none is) into c,
+// each through its parse, and returns their errors.
+func readVars(getenv func(string) string, mode Mode, c *Config, names ...string) []error {
+	var errs []error
+	for _, v := range Vars {
+		if v.parse == nil || (len(names) > 0 && !slices.Contains(names, v.Name)) {
+			continue
+		}
+		f := setting{c: c, name: v.Name, val: strings.TrimSpace(getenv(v.Name)), def: v.Default, mode: mode, getenv: getenv}
+		if err := v.parse(f); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	return errs
+}
+
+// hasPolicy says whether either policy variable is set (one that fails to
+// load has its own error).
+func hasPolicy(getenv func(string) string) bool {
+	return getenv(policy.EnvPath) != "" || getenv(policy.EnvInline) != ""
+}
+
+// readPolicy reads VPNGW_POLICY and VPNGW_POLICY_INLINE together: one of
+// them, never both.
+func readPolicy(f setting) error {
+	p, err := policy.FromEnv(f.getenv)
+	f.c.Policy = p
+	return err
+}
+
+func readRates(f setting) error {
+	rates, err := parseRates(f.val)
+	f.c.APIRates = rates
+	if err != nil {
+		return fmt.Errorf("%s=%q: %s", f.name, f.getenv(f.name), err.Error())
+	}
+	return nil
+}
+
+func readRateScope(f setting) error {
+	f.c.APIRateScope = f.or()
+	switch f.c.APIRateScope {
+	case "auto", "shared", "instance":
+		return nil
+	}
+	return fmt.Errorf("%s=%q: want auto, shared or instance", f.name, f.c.APIRateScope)
+}
+
+// readLogFormat: json in functions, text in the local stack, unless set.
+func readLogFormat(f setting) error {
+	f.c.LogFormat = f.val
+	if f.val == "" {
+		f.c.LogFormat = "json"
+		if f.mode == Local {
+			f.c.LogFormat = "text"
+		}
+	}
+	if f.c.LogFormat != "json" && f.c.LogFormat != "text" {
+		return fmt.Errorf("%s=%q: want json or text", f.name, f.c.LogFormat)
+	}
+	return nil
+}
+
+func readLogLevel(f setting) error {
+	f.c.LogLevel = f.or()
+	if _, ok := logging.ParseLevel(f.c.LogLevel); !ok {
+		return fmt.Errorf("%s=%q: want debug, info, warn or error", f.name, f.c.LogLevel)
+	}
+	return nil
+}
+
+func readWebhookKeys(f setting) error {
+	keys, err := webhook.ParseKeys(f.getenv(f.name))
+	f.c.Webhook.Keys = keys
+	return err
+}
+
+func readInsecure(f setting) error {
+	switch v := f.getenv(f.name); v {
+	case "":
+	case "1":
+		f.c.AllowInsecureTransport = true
+	default:
+		return fmt.Errorf("%s=%q: want 1 (allow connections without verified TLS, for tests and experiments) or unset", f.name, v)
+	}
+	return nil
+}
+
+func readCAFile(f setting) error {
+	if f.c.CAFile = f.val; f.val == "" {
+		return nil
+	}
+	pool, err := loadCAFile(f.val)
+	f.c.RootCAs = pool
+	if err != nil {
+		return fmt.Errorf("%s=%q: %v", f.name, f.val, err)
+	}
+	return nil
+}
+
+// readMigrate: off in functions, on in the local stack, unless set.
+func readMigrate(f setting) error {
+	v := f.val
+	if v == "" {
+		v = "off"
+		if f.mode == Local {
+			v = "on"
+		}
+	}
+	switch v {
+	case "on":
+		f.c.Migrate = true
+	case "off":
+	default:
+		return fmt.Errorf("%s=%q: want on (migrate at start) or off (check the schema version only)", f.name, v)
+	}
+	return nil
 }
 
 // minRate is the lowest positive rate VPNGW_API_RATES takes, in calls per

@@ -7,10 +7,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/vpngw/vpngw/internal/cloud/vpcclient"
-	"github.com/vpngw/vpngw/internal/store"
 	"github.com/vpngw/vpngw/internal/store/sqlstore"
 )
 
@@ -113,42 +111,26 @@ func TestRateLimiterScope(t *testing.T) {
 	defer sqlite.Close()
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	for _, tc := range []struct {
-		scope  string
-		store  store.Store
-		shared bool
+		scope, kind string
+		shared      bool
 	}{
-		{"auto", sqlite, false},
-		{"instance", sqlite, false},
-		{"shared", sqlite, true},
-		{"auto", postgresKind{sqlite}, true},
-		{"instance", postgresKind{sqlite}, false},
+		{"auto", "sqlite", false},
+		{"instance", "sqlite", false},
+		{"shared", "sqlite", true},
+		{"auto", "postgres", true},
+		{"instance", "postgres", false},
 	} {
-		a := &App{Config: Config{APIRateScope: tc.scope}, Store: tc.store, Log: log}
-		l, err := a.rateLimiter()
+		l, err := pickLimiter(tc.scope, tc.kind, sqlite, nil, log)
 		if err != nil {
 			t.Fatalf("%s: %v", tc.scope, err)
 		}
 		if _, shared := l.(vpcclient.SharedLimiter); shared != tc.shared {
-			t.Errorf("scope %s on %s: limiter %T, want shared %t", tc.scope, tc.store.(interface{ Kind() string }).Kind(), l, tc.shared)
+			t.Errorf("scope %s on %s: limiter %T, want shared %t", tc.scope, tc.kind, l, tc.shared)
 		}
 	}
-	// A store that keeps no call queue cannot share the rates.
-	a := &App{Config: Config{APIRateScope: "shared"}, Store: noSlots{sqlite}, Log: log}
-	if _, err := a.rateLimiter(); err == nil || !strings.Contains(err.Error(), "VPNGW_API_RATE_SCOPE") {
-		t.Errorf("shared scope on a store without slots: %v", err)
+	// The store New opens says its kind itself.
+	l, err := rateLimiter(Config{APIRateScope: "auto"}, sqlite, log)
+	if _, shared := l.(vpcclient.SharedLimiter); err != nil || shared {
+		t.Errorf("auto on the SQLite store: %T, %v; want this instance's own limiter", l, err)
 	}
 }
-
-// postgresKind is a store that says it is PostgreSQL, with SQLite's slots.
-type postgresKind struct{ store.Store }
-
-func (postgresKind) Kind() string { return "postgres" }
-
-func (p postgresKind) ReserveSlot(ctx context.Context, key string, interval time.Duration, latest time.Time) (time.Duration, bool, error) {
-	return p.Store.(vpcclient.SlotReserver).ReserveSlot(ctx, key, interval, latest)
-}
-
-// noSlots is a store without ReserveSlot.
-type noSlots struct{ store.Store }
-
-func (noSlots) Kind() string { return "postgres" }

@@ -4,163 +4,37 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"fmt"
 	"math"
 	"net/http"
-	"strconv"
-	"strings"
 	"time"
 
 	"github.com/vpngw/vpngw/internal/cloud/vpcclient"
-	"github.com/vpngw/vpngw/internal/intake"
-	"github.com/vpngw/vpngw/internal/provision"
-	"github.com/vpngw/vpngw/internal/reconcile"
-	"github.com/vpngw/vpngw/internal/request"
 	"github.com/vpngw/vpngw/internal/runtime"
-	"github.com/vpngw/vpngw/internal/store"
 )
-
-// MaxHTTPBody bounds a CloudEvents HTTP request (Function Compute's own
-// limit for an asynchronous invocation is 128 KB; batches come synchronously).
-const MaxHTTPBody = 1 << 20
-
-// HTTPTimeout bounds the handling of one CloudEvents HTTP request.
-const HTTPTimeout = 20 * time.Second
 
 // LocalWebhookTimeout is the deadline of one request to the local stack's
 // /webhook/ routes: the webhook function's timeout in s.yaml (120 s). A
 // variable, so that tests can shorten it.
 var LocalWebhookTimeout = 120 * time.Second
 
-// withDeadline serves h with a deadline of d on each request, as a
-// function's invocation has.
-func withDeadline(h http.Handler, d time.Duration) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		ctx, cancel := context.WithTimeout(r.Context(), d)
-		defer cancel()
-		h.ServeHTTP(w, r.WithContext(ctx))
-	})
-}
-
 // ProvisionResponse is what the provision function answers.
-type ProvisionResponse struct {
-	Results []provision.Result `json:"results"`
-}
+type ProvisionResponse = runtime.ProvisionResponse
 
 // ProvisionHandler handles a Function Compute or Lambda event invocation
-// carrying one CloudEvent or an array of them.
+// carrying one CloudEvent or an array of them (runtime.ProvisionEvents).
 func (a *App) ProvisionHandler() runtime.Handler {
-	return func(ctx context.Context, payload json.RawMessage) (any, error) {
-		items, err := intake.FromPayload(payload)
-		var inputs []provision.Input
-		if err != nil {
-			// Not even an envelope: record it anyway (keyed by its content),
-			// announce the rejection, and do not ask for a redelivery that
-			// would fail the same way.
-			inputs = []provision.Input{{Data: payload, Raw: payload, Err: err}}
-		} else {
-			// EventBridge delivered these: what it stamped on them is the
-			// requester's, and only that: the bus and the rule's route on
-			// Function Compute, the AWS account on Lambda.
-			inputs = intake.BusInputs(items, busOf(runtime.PlatformFrom(ctx)))
-		}
-		results, err := a.Provision.HandleAll(ctx, inputs)
-		a.drain(ctx)
-		return ProvisionResponse{Results: results}, err
-	}
+	return runtime.ProvisionEvents(a.Provision, a.drain)
 }
 
-// busOf is the event bus that delivers to a platform's functions.
-func busOf(p runtime.Platform) intake.Bus {
-	switch p {
-	case runtime.FunctionCompute:
-		return intake.AlibabaBus
-	case runtime.AWSLambda:
-		return intake.AmazonBus
-	}
-	return intake.AnyBus
-}
-
-// HTTPHandler serves CloudEvents over HTTP (binary, structured and batch
-// mode), answering as the CloudEvents HTTP binding expects: 202 with the
-// request's state, 400 with every validation error, 409 for an id already
-// used for other data, 413, 415, and 503 with
-// Retry-After when the store or the API cannot take the request now.
+// HTTPHandler serves CloudEvents over HTTP, the read model of the requests
+// and, when enabled, the webhook's routes (runtime.HTTPIntake).
 func (a *App) HTTPHandler() http.Handler {
-	mux := http.NewServeMux()
-	mux.HandleFunc("POST /{$}", func(w http.ResponseWriter, r *http.Request) {
-		// A sender waits on the line: bound the work, and hand back 503 with
-		// Retry-After rather than hold the connection.
-		ctx, cancel := context.WithTimeout(r.Context(), HTTPTimeout)
-		defer cancel()
-		items, err := intake.FromHTTP(r, MaxHTTPBody)
-		if err != nil {
-			status := http.StatusBadRequest
-			var ie *intake.Error
-			if errors.As(err, &ie) {
-				switch ie.Kind {
-				case intake.TooLarge:
-					status = http.StatusRequestEntityTooLarge
-				case intake.UnsupportedMediaType:
-					status = http.StatusUnsupportedMediaType
-				}
-			}
-			writeJSON(w, status, map[string]string{"error": err.Error()})
-			return
-		}
-		// Anyone who reaches this route writes every attribute: it claims
-		// no bus, route or account.
-		results, err := a.Provision.HandleAll(ctx, intake.Inputs(items, "", ""))
-		a.drain(ctx)
-		status := http.StatusAccepted
-		switch {
-		case err != nil:
-			w.Header().Set("Retry-After", strconv.Itoa(10))
-			status = http.StatusServiceUnavailable
-		case provision.AllFailed(results) && provision.Conflicted(results):
-			// An id already used for other data: the sender must choose a new id.
-			status = http.StatusConflict
-		case provision.AllFailed(results):
-			status = http.StatusBadRequest
-		}
-		writeJSON(w, status, ProvisionResponse{Results: results})
-	})
-	// The CloudEvents Webhook abuse-protection handshake, for senders that
-	// ask before delivering (see intake.Handshake).
-	mux.Handle("OPTIONS /{$}", intake.Handshake(a.DeliveriesPerMinute()))
-	if a.Webhook != nil {
-		// The webhook function's routes, for trying them locally.
-		// Each request gets the webhook function's deadline, so that it
-		// answers as the function would (429 or 503 with Retry-After)
-		// instead of retrying the API for as long as it takes.
-		mux.Handle("/webhook/", http.StripPrefix("/webhook", withDeadline(a.Webhook, LocalWebhookTimeout)))
-	}
-	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
-		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
-	})
-	mux.HandleFunc("GET /requests/{source}/{id}", func(w http.ResponseWriter, r *http.Request) {
-		source, id := r.PathValue("source"), r.PathValue("id")
-		key := request.IdentityOf(source, id).Key()
-		rec, err := a.Store.Get(r.Context(), key)
-		// The answer names what was looked up, never the store's key or
-		// where the store lives; the log has the cause.
-		switch {
-		case errors.Is(err, store.ErrNotFound):
-			writeJSON(w, http.StatusNotFound, map[string]string{"error": fmt.Sprintf("no request with source %q and id %q: send the same source and id as the request's event, each URL-escaped", source, id)})
-			return
-		case err != nil:
-			a.Log.Error("read a request's state", "source", source, "event_id", id, "err", err.Error())
-			w.Header().Set("Retry-After", strconv.Itoa(10))
-			writeJSON(w, http.StatusServiceUnavailable, map[string]string{"error": "the store cannot be read now; try again later"})
-			return
-		}
-		writeJSON(w, http.StatusOK, map[string]any{
-			"Key": rec.Key, "Source": rec.Source, "Id": rec.EventID, "State": rec.State,
-			"VpnGatewayId": rec.GatewayID, "OrderId": rec.OrderID, "Attempts": rec.Attempts,
-			"LastError": rec.LastError, "CreatedAt": rec.CreatedAt, "UpdatedAt": rec.UpdatedAt,
-		})
-	})
-	return mux
+	return runtime.HTTPIntake{
+		Provision: a.Provision, After: a.drain, Requests: a.Store,
+		DeliveriesPerMinute: a.DeliveriesPerMinute(),
+		Webhook:             a.Webhook, WebhookTimeout: LocalWebhookTimeout,
+		Log: a.Log,
+	}.Handler()
 }
 
 // DeliveriesPerMinute is the rate the CloudEvents Webhook handshake grants
@@ -179,73 +53,10 @@ func deliveriesPerMinute(rates map[string]float64) int {
 	return max(int(math.Floor(perSecond*60)), 1)
 }
 
-func writeJSON(w http.ResponseWriter, status int, v any) {
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(status)
-	enc := json.NewEncoder(w)
-	enc.SetIndent("", "  ")
-	_ = enc.Encode(v)
-}
-
-// TimerEvent is a Function Compute timer trigger's event; Payload is the
-// trigger's configured payload, here reconcile.Options as JSON.
-type TimerEvent struct {
-	TriggerTime string `json:"triggerTime"`
-	TriggerName string `json:"triggerName"`
-	Payload     string `json:"payload"`
-}
-
 // ReconcileHandler handles a timer invocation: one reconcile tick bounded by
-// the invocation's deadline.
+// the invocation's deadline (runtime.ReconcileTimer).
 func (a *App) ReconcileHandler() runtime.Handler {
-	return func(ctx context.Context, payload json.RawMessage) (any, error) {
-		opts, err := reconcileOptions(payload)
-		if err != nil {
-			return nil, err
-		}
-		return a.Reconcile.Tick(ctx, opts)
-	}
-}
-
-func reconcileOptions(payload json.RawMessage) (reconcile.Options, error) {
-	var opts reconcile.Options
-	if len(payload) == 0 || string(payload) == "null" {
-		return opts, nil
-	}
-	// An Amazon EventBridge scheduled event, as a scheduled rule hands it to
-	// AWS Lambda: {"detail-type":"Scheduled Event","source":"aws.events",
-	// "detail":{}, ...}. Its detail, when not empty, holds the options, as a
-	// timer trigger's payload does on Function Compute. The detail-type is
-	// the marker; the source differs when a schedule puts its event on a bus.
-	var sched struct {
-		DetailType string          `json:"detail-type"`
-		Detail     json.RawMessage `json:"detail"`
-	}
-	if json.Unmarshal(payload, &sched) == nil && sched.DetailType == "Scheduled Event" {
-		if len(sched.Detail) == 0 || string(sched.Detail) == "null" {
-			return opts, nil
-		}
-		dec := json.NewDecoder(strings.NewReader(string(sched.Detail)))
-		dec.DisallowUnknownFields()
-		if err := dec.Decode(&opts); err != nil {
-			return reconcile.Options{}, fmt.Errorf("scheduled event detail %s: %v (want {} or {\"regions\":[\"cn-hangzhou\",...]})", sched.Detail, err)
-		}
-		return opts, nil
-	}
-	var ev TimerEvent
-	if err := json.Unmarshal(payload, &ev); err != nil {
-		// Not a timer event (a manual invocation): run with defaults.
-		return opts, nil
-	}
-	if ev.Payload == "" {
-		return opts, nil
-	}
-	dec := json.NewDecoder(strings.NewReader(ev.Payload))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&opts); err != nil {
-		return opts, fmt.Errorf("timer payload %q: %v (want {\"regions\":[\"cn-hangzhou\",...]})", ev.Payload, err)
-	}
-	return opts, nil
+	return runtime.ReconcileTimer(a.Reconcile)
 }
 
 // WebhookHandler serves the webhook function's Function Compute HTTP

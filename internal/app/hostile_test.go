@@ -9,6 +9,7 @@ import (
 
 	"github.com/vpngw/vpngw/events"
 	"github.com/vpngw/vpngw/internal/request"
+	"github.com/vpngw/vpngw/internal/runtime"
 )
 
 // A body of nearly 1 MiB with a problem every few bytes, in the request data
@@ -24,7 +25,7 @@ func TestMegabyteOfProblemsGetsACappedAnswer(t *testing.T) {
 	}
 	fill := func(member func(i int) string) string {
 		var b strings.Builder
-		for i := 0; b.Len() < MaxHTTPBody-4096; i++ {
+		for i := 0; b.Len() < runtime.MaxHTTPBody-4096; i++ {
 			if i > 0 {
 				b.WriteString(",")
 			}
@@ -41,8 +42,8 @@ func TestMegabyteOfProblemsGetsACappedAnswer(t *testing.T) {
 	}
 	for name, body := range bodies {
 		t.Run(name, func(t *testing.T) {
-			if len(body) > MaxHTTPBody || len(body) < MaxHTTPBody-8192 {
-				t.Fatalf("body of %d bytes, want just under %d", len(body), MaxHTTPBody)
+			if len(body) > runtime.MaxHTTPBody || len(body) < runtime.MaxHTTPBody-8192 {
+				t.Fatalf("body of %d bytes, want just under %d", len(body), runtime.MaxHTTPBody)
 			}
 			status, out, raw := postStructured(t, srv, body)
 			if status != http.StatusBadRequest || len(out.Results) != 1 {

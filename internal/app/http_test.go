@@ -8,6 +8,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/vpngw/vpngw/internal/runtime"
 	"github.com/vpngw/vpngw/internal/vpcsim"
 )
 
@@ -62,7 +63,7 @@ func TestHTTPAnswersFollowTheBinding(t *testing.T) {
 	if resp, _ := post("text/plain", []byte("hello"), nil); resp.StatusCode != http.StatusUnsupportedMediaType {
 		t.Fatalf("text/plain: %d, want 415", resp.StatusCode)
 	}
-	if resp, _ := post("application/cloudevents+json", bytes.Repeat([]byte(" "), MaxHTTPBody+1), nil); resp.StatusCode != http.StatusRequestEntityTooLarge {
+	if resp, _ := post("application/cloudevents+json", bytes.Repeat([]byte(" "), runtime.MaxHTTPBody+1), nil); resp.StatusCode != http.StatusRequestEntityTooLarge {
 		t.Fatalf("oversized: %d, want 413", resp.StatusCode)
 	}
 	// The API down: 503 with Retry-After.

@@ -55,6 +55,9 @@ func TestUseCasesImportNoInfrastructure(t *testing.T) {
 		"github.com/vpngw/vpngw/internal/outbox",
 		"github.com/vpngw/vpngw/internal/webhook",
 		"github.com/vpngw/vpngw/internal/ctlsend",
+		// The edges, too, reach the store and the broker only through
+		// the ports they declare.
+		"github.com/vpngw/vpngw/internal/runtime",
 		"github.com/vpngw/vpngw/internal/store",
 		"github.com/vpngw/vpngw/internal/cloud",
 	}
@@ -68,6 +71,74 @@ func TestUseCasesImportNoInfrastructure(t *testing.T) {
 	for _, prefix := range infrastructure {
 		if !strings.Contains(deps, prefix) {
 			t.Errorf("internal/app does not depend on %s: is the prefix in infrastructure still right?", prefix)
+		}
+	}
+}
+
+// testOnly lists what a deployed function must never link: the VPC API
+// emulator and its RPC plumbing, the embedded NATS server, the local stack,
+// and the packages that exist for tests (fakes, clocks, suites, benchmarks,
+// the fault suite, the tools).
+var testOnly = []string{
+	"github.com/vpngw/vpngw/internal/vpcsim",
+	"github.com/vpngw/vpngw/internal/acsrpc",
+	"github.com/vpngw/vpngw/internal/localstack",
+	"github.com/vpngw/vpngw/internal/queue/natsembed",
+	"github.com/vpngw/vpngw/internal/queue/queuetest",
+	"github.com/vpngw/vpngw/internal/store/storetest",
+	"github.com/vpngw/vpngw/internal/testclock",
+	"github.com/vpngw/vpngw/internal/bench",
+	"github.com/vpngw/vpngw/internal/faults",
+	"github.com/vpngw/vpngw/internal/tools/",
+	"github.com/vpngw/vpngw/internal/secrets/kmssim",
+	"github.com/vpngw/vpngw/internal/secrets/extsim",
+	"github.com/nats-io/nats-server/",
+	"testing",
+}
+
+// Every function's binary links only what runs in the cloud: `go list -deps`
+// of each functions/<name> names no emulator, no NATS server, no local
+// stack and no test-only package.
+func TestFunctionsLinkNoTestOnlyPackage(t *testing.T) {
+	out, err := exec.Command("go", "list", "-f", "{{.ImportPath}}", "github.com/vpngw/vpngw/functions/...").CombinedOutput()
+	if err != nil {
+		t.Fatalf("go list functions: %v\n%s", err, out)
+	}
+	var fns []string
+	for _, p := range strings.Fields(string(out)) {
+		if strings.HasPrefix(p, "github.com/vpngw/vpngw/functions/") {
+			fns = append(fns, p)
+		}
+	}
+	if len(fns) < 3 {
+		t.Fatalf("found functions %q, want provision, reconcile and webhook at least", fns)
+	}
+	for _, fn := range fns {
+		deps, err := exec.Command("go", "list", "-deps", "-f", "{{.ImportPath}}", fn).CombinedOutput()
+		if err != nil {
+			t.Fatalf("go list -deps %s: %v\n%s", fn, err, deps)
+		}
+		for _, dep := range strings.Fields(string(deps)) {
+			for _, bad := range testOnly {
+				if dep == bad || strings.HasPrefix(dep, strings.TrimSuffix(bad, "/")+"/") {
+					t.Errorf("%s links %s: a deployed function carries no emulator, embedded server or test-only package", fn, dep)
+				}
+			}
+		}
+	}
+}
+
+// The intake parses deliveries into items and knows nothing of what consumes
+// them: the provision use case takes the items (provision.Inputs,
+// provision.BusInputs), and both read request.EventError.
+func TestIntakeDoesNotImportProvision(t *testing.T) {
+	out, err := exec.Command("go", "list", "-deps", "-f", "{{.ImportPath}}", "github.com/vpngw/vpngw/internal/intake").CombinedOutput()
+	if err != nil {
+		t.Fatalf("go list -deps intake: %v\n%s", err, out)
+	}
+	for _, dep := range strings.Fields(string(out)) {
+		if dep == "github.com/vpngw/vpngw/internal/provision" {
+			t.Error("internal/intake depends on internal/provision")
 		}
 	}
 }

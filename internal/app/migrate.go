@@ -74,7 +74,7 @@ func storeConfig(getenv func(string) string) (Config, error) {
 	if c.StoreURL == "" {
 		return c, errors.New("VPNGW_STORE_URL is not set: name the store to migrate, e.g. postgres://owner@host:5432/vpngw?sslmode=verify-full")
 	}
-	errs = append(errs, readTransport(getenv, &c)...)
+	errs = append(errs, readVars(getenv, Function, &c, "VPNGW_ALLOW_INSECURE_TRANSPORT", "VPNGW_CA_FILE")...)
 	if !c.AllowInsecureTransport {
 		if err := checkStoreTransport(c.StoreURL, c.CAFile != ""); err != nil {
 			errs = append(errs, fmt.Errorf("VPNGW_STORE_URL: %w %s", err, insecureHint))

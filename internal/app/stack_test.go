@@ -1,6 +1,7 @@
 package app
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"io"
@@ -17,6 +18,7 @@ import (
 
 	"github.com/vpngw/vpngw/internal/logging"
 	"github.com/vpngw/vpngw/internal/queue"
+	"github.com/vpngw/vpngw/internal/queue/natsembed"
 	"github.com/vpngw/vpngw/internal/testclock"
 	"github.com/vpngw/vpngw/internal/vpcsim"
 )
@@ -30,7 +32,7 @@ type stack struct {
 	clock    *testclock.Clock
 	api      *vpcsim.Server
 	app      *App
-	nats     *queue.Embedded
+	nats     *natsembed.Embedded
 	natsDir  string
 	natsPort int
 	// natsMaxPayload is the embedded server's max_payload (0: the default).
@@ -74,7 +76,7 @@ func newStackNATS(t *testing.T, maxPayload int32, extraEnv map[string]string, si
 	t.Cleanup(srv.Close)
 
 	s.natsDir = filepath.Join(dir, "nats")
-	n, err := queue.StartEmbedded(queue.EmbeddedOptions{Dir: s.natsDir, MaxPayload: maxPayload})
+	n, err := natsembed.StartEmbedded(natsembed.EmbeddedOptions{Dir: s.natsDir, MaxPayload: maxPayload})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -172,7 +174,7 @@ func (s *stack) eventsOfType(typ string) []receivedEvent {
 // restartBroker brings the embedded NATS back on the same port and store.
 func (s *stack) restartBroker() {
 	s.t.Helper()
-	n, err := queue.StartEmbedded(queue.EmbeddedOptions{Dir: s.natsDir, Port: s.natsPort, MaxPayload: s.natsMaxPayload})
+	n, err := natsembed.StartEmbedded(natsembed.EmbeddedOptions{Dir: s.natsDir, Port: s.natsPort, MaxPayload: s.natsMaxPayload})
 	if err != nil {
 		s.t.Fatal(err)
 	}
@@ -215,4 +217,22 @@ func (s *stack) streamEvents() []receivedEvent {
 		out = append(out, ev)
 	}
 	return out
+}
+
+// syncBuffer is a log or terminal written while the test reads it.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
 }

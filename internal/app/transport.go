@@ -202,26 +202,6 @@ func checkEndpointTransport(raw string) error {
 	return fmt.Errorf("%s: want https://host[:port] or a host name (HTTPS)", where(u))
 }
 
-// readTransport reads VPNGW_ALLOW_INSECURE_TRANSPORT and VPNGW_CA_FILE into c.
-func readTransport(getenv func(string) string, c *Config) []error {
-	var errs []error
-	switch v := getenv("VPNGW_ALLOW_INSECURE_TRANSPORT"); v {
-	case "":
-	case "1":
-		c.AllowInsecureTransport = true
-	default:
-		errs = append(errs, fmt.Errorf("VPNGW_ALLOW_INSECURE_TRANSPORT=%q: want 1 (allow connections without verified TLS, for tests and experiments) or unset", v))
-	}
-	if c.CAFile = strings.TrimSpace(getenv("VPNGW_CA_FILE")); c.CAFile != "" {
-		pool, err := loadCAFile(c.CAFile)
-		if err != nil {
-			errs = append(errs, fmt.Errorf("VPNGW_CA_FILE=%q: %v", c.CAFile, err))
-		}
-		c.RootCAs = pool
-	}
-	return errs
-}
-
 // loadCAFile reads a PEM bundle holding at least one certificate, and
 // returns the system's roots plus the bundle's: a private CA for the
 // database must not make the VPC API's public certificate untrusted.

@@ -1,17 +1,10 @@
 package app
 
 import (
-	"context"
-	"io"
-	"net"
 	"os"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"testing"
-	"time"
-
-	"github.com/vpngw/vpngw/internal/logging"
 )
 
 func TestUnknownVars(t *testing.T) {
@@ -55,70 +48,5 @@ func TestUnknownVarsPointAtTheVariableTable(t *testing.T) {
 	}
 	if !strings.Contains(string(doc), "| `VPNGW_POLICY` |") {
 		t.Errorf("%s has no row for VPNGW_POLICY", page)
-	}
-}
-
-// `make run` with a typo in a variable's name still starts (it is for
-// trying things) but says so loudly: a log line and the banner's first line
-// name the variable and the one it most likely meant.
-func TestLocalStackWarnsOfUnknownVariable(t *testing.T) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	natsPort := ln.Addr().(*net.TCPAddr).Port
-	ln.Close()
-	environ := []string{
-		"VPNGW_DATA_DIR=" + t.TempDir(), "VPNGW_HTTP_ADDR=127.0.0.1:0", "VPNGW_EMULATOR_ADDR=127.0.0.1:0",
-		"VPNGW_NATS_PORT=" + strconv.Itoa(natsPort), "VPNGW_POLICY_FILE=deploy/policy.sample.yaml",
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	stdout, stderr := &syncBuffer{}, &syncBuffer{}
-	done := make(chan int)
-	go func() { done <- RunLocal(ctx, environ, stdout, stderr) }()
-	for i := 0; i < 400 && !strings.Contains(stdout.String(), "Ctrl-C"); i++ {
-		select {
-		case code := <-done:
-			cancel()
-			t.Fatalf("local stack exited %d:\n%s", code, stderr)
-		case <-time.After(25 * time.Millisecond):
-		}
-	}
-	cancel()
-	<-done
-	const msg = "VPNGW_POLICY_FILE is not a variable vpngw reads; did you mean VPNGW_POLICY?"
-	if !strings.Contains(stderr.String(), msg) {
-		t.Errorf("log does not warn %q:\n%s", msg, stderr)
-	}
-	banner := strings.TrimLeft(stdout.String(), "\n")
-	if !strings.HasPrefix(banner, "WARNING: "+msg) {
-		t.Errorf("banner does not start with the warning:\n%s", banner)
-	}
-}
-
-// VPNGW_VPC_ENDPOINT without a key: every request would retry, then fail
-// MissingCredentials, behind a banner saying "up". The stack refuses to
-// start instead, naming the variables to set.
-func TestLocalStackRefusesEndpointWithoutCredentials(t *testing.T) {
-	env := map[string]string{
-		"VPNGW_DATA_DIR":      t.TempDir(),
-		"VPNGW_HTTP_ADDR":     "127.0.0.1:0",
-		"VPNGW_VPC_ENDPOINT":  "http://127.0.0.1:1",
-		"VPNGW_EMULATOR_ADDR": "127.0.0.1:0",
-	}
-	cfg, err := FromEnv(func(k string) string { return env[k] }, Local)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cfg.NATSPort = 0
-	l, err := StartLocal(context.Background(), cfg, logging.New(io.Discard, "text", nil), io.Discard)
-	if err == nil {
-		l.Close()
-		t.Fatal("the local stack started with VPNGW_VPC_ENDPOINT and no access key")
-	}
-	for _, name := range []string{"VPNGW_VPC_ENDPOINT", "ALIBABA_CLOUD_ACCESS_KEY_ID", "ALIBABA_CLOUD_ACCESS_KEY_SECRET"} {
-		if !strings.Contains(err.Error(), name) {
-			t.Errorf("start-up error does not name %s: %v", name, err)
-		}
 	}
 }

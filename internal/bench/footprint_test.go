@@ -16,7 +16,7 @@ import (
 	"time"
 
 	"github.com/vpngw/vpngw/internal/app"
-	"github.com/vpngw/vpngw/internal/queue"
+	"github.com/vpngw/vpngw/internal/queue/natsembed"
 	"github.com/vpngw/vpngw/internal/runtime/fcapi"
 	"github.com/vpngw/vpngw/internal/vpcsim"
 )
@@ -138,7 +138,7 @@ type instanceRun struct {
 type footprintEnv struct {
 	bin  string
 	emu  *emulator
-	nats *queue.Embedded
+	nats *natsembed.Embedded
 	seq  int
 }
 
@@ -276,7 +276,7 @@ func BenchmarkFootprint(b *testing.B) {
 		e.emu = newEmulator(vpcsim.WithSTSToken(stsKeyID, stsSecret, stsToken, time.Time{}))
 		b.Cleanup(e.emu.Close)
 		dir := b.TempDir()
-		n, err := queue.StartEmbedded(queue.EmbeddedOptions{Dir: filepath.Join(dir, "nats")})
+		n, err := natsembed.StartEmbedded(natsembed.EmbeddedOptions{Dir: filepath.Join(dir, "nats")})
 		if err != nil {
 			b.Fatal(err)
 		}

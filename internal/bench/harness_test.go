@@ -24,7 +24,7 @@ import (
 
 	"github.com/vpngw/vpngw/events"
 	"github.com/vpngw/vpngw/internal/app"
-	"github.com/vpngw/vpngw/internal/queue"
+	"github.com/vpngw/vpngw/internal/queue/natsembed"
 	"github.com/vpngw/vpngw/internal/testclock"
 	"github.com/vpngw/vpngw/internal/vpcsim"
 )
@@ -193,7 +193,7 @@ func postgresSchema(base string) (string, func(), error) {
 type stack struct {
 	clock *testclock.Clock // nil: the wall clock
 	emu   *emulator
-	nats  *queue.Embedded
+	nats  *natsembed.Embedded
 	app   *app.App
 	dir   string
 	done  closers
@@ -243,7 +243,7 @@ func newStack(tb testing.TB, storeKind string, clk *testclock.Clock, simOpts ...
 	s.emu = newEmulator(simOpts...)
 	s.done.add(s.emu.Close)
 
-	n, err := queue.StartEmbedded(queue.EmbeddedOptions{Dir: filepath.Join(dir, "nats")})
+	n, err := natsembed.StartEmbedded(natsembed.EmbeddedOptions{Dir: filepath.Join(dir, "nats")})
 	if err != nil {
 		fail("embedded NATS: %v", err)
 	}

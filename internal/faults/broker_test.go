@@ -13,6 +13,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/vpngw/vpngw/internal/queue"
+	"github.com/vpngw/vpngw/internal/queue/natsembed"
 )
 
 // received is one outcome event as a consumer reads it.
@@ -57,7 +58,7 @@ type broker struct {
 	maxPayload int32 // the server's max_payload; 0: NATS's default
 
 	mu       sync.Mutex
-	srv      *queue.Embedded
+	srv      *natsembed.Embedded
 	sub      *nats.Conn
 	plain    []received
 	badPlain int
@@ -67,7 +68,7 @@ type broker struct {
 func startBroker(t testing.TB, maxPayload int32) *broker {
 	t.Helper()
 	b := &broker{t: t, dir: filepath.Join(t.TempDir(), "nats"), maxPayload: maxPayload}
-	srv, err := queue.StartEmbedded(queue.EmbeddedOptions{Dir: b.dir, MaxPayload: maxPayload})
+	srv, err := natsembed.StartEmbedded(natsembed.EmbeddedOptions{Dir: b.dir, MaxPayload: maxPayload})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -125,7 +126,7 @@ func (b *broker) restart() {
 	defer b.mu.Unlock()
 	var err error
 	for range 50 {
-		b.srv, err = queue.StartEmbedded(queue.EmbeddedOptions{Dir: b.dir, Port: b.port, MaxPayload: b.maxPayload})
+		b.srv, err = natsembed.StartEmbedded(natsembed.EmbeddedOptions{Dir: b.dir, Port: b.port, MaxPayload: b.maxPayload})
 		if err == nil {
 			return
 		}

@@ -12,6 +12,7 @@ import (
 	"github.com/vpngw/vpngw/events"
 	"github.com/vpngw/vpngw/internal/intake"
 	"github.com/vpngw/vpngw/internal/policy"
+	"github.com/vpngw/vpngw/internal/provision"
 	"github.com/vpngw/vpngw/internal/request"
 )
 
@@ -310,21 +311,21 @@ func TestOriginOnlyFromThePlatformsEnvelope(t *testing.T) {
 	if err != nil || items[0].Origin != (policy.Origin{Bus: "vpngw-ci"}) {
 		t.Fatalf("CloudEvent: %+v %v, want origin bus vpngw-ci only", items, err)
 	}
-	if in := intake.BusInputs(items, intake.AlibabaBus); in[0].Origin.Bus != "vpngw-ci" {
+	if in := provision.BusInputs(items, intake.AlibabaBus); in[0].Origin.Bus != "vpngw-ci" {
 		t.Errorf("BusInputs dropped the bus: %+v", in[0].Origin)
 	}
-	if in := intake.BusInputs(items, intake.AmazonBus); !in[0].Origin.Zero() {
+	if in := provision.BusInputs(items, intake.AmazonBus); !in[0].Origin.Zero() {
 		t.Errorf("BusInputs on Amazon's bus kept the Alibaba bus the producer wrote: %+v", in[0].Origin)
 	}
 	awsItems, _ := intake.FromPayload(aws)
-	if in := intake.BusInputs(awsItems, intake.AlibabaBus); !in[0].Origin.Zero() {
+	if in := provision.BusInputs(awsItems, intake.AlibabaBus); !in[0].Origin.Zero() {
 		t.Errorf("BusInputs on Alibaba's bus kept the account the producer wrote: %+v", in[0].Origin)
 	}
 	odd := []byte(`{"specversion":"1.0","id":"c2","source":"s","type":"io.vpngw.gateway.requested","aliyuneventbusname":"vpngw-ci\u0000","vpngwroute":"r\u00e9","data":{}}`)
 	if oddItems, err := intake.FromPayload(odd); err != nil || !oddItems[0].Origin.Zero() {
 		t.Errorf("stamps with a NUL or non-ASCII character: %+v %v, want them dropped", oddItems, err)
 	}
-	if in := intake.Inputs(items, "webhook", "ci"); !in[0].Origin.Zero() || in[0].Key != "ci" {
+	if in := provision.Inputs(items, "webhook", "ci"); !in[0].Origin.Zero() || in[0].Key != "ci" {
 		t.Errorf("Inputs kept an origin %+v (key %q): a sender cannot claim a bus", in[0].Origin, in[0].Key)
 	}
 }

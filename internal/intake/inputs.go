@@ -1,9 +1,6 @@
 package intake
 
-import (
-	"github.com/vpngw/vpngw/internal/policy"
-	"github.com/vpngw/vpngw/internal/provision"
-)
+import "github.com/vpngw/vpngw/internal/policy"
 
 // DryRunExtension is the CloudEvents extension attribute that marks one
 // request as a dry run ("true", in any case): it is validated and decided,
@@ -29,20 +26,6 @@ const (
 // bound).
 const maxOriginValue = 255
 
-// Inputs hands items that a sender wrote itself (a webhook request, the
-// plain HTTP intake) to the provision use case. caller names the
-// authenticated sender and key its webhook key, for the policy ("" for the
-// plain HTTP intake). The items' Origin is dropped: a sender cannot claim a
-// bus, a route or an account.
-func Inputs(items []Item, caller, key string) []provision.Input {
-	in := make([]provision.Input, len(items))
-	for i, it := range items {
-		in[i] = input(it)
-		in[i].Caller, in[i].Key = caller, key
-	}
-	return in
-}
-
 // Bus says which event bus delivered an invocation, and so which of an
 // item's origin attributes that bus stamped.
 type Bus int
@@ -60,31 +43,6 @@ const (
 	// aliyuneventbusname there is whatever the producer wrote).
 	AmazonBus
 )
-
-// BusInputs hands the items of an event-bus delivery (a Function Compute or
-// Lambda event invocation by EventBridge) to the provision use case, with
-// what that bus stamped on them as the requester's Origin.
-func BusInputs(items []Item, bus Bus) []provision.Input {
-	in := make([]provision.Input, len(items))
-	for i, it := range items {
-		in[i] = input(it)
-		in[i].Origin = it.Origin
-		switch bus {
-		case AlibabaBus:
-			in[i].Origin.Account = ""
-		case AmazonBus:
-			in[i].Origin.Bus, in[i].Origin.Route = "", ""
-		}
-	}
-	return in
-}
-
-func input(it Item) provision.Input {
-	return provision.Input{
-		Identity: it.Identity, Type: it.Type, Data: it.Data, TraceParent: it.TraceParent, Err: it.Err,
-		DryRun: it.Extensions[DryRunExtension] == "true", Raw: it.Raw,
-	}
-}
 
 // stamped keeps a value that fits an origin attribute.
 func stamped(v string) string {

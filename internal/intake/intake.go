@@ -2,9 +2,7 @@ package intake
 
 import (
 	"net/http"
-	"strings"
 
-	"github.com/vpngw/vpngw/events"
 	"github.com/vpngw/vpngw/internal/policy"
 	"github.com/vpngw/vpngw/internal/request"
 )
@@ -118,21 +116,6 @@ func (e *Error) Error() string { return e.Msg }
 
 func errorf(k Kind, msg string) *Error { return &Error{Kind: k, Msg: msg} }
 
-// EventError says why one event is malformed: every problem found, one per
-// attribute, in a fixed order (required attributes, then optional ones, then
-// data, then extensions by name).
-type EventError struct {
-	Problems []events.FieldError
-}
-
-func (e *EventError) Error() string {
-	msgs := make([]string, len(e.Problems))
-	for i, p := range e.Problems {
-		msgs[i] = p.Message
-	}
-	return "invalid CloudEvent: " + strings.Join(msgs, "; ")
-}
-
-// FieldErrors returns the problems, so that a consumer can report them
-// without importing this package.
-func (e *EventError) FieldErrors() []events.FieldError { return e.Problems }
+// EventError says why one event is malformed (request.EventError: the
+// provision use case reads it too, without importing this package).
+type EventError = request.EventError

@@ -373,9 +373,9 @@ func (s *Service) record(ctx context.Context, in Input) (rec store.Request, id r
 		errs = []events.FieldError{{Field: "id", Value: truncate(id.ID, 200), Allowed: "any id that does not end in /item- and 4 digits", Message: msg}}
 	case in.Err != nil:
 		msg = in.Err.Error()
-		var fe interface{ FieldErrors() []events.FieldError }
-		if errors.As(in.Err, &fe) {
-			errs = fe.FieldErrors()
+		var ee *request.EventError
+		if errors.As(in.Err, &ee) {
+			errs = ee.Problems
 		}
 		if len(errs) == 0 {
 			errs = []events.FieldError{{Field: "event", Message: msg}}

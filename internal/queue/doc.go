@@ -51,7 +51,7 @@
 // Register adds a scheme, so Kafka, MQTT or HTTP publishers can be added
 // without touching the callers.
 //
-// StartEmbedded runs a NATS server with JetStream inside the process for the
-// local stack and for tests. The contract every Publisher honours is checked
+// Package natsembed runs a NATS server with JetStream inside the process for
+// the local stack and for tests. The contract every Publisher honours is checked
 // by the suite in package queuetest.
 package queue

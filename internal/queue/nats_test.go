@@ -19,6 +19,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/vpngw/vpngw/internal/queue"
+	"github.com/vpngw/vpngw/internal/queue/natsembed"
 	"github.com/vpngw/vpngw/internal/queue/queuetest"
 )
 
@@ -110,9 +111,9 @@ func waitForJetStream(t *testing.T, server string) {
 }
 
 // startEmbedded runs an embedded server for one test.
-func startEmbedded(t *testing.T) *queue.Embedded {
+func startEmbedded(t *testing.T) *natsembed.Embedded {
 	t.Helper()
-	e, err := queue.StartEmbedded(queue.EmbeddedOptions{Dir: t.TempDir()})
+	e, err := natsembed.StartEmbedded(natsembed.EmbeddedOptions{Dir: t.TempDir()})
 	if err != nil {
 		t.Fatalf("StartEmbedded: %v", err)
 	}
@@ -327,10 +328,10 @@ func TestPublishWithoutBrokerReturnsWithinContext(t *testing.T) {
 }
 
 func TestEmbeddedOptions(t *testing.T) {
-	if queue.DefaultEmbeddedPort == 4222 {
+	if natsembed.DefaultEmbeddedPort == 4222 {
 		t.Fatal("the embedded default port must not be NATS's usual 4222")
 	}
-	if _, err := queue.StartEmbedded(queue.EmbeddedOptions{}); err == nil {
+	if _, err := natsembed.StartEmbedded(natsembed.EmbeddedOptions{}); err == nil {
 		t.Error("StartEmbedded without a Dir succeeded")
 	}
 	e := startEmbedded(t)
@@ -340,7 +341,7 @@ func TestEmbeddedOptions(t *testing.T) {
 	if want := "nats://127.0.0.1:" + strconv.Itoa(e.Port()); e.ClientURL() != want {
 		t.Errorf("ClientURL %s, want %s", e.ClientURL(), want)
 	}
-	_, err := queue.StartEmbedded(queue.EmbeddedOptions{Dir: t.TempDir(), Port: e.Port()})
+	_, err := natsembed.StartEmbedded(natsembed.EmbeddedOptions{Dir: t.TempDir(), Port: e.Port()})
 	if err == nil || !strings.Contains(err.Error(), "address already in use") {
 		t.Errorf("second server on port %d: got %v, want address already in use", e.Port(), err)
 	}
@@ -348,7 +349,7 @@ func TestEmbeddedOptions(t *testing.T) {
 	e.Shutdown() // harmless twice
 
 	var logs bytes.Buffer
-	logged, err := queue.StartEmbedded(queue.EmbeddedOptions{Dir: t.TempDir(), Logger: slog.New(slog.NewTextHandler(&logs, nil))})
+	logged, err := natsembed.StartEmbedded(natsembed.EmbeddedOptions{Dir: t.TempDir(), Logger: slog.New(slog.NewTextHandler(&logs, nil))})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -8,6 +8,7 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+	"sync"
 
 	"github.com/vpngw/vpngw/internal/policy"
 )
@@ -26,7 +27,11 @@ const MaxKeys = 32
 
 // keyNameFormat is what a key's name may be: it appears in the caller's
 // identity ("webhook:ci"), in the vpngw:requester tag and in policy rules.
-var keyNameFormat = regexp.MustCompile(`^[a-z0-9][a-z0-9_.-]{0,63}$`)
+// Compiled on first use: its bounded repetition costs every function's cold
+// start about a millisecond of init, and only the webhook reads keys.
+var keyNameFormat = sync.OnceValue(func() *regexp.Regexp {
+	return regexp.MustCompile(`^[a-z0-9][a-z0-9_.-]{0,63}$`)
+})
 
 // Key is one named key of POST /: the secret its sender signs with, a
 // previous secret accepted while the sender moves to a new one, and the
@@ -130,7 +135,7 @@ func (c Config) validateKeys() []error {
 			entry += fmt.Sprintf(" (%q)", k.Name)
 		}
 		switch {
-		case !keyNameFormat.MatchString(k.Name):
+		case !keyNameFormat().MatchString(k.Name):
 			errs = append(errs, fmt.Errorf("%s: name %q: use 1 to 64 lower-case letters, digits, '.', '_' and '-', starting with a letter or digit", entry, k.Name))
 		case names[k.Name] > 0:
 			errs = append(errs, fmt.Errorf("%s: name %q is already used by entry %d; names must be unique", entry, k.Name, names[k.Name]-1))

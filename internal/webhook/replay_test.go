@@ -41,7 +41,7 @@ func replayHandler(t *testing.T, clock *testclock.Clock, storeNow func() time.Ti
 	}
 	t.Cleanup(func() { st.Close() })
 	p := &recorder{}
-	h, err := webhook.New(defaultConfig(), p, st.(webhook.ReplayGuard), webhook.WithClock(clock.Now),
+	h, err := webhook.New(defaultConfig(), p, st, webhook.WithClock(clock.Now),
 		webhook.WithLogger(slog.New(slog.NewTextHandler(io.Discard, nil))))
 	if err != nil {
 		t.Fatal(err)

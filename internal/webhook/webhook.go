@@ -297,7 +297,7 @@ func (h *handler) cloudEvents(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusForbidden, Response{Error: msg})
 		return
 	}
-	results, err := h.p.HandleAll(r.Context(), intake.Inputs(items, CallerWebhook, signer.name))
+	results, err := h.p.HandleAll(r.Context(), provision.Inputs(items, CallerWebhook, signer.name))
 	status := http.StatusAccepted
 	switch {
 	case err != nil:

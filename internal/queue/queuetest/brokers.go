@@ -15,6 +15,7 @@ import (
 	amqp "github.com/rabbitmq/amqp091-go"
 
 	"github.com/vpngw/vpngw/internal/queue"
+	"github.com/vpngw/vpngw/internal/queue/natsembed"
 )
 
 // openPublisher opens rawURL with queue.Open and closes it at cleanup.
@@ -28,14 +29,14 @@ func openPublisher(t *testing.T, rawURL string) queue.Publisher {
 	return p
 }
 
-// EmbeddedNATS starts a queue.Embedded on a free port with its store in a
+// EmbeddedNATS starts a natsembed.Embedded on a free port with its store in a
 // temporary directory and returns it as a Broker. Stop shuts the server down;
 // Start runs a new one on the same port and directory, as a restarted
 // broker would come back.
 func EmbeddedNATS(t *testing.T) Broker {
 	t.Helper()
 	dir := t.TempDir()
-	srv, err := queue.StartEmbedded(queue.EmbeddedOptions{Dir: dir})
+	srv, err := natsembed.StartEmbedded(natsembed.EmbeddedOptions{Dir: dir})
 	if err != nil {
 		t.Fatalf("StartEmbedded: %v", err)
 	}
@@ -63,7 +64,7 @@ func EmbeddedNATS(t *testing.T) Broker {
 		if current != nil {
 			return
 		}
-		s, err := queue.StartEmbedded(queue.EmbeddedOptions{Dir: dir, Port: port})
+		s, err := natsembed.StartEmbedded(natsembed.EmbeddedOptions{Dir: dir, Port: port})
 		if err != nil {
 			t.Fatalf("restart embedded NATS on port %d: %v", port, err)
 		}

@@ -16,8 +16,6 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/stdlib"
 	_ "modernc.org/sqlite" // registers the "sqlite" database/sql driver
-
-	"github.com/vpngw/vpngw/internal/store"
 )
 
 // Defaults for the connection pool. They suit a function instance that serves
@@ -124,12 +122,14 @@ func WithClock(now func() time.Time) Option { return func(o *options) { o.now = 
 //	mysql://user:pass@tcp(host:3306)/db?tls=true        (the driver's own DSN form)
 //
 // Errors name the backend, host and database but never the password.
-func Open(ctx context.Context, rawURL string, opts ...Option) (store.Store, error) {
+//
+// It returns the concrete type: a caller that needs only store.Store, or
+// one of the ports the use cases declare, assigns it to that.
+func Open(ctx context.Context, rawURL string, opts ...Option) (*Store, error) {
 	return OpenSQL(ctx, rawURL, opts...)
 }
 
-// OpenSQL is Open returning the concrete type, for callers that want the
-// operator methods (Migrate, Count, List) beyond store.Store.
+// OpenSQL is Open, under the name it had when Open returned store.Store.
 func OpenSQL(ctx context.Context, rawURL string, opts ...Option) (*Store, error) {
 	o := defaultOptions()
 	for _, opt := range opts {

@@ -8,13 +8,15 @@
 // It runs each binary from dist/ exactly as Function Compute does: started
 // with FC_RUNTIME_API pointing at a runtime API server in this process
 // (internal/runtime/fcapi), which hands it invocations. The binaries run
-// against a SQLite store in a fresh temporary directory and publish to the
-// log: queue, and each first invocation needs no VPC API call: provision gets
+// against a copy of a migrated SQLite store in a fresh temporary directory,
+// with VPNGW_MIGRATE=off as functions run in production (-fresh: an empty
+// store each run migrates), and publish to the log: queue (with
+// VPNGW_ALLOW_INSECURE_TRANSPORT=1, which both need), and each first invocation needs no VPC API call: provision gets
 // a request that fails validation (recorded and announced, never sent),
 // reconcile a timer tick with nothing pending, and webhook an unsigned HTTP
 // request (refused before it is read). So the figure is the process's
-// own start-up (runtime, configuration, policy, store migration: each run
-// starts with an empty store and creates its tables) plus one round trip,
+// own start-up (runtime, configuration, policy, the store's schema check, or
+// with -fresh its migration) plus one round trip,
 // with nothing outside the machine involved.
 //
 // What it leaves out, and what Function Compute adds on top: downloading and
@@ -22,10 +24,17 @@
 // remote store and broker, which the SQLite file and the log: queue used here
 // do not make.
 //
+// With -floor it also times the smallest function fc-runtime-go-sdk makes
+// (package floor: a handler that answers with its payload's length, built
+// with the functions' flags), one run of it after each round of the
+// functions, and reports each function's median against the floor's: what
+// the runtime costs any Go function, and what vpngw adds.
+//
 // Usage, after `make package`:
 //
 //	go run ./internal/tools/coldstart -dist dist -n 20 provision reconcile
 //
-// `make coldstart` runs it for every function of the Makefile's FUNCTIONS.
+// `make coldstart` runs it for every function of the Makefile's FUNCTIONS,
+// with the floor.
 // Nothing imports it.
 package main

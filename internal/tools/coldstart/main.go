@@ -22,6 +22,7 @@ import (
 	"github.com/vpngw/vpngw/events"
 	"github.com/vpngw/vpngw/internal/app"
 	"github.com/vpngw/vpngw/internal/runtime/fcapi"
+	"github.com/vpngw/vpngw/internal/store/sqlstore"
 )
 
 func main() {
@@ -63,8 +64,10 @@ func run(args []string, stdout, stderr io.Writer) error {
 	warm := fs.Int("warm", 5, "warm invocations after each cold start, before memory is read")
 	timeout := fs.Duration("timeout", 30*time.Second, "how long one run may take")
 	eventFile := fs.String("event", "", "hand every function this `file`'s payload instead of its built-in first event (to size memory for a large delivery)")
+	fresh := fs.Bool("fresh", false, "start each run on an empty store that the function migrates (VPNGW_MIGRATE=on) instead of a migrated one, as functions find it in production")
+	floor := fs.String("floor", "", "also time this `binary`, the smallest function the runtime's SDK makes (internal/tools/coldstart/floor), alternating with the functions, and report each function's median against it")
 	fs.Usage = func() {
-		fmt.Fprintln(stderr, "usage: coldstart [-dist dist] [-n 20] [-warm 5] [-event file] FUNCTION...")
+		fmt.Fprintln(stderr, "usage: coldstart [-dist dist] [-n 20] [-warm 5] [-event file] [-fresh] [-floor bin] FUNCTION...")
 		fs.PrintDefaults()
 	}
 	if err := fs.Parse(args); err != nil {
@@ -74,21 +77,69 @@ func run(args []string, stdout, stderr io.Writer) error {
 		fs.Usage()
 		return errors.New("need at least one function, -n >= 1 and -warm >= 0")
 	}
-	var results []result
+	var targets []target
 	for _, fn := range fs.Args() {
 		payload, err := firstEvent(fn, *eventFile)
 		if err != nil {
 			return err
 		}
-		r, err := measure(fn, *dist, payload, extraEnv[fn], *runs, *warm, *timeout)
+		targets = append(targets, target{name: fn, bin: filepath.Join(*dist, fn, fn), zip: filepath.Join(*dist, fn+".zip"), payload: payload, env: extraEnv[fn]})
+	}
+	if *floor != "" {
+		targets = append(targets, target{name: floorName, bin: *floor, payload: []byte(`{"floor":true}`)})
+	}
+	if !*fresh {
+		// Functions run with VPNGW_MIGRATE=off against a store vpngwctl
+		// migrated: each run gets a copy of one migrated store.
+		tmpl, err := migratedStore()
 		if err != nil {
 			return err
 		}
-		results = append(results, r)
-		fmt.Fprintf(stderr, "%s: %d runs done\n", fn, *runs)
+		defer os.RemoveAll(filepath.Dir(tmpl))
+		for i := range targets {
+			targets[i].store = tmpl
+		}
 	}
+	results, err := measureAll(targets, *runs, *warm, *timeout)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(stderr, "%d runs of each done\n", *runs)
 	report(stdout, results, *runs, *warm)
 	return nil
+}
+
+// floorName names the floor's row in the report.
+const floorName = "floor (fc-runtime-go-sdk, echo)"
+
+// target is one binary to time, with its first invocation.
+type target struct {
+	name, bin, zip string
+	payload        []byte
+	env            []string
+	// store is a migrated SQLite file each run starts on a copy of; ""
+	// starts on an empty store the function migrates.
+	store string
+}
+
+// migratedStore creates a SQLite store with this build's schema, in a
+// directory of its own, and returns its path.
+func migratedStore() (string, error) {
+	dir, err := os.MkdirTemp("", "vpngw-coldstart-store-")
+	if err != nil {
+		return "", err
+	}
+	path := filepath.Join(dir, "vpngw.db")
+	s, err := sqlstore.Open(context.Background(), "sqlite://"+path)
+	if err != nil {
+		os.RemoveAll(dir)
+		return "", fmt.Errorf("prepare the migrated store: %w", err)
+	}
+	if err := s.Close(); err != nil {
+		os.RemoveAll(dir)
+		return "", err
+	}
+	return path, nil
 }
 
 func firstEvent(fn, file string) ([]byte, error) {
@@ -112,29 +163,47 @@ type result struct {
 }
 
 func measure(fn, dist string, payload []byte, env []string, runs, warm int, timeout time.Duration) (result, error) {
-	r := result{function: fn}
-	bin := filepath.Join(dist, fn, fn)
-	st, err := os.Stat(bin)
+	rs, err := measureAll([]target{{name: fn, bin: filepath.Join(dist, fn, fn), zip: filepath.Join(dist, fn+".zip"), payload: payload, env: env}}, runs, warm, timeout)
 	if err != nil {
-		return r, fmt.Errorf("%s: %w (run `make package` first)", fn, err)
+		return result{function: fn}, err
 	}
-	r.binary = st.Size()
-	if zst, err := os.Stat(filepath.Join(dist, fn+".zip")); err == nil {
-		r.zipSize = zst.Size()
-	}
-	for i := 0; i < runs; i++ {
-		o, err := once(bin, payload, env, warm, timeout)
+	return rs[0], nil
+}
+
+// measureAll times runs cold starts of each target, taking the targets in
+// turn within each round, so that whatever else the machine does falls on
+// all of them alike.
+func measureAll(targets []target, runs, warm int, timeout time.Duration) ([]result, error) {
+	rs := make([]result, len(targets))
+	for i, t := range targets {
+		rs[i].function = t.name
+		st, err := os.Stat(t.bin)
 		if err != nil {
-			return r, fmt.Errorf("%s, run %d: %w", fn, i+1, err)
+			return nil, fmt.Errorf("%s: %w (run `make package` first)", t.name, err)
 		}
-		r.cold = append(r.cold, o.cold)
-		if o.cpu > 0 {
-			r.cpu = append(r.cpu, o.cpu)
+		rs[i].binary = st.Size()
+		if t.zip != "" {
+			if zst, err := os.Stat(t.zip); err == nil {
+				rs[i].zipSize = zst.Size()
+			}
 		}
-		r.warm = append(r.warm, o.warm...)
-		r.peakRSSKiB = max(r.peakRSSKiB, o.hwmKiB)
 	}
-	return r, nil
+	for run := 0; run < runs; run++ {
+		for i, t := range targets {
+			o, err := once(t.bin, t.payload, t.env, t.store, warm, timeout)
+			if err != nil {
+				return nil, fmt.Errorf("%s, run %d: %w", t.name, run+1, err)
+			}
+			r := &rs[i]
+			r.cold = append(r.cold, o.cold)
+			if o.cpu > 0 {
+				r.cpu = append(r.cpu, o.cpu)
+			}
+			r.warm = append(r.warm, o.warm...)
+			r.peakRSSKiB = max(r.peakRSSKiB, o.hwmKiB)
+		}
+	}
+	return rs, nil
 }
 
 // outcome is one cold start.
@@ -148,13 +217,24 @@ type outcome struct {
 // once starts bin under a fresh runtime API and store, times the first
 // invocation from process start to answer, makes warm more invocations, reads
 // the process's peak memory, and stops it.
-func once(bin string, payload []byte, env []string, warm int, timeout time.Duration) (outcome, error) {
+func once(bin string, payload []byte, env []string, store string, warm int, timeout time.Duration) (outcome, error) {
 	var o outcome
 	dir, err := os.MkdirTemp("", "vpngw-coldstart-")
 	if err != nil {
 		return o, err
 	}
 	defer os.RemoveAll(dir)
+	migrate := "VPNGW_MIGRATE=on"
+	if store != "" {
+		b, err := os.ReadFile(store)
+		if err != nil {
+			return o, err
+		}
+		if err := os.WriteFile(filepath.Join(dir, "vpngw.db"), b, 0o600); err != nil {
+			return o, err
+		}
+		migrate = "VPNGW_MIGRATE=off"
+	}
 	rt, err := fcapi.Start()
 	if err != nil {
 		return o, err
@@ -171,6 +251,12 @@ func once(bin string, payload []byte, env []string, warm int, timeout time.Durat
 		"FC_RUNTIME_API=" + rt.Addr(),
 		"VPNGW_STORE_URL=sqlite://" + filepath.Join(dir, "vpngw.db"),
 		"VPNGW_QUEUE_URL=log:",
+		// log: and a local file are what make the figure the process's
+		// own: allowed as in the tests, since functions refuse plaintext.
+		"VPNGW_ALLOW_INSECURE_TRANSPORT=1",
+		// On a copy of a migrated store, as in production, or (-fresh) on an
+		// empty one the function migrates (doc.go).
+		migrate,
 		"VPNGW_POLICY_INLINE=" + app.LocalPolicy,
 		"TMPDIR=" + dir,
 	}
@@ -279,9 +365,19 @@ func percentile(ds []time.Duration, p float64) time.Duration {
 }
 
 func report(w io.Writer, rs []result, runs, warm int) {
-	fmt.Fprintf(w, "| function | zip | binary | cold start median | cold start p90 | CPU to first answer, median | warm invocation median | peak RSS (VmHWM) |\n")
-	fmt.Fprintf(w, "|---|---|---|---|---|---|---|---|\n")
+	var floor time.Duration
 	for _, r := range rs {
+		if r.function == floorName {
+			floor = percentile(r.cold, 50)
+		}
+	}
+	fmt.Fprintf(w, "| function | zip | binary | cold start median | cold start p90 | CPU to first answer, median | warm invocation median | peak RSS (VmHWM) | median / floor's |\n")
+	fmt.Fprintf(w, "|---|---|---|---|---|---|---|---|---|\n")
+	for _, r := range rs {
+		ratio := "n/a"
+		if floor > 0 {
+			ratio = fmt.Sprintf("%.1fx", float64(percentile(r.cold, 50))/float64(floor))
+		}
 		rss := "n/a"
 		if r.peakRSSKiB > 0 {
 			rss = fmt.Sprintf("%.1f MiB", float64(r.peakRSSKiB)/1024)
@@ -290,8 +386,8 @@ func report(w io.Writer, rs []result, runs, warm int) {
 		if len(r.cpu) > 0 {
 			cpu = ms(percentile(r.cpu, 50))
 		}
-		fmt.Fprintf(w, "| %s | %s | %s | %s | %s | %s | %s | %s |\n", r.function, mib(r.zipSize), mib(r.binary),
-			ms(percentile(r.cold, 50)), ms(percentile(r.cold, 90)), cpu, ms(percentile(r.warm, 50)), rss)
+		fmt.Fprintf(w, "| %s | %s | %s | %s | %s | %s | %s | %s | %s |\n", r.function, mib(r.zipSize), mib(r.binary),
+			ms(percentile(r.cold, 50)), ms(percentile(r.cold, 90)), cpu, ms(percentile(r.warm, 50)), rss, ratio)
 	}
 	fmt.Fprintf(w, "\n%d cold starts per function (process start to first invocation answered), %d warm invocations after each; %d CPUs here.\n", runs, warm, runtime.NumCPU())
 }

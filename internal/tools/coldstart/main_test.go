@@ -162,3 +162,27 @@ func TestPercentile(t *testing.T) {
 		t.Error("percentile sorted its argument in place")
 	}
 }
+
+// With -floor, the floor binary is timed in the same run as the functions
+// and each function's median is reported against the floor's.
+func TestFloorIsTimedBesideTheFunctions(t *testing.T) {
+	dist := fakeDist(t)
+	var out, errs bytes.Buffer
+	err := run([]string{"-dist", dist, "-n", "2", "-warm", "0", "-event", filepath.Join(dist, "ok.zip"),
+		"-floor", filepath.Join(dist, "ok", "ok"), "ok"}, &out, &errs)
+	if err != nil {
+		t.Fatalf("%v\n%s", err, errs.String())
+	}
+	rows := 0
+	for _, line := range strings.Split(out.String(), "\n") {
+		if strings.HasPrefix(line, "| ok |") || strings.HasPrefix(line, "| "+floorName+" |") {
+			rows++
+			if !strings.HasSuffix(line, "x |") {
+				t.Errorf("row without a ratio to the floor: %s", line)
+			}
+		}
+	}
+	if rows != 2 {
+		t.Fatalf("report has %d of the function's and the floor's rows, want 2:\n%s", rows, out.String())
+	}
+}

@@ -1,4 +1,7 @@
-package queue
+// Package natsembed runs a NATS server with JetStream inside the process:
+// the local stack's broker and the tests'. It lives apart from internal/queue
+// so that the functions, which only publish, never link the NATS server.
+package natsembed
 
 import (
 	"errors"
@@ -47,13 +50,13 @@ type Embedded struct {
 // accepts clients.
 func StartEmbedded(opts EmbeddedOptions) (*Embedded, error) {
 	if opts.Dir == "" {
-		return nil, errors.New("queue: StartEmbedded needs a Dir for JetStream's files")
+		return nil, errors.New("natsembed: StartEmbedded needs a Dir for JetStream's files")
 	}
 	if opts.Port < 0 || opts.Port > 65535 {
-		return nil, fmt.Errorf("queue: StartEmbedded: port %d is out of range", opts.Port)
+		return nil, fmt.Errorf("natsembed: StartEmbedded: port %d is out of range", opts.Port)
 	}
 	if err := os.MkdirAll(opts.Dir, 0o750); err != nil {
-		return nil, fmt.Errorf("queue: create NATS store directory: %w", err)
+		return nil, fmt.Errorf("natsembed: create NATS store directory: %w", err)
 	}
 	host := opts.Host
 	if host == "" {
@@ -68,7 +71,7 @@ func StartEmbedded(opts EmbeddedOptions) (*Embedded, error) {
 		// first turns the common mistake into a plain error.
 		l, err := net.Listen("tcp", net.JoinHostPort(host, strconv.Itoa(opts.Port)))
 		if err != nil {
-			return nil, fmt.Errorf("queue: embedded NATS cannot listen: %w", err)
+			return nil, fmt.Errorf("natsembed: embedded NATS cannot listen: %w", err)
 		}
 		l.Close()
 	}
@@ -86,7 +89,7 @@ func StartEmbedded(opts EmbeddedOptions) (*Embedded, error) {
 		MaxPayload: opts.MaxPayload,
 	})
 	if err != nil {
-		return nil, fmt.Errorf("queue: configure embedded NATS: %w", err)
+		return nil, fmt.Errorf("natsembed: configure embedded NATS: %w", err)
 	}
 	if opts.Logger != nil {
 		srv.SetLoggerV2(slogAdapter{opts.Logger.With("component", "nats-server")}, false, false, false)
@@ -95,12 +98,12 @@ func StartEmbedded(opts EmbeddedOptions) (*Embedded, error) {
 	if !srv.ReadyForConnections(timeout) {
 		srv.Shutdown()
 		srv.WaitForShutdown()
-		return nil, fmt.Errorf("queue: embedded NATS on %s did not accept clients within %s (is the port taken?)", net.JoinHostPort(host, strconv.Itoa(opts.Port)), timeout)
+		return nil, fmt.Errorf("natsembed: embedded NATS on %s did not accept clients within %s (is the port taken?)", net.JoinHostPort(host, strconv.Itoa(opts.Port)), timeout)
 	}
 	if !srv.JetStreamEnabled() {
 		srv.Shutdown()
 		srv.WaitForShutdown()
-		return nil, fmt.Errorf("queue: embedded NATS started without JetStream (store directory %s unusable?)", opts.Dir)
+		return nil, fmt.Errorf("natsembed: embedded NATS started without JetStream (store directory %s unusable?)", opts.Dir)
 	}
 	return &Embedded{srv: srv}, nil
 }

@@ -1,4 +1,4 @@
-package app
+package localstack
 
 import (
 	"bytes"
@@ -27,9 +27,15 @@ import (
 	"github.com/vpngw/vpngw/internal/webhook"
 )
 
+// receivedEvent is an outcome as a NATS subscriber reads it.
+type receivedEvent struct {
+	ID, Type, Subject string
+	Data              json.RawMessage
+}
+
 // The must-show of "the first hour": everything events/README.md and the
 // README promise of the samples and the sample policy, tried on the local
-// stack as `make run` starts it (StartLocal, the default seed), with the
+// stack as `make run` starts it (Start, the default seed), with the
 // knobs the other local-stack tests use so that it takes seconds: the
 // emulator makes a gateway active in 300 ms, and reconcile ticks every
 // 100 ms.
@@ -76,7 +82,7 @@ func (o *outcomeLog) types(source, id string) []string {
 
 // startSamplesStack starts the local stack with env (make run's, plus
 // extra) and subscribes to its embedded NATS.
-func startSamplesStack(t *testing.T, extra map[string]string) (*LocalStack, *outcomeLog) {
+func startSamplesStack(t *testing.T, extra map[string]string) (*Stack, *outcomeLog) {
 	t.Helper()
 	env := map[string]string{
 		"VPNGW_EMULATOR_DELAY":     "300ms",
@@ -161,7 +167,7 @@ func awaitAll(t *testing.T, o *outcomeLog, exps []expectation) {
 
 // postJSON posts body to the local stack's path and returns the status and
 // the answer.
-func postJSON(t *testing.T, l *LocalStack, path, contentType string, body []byte, header http.Header) (int, string) {
+func postJSON(t *testing.T, l *Stack, path, contentType string, body []byte, header http.Header) (int, string) {
 	t.Helper()
 	req, err := http.NewRequest(http.MethodPost, "http://"+l.HTTPAddr+path, bytes.NewReader(body))
 	if err != nil {

@@ -1,8 +1,9 @@
-package app
+package localstack
 
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -13,6 +14,7 @@ import (
 	"time"
 
 	"github.com/vpngw/vpngw/events"
+	"github.com/vpngw/vpngw/internal/app"
 	"github.com/vpngw/vpngw/internal/cloud"
 	"github.com/vpngw/vpngw/internal/cloud/vpcclient"
 	"github.com/vpngw/vpngw/internal/logging"
@@ -49,13 +51,13 @@ func TestLocalStackEndToEnd(t *testing.T) {
 		"VPNGW_EMULATOR_DELAY":     "300ms",
 		"VPNGW_RECONCILE_INTERVAL": "100ms",
 	}
-	cfg, err := FromEnv(func(k string) string { return env[k] }, Local)
+	cfg, err := app.FromEnv(func(k string) string { return env[k] }, app.Local)
 	if err != nil {
 		t.Fatal(err)
 	}
 	cfg.NATSPort = 0 // any free port, so the test never meets a running `make run`
 	out := &syncBuffer{}
-	l, err := StartLocal(context.Background(), cfg, logging.New(io.Discard, "text", nil), out)
+	l, err := Start(context.Background(), cfg, logging.New(io.Discard, "text", nil), out)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -119,13 +121,13 @@ func TestLocalStackWithTheUsersOwnKeyExported(t *testing.T) {
 		"ALIBABA_CLOUD_ACCESS_KEY_SECRET": userSecret,
 		"ALIBABA_CLOUD_SECURITY_TOKEN":    "users-own-token-never-print",
 	}
-	cfg, err := FromEnv(func(k string) string { return env[k] }, Local)
+	cfg, err := app.FromEnv(func(k string) string { return env[k] }, app.Local)
 	if err != nil {
 		t.Fatal(err)
 	}
 	cfg.NATSPort = 0
 	logs, out := &syncBuffer{}, &syncBuffer{}
-	l, err := StartLocal(context.Background(), cfg, logging.New(logs, "text", nil), out)
+	l, err := Start(context.Background(), cfg, logging.New(logs, "text", nil), out)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -161,7 +163,7 @@ func TestLocalStackWithTheUsersOwnKeyExported(t *testing.T) {
 
 // startLocalEnv starts the local stack with env on top of free ports and a
 // temporary data directory.
-func startLocalEnv(t *testing.T, extra map[string]string) (*LocalStack, *syncBuffer) {
+func startLocalEnv(t *testing.T, extra map[string]string) (*Stack, *syncBuffer) {
 	t.Helper()
 	env := map[string]string{
 		"VPNGW_DATA_DIR":      t.TempDir(),
@@ -171,13 +173,13 @@ func startLocalEnv(t *testing.T, extra map[string]string) (*LocalStack, *syncBuf
 	for k, v := range extra {
 		env[k] = v
 	}
-	cfg, err := FromEnv(func(k string) string { return env[k] }, Local)
+	cfg, err := app.FromEnv(func(k string) string { return env[k] }, app.Local)
 	if err != nil {
 		t.Fatal(err)
 	}
 	cfg.NATSPort = 0
 	out := &syncBuffer{}
-	l, err := StartLocal(context.Background(), cfg, logging.New(io.Discard, "text", nil), out)
+	l, err := Start(context.Background(), cfg, logging.New(io.Discard, "text", nil), out)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -218,8 +220,8 @@ func TestLocalEmulatorIsANewAccount(t *testing.T) {
 			t.Fatalf("create %d: %v", i, err)
 		}
 	}
-	if n := len(l.Emulator.Gateways()); n != DefaultGatewayQuota || quotaFull == 0 || throttled == 0 {
-		t.Fatalf("%d gateways, %d quota-full, %d throttled: want %d, some of each", n, quotaFull, throttled, DefaultGatewayQuota)
+	if n := len(l.Emulator.Gateways()); n != app.DefaultGatewayQuota || quotaFull == 0 || throttled == 0 {
+		t.Fatalf("%d gateways, %d quota-full, %d throttled: want %d, some of each", n, quotaFull, throttled, app.DefaultGatewayQuota)
 	}
 }
 
@@ -228,7 +230,7 @@ func TestLocalEmulatorIsANewAccount(t *testing.T) {
 func TestLocalQuotaFullNamesTheQuota(t *testing.T) {
 	l, _ := startLocalEnv(t, map[string]string{"VPNGW_EMULATOR_QUOTA": "1"})
 	post := func(id string) (int, string) {
-		ev := requestEvent(id, validData())
+		ev := sampleWithID(t, id)
 		resp, err := http.Post("http://"+l.HTTPAddr+"/", "application/cloudevents+json", bytes.NewReader(ev))
 		if err != nil {
 			t.Fatal(err)
@@ -244,4 +246,23 @@ func TestLocalQuotaFullNamesTheQuota(t *testing.T) {
 	if code != http.StatusBadRequest || !strings.Contains(body, "Resource.QuotaFull") || !strings.Contains(body, "vpn_quota_instances_num") || !strings.Contains(body, "Quota Center") {
 		t.Fatalf("second: %d %s, want a failure naming vpn_quota_instances_num and Quota Center", code, body)
 	}
+}
+
+// sampleWithID is the README's sample request under another event id.
+func sampleWithID(t *testing.T, id string) []byte {
+	t.Helper()
+	b, err := events.Samples.ReadFile("testdata/requested.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ev map[string]any
+	if err := json.Unmarshal(b, &ev); err != nil {
+		t.Fatal(err)
+	}
+	ev["id"] = id
+	b, err = json.Marshal(ev)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
 }

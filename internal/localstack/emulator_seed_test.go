@@ -1,23 +1,34 @@
-package app
+package localstack
 
 import (
 	"bytes"
+	"context"
+	"encoding/json"
 	"io"
 	"net/http"
 	"strings"
 	"testing"
+
+	"github.com/vpngw/vpngw/events"
+	"github.com/vpngw/vpngw/internal/app"
+	"github.com/vpngw/vpngw/internal/logging"
 )
 
 // VPNGW_EMULATOR_SEED adds VPCs and vSwitches to the local emulator's
 // default ones: a request in a VPC only the seed names becomes a gateway.
-// A bad seed stops the start, naming the variable and the field.
+// A bad seed stops the start, naming the variable and the field, before
+// anything listens.
 func TestLocalEmulatorSeed(t *testing.T) {
 	const seed = `{"VPCs":[{"VpcId":"vpc-bp1myown00000001","RegionId":"cn-hangzhou"}],
 "VSwitches":[{"VSwitchId":"vsw-bp1myown00000001","VpcId":"vpc-bp1myown00000001","ZoneId":"cn-hangzhou-h"},
 {"VSwitchId":"vsw-bp1myown00000002","VpcId":"vpc-bp1myown00000001","ZoneId":"cn-hangzhou-i"}]}`
 	l, _ := startLocalEnv(t, map[string]string{"VPNGW_EMULATOR_SEED": seed})
-	ev := requestEvent("seeded-1", map[string]any{"RegionId": "cn-hangzhou", "VpcId": "vpc-bp1myown00000001",
-		"VSwitchId": "vsw-bp1myown00000001", "DisasterRecoveryVSwitchId": "vsw-bp1myown00000002", "Bandwidth": 10})
+	ev, err := json.Marshal(map[string]any{"specversion": "1.0", "id": "seeded-1", "source": "/vpngw/demo", "type": events.TypeRequested,
+		"datacontenttype": "application/json", "data": map[string]any{"RegionId": "cn-hangzhou", "VpcId": "vpc-bp1myown00000001",
+			"VSwitchId": "vsw-bp1myown00000001", "DisasterRecoveryVSwitchId": "vsw-bp1myown00000002", "Bandwidth": 10}})
+	if err != nil {
+		t.Fatal(err)
+	}
 	resp, err := http.Post("http://"+l.HTTPAddr+"/", "application/cloudevents+json", bytes.NewReader(ev))
 	if err != nil {
 		t.Fatal(err)
@@ -28,12 +39,17 @@ func TestLocalEmulatorSeed(t *testing.T) {
 		t.Fatalf("a request in the seeded VPC: %d %s, want 202 pending", resp.StatusCode, body)
 	}
 
-	_, err = FromEnv(func(k string) string {
+	cfg, err := app.FromEnv(func(k string) string {
 		if k == "VPNGW_EMULATOR_SEED" {
 			return `{"VPCs":[{"VpcId":"vpc-bp1myown00000001","RegionId":"cn-hangzhou"}],"VSwitches":[{"VSwitchId":"vsw-bp1x","VpcId":"vpc-bp1myown00000001"}]}`
 		}
 		return ""
-	}, Local)
+	}, app.Local)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.DataDir, cfg.HTTPAddr, cfg.EmulatorAddr, cfg.NATSPort = t.TempDir(), "127.0.0.1:0", "127.0.0.1:0", 0
+	_, err = Start(context.Background(), cfg, logging.New(io.Discard, "text", nil), io.Discard)
 	if err == nil || !strings.Contains(err.Error(), "VPNGW_EMULATOR_SEED") || !strings.Contains(err.Error(), "VSwitches[0].ZoneId") {
 		t.Fatalf("bad seed: %v, want VPNGW_EMULATOR_SEED and VSwitches[0].ZoneId named", err)
 	}

@@ -1,4 +1,4 @@
-package app
+package localstack
 
 import (
 	"bytes"
@@ -14,8 +14,10 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/vpngw/vpngw/events"
+	"github.com/vpngw/vpngw/internal/app"
 	"github.com/vpngw/vpngw/internal/logging"
 	"github.com/vpngw/vpngw/internal/queue"
+	"github.com/vpngw/vpngw/internal/queue/natsembed"
 )
 
 // `make run`, Ctrl-C, `make run` on the same data directory, and the
@@ -31,12 +33,12 @@ func TestLocalRestartShowsThisRunsGateway(t *testing.T) {
 	}
 	run := func() (gateway string, streamed []string, banner string) {
 		env := map[string]string{"VPNGW_DATA_DIR": dir, "VPNGW_HTTP_ADDR": "127.0.0.1:0", "VPNGW_EMULATOR_ADDR": "127.0.0.1:0"}
-		cfg, err := FromEnv(func(k string) string { return env[k] }, Local)
+		cfg, err := app.FromEnv(func(k string) string { return env[k] }, app.Local)
 		if err != nil {
 			t.Fatal(err)
 		}
 		cfg.NATSPort = 0
-		l, err := StartLocal(context.Background(), cfg, logging.New(io.Discard, "text", nil), io.Discard)
+		l, err := Start(context.Background(), cfg, logging.New(io.Discard, "text", nil), io.Discard)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -47,7 +49,7 @@ func TestLocalRestartShowsThisRunsGateway(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		var out ProvisionResponse
+		var out app.ProvisionResponse
 		_ = json.NewDecoder(resp.Body).Decode(&out)
 		resp.Body.Close()
 		if resp.StatusCode != http.StatusAccepted || len(out.Results) != 1 {
@@ -70,7 +72,7 @@ func TestLocalRestartShowsThisRunsGateway(t *testing.T) {
 
 // acceptedInStream is the VpnGatewayId of every accepted event the stream
 // holds, as a consumer that was not connected at publish time reads them.
-func acceptedInStream(t *testing.T, n *queue.Embedded) []string {
+func acceptedInStream(t *testing.T, n *natsembed.Embedded) []string {
 	t.Helper()
 	nc, err := nats.Connect(n.ClientURL())
 	if err != nil {

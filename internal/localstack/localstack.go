@@ -1,4 +1,9 @@
-package app
+// Package localstack is the local stack behind `make run` (deploy/local): the
+// VPC API emulator, an embedded NATS server, a SQLite store, the provision
+// function behind a CloudEvents HTTP endpoint and the reconcile function on a
+// ticker, in one process. It lives apart from internal/app so that no
+// function binary links the emulator or the NATS server.
+package localstack
 
 import (
 	"context"
@@ -16,47 +21,20 @@ import (
 
 	"github.com/nats-io/nats.go"
 
+	"github.com/vpngw/vpngw/internal/app"
 	"github.com/vpngw/vpngw/internal/cloud"
 	"github.com/vpngw/vpngw/internal/policy"
 	"github.com/vpngw/vpngw/internal/queue"
+	"github.com/vpngw/vpngw/internal/queue/natsembed"
 	"github.com/vpngw/vpngw/internal/reconcile"
 	"github.com/vpngw/vpngw/internal/vpcsim"
 )
 
-// LocalPolicy is the local stack's policy when VPNGW_POLICY is not set:
-// explicit rules that allow every request, from the HTTP intake and from
-// every webhook route, for trying vpngw against the emulator. Functions have
-// no such default.
-const LocalPolicy = `version: 1
-rules:
-  - name: local-allow-all
-    match:
-      source: "*"
-    regions: ["*"]
-    vpcs: ["*"]
-    maxBandwidth: 1000
-    chargeTypes: [POSTPAY, PREPAY]
-    allowAutoPay: true
-    allowSsl: true
-    maxSslConnections: 1000
-  - name: local-allow-all-webhooks
-    match:
-      source: "*"
-      caller: "*"
-    regions: ["*"]
-    vpcs: ["*"]
-    maxBandwidth: 1000
-    chargeTypes: [POSTPAY, PREPAY]
-    allowAutoPay: true
-    allowSsl: true
-    maxSslConnections: 1000
-`
-
-// LocalStack is the running local stack.
-type LocalStack struct {
-	App      *App
+// Stack is the running local stack.
+type Stack struct {
+	App      *app.App
 	Emulator *vpcsim.Server
-	NATS     *queue.Embedded
+	NATS     *natsembed.Embedded
 	HTTPAddr string
 	APIAddr  string
 	// PolicyNote says which policy is in force.
@@ -77,13 +55,19 @@ type LocalStack struct {
 	stopTicking context.CancelFunc
 }
 
-// StartLocal starts the local stack behind `make run`: the VPC API emulator,
+// Start starts the local stack behind `make run`: the VPC API emulator,
 // an embedded NATS server with JetStream, the SQLite store under
 // VPNGW_DATA_DIR, the provision function behind a CloudEvents HTTP endpoint,
 // and the reconcile function on a ticker. Each event published to the
 // embedded NATS is printed to out, as a plain NATS subscriber receives it.
-func StartLocal(ctx context.Context, cfg Config, log *slog.Logger, out io.Writer) (*LocalStack, error) {
-	l := &LocalStack{}
+func Start(ctx context.Context, cfg app.Config, log *slog.Logger, out io.Writer) (*Stack, error) {
+	// The seed is checked before anything starts, as FromEnv checks the
+	// other variables: a bad one names the variable and the field.
+	seed, err := vpcsim.LoadSeed(cfg.EmulatorSeed)
+	if err != nil {
+		return nil, fmt.Errorf("VPNGW_EMULATOR_SEED: %w", err)
+	}
+	l := &Stack{}
 	if err := os.MkdirAll(cfg.DataDir, 0o750); err != nil {
 		return nil, fmt.Errorf("VPNGW_DATA_DIR: %w", err)
 	}
@@ -101,7 +85,7 @@ func StartLocal(ctx context.Context, cfg Config, log *slog.Logger, out io.Writer
 			vpcsim.WithRateLimits(vpcsim.DefaultRateLimits()), vpcsim.WithGatewayQuota(cfg.EmulatorQuota),
 			// The VPCs the samples and the sample policy name, and
 			// VPNGW_EMULATOR_SEED's (docs/EMULATOR.md).
-			vpcsim.WithSeed(cfg.EmulatorSeed))
+			vpcsim.WithSeed(seed))
 		addr, stop, err := l.Emulator.Start(cfg.EmulatorAddr)
 		if err != nil {
 			return nil, fmt.Errorf("VPNGW_EMULATOR_ADDR %s: %w", cfg.EmulatorAddr, err)
@@ -141,7 +125,7 @@ func StartLocal(ctx context.Context, cfg Config, log *slog.Logger, out io.Writer
 				return nil, fmt.Errorf("reset the local JetStream: %w", err)
 			}
 		}
-		n, err := queue.StartEmbedded(queue.EmbeddedOptions{Dir: natsDir, Port: cfg.NATSPort})
+		n, err := natsembed.StartEmbedded(natsembed.EmbeddedOptions{Dir: natsDir, Port: cfg.NATSPort})
 		if err != nil {
 			return nil, fmt.Errorf("embedded NATS (VPNGW_NATS_PORT %d): %w", cfg.NATSPort, err)
 		}
@@ -161,7 +145,7 @@ func StartLocal(ctx context.Context, cfg Config, log *slog.Logger, out io.Writer
 		}
 	}
 	if cfg.Policy == nil {
-		p, err := policy.Parse("local policy", []byte(LocalPolicy))
+		p, err := policy.Parse("local policy", []byte(app.LocalPolicy))
 		if err != nil {
 			return nil, err
 		}
@@ -186,7 +170,7 @@ func StartLocal(ctx context.Context, cfg Config, log *slog.Logger, out io.Writer
 		cfg.StoreURL = "sqlite://" + db
 	}
 
-	a, err := New(ctx, cfg, log)
+	a, err := app.New(ctx, cfg, log)
 	if err != nil {
 		return nil, err
 	}
@@ -233,7 +217,7 @@ func StartLocal(ctx context.Context, cfg Config, log *slog.Logger, out io.Writer
 }
 
 // Close stops everything the local stack started.
-func (l *LocalStack) Close() error {
+func (l *Stack) Close() error {
 	var errs []error
 	if l.stopTicking != nil {
 		l.stopTicking()
@@ -278,7 +262,7 @@ func printEvent(out io.Writer, subject string, body []byte) {
 
 // Banner prints where everything listens, which key the stack signs with
 // (its ID only), and a request to paste.
-func (l *LocalStack) Banner(w io.Writer) {
+func (l *Stack) Banner(w io.Writer) {
 	keyID := l.SigningKeyID
 	if keyID == "" {
 		keyID = "(none)"
@@ -313,30 +297,30 @@ Ctrl-C stops everything.
 `, l.HTTPAddr, routes.String(), l.PolicyNote, l.App.Config.VPCEndpoint, keyID, l.SigningNote, l.App.Config.QueueURL, queue.DefaultSubjectPrefix, l.App.Config.StoreURL, l.StateNote, l.HTTPAddr)
 }
 
-// RunLocal is the whole of `make run`: it reads the configuration from
+// Run is the whole of `make run`: it reads the configuration from
 // environ (os.Environ's form), starts the local stack, prints where
 // everything listens and a request to paste, and runs until ctx ends. It
 // returns the process's exit status.
-func RunLocal(ctx context.Context, environ []string, stdout, stderr io.Writer) int {
+func Run(ctx context.Context, environ []string, stdout, stderr io.Writer) int {
 	env := map[string]string{}
 	for _, kv := range environ {
 		if k, v, ok := strings.Cut(kv, "="); ok {
 			env[k] = v
 		}
 	}
-	cfg, err := FromEnv(func(k string) string { return env[k] }, Local)
-	log := NewLogger(cfg, stderr)
+	cfg, err := app.FromEnv(func(k string) string { return env[k] }, app.Local)
+	log := app.NewLogger(cfg, stderr)
 	if err != nil {
 		log.Error("configuration invalid", "err", err.Error())
 		return 2
 	}
 	// The local stack is for trying things: a typo is said loudly, in the
 	// log and the banner, but does not stop it.
-	unknown := UnknownVars(environ)
+	unknown := app.UnknownVars(environ)
 	for _, u := range unknown {
 		log.Warn("unknown variable, ignored", "problem", u)
 	}
-	l, err := StartLocal(ctx, cfg, log, stdout)
+	l, err := Start(ctx, cfg, log, stdout)
 	if err != nil {
 		log.Error("local stack did not start", "err", err.Error())
 		return 1
