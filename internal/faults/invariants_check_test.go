@@ -7,6 +7,7 @@ import (
 
 	"github.com/vpngw/vpngw/events"
 	"github.com/vpngw/vpngw/internal/outcome"
+	"github.com/vpngw/vpngw/internal/outgoing"
 	"github.com/vpngw/vpngw/internal/store"
 	"github.com/vpngw/vpngw/internal/vpcsim"
 )
@@ -39,7 +40,7 @@ func settledObservation(plan []planned) observed {
 			o.stream = append(o.stream, f)
 		case oversized:
 			rec.LastError = "UnknownParameterNumber00: not a parameter"
-			o.parked = append(o.parked, store.Event{ID: outcome.ID(p.Key, events.TypeFailed), RequestKey: p.Key, Type: events.TypeFailed,
+			o.parked = append(o.parked, store.Event{RequestKey: p.Key, Event: outgoing.Event{ID: outcome.ID(p.Key, events.TypeFailed), Type: events.TypeFailed},
 				ParkedReason: "message larger than the broker accepts"})
 		case invalid:
 			rec.LastError = "Bandwidth: 7 is not allowed"
@@ -216,7 +217,7 @@ func TestInvariantsFindParkingViolations(t *testing.T) {
 		}, "want its failed event parked instead"},
 		{"parked without a reason", func(o *observed) { o.parked[0].ParkedReason = "" }, "with the broker's reason"},
 		{"another event parked", func(o *observed) {
-			o.parked = append(o.parked, store.Event{ID: outcome.ID(ok.Key, events.TypeActive), RequestKey: ok.Key, Type: events.TypeActive, ParkedReason: "x"})
+			o.parked = append(o.parked, store.Event{RequestKey: ok.Key, Event: outgoing.Event{ID: outcome.ID(ok.Key, events.TypeActive), Type: events.TypeActive}, ParkedReason: "x"})
 		}, "parked: x"},
 		{"oversized request reached the API", func(o *observed) { o.createsByToken[big.Token] = 1 }, "failed validation"},
 	} {

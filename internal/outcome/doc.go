@@ -4,5 +4,6 @@
 // and consumers (and JetStream) can drop the duplicate.
 //
 // The provision and reconcile use cases import it; it imports only the event
-// contract and the CloudEvents SDK's event type.
+// contract, the CloudEvents SDK's event type and the outgoing.Event it
+// returns.
 package outcome

@@ -781,7 +781,7 @@ func (s *Service) event(typ, key, subject, traceParent string, now time.Time, da
 	if err != nil {
 		return nil, err
 	}
-	return []store.Event{{ID: e.ID, RequestKey: key, Type: e.Type, Body: e.Body, CreatedAt: now}}, nil
+	return []store.Event{{RequestKey: key, Event: e, CreatedAt: now}}, nil
 }
 
 // CodeIDConflict is a Result's code for a request sent under an id already

@@ -13,6 +13,8 @@ import (
 
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/vpngw/vpngw/internal/outgoing"
 )
 
 // NATS defaults.
@@ -157,8 +159,8 @@ func (p *NATSPublisher) Stream() string { return p.cfg.stream }
 // Publish sends m on <prefix>.<type> with Nats-Msg-Id = m.ID and waits for
 // JetStream's PubAck. A PubAck that reports a duplicate is success: the
 // stream already holds the event.
-func (p *NATSPublisher) Publish(ctx context.Context, m Message) error {
-	if err := m.Validate(); err != nil {
+func (p *NATSPublisher) Publish(ctx context.Context, m outgoing.Event) error {
+	if err := Validate(m); err != nil {
 		return err
 	}
 	if err := ctx.Err(); err != nil {
@@ -265,14 +267,14 @@ func (p *NATSPublisher) connectionLost() {
 	p.lost = make(chan struct{})
 }
 
-func (p *NATSPublisher) natsMsg(m Message) *nats.Msg {
+func (p *NATSPublisher) natsMsg(m outgoing.Event) *nats.Msg {
 	msg := nats.NewMsg(p.Subject(m.Type))
 	msg.Header.Set("Content-Type", ContentType)
 	msg.Data = m.Body
 	return msg
 }
 
-func (p *NATSPublisher) publishOpts(m Message) []jetstream.PublishOpt {
+func (p *NATSPublisher) publishOpts(m outgoing.Event) []jetstream.PublishOpt {
 	opts := []jetstream.PublishOpt{jetstream.WithMsgID(m.ID)}
 	if p.cfg.create || p.cfg.streamGiven {
 		// Dedup only works inside one stream; insist the ack comes from it.

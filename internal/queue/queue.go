@@ -9,28 +9,23 @@ import (
 	"strings"
 	"sync"
 	"unicode"
+
+	"github.com/vpngw/vpngw/internal/outgoing"
 )
 
 // ContentType is the content type of every published message: the CloudEvent
 // in structured mode.
 const ContentType = "application/cloudevents+json"
 
-// maxTypeLen bounds Message.Type so it fits an AMQP routing key (a short
+// maxTypeLen bounds an event's Type so it fits an AMQP routing key (a short
 // string of at most 255 bytes) and stays a sane NATS subject.
 const maxTypeLen = 255
 
-// Message is one CloudEvent ready to publish.
-type Message struct {
-	ID   string // CloudEvent id, deterministic per request and outcome
-	Type string // CloudEvent type, e.g. io.vpngw.gateway.active
-	Body []byte // the event in structured mode (application/cloudevents+json)
-}
-
-// Publisher publishes a message and returns only once the broker acknowledged
+// Publisher publishes an event and returns only once the broker acknowledged
 // it. Implementations are safe for concurrent use, return promptly once ctx is
-// done, and may be called again with the same Message after an error.
+// done, and may be called again with the same event after an error.
 type Publisher interface {
-	Publish(ctx context.Context, m Message) error
+	Publish(ctx context.Context, m outgoing.Event) error
 	Close() error
 }
 
@@ -80,7 +75,7 @@ func (e refusal) Is(target error) bool { return target == ErrRefused }
 
 // Validate reports whether m can be published by every Publisher; the error
 // wraps ErrInvalidMessage.
-func (m Message) Validate() error {
+func Validate(m outgoing.Event) error {
 	switch {
 	case m.ID == "":
 		return fmt.Errorf("%w: empty id", ErrInvalidMessage)

@@ -449,7 +449,7 @@ func (s *Service) settle(ctx context.Context, log *slog.Logger, rep *Report, r s
 		return false
 	}
 	_, err = s.store.Transition(ctx, r.Key, []store.State{store.Pending}, to, rep.Owner, store.Change{LastError: reason},
-		[]store.Event{{ID: e.ID, RequestKey: r.Key, Type: e.Type, Body: e.Body, CreatedAt: now}})
+		[]store.Event{{RequestKey: r.Key, Event: e, CreatedAt: now}})
 	switch {
 	case errors.Is(err, store.ErrConflict):
 		// The lease expired and another tick settled it: its event, with the
