@@ -14,6 +14,7 @@ import (
 	amqp "github.com/rabbitmq/amqp091-go"
 
 	"github.com/vpngw/vpngw/internal/outgoing"
+	"github.com/vpngw/vpngw/internal/redact"
 )
 
 // AMQP defaults.
@@ -172,7 +173,7 @@ func (p *AMQPPublisher) Publish(ctx context.Context, m outgoing.Event) error {
 	if err != nil && p.s != nil && p.s.broken() {
 		p.reset()
 	}
-	return redact(err, secretForms(p.cfg.password)...)
+	return redact.Error(err, p.cfg.password)
 }
 
 // reset drops the session; the next Publish connects again. Closing the

@@ -15,6 +15,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/vpngw/vpngw/internal/outgoing"
+	"github.com/vpngw/vpngw/internal/redact"
 )
 
 // NATS defaults.
@@ -206,7 +207,7 @@ func (p *NATSPublisher) Publish(ctx context.Context, m outgoing.Event) error {
 		err = fmt.Errorf("not connected, the client is reconnecting: %w", err)
 	}
 	if err != nil {
-		return redact(fmt.Errorf("publish %s to NATS subject %s: %w", m.ID, p.Subject(m.Type), err), p.secrets()...)
+		return redact.Error(fmt.Errorf("publish %s to NATS subject %s: %w", m.ID, p.Subject(m.Type), err), p.secrets()...)
 	}
 	return nil
 }
@@ -296,7 +297,7 @@ func (p *NATSPublisher) session(ctx context.Context) (jetstream.JetStream, error
 	if p.nc == nil || p.nc.IsClosed() {
 		nc, err := runCtx(ctx, func() (*nats.Conn, error) { return p.connect(ctx) }, (*nats.Conn).Close)
 		if err != nil {
-			return nil, redact(fmt.Errorf("connect to NATS at %s: %w", p.cfg.server, err), p.secrets()...)
+			return nil, redact.Error(fmt.Errorf("connect to NATS at %s: %w", p.cfg.server, err), p.secrets()...)
 		}
 		js, err := jetstream.New(nc)
 		if err != nil {
@@ -415,7 +416,7 @@ func (p *NATSPublisher) ensureStream(ctx context.Context) error {
 }
 
 func (p *NATSPublisher) secrets() []string {
-	return slices.Concat(secretForms(p.cfg.password), secretForms(p.cfg.token))
+	return []string{p.cfg.password, p.cfg.token}
 }
 
 // Close closes the connection. Publish afterwards returns ErrClosed. Close

@@ -11,6 +11,7 @@ import (
 	"unicode"
 
 	"github.com/vpngw/vpngw/internal/outgoing"
+	"github.com/vpngw/vpngw/internal/redact"
 )
 
 // ContentType is the content type of every published message: the CloudEvent
@@ -149,7 +150,7 @@ func Open(ctx context.Context, rawURL string) (Publisher, error) {
 		if errors.As(err, &ue) {
 			err = ue.Err
 		}
-		return nil, redact(fmt.Errorf("queue: parse URL %q: %v", maskUserinfo(rawURL), err), secrets...)
+		return nil, redact.Error(fmt.Errorf("queue: parse URL %q: %v", maskUserinfo(rawURL), err), secrets...)
 	}
 	scheme := strings.ToLower(u.Scheme)
 	registryMu.RLock()
@@ -160,7 +161,7 @@ func Open(ctx context.Context, rawURL string) (Publisher, error) {
 	}
 	p, err := open(ctx, u)
 	if err != nil {
-		return nil, redact(fmt.Errorf("queue: open %s: %w", u.Redacted(), err), append(secrets, urlSecrets(u)...)...)
+		return nil, redact.Error(fmt.Errorf("queue: open %s: %w", u.Redacted(), err), append(secrets, urlSecrets(u)...)...)
 	}
 	return p, nil
 }
@@ -172,10 +173,10 @@ func urlSecrets(u *url.URL) []string {
 		return nil
 	}
 	if pw, ok := u.User.Password(); ok {
-		return secretForms(pw)
+		return []string{pw}
 	}
 	if u.Scheme == "nats" || u.Scheme == "tls" {
-		return secretForms(u.User.Username())
+		return []string{u.User.Username()}
 	}
 	return nil
 }
@@ -201,20 +202,7 @@ func rawURLSecrets(raw string) []string {
 	// An unescaped delimiter in the password makes the parser cut it up and
 	// quote a piece, e.g. as an invalid port; mask every piece as well.
 	pieces := strings.FieldsFunc(secret, func(r rune) bool { return strings.ContainsRune(":/?#@[]", r) })
-	return append(secretForms(secret), pieces...)
-}
-
-// secretForms returns s as written and as decoded or escaped, since a message
-// may quote any of them.
-func secretForms(s string) []string {
-	if s == "" {
-		return nil
-	}
-	forms := []string{s, url.QueryEscape(s), url.PathEscape(s), url.UserPassword("", s).String()[1:]}
-	if dec, err := url.PathUnescape(s); err == nil {
-		forms = append(forms, dec)
-	}
-	return forms
+	return append([]string{secret}, pieces...)
 }
 
 // maskUserinfo replaces the userinfo of a raw URL with "xxxxx".
@@ -229,40 +217,6 @@ func maskUserinfo(raw string) string {
 		return raw
 	}
 	return raw[:i+3] + "xxxxx" + rest[at:]
-}
-
-// redactedError hides secrets from its message while keeping the chain for
-// errors.Is and errors.As.
-type redactedError struct {
-	msg string
-	err error
-}
-
-func (e *redactedError) Error() string { return e.msg }
-func (e *redactedError) Unwrap() error { return e.err }
-
-// redact returns err with every occurrence of the secrets in its message
-// replaced by "xxxxx". Secrets shorter than 3 bytes are ignored: masking every
-// "a" in a message hides more than it protects.
-func redact(err error, secrets ...string) error {
-	if err == nil {
-		return nil
-	}
-	msg := err.Error()
-	clean := msg
-	// Longest first, so an escaped form is masked whole before a shorter
-	// form inside it.
-	secrets = slices.Clone(secrets)
-	slices.SortFunc(secrets, func(a, b string) int { return len(b) - len(a) })
-	for _, s := range secrets {
-		if len(s) >= 3 {
-			clean = strings.ReplaceAll(clean, s, "xxxxx")
-		}
-	}
-	if clean == msg {
-		return err
-	}
-	return &redactedError{msg: clean, err: err}
 }
 
 // semaphore is a mutex whose Lock gives up when ctx is done, so a Publish
