@@ -179,7 +179,7 @@ func TestOutcomeAttributes(t *testing.T) {
 			if got := s.attr("subject"); got != d.VpnGatewayId {
 				t.Errorf("subject = %q, want the gateway id %q", got, d.VpnGatewayId)
 			}
-			key := request.Identity{Source: d.Request.Source, ID: d.Request.Id}.Key()
+			key := request.Identity{Source: d.Request.Source, EventID: d.Request.Id}.Key()
 			if got, want := s.attr("id"), outcomeID(key, s.typ); got != want {
 				t.Errorf("id = %q, want %q (from the request key and type)", got, want)
 			}
@@ -265,7 +265,7 @@ func TestValidatedSample(t *testing.T) {
 	if err := events.DecodeData(sampleNamed(t, events.TypeValidated+".json").data, &v); err != nil {
 		t.Fatal(err)
 	}
-	id := request.Identity{Source: req.attr("source"), ID: req.attr("id")}
+	id := request.Identity{Source: req.attr("source"), EventID: req.attr("id")}
 	if !reflect.DeepEqual(v.Parameters, request.Normalize(r)) {
 		t.Errorf("Parameters = %+v, want request.Normalize of the minimal request", v.Parameters)
 	}
@@ -286,8 +286,8 @@ func TestAcceptedSample(t *testing.T) {
 	if err := events.DecodeData(sampleNamed(t, events.TypeAccepted+".json").data, &a); err != nil {
 		t.Fatal(err)
 	}
-	id := request.Identity{Source: req.attr("source"), ID: req.attr("id")}
-	if r.ClientToken == "" || a.ClientToken != request.ClientToken(id, "", r) || a.Request.Source != id.Source || a.Request.Id != id.ID {
+	id := request.Identity{Source: req.attr("source"), EventID: req.attr("id")}
+	if r.ClientToken == "" || a.ClientToken != request.ClientToken(id, "", r) || a.Request.Source != id.Source || a.Request.Id != id.EventID {
 		t.Errorf("accepted sample: ClientToken %q for request %+v, want %q", a.ClientToken, a.Request, request.ClientToken(id, "", r))
 	}
 }

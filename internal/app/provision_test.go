@@ -243,5 +243,5 @@ func TestProvisionMalformedEnvelopeIsRecorded(t *testing.T) {
 }
 
 func requestKey(source, id string) string {
-	return request.Identity{Source: source, ID: id}.Key()
+	return request.Identity{Source: source, EventID: id}.Key()
 }
