@@ -116,8 +116,8 @@ func TestBatchSamples(t *testing.T) {
 		if f.Index < 0 || f.Index >= done.Total {
 			t.Errorf("FailedItems[%d].Index %d is outside the batch of %d", i, f.Index, done.Total)
 		}
-		if want := events.BatchItemID(batchID.EventID, f.Index); f.Id != want {
-			t.Errorf("FailedItems[%d].Id = %q, want %q", i, f.Id, want)
+		if want := events.BatchItemID(batchID.EventID, f.Index); f.EventID != want {
+			t.Errorf("FailedItems[%d].Id = %q, want %q", i, f.EventID, want)
 		}
 		if f.Reason == "" {
 			t.Errorf("FailedItems[%d] has no Reason", i)

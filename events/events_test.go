@@ -179,12 +179,12 @@ func TestOutcomeAttributes(t *testing.T) {
 			if got := s.attr("subject"); got != d.VpnGatewayId {
 				t.Errorf("subject = %q, want the gateway id %q", got, d.VpnGatewayId)
 			}
-			key := request.Identity{Source: d.Request.Source, EventID: d.Request.Id}.Key()
+			key := request.Identity{Source: d.Request.Source, EventID: d.Request.EventID}.Key()
 			if got, want := s.attr("id"), outcomeID(key, s.typ); got != want {
 				t.Errorf("id = %q, want %q (from the request key and type)", got, want)
 			}
 			i := slices.IndexFunc(samples, func(r sample) bool {
-				return isRequestType(r.typ) && r.attr("source") == d.Request.Source && r.attr("id") == d.Request.Id
+				return isRequestType(r.typ) && r.attr("source") == d.Request.Source && r.attr("id") == d.Request.EventID
 			})
 			if i < 0 {
 				t.Fatalf("data.Request %+v names no request sample", d.Request)
@@ -287,7 +287,7 @@ func TestAcceptedSample(t *testing.T) {
 		t.Fatal(err)
 	}
 	id := request.Identity{Source: req.attr("source"), EventID: req.attr("id")}
-	if r.ClientToken == "" || a.ClientToken != request.ClientToken(id, "", r) || a.Request.Source != id.Source || a.Request.Id != id.EventID {
+	if r.ClientToken == "" || a.ClientToken != request.ClientToken(id, "", r) || a.Request.Source != id.Source || a.Request.EventID != id.EventID {
 		t.Errorf("accepted sample: ClientToken %q for request %+v, want %q", a.ClientToken, a.Request, request.ClientToken(id, "", r))
 	}
 }

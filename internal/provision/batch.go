@@ -47,7 +47,7 @@ func (s *Service) expand(ctx context.Context, in []Input) ([]Input, []Result, []
 			flat = append(flat, x)
 		case err != nil:
 			id := x.Identity
-			results = append(results, Result{Source: id.Source, Id: id.EventID, Key: id.Key(), Retry: true, Message: err.Error()})
+			results = append(results, Result{Source: id.Source, EventID: id.EventID, Key: id.Key(), Retry: true, Message: err.Error()})
 			errs = append(errs, err)
 		default:
 			flat = append(flat, items...)
@@ -144,7 +144,7 @@ func (s *Service) notBatch(ctx context.Context, id request.Identity) Result {
 	msg := "id already used by a request that is not a batch; send a new id"
 	src, eid := clipIdentity(id.Source), clipIdentity(id.EventID)
 	s.log.WarnContext(ctx, "batch refused: its id is a single request's", "request_key", id.Key(), "source", src, "event_id", eid)
-	return Result{Source: src, Id: eid, Key: id.Key(), State: store.Failed, Code: events.CodeInvalidRequest, Message: msg,
+	return Result{Source: src, EventID: eid, Key: id.Key(), State: store.Failed, Code: events.CodeInvalidRequest, Message: msg,
 		Errors: []events.FieldError{{Field: "id", Value: eid, Allowed: "an id no single request of the source uses", Message: msg}}}
 }
 
@@ -227,7 +227,7 @@ func (s *Service) FinishBatch(ctx context.Context, batch store.Request, leaseOwn
 		case store.Failed:
 			sum.Failed++
 			sum.FailedItems = append(sum.FailedItems, events.BatchItemFailure{
-				Index: i, Id: items[i].Identity.EventID, VpnGatewayId: r.GatewayID, Reason: r.LastError,
+				Index: i, EventID: items[i].Identity.EventID, VpnGatewayId: r.GatewayID, Reason: r.LastError,
 			})
 		default:
 			return false, nil // not yet

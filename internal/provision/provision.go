@@ -96,7 +96,7 @@ type Input struct {
 // Result is what became of one request.
 type Result struct {
 	Source       string              `json:"Source"`
-	Id           string              `json:"Id"`
+	EventID      string              `json:"Id"`
 	Key          string              `json:"Key"`
 	State        store.State         `json:"State"`
 	VpnGatewayId string              `json:"VpnGatewayId,omitempty"`
@@ -248,7 +248,7 @@ func (s *Service) HandleAll(ctx context.Context, in []Input) ([]Result, error) {
 		}
 		if s.deadlineNear(ctx) {
 			deferred.Add(1)
-			results[base+i] = Result{Source: slots[i].id.Source, Id: slots[i].id.EventID, Key: slots[i].rec.Key,
+			results[base+i] = Result{Source: slots[i].id.Source, EventID: slots[i].id.EventID, Key: slots[i].rec.Key,
 				State: store.Received, Retry: true, Message: "not attempted before the invocation's deadline; recorded, and taken up by the redelivery or the reconcile tick"}
 			return
 		}
@@ -345,7 +345,7 @@ func (s *Service) record(ctx context.Context, in Input) (rec store.Request, id r
 		return rec, id, s.unrecordable(ctx, key, id, errs), false, nil
 	}
 	log := s.log.With("request_key", key, "source", id.Source, "event_id", id.EventID)
-	retry := Result{Source: id.Source, Id: id.EventID, Key: key, Retry: true}
+	retry := Result{Source: id.Source, EventID: id.EventID, Key: key, Retry: true}
 
 	// A redelivery of a settled request answers from the record, with no
 	// API call.
@@ -544,7 +544,7 @@ func (s *Service) Redrive(ctx context.Context, rec store.Request) (Result, error
 // says that it was answered here (denied, or a dry run) and is not to be
 // created.
 func (s *Service) redecide(ctx context.Context, log *slog.Logger, id request.Identity, rec store.Request) (Result, bool, error) {
-	retry := Result{Source: id.Source, Id: id.EventID, Key: rec.Key, State: store.Received, Retry: true}
+	retry := Result{Source: id.Source, EventID: id.EventID, Key: rec.Key, State: store.Received, Retry: true}
 	var sent events.GatewayRequest
 	if err := json.Unmarshal(rec.Params, &sent); err != nil {
 		return retry, true, fmt.Errorf("decode recorded request %s: %w", rec.Key, err)
@@ -671,7 +671,7 @@ func (s *Service) create(ctx context.Context, log *slog.Logger, id request.Ident
 			log.ErrorContext(ctx, "record transient failure", "err", terr)
 		}
 		log.WarnContext(ctx, "create failed, will retry", "err", err)
-		return Result{Source: id.Source, Id: id.EventID, Key: rec.Key, State: store.Received, Retry: true, Message: err.Error()},
+		return Result{Source: id.Source, EventID: id.EventID, Key: rec.Key, State: store.Received, Retry: true, Message: err.Error()},
 			fmt.Errorf("create gateway for %s: %w", rec.Key, err)
 	}
 	ev, err := s.event(events.TypeAccepted, rec.Key, res.GatewayID, rec.TraceParent, now, events.Accepted{
@@ -724,7 +724,7 @@ func (s *Service) operatorFault(ctx context.Context, log *slog.Logger, id reques
 	}
 	log.ErrorContext(ctx, "the cloud API refused vpngw's credentials; the request is kept and retried once they are fixed",
 		"code", op.APICode(), "fix", fix)
-	return Result{Source: id.Source, Id: id.EventID, Key: rec.Key, State: store.Received, Retry: true, Code: op.APICode(),
+	return Result{Source: id.Source, EventID: id.EventID, Key: rec.Key, State: store.Received, Retry: true, Code: op.APICode(),
 			Message: "kept for a retry: " + reason},
 		fmt.Errorf("create gateway for %s: %w", rec.Key, err)
 }
@@ -767,11 +767,11 @@ func (s *Service) permissionFailed(ctx context.Context, log *slog.Logger, id req
 // delivery already settled the request, which is success.
 func (s *Service) settledElsewhere(ctx context.Context, id request.Identity, key string, err error) (Result, error) {
 	if !errors.Is(err, store.ErrConflict) {
-		return Result{Source: id.Source, Id: id.EventID, Key: key, Retry: true}, fmt.Errorf("record outcome of %s: %w", key, err)
+		return Result{Source: id.Source, EventID: id.EventID, Key: key, Retry: true}, fmt.Errorf("record outcome of %s: %w", key, err)
 	}
 	got, gerr := s.store.Get(ctx, key)
 	if gerr != nil {
-		return Result{Source: id.Source, Id: id.EventID, Key: key, Retry: true}, fmt.Errorf("read request %s: %w", key, gerr)
+		return Result{Source: id.Source, EventID: id.EventID, Key: key, Retry: true}, fmt.Errorf("read request %s: %w", key, gerr)
 	}
 	return resultOf(id, got), nil
 }
@@ -820,7 +820,7 @@ func (s *Service) conflict(log *slog.Logger, id request.Identity, first store.Re
 	msg := fmt.Sprintf("id %q of source %q was first used at %s for a request with other data, which stands (%s); a request under an id already used is that request, not a new one: send the corrected request with a new id",
 		truncate(id.EventID, 200), truncate(id.Source, 200), at, outcome)
 	log.Warn("request id already used for other data; answered as a conflict, nothing recorded", "first_used_at", at, "first_state", first.State)
-	return Result{Source: id.Source, Id: id.EventID, Key: first.Key, State: store.Failed, Code: CodeIDConflict, Message: msg}
+	return Result{Source: id.Source, EventID: id.EventID, Key: first.Key, State: store.Failed, Code: CodeIDConflict, Message: msg}
 }
 
 // Conflicted reports whether any result is an IdConflict: an HTTP edge
@@ -835,7 +835,7 @@ func Conflicted(rs []Result) bool {
 }
 
 func resultOf(id request.Identity, r store.Request) Result {
-	res := Result{Source: id.Source, Id: id.EventID, Key: r.Key, State: r.State, VpnGatewayId: r.GatewayID}
+	res := Result{Source: id.Source, EventID: id.EventID, Key: r.Key, State: r.State, VpnGatewayId: r.GatewayID}
 	if r.State == store.Failed || r.State == store.Received {
 		res.Message = r.LastError
 	}
@@ -876,7 +876,7 @@ func (s *Service) unrecordable(ctx context.Context, key string, id request.Ident
 	msg := "the request cannot be recorded as sent: " + strings.Join(msgs, "; ")
 	src, eid := clipIdentity(id.Source), clipIdentity(id.EventID)
 	s.log.WarnContext(ctx, "request refused unrecorded", "request_key", key, "source", src, "event_id", eid, "reason", msg)
-	return Result{Source: src, Id: eid, Key: key, State: store.Failed, Code: events.CodeInvalidRequest, Message: msg, Errors: errs}
+	return Result{Source: src, EventID: eid, Key: key, State: store.Failed, Code: events.CodeInvalidRequest, Message: msg, Errors: errs}
 }
 
 // refusedByStore answers a request the store refused to record as sent
@@ -888,7 +888,7 @@ func (s *Service) refusedByStore(ctx context.Context, key string, id request.Ide
 	msg := "the request cannot be recorded as sent: the store refused a value (" + truncate(err.Error(), 300) + ")"
 	src, eid := clipIdentity(id.Source), clipIdentity(id.EventID)
 	s.log.ErrorContext(ctx, "request refused unrecorded: the store cannot keep a value of it", "request_key", key, "source", src, "event_id", eid, "err", err)
-	return Result{Source: src, Id: eid, Key: key, State: store.Failed, Code: events.CodeInvalidRequest, Message: msg,
+	return Result{Source: src, EventID: eid, Key: key, State: store.Failed, Code: events.CodeInvalidRequest, Message: msg,
 		Errors: []events.FieldError{{Field: "event", Allowed: "values the store keeps whole", Message: msg}}}
 }
 
@@ -919,7 +919,7 @@ func (s *Service) reject(ctx context.Context, log *slog.Logger, rec store.Reques
 		return rec, id, res, false, nil
 	}
 	if err != nil {
-		return rec, id, Result{Source: id.Source, Id: id.EventID, Key: rec.Key, Retry: true}, false, fmt.Errorf("record rejected request %s: %w", rec.Key, err)
+		return rec, id, Result{Source: id.Source, EventID: id.EventID, Key: rec.Key, Retry: true}, false, fmt.Errorf("record rejected request %s: %w", rec.Key, err)
 	}
 	if !created {
 		// Another delivery recorded the request first (a quota slot freed

@@ -399,7 +399,7 @@ const (
 // whether it did.
 func (s *Service) settle(ctx context.Context, log *slog.Logger, rep *Report, r store.Request, g cloud.Gateway, complete bool) bool {
 	now := s.now()
-	ref := events.RequestRef{Source: r.Source, Id: r.EventID, Subject: r.Subject}
+	ref := events.RequestRef{Source: r.Source, EventID: r.EventID, Subject: r.Subject}
 	age := now.Sub(r.AcceptedAt)
 	var (
 		to     store.State

@@ -84,7 +84,7 @@ func isControl(r rune) bool { return r < 0x20 || (r >= 0x7f && r <= 0x9f) }
 
 // Ref names the request in the events that answer it.
 func (i Identity) Ref() events.RequestRef {
-	return events.RequestRef{Source: i.Source, Id: i.EventID, Subject: i.Subject}
+	return events.RequestRef{Source: i.Source, EventID: i.EventID, Subject: i.Subject}
 }
 
 // DerivedTokenPrefix starts every ClientToken vpngw sends to the API. A

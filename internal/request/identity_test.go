@@ -46,7 +46,7 @@ func TestIdentityKey(t *testing.T) {
 
 func TestIdentityRef(t *testing.T) {
 	id := Identity{Source: "/s", EventID: "1", Subject: "sub"}
-	if got := id.Ref(); got != (events.RequestRef{Source: "/s", Id: "1", Subject: "sub"}) {
+	if got := id.Ref(); got != (events.RequestRef{Source: "/s", EventID: "1", Subject: "sub"}) {
 		t.Errorf("Ref = %+v", got)
 	}
 }
