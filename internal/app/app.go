@@ -43,7 +43,6 @@ type Option func(*options)
 type options struct {
 	clock     func() time.Time
 	publisher queue.Publisher
-	observe   func(outgoing.Event) // sees every published event
 }
 
 // WithClock sets the clock the use cases read.
@@ -51,9 +50,6 @@ func WithClock(now func() time.Time) Option { return func(o *options) { o.clock 
 
 // WithPublisher uses p instead of opening VPNGW_QUEUE_URL.
 func WithPublisher(p queue.Publisher) Option { return func(o *options) { o.publisher = p } }
-
-// WithObserver calls f with every event after the broker acknowledged it.
-func WithObserver(f func(outgoing.Event)) Option { return func(o *options) { o.observe = f } }
 
 // NewLogger builds the process's logger from the configuration.
 func NewLogger(c Config, w io.Writer) *slog.Logger {
@@ -104,9 +100,6 @@ func New(ctx context.Context, c Config, log *slog.Logger, opts ...Option) (*App,
 				return fmt.Errorf("%w: %w", outbox.ErrRefused, err)
 			}
 			return err
-		}
-		if o.observe != nil {
-			o.observe(m)
 		}
 		return nil
 	})

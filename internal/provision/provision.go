@@ -130,7 +130,7 @@ type Service struct {
 	now         func() time.Time
 	log         *slog.Logger
 	concurrency int
-	reserve     time.Duration
+	reserve     time.Duration // kept free before the deadline: no API call starts later, a quarter of it records the outcome
 	policy      Policy
 	faultBound  time.Duration
 }
@@ -169,15 +169,10 @@ func WithPermissionFaultBound(d time.Duration) Option {
 // call. Without it every valid request is allowed.
 func WithPolicy(p Policy) Option { return func(s *Service) { s.policy = p } }
 
-// WithReserve sets how much of the deadline is kept free: no API call starts
-// later than that, and a quarter of it is kept after the call to record its
-// outcome.
-func WithReserve(d time.Duration) Option { return func(s *Service) { s.reserve = d } }
-
 type reserveKey struct{}
 
 // WithDeadlineReserve returns ctx with a reserve of its own: HandleAll and
-// Handle keep d, instead of the service's reserve (WithReserve), free before
+// Handle keep d, instead of the service's reserve (3 s), free before
 // ctx's deadline. An edge whose answer is due sooner than the service's
 // reserve, such as a chat command that must be answered within 3 s, sets the
 // room one API call and its record need; otherwise no call would ever start.

@@ -103,10 +103,6 @@ func WithLogger(l *slog.Logger) Option { return func(s *Service) { s.log = l } }
 // WithProvisionTimeout sets how long a gateway may take to become active.
 func WithProvisionTimeout(d time.Duration) Option { return func(s *Service) { s.timeout = d } }
 
-// WithNotFoundGrace sets how long after acceptance a gateway missing from the
-// API is still given the benefit of the doubt (the API's lists may lag).
-func WithNotFoundGrace(d time.Duration) Option { return func(s *Service) { s.notFound = d } }
-
 // WithRedriver re-drives requests left Received for longer than after.
 func WithRedriver(r Redriver, after time.Duration) Option {
 	return func(s *Service) { s.redriver, s.redrive = r, after }
@@ -117,18 +113,6 @@ func WithBatches(b BatchFinisher) Option { return func(s *Service) { s.batches =
 
 // WithDrainer publishes the outbox at the end of each tick.
 func WithDrainer(d Drainer) Option { return func(s *Service) { s.drainer = d } }
-
-// WithLease sets the lease a tick holds on what it claimed.
-func WithLease(d time.Duration) Option { return func(s *Service) { s.lease = d } }
-
-// WithBatch sets how many requests one claim takes, and how many one tick
-// takes in all.
-func WithBatch(perClaim, perTick int) Option {
-	return func(s *Service) { s.batch, s.maxClaim = perClaim, perTick }
-}
-
-// WithReserve sets how much of the deadline a tick leaves to record and publish.
-func WithReserve(d time.Duration) Option { return func(s *Service) { s.reserve = d } }
 
 // New builds a Service.
 func New(st Store, api Describer, opts ...Option) (*Service, error) {

@@ -76,25 +76,10 @@ func defaultOptions() options {
 // the readers; writes always go through one connection.
 func WithMaxOpenConns(n int) Option { return func(o *options) { o.maxOpen = n } }
 
-// WithMaxIdleConns sets how many idle connections are kept (default 2).
-func WithMaxIdleConns(n int) Option { return func(o *options) { o.maxIdle = n } }
-
-// WithConnMaxLifetime retires connections older than d (default 10m; 0 keeps
-// them forever).
-func WithConnMaxLifetime(d time.Duration) Option { return func(o *options) { o.connMaxLifetime = d } }
-
-// WithConnMaxIdleTime retires connections idle for longer than d (default 1m;
-// 0 keeps them).
-func WithConnMaxIdleTime(d time.Duration) Option { return func(o *options) { o.connMaxIdleTime = d } }
-
 // WithConnectTimeout bounds dialling and authenticating one connection
 // (default 5s) unless the URL sets its own (connect_timeout for PostgreSQL,
 // timeout for MySQL). Statements are bounded by their context.
 func WithConnectTimeout(d time.Duration) Option { return func(o *options) { o.connectTimeout = d } }
-
-// WithBusyTimeout sets how long SQLite waits for another process's lock
-// (default 5s). Other backends ignore it.
-func WithBusyTimeout(d time.Duration) Option { return func(o *options) { o.busyTimeout = d } }
 
 // WithoutMigrate makes Open skip the schema migrations, so that it does not
 // touch the database at all: connections are made on first use. Use it when a
