@@ -85,9 +85,9 @@ type Service struct {
 	timeout  time.Duration // VPNGW_PROVISION_TIMEOUT
 	notFound time.Duration // grace before a missing gateway counts as gone
 	redrive  time.Duration // age after which a Received request is re-driven
-	lease    time.Duration
-	batch    int
-	maxClaim int
+	lease    time.Duration // the lease a tick holds on what it claimed
+	batch    int           // requests one claim takes
+	maxClaim int           // requests one tick takes in all
 	reserve  time.Duration // deadline left unused, to record and publish
 }
 
