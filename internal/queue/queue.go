@@ -205,7 +205,7 @@ func rawURLSecrets(raw string) []string {
 	return append([]string{secret}, pieces...)
 }
 
-// maskUserinfo replaces the userinfo of a raw URL with "xxxxx".
+// maskUserinfo replaces the userinfo of a raw URL with redact.Mask.
 func maskUserinfo(raw string) string {
 	i := strings.Index(raw, "://")
 	if i < 0 {
@@ -216,7 +216,7 @@ func maskUserinfo(raw string) string {
 	if at < 0 {
 		return raw
 	}
-	return raw[:i+3] + "xxxxx" + rest[at:]
+	return raw[:i+3] + redact.Mask + rest[at:]
 }
 
 // semaphore is a mutex whose Lock gives up when ctx is done, so a Publish
