@@ -125,6 +125,11 @@ func WithCredentials(creds ...Credential) Option {
 	return func(s *settings) { s.creds = append(s.creds, creds...) }
 }
 
+// WithSeed replaces the default seed: regions, VPCs and vSwitches.
+func WithSeed(seed Seed) Option {
+	return func(s *settings) { s.seed = seed }
+}
+
 // WithVSwitches adds vSwitches to the seed.
 func WithVSwitches(vsws ...VSwitch) Option {
 	return func(s *settings) { s.seed.VSwitches = append(s.seed.VSwitches, vsws...) }
