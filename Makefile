@@ -24,8 +24,8 @@ run: ## the local stack: emulator, embedded NATS, SQLite, HTTP intake, reconcile
 	@# stop it) ended make with "Error 1".
 	@$(GO) build -o $(BIN)/vpngw-local ./deploy/local && exec $(BIN)/vpngw-local
 
-vpcsim: ## the VPC API emulator alone, on 127.0.0.1:9300
-	$(GO) run ./internal/vpcsim/cmd/vpcsim
+vpcsim: ## the VPC API emulator alone, on 127.0.0.1:9300 (VPCSIM_FLAGS: its flags, e.g. -vpc-seed seed.json; docs/EMULATOR.md)
+	$(GO) run ./internal/vpcsim/cmd/vpcsim $(VPCSIM_FLAGS)
 
 test: ## vet and every test (outside servers only where their VPNGW_TEST_* URLs are set); the fault suite is make faults
 	$(GO) vet ./...
@@ -38,7 +38,7 @@ SERVER_SUITES := VPNGW_TEST_POSTGRES_URL:PostgreSQL VPNGW_TEST_MYSQL_URL:MySQL/M
 skipped: ## which suites make test skips for lack of a server URL, and how to run them
 	@n=0; for s in $(SERVER_SUITES); do v=$${s%%:*}; if [ -z "$${!v}" ]; then n=$$((n+1)); \
 		echo "skipped: the $${s#*:} tests ($$v is not set)"; fi; done; \
-	if [ $$n -gt 0 ]; then echo "Set those URLs (README.md, Tests; .ci/run starts the servers) to run them."; \
+	if [ $$n -gt 0 ]; then echo "Set those URLs (docs/TESTING.md; .ci/run starts the servers) to run them."; \
 	else echo "every server suite ran: $(foreach s,$(SERVER_SUITES),$(word 2,$(subst :, ,$(s))))"; fi
 
 faults: ## the fault suite: the whole pipeline through injected failures (VPNGW_FAULT_REQUESTS, VPNGW_FAULT_DELIVERIES); docs/RELIABILITY.md

@@ -430,17 +430,17 @@ func TestSamplePolicyLoads(t *testing.T) {
 	}
 }
 
-// The README shows the sample policy in full; it must be the file itself.
-func TestREADMEShowsTheSamplePolicy(t *testing.T) {
+// docs/POLICY.md shows the sample policy in full; it must be the file itself.
+func TestPolicyDocShowsTheSamplePolicy(t *testing.T) {
 	sample, err := os.ReadFile("policy.sample.yaml")
 	if err != nil {
 		t.Fatal(err)
 	}
-	readme, err := os.ReadFile("../README.md")
+	doc, err := os.ReadFile("../docs/POLICY.md")
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !strings.Contains(string(readme), "```yaml\n"+strings.TrimRight(string(sample), "\n")+"\n```") {
-		t.Fatal("README.md's copy of deploy/policy.sample.yaml differs from the file; paste the file again")
+	if !strings.Contains(string(doc), "```yaml\n"+strings.TrimRight(string(sample), "\n")+"\n```") {
+		t.Fatal("docs/POLICY.md's copy of deploy/policy.sample.yaml differs from the file; paste the file again")
 	}
 }

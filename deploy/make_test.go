@@ -17,8 +17,10 @@ import (
 
 // make test ends by saying which suites it skipped for lack of a server URL
 // and how to run them, so that nobody believes PostgreSQL was tested when it
-// was not. Every server variable of the README's tests table is covered.
+// was not. Every server variable of docs/TESTING.md's table is covered, and
+// the message points at that page.
 func TestMakeTestSaysWhichSuitesItSkipped(t *testing.T) {
+	const testingDoc = "docs/TESTING.md"
 	if _, err := exec.LookPath("make"); err != nil {
 		t.Skip("make is not installed")
 	}
@@ -29,13 +31,13 @@ func TestMakeTestSaysWhichSuitesItSkipped(t *testing.T) {
 	if !regexp.MustCompile(`(?m)^test:.*\n(\t.*\n)*\t.*\$\(MAKE\) --no-print-directory skipped`).Match(mk) {
 		t.Error("make test does not end with make skipped")
 	}
-	readme, err := os.ReadFile("../README.md")
+	doc, err := os.ReadFile("../" + testingDoc)
 	if err != nil {
 		t.Fatal(err)
 	}
-	vars := regexp.MustCompile("(?m)^\\| `(VPNGW_TEST_[A-Z]+_URL)` \\|").FindAllStringSubmatch(string(readme), -1)
+	vars := regexp.MustCompile("(?m)^\\| `(VPNGW_TEST_[A-Z]+_URL)` \\|").FindAllStringSubmatch(string(doc), -1)
 	if len(vars) < 4 {
-		t.Fatalf("README's tests table lists %d server URLs, want at least 4", len(vars))
+		t.Fatalf("%s's tests table lists %d server URLs, want at least 4", testingDoc, len(vars))
 	}
 	run := func(set string) string {
 		t.Helper()
@@ -56,7 +58,7 @@ func TestMakeTestSaysWhichSuitesItSkipped(t *testing.T) {
 			t.Errorf("with no server URL set, make skipped does not name %s:\n%s", v[1], none)
 		}
 	}
-	if !strings.Contains(none, "README.md, Tests") {
+	if !strings.Contains(none, testingDoc) {
 		t.Errorf("make skipped does not say how to run them:\n%s", none)
 	}
 	one := run(vars[0][1])

@@ -4,7 +4,7 @@ package deploy_test
 // gives each function a zip holding a static linux/amd64 binary named as
 // s.yaml's handler, s.yaml and the AWS SAM template reference only files and
 // variables that exist, and every environment variable the code reads
-// (internal/app.Vars) is set by both and documented in the README.
+// (internal/app.Vars) is set by both and documented in docs/CONFIGURATION.md.
 
 import (
 	"archive/zip"
@@ -40,6 +40,12 @@ const (
 	shipSAMPath     = "deploy/sam/template.yaml"
 	shipRulePath    = "deploy/eventbridge-rule.json"
 	shipLambdaEntry = "bootstrap" // what Lambda's custom runtime executes
+)
+
+// The pages that document the variables and the deploy.
+const (
+	shipConfigDocPath = "docs/CONFIGURATION.md"
+	shipDeployDocPath = "docs/DEPLOY.md"
 )
 
 // shipRequestTypes are the event types the provision function handles, the
@@ -776,21 +782,71 @@ func TestShipChecksCatchDrift(t *testing.T) {
 	}
 }
 
-func TestShipREADMEDocumentsEveryVariable(t *testing.T) {
+// TestShipConfigurationDocListsEveryVariable keeps docs/CONFIGURATION.md's
+// table of variables equal to internal/app.Vars: a row for each variable the
+// code reads, and none for one it does not.
+func TestShipConfigurationDocListsEveryVariable(t *testing.T) {
 	root := shipRoot(t)
-	data, err := os.ReadFile(filepath.Join(root, "README.md"))
-	if err != nil {
-		t.Fatalf("README.md: %v", err)
+	doc := string(shipReadFile(t, root, shipConfigDocPath))
+	names := make([]string, len(app.Vars))
+	for i, v := range app.Vars {
+		names[i] = v.Name
 	}
-	for _, v := range app.Vars {
-		if !strings.Contains(string(data), "`"+v.Name+"`") {
-			t.Errorf("README.md does not document `%s`", v.Name)
+	for _, p := range shipVarTableProblems(doc, names) {
+		t.Errorf("%s: %s", shipConfigDocPath, p)
+	}
+}
+
+// The check above can fail: a variable without a row, a row for a variable
+// the code does not read, and a row given twice are each reported; a name
+// mentioned only in the prose is no row.
+func TestShipVarTableCheckCatchesDrift(t *testing.T) {
+	doc := "Set `VPNGW_A` first.\n\n| variable | default | meaning |\n|---|---|---|\n" +
+		"| `VPNGW_B` | 1 | b |\n| `VPNGW_GONE` | 2 | gone |\n| `VPNGW_B` | 1 | again |\n"
+	got := strings.Join(shipVarTableProblems(doc, []string{"VPNGW_A", "VPNGW_B"}), "\n")
+	for _, want := range []string{"no row for VPNGW_A", "VPNGW_GONE", "VPNGW_B has 2 rows"} {
+		if !strings.Contains(got, want) {
+			t.Errorf("the table check says\n%s\nwant it to report %q", got, want)
 		}
 	}
-	// The deploy section names the commands and files of this directory.
-	for _, s := range []string{"make package", "make deploy", "make coldstart", "make package-lambda", shipRulePath, shipSAMPath} {
-		if !strings.Contains(string(data), s) {
-			t.Errorf("README.md does not mention %s", s)
+	if got := shipVarTableProblems("| `VPNGW_A` | x | y |\n", []string{"VPNGW_A"}); len(got) != 0 {
+		t.Errorf("a table listing every variable once is reported: %q", got)
+	}
+}
+
+// shipVarTableRow is a row of the variable table: the variable's name in
+// code, first in the row.
+var shipVarTableRow = regexp.MustCompile("(?m)^\\| `([A-Z][A-Z0-9_]*)` \\|")
+
+// shipVarTableProblems compares the variable table of doc with names.
+func shipVarTableProblems(doc string, names []string) []string {
+	rows := map[string]int{}
+	var out []string
+	for _, m := range shipVarTableRow.FindAllStringSubmatch(doc, -1) {
+		rows[m[1]]++
+		if !slices.Contains(names, m[1]) {
+			out = append(out, "a row for "+m[1]+", which internal/app.Vars does not list")
+		}
+	}
+	for _, n := range names {
+		switch rows[n] {
+		case 0:
+			out = append(out, "no row for "+n+" of internal/app.Vars")
+		case 1:
+		default:
+			out = append(out, fmt.Sprintf("%s has %d rows", n, rows[n]))
+		}
+	}
+	return out
+}
+
+// The deploy procedure names the commands and files of this directory.
+func TestShipDeployDocNamesItsCommandsAndFiles(t *testing.T) {
+	root := shipRoot(t)
+	doc := string(shipReadFile(t, root, shipDeployDocPath))
+	for _, s := range []string{"make package", "make deploy", "make coldstart", "make package-lambda", shipRulePath, shipSAMPath, shipROSPath} {
+		if !strings.Contains(doc, s) {
+			t.Errorf("%s does not mention %s", shipDeployDocPath, s)
 		}
 	}
 }

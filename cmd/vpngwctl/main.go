@@ -1,7 +1,9 @@
 // Command vpngwctl runs vpngw's deploy steps: `vpngwctl migrate` brings the
 // store's schema up to this build's with a DDL-capable user, so that the
 // functions can run with a user that only reads and writes rows
-// (VPNGW_MIGRATE=off); `vpngwctl schema` says where the schema stands.
+// (VPNGW_MIGRATE=off); `vpngwctl schema` says where the schema stands;
+// `vpngwctl send` signs and posts a request to a webhook route
+// (docs/VPNGWCTL.md).
 package main
 
 import (

@@ -15,6 +15,7 @@ import (
 	"github.com/vpngw/vpngw/internal/cloud/vpcclient"
 	"github.com/vpngw/vpngw/internal/logging"
 	"github.com/vpngw/vpngw/internal/policy"
+	"github.com/vpngw/vpngw/internal/vpcsim"
 	"github.com/vpngw/vpngw/internal/webhook"
 )
 
@@ -52,7 +53,10 @@ type Config struct {
 	EmulatorAddr  string        // VPNGW_EMULATOR_ADDR (local stack)
 	EmulatorDelay time.Duration // VPNGW_EMULATOR_DELAY (local stack)
 	EmulatorQuota int           // VPNGW_EMULATOR_QUOTA (local stack)
-	NATSPort      int           // VPNGW_NATS_PORT (local stack)
+	// EmulatorSeed is the emulator's VPCs and vSwitches: vpcsim.DefaultSeed
+	// plus what VPNGW_EMULATOR_SEED adds (local stack).
+	EmulatorSeed vpcsim.Seed
+	NATSPort     int // VPNGW_NATS_PORT (local stack)
 	// Policy is the operator's policy (VPNGW_POLICY or VPNGW_POLICY_INLINE).
 	Policy *policy.Policy
 	// Webhook configures the webhook function's routes (VPNGW_WEBHOOK_*,
@@ -71,13 +75,13 @@ type Config struct {
 }
 
 // Var is one environment variable vpngw reads: its name, default and meaning.
-// The README's table and s.yaml are checked against this list.
+// docs/CONFIGURATION.md's table and s.yaml are checked against this list.
 type Var struct {
 	Name, Default, Help string
 	Local               bool // read by the local stack only
 }
 
-// Vars lists every variable, in the README's order.
+// Vars lists every variable, in the order of docs/CONFIGURATION.md's table.
 var Vars = []Var{
 	{Name: "VPNGW_STORE_URL", Default: "required in functions; local: sqlite://.vpngw/vpngw.db", Help: "where requests and the outbox live: sqlite://path, postgres://..., mysql://..."},
 	{Name: "VPNGW_QUEUE_URL", Default: "required in functions; local: the embedded NATS", Help: "where outcome events are published: nats://host:port[/prefix], amqp://user:pass@host:port/vhost?exchange=..., log:"},
@@ -121,6 +125,7 @@ var Vars = []Var{
 	{Name: "VPNGW_EMULATOR_ADDR", Default: "127.0.0.1:9300", Help: "where the local stack's VPC API emulator listens", Local: true},
 	{Name: "VPNGW_EMULATOR_DELAY", Default: "5s", Help: "how long the emulator takes to make a gateway active", Local: true},
 	{Name: "VPNGW_EMULATOR_QUOTA", Default: "30", Help: "gateways the local stack's emulator lets the account hold per region, as the account's default quota vpn_quota_instances_num does; 0 for no limit", Local: true},
+	{Name: "VPNGW_EMULATOR_SEED", Default: "none (the default VPCs and vSwitches, docs/EMULATOR.md)", Help: "VPCs and vSwitches the local stack's emulator knows besides the default ones: a seed file's path, or the seed's JSON itself when it starts with {", Local: true},
 	{Name: "VPNGW_NATS_PORT", Default: "4333", Help: "the embedded NATS server's port (not 4222, so a system NATS can run beside it)", Local: true},
 }
 
@@ -258,6 +263,9 @@ func FromEnv(getenv func(string) string, mode Mode) (Config, error) {
 		}
 		if _, _, err := net.SplitHostPort(c.EmulatorAddr); err != nil {
 			bad("VPNGW_EMULATOR_ADDR", c.EmulatorAddr, "want host:port")
+		}
+		if c.EmulatorSeed, err = vpcsim.LoadSeed(getenv("VPNGW_EMULATOR_SEED")); err != nil {
+			errs = append(errs, fmt.Errorf("VPNGW_EMULATOR_SEED: %w", err))
 		}
 	}
 	errs = append(errs, readTransport(getenv, &c)...)

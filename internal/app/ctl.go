@@ -5,7 +5,9 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
 
+	"github.com/vpngw/vpngw/internal/ctlsend"
 	"github.com/vpngw/vpngw/internal/store/sqlstore"
 )
 
@@ -17,6 +19,8 @@ commands:
             with a user that may create and alter tables)
   schema    print the store's schema version and the version this build needs;
             exit status 1 when the store is behind
+  send      sign a request as a webhook route verifies it (webhook, slack,
+            dingtalk) and post it: vpngwctl send --help, docs/VPNGWCTL.md
 
 The store is VPNGW_STORE_URL. VPNGW_CA_FILE and VPNGW_ALLOW_INSECURE_TRANSPORT
 apply as in the functions: without verified TLS the store is refused.
@@ -25,6 +29,9 @@ apply as in the functions: without verified TLS the store is refused.
 // Ctl runs one vpngwctl command and returns the process's exit status:
 // 0 done, 1 failed, 2 usage.
 func Ctl(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) int {
+	if len(args) > 0 && args[0] == "send" {
+		return ctlsend.Main(ctx, args[1:], getenv, os.Stdin, stdout, stderr)
+	}
 	if len(args) != 1 || (args[0] != "migrate" && args[0] != "schema") {
 		fmt.Fprint(stderr, CtlUsage)
 		return 2

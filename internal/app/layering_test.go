@@ -56,6 +56,7 @@ func TestUseCasesImportNoInfrastructure(t *testing.T) {
 		"github.com/vpngw/vpngw/internal/reconcile",
 		"github.com/vpngw/vpngw/internal/outbox",
 		"github.com/vpngw/vpngw/internal/webhook",
+		"github.com/vpngw/vpngw/internal/ctlsend",
 		"github.com/vpngw/vpngw/internal/store",
 		"github.com/vpngw/vpngw/internal/cloud",
 	}

@@ -98,7 +98,10 @@ func StartLocal(ctx context.Context, cfg Config, log *slog.Logger, out io.Writer
 		// The emulator behaves as a new account does: the documented API
 		// rate limits and the default gateway quota (VPNGW_EMULATOR_QUOTA).
 		l.Emulator = vpcsim.New(vpcsim.WithProvisioningDelay(cfg.EmulatorDelay), vpcsim.WithLogger(log.With("component", "vpcsim")),
-			vpcsim.WithRateLimits(vpcsim.DefaultRateLimits()), vpcsim.WithGatewayQuota(cfg.EmulatorQuota))
+			vpcsim.WithRateLimits(vpcsim.DefaultRateLimits()), vpcsim.WithGatewayQuota(cfg.EmulatorQuota),
+			// The VPCs the samples and the sample policy name, and
+			// VPNGW_EMULATOR_SEED's (docs/EMULATOR.md).
+			vpcsim.WithSeed(cfg.EmulatorSeed))
 		addr, stop, err := l.Emulator.Start(cfg.EmulatorAddr)
 		if err != nil {
 			return nil, fmt.Errorf("VPNGW_EMULATOR_ADDR %s: %w", cfg.EmulatorAddr, err)

@@ -61,7 +61,7 @@ func UnknownVars(environ []string) []string {
 		if near := nearestVar(name, known); near != "" {
 			msg += fmt.Sprintf("; did you mean %s?", near)
 		}
-		out = append(out, msg+" (README.md, Configuration, lists every variable)")
+		out = append(out, msg+" (docs/CONFIGURATION.md lists every variable)")
 	}
 	sort.Strings(out)
 	return out

@@ -4,6 +4,8 @@ import (
 	"context"
 	"io"
 	"net"
+	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
@@ -33,6 +35,26 @@ func TestUnknownVars(t *testing.T) {
 		if !strings.HasPrefix(got[i], want[i]) {
 			t.Errorf("message %d = %q, want it to start %q", i, got[i], want[i])
 		}
+	}
+}
+
+// Each report says where every variable is listed, and that page exists
+// and lists them: a reader of the warning can look the right name up.
+func TestUnknownVarsPointAtTheVariableTable(t *testing.T) {
+	got := UnknownVars([]string{"VPNGW_POLICY_FILE=p.yaml"})
+	if len(got) != 1 {
+		t.Fatalf("UnknownVars = %q, want one message", got)
+	}
+	const page = "docs/CONFIGURATION.md"
+	if !strings.HasSuffix(got[0], "("+page+" lists every variable)") {
+		t.Errorf("message %q does not point at %s", got[0], page)
+	}
+	doc, err := os.ReadFile(filepath.Join("..", "..", page))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(doc), "| `VPNGW_POLICY` |") {
+		t.Errorf("%s has no row for VPNGW_POLICY", page)
 	}
 }
 

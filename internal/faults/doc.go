@@ -1,7 +1,7 @@
 // Package faults is vpngw's fault suite: it runs the whole pipeline (intake,
 // provision, the VPC API through the SDK, the store, the outbox, the broker,
 // reconcile) through injected failures and checks, after every scenario,
-// the invariants the README promises under "What survives what":
+// the invariants docs/RELIABILITY.md promises under "What survives what":
 //
 //   - one gateway per distinct request the API accepted, none for the rest;
 //   - exactly one terminal outcome per request (active or failed), under one

@@ -108,7 +108,7 @@ func TestRequesterNames(t *testing.T) {
 	}
 }
 
-// TestPatterns pins the pattern semantics the README documents: globs and
+// TestPatterns pins the pattern semantics docs/POLICY.md documents: globs and
 // regular expressions both match the whole value, case-sensitively.
 func TestPatterns(t *testing.T) {
 	cases := []struct {

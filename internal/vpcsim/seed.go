@@ -3,6 +3,7 @@ package vpcsim
 import (
 	"fmt"
 	"slices"
+	"strings"
 )
 
 // APIVersion is the only VPC API version the emulator serves.
@@ -92,10 +93,13 @@ type VSwitch struct {
 // Seed is the world the emulator starts with: the regions it serves and the
 // VPCs and vSwitches that exist in them. VPN gateways are created through the
 // API; VPCs and vSwitches only come from the seed.
+//
+// Its JSON form is the seed document of VPNGW_EMULATOR_SEED and of vpcsim's
+// -vpc-seed flag (ParseSeed, LoadSeed; docs/EMULATOR.md).
 type Seed struct {
-	Regions   []string
-	VPCs      []VPC
-	VSwitches []VSwitch
+	Regions   []string  `json:"Regions,omitempty"`
+	VPCs      []VPC     `json:"VPCs,omitempty"`
+	VSwitches []VSwitch `json:"VSwitches,omitempty"`
 }
 
 // Validate checks that every VPC is in a seeded region and every vSwitch in a
@@ -181,6 +185,11 @@ var defaultZones = []struct {
 // In cn-hangzhou that gives the sample request's VpcId vpc-bp1vpngwdemo0000001
 // with VSwitchId vsw-bp1vpngwdemo0000001 (zone cn-hangzhou-h) and
 // DisasterRecoveryVSwitchId vsw-bp1vpngwdemo0000002 (zone cn-hangzhou-i).
+//
+// Then come SampleVPCs: the VPCs (each with two vSwitches in different
+// zones) that the samples under events/testdata and the rules of
+// deploy/policy.sample.yaml name, so that every one of them can be tried in
+// `make run`.
 func DefaultSeed() Seed {
 	var s Seed
 	for _, rz := range defaultZones {
@@ -203,5 +212,53 @@ func DefaultSeed() Seed {
 			})
 		}
 	}
+	for _, v := range SampleVPCs {
+		zones := zonesOf(v.RegionID)
+		s.VPCs = append(s.VPCs, v)
+		for i, sw := range []string{"1", "2"} {
+			s.VSwitches = append(s.VSwitches, VSwitch{
+				ID:       "vsw-" + strings.TrimSuffix(strings.TrimPrefix(v.ID, "vpc-"), "1") + sw,
+				RegionID: v.RegionID,
+				VPCID:    v.ID,
+				ZoneID:   zones[i%len(zones)],
+			})
+		}
+	}
 	return s
+}
+
+// SampleVPCs are the VPCs of the default seed beyond the demo ones: those
+// the samples and the sample policy's rules name. Each has two vSwitches,
+// its ID with "vsw-" for "vpc-" and the last digit 1 and 2, in the region's
+// first two zones (vpc-uf6vpngwfull0000001: vsw-uf6vpngwfull0000001 in
+// cn-shanghai-l, vsw-uf6vpngwfull0000002 in cn-shanghai-m).
+var SampleVPCs = []VPC{
+	// events/testdata/io.vpngw.gateway.requested.json
+	{ID: "vpc-uf6vpngwfull0000001", RegionID: "cn-shanghai"},
+	// events/testdata/io.vpngw.gateway.batch.requested.json, items 1 and 2
+	{ID: "vpc-uf6vpngwbatch000001", RegionID: "cn-shanghai"},
+	{ID: "vpc-2zevpngwbatch000001", RegionID: "cn-beijing"},
+	// events/testdata/requested-base64.json
+	{ID: "vpc-2zevpngwpriv0000001", RegionID: "cn-beijing"},
+	// events/testdata/requested-eventbridge.json
+	{ID: "vpc-wz9vpngwebus0000001", RegionID: "cn-shenzhen"},
+	// deploy/policy.sample.yaml: ticketing (vpc-bp1tkt*, regex vpc-uf6tkt…)
+	{ID: "vpc-bp1tktvpngw000001", RegionID: "cn-hangzhou"},
+	{ID: "vpc-uf6tktvpngw000001", RegionID: "cn-shanghai"},
+	// chatops (vpc-bp1dev*)
+	{ID: "vpc-bp1devvpngw000001", RegionID: "cn-hangzhou"},
+	// netops-trial (vpc-bp1net*)
+	{ID: "vpc-bp1netvpngw000001", RegionID: "cn-hangzhou"},
+	// finance-subscriptions (vpc-bp1fin*)
+	{ID: "vpc-bp1finvpngw000001", RegionID: "cn-hangzhou"},
+}
+
+// zonesOf is the default zones of region (nil when it has none).
+func zonesOf(region string) []string {
+	for _, rz := range defaultZones {
+		if rz.region == region {
+			return rz.zones
+		}
+	}
+	return nil
 }

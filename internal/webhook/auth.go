@@ -23,10 +23,17 @@ const (
 
 // Headers Slack and DingTalk sign their requests with.
 const (
-	headerSlackTimestamp = "X-Slack-Request-Timestamp"
-	headerSlackSignature = "X-Slack-Signature"
-	headerDingTalkTime   = "Timestamp"
-	headerDingTalkSign   = "Sign"
+	// HeaderSlackTimestamp carries the time of signing, in Unix seconds.
+	HeaderSlackTimestamp = "X-Slack-Request-Timestamp"
+	// HeaderSlackSignature carries v0=<hex HMAC-SHA256(signing secret,
+	// "v0:" + timestamp + ":" + body)>.
+	HeaderSlackSignature = "X-Slack-Signature"
+	// HeaderDingTalkTimestamp carries the time of signing, in Unix
+	// milliseconds.
+	HeaderDingTalkTimestamp = "Timestamp"
+	// HeaderDingTalkSign carries base64(HMAC-SHA256(AppSecret, timestamp +
+	// "\n" + AppSecret)); the body is not signed.
+	HeaderDingTalkSign = "Sign"
 )
 
 // maxSignatures bounds the v1 values one request may carry: enough for a
@@ -189,35 +196,62 @@ func matchIndex(sigs [][]byte, secrets [][]byte, mac func(secret []byte) []byte)
 // is v0=<hex HMAC-SHA256(signing secret, "v0:" + timestamp + ":" + body)>,
 // X-Slack-Request-Timestamp in Unix seconds.
 func verifySlack(h http.Header, body []byte, secret []byte, now time.Time, skew time.Duration) (verified, error) {
-	ts, err := oneHeader(h, headerSlackTimestamp)
+	ts, err := oneHeader(h, HeaderSlackTimestamp)
 	if err != nil {
 		return verified{}, err
 	}
-	sigValue, err := oneHeader(h, headerSlackSignature)
+	sigValue, err := oneHeader(h, HeaderSlackSignature)
 	if err != nil {
 		return verified{}, err
 	}
-	t, err := parseUnix(headerSlackTimestamp, ts, time.Second, 11)
+	t, err := parseUnix(HeaderSlackTimestamp, ts, time.Second, 11)
 	if err != nil {
 		return verified{}, err
 	}
-	if err := checkSkew(headerSlackTimestamp, t, now, skew); err != nil {
+	if err := checkSkew(HeaderSlackTimestamp, t, now, skew); err != nil {
 		return verified{}, err
 	}
 	hexSig, ok := strings.CutPrefix(sigValue, "v0=")
 	sig, err := hex.DecodeString(hexSig)
 	if !ok || err != nil || len(sig) != sha256.Size {
-		return verified{}, authErrorf("%s is malformed: want v0=<64 hex digits>", headerSlackSignature)
+		return verified{}, authErrorf("%s is malformed: want v0=<64 hex digits>", HeaderSlackSignature)
 	}
-	base := [][]byte{[]byte("v0:" + ts + ":"), body}
+	if !hmac.Equal(sig, slackMAC(secret, ts, body)) {
+		return verified{}, authErrorf("%s does not match the body and the signing secret", HeaderSlackSignature)
+	}
+	return newVerified(contentKey("slack", []byte("v0:"+ts+":"), body), HeaderSlackTimestamp, t, skew), nil
+}
+
+// SignSlack signs a Slack request body at time t as Slack does: the values
+// of HeaderSlackTimestamp and HeaderSlackSignature. POST /slack verifies
+// with the same MAC.
+func SignSlack(secret string, t time.Time, body []byte) (timestamp, signature string) {
+	timestamp = strconv.FormatInt(t.Unix(), 10)
+	return timestamp, "v0=" + hex.EncodeToString(slackMAC([]byte(secret), timestamp, body))
+}
+
+func slackMAC(secret []byte, timestamp string, body []byte) []byte {
 	m := hmac.New(sha256.New, secret)
-	for _, part := range base {
-		m.Write(part)
-	}
-	if !hmac.Equal(sig, m.Sum(nil)) {
-		return verified{}, authErrorf("%s does not match the body and the signing secret", headerSlackSignature)
-	}
-	return newVerified(contentKey("slack", base...), headerSlackTimestamp, t, skew), nil
+	m.Write([]byte("v0:" + timestamp + ":"))
+	m.Write(body)
+	return m.Sum(nil)
+}
+
+// SignDingTalk signs a DingTalk outgoing robot request at time t as
+// DingTalk does: the values of HeaderDingTalkTimestamp (milliseconds) and
+// HeaderDingTalkSign. The body is not signed. POST /dingtalk verifies with
+// the same MAC.
+func SignDingTalk(appSecret string, t time.Time) (timestamp, sign string) {
+	timestamp = strconv.FormatInt(t.UnixMilli(), 10)
+	return timestamp, base64.StdEncoding.EncodeToString(dingTalkMAC([]byte(appSecret), timestamp))
+}
+
+func dingTalkMAC(secret []byte, timestamp string) []byte {
+	m := hmac.New(sha256.New, secret)
+	m.Write([]byte(timestamp))
+	m.Write([]byte{'\n'})
+	m.Write(secret)
+	return m.Sum(nil)
 }
 
 // verifyDingTalk checks a DingTalk outgoing robot request as DingTalk
@@ -225,23 +259,23 @@ func verifySlack(h http.Header, body []byte, secret []byte, now time.Time, skew 
 // "\n" + appSecret)), timestamp in Unix milliseconds. The body is not
 // signed; see the package documentation for what that leaves open.
 func verifyDingTalk(h http.Header, secret []byte, now time.Time, skew time.Duration) (verified, error) {
-	ts, err := oneHeader(h, headerDingTalkTime)
+	ts, err := oneHeader(h, HeaderDingTalkTimestamp)
 	if err != nil {
 		return verified{}, err
 	}
-	signValue, err := oneHeader(h, headerDingTalkSign)
+	signValue, err := oneHeader(h, HeaderDingTalkSign)
 	if err != nil {
 		return verified{}, err
 	}
-	t, err := parseUnix(headerDingTalkTime, ts, time.Millisecond, 14)
+	t, err := parseUnix(HeaderDingTalkTimestamp, ts, time.Millisecond, 14)
 	if err != nil {
 		return verified{}, err
 	}
-	if err := checkSkew(headerDingTalkTime, t, now, skew); err != nil {
+	if err := checkSkew(HeaderDingTalkTimestamp, t, now, skew); err != nil {
 		// Read as seconds, a current timestamp is some 55 years old:
 		// say what is wrong rather than how old it is.
-		if n, perr := strconv.ParseInt(ts, 10, 64); perr == nil && checkSkew(headerDingTalkTime, time.Unix(n, 0), now, skew) == nil {
-			return verified{}, authErrorf("%s header %s is a Unix time in seconds; DingTalk's is in milliseconds (13 digits, such as %d)", headerDingTalkTime, ts, now.UnixMilli())
+		if n, perr := strconv.ParseInt(ts, 10, 64); perr == nil && checkSkew(HeaderDingTalkTimestamp, time.Unix(n, 0), now, skew) == nil {
+			return verified{}, authErrorf("%s header %s is a Unix time in seconds; DingTalk's is in milliseconds (13 digits, such as %d)", HeaderDingTalkTimestamp, ts, now.UnixMilli())
 		}
 		return verified{}, err
 	}
@@ -249,16 +283,12 @@ func verifyDingTalk(h http.Header, secret []byte, now time.Time, skew time.Durat
 	if err != nil || len(sign) != sha256.Size {
 		return verified{}, authErrorf("sign header is malformed: want the base64 of a 32-byte HMAC-SHA256")
 	}
-	m := hmac.New(sha256.New, secret)
-	m.Write([]byte(ts))
-	m.Write([]byte{'\n'})
-	m.Write(secret)
-	if !hmac.Equal(sign, m.Sum(nil)) {
+	if !hmac.Equal(sign, dingTalkMAC(secret, ts)) {
 		return verified{}, authErrorf("sign header does not match the timestamp and the robot's AppSecret")
 	}
 	// The sign depends on the timestamp alone, so the timestamp is the key:
 	// each (timestamp, sign) pair carries one message, whatever its body.
-	return newVerified("dingtalk:"+ts, headerDingTalkTime, t, skew), nil
+	return newVerified("dingtalk:"+ts, HeaderDingTalkTimestamp, t, skew), nil
 }
 
 // oneHeader returns the single value of a required header.

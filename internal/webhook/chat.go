@@ -202,9 +202,9 @@ func slackEscape(s string) string {
 	return strings.NewReplacer("&", "&amp;", "<", "&lt;", ">", "&gt;").Replace(s)
 }
 
-// dingTalkMessage is the part of a DingTalk outgoing robot message vpngw
-// reads.
-type dingTalkMessage struct {
+// DingTalkMessage is the part of a DingTalk outgoing robot message vpngw
+// reads (POST /dingtalk's body); vpngwctl send writes it.
+type DingTalkMessage struct {
 	MsgType string `json:"msgtype"`
 	Text    struct {
 		Content string `json:"content"`
@@ -242,7 +242,7 @@ func (h *handler) dingTalk(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusUnsupportedMediaType, Response{Error: fmt.Sprintf("Content-Type %q: a robot message is application/json", r.Header.Get("Content-Type"))})
 		return
 	}
-	var m dingTalkMessage
+	var m DingTalkMessage
 	if err := json.Unmarshal(body, &m); err != nil {
 		writeJSON(w, http.StatusBadRequest, Response{Error: "the message is not a JSON object: " + err.Error()})
 		return

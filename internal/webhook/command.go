@@ -21,7 +21,7 @@ const (
 )
 
 // HelpText documents the chat command grammar; the bot answers `help` with
-// it. The README quotes it.
+// it. docs/CHATOPS.md quotes it (deploy/readme_test.go checks the copy).
 const HelpText = `vpngw creates Alibaba Cloud VPN gateways.
 
   create region=<RegionId> vpc=<VpcId> bandwidth=<Mbit/s> [key=value]...

@@ -75,8 +75,8 @@ func FuzzVerify(f *testing.F) {
 		})
 
 		h = http.Header{}
-		h.Set(headerSlackTimestamp, ts)
-		h.Set(headerSlackSignature, sig)
+		h.Set(HeaderSlackTimestamp, ts)
+		h.Set(HeaderSlackSignature, sig)
 		v, err = verifySlack(h, body, []byte(secret), now, skew)
 		want := mac("v0:" + strings.TrimSpace(ts) + ":" + string(body))
 		check("slack", v, err, want, func() ([]byte, bool) {
@@ -85,8 +85,8 @@ func FuzzVerify(f *testing.F) {
 		})
 
 		h = http.Header{}
-		h.Set(headerDingTalkTime, ts)
-		h.Set(headerDingTalkSign, sig)
+		h.Set(HeaderDingTalkTimestamp, ts)
+		h.Set(HeaderDingTalkSign, sig)
 		v, err = verifyDingTalk(h, []byte(secret), now, skew)
 		want = mac(strings.TrimSpace(ts) + "\n" + secret)
 		check("dingtalk", v, err, want, func() ([]byte, bool) {

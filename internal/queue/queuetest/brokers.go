@@ -201,7 +201,7 @@ func consumeNATS(t *testing.T, server, stream, prefix string) <-chan Received {
 // AMQP returns a Broker for an AMQP 0-9-1 broker at rawURL
 // (amqp://user:pass@host:port/vhost). Each destination gets its own durable
 // topic exchange and a durable queue bound to it with "io.vpngw.#", as the
-// README tells consumers to bind (a type outside it is unroutable); both are deleted
+// docs/SINKS.md tells consumers to bind (a type outside it is unroutable); both are deleted
 // at cleanup, and the queue also expires by itself ten minutes after its last
 // use should cleanup never run. The queue is durable, not exclusive, so it
 // survives a broker restart in RunRestart.

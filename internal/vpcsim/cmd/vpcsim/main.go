@@ -6,7 +6,8 @@
 // Point an SDK request at it with Domain = the printed address and Scheme =
 // "http", signed with vpcsim.DefaultAccessKeyID / DefaultAccessKeySecret. Every
 // flag can also be set from the environment variable named in its help; a
-// flag given on the command line wins. The admin interface under /_admin/
+// flag given on the command line wins. -vpc-seed adds VPCs and vSwitches to
+// the default ones (docs/EMULATOR.md lists both and the seed's format). The admin interface under /_admin/
 // (see the vpcsim package documentation) changes faults while it runs.
 package main
 
@@ -37,8 +38,11 @@ type config struct {
 	lostCreateRate  float64
 	latency         time.Duration
 	seed            uint64
-	site            string
-	logFormat       string
+	// world is what -vpc-seed makes of the default VPCs and vSwitches.
+	world     vpcsim.Seed
+	vpcSeed   string
+	site      string
+	logFormat string
 }
 
 func main() {
@@ -75,6 +79,7 @@ func parseConfig(args []string, getenv func(string) string) (config, error) {
 	str(&lost, "lost-create-rate", "VPCSIM_LOST_CREATE_RATE", "0", "share of CreateVpnGateway calls carried out but left unanswered")
 	str(&latency, "latency", "VPCSIM_LATENCY", "0s", "delay added to every answer")
 	str(&seed, "seed", "VPCSIM_SEED", "0", "random seed for IDs and faults, 0 for a random one")
+	str(&cfg.vpcSeed, "vpc-seed", "VPCSIM_VPC_SEED", "", "VPCs and vSwitches to add to the default ones: a seed file's path, or its JSON inline (starting with {); docs/EMULATOR.md")
 	str(&cfg.site, "site", "VPCSIM_SITE", "china", `account site, "china" or "international" (decides valid bandwidths)`)
 	str(&cfg.logFormat, "log-format", "VPCSIM_LOG_FORMAT", "text", `"text" or "json"`)
 	if err := fs.Parse(args); err != nil {
@@ -98,6 +103,7 @@ func parseConfig(args []string, getenv func(string) string) (config, error) {
 	parse("lost-create-rate", func() (e error) { cfg.lostCreateRate, e = strconv.ParseFloat(lost, 64); return })
 	parse("seed", func() (e error) { cfg.seed, e = strconv.ParseUint(seed, 10, 64); return })
 	parse("rate-limits", func() error { _, e := parseRateLimits(rateLimits); return e })
+	parse("vpc-seed", func() (e error) { cfg.world, e = vpcsim.LoadSeed(cfg.vpcSeed); return })
 	cfg.rateLimits = rateLimits
 	if err == nil && cfg.site != "china" && cfg.site != "international" {
 		err = fmt.Errorf("-site: %q is neither china nor international", cfg.site)
@@ -155,6 +161,7 @@ func run(cfg config, log *slog.Logger) error {
 		vpcsim.WithGatewayQuota(cfg.quota),
 		vpcsim.WithRateLimits(limits),
 		vpcsim.WithLogger(log),
+		vpcsim.WithSeed(cfg.world),
 	}
 	if cfg.seed != 0 {
 		opts = append(opts, vpcsim.WithRandSeed(cfg.seed))
@@ -178,6 +185,7 @@ func run(cfg config, log *slog.Logger) error {
 		"access_key_id", vpcsim.DefaultAccessKeyID,
 		"provisioning_delay", cfg.delay,
 		"rate_limits", cfg.rateLimits,
+		"vpcs", len(cfg.world.VPCs), "vswitches", len(cfg.world.VSwitches),
 		"faults", faults)
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)

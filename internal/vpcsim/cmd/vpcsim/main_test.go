@@ -1,6 +1,7 @@
 package main
 
 import (
+	"strings"
 	"testing"
 	"time"
 
@@ -32,6 +33,7 @@ func TestParseConfigRejectsBadValues(t *testing.T) {
 		{"-rate-limits", "CreateVpnGateway"},
 		{"-rate-limits", "CreateVpnGateway=-1"},
 		{"-site", "moon"},
+		{"-vpc-seed", `{"VPCs":[{"VpcId":"vpc-bp1x"}]}`},
 	} {
 		if _, err := parseConfig(args, func(string) string { return "" }); err == nil {
 			t.Errorf("%v was accepted", args)
@@ -47,5 +49,27 @@ func TestParseRateLimits(t *testing.T) {
 	doc, err := parseRateLimits("documented")
 	if err != nil || doc["CreateVpnGateway"] != vpcsim.DefaultRateLimits()["CreateVpnGateway"] {
 		t.Fatalf("documented: %v, %v", doc, err)
+	}
+}
+
+// -vpc-seed adds to the default VPCs; a bad seed is refused naming the flag
+// and the field.
+func TestParseConfigVPCSeed(t *testing.T) {
+	cfg, err := parseConfig([]string{"-vpc-seed", `{"VPCs":[{"VpcId":"vpc-bp1mine0001","RegionId":"cn-hangzhou"}]}`}, func(string) string { return "" })
+	if err != nil || len(cfg.world.VPCs) != len(vpcsim.DefaultSeed().VPCs)+1 {
+		t.Fatalf("%d VPCs, %v", len(cfg.world.VPCs), err)
+	}
+	cfg, err = parseConfig(nil, func(string) string { return "" })
+	if err != nil || len(cfg.world.VPCs) != len(vpcsim.DefaultSeed().VPCs) {
+		t.Fatalf("without -vpc-seed: %d VPCs, %v", len(cfg.world.VPCs), err)
+	}
+	_, err = parseConfig(nil, func(k string) string {
+		if k == "VPCSIM_VPC_SEED" {
+			return `{"VPCs":[{"VpcId":"vpc-bp1x"}]}`
+		}
+		return ""
+	})
+	if err == nil || !strings.Contains(err.Error(), "-vpc-seed") || !strings.Contains(err.Error(), "VPCs[0].RegionId") {
+		t.Fatalf("bad seed: %v, want -vpc-seed and VPCs[0].RegionId named", err)
 	}
 }
