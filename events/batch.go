@@ -65,7 +65,7 @@ func (b BatchCompleted) Bounded() BatchCompleted {
 	kept := make([]BatchItemFailure, 0, len(b.FailedItems))
 	budget := maxListBytes
 	for _, it := range b.FailedItems {
-		it.Id = clipText(it.Id, maxRefText)
+		it.EventID = clipText(it.EventID, maxRefText)
 		it.VpnGatewayId = clipText(it.VpnGatewayId, maxShortText)
 		it.Reason = clipText(it.Reason, maxFieldText)
 		if budget -= encodedLen(it) + 1; budget < 0 {
@@ -84,7 +84,7 @@ func (b BatchCompleted) Bounded() BatchCompleted {
 // io.vpngw.gateway.failed, which holds the details.
 type BatchItemFailure struct {
 	Index        int    `json:"Index"`
-	Id           string `json:"Id"` // the item's request id: BatchItemID, "<event id>/item-<index>"
+	EventID      string `json:"Id"` // the item's request id: BatchItemID, "<event id>/item-<index>"
 	VpnGatewayId string `json:"VpnGatewayId,omitempty"`
 	Reason       string `json:"Reason"`
 }

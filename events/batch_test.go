@@ -39,7 +39,7 @@ func TestBatchItemID(t *testing.T) {
 	}
 	idPattern := regexp.MustCompile(def["properties"].(map[string]any)["Id"].(map[string]any)["pattern"].(string))
 	const source, eventID = "/ops/portal", "batch-1"
-	keys := map[string]int{request.Identity{Source: source, ID: eventID}.Key(): -1}
+	keys := map[string]int{request.Identity{Source: source, EventID: eventID}.Key(): -1}
 	prev := ""
 	for i := range events.MaxBatchItems {
 		id := events.BatchItemID(eventID, i)
@@ -53,16 +53,16 @@ func TestBatchItemID(t *testing.T) {
 		if !events.IsBatchItemID(id) {
 			t.Fatalf("item %d: IsBatchItemID(%q) is false", i, id)
 		}
-		key := request.Identity{Source: source, ID: id, Item: true}.Key()
+		key := request.Identity{Source: source, EventID: id, Item: true}.Key()
 		if j, dup := keys[key]; dup {
 			t.Fatalf("items %d and %d (-1: the batch) share the request key %s", j, i, key)
 		}
 		keys[key] = i
-		if ev := (request.Identity{Source: source, ID: id}).Key(); ev == key {
+		if ev := (request.Identity{Source: source, EventID: id}).Key(); ev == key {
 			t.Fatalf("item %d and an event with its id %q share the request key %s", i, id, key)
 		}
 	}
-	if got := request.IdentityOf(source, events.BatchItemID(eventID, 7)).Key(); got != (request.Identity{Source: source, ID: events.BatchItemID(eventID, 7), Item: true}).Key() {
+	if got := request.IdentityOf(source, events.BatchItemID(eventID, 7)).Key(); got != (request.Identity{Source: source, EventID: events.BatchItemID(eventID, 7), Item: true}).Key() {
 		t.Errorf("IdentityOf an item's id does not find the item's key")
 	}
 	for _, id := range []string{"nightly-42/0007", "/item-0007", "x/item-007", "x/item-00a7", "x/Item-0007", "x/item-0007/", "orders/2026"} {
@@ -93,7 +93,7 @@ func TestBatchSamples(t *testing.T) {
 	if err := events.DecodeData(sampleNamed(t, events.TypeBatchCompleted+".json").data, &done); err != nil {
 		t.Fatal(err)
 	}
-	batchID := request.Identity{Source: reqSample.attr("source"), ID: reqSample.attr("id"), Subject: reqSample.attr("subject")}
+	batchID := request.Identity{Source: reqSample.attr("source"), EventID: reqSample.attr("id"), Subject: reqSample.attr("subject")}
 	if done.Request != batchID.Ref() {
 		t.Errorf("Request = %+v, want the batch event %+v", done.Request, batchID.Ref())
 	}
@@ -116,8 +116,8 @@ func TestBatchSamples(t *testing.T) {
 		if f.Index < 0 || f.Index >= done.Total {
 			t.Errorf("FailedItems[%d].Index %d is outside the batch of %d", i, f.Index, done.Total)
 		}
-		if want := events.BatchItemID(batchID.ID, f.Index); f.Id != want {
-			t.Errorf("FailedItems[%d].Id = %q, want %q", i, f.Id, want)
+		if want := events.BatchItemID(batchID.EventID, f.Index); f.EventID != want {
+			t.Errorf("FailedItems[%d].Id = %q, want %q", i, f.EventID, want)
 		}
 		if f.Reason == "" {
 			t.Errorf("FailedItems[%d] has no Reason", i)

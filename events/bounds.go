@@ -57,7 +57,7 @@ func encodedLen(v any) int {
 // the cut only keeps a pathological one from growing an outcome.
 func (r RequestRef) bounded() RequestRef {
 	r.Source = clipText(r.Source, maxRefText)
-	r.Id = clipText(r.Id, maxRefText)
+	r.EventID = clipText(r.EventID, maxRefText)
 	r.Subject = clipText(r.Subject, maxRefText)
 	return r
 }

@@ -179,12 +179,12 @@ func TestOutcomeAttributes(t *testing.T) {
 			if got := s.attr("subject"); got != d.VpnGatewayId {
 				t.Errorf("subject = %q, want the gateway id %q", got, d.VpnGatewayId)
 			}
-			key := request.Identity{Source: d.Request.Source, ID: d.Request.Id}.Key()
+			key := request.Identity{Source: d.Request.Source, EventID: d.Request.EventID}.Key()
 			if got, want := s.attr("id"), outcomeID(key, s.typ); got != want {
 				t.Errorf("id = %q, want %q (from the request key and type)", got, want)
 			}
 			i := slices.IndexFunc(samples, func(r sample) bool {
-				return isRequestType(r.typ) && r.attr("source") == d.Request.Source && r.attr("id") == d.Request.Id
+				return isRequestType(r.typ) && r.attr("source") == d.Request.Source && r.attr("id") == d.Request.EventID
 			})
 			if i < 0 {
 				t.Fatalf("data.Request %+v names no request sample", d.Request)
@@ -265,7 +265,7 @@ func TestValidatedSample(t *testing.T) {
 	if err := events.DecodeData(sampleNamed(t, events.TypeValidated+".json").data, &v); err != nil {
 		t.Fatal(err)
 	}
-	id := request.Identity{Source: req.attr("source"), ID: req.attr("id")}
+	id := request.Identity{Source: req.attr("source"), EventID: req.attr("id")}
 	if !reflect.DeepEqual(v.Parameters, request.Normalize(r)) {
 		t.Errorf("Parameters = %+v, want request.Normalize of the minimal request", v.Parameters)
 	}
@@ -286,8 +286,8 @@ func TestAcceptedSample(t *testing.T) {
 	if err := events.DecodeData(sampleNamed(t, events.TypeAccepted+".json").data, &a); err != nil {
 		t.Fatal(err)
 	}
-	id := request.Identity{Source: req.attr("source"), ID: req.attr("id")}
-	if r.ClientToken == "" || a.ClientToken != request.ClientToken(id, "", r) || a.Request.Source != id.Source || a.Request.Id != id.ID {
+	id := request.Identity{Source: req.attr("source"), EventID: req.attr("id")}
+	if r.ClientToken == "" || a.ClientToken != request.ClientToken(id, "", r) || a.Request.Source != id.Source || a.Request.EventID != id.EventID {
 		t.Errorf("accepted sample: ClientToken %q for request %+v, want %q", a.ClientToken, a.Request, request.ClientToken(id, "", r))
 	}
 }

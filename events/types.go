@@ -25,6 +25,6 @@ const ContentType = "application/json"
 // source and id (unique together), and its subject when it had one.
 type RequestRef struct {
 	Source  string `json:"Source"`
-	Id      string `json:"Id"`
+	EventID string `json:"Id"`
 	Subject string `json:"Subject,omitempty"`
 }

@@ -13,6 +13,7 @@ import (
 	"github.com/vpngw/vpngw/internal/cloud/vpcclient"
 	"github.com/vpngw/vpngw/internal/logging"
 	"github.com/vpngw/vpngw/internal/outbox"
+	"github.com/vpngw/vpngw/internal/outgoing"
 	"github.com/vpngw/vpngw/internal/provision"
 	"github.com/vpngw/vpngw/internal/queue"
 	"github.com/vpngw/vpngw/internal/reconcile"
@@ -43,7 +44,6 @@ type Option func(*options)
 type options struct {
 	clock     func() time.Time
 	publisher queue.Publisher
-	observe   func(outbox.Message) // sees every published event
 }
 
 // WithClock sets the clock the use cases read.
@@ -51,9 +51,6 @@ func WithClock(now func() time.Time) Option { return func(o *options) { o.clock 
 
 // WithPublisher uses p instead of opening VPNGW_QUEUE_URL.
 func WithPublisher(p queue.Publisher) Option { return func(o *options) { o.publisher = p } }
-
-// WithObserver calls f with every event after the broker acknowledged it.
-func WithObserver(f func(outbox.Message)) Option { return func(o *options) { o.observe = f } }
 
 // NewLogger builds the process's logger from the configuration.
 func NewLogger(c Config, w io.Writer) *slog.Logger {
@@ -103,8 +100,8 @@ func New(ctx context.Context, c Config, log *slog.Logger, opts ...Option) (_ *Ap
 		}
 		opened = append(opened, a.Publisher.Close)
 	}
-	pub := outbox.PublisherFunc(func(ctx context.Context, m outbox.Message) error {
-		if err := a.Publisher.Publish(ctx, queue.Message{ID: m.ID, Type: m.Type, Body: m.Body}); err != nil {
+	pub := outbox.PublisherFunc(func(ctx context.Context, m outgoing.Event) error {
+		if err := a.Publisher.Publish(ctx, m); err != nil {
 			switch {
 			case errors.Is(err, queue.ErrUnroutable):
 				return fmt.Errorf("%w: %w: %w", outbox.ErrRefused, outbox.ErrUnrouted, err)
@@ -112,9 +109,6 @@ func New(ctx context.Context, c Config, log *slog.Logger, opts ...Option) (_ *Ap
 				return fmt.Errorf("%w: %w", outbox.ErrRefused, err)
 			}
 			return err
-		}
-		if o.observe != nil {
-			o.observe(m)
 		}
 		return nil
 	})

@@ -59,7 +59,7 @@ func TestEventStreamingArray(t *testing.T) {
 			t.Fatal(err)
 		}
 		var idx int
-		fmt.Sscanf(d.Request.Id, "evt-arr-%d", &idx)
+		fmt.Sscanf(d.Request.EventID, "evt-arr-%d", &idx)
 		if len(d.Errors) == 0 || d.Errors[0].Field != invalid[idx] {
 			t.Errorf("item %d: errors %+v, want the field %s named", idx, d.Errors, invalid[idx])
 		}
@@ -140,7 +140,7 @@ func TestBatchOfThousandUnderThrottling(t *testing.T) {
 		t.Fatal(err)
 	}
 	if sum.Total != 1000 || sum.Active != 990 || sum.Failed != 10 || len(sum.FailedItems) != 10 ||
-		sum.FailedItems[0].Index != 42 || sum.FailedItems[0].Reason == "" || sum.Request.Id != "nightly-2026-11-25" {
+		sum.FailedItems[0].Index != 42 || sum.FailedItems[0].Reason == "" || sum.Request.EventID != "nightly-2026-11-25" {
 		t.Fatalf("summary = %+v", sum)
 	}
 	if n := len(s.eventsOfType(events.TypeActive)) + len(s.eventsOfType(events.TypeFailed)); n != 1000 {
@@ -235,7 +235,7 @@ func TestBatchItemsCannotCollideWithEvents(t *testing.T) {
 			t.Fatal(err)
 		}
 		for i, r := range resp.Results {
-			if r.State != store.Pending || r.Id != events.BatchItemID("nightly-42", i) {
+			if r.State != store.Pending || r.EventID != events.BatchItemID("nightly-42", i) {
 				t.Fatalf("delivery %d, item %d: %+v, want pending as %s", delivery, i, r, events.BatchItemID("nightly-42", i))
 			}
 		}

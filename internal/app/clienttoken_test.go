@@ -24,7 +24,7 @@ func TestClientTokenCannotBeSquatted(t *testing.T) {
 
 	// The victim's derived token, sent first by another source with other
 	// parameters.
-	derived := request.ClientToken(request.Identity{Source: victim, ID: "victim-1"}, "", events.GatewayRequest{})
+	derived := request.ClientToken(request.Identity{Source: victim, EventID: "victim-1"}, "", events.GatewayRequest{})
 	squat := validData()
 	squat["Bandwidth"] = 5
 	squat["ClientToken"] = derived

@@ -11,14 +11,15 @@ import (
 	"sync/atomic"
 	"testing"
 
+	"github.com/vpngw/vpngw/internal/outgoing"
 	"github.com/vpngw/vpngw/internal/queue"
 )
 
 // closeCounted is a publisher that counts its Close calls.
 type closeCounted struct{ closed *atomic.Int32 }
 
-func (closeCounted) Publish(context.Context, queue.Message) error { return nil }
-func (p closeCounted) Close() error                               { p.closed.Add(1); return nil }
+func (closeCounted) Publish(context.Context, outgoing.Event) error { return nil }
+func (p closeCounted) Close() error                                { p.closed.Add(1); return nil }
 
 var closedPublishers atomic.Int32
 

@@ -50,6 +50,8 @@ func TestUseCasesImportNoInfrastructure(t *testing.T) {
 		"github.com/vpngw/vpngw/internal/intake",
 		"github.com/vpngw/vpngw/internal/policy",
 		"github.com/vpngw/vpngw/internal/outcome",
+		"github.com/vpngw/vpngw/internal/outgoing",
+		"github.com/vpngw/vpngw/internal/redact",
 		"github.com/vpngw/vpngw/internal/provision",
 		"github.com/vpngw/vpngw/internal/reconcile",
 		"github.com/vpngw/vpngw/internal/outbox",

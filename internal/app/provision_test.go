@@ -70,7 +70,7 @@ func TestProvisionAcceptsAndAnnounces(t *testing.T) {
 	if err := json.Unmarshal(acc[0].Data, &data); err != nil {
 		t.Fatal(err)
 	}
-	if data.Request.Id != "evt-1" || data.Request.Source != "acs:eventbridge:tickets" || data.Request.Subject != "ticket-evt-1" ||
+	if data.Request.EventID != "evt-1" || data.Request.Source != "acs:eventbridge:tickets" || data.Request.Subject != "ticket-evt-1" ||
 		data.OrderId == 0 || data.RequestId == "" || !strings.HasPrefix(data.ClientToken, "vpngw-") {
 		t.Fatalf("accepted data = %+v", data)
 	}
@@ -140,7 +140,7 @@ func TestProvisionRejectsInvalidWithoutAPICall(t *testing.T) {
 	if err := json.Unmarshal(failed[0].Data, &data); err != nil {
 		t.Fatal(err)
 	}
-	if data.Stage != events.StageValidation || len(data.Errors) == 0 || data.Request.Id != "evt-bad" {
+	if data.Stage != events.StageValidation || len(data.Errors) == 0 || data.Request.EventID != "evt-bad" {
 		t.Fatalf("failed data = %+v", data)
 	}
 	// Redelivered, it answers from the record: still no API call, no second event.
@@ -243,5 +243,5 @@ func TestProvisionMalformedEnvelopeIsRecorded(t *testing.T) {
 }
 
 func requestKey(source, id string) string {
-	return request.Identity{Source: source, ID: id}.Key()
+	return request.Identity{Source: source, EventID: id}.Key()
 }

@@ -113,7 +113,7 @@ func quotaDenials(t *testing.T, s *stack, key string) int {
 			}
 		}
 		if !named {
-			t.Errorf("failed event %s: errors %+v do not name %s and its allowed value", f.Request.Id, f.Errors, key)
+			t.Errorf("failed event %s: errors %+v do not name %s and its allowed value", f.Request.EventID, f.Errors, key)
 		}
 	}
 	return len(seen)
@@ -141,11 +141,11 @@ func TestQuotaPerDayCountsTheItemsOfABatch(t *testing.T) {
 	for _, r := range out.Results {
 		states[r.State]++
 		if r.State == store.Failed && (r.Code != events.CodePolicyDenied || !strings.Contains(r.Message, "quota.perDay")) {
-			t.Errorf("item %s: %s %q, want PolicyDenied naming quota.perDay", r.Id, r.Code, r.Message)
+			t.Errorf("item %s: %s %q, want PolicyDenied naming quota.perDay", r.EventID, r.Code, r.Message)
 		}
 		// The batch's first item is the one the quota leaves room for.
-		if first := r.Id == events.BatchItemID("nightly-1", 0); first != (r.State == store.Pending) {
-			t.Errorf("item %s is %s; want the first item pending and every other failed", r.Id, r.State)
+		if first := r.EventID == events.BatchItemID("nightly-1", 0); first != (r.State == store.Pending) {
+			t.Errorf("item %s is %s; want the first item pending and every other failed", r.EventID, r.State)
 		}
 	}
 	if n := len(s.api.Gateways()); n != 1 || states[store.Pending] != 1 || states[store.Failed] != 5 {
@@ -192,7 +192,7 @@ func TestQuotaRoomGoesToTheFirstItems(t *testing.T) {
 	var created []string
 	for _, r := range resp.Results {
 		if r.State == store.Pending {
-			created = append(created, r.Id)
+			created = append(created, r.EventID)
 		}
 	}
 	var want []string

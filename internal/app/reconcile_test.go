@@ -58,7 +58,7 @@ func TestReconcileAnnouncesActiveOnce(t *testing.T) {
 		t.Fatal(err)
 	}
 	if data.VpnGatewayId != gw || data.Status != "active" || data.InternetIp == "" || data.Bandwidth != 10 ||
-		data.OrderId == 0 || data.Request.Id != "evt-r1" || data.RegionId != "cn-hangzhou" {
+		data.OrderId == 0 || data.Request.EventID != "evt-r1" || data.RegionId != "cn-hangzhou" {
 		t.Fatalf("active data = %+v", data)
 	}
 }

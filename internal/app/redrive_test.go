@@ -119,7 +119,7 @@ func TestRedriveIsDecidedAgain(t *testing.T) {
 		if err := json.Unmarshal(e.Data, &f); err != nil {
 			t.Fatal(err)
 		}
-		if f.Request.Id == "late-bus" && f.Stage == events.StagePolicy && f.Code == events.CodePolicyDenied && len(f.Errors) > 0 {
+		if f.Request.EventID == "late-bus" && f.Stage == events.StagePolicy && f.Code == events.CodePolicyDenied && len(f.Errors) > 0 {
 			denied++
 		}
 	}

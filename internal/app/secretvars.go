@@ -122,10 +122,6 @@ func injectPassword(name, raw, pass string) (string, error) {
 	return u.String(), nil
 }
 
-// DefaultSecretTTL is how long the webhook keeps the secrets it verifies
-// requests with before it fetches them again (VPNGW_SECRET_TTL).
-const DefaultSecretTTL = 5 * time.Minute
-
 // refreshingWebhook serves with the routes built from the webhook secrets
 // as last fetched, and fetches them again once ttl has passed, so that a
 // secret rotated in the store is in use within ttl, without a redeploy. A

@@ -178,7 +178,7 @@ func TestTransportErrorsLeakNoSignedURL(t *testing.T) {
 			var records strings.Builder
 			withError := 0
 			for _, id := range []string{"leak-fc", "leak-http", "leak-webhook"} {
-				rec, err := s.app.Store.Get(context.Background(), request.Identity{Source: "acs:eventbridge:tickets", ID: id}.Key())
+				rec, err := s.app.Store.Get(context.Background(), request.Identity{Source: "acs:eventbridge:tickets", EventID: id}.Key())
 				if err != nil {
 					t.Fatalf("record %s: %v", id, err)
 				}
@@ -227,7 +227,7 @@ func TestRefusedSignatureLeaksNoStringToSign(t *testing.T) {
 	if err != nil {
 		answers += err.Error()
 	}
-	rec, err := s.app.Store.Get(context.Background(), request.Identity{Source: "acs:eventbridge:tickets", ID: "leak-sig"}.Key())
+	rec, err := s.app.Store.Get(context.Background(), request.Identity{Source: "acs:eventbridge:tickets", EventID: "leak-sig"}.Key())
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -90,7 +90,7 @@ func TestProvisionHarnessCreatesOneGatewayPerRequest(t *testing.T) {
 				}
 				seen := map[string]bool{}
 				for _, id := range ids {
-					key := request.Identity{Source: "acs:eventbridge:bench", ID: id}.Key()
+					key := request.Identity{Source: "acs:eventbridge:bench", EventID: id}.Key()
 					rec, err := s.app.Store.Get(ctx, key)
 					if err != nil || rec.State != store.Pending || rec.GatewayID == "" || seen[rec.GatewayID] {
 						t.Fatalf("request %s recorded as %+v (%v); want Pending with a gateway of its own", id, rec, err)

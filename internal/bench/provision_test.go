@@ -86,7 +86,7 @@ func provisionSender(tb testing.TB, s *stack, via string) sender {
 }
 
 func checkAccepted(id string, rs []provision.Result) error {
-	if len(rs) != 1 || rs[0].Id != id || rs[0].State != store.Pending || !strings.HasPrefix(rs[0].VpnGatewayId, "vpn-") {
+	if len(rs) != 1 || rs[0].EventID != id || rs[0].State != store.Pending || !strings.HasPrefix(rs[0].VpnGatewayId, "vpn-") {
 		return fmt.Errorf("request %s: results %+v, want one pending with a gateway id", id, rs)
 	}
 	return nil

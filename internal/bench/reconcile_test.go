@@ -125,9 +125,9 @@ func (f *reconcileFixture) seed() error {
 	}
 	batch := f.rows
 	for i, id := range f.ids {
-		ident := request.Identity{Source: "/bench/reconcile", ID: fmt.Sprintf("r%d-%d", batch, i)}
+		ident := request.Identity{Source: "/bench/reconcile", EventID: fmt.Sprintf("r%d-%d", batch, i)}
 		rec := store.Request{
-			Key: ident.Key(), Source: ident.Source, EventID: ident.ID, ClientToken: "vpngw-" + ident.Key()[:32],
+			Key: ident.Key(), Source: ident.Source, EventID: ident.EventID, ClientToken: "vpngw-" + ident.Key()[:32],
 			RegionID: benchRegion, VpcID: benchVPC, Params: params, State: store.Pending,
 			GatewayID: id, OrderID: f.orders[i], Attempts: 1,
 			CreatedAt: now, UpdatedAt: now, AcceptedAt: now,

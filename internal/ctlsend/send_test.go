@@ -47,7 +47,7 @@ func newRoute(t *testing.T) *route {
 		r.mu.Unlock()
 		out := make([]provision.Result, len(in))
 		for i, x := range in {
-			out[i] = provision.Result{Source: x.Identity.Source, Id: x.Identity.ID, State: store.Pending, VpnGatewayId: "vpn-bp1ctlsend000001"}
+			out[i] = provision.Result{Source: x.Identity.Source, EventID: x.Identity.EventID, State: store.Pending, VpnGatewayId: "vpn-bp1ctlsend000001"}
 		}
 		return out, nil
 	})
@@ -101,21 +101,21 @@ func TestSendIsAcceptedByEachRoute(t *testing.T) {
 	}{
 		{"webhook, named key", []string{"--route", "webhook", "--key-name", "ci", "--data", event}, "202 Accepted",
 			func(t *testing.T, in provision.Input) {
-				if in.Caller != webhook.CallerWebhook || in.Key != "ci" || in.Identity.ID != "ctl-0001" {
+				if in.Caller != webhook.CallerWebhook || in.Key != "ci" || in.Identity.EventID != "ctl-0001" {
 					t.Errorf("webhook: %+v", in)
 				}
 			},
 			map[string]string{"VPNGW_WEBHOOK_KEYS": `[{"name":"ci","secret":"not-the-ci-secret-at-all-000000","sources":["*"]}]`}},
 		{"webhook, legacy secret", []string{"--route", "webhook", "--data", strings.Replace(event, "ctl-0001", "ctl-0002", 1)}, "202 Accepted",
 			func(t *testing.T, in provision.Input) {
-				if in.Caller != webhook.CallerWebhook || in.Key != "" || in.Identity.ID != "ctl-0002" {
+				if in.Caller != webhook.CallerWebhook || in.Key != "" || in.Identity.EventID != "ctl-0002" {
 					t.Errorf("webhook: %+v", in)
 				}
 			},
 			map[string]string{"VPNGW_WEBHOOK_SECRET": "not-the-webhook-secret-000000000"}},
 		{"slack", []string{"--route", "slack", "--team", "T0TEAM01", "--user", "U0USER0001", "--trigger", "trig-1", "--text", "create region=cn-hangzhou vpc=vpc-bp1vpngwdemo0000001 bandwidth=10"}, "200 OK",
 			func(t *testing.T, in provision.Input) {
-				if in.Caller != webhook.CallerSlack || in.Identity.Source != "slack:T0TEAM01" || in.Identity.ID != "trig-1" || in.ChatUser != "U0USER0001" ||
+				if in.Caller != webhook.CallerSlack || in.Identity.Source != "slack:T0TEAM01" || in.Identity.EventID != "trig-1" || in.ChatUser != "U0USER0001" ||
 					!strings.Contains(string(in.Data), `"VpcId":"vpc-bp1vpngwdemo0000001"`) {
 					t.Errorf("slack: %+v %s", in, in.Data)
 				}
@@ -123,7 +123,7 @@ func TestSendIsAcceptedByEachRoute(t *testing.T) {
 			map[string]string{"VPNGW_SLACK_SIGNING_SECRET": "not-the-slack-secret-00000000000"}},
 		{"dingtalk", []string{"--route", "dingtalk", "--conversation", "cidNetops01==", "--user", "staff-1", "--msg-id", "msg-1", "--text", "check region=cn-hangzhou vpc=vpc-bp1vpngwdemo0000001 bandwidth=10"}, "200 OK",
 			func(t *testing.T, in provision.Input) {
-				if in.Caller != webhook.CallerDingTalk || in.Identity.Source != "dingtalk:cidNetops01==" || in.Identity.ID != "msg-1" || in.ChatUser != "staff-1" || !in.DryRun {
+				if in.Caller != webhook.CallerDingTalk || in.Identity.Source != "dingtalk:cidNetops01==" || in.Identity.EventID != "msg-1" || in.ChatUser != "staff-1" || !in.DryRun {
 					t.Errorf("dingtalk: %+v", in)
 				}
 			},

@@ -7,6 +7,7 @@ import (
 
 	"github.com/vpngw/vpngw/events"
 	"github.com/vpngw/vpngw/internal/outcome"
+	"github.com/vpngw/vpngw/internal/outgoing"
 	"github.com/vpngw/vpngw/internal/store"
 	"github.com/vpngw/vpngw/internal/vpcsim"
 )
@@ -17,10 +18,10 @@ func settledObservation(plan []planned) observed {
 	for _, p := range plan {
 		ref := func(typ string) received {
 			e := received{ID: outcome.ID(p.Key, typ), Type: typ, Source: events.Source}
-			e.Data.Request.Source, e.Data.Request.Id = p.Identity.Source, p.Identity.ID
+			e.Data.Request.Source, e.Data.Request.Id = p.Identity.Source, p.Identity.EventID
 			return e
 		}
-		rec := store.Request{Key: p.Key, Source: p.Identity.Source, EventID: p.Identity.ID, State: p.Kind.wantState()}
+		rec := store.Request{Key: p.Key, Source: p.Identity.Source, EventID: p.Identity.EventID, State: p.Kind.wantState()}
 		switch p.Kind {
 		case valid:
 			gw := fmt.Sprintf("vpn-faults%06d", p.Index)
@@ -39,7 +40,7 @@ func settledObservation(plan []planned) observed {
 			o.stream = append(o.stream, f)
 		case oversized:
 			rec.LastError = "UnknownParameterNumber00: not a parameter"
-			o.parked = append(o.parked, store.Event{ID: outcome.ID(p.Key, events.TypeFailed), RequestKey: p.Key, Type: events.TypeFailed,
+			o.parked = append(o.parked, store.Event{RequestKey: p.Key, Event: outgoing.Event{ID: outcome.ID(p.Key, events.TypeFailed), Type: events.TypeFailed},
 				ParkedReason: "message larger than the broker accepts"})
 		case invalid:
 			rec.LastError = "Bandwidth: 7 is not allowed"
@@ -95,7 +96,7 @@ func TestInvariantsFindViolations(t *testing.T) {
 		{"no terminal event", func(o *observed) { o.stream = drop(o.stream, outcome.ID(v.Key, events.TypeActive)) }, "0 terminal events"},
 		{"active and failed", func(o *observed) {
 			f := received{ID: outcome.ID(v.Key, events.TypeFailed), Type: events.TypeFailed, Source: events.Source}
-			f.Data.Request.Source, f.Data.Request.Id = v.Identity.Source, v.Identity.ID
+			f.Data.Request.Source, f.Data.Request.Id = v.Identity.Source, v.Identity.EventID
 			o.stream = append(o.stream, f)
 		}, "2 terminal events"},
 		{"republished event kept twice in the stream", func(o *observed) {
@@ -133,7 +134,7 @@ func TestInvariantsFindViolations(t *testing.T) {
 		}, "accepted events"},
 		{"accepted for an invalid request", func(o *observed) {
 			e := received{ID: outcome.ID(i.Key, events.TypeAccepted), Type: events.TypeAccepted, Source: events.Source}
-			e.Data.Request.Source, e.Data.Request.Id = i.Identity.Source, i.Identity.ID
+			e.Data.Request.Source, e.Data.Request.Id = i.Identity.Source, i.Identity.EventID
 			o.stream = append(o.stream, e)
 		}, "for a request that must fail"},
 		{"invalid request reached the API", func(o *observed) { o.createsByToken[i.Token] = 1 }, "failed validation"},
@@ -211,12 +212,12 @@ func TestInvariantsFindParkingViolations(t *testing.T) {
 		{"oversized event neither parked nor published", func(o *observed) { o.parked = nil }, "parked 0 times"},
 		{"oversized event published after all", func(o *observed) {
 			f := received{ID: bigFailed, Type: events.TypeFailed, Source: events.Source}
-			f.Data.Request.Source, f.Data.Request.Id = big.Identity.Source, big.Identity.ID
+			f.Data.Request.Source, f.Data.Request.Id = big.Identity.Source, big.Identity.EventID
 			o.stream = append(o.stream, f)
 		}, "want its failed event parked instead"},
 		{"parked without a reason", func(o *observed) { o.parked[0].ParkedReason = "" }, "with the broker's reason"},
 		{"another event parked", func(o *observed) {
-			o.parked = append(o.parked, store.Event{ID: outcome.ID(ok.Key, events.TypeActive), RequestKey: ok.Key, Type: events.TypeActive, ParkedReason: "x"})
+			o.parked = append(o.parked, store.Event{RequestKey: ok.Key, Event: outgoing.Event{ID: outcome.ID(ok.Key, events.TypeActive), Type: events.TypeActive}, ParkedReason: "x"})
 		}, "parked: x"},
 		{"oversized request reached the API", func(o *observed) { o.createsByToken[big.Token] = 1 }, "failed validation"},
 	} {

@@ -79,7 +79,7 @@ func checkInvariants(o observed) verdict {
 	stream := map[string]map[string]idCount{}
 	eventOf := map[string]received{}
 	for _, e := range o.stream {
-		key := request.Identity{Source: e.Data.Request.Source, ID: e.Data.Request.Id}.Key()
+		key := request.Identity{Source: e.Data.Request.Source, EventID: e.Data.Request.Id}.Key()
 		if _, ok := byKey[key]; !ok {
 			bad("stream event %s (%s) names request %q/%q, which is not in the plan", e.ID, e.Type, e.Data.Request.Source, e.Data.Request.Id)
 			continue
@@ -115,7 +115,7 @@ func checkInvariants(o observed) verdict {
 	}
 
 	for _, p := range o.plan {
-		name := fmt.Sprintf("request %d (%s, %s)", p.Index, p.Kind, p.Identity.ID)
+		name := fmt.Sprintf("request %d (%s, %s)", p.Index, p.Kind, p.Identity.EventID)
 		gws := byToken[p.Token]
 
 		// 1. Gateways.

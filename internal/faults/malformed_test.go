@@ -32,7 +32,7 @@ func TestDistinctEventsWithoutIDAreRecordedApart(t *testing.T) {
 		t.Fatalf("results %+v, want two failed", res)
 	}
 	if res[0].Key == res[1].Key {
-		t.Errorf("two different events share the record %s (%q): the second is answered with the first one's outcome", res[0].Key, res[0].Id)
+		t.Errorf("two different events share the record %s (%q): the second is answered with the first one's outcome", res[0].Key, res[0].EventID)
 	}
 	n, err := h.store.Count(ctx)
 	if err != nil {

@@ -103,7 +103,7 @@ func newPlanWith(t testing.TB, scenario string, n int, withOversized bool) []pla
 	for i := range n {
 		id := request.Identity{
 			Source:  sources[i%len(sources)],
-			ID:      fmt.Sprintf("%s-%04d", scenario, i),
+			EventID: fmt.Sprintf("%s-%04d", scenario, i),
 			Subject: fmt.Sprintf("ticket-%d", 4000+i),
 		}
 		k := valid
@@ -160,7 +160,7 @@ func newPlanWith(t testing.TB, scenario string, n int, withOversized bool) []pla
 			}
 		}
 		ev := map[string]any{
-			"specversion": "1.0", "id": id.ID, "source": id.Source, "type": typ, "subject": id.Subject,
+			"specversion": "1.0", "id": id.EventID, "source": id.Source, "type": typ, "subject": id.Subject,
 			"time": "2026-11-25T10:00:00Z", "datacontenttype": "application/json;charset=utf-8",
 			"aliyunaccountid": "123456789", "aliyunpublishtime": "2026-11-25T10:00:00.123Z",
 			"aliyuneventbusname": "vpngw", "aliyunregionid": "cn-hangzhou",

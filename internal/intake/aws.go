@@ -97,7 +97,7 @@ func buildAWS(m map[string]json.RawMessage, index int) Item {
 		return readString(&p, m, name, required, allowed)
 	}
 
-	it.Identity.ID, _ = str(awsID, true, "a non-empty string")
+	it.Identity.EventID, _ = str(awsID, true, "a non-empty string")
 	it.Identity.Source, _ = str(awsSource, true, "a non-empty string")
 	it.Type, _ = str(awsDetailType, true, `a non-empty string such as "`+events.TypeRequested+`"`)
 	it.Time, _ = str(awsTime, false, "a string (RFC 3339 timestamp)")

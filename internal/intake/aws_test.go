@@ -46,7 +46,7 @@ func awsWith(change func(m map[string]any)) map[string]any {
 }
 
 func TestFromPayloadAmazonEventBridge(t *testing.T) {
-	okIdentity := request.Identity{Source: awsSource, ID: awsID, Subject: awsRule}
+	okIdentity := request.Identity{Source: awsSource, EventID: awsID, Subject: awsRule}
 	okExt := map[string]string{intake.AWSAccountExtension: "123456789012", intake.AWSRegionExtension: "eu-west-1"}
 	tests := []struct {
 		name    string
@@ -64,7 +64,7 @@ func TestFromPayloadAmazonEventBridge(t *testing.T) {
 			payload: awsWith(func(m map[string]any) {
 				m["resources"] = []any{}
 			}),
-			want: want{identity: request.Identity{Source: awsSource, ID: awsID}, typ: events.TypeRequested,
+			want: want{identity: request.Identity{Source: awsSource, EventID: awsID}, typ: events.TypeRequested,
 				data: awsData, time: "2026-11-25T10:00:00Z", extensions: okExt},
 		},
 		{
@@ -75,14 +75,14 @@ func TestFromPayloadAmazonEventBridge(t *testing.T) {
 				delete(m, "region")
 				delete(m, "time")
 			}),
-			want: want{identity: request.Identity{Source: awsSource, ID: awsID}, typ: events.TypeRequested, data: awsData},
+			want: want{identity: request.Identity{Source: awsSource, EventID: awsID}, typ: events.TypeRequested, data: awsData},
 		},
 		{
 			name: "several resources: the first is the subject",
 			payload: awsWith(func(m map[string]any) {
 				m["resources"] = []any{"arn:aws:scheduler:eu-west-1:123456789012:schedule/default/a", awsRule}
 			}),
-			want: want{identity: request.Identity{Source: awsSource, ID: awsID, Subject: "arn:aws:scheduler:eu-west-1:123456789012:schedule/default/a"},
+			want: want{identity: request.Identity{Source: awsSource, EventID: awsID, Subject: "arn:aws:scheduler:eu-west-1:123456789012:schedule/default/a"},
 				typ: events.TypeRequested, data: awsData, time: "2026-11-25T10:00:00Z", extensions: okExt},
 		},
 		{
@@ -101,7 +101,7 @@ func TestFromPayloadAmazonEventBridge(t *testing.T) {
 				m["source"] = "aws.events"
 				m["detail"] = map[string]any{}
 			}),
-			want: want{identity: request.Identity{Source: "aws.events", ID: awsID, Subject: awsRule}, typ: "Scheduled Event",
+			want: want{identity: request.Identity{Source: "aws.events", EventID: awsID, Subject: awsRule}, typ: "Scheduled Event",
 				data: `{}`, time: "2026-11-25T10:00:00Z", extensions: okExt},
 		},
 		{
@@ -147,7 +147,7 @@ func TestFromPayloadAmazonEventBridge(t *testing.T) {
 			payload: awsWith(func(m map[string]any) {
 				m["time"] = "25/Nov/2026:10:00:00 +0000"
 			}),
-			want: want{identity: request.Identity{Source: awsSource, ID: awsID, Subject: awsRule}, typ: events.TypeRequested,
+			want: want{identity: request.Identity{Source: awsSource, EventID: awsID, Subject: awsRule}, typ: events.TypeRequested,
 				extensions: map[string]string{intake.AWSAccountExtension: "123456789012", intake.AWSRegionExtension: "eu-west-1"},
 				problems:   []string{`time|time "25/Nov/2026:10:00:00 +0000": not an RFC 3339 timestamp`}},
 		},
@@ -176,7 +176,7 @@ func TestFromPayloadAmazonEventBridge(t *testing.T) {
 				m["version"] = 0
 				m["resources"] = awsRule
 			}),
-			want: want{identity: request.Identity{ID: awsID}, typ: events.TypeRequested, time: "2026-11-25T10:00:00Z", extensions: okExt,
+			want: want{identity: request.Identity{EventID: awsID}, typ: events.TypeRequested, time: "2026-11-25T10:00:00Z", extensions: okExt,
 				problems: []string{
 					"source|source: empty",
 					"version|version: a JSON number",
@@ -194,7 +194,7 @@ func TestFromPayloadAmazonEventBridge(t *testing.T) {
 				delete(m, "region")
 				delete(m, "resources")
 			}),
-			want: want{identity: request.Identity{Source: awsSource, ID: awsID}, typ: events.TypeRequested,
+			want: want{identity: request.Identity{Source: awsSource, EventID: awsID}, typ: events.TypeRequested,
 				time: "2026-11-25T10:00:00Z", ignored: []string{"detail-type"}, extensions: map[string]string{"version": "0"},
 				problems: []string{"data|data: missing", "detail|detail: a JSON object; extension attributes must be"}},
 		},
@@ -203,7 +203,7 @@ func TestFromPayloadAmazonEventBridge(t *testing.T) {
 			// is reported against the CloudEvents rules.
 			name:    "Detail-Type and Detail are not the EventBridge members",
 			payload: `{"id":"a","source":"s","Detail-Type":"` + events.TypeRequested + `","Detail":` + awsData + `}`,
-			want: want{identity: request.Identity{Source: "s", ID: "a"}, ignored: []string{"Detail", "Detail-Type"},
+			want: want{identity: request.Identity{Source: "s", EventID: "a"}, ignored: []string{"Detail", "Detail-Type"},
 				problems: []string{"specversion|specversion: missing", "type|type: missing", "data|data: missing"}},
 		},
 	}
@@ -255,7 +255,7 @@ func TestFromPayloadReadsAWSLambdaGoEvents(t *testing.T) {
 		t.Fatalf("FromPayload: %+v, %v", items, err)
 	}
 	checkItem(t, items[0], 0, want{
-		identity: request.Identity{Source: awsSource, ID: awsID, Subject: awsRule},
+		identity: request.Identity{Source: awsSource, EventID: awsID, Subject: awsRule},
 		typ:      events.TypeRequested, data: awsData, time: "2026-11-25T10:00:00Z",
 		extensions: map[string]string{intake.AWSAccountExtension: "123456789012", intake.AWSRegionExtension: "eu-west-1"},
 	})

@@ -147,7 +147,7 @@ func build(e envelope) Item {
 	if ok && spec != SpecVersion {
 		p.add(attrSpecVersion, spec, `"1.0"`, "%s %q: only %q is supported", attrSpecVersion, spec, SpecVersion)
 	}
-	it.Identity.ID, _ = str(attrID, true, "a non-empty string")
+	it.Identity.EventID, _ = str(attrID, true, "a non-empty string")
 	it.Identity.Source, _ = str(attrSource, true, "a non-empty string (URI-reference)")
 	it.Type, _ = str(attrType, true, `a non-empty string such as "`+events.TypeRequested+`"`)
 

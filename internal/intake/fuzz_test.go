@@ -136,7 +136,7 @@ func checkResult(t *testing.T, items []intake.Item, err error) {
 			}
 			continue
 		}
-		if it.Identity.Source == "" || it.Identity.ID == "" || it.Type == "" {
+		if it.Identity.Source == "" || it.Identity.EventID == "" || it.Type == "" {
 			t.Fatalf("item %d accepted without source, id or type: %+v", i, it)
 		}
 		if obj, ok := decodeJSON(it.Data).(map[string]any); len(it.Data) == 0 || it.Data[0] != '{' || !ok || obj == nil {
@@ -151,7 +151,7 @@ func roundTrip(t *testing.T, it intake.Item) {
 	t.Helper()
 	m := map[string]any{
 		"specversion": "1.0",
-		"id":          it.Identity.ID,
+		"id":          it.Identity.EventID,
 		"source":      it.Identity.Source,
 		"type":        it.Type,
 		"data":        json.RawMessage(it.Data),

@@ -48,7 +48,7 @@ func binaryHeaders() map[string][]string {
 }
 
 func TestFromHTTP(t *testing.T) {
-	binID := request.Identity{Source: "/tests/binary", ID: "bin-1", Subject: "team-b"}
+	binID := request.Identity{Source: "/tests/binary", EventID: "bin-1", Subject: "team-b"}
 	structured := `{"specversion":"1.0","id":"st-1","source":"/tests/structured","type":"io.vpngw.gateway.requested",` +
 		`"aliyunpublishtime":"2024-03-01T10:00:00.100Z","data":` + gatewayData + `}`
 	tests := []struct {
@@ -77,7 +77,7 @@ func TestFromHTTP(t *testing.T) {
 				"Ce-Specversion": {"1.0"}, "Ce-Id": {"bin-2"}, "Ce-Source": {"/s"}, "Ce-Type": {"t"},
 			},
 			body: gatewayData,
-			want: []want{{identity: request.Identity{Source: "/s", ID: "bin-2"}, typ: "t", data: gatewayData}},
+			want: []want{{identity: request.Identity{Source: "/s", EventID: "bin-2"}, typ: "t", data: gatewayData}},
 		},
 		{
 			name: "binary mode percent-encoded and quoted values",
@@ -92,7 +92,7 @@ func TestFromHTTP(t *testing.T) {
 			},
 			body: gatewayData,
 			want: []want{{
-				identity:   request.Identity{Source: `/tests/a "quoted" source`, ID: "Euro € 😀", Subject: "100% sure, 50% off, %zz stays"},
+				identity:   request.Identity{Source: `/tests/a "quoted" source`, EventID: "Euro € 😀", Subject: "100% sure, 50% off, %zz stays"},
 				typ:        "t",
 				data:       gatewayData,
 				extensions: map[string]string{"lowerhex": "é"},
@@ -103,7 +103,7 @@ func TestFromHTTP(t *testing.T) {
 			headers: map[string][]string{"Content-Type": {"application/cloudevents+json; charset=UTF-8"}},
 			body:    structured,
 			want: []want{{
-				identity:   request.Identity{Source: "/tests/structured", ID: "st-1"},
+				identity:   request.Identity{Source: "/tests/structured", EventID: "st-1"},
 				typ:        events.TypeRequested,
 				data:       gatewayData,
 				extensions: map[string]string{"aliyunpublishtime": "2024-03-01T10:00:00.100Z"},
@@ -116,7 +116,7 @@ func TestFromHTTP(t *testing.T) {
 			},
 			body: structured,
 			want: []want{{
-				identity:   request.Identity{Source: "/tests/structured", ID: "st-1"},
+				identity:   request.Identity{Source: "/tests/structured", EventID: "st-1"},
 				typ:        events.TypeRequested,
 				data:       gatewayData,
 				extensions: map[string]string{"aliyunpublishtime": "2024-03-01T10:00:00.100Z"},
@@ -130,13 +130,13 @@ func TestFromHTTP(t *testing.T) {
 				`"{\"specversion\":\"1.0\"}"]`,
 			want: []want{
 				{
-					identity:   request.Identity{Source: "/tests/structured", ID: "st-1"},
+					identity:   request.Identity{Source: "/tests/structured", EventID: "st-1"},
 					typ:        events.TypeRequested,
 					data:       gatewayData,
 					extensions: map[string]string{"aliyunpublishtime": "2024-03-01T10:00:00.100Z"},
 				},
 				{
-					identity: request.Identity{Source: "/tests/structured", ID: "st-2"},
+					identity: request.Identity{Source: "/tests/structured", EventID: "st-2"},
 					typ:      "t",
 					problems: []string{`datacontenttype|"text/plain": not JSON`},
 				},
@@ -168,7 +168,7 @@ func TestFromHTTP(t *testing.T) {
 }
 
 func TestFromHTTPBinaryErrors(t *testing.T) {
-	binID := request.Identity{Source: "/tests/binary", ID: "bin-1", Subject: "team-b"}
+	binID := request.Identity{Source: "/tests/binary", EventID: "bin-1", Subject: "team-b"}
 	tests := []struct {
 		name     string
 		edit     func(h map[string][]string)
@@ -184,7 +184,7 @@ func TestFromHTTPBinaryErrors(t *testing.T) {
 		{"id missing", func(h map[string][]string) { delete(h, "Ce-Id") }, gatewayData,
 			request.Identity{Source: "/tests/binary", Subject: "team-b"}, events.TypeRequested, []string{"id|id: missing"}},
 		{"source empty", func(h map[string][]string) { h["Ce-Source"] = []string{""} }, gatewayData,
-			request.Identity{ID: "bin-1", Subject: "team-b"}, events.TypeRequested, []string{"source|source: empty"}},
+			request.Identity{EventID: "bin-1", Subject: "team-b"}, events.TypeRequested, []string{"source|source: empty"}},
 		{"type missing", func(h map[string][]string) { delete(h, "Ce-Type") }, gatewayData, binID, "",
 			[]string{"type|type: missing"}},
 		{"two ids", func(h map[string][]string) { h["Ce-Id"] = []string{"a", "b"} }, gatewayData,
@@ -192,7 +192,7 @@ func TestFromHTTPBinaryErrors(t *testing.T) {
 		{"ce-datacontenttype present", func(h map[string][]string) { h["Ce-Datacontenttype"] = []string{"application/json"} }, gatewayData,
 			binID, events.TypeRequested, []string{"datacontenttype|ce-datacontenttype: must not be present in binary mode"}},
 		{"invalid UTF-8 after decoding", func(h map[string][]string) { h["Ce-Subject"] = []string{"%C0%A0"} }, gatewayData,
-			request.Identity{Source: "/tests/binary", ID: "bin-1"}, events.TypeRequested, []string{"subject|ce-subject: not valid UTF-8 after percent-decoding"}},
+			request.Identity{Source: "/tests/binary", EventID: "bin-1"}, events.TypeRequested, []string{"subject|ce-subject: not valid UTF-8 after percent-decoding"}},
 		{"empty body", nil, "", binID, events.TypeRequested, []string{"data|data: the body is empty"}},
 		{"body not JSON", nil, "RegionId=cn-hangzhou", binID, events.TypeRequested, []string{"data|data: not valid JSON"}},
 		{"body a JSON array", nil, "[" + gatewayData + "]", binID, events.TypeRequested, []string{"data|data: a JSON array"}},
@@ -336,7 +336,7 @@ func TestFromHTTPMessageLowerCaseHeaders(t *testing.T) {
 		t.Fatal(err)
 	}
 	checkItem(t, items[0], 0, want{
-		identity: request.Identity{Source: "/fc/http", ID: "fc-1"},
+		identity: request.Identity{Source: "/fc/http", EventID: "fc-1"},
 		typ:      events.TypeRequested,
 		data:     gatewayData,
 		ignored:  []string{"ce-fc-code-checksum"},

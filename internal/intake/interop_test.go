@@ -52,7 +52,7 @@ func sdkEvent(t *testing.T, id string, rawData bool) event.Event {
 func checkSDKItem(t *testing.T, it intake.Item, index int, id string) {
 	t.Helper()
 	checkItem(t, it, index, want{
-		identity:    request.Identity{Source: "/senders/sdk-go", ID: id, Subject: "team c"},
+		identity:    request.Identity{Source: "/senders/sdk-go", EventID: id, Subject: "team c"},
 		typ:         events.TypeRequested,
 		time:        "2024-03-01T10:00:00Z",
 		traceParent: "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01",

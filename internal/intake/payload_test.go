@@ -25,7 +25,7 @@ func TestFromPayloadShapes(t *testing.T) {
 			name:    "EventBridge event-driven, aliyun extensions and charset",
 			payload: testdata(t, "eventbridge-event-driven.json"),
 			want: []want{{
-				identity:    request.Identity{Source: ebSource, ID: "45ef4dew-7c35-447a", Subject: "acs.eventbridge:cn-hangzhou:123:custom/vpngw/team-a"},
+				identity:    request.Identity{Source: ebSource, EventID: "45ef4dew-7c35-447a", Subject: "acs.eventbridge:cn-hangzhou:123:custom/vpngw/team-a"},
 				typ:         events.TypeRequested,
 				time:        "2020-11-19T21:04:41+08:00",
 				traceParent: "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01",
@@ -44,7 +44,7 @@ func TestFromPayloadShapes(t *testing.T) {
 			name:    "EventBridge data as an escaped string, publish time in epoch ms",
 			payload: testdata(t, "eventbridge-data-string.json"),
 			want: []want{{
-				identity: request.Identity{Source: ebSource, ID: "7a1c-data-string"},
+				identity: request.Identity{Source: ebSource, EventID: "7a1c-data-string"},
 				typ:      events.TypeRequested,
 				data:     `{"RegionId":"cn-hangzhou","VpcId":"vpc-bp1ub1yt9cvakoelj****","Bandwidth":5}`,
 				extensions: map[string]string{
@@ -57,7 +57,7 @@ func TestFromPayloadShapes(t *testing.T) {
 			name:    "data_base64",
 			payload: testdata(t, "data-base64.json"),
 			want: []want{{
-				identity: request.Identity{Source: "/tools/vpngw-cli", ID: "b64-1"},
+				identity: request.Identity{Source: "/tools/vpngw-cli", EventID: "b64-1"},
 				typ:      events.TypeRequested,
 				data:     `{"RegionId":"cn-hangzhou","VpcId":"vpc-1","Bandwidth":20}`,
 			}},
@@ -67,18 +67,18 @@ func TestFromPayloadShapes(t *testing.T) {
 			payload: testdata(t, "event-streaming.json"),
 			want: []want{
 				{
-					identity:   request.Identity{Source: ebSource, ID: "stream-0"},
+					identity:   request.Identity{Source: ebSource, EventID: "stream-0"},
 					typ:        events.TypeRequested,
 					data:       `{"RegionId":"cn-hangzhou","VpcId":"vpc-0","Bandwidth":5}`,
 					extensions: map[string]string{"aliyunpublishtime": "2024-03-01T10:00:00.100Z", "aliyuneventbusname": "default"},
 				},
 				{
-					identity: request.Identity{Source: ebSource, ID: "stream-1"},
+					identity: request.Identity{Source: ebSource, EventID: "stream-1"},
 					typ:      events.TypeRequested,
 					problems: []string{`specversion|specversion "0.3": only "1.0" is supported`},
 				},
 				{
-					identity: request.Identity{Source: ebSource, ID: "stream-2"},
+					identity: request.Identity{Source: ebSource, EventID: "stream-2"},
 					typ:      events.TypeRequested,
 					data:     `{"RegionId":"cn-shanghai","VpcId":"vpc-2","Bandwidth":10}`,
 				},
@@ -89,7 +89,7 @@ func TestFromPayloadShapes(t *testing.T) {
 			payload: testdata(t, "kafka-streaming.json"),
 			want: []want{
 				{
-					identity: request.Identity{Source: "acs:alikafka", ID: "kafka-0", Subject: "acs:alikafka:alikafka_pre-cn-i7m2msb9****:topic:vpngw"},
+					identity: request.Identity{Source: "acs:alikafka", EventID: "kafka-0", Subject: "acs:alikafka:alikafka_pre-cn-i7m2msb9****:topic:vpngw"},
 					typ:      events.TypeRequested,
 					data:     `{"RegionId":"cn-hangzhou","VpcId":"vpc-k0","Bandwidth":5}`,
 					extensions: map[string]string{
@@ -98,7 +98,7 @@ func TestFromPayloadShapes(t *testing.T) {
 					},
 				},
 				{
-					identity: request.Identity{Source: "acs:alikafka", ID: "kafka-1"},
+					identity: request.Identity{Source: "acs:alikafka", EventID: "kafka-1"},
 					typ:      events.TypeRequested,
 					data:     `{"RegionId":"cn-hangzhou","VpcId":"vpc-k1","Bandwidth":10}`,
 				},
@@ -110,8 +110,8 @@ func TestFromPayloadShapes(t *testing.T) {
 				`"{\"specversion\":\"1.0\",\"id\":\"b\",\"source\":\"/s\",\"type\":\"t\",\"data\":{}}",` +
 				`42, null, "not json", "[1]", []]`),
 			want: []want{
-				{identity: request.Identity{Source: "/s", ID: "a"}, typ: "t", data: `{}`},
-				{identity: request.Identity{Source: "/s", ID: "b"}, typ: "t", data: `{}`},
+				{identity: request.Identity{Source: "/s", EventID: "a"}, typ: "t", data: `{}`},
+				{identity: request.Identity{Source: "/s", EventID: "b"}, typ: "t", data: `{}`},
 				{problems: []string{"event|event 2: a JSON number; want a CloudEvent JSON object, or a string holding one"}},
 				{problems: []string{"event|event 3: JSON null"}},
 				{problems: []string{"event|event 4: a string holding not valid JSON"}},
@@ -122,12 +122,12 @@ func TestFromPayloadShapes(t *testing.T) {
 		{
 			name:    "leading byte order mark and surrounding whitespace",
 			payload: []byte("\xef\xbb\xbf \n\t" + `{"specversion":"1.0","id":"bom","source":"/s","type":"t","data":{"VpcId":"v"}}` + "\n"),
-			want:    []want{{identity: request.Identity{Source: "/s", ID: "bom"}, typ: "t", data: `{"VpcId":"v"}`}},
+			want:    []want{{identity: request.Identity{Source: "/s", EventID: "bom"}, typ: "t", data: `{"VpcId":"v"}`}},
 		},
 		{
 			name:    "type is passed through uninterpreted",
 			payload: []byte(`{"specversion":"1.0","id":"x","source":"/s","type":"io.vpngw.gateway.batch.requested","data":{}}`),
-			want:    []want{{identity: request.Identity{Source: "/s", ID: "x"}, typ: "io.vpngw.gateway.batch.requested", data: `{}`}},
+			want:    []want{{identity: request.Identity{Source: "/s", EventID: "x"}, typ: "io.vpngw.gateway.batch.requested", data: `{}`}},
 		},
 		{
 			name:    "empty array holds no work",
@@ -201,7 +201,7 @@ func TestFromPayloadAcceptsFullBatch(t *testing.T) {
 		t.Fatalf("got %d items, want %d", len(items), intake.MaxBatch)
 	}
 	for i, it := range items {
-		if it.Err != nil || it.Index != i || it.Identity.ID != fmt.Sprintf("e%d", i) || string(it.Data) != fmt.Sprintf(`{"N":%d}`, i) {
+		if it.Err != nil || it.Index != i || it.Identity.EventID != fmt.Sprintf("e%d", i) || string(it.Data) != fmt.Sprintf(`{"N":%d}`, i) {
 			t.Fatalf("item %d = %+v", i, it)
 		}
 	}
@@ -211,7 +211,7 @@ func TestFromPayloadAcceptsFullBatch(t *testing.T) {
 // checks the problem reported, and that the identity survives as far as the
 // event gave it.
 func TestFromPayloadAttributeErrors(t *testing.T) {
-	fullID := request.Identity{Source: "/tests", ID: "req-1", Subject: "team-a"}
+	fullID := request.Identity{Source: "/tests", EventID: "req-1", Subject: "team-a"}
 	tests := []struct {
 		name     string
 		mutate   func(m map[string]any)
@@ -233,15 +233,15 @@ func TestFromPayloadAttributeErrors(t *testing.T) {
 			[]string{"id|id: missing"}},
 		{"id a number", func(m map[string]any) { m["id"] = 7 }, request.Identity{Source: "/tests", Subject: "team-a"}, events.TypeRequested,
 			[]string{"id|id: a JSON number; want a non-empty string"}},
-		{"source missing", func(m map[string]any) { delete(m, "source") }, request.Identity{ID: "req-1", Subject: "team-a"}, events.TypeRequested,
+		{"source missing", func(m map[string]any) { delete(m, "source") }, request.Identity{EventID: "req-1", Subject: "team-a"}, events.TypeRequested,
 			[]string{"source|source: missing; want a non-empty string"}},
-		{"source an object", func(m map[string]any) { m["source"] = map[string]any{"a": 1} }, request.Identity{ID: "req-1", Subject: "team-a"}, events.TypeRequested,
+		{"source an object", func(m map[string]any) { m["source"] = map[string]any{"a": 1} }, request.Identity{EventID: "req-1", Subject: "team-a"}, events.TypeRequested,
 			[]string{"source|source: a JSON object; want a non-empty string"}},
 		{"type missing", func(m map[string]any) { delete(m, "type") }, fullID, "",
 			[]string{`type|type: missing; want a non-empty string such as "io.vpngw.gateway.requested"`}},
 		{"type empty", func(m map[string]any) { m["type"] = "" }, fullID, "",
 			[]string{"type|type: empty"}},
-		{"subject not a string", func(m map[string]any) { m["subject"] = true }, request.Identity{Source: "/tests", ID: "req-1"}, events.TypeRequested,
+		{"subject not a string", func(m map[string]any) { m["subject"] = true }, request.Identity{Source: "/tests", EventID: "req-1"}, events.TypeRequested,
 			[]string{"subject|subject: a JSON boolean; want a string"}},
 		{"time not a string", func(m map[string]any) { m["time"] = 1605791082 }, fullID, events.TypeRequested,
 			[]string{"time|time: a JSON number; want a string"}},
@@ -368,7 +368,7 @@ func TestFromPayloadExtensionValues(t *testing.T) {
 		t.Fatal(err)
 	}
 	checkItem(t, items[0], 0, want{
-		identity: request.Identity{Source: "/s", ID: "x"},
+		identity: request.Identity{Source: "/s", EventID: "x"},
 		typ:      "t",
 		data:     `{}`,
 		extensions: map[string]string{
@@ -451,7 +451,7 @@ func TestFromPayloadEventsSamples(t *testing.T) {
 			if it.Err != nil {
 				t.Fatalf("sample refused: %v", it.Err)
 			}
-			if it.Identity != (request.Identity{Source: sample.Source, ID: sample.ID, Subject: sample.Subject}) || it.Type != sample.Type {
+			if it.Identity != (request.Identity{Source: sample.Source, EventID: sample.ID, Subject: sample.Subject}) || it.Type != sample.Type {
 				t.Errorf("Identity, Type = %+v, %q", it.Identity, it.Type)
 			}
 			requireSameJSON(t, it.Data, data)

@@ -108,7 +108,7 @@ func startSamplesStack(t *testing.T, extra map[string]string) (*Stack, *outcomeL
 			return
 		}
 		o.mu.Lock()
-		k := o.key(ref.Request.Source, ref.Request.Id)
+		k := o.key(ref.Request.Source, ref.Request.EventID)
 		o.got[k] = append(o.got[k], ev)
 		o.mu.Unlock()
 	}); err != nil {

@@ -10,6 +10,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/vpngw/vpngw/internal/outgoing"
 	"github.com/vpngw/vpngw/internal/store"
 )
 
@@ -57,23 +58,16 @@ type Report struct {
 	Parked    int // events set aside in the store because the broker refused them for good
 }
 
-// Message is one event to publish.
-type Message struct {
-	ID   string
-	Type string
-	Body []byte
-}
-
-// Publisher publishes one message and returns once the broker acknowledged it.
+// Publisher publishes one event and returns once the broker acknowledged it.
 type Publisher interface {
-	Publish(ctx context.Context, m Message) error
+	Publish(ctx context.Context, e outgoing.Event) error
 }
 
 // PublisherFunc adapts a function to Publisher.
-type PublisherFunc func(ctx context.Context, m Message) error
+type PublisherFunc func(ctx context.Context, e outgoing.Event) error
 
 // Publish calls f.
-func (f PublisherFunc) Publish(ctx context.Context, m Message) error { return f(ctx, m) }
+func (f PublisherFunc) Publish(ctx context.Context, e outgoing.Event) error { return f(ctx, e) }
 
 // Drainer publishes unsent events in outbox order.
 type Drainer struct {
@@ -132,7 +126,7 @@ func (d *Drainer) Drain(ctx context.Context) (Report, error) {
 		var sent []int64
 		var perr error
 		for _, e := range evs {
-			err := d.pub.Publish(ctx, Message{ID: e.ID, Type: e.Type, Body: e.Body})
+			err := d.pub.Publish(ctx, e.Event)
 			if err == nil {
 				sent = append(sent, e.Seq)
 				delete(d.reoffered, e.Seq)

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/vpngw/vpngw/internal/outbox"
+	"github.com/vpngw/vpngw/internal/outgoing"
 	"github.com/vpngw/vpngw/internal/store"
 	"github.com/vpngw/vpngw/internal/store/sqlstore"
 )
@@ -23,7 +24,7 @@ type flaky struct {
 	failAt int // fail the publish with this index (0: never)
 }
 
-func (f *flaky) Publish(_ context.Context, m outbox.Message) error {
+func (f *flaky) Publish(_ context.Context, m outgoing.Event) error {
 	if f.failAt != 0 && len(f.sent)+1 == f.failAt {
 		return errors.New("broker down")
 	}
@@ -45,7 +46,7 @@ func TestDrainPublishesInOrderAndStopsAtTheFirstFailure(t *testing.T) {
 		id := "e" + key
 		want = append(want, id)
 		if _, _, err := s.Insert(ctx, store.Request{Key: key, Source: "s", EventID: key, Params: []byte("{}"), CreatedAt: now, UpdatedAt: now},
-			[]store.Event{{ID: id, RequestKey: key, Type: "t", Body: []byte("{}")}}); err != nil {
+			[]store.Event{{RequestKey: key, Event: outgoing.Event{ID: id, Type: "t", Body: []byte("{}")}}}); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -79,7 +80,7 @@ type sizeLimited struct {
 	sent []string
 }
 
-func (b *sizeLimited) Publish(_ context.Context, m outbox.Message) error {
+func (b *sizeLimited) Publish(_ context.Context, m outgoing.Event) error {
 	switch {
 	case b.down:
 		return errors.New("connection refused")
@@ -115,7 +116,7 @@ func TestDrainParksARefusedEventAndGoesOn(t *testing.T) {
 			want = append(want, id)
 		}
 		if _, _, err := s.Insert(ctx, store.Request{Key: key, Source: "s", EventID: key, Params: []byte("{}"), CreatedAt: now, UpdatedAt: now},
-			[]store.Event{{ID: id, RequestKey: key, Type: "t", Body: body}}); err != nil {
+			[]store.Event{{RequestKey: key, Event: outgoing.Event{ID: id, Type: "t", Body: body}}}); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -164,7 +165,7 @@ func TestDrainParksARefusedEventAndGoesOn(t *testing.T) {
 	// stops, and the event waits in its place.
 	key := "k-later"
 	if _, _, err := s.Insert(ctx, store.Request{Key: key, Source: "s", EventID: key, Params: []byte("{}"), CreatedAt: now, UpdatedAt: now},
-		[]store.Event{{ID: "e-later", RequestKey: key, Type: "t", Body: []byte("{}")}}); err != nil {
+		[]store.Event{{RequestKey: key, Event: outgoing.Event{ID: "e-later", Type: "t", Body: []byte("{}")}}}); err != nil {
 		t.Fatal(err)
 	}
 	pub.down = true

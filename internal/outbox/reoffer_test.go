@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/vpngw/vpngw/internal/outbox"
+	"github.com/vpngw/vpngw/internal/outgoing"
 	"github.com/vpngw/vpngw/internal/store"
 	"github.com/vpngw/vpngw/internal/store/sqlstore"
 )
@@ -26,14 +27,14 @@ func TestReofferBacksOffAndLeavesTooLargeParked(t *testing.T) {
 	now := time.Date(2026, 11, 25, 10, 0, 0, 0, time.UTC)
 	for _, typ := range []string{"unrouted", "large"} {
 		if _, _, err := s.Insert(ctx, store.Request{Key: typ, Source: "s", EventID: typ, Params: []byte("{}"), CreatedAt: now, UpdatedAt: now},
-			[]store.Event{{ID: "e-" + typ, RequestKey: typ, Type: typ, Body: []byte("{}")}}); err != nil {
+			[]store.Event{{RequestKey: typ, Event: outgoing.Event{ID: "e-" + typ, Type: typ, Body: []byte("{}")}}}); err != nil {
 			t.Fatal(err)
 		}
 	}
 	routed := false
 	var offers []time.Duration
 	start := now
-	pub := outbox.PublisherFunc(func(_ context.Context, m outbox.Message) error {
+	pub := outbox.PublisherFunc(func(_ context.Context, m outgoing.Event) error {
 		switch {
 		case m.Type == "large":
 			return fmt.Errorf("%w: too large", outbox.ErrRefused)

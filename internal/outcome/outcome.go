@@ -11,14 +11,8 @@ import (
 	"github.com/cloudevents/sdk-go/v2/event"
 
 	"github.com/vpngw/vpngw/events"
+	"github.com/vpngw/vpngw/internal/outgoing"
 )
-
-// Event is one outcome ready for the outbox.
-type Event struct {
-	ID   string
-	Type string
-	Body []byte // application/cloudevents+json
-}
 
 // ID is the CloudEvent id of the outcome of type typ for the request with
 // key: a UUID-shaped digest, so it is the same however often it is computed.
@@ -43,7 +37,7 @@ type Meta struct {
 // for its size. An event still over the bound (data of another type) is an
 // error, not an event: it is never written to the outbox, where it would
 // only be parked.
-func New(typ string, m Meta, data any) (Event, error) {
+func New(typ string, m Meta, data any) (outgoing.Event, error) {
 	switch d := data.(type) {
 	case events.Failed:
 		data = d.Bounded()
@@ -68,19 +62,19 @@ func New(typ string, m Meta, data any) (Event, error) {
 		e.SetExtension("traceparent", m.TraceParent)
 	}
 	if err := e.SetData(events.ContentType, data); err != nil {
-		return Event{}, fmt.Errorf("encode %s data: %w", typ, err)
+		return outgoing.Event{}, fmt.Errorf("encode %s data: %w", typ, err)
 	}
 	if err := e.Validate(); err != nil {
-		return Event{}, fmt.Errorf("build %s event: %w", typ, err)
+		return outgoing.Event{}, fmt.Errorf("build %s event: %w", typ, err)
 	}
 	body, err := json.Marshal(e)
 	if err != nil {
-		return Event{}, fmt.Errorf("encode %s event: %w", typ, err)
+		return outgoing.Event{}, fmt.Errorf("encode %s event: %w", typ, err)
 	}
 	if len(body) > events.MaxOutcomeBytes {
-		return Event{}, fmt.Errorf("%s event is %d bytes, over the bound of %d (events.MaxOutcomeBytes): its data of type %T is not bounded", typ, len(body), events.MaxOutcomeBytes, data)
+		return outgoing.Event{}, fmt.Errorf("%s event is %d bytes, over the bound of %d (events.MaxOutcomeBytes): its data of type %T is not bounded", typ, len(body), events.MaxOutcomeBytes, data)
 	}
-	return Event{ID: e.ID(), Type: typ, Body: body}, nil
+	return outgoing.Event{ID: e.ID(), Type: typ, Body: body}, nil
 }
 
 // maxSubject bounds the subject attribute: a gateway id, far shorter.

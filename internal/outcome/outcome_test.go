@@ -70,7 +70,7 @@ func worst(n int) string {
 func TestOutcomesStayUnderTheSizeBound(t *testing.T) {
 	big := worst(1 << 20)
 	m := outcome.Meta{RequestKey: "k", Subject: big, TraceParent: "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01", Time: time.Now()}
-	ref := events.RequestRef{Source: big, Id: big, Subject: big}
+	ref := events.RequestRef{Source: big, EventID: big, Subject: big}
 
 	errs := make([]events.FieldError, 1_000_000)
 	for i := range errs {
@@ -98,7 +98,7 @@ func TestOutcomesStayUnderTheSizeBound(t *testing.T) {
 	for i := range plain {
 		plain[i] = events.FieldError{Field: fmt.Sprintf("Extra%03d", i), Allowed: "one of RegionId, VpcId, Bandwidth", Message: fmt.Sprintf("Extra%03d is not a parameter", i)}
 	}
-	e, err = outcome.New(events.TypeFailed, outcome.Meta{RequestKey: "k", Time: time.Now()}, events.Failed{Request: events.RequestRef{Source: "/s", Id: "1"},
+	e, err = outcome.New(events.TypeFailed, outcome.Meta{RequestKey: "k", Time: time.Now()}, events.Failed{Request: events.RequestRef{Source: "/s", EventID: "1"},
 		Stage: events.StageValidation, Code: events.CodeInvalidRequest, Message: "invalid", Errors: plain})
 	if err != nil {
 		t.Fatal(err)
@@ -113,7 +113,7 @@ func TestOutcomesStayUnderTheSizeBound(t *testing.T) {
 
 	items := make([]events.BatchItemFailure, events.MaxBatchItems)
 	for i := range items {
-		items[i] = events.BatchItemFailure{Index: i, Id: big, VpnGatewayId: big, Reason: big}
+		items[i] = events.BatchItemFailure{Index: i, EventID: big, VpnGatewayId: big, Reason: big}
 	}
 	b := events.BatchCompleted{Request: ref, Total: len(items), Failed: len(items), FailedItems: items}
 	e, err = outcome.New(events.TypeBatchCompleted, m, b)

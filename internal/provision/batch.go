@@ -25,7 +25,7 @@ func (s *Service) expand(ctx context.Context, in []Input) ([]Input, []Result, []
 		errs    []error
 	)
 	for _, x := range in {
-		if x.Err != nil || x.Type != events.TypeBatchRequested || events.IsBatchItemID(x.Identity.ID) {
+		if x.Err != nil || x.Type != events.TypeBatchRequested || events.IsBatchItemID(x.Identity.EventID) {
 			// A batch with an item's id is refused as one request.
 			flat = append(flat, x)
 			continue
@@ -47,7 +47,7 @@ func (s *Service) expand(ctx context.Context, in []Input) ([]Input, []Result, []
 			flat = append(flat, x)
 		case err != nil:
 			id := x.Identity
-			results = append(results, Result{Source: id.Source, Id: id.ID, Key: id.Key(), Retry: true, Message: err.Error()})
+			results = append(results, Result{Source: id.Source, EventID: id.EventID, Key: id.Key(), Retry: true, Message: err.Error()})
 			errs = append(errs, err)
 		default:
 			flat = append(flat, items...)
@@ -63,12 +63,12 @@ func batchIdentityErrors(id request.Identity) []events.FieldError {
 	if errs := id.Check(); errs != nil {
 		return errs
 	}
-	item := events.BatchItemID(id.ID, 0)
+	item := events.BatchItemID(id.EventID, 0)
 	if n := utf8.RuneCountInString(item); n > request.MaxIdentityLength {
-		max := request.MaxIdentityLength - (len(item) - len(id.ID))
-		return []events.FieldError{{Field: "id", Value: clipIdentity(id.ID),
+		max := request.MaxIdentityLength - (len(item) - len(id.EventID))
+		return []events.FieldError{{Field: "id", Value: clipIdentity(id.EventID),
 			Allowed: fmt.Sprintf("at most %d characters for a batch, whose items' ids add /item-NNNN", max),
-			Message: fmt.Sprintf("id is %d characters long; a batch's id may have at most %d, so that its items' ids (id/item-NNNN) fit the %d kept", n-(len(item)-len(id.ID)), max, request.MaxIdentityLength)}}
+			Message: fmt.Sprintf("id is %d characters long; a batch's id may have at most %d, so that its items' ids (id/item-NNNN) fit the %d kept", n-(len(item)-len(id.EventID)), max, request.MaxIdentityLength)}}
 	}
 	return nil
 }
@@ -114,9 +114,9 @@ func decodeBatch(data []byte) (events.BatchRequest, error) {
 func batchItems(batch Input, b events.BatchRequest, scheme store.ItemScheme) []Input {
 	items := make([]Input, len(b.Requests))
 	for i, raw := range b.Requests {
-		id := request.Identity{Source: batch.Identity.Source, ID: events.BatchItemID(batch.Identity.ID, i), Subject: batch.Identity.Subject, Item: true}
+		id := request.Identity{Source: batch.Identity.Source, EventID: events.BatchItemID(batch.Identity.EventID, i), Subject: batch.Identity.Subject, Item: true}
 		if scheme == store.ItemsByIndex {
-			id.ID, id.Item = fmt.Sprintf("%s/%04d", batch.Identity.ID, i), false
+			id.EventID, id.Item = fmt.Sprintf("%s/%04d", batch.Identity.EventID, i), false
 		}
 		items[i] = Input{
 			Identity:    id,
@@ -142,9 +142,9 @@ var errNotBatch = errors.New("id already used by a request that is not a batch")
 // holds: refused, and that request's record is left as it is.
 func (s *Service) notBatch(ctx context.Context, id request.Identity) Result {
 	msg := "id already used by a request that is not a batch; send a new id"
-	src, eid := clipIdentity(id.Source), clipIdentity(id.ID)
+	src, eid := clipIdentity(id.Source), clipIdentity(id.EventID)
 	s.log.WarnContext(ctx, "batch refused: its id is a single request's", "request_key", id.Key(), "source", src, "event_id", eid)
-	return Result{Source: src, Id: eid, Key: id.Key(), State: store.Failed, Code: events.CodeInvalidRequest, Message: msg,
+	return Result{Source: src, EventID: eid, Key: id.Key(), State: store.Failed, Code: events.CodeInvalidRequest, Message: msg,
 		Errors: []events.FieldError{{Field: "id", Value: eid, Allowed: "an id no single request of the source uses", Message: msg}}}
 }
 
@@ -159,7 +159,7 @@ func (s *Service) recordBatch(ctx context.Context, x Input) ([]Input, error) {
 	id := x.Identity
 	now := s.now()
 	got, _, err := s.store.Insert(ctx, store.Request{
-		Key: id.Key(), Source: id.Source, EventID: id.ID, Subject: id.Subject,
+		Key: id.Key(), Source: id.Source, EventID: id.EventID, Subject: id.Subject,
 		Params: x.Data, State: store.Batch, CreatedAt: now, UpdatedAt: now, TraceParent: x.TraceParent,
 		Caller: x.Caller, ChatUser: x.ChatUser, DryRun: x.DryRun, ItemScheme: store.ItemsApart,
 		Origin: encodeOrigin(x.Key, x.Origin),
@@ -186,7 +186,7 @@ func (s *Service) FinishBatch(ctx context.Context, batch store.Request, leaseOwn
 		return false, fmt.Errorf("batch %s: %w", batch.Key, err)
 	}
 	x := Input{
-		Identity: request.Identity{Source: batch.Source, ID: batch.EventID, Subject: batch.Subject}, Type: events.TypeBatchRequested,
+		Identity: request.Identity{Source: batch.Source, EventID: batch.EventID, Subject: batch.Subject}, Type: events.TypeBatchRequested,
 		TraceParent: batch.TraceParent, Caller: batch.Caller, ChatUser: batch.ChatUser, DryRun: batch.DryRun,
 	}
 	x.Key, x.Origin = decodeOrigin(batch.Origin)
@@ -227,7 +227,7 @@ func (s *Service) FinishBatch(ctx context.Context, batch store.Request, leaseOwn
 		case store.Failed:
 			sum.Failed++
 			sum.FailedItems = append(sum.FailedItems, events.BatchItemFailure{
-				Index: i, Id: items[i].Identity.ID, VpnGatewayId: r.GatewayID, Reason: r.LastError,
+				Index: i, EventID: items[i].Identity.EventID, VpnGatewayId: r.GatewayID, Reason: r.LastError,
 			})
 		default:
 			return false, nil // not yet

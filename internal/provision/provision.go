@@ -96,7 +96,7 @@ type Input struct {
 // Result is what became of one request.
 type Result struct {
 	Source       string              `json:"Source"`
-	Id           string              `json:"Id"`
+	EventID      string              `json:"Id"`
 	Key          string              `json:"Key"`
 	State        store.State         `json:"State"`
 	VpnGatewayId string              `json:"VpnGatewayId,omitempty"`
@@ -130,7 +130,7 @@ type Service struct {
 	now         func() time.Time
 	log         *slog.Logger
 	concurrency int
-	reserve     time.Duration
+	reserve     time.Duration // kept free before the deadline: no API call starts later, a quarter of it records the outcome
 	policy      Policy
 	faultBound  time.Duration
 }
@@ -169,15 +169,10 @@ func WithPermissionFaultBound(d time.Duration) Option {
 // call. Without it every valid request is allowed.
 func WithPolicy(p Policy) Option { return func(s *Service) { s.policy = p } }
 
-// WithReserve sets how much of the deadline is kept free: no API call starts
-// later than that, and a quarter of it is kept after the call to record its
-// outcome.
-func WithReserve(d time.Duration) Option { return func(s *Service) { s.reserve = d } }
-
 type reserveKey struct{}
 
 // WithDeadlineReserve returns ctx with a reserve of its own: HandleAll and
-// Handle keep d, instead of the service's reserve (WithReserve), free before
+// Handle keep d, instead of the service's reserve (3 s), free before
 // ctx's deadline. An edge whose answer is due sooner than the service's
 // reserve, such as a chat command that must be answered within 3 s, sets the
 // room one API call and its record need; otherwise no call would ever start.
@@ -248,11 +243,11 @@ func (s *Service) HandleAll(ctx context.Context, in []Input) ([]Result, error) {
 		}
 		if s.deadlineNear(ctx) {
 			deferred.Add(1)
-			results[base+i] = Result{Source: slots[i].id.Source, Id: slots[i].id.ID, Key: slots[i].rec.Key,
+			results[base+i] = Result{Source: slots[i].id.Source, EventID: slots[i].id.EventID, Key: slots[i].rec.Key,
 				State: store.Received, Retry: true, Message: "not attempted before the invocation's deadline; recorded, and taken up by the redelivery or the reconcile tick"}
 			return
 		}
-		log := s.log.With("request_key", slots[i].rec.Key, "source", slots[i].id.Source, "event_id", slots[i].id.ID)
+		log := s.log.With("request_key", slots[i].rec.Key, "source", slots[i].id.Source, "event_id", slots[i].id.EventID)
 		results[base+i], errs[base+i] = s.create(ctx, log, slots[i].id, slots[i].rec)
 	})
 	if n := deferred.Load(); n > 0 {
@@ -312,7 +307,7 @@ func (s *Service) Handle(ctx context.Context, in Input) (Result, error) {
 	if !need || err != nil {
 		return res, err
 	}
-	log := s.log.With("request_key", rec.Key, "source", id.Source, "event_id", id.ID)
+	log := s.log.With("request_key", rec.Key, "source", id.Source, "event_id", id.EventID)
 	return s.create(ctx, log, id, rec)
 }
 
@@ -324,7 +319,7 @@ func (s *Service) record(ctx context.Context, in Input) (rec store.Request, id r
 	// its source in the delivery.
 	defer in.turn.decided()
 	id = in.Identity
-	if id.Source == "" || id.ID == "" {
+	if id.Source == "" || id.EventID == "" {
 		// Without source and id there is no identity to key on. The content
 		// is the next best thing: the same malformed event redelivered
 		// lands on the same record.
@@ -333,8 +328,8 @@ func (s *Service) record(ctx context.Context, in Input) (rec store.Request, id r
 			content = in.Data
 		}
 		sum := sha256.Sum256(content)
-		if id.ID == "" {
-			id.ID = "content-sha256:" + hex.EncodeToString(sum[:8])
+		if id.EventID == "" {
+			id.EventID = "content-sha256:" + hex.EncodeToString(sum[:8])
 		}
 	}
 	key := id.Key()
@@ -344,8 +339,8 @@ func (s *Service) record(ctx context.Context, in Input) (rec store.Request, id r
 		// for good, and never asked for again.
 		return rec, id, s.unrecordable(ctx, key, id, errs), false, nil
 	}
-	log := s.log.With("request_key", key, "source", id.Source, "event_id", id.ID)
-	retry := Result{Source: id.Source, Id: id.ID, Key: key, Retry: true}
+	log := s.log.With("request_key", key, "source", id.Source, "event_id", id.EventID)
+	retry := Result{Source: id.Source, EventID: id.EventID, Key: key, Retry: true}
 
 	// A redelivery of a settled request answers from the record, with no
 	// API call.
@@ -368,9 +363,9 @@ func (s *Service) record(ctx context.Context, in Input) (rec store.Request, id r
 		msg  string
 	)
 	switch {
-	case !in.item && events.IsBatchItemID(id.ID):
-		msg = fmt.Sprintf("event id ends in %q, the form vpngw gives the items of a batch (<batch event id>/item-<4 digits>); choose an id that does not", id.ID[len(id.ID)-len("/item-0000"):])
-		errs = []events.FieldError{{Field: "id", Value: truncate(id.ID, 200), Allowed: "any id that does not end in /item- and 4 digits", Message: msg}}
+	case !in.item && events.IsBatchItemID(id.EventID):
+		msg = fmt.Sprintf("event id ends in %q, the form vpngw gives the items of a batch (<batch event id>/item-<4 digits>); choose an id that does not", id.EventID[len(id.EventID)-len("/item-0000"):])
+		errs = []events.FieldError{{Field: "id", Value: truncate(id.EventID, 200), Allowed: "any id that does not end in /item- and 4 digits", Message: msg}}
 	case in.Err != nil:
 		msg = in.Err.Error()
 		var ee *request.EventError
@@ -397,7 +392,7 @@ func (s *Service) record(ctx context.Context, in Input) (rec store.Request, id r
 	}
 	now := s.now()
 	rec = store.Request{
-		Key: key, Source: id.Source, EventID: id.ID, Subject: id.Subject,
+		Key: key, Source: id.Source, EventID: id.EventID, Subject: id.Subject,
 		RegionID: req.RegionId, VpcID: req.VpcId, Params: in.Data,
 		CreatedAt: now, UpdatedAt: now, TraceParent: in.TraceParent,
 		Caller: in.Caller, ChatUser: in.ChatUser, DryRun: in.DryRun, Data: in.Data,
@@ -472,7 +467,7 @@ func (s *Service) record(ctx context.Context, in Input) (rec store.Request, id r
 	}
 	// Every gateway carries who asked for it, so it can be traced back to
 	// its ticket from the console.
-	identity := policy.IdentityTags(id.Source, id.ID, who.Principal())
+	identity := policy.IdentityTags(id.Source, id.EventID, who.Principal())
 	if req.ClientToken != "" {
 		// The requester's retries (new events) carry its token: the tags
 		// must not differ between them (see policy.TokenIdentityTags).
@@ -530,7 +525,7 @@ func (s *Service) record(ctx context.Context, in Input) (rec store.Request, id r
 // parameters. It is safe to run beside a delivery of the same request: both
 // send the same ClientToken.
 func (s *Service) Redrive(ctx context.Context, rec store.Request) (Result, error) {
-	id := request.Identity{Source: rec.Source, ID: rec.EventID, Subject: rec.Subject}
+	id := request.Identity{Source: rec.Source, EventID: rec.EventID, Subject: rec.Subject}
 	log := s.log.With("request_key", rec.Key, "source", rec.Source, "event_id", rec.EventID, "redrive", true)
 	if s.policy != nil || rec.DryRun {
 		if res, settled, err := s.redecide(ctx, log, id, rec); settled || err != nil {
@@ -544,7 +539,7 @@ func (s *Service) Redrive(ctx context.Context, rec store.Request) (Result, error
 // says that it was answered here (denied, or a dry run) and is not to be
 // created.
 func (s *Service) redecide(ctx context.Context, log *slog.Logger, id request.Identity, rec store.Request) (Result, bool, error) {
-	retry := Result{Source: id.Source, Id: id.ID, Key: rec.Key, State: store.Received, Retry: true}
+	retry := Result{Source: id.Source, EventID: id.EventID, Key: rec.Key, State: store.Received, Retry: true}
 	var sent events.GatewayRequest
 	if err := json.Unmarshal(rec.Params, &sent); err != nil {
 		return retry, true, fmt.Errorf("decode recorded request %s: %w", rec.Key, err)
@@ -671,7 +666,7 @@ func (s *Service) create(ctx context.Context, log *slog.Logger, id request.Ident
 			log.ErrorContext(ctx, "record transient failure", "err", terr)
 		}
 		log.WarnContext(ctx, "create failed, will retry", "err", err)
-		return Result{Source: id.Source, Id: id.ID, Key: rec.Key, State: store.Received, Retry: true, Message: err.Error()},
+		return Result{Source: id.Source, EventID: id.EventID, Key: rec.Key, State: store.Received, Retry: true, Message: err.Error()},
 			fmt.Errorf("create gateway for %s: %w", rec.Key, err)
 	}
 	ev, err := s.event(events.TypeAccepted, rec.Key, res.GatewayID, rec.TraceParent, now, events.Accepted{
@@ -724,7 +719,7 @@ func (s *Service) operatorFault(ctx context.Context, log *slog.Logger, id reques
 	}
 	log.ErrorContext(ctx, "the cloud API refused vpngw's credentials; the request is kept and retried once they are fixed",
 		"code", op.APICode(), "fix", fix)
-	return Result{Source: id.Source, Id: id.ID, Key: rec.Key, State: store.Received, Retry: true, Code: op.APICode(),
+	return Result{Source: id.Source, EventID: id.EventID, Key: rec.Key, State: store.Received, Retry: true, Code: op.APICode(),
 			Message: "kept for a retry: " + reason},
 		fmt.Errorf("create gateway for %s: %w", rec.Key, err)
 }
@@ -767,11 +762,11 @@ func (s *Service) permissionFailed(ctx context.Context, log *slog.Logger, id req
 // delivery already settled the request, which is success.
 func (s *Service) settledElsewhere(ctx context.Context, id request.Identity, key string, err error) (Result, error) {
 	if !errors.Is(err, store.ErrConflict) {
-		return Result{Source: id.Source, Id: id.ID, Key: key, Retry: true}, fmt.Errorf("record outcome of %s: %w", key, err)
+		return Result{Source: id.Source, EventID: id.EventID, Key: key, Retry: true}, fmt.Errorf("record outcome of %s: %w", key, err)
 	}
 	got, gerr := s.store.Get(ctx, key)
 	if gerr != nil {
-		return Result{Source: id.Source, Id: id.ID, Key: key, Retry: true}, fmt.Errorf("read request %s: %w", key, gerr)
+		return Result{Source: id.Source, EventID: id.EventID, Key: key, Retry: true}, fmt.Errorf("read request %s: %w", key, gerr)
 	}
 	return resultOf(id, got), nil
 }
@@ -781,7 +776,7 @@ func (s *Service) event(typ, key, subject, traceParent string, now time.Time, da
 	if err != nil {
 		return nil, err
 	}
-	return []store.Event{{ID: e.ID, RequestKey: key, Type: e.Type, Body: e.Body, CreatedAt: now}}, nil
+	return []store.Event{{RequestKey: key, Event: e, CreatedAt: now}}, nil
 }
 
 // CodeIDConflict is a Result's code for a request sent under an id already
@@ -818,9 +813,9 @@ func (s *Service) conflict(log *slog.Logger, id request.Identity, first store.Re
 		outcome += " (" + first.GatewayID + ")"
 	}
 	msg := fmt.Sprintf("id %q of source %q was first used at %s for a request with other data, which stands (%s); a request under an id already used is that request, not a new one: send the corrected request with a new id",
-		truncate(id.ID, 200), truncate(id.Source, 200), at, outcome)
+		truncate(id.EventID, 200), truncate(id.Source, 200), at, outcome)
 	log.Warn("request id already used for other data; answered as a conflict, nothing recorded", "first_used_at", at, "first_state", first.State)
-	return Result{Source: id.Source, Id: id.ID, Key: first.Key, State: store.Failed, Code: CodeIDConflict, Message: msg}
+	return Result{Source: id.Source, EventID: id.EventID, Key: first.Key, State: store.Failed, Code: CodeIDConflict, Message: msg}
 }
 
 // Conflicted reports whether any result is an IdConflict: an HTTP edge
@@ -835,7 +830,7 @@ func Conflicted(rs []Result) bool {
 }
 
 func resultOf(id request.Identity, r store.Request) Result {
-	res := Result{Source: id.Source, Id: id.ID, Key: r.Key, State: r.State, VpnGatewayId: r.GatewayID}
+	res := Result{Source: id.Source, EventID: id.EventID, Key: r.Key, State: r.State, VpnGatewayId: r.GatewayID}
 	if r.State == store.Failed || r.State == store.Received {
 		res.Message = r.LastError
 	}
@@ -874,9 +869,9 @@ func (s *Service) unrecordable(ctx context.Context, key string, id request.Ident
 		msgs[i] = fe.Message
 	}
 	msg := "the request cannot be recorded as sent: " + strings.Join(msgs, "; ")
-	src, eid := clipIdentity(id.Source), clipIdentity(id.ID)
+	src, eid := clipIdentity(id.Source), clipIdentity(id.EventID)
 	s.log.WarnContext(ctx, "request refused unrecorded", "request_key", key, "source", src, "event_id", eid, "reason", msg)
-	return Result{Source: src, Id: eid, Key: key, State: store.Failed, Code: events.CodeInvalidRequest, Message: msg, Errors: errs}
+	return Result{Source: src, EventID: eid, Key: key, State: store.Failed, Code: events.CodeInvalidRequest, Message: msg, Errors: errs}
 }
 
 // refusedByStore answers a request the store refused to record as sent
@@ -886,9 +881,9 @@ func (s *Service) unrecordable(ctx context.Context, key string, id request.Ident
 // the store's columns should agree.
 func (s *Service) refusedByStore(ctx context.Context, key string, id request.Identity, err error) Result {
 	msg := "the request cannot be recorded as sent: the store refused a value (" + truncate(err.Error(), 300) + ")"
-	src, eid := clipIdentity(id.Source), clipIdentity(id.ID)
+	src, eid := clipIdentity(id.Source), clipIdentity(id.EventID)
 	s.log.ErrorContext(ctx, "request refused unrecorded: the store cannot keep a value of it", "request_key", key, "source", src, "event_id", eid, "err", err)
-	return Result{Source: src, Id: eid, Key: key, State: store.Failed, Code: events.CodeInvalidRequest, Message: msg,
+	return Result{Source: src, EventID: eid, Key: key, State: store.Failed, Code: events.CodeInvalidRequest, Message: msg,
 		Errors: []events.FieldError{{Field: "event", Allowed: "values the store keeps whole", Message: msg}}}
 }
 
@@ -919,7 +914,7 @@ func (s *Service) reject(ctx context.Context, log *slog.Logger, rec store.Reques
 		return rec, id, res, false, nil
 	}
 	if err != nil {
-		return rec, id, Result{Source: id.Source, Id: id.ID, Key: rec.Key, Retry: true}, false, fmt.Errorf("record rejected request %s: %w", rec.Key, err)
+		return rec, id, Result{Source: id.Source, EventID: id.EventID, Key: rec.Key, Retry: true}, false, fmt.Errorf("record rejected request %s: %w", rec.Key, err)
 	}
 	if !created {
 		// Another delivery recorded the request first (a quota slot freed

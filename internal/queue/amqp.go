@@ -12,6 +12,9 @@ import (
 	"time"
 
 	amqp "github.com/rabbitmq/amqp091-go"
+
+	"github.com/vpngw/vpngw/internal/outgoing"
+	"github.com/vpngw/vpngw/internal/redact"
 )
 
 // AMQP defaults.
@@ -152,8 +155,8 @@ func (p *AMQPPublisher) Exchange() string { return p.cfg.exchange }
 // Publish sends m with routing key m.Type and waits for the broker's confirm.
 // A nack, a return of the mandatory message, or a channel closed before the
 // confirm are errors; after any of them Publish may be retried with m.
-func (p *AMQPPublisher) Publish(ctx context.Context, m Message) error {
-	if err := m.Validate(); err != nil {
+func (p *AMQPPublisher) Publish(ctx context.Context, m outgoing.Event) error {
+	if err := Validate(m); err != nil {
 		return err
 	}
 	if err := ctx.Err(); err != nil {
@@ -170,7 +173,7 @@ func (p *AMQPPublisher) Publish(ctx context.Context, m Message) error {
 	if err != nil && p.s != nil && p.s.broken() {
 		p.reset()
 	}
-	return redact(err, secretForms(p.cfg.password)...)
+	return redact.Error(err, p.cfg.password)
 }
 
 // reset drops the session; the next Publish connects again. Closing the
@@ -182,7 +185,7 @@ func (p *AMQPPublisher) reset() {
 	}
 }
 
-func (p *AMQPPublisher) publish(ctx context.Context, m Message) error {
+func (p *AMQPPublisher) publish(ctx context.Context, m outgoing.Event) error {
 	if p.s == nil || p.s.broken() {
 		p.reset()
 		s, err := runCtx(ctx, func() (*amqpSession, error) { return p.connect(ctx) }, (*amqpSession).close)
@@ -337,7 +340,7 @@ func (s *amqpSession) closeError() *amqp.Error {
 // RabbitMQ closes the channel with 406 PRECONDITION_FAILED, "message size
 // N is larger than configured max size M", for a message over its
 // max_message_size: that refusal is for good (ErrTooLarge).
-func channelClosed(m Message, exchange string, e *amqp.Error) error {
+func channelClosed(m outgoing.Event, exchange string, e *amqp.Error) error {
 	if e != nil && e.Code == amqp.PreconditionFailed && strings.Contains(e.Reason, "larger than configured max size") {
 		return fmt.Errorf("publish %s to exchange %q: %w: the event is %d bytes, over the broker's max_message_size: %w",
 			m.ID, exchange, ErrTooLarge, len(m.Body), e)

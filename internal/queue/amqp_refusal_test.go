@@ -6,6 +6,8 @@ import (
 	"testing"
 
 	amqp "github.com/rabbitmq/amqp091-go"
+
+	"github.com/vpngw/vpngw/internal/outgoing"
 )
 
 // TestAMQPChannelCloseClassified: RabbitMQ closes the channel with 406
@@ -16,7 +18,7 @@ import (
 // per-vhost limit), so the close is built as amqp091 hands it over rather
 // than provoked.
 func TestAMQPChannelCloseClassified(t *testing.T) {
-	m := Message{ID: "e1", Type: "io.vpngw.gateway.failed", Body: []byte(`{}`)}
+	m := outgoing.Event{ID: "e1", Type: "io.vpngw.gateway.failed", Body: []byte(`{}`)}
 	tooLarge := &amqp.Error{Code: amqp.PreconditionFailed, Server: true,
 		Reason: fmt.Sprintf("PRECONDITION_FAILED - message size %d is larger than configured max size %d", 2048, 1024)}
 	for _, c := range []struct {

@@ -1,9 +1,9 @@
 // Package queue publishes vpngw's outcome CloudEvents to a message broker.
 //
 // The outbox drain is its only production caller: it reads each stored event,
-// hands it to a Publisher as a Message and marks it sent only once Publish
-// returned nil, which every implementation here promises means "the broker
-// acknowledged it". A failed Publish is safe to repeat with the same Message:
+// hands its outgoing.Event to a Publisher and marks it sent only once
+// Publish returned nil, which every implementation here promises means "the
+// broker acknowledged it". A failed Publish is safe to repeat with the same event:
 // NATS JetStream drops the repeat by its Nats-Msg-Id within the stream's
 // duplicate window, and AMQP consumers can drop it by the message id, which
 // is the CloudEvent id.

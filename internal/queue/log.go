@@ -8,6 +8,8 @@ import (
 	"net/url"
 	"os"
 	"sync"
+
+	"github.com/vpngw/vpngw/internal/outgoing"
 )
 
 func init() {
@@ -62,8 +64,8 @@ type logLine struct {
 }
 
 // Publish writes m as one line.
-func (p *LogPublisher) Publish(ctx context.Context, m Message) error {
-	if err := m.Validate(); err != nil {
+func (p *LogPublisher) Publish(ctx context.Context, m outgoing.Event) error {
+	if err := Validate(m); err != nil {
 		return err
 	}
 	if err := ctx.Err(); err != nil {

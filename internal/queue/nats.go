@@ -13,6 +13,9 @@ import (
 
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/vpngw/vpngw/internal/outgoing"
+	"github.com/vpngw/vpngw/internal/redact"
 )
 
 // NATS defaults.
@@ -157,8 +160,8 @@ func (p *NATSPublisher) Stream() string { return p.cfg.stream }
 // Publish sends m on <prefix>.<type> with Nats-Msg-Id = m.ID and waits for
 // JetStream's PubAck. A PubAck that reports a duplicate is success: the
 // stream already holds the event.
-func (p *NATSPublisher) Publish(ctx context.Context, m Message) error {
-	if err := m.Validate(); err != nil {
+func (p *NATSPublisher) Publish(ctx context.Context, m outgoing.Event) error {
+	if err := Validate(m); err != nil {
 		return err
 	}
 	if err := ctx.Err(); err != nil {
@@ -204,7 +207,7 @@ func (p *NATSPublisher) Publish(ctx context.Context, m Message) error {
 		err = fmt.Errorf("not connected, the client is reconnecting: %w", err)
 	}
 	if err != nil {
-		return redact(fmt.Errorf("publish %s to NATS subject %s: %w", m.ID, p.Subject(m.Type), err), p.secrets()...)
+		return redact.Error(fmt.Errorf("publish %s to NATS subject %s: %w", m.ID, p.Subject(m.Type), err), p.secrets()...)
 	}
 	return nil
 }
@@ -265,14 +268,14 @@ func (p *NATSPublisher) connectionLost() {
 	p.lost = make(chan struct{})
 }
 
-func (p *NATSPublisher) natsMsg(m Message) *nats.Msg {
+func (p *NATSPublisher) natsMsg(m outgoing.Event) *nats.Msg {
 	msg := nats.NewMsg(p.Subject(m.Type))
 	msg.Header.Set("Content-Type", ContentType)
 	msg.Data = m.Body
 	return msg
 }
 
-func (p *NATSPublisher) publishOpts(m Message) []jetstream.PublishOpt {
+func (p *NATSPublisher) publishOpts(m outgoing.Event) []jetstream.PublishOpt {
 	opts := []jetstream.PublishOpt{jetstream.WithMsgID(m.ID)}
 	if p.cfg.create || p.cfg.streamGiven {
 		// Dedup only works inside one stream; insist the ack comes from it.
@@ -294,7 +297,7 @@ func (p *NATSPublisher) session(ctx context.Context) (jetstream.JetStream, error
 	if p.nc == nil || p.nc.IsClosed() {
 		nc, err := runCtx(ctx, func() (*nats.Conn, error) { return p.connect(ctx) }, (*nats.Conn).Close)
 		if err != nil {
-			return nil, redact(fmt.Errorf("connect to NATS at %s: %w", p.cfg.server, err), p.secrets()...)
+			return nil, redact.Error(fmt.Errorf("connect to NATS at %s: %w", p.cfg.server, err), p.secrets()...)
 		}
 		js, err := jetstream.New(nc)
 		if err != nil {
@@ -413,7 +416,7 @@ func (p *NATSPublisher) ensureStream(ctx context.Context) error {
 }
 
 func (p *NATSPublisher) secrets() []string {
-	return slices.Concat(secretForms(p.cfg.password), secretForms(p.cfg.token))
+	return []string{p.cfg.password, p.cfg.token}
 }
 
 // Close closes the connection. Publish afterwards returns ErrClosed. Close

@@ -18,6 +18,7 @@ import (
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
+	"github.com/vpngw/vpngw/internal/outgoing"
 	"github.com/vpngw/vpngw/internal/queue"
 	"github.com/vpngw/vpngw/internal/queue/natsembed"
 	"github.com/vpngw/vpngw/internal/queue/queuetest"
@@ -145,7 +146,7 @@ func open(t *testing.T, rawURL string) queue.Publisher {
 	return p
 }
 
-func publish(t *testing.T, p queue.Publisher, m queue.Message) error {
+func publish(t *testing.T, p queue.Publisher, m outgoing.Event) error {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()

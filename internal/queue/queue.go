@@ -9,28 +9,24 @@ import (
 	"strings"
 	"sync"
 	"unicode"
+
+	"github.com/vpngw/vpngw/internal/outgoing"
+	"github.com/vpngw/vpngw/internal/redact"
 )
 
 // ContentType is the content type of every published message: the CloudEvent
 // in structured mode.
 const ContentType = "application/cloudevents+json"
 
-// maxTypeLen bounds Message.Type so it fits an AMQP routing key (a short
+// maxTypeLen bounds an event's Type so it fits an AMQP routing key (a short
 // string of at most 255 bytes) and stays a sane NATS subject.
 const maxTypeLen = 255
 
-// Message is one CloudEvent ready to publish.
-type Message struct {
-	ID   string // CloudEvent id, deterministic per request and outcome
-	Type string // CloudEvent type, e.g. io.vpngw.gateway.active
-	Body []byte // the event in structured mode (application/cloudevents+json)
-}
-
-// Publisher publishes a message and returns only once the broker acknowledged
+// Publisher publishes an event and returns only once the broker acknowledged
 // it. Implementations are safe for concurrent use, return promptly once ctx is
-// done, and may be called again with the same Message after an error.
+// done, and may be called again with the same event after an error.
 type Publisher interface {
-	Publish(ctx context.Context, m Message) error
+	Publish(ctx context.Context, m outgoing.Event) error
 	Close() error
 }
 
@@ -80,7 +76,7 @@ func (e refusal) Is(target error) bool { return target == ErrRefused }
 
 // Validate reports whether m can be published by every Publisher; the error
 // wraps ErrInvalidMessage.
-func (m Message) Validate() error {
+func Validate(m outgoing.Event) error {
 	switch {
 	case m.ID == "":
 		return fmt.Errorf("%w: empty id", ErrInvalidMessage)
@@ -154,7 +150,7 @@ func Open(ctx context.Context, rawURL string) (Publisher, error) {
 		if errors.As(err, &ue) {
 			err = ue.Err
 		}
-		return nil, redact(fmt.Errorf("queue: parse URL %q: %v", maskUserinfo(rawURL), err), secrets...)
+		return nil, redact.Error(fmt.Errorf("queue: parse URL %q: %v", maskUserinfo(rawURL), err), secrets...)
 	}
 	scheme := strings.ToLower(u.Scheme)
 	registryMu.RLock()
@@ -165,7 +161,7 @@ func Open(ctx context.Context, rawURL string) (Publisher, error) {
 	}
 	p, err := open(ctx, u)
 	if err != nil {
-		return nil, redact(fmt.Errorf("queue: open %s: %w", u.Redacted(), err), append(secrets, urlSecrets(u)...)...)
+		return nil, redact.Error(fmt.Errorf("queue: open %s: %w", u.Redacted(), err), append(secrets, urlSecrets(u)...)...)
 	}
 	return p, nil
 }
@@ -177,10 +173,10 @@ func urlSecrets(u *url.URL) []string {
 		return nil
 	}
 	if pw, ok := u.User.Password(); ok {
-		return secretForms(pw)
+		return []string{pw}
 	}
 	if u.Scheme == "nats" || u.Scheme == "tls" {
-		return secretForms(u.User.Username())
+		return []string{u.User.Username()}
 	}
 	return nil
 }
@@ -206,23 +202,10 @@ func rawURLSecrets(raw string) []string {
 	// An unescaped delimiter in the password makes the parser cut it up and
 	// quote a piece, e.g. as an invalid port; mask every piece as well.
 	pieces := strings.FieldsFunc(secret, func(r rune) bool { return strings.ContainsRune(":/?#@[]", r) })
-	return append(secretForms(secret), pieces...)
+	return append([]string{secret}, pieces...)
 }
 
-// secretForms returns s as written and as decoded or escaped, since a message
-// may quote any of them.
-func secretForms(s string) []string {
-	if s == "" {
-		return nil
-	}
-	forms := []string{s, url.QueryEscape(s), url.PathEscape(s), url.UserPassword("", s).String()[1:]}
-	if dec, err := url.PathUnescape(s); err == nil {
-		forms = append(forms, dec)
-	}
-	return forms
-}
-
-// maskUserinfo replaces the userinfo of a raw URL with "xxxxx".
+// maskUserinfo replaces the userinfo of a raw URL with redact.Mask.
 func maskUserinfo(raw string) string {
 	i := strings.Index(raw, "://")
 	if i < 0 {
@@ -233,41 +216,7 @@ func maskUserinfo(raw string) string {
 	if at < 0 {
 		return raw
 	}
-	return raw[:i+3] + "xxxxx" + rest[at:]
-}
-
-// redactedError hides secrets from its message while keeping the chain for
-// errors.Is and errors.As.
-type redactedError struct {
-	msg string
-	err error
-}
-
-func (e *redactedError) Error() string { return e.msg }
-func (e *redactedError) Unwrap() error { return e.err }
-
-// redact returns err with every occurrence of the secrets in its message
-// replaced by "xxxxx". Secrets shorter than 3 bytes are ignored: masking every
-// "a" in a message hides more than it protects.
-func redact(err error, secrets ...string) error {
-	if err == nil {
-		return nil
-	}
-	msg := err.Error()
-	clean := msg
-	// Longest first, so an escaped form is masked whole before a shorter
-	// form inside it.
-	secrets = slices.Clone(secrets)
-	slices.SortFunc(secrets, func(a, b string) int { return len(b) - len(a) })
-	for _, s := range secrets {
-		if len(s) >= 3 {
-			clean = strings.ReplaceAll(clean, s, "xxxxx")
-		}
-	}
-	if clean == msg {
-		return err
-	}
-	return &redactedError{msg: clean, err: err}
+	return raw[:i+3] + redact.Mask + rest[at:]
 }
 
 // semaphore is a mutex whose Lock gives up when ctx is done, so a Publish

@@ -15,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/vpngw/vpngw/internal/outgoing"
 	"github.com/vpngw/vpngw/internal/queue"
 	"github.com/vpngw/vpngw/internal/queue/queuetest"
 )
@@ -133,7 +134,7 @@ func openAndPublish(raw string, timeout time.Duration) error {
 var registerRuns atomic.Int64
 
 func TestRegister(t *testing.T) {
-	var got []queue.Message
+	var got []outgoing.Event
 	scheme := fmt.Sprintf("memtest%d", registerRuns.Add(1))
 	queue.Register(strings.ToUpper(scheme[:1])+scheme[1:], func(_ context.Context, u *url.URL) (queue.Publisher, error) {
 		if u.Host != "here" {
@@ -163,9 +164,9 @@ func TestRegister(t *testing.T) {
 	queue.Register(scheme, func(context.Context, *url.URL) (queue.Publisher, error) { return nil, nil })
 }
 
-type recorder struct{ got *[]queue.Message }
+type recorder struct{ got *[]outgoing.Event }
 
-func (r recorder) Publish(_ context.Context, m queue.Message) error {
+func (r recorder) Publish(_ context.Context, m outgoing.Event) error {
 	*r.got = append(*r.got, m)
 	return nil
 }
@@ -175,19 +176,19 @@ func TestMessageValidate(t *testing.T) {
 	body := []byte(`{}`)
 	for _, c := range []struct {
 		name string
-		m    queue.Message
+		m    outgoing.Event
 		ok   bool
 	}{
-		{"vpngw type", queue.Message{ID: "a", Type: "io.vpngw.gateway.active", Body: body}, true},
-		{"colons and dashes", queue.Message{ID: "a", Type: "aliyun:Vpc:Gateway-Created", Body: body}, true},
-		{"single token", queue.Message{ID: "a", Type: "created", Body: body}, true},
-		{"empty id", queue.Message{Type: "x", Body: body}, false},
-		{"empty body", queue.Message{ID: "a", Type: "x"}, false},
-		{"leading dot", queue.Message{ID: "a", Type: ".x", Body: body}, false},
-		{"tab", queue.Message{ID: "a", Type: "x\ty", Body: body}, false},
-		{"too long", queue.Message{ID: "a", Type: strings.Repeat("x", 256), Body: body}, false},
+		{"vpngw type", outgoing.Event{ID: "a", Type: "io.vpngw.gateway.active", Body: body}, true},
+		{"colons and dashes", outgoing.Event{ID: "a", Type: "aliyun:Vpc:Gateway-Created", Body: body}, true},
+		{"single token", outgoing.Event{ID: "a", Type: "created", Body: body}, true},
+		{"empty id", outgoing.Event{Type: "x", Body: body}, false},
+		{"empty body", outgoing.Event{ID: "a", Type: "x"}, false},
+		{"leading dot", outgoing.Event{ID: "a", Type: ".x", Body: body}, false},
+		{"tab", outgoing.Event{ID: "a", Type: "x\ty", Body: body}, false},
+		{"too long", outgoing.Event{ID: "a", Type: strings.Repeat("x", 256), Body: body}, false},
 	} {
-		err := c.m.Validate()
+		err := queue.Validate(c.m)
 		if (err == nil) != c.ok {
 			t.Errorf("%s: Validate() = %v, want ok=%v", c.name, err, c.ok)
 		}
@@ -204,9 +205,9 @@ func TestLogPublisher(t *testing.T) {
 		t.Fatal(err)
 	}
 	ctx := context.Background()
-	event := queue.Message{ID: "id-1", Type: "io.vpngw.gateway.active", Body: []byte("{\n  \"id\": \"id-1\",\n  \"specversion\": \"1.0\"\n}")}
-	notJSON := queue.Message{ID: "id-2", Type: "io.vpngw.gateway.failed", Body: []byte("plain text")}
-	for _, m := range []queue.Message{event, notJSON} {
+	event := outgoing.Event{ID: "id-1", Type: "io.vpngw.gateway.active", Body: []byte("{\n  \"id\": \"id-1\",\n  \"specversion\": \"1.0\"\n}")}
+	notJSON := outgoing.Event{ID: "id-2", Type: "io.vpngw.gateway.failed", Body: []byte("plain text")}
+	for _, m := range []outgoing.Event{event, notJSON} {
 		if err := p.Publish(ctx, m); err != nil {
 			t.Fatalf("Publish %s: %v", m.ID, err)
 		}
@@ -234,7 +235,7 @@ func TestLogPublisher(t *testing.T) {
 	if err := p.Publish(cancelled, event); !errors.Is(err, context.Canceled) {
 		t.Errorf("publish with a cancelled context: %v", err)
 	}
-	if err := p.Publish(ctx, queue.Message{ID: "x"}); !errors.Is(err, queue.ErrInvalidMessage) {
+	if err := p.Publish(ctx, outgoing.Event{ID: "x"}); !errors.Is(err, queue.ErrInvalidMessage) {
 		t.Errorf("invalid message: %v", err)
 	}
 	p.Close()

@@ -85,9 +85,9 @@ type Service struct {
 	timeout  time.Duration // VPNGW_PROVISION_TIMEOUT
 	notFound time.Duration // grace before a missing gateway counts as gone
 	redrive  time.Duration // age after which a Received request is re-driven
-	lease    time.Duration
-	batch    int
-	maxClaim int
+	lease    time.Duration // the lease a tick holds on what it claimed
+	batch    int           // requests one claim takes
+	maxClaim int           // requests one tick takes in all
 	reserve  time.Duration // deadline left unused, to record and publish
 }
 
@@ -103,10 +103,6 @@ func WithLogger(l *slog.Logger) Option { return func(s *Service) { s.log = l } }
 // WithProvisionTimeout sets how long a gateway may take to become active.
 func WithProvisionTimeout(d time.Duration) Option { return func(s *Service) { s.timeout = d } }
 
-// WithNotFoundGrace sets how long after acceptance a gateway missing from the
-// API is still given the benefit of the doubt (the API's lists may lag).
-func WithNotFoundGrace(d time.Duration) Option { return func(s *Service) { s.notFound = d } }
-
 // WithRedriver re-drives requests left Received for longer than after.
 func WithRedriver(r Redriver, after time.Duration) Option {
 	return func(s *Service) { s.redriver, s.redrive = r, after }
@@ -117,18 +113,6 @@ func WithBatches(b BatchFinisher) Option { return func(s *Service) { s.batches =
 
 // WithDrainer publishes the outbox at the end of each tick.
 func WithDrainer(d Drainer) Option { return func(s *Service) { s.drainer = d } }
-
-// WithLease sets the lease a tick holds on what it claimed.
-func WithLease(d time.Duration) Option { return func(s *Service) { s.lease = d } }
-
-// WithBatch sets how many requests one claim takes, and how many one tick
-// takes in all.
-func WithBatch(perClaim, perTick int) Option {
-	return func(s *Service) { s.batch, s.maxClaim = perClaim, perTick }
-}
-
-// WithReserve sets how much of the deadline a tick leaves to record and publish.
-func WithReserve(d time.Duration) Option { return func(s *Service) { s.reserve = d } }
 
 // New builds a Service.
 func New(st Store, api Describer, opts ...Option) (*Service, error) {
@@ -399,7 +383,7 @@ const (
 // whether it did.
 func (s *Service) settle(ctx context.Context, log *slog.Logger, rep *Report, r store.Request, g cloud.Gateway, complete bool) bool {
 	now := s.now()
-	ref := events.RequestRef{Source: r.Source, Id: r.EventID, Subject: r.Subject}
+	ref := events.RequestRef{Source: r.Source, EventID: r.EventID, Subject: r.Subject}
 	age := now.Sub(r.AcceptedAt)
 	var (
 		to     store.State
@@ -449,7 +433,7 @@ func (s *Service) settle(ctx context.Context, log *slog.Logger, rep *Report, r s
 		return false
 	}
 	_, err = s.store.Transition(ctx, r.Key, []store.State{store.Pending}, to, rep.Owner, store.Change{LastError: reason},
-		[]store.Event{{ID: e.ID, RequestKey: r.Key, Type: e.Type, Body: e.Body, CreatedAt: now}})
+		[]store.Event{{RequestKey: r.Key, Event: e, CreatedAt: now}})
 	switch {
 	case errors.Is(err, store.ErrConflict):
 		// The lease expired and another tick settled it: its event, with the

@@ -12,13 +12,13 @@ import (
 )
 
 // Identity is who asked: the request event's source and id (and subject, kept
-// only to name the request back to its sender). Source and ID together are
+// only to name the request back to its sender). Source and EventID together are
 // unique per request under the CloudEvents spec, so they are the request's key.
 type Identity struct {
 	Source  string
-	ID      string
+	EventID string
 	Subject string
-	// Item marks an item of a batch request (ID is then
+	// Item marks an item of a batch request (EventID is then
 	// events.BatchItemID(batch id, index)): its key is derived apart from
 	// every event's, so that no event, whatever its id, lands on an item's
 	// record or shares its ClientToken.
@@ -36,14 +36,14 @@ func (i Identity) Key() string {
 	if i.Item {
 		pre = "item:"
 	}
-	h.Write([]byte(pre + strconv.Itoa(len(i.Source)) + ":" + i.Source + ":" + i.ID))
+	h.Write([]byte(pre + strconv.Itoa(len(i.Source)) + ":" + i.Source + ":" + i.EventID))
 	return hex.EncodeToString(h.Sum(nil))[:40]
 }
 
 // IdentityOf is the identity a request's source and id name, as a lookup
 // by id sees it: an id of the batch item form names an item.
 func IdentityOf(source, id string) Identity {
-	return Identity{Source: source, ID: id, Item: events.IsBatchItemID(id)}
+	return Identity{Source: source, EventID: id, Item: events.IsBatchItemID(id)}
 }
 
 // MaxIdentityLength is the longest source, id and subject a request may
@@ -60,7 +60,7 @@ const MaxIdentityLength = 1024
 // be recorded as sent, so it is refused unrecorded.
 func (i Identity) Check() []events.FieldError {
 	var errs []events.FieldError
-	for _, a := range []struct{ field, value string }{{"source", i.Source}, {"id", i.ID}, {"subject", i.Subject}} {
+	for _, a := range []struct{ field, value string }{{"source", i.Source}, {"id", i.EventID}, {"subject", i.Subject}} {
 		allowed := fmt.Sprintf("at most %d characters of valid UTF-8, no control characters", MaxIdentityLength)
 		switch n := utf8.RuneCountInString(a.value); {
 		case !utf8.ValidString(a.value):
@@ -84,7 +84,7 @@ func isControl(r rune) bool { return r < 0x20 || (r >= 0x7f && r <= 0x9f) }
 
 // Ref names the request in the events that answer it.
 func (i Identity) Ref() events.RequestRef {
-	return events.RequestRef{Source: i.Source, Id: i.ID, Subject: i.Subject}
+	return events.RequestRef{Source: i.Source, EventID: i.EventID, Subject: i.Subject}
 }
 
 // DerivedTokenPrefix starts every ClientToken vpngw sends to the API. A

@@ -9,8 +9,8 @@ import (
 )
 
 func TestIdentityKey(t *testing.T) {
-	a := Identity{Source: "/ops/portal", ID: "42", Subject: "one"}
-	if again := (Identity{Source: "/ops/portal", ID: "42", Subject: "one"}); a.Key() != again.Key() {
+	a := Identity{Source: "/ops/portal", EventID: "42", Subject: "one"}
+	if again := (Identity{Source: "/ops/portal", EventID: "42", Subject: "one"}); a.Key() != again.Key() {
 		t.Fatal("Key is not stable")
 	}
 	if len(a.Key()) != 40 {
@@ -20,20 +20,20 @@ func TestIdentityKey(t *testing.T) {
 		t.Errorf("Key %q is not lower-case hex", a.Key())
 	}
 	// The subject is not part of the key: a redelivery may rename it.
-	if b := (Identity{Source: a.Source, ID: a.ID, Subject: "other"}); b.Key() != a.Key() {
+	if b := (Identity{Source: a.Source, EventID: a.EventID, Subject: "other"}); b.Key() != a.Key() {
 		t.Error("Key depends on Subject")
 	}
 	// Golden: the key is stored and must not change between releases.
-	if got, want := (Identity{Source: "/vpngw/demo", ID: "demo-0001"}).Key(), "1ce8311f92f35b638e78862f2dd03f6a15979e0d"; got != want {
+	if got, want := (Identity{Source: "/vpngw/demo", EventID: "demo-0001"}).Key(), "1ce8311f92f35b638e78862f2dd03f6a15979e0d"; got != want {
 		t.Errorf("Key = %s, want %s", got, want)
 	}
 	different := []Identity{
-		{Source: "/ops/portal", ID: "43"},
-		{Source: "/ops/portal2", ID: "42"},
-		{Source: "a", ID: "bc"},
-		{Source: "ab", ID: "c"},
-		{Source: "a:b", ID: "c"},
-		{Source: "a", ID: "b:c"},
+		{Source: "/ops/portal", EventID: "43"},
+		{Source: "/ops/portal2", EventID: "42"},
+		{Source: "a", EventID: "bc"},
+		{Source: "ab", EventID: "c"},
+		{Source: "a:b", EventID: "c"},
+		{Source: "a", EventID: "b:c"},
 	}
 	seen := map[string]Identity{a.Key(): a}
 	for _, id := range different {
@@ -45,25 +45,25 @@ func TestIdentityKey(t *testing.T) {
 }
 
 func TestIdentityRef(t *testing.T) {
-	id := Identity{Source: "/s", ID: "1", Subject: "sub"}
-	if got := id.Ref(); got != (events.RequestRef{Source: "/s", Id: "1", Subject: "sub"}) {
+	id := Identity{Source: "/s", EventID: "1", Subject: "sub"}
+	if got := id.Ref(); got != (events.RequestRef{Source: "/s", EventID: "1", Subject: "sub"}) {
 		t.Errorf("Ref = %+v", got)
 	}
 }
 
 func TestClientToken(t *testing.T) {
-	id := Identity{Source: "/ops/portal", ID: "42"}
+	id := Identity{Source: "/ops/portal", EventID: "42"}
 	own := events.GatewayRequest{ClientToken: "order-7"}
 	mine := ClientToken(id, "", own)
 	if mine == "order-7" || !strings.HasPrefix(mine, "vpngw-t-") || len(mine) != 48 {
 		t.Errorf("own token %q sent as %q, want vpngw-t- and 40 hex digits", own.ClientToken, mine)
 	}
 	// Stable across the requester's own retries: new events, same source.
-	if again := ClientToken(Identity{Source: id.Source, ID: "retry-of-42"}, "", own); again != mine {
+	if again := ClientToken(Identity{Source: id.Source, EventID: "retry-of-42"}, "", own); again != mine {
 		t.Errorf("own token gives %q for a retry, %q the first time", again, mine)
 	}
 	// Another source giving the same token gets another API token.
-	if other := ClientToken(Identity{Source: "/other", ID: "42"}, "", own); other == mine {
+	if other := ClientToken(Identity{Source: "/other", EventID: "42"}, "", own); other == mine {
 		t.Error("two sources giving one token share the API token")
 	}
 	// Another principal of the same source (webhook key, chat user) giving
@@ -73,7 +73,7 @@ func TestClientToken(t *testing.T) {
 	if chat == mine || chat == ClientToken(id, "slack/U0ATTACKER", own) {
 		t.Error("two principals of one source giving one token share the API token")
 	}
-	if again := ClientToken(Identity{Source: id.Source, ID: "retry"}, "slack/U0CHATUSER1", own); again != chat {
+	if again := ClientToken(Identity{Source: id.Source, EventID: "retry"}, "slack/U0CHATUSER1", own); again != chat {
 		t.Errorf("a principal's retry gives %q, %q the first time", again, chat)
 	}
 	if ClientToken(Identity{Source: "a"}, "bc", own) == ClientToken(Identity{Source: "ab"}, "c", own) {
@@ -95,10 +95,10 @@ func TestClientToken(t *testing.T) {
 	if derived != ClientToken(id, "", events.GatewayRequest{Name: "other parameters"}) {
 		t.Error("derived token depends on the parameters; a redelivery must send the same token")
 	}
-	if derived != ClientToken(Identity{Source: id.Source, ID: id.ID, Subject: "renamed"}, "", events.GatewayRequest{}) {
+	if derived != ClientToken(Identity{Source: id.Source, EventID: id.EventID, Subject: "renamed"}, "", events.GatewayRequest{}) {
 		t.Error("derived token depends on Subject")
 	}
-	if derived == ClientToken(Identity{Source: id.Source, ID: "43"}, "", events.GatewayRequest{}) {
+	if derived == ClientToken(Identity{Source: id.Source, EventID: "43"}, "", events.GatewayRequest{}) {
 		t.Error("two events share a derived token")
 	}
 	if len(derived) > MaxClientTokenLength || nonASCII(derived) >= 0 {
@@ -115,16 +115,16 @@ func TestClientToken(t *testing.T) {
 	if errs := Validate(r); len(errs) != 1 || errs[0].Field != "ClientToken" {
 		t.Errorf("derived token given by a request: %s, want one ClientToken error", dump(errs))
 	}
-	if got, want := ClientToken(Identity{Source: "/vpngw/demo", ID: "demo-0001"}, "", events.GatewayRequest{}), "vpngw-1ce8311f92f35b638e78862f2dd03f6a"; got != want {
+	if got, want := ClientToken(Identity{Source: "/vpngw/demo", EventID: "demo-0001"}, "", events.GatewayRequest{}), "vpngw-1ce8311f92f35b638e78862f2dd03f6a"; got != want {
 		t.Errorf("derived token = %s, want %s (the validated sample shows it)", got, want)
 	}
 }
 
 func TestIdentityCheck(t *testing.T) {
 	ok := []Identity{
-		{Source: "/ops/portal", ID: "42"},
-		{Source: strings.Repeat("网", MaxIdentityLength), ID: strings.Repeat("\U0001F600", MaxIdentityLength), Subject: strings.Repeat("s", MaxIdentityLength)},
-		{Source: "acs:eventbridge:cn-hangzhou:123:/custom/vpngw", ID: "45ef4dew-7c35-447a", Subject: "ticket #7 – ünïcode"},
+		{Source: "/ops/portal", EventID: "42"},
+		{Source: strings.Repeat("网", MaxIdentityLength), EventID: strings.Repeat("\U0001F600", MaxIdentityLength), Subject: strings.Repeat("s", MaxIdentityLength)},
+		{Source: "acs:eventbridge:cn-hangzhou:123:/custom/vpngw", EventID: "45ef4dew-7c35-447a", Subject: "ticket #7 – ünïcode"},
 	}
 	for _, id := range ok {
 		if errs := id.Check(); errs != nil {
@@ -136,18 +136,18 @@ func TestIdentityCheck(t *testing.T) {
 		field string
 		says  string
 	}{
-		{Identity{Source: "/s", ID: "a\x00b"}, "id", "control character U+0000"},
-		{Identity{Source: "/s\n", ID: "1"}, "source", "control character U+000A"},
-		{Identity{Source: "/s", ID: "1", Subject: "x\u0085"}, "subject", "control character U+0085"},
-		{Identity{Source: "/s", ID: "1\x7f"}, "id", "U+007F"},
-		{Identity{Source: strings.Repeat("s", MaxIdentityLength+1), ID: "1"}, "source", "1025 characters long; at most 1024"},
-		{Identity{Source: "/s", ID: strings.Repeat("\U0001F600", MaxIdentityLength+1)}, "id", "1025 characters long"},
-		{Identity{Source: "/s\xff", ID: "1"}, "source", "not valid UTF-8"},
+		{Identity{Source: "/s", EventID: "a\x00b"}, "id", "control character U+0000"},
+		{Identity{Source: "/s\n", EventID: "1"}, "source", "control character U+000A"},
+		{Identity{Source: "/s", EventID: "1", Subject: "x\u0085"}, "subject", "control character U+0085"},
+		{Identity{Source: "/s", EventID: "1\x7f"}, "id", "U+007F"},
+		{Identity{Source: strings.Repeat("s", MaxIdentityLength+1), EventID: "1"}, "source", "1025 characters long; at most 1024"},
+		{Identity{Source: "/s", EventID: strings.Repeat("\U0001F600", MaxIdentityLength+1)}, "id", "1025 characters long"},
+		{Identity{Source: "/s\xff", EventID: "1"}, "source", "not valid UTF-8"},
 	}
 	for _, tc := range bad {
 		errs := tc.id.Check()
 		if len(errs) != 1 || errs[0].Field != tc.field || !strings.Contains(errs[0].Message, tc.says) || errs[0].Allowed == "" {
-			t.Errorf("Check(%+.40q) = %s, want one error on %s saying %q", tc.id.Source+"|"+tc.id.ID, dump(errs), tc.field, tc.says)
+			t.Errorf("Check(%+.40q) = %s, want one error on %s saying %q", tc.id.Source+"|"+tc.id.EventID, dump(errs), tc.field, tc.says)
 		}
 		for _, e := range errs {
 			if len(e.Value) > 4*maxValueRunes+8 {

@@ -214,7 +214,7 @@ func (p *countingProvisioner) HandleAll(_ context.Context, in []provision.Input)
 	p.in = append(p.in, in...)
 	out := make([]provision.Result, len(in))
 	for i, x := range in {
-		out[i] = provision.Result{Source: x.Identity.Source, Id: x.Identity.ID, State: store.Pending, VpnGatewayId: "vpn-bp1ft"}
+		out[i] = provision.Result{Source: x.Identity.Source, EventID: x.Identity.EventID, State: store.Pending, VpnGatewayId: "vpn-bp1ft"}
 	}
 	return out, nil
 }

@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"time"
+
+	"github.com/vpngw/vpngw/internal/outgoing"
 )
 
 // State is where a request stands.
@@ -113,15 +115,14 @@ const (
 	ItemsApart ItemScheme = 1
 )
 
-// Event is one outbox entry: a CloudEvent in structured JSON, waiting to be
-// published. Seq orders the outbox (and so each request's events).
+// Event is one outbox entry: an outgoing event waiting to be published, with
+// its place in the outbox. Seq orders the outbox (and so each request's
+// events).
 type Event struct {
 	Seq        int64
-	ID         string // the CloudEvent id: deterministic per request and outcome
-	RequestKey string
-	Type       string
-	Body       []byte // application/cloudevents+json
-	CreatedAt  time.Time
+	RequestKey string // the Request.Key of the request that owes the event
+	outgoing.Event
+	CreatedAt time.Time
 	// ParkedAt and ParkedReason are set on an event parked because the
 	// broker refused it for good (Park); Unsent never returns one.
 	ParkedAt     time.Time

@@ -130,25 +130,9 @@ func WithSeed(seed Seed) Option {
 	return func(s *settings) { s.seed = seed }
 }
 
-// WithRegions adds regions to the seed.
-func WithRegions(regions ...string) Option {
-	return func(s *settings) { s.seed.Regions = append(s.seed.Regions, regions...) }
-}
-
-// WithVPCs adds VPCs to the seed.
-func WithVPCs(vpcs ...VPC) Option {
-	return func(s *settings) { s.seed.VPCs = append(s.seed.VPCs, vpcs...) }
-}
-
 // WithVSwitches adds vSwitches to the seed.
 func WithVSwitches(vsws ...VSwitch) Option {
 	return func(s *settings) { s.seed.VSwitches = append(s.seed.VSwitches, vsws...) }
-}
-
-// WithDualTunnelRegions replaces DualTunnelRegions as the set of regions where
-// CreateVpnGateway needs two vSwitches.
-func WithDualTunnelRegions(regions ...string) Option {
-	return func(s *settings) { s.dual = regions }
 }
 
 // WithProvisioningDelay sets how long a new gateway stays "init", measured on

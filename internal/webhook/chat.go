@@ -63,13 +63,13 @@ func (h *handler) chat(ctx context.Context, m chatMessage) answer {
 	// the call is made and the answer can name the gateway.
 	results, err := h.p.HandleAll(provision.WithDeadlineReserve(ctx, chatReserve(h.cfg.ChatTimeout)), []provision.Input{in})
 	if err != nil {
-		h.log.WarnContext(ctx, "chat command not finished", "caller", m.caller, "source", m.identity.Source, "event_id", m.identity.ID, "err", err)
+		h.log.WarnContext(ctx, "chat command not finished", "caller", m.caller, "source", m.identity.Source, "event_id", m.identity.EventID, "err", err)
 	}
 	var res provision.Result
 	if len(results) > 0 {
 		res = results[0]
 	}
-	return answer{text: describe(m.identity.ID, cmd.verb, res, err)}
+	return answer{text: describe(m.identity.EventID, cmd.verb, res, err)}
 }
 
 // chatReserve is the reserve of a chat command's budget: a CreateVpnGateway
@@ -179,7 +179,7 @@ func (h *handler) slack(w http.ResponseWriter, r *http.Request) {
 	a := h.chat(ctx, chatMessage{
 		// A slash command's trigger_id is unique per invocation, so the
 		// request is named by it and the workspace.
-		identity: request.Identity{Source: SourcePrefixSlack + team, ID: trigger, Subject: user},
+		identity: request.Identity{Source: SourcePrefixSlack + team, EventID: trigger, Subject: user},
 		caller:   CallerSlack,
 		user:     user,
 		text:     slackUnescape(form.Get("text")),
@@ -260,7 +260,7 @@ func (h *handler) dingTalk(w http.ResponseWriter, r *http.Request) {
 		a = h.chat(ctx, chatMessage{
 			// A platform's retry of one message keeps its msgId, and so is
 			// the same request.
-			identity: request.Identity{Source: SourcePrefixDingTalk + m.ConversationID, ID: m.MsgID, Subject: user},
+			identity: request.Identity{Source: SourcePrefixDingTalk + m.ConversationID, EventID: m.MsgID, Subject: user},
 			caller:   CallerDingTalk,
 			user:     user,
 			text:     m.Text.Content,

@@ -144,7 +144,7 @@ func TestSlackAuth(t *testing.T) {
 
 // TestSlackCommands: what a command becomes, and what the bot answers.
 func TestSlackCommands(t *testing.T) {
-	wantIdentity := request.Identity{Source: "slack:T024BE7LD", ID: "13345224609.738474920.8088930838d88f008e0", Subject: "U2147483697"}
+	wantIdentity := request.Identity{Source: "slack:T024BE7LD", EventID: "13345224609.738474920.8088930838d88f008e0", Subject: "U2147483697"}
 	tests := []struct {
 		name   string
 		text   string
@@ -159,7 +159,7 @@ func TestSlackCommands(t *testing.T) {
 			text: `create region=cn-hangzhou vpc=vpc-bp1x bandwidth=10 name=dev-gw tag.owner="Net Ops"`,
 			data: map[string]any{"RegionId": "cn-hangzhou", "VpcId": "vpc-bp1x", "Bandwidth": 10.0, "Name": "dev-gw",
 				"Tags": []any{map[string]any{"Key": "owner", "Value": "Net Ops"}}},
-			says: []string{"vpn-bp1test0", "being created", wantIdentity.ID},
+			says: []string{"vpn-bp1test0", "being created", wantIdentity.EventID},
 		},
 		{
 			name: "Slack's escaping undone on the way in",
@@ -172,7 +172,7 @@ func TestSlackCommands(t *testing.T) {
 			name: "check is a dry run",
 			text: "check region=cn-hangzhou vpc=vpc-bp1x bandwidth=10",
 			answer: func(ctx context.Context, in []provision.Input) ([]provision.Result, error) {
-				return []provision.Result{{Id: in[0].Identity.ID, State: store.DryRun}}, nil
+				return []provision.Result{{EventID: in[0].Identity.EventID, State: store.DryRun}}, nil
 			},
 			data: map[string]any{"RegionId": "cn-hangzhou", "VpcId": "vpc-bp1x", "Bandwidth": 10.0}, dryRun: true,
 			says: []string{"passes validation", "Nothing was created"},
@@ -181,7 +181,7 @@ func TestSlackCommands(t *testing.T) {
 			name: "every validation error, one per line",
 			text: "create region=cn-hangzhou vpc=vpc-bp1x bandwidth=7 charge=PREPAY",
 			answer: func(ctx context.Context, in []provision.Input) ([]provision.Result, error) {
-				return []provision.Result{{Id: in[0].Identity.ID, State: store.Failed, Code: events.CodeInvalidRequest, Errors: []events.FieldError{
+				return []provision.Result{{EventID: in[0].Identity.EventID, State: store.Failed, Code: events.CodeInvalidRequest, Errors: []events.FieldError{
 					{Field: "Bandwidth", Message: "Bandwidth 7 Mbit/s is not offered; choose 5, 10, 20"},
 					{Field: "Period", Message: "Period is required with InstanceChargeType PREPAY"},
 				}}}, nil
@@ -193,7 +193,7 @@ func TestSlackCommands(t *testing.T) {
 			name: "refused by the API",
 			text: "create region=cn-hangzhou vpc=vpc-bp1x bandwidth=10",
 			answer: func(ctx context.Context, in []provision.Input) ([]provision.Result, error) {
-				return []provision.Result{{Id: in[0].Identity.ID, State: store.Failed, Code: "Resource.QuotaFull", Message: "the quota of VPN gateways is full"}}, nil
+				return []provision.Result{{EventID: in[0].Identity.EventID, State: store.Failed, Code: "Resource.QuotaFull", Message: "the quota of VPN gateways is full"}}, nil
 			},
 			data: map[string]any{"RegionId": "cn-hangzhou", "VpcId": "vpc-bp1x", "Bandwidth": 10.0},
 			says: []string{"refused (Resource.QuotaFull): the quota of VPN gateways is full"},
@@ -202,7 +202,7 @@ func TestSlackCommands(t *testing.T) {
 			name: "store down before anything was recorded",
 			text: "create region=cn-hangzhou vpc=vpc-bp1x bandwidth=10",
 			answer: func(ctx context.Context, in []provision.Input) ([]provision.Result, error) {
-				return []provision.Result{{Id: in[0].Identity.ID, Retry: true}}, errors.New("record request: connection refused")
+				return []provision.Result{{EventID: in[0].Identity.EventID, Retry: true}}, errors.New("record request: connection refused")
 			},
 			data: map[string]any{"RegionId": "cn-hangzhou", "VpcId": "vpc-bp1x", "Bandwidth": 10.0},
 			says: []string{"could not be confirmed", "wait for its outcome"},
@@ -269,7 +269,7 @@ func TestSlackDeadline(t *testing.T) {
 	slow := func(ctx context.Context, in []provision.Input) ([]provision.Result, error) {
 		_, sawDeadline = ctx.Deadline()
 		<-ctx.Done()
-		return []provision.Result{{Id: in[0].Identity.ID, State: store.Received, Retry: true}}, fmt.Errorf("create gateway: %w", ctx.Err())
+		return []provision.Result{{EventID: in[0].Identity.EventID, State: store.Received, Retry: true}}, fmt.Errorf("create gateway: %w", ctx.Err())
 	}
 	f := newFixture(t, cfg, &recorder{answer: slow})
 	start := time.Now()
@@ -403,7 +403,7 @@ func TestDingTalkAuth(t *testing.T) {
 		if res := f.do(dingTalkRequest(forged, ts, good)); res.status != http.StatusUnauthorized {
 			t.Fatalf("status %d, want 401", res.status)
 		}
-		if calls := f.p.inputs(); len(calls) != 1 || calls[0][0].Identity.ID != "msgA" {
+		if calls := f.p.inputs(); len(calls) != 1 || calls[0][0].Identity.EventID != "msgA" {
 			t.Fatalf("Provisioner calls %+v, want only msgA", calls)
 		}
 	})
@@ -421,7 +421,7 @@ func TestDingTalkCommands(t *testing.T) {
 			t.Fatalf("calls %+v", calls)
 		}
 		in := calls[0][0]
-		want := request.Identity{Source: "dingtalk:cidHZjqLRmEg9pS3Fy5CKqjRg==", ID: "msgA", Subject: "manager4711"}
+		want := request.Identity{Source: "dingtalk:cidHZjqLRmEg9pS3Fy5CKqjRg==", EventID: "msgA", Subject: "manager4711"}
 		if in.Identity != want || in.Caller != webhook.CallerDingTalk || in.ChatUser != "manager4711" {
 			t.Errorf("input %+v", in)
 		}

@@ -228,7 +228,7 @@ func TestGenericAnswers(t *testing.T) {
 	failed := func(ctx context.Context, in []provision.Input) ([]provision.Result, error) {
 		out := make([]provision.Result, len(in))
 		for i, x := range in {
-			out[i] = provision.Result{Source: x.Identity.Source, Id: x.Identity.ID, State: store.Failed, Code: events.CodeInvalidRequest,
+			out[i] = provision.Result{Source: x.Identity.Source, EventID: x.Identity.EventID, State: store.Failed, Code: events.CodeInvalidRequest,
 				Errors: []events.FieldError{{Field: "Bandwidth", Message: "Bandwidth 7 is not offered"}, {Field: "VpcId", Message: "VpcId is required"}}}
 		}
 		return out, nil
@@ -322,7 +322,7 @@ func TestGenericAnswers(t *testing.T) {
 					if len(body.Results) != tc.inputs {
 						t.Fatalf("answer names %d requests, want %d: %s", len(body.Results), tc.inputs, res.body)
 					}
-					if body.Results[0].Id != calls[0][0].Identity.ID || body.Results[0].State == "" {
+					if body.Results[0].EventID != calls[0][0].Identity.EventID || body.Results[0].State == "" {
 						t.Errorf("answer %+v does not name the request and its state", body.Results[0])
 					}
 				}

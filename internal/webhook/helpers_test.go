@@ -56,7 +56,7 @@ func (r *recorder) HandleAll(ctx context.Context, in []provision.Input) ([]provi
 	}
 	out := make([]provision.Result, len(in))
 	for i, x := range in {
-		out[i] = provision.Result{Source: x.Identity.Source, Id: x.Identity.ID, Key: x.Identity.Key(),
+		out[i] = provision.Result{Source: x.Identity.Source, EventID: x.Identity.EventID, Key: x.Identity.Key(),
 			State: store.Pending, VpnGatewayId: "vpn-bp1test" + strconv.Itoa(i)}
 	}
 	return out, nil

@@ -14,6 +14,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 	amqp "github.com/rabbitmq/amqp091-go"
 
+	"github.com/vpngw/vpngw/internal/outgoing"
 	"github.com/vpngw/vpngw/internal/queue"
 	"github.com/vpngw/vpngw/internal/queue/natsembed"
 )
@@ -94,7 +95,7 @@ func NATS(t *testing.T, rawURL string) Broker {
 	nc.Close()
 	return Broker{
 		Dedup: true,
-		Refused: func(run string) (queue.Message, error) {
+		Refused: func(run string) (outgoing.Event, error) {
 			m := NewMessage(run+"-big", "io.vpngw.gateway.failed", 2)
 			m.Body = append(bytes.Repeat([]byte(" "), maxPayload+1), m.Body...)
 			return m, queue.ErrTooLarge
@@ -219,7 +220,7 @@ func AMQP(t *testing.T, rawURL string) Broker {
 	conn.Close()
 	return Broker{
 		Dedup: false,
-		Refused: func(run string) (queue.Message, error) {
+		Refused: func(run string) (outgoing.Event, error) {
 			return NewMessage(run+"-unbound", "com.example.unbound", 2), queue.ErrUnroutable
 		},
 		NewDestination: func(t *testing.T) Destination {

@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/vpngw/vpngw/internal/outgoing"
 	"github.com/vpngw/vpngw/internal/queue"
 )
 
@@ -49,7 +50,7 @@ type Broker struct {
 	// for good, and the sentinel the refusal must match besides
 	// queue.ErrRefused: a body over NATS's max_payload (ErrTooLarge), a type
 	// no AMQP queue is bound for (ErrUnroutable). Nil skips the test.
-	Refused func(run string) (queue.Message, error)
+	Refused func(run string) (outgoing.Event, error)
 	// Stop and Start take the broker down and bring it back; RunRestart
 	// skips when either is nil. Start must return only once the broker
 	// accepts clients.
@@ -65,7 +66,7 @@ func Run(t *testing.T, b Broker) {
 		d := b.NewDestination(t)
 		p := d.NewPublisher(t)
 		in := d.Consume(t)
-		msgs := []queue.Message{
+		msgs := []outgoing.Event{
 			NewMessage(NewRunID()+"-a", "io.vpngw.gateway.active", 1),
 			NewMessage(NewRunID()+"-f", "io.vpngw.gateway.failed", 2),
 		}
@@ -83,7 +84,7 @@ func Run(t *testing.T, b Broker) {
 		p := d.NewPublisher(t)
 		in := d.Consume(t)
 		run := NewRunID()
-		var msgs []queue.Message
+		var msgs []outgoing.Event
 		for i := range 25 {
 			// Alternate types: order must hold across subjects and keys.
 			typ := "io.vpngw.gateway.accepted"
@@ -194,7 +195,7 @@ func Run(t *testing.T, b Broker) {
 		d := b.NewDestination(t)
 		p := d.NewPublisher(t)
 		good := NewMessage(NewRunID(), "io.vpngw.gateway.active", 1)
-		for name, m := range map[string]queue.Message{
+		for name, m := range map[string]outgoing.Event{
 			"empty id":        {Type: good.Type, Body: good.Body},
 			"empty type":      {ID: good.ID, Body: good.Body},
 			"empty body":      {ID: good.ID, Type: good.Type},
@@ -296,7 +297,7 @@ func NewRunID() string {
 
 // NewMessage returns a message whose body is a CloudEvent in structured mode
 // carrying seq, as the outbox would hold it.
-func NewMessage(id, eventType string, seq int) queue.Message {
+func NewMessage(id, eventType string, seq int) outgoing.Event {
 	body, err := json.Marshal(map[string]any{
 		"specversion":     "1.0",
 		"id":              id,
@@ -308,7 +309,7 @@ func NewMessage(id, eventType string, seq int) queue.Message {
 	if err != nil {
 		panic(err)
 	}
-	return queue.Message{ID: id, Type: eventType, Body: body}
+	return outgoing.Event{ID: id, Type: eventType, Body: body}
 }
 
 // Receive reads n messages from in or fails the test after a generous
@@ -341,7 +342,7 @@ func expectNothing(t *testing.T, in <-chan Received, d time.Duration) {
 	}
 }
 
-func mustPublish(t *testing.T, p queue.Publisher, m queue.Message) {
+func mustPublish(t *testing.T, p queue.Publisher, m outgoing.Event) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), receiveTimeout)
 	defer cancel()
@@ -350,7 +351,7 @@ func mustPublish(t *testing.T, p queue.Publisher, m queue.Message) {
 	}
 }
 
-func checkDelivered(t *testing.T, d Destination, got Received, want queue.Message) {
+func checkDelivered(t *testing.T, d Destination, got Received, want outgoing.Event) {
 	t.Helper()
 	if got.ID != want.ID {
 		t.Errorf("id: got %q, want %q", got.ID, want.ID)

@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/vpngw/vpngw/internal/outgoing"
 	"github.com/vpngw/vpngw/internal/queue"
 )
 
@@ -85,7 +86,7 @@ func RunRestart(t *testing.T, b Broker, o RestartOptions) {
 	})
 
 	run := NewRunID()
-	msgs := make([]queue.Message, o.Messages)
+	msgs := make([]outgoing.Event, o.Messages)
 	for i := range msgs {
 		msgs[i] = NewMessage(fmt.Sprintf("%s-%03d", run, i), "io.vpngw.gateway.active", i)
 	}
@@ -98,7 +99,7 @@ func RunRestart(t *testing.T, b Broker, o RestartOptions) {
 		lastFailure time.Time
 		recoveredAt time.Time // first ack after a failure
 	)
-	publish := func(m queue.Message, deadline time.Time) error {
+	publish := func(m outgoing.Event, deadline time.Time) error {
 		for {
 			if time.Now().After(deadline) {
 				return fmt.Errorf("%s not acknowledged before the run's deadline", m.ID)

@@ -16,6 +16,8 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/stdlib"
 	_ "modernc.org/sqlite" // registers the "sqlite" database/sql driver
+
+	"github.com/vpngw/vpngw/internal/redact"
 )
 
 // Defaults for the connection pool. They suit a function instance that serves
@@ -73,25 +75,10 @@ func defaultOptions() options {
 // the readers; writes always go through one connection.
 func WithMaxOpenConns(n int) Option { return func(o *options) { o.maxOpen = n } }
 
-// WithMaxIdleConns sets how many idle connections are kept (default 2).
-func WithMaxIdleConns(n int) Option { return func(o *options) { o.maxIdle = n } }
-
-// WithConnMaxLifetime retires connections older than d (default 10m; 0 keeps
-// them forever).
-func WithConnMaxLifetime(d time.Duration) Option { return func(o *options) { o.connMaxLifetime = d } }
-
-// WithConnMaxIdleTime retires connections idle for longer than d (default 1m;
-// 0 keeps them).
-func WithConnMaxIdleTime(d time.Duration) Option { return func(o *options) { o.connMaxIdleTime = d } }
-
 // WithConnectTimeout bounds dialling and authenticating one connection
 // (default 5s) unless the URL sets its own (connect_timeout for PostgreSQL,
 // timeout for MySQL). Statements are bounded by their context.
 func WithConnectTimeout(d time.Duration) Option { return func(o *options) { o.connectTimeout = d } }
-
-// WithBusyTimeout sets how long SQLite waits for another process's lock
-// (default 5s). Other backends ignore it.
-func WithBusyTimeout(d time.Duration) Option { return func(o *options) { o.busyTimeout = d } }
 
 // WithoutMigrate makes Open skip the schema migrations, so that it does not
 // touch the database at all: connections are made on first use. Use it when a
@@ -164,33 +151,10 @@ func OpenSQL(ctx context.Context, rawURL string, opts ...Option) (*Store, error)
 	if o.migrate {
 		if err := s.Migrate(ctx); err != nil {
 			s.Close()
-			return nil, scrub(err, s.secret)
+			return nil, redact.Error(err, s.secret)
 		}
 	}
 	return s, nil
-}
-
-// redactedError is an error whose text had a secret taken out. It still
-// unwraps to the original, so errors.Is keeps working (for
-// context.DeadlineExceeded, say); the drivers used here do not put passwords
-// in their errors, so this is a second line of defence.
-type redactedError struct {
-	msg string
-	err error
-}
-
-func (e *redactedError) Error() string { return e.msg }
-func (e *redactedError) Unwrap() error { return e.err }
-
-// scrub returns err with secret taken out of its text.
-func scrub(err error, secret string) error {
-	if err == nil || secret == "" {
-		return err
-	}
-	if msg := redact(err.Error(), secret); msg != err.Error() {
-		return &redactedError{msg: msg, err: err}
-	}
-	return err
 }
 
 // Migrate opens the store at rawURL, applies any pending migrations and
@@ -295,7 +259,7 @@ func openPostgres(rawURL string, o options) (*Store, error) {
 	cfg, err := pgx.ParseConfig(rawURL)
 	if err != nil {
 		return nil, fmt.Errorf("store: %s: invalid connection URL (check its syntax and parameters): %s",
-			desc, redact(parseProblem(err), urlSecrets(rawURL)...))
+			desc, redact.String(parseProblem(err), urlSecrets(rawURL)...))
 	}
 	if cfg.ConnectTimeout == 0 {
 		cfg.ConnectTimeout = o.connectTimeout
@@ -385,7 +349,7 @@ func openMySQL(rawURL string, o options) (*Store, error) {
 	}
 	conn, err := mysql.NewConnector(cfg)
 	if err != nil {
-		return nil, fmt.Errorf("store: %s: %s", desc, redact(err.Error(), cfg.Passwd))
+		return nil, fmt.Errorf("store: %s: %s", desc, redact.String(err.Error(), cfg.Passwd))
 	}
 	db := sql.OpenDB(conn)
 	configurePool(db, o)
@@ -401,7 +365,7 @@ func mysqlDriverConfig(rawURL string, o options) (*mysql.Config, string, error) 
 	cfg, password, err := mysqlConfig(rawURL)
 	if err != nil {
 		return nil, "", fmt.Errorf("store: mysql: invalid connection URL (check its syntax and parameters): %s",
-			redact(parseProblem(err), append(urlSecrets(rawURL), password)...))
+			redact.String(parseProblem(err), append(urlSecrets(rawURL), password)...))
 	}
 	desc := fmt.Sprintf("mysql %s(%s)/%s", cfg.Net, cfg.Addr, cfg.DBName)
 	if cfg.DBName == "" {
@@ -516,18 +480,4 @@ func configurePool(db *sql.DB, o options) {
 	db.SetMaxIdleConns(min(o.maxIdle, o.maxOpen))
 	db.SetConnMaxLifetime(o.connMaxLifetime)
 	db.SetConnMaxIdleTime(o.connMaxIdleTime)
-}
-
-// redact replaces every occurrence of the secrets in msg, as written and as
-// URL-escaped.
-func redact(msg string, secrets ...string) string {
-	for _, secret := range secrets {
-		if secret == "" {
-			continue
-		}
-		for _, form := range []string{secret, url.QueryEscape(secret), url.PathEscape(secret)} {
-			msg = strings.ReplaceAll(msg, form, "xxxxx")
-		}
-	}
-	return msg
 }

@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+
+	"github.com/vpngw/vpngw/internal/redact"
 )
 
 // ErrSchemaBehind is matched (errors.Is) by CheckSchema's error when the
@@ -71,11 +73,11 @@ func (s *Store) CheckSchema(ctx context.Context) error {
 	applied := map[int]bool{}
 	exists, err := s.migrationsTableExists(ctx)
 	if err != nil {
-		return scrub(fmt.Errorf("store: read schema version of %s: %w", s.desc, err), s.secret)
+		return redact.Error(fmt.Errorf("store: read schema version of %s: %w", s.desc, err), s.secret)
 	}
 	if exists {
 		if applied, err = s.appliedVersions(ctx); err != nil {
-			return scrub(err, s.secret)
+			return redact.Error(err, s.secret)
 		}
 	}
 	for v := range applied {

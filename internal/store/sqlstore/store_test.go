@@ -16,6 +16,7 @@ import (
 	"github.com/go-sql-driver/mysql"
 	_ "github.com/jackc/pgx/v5/stdlib" // "pgx" driver for the admin connection
 
+	"github.com/vpngw/vpngw/internal/outgoing"
 	"github.com/vpngw/vpngw/internal/store"
 	"github.com/vpngw/vpngw/internal/store/sqlstore"
 	"github.com/vpngw/vpngw/internal/store/storetest"
@@ -319,7 +320,7 @@ func TestSQLiteFileSharedByStores(t *testing.T) {
 			defer wg.Done()
 			for j := range perStore {
 				r := store.Request{Key: fmt.Sprintf("k-%d-%03d", i, j), Source: "s", EventID: "e", ClientToken: "c", RegionID: "r"}
-				if _, _, err := s.Insert(ctx, r, []store.Event{{ID: r.Key, Type: "t"}}); err != nil {
+				if _, _, err := s.Insert(ctx, r, []store.Event{{Event: outgoing.Event{ID: r.Key, Type: "t"}}}); err != nil {
 					t.Errorf("store %d: Insert: %v", i, err)
 					return
 				}

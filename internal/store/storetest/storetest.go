@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/vpngw/vpngw/internal/outgoing"
 	gwrequest "github.com/vpngw/vpngw/internal/request"
 	"github.com/vpngw/vpngw/internal/store"
 )
@@ -84,10 +85,8 @@ func request(key string, created time.Time) store.Request {
 
 func event(key, id string) store.Event {
 	return store.Event{
-		ID:         id,
 		RequestKey: key,
-		Type:       "vpngw.test." + id,
-		Body:       []byte(`{"id":"` + id + `"}`),
+		Event:      outgoing.Event{ID: id, Type: "vpngw.test." + id, Body: []byte(`{"id":"` + id + `"}`)},
 	}
 }
 
@@ -220,7 +219,7 @@ func testRoundTrip(t *testing.T, s store.Store) {
 func testInsertDefaults(t *testing.T, s store.Store) {
 	before := time.Now().Add(-time.Second)
 	r := store.Request{Key: "k-defaults", Source: "s", EventID: "e", ClientToken: "c", RegionID: "r"}
-	got := mustInsert(t, s, r, store.Event{ID: "ev-1", Type: "t", Body: nil})
+	got := mustInsert(t, s, r, store.Event{Event: outgoing.Event{ID: "ev-1", Type: "t", Body: nil}})
 	if got.State != store.Received {
 		t.Errorf("State = %q, want %q for an unset state", got.State, store.Received)
 	}

@@ -1,0 +1,8 @@
+package outgoing
+
+// Event is one CloudEvent ready to publish.
+type Event struct {
+	ID   string // the CloudEvent id: deterministic per request and outcome
+	Type string // the CloudEvent type, e.g. io.vpngw.gateway.active
+	Body []byte // the event in structured mode (application/cloudevents+json)
+}
