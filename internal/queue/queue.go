@@ -24,6 +24,18 @@ type Message struct {
 	ID   string // CloudEvent id, deterministic per request and outcome
 	Type string // CloudEvent type, e.g. io.vpngw.gateway.active
 	Body []byte // the event in structured mode (application/cloudevents+json)
+	// Key is the request's identity: every event of one request carries the
+	// same key, so a partitioned sink (Kafka) keeps them in order on one
+	// partition. Empty falls back to ID.
+	Key string
+}
+
+// partitionKey is m.Key, or m.ID when it has none.
+func (m Message) partitionKey() string {
+	if m.Key != "" {
+		return m.Key
+	}
+	return m.ID
 }
 
 // Publisher publishes a message and returns only once the broker acknowledged
@@ -143,7 +155,12 @@ func Schemes() []string {
 // reconnect on a later one after losing the connection, so a function can
 // start while its broker is briefly away. Errors never contain the URL's
 // password.
-func Open(ctx context.Context, rawURL string) (Publisher, error) {
+func Open(ctx context.Context, rawURL string, opts ...OpenOption) (Publisher, error) {
+	var o openOptions
+	for _, f := range opts {
+		f(&o)
+	}
+	ctx = context.WithValue(ctx, openOptionsKey{}, o)
 	rawURL = strings.TrimSpace(rawURL)
 	secrets := rawURLSecrets(rawURL)
 	u, err := url.Parse(rawURL)
@@ -161,11 +178,16 @@ func Open(ctx context.Context, rawURL string) (Publisher, error) {
 	open := registry[scheme]
 	registryMu.RUnlock()
 	if open == nil {
-		return nil, fmt.Errorf("%w %q in %s (known: %s)", ErrUnknownScheme, u.Scheme, u.Redacted(), strings.Join(Schemes(), ", "))
+		return nil, fmt.Errorf("%w %q in %s (known: %s)", ErrUnknownScheme, u.Scheme, (&url.URL{Scheme: u.Scheme, Host: u.Host, Path: u.Path}).String(), strings.Join(Schemes(), ", "))
 	}
 	p, err := open(ctx, u)
 	if err != nil {
-		return nil, redact(fmt.Errorf("queue: open %s: %w", u.Redacted(), err), append(secrets, urlSecrets(u)...)...)
+		shown := u.Redacted()
+		if scheme == "http" || scheme == "https" {
+			// An HTTP sink's query may hold the receiver's token.
+			shown = (&url.URL{Scheme: scheme, Host: u.Host, Path: u.Path}).String()
+		}
+		return nil, redact(fmt.Errorf("queue: open %s: %w", shown, err), slices.Concat(secrets, urlSecrets(u), secretForms(o.sinkSecret))...)
 	}
 	return p, nil
 }
@@ -340,4 +362,23 @@ func boolParam(q url.Values, key string, def bool) (bool, error) {
 		return false, nil
 	}
 	return false, fmt.Errorf("query parameter %s=%q is not true or false", key, v)
+}
+
+// OpenOption adds to what a URL says when Open builds a publisher.
+type OpenOption func(*openOptions)
+
+type openOptions struct {
+	sinkSecret string
+}
+
+// WithSinkSecret is the secret HTTP sinks sign events with
+// (VPNGW_SINK_SECRET).
+func WithSinkSecret(s string) OpenOption { return func(o *openOptions) { o.sinkSecret = s } }
+
+type openOptionsKey struct{}
+
+// openOptionsFrom returns the options Open was given, for an Opener.
+func openOptionsFrom(ctx context.Context) openOptions {
+	o, _ := ctx.Value(openOptionsKey{}).(openOptions)
+	return o
 }
