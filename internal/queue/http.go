@@ -43,6 +43,9 @@ func (e *RetryAfterError) Error() string {
 
 func (e *RetryAfterError) Unwrap() error { return e.Err }
 
+// RetryAfter returns how long the sink asked to be left alone.
+func (e *RetryAfterError) RetryAfter() time.Duration { return e.After }
+
 // RetryAfter returns how long err's sink asked to be left alone, and whether
 // it said.
 func RetryAfter(err error) (time.Duration, bool) {
