@@ -26,7 +26,10 @@ type App struct {
 	Config    Config
 	Log       *slog.Logger
 	Store     store.Store
-	Publisher queue.Publisher
+	Publisher queue.Publisher // the first sink's
+	// Sinks are the publishers of every sink of VPNGW_QUEUE_URL, the first
+	// included.
+	Sinks     []queue.Publisher
 	Cloud     *vpcclient.Client
 	Provision *provision.Service
 	Reconcile *reconcile.Service
@@ -48,7 +51,7 @@ type options struct {
 // WithClock sets the clock the use cases read.
 func WithClock(now func() time.Time) Option { return func(o *options) { o.clock = now } }
 
-// WithPublisher uses p instead of opening VPNGW_QUEUE_URL.
+// WithPublisher uses p, as the only sink, instead of opening VPNGW_QUEUE_URL.
 func WithPublisher(p queue.Publisher) Option { return func(o *options) { o.publisher = p } }
 
 // WithObserver calls f with every event after the broker acknowledged it.
@@ -86,30 +89,24 @@ func New(ctx context.Context, c Config, log *slog.Logger, opts ...Option) (*App,
 		a.Store.Close()
 		return nil, fmt.Errorf("VPNGW_VPC_ENDPOINT: %w", err)
 	}
-	a.Publisher = o.publisher
-	if a.Publisher == nil {
-		a.Publisher, err = queue.Open(ctx, queueURLWithCA(c.QueueURL, c.CAFile))
-		if err != nil {
+	pubs, names := []queue.Publisher{o.publisher}, []string{store.FirstSink}
+	if o.publisher == nil {
+		if pubs, names, err = openSinks(ctx, c); err != nil {
 			a.Store.Close()
-			return nil, fmt.Errorf("VPNGW_QUEUE_URL: %w", err)
+			return nil, err
 		}
 	}
-	pub := outbox.PublisherFunc(func(ctx context.Context, m outbox.Message) error {
-		if err := a.Publisher.Publish(ctx, queue.Message{ID: m.ID, Type: m.Type, Body: m.Body}); err != nil {
-			switch {
-			case errors.Is(err, queue.ErrUnroutable):
-				return fmt.Errorf("%w: %w: %w", outbox.ErrRefused, outbox.ErrUnrouted, err)
-			case errors.Is(err, queue.ErrRefused):
-				return fmt.Errorf("%w: %w", outbox.ErrRefused, err)
-			}
-			return err
+	a.Publisher, a.Sinks = pubs[0], pubs
+	sinks := make([]outbox.Sink, len(pubs))
+	for i, p := range pubs {
+		// The observer sees what the first sink acknowledged, once.
+		var observe func(outbox.Message)
+		if i == 0 {
+			observe = o.observe
 		}
-		if o.observe != nil {
-			o.observe(m)
-		}
-		return nil
-	})
-	a.Outbox, err = outbox.New(a.Store, pub, log, outbox.WithClock(o.clock))
+		sinks[i] = outbox.Sink{Name: names[i], Pub: sinkPublisher(p, observe)}
+	}
+	a.Outbox, err = outbox.NewSinks(a.Store, sinks, log, outbox.WithClock(o.clock))
 	if err != nil {
 		return nil, err
 	}
@@ -158,7 +155,11 @@ func (a *App) newWebhook(w webhook.Config, clock func() time.Time) (http.Handler
 
 // Close releases the store and the broker connection.
 func (a *App) Close() error {
-	return errors.Join(a.Publisher.Close(), a.Store.Close())
+	var errs []error
+	for _, p := range a.Sinks {
+		errs = append(errs, p.Close())
+	}
+	return errors.Join(append(errs, a.Store.Close())...)
 }
 
 // drain publishes what the invocation recorded, within a short budget: a

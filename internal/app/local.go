@@ -127,7 +127,9 @@ func StartLocal(ctx context.Context, cfg Config, log *slog.Logger, out io.Writer
 		return nil, fmt.Errorf("VPNGW_VPC_ENDPOINT=%s is set, so the local stack signs API calls with your access key, but ALIBABA_CLOUD_ACCESS_KEY_ID and ALIBABA_CLOUD_ACCESS_KEY_SECRET are not set: export both, or unset VPNGW_VPC_ENDPOINT to use the embedded emulator", cfg.VPCEndpoint)
 	}
 	l.SigningKeyID = cfg.Credentials.AccessKeyID
-	if cfg.QueueURL == "" {
+	// The embedded NATS always runs and prints every event; the sinks of
+	// VPNGW_QUEUE_URL, if any, are delivered to besides it.
+	{
 		natsDir := filepath.Join(cfg.DataDir, "nats")
 		if l.Emulator != nil {
 			// The store is reset below, and outcome event ids are
@@ -143,7 +145,7 @@ func StartLocal(ctx context.Context, cfg Config, log *slog.Logger, out io.Writer
 			return nil, fmt.Errorf("embedded NATS (VPNGW_NATS_PORT %d): %w", cfg.NATSPort, err)
 		}
 		l.NATS = n
-		cfg.QueueURL = n.ClientURL()
+		cfg.QueueURL = strings.TrimSuffix(n.ClientURL()+","+cfg.QueueURL, ",")
 		// A plain NATS subscriber, as any consumer would be, prints what
 		// arrives.
 		nc, err := nats.Connect(n.ClientURL(), nats.Name("vpngw-local-printer"))

@@ -141,7 +141,7 @@ type retryLater struct{ calls int }
 
 type afterErr time.Duration
 
-func (e afterErr) Error() string              { return "429 Too Many Requests" }
+func (e afterErr) Error() string             { return "429 Too Many Requests" }
 func (e afterErr) RetryAfter() time.Duration { return time.Duration(e) }
 
 func (r *retryLater) Publish(context.Context, outbox.Message) error {

@@ -39,7 +39,14 @@ type HTTPReceiver struct {
 // cleanup.
 func NewHTTPReceiver(t testing.TB, secret string) *HTTPReceiver {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	return NewHTTPReceiverAt(t, secret, "127.0.0.1:0")
+}
+
+// NewHTTPReceiverAt is NewHTTPReceiver on addr: a receiver that comes
+// back on the port where one was down.
+func NewHTTPReceiverAt(t testing.TB, secret, addr string) *HTTPReceiver {
+	t.Helper()
+	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		t.Fatalf("listen: %v", err)
 	}
