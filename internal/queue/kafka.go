@@ -46,16 +46,16 @@ var _ Publisher = (*KafkaPublisher)(nil)
 
 func openKafka(_ context.Context, u *url.URL) (Publisher, error) {
 	if u.Opaque != "" || u.Host == "" {
-		return nil, errors.New("Kafka URL needs brokers, as in kafka://broker1:9092,broker2:9092/topic")
+		return nil, errors.New("the Kafka URL needs brokers, as in kafka://broker1:9092,broker2:9092/topic")
 	}
 	topic := strings.Trim(u.Path, "/")
 	if topic == "" || strings.ContainsAny(topic, "/ \t") || len(topic) > 249 {
-		return nil, fmt.Errorf("Kafka URL path %q must be one topic name, as in kafka://broker:9092/vpngw-outcomes", u.Path)
+		return nil, fmt.Errorf("the Kafka URL path %q must be one topic name, as in kafka://broker:9092/vpngw-outcomes", u.Path)
 	}
 	var brokers []string
 	for b := range strings.SplitSeq(u.Host, ",") {
 		if b == "" {
-			return nil, fmt.Errorf("Kafka URL host %q has an empty broker", u.Host)
+			return nil, fmt.Errorf("the Kafka URL host %q has an empty broker", u.Host)
 		}
 		if _, _, err := net.SplitHostPort(b); err != nil {
 			b = net.JoinHostPort(b, "9092")
@@ -123,7 +123,7 @@ func openKafka(_ context.Context, u *url.URL) (Publisher, error) {
 		opts = append(opts, kgo.SASL(mech))
 	}
 	if p.client, err = kgo.NewClient(opts...); err != nil {
-		return nil, redact(fmt.Errorf("Kafka client: %w", err), p.secrets...)
+		return nil, redact(fmt.Errorf("the Kafka client: %w", err), p.secrets...)
 	}
 	return p, nil
 }

@@ -55,7 +55,6 @@ func ConsumeMQTT(t *testing.T, server *url.URL, filter string) <-chan Received {
 		ServerUrls:                    []*url.URL{server},
 		KeepAlive:                     10,
 		CleanStartOnInitialConnection: true,
-		ConnectRetryDelay:             200 * time.Millisecond,
 		ReconnectBackoff:              func(int) time.Duration { return 200 * time.Millisecond },
 		ConnectTimeout:                5 * time.Second,
 		OnConnectionUp: func(cm *autopaho.ConnectionManager, _ *paho.Connack) {
