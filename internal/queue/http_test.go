@@ -116,17 +116,13 @@ func TestHTTPAnswers(t *testing.T) {
 }
 
 func TestHTTPOpenRefusals(t *testing.T) {
-	for _, c := range []struct{ url, want string }{
+	wantOpenErrors(t, []openCase{
 		{"http://example.com/hook", "plaintext"},
 		{"http://10.0.0.1/hook", "plaintext"},
 		{"https://user:pw@example.com/hook", "user information"},
 		{"https://example.com/hook?mode=fancy", "mode"},
 		{"https://example.com/hook?timeout=-1s", "timeout"},
-	} {
-		if _, err := queue.Open(context.Background(), c.url, queue.WithSinkSecret(sinkSecret)); err == nil || !strings.Contains(err.Error(), c.want) {
-			t.Errorf("Open(%s): got %v, want an error about %s", c.url, err, c.want)
-		}
-	}
+	}, queue.WithSinkSecret(sinkSecret))
 	if _, err := queue.Open(context.Background(), "https://example.com/hook"); err == nil || !strings.Contains(err.Error(), "VPNGW_SINK_SECRET") {
 		t.Errorf("Open without a secret: got %v, want it to name VPNGW_SINK_SECRET", err)
 	}
@@ -171,5 +167,17 @@ func TestHTTPSignatureChangesWithSecret(t *testing.T) {
 	}
 	if r.BadSignatures != 1 {
 		t.Fatalf("receiver saw %d bad signatures, want 1", r.BadSignatures)
+	}
+}
+
+// openCase is a URL Open must refuse, and a word its error must hold.
+type openCase struct{ url, want string }
+
+func wantOpenErrors(t *testing.T, cases []openCase, opts ...queue.OpenOption) {
+	t.Helper()
+	for _, c := range cases {
+		if _, err := queue.Open(context.Background(), c.url, opts...); err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("Open(%s): got %v, want an error about %s", c.url, err, c.want)
+		}
 	}
 }
