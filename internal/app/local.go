@@ -293,6 +293,7 @@ func (l *LocalStack) Banner(w io.Writer) {
 		}
 		fmt.Fprintf(&routes, "\n    http://%s/webhook%s  %s: %s", l.HTTPAddr, r.Path, r.What, state)
 	}
+	sinks := append(queue.SplitSinks(l.App.Config.QueueURL), "")
 	fmt.Fprintf(w, `
 vpngw local stack is up.
   CloudEvents HTTP endpoint  http://%s/
@@ -302,14 +303,14 @@ vpngw local stack is up.
   policy                     %s
   VPC API emulator           %s
   signs API calls with       access key %s (%s)
-  NATS (JetStream)           %s   subjects %s.<event type>
+  NATS (JetStream)           %s   subjects %s.<event type>%s
   store                      %s
   state                      %s
 Post the sample request:
   curl -sS -X POST http://%s/ -H 'Content-Type: application/cloudevents+json' --data @events/testdata/requested.json
 Ctrl-C stops everything.
 
-`, l.HTTPAddr, routes.String(), l.PolicyNote, l.App.Config.VPCEndpoint, keyID, l.SigningNote, l.App.Config.QueueURL, queue.DefaultSubjectPrefix, l.App.Config.StoreURL, l.StateNote, l.HTTPAddr)
+`, l.HTTPAddr, routes.String(), l.PolicyNote, l.App.Config.VPCEndpoint, keyID, l.SigningNote, sinks[0], queue.DefaultSubjectPrefix, otherSinks(sinks[1:len(sinks)-1]), l.App.Config.StoreURL, l.StateNote, l.HTTPAddr)
 }
 
 // RunLocal is the whole of `make run`: it reads the configuration from
@@ -346,4 +347,13 @@ func RunLocal(ctx context.Context, environ []string, stdout, stderr io.Writer) i
 	<-ctx.Done()
 	fmt.Fprintln(stdout, "stopping")
 	return 0
+}
+
+// otherSinks is the banner's line for the sinks of VPNGW_QUEUE_URL, which
+// get every event besides the embedded NATS.
+func otherSinks(sinks []string) string {
+	if len(sinks) == 0 {
+		return ""
+	}
+	return "\n  also published to          " + strings.Join(sinks, ", ")
 }
