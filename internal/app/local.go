@@ -293,7 +293,10 @@ func (l *LocalStack) Banner(w io.Writer) {
 		}
 		fmt.Fprintf(&routes, "\n    http://%s/webhook%s  %s: %s", l.HTTPAddr, r.Path, r.What, state)
 	}
-	sinks := append(queue.SplitSinks(l.App.Config.QueueURL), "")
+	sinks := queue.SplitSinks(l.App.Config.QueueURL)
+	if len(sinks) == 0 {
+		sinks = []string{""}
+	}
 	fmt.Fprintf(w, `
 vpngw local stack is up.
   CloudEvents HTTP endpoint  http://%s/
@@ -310,7 +313,7 @@ Post the sample request:
   curl -sS -X POST http://%s/ -H 'Content-Type: application/cloudevents+json' --data @events/testdata/requested.json
 Ctrl-C stops everything.
 
-`, l.HTTPAddr, routes.String(), l.PolicyNote, l.App.Config.VPCEndpoint, keyID, l.SigningNote, sinks[0], queue.DefaultSubjectPrefix, otherSinks(sinks[1:len(sinks)-1]), l.App.Config.StoreURL, l.StateNote, l.HTTPAddr)
+`, l.HTTPAddr, routes.String(), l.PolicyNote, l.App.Config.VPCEndpoint, keyID, l.SigningNote, sinks[0], queue.DefaultSubjectPrefix, otherSinks(sinks[1:]), l.App.Config.StoreURL, l.StateNote, l.HTTPAddr)
 }
 
 // RunLocal is the whole of `make run`: it reads the configuration from
