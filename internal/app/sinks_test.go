@@ -111,8 +111,8 @@ func TestSinksOneDownOneRefusing(t *testing.T) {
 		t.Fatalf("the sink that came back got %v, want accepted then active", got)
 	}
 	expectNone(t, upIn, "the up sink")
-	if up.BadSignatures+down.BadSignatures != 0 {
-		t.Fatalf("signatures that did not verify: %d", up.BadSignatures+down.BadSignatures)
+	if up.BadSignatures()+down.BadSignatures() != 0 {
+		t.Fatalf("signatures that did not verify: %d", up.BadSignatures()+down.BadSignatures())
 	}
 	if n, _ := s.app.Store.CountParkedFor(ctx, pickyName); n != 1 {
 		t.Fatalf("the refused event is no longer parked (%d)", n)

@@ -165,8 +165,8 @@ func TestHTTPSignatureChangesWithSecret(t *testing.T) {
 	if err == nil || errors.Is(err, queue.ErrRefused) == false {
 		t.Fatalf("a receiver with another secret: got %v, want a refusal (401)", err)
 	}
-	if r.BadSignatures != 1 {
-		t.Fatalf("receiver saw %d bad signatures, want 1", r.BadSignatures)
+	if r.BadSignatures() != 1 {
+		t.Fatalf("receiver saw %d bad signatures, want 1", r.BadSignatures())
 	}
 }
 

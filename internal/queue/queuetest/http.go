@@ -23,16 +23,23 @@ const RefusedType = "io.vpngw.test.refused"
 // HTTPReceiver is a CloudEvents HTTP receiver on 127.0.0.1 for tests: it
 // verifies each request's vpngw signature with Secret, as a real receiver
 // would, and hands every accepted event, per path, to a consumer. A request
-// whose signature does not verify is answered 401 and counted in BadSignatures.
+// whose signature does not verify is answered 401 and counted.
 type HTTPReceiver struct {
 	Secret string
 	URL    string // http://127.0.0.1:port
 	ln     net.Listener
 	srv    *http.Server
 
-	mu            sync.Mutex
-	paths         map[string]chan Received
-	BadSignatures int
+	mu    sync.Mutex
+	paths map[string]chan Received
+	bad   int
+}
+
+// BadSignatures returns how many requests were refused for their signature.
+func (r *HTTPReceiver) BadSignatures() int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.bad
 }
 
 // NewHTTPReceiver starts a receiver on a free loopback port, stopped at
@@ -83,7 +90,7 @@ func (r *HTTPReceiver) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 	got, err := hex.DecodeString(sig)
 	if err != nil || !hmac.Equal(got, signing.MAC([]byte(r.Secret), ts, body)) {
 		r.mu.Lock()
-		r.BadSignatures++
+		r.bad++
 		r.mu.Unlock()
 		http.Error(w, "bad signature", http.StatusUnauthorized)
 		return
