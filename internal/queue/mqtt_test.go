@@ -3,8 +3,14 @@ package queue_test
 import (
 	"context"
 	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
 	"strings"
+	"sync"
+	"syscall"
 	"testing"
+	"time"
 
 	"github.com/vpngw/vpngw/internal/queue"
 	"github.com/vpngw/vpngw/internal/queue/queuetest"
@@ -12,6 +18,74 @@ import (
 
 func TestMQTTContract(t *testing.T) {
 	queuetest.Run(t, queuetest.MQTT(t, queuetest.URLFromEnv(t, "VPNGW_TEST_MQTT_URL")))
+}
+
+// TestMQTTRestart runs a Mosquitto of its own (the machine's mosquitto
+// binary, on a free port, persisting to a temporary directory), stops it
+// mid-stream and starts it again: the system broker is left alone.
+func TestMQTTRestart(t *testing.T) {
+	queuetest.URLFromEnv(t, "VPNGW_TEST_MQTT_URL") // CI promises Mosquitto
+	bin, err := exec.LookPath("mosquitto")
+	if err != nil {
+		t.Fatalf("the mosquitto binary is not on PATH: %v", err)
+	}
+	dir := t.TempDir()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	ln.Close()
+	_, port, _ := net.SplitHostPort(addr)
+	conf := filepath.Join(dir, "mosquitto.conf")
+	body := "listener " + port + " 127.0.0.1\nallow_anonymous true\npersistence true\npersistence_location " + dir + "/\n"
+	if os.Geteuid() == 0 {
+		body += "user root\n"
+	}
+	if err := os.WriteFile(conf, []byte(body), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	var mu sync.Mutex
+	var cmd *exec.Cmd
+	start := func(t *testing.T) {
+		mu.Lock()
+		defer mu.Unlock()
+		if cmd != nil {
+			return
+		}
+		cmd = exec.Command(bin, "-c", conf)
+		if err := cmd.Start(); err != nil {
+			t.Fatalf("start mosquitto: %v", err)
+		}
+		deadline := time.Now().Add(30 * time.Second)
+		for {
+			c, err := net.DialTimeout("tcp", addr, time.Second)
+			if err == nil {
+				c.Close()
+				return
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("mosquitto on %s not answering 30 s after start: %v", addr, err)
+			}
+			time.Sleep(50 * time.Millisecond)
+		}
+	}
+	stop := func(t *testing.T) {
+		mu.Lock()
+		defer mu.Unlock()
+		if cmd == nil {
+			return
+		}
+		// SIGTERM: Mosquitto saves its sessions and queued messages first.
+		_ = cmd.Process.Signal(syscall.SIGTERM)
+		_ = cmd.Wait()
+		cmd = nil
+	}
+	start(t)
+	t.Cleanup(func() { stop(t) })
+	b := queuetest.MQTT(t, "mqtt://"+addr)
+	b.Stop, b.Start = stop, start
+	queuetest.RunRestart(t, b, queuetest.RestartOptions{})
 }
 
 func TestMQTTOpenRefusals(t *testing.T) {

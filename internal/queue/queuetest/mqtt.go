@@ -14,11 +14,11 @@ import (
 
 // MQTT returns a Broker for an MQTT 5 server at rawURL
 // (mqtt://host:1883). Each destination is a topic prefix of its own; its
-// consumer subscribes with QoS 1 when the destination is made, and rebuilds
-// the structured event from the user properties. No Stop and Start: a
-// consumer that survives a broker restart needs the broker to keep its
-// session, which the test Mosquitto tried here did not (see the notes of
-// the change that added this).
+// consumer subscribes with QoS 1 when the destination is made, with a
+// session that outlives a broker restart when the broker persists sessions,
+// and rebuilds the structured event from the user properties. Stop and
+// Start are the caller's to set (TestMQTTRestart runs a Mosquitto of its
+// own).
 func MQTT(t *testing.T, rawURL string) Broker {
 	t.Helper()
 	base, err := url.Parse(rawURL)
@@ -54,10 +54,12 @@ func ConsumeMQTT(t *testing.T, server *url.URL, filter string) <-chan Received {
 	cfg := autopaho.ClientConfig{
 		ServerUrls:                    []*url.URL{server},
 		KeepAlive:                     10,
-		CleanStartOnInitialConnection: true,
+		CleanStartOnInitialConnection: false, // a new id has no old session; Mosquitto does not keep one begun with clean start
+		SessionExpiryInterval:         600,   // the subscription and its queue outlive a broker restart
 		ReconnectBackoff:              func(int) time.Duration { return 200 * time.Millisecond },
 		ConnectTimeout:                5 * time.Second,
-		OnConnectionUp: func(cm *autopaho.ConnectionManager, _ *paho.Connack) {
+		OnConnectionUp: func(cm *autopaho.ConnectionManager, ca *paho.Connack) {
+			t.Logf("MQTT test consumer connected, session present: %v", ca.SessionPresent)
 			// Subscribing again is harmless when the session kept the
 			// subscription, and needed when it did not.
 			go func() {
