@@ -135,7 +135,7 @@ func (p *MQTTPublisher) Publish(ctx context.Context, m Message) error {
 		return redact(fmt.Errorf("publish %s to %s: %w", m.ID, p.cfg.shown, err), secretForms(p.cfg.password)...)
 	}
 	if maxSize > 0 && uint64(len(b.data)) >= uint64(maxSize) {
-		return fmt.Errorf("publish %s to %s: %w: the event's data is %d bytes, the server's Maximum Packet Size is %d", m.ID, p.cfg.shown, ErrTooLarge, len(b.data), maxSize)
+		return fmt.Errorf("publish %s to %s: %w: the event is %d bytes (%d of data in the packet), the server's Maximum Packet Size is %d", m.ID, p.cfg.shown, ErrTooLarge, len(m.Body), len(b.data), maxSize)
 	}
 	props := &paho.PublishProperties{ContentType: b.contentType}
 	for _, a := range b.attrs {
@@ -148,7 +148,7 @@ func (p *MQTTPublisher) Publish(ctx context.Context, m Message) error {
 	if pr != nil {
 		switch pr.ReasonCode {
 		case mqttPacketTooLarge:
-			err = fmt.Errorf("%w: the event's data is %d bytes: %w", ErrTooLarge, len(b.data), err)
+			err = fmt.Errorf("%w: the event is %d bytes (%d of data in the packet): %w", ErrTooLarge, len(m.Body), len(b.data), err)
 		case mqttTopicNameInvalid, mqttPayloadFormatInvald:
 			err = fmt.Errorf("%w: the broker refuses it: %w", ErrRejected, err)
 		}

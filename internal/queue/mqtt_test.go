@@ -2,6 +2,7 @@ package queue_test
 
 import (
 	"context"
+	"fmt"
 	"net"
 	"os"
 	"os/exec"
@@ -20,10 +21,12 @@ func TestMQTTContract(t *testing.T) {
 	queuetest.Run(t, queuetest.MQTT(t, queuetest.URLFromEnv(t, "VPNGW_TEST_MQTT_URL")))
 }
 
-// TestMQTTRestart runs a Mosquitto of its own (the machine's mosquitto
-// binary, on a free port, persisting to a temporary directory), stops it
-// mid-stream and starts it again: the system broker is left alone.
-func TestMQTTRestart(t *testing.T) {
+// ownMosquitto runs a Mosquitto of the test's own (the machine's mosquitto
+// binary, on a free port, persisting to a temporary directory, extra lines
+// added to its configuration) and returns its address and how to stop and
+// start it again. The system broker is left alone.
+func ownMosquitto(t *testing.T, extra string) (addr string, stop, start func(t *testing.T)) {
+	t.Helper()
 	queuetest.URLFromEnv(t, "VPNGW_TEST_MQTT_URL") // CI promises Mosquitto
 	bin, err := exec.LookPath("mosquitto")
 	if err != nil {
@@ -34,11 +37,11 @@ func TestMQTTRestart(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	addr := ln.Addr().String()
+	addr = ln.Addr().String()
 	ln.Close()
 	_, port, _ := net.SplitHostPort(addr)
 	conf := filepath.Join(dir, "mosquitto.conf")
-	body := "listener " + port + " 127.0.0.1\nallow_anonymous true\npersistence true\npersistence_location " + dir + "/\n"
+	body := "listener " + port + " 127.0.0.1\nallow_anonymous true\npersistence true\npersistence_location " + dir + "/\n" + extra
 	if os.Geteuid() == 0 {
 		body += "user root\n"
 	}
@@ -47,7 +50,7 @@ func TestMQTTRestart(t *testing.T) {
 	}
 	var mu sync.Mutex
 	var cmd *exec.Cmd
-	start := func(t *testing.T) {
+	start = func(t *testing.T) {
 		mu.Lock()
 		defer mu.Unlock()
 		if cmd != nil {
@@ -70,7 +73,7 @@ func TestMQTTRestart(t *testing.T) {
 			time.Sleep(50 * time.Millisecond)
 		}
 	}
-	stop := func(t *testing.T) {
+	stop = func(t *testing.T) {
 		mu.Lock()
 		defer mu.Unlock()
 		if cmd == nil {
@@ -83,9 +86,32 @@ func TestMQTTRestart(t *testing.T) {
 	}
 	start(t)
 	t.Cleanup(func() { stop(t) })
+	return addr, stop, start
+}
+
+// TestMQTTRestart stops a Mosquitto of the test's own mid-stream and starts
+// it again.
+func TestMQTTRestart(t *testing.T) {
+	addr, stop, start := ownMosquitto(t, "")
 	b := queuetest.MQTT(t, "mqtt://"+addr)
 	b.Stop, b.Start = stop, start
 	queuetest.RunRestart(t, b, queuetest.RestartOptions{})
+}
+
+// TestMQTTContractWithPacketLimit runs the suite against a Mosquitto that
+// announces a Maximum Packet Size, so that an event over it is refused for
+// good (and parked by the drain) while the next goes through.
+func TestMQTTContractWithPacketLimit(t *testing.T) {
+	const limit = 64 << 10
+	addr, _, _ := ownMosquitto(t, fmt.Sprintf("max_packet_size %d\n", limit))
+	b := queuetest.MQTT(t, "mqtt://"+addr)
+	b.Refused = func(run string) (queue.Message, error) {
+		m := queuetest.NewMessage(run+"-big", "io.vpngw.gateway.failed", 2)
+		m.Body = []byte(`{"specversion":"1.0","id":"` + m.ID + `","source":"/vpngw","type":"` + m.Type +
+			`","datacontenttype":"application/json","data":{"pad":"` + strings.Repeat("x", limit) + `"}}`)
+		return m, queue.ErrTooLarge
+	}
+	queuetest.Run(t, b)
 }
 
 func TestMQTTOpenRefusals(t *testing.T) {
