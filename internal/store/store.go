@@ -101,6 +101,10 @@ type Request struct {
 	// that a batch is finished as it was begun: ItemsByIndex for batches
 	// recorded before items had a form of their own, ItemsApart since.
 	ItemScheme ItemScheme
+	// Note is who records the request and why: Insert writes it as the
+	// first entry of the request's history (see Change.Note). It is not
+	// read back; History has it.
+	Note Note
 }
 
 // ItemScheme is how a batch's items are named.
@@ -141,6 +145,12 @@ type Change struct {
 	LastError  string
 	AddAttempt bool
 	AcceptedAt time.Time
+	// Note is who makes the change and why, written in the request's
+	// history in the same transaction. An empty Actor is ActorFrom the
+	// call's context; an empty Reason is LastError. A change that leaves
+	// the state as it was, by the same actor for the same reason as the
+	// last entry, adds no entry (a retry failing as before).
+	Note Note
 }
 
 // Store is what every backend implements. Each method is atomic.
@@ -226,6 +236,10 @@ type Store interface {
 	// for its next drain; the other sinks do not get them again. It returns
 	// how many it unparked.
 	UnparkFor(ctx context.Context, sink string, seqs []int64) (int, error)
+	// History returns the request's history, oldest first: one entry per
+	// change of its state, written by Insert and Transition with the
+	// change (ErrNotFound when there is no such request).
+	History(ctx context.Context, key string) ([]HistoryEntry, error)
 	// Close releases the store's connections.
 	Close() error
 }

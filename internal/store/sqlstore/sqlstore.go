@@ -175,6 +175,9 @@ func (s *Store) insert(ctx context.Context, r store.Request, events []store.Even
 			if err := s.insertEvents(ctx, tx, r.Key, events, now); err != nil {
 				return err
 			}
+			if err := s.appendHistory(ctx, tx, r.Key, r.State, r.GatewayID, note(ctx, r.Note, r.LastError), r.UpdatedAt, false); err != nil {
+				return err
+			}
 		}
 		got, err = s.get(ctx, tx, r.Key)
 		return err
@@ -291,6 +294,7 @@ func (s *Store) Transition(ctx context.Context, key string, from []store.State, 
 		return store.Request{}, fmt.Errorf("store: transition %s: %w", key, err)
 	}
 	now := s.now()
+	nt := note(ctx, c.Note, c.LastError)
 
 	set := []string{"state = ?", "updated_at = ?", "lease_owner = ''", "lease_until = NULL"}
 	args := []any{string(to), s.d.timeArg(now)}
@@ -348,8 +352,10 @@ func (s *Store) Transition(ctx context.Context, key string, from []store.State, 
 		if err := s.insertEvents(ctx, tx, key, events, now); err != nil {
 			return err
 		}
-		got, err = s.get(ctx, tx, key)
-		return err
+		if got, err = s.get(ctx, tx, key); err != nil {
+			return err
+		}
+		return s.appendHistory(ctx, tx, key, to, got.GatewayID, nt, now, slices.Contains(from, to))
 	})
 	if err != nil {
 		return store.Request{}, fmt.Errorf("store: transition %s to %s in %s: %w", key, to, s.desc, invalidValue(err))

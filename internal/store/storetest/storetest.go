@@ -47,6 +47,8 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"InsertWithinConcurrent", testInsertWithinConcurrent},
 		{"ValuesAtTheValidationLimits", testValuesAtTheLimits},
 		{"ValuesBeyondAColumn", testValuesBeyondAColumn},
+		{"History", testHistory},
+		{"HistoryReasons", testHistoryReasons},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
