@@ -158,11 +158,11 @@ func (s *Service) recordBatch(ctx context.Context, x Input) ([]Input, error) {
 	}
 	id := x.Identity
 	now := s.now()
-	got, _, err := s.store.Insert(ctx, store.Request{
+	got, _, err := s.store.Insert(actingFor(ctx, x.Caller), store.Request{
 		Key: id.Key(), Source: id.Source, EventID: id.EventID, Subject: id.Subject,
 		Params: x.Data, State: store.Batch, CreatedAt: now, UpdatedAt: now, TraceParent: x.TraceParent,
 		Caller: x.Caller, ChatUser: x.ChatUser, DryRun: x.DryRun, ItemScheme: store.ItemsApart,
-		Origin: encodeOrigin(x.Key, x.Origin),
+		Origin: encodeOrigin(x.Key, x.Origin), Note: store.Note{Reason: fmt.Sprintf("batch of %d requests recorded", len(b.Requests))},
 	}, nil)
 	if err != nil {
 		return nil, fmt.Errorf("record batch %s: %w", id.Key(), err)
@@ -239,7 +239,8 @@ func (s *Service) FinishBatch(ctx context.Context, batch store.Request, leaseOwn
 	if err != nil {
 		return false, err
 	}
-	_, err = s.store.Transition(ctx, batch.Key, []store.State{store.Batch}, store.BatchDone, leaseOwner, store.Change{}, ev)
+	why := fmt.Sprintf("every item settled: %d active, %d failed, %d validated", sum.Active, sum.Failed, sum.Validated)
+	_, err = s.store.Transition(ctx, batch.Key, []store.State{store.Batch}, store.BatchDone, leaseOwner, store.Change{Note: store.Note{Reason: why}}, ev)
 	if errors.Is(err, store.ErrConflict) {
 		return true, nil // another tick wrote it
 	}

@@ -318,6 +318,7 @@ func (s *Service) record(ctx context.Context, in Input) (rec store.Request, id r
 	// However it ends, the request no longer holds up the later requests of
 	// its source in the delivery.
 	defer in.turn.decided()
+	ctx = actingFor(ctx, in.Caller)
 	id = in.Identity
 	if id.Source == "" || id.EventID == "" {
 		// Without source and id there is no identity to key on. The content
@@ -442,6 +443,7 @@ func (s *Service) record(ctx context.Context, in Input) (rec store.Request, id r
 		if !decision.Allowed {
 			return s.reject(ctx, log, rec, id, events.StagePolicy, events.CodePolicyDenied, decision.Message, decision.Violations)
 		}
+		rec.Note.Reason = allowedBy(decision)
 		req.Tags = append(req.Tags, decision.AddTags...)
 		dryRun = decision.DryRun
 	}
@@ -498,6 +500,9 @@ func (s *Service) record(ctx context.Context, in Input) (rec store.Request, id r
 		return got, id, res, false, nil
 	}
 	rec.State = store.Received
+	if rec.Note.Reason == "" {
+		rec.Note.Reason = "recorded"
+	}
 	got, created, ierr := s.store.InsertWithin(ctx, rec, nil, quota)
 	in.turn.decided()
 	if ierr != nil {
@@ -527,6 +532,10 @@ func (s *Service) record(ctx context.Context, in Input) (rec store.Request, id r
 func (s *Service) Redrive(ctx context.Context, rec store.Request) (Result, error) {
 	id := request.Identity{Source: rec.Source, EventID: rec.EventID, Subject: rec.Subject}
 	log := s.log.With("request_key", rec.Key, "source", rec.Source, "event_id", rec.EventID, "redrive", true)
+	if store.ActorFrom(ctx) == "" {
+		// Re-drives are the reconcile tick's unless the caller says whose.
+		ctx = store.WithActor(ctx, store.ActorReconcile)
+	}
 	if s.policy != nil || rec.DryRun {
 		if res, settled, err := s.redecide(ctx, log, id, rec); settled || err != nil {
 			return res, err
@@ -545,6 +554,7 @@ func (s *Service) redecide(ctx context.Context, log *slog.Logger, id request.Ide
 		return retry, true, fmt.Errorf("decode recorded request %s: %w", rec.Key, err)
 	}
 	dryRun := rec.DryRun
+	why := "dry run asked by the request"
 	if s.policy != nil {
 		if rec.Data == nil {
 			// Recorded before the request's data was kept: it was decided
@@ -577,6 +587,7 @@ func (s *Service) redecide(ctx context.Context, log *slog.Logger, id request.Ide
 				return res, true, err
 			}
 			dryRun = dryRun || d.DryRun
+			why = "dry run: " + allowedBy(d)
 		}
 	}
 	if !dryRun {
@@ -589,7 +600,7 @@ func (s *Service) redecide(ctx context.Context, log *slog.Logger, id request.Ide
 	if err != nil {
 		return retry, true, err
 	}
-	got, err := s.store.Transition(ctx, rec.Key, []store.State{store.Received}, store.DryRun, "", store.Change{}, ev)
+	got, err := s.store.Transition(ctx, rec.Key, []store.State{store.Received}, store.DryRun, "", store.Change{Note: store.Note{Reason: why}}, ev)
 	if err != nil {
 		res, serr := s.settledElsewhere(ctx, id, rec.Key, err)
 		return res, true, serr
@@ -627,6 +638,7 @@ func (s *Service) settle(ctx context.Context, log *slog.Logger, id request.Ident
 }
 
 func (s *Service) create(ctx context.Context, log *slog.Logger, id request.Identity, rec store.Request) (Result, error) {
+	ctx = actingFor(ctx, rec.Caller)
 	var req events.GatewayRequest
 	if err := json.Unmarshal(rec.Params, &req); err != nil {
 		return Result{}, fmt.Errorf("decode recorded request %s: %w", rec.Key, err)
@@ -677,7 +689,8 @@ func (s *Service) create(ctx context.Context, log *slog.Logger, id request.Ident
 		return Result{}, err
 	}
 	got, err := s.store.Transition(ctx, rec.Key, []store.State{store.Received}, store.Pending, "",
-		store.Change{GatewayID: res.GatewayID, OrderID: res.OrderID, AcceptedAt: now, AddAttempt: true}, ev)
+		store.Change{GatewayID: res.GatewayID, OrderID: res.OrderID, AcceptedAt: now, AddAttempt: true,
+			Note: store.Note{Reason: truncate(fmt.Sprintf("CreateVpnGateway accepted: order %d, API request %s", res.OrderID, res.RequestID), store.MaxReason)}}, ev)
 	if err != nil {
 		return s.settledElsewhere(ctx, id, rec.Key, err)
 	}
@@ -903,6 +916,7 @@ func clipIdentity(v string) string {
 func (s *Service) reject(ctx context.Context, log *slog.Logger, rec store.Request, id request.Identity, stage, code, msg string, errs []events.FieldError) (store.Request, request.Identity, Result, bool, error) {
 	rec.State = store.Failed
 	rec.LastError = truncate(code+": "+msg, 1000)
+	rec.Note.Reason = "" // the history says why it failed: LastError
 	ev, err := s.event(events.TypeFailed, rec.Key, "", rec.TraceParent, rec.CreatedAt, refused(id, stage, code, msg, errs, rec.RegionID))
 	if err != nil {
 		return rec, id, Result{}, false, err
@@ -932,6 +946,11 @@ func (s *Service) reject(ctx context.Context, log *slog.Logger, rec store.Reques
 // would have been refused by the quota: nothing is recorded then.
 func (s *Service) dryRun(ctx context.Context, log *slog.Logger, rec store.Request, id request.Identity, req events.GatewayRequest, q store.Quota) (store.Request, Result, error) {
 	rec.State = store.DryRun
+	if rec.Note.Reason != "" {
+		rec.Note.Reason = "dry run: " + rec.Note.Reason
+	} else {
+		rec.Note.Reason = "dry run asked by the request"
+	}
 	ev, err := s.event(events.TypeValidated, rec.Key, "", rec.TraceParent, rec.CreatedAt, events.Validated{
 		Request: id.Ref(), Parameters: request.Normalize(req), ClientToken: rec.ClientToken, WouldCreate: true,
 	})

@@ -133,6 +133,9 @@ func New(st Store, api Describer, opts ...Option) (*Service, error) {
 // Tick checks pending gateways once.
 func (s *Service) Tick(ctx context.Context, opt Options) (Report, error) {
 	start := time.Now()
+	// What the tick changes, itself or through the redriver and the
+	// batch finisher, is the reconcile's in the requests' history.
+	ctx = store.WithActor(ctx, store.ActorReconcile)
 	rep := Report{Owner: newOwner(), CallsByRegion: map[string]int{}}
 	log := s.log.With("tick", rep.Owner)
 	want := map[string]bool{}
@@ -432,7 +435,11 @@ func (s *Service) settle(ctx context.Context, log *slog.Logger, rep *Report, r s
 		rep.Errors = append(rep.Errors, err.Error())
 		return false
 	}
-	_, err = s.store.Transition(ctx, r.Key, []store.State{store.Pending}, to, rep.Owner, store.Change{LastError: reason},
+	note := store.Note{Actor: store.ActorReconcile, Reason: reason}
+	if to == store.Active {
+		note.Reason = fmt.Sprintf("DescribeVpnGateways lists %s %s", g.VpnGatewayId, g.Status)
+	}
+	_, err = s.store.Transition(ctx, r.Key, []store.State{store.Pending}, to, rep.Owner, store.Change{LastError: reason, Note: note},
 		[]store.Event{{RequestKey: r.Key, Event: e, CreatedAt: now}})
 	switch {
 	case errors.Is(err, store.ErrConflict):

@@ -39,9 +39,32 @@ type Ticker interface {
 	Tick(ctx context.Context, opt reconcile.Options) (reconcile.Report, error)
 }
 
-// RequestReader reads one request's record, for GET /requests.
+// RequestReader reads one request's record and its history, for GET
+// /requests.
 type RequestReader interface {
 	Get(ctx context.Context, key string) (store.Request, error)
+	History(ctx context.Context, key string) ([]store.HistoryEntry, error)
+}
+
+// HistoryEntry is one change of a request's state as GET /requests and
+// vpngwctl show it: when, to what state, by whom (provision, webhook,
+// reconcile, operator; migration for the state a request had when its
+// history began) and why.
+type HistoryEntry struct {
+	At           time.Time   `json:"At"`
+	State        store.State `json:"State"`
+	Actor        string      `json:"Actor"`
+	Reason       string      `json:"Reason,omitempty"`
+	VpnGatewayId string      `json:"VpnGatewayId,omitempty"`
+}
+
+// History is a request's history in the read model's form, oldest first.
+func History(h []store.HistoryEntry) []HistoryEntry {
+	out := make([]HistoryEntry, len(h))
+	for i, e := range h {
+		out[i] = HistoryEntry{At: e.At, State: e.State, Actor: string(e.Actor), Reason: e.Reason, VpnGatewayId: e.GatewayID}
+	}
+	return out
 }
 
 // ProvisionResponse is what the provision function answers.
@@ -156,6 +179,10 @@ func (h HTTPIntake) Handler() http.Handler {
 		source, id := r.PathValue("source"), r.PathValue("id")
 		key := request.IdentityOf(source, id).Key()
 		rec, err := h.Requests.Get(r.Context(), key)
+		var hist []store.HistoryEntry
+		if err == nil {
+			hist, err = h.Requests.History(r.Context(), key)
+		}
 		// The answer names what was looked up, never the store's key or
 		// where the store lives; the log has the cause.
 		switch {
@@ -172,6 +199,7 @@ func (h HTTPIntake) Handler() http.Handler {
 			"Key": rec.Key, "Source": rec.Source, "Id": rec.EventID, "State": rec.State,
 			"VpnGatewayId": rec.GatewayID, "OrderId": rec.OrderID, "Attempts": rec.Attempts,
 			"LastError": rec.LastError, "CreatedAt": rec.CreatedAt, "UpdatedAt": rec.UpdatedAt,
+			"History": History(hist),
 		})
 	})
 	return mux
