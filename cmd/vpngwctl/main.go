@@ -2,6 +2,7 @@
 // store's schema up to this build's with a DDL-capable user, so that the
 // functions can run with a user that only reads and writes rows
 // (VPNGW_MIGRATE=off); `vpngwctl schema` says where the schema stands;
+// `vpngwctl history <source> <id>` prints a request's history;
 // `vpngwctl send` signs and posts a request to a webhook route
 // (docs/VPNGWCTL.md).
 package main

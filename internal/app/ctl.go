@@ -19,6 +19,8 @@ commands:
             with a user that may create and alter tables)
   schema    print the store's schema version and the version this build needs;
             exit status 1 when the store is behind
+  history   print a request's record and every change of its state, with
+            who made it and why: vpngwctl history --help
   send      sign a request as a webhook route verifies it (webhook, slack,
             dingtalk) and post it: vpngwctl send --help, docs/VPNGWCTL.md
 
@@ -31,6 +33,9 @@ apply as in the functions: without verified TLS the store is refused.
 func Ctl(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) int {
 	if len(args) > 0 && args[0] == "send" {
 		return ctlsend.Main(ctx, args[1:], getenv, os.Stdin, stdout, stderr)
+	}
+	if len(args) > 0 && args[0] == "history" {
+		return ctlHistory(ctx, args[1:], getenv, stdout, stderr)
 	}
 	if len(args) != 1 || (args[0] != "migrate" && args[0] != "schema") {
 		fmt.Fprint(stderr, CtlUsage)
