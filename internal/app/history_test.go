@@ -1,6 +1,7 @@
 package app
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -12,6 +13,7 @@ import (
 
 	"github.com/vpngw/vpngw/internal/reconcile"
 	"github.com/vpngw/vpngw/internal/store"
+	"github.com/vpngw/vpngw/internal/vpcsim"
 )
 
 // historyEntry is an entry of the History GET /requests/{source}/{id}
@@ -134,4 +136,28 @@ func TestHistoryOfARedriveThePolicyNowDenies(t *testing.T) {
 	checkHistory(t, "late-bus", s.history("acs:eventbridge:tickets", "late-bus"),
 		step{store.Received, "provision", "allowed by rule tickets-bus"},
 		step{store.Failed, "reconcile", "PolicyDenied|tickets-bus"})
+}
+
+// A create that fails for now is in the history with the API's code; the
+// same failure on the next delivery adds no entry, whatever the API's
+// request id in its message.
+func TestHistoryKeepsOneEntryForARepeatedTransientFailure(t *testing.T) {
+	s := newStack(t)
+	s.api.SetFaults(vpcsim.Faults{ThrottleRate: 1})
+	for range 2 {
+		ctx, cancel := context.WithTimeout(context.Background(), 4*time.Second)
+		_, err := s.app.ProvisionHandler()(ctx, requestEvent("flaky", validData()))
+		cancel()
+		if err == nil {
+			t.Fatal("a transient failure must fail the invocation")
+		}
+	}
+	h := s.history("acs:eventbridge:tickets", "flaky")
+	checkHistory(t, "flaky", h,
+		step{store.Received, "provision", "allowed by rule local-allow-all"},
+		step{store.Received, "provision", "will retry: Throttling.User"})
+	rec, err := s.app.Store.Get(t.Context(), requestKey("acs:eventbridge:tickets", "flaky"))
+	if err != nil || rec.Attempts < 2 {
+		t.Fatalf("record %+v %v, want both attempts counted", rec, err)
+	}
 }

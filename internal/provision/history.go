@@ -2,6 +2,7 @@ package provision
 
 import (
 	"context"
+	"errors"
 
 	"github.com/vpngw/vpngw/internal/policy"
 	"github.com/vpngw/vpngw/internal/store"
@@ -27,4 +28,15 @@ func allowedBy(d policy.Decision) string {
 		return "allowed by the policy"
 	}
 	return "allowed by rule " + d.Rule
+}
+
+// transientNote is the history's reason for a create that failed for now:
+// the API's code when it gave one, so that the same failure on the next
+// attempt (with another API request id in its message) adds no entry.
+func transientNote(err error) store.Note {
+	var api APIError
+	if errors.As(err, &api) && api.APICode() != "" {
+		return store.Note{Reason: truncate("will retry: "+api.APICode(), store.MaxReason)}
+	}
+	return store.Note{}
 }

@@ -674,7 +674,7 @@ func (s *Service) create(ctx context.Context, log *slog.Logger, id request.Ident
 		// Transient: keep the record (with the reason) and hand the failure
 		// back, so the platform delivers the event again.
 		if _, terr := s.store.Transition(ctx, rec.Key, []store.State{store.Received}, store.Received, "",
-			store.Change{AddAttempt: true, LastError: truncate(err.Error(), 1000)}, nil); terr != nil && !errors.Is(terr, store.ErrConflict) {
+			store.Change{AddAttempt: true, LastError: truncate(err.Error(), 1000), Note: transientNote(err)}, nil); terr != nil && !errors.Is(terr, store.ErrConflict) {
 			log.ErrorContext(ctx, "record transient failure", "err", terr)
 		}
 		log.WarnContext(ctx, "create failed, will retry", "err", err)
