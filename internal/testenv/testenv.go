@@ -1,0 +1,196 @@
+// Package testenv is what tests share about their surroundings: the URL of
+// an outside server read from the environment (skipped locally, a failure
+// under CI=true), a fresh PostgreSQL schema or MySQL database per test, and
+// a log buffer that is written while the test reads it.
+//
+// Tests import it, directly or through internal/apptest; no function binary
+// may link it (functions/startup_test.go lists it among the test-only
+// packages).
+package testenv
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"database/sql"
+	"encoding/hex"
+	"net/url"
+	"os"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/go-sql-driver/mysql"
+	_ "github.com/jackc/pgx/v5/stdlib" // the "pgx" driver, to create and drop schemas
+)
+
+// Variables naming the outside servers the tests use.
+const (
+	PostgresEnv = "VPNGW_TEST_POSTGRES_URL"
+	MySQLEnv    = "VPNGW_TEST_MYSQL_URL"
+	NATSEnv     = "VPNGW_TEST_NATS_URL"
+	AMQPEnv     = "VPNGW_TEST_AMQP_URL"
+)
+
+// URL returns the server URL in the environment variable name. When it is
+// unset the test is skipped, except under CI=true, where it fails: CI
+// promises every server it names.
+func URL(tb testing.TB, name string) string {
+	tb.Helper()
+	v := os.Getenv(name)
+	if v == "" {
+		if Required() {
+			tb.Fatalf("%s is not set; CI must run this test against a real server", name)
+		}
+		tb.Skipf("%s is not set; set it to run this test against a real server", name)
+	}
+	return v
+}
+
+// Required reports whether outside servers must be there (CI=true).
+func Required() bool { return os.Getenv("CI") == "true" }
+
+// UniqueName is a schema or database name no other test run uses.
+func UniqueName(prefix string) string {
+	b := make([]byte, 6)
+	_, _ = rand.Read(b)
+	return prefix + "_" + hex.EncodeToString(b)
+}
+
+// PostgresSchema creates an empty schema on the PostgreSQL server at raw and
+// returns a URL whose search_path selects it, and a function that drops it.
+// The drop waits up to 30 s for a server that is restarting.
+func PostgresSchema(raw, prefix string) (string, func() error, error) {
+	db, err := sql.Open("pgx", raw)
+	if err != nil {
+		return "", nil, err
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	schema := UniqueName(prefix)
+	if _, err := db.ExecContext(ctx, `CREATE SCHEMA `+schema); err != nil {
+		db.Close()
+		return "", nil, err
+	}
+	drop := func() error {
+		defer db.Close()
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		for {
+			_, err := db.ExecContext(ctx, `DROP SCHEMA `+schema+` CASCADE`)
+			if err == nil || ctx.Err() != nil {
+				return err
+			}
+			time.Sleep(200 * time.Millisecond)
+		}
+	}
+	u, err := url.Parse(raw)
+	if err != nil {
+		_ = drop()
+		return "", nil, err
+	}
+	q := u.Query()
+	q.Set("search_path", schema)
+	u.RawQuery = q.Encode()
+	return u.String(), drop, nil
+}
+
+// MySQLDatabase creates an empty database on the MySQL or MariaDB server at
+// raw (mysql://user[:password]@host:port/db, or the driver's DSN after
+// mysql://) and returns a store URL for it, and a function that drops it.
+func MySQLDatabase(raw, prefix string) (string, func() error, error) {
+	var cfg *mysql.Config
+	if strings.Contains(raw, "(") {
+		var err error
+		if cfg, err = mysql.ParseDSN(strings.TrimPrefix(raw, "mysql://")); err != nil {
+			return "", nil, err
+		}
+	} else {
+		u, err := url.Parse(raw)
+		if err != nil {
+			return "", nil, err
+		}
+		cfg = mysql.NewConfig()
+		cfg.User = u.User.Username()
+		cfg.Passwd, _ = u.User.Password()
+		cfg.Net, cfg.Addr = "tcp", u.Host
+	}
+	cfg.DBName = ""
+	conn, err := mysql.NewConnector(cfg)
+	if err != nil {
+		return "", nil, err
+	}
+	db := sql.OpenDB(conn)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	name := UniqueName(prefix)
+	if _, err := db.ExecContext(ctx, `CREATE DATABASE `+name); err != nil {
+		db.Close()
+		return "", nil, err
+	}
+	drop := func() error {
+		defer db.Close()
+		_, err := db.Exec(`DROP DATABASE ` + name)
+		return err
+	}
+	u := &url.URL{Scheme: "mysql", User: url.User(cfg.User), Host: cfg.Addr, Path: "/" + name}
+	if cfg.Passwd != "" {
+		u.User = url.UserPassword(cfg.User, cfg.Passwd)
+	}
+	return u.String(), drop, nil
+}
+
+// StoreURL returns a store URL of the test's own for kind: "sqlite" (a file
+// in a temporary directory), "postgres" (a fresh schema) or "mysql" (a fresh
+// database), dropped at cleanup. The server URLs come from PostgresEnv and
+// MySQLEnv, through URL: missing, the test is skipped, or fails under CI.
+func StoreURL(tb testing.TB, kind string) string {
+	tb.Helper()
+	var (
+		u    string
+		drop func() error
+		err  error
+		env  string
+	)
+	switch kind {
+	case "sqlite":
+		return "sqlite://" + tb.TempDir() + "/vpngw.db"
+	case "postgres":
+		env = PostgresEnv
+		u, drop, err = PostgresSchema(URL(tb, env), "vpngw_test")
+	case "mysql":
+		env = MySQLEnv
+		u, drop, err = MySQLDatabase(URL(tb, env), "vpngw_test")
+	default:
+		tb.Fatalf("unknown store kind %q: want sqlite, postgres or mysql", kind)
+	}
+	if err != nil {
+		tb.Fatalf("%s: a store of the test's own: %v", env, err)
+	}
+	tb.Cleanup(func() {
+		if err := drop(); err != nil {
+			tb.Errorf("%s: drop the test's store: %v", env, err)
+		}
+	})
+	return u
+}
+
+// SyncBuffer is a log or terminal written while the test reads it.
+type SyncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *SyncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+// String returns everything written so far.
+func (s *SyncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
