@@ -1,4 +1,4 @@
-package app
+package app_test
 
 import (
 	"context"
@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/vpngw/vpngw/internal/apptest"
 
 	amqp "github.com/rabbitmq/amqp091-go"
 
@@ -22,7 +24,7 @@ import (
 // store with the broker's reason, and every outcome behind it is published
 // at once, not held until someone notices.
 func TestOversizedOutcomeDoesNotHoldBackTheOthers(t *testing.T) {
-	s := newStackNATS(t, 4096, nil)
+	s := newStack(t, apptest.WithNATSMaxPayload(4096))
 	if _, err := s.provision(requestEvent("evt-before", validData())); err != nil {
 		t.Fatal(err)
 	}
@@ -40,14 +42,14 @@ func TestOversizedOutcomeDoesNotHoldBackTheOthers(t *testing.T) {
 	if _, err := s.provision(requestEvent("evt-after", validData())); err != nil {
 		t.Fatal(err)
 	}
-	acc := s.eventsOfType(events.TypeAccepted)
+	acc := s.EventsOfType(events.TypeAccepted)
 	if len(acc) != 2 {
 		t.Fatalf("%d accepted events reached the subscriber, want 2 (before and after the refused one)", len(acc))
 	}
-	if n := len(s.eventsOfType(events.TypeFailed)); n != 0 {
+	if n := len(s.EventsOfType(events.TypeFailed)); n != 0 {
 		t.Fatalf("%d failed events reached the subscriber, want none: the broker refuses it", n)
 	}
-	parked, err := s.app.Store.Parked(context.Background(), 10)
+	parked, err := s.App.Store.Parked(context.Background(), 10)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -57,20 +59,20 @@ func TestOversizedOutcomeDoesNotHoldBackTheOthers(t *testing.T) {
 	if r := parked[0].ParkedReason; !strings.Contains(r, "max_payload") || !strings.Contains(r, "4096") {
 		t.Errorf("parked with reason %q, want the broker's limit named", r)
 	}
-	if !strings.Contains(s.logs.String(), `"level":"ERROR","msg":"outbox event parked`) {
-		t.Errorf("no error-level log line for the parked event:\n%s", s.logs.String())
+	if !strings.Contains(s.Logs.String(), `"level":"ERROR","msg":"outbox event parked`) {
+		t.Errorf("no error-level log line for the parked event:\n%s", s.Logs.String())
 	}
 	// The gateways become active; their events follow, and nothing is
 	// parked twice. The provision drain parked the failed event, not the
 	// tick's: the tick still reports it as held in the store, at error
 	// level, for as long as it is there.
-	s.clock.Advance(3 * time.Minute)
-	before := len(s.logs.String())
+	s.Clock.Advance(3 * time.Minute)
+	before := len(s.Logs.String())
 	rep := s.tick()
 	if rep.Active != 2 || rep.Published != 2 || rep.Parked != 0 || rep.ParkedHeld != 1 {
 		t.Fatalf("tick: %+v, want 2 active published, nothing more parked, and the one parked event held in the store", rep)
 	}
-	if tail := s.logs.String()[before:]; !strings.Contains(tail, `"level":"ERROR","msg":"outbox holds parked events`) || !strings.Contains(tail, `"parked_held":1`) {
+	if tail := s.Logs.String()[before:]; !strings.Contains(tail, `"level":"ERROR","msg":"outbox holds parked events`) || !strings.Contains(tail, `"parked_held":1`) {
 		t.Errorf("the tick did not say at error level that one event is parked:\n%s", tail)
 	}
 }
@@ -109,19 +111,19 @@ func TestAMQPUnboundEventTypeDoesNotHoldBackTheOthers(t *testing.T) {
 		})
 	})
 	u.RawQuery = url.Values{"exchange": {exchange}}.Encode()
-	s := newStackEnv(t, map[string]string{"VPNGW_QUEUE_URL": u.String()})
+	s := newStack(t, apptest.WithEnv(map[string]string{"VPNGW_QUEUE_URL": u.String()}))
 
 	if _, err := s.provision(batchEvent("nightly-amqp", []map[string]any{validData(), validData()})); err != nil {
 		t.Fatal(err)
 	}
-	s.clock.Advance(3 * time.Minute)
+	s.Clock.Advance(3 * time.Minute)
 	var (
 		rep     reconcile.Report
 		tickErr error
 	)
 	for range 3 { // items active, then the summary
 		ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
-		rep, tickErr = s.app.Reconcile.Tick(ctx, reconcile.Options{})
+		rep, tickErr = s.App.Reconcile.Tick(ctx, reconcile.Options{})
 		cancel()
 		if rep.Batches > 0 {
 			break
@@ -138,14 +140,14 @@ func TestAMQPUnboundEventTypeDoesNotHoldBackTheOthers(t *testing.T) {
 	if tickErr != nil || rep.Parked != 1 {
 		t.Fatalf("tick completing the batch: %+v, %v; want the unroutable summary parked, no error", rep, tickErr)
 	}
-	parked, err := s.app.Store.Parked(context.Background(), 10)
+	parked, err := s.App.Store.Parked(context.Background(), 10)
 	if err != nil || len(parked) != 1 || parked[0].Type != events.TypeBatchCompleted {
 		t.Fatalf("parked %+v, %v; want the batch summary", parked, err)
 	}
 	if r := parked[0].ParkedReason; !strings.Contains(r, "312") || !strings.Contains(r, `"io.vpngw.#"`) {
 		t.Errorf("parked with reason %q, want NO_ROUTE and the binding to add", r)
 	}
-	if l := s.logs.String(); !strings.Contains(l, `"msg":"outbox event parked`) || !strings.Contains(l, `routing key \"io.vpngw.batch.completed\"`) {
+	if l := s.Logs.String(); !strings.Contains(l, `"msg":"outbox event parked`) || !strings.Contains(l, `routing key \"io.vpngw.batch.completed\"`) {
 		t.Errorf("no error-level line naming the routing key:\n%s", l)
 	}
 
@@ -156,7 +158,7 @@ func TestAMQPUnboundEventTypeDoesNotHoldBackTheOthers(t *testing.T) {
 		}
 		return ch.QueueBind(allQ, "io.vpngw.#", exchange, false, nil)
 	})
-	if n, err := s.app.Store.Unpark(context.Background(), []int64{parked[0].Seq}); err != nil || n != 1 {
+	if n, err := s.App.Store.Unpark(context.Background(), []int64{parked[0].Seq}); err != nil || n != 1 {
 		t.Fatalf("Unpark: %d, %v", n, err)
 	}
 	if rep := s.tick(); rep.Published != 1 || rep.Parked != 0 {
@@ -200,12 +202,12 @@ func TestAMQPUnroutedEventIsReofferedOnceBound(t *testing.T) {
 		})
 	})
 	u.RawQuery = url.Values{"exchange": {exchange}}.Encode()
-	s := newStackEnv(t, map[string]string{"VPNGW_QUEUE_URL": u.String()})
+	s := newStack(t, apptest.WithEnv(map[string]string{"VPNGW_QUEUE_URL": u.String()}))
 
 	if _, err := s.provision(batchEvent("nightly-reoffer", []map[string]any{validData()})); err != nil {
 		t.Fatal(err)
 	}
-	s.clock.Advance(3 * time.Minute)
+	s.Clock.Advance(3 * time.Minute)
 	parked := 0
 	for range 3 { // the item active, then the summary
 		parked += s.tick().Parked
@@ -220,7 +222,7 @@ func TestAMQPUnroutedEventIsReofferedOnceBound(t *testing.T) {
 		}
 		return ch.QueueBind(allQ, "io.vpngw.batch.*", exchange, false, nil)
 	})
-	s.clock.Advance(2 * time.Minute)
+	s.Clock.Advance(2 * time.Minute)
 	rep := s.tick()
 	if rep.ParkedHeld != 0 || rep.Published != 1 {
 		t.Fatalf("tick after the queue was bound: %+v, want the summary published and nothing parked", rep)
@@ -288,7 +290,7 @@ func TestFailedEventCapsItsErrors(t *testing.T) {
 	if _, err := s.provision(requestEvent("evt-200-errors", data)); err != nil {
 		t.Fatal(err)
 	}
-	failed := s.eventsOfType(events.TypeFailed)
+	failed := s.EventsOfType(events.TypeFailed)
 	if len(failed) != 1 {
 		t.Fatalf("%d failed events, want 1", len(failed))
 	}

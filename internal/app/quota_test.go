@@ -1,4 +1,4 @@
-package app
+package app_test
 
 import (
 	"bytes"
@@ -18,6 +18,9 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/vpngw/vpngw/internal/app"
+	"github.com/vpngw/vpngw/internal/apptest"
 
 	"github.com/go-sql-driver/mysql"
 	_ "github.com/jackc/pgx/v5/stdlib" // the "pgx" database/sql driver, for schema setup
@@ -71,15 +74,15 @@ func quotaEvent(source, id, typ string, data any) []byte {
 
 // postEvent sends one structured CloudEvent to an HTTP intake and decodes
 // the answer.
-func postEvent(t *testing.T, url string, body []byte) (int, ProvisionResponse) {
+func postEvent(t *testing.T, url string, body []byte) (int, app.ProvisionResponse) {
 	t.Helper()
 	resp, err := http.Post(url+"/", "application/cloudevents+json", bytes.NewReader(body))
 	if err != nil {
 		t.Error(err)
-		return 0, ProvisionResponse{}
+		return 0, app.ProvisionResponse{}
 	}
 	defer resp.Body.Close()
-	var out ProvisionResponse
+	var out app.ProvisionResponse
 	if err := json.NewDecoder(resp.Body).Decode(&out); err != nil {
 		t.Errorf("answer %d: %v", resp.StatusCode, err)
 	}
@@ -93,7 +96,7 @@ func postEvent(t *testing.T, url string, body []byte) (int, ProvisionResponse) {
 func quotaDenials(t *testing.T, s *stack, key string) int {
 	t.Helper()
 	seen := map[string]bool{}
-	for _, e := range s.eventsOfType(events.TypeFailed) {
+	for _, e := range s.EventsOfType(events.TypeFailed) {
 		if seen[e.ID] {
 			continue
 		}
@@ -124,8 +127,8 @@ func quotaDenials(t *testing.T, s *stack, key string) int {
 // PolicyDenied naming quota.perDay. Before, every item was decided against
 // the gateways accepted before the delivery (none), and all six were created.
 func TestQuotaPerDayCountsTheItemsOfABatch(t *testing.T) {
-	s := newStackEnv(t, map[string]string{"VPNGW_POLICY_INLINE": quotaPolicy})
-	srv := httptest.NewServer(s.app.HTTPHandler())
+	s := newStack(t, apptest.WithEnv(map[string]string{"VPNGW_POLICY_INLINE": quotaPolicy}))
+	srv := httptest.NewServer(s.App.HTTPHandler())
 	defer srv.Close()
 
 	items := make([]map[string]any, 6)
@@ -148,7 +151,7 @@ func TestQuotaPerDayCountsTheItemsOfABatch(t *testing.T) {
 			t.Errorf("item %s is %s; want the first item pending and every other failed", r.EventID, r.State)
 		}
 	}
-	if n := len(s.api.Gateways()); n != 1 || states[store.Pending] != 1 || states[store.Failed] != 5 {
+	if n := len(s.API.Gateways()); n != 1 || states[store.Pending] != 1 || states[store.Failed] != 5 {
 		t.Fatalf("%d gateways created, results by state %v; want 1 gateway, 1 pending and 5 failed", n, states)
 	}
 	if n := quotaDenials(t, s, "quota.perDay"); n != 5 {
@@ -157,7 +160,7 @@ func TestQuotaPerDayCountsTheItemsOfABatch(t *testing.T) {
 
 	// The quota is a rolling 24 hours: once the gateway is active it still
 	// counts the same day, and no longer a day later.
-	s.clock.Advance(3 * time.Minute)
+	s.Clock.Advance(3 * time.Minute)
 	s.tick()
 	if _, out := postEvent(t, srv.URL, quotaEvent("/quota/daily", "later-today", events.TypeRequested, validData())); len(out.Results) != 1 || out.Results[0].Code != events.CodePolicyDenied {
 		t.Fatalf("a second request the same day: %+v, want PolicyDenied", out.Results)
@@ -170,7 +173,7 @@ func TestQuotaPerDayCountsTheItemsOfABatch(t *testing.T) {
 	if _, out := postEvent(t, srv.URL, body); len(out.Results) != 1 || out.Results[0].Code != events.CodePolicyDenied || !strings.Contains(out.Results[0].Message, "quota.perDay") {
 		t.Fatalf("a dry run over the quota: %+v, want PolicyDenied naming quota.perDay", out.Results)
 	}
-	s.clock.Advance(24 * time.Hour)
+	s.Clock.Advance(24 * time.Hour)
 	if _, out := postEvent(t, srv.URL, quotaEvent("/quota/daily", "next-day", events.TypeRequested, validData())); len(out.Results) != 1 || out.Results[0].State != store.Pending {
 		t.Fatalf("a request the next day: %+v, want pending", out.Results)
 	}
@@ -179,7 +182,7 @@ func TestQuotaPerDayCountsTheItemsOfABatch(t *testing.T) {
 // The room a quota leaves goes to the first items of a batch, in the
 // batch's order, though the items are recorded side by side.
 func TestQuotaRoomGoesToTheFirstItems(t *testing.T) {
-	s := newStackEnv(t, map[string]string{"VPNGW_POLICY_INLINE": quotaPolicy})
+	s := newStack(t, apptest.WithEnv(map[string]string{"VPNGW_POLICY_INLINE": quotaPolicy}))
 	items := make([]map[string]any, 100)
 	for i := range items {
 		items[i] = validData()
@@ -219,14 +222,14 @@ func TestQuotaHoldsAcrossInstances(t *testing.T) {
 	}
 	for _, b := range backends {
 		t.Run(b.name, func(t *testing.T) {
-			s := newStackEnv(t, map[string]string{"VPNGW_POLICY_INLINE": quotaPolicy, "VPNGW_STORE_URL": b.url(t)})
+			s := newStack(t, apptest.WithEnv(map[string]string{"VPNGW_POLICY_INLINE": quotaPolicy, "VPNGW_STORE_URL": b.url(t)}))
 			const instances, requests = 4, 16
 			urls := make([]string, instances)
 			for i := range instances {
-				a := s.app
+				a := s.App
 				if i > 0 {
 					var err error
-					a, err = New(context.Background(), s.app.Config, s.log, WithClock(s.clock.Now))
+					a, err = app.New(context.Background(), s.App.Config, s.Log, app.WithClock(s.Clock.Now))
 					if err != nil {
 						t.Fatal(err)
 					}
@@ -237,8 +240,8 @@ func TestQuotaHoldsAcrossInstances(t *testing.T) {
 				urls[i] = srv.URL
 			}
 			for _, q := range []struct{ source, key string }{{"/quota/pending", "quota.pending"}, {"/quota/daily", "quota.perDay"}} {
-				before := len(s.api.Gateways())
-				results := make([]ProvisionResponse, requests)
+				before := len(s.API.Gateways())
+				results := make([]app.ProvisionResponse, requests)
 				start := make(chan struct{})
 				var wg sync.WaitGroup
 				for i := range requests {
@@ -263,7 +266,7 @@ func TestQuotaHoldsAcrossInstances(t *testing.T) {
 						t.Errorf("%s: request %d: %s %q, want PolicyDenied naming %s", q.source, i, res.Code, res.Message, q.key)
 					}
 				}
-				created := len(s.api.Gateways()) - before
+				created := len(s.API.Gateways()) - before
 				if created != 1 || states[store.Pending] != 1 || states[store.Failed] != requests-1 {
 					t.Errorf("%s (%s): %d gateways created, results by state %v; want 1 gateway, 1 pending and %d failed",
 						q.source, q.key, created, states, requests-1)

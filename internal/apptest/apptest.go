@@ -126,10 +126,8 @@ type Stack struct {
 	// API is the emulator, APIURL its endpoint.
 	API    *vpcsim.Server
 	APIURL string
-	// App is the application (nil with WithoutApp); Config what it was
-	// built from.
-	App    *app.App
-	Config app.Config
+	// App is the application (nil with WithoutApp).
+	App *app.App
 	// Env is the configuration as variables, without credentials: what a
 	// function binary is started with (see Environ).
 	Env map[string]string
@@ -187,7 +185,7 @@ func New(tb testing.TB, opts ...Option) *Stack {
 			if err != nil {
 				fail("%s: a store of the test's own: %v", envOf(o.storeKind), err)
 			}
-			s.onClose(func() { _ = drop() })
+			s.Cleanup(func() { _ = drop() })
 			storeURL = u
 		} else {
 			storeURL = testenv.StoreURL(tb, o.storeKind)
@@ -198,7 +196,7 @@ func New(tb testing.TB, opts ...Option) *Stack {
 		if err != nil {
 			fail("%v", err)
 		}
-		s.onClose(func() { os.RemoveAll(dir) })
+		s.Cleanup(func() { os.RemoveAll(dir) })
 		s.Dir = dir
 	} else {
 		s.Dir = tb.TempDir()
@@ -218,7 +216,7 @@ func New(tb testing.TB, opts ...Option) *Stack {
 		h = o.wrap(h)
 	}
 	srv := httptest.NewServer(h)
-	s.onClose(srv.Close)
+	s.Cleanup(srv.Close)
 	s.APIURL = srv.URL
 
 	s.natsDir = filepath.Join(s.Dir, "nats")
@@ -227,7 +225,7 @@ func New(tb testing.TB, opts ...Option) *Stack {
 		fail("embedded NATS: %v", err)
 	}
 	s.nats, s.natsPort = n, n.Port()
-	s.onClose(func() {
+	s.Cleanup(func() {
 		s.mu.Lock()
 		defer s.mu.Unlock()
 		if s.nats != nil {
@@ -259,18 +257,7 @@ func New(tb testing.TB, opts ...Option) *Stack {
 	if o.noApp {
 		return s
 	}
-	// In process there is no function role: the application signs with the
-	// emulator's key, unless the test names one.
-	env := map[string]string{
-		"ALIBABA_CLOUD_ACCESS_KEY_ID":     vpcsim.DefaultAccessKeyID,
-		"ALIBABA_CLOUD_ACCESS_KEY_SECRET": vpcsim.DefaultAccessKeySecret,
-	}
-	maps.Copy(env, s.Env)
-	cfg, err := app.FromEnv(func(k string) string { return env[k] }, app.Function)
-	if err != nil {
-		fail("configuration: %v", err)
-	}
-	s.Config = cfg
+	cfg := s.AppConfig()
 	var logOut io.Writer = s.Logs
 	switch {
 	case o.logOut != nil:
@@ -304,6 +291,23 @@ func freshStore(server, kind string) (string, func() error, error) {
 	return "", nil, fmt.Errorf("unknown store kind %q: want sqlite, postgres or mysql", kind)
 }
 
+// AppConfig is the application's configuration: Env, read as a function
+// reads its variables. In process there is no function role, so the
+// application signs with the emulator's key unless Env names one.
+func (s *Stack) AppConfig() app.Config {
+	s.tb.Helper()
+	env := map[string]string{
+		"ALIBABA_CLOUD_ACCESS_KEY_ID":     vpcsim.DefaultAccessKeyID,
+		"ALIBABA_CLOUD_ACCESS_KEY_SECRET": vpcsim.DefaultAccessKeySecret,
+	}
+	maps.Copy(env, s.Env)
+	cfg, err := app.FromEnv(func(k string) string { return env[k] }, app.Function)
+	if err != nil {
+		s.tb.Fatalf("configuration: %v", err)
+	}
+	return cfg
+}
+
 // Now is the stack's time: the test clock's, or the wall clock's.
 func (s *Stack) Now() time.Time {
 	if s.Clock != nil {
@@ -319,7 +323,7 @@ func (s *Stack) newApp(cfg app.Config, log *slog.Logger) (*app.App, error) {
 	if err != nil {
 		return nil, err
 	}
-	s.onClose(func() { a.Close() })
+	s.Cleanup(func() { a.Close() })
 	return a, nil
 }
 
@@ -346,7 +350,8 @@ func (s *Stack) Environ(extra ...string) []string {
 	return append(append(env, "PATH="+os.Getenv("PATH")), extra...)
 }
 
-func (s *Stack) onClose(f func()) {
+// Cleanup registers f to run at Close, before what was started earlier.
+func (s *Stack) Cleanup(f func()) {
 	s.mu.Lock()
 	s.closeFns = append(s.closeFns, f)
 	s.mu.Unlock()

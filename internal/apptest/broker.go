@@ -20,7 +20,7 @@ func (s *Stack) subscribe() error {
 	if err != nil {
 		return err
 	}
-	s.onClose(nc.Close)
+	s.Cleanup(nc.Close)
 	if _, err := nc.Subscribe(queue.DefaultSubjectPrefix+".>", func(m *nats.Msg) {
 		s.mu.Lock()
 		s.msgs = append(s.msgs, m.Data)

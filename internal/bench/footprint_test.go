@@ -164,7 +164,7 @@ func (e *footprintEnv) runInstance() (instanceRun, error) {
 		"FC_RUNTIME_API=" + rt.Addr(),
 		"VPNGW_STORE_URL=sqlite://" + filepath.Join(dir, "vpngw.db"),
 		"VPNGW_QUEUE_URL=" + e.nats.ClientURL(),
-		"VPNGW_VPC_ENDPOINT=" + e.emu.srv.URL,
+		"VPNGW_VPC_ENDPOINT=" + e.emu.url,
 		"VPNGW_API_RATES=CreateVpnGateway=0,DescribeVpnGateways=0",
 		"VPNGW_POLICY_INLINE=" + benchPolicy,
 		"VPNGW_ALLOW_INSECURE_TRANSPORT=1",

@@ -3,7 +3,6 @@ package faults
 import (
 	"context"
 	"encoding/json"
-	"os"
 	"sort"
 	"testing"
 	"time"
@@ -80,7 +79,7 @@ func settleWithin(t *testing.T, h *harness, bound time.Duration, tick func(ctx c
 // invocation's own deadline.
 func TestInterruptedTickReleasesItsRequestsWithItsDeadline(t *testing.T) {
 	t.Run("tick cancelled while asking the API", func(t *testing.T) {
-		h := newHarness(t, scenario{name: "lease-cancel"}, size{requests: 20, seed: 1, settle: time.Minute}, "")
+		h := newHarness(t, scenario{name: "lease-cancel"}, size{requests: 20, seed: 1, settle: time.Minute}, "sqlite")
 		pendingRequests(t, h, 5)
 		a := h.newApps(1)[0]
 		// The invocation ends (its context is cancelled, as when the
@@ -109,15 +108,10 @@ func TestInterruptedTickReleasesItsRequestsWithItsDeadline(t *testing.T) {
 	})
 
 	t.Run("reconcile instance killed mid-tick", func(t *testing.T) {
-		h := newHarness(t, scenario{name: "lease-kill"}, size{requests: 20, seed: 2, settle: time.Minute}, "")
+		h := newHarness(t, scenario{name: "lease-kill"}, size{requests: 20, seed: 2, settle: time.Minute}, "sqlite")
 		pendingRequests(t, h, 5)
 		bin := buildFunction(t, t.TempDir(), "reconcile")
-		var env []string
-		for k, v := range h.env() {
-			env = append(env, k+"="+v)
-		}
-		env = append(env, "PATH="+os.Getenv("PATH"))
-		rec := startProc(t, "reconcile-1", bin, env, t.TempDir())
+		rec := startProc(t, "reconcile-1", bin, h.stack.Environ(), t.TempDir())
 
 		// Kill the instance while its tick waits for DescribeVpnGateways,
 		// that is after it claimed the requests.

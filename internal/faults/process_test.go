@@ -18,6 +18,7 @@ import (
 
 	"github.com/vpngw/vpngw/internal/reconcile"
 	"github.com/vpngw/vpngw/internal/runtime/fcapi"
+	"github.com/vpngw/vpngw/internal/testenv"
 )
 
 // buildFunction compiles ./functions/<name> as `make build` does (static,
@@ -143,13 +144,14 @@ const maxKills = 6
 func runProcesses(t *testing.T, sc scenario, sz size) report {
 	bins := t.TempDir()
 	provisionBin, reconcileBin := buildFunction(t, bins, "provision"), buildFunction(t, bins, "reconcile")
-	h := newHarness(t, sc, sz, postgresURL(t))
-	var env []string
-	for k, v := range h.env() {
-		env = append(env, k+"="+v)
+	// One store for every instance: PostgreSQL when the test server is
+	// named, else one SQLite file.
+	storeKind := "sqlite"
+	if os.Getenv(testenv.PostgresEnv) != "" {
+		storeKind = "postgres"
 	}
-	sort.Strings(env)
-	env = append(env, "PATH="+os.Getenv("PATH"))
+	h := newHarness(t, sc, sz, storeKind)
+	env := h.stack.Environ()
 	logDir := t.TempDir()
 	provs := []*proc{
 		startProc(t, "provision-1", provisionBin, env, logDir),

@@ -194,3 +194,18 @@ func (s *SyncBuffer) String() string {
 	defer s.mu.Unlock()
 	return s.b.String()
 }
+
+// StoreURLs are the stores a test runs against, by kind: SQLite always, and
+// PostgreSQL and MySQL when PostgresEnv and MySQLEnv name test servers
+// (under CI=true they must). Each gets a schema or database of the test's
+// own, dropped at cleanup.
+func StoreURLs(tb testing.TB) map[string]string {
+	tb.Helper()
+	urls := map[string]string{"sqlite": StoreURL(tb, "sqlite")}
+	for kind, env := range map[string]string{"postgres": PostgresEnv, "mysql": MySQLEnv} {
+		if os.Getenv(env) != "" || Required() {
+			urls[kind] = StoreURL(tb, kind)
+		}
+	}
+	return urls
+}
