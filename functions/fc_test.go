@@ -6,7 +6,6 @@ package functions_test
 import (
 	"context"
 	"encoding/json"
-	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -15,9 +14,9 @@ import (
 	"time"
 
 	"github.com/vpngw/vpngw/events"
-	"github.com/vpngw/vpngw/internal/app"
-	"github.com/vpngw/vpngw/internal/queue/natsembed"
+	"github.com/vpngw/vpngw/internal/apptest"
 	"github.com/vpngw/vpngw/internal/runtime/fcapi"
+	"github.com/vpngw/vpngw/internal/testenv"
 	"github.com/vpngw/vpngw/internal/vpcsim"
 )
 
@@ -39,32 +38,16 @@ type platform struct {
 	stsID string
 }
 
-// newPlatform starts what the functions talk to: the VPC API emulator
-// (accepting only the STS credentials handed over with each invocation), an
-// embedded NATS server and a SQLite file.
+// newPlatform starts what the functions talk to, with the component-test
+// twin: the VPC API emulator (accepting only the STS credentials handed over
+// with each invocation), an embedded NATS server and a SQLite file.
 func newPlatform(t *testing.T) *platform {
 	t.Helper()
 	p := &platform{stsID: "STS.NTvpngwTest0001"}
-	p.api = vpcsim.New(vpcsim.WithSTSToken(p.stsID, "sts-secret-for-test", "sts-token-for-test", time.Now().Add(time.Hour)),
-		vpcsim.WithProvisioningDelay(time.Millisecond))
-	srv := httptest.NewServer(p.api)
-	t.Cleanup(srv.Close)
-	dir := t.TempDir()
-	n, err := natsembed.StartEmbedded(natsembed.EmbeddedOptions{Dir: filepath.Join(dir, "nats")})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(n.Shutdown)
-	p.env = []string{
-		"VPNGW_STORE_URL=sqlite://" + filepath.Join(dir, "vpngw.db"),
-		"VPNGW_QUEUE_URL=" + n.ClientURL(),
-		"VPNGW_VPC_ENDPOINT=" + srv.URL,
-		"VPNGW_POLICY_INLINE=" + app.LocalPolicy,
-		// The test's services are plaintext, its SQLite file fresh.
-		"VPNGW_ALLOW_INSECURE_TRANSPORT=1",
-		"VPNGW_MIGRATE=on",
-		"PATH=" + os.Getenv("PATH"),
-	}
+	s := apptest.New(t, apptest.WithWallClock(), apptest.WithoutApp(), apptest.WithEmulator(
+		vpcsim.WithSTSToken(p.stsID, "sts-secret-for-test", "sts-token-for-test", time.Now().Add(time.Hour)),
+		vpcsim.WithProvisioningDelay(time.Millisecond)))
+	p.api, p.env = s.API, s.Environ()
 	return p
 }
 
@@ -73,7 +56,7 @@ type function struct {
 	rt    *fcapi.Server
 	stsID string
 	cmd   *exec.Cmd
-	logs  *lambdaLog
+	logs  *testenv.SyncBuffer
 }
 
 func (p *platform) start(t *testing.T, name string) *function {
@@ -85,7 +68,7 @@ func (p *platform) start(t *testing.T, name string) *function {
 	}
 	cmd := exec.Command(bin)
 	cmd.Env = append([]string{"FC_RUNTIME_API=" + rt.Addr()}, p.env...)
-	logs := &lambdaLog{}
+	logs := &testenv.SyncBuffer{}
 	cmd.Stdout, cmd.Stderr = logs, logs
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)

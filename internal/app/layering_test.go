@@ -89,6 +89,8 @@ var testOnly = []string{
 	"github.com/vpngw/vpngw/internal/queue/queuetest",
 	"github.com/vpngw/vpngw/internal/store/storetest",
 	"github.com/vpngw/vpngw/internal/testclock",
+	"github.com/vpngw/vpngw/internal/apptest",
+	"github.com/vpngw/vpngw/internal/testenv",
 	"github.com/vpngw/vpngw/internal/bench",
 	"github.com/vpngw/vpngw/internal/faults",
 	"github.com/vpngw/vpngw/internal/tools/",

@@ -101,7 +101,9 @@ func WithStore(kind string) Option { return func(o *options) { o.storeKind = kin
 func WithStoreURL(u string) Option { return func(o *options) { o.storeURL = u } }
 
 // WithClock runs the emulator and the application on c.
-func WithClock(c *testclock.Clock) Option { return func(o *options) { o.clock, o.wallClock = c, false } }
+func WithClock(c *testclock.Clock) Option {
+	return func(o *options) { o.clock, o.wallClock = c, false }
+}
 
 // WithWallClock runs the emulator and the application on the wall clock:
 // for processes, which cannot share a test clock, and for benchmarks.
