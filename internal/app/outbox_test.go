@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/vpngw/vpngw/internal/apptest"
+	"github.com/vpngw/vpngw/internal/testenv"
 
 	amqp "github.com/rabbitmq/amqp091-go"
 
@@ -84,7 +85,7 @@ func TestOversizedOutcomeDoesNotHoldBackTheOthers(t *testing.T) {
 // consumer. Once the operator binds io.vpngw.# and unparks it, it is
 // published.
 func TestAMQPUnboundEventTypeDoesNotHoldBackTheOthers(t *testing.T) {
-	raw := testServerURL(t, "VPNGW_TEST_AMQP_URL")
+	raw := testenv.URL(t, testenv.AMQPEnv)
 	u, err := url.Parse(raw)
 	if err != nil {
 		t.Fatal(err)
@@ -175,7 +176,7 @@ func TestAMQPUnboundEventTypeDoesNotHoldBackTheOthers(t *testing.T) {
 // an operator: unroutable events are offered again after a minute, then
 // after twice as long each time, at most hourly.
 func TestAMQPUnroutedEventIsReofferedOnceBound(t *testing.T) {
-	raw := testServerURL(t, "VPNGW_TEST_AMQP_URL")
+	raw := testenv.URL(t, testenv.AMQPEnv)
 	u, err := url.Parse(raw)
 	if err != nil {
 		t.Fatal(err)

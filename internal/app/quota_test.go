@@ -2,17 +2,10 @@ package app_test
 
 import (
 	"bytes"
-	"context"
-	"crypto/rand"
-	"database/sql"
-	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
-	"net/url"
-	"os"
-	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
@@ -22,7 +15,6 @@ import (
 	"github.com/vpngw/vpngw/internal/app"
 	"github.com/vpngw/vpngw/internal/apptest"
 
-	"github.com/go-sql-driver/mysql"
 	_ "github.com/jackc/pgx/v5/stdlib" // the "pgx" database/sql driver, for schema setup
 
 	"github.com/vpngw/vpngw/events"
@@ -212,28 +204,15 @@ func TestQuotaRoomGoesToTheFirstItems(t *testing.T) {
 // service instances sharing one database, each through its own HTTP
 // intake: neither quota.pending nor quota.perDay lets more than one through.
 func TestQuotaHoldsAcrossInstances(t *testing.T) {
-	backends := []struct {
-		name string
-		url  func(t *testing.T) string
-	}{
-		{"sqlite", func(t *testing.T) string { return "sqlite://" + filepath.Join(t.TempDir(), "shared.db") }},
-		{"postgres", testPostgresURL},
-		{"mysql", testMySQLURL},
-	}
-	for _, b := range backends {
-		t.Run(b.name, func(t *testing.T) {
-			s := newStack(t, apptest.WithEnv(map[string]string{"VPNGW_POLICY_INLINE": quotaPolicy, "VPNGW_STORE_URL": b.url(t)}))
+	for _, kind := range []string{"sqlite", "postgres", "mysql"} {
+		t.Run(kind, func(t *testing.T) {
+			s := newStack(t, apptest.WithStore(kind), apptest.WithEnv(map[string]string{"VPNGW_POLICY_INLINE": quotaPolicy}))
 			const instances, requests = 4, 16
 			urls := make([]string, instances)
 			for i := range instances {
 				a := s.App
 				if i > 0 {
-					var err error
-					a, err = app.New(context.Background(), s.App.Config, s.Log, app.WithClock(s.Clock.Now))
-					if err != nil {
-						t.Fatal(err)
-					}
-					t.Cleanup(func() { a.Close() })
+					a = s.NewApp(s.App.Config, s.Log)
 				}
 				srv := httptest.NewServer(a.HTTPHandler())
 				t.Cleanup(srv.Close)
@@ -280,91 +259,4 @@ func TestQuotaHoldsAcrossInstances(t *testing.T) {
 			}
 		})
 	}
-}
-
-// testServerURL returns the test server URL in env, skipping the test when
-// it is unset, except in CI, where a missing server is a failure.
-func testServerURL(t *testing.T, env string) string {
-	t.Helper()
-	u := os.Getenv(env)
-	if u == "" {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("%s is not set; CI must run this test against a real server", env)
-		}
-		t.Skipf("%s is not set; skipping a test against a real server", env)
-	}
-	return u
-}
-
-func testDBName() string {
-	b := make([]byte, 6)
-	_, _ = rand.Read(b)
-	return "vpngw_app_" + hex.EncodeToString(b)
-}
-
-// testPostgresURL returns a store URL on the test PostgreSQL whose
-// search_path is a schema of the test's own, dropped at cleanup.
-func testPostgresURL(t *testing.T) string {
-	t.Helper()
-	raw := testServerURL(t, "VPNGW_TEST_POSTGRES_URL")
-	db, err := sql.Open("pgx", raw)
-	if err != nil {
-		t.Fatalf("VPNGW_TEST_POSTGRES_URL: %v", err)
-	}
-	t.Cleanup(func() { db.Close() })
-	schema := testDBName()
-	if _, err := db.Exec(`CREATE SCHEMA ` + schema); err != nil {
-		t.Fatalf("VPNGW_TEST_POSTGRES_URL: create schema: %v", err)
-	}
-	t.Cleanup(func() { db.Exec(`DROP SCHEMA ` + schema + ` CASCADE`) })
-	u, err := url.Parse(raw)
-	if err != nil {
-		t.Fatalf("VPNGW_TEST_POSTGRES_URL: %v", err)
-	}
-	q := u.Query()
-	q.Set("search_path", schema)
-	u.RawQuery = q.Encode()
-	return u.String()
-}
-
-// testMySQLURL returns a store URL for a database of the test's own on the
-// test MySQL or MariaDB, dropped at cleanup.
-func testMySQLURL(t *testing.T) string {
-	t.Helper()
-	raw := testServerURL(t, "VPNGW_TEST_MYSQL_URL")
-	// Either form the store takes: mysql://user:password@host:port/db, or
-	// the driver's DSN after mysql://.
-	var cfg *mysql.Config
-	if strings.Contains(raw, "(") {
-		var err error
-		if cfg, err = mysql.ParseDSN(strings.TrimPrefix(raw, "mysql://")); err != nil {
-			t.Fatalf("VPNGW_TEST_MYSQL_URL: %v", err)
-		}
-	} else {
-		u, err := url.Parse(raw)
-		if err != nil || u.Scheme != "mysql" {
-			t.Fatalf("VPNGW_TEST_MYSQL_URL: want mysql://user[:password]@host:port/database (%v)", err)
-		}
-		cfg = mysql.NewConfig()
-		cfg.User = u.User.Username()
-		cfg.Passwd, _ = u.User.Password()
-		cfg.Net, cfg.Addr = "tcp", u.Host
-	}
-	cfg.DBName = ""
-	conn, err := mysql.NewConnector(cfg)
-	if err != nil {
-		t.Fatalf("VPNGW_TEST_MYSQL_URL: %v", err)
-	}
-	db := sql.OpenDB(conn)
-	t.Cleanup(func() { db.Close() })
-	name := testDBName()
-	if _, err := db.Exec(`CREATE DATABASE ` + name); err != nil {
-		t.Fatalf("VPNGW_TEST_MYSQL_URL: create database: %v", err)
-	}
-	t.Cleanup(func() { db.Exec(`DROP DATABASE ` + name) })
-	u := &url.URL{Scheme: "mysql", User: url.User(cfg.User), Host: cfg.Addr, Path: "/" + name}
-	if cfg.Passwd != "" {
-		u.User = url.UserPassword(cfg.User, cfg.Passwd)
-	}
-	return u.String()
 }

@@ -61,12 +61,7 @@ func (s *stack) withPolicy(yaml string) *app.App {
 	}
 	cfg := s.App.Config
 	cfg.Policy = p
-	a, err := app.New(context.Background(), cfg, s.Log, app.WithClock(s.Clock.Now))
-	if err != nil {
-		s.t.Fatal(err)
-	}
-	s.t.Cleanup(func() { a.Close() })
-	return a
+	return s.NewApp(cfg, s.Log)
 }
 
 const redrivePolicy = `version: 1

@@ -12,16 +12,17 @@ import (
 
 	"github.com/vpngw/vpngw/internal/queue"
 	"github.com/vpngw/vpngw/internal/queue/queuetest"
+	"github.com/vpngw/vpngw/internal/testenv"
 )
 
 func TestAMQPContract(t *testing.T) {
-	queuetest.Run(t, queuetest.AMQP(t, queuetest.URLFromEnv(t, "VPNGW_TEST_AMQP_URL")))
+	queuetest.Run(t, queuetest.AMQP(t, testenv.URL(t, testenv.AMQPEnv)))
 }
 
 // TestAMQPRestart stops and starts the machine's RabbitMQ application, so it
 // runs only when VPNGW_TEST_BROKER_RESTART=1 asks for it.
 func TestAMQPRestart(t *testing.T) {
-	raw := queuetest.URLFromEnv(t, "VPNGW_TEST_AMQP_URL")
+	raw := testenv.URL(t, testenv.AMQPEnv)
 	b := queuetest.AMQP(t, raw)
 	requireRestartOptIn(t)
 	b.Stop = func(t *testing.T) { run(t, "rabbitmqctl", "stop_app") }
@@ -72,7 +73,7 @@ func withQuery(raw string, q url.Values) string {
 }
 
 func TestAMQPMandatory(t *testing.T) {
-	raw := queuetest.URLFromEnv(t, "VPNGW_TEST_AMQP_URL")
+	raw := testenv.URL(t, testenv.AMQPEnv)
 	exchange := "vpngwtest." + queuetest.NewRunID()
 	t.Cleanup(func() {
 		amqpAdmin(t, raw, func(ch *amqp.Channel) error { return ch.ExchangeDelete(exchange, false, false) })
@@ -115,7 +116,7 @@ func TestAMQPMandatory(t *testing.T) {
 }
 
 func TestAMQPMessageProperties(t *testing.T) {
-	raw := queuetest.URLFromEnv(t, "VPNGW_TEST_AMQP_URL")
+	raw := testenv.URL(t, testenv.AMQPEnv)
 	exchange := "vpngwtest." + queuetest.NewRunID()
 	q := exchange + ".q"
 	p := open(t, withQuery(raw, url.Values{"exchange": {exchange}}))
@@ -162,7 +163,7 @@ func TestAMQPMessageProperties(t *testing.T) {
 }
 
 func TestAMQPExchangeDeclare(t *testing.T) {
-	raw := queuetest.URLFromEnv(t, "VPNGW_TEST_AMQP_URL")
+	raw := testenv.URL(t, testenv.AMQPEnv)
 	exchange := "vpngwtest." + queuetest.NewRunID()
 	q := exchange + ".q"
 	// An operator made a fanout exchange under the name vpngw would declare
@@ -199,7 +200,7 @@ func TestAMQPExchangeDeclare(t *testing.T) {
 // TestAMQPReconnectsAfterChannelError: publishing to a missing exchange makes
 // the broker close the channel; the next Publish must open a new one.
 func TestAMQPReconnectsAfterChannelError(t *testing.T) {
-	raw := queuetest.URLFromEnv(t, "VPNGW_TEST_AMQP_URL")
+	raw := testenv.URL(t, testenv.AMQPEnv)
 	exchange := "vpngwtest." + queuetest.NewRunID()
 	p := open(t, withQuery(raw, url.Values{"exchange": {exchange}, "declare": {"false"}}))
 	m := queuetest.NewMessage("id-1", "io.vpngw.gateway.active", 1)
