@@ -16,7 +16,7 @@ import (
 	"time"
 
 	"github.com/vpngw/vpngw/internal/app"
-	"github.com/vpngw/vpngw/internal/queue/natsembed"
+	"github.com/vpngw/vpngw/internal/apptest"
 	"github.com/vpngw/vpngw/internal/runtime/fcapi"
 	"github.com/vpngw/vpngw/internal/vpcsim"
 )
@@ -136,10 +136,10 @@ type instanceRun struct {
 // footprintEnv is what runs beside the function: the emulator and a NATS
 // server, shared by every instance of a benchmark run.
 type footprintEnv struct {
-	bin  string
-	emu  *emulator
-	nats *natsembed.Embedded
-	seq  int
+	bin   string
+	emu   *emulator
+	stack *apptest.Stack
+	seq   int
 }
 
 // runInstance starts the function binary as Function Compute does
@@ -160,17 +160,10 @@ func (e *footprintEnv) runInstance() (instanceRun, error) {
 	defer rt.Close()
 
 	cmd := exec.Command(e.bin)
-	cmd.Env = []string{
-		"FC_RUNTIME_API=" + rt.Addr(),
-		"VPNGW_STORE_URL=sqlite://" + filepath.Join(dir, "vpngw.db"),
-		"VPNGW_QUEUE_URL=" + e.nats.ClientURL(),
-		"VPNGW_VPC_ENDPOINT=" + e.emu.url,
-		"VPNGW_API_RATES=CreateVpnGateway=0,DescribeVpnGateways=0",
-		"VPNGW_POLICY_INLINE=" + benchPolicy,
-		"VPNGW_ALLOW_INSECURE_TRANSPORT=1",
-		"VPNGW_MIGRATE=on",
-		"TMPDIR=" + dir,
-	}
+	// The stack's configuration, with a fresh SQLite file for this
+	// instance (the last value of a variable is the one taken).
+	cmd.Env = e.stack.Environ("FC_RUNTIME_API="+rt.Addr(), "TMPDIR="+dir,
+		"VPNGW_STORE_URL=sqlite://"+filepath.Join(dir, "vpngw.db"))
 	var logs tail
 	cmd.Stdout, cmd.Stderr = &logs, &logs
 	// An instance that dies ends every invocation waiting on it at once,
@@ -272,16 +265,11 @@ func (e *footprintEnv) runInstance() (instanceRun, error) {
 // after them, and their latencies.
 func BenchmarkFootprint(b *testing.B) {
 	b.Run("provision", func(b *testing.B) {
-		e := &footprintEnv{bin: buildFunction(b, "provision")}
-		e.emu = newEmulator(vpcsim.WithSTSToken(stsKeyID, stsSecret, stsToken, time.Time{}))
-		b.Cleanup(e.emu.Close)
-		dir := b.TempDir()
-		n, err := natsembed.StartEmbedded(natsembed.EmbeddedOptions{Dir: filepath.Join(dir, "nats")})
-		if err != nil {
-			b.Fatal(err)
-		}
-		b.Cleanup(n.Shutdown)
-		e.nats = n
+		e := &footprintEnv{bin: buildFunction(b, "provision"), emu: &emulator{}}
+		e.stack = apptest.New(b, apptest.WithWallClock(), apptest.WithoutApp(),
+			apptest.WithEmulator(emulatorDefaults([]vpcsim.Option{vpcsim.WithSTSToken(stsKeyID, stsSecret, stsToken, time.Time{})})...),
+			apptest.WithEmulatorHandler(e.emu.tap), apptest.WithEnv(map[string]string{"VPNGW_POLICY_INLINE": benchPolicy}))
+		e.emu.api, e.emu.url = e.stack.API, e.stack.APIURL
 
 		var runs []instanceRun
 		for b.Loop() {
