@@ -147,12 +147,12 @@ type Stack struct {
 	natsPort   int
 	maxPayload int32
 
-	mu       sync.Mutex
-	nats     *natsembed.Embedded
-	sub      *nats.Conn
-	msgs     [][]byte
-	outages  int
-	closeFns []func()
+	mu      sync.Mutex
+	nats    *natsembed.Embedded
+	sub     *nats.Conn
+	msgs    [][]byte
+	outages int
+	closers testenv.Closers
 }
 
 // New starts the stack. Everything it started is closed at the test's
@@ -353,23 +353,11 @@ func (s *Stack) Environ(extra ...string) []string {
 }
 
 // Cleanup registers f to run at Close, before what was started earlier.
-func (s *Stack) Cleanup(f func()) {
-	s.mu.Lock()
-	s.closeFns = append(s.closeFns, f)
-	s.mu.Unlock()
-}
+func (s *Stack) Cleanup(f func()) { s.closers.Add(f) }
 
 // Close stops everything the stack started, last started first. Calling it
 // again does nothing.
-func (s *Stack) Close() {
-	s.mu.Lock()
-	fs := s.closeFns
-	s.closeFns = nil
-	s.mu.Unlock()
-	for i := len(fs) - 1; i >= 0; i-- {
-		fs[i]()
-	}
-}
+func (s *Stack) Close() { s.closers.Run() }
 
 // Event is an event as a consumer reads it.
 type Event struct {

@@ -2,7 +2,6 @@ package bench
 
 import (
 	"bufio"
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -18,6 +17,7 @@ import (
 	"github.com/vpngw/vpngw/internal/app"
 	"github.com/vpngw/vpngw/internal/apptest"
 	"github.com/vpngw/vpngw/internal/runtime/fcapi"
+	"github.com/vpngw/vpngw/internal/testenv"
 	"github.com/vpngw/vpngw/internal/vpcsim"
 )
 
@@ -72,7 +72,7 @@ func buildFunction(tb testing.TB, name string) string {
 			tb.Fatal(err)
 		}
 		built.dir = d
-		atExit.add(func() { os.RemoveAll(d) })
+		atExit.Add(func() { os.RemoveAll(d) })
 	}
 	out := filepath.Join(built.dir, name)
 	args := append([]string{"build"}, buildFlags...)
@@ -164,8 +164,8 @@ func (e *footprintEnv) runInstance() (instanceRun, error) {
 	// instance (the last value of a variable is the one taken).
 	cmd.Env = e.stack.Environ("FC_RUNTIME_API="+rt.Addr(), "TMPDIR="+dir,
 		"VPNGW_STORE_URL=sqlite://"+filepath.Join(dir, "vpngw.db"))
-	var logs tail
-	cmd.Stdout, cmd.Stderr = &logs, &logs
+	logs := &testenv.SyncBuffer{Max: 8 << 10}
+	cmd.Stdout, cmd.Stderr = logs, logs
 	// An instance that dies ends every invocation waiting on it at once,
 	// with its last words as the cause.
 	ctx, cancel := context.WithCancelCause(context.Background())
@@ -300,26 +300,4 @@ func BenchmarkFootprint(b *testing.B) {
 		b.ReportMetric(float64(spent)/k, "burst-ns")
 		b.ReportMetric(float64(e.emu.maxInFlight()), "max-inflight")
 	})
-}
-
-// tail keeps the last 8 KiB written to it, for error messages.
-type tail struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (t *tail) Write(p []byte) (int, error) {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	t.buf.Write(p)
-	if over := t.buf.Len() - 8<<10; over > 0 {
-		t.buf.Next(over)
-	}
-	return len(p), nil
-}
-
-func (t *tail) String() string {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	return t.buf.String()
 }

@@ -9,7 +9,6 @@ import (
 	"os"
 	"slices"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -21,6 +20,7 @@ import (
 	"github.com/vpngw/vpngw/internal/app"
 	"github.com/vpngw/vpngw/internal/apptest"
 	"github.com/vpngw/vpngw/internal/testclock"
+	"github.com/vpngw/vpngw/internal/testenv"
 	"github.com/vpngw/vpngw/internal/vpcsim"
 )
 
@@ -46,33 +46,12 @@ const benchPolicy = app.LocalPolicy
 // the poller reuse them) once every benchmark has finished.
 func TestMain(m *testing.M) {
 	code := m.Run()
-	atExit.run()
+	atExit.Run()
 	os.Exit(code)
 }
 
-// closers runs cleanup functions once, last registered first.
-type closers struct {
-	mu sync.Mutex
-	fs []func()
-}
-
-func (c *closers) add(f func()) {
-	c.mu.Lock()
-	c.fs = append(c.fs, f)
-	c.mu.Unlock()
-}
-
-func (c *closers) run() {
-	c.mu.Lock()
-	fs := c.fs
-	c.fs = nil
-	c.mu.Unlock()
-	for i := len(fs) - 1; i >= 0; i-- {
-		fs[i]()
-	}
-}
-
-var atExit closers
+// atExit holds what benchmarks share across runs.
+var atExit testenv.Closers
 
 // runSeq makes event ids unique across every run in the process, so that no
 // request of one run is a redelivery of another's.

@@ -184,7 +184,7 @@ func sharedFixture(b *testing.B, n int, active bool) *reconcileFixture {
 	}
 	f := newReconcileFixture(b, n, active)
 	fixtures.m[key] = f
-	atExit.add(f.Close)
+	atExit.Add(f.Close)
 	return f
 }
 

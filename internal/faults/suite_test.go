@@ -224,13 +224,13 @@ type harness struct {
 	stack     *apptest.Stack
 	storeKind string
 	store     *sqlstore.Store
-	logs      *tailBuffer
+	logs      *testenv.SyncBuffer
 	start     time.Time
 }
 
 func newHarness(t *testing.T, sc scenario, sz size, storeKind string) *harness {
 	t.Helper()
-	h := &harness{t: t, sc: sc, sz: sz, start: time.Now(), logs: &tailBuffer{max: 256 << 10}, storeKind: storeKind}
+	h := &harness{t: t, sc: sc, sz: sz, start: time.Now(), logs: &testenv.SyncBuffer{Max: 256 << 10}, storeKind: storeKind}
 	h.rng = rand.New(rand.NewPCG(sz.seed, sz.seed^0x5eed))
 	h.plan = newPlanWith(t, sc.name, sz.requests, sc.maxPayload > 0)
 	h.payloads = deliveries(t, h.rng, h.plan, sz.deliveries)

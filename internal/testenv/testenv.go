@@ -176,8 +176,12 @@ func StoreURL(tb testing.TB, kind string) string {
 	return u
 }
 
-// SyncBuffer is a log or terminal written while the test reads it.
+// SyncBuffer is a log or terminal written while the test reads it. With
+// Max set it keeps only the last Max bytes: a process's output, shown when
+// something failed.
 type SyncBuffer struct {
+	Max int
+
 	mu sync.Mutex
 	b  bytes.Buffer
 }
@@ -185,14 +189,44 @@ type SyncBuffer struct {
 func (s *SyncBuffer) Write(p []byte) (int, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return s.b.Write(p)
+	s.b.Write(p)
+	if over := s.b.Len() - s.Max; s.Max > 0 && over > 0 {
+		s.b.Next(over)
+	}
+	return len(p), nil
 }
 
-// String returns everything written so far.
+// String returns everything written so far (the last Max bytes of it).
 func (s *SyncBuffer) String() string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.b.String()
+}
+
+// Closers runs cleanup functions once, last registered first: what a
+// stack or a benchmark fixture that outlives one test started.
+type Closers struct {
+	mu sync.Mutex
+	fs []func()
+}
+
+// Add registers f.
+func (c *Closers) Add(f func()) {
+	c.mu.Lock()
+	c.fs = append(c.fs, f)
+	c.mu.Unlock()
+}
+
+// Run runs what was registered, last first; calling it again does nothing
+// until more is registered.
+func (c *Closers) Run() {
+	c.mu.Lock()
+	fs := c.fs
+	c.fs = nil
+	c.mu.Unlock()
+	for i := len(fs) - 1; i >= 0; i-- {
+		fs[i]()
+	}
 }
 
 // StoreURLs are the stores a test runs against, by kind: SQLite always, and
