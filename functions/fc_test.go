@@ -6,9 +6,7 @@ package functions_test
 import (
 	"context"
 	"encoding/json"
-	"os"
 	"os/exec"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -23,13 +21,7 @@ import (
 // build compiles ./functions/<name> as the Makefile does.
 func build(t *testing.T, name string) string {
 	t.Helper()
-	bin := filepath.Join(t.TempDir(), name)
-	cmd := exec.Command("go", "build", "-trimpath", "-o", bin, "./"+name)
-	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
-	if out, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("build %s: %v\n%s", name, err, out)
-	}
-	return bin
+	return apptest.BuildFunction(t, t.TempDir(), name)
 }
 
 type platform struct {
@@ -53,35 +45,20 @@ func newPlatform(t *testing.T) *platform {
 
 // function is one function binary running under its own runtime API.
 type function struct {
-	rt    *fcapi.Server
+	*apptest.Function
 	stsID string
-	cmd   *exec.Cmd
 	logs  *testenv.SyncBuffer
 }
 
 func (p *platform) start(t *testing.T, name string) *function {
 	t.Helper()
-	bin := build(t, name)
-	rt, err := fcapi.Start()
-	if err != nil {
-		t.Fatal(err)
-	}
-	cmd := exec.Command(bin)
-	cmd.Env = append([]string{"FC_RUNTIME_API=" + rt.Addr()}, p.env...)
 	logs := &testenv.SyncBuffer{}
-	cmd.Stdout, cmd.Stderr = logs, logs
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
 	t.Cleanup(func() {
-		_ = cmd.Process.Kill()
-		_ = cmd.Wait()
-		rt.Close()
 		if t.Failed() {
 			t.Logf("%s output:\n%s", name, logs.String())
 		}
 	})
-	return &function{rt: rt, stsID: p.stsID, cmd: cmd, logs: logs}
+	return &function{Function: apptest.StartFunction(t, name, build(t, name), p.env, logs), stsID: p.stsID, logs: logs}
 }
 
 func (f *function) invoke(t *testing.T, payload []byte) fcapi.Result {
@@ -94,7 +71,7 @@ func (f *function) invokeWithToken(t *testing.T, payload []byte, token string) f
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	res, err := f.rt.Invoke(ctx, fcapi.Invocation{
+	res, err := f.Invoke(ctx, fcapi.Invocation{
 		Payload: payload, Timeout: 20 * time.Second,
 		AccessKeyID: f.stsID, AccessKeySecret: "sts-secret-for-test", SecurityToken: token,
 		Region: "cn-hangzhou", AccountID: "123456789", FunctionName: "vpngw",

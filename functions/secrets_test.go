@@ -53,7 +53,7 @@ func withKMS(t *testing.T, p *platform, readable ...string) *kmssim.Server {
 // environment (what anyone reading the function's configuration sees).
 func noLeak(t *testing.T, f *function, secret string) {
 	t.Helper()
-	environ, err := os.ReadFile("/proc/" + strconv.Itoa(f.cmd.Process.Pid) + "/environ")
+	environ, err := os.ReadFile("/proc/" + strconv.Itoa(f.PID()) + "/environ")
 	if err != nil {
 		t.Fatalf("read the function's environment: %v", err)
 	}

@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/vpngw/vpngw/internal/apptest"
 	"github.com/vpngw/vpngw/internal/reconcile"
 	"github.com/vpngw/vpngw/internal/store"
 	"github.com/vpngw/vpngw/internal/store/sqlstore"
@@ -110,7 +111,7 @@ func TestInterruptedTickReleasesItsRequestsWithItsDeadline(t *testing.T) {
 	t.Run("reconcile instance killed mid-tick", func(t *testing.T) {
 		h := newHarness(t, scenario{name: "lease-kill"}, size{requests: 20, seed: 2, settle: time.Minute}, "sqlite")
 		pendingRequests(t, h, 5)
-		bin := buildFunction(t, t.TempDir(), "reconcile")
+		bin := apptest.BuildFunction(t, t.TempDir(), "reconcile")
 		rec := startProc(t, "reconcile-1", bin, h.stack.Environ(), t.TempDir())
 
 		// Kill the instance while its tick waits for DescribeVpnGateways,
@@ -138,7 +139,7 @@ func TestInterruptedTickReleasesItsRequestsWithItsDeadline(t *testing.T) {
 		case <-time.After(killedTimeout):
 			t.Fatal("the tick never asked the API")
 		}
-		if err := rec.kill(); err != nil {
+		if err := rec.Kill(); err != nil {
 			t.Fatal(err)
 		}
 		killedAt := time.Now()
