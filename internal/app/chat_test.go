@@ -4,11 +4,9 @@ import (
 	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/base64"
-	"encoding/hex"
 	"encoding/json"
 	"net/http"
 	"net/http/httptest"
-	"net/url"
 	"regexp"
 	"strconv"
 	"strings"
@@ -65,23 +63,11 @@ func macSHA256(key, msg string) []byte {
 }
 
 // slackCommand posts a slash command to the webhook's /slack, signed as
-// Slack signs it, and returns the text of the answer.
+// Slack signs it, from the chat test's user, and returns the text of the
+// answer.
 func (s *stack) slackCommand(trigger, text string) string {
 	s.t.Helper()
-	body := url.Values{"team_id": {"T0CHAT001"}, "user_id": {"U0CHATUSER1"}, "trigger_id": {trigger},
-		"command": {"/vpngw"}, "text": {text}}.Encode()
-	ts := strconv.FormatInt(s.Clock.Now().Unix(), 10)
-	req := httptest.NewRequest(http.MethodPost, "/slack", strings.NewReader(body))
-	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-	req.Header.Set("X-Slack-Request-Timestamp", ts)
-	req.Header.Set("X-Slack-Signature", "v0="+hex.EncodeToString(macSHA256(chatSlackSecret, "v0:"+ts+":"+body)))
-	w := httptest.NewRecorder()
-	s.App.Webhook.ServeHTTP(w, req)
-	var a struct{ Text string }
-	if w.Code != http.StatusOK || json.Unmarshal(w.Body.Bytes(), &a) != nil {
-		s.t.Fatalf("/slack: status %d: %s", w.Code, w.Body)
-	}
-	return a.Text
+	return s.slackAs("U0CHATUSER1", trigger, text)
 }
 
 // dingTalkMessage posts a robot message to the webhook's /dingtalk, signed

@@ -11,7 +11,8 @@ import (
 	"testing"
 )
 
-// slackAs sends a signed /vpngw command as a user of workspace T0CHAT001.
+// slackAs sends a signed /vpngw command as a user of workspace T0CHAT001
+// and returns the text of the answer, which must be a 200 with JSON.
 func (s *stack) slackAs(user, trigger, text string) string {
 	s.t.Helper()
 	body := url.Values{"team_id": {"T0CHAT001"}, "user_id": {user}, "trigger_id": {trigger},
@@ -24,7 +25,9 @@ func (s *stack) slackAs(user, trigger, text string) string {
 	w := httptest.NewRecorder()
 	s.App.Webhook.ServeHTTP(w, req)
 	var a struct{ Text string }
-	_ = json.Unmarshal(w.Body.Bytes(), &a)
+	if w.Code != http.StatusOK || json.Unmarshal(w.Body.Bytes(), &a) != nil {
+		s.t.Fatalf("/slack: status %d: %s", w.Code, w.Body)
+	}
 	return a.Text
 }
 

@@ -96,6 +96,9 @@ func awsEvent(id, source, account string) []byte {
 // postWebhookKey sends body to the webhook's POST /, signed with secret.
 func (s *stack) postWebhookKey(secret string, body []byte) (int, webhook.Response) {
 	s.t.Helper()
+	if s.App.Webhook == nil {
+		s.t.Fatal("the stack has no webhook: set VPNGW_WEBHOOK_SECRET")
+	}
 	r := httptest.NewRequest(http.MethodPost, "/", bytes.NewReader(body))
 	r.Header.Set("Content-Type", contentTypeOf(body))
 	ts, sig := webhook.Sign(secret, s.Clock.Now(), body)

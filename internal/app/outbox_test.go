@@ -78,20 +78,19 @@ func TestOversizedOutcomeDoesNotHoldBackTheOthers(t *testing.T) {
 	}
 }
 
-// A consumer that binds io.vpngw.gateway.* on AMQP, as the README used to
-// advise, has no queue for io.vpngw.batch.completed: the broker answers 312
-// NO_ROUTE. That summary is parked, named in an error-level log line with
-// the binding that would take it, and the outcomes behind it reach the
-// consumer. Once the operator binds io.vpngw.# and unparks it, it is
-// published.
-func TestAMQPUnboundEventTypeDoesNotHoldBackTheOthers(t *testing.T) {
-	raw := testenv.URL(t, testenv.AMQPEnv)
+// amqpStack starts a stack publishing to an exchange of the test's own on
+// the test RabbitMQ, with one queue bound to io.vpngw.gateway.* only (as the
+// README used to advise); allQ names a second queue the test may declare
+// later. Both queues and the exchange are deleted at cleanup.
+func amqpStack(t *testing.T, name string) (s *stack, raw, exchange, gatewayQ, allQ string) {
+	t.Helper()
+	raw = testenv.URL(t, testenv.AMQPEnv)
 	u, err := url.Parse(raw)
 	if err != nil {
 		t.Fatal(err)
 	}
-	exchange := fmt.Sprintf("vpngwtest.app.%d", time.Now().UnixNano())
-	gatewayQ, allQ := exchange+".gateway", exchange+".all"
+	exchange = fmt.Sprintf("vpngwtest.%s.%d", name, time.Now().UnixNano())
+	gatewayQ, allQ = exchange+".gateway", exchange+".all"
 	amqpDo(t, raw, func(ch *amqp.Channel) error {
 		if err := ch.ExchangeDeclare(exchange, "topic", true, false, false, false, nil); err != nil {
 			return err
@@ -112,7 +111,18 @@ func TestAMQPUnboundEventTypeDoesNotHoldBackTheOthers(t *testing.T) {
 		})
 	})
 	u.RawQuery = url.Values{"exchange": {exchange}}.Encode()
-	s := newStack(t, apptest.WithEnv(map[string]string{"VPNGW_QUEUE_URL": u.String()}))
+	s = newStack(t, apptest.WithEnv(map[string]string{"VPNGW_QUEUE_URL": u.String()}))
+	return s, raw, exchange, gatewayQ, allQ
+}
+
+// A consumer that binds io.vpngw.gateway.* on AMQP, as the README used to
+// advise, has no queue for io.vpngw.batch.completed: the broker answers 312
+// NO_ROUTE. That summary is parked, named in an error-level log line with
+// the binding that would take it, and the outcomes behind it reach the
+// consumer. Once the operator binds io.vpngw.# and unparks it, it is
+// published.
+func TestAMQPUnboundEventTypeDoesNotHoldBackTheOthers(t *testing.T) {
+	s, raw, exchange, gatewayQ, allQ := amqpStack(t, "app")
 
 	if _, err := s.provision(batchEvent("nightly-amqp", []map[string]any{validData(), validData()})); err != nil {
 		t.Fatal(err)
@@ -176,34 +186,7 @@ func TestAMQPUnboundEventTypeDoesNotHoldBackTheOthers(t *testing.T) {
 // an operator: unroutable events are offered again after a minute, then
 // after twice as long each time, at most hourly.
 func TestAMQPUnroutedEventIsReofferedOnceBound(t *testing.T) {
-	raw := testenv.URL(t, testenv.AMQPEnv)
-	u, err := url.Parse(raw)
-	if err != nil {
-		t.Fatal(err)
-	}
-	exchange := fmt.Sprintf("vpngwtest.reoffer.%d", time.Now().UnixNano())
-	gatewayQ, allQ := exchange+".gateway", exchange+".all"
-	amqpDo(t, raw, func(ch *amqp.Channel) error {
-		if err := ch.ExchangeDeclare(exchange, "topic", true, false, false, false, nil); err != nil {
-			return err
-		}
-		if _, err := ch.QueueDeclare(gatewayQ, false, false, false, false, nil); err != nil {
-			return err
-		}
-		return ch.QueueBind(gatewayQ, "io.vpngw.gateway.*", exchange, false, nil)
-	})
-	t.Cleanup(func() {
-		amqpDo(t, raw, func(ch *amqp.Channel) error {
-			for _, q := range []string{gatewayQ, allQ} {
-				if _, err := ch.QueueDelete(q, false, false, false); err != nil {
-					return err
-				}
-			}
-			return ch.ExchangeDelete(exchange, false, false)
-		})
-	})
-	u.RawQuery = url.Values{"exchange": {exchange}}.Encode()
-	s := newStack(t, apptest.WithEnv(map[string]string{"VPNGW_QUEUE_URL": u.String()}))
+	s, raw, exchange, _, allQ := amqpStack(t, "reoffer")
 
 	if _, err := s.provision(batchEvent("nightly-reoffer", []map[string]any{validData()})); err != nil {
 		t.Fatal(err)

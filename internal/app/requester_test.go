@@ -45,21 +45,7 @@ func (s *stack) postIntake(body []byte) (int, app.ProvisionResponse) {
 // postWebhook sends body to the webhook's POST /, signed with the secret.
 func (s *stack) postWebhook(body []byte) (int, webhook.Response) {
 	s.t.Helper()
-	if s.App.Webhook == nil {
-		s.t.Fatal("the stack has no webhook: set VPNGW_WEBHOOK_SECRET")
-	}
-	r := httptest.NewRequest(http.MethodPost, "/", bytes.NewReader(body))
-	r.Header.Set("Content-Type", contentTypeOf(body))
-	ts, sig := webhook.Sign(testWebhookSecret, s.Clock.Now(), body)
-	r.Header.Set(webhook.HeaderTimestamp, ts)
-	r.Header.Set(webhook.HeaderSignature, sig)
-	w := httptest.NewRecorder()
-	s.App.Webhook.ServeHTTP(w, r)
-	var resp webhook.Response
-	if err := json.Unmarshal(w.Body.Bytes(), &resp); err != nil {
-		s.t.Fatalf("webhook answered %d %s", w.Code, w.Body)
-	}
-	return w.Code, resp
+	return s.postWebhookKey(testWebhookSecret, body)
 }
 
 // contentTypeOf is the structured or batch mode media type of body.
