@@ -133,14 +133,7 @@ func TestBatchOfThousandUnderThrottling(t *testing.T) {
 		t.Fatalf("tick: %+v, want 990 active and the batch completed", rep)
 	}
 	t.Logf("1,000 items in %d deliveries; creates sent %d (30%% throttled)", deliveries, s.API.Calls("CreateVpnGateway"))
-	sums := s.EventsOfType(events.TypeBatchCompleted)
-	if len(sums) != 1 {
-		t.Fatalf("%d batch summaries, want 1", len(sums))
-	}
-	var sum events.BatchCompleted
-	if err := json.Unmarshal(sums[0].Data, &sum); err != nil {
-		t.Fatal(err)
-	}
+	sum := onlyEvent[events.BatchCompleted](t, s, events.TypeBatchCompleted)
 	if sum.Total != 1000 || sum.Active != 990 || sum.Failed != 10 || len(sum.FailedItems) != 10 ||
 		sum.FailedItems[0].Index != 42 || sum.FailedItems[0].Reason == "" || sum.Request.EventID != "nightly-2026-11-25" {
 		t.Fatalf("summary = %+v", sum)

@@ -203,14 +203,7 @@ func TestDryRunBatchCompletes(t *testing.T) {
 	if rep := s.tick(); rep.Batches != 1 {
 		t.Fatalf("tick: %+v, want the dry-run batch completed", rep)
 	}
-	sums := s.EventsOfType(events.TypeBatchCompleted)
-	if len(sums) != 1 {
-		t.Fatalf("%d batch summaries, want 1", len(sums))
-	}
-	var sum events.BatchCompleted
-	if err := json.Unmarshal(sums[0].Data, &sum); err != nil {
-		t.Fatal(err)
-	}
+	sum := onlyEvent[events.BatchCompleted](t, s, events.TypeBatchCompleted)
 	if sum.Total != 3 || sum.Validated != 2 || sum.Failed != 1 || sum.Active != 0 || len(sum.FailedItems) != 1 || sum.FailedItems[0].Index != 1 {
 		t.Fatalf("summary %+v, want 3 items: 2 validated, 1 failed (index 1)", sum)
 	}
