@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/vpngw/vpngw/internal/apptest"
+	"github.com/vpngw/vpngw/internal/queue/queuetest"
 	"github.com/vpngw/vpngw/internal/testenv"
 
 	amqp "github.com/rabbitmq/amqp091-go"
@@ -91,7 +92,7 @@ func amqpStack(t *testing.T, name string) (s *stack, raw, exchange, gatewayQ, al
 	}
 	exchange = fmt.Sprintf("vpngwtest.%s.%d", name, time.Now().UnixNano())
 	gatewayQ, allQ = exchange+".gateway", exchange+".all"
-	amqpDo(t, raw, func(ch *amqp.Channel) error {
+	queuetest.AMQPChannel(t, raw, func(ch *amqp.Channel) error {
 		if err := ch.ExchangeDeclare(exchange, "topic", true, false, false, false, nil); err != nil {
 			return err
 		}
@@ -101,7 +102,7 @@ func amqpStack(t *testing.T, name string) (s *stack, raw, exchange, gatewayQ, al
 		return ch.QueueBind(gatewayQ, "io.vpngw.gateway.*", exchange, false, nil)
 	})
 	t.Cleanup(func() {
-		amqpDo(t, raw, func(ch *amqp.Channel) error {
+		queuetest.AMQPChannel(t, raw, func(ch *amqp.Channel) error {
 			for _, q := range []string{gatewayQ, allQ} {
 				if _, err := ch.QueueDelete(q, false, false, false); err != nil {
 					return err
@@ -163,7 +164,7 @@ func TestAMQPUnboundEventTypeDoesNotHoldBackTheOthers(t *testing.T) {
 	}
 
 	// The operator binds every type and replays the parked summary.
-	amqpDo(t, raw, func(ch *amqp.Channel) error {
+	queuetest.AMQPChannel(t, raw, func(ch *amqp.Channel) error {
 		if _, err := ch.QueueDeclare(allQ, false, false, false, false, nil); err != nil {
 			return err
 		}
@@ -200,7 +201,7 @@ func TestAMQPUnroutedEventIsReofferedOnceBound(t *testing.T) {
 		t.Fatalf("%d events parked, want the batch summary no queue is bound for", parked)
 	}
 	// The summaries' consumer comes up and binds its queue.
-	amqpDo(t, raw, func(ch *amqp.Channel) error {
+	queuetest.AMQPChannel(t, raw, func(ch *amqp.Channel) error {
 		if _, err := ch.QueueDeclare(allQ, false, false, false, false, nil); err != nil {
 			return err
 		}
@@ -216,29 +217,13 @@ func TestAMQPUnroutedEventIsReofferedOnceBound(t *testing.T) {
 	}
 }
 
-func amqpDo(t *testing.T, raw string, fn func(ch *amqp.Channel) error) {
-	t.Helper()
-	conn, err := amqp.Dial(raw)
-	if err != nil {
-		t.Fatalf("AMQP: %v", err)
-	}
-	defer conn.Close()
-	ch, err := conn.Channel()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := fn(ch); err != nil {
-		t.Fatalf("AMQP: %v", err)
-	}
-}
-
 // amqpTypes takes up to n messages from queue q, waiting up to 10 s for
 // them, and returns their event types.
 func amqpTypes(t *testing.T, raw, q string, n int) []string {
 	t.Helper()
 	var out []string
 	deadline := time.Now().Add(10 * time.Second)
-	amqpDo(t, raw, func(ch *amqp.Channel) error {
+	queuetest.AMQPChannel(t, raw, func(ch *amqp.Channel) error {
 		for len(out) < n {
 			d, ok, err := ch.Get(q, true)
 			if err != nil {
