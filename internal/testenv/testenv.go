@@ -66,11 +66,8 @@ func PostgresSchema(raw, prefix string) (string, func() error, error) {
 	if err != nil {
 		return "", nil, err
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
 	schema := UniqueName(prefix)
-	if _, err := db.ExecContext(ctx, `CREATE SCHEMA `+schema); err != nil {
-		db.Close()
+	if err := create(db, `CREATE SCHEMA `+schema); err != nil {
 		return "", nil, err
 	}
 	drop := func() error {
@@ -94,6 +91,17 @@ func PostgresSchema(raw, prefix string) (string, func() error, error) {
 	q.Set("search_path", schema)
 	u.RawQuery = q.Encode()
 	return u.String(), drop, nil
+}
+
+// create runs ddl on db within 10 s, closing db when it fails.
+func create(db *sql.DB, ddl string) error {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if _, err := db.ExecContext(ctx, ddl); err != nil {
+		db.Close()
+		return err
+	}
+	return nil
 }
 
 // MySQLDatabase creates an empty database on the MySQL or MariaDB server at
@@ -122,11 +130,8 @@ func MySQLDatabase(raw, prefix string) (string, func() error, error) {
 		return "", nil, err
 	}
 	db := sql.OpenDB(conn)
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
 	name := UniqueName(prefix)
-	if _, err := db.ExecContext(ctx, `CREATE DATABASE `+name); err != nil {
-		db.Close()
+	if err := create(db, `CREATE DATABASE `+name); err != nil {
 		return "", nil, err
 	}
 	drop := func() error {
