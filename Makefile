@@ -33,7 +33,7 @@ test: ## vet and every test (outside servers only where their VPNGW_TEST_* URLs 
 		$(MAKE) --no-print-directory skipped; exit $$status
 
 # The suites that need an outside server: variable:server.
-SERVER_SUITES := VPNGW_TEST_POSTGRES_URL:PostgreSQL VPNGW_TEST_MYSQL_URL:MySQL/MariaDB VPNGW_TEST_NATS_URL:NATS VPNGW_TEST_AMQP_URL:RabbitMQ
+SERVER_SUITES := VPNGW_TEST_POSTGRES_URL:PostgreSQL VPNGW_TEST_MYSQL_URL:MySQL/MariaDB VPNGW_TEST_NATS_URL:NATS VPNGW_TEST_AMQP_URL:RabbitMQ VPNGW_TEST_MQTT_URL:Mosquitto
 
 skipped: ## which suites make test skips for lack of a server URL, and how to run them
 	@n=0; for s in $(SERVER_SUITES); do v=$${s%%:*}; if [ -z "$${!v}" ]; then n=$$((n+1)); \

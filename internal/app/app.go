@@ -13,7 +13,6 @@ import (
 	"github.com/vpngw/vpngw/internal/cloud/vpcclient"
 	"github.com/vpngw/vpngw/internal/logging"
 	"github.com/vpngw/vpngw/internal/outbox"
-	"github.com/vpngw/vpngw/internal/outgoing"
 	"github.com/vpngw/vpngw/internal/provision"
 	"github.com/vpngw/vpngw/internal/queue"
 	"github.com/vpngw/vpngw/internal/reconcile"
@@ -28,7 +27,10 @@ type App struct {
 	Config    Config
 	Log       *slog.Logger
 	Store     *sqlstore.Store
-	Publisher queue.Publisher
+	Publisher queue.Publisher // the first sink's
+	// Sinks are the publishers of every sink of VPNGW_QUEUE_URL, the first
+	// included.
+	Sinks     []queue.Publisher
 	Cloud     *vpcclient.Client
 	Provision *provision.Service
 	Reconcile *reconcile.Service
@@ -49,7 +51,7 @@ type options struct {
 // WithClock sets the clock the use cases read.
 func WithClock(now func() time.Time) Option { return func(o *options) { o.clock = now } }
 
-// WithPublisher uses p instead of opening VPNGW_QUEUE_URL.
+// WithPublisher uses p, as the only sink, instead of opening VPNGW_QUEUE_URL.
 func WithPublisher(p queue.Publisher) Option { return func(o *options) { o.publisher = p } }
 
 // NewLogger builds the process's logger from the configuration.
@@ -92,27 +94,21 @@ func New(ctx context.Context, c Config, log *slog.Logger, opts ...Option) (_ *Ap
 	if err != nil {
 		return nil, fmt.Errorf("VPNGW_VPC_ENDPOINT: %w", err)
 	}
-	a.Publisher = o.publisher
-	if a.Publisher == nil {
-		a.Publisher, err = queue.Open(ctx, queueURLWithCA(c.QueueURL, c.CAFile))
-		if err != nil {
-			return nil, fmt.Errorf("VPNGW_QUEUE_URL: %w", err)
+	pubs, names := []queue.Publisher{o.publisher}, []string{store.FirstSink}
+	if o.publisher == nil {
+		if pubs, names, err = openSinks(ctx, c); err != nil {
+			return nil, err
 		}
-		opened = append(opened, a.Publisher.Close)
+		for _, p := range pubs {
+			opened = append(opened, p.Close)
+		}
 	}
-	pub := outbox.PublisherFunc(func(ctx context.Context, m outgoing.Event) error {
-		if err := a.Publisher.Publish(ctx, m); err != nil {
-			switch {
-			case errors.Is(err, queue.ErrUnroutable):
-				return fmt.Errorf("%w: %w: %w", outbox.ErrRefused, outbox.ErrUnrouted, err)
-			case errors.Is(err, queue.ErrRefused):
-				return fmt.Errorf("%w: %w", outbox.ErrRefused, err)
-			}
-			return err
-		}
-		return nil
-	})
-	a.Outbox, err = outbox.New(a.Store, pub, log, outbox.WithClock(o.clock))
+	a.Publisher, a.Sinks = pubs[0], pubs
+	sinks := make([]outbox.Sink, len(pubs))
+	for i, p := range pubs {
+		sinks[i] = outbox.Sink{Name: names[i], Pub: sinkPublisher(p)}
+	}
+	a.Outbox, err = outbox.NewSinks(a.Store, sinks, log, outbox.WithClock(o.clock))
 	if err != nil {
 		return nil, err
 	}

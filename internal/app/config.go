@@ -16,6 +16,7 @@ import (
 	"github.com/vpngw/vpngw/internal/cloud/vpcclient"
 	"github.com/vpngw/vpngw/internal/logging"
 	"github.com/vpngw/vpngw/internal/policy"
+	"github.com/vpngw/vpngw/internal/queue"
 	"github.com/vpngw/vpngw/internal/runtime"
 	"github.com/vpngw/vpngw/internal/webhook"
 )
@@ -34,7 +35,8 @@ const (
 // Config is every setting vpngw reads. Each field names its variable.
 type Config struct {
 	StoreURL          string        // VPNGW_STORE_URL
-	QueueURL          string        // VPNGW_QUEUE_URL
+	QueueURL          string        // VPNGW_QUEUE_URL: one or more sink URLs, comma-separated
+	SinkSecret        string        // VPNGW_SINK_SECRET: what HTTP sinks sign events with
 	VPCEndpoint       string        // VPNGW_VPC_ENDPOINT
 	HTTPAddr          string        // VPNGW_HTTP_ADDR (local stack)
 	ReconcileInterval time.Duration // VPNGW_RECONCILE_INTERVAL (local stack)
@@ -165,7 +167,8 @@ func hostPort(set func(*Config, string)) func(setting) error {
 // Vars lists every variable, in the order of docs/CONFIGURATION.md's table.
 var Vars = []Var{
 	{Name: "VPNGW_STORE_URL", Default: "required in functions; local: sqlite://.vpngw/vpngw.db", Help: "where requests and the outbox live: sqlite://path, postgres://..., mysql://...", parse: optional(func(c *Config, v string) { c.StoreURL = v })},
-	{Name: "VPNGW_QUEUE_URL", Default: "required in functions; local: the embedded NATS", Help: "where outcome events are published: nats://host:port[/prefix], amqp://user:pass@host:port/vhost?exchange=..., log:", parse: optional(func(c *Config, v string) { c.QueueURL = v })},
+	{Name: "VPNGW_QUEUE_URL", Default: "required in functions; local: the embedded NATS", Help: "where outcome events are published, one or more sinks separated by commas, each with its own delivery: nats://host:port[/prefix], amqp://user:pass@host:port/vhost?exchange=..., https://host/path[?mode=binary], kafka://broker[,broker]/topic[?tls=true&sasl=...], mqtt://host:port/prefix, log: (local: added to the embedded NATS); see docs/SINKS.md", parse: optional(func(c *Config, v string) { c.QueueURL = v })},
+	{Name: "VPNGW_SINK_SECRET", Default: "none (required with an HTTP sink)", Help: "what events to HTTP sinks are signed with (X-Vpngw-Signature, as the webhook verifies); at least 16 bytes", parse: optional(func(c *Config, v string) { c.SinkSecret = v })},
 	{Name: "VPNGW_VPC_ENDPOINT", Default: "the SDK's endpoint for each region; local: the emulator", Help: "VPC API endpoint override, http(s)://host:port", parse: optional(func(c *Config, v string) { c.VPCEndpoint = v })},
 	{Name: "VPNGW_POLICY", Default: "required in functions (or VPNGW_POLICY_INLINE); local: allow everything", Help: "path of the operator policy file (YAML): who may create which gateways; see deploy/policy.sample.yaml", parse: readPolicy},
 	{Name: "VPNGW_POLICY_INLINE", Default: "none", Help: "the policy's YAML itself, for Function Compute, instead of VPNGW_POLICY"},
@@ -184,6 +187,7 @@ var Vars = []Var{
 	{Name: "VPNGW_DINGTALK_APP_SECRET", Default: "none (POST /dingtalk off)", Help: "webhook function: the DingTalk robot's AppSecret", parse: optional(func(c *Config, v string) { c.Webhook.DingTalkAppSecret = v })},
 	{Name: "VPNGW_STORE_PASSWORD_SECRET", Default: "none", Help: "the secret holding VPNGW_STORE_URL's password, which the URL then leaves out (user@host); every variable of a secret may be given so, as X_SECRET naming the secret: see \"Secrets\""},
 	{Name: "VPNGW_QUEUE_PASSWORD_SECRET", Default: "none", Help: "the secret holding VPNGW_QUEUE_URL's password, as above"},
+	{Name: "VPNGW_SINK_SECRET_SECRET", Default: "none", Help: "the secret holding VPNGW_SINK_SECRET"},
 	{Name: "VPNGW_KMS_ENDPOINT", Default: "kms.<FC_REGION>.aliyuncs.com", Help: "Function Compute: KMS endpoint the secrets are read from, http(s)://host:port or a host name (kms-vpc.<region>.aliyuncs.com inside the VPC)"},
 	{Name: "VPNGW_WEBHOOK_KEYS_SECRET", Default: "none", Help: "webhook function: the secret holding VPNGW_WEBHOOK_KEYS"},
 	{Name: "VPNGW_WEBHOOK_SECRET_SECRET", Default: "none", Help: "webhook function: the secret holding VPNGW_WEBHOOK_SECRET"},
@@ -264,7 +268,11 @@ func FromEnv(getenv func(string) string, mode Mode) (Config, error) {
 			errs = append(errs, errors.New("VPNGW_QUEUE_URL is not set: outcome events need a broker, e.g. tls://host:4222 or amqps://user@host:5671/vhost?exchange=vpngw"))
 		}
 	}
-	for _, u := range []struct{ name, val string }{{"VPNGW_STORE_URL", c.StoreURL}, {"VPNGW_QUEUE_URL", c.QueueURL}, {"VPNGW_VPC_ENDPOINT", c.VPCEndpoint}} {
+	urls := []struct{ name, val string }{{"VPNGW_STORE_URL", c.StoreURL}, {"VPNGW_VPC_ENDPOINT", c.VPCEndpoint}}
+	for _, sink := range queue.SplitSinks(c.QueueURL) {
+		urls = append(urls, struct{ name, val string }{"VPNGW_QUEUE_URL", sink})
+	}
+	for _, u := range urls {
 		if u.val == "" {
 			continue
 		}
@@ -272,6 +280,7 @@ func FromEnv(getenv func(string) string, mode Mode) (Config, error) {
 			errs = append(errs, fmt.Errorf("%s: not a URL (want scheme://...)", u.name))
 		}
 	}
+	errs = append(errs, checkSinks(c)...)
 	if mode == Function && !c.AllowInsecureTransport {
 		errs = append(errs, checkTransport(c)...)
 	}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
+	"strconv"
 	"strings"
 
 	"github.com/vpngw/vpngw/internal/store/sqlstore"
@@ -84,7 +85,8 @@ func storeConfig(getenv func(string) string) (Config, error) {
 }
 
 // queueURLWithCA adds the CA bundle to a TLS broker URL that names none:
-// ca_file for NATS (tls://), cacertfile for AMQP (amqps://).
+// ca_file for NATS (tls://), HTTPS, Kafka with tls=true and MQTT (mqtts://),
+// cacertfile for AMQP (amqps://).
 func queueURLWithCA(raw, caFile string) string {
 	if caFile == "" {
 		return raw
@@ -95,7 +97,12 @@ func queueURLWithCA(raw, caFile string) string {
 	}
 	param := ""
 	switch strings.ToLower(u.Scheme) {
-	case "tls":
+	case "tls", "https", "mqtts":
+		param = "ca_file"
+	case "kafka":
+		if v, _ := strconv.ParseBool(u.Query().Get("tls")); !v {
+			return raw
+		}
 		param = "ca_file"
 	case "amqps":
 		param = "cacertfile"

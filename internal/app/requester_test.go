@@ -21,7 +21,7 @@ import (
 // testWebhookSecret signs the stack's POST / in these tests.
 const testWebhookSecret = "0123456789abcdef0123456789abcdef"
 
-// webhookEnv is newStackEnv's environment for a stack whose webhook POST /
+// webhookEnv is the environment for a stack whose webhook POST /
 // is on, under policy.
 func webhookEnv(policy string) map[string]string {
 	return map[string]string{"VPNGW_POLICY_INLINE": policy, "VPNGW_WEBHOOK_SECRET": testWebhookSecret, "VPNGW_WEBHOOK_SECRET_SOURCES": "*"}

@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/vpngw/vpngw/internal/queue"
 	"github.com/vpngw/vpngw/internal/store/sqlstore"
 )
 
@@ -26,8 +27,10 @@ func checkTransport(c Config) []error {
 	if err := checkStoreTransport(c.StoreURL, c.CAFile != ""); err != nil {
 		errs = append(errs, fmt.Errorf("VPNGW_STORE_URL: %w %s", err, insecureHint))
 	}
-	if err := checkQueueTransport(c.QueueURL); err != nil {
-		errs = append(errs, fmt.Errorf("VPNGW_QUEUE_URL: %w %s", err, insecureHint))
+	for _, sink := range queue.SplitSinks(c.QueueURL) {
+		if err := checkQueueTransport(sink); err != nil {
+			errs = append(errs, fmt.Errorf("VPNGW_QUEUE_URL: %w %s", err, insecureHint))
+		}
 	}
 	if err := checkEndpointTransport(c.VPCEndpoint); err != nil {
 		errs = append(errs, fmt.Errorf("VPNGW_VPC_ENDPOINT: %w %s", err, insecureHint))
@@ -174,8 +177,17 @@ func checkQueueTransport(raw string) error {
 		return errors.New("not a URL")
 	}
 	switch strings.ToLower(u.Scheme) {
-	case "tls", "amqps":
+	case "tls", "amqps", "https", "mqtts":
 		return nil
+	case "kafka":
+		if v, err := strconv.ParseBool(u.Query().Get("tls")); err == nil && v {
+			return nil
+		}
+		return fmt.Errorf("%s is Kafka in plaintext: want kafka://broker:9093/topic?tls=true (verified against the system's roots or VPNGW_CA_FILE)", where(u))
+	case "http":
+		return fmt.Errorf("%s is HTTP in plaintext: want https://", where(u))
+	case "mqtt":
+		return fmt.Errorf("%s is MQTT in plaintext: want mqtts://host:8883/prefix (verified against the system's roots or VPNGW_CA_FILE)", where(u))
 	case "nats":
 		return fmt.Errorf("%s is NATS in plaintext: want tls://host:4222 (NATS over TLS, verified against the system's roots or VPNGW_CA_FILE)", where(u))
 	case "amqp":
@@ -183,7 +195,7 @@ func checkQueueTransport(raw string) error {
 	case "log":
 		return errors.New("log: writes outcome events to the function's log instead of a broker: want tls://host:4222 or amqps://host:5671/vhost")
 	default:
-		return fmt.Errorf("scheme %q: want tls:// (NATS) or amqps:// (AMQP)", u.Scheme)
+		return fmt.Errorf("scheme %q: want tls:// (NATS), amqps:// (AMQP), https://, kafka://...?tls=true or mqtts://", u.Scheme)
 	}
 }
 

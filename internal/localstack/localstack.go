@@ -114,7 +114,9 @@ func Start(ctx context.Context, cfg app.Config, log *slog.Logger, out io.Writer)
 		return nil, fmt.Errorf("VPNGW_VPC_ENDPOINT=%s is set, so the local stack signs API calls with your access key, but ALIBABA_CLOUD_ACCESS_KEY_ID and ALIBABA_CLOUD_ACCESS_KEY_SECRET are not set: export both, or unset VPNGW_VPC_ENDPOINT to use the embedded emulator", cfg.VPCEndpoint)
 	}
 	l.SigningKeyID = cfg.Credentials.AccessKeyID
-	if cfg.QueueURL == "" {
+	// The embedded NATS always runs and prints every event; the sinks of
+	// VPNGW_QUEUE_URL, if any, are delivered to besides it.
+	{
 		natsDir := filepath.Join(cfg.DataDir, "nats")
 		if l.Emulator != nil {
 			// The store is reset below, and outcome event ids are
@@ -130,7 +132,7 @@ func Start(ctx context.Context, cfg app.Config, log *slog.Logger, out io.Writer)
 			return nil, fmt.Errorf("embedded NATS (VPNGW_NATS_PORT %d): %w", cfg.NATSPort, err)
 		}
 		l.NATS = n
-		cfg.QueueURL = n.ClientURL()
+		cfg.QueueURL = strings.TrimSuffix(n.ClientURL()+","+cfg.QueueURL, ",")
 		// A plain NATS subscriber, as any consumer would be, prints what
 		// arrives.
 		nc, err := nats.Connect(n.ClientURL(), nats.Name("vpngw-local-printer"))
@@ -278,6 +280,10 @@ func (l *Stack) Banner(w io.Writer) {
 		}
 		fmt.Fprintf(&routes, "\n    http://%s/webhook%s  %s: %s", l.HTTPAddr, r.Path, r.What, state)
 	}
+	sinks := queue.SplitSinks(l.App.Config.QueueURL)
+	if len(sinks) == 0 {
+		sinks = []string{""}
+	}
 	fmt.Fprintf(w, `
 vpngw local stack is up.
   CloudEvents HTTP endpoint  http://%s/
@@ -287,14 +293,14 @@ vpngw local stack is up.
   policy                     %s
   VPC API emulator           %s
   signs API calls with       access key %s (%s)
-  NATS (JetStream)           %s   subjects %s.<event type>
+  NATS (JetStream)           %s   subjects %s.<event type>%s
   store                      %s
   state                      %s
 Post the sample request:
   curl -sS -X POST http://%s/ -H 'Content-Type: application/cloudevents+json' --data @events/testdata/requested.json
 Ctrl-C stops everything.
 
-`, l.HTTPAddr, routes.String(), l.PolicyNote, l.App.Config.VPCEndpoint, keyID, l.SigningNote, l.App.Config.QueueURL, queue.DefaultSubjectPrefix, l.App.Config.StoreURL, l.StateNote, l.HTTPAddr)
+`, l.HTTPAddr, routes.String(), l.PolicyNote, l.App.Config.VPCEndpoint, keyID, l.SigningNote, sinks[0], queue.DefaultSubjectPrefix, otherSinks(sinks[1:]), l.App.Config.StoreURL, l.StateNote, l.HTTPAddr)
 }
 
 // Run is the whole of `make run`: it reads the configuration from
@@ -331,4 +337,13 @@ func Run(ctx context.Context, environ []string, stdout, stderr io.Writer) int {
 	<-ctx.Done()
 	fmt.Fprintln(stdout, "stopping")
 	return 0
+}
+
+// otherSinks is the banner's line for the sinks of VPNGW_QUEUE_URL, which
+// get every event besides the embedded NATS.
+func otherSinks(sinks []string) string {
+	if len(sinks) == 0 {
+		return ""
+	}
+	return "\n  also published to          " + strings.Join(sinks, ", ")
 }

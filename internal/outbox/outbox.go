@@ -14,14 +14,14 @@ import (
 	"github.com/vpngw/vpngw/internal/store"
 )
 
-// Store is what the drain needs of the store.
+// Store is what the drain needs of the store: delivery state per sink.
 type Store interface {
-	Unsent(ctx context.Context, limit int) ([]store.Event, error)
-	MarkSent(ctx context.Context, seqs []int64) error
-	Park(ctx context.Context, seq int64, reason string) error
-	CountParked(ctx context.Context) (int, error)
-	Parked(ctx context.Context, limit int) ([]store.Event, error)
-	Unpark(ctx context.Context, seqs []int64) (int, error)
+	UnsentFor(ctx context.Context, sink string, limit int) ([]store.Event, error)
+	MarkSentFor(ctx context.Context, sink string, seqs []int64, sinks []string) error
+	ParkFor(ctx context.Context, sink string, seq int64, reason string, sinks []string) error
+	CountParkedFor(ctx context.Context, sink string) (int, error)
+	ParkedFor(ctx context.Context, sink string, limit int) ([]store.Event, error)
+	UnparkFor(ctx context.Context, sink string, seqs []int64) (int, error)
 }
 
 // ErrRefused is what a Publisher's error wraps when the broker refused the
@@ -69,14 +69,34 @@ type PublisherFunc func(ctx context.Context, e outgoing.Event) error
 // Publish calls f.
 func (f PublisherFunc) Publish(ctx context.Context, e outgoing.Event) error { return f(ctx, e) }
 
-// Drainer publishes unsent events in outbox order.
+// Sink is one destination of VPNGW_QUEUE_URL: its name in the store
+// (store.FirstSink for the first) and its publisher.
+type Sink struct {
+	Name string
+	Pub  Publisher
+}
+
+// retryAfter is what a publisher's error offers when the sink said how long
+// to leave it alone (HTTP 429 or 503 with Retry-After).
+type retryAfter interface{ RetryAfter() time.Duration }
+
+// Drainer publishes unsent events in outbox order, to every sink, each at
+// its own pace.
 type Drainer struct {
 	store Store
-	pub   Publisher
+	sinks []*sinkState
+	names []string
 	log   *slog.Logger
 	batch int
 	now   func() time.Time
-	mu    sync.Mutex // one drain at a time per process keeps the order
+}
+
+// sinkState is one sink's drain.
+type sinkState struct {
+	Sink
+	mu sync.Mutex // one drain at a time per sink and process keeps the order
+	// notBefore is when the sink asked to be tried again (Retry-After).
+	notBefore time.Time
 	// reoffered holds the earlier re-offers of the events Reoffer returned
 	// to the outbox, so that a refusal again waits longer.
 	reoffered map[int64]int
@@ -88,35 +108,94 @@ type Option func(*Drainer)
 // WithClock sets the clock re-offers are scheduled by.
 func WithClock(now func() time.Time) Option { return func(d *Drainer) { d.now = now } }
 
-// New builds a Drainer.
+// New builds a Drainer with one sink, the first.
 func New(st Store, pub Publisher, log *slog.Logger, opts ...Option) (*Drainer, error) {
-	if st == nil || pub == nil {
+	if pub == nil {
+		return nil, errors.New("outbox: store and publisher are required")
+	}
+	return NewSinks(st, []Sink{{Name: store.FirstSink, Pub: pub}}, log, opts...)
+}
+
+// NewSinks builds a Drainer for several sinks, the first of which must be
+// named store.FirstSink; names are unique.
+func NewSinks(st Store, sinks []Sink, log *slog.Logger, opts ...Option) (*Drainer, error) {
+	if st == nil || len(sinks) == 0 {
 		return nil, errors.New("outbox: store and publisher are required")
 	}
 	if log == nil {
 		log = slog.Default()
 	}
-	d := &Drainer{store: st, pub: pub, log: log, batch: 100, now: time.Now, reoffered: map[int64]int{}}
+	d := &Drainer{store: st, log: log, batch: 100, now: time.Now}
+	seen := map[string]bool{}
+	for i, k := range sinks {
+		switch {
+		case k.Pub == nil:
+			return nil, fmt.Errorf("outbox: sink %d (%q) has no publisher", i+1, k.Name)
+		case i == 0 && k.Name != store.FirstSink:
+			return nil, fmt.Errorf("outbox: the first sink must be named store.FirstSink, not %q", k.Name)
+		case i > 0 && k.Name == store.FirstSink, seen[k.Name]:
+			return nil, fmt.Errorf("outbox: sink %d is named %q like another: every sink needs a name of its own", i+1, k.Name)
+		}
+		seen[k.Name] = true
+		d.sinks = append(d.sinks, &sinkState{Sink: k, reoffered: map[int64]int{}})
+		d.names = append(d.names, k.Name)
+	}
 	for _, o := range opts {
 		o(d)
 	}
 	return d, nil
 }
 
-// Drain publishes until the outbox is empty or a publish fails for a while
-// (the broker down, a timeout). It stops at such a failure, so events are
-// never published out of order; what is left waits for the next drain. An
-// event the broker refuses for good (ErrRefused) is parked in the store,
-// logged at error level and counted, and the drain goes on with the next:
-// one event never holds back those behind it.
+// shown names a sink in logs and errors.
+func shown(name string) string {
+	if name == store.FirstSink {
+		return "the first sink"
+	}
+	return name
+}
+
+// Drain publishes to every sink at once, each until its outbox is empty or
+// a publish to it fails for a while (the sink down, a timeout): a sink down,
+// slow or refusing delays only itself. Each sink stops at such a failure,
+// so its events are never published out of order; what is left waits for
+// the next drain, and a sink that answered with Retry-After is left alone
+// until then. An event a sink refuses for good (ErrRefused) is parked for
+// that sink alone, logged at error level and counted, and that sink goes on
+// with the next: one event never holds back those behind it.
 // Two drains running at once (two instances) may publish an event twice; the
 // event keeps its id, so consumers and JetStream drop the duplicate.
 func (d *Drainer) Drain(ctx context.Context) (Report, error) {
-	d.mu.Lock()
-	defer d.mu.Unlock()
+	if len(d.sinks) == 1 {
+		return d.drainSink(ctx, d.sinks[0])
+	}
+	reps := make([]Report, len(d.sinks))
+	errs := make([]error, len(d.sinks))
+	var wg sync.WaitGroup
+	for i, k := range d.sinks {
+		wg.Go(func() { reps[i], errs[i] = d.drainSink(ctx, k) })
+	}
+	wg.Wait()
 	var rep Report
+	for i, r := range reps {
+		rep.Published += r.Published
+		rep.Parked += r.Parked
+		if errs[i] != nil {
+			errs[i] = fmt.Errorf("sink %s: %w", shown(d.sinks[i].Name), errs[i])
+		}
+	}
+	return rep, errors.Join(errs...)
+}
+
+// drainSink is Drain for one sink.
+func (d *Drainer) drainSink(ctx context.Context, k *sinkState) (Report, error) {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	var rep Report
+	if wait := k.notBefore.Sub(d.now()); wait > 0 {
+		return rep, fmt.Errorf("the sink asked to be left alone for %s more (Retry-After)", wait.Round(time.Second))
+	}
 	for {
-		evs, err := d.store.Unsent(ctx, d.batch)
+		evs, err := d.store.UnsentFor(ctx, k.Name, d.batch)
 		if err != nil {
 			return rep, fmt.Errorf("read outbox: %w", err)
 		}
@@ -126,24 +205,30 @@ func (d *Drainer) Drain(ctx context.Context) (Report, error) {
 		var sent []int64
 		var perr error
 		for _, e := range evs {
-			err := d.pub.Publish(ctx, e.Event)
+			ev := e.Event
+			ev.Key = e.RequestKey
+			err := k.Pub.Publish(ctx, ev)
 			if err == nil {
 				sent = append(sent, e.Seq)
-				delete(d.reoffered, e.Seq)
+				delete(k.reoffered, e.Seq)
 				continue
 			}
 			if errors.Is(err, ErrRefused) && ctx.Err() == nil {
-				if perr = d.park(ctx, e, err); perr != nil {
+				if perr = d.park(ctx, k, e, err); perr != nil {
 					break
 				}
 				rep.Parked++
 				continue
 			}
+			var ra retryAfter
+			if errors.As(err, &ra) {
+				k.notBefore = d.now().Add(ra.RetryAfter())
+			}
 			perr = fmt.Errorf("publish %s %s: %w", e.Type, e.ID, err)
 			break
 		}
 		if len(sent) > 0 {
-			if err := d.store.MarkSent(ctx, sent); err != nil {
+			if err := d.store.MarkSentFor(ctx, k.Name, sent, d.names); err != nil {
 				// Published but not marked: the next drain republishes
 				// them under the same ids.
 				return rep, fmt.Errorf("mark outbox sent: %w", err)
@@ -161,25 +246,26 @@ func (d *Drainer) Drain(ctx context.Context) (Report, error) {
 
 // park sets e aside with the broker's refusal and says so at error level,
 // with what an operator needs to find and replay it.
-func (d *Drainer) park(ctx context.Context, e store.Event, refusal error) error {
+func (d *Drainer) park(ctx context.Context, k *sinkState, e store.Event, refusal error) error {
 	reason := strings.TrimPrefix(refusal.Error(), ErrRefused.Error()+": ")
 	reason = strings.TrimPrefix(reason, ErrUnrouted.Error()+": ")
 	if errors.Is(refusal, ErrUnrouted) {
-		n := d.reoffered[e.Seq]
-		delete(d.reoffered, e.Seq)
+		n := k.reoffered[e.Seq]
+		delete(k.reoffered, e.Seq)
 		wait := ReofferMax
 		if n < 7 && ReofferFirst<<n < ReofferMax {
 			wait = ReofferFirst << n
 		}
 		reason = fmt.Sprintf("%s%d at %s: %s", reofferMark, n, d.now().Add(wait).UTC().Format(time.RFC3339), reason)
 	}
-	if err := d.store.Park(ctx, e.Seq, reason); err != nil {
+	if err := d.store.ParkFor(ctx, k.Name, e.Seq, reason, d.names); err != nil {
 		return fmt.Errorf("park %s %s, refused by the broker (%s): %w", e.Type, e.ID, reason, err)
 	}
-	d.log.ErrorContext(ctx, "outbox event parked: the broker refuses it for good; the events behind it are published",
-		"event_id", e.ID, "type", e.Type, "request_key", e.RequestKey, "seq", e.Seq, "bytes", len(e.Body), "reason", reason,
-		"see", "SELECT seq, id, type, parked_at, parked_reason FROM outbox WHERE parked_at IS NOT NULL AND sent_at IS NULL ORDER BY seq",
-		"replay", fmt.Sprintf("once the broker takes it: UPDATE outbox SET parked_at = NULL, parked_reason = '' WHERE seq = %d", e.Seq))
+	sink := sqlString(k.Name)
+	d.log.ErrorContext(ctx, "outbox event parked for this sink: it refuses it for good; the events behind it are published, and the other sinks go on",
+		"sink", shown(k.Name), "event_id", e.ID, "type", e.Type, "request_key", e.RequestKey, "seq", e.Seq, "bytes", len(e.Body), "reason", reason,
+		"see", "SELECT d.seq, o.id, o.type, d.parked_at, d.parked_reason FROM outbox_deliveries d JOIN outbox o ON o.seq = d.seq WHERE d.sink = "+sink+" AND d.parked_at IS NOT NULL ORDER BY d.seq",
+		"replay", fmt.Sprintf("once the sink takes it: DELETE FROM outbox_deliveries WHERE sink = %s AND seq = %d AND parked_at IS NOT NULL; UPDATE outbox SET sent_at = NULL, parked_at = NULL, parked_reason = '' WHERE seq = %d", sink, e.Seq, e.Seq))
 	return nil
 }
 
@@ -187,12 +273,20 @@ func (d *Drainer) park(ctx context.Context, e store.Event, refusal error) error 
 // parked them (a provision invocation's, a tick's, another instance's), so
 // a tick can say so for as long as they are there.
 func (d *Drainer) Held(ctx context.Context) (int, error) {
-	n, err := d.store.CountParked(ctx)
-	if err != nil {
-		return 0, fmt.Errorf("count parked events: %w", err)
+	total := 0
+	for _, k := range d.sinks {
+		n, err := d.store.CountParkedFor(ctx, k.Name)
+		if err != nil {
+			return 0, fmt.Errorf("count parked events of sink %s: %w", shown(k.Name), err)
+		}
+		total += n
 	}
-	return n, nil
+	return total, nil
 }
+
+// sqlString quotes s as an SQL string literal, for the statements the
+// logs suggest.
+func sqlString(s string) string { return "'" + strings.ReplaceAll(s, "'", "''") + "'" }
 
 // reofferLimit bounds the parked events one Reoffer looks at.
 const reofferLimit = 100
@@ -203,14 +297,27 @@ const reofferLimit = 100
 // same bytes are refused every time. Only the first reofferLimit parked
 // events are looked at.
 func (d *Drainer) Reoffer(ctx context.Context) (int, error) {
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	parked, err := d.store.Parked(ctx, reofferLimit)
+	total := 0
+	var errs []error
+	for _, k := range d.sinks {
+		n, err := d.reofferSink(ctx, k)
+		total += n
+		if err != nil {
+			errs = append(errs, fmt.Errorf("sink %s: %w", shown(k.Name), err))
+		}
+	}
+	return total, errors.Join(errs...)
+}
+
+func (d *Drainer) reofferSink(ctx context.Context, k *sinkState) (int, error) {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	parked, err := d.store.ParkedFor(ctx, k.Name, reofferLimit)
 	if err != nil {
 		return 0, fmt.Errorf("read parked events: %w", err)
 	}
 	now := d.now()
-	clear(d.reoffered)
+	clear(k.reoffered)
 	var seqs []int64
 	for _, e := range parked {
 		n, due, ok := reofferDue(e.ParkedReason)
@@ -218,17 +325,17 @@ func (d *Drainer) Reoffer(ctx context.Context) (int, error) {
 			continue
 		}
 		seqs = append(seqs, e.Seq)
-		d.reoffered[e.Seq] = n + 1
+		k.reoffered[e.Seq] = n + 1
 	}
 	if len(seqs) == 0 {
 		return 0, nil
 	}
-	n, err := d.store.Unpark(ctx, seqs)
+	n, err := d.store.UnparkFor(ctx, k.Name, seqs)
 	if err != nil {
-		clear(d.reoffered)
+		clear(k.reoffered)
 		return 0, fmt.Errorf("re-offer %d parked events: %w", len(seqs), err)
 	}
-	d.log.InfoContext(ctx, "unrouted outbox events offered to the broker again", "count", n)
+	d.log.InfoContext(ctx, "unrouted outbox events offered to the sink again", "sink", shown(k.Name), "count", n)
 	return n, nil
 }
 

@@ -152,7 +152,7 @@ func TestDrainParksARefusedEventAndGoesOn(t *testing.T) {
 			t.Fatal(err)
 		}
 		if attrs["level"] != "ERROR" || !strings.Contains(fmt.Sprint(attrs["msg"]), "parked") || attrs["event_id"] == nil || attrs["reason"] == nil ||
-			!strings.Contains(fmt.Sprint(attrs["replay"]), "UPDATE outbox SET parked_at = NULL") {
+			!strings.Contains(fmt.Sprint(attrs["replay"]), "DELETE FROM outbox_deliveries") {
 			t.Errorf("log line %s: want an error naming the event, the reason and how to replay it", line)
 		}
 		lines++

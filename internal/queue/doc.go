@@ -45,11 +45,25 @@
 // plus amqp091-go's own heartbeat, connection_timeout (ms), channel_max,
 // certfile, keyfile, cacertfile, server_name_indication and auth_mechanism.
 //
+// CloudEvents over HTTP, https://host/path[?mode=binary&timeout=10s&ca_file=…]
+// (http:// to loopback only): structured mode by default, signed with the
+// secret given by WithSinkSecret exactly as the webhook verifies. 2xx
+// acknowledges; 408, 429 and 5xx are transient (RetryAfterError when the
+// sink said when); any other 4xx is ErrRejected, a refusal.
+//
+// Kafka, kafka://[user:pass@]broker[,broker]/topic[?tls=true&sasl=…]: the
+// CloudEvents Kafka binding in binary mode, keyed by Message.Key, from an
+// idempotent producer with acks=all.
+//
+// MQTT 5, mqtt://host:1883/prefix (mqtts:// for TLS): QoS 1 on
+// <prefix>/<event type>, the CloudEvents MQTT binding in binary mode (user
+// properties), acknowledged by PUBACK.
+//
 // log:, stdout:, stderr: or log:stderr write one JSON line per event, for
 // running without a broker.
 //
-// Register adds a scheme, so Kafka, MQTT or HTTP publishers can be added
-// without touching the callers.
+// SplitSinks cuts VPNGW_QUEUE_URL into its sinks and SinkName names one in
+// the store. Register adds a scheme without touching the callers.
 //
 // Package natsembed runs a NATS server with JetStream inside the process for
 // the local stack and for tests. The contract every Publisher honours is checked

@@ -22,6 +22,16 @@ const ContentType = "application/cloudevents+json"
 // string of at most 255 bytes) and stays a sane NATS subject.
 const maxTypeLen = 255
 
+// partitionKey is m.Key, the request's identity, so that a partitioned sink
+// (Kafka) keeps a request's events in order on one partition; m.ID when it
+// has none.
+func partitionKey(m outgoing.Event) string {
+	if m.Key != "" {
+		return m.Key
+	}
+	return m.ID
+}
+
 // Publisher publishes an event and returns only once the broker acknowledged
 // it. Implementations are safe for concurrent use, return promptly once ctx is
 // done, and may be called again with the same event after an error.
@@ -139,7 +149,12 @@ func Schemes() []string {
 // reconnect on a later one after losing the connection, so a function can
 // start while its broker is briefly away. Errors never contain the URL's
 // password.
-func Open(ctx context.Context, rawURL string) (Publisher, error) {
+func Open(ctx context.Context, rawURL string, opts ...OpenOption) (Publisher, error) {
+	var o openOptions
+	for _, f := range opts {
+		f(&o)
+	}
+	ctx = context.WithValue(ctx, openOptionsKey{}, o)
 	rawURL = strings.TrimSpace(rawURL)
 	secrets := rawURLSecrets(rawURL)
 	u, err := url.Parse(rawURL)
@@ -157,11 +172,16 @@ func Open(ctx context.Context, rawURL string) (Publisher, error) {
 	open := registry[scheme]
 	registryMu.RUnlock()
 	if open == nil {
-		return nil, fmt.Errorf("%w %q in %s (known: %s)", ErrUnknownScheme, u.Scheme, u.Redacted(), strings.Join(Schemes(), ", "))
+		return nil, fmt.Errorf("%w %q in %s (known: %s)", ErrUnknownScheme, u.Scheme, (&url.URL{Scheme: u.Scheme, Host: u.Host, Path: u.Path}).String(), strings.Join(Schemes(), ", "))
 	}
 	p, err := open(ctx, u)
 	if err != nil {
-		return nil, redact.Error(fmt.Errorf("queue: open %s: %w", u.Redacted(), err), append(secrets, urlSecrets(u)...)...)
+		shown := u.Redacted()
+		if scheme == "http" || scheme == "https" {
+			// An HTTP sink's query may hold the receiver's token.
+			shown = (&url.URL{Scheme: scheme, Host: u.Host, Path: u.Path}).String()
+		}
+		return nil, redact.Error(fmt.Errorf("queue: open %s: %w", shown, err), slices.Concat(secrets, urlSecrets(u), redact.Forms(o.sinkSecret))...)
 	}
 	return p, nil
 }
@@ -289,4 +309,23 @@ func boolParam(q url.Values, key string, def bool) (bool, error) {
 		return false, nil
 	}
 	return false, fmt.Errorf("query parameter %s=%q is not true or false", key, v)
+}
+
+// OpenOption adds to what a URL says when Open builds a publisher.
+type OpenOption func(*openOptions)
+
+type openOptions struct {
+	sinkSecret string
+}
+
+// WithSinkSecret is the secret HTTP sinks sign events with
+// (VPNGW_SINK_SECRET).
+func WithSinkSecret(s string) OpenOption { return func(o *openOptions) { o.sinkSecret = s } }
+
+type openOptionsKey struct{}
+
+// openOptionsFrom returns the options Open was given, for an Opener.
+func openOptionsFrom(ctx context.Context) openOptions {
+	o, _ := ctx.Value(openOptionsKey{}).(openOptions)
+	return o
 }

@@ -22,11 +22,11 @@ import (
 )
 
 func TestOpenUnknownScheme(t *testing.T) {
-	_, err := queue.Open(context.Background(), "kafka://broker:9092/topic")
+	_, err := queue.Open(context.Background(), "sqs://queue.example/outcomes")
 	if !errors.Is(err, queue.ErrUnknownScheme) {
 		t.Fatalf("got %v, want ErrUnknownScheme", err)
 	}
-	for _, s := range []string{"nats", "amqp", "log"} {
+	for _, s := range []string{"nats", "amqp", "log", "https", "kafka", "mqtt"} {
 		if !strings.Contains(err.Error(), s) {
 			t.Errorf("error %q does not list the known scheme %s", err, s)
 		}

@@ -191,7 +191,7 @@ func (s *Service) Tick(ctx context.Context, opt Options) (Report, error) {
 		} else if rep.ParkedHeld = held; held > 0 {
 			log.ErrorContext(ctx, "outbox holds parked events the broker refused; they are not published until the cause is fixed and they are unparked",
 				"parked_held", held,
-				"see", "SELECT seq, id, type, parked_at, parked_reason FROM outbox WHERE parked_at IS NOT NULL AND sent_at IS NULL ORDER BY seq")
+				"see", "SELECT d.sink, d.seq, o.id, o.type, d.parked_at, d.parked_reason FROM outbox_deliveries d JOIN outbox o ON o.seq = d.seq WHERE d.parked_at IS NOT NULL ORDER BY d.sink, d.seq")
 		}
 	}
 	rep.Duration = time.Since(start)

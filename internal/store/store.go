@@ -201,9 +201,39 @@ type Store interface {
 	// published by the next drain in their Seq order; it returns how many
 	// it unparked.
 	Unpark(ctx context.Context, seqs []int64) (int, error)
+	// Per-sink delivery. VPNGW_QUEUE_URL may name several sinks; each has
+	// its own delivery state, so that one sink down, slow or refusing
+	// delays only itself. sink names a sink (FirstSink for the first);
+	// sinks, where asked, lists every configured sink: an event every one of
+	// them acknowledged or parked is settled and no drain reads it again.
+	// The methods above are these for FirstSink as the only sink.
+
+	// UnsentFor returns up to limit events the sink has neither
+	// acknowledged nor parked, in Seq order.
+	UnsentFor(ctx context.Context, sink string, limit int) ([]Event, error)
+	// MarkSentFor records that the sink acknowledged the events with seqs.
+	MarkSentFor(ctx context.Context, sink string, seqs []int64, sinks []string) error
+	// ParkFor sets the event seq aside for the sink alone, with its reason
+	// (see MaxParkedReason). Parking an event the sink acknowledged or
+	// parked, or an unknown seq, changes nothing.
+	ParkFor(ctx context.Context, sink string, seq int64, reason string, sinks []string) error
+	// ParkedFor returns up to limit events parked for the sink, in Seq
+	// order, with when and why.
+	ParkedFor(ctx context.Context, sink string, limit int) ([]Event, error)
+	// CountParkedFor returns how many events are parked for the sink.
+	CountParkedFor(ctx context.Context, sink string) (int, error)
+	// UnparkFor returns the sink's parked events with seqs to its outbox,
+	// for its next drain; the other sinks do not get them again. It returns
+	// how many it unparked.
+	UnparkFor(ctx context.Context, sink string, seqs []int64) (int, error)
 	// Close releases the store's connections.
 	Close() error
 }
+
+// FirstSink names the first sink of VPNGW_QUEUE_URL in the store, whatever
+// its URL: the delivery state a deployment with one sink had before sinks
+// had names is the first sink's.
+const FirstSink = ""
 
 // Quota bounds the requests of one source that InsertWithin records. Zero
 // fields are no bound.

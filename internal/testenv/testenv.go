@@ -31,6 +31,7 @@ const (
 	MySQLEnv    = "VPNGW_TEST_MYSQL_URL"
 	NATSEnv     = "VPNGW_TEST_NATS_URL"
 	AMQPEnv     = "VPNGW_TEST_AMQP_URL"
+	MQTTEnv     = "VPNGW_TEST_MQTT_URL"
 )
 
 // URL returns the server URL in the environment variable name. When it is

@@ -10,15 +10,17 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/vpngw/vpngw/internal/webhook/signing"
 )
 
 // Headers of the POST / scheme.
 const (
 	// HeaderTimestamp carries the time of signing, in Unix seconds.
-	HeaderTimestamp = "X-Vpngw-Timestamp"
+	HeaderTimestamp = signing.HeaderTimestamp
 	// HeaderSignature carries one or more comma-separated
 	// v1=<hex HMAC-SHA256(secret, timestamp + "." + body)>.
-	HeaderSignature = "X-Vpngw-Signature"
+	HeaderSignature = signing.HeaderSignature
 )
 
 // Headers Slack and DingTalk sign their requests with.
@@ -78,16 +80,11 @@ func newVerified(key, header string, t time.Time, skew time.Duration) verified {
 // HeaderSignature. Senders written in Go may use it; every other sender
 // computes the same HMAC (see the package documentation).
 func Sign(secret string, t time.Time, body []byte) (timestamp, signature string) {
-	timestamp = strconv.FormatInt(t.Unix(), 10)
-	return timestamp, "v1=" + hex.EncodeToString(genericMAC([]byte(secret), timestamp, body))
+	return signing.Sign(secret, t, body)
 }
 
 func genericMAC(secret []byte, timestamp string, body []byte) []byte {
-	m := hmac.New(sha256.New, secret)
-	m.Write([]byte(timestamp))
-	m.Write([]byte{'.'})
-	m.Write(body)
-	return m.Sum(nil)
+	return signing.MAC(secret, timestamp, body)
 }
 
 // verifyKeys checks a POST / request: a fresh timestamp and a v1

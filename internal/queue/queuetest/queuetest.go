@@ -50,6 +50,11 @@ type Broker struct {
 	// queue.ErrRefused: a body over NATS's max_payload (ErrTooLarge), a type
 	// no AMQP queue is bound for (ErrUnroutable). Nil skips the test.
 	Refused func(run string) (outgoing.Event, error)
+	// Binary is true when the sink carries events in CloudEvents binary mode
+	// and its consumer puts the structured event back together: the body is
+	// then compared as JSON, and the content type is the event's
+	// datacontenttype.
+	Binary bool
 	// Stop and Start take the broker down and bring it back; RunRestart
 	// skips when either is nil. Start must return only once the broker
 	// accepts clients.
@@ -74,7 +79,7 @@ func Run(t *testing.T, b Broker) {
 		}
 		got := Receive(t, in, len(msgs))
 		for i, m := range msgs {
-			checkDelivered(t, d, got[i], m)
+			checkDelivered(t, b, d, got[i], m)
 		}
 	})
 
@@ -350,8 +355,12 @@ func mustPublish(t *testing.T, p queue.Publisher, m outgoing.Event) {
 	}
 }
 
-func checkDelivered(t *testing.T, d Destination, got Received, want outgoing.Event) {
+func checkDelivered(t *testing.T, b Broker, d Destination, got Received, want outgoing.Event) {
 	t.Helper()
+	if b.Binary {
+		checkDeliveredBinary(t, d, got, want)
+		return
+	}
 	if got.ID != want.ID {
 		t.Errorf("id: got %q, want %q", got.ID, want.ID)
 	}
@@ -364,4 +373,56 @@ func checkDelivered(t *testing.T, d Destination, got Received, want outgoing.Eve
 	if !bytes.Equal(got.Body, want.Body) {
 		t.Errorf("%s: body got %s, want %s", want.ID, got.Body, want.Body)
 	}
+}
+
+// checkDeliveredBinary is checkDelivered for a binary-mode sink, whose
+// consumer rebuilt the structured event from the attributes it carried.
+func checkDeliveredBinary(t *testing.T, d Destination, got Received, want outgoing.Event) {
+	t.Helper()
+	if got.ID != want.ID {
+		t.Errorf("id: got %q, want %q", got.ID, want.ID)
+	}
+	if r := d.Route(want.Type); got.Route != r {
+		t.Errorf("%s: route got %q, want %q", want.ID, got.Route, r)
+	}
+	if got.ContentType != "application/json" {
+		t.Errorf("%s: content type got %q, want the event's datacontenttype application/json", want.ID, got.ContentType)
+	}
+	var g, w any
+	if err := json.Unmarshal(got.Body, &g); err != nil {
+		t.Fatalf("%s: rebuilt event is not JSON: %v", want.ID, err)
+	}
+	if err := json.Unmarshal(want.Body, &w); err != nil {
+		t.Fatalf("%s: sent event is not JSON: %v", want.ID, err)
+	}
+	if gb, wb := mustJSON(g), mustJSON(w); gb != wb {
+		t.Errorf("%s: event got %s, want %s", want.ID, gb, wb)
+	}
+}
+
+func mustJSON(v any) string {
+	b, err := json.Marshal(v)
+	if err != nil {
+		panic(err)
+	}
+	return string(b)
+}
+
+// Structured rebuilds a structured-mode CloudEvent from binary-mode
+// attributes (the datacontenttype among them) and data, as a consumer with
+// a CloudEvents SDK sees it. JSON data stays JSON; other data becomes a
+// string.
+func Structured(attrs map[string]string, data []byte) []byte {
+	ev := map[string]any{}
+	for k, v := range attrs {
+		ev[k] = v
+	}
+	if len(data) > 0 {
+		if json.Valid(data) {
+			ev["data"] = json.RawMessage(data)
+		} else {
+			ev["data"] = string(data)
+		}
+	}
+	return []byte(mustJSON(ev))
 }

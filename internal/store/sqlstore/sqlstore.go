@@ -499,145 +499,34 @@ func (s *Store) Release(ctx context.Context, owner string, keys []string) error 
 	return nil
 }
 
-// Unsent implements store.Store. A limit below 1 returns nothing.
+// Unsent implements store.Store: UnsentFor the first sink.
 func (s *Store) Unsent(ctx context.Context, limit int) ([]store.Event, error) {
-	if limit <= 0 {
-		return nil, nil
-	}
-	rows, err := s.rdb.QueryContext(ctx, s.d.rebind(`SELECT seq, id, request_key, type, body, created_at
-		FROM outbox WHERE sent_at IS NULL AND parked_at IS NULL ORDER BY seq LIMIT ?`), limit)
-	if err != nil {
-		return nil, fmt.Errorf("store: read outbox of %s: %w", s.desc, err)
-	}
-	defer rows.Close()
-	var out []store.Event
-	for rows.Next() {
-		var (
-			e       store.Event
-			created timeScan
-		)
-		if err := rows.Scan(&e.Seq, &e.ID, &e.RequestKey, &e.Type, &e.Body, &created); err != nil {
-			return nil, fmt.Errorf("store: read outbox of %s: %w", s.desc, err)
-		}
-		e.CreatedAt = created.t
-		out = append(out, e)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("store: read outbox of %s: %w", s.desc, err)
-	}
-	return out, nil
+	return s.UnsentFor(ctx, store.FirstSink, limit)
 }
 
-// MarkSent implements store.Store. Seqs already marked keep their first sent time.
+// MarkSent implements store.Store: MarkSentFor the first sink, the only one.
 func (s *Store) MarkSent(ctx context.Context, seqs []int64) error {
-	if len(seqs) == 0 {
-		return nil
-	}
-	now := s.d.timeArg(s.now())
-	err := s.inTx(ctx, func(tx *sql.Tx) error {
-		for chunk := range slices.Chunk(seqs, maxBatch) {
-			args := []any{now}
-			for _, seq := range chunk {
-				args = append(args, seq)
-			}
-			_, err := tx.ExecContext(ctx, s.d.rebind(`UPDATE outbox SET sent_at = ?
-				WHERE sent_at IS NULL AND seq IN (`+marks(len(chunk))+`)`), args...)
-			if err != nil {
-				return err
-			}
-		}
-		return nil
-	})
-	if err != nil {
-		return fmt.Errorf("store: mark %d events sent in %s: %w", len(seqs), s.desc, err)
-	}
-	return nil
+	return s.MarkSentFor(ctx, store.FirstSink, seqs, []string{store.FirstSink})
 }
 
-// Park implements store.Store.
+// Park implements store.Store: ParkFor the first sink, the only one.
 func (s *Store) Park(ctx context.Context, seq int64, reason string) error {
-	reason = cutUTF8(reason, store.MaxParkedReason)
-	now := s.d.timeArg(s.now())
-	err := s.inTx(ctx, func(tx *sql.Tx) error {
-		_, err := tx.ExecContext(ctx, s.d.rebind(`UPDATE outbox SET parked_at = ?, parked_reason = ?
-			WHERE seq = ? AND sent_at IS NULL AND parked_at IS NULL`), now, reason, seq)
-		return err
-	})
-	if err != nil {
-		return fmt.Errorf("store: park outbox event %d in %s: %w", seq, s.desc, err)
-	}
-	return nil
+	return s.ParkFor(ctx, store.FirstSink, seq, reason, []string{store.FirstSink})
 }
 
-// Parked implements store.Store. A limit below 1 returns nothing.
+// Parked implements store.Store: ParkedFor the first sink.
 func (s *Store) Parked(ctx context.Context, limit int) ([]store.Event, error) {
-	if limit <= 0 {
-		return nil, nil
-	}
-	rows, err := s.rdb.QueryContext(ctx, s.d.rebind(`SELECT seq, id, request_key, type, body, created_at, parked_at, parked_reason
-		FROM outbox WHERE sent_at IS NULL AND parked_at IS NOT NULL ORDER BY seq LIMIT ?`), limit)
-	if err != nil {
-		return nil, fmt.Errorf("store: read parked outbox events of %s: %w", s.desc, err)
-	}
-	defer rows.Close()
-	var out []store.Event
-	for rows.Next() {
-		var (
-			e               store.Event
-			created, parked timeScan
-		)
-		if err := rows.Scan(&e.Seq, &e.ID, &e.RequestKey, &e.Type, &e.Body, &created, &parked, &e.ParkedReason); err != nil {
-			return nil, fmt.Errorf("store: read parked outbox events of %s: %w", s.desc, err)
-		}
-		e.CreatedAt, e.ParkedAt = created.t, parked.t
-		out = append(out, e)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("store: read parked outbox events of %s: %w", s.desc, err)
-	}
-	return out, nil
+	return s.ParkedFor(ctx, store.FirstSink, limit)
 }
 
-// CountParked implements store.Store.
+// CountParked implements store.Store: CountParkedFor the first sink.
 func (s *Store) CountParked(ctx context.Context) (int, error) {
-	var n int
-	err := s.rdb.QueryRowContext(ctx, `SELECT COUNT(*) FROM outbox WHERE sent_at IS NULL AND parked_at IS NOT NULL`).Scan(&n)
-	if err != nil {
-		return 0, fmt.Errorf("store: count parked outbox events of %s: %w", s.desc, err)
-	}
-	return n, nil
+	return s.CountParkedFor(ctx, store.FirstSink)
 }
 
-// Unpark implements store.Store.
+// Unpark implements store.Store: UnparkFor the first sink.
 func (s *Store) Unpark(ctx context.Context, seqs []int64) (int, error) {
-	if len(seqs) == 0 {
-		return 0, nil
-	}
-	var n int64
-	err := s.inTx(ctx, func(tx *sql.Tx) error {
-		n = 0
-		for chunk := range slices.Chunk(seqs, maxBatch) {
-			args := make([]any, 0, len(chunk))
-			for _, seq := range chunk {
-				args = append(args, seq)
-			}
-			res, err := tx.ExecContext(ctx, s.d.rebind(`UPDATE outbox SET parked_at = NULL, parked_reason = ''
-				WHERE sent_at IS NULL AND parked_at IS NOT NULL AND seq IN (`+marks(len(chunk))+`)`), args...)
-			if err != nil {
-				return err
-			}
-			c, err := res.RowsAffected()
-			if err != nil {
-				return err
-			}
-			n += c
-		}
-		return nil
-	})
-	if err != nil {
-		return 0, fmt.Errorf("store: unpark %d outbox events in %s: %w", len(seqs), s.desc, err)
-	}
-	return int(n), nil
+	return s.UnparkFor(ctx, store.FirstSink, seqs)
 }
 
 // cutUTF8 returns the longest prefix of s of at most n bytes that does not

@@ -39,6 +39,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"Release", testRelease},
 		{"OutboxOrder", testOutboxOrder},
 		{"OutboxPark", testOutboxPark},
+		{"SinkDelivery", testSinkDelivery},
 		{"CanceledContext", testCanceledContext},
 		{"GetMany", testGetMany},
 		{"BatchStates", testBatchStates},

@@ -1,0 +1,235 @@
+package queue
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/url"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kerr"
+	"github.com/twmb/franz-go/pkg/kgo"
+	"github.com/twmb/franz-go/pkg/sasl"
+	"github.com/twmb/franz-go/pkg/sasl/plain"
+	"github.com/twmb/franz-go/pkg/sasl/scram"
+	"github.com/vpngw/vpngw/internal/outgoing"
+	"github.com/vpngw/vpngw/internal/redact"
+)
+
+func init() {
+	Register("kafka", openKafka)
+}
+
+// KafkaPublisher produces each event as one Kafka record in the CloudEvents
+// Kafka binding's binary mode: the attributes in ce_<name> headers, the
+// data's type in content-type, the data as the value, and the request's
+// identity as the key, so that a request's events stay in order on one
+// partition. The producer is idempotent with acks=all: Publish returns once
+// every in-sync replica has the record.
+type KafkaPublisher struct {
+	topic   string
+	shown   string // kafka://brokers/topic, for messages
+	secrets []string
+	client  *kgo.Client
+
+	mu     sync.Mutex
+	closed bool
+	// pending holds the outcome of a record still in the client, by event
+	// id: a Publish that gave up waiting (its ctx ended) leaves the record
+	// buffered, and a retry of the same event waits for it instead of
+	// producing it a second time.
+	pending map[string]chan error
+}
+
+var _ Publisher = (*KafkaPublisher)(nil)
+
+func openKafka(_ context.Context, u *url.URL) (Publisher, error) {
+	if u.Opaque != "" || u.Host == "" {
+		return nil, errors.New("the Kafka URL needs brokers, as in kafka://broker1:9092,broker2:9092/topic")
+	}
+	topic := strings.Trim(u.Path, "/")
+	if topic == "" || strings.ContainsAny(topic, "/ \t") || len(topic) > 249 {
+		return nil, fmt.Errorf("the Kafka URL path %q must be one topic name, as in kafka://broker:9092/vpngw-outcomes", u.Path)
+	}
+	var brokers []string
+	for b := range strings.SplitSeq(u.Host, ",") {
+		if b == "" {
+			return nil, fmt.Errorf("the Kafka URL host %q has an empty broker", u.Host)
+		}
+		if _, _, err := net.SplitHostPort(b); err != nil {
+			b = net.JoinHostPort(b, "9092")
+		}
+		brokers = append(brokers, b)
+	}
+	q := u.Query()
+	if err := queryParams(q, "sasl", "tls", "ca_file", "client_id", "timeout"); err != nil {
+		return nil, err
+	}
+	p := &KafkaPublisher{
+		topic:   topic,
+		shown:   "kafka://" + u.Host + "/" + topic,
+		pending: map[string]chan error{},
+	}
+	opts := []kgo.Opt{
+		kgo.SeedBrokers(brokers...),
+		kgo.DefaultProduceTopic(topic),
+		kgo.ClientID("vpngw"),
+		// acks=all; idempotent writes are kgo's default with it, which
+		// keeps a retried batch from being written twice or out of order.
+		kgo.RequiredAcks(kgo.AllISRAcks()),
+		kgo.ProducerLinger(0),
+		// Partition by key: a request's events on one partition, in order.
+		kgo.RecordPartitioner(kgo.StickyKeyPartitioner(nil)),
+		// A missing topic is an operator's to fix: keep the record and say
+		// so on every drain, rather than failing it for good.
+		kgo.UnknownTopicRetries(-1),
+	}
+	if v := q.Get("client_id"); v != "" {
+		opts = append(opts, kgo.ClientID(v))
+	}
+	if v := q.Get("timeout"); v != "" {
+		d, err := time.ParseDuration(v)
+		if err != nil || d <= 0 {
+			return nil, fmt.Errorf("query parameter timeout=%q is not a positive duration such as 10s", v)
+		}
+		opts = append(opts, kgo.DialTimeout(d), kgo.ProduceRequestTimeout(d))
+	}
+	useTLS, err := boolParam(q, "tls", false)
+	if err != nil {
+		return nil, err
+	}
+	if q.Get("ca_file") != "" && !useTLS {
+		return nil, errors.New("query parameter ca_file needs tls=true")
+	}
+	if useTLS {
+		tc, err := tlsConfig(q.Get("ca_file"), "")
+		if err != nil {
+			return nil, err
+		}
+		opts = append(opts, kgo.DialTLSConfig(tc))
+	}
+	user, pass := "", ""
+	if u.User != nil {
+		user = u.User.Username()
+		pass, _ = u.User.Password()
+		p.secrets = redact.Forms(pass)
+	}
+	mech, err := kafkaSASL(q.Get("sasl"), user, pass)
+	if err != nil {
+		return nil, err
+	}
+	if mech != nil {
+		opts = append(opts, kgo.SASL(mech))
+	}
+	if p.client, err = kgo.NewClient(opts...); err != nil {
+		return nil, redact.Error(fmt.Errorf("the Kafka client: %w", err), p.secrets...)
+	}
+	return p, nil
+}
+
+// kafkaSASL is the mechanism ?sasl= names, with the URL's user and password.
+func kafkaSASL(name, user, pass string) (sasl.Mechanism, error) {
+	switch strings.ToLower(name) {
+	case "":
+		if user != "" {
+			return nil, errors.New("the Kafka URL names a user but no sasl=plain, scram-sha-256 or scram-sha-512")
+		}
+		return nil, nil
+	case "plain":
+		if user == "" {
+			return nil, errors.New("sasl=plain needs kafka://user:password@brokers/topic")
+		}
+		return plain.Auth{User: user, Pass: pass}.AsMechanism(), nil
+	case "scram-sha-256", "scram-sha-512":
+		if user == "" {
+			return nil, fmt.Errorf("sasl=%s needs kafka://user:password@brokers/topic", name)
+		}
+		a := scram.Auth{User: user, Pass: pass}
+		if strings.EqualFold(name, "scram-sha-256") {
+			return a.AsSha256Mechanism(), nil
+		}
+		return a.AsSha512Mechanism(), nil
+	}
+	return nil, fmt.Errorf("query parameter sasl=%q is not plain, scram-sha-256 or scram-sha-512", name)
+}
+
+// Record returns the record m is produced as.
+func (p *KafkaPublisher) Record(m outgoing.Event) (*kgo.Record, error) {
+	b, err := toBinary(m)
+	if err != nil {
+		return nil, err
+	}
+	r := &kgo.Record{Topic: p.topic, Key: []byte(partitionKey(m)), Value: b.data}
+	for _, a := range b.attrs {
+		r.Headers = append(r.Headers, kgo.RecordHeader{Key: "ce_" + a.name, Value: []byte(a.value)})
+	}
+	r.Headers = append(r.Headers, kgo.RecordHeader{Key: "content-type", Value: []byte(b.contentType)})
+	return r, nil
+}
+
+// Publish produces m and waits for the brokers' acknowledgement.
+func (p *KafkaPublisher) Publish(ctx context.Context, m outgoing.Event) error {
+	if err := Validate(m); err != nil {
+		return err
+	}
+	if err := ctx.Err(); err != nil {
+		return fmt.Errorf("publish %s: %w", m.ID, err)
+	}
+	rec, err := p.Record(m)
+	if err != nil {
+		return err
+	}
+	p.mu.Lock()
+	if p.closed {
+		p.mu.Unlock()
+		return fmt.Errorf("publish %s: %w", m.ID, ErrClosed)
+	}
+	done, waiting := p.pending[m.ID]
+	if !waiting {
+		done = make(chan error, 1)
+		p.pending[m.ID] = done
+	}
+	p.mu.Unlock()
+	if !waiting {
+		// The record outlives this call's ctx when a request carrying it
+		// was sent: kgo cannot tell whether the broker wrote it. (kgo may
+		// call the promise before Produce returns, so no lock is held.)
+		p.client.Produce(context.WithoutCancel(ctx), rec, func(_ *kgo.Record, err error) {
+			p.mu.Lock()
+			delete(p.pending, m.ID)
+			p.mu.Unlock()
+			done <- err
+		})
+	}
+	select {
+	case err = <-done:
+	case <-ctx.Done():
+		return fmt.Errorf("publish %s to %s: no acknowledgement yet (%w); the record stays with the client and a retry waits for it", m.ID, p.shown, ctx.Err())
+	}
+	if err == nil {
+		return nil
+	}
+	switch {
+	case errors.Is(err, kerr.MessageTooLarge), errors.Is(err, kerr.RecordListTooLarge):
+		err = fmt.Errorf("%w: the event is %d bytes (%d of data in the record), more than the topic's max.message.bytes: %w", ErrTooLarge, len(m.Body), len(rec.Value), err)
+	case errors.Is(err, kerr.InvalidRecord), errors.Is(err, kerr.CorruptMessage):
+		err = fmt.Errorf("%w: %w", ErrInvalidMessage, err)
+	}
+	return redact.Error(fmt.Errorf("publish %s to %s: %w", m.ID, p.shown, err), p.secrets...)
+}
+
+// Close stops the client; records not yet acknowledged are failed.
+func (p *KafkaPublisher) Close() error {
+	p.mu.Lock()
+	if p.closed {
+		p.mu.Unlock()
+		return nil
+	}
+	p.closed = true
+	p.mu.Unlock()
+	p.client.Close()
+	return nil
+}

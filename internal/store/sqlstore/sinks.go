@@ -1,0 +1,220 @@
+package sqlstore
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"slices"
+
+	"github.com/vpngw/vpngw/internal/store"
+)
+
+// Per-sink delivery (migration 0010): outbox_deliveries holds a row per sink
+// and event the sink acknowledged or refused for good; outbox.sent_at is set
+// once every configured sink has its row (the event is settled), which keeps
+// the set every drain reads as small as the slowest sink's backlog.
+
+// UnsentFor implements store.Store. A limit below 1 returns nothing.
+func (s *Store) UnsentFor(ctx context.Context, sink string, limit int) ([]store.Event, error) {
+	if limit <= 0 {
+		return nil, nil
+	}
+	rows, err := s.rdb.QueryContext(ctx, s.d.rebind(`SELECT o.seq, o.id, o.request_key, o.type, o.body, o.created_at
+		FROM outbox o WHERE o.sent_at IS NULL
+		AND NOT EXISTS (SELECT 1 FROM outbox_deliveries d WHERE d.sink = ? AND d.seq = o.seq)
+		ORDER BY o.seq LIMIT ?`), sink, limit)
+	if err != nil {
+		return nil, fmt.Errorf("store: read outbox of %s for sink %q: %w", s.desc, sink, err)
+	}
+	defer rows.Close()
+	var out []store.Event
+	for rows.Next() {
+		var (
+			e       store.Event
+			created timeScan
+		)
+		if err := rows.Scan(&e.Seq, &e.ID, &e.RequestKey, &e.Type, &e.Body, &created); err != nil {
+			return nil, fmt.Errorf("store: read outbox of %s for sink %q: %w", s.desc, sink, err)
+		}
+		e.CreatedAt = created.t
+		out = append(out, e)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("store: read outbox of %s for sink %q: %w", s.desc, sink, err)
+	}
+	return out, nil
+}
+
+// MarkSentFor implements store.Store. Seqs already marked for the sink keep
+// their first sent time; unknown seqs are ignored.
+func (s *Store) MarkSentFor(ctx context.Context, sink string, seqs []int64, sinks []string) error {
+	if len(seqs) == 0 {
+		return nil
+	}
+	now := s.d.timeArg(s.now())
+	err := s.inTx(ctx, func(tx *sql.Tx) error {
+		for chunk := range slices.Chunk(seqs, maxBatch) {
+			args := []any{sink, now}
+			for _, seq := range chunk {
+				args = append(args, seq)
+			}
+			_, err := tx.ExecContext(ctx, s.d.rebind(s.insertDelivery(`INSERT INTO outbox_deliveries (sink, seq, sent_at)
+				SELECT ?, seq, ? FROM outbox WHERE seq IN (`+marks(len(chunk))+`)`)), args...)
+			if err != nil {
+				return err
+			}
+			if err := s.settle(ctx, tx, chunk, sinks, now); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("store: mark %d events sent to sink %q in %s: %w", len(seqs), sink, s.desc, err)
+	}
+	return nil
+}
+
+// ParkFor implements store.Store.
+func (s *Store) ParkFor(ctx context.Context, sink string, seq int64, reason string, sinks []string) error {
+	reason = cutUTF8(reason, store.MaxParkedReason)
+	now := s.d.timeArg(s.now())
+	err := s.inTx(ctx, func(tx *sql.Tx) error {
+		_, err := tx.ExecContext(ctx, s.d.rebind(s.insertDelivery(`INSERT INTO outbox_deliveries (sink, seq, parked_at, parked_reason)
+			SELECT ?, seq, ?, ? FROM outbox WHERE seq = ? AND sent_at IS NULL`)), sink, now, reason, seq)
+		if err != nil {
+			return err
+		}
+		return s.settle(ctx, tx, []int64{seq}, sinks, now)
+	})
+	if err != nil {
+		return fmt.Errorf("store: park outbox event %d for sink %q in %s: %w", seq, sink, s.desc, err)
+	}
+	return nil
+}
+
+// insertDelivery makes an INSERT … SELECT into outbox_deliveries leave an
+// existing row as it is.
+func (s *Store) insertDelivery(q string) string {
+	if s.d.kind == "mysql" {
+		return q + ` ON DUPLICATE KEY UPDATE sink = outbox_deliveries.sink`
+	}
+	return q + ` ON CONFLICT (sink, seq) DO NOTHING`
+}
+
+// settle marks as settled those of seqs every one of sinks has a row for.
+func (s *Store) settle(ctx context.Context, tx *sql.Tx, seqs []int64, sinks []string, now any) error {
+	if len(sinks) == 0 {
+		return nil
+	}
+	sinks = slices.Compact(slices.Sorted(slices.Values(sinks)))
+	args := []any{now}
+	for _, k := range sinks {
+		args = append(args, k)
+	}
+	args = append(args, len(sinks))
+	for _, seq := range seqs {
+		args = append(args, seq)
+	}
+	_, err := tx.ExecContext(ctx, s.d.rebind(`UPDATE outbox SET sent_at = ?
+		WHERE sent_at IS NULL
+		AND (SELECT COUNT(*) FROM outbox_deliveries d WHERE d.seq = outbox.seq AND d.sink IN (`+marks(len(sinks))+`)) >= ?
+		AND seq IN (`+marks(len(seqs))+`)`), args...)
+	return err
+}
+
+// ParkedFor implements store.Store. A limit below 1 returns nothing.
+func (s *Store) ParkedFor(ctx context.Context, sink string, limit int) ([]store.Event, error) {
+	if limit <= 0 {
+		return nil, nil
+	}
+	rows, err := s.rdb.QueryContext(ctx, s.d.rebind(`SELECT o.seq, o.id, o.request_key, o.type, o.body, o.created_at, d.parked_at, d.parked_reason
+		FROM outbox_deliveries d JOIN outbox o ON o.seq = d.seq
+		WHERE d.sink = ? AND d.parked_at IS NOT NULL ORDER BY d.seq LIMIT ?`), sink, limit)
+	if err != nil {
+		return nil, fmt.Errorf("store: read parked outbox events of %s for sink %q: %w", s.desc, sink, err)
+	}
+	defer rows.Close()
+	var out []store.Event
+	for rows.Next() {
+		var (
+			e               store.Event
+			created, parked timeScan
+		)
+		if err := rows.Scan(&e.Seq, &e.ID, &e.RequestKey, &e.Type, &e.Body, &created, &parked, &e.ParkedReason); err != nil {
+			return nil, fmt.Errorf("store: read parked outbox events of %s for sink %q: %w", s.desc, sink, err)
+		}
+		e.CreatedAt, e.ParkedAt = created.t, parked.t
+		out = append(out, e)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("store: read parked outbox events of %s for sink %q: %w", s.desc, sink, err)
+	}
+	return out, nil
+}
+
+// CountParkedFor implements store.Store.
+func (s *Store) CountParkedFor(ctx context.Context, sink string) (int, error) {
+	var n int
+	err := s.rdb.QueryRowContext(ctx, s.d.rebind(`SELECT COUNT(*) FROM outbox_deliveries WHERE sink = ? AND parked_at IS NOT NULL`), sink).Scan(&n)
+	if err != nil {
+		return 0, fmt.Errorf("store: count parked outbox events of %s for sink %q: %w", s.desc, sink, err)
+	}
+	return n, nil
+}
+
+// UnparkFor implements store.Store: the sink's parked rows go, and the
+// events are unsettled again so that the sink's drain finds them; the
+// other sinks keep their rows and do not publish them again.
+func (s *Store) UnparkFor(ctx context.Context, sink string, seqs []int64) (int, error) {
+	if len(seqs) == 0 {
+		return 0, nil
+	}
+	var n int
+	err := s.inTx(ctx, func(tx *sql.Tx) error {
+		n = 0
+		for chunk := range slices.Chunk(seqs, maxBatch) {
+			args := []any{sink}
+			for _, seq := range chunk {
+				args = append(args, seq)
+			}
+			rows, err := tx.QueryContext(ctx, s.d.rebind(`SELECT seq FROM outbox_deliveries
+				WHERE sink = ? AND parked_at IS NOT NULL AND seq IN (`+marks(len(chunk))+`)`), args...)
+			if err != nil {
+				return err
+			}
+			var parked []any
+			for rows.Next() {
+				var seq int64
+				if err := rows.Scan(&seq); err != nil {
+					rows.Close()
+					return err
+				}
+				parked = append(parked, seq)
+			}
+			rows.Close()
+			if err := rows.Err(); err != nil {
+				return err
+			}
+			if len(parked) == 0 {
+				continue
+			}
+			if _, err := tx.ExecContext(ctx, s.d.rebind(`DELETE FROM outbox_deliveries WHERE sink = ? AND seq IN (`+marks(len(parked))+`)`),
+				append([]any{sink}, parked...)...); err != nil {
+				return err
+			}
+			// parked_at on the outbox row is what builds before per-sink
+			// delivery wrote; clear it too, so that they publish it again.
+			if _, err := tx.ExecContext(ctx, s.d.rebind(`UPDATE outbox SET sent_at = NULL, parked_at = NULL, parked_reason = ''
+				WHERE seq IN (`+marks(len(parked))+`)`), parked...); err != nil {
+				return err
+			}
+			n += len(parked)
+		}
+		return nil
+	})
+	if err != nil {
+		return 0, fmt.Errorf("store: unpark %d outbox events for sink %q in %s: %w", len(seqs), sink, s.desc, err)
+	}
+	return n, nil
+}

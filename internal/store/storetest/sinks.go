@@ -1,0 +1,113 @@
+package storetest
+
+import (
+	"context"
+	"slices"
+	"testing"
+
+	"github.com/vpngw/vpngw/internal/store"
+)
+
+func unsentFor(t *testing.T, s store.Store, sink string) []string {
+	t.Helper()
+	evs, err := s.UnsentFor(context.Background(), sink, 100000)
+	if err != nil {
+		t.Fatalf("UnsentFor(%q): %v", sink, err)
+	}
+	return ids(evs)
+}
+
+// testSinkDelivery: each sink has its own delivery state. One sink's
+// acknowledgements and refusals leave the other's outbox as it was; an
+// event every sink acknowledged or parked is settled; unparking for one
+// sink offers the event again to that sink alone.
+func testSinkDelivery(t *testing.T, s store.Store) {
+	ctx := context.Background()
+	const a, b = store.FirstSink, "https://receiver.example/hook"
+	sinks := []string{a, b}
+	mustInsert(t, s, request("k-sk-a", base), event("k-sk-a", "a1"), event("k-sk-a", "a2"), event("k-sk-a", "a3"))
+	all, err := s.UnsentFor(ctx, a, 100)
+	if err != nil || len(all) != 3 {
+		t.Fatalf("UnsentFor(a) = %v, %v; want 3 events", ids(all), err)
+	}
+	a1, a2, a3 := all[0].Seq, all[1].Seq, all[2].Seq
+
+	// Sink a takes everything, while b is down: b still has it all.
+	if err := s.MarkSentFor(ctx, a, []int64{a1, a2, a3}, sinks); err != nil {
+		t.Fatalf("MarkSentFor(a): %v", err)
+	}
+	if got := unsentFor(t, s, a); len(got) != 0 {
+		t.Errorf("UnsentFor(a) after a acknowledged all = %v, want none", got)
+	}
+	if got := unsentFor(t, s, b); !slices.Equal(got, []string{"a1", "a2", "a3"}) {
+		t.Errorf("UnsentFor(b) = %v, want [a1 a2 a3]: a's acknowledgements are not b's", got)
+	}
+	// The old single-sink view is the first sink's.
+	if got := ids(unsentAll(t, s)); len(got) != 0 {
+		t.Errorf("Unsent = %v, want the first sink's view (none)", got)
+	}
+
+	// b refuses a2 for good: parked for b alone, b goes on.
+	if err := s.ParkFor(ctx, b, a2, "422 from the receiver", sinks); err != nil {
+		t.Fatalf("ParkFor(b, a2): %v", err)
+	}
+	if got := unsentFor(t, s, b); !slices.Equal(got, []string{"a1", "a3"}) {
+		t.Errorf("UnsentFor(b) after parking a2 = %v, want [a1 a3]", got)
+	}
+	if n, err := s.CountParkedFor(ctx, b); err != nil || n != 1 {
+		t.Errorf("CountParkedFor(b) = %d, %v; want 1", n, err)
+	}
+	if n, err := s.CountParkedFor(ctx, a); err != nil || n != 0 {
+		t.Errorf("CountParkedFor(a) = %d, %v; want 0: b's refusal is b's", n, err)
+	}
+	parked, err := s.ParkedFor(ctx, b, 10)
+	if err != nil || len(parked) != 1 || parked[0].ID != "a2" || parked[0].ParkedReason != "422 from the receiver" || parked[0].ParkedAt.IsZero() {
+		t.Fatalf("ParkedFor(b) = %+v, %v; want a2 with its reason and time", parked, err)
+	}
+	if p, _ := s.ParkedFor(ctx, a, 10); len(p) != 0 {
+		t.Errorf("ParkedFor(a) = %v, want none", ids(p))
+	}
+	if err := s.MarkSentFor(ctx, b, []int64{a1, a3}, sinks); err != nil {
+		t.Fatalf("MarkSentFor(b): %v", err)
+	}
+	for _, k := range sinks {
+		if got := unsentFor(t, s, k); len(got) != 0 {
+			t.Errorf("UnsentFor(%q) once settled = %v, want none", k, got)
+		}
+	}
+	// A sink added later starts with what is not settled, not the history.
+	if got := unsentFor(t, s, "kafka://broker/topic"); len(got) != 0 {
+		t.Errorf("UnsentFor(a new sink) = %v, want none: every event was settled", got)
+	}
+
+	// Parking or acknowledging again changes nothing.
+	if err := s.ParkFor(ctx, a, a1, "late", sinks); err != nil {
+		t.Fatalf("ParkFor(a, a1) after a acknowledged it: %v", err)
+	}
+	if n, _ := s.CountParkedFor(ctx, a); n != 0 {
+		t.Errorf("parking an acknowledged event parked it")
+	}
+	if err := s.MarkSentFor(ctx, b, []int64{a1, 1 << 40}, sinks); err != nil {
+		t.Errorf("MarkSentFor again and unknown: %v", err)
+	}
+
+	// Replay for b: b gets a2 again, a does not.
+	if n, err := s.UnparkFor(ctx, b, []int64{a2, a1}); err != nil || n != 1 {
+		t.Fatalf("UnparkFor(b, a2, a1) = %d, %v; want 1 (a1 was not parked)", n, err)
+	}
+	if got := unsentFor(t, s, b); !slices.Equal(got, []string{"a2"}) {
+		t.Errorf("UnsentFor(b) after replay = %v, want [a2]", got)
+	}
+	if got := unsentFor(t, s, a); len(got) != 0 {
+		t.Errorf("UnsentFor(a) after b's replay = %v, want none: a acknowledged a2 already", got)
+	}
+	if err := s.MarkSentFor(ctx, b, []int64{a2}, sinks); err != nil {
+		t.Fatal(err)
+	}
+	if got := unsentFor(t, s, b); len(got) != 0 {
+		t.Errorf("UnsentFor(b) after sending the replay = %v, want none", got)
+	}
+	if n, _ := s.CountParkedFor(ctx, b); n != 0 {
+		t.Errorf("CountParkedFor(b) after replay = %d, want 0", n)
+	}
+}
