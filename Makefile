@@ -9,7 +9,10 @@ BIN := $(CURDIR)/.bin
 STATICCHECK_VERSION := v0.8.2
 BENCHSTAT_VERSION := v0.0.0-20260908200009-22c9c6c9d4da
 # Reproducible, static, stripped: no paths, no VCS stamp, no build id.
-BUILD_FLAGS := -trimpath -buildvcs=false -ldflags='-s -w -buildid='
+# lambda.norpc: Lambda's provided.al2023 runtime speaks the runtime API, not
+# the retired go1.x runtime's net/rpc; without it net/rpc's reflective method
+# lookup keeps every exported method of every linked type (about 4 MB).
+BUILD_FLAGS := -tags lambda.norpc -trimpath -buildvcs=false -ldflags='-s -w -buildid='
 # What Function Compute's go1 runtime runs: static (no cgo) linux/amd64 at the
 # baseline instruction set, whatever GOAMD64 or GOFLAGS the shell has set.
 BUILD_ENV := CGO_ENABLED=0 GOOS=linux GOARCH=amd64 GOAMD64=v1 GOFLAGS=

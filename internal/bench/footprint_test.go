@@ -43,7 +43,7 @@ const (
 // binary): on linux/amd64, the binary measured is the one `make package`
 // zips.
 var (
-	buildFlags = []string{"-trimpath", "-buildvcs=false", "-ldflags=-s -w -buildid="}
+	buildFlags = []string{"-tags", "lambda.norpc", "-trimpath", "-buildvcs=false", "-ldflags=-s -w -buildid="}
 	buildEnv   = []string{"CGO_ENABLED=0", "GOAMD64=v1", "GOFLAGS="}
 )
 
