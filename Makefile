@@ -70,7 +70,8 @@ package-lambda: build $(BIN)/pkgzip ## the same binaries for AWS Lambda: dist/la
 
 coldstart: package ## package sizes, start-to-first-answer times (N runs, 20) and peak memory, beside the runtime's floor
 	@$(BUILD_ENV) $(GO) build $(BUILD_FLAGS) -o $(DIST)/floor/floor ./internal/tools/coldstart/floor
-	$(GO) run ./internal/tools/coldstart -dist $(DIST) -n $${N:-20} -floor $(DIST)/floor/floor $(FUNCTIONS)
+	@[ -n "$$VPNGW_TEST_POSTGRES_URL" ] || { echo "make coldstart: set VPNGW_TEST_POSTGRES_URL (a PostgreSQL server; each run gets a schema of its own): the functions link no SQLite"; exit 1; }
+	$(GO) run ./internal/tools/coldstart -dist $(DIST) -n $${N:-20} -store "$$VPNGW_TEST_POSTGRES_URL" -floor $(DIST)/floor/floor $(FUNCTIONS)
 
 deploy: ## deploy to Function Compute with Serverless Devs (s.yaml runs make package first)
 	@command -v s >/dev/null || { echo "Serverless Devs (s) is not installed: npm install -g @serverless-devs/s, then s config add"; exit 1; }

@@ -21,11 +21,13 @@ import (
 	"github.com/vpngw/vpngw/internal/vpcsim"
 )
 
-// build compiles ./functions/<name> as the Makefile does.
+// build compiles ./functions/<name> as the Makefile does, with SQLite.
 func build(t *testing.T, name string) string {
 	t.Helper()
 	bin := filepath.Join(t.TempDir(), name)
-	cmd := exec.Command("go", "build", "-trimpath", "-o", bin, "./"+name)
+	// -tags sqlite: the tests run the binaries on an SQLite file, which
+	// shipped binaries do not link (internal/app/sqlite.go).
+	cmd := exec.Command("go", "build", "-tags", "sqlite", "-trimpath", "-o", bin, "./"+name)
 	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
 	if out, err := cmd.CombinedOutput(); err != nil {
 		t.Fatalf("build %s: %v\n%s", name, err, out)

@@ -25,7 +25,7 @@ import (
 func buildFunction(t testing.TB, dir, name string) string {
 	t.Helper()
 	bin := filepath.Join(dir, name)
-	cmd := exec.Command("go", "build", "-trimpath", "-o", bin, "github.com/vpngw/vpngw/functions/"+name)
+	cmd := exec.Command("go", "build", "-tags", "sqlite", "-trimpath", "-o", bin, "github.com/vpngw/vpngw/functions/"+name) // SQLite: internal/app/sqlite.go
 	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
 	if out, err := cmd.CombinedOutput(); err != nil {
 		t.Fatalf("build %s: %v\n%s", name, err, out)
