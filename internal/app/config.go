@@ -164,7 +164,7 @@ func hostPort(set func(*Config, string)) func(setting) error {
 
 // Vars lists every variable, in the order of docs/CONFIGURATION.md's table.
 var Vars = []Var{
-	{Name: "VPNGW_STORE_URL", Default: "required in functions; local: sqlite://.vpngw/vpngw.db", Help: "where requests and the outbox live: sqlite://path, postgres://..., mysql://...", parse: optional(func(c *Config, v string) { c.StoreURL = v })},
+	{Name: "VPNGW_STORE_URL", Default: "required in functions; local: sqlite://.vpngw/vpngw.db", Help: "where requests and the outbox live: postgres://..., mysql://..., or sqlite://path (local stack and vpngwctl; function binaries link no SQLite)", parse: optional(func(c *Config, v string) { c.StoreURL = v })},
 	{Name: "VPNGW_QUEUE_URL", Default: "required in functions; local: the embedded NATS", Help: "where outcome events are published: nats://host:port[/prefix], amqp://user:pass@host:port/vhost?exchange=..., log:", parse: optional(func(c *Config, v string) { c.QueueURL = v })},
 	{Name: "VPNGW_VPC_ENDPOINT", Default: "the SDK's endpoint for each region; local: the emulator", Help: "VPC API endpoint override, http(s)://host:port", parse: optional(func(c *Config, v string) { c.VPCEndpoint = v })},
 	{Name: "VPNGW_POLICY", Default: "required in functions (or VPNGW_POLICY_INLINE); local: allow everything", Help: "path of the operator policy file (YAML): who may create which gateways; see deploy/policy.sample.yaml", parse: readPolicy},
