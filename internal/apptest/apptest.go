@@ -41,6 +41,8 @@ import (
 	"github.com/vpngw/vpngw/internal/testclock"
 	"github.com/vpngw/vpngw/internal/testenv"
 	"github.com/vpngw/vpngw/internal/vpcsim"
+
+	_ "github.com/vpngw/vpngw/internal/store/sqlstore/sqlite" // the twin's default store is an SQLite file
 )
 
 // Start is the moment the test clock starts at.

@@ -40,10 +40,11 @@ const (
 
 // buildFlags and buildEnv are the Makefile's BUILD_FLAGS and BUILD_ENV, but
 // for the machine's own OS and architecture (the benchmark runs the
-// binary): on linux/amd64, the binary measured is the one `make package`
-// zips.
+// binary), plus SQLite, which the benchmark's store is and shipped binaries
+// do not link (internal/app/sqlite.go): on linux/amd64, the binary measured
+// is the one `make package` zips with the SQLite driver added.
 var (
-	buildFlags = []string{"-trimpath", "-buildvcs=false", "-ldflags=-s -w -buildid="}
+	buildFlags = []string{"-tags", "lambda.norpc,sqlite", "-trimpath", "-buildvcs=false", "-ldflags=-s -w -buildid="}
 	buildEnv   = []string{"CGO_ENABLED=0", "GOAMD64=v1", "GOFLAGS="}
 )
 
