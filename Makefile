@@ -9,7 +9,10 @@ BIN := $(CURDIR)/.bin
 STATICCHECK_VERSION := v0.8.2
 BENCHSTAT_VERSION := v0.0.0-20260908200009-22c9c6c9d4da
 # Reproducible, static, stripped: no paths, no VCS stamp, no build id.
-BUILD_FLAGS := -trimpath -buildvcs=false -ldflags='-s -w -buildid='
+# lambda.norpc: Lambda's provided.al2023 runtime speaks the runtime API, not
+# the retired go1.x runtime's net/rpc; without it net/rpc's reflective method
+# lookup keeps every exported method of every linked type (about 4 MB).
+BUILD_FLAGS := -tags lambda.norpc -trimpath -buildvcs=false -ldflags='-s -w -buildid='
 # What Function Compute's go1 runtime runs: static (no cgo) linux/amd64 at the
 # baseline instruction set, whatever GOAMD64 or GOFLAGS the shell has set.
 BUILD_ENV := CGO_ENABLED=0 GOOS=linux GOARCH=amd64 GOAMD64=v1 GOFLAGS=
@@ -67,7 +70,8 @@ package-lambda: build $(BIN)/pkgzip ## the same binaries for AWS Lambda: dist/la
 
 coldstart: package ## package sizes, start-to-first-answer times (N runs, 20) and peak memory, beside the runtime's floor
 	@$(BUILD_ENV) $(GO) build $(BUILD_FLAGS) -o $(DIST)/floor/floor ./internal/tools/coldstart/floor
-	$(GO) run ./internal/tools/coldstart -dist $(DIST) -n $${N:-20} -floor $(DIST)/floor/floor $(FUNCTIONS)
+	@[ -n "$$VPNGW_TEST_POSTGRES_URL" ] || { echo "make coldstart: set VPNGW_TEST_POSTGRES_URL (a PostgreSQL server; each run gets a schema of its own): the functions link no SQLite"; exit 1; }
+	$(GO) run ./internal/tools/coldstart -dist $(DIST) -n $${N:-20} -store "$$VPNGW_TEST_POSTGRES_URL" -floor $(DIST)/floor/floor $(FUNCTIONS)
 
 deploy: ## deploy to Function Compute with Serverless Devs (s.yaml runs make package first)
 	@command -v s >/dev/null || { echo "Serverless Devs (s) is not installed: npm install -g @serverless-devs/s, then s config add"; exit 1; }

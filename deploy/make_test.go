@@ -1,7 +1,6 @@
 package deploy_test
 
 import (
-	"bytes"
 	"errors"
 	"net"
 	"os"
@@ -9,10 +8,11 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/vpngw/vpngw/internal/testenv"
 )
 
 // make test ends by saying which suites it skipped for lack of a server URL
@@ -84,7 +84,7 @@ func TestMakeRunStopsCleanlyOnCtrlC(t *testing.T) {
 	cmd.Env = append(os.Environ(), "VPNGW_DATA_DIR="+t.TempDir(), "VPNGW_HTTP_ADDR=127.0.0.1:0",
 		"VPNGW_EMULATOR_ADDR=127.0.0.1:0", "VPNGW_NATS_PORT="+strconv.Itoa(natsPort))
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	var out syncBuffer
+	var out testenv.SyncBuffer
 	cmd.Stdout, cmd.Stderr = &out, &out
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
@@ -115,21 +115,4 @@ func TestMakeRunStopsCleanlyOnCtrlC(t *testing.T) {
 	if (err != nil && !interrupted) || strings.Contains(out.String(), "make: ***") || !strings.Contains(out.String(), "stopping") {
 		t.Fatalf("make run after Ctrl-C: %v\n%s", err, out.String())
 	}
-}
-
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }

@@ -262,6 +262,14 @@ func shipCheckBinary(bin []byte, fn string) []string {
 			bad("build setting %s=%q, want %q", k, settings[k], want)
 		}
 	}
+	// Lambda's provided.al2023 runtime speaks the runtime API, never the
+	// go1.x runtime's net/rpc protocol: without lambda.norpc the binary
+	// links net/rpc, whose reflective method lookup keeps every exported
+	// method of every linked type (about 4 MB of the binary) and whose
+	// encoding/gob runs its init at every cold start.
+	if !slices.Contains(strings.Split(settings["-tags"], ","), "lambda.norpc") {
+		bad("build setting -tags=%q: want lambda.norpc (no go1.x RPC mode)", settings["-tags"])
+	}
 	for k := range settings {
 		if strings.HasPrefix(k, "vcs") {
 			bad("build setting %s: a VCS stamp makes the binary differ between commits of other files (-buildvcs=false)", k)
@@ -407,7 +415,7 @@ func TestShipBinaryCheckCatchesWhatFunctionComputeCannotRun(t *testing.T) {
 		t.Fatal(err)
 	}
 	got := strings.Join(shipCheckBinary(mine, "provision"), "\n")
-	for _, want := range []string{".note.go.buildid", "built from " + shipModule + "/deploy"} {
+	for _, want := range []string{".note.go.buildid", "built from " + shipModule + "/deploy", "lambda.norpc"} {
 		if !strings.Contains(got, want) {
 			t.Errorf("for the test binary the check says %q, want it to report %q", got, want)
 		}

@@ -6,31 +6,22 @@ package functions_test
 import (
 	"context"
 	"encoding/json"
-	"net/http/httptest"
-	"os"
 	"os/exec"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/vpngw/vpngw/events"
-	"github.com/vpngw/vpngw/internal/app"
-	"github.com/vpngw/vpngw/internal/queue/natsembed"
+	"github.com/vpngw/vpngw/internal/apptest"
 	"github.com/vpngw/vpngw/internal/runtime/fcapi"
+	"github.com/vpngw/vpngw/internal/testenv"
 	"github.com/vpngw/vpngw/internal/vpcsim"
 )
 
 // build compiles ./functions/<name> as the Makefile does.
 func build(t *testing.T, name string) string {
 	t.Helper()
-	bin := filepath.Join(t.TempDir(), name)
-	cmd := exec.Command("go", "build", "-trimpath", "-o", bin, "./"+name)
-	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
-	if out, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("build %s: %v\n%s", name, err, out)
-	}
-	return bin
+	return apptest.BuildFunction(t, t.TempDir(), name)
 }
 
 type platform struct {
@@ -39,66 +30,35 @@ type platform struct {
 	stsID string
 }
 
-// newPlatform starts what the functions talk to: the VPC API emulator
-// (accepting only the STS credentials handed over with each invocation), an
-// embedded NATS server and a SQLite file.
+// newPlatform starts what the functions talk to, with the component-test
+// twin: the VPC API emulator (accepting only the STS credentials handed over
+// with each invocation), an embedded NATS server and a SQLite file.
 func newPlatform(t *testing.T) *platform {
 	t.Helper()
 	p := &platform{stsID: "STS.NTvpngwTest0001"}
-	p.api = vpcsim.New(vpcsim.WithSTSToken(p.stsID, "sts-secret-for-test", "sts-token-for-test", time.Now().Add(time.Hour)),
-		vpcsim.WithProvisioningDelay(time.Millisecond))
-	srv := httptest.NewServer(p.api)
-	t.Cleanup(srv.Close)
-	dir := t.TempDir()
-	n, err := natsembed.StartEmbedded(natsembed.EmbeddedOptions{Dir: filepath.Join(dir, "nats")})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(n.Shutdown)
-	p.env = []string{
-		"VPNGW_STORE_URL=sqlite://" + filepath.Join(dir, "vpngw.db"),
-		"VPNGW_QUEUE_URL=" + n.ClientURL(),
-		"VPNGW_VPC_ENDPOINT=" + srv.URL,
-		"VPNGW_POLICY_INLINE=" + app.LocalPolicy,
-		// The test's services are plaintext, its SQLite file fresh.
-		"VPNGW_ALLOW_INSECURE_TRANSPORT=1",
-		"VPNGW_MIGRATE=on",
-		"PATH=" + os.Getenv("PATH"),
-	}
+	s := apptest.New(t, apptest.WithWallClock(), apptest.WithoutApp(), apptest.WithEmulator(
+		vpcsim.WithSTSToken(p.stsID, "sts-secret-for-test", "sts-token-for-test", time.Now().Add(time.Hour)),
+		vpcsim.WithProvisioningDelay(time.Millisecond)))
+	p.api, p.env = s.API, s.Environ()
 	return p
 }
 
 // function is one function binary running under its own runtime API.
 type function struct {
-	rt    *fcapi.Server
+	*apptest.Function
 	stsID string
-	cmd   *exec.Cmd
-	logs  *lambdaLog
+	logs  *testenv.SyncBuffer
 }
 
 func (p *platform) start(t *testing.T, name string) *function {
 	t.Helper()
-	bin := build(t, name)
-	rt, err := fcapi.Start()
-	if err != nil {
-		t.Fatal(err)
-	}
-	cmd := exec.Command(bin)
-	cmd.Env = append([]string{"FC_RUNTIME_API=" + rt.Addr()}, p.env...)
-	logs := &lambdaLog{}
-	cmd.Stdout, cmd.Stderr = logs, logs
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
+	logs := &testenv.SyncBuffer{}
 	t.Cleanup(func() {
-		_ = cmd.Process.Kill()
-		_ = cmd.Wait()
-		rt.Close()
 		if t.Failed() {
 			t.Logf("%s output:\n%s", name, logs.String())
 		}
 	})
-	return &function{rt: rt, stsID: p.stsID, cmd: cmd, logs: logs}
+	return &function{Function: apptest.StartFunction(t, name, build(t, name), p.env, logs), stsID: p.stsID, logs: logs}
 }
 
 func (f *function) invoke(t *testing.T, payload []byte) fcapi.Result {
@@ -111,7 +71,7 @@ func (f *function) invokeWithToken(t *testing.T, payload []byte, token string) f
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	res, err := f.rt.Invoke(ctx, fcapi.Invocation{
+	res, err := f.Invoke(ctx, fcapi.Invocation{
 		Payload: payload, Timeout: 20 * time.Second,
 		AccessKeyID: f.stsID, AccessKeySecret: "sts-secret-for-test", SecurityToken: token,
 		Region: "cn-hangzhou", AccountID: "123456789", FunctionName: "vpngw",

@@ -13,14 +13,12 @@ import (
 	"io"
 	"net"
 	"net/http"
-	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
 	goruntime "runtime"
 	"strconv"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -28,7 +26,8 @@ import (
 	lambdaevents "github.com/aws/aws-lambda-go/events"
 
 	"github.com/vpngw/vpngw/events"
-	"github.com/vpngw/vpngw/internal/app"
+	"github.com/vpngw/vpngw/internal/apptest"
+	"github.com/vpngw/vpngw/internal/testenv"
 	"github.com/vpngw/vpngw/internal/vpcsim"
 )
 
@@ -101,51 +100,25 @@ type lambdaPlatform struct {
 
 func lambdaNewPlatform(t *testing.T) *lambdaPlatform {
 	t.Helper()
-	api := vpcsim.New(vpcsim.WithProvisioningDelay(time.Millisecond))
-	srv := httptest.NewServer(api)
-	t.Cleanup(srv.Close)
-	dir := t.TempDir()
-	return &lambdaPlatform{api: api, env: []string{
-		// Only what a Lambda function's configuration would hold: nothing
-		// of the test's own environment (an FC_RUNTIME_API there would make
-		// the binary choose Function Compute).
-		"PATH=" + os.Getenv("PATH"),
-		"VPNGW_STORE_URL=sqlite://" + filepath.Join(dir, "vpngw.db"),
-		"VPNGW_QUEUE_URL=log:",
-		// The log queue and the emulator are plaintext, the SQLite file fresh.
-		"VPNGW_ALLOW_INSECURE_TRANSPORT=1",
-		"VPNGW_MIGRATE=on",
-		"VPNGW_VPC_ENDPOINT=" + srv.URL,
-		"VPNGW_POLICY_INLINE=" + app.LocalPolicy,
-		"ALIBABA_CLOUD_ACCESS_KEY_ID=" + vpcsim.DefaultAccessKeyID,
-		"ALIBABA_CLOUD_ACCESS_KEY_SECRET=" + vpcsim.DefaultAccessKeySecret,
-		"AWS_LAMBDA_FUNCTION_TIMEOUT=30",
-	}}
-}
-
-// lambdaLog collects a process's output while the test reads it.
-type lambdaLog struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (l *lambdaLog) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.buf.Write(p)
-}
-
-func (l *lambdaLog) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.buf.String()
+	// Only what a Lambda function's configuration would hold: nothing of
+	// the test's own environment (an FC_RUNTIME_API there would make the
+	// binary choose Function Compute), the log queue, and a key.
+	s := apptest.New(t, apptest.WithWallClock(), apptest.WithoutApp(),
+		apptest.WithEmulator(vpcsim.WithProvisioningDelay(time.Millisecond)),
+		apptest.WithEnv(map[string]string{
+			"VPNGW_QUEUE_URL":                 "log:",
+			"ALIBABA_CLOUD_ACCESS_KEY_ID":     vpcsim.DefaultAccessKeyID,
+			"ALIBABA_CLOUD_ACCESS_KEY_SECRET": vpcsim.DefaultAccessKeySecret,
+			"AWS_LAMBDA_FUNCTION_TIMEOUT":     "30",
+		}))
+	return &lambdaPlatform{api: s.API, env: s.Environ()}
 }
 
 // lambdaFunction is one function binary running under its own RIE.
 type lambdaFunction struct {
 	name string
 	url  string
-	logs *lambdaLog
+	logs *testenv.SyncBuffer
 }
 
 // lambdaStart runs `aws-lambda-rie <bin>` as the RIE's documentation shows,
@@ -176,7 +149,7 @@ func (p *lambdaPlatform) startOnce(t *testing.T, rie, name, bin string) (fn *lam
 	cmd := exec.Command(rie, "--runtime-interface-emulator-address", addr, "--runtime-api-address", apiAddr, bin)
 	cmd.Dir = filepath.Dir(bin)
 	cmd.Env = append(append([]string{}, p.env...), "AWS_LAMBDA_FUNCTION_NAME=vpngw-"+name)
-	logs := &lambdaLog{}
+	logs := &testenv.SyncBuffer{}
 	cmd.Stdout, cmd.Stderr = logs, logs
 	if err := cmd.Start(); err != nil {
 		t.Fatalf("start the RIE: %v", err)

@@ -21,6 +21,7 @@ import (
 	vpngwevents "github.com/vpngw/vpngw/events"
 	"github.com/vpngw/vpngw/internal/secrets/extsim"
 	"github.com/vpngw/vpngw/internal/secrets/kmssim"
+	"github.com/vpngw/vpngw/internal/testenv"
 	"github.com/vpngw/vpngw/internal/vpcsim"
 	"github.com/vpngw/vpngw/internal/webhook"
 )
@@ -52,7 +53,7 @@ func withKMS(t *testing.T, p *platform, readable ...string) *kmssim.Server {
 // environment (what anyone reading the function's configuration sees).
 func noLeak(t *testing.T, f *function, secret string) {
 	t.Helper()
-	environ, err := os.ReadFile("/proc/" + strconv.Itoa(f.cmd.Process.Pid) + "/environ")
+	environ, err := os.ReadFile("/proc/" + strconv.Itoa(f.PID()) + "/environ")
 	if err != nil {
 		t.Fatalf("read the function's environment: %v", err)
 	}
@@ -175,20 +176,14 @@ func TestFunctionBinaryRefusesToStartWithoutItsSecret(t *testing.T) {
 // password is in neither run's output nor environment. Needs RabbitMQ
 // (VPNGW_TEST_AMQP_URL, with a password).
 func TestProvisionBinaryConnectsWithTheBrokerPasswordFromKMS(t *testing.T) {
-	raw := os.Getenv("VPNGW_TEST_AMQP_URL")
-	if raw == "" {
-		if os.Getenv("CI") == "true" {
-			t.Fatal("VPNGW_TEST_AMQP_URL is not set; CI must provide this broker")
-		}
-		t.Skip("VPNGW_TEST_AMQP_URL is not set")
-	}
+	raw := testenv.URL(t, testenv.AMQPEnv)
 	u, err := url.Parse(raw)
 	if err != nil {
 		t.Fatalf("VPNGW_TEST_AMQP_URL: %v", err)
 	}
 	pass, ok := u.User.Password()
 	if !ok {
-		if os.Getenv("CI") == "true" {
+		if testenv.Required() {
 			t.Fatal("VPNGW_TEST_AMQP_URL carries no password to take from KMS; CI's broker URL must have one")
 		}
 		t.Skip("VPNGW_TEST_AMQP_URL carries no password to take from KMS")

@@ -2,11 +2,8 @@ package functions_test
 
 import (
 	"context"
-	"database/sql"
 	"encoding/json"
 	"fmt"
-	"math/rand/v2"
-	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -18,6 +15,7 @@ import (
 
 	"github.com/vpngw/vpngw/events"
 	"github.com/vpngw/vpngw/internal/app"
+	"github.com/vpngw/vpngw/internal/testenv"
 )
 
 // exitOf runs a function binary under a runtime API that never invokes it
@@ -89,8 +87,8 @@ func TestFunctionsRefuseAPlaintextStoreUnderTheRuntimeAPI(t *testing.T) {
 	// Said in so many words, the flag lets the same kind of URL through:
 	// on the test PostgreSQL when there is one, else on SQLite.
 	p := newPlatform(t)
-	if raw := os.Getenv("VPNGW_TEST_POSTGRES_URL"); raw != "" {
-		p.env = append(without(p.env, "VPNGW_STORE_URL"), "VPNGW_STORE_URL="+testSchema(t, raw))
+	if os.Getenv(testenv.PostgresEnv) != "" {
+		p.env = append(without(p.env, "VPNGW_STORE_URL"), "VPNGW_STORE_URL="+testenv.StoreURL(t, "postgres"))
 	}
 	provision := p.start(t, "provision")
 	sample, err := events.Samples.ReadFile("testdata/requested.json")
@@ -139,28 +137,4 @@ func TestFunctionsRefuseAnUnmigratedStoreUntilVpngwctlMigrate(t *testing.T) {
 	if res := provision.invoke(t, sample); res.Error != nil {
 		t.Fatalf("provision after vpngwctl migrate: %+v", res.Error)
 	}
-}
-
-// testSchema makes a schema of the test's own on the PostgreSQL at raw,
-// dropped at cleanup, and returns a URL whose search_path selects it.
-func testSchema(t *testing.T, raw string) string {
-	t.Helper()
-	db, err := sql.Open("pgx", raw)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
-	schema := fmt.Sprintf("vpngw_fn_%08x", rand.Uint32())
-	if _, err := db.Exec("CREATE SCHEMA " + schema); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _, _ = db.Exec("DROP SCHEMA " + schema + " CASCADE") })
-	u, err := url.Parse(raw)
-	if err != nil {
-		t.Fatal(err)
-	}
-	q := u.Query()
-	q.Set("search_path", schema)
-	u.RawQuery = q.Encode()
-	return u.String()
 }

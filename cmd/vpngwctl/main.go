@@ -13,6 +13,7 @@ import (
 	"os/signal"
 
 	"github.com/vpngw/vpngw/internal/app"
+	_ "github.com/vpngw/vpngw/internal/store/sqlstore/sqlite" // vpngwctl opens local sqlite:// stores too
 )
 
 func main() {

@@ -1,4 +1,4 @@
-package app
+package app_test
 
 import (
 	"context"
@@ -23,7 +23,7 @@ func TestBatchWithASingleRequestsIDIsRefused(t *testing.T) {
 	if resp, err := s.provision(requestEventOfType("x-1/0001", events.TypeRequested, other)); err != nil || resp.Results[0].State != store.Pending {
 		t.Fatalf("single x-1/0001: %+v %v", resp, err)
 	}
-	before, err := s.app.Store.Get(context.Background(), requestKey("/batch/nightly", "x-1"))
+	before, err := s.App.Store.Get(context.Background(), requestKey("/batch/nightly", "x-1"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -36,10 +36,10 @@ func TestBatchWithASingleRequestsIDIsRefused(t *testing.T) {
 	if r.Code != events.CodeInvalidRequest || len(r.Errors) == 0 || r.Errors[0].Field != "id" || !strings.Contains(r.Message, "not a batch") {
 		t.Fatalf("batch answered %+v, want InvalidRequest naming id", r)
 	}
-	if n := len(s.api.Gateways()); n != 2 {
+	if n := len(s.API.Gateways()); n != 2 {
 		t.Fatalf("%d gateways, want the two singles' only", n)
 	}
-	after, err := s.app.Store.Get(context.Background(), requestKey("/batch/nightly", "x-1"))
+	after, err := s.App.Store.Get(context.Background(), requestKey("/batch/nightly", "x-1"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -51,7 +51,7 @@ func TestBatchWithASingleRequestsIDIsRefused(t *testing.T) {
 	if err != nil || len(resp.Results) != 2 {
 		t.Fatalf("batch x-2: %+v %v", resp, err)
 	}
-	if n := len(s.api.Gateways()); n != 4 {
+	if n := len(s.API.Gateways()); n != 4 {
 		t.Fatalf("%d gateways, want 4", n)
 	}
 }

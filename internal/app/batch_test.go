@@ -1,4 +1,4 @@
-package app
+package app_test
 
 import (
 	"context"
@@ -9,6 +9,8 @@ import (
 	"net/url"
 	"testing"
 	"time"
+
+	"github.com/vpngw/vpngw/internal/apptest"
 
 	"github.com/vpngw/vpngw/events"
 	"github.com/vpngw/vpngw/internal/store"
@@ -46,10 +48,10 @@ func TestEventStreamingArray(t *testing.T) {
 	if len(resp.Results) != 50 {
 		t.Fatalf("%d results, want one per item", len(resp.Results))
 	}
-	if n := len(s.api.Gateways()); n != 45 {
+	if n := len(s.API.Gateways()); n != 45 {
 		t.Fatalf("emulator holds %d gateways, want 45", n)
 	}
-	failed := s.eventsOfType(events.TypeFailed)
+	failed := s.EventsOfType(events.TypeFailed)
 	if len(failed) != 3 {
 		t.Fatalf("%d failed events, want 3", len(failed))
 	}
@@ -64,7 +66,7 @@ func TestEventStreamingArray(t *testing.T) {
 			t.Errorf("item %d: errors %+v, want the field %s named", idx, d.Errors, invalid[idx])
 		}
 	}
-	if n := len(s.eventsOfType(events.TypeAccepted)); n != 45 {
+	if n := len(s.EventsOfType(events.TypeAccepted)); n != 45 {
 		t.Fatalf("%d accepted events, want 45", n)
 	}
 }
@@ -89,7 +91,7 @@ func TestBatchOfThousandUnderThrottling(t *testing.T) {
 	if testing.Short() {
 		t.Skip("1,000 requests")
 	}
-	s := newStack(t, vpcsim.WithFaults(vpcsim.Faults{ThrottleRate: 0.3}), vpcsim.WithRandSeed(7))
+	s := newStack(t, apptest.WithEmulator(vpcsim.WithFaults(vpcsim.Faults{ThrottleRate: 0.3}), vpcsim.WithRandSeed(7)))
 	var items []map[string]any
 	for i := range 1000 {
 		d := validData()
@@ -104,7 +106,7 @@ func TestBatchOfThousandUnderThrottling(t *testing.T) {
 	for {
 		deliveries++
 		ctx, cancel := context.WithTimeout(context.Background(), 8*time.Second)
-		_, err := s.app.ProvisionHandler()(ctx, payload)
+		_, err := s.App.ProvisionHandler()(ctx, payload)
 		cancel()
 		if err == nil {
 			break
@@ -113,7 +115,7 @@ func TestBatchOfThousandUnderThrottling(t *testing.T) {
 			t.Fatalf("still failing after %d deliveries: %v", deliveries, err)
 		}
 	}
-	gws := s.api.Gateways()
+	gws := s.API.Gateways()
 	tokens := map[string]bool{}
 	for _, g := range gws {
 		if tokens[g.ClientToken] {
@@ -124,26 +126,19 @@ func TestBatchOfThousandUnderThrottling(t *testing.T) {
 	if len(gws) != 990 {
 		t.Fatalf("%d gateways, want 990", len(gws))
 	}
-	s.clock.Advance(3 * time.Minute)
-	s.api.SetFaults(vpcsim.Faults{})
+	s.Clock.Advance(3 * time.Minute)
+	s.API.SetFaults(vpcsim.Faults{})
 	rep := s.tick()
 	if rep.Active != 990 || rep.Batches != 1 {
 		t.Fatalf("tick: %+v, want 990 active and the batch completed", rep)
 	}
-	t.Logf("1,000 items in %d deliveries; creates sent %d (30%% throttled)", deliveries, s.api.Calls("CreateVpnGateway"))
-	sums := s.eventsOfType(events.TypeBatchCompleted)
-	if len(sums) != 1 {
-		t.Fatalf("%d batch summaries, want 1", len(sums))
-	}
-	var sum events.BatchCompleted
-	if err := json.Unmarshal(sums[0].Data, &sum); err != nil {
-		t.Fatal(err)
-	}
+	t.Logf("1,000 items in %d deliveries; creates sent %d (30%% throttled)", deliveries, s.API.Calls("CreateVpnGateway"))
+	sum := onlyEvent[events.BatchCompleted](t, s, events.TypeBatchCompleted)
 	if sum.Total != 1000 || sum.Active != 990 || sum.Failed != 10 || len(sum.FailedItems) != 10 ||
 		sum.FailedItems[0].Index != 42 || sum.FailedItems[0].Reason == "" || sum.Request.EventID != "nightly-2026-11-25" {
 		t.Fatalf("summary = %+v", sum)
 	}
-	if n := len(s.eventsOfType(events.TypeActive)) + len(s.eventsOfType(events.TypeFailed)); n != 1000 {
+	if n := len(s.EventsOfType(events.TypeActive)) + len(s.EventsOfType(events.TypeFailed)); n != 1000 {
 		t.Fatalf("%d terminal outcomes, want 1000", n)
 	}
 	// A further tick writes no second summary.
@@ -158,29 +153,29 @@ func TestBatchFinishedByTickWhenDeliveriesStop(t *testing.T) {
 	s := newStack(t)
 	items := []map[string]any{validData(), validData()}
 	raw, _ := json.Marshal(map[string]any{"Requests": items})
-	now := s.clock.Now()
+	now := s.Clock.Now()
 	key := requestKey("/batch/nightly", "orphan-1")
-	if _, _, err := s.app.Store.Insert(context.Background(), store.Request{
+	if _, _, err := s.App.Store.Insert(context.Background(), store.Request{
 		Key: key, Source: "/batch/nightly", EventID: "orphan-1", Params: raw, State: store.Batch, CreatedAt: now, UpdatedAt: now,
 		TraceParent: batchTrace,
 	}, nil); err != nil {
 		t.Fatal(err)
 	}
 	s.tick() // records and creates both items
-	if n := len(s.api.Gateways()); n != 2 {
+	if n := len(s.API.Gateways()); n != 2 {
 		t.Fatalf("%d gateways after the tick, want 2", n)
 	}
-	s.clock.Advance(3 * time.Minute)
+	s.Clock.Advance(3 * time.Minute)
 	s.tick() // both active
-	if rep := s.tick(); rep.Batches != 1 && len(s.eventsOfType(events.TypeBatchCompleted)) != 1 {
+	if rep := s.tick(); rep.Batches != 1 && len(s.EventsOfType(events.TypeBatchCompleted)) != 1 {
 		t.Fatalf("batch not completed: %+v", rep)
 	}
-	if n := len(s.eventsOfType(events.TypeBatchCompleted)); n != 1 {
+	if n := len(s.EventsOfType(events.TypeBatchCompleted)); n != 1 {
 		t.Fatalf("%d summaries, want 1", n)
 	}
 	// The batch's trace context reaches its items' events and its summary.
 	for _, typ := range []string{events.TypeAccepted, events.TypeActive, events.TypeBatchCompleted} {
-		for _, ev := range s.eventsOfType(typ) {
+		for _, ev := range s.EventsOfType(typ) {
 			if ev.TraceParent != batchTrace {
 				t.Errorf("%s %s: traceparent %q, want the batch's", typ, ev.ID, ev.TraceParent)
 			}
@@ -201,7 +196,7 @@ func TestBadBatchIsRejectedAsOne(t *testing.T) {
 			t.Fatalf("batch %d: %+v, want one failed result with errors", i, resp.Results)
 		}
 	}
-	if n := s.api.Calls("CreateVpnGateway"); n != 0 {
+	if n := s.API.Calls("CreateVpnGateway"); n != 0 {
 		t.Fatalf("%d creates for bad batches", n)
 	}
 }
@@ -220,7 +215,7 @@ func TestBatchItemsCannotCollideWithEvents(t *testing.T) {
 	if r := resp.Results[0]; r.State != store.Failed || r.Code != events.CodeInvalidRequest || len(r.Errors) != 1 || r.Errors[0].Field != "id" {
 		t.Fatalf("event with an item's id: %+v, want failed InvalidRequest naming id", r)
 	}
-	if n := s.api.Calls("CreateVpnGateway"); n != 0 {
+	if n := s.API.Calls("CreateVpnGateway"); n != 0 {
 		t.Fatalf("%d creates for a refused event", n)
 	}
 	// An event with the id the second item had before items had a form of
@@ -240,12 +235,12 @@ func TestBatchItemsCannotCollideWithEvents(t *testing.T) {
 			}
 		}
 	}
-	if n := len(s.api.Gateways()); n != 3 {
+	if n := len(s.API.Gateways()); n != 3 {
 		t.Fatalf("%d gateways, want 3: the single event's and one per item", n)
 	}
 	// The request endpoint finds an item by its id.
 	w := httptest.NewRecorder()
-	s.app.HTTPHandler().ServeHTTP(w, httptest.NewRequest(http.MethodGet,
+	s.App.HTTPHandler().ServeHTTP(w, httptest.NewRequest(http.MethodGet,
 		"/requests/"+url.PathEscape("/batch/nightly")+"/"+url.PathEscape(events.BatchItemID("nightly-42", 1)), nil))
 	var got struct{ Id, State string }
 	if err := json.Unmarshal(w.Body.Bytes(), &got); err != nil || w.Code != http.StatusOK || got.Id != events.BatchItemID("nightly-42", 1) || got.State != string(store.Pending) {
@@ -259,9 +254,9 @@ func TestBatchItemsCannotCollideWithEvents(t *testing.T) {
 func TestBatchBegunBeforeItemFormFinishesAsBegun(t *testing.T) {
 	s := newStack(t)
 	raw, _ := json.Marshal(map[string]any{"Requests": []map[string]any{validData(), validData()}})
-	now := s.clock.Now()
+	now := s.Clock.Now()
 	ctx := context.Background()
-	if _, _, err := s.app.Store.Insert(ctx, store.Request{
+	if _, _, err := s.App.Store.Insert(ctx, store.Request{
 		Key: requestKey("/batch/nightly", "old-1"), Source: "/batch/nightly", EventID: "old-1",
 		Params: raw, State: store.Batch, CreatedAt: now, UpdatedAt: now, ItemScheme: store.ItemsByIndex,
 	}, nil); err != nil {
@@ -272,10 +267,10 @@ func TestBatchBegunBeforeItemFormFinishesAsBegun(t *testing.T) {
 		t.Fatalf("first item: %+v %v", resp, err)
 	}
 	s.tick()
-	if n := len(s.api.Gateways()); n != 2 {
+	if n := len(s.API.Gateways()); n != 2 {
 		t.Fatalf("%d gateways, want 2: the item created before and the one the tick took up", n)
 	}
-	if _, err := s.app.Store.Get(ctx, requestKey("/batch/nightly", "old-1/0001")); err != nil {
+	if _, err := s.App.Store.Get(ctx, requestKey("/batch/nightly", "old-1/0001")); err != nil {
 		t.Fatalf("second item not recorded under its old id: %v", err)
 	}
 }

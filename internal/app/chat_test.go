@@ -1,19 +1,19 @@
-package app
+package app_test
 
 import (
 	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/base64"
-	"encoding/hex"
 	"encoding/json"
 	"net/http"
 	"net/http/httptest"
-	"net/url"
 	"regexp"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/vpngw/vpngw/internal/apptest"
 
 	"github.com/vpngw/vpngw/internal/store"
 	"github.com/vpngw/vpngw/internal/vpcsim"
@@ -49,11 +49,11 @@ const chatCreate = "create region=cn-hangzhou vpc=vpc-bp1vpngwdemo0000001 bandwi
 	"vswitch=vsw-bp1vpngwdemo0000001 dr-vswitch=vsw-bp1vpngwdemo0000002 charge=POSTPAY name=chat-gateway"
 
 func newChatStack(t *testing.T) *stack {
-	return newStackEnv(t, map[string]string{
+	return newStack(t, apptest.WithEnv(map[string]string{
 		"VPNGW_SLACK_SIGNING_SECRET": chatSlackSecret,
 		"VPNGW_DINGTALK_APP_SECRET":  chatDingTalkSecret,
 		"VPNGW_POLICY_INLINE":        chatPolicy,
-	})
+	}))
 }
 
 func macSHA256(key, msg string) []byte {
@@ -63,23 +63,11 @@ func macSHA256(key, msg string) []byte {
 }
 
 // slackCommand posts a slash command to the webhook's /slack, signed as
-// Slack signs it, and returns the text of the answer.
+// Slack signs it, from the chat test's user, and returns the text of the
+// answer.
 func (s *stack) slackCommand(trigger, text string) string {
 	s.t.Helper()
-	body := url.Values{"team_id": {"T0CHAT001"}, "user_id": {"U0CHATUSER1"}, "trigger_id": {trigger},
-		"command": {"/vpngw"}, "text": {text}}.Encode()
-	ts := strconv.FormatInt(s.clock.Now().Unix(), 10)
-	req := httptest.NewRequest(http.MethodPost, "/slack", strings.NewReader(body))
-	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-	req.Header.Set("X-Slack-Request-Timestamp", ts)
-	req.Header.Set("X-Slack-Signature", "v0="+hex.EncodeToString(macSHA256(chatSlackSecret, "v0:"+ts+":"+body)))
-	w := httptest.NewRecorder()
-	s.app.Webhook.ServeHTTP(w, req)
-	var a struct{ Text string }
-	if w.Code != http.StatusOK || json.Unmarshal(w.Body.Bytes(), &a) != nil {
-		s.t.Fatalf("/slack: status %d: %s", w.Code, w.Body)
-	}
-	return a.Text
+	return s.slackAs("U0CHATUSER1", trigger, text)
 }
 
 // dingTalkMessage posts a robot message to the webhook's /dingtalk, signed
@@ -88,13 +76,13 @@ func (s *stack) dingTalkMessage(msgID, text string) string {
 	s.t.Helper()
 	body, _ := json.Marshal(map[string]any{"msgtype": "text", "text": map[string]string{"content": text},
 		"msgId": msgID, "conversationId": "cidCHATtest01==", "senderStaffId": "staff-chat-1"})
-	ts := strconv.FormatInt(s.clock.Now().UnixMilli(), 10)
+	ts := strconv.FormatInt(s.Clock.Now().UnixMilli(), 10)
 	req := httptest.NewRequest(http.MethodPost, "/dingtalk", strings.NewReader(string(body)))
 	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set("timestamp", ts)
 	req.Header.Set("sign", base64.StdEncoding.EncodeToString(macSHA256(chatDingTalkSecret, ts+"\n"+chatDingTalkSecret)))
 	w := httptest.NewRecorder()
-	s.app.Webhook.ServeHTTP(w, req)
+	s.App.Webhook.ServeHTTP(w, req)
 	var a struct {
 		Text struct{ Content string }
 	}
@@ -119,7 +107,7 @@ func TestChatCreateCreates(t *testing.T) {
 		t.Run(route.name, func(t *testing.T) {
 			s := newChatStack(t)
 			answer := route.send(s)
-			gws := s.api.Gateways()
+			gws := s.API.Gateways()
 			if len(gws) != 1 {
 				t.Fatalf("the emulator holds %d gateways, want 1; the answer: %s", len(gws), answer)
 			}
@@ -144,22 +132,22 @@ func TestChatCreateSlowAPI(t *testing.T) {
 	} {
 		t.Run(route.name, func(t *testing.T) {
 			s := newChatStack(t)
-			s.api.SetFaults(vpcsim.Faults{Latency: 5 * time.Second})
+			s.API.SetFaults(vpcsim.Faults{Latency: 5 * time.Second})
 			answer := route.send(s)
 			if !strings.Contains(answer, "recorded") || gatewayID.MatchString(answer) {
 				t.Errorf("answer %q: want it to say the request is recorded and goes on, naming no gateway", answer)
 			}
-			rec, err := s.app.Store.Get(t.Context(), requestKey(route.source, route.id))
+			rec, err := s.App.Store.Get(t.Context(), requestKey(route.source, route.id))
 			if err != nil || rec.State != store.Received || rec.Attempts == 0 || rec.LastError == "" {
 				t.Fatalf("record %+v, %v: want it Received with the attempt and why, for the re-drive", rec, err)
 			}
-			s.api.SetFaults(vpcsim.Faults{})
-			s.clock.Advance(time.Since(s.clock.Now()) + 3*time.Minute) // the store stamps with the wall clock
+			s.API.SetFaults(vpcsim.Faults{})
+			s.Clock.Advance(time.Since(s.Clock.Now()) + 3*time.Minute) // the store stamps with the wall clock
 			if rep := s.tick(); rep.Redriven != 1 {
 				t.Fatalf("tick: %+v, want the request re-driven", rep)
 			}
-			rec, err = s.app.Store.Get(t.Context(), requestKey(route.source, route.id))
-			if gws := s.api.Gateways(); err != nil || len(gws) != 1 || rec.GatewayID != gws[0].ID {
+			rec, err = s.App.Store.Get(t.Context(), requestKey(route.source, route.id))
+			if gws := s.API.Gateways(); err != nil || len(gws) != 1 || rec.GatewayID != gws[0].ID {
 				t.Fatalf("after the re-drive: record %+v, %v; gateways %+v: want the one gateway", rec, err, gws)
 			}
 		})
@@ -170,10 +158,10 @@ func TestChatCreateSlowAPI(t *testing.T) {
 // not "send the same keys with create", which the user just did and which
 // would make a dry run again. A check still gets that advice.
 func TestChatCreateMadeDryRunByThePolicy(t *testing.T) {
-	s := newStackEnv(t, map[string]string{
+	s := newStack(t, apptest.WithEnv(map[string]string{
 		"VPNGW_DINGTALK_APP_SECRET": chatDingTalkSecret,
 		"VPNGW_POLICY_INLINE":       strings.Replace(chatPolicy, "      caller: dingtalk\n", "      caller: dingtalk\n    dryRun: true\n", 1),
-	})
+	}))
 	got := s.dingTalkMessage("msgDryCreate", chatCreate)
 	if strings.Contains(got, "send the same keys with create") || !strings.Contains(got, "policy makes it a dry run") || !strings.Contains(got, "nothing was created") {
 		t.Errorf("answer to a create made a dry run: %q", got)
@@ -182,7 +170,7 @@ func TestChatCreateMadeDryRunByThePolicy(t *testing.T) {
 	if !strings.Contains(got, "send the same keys with create") {
 		t.Errorf("answer to a check: %q, want it to say to send create", got)
 	}
-	if n := len(s.api.Gateways()); n != 0 {
+	if n := len(s.API.Gateways()); n != 0 {
 		t.Errorf("%d gateways created, want none", n)
 	}
 }

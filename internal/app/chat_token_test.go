@@ -1,4 +1,4 @@
-package app
+package app_test
 
 import (
 	"encoding/hex"
@@ -11,20 +11,23 @@ import (
 	"testing"
 )
 
-// slackAs sends a signed /vpngw command as a user of workspace T0CHAT001.
+// slackAs sends a signed /vpngw command as a user of workspace T0CHAT001
+// and returns the text of the answer, which must be a 200 with JSON.
 func (s *stack) slackAs(user, trigger, text string) string {
 	s.t.Helper()
 	body := url.Values{"team_id": {"T0CHAT001"}, "user_id": {user}, "trigger_id": {trigger},
 		"command": {"/vpngw"}, "text": {text}}.Encode()
-	ts := strconv.FormatInt(s.clock.Now().Unix(), 10)
+	ts := strconv.FormatInt(s.Clock.Now().Unix(), 10)
 	req := httptest.NewRequest(http.MethodPost, "/slack", strings.NewReader(body))
 	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 	req.Header.Set("X-Slack-Request-Timestamp", ts)
 	req.Header.Set("X-Slack-Signature", "v0="+hex.EncodeToString(macSHA256(chatSlackSecret, "v0:"+ts+":"+body)))
 	w := httptest.NewRecorder()
-	s.app.Webhook.ServeHTTP(w, req)
+	s.App.Webhook.ServeHTTP(w, req)
 	var a struct{ Text string }
-	_ = json.Unmarshal(w.Body.Bytes(), &a)
+	if w.Code != http.StatusOK || json.Unmarshal(w.Body.Bytes(), &a) != nil {
+		s.t.Fatalf("/slack: status %d: %s", w.Code, w.Body)
+	}
 	return a.Text
 }
 
@@ -41,12 +44,12 @@ func TestChatUsersCannotSquatEachOthersToken(t *testing.T) {
 	if strings.Contains(v, "refused") || strings.Contains(v, "IdempotentParameterMismatch") {
 		t.Fatalf("the victim's request failed because another chat user used its token first: %s", v)
 	}
-	if n := len(s.api.Gateways()); n != 2 {
+	if n := len(s.API.Gateways()); n != 2 {
 		t.Fatalf("%d gateways, want one per user", n)
 	}
 	again := s.slackAs("U0CHATUSER1", "trig-v2", chatCreate+" ClientToken=ticket-4711")
 	t.Logf("victim's retry: %s", again)
-	if n := len(s.api.Gateways()); n != 2 {
+	if n := len(s.API.Gateways()); n != 2 {
 		t.Fatalf("%d gateways after the victim's retry with its token, want still 2", n)
 	}
 }

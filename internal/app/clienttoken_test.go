@@ -1,4 +1,4 @@
-package app
+package app_test
 
 import (
 	"net/http"
@@ -60,7 +60,7 @@ func TestClientTokenCannotBeSquatted(t *testing.T) {
 	if status != http.StatusAccepted || out.Results[0].VpnGatewayId != first {
 		t.Fatalf("victim's retry with its token: HTTP %d %s, want the gateway %s again", status, raw, first)
 	}
-	g, err := s.api.Gateway(first)
+	g, err := s.API.Gateway(first)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -92,7 +92,7 @@ func TestClientTokenRules(t *testing.T) {
 			t.Fatalf("ClientToken %q: errors %+v do not name ClientToken", tok, out.Results[0].Errors)
 		}
 	}
-	if n := s.api.Calls("CreateVpnGateway"); n != 0 {
+	if n := s.API.Calls("CreateVpnGateway"); n != 0 {
 		t.Fatalf("%d CreateVpnGateway calls, want 0", n)
 	}
 }

@@ -166,7 +166,7 @@ func hostPort(set func(*Config, string)) func(setting) error {
 
 // Vars lists every variable, in the order of docs/CONFIGURATION.md's table.
 var Vars = []Var{
-	{Name: "VPNGW_STORE_URL", Default: "required in functions; local: sqlite://.vpngw/vpngw.db", Help: "where requests and the outbox live: sqlite://path, postgres://..., mysql://...", parse: optional(func(c *Config, v string) { c.StoreURL = v })},
+	{Name: "VPNGW_STORE_URL", Default: "required in functions; local: sqlite://.vpngw/vpngw.db", Help: "where requests and the outbox live: postgres://..., mysql://..., or sqlite://path (local stack and vpngwctl; function binaries link no SQLite)", parse: optional(func(c *Config, v string) { c.StoreURL = v })},
 	{Name: "VPNGW_QUEUE_URL", Default: "required in functions; local: the embedded NATS", Help: "where outcome events are published, one or more sinks separated by commas, each with its own delivery: nats://host:port[/prefix], amqp://user:pass@host:port/vhost?exchange=..., https://host/path[?mode=binary], kafka://broker[,broker]/topic[?tls=true&sasl=...], mqtt://host:port/prefix, log: (local: added to the embedded NATS); see docs/SINKS.md", parse: optional(func(c *Config, v string) { c.QueueURL = v })},
 	{Name: "VPNGW_SINK_SECRET", Default: "none (required with an HTTP sink)", Help: "what events to HTTP sinks are signed with (X-Vpngw-Signature, as the webhook verifies); at least 16 bytes", parse: optional(func(c *Config, v string) { c.SinkSecret = v })},
 	{Name: "VPNGW_VPC_ENDPOINT", Default: "the SDK's endpoint for each region; local: the emulator", Help: "VPC API endpoint override, http(s)://host:port", parse: optional(func(c *Config, v string) { c.VPCEndpoint = v })},

@@ -1,4 +1,4 @@
-package app
+package app_test
 
 import (
 	"io"
@@ -7,6 +7,9 @@ import (
 	"net/url"
 	"strings"
 	"testing"
+
+	"github.com/vpngw/vpngw/internal/app"
+	"github.com/vpngw/vpngw/internal/apptest"
 
 	"github.com/vpngw/vpngw/events"
 	"github.com/vpngw/vpngw/internal/provision"
@@ -21,7 +24,7 @@ import (
 // The first request's outcome stands: nothing is recorded, no event is
 // announced. A redelivery of the same data still answers from the record.
 func TestSameIDOtherDataIsAConflict(t *testing.T) {
-	s := newStackEnv(t, webhookEnv(LocalPolicy))
+	s := newStack(t, apptest.WithEnv(webhookEnv(app.LocalPolicy)))
 	first := validData()
 	corrected := validData()
 	corrected["Bandwidth"] = 20
@@ -59,17 +62,17 @@ func TestSameIDOtherDataIsAConflict(t *testing.T) {
 	}
 	wantMsg(out.Results[0])
 
-	if !strings.Contains(s.logs.String(), "request id already used for other data") {
-		t.Errorf("log does not say the id was already used:\n%s", s.logs)
+	if !strings.Contains(s.Logs.String(), "request id already used for other data") {
+		t.Errorf("log does not say the id was already used:\n%s", s.Logs)
 	}
-	rec, err := s.app.Store.Get(t.Context(), resp.Results[0].Key)
+	rec, err := s.App.Store.Get(t.Context(), resp.Results[0].Key)
 	if err != nil || rec.State != store.Pending || rec.GatewayID != gw || rec.Attempts != 1 {
 		t.Errorf("the first request's record changed: %+v %v", rec, err)
 	}
-	if n := len(s.api.Gateways()); n != 1 {
+	if n := len(s.API.Gateways()); n != 1 {
 		t.Errorf("emulator holds %d gateways, want 1", n)
 	}
-	if f := s.eventsOfType(events.TypeFailed); len(f) != 0 {
+	if f := s.EventsOfType(events.TypeFailed); len(f) != 0 {
 		t.Errorf("a failed event was announced for the conflict: %+v", f)
 	}
 
@@ -89,7 +92,7 @@ func TestSameIDOtherDataIsAConflict(t *testing.T) {
 // the store lives.
 func TestRequestStateNotFoundNamesWhatWasLookedUp(t *testing.T) {
 	s := newStack(t)
-	srv := httptest.NewServer(s.app.HTTPHandler())
+	srv := httptest.NewServer(s.App.HTTPHandler())
 	defer srv.Close()
 	resp, err := http.Get(srv.URL + "/requests/" + url.PathEscape("acs:eventbridge:tickets") + "/no-such-id")
 	if err != nil {
@@ -102,7 +105,7 @@ func TestRequestStateNotFoundNamesWhatWasLookedUp(t *testing.T) {
 	if resp.StatusCode != http.StatusNotFound || !strings.Contains(body, `\"acs:eventbridge:tickets\"`) || !strings.Contains(body, `\"no-such-id\"`) {
 		t.Errorf("answer %d %s, want 404 naming the source and id", resp.StatusCode, body)
 	}
-	for _, leak := range []string{key, ".db", "sqlite", s.app.Config.StoreURL} {
+	for _, leak := range []string{key, ".db", "sqlite", s.App.Config.StoreURL} {
 		if strings.Contains(body, leak) {
 			t.Errorf("answer %s shows %q", body, leak)
 		}

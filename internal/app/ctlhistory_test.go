@@ -1,8 +1,9 @@
-package app
+package app_test
 
 import (
 	"context"
 	"encoding/json"
+	"github.com/vpngw/vpngw/internal/app"
 	"os/exec"
 	"path/filepath"
 	"strings"
@@ -23,14 +24,14 @@ func TestCtlHistoryPrintsEachChange(t *testing.T) {
 		t.Fatalf("provision: %+v %v", resp, err)
 	}
 	gw := resp.Results[0].VpnGatewayId
-	s.clock.Advance(3 * time.Minute)
-	if _, err := s.app.Reconcile.Tick(t.Context(), reconcile.Options{}); err != nil {
+	s.Clock.Advance(3 * time.Minute)
+	if _, err := s.App.Reconcile.Tick(t.Context(), reconcile.Options{}); err != nil {
 		t.Fatal(err)
 	}
-	env := map[string]string{"VPNGW_STORE_URL": s.app.Config.StoreURL}
+	env := map[string]string{"VPNGW_STORE_URL": s.App.Config.StoreURL}
 	ctl := func(args ...string) (int, string, string) {
 		var out, errOut strings.Builder
-		code := Ctl(context.Background(), args, func(k string) string { return env[k] }, &out, &errOut)
+		code := app.Ctl(context.Background(), args, func(k string) string { return env[k] }, &out, &errOut)
 		return code, out.String(), errOut.String()
 	}
 
@@ -69,7 +70,7 @@ func TestCtlHistoryPrintsEachChange(t *testing.T) {
 		t.Fatalf("go build: %v\n%s", err, b)
 	}
 	cmd := exec.Command(bin, "history", "acs:eventbridge:tickets", "ctl-life")
-	cmd.Env = []string{"VPNGW_STORE_URL=" + s.app.Config.StoreURL}
+	cmd.Env = []string{"VPNGW_STORE_URL=" + s.App.Config.StoreURL}
 	b, err := cmd.CombinedOutput()
 	if err != nil || !strings.Contains(string(b), "allowed by rule local-allow-all") {
 		t.Fatalf("built vpngwctl history: %v\n%s", err, b)

@@ -1,4 +1,4 @@
-package app
+package app_test
 
 import (
 	"bytes"
@@ -6,6 +6,9 @@ import (
 	"net/http/httptest"
 	"testing"
 	"time"
+
+	"github.com/vpngw/vpngw/internal/app"
+	"github.com/vpngw/vpngw/internal/apptest"
 
 	"github.com/vpngw/vpngw/internal/vpcsim"
 	"github.com/vpngw/vpngw/internal/webhook"
@@ -16,18 +19,18 @@ import (
 // as the function answers at its deadline, instead of being retried for
 // minutes (402 s seen).
 func TestLocalWebhookRouteHasTheFunctionsDeadline(t *testing.T) {
-	defer func(d time.Duration) { LocalWebhookTimeout = d }(LocalWebhookTimeout)
-	LocalWebhookTimeout = 3 * time.Second
-	s := newStackEnv(t, webhookEnv(LocalPolicy))
-	if err := s.api.SetFaults(vpcsim.Faults{ThrottleRate: 1}); err != nil {
+	defer func(d time.Duration) { app.LocalWebhookTimeout = d }(app.LocalWebhookTimeout)
+	app.LocalWebhookTimeout = 3 * time.Second
+	s := newStack(t, apptest.WithEnv(webhookEnv(app.LocalPolicy)))
+	if err := s.API.SetFaults(vpcsim.Faults{ThrottleRate: 1}); err != nil {
 		t.Fatal(err)
 	}
-	srv := httptest.NewServer(s.app.HTTPHandler())
+	srv := httptest.NewServer(s.App.HTTPHandler())
 	defer srv.Close()
 	body := requestEvent("deadline-1", validData())
 	req, _ := http.NewRequest(http.MethodPost, srv.URL+"/webhook/", bytes.NewReader(body))
 	req.Header.Set("Content-Type", contentTypeOf(body))
-	ts, sig := webhook.Sign(testWebhookSecret, s.clock.Now(), body)
+	ts, sig := webhook.Sign(testWebhookSecret, s.Clock.Now(), body)
 	req.Header.Set(webhook.HeaderTimestamp, ts)
 	req.Header.Set(webhook.HeaderSignature, sig)
 	// Far past the deadline: a request without one is still retrying then.

@@ -1,4 +1,4 @@
-package app
+package app_test
 
 import (
 	"bytes"
@@ -20,7 +20,7 @@ func TestDryRunFlagOtherThanTrueOrFalseIsRefused(t *testing.T) {
 	for _, v := range []string{"1", " true", "yes", "on", "true "} {
 		s := newStack(t)
 		code, resp := s.postIntake(withExtension(requestEvent("dry", validData()), intake.DryRunExtension, v))
-		if n := s.api.Calls("CreateVpnGateway"); n != 0 {
+		if n := s.API.Calls("CreateVpnGateway"); n != 0 {
 			t.Errorf("vpngwdryrun=%q: %d CreateVpnGateway calls, want a refusal", v, n)
 		}
 		r := resp.Results[0]
@@ -52,7 +52,7 @@ func TestDryRunFlagRefusedOnEveryPath(t *testing.T) {
 		r.Header.Set(k, v)
 	}
 	w := httptest.NewRecorder()
-	s.app.HTTPHandler().ServeHTTP(w, r)
+	s.App.HTTPHandler().ServeHTTP(w, r)
 	if w.Code != http.StatusBadRequest || !strings.Contains(w.Body.String(), intake.DryRunExtension) {
 		t.Errorf("binary mode, vpngwdryrun 1: %d %s, want 400 naming the extension", w.Code, w.Body)
 	}
@@ -65,7 +65,7 @@ func TestDryRunFlagRefusedOnEveryPath(t *testing.T) {
 	if code != http.StatusBadRequest || len(resp.Results) != 1 || resp.Results[0].Code != events.CodeInvalidRequest {
 		t.Errorf("batch request, vpngwdryrun 1: %d %+v, want one refusal", code, resp)
 	}
-	if n := s.api.Calls("CreateVpnGateway"); n != 0 {
+	if n := s.API.Calls("CreateVpnGateway"); n != 0 {
 		t.Fatalf("%d CreateVpnGateway calls, want none", n)
 	}
 }

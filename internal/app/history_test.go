@@ -1,9 +1,10 @@
-package app
+package app_test
 
 import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"github.com/vpngw/vpngw/internal/apptest"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -32,7 +33,7 @@ func (s *stack) history(source, id string) []historyEntry {
 	s.t.Helper()
 	r := httptest.NewRequest(http.MethodGet, "/requests/"+url.PathEscape(source)+"/"+url.PathEscape(id), nil)
 	w := httptest.NewRecorder()
-	s.app.HTTPHandler().ServeHTTP(w, r)
+	s.App.HTTPHandler().ServeHTTP(w, r)
 	var got struct {
 		State   store.State
 		History []historyEntry
@@ -77,7 +78,7 @@ func checkHistory(t *testing.T, name string, got []historyEntry, want ...step) {
 // request the policy denies (the rule), one the API refuses (its code), and
 // one a webhook recorded that the tick re-drove (reconcile).
 func TestHistoryShowsEachChangeWithWhoAndWhy(t *testing.T) {
-	s := newStackEnv(t, webhookEnv(redrivePolicy))
+	s := newStack(t, apptest.WithEnv(webhookEnv(redrivePolicy)))
 	const src = "acs:eventbridge:tickets"
 
 	resp, err := s.provision(requestEvent("life", validData()))
@@ -98,9 +99,9 @@ func TestHistoryShowsEachChangeWithWhoAndWhy(t *testing.T) {
 	}
 	s.recordOnlyWebhook(requestEvent("late-hook", validData()))
 
-	s.clock.Advance(3 * time.Minute)
+	s.Clock.Advance(3 * time.Minute)
 	ctx := t.Context()
-	if rep, err := s.app.Reconcile.Tick(ctx, reconcile.Options{}); err != nil || rep.Active != 1 || rep.Redriven != 1 {
+	if rep, err := s.App.Reconcile.Tick(ctx, reconcile.Options{}); err != nil || rep.Active != 1 || rep.Redriven != 1 {
 		t.Fatalf("tick: %+v %v, want life active and late-hook re-driven", rep, err)
 	}
 
@@ -126,10 +127,10 @@ func TestHistoryShowsEachChangeWithWhoAndWhy(t *testing.T) {
 // A request left received that the tick re-drives under a policy that now
 // denies it is failed by reconcile, with the rule in the reason.
 func TestHistoryOfARedriveThePolicyNowDenies(t *testing.T) {
-	s := newStackEnv(t, webhookEnv(redrivePolicy))
+	s := newStack(t, apptest.WithEnv(webhookEnv(redrivePolicy)))
 	s.recordOnly(requestEvent("late-bus", validData()))
 	changed := s.withPolicy(strings.Replace(redrivePolicy, "maxBandwidth: 1000", "maxBandwidth: 5", 1))
-	s.clock.Advance(3 * time.Minute)
+	s.Clock.Advance(3 * time.Minute)
 	if rep, err := changed.Reconcile.Tick(t.Context(), reconcile.Options{}); err != nil || rep.Redriven != 1 {
 		t.Fatalf("tick: %+v %v, want the request re-driven", rep, err)
 	}
@@ -143,10 +144,10 @@ func TestHistoryOfARedriveThePolicyNowDenies(t *testing.T) {
 // request id in its message.
 func TestHistoryKeepsOneEntryForARepeatedTransientFailure(t *testing.T) {
 	s := newStack(t)
-	s.api.SetFaults(vpcsim.Faults{ThrottleRate: 1})
+	s.API.SetFaults(vpcsim.Faults{ThrottleRate: 1})
 	for range 2 {
 		ctx, cancel := context.WithTimeout(context.Background(), 4*time.Second)
-		_, err := s.app.ProvisionHandler()(ctx, requestEvent("flaky", validData()))
+		_, err := s.App.ProvisionHandler()(ctx, requestEvent("flaky", validData()))
 		cancel()
 		if err == nil {
 			t.Fatal("a transient failure must fail the invocation")
@@ -156,7 +157,7 @@ func TestHistoryKeepsOneEntryForARepeatedTransientFailure(t *testing.T) {
 	checkHistory(t, "flaky", h,
 		step{store.Received, "provision", "allowed by rule local-allow-all"},
 		step{store.Received, "provision", "will retry: Throttling.User"})
-	rec, err := s.app.Store.Get(t.Context(), requestKey("acs:eventbridge:tickets", "flaky"))
+	rec, err := s.App.Store.Get(t.Context(), requestKey("acs:eventbridge:tickets", "flaky"))
 	if err != nil || rec.Attempts < 2 {
 		t.Fatalf("record %+v %v, want both attempts counted", rec, err)
 	}

@@ -1,4 +1,4 @@
-package app
+package app_test
 
 import (
 	"encoding/json"
@@ -58,12 +58,12 @@ func TestMegabyteOfProblemsGetsACappedAnswer(t *testing.T) {
 			}
 		})
 	}
-	for _, e := range s.eventsOfType(events.TypeFailed) {
+	for _, e := range s.EventsOfType(events.TypeFailed) {
 		if len(e.Data) > 64<<10 {
 			t.Errorf("failed event of %d bytes", len(e.Data))
 		}
 	}
-	if n := len(s.eventsOfType(events.TypeFailed)); n != len(bodies) {
+	if n := len(s.EventsOfType(events.TypeFailed)); n != len(bodies) {
 		t.Errorf("%d failed events, want %d", n, len(bodies))
 	}
 }

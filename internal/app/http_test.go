@@ -1,4 +1,4 @@
-package app
+package app_test
 
 import (
 	"bytes"
@@ -14,7 +14,7 @@ import (
 
 func TestHTTPAnswersFollowTheBinding(t *testing.T) {
 	s := newStack(t)
-	srv := httptest.NewServer(s.app.HTTPHandler())
+	srv := httptest.NewServer(s.App.HTTPHandler())
 	defer srv.Close()
 	post := func(ct string, body []byte, hdr map[string]string) (*http.Response, map[string]any) {
 		req, _ := http.NewRequest(http.MethodPost, srv.URL+"/", bytes.NewReader(body))
@@ -67,7 +67,7 @@ func TestHTTPAnswersFollowTheBinding(t *testing.T) {
 		t.Fatalf("oversized: %d, want 413", resp.StatusCode)
 	}
 	// The API down: 503 with Retry-After.
-	if err := s.api.SetFaults(vpcsim.Faults{ServerErrorRate: 1}); err != nil {
+	if err := s.API.SetFaults(vpcsim.Faults{ServerErrorRate: 1}); err != nil {
 		t.Fatal(err)
 	}
 	resp, _ = post("application/cloudevents+json", requestEvent("http-6", validData()), nil)

@@ -1,4 +1,4 @@
-package app
+package app_test
 
 import (
 	"bytes"
@@ -7,19 +7,22 @@ import (
 	"net/http/httptest"
 	"strings"
 	"testing"
+
+	"github.com/vpngw/vpngw/internal/app"
+	"github.com/vpngw/vpngw/internal/apptest"
 )
 
 // intakeServer serves the stack's HTTP intake, as the local stack does.
 func (s *stack) intakeServer() *httptest.Server {
 	s.t.Helper()
-	srv := httptest.NewServer(s.app.HTTPHandler())
+	srv := httptest.NewServer(s.App.HTTPHandler())
 	s.t.Cleanup(srv.Close)
 	return srv
 }
 
 // postStructured sends body to the HTTP intake in structured mode and
 // returns the status and the decoded answer.
-func postStructured(t *testing.T, srv *httptest.Server, body []byte) (int, ProvisionResponse, string) {
+func postStructured(t *testing.T, srv *httptest.Server, body []byte) (int, app.ProvisionResponse, string) {
 	t.Helper()
 	resp, err := http.Post(srv.URL+"/", "application/cloudevents+json", bytes.NewReader(body))
 	if err != nil {
@@ -30,7 +33,7 @@ func postStructured(t *testing.T, srv *httptest.Server, body []byte) (int, Provi
 	if _, err := raw.ReadFrom(resp.Body); err != nil {
 		t.Fatal(err)
 	}
-	var out ProvisionResponse
+	var out app.ProvisionResponse
 	_ = json.Unmarshal(raw.Bytes(), &out)
 	return resp.StatusCode, out, raw.String()
 }
@@ -48,12 +51,12 @@ func eventFrom(source, id string, data map[string]any) []byte {
 // CloudEvents Webhook abuse-protection handshake with consent for the
 // origin and the rate CreateVpnGateway is limited to (VPNGW_API_RATES).
 func TestIntakeAnswersWebhookHandshake(t *testing.T) {
-	s := newStackEnv(t, map[string]string{
+	s := newStack(t, apptest.WithEnv(map[string]string{
 		"VPNGW_API_RATES":              "CreateVpnGateway=30/m,DescribeVpnGateways=0",
 		"VPNGW_WEBHOOK_SECRET":         "a-webhook-secret-of-enough-length",
 		"VPNGW_WEBHOOK_SECRET_SOURCES": "*",
 		"VPNGW_WEBHOOK_MAX_SKEW":       "5m",
-	})
+	}))
 	srv := s.intakeServer()
 	for _, path := range []string{"/", "/webhook/"} {
 		req, _ := http.NewRequest(http.MethodOptions, srv.URL+path, nil)
@@ -70,7 +73,7 @@ func TestIntakeAnswersWebhookHandshake(t *testing.T) {
 				path, resp.StatusCode, resp.Header)
 		}
 	}
-	if n := s.api.Calls("CreateVpnGateway"); n != 0 {
+	if n := s.API.Calls("CreateVpnGateway"); n != 0 {
 		t.Fatalf("a handshake reached the API: %d calls", n)
 	}
 }

@@ -1,4 +1,4 @@
-package app
+package app_test
 
 import (
 	"encoding/json"
@@ -76,10 +76,10 @@ func TestInvalidRequestsNeverReachTheAPI(t *testing.T) {
 			}
 		})
 	}
-	if n := s.api.Calls("CreateVpnGateway"); n != 0 {
+	if n := s.API.Calls("CreateVpnGateway"); n != 0 {
 		t.Fatalf("%d CreateVpnGateway calls for invalid requests, want 0", n)
 	}
-	if n := len(s.eventsOfType(events.TypeFailed)); n != len(cases) {
+	if n := len(s.EventsOfType(events.TypeFailed)); n != len(cases) {
 		t.Fatalf("%d failed events, want %d", n, len(cases))
 	}
 }

@@ -9,6 +9,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/vpngw/vpngw/internal/testenv"
+
 	"github.com/vpngw/vpngw/internal/queue"
 	"github.com/vpngw/vpngw/internal/store/sqlstore"
 )
@@ -19,7 +21,7 @@ import (
 // the schema up, and then the function starts. On SQLite, PostgreSQL and
 // MySQL.
 func TestFunctionChecksTheSchemaInsteadOfMigrating(t *testing.T) {
-	for kind, storeURL := range testStoreURLs(t) {
+	for kind, storeURL := range testenv.StoreURLs(t) {
 		t.Run(kind, func(t *testing.T) {
 			ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 			defer cancel()

@@ -1,4 +1,4 @@
-package app
+package app_test
 
 import (
 	"context"
@@ -6,6 +6,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/vpngw/vpngw/internal/apptest"
 
 	"github.com/vpngw/vpngw/events"
 	"github.com/vpngw/vpngw/internal/store"
@@ -18,38 +20,38 @@ import (
 // with the API's code, announced once, naming what the operator must fix:
 // it is not kept received for ever.
 func TestPermissionFaultFailsAfterTheProvisionTimeout(t *testing.T) {
-	s := newStackEnv(t, map[string]string{"VPNGW_PROVISION_TIMEOUT": "30m"})
-	if err := s.api.SetAccessKey(vpcsim.Credential{AccessKeyID: vpcsim.DefaultAccessKeyID, AccessKeySecret: vpcsim.DefaultAccessKeySecret,
+	s := newStack(t, apptest.WithEnv(map[string]string{"VPNGW_PROVISION_TIMEOUT": "30m"}))
+	if err := s.API.SetAccessKey(vpcsim.Credential{AccessKeyID: vpcsim.DefaultAccessKeyID, AccessKeySecret: vpcsim.DefaultAccessKeySecret,
 		DeniedActions: []string{"CreateVpnGateway"}}); err != nil {
 		t.Fatal(err)
 	}
 	// The store stamps updated_at with the wall clock, and the re-drive age
 	// is counted from it: the stack's clock starts at the wall clock here.
-	s.clock.Advance(time.Since(s.clock.Now()))
+	s.Clock.Advance(time.Since(s.Clock.Now()))
 	resp, err := s.provision(requestEvent("evt-scoped", validData()))
 	if err == nil || resp.Results[0].State != store.Received || resp.Results[0].Code != "Forbidden.RAM" {
 		t.Fatalf("first delivery: %+v %v, want kept for a retry", resp, err)
 	}
 	// Within the bound, a re-drive keeps it.
-	s.clock.Advance(3 * time.Minute)
+	s.Clock.Advance(3 * time.Minute)
 	s.tick()
 	key := requestKey("acs:eventbridge:tickets", "evt-scoped")
-	if rec, _ := s.app.Store.Get(context.Background(), key); rec.State != store.Received {
+	if rec, _ := s.App.Store.Get(context.Background(), key); rec.State != store.Received {
 		t.Fatalf("state %s within the bound, want received", rec.State)
 	}
 	// Past it, the next re-drive fails it.
-	s.clock.Advance(31 * time.Minute)
+	s.Clock.Advance(31 * time.Minute)
 	s.tick()
-	rec, err := s.app.Store.Get(context.Background(), key)
+	rec, err := s.App.Store.Get(context.Background(), key)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if rec.State != store.Failed || !strings.Contains(rec.LastError, "Forbidden.RAM") {
 		t.Fatalf("record %s %q past the bound, want failed Forbidden.RAM", rec.State, rec.LastError)
 	}
-	s.clock.Advance(31 * time.Minute)
+	s.Clock.Advance(31 * time.Minute)
 	s.tick()
-	failed := s.eventsOfType(events.TypeFailed)
+	failed := s.EventsOfType(events.TypeFailed)
 	if len(failed) != 1 {
 		t.Fatalf("%d failed events, want 1", len(failed))
 	}
@@ -60,7 +62,7 @@ func TestPermissionFaultFailsAfterTheProvisionTimeout(t *testing.T) {
 	if d.Code != "Forbidden.RAM" || !strings.Contains(d.Message, "ram-policy.json") {
 		t.Fatalf("failed %+v, want the API's code and the operator's fix", d)
 	}
-	if n := len(s.api.Gateways()); n != 0 {
+	if n := len(s.API.Gateways()); n != 0 {
 		t.Fatalf("%d gateways", n)
 	}
 }
@@ -71,8 +73,8 @@ func TestPermissionFaultFailsAfterTheProvisionTimeout(t *testing.T) {
 // same tick instead of waiting behind it.
 func TestRequestScopedPermissionFaultDoesNotStarveTheOthers(t *testing.T) {
 	s := newStack(t)
-	s.clock.Advance(time.Since(s.clock.Now()))
-	if err := s.api.SetAccessKey(vpcsim.Credential{AccessKeyID: vpcsim.DefaultAccessKeyID, AccessKeySecret: vpcsim.DefaultAccessKeySecret,
+	s.Clock.Advance(time.Since(s.Clock.Now()))
+	if err := s.API.SetAccessKey(vpcsim.Credential{AccessKeyID: vpcsim.DefaultAccessKeyID, AccessKeySecret: vpcsim.DefaultAccessKeySecret,
 		ResourceGroups: []string{"rg-aek2allowed01"}}); err != nil {
 		t.Fatal(err)
 	}
@@ -82,19 +84,19 @@ func TestRequestScopedPermissionFaultDoesNotStarveTheOthers(t *testing.T) {
 	if err == nil || resp.Results[0].State != store.Received || resp.Results[0].Code != "Forbidden.RAM" {
 		t.Fatalf("scoped request: %+v %v, want kept for a retry with Forbidden.RAM", resp, err)
 	}
-	s.clock.Advance(time.Second)
+	s.Clock.Advance(time.Second)
 	s.recordOnly(requestEvent("evt-fine", validData()))
-	if n := s.api.Calls("CreateVpnGateway"); n != 0 {
+	if n := s.API.Calls("CreateVpnGateway"); n != 0 {
 		t.Fatalf("%d creates before the tick", n)
 	}
-	s.clock.Advance(3 * time.Minute)
+	s.Clock.Advance(3 * time.Minute)
 	rep := s.tick()
 	t.Logf("tick: %+v", rep)
-	rec, err := s.app.Store.Get(context.Background(), requestKey("acs:eventbridge:tickets", "evt-fine"))
+	rec, err := s.App.Store.Get(context.Background(), requestKey("acs:eventbridge:tickets", "evt-fine"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if rec.State != store.Pending || len(s.api.Gateways()) != 1 {
-		t.Fatalf("the allowed request is %s with %d gateways after the tick, want pending and created", rec.State, len(s.api.Gateways()))
+	if rec.State != store.Pending || len(s.API.Gateways()) != 1 {
+		t.Fatalf("the allowed request is %s with %d gateways after the tick, want pending and created", rec.State, len(s.API.Gateways()))
 	}
 }

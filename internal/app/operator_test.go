@@ -1,4 +1,4 @@
-package app
+package app_test
 
 import (
 	"context"
@@ -16,7 +16,7 @@ import (
 // errorLines returns the JSON log lines at level ERROR.
 func (s *stack) errorLines() []map[string]any {
 	var out []map[string]any
-	for _, line := range strings.Split(s.logs.String(), "\n") {
+	for _, line := range strings.Split(s.Logs.String(), "\n") {
 		var m map[string]any
 		if json.Unmarshal([]byte(line), &m) == nil && m["level"] == "ERROR" {
 			out = append(out, m)
@@ -53,7 +53,7 @@ func TestOperatorFaultsKeepTheRequestForARetry(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			s := newStack(t)
-			if err := tc.break_(s.api); err != nil {
+			if err := tc.break_(s.API); err != nil {
 				t.Fatal(err)
 			}
 			payload := requestEvent("evt-op", validData())
@@ -64,11 +64,11 @@ func TestOperatorFaultsKeepTheRequestForARetry(t *testing.T) {
 			if len(resp.Results) != 1 || resp.Results[0].State != store.Received || !resp.Results[0].Retry || resp.Results[0].Code != tc.code {
 				t.Fatalf("results = %+v, want one received, to retry, code %s", resp.Results, tc.code)
 			}
-			rec, gerr := s.app.Store.Get(context.Background(), requestKey("acs:eventbridge:tickets", "evt-op"))
+			rec, gerr := s.App.Store.Get(context.Background(), requestKey("acs:eventbridge:tickets", "evt-op"))
 			if gerr != nil || rec.State != store.Received || !strings.Contains(rec.LastError, tc.code) {
 				t.Fatalf("record %+v (%v), want received with the reason", rec, gerr)
 			}
-			if got := s.eventsOfType(events.TypeFailed); len(got) != 0 {
+			if got := s.EventsOfType(events.TypeFailed); len(got) != 0 {
 				t.Fatalf("the requester was told it failed: %+v", got)
 			}
 			var fix string
@@ -78,22 +78,22 @@ func TestOperatorFaultsKeepTheRequestForARetry(t *testing.T) {
 				}
 			}
 			if fix == "" {
-				t.Fatalf("no error-level line with code %s and what to fix; logs:\n%s", tc.code, s.logs.String())
+				t.Fatalf("no error-level line with code %s and what to fix; logs:\n%s", tc.code, s.Logs.String())
 			}
 			for _, secret := range []string{vpcsim.DefaultAccessKeySecret, "a-new-secret-after-rotation", "string to sign"} {
-				if strings.Contains(s.logs.String(), secret) {
-					t.Fatalf("logs carry %q:\n%s", secret, s.logs.String())
+				if strings.Contains(s.Logs.String(), secret) {
+					t.Fatalf("logs carry %q:\n%s", secret, s.Logs.String())
 				}
 			}
 
 			// The operator fixes the key.
-			if err := s.api.SetAccessKey(vpcsim.Credential{AccessKeyID: key, AccessKeySecret: vpcsim.DefaultAccessKeySecret}); err != nil {
+			if err := s.API.SetAccessKey(vpcsim.Credential{AccessKeyID: key, AccessKeySecret: vpcsim.DefaultAccessKeySecret}); err != nil {
 				t.Fatal(err)
 			}
 			if tc.redrive {
 				// The store stamps updated_at with the wall clock; the
 				// re-drive age is counted from it.
-				s.clock.Advance(time.Since(s.clock.Now()) + 3*time.Minute)
+				s.Clock.Advance(time.Since(s.Clock.Now()) + 3*time.Minute)
 				if rep := s.tick(); rep.Redriven != 1 {
 					t.Fatalf("tick %+v, want the request re-driven", rep)
 				}
@@ -106,13 +106,13 @@ func TestOperatorFaultsKeepTheRequestForARetry(t *testing.T) {
 					t.Fatal(err)
 				}
 			}
-			if n := len(s.api.Gateways()); n != 1 {
+			if n := len(s.API.Gateways()); n != 1 {
 				t.Fatalf("%d gateways after the fix, want 1", n)
 			}
-			if n := s.api.Calls("CreateVpnGateway"); n != 1 {
+			if n := s.API.Calls("CreateVpnGateway"); n != 1 {
 				t.Fatalf("%d CreateVpnGateway calls passed authentication, want 1", n)
 			}
-			if got := s.eventsOfType(events.TypeAccepted); len(got) != 1 {
+			if got := s.EventsOfType(events.TypeAccepted); len(got) != 1 {
 				t.Fatalf("accepted events %+v, want 1", got)
 			}
 		})
@@ -128,18 +128,18 @@ func TestReconcileOperatorFaultAnnouncesNothing(t *testing.T) {
 	if err != nil || resp.Results[0].State != store.Pending {
 		t.Fatalf("provision: %+v %v", resp, err)
 	}
-	if err := s.api.RemoveAccessKey(vpcsim.DefaultAccessKeyID); err != nil {
+	if err := s.API.RemoveAccessKey(vpcsim.DefaultAccessKeyID); err != nil {
 		t.Fatal(err)
 	}
 	// Past the provisioning delay and the not-found grace.
-	s.clock.Advance(5 * time.Minute)
+	s.Clock.Advance(5 * time.Minute)
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	rep, err := s.app.Reconcile.Tick(ctx, reconcile.Options{})
+	rep, err := s.App.Reconcile.Tick(ctx, reconcile.Options{})
 	if err == nil || rep.Active != 0 || rep.Failed != 0 {
 		t.Fatalf("tick with a deleted key: %+v %v, want an error and nothing settled", rep, err)
 	}
-	if got := s.eventsOfType(events.TypeFailed); len(got) != 0 {
+	if got := s.EventsOfType(events.TypeFailed); len(got) != 0 {
 		t.Fatalf("failed events %+v", got)
 	}
 	var logged bool
@@ -149,9 +149,9 @@ func TestReconcileOperatorFaultAnnouncesNothing(t *testing.T) {
 		}
 	}
 	if !logged {
-		t.Fatalf("no error-level line saying what to fix; logs:\n%s", s.logs.String())
+		t.Fatalf("no error-level line saying what to fix; logs:\n%s", s.Logs.String())
 	}
-	if err := s.api.SetAccessKey(vpcsim.Credential{AccessKeyID: vpcsim.DefaultAccessKeyID, AccessKeySecret: vpcsim.DefaultAccessKeySecret}); err != nil {
+	if err := s.API.SetAccessKey(vpcsim.Credential{AccessKeyID: vpcsim.DefaultAccessKeyID, AccessKeySecret: vpcsim.DefaultAccessKeySecret}); err != nil {
 		t.Fatal(err)
 	}
 	if rep := s.tick(); rep.Active != 1 {

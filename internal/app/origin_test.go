@@ -1,4 +1,4 @@
-package app
+package app_test
 
 import (
 	"bytes"
@@ -9,6 +9,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/vpngw/vpngw/internal/apptest"
 
 	"github.com/vpngw/vpngw/events"
 	"github.com/vpngw/vpngw/internal/intake"
@@ -94,13 +96,16 @@ func awsEvent(id, source, account string) []byte {
 // postWebhookKey sends body to the webhook's POST /, signed with secret.
 func (s *stack) postWebhookKey(secret string, body []byte) (int, webhook.Response) {
 	s.t.Helper()
+	if s.App.Webhook == nil {
+		s.t.Fatal("the stack has no webhook: set VPNGW_WEBHOOK_SECRET")
+	}
 	r := httptest.NewRequest(http.MethodPost, "/", bytes.NewReader(body))
 	r.Header.Set("Content-Type", contentTypeOf(body))
-	ts, sig := webhook.Sign(secret, s.clock.Now(), body)
+	ts, sig := webhook.Sign(secret, s.Clock.Now(), body)
 	r.Header.Set(webhook.HeaderTimestamp, ts)
 	r.Header.Set(webhook.HeaderSignature, sig)
 	w := httptest.NewRecorder()
-	s.app.Webhook.ServeHTTP(w, r)
+	s.App.Webhook.ServeHTTP(w, r)
 	var resp webhook.Response
 	if err := json.Unmarshal(w.Body.Bytes(), &resp); err != nil {
 		s.t.Fatalf("webhook answered %d %s", w.Code, w.Body)
@@ -114,7 +119,7 @@ func (s *stack) postWebhookKey(secret string, body []byte) (int, webhook.Respons
 // with the bus attribute written by the sender, or sent without one,
 // matches no rule and creates nothing.
 func TestBusBoundRuleTakesOnlyItsBus(t *testing.T) {
-	s := newStackEnv(t, originEnv(t))
+	s := newStack(t, apptest.WithEnv(originEnv(t)))
 	const src = "https://ci.example.com/platform"
 
 	resp, err := s.provision(eventOnBus("other-bus", src, "vpngw-tickets"))
@@ -131,7 +136,7 @@ func TestBusBoundRuleTakesOnlyItsBus(t *testing.T) {
 	if code != http.StatusBadRequest || hresp.Results[0].Code != events.CodePolicyDenied {
 		t.Fatalf("HTTP intake claiming the bus: %d %+v, want 400 PolicyDenied", code, hresp)
 	}
-	if n := s.api.Calls("CreateVpnGateway"); n != 0 {
+	if n := s.API.Calls("CreateVpnGateway"); n != 0 {
 		t.Fatalf("%d CreateVpnGateway calls for events not from the platform's bus", n)
 	}
 
@@ -139,7 +144,7 @@ func TestBusBoundRuleTakesOnlyItsBus(t *testing.T) {
 	if err != nil || resp.Results[0].State != store.Pending {
 		t.Fatalf("event from bus vpngw-ci: %+v %v, want pending", resp, err)
 	}
-	rec, err := s.app.Store.Get(context.Background(), requestKey(src, "own-bus"))
+	rec, err := s.App.Store.Get(context.Background(), requestKey(src, "own-bus"))
 	if err != nil || !strings.Contains(rec.Origin, `"bus":"vpngw-ci"`) {
 		t.Fatalf("record %+v %v, want the bus recorded with the request", rec, err)
 	}
@@ -148,7 +153,7 @@ func TestBusBoundRuleTakesOnlyItsBus(t *testing.T) {
 // On AWS the account EventBridge stamps binds the rule: the platform's
 // source put by another account is denied, by its own account allowed.
 func TestAccountBoundRuleTakesOnlyItsAccount(t *testing.T) {
-	s := newStackEnv(t, originEnv(t))
+	s := newStack(t, apptest.WithEnv(originEnv(t)))
 	const src = "https://ci.example.com/platform"
 	resp, err := s.provision(awsEvent("aws-other", src, "999999999999"))
 	if err != nil || resp.Results[0].Code != events.CodePolicyDenied {
@@ -163,7 +168,7 @@ func TestAccountBoundRuleTakesOnlyItsAccount(t *testing.T) {
 	if resp, err := s.provision(claimed); err != nil || resp.Results[0].Code != events.CodePolicyDenied {
 		t.Fatalf("CloudEvent claiming the account: %+v %v, want PolicyDenied", resp, err)
 	}
-	if n := s.api.Calls("CreateVpnGateway"); n != 0 {
+	if n := s.API.Calls("CreateVpnGateway"); n != 0 {
 		t.Fatalf("%d CreateVpnGateway calls for events the account did not put", n)
 	}
 	if resp, err := s.provision(awsEvent("aws-own", src, "123456789012")); err != nil || resp.Results[0].State != store.Pending {
@@ -176,14 +181,14 @@ func TestAccountBoundRuleTakesOnlyItsAccount(t *testing.T) {
 // name reaches the policy, so the CI key's request is decided by the rule
 // written for that key.
 func TestWebhookKeyCannotClaimAnotherKeysSource(t *testing.T) {
-	s := newStackEnv(t, originEnv(t))
+	s := newStack(t, apptest.WithEnv(originEnv(t)))
 	ctx := context.Background()
 
 	code, resp := s.postWebhookKey(ticketsKeySecret, eventOnBus("stolen", "https://ci.example.com/hooks", ""))
 	if code != http.StatusForbidden || !strings.Contains(resp.Error, `"tickets"`) || !strings.Contains(resp.Error, "https://ci.example.com/hooks") {
 		t.Fatalf("tickets key claiming the CI source: %d %+v, want 403 naming the key and the source", code, resp)
 	}
-	if _, err := s.app.Store.Get(ctx, requestKey("https://ci.example.com/hooks", "stolen")); err == nil {
+	if _, err := s.App.Store.Get(ctx, requestKey("https://ci.example.com/hooks", "stolen")); err == nil {
 		t.Fatal("the refused claim was recorded: it would take the CI sender's request id")
 	}
 	// A batch with one foreign source is refused whole.
@@ -192,7 +197,7 @@ func TestWebhookKeyCannotClaimAnotherKeysSource(t *testing.T) {
 	if code, resp := s.postWebhookKey(ticketsKeySecret, batch); code != http.StatusForbidden {
 		t.Fatalf("batch with a foreign source: %d %+v, want 403", code, resp)
 	}
-	if n := s.api.Calls("CreateVpnGateway"); n != 0 {
+	if n := s.API.Calls("CreateVpnGateway"); n != 0 {
 		t.Fatalf("%d CreateVpnGateway calls for refused claims", n)
 	}
 
@@ -204,7 +209,7 @@ func TestWebhookKeyCannotClaimAnotherKeysSource(t *testing.T) {
 	if code != http.StatusAccepted || resp.Results[0].State != store.Pending {
 		t.Fatalf("tickets key with its own source: %d %+v, want 202 pending", code, resp)
 	}
-	rec, err := s.app.Store.Get(ctx, requestKey("https://ci.example.com/hooks", "ci-own"))
+	rec, err := s.App.Store.Get(ctx, requestKey("https://ci.example.com/hooks", "ci-own"))
 	if err != nil || !strings.Contains(rec.Origin, `"key":"ci"`) {
 		t.Fatalf("record %+v %v, want the key's name recorded", rec, err)
 	}
@@ -214,16 +219,16 @@ func TestWebhookKeyCannotClaimAnotherKeysSource(t *testing.T) {
 // recorded as, bus included: the tick creates it rather than deny it for
 // a bus it no longer knows.
 func TestRedriveKeepsTheBus(t *testing.T) {
-	s := newStackEnv(t, originEnv(t))
+	s := newStack(t, apptest.WithEnv(originEnv(t)))
 	s.recordOnly(eventOnBus("late-ci", "https://ci.example.com/platform", "vpngw-ci"))
-	s.clock.Advance(3 * time.Minute)
+	s.Clock.Advance(3 * time.Minute)
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	rep, err := s.app.Reconcile.Tick(ctx, reconcile.Options{})
+	rep, err := s.App.Reconcile.Tick(ctx, reconcile.Options{})
 	if err != nil || rep.Redriven != 1 {
 		t.Fatalf("tick: %+v %v, want one re-drive", rep, err)
 	}
-	rec, err := s.app.Store.Get(ctx, requestKey("https://ci.example.com/platform", "late-ci"))
+	rec, err := s.App.Store.Get(ctx, requestKey("https://ci.example.com/platform", "late-ci"))
 	if err != nil || rec.State != store.Pending {
 		t.Fatalf("after the re-drive: %+v %v, want pending", rec, err)
 	}

@@ -1,4 +1,4 @@
-package app
+package app_test
 
 import (
 	"context"
@@ -48,7 +48,7 @@ func TestOutcomesOfOversizedRequestsStayUnderTheBound(t *testing.T) {
 				t.Fatalf("no result (err %v)", err)
 			}
 			t.Logf("result %s %s, err %v", resp.Results[0].State, resp.Results[0].Code, err)
-			got := s.streamEvents()
+			got := s.StreamEvents()
 			if len(got) == 0 {
 				t.Error("no outcome reached the stream")
 			}
@@ -58,7 +58,7 @@ func TestOutcomesOfOversizedRequestsStayUnderTheBound(t *testing.T) {
 					t.Errorf("%s outcome is %d bytes, over MaxOutcomeBytes (%d)", e.Type, len(b), events.MaxOutcomeBytes)
 				}
 			}
-			parked, err := s.app.Store.Parked(context.Background(), 10)
+			parked, err := s.App.Store.Parked(context.Background(), 10)
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -1,4 +1,4 @@
-package app
+package app_test
 
 import (
 	"context"
@@ -6,6 +6,9 @@ import (
 	"log/slog"
 	"testing"
 	"time"
+
+	"github.com/vpngw/vpngw/internal/app"
+	"github.com/vpngw/vpngw/internal/apptest"
 
 	"github.com/aliyun/fc-runtime-go-sdk/fccontext"
 	"github.com/aws/aws-lambda-go/lambdacontext"
@@ -17,7 +20,7 @@ import (
 
 // invokeOn hands payload to the provision handler as the platform's runtime
 // adapter does.
-func (s *stack) invokeOn(platform string, payload []byte) ProvisionResponse {
+func (s *stack) invokeOn(platform string, payload []byte) app.ProvisionResponse {
 	s.t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
@@ -26,16 +29,16 @@ func (s *stack) invokeOn(platform string, payload []byte) ProvisionResponse {
 	switch platform {
 	case "lambda":
 		ctx = lambdacontext.NewContext(ctx, &lambdacontext.LambdaContext{AwsRequestID: "req-" + platform})
-		h = runtime.Lambda(s.app.ProvisionHandler(), log)
+		h = runtime.Lambda(s.App.ProvisionHandler(), log)
 	default:
 		ctx = fccontext.NewContext(ctx, &fccontext.FcContext{RequestID: "req-" + platform})
-		h = runtime.FC(s.app.ProvisionHandler(), log)
+		h = runtime.FC(s.App.ProvisionHandler(), log)
 	}
 	out, err := h(ctx, json.RawMessage(payload))
 	if err != nil {
 		s.t.Fatalf("%s invocation: %v", platform, err)
 	}
-	return out.(ProvisionResponse)
+	return out.(app.ProvisionResponse)
 }
 
 // Each platform stamps its own attributes: Amazon EventBridge the account,
@@ -44,10 +47,10 @@ func (s *stack) invokeOn(platform string, payload []byte) ProvisionResponse {
 // rule with InputPath $.detail) claims nothing; on Function Compute an
 // AWS-shaped event claiming an account claims nothing.
 func TestOriginIsWhatTheInvokingPlatformStamps(t *testing.T) {
-	s := newStackEnv(t, originEnv(t))
+	s := newStack(t, apptest.WithEnv(originEnv(t)))
 	const src = "https://ci.example.com/platform"
 
-	denied := func(name string, resp ProvisionResponse) {
+	denied := func(name string, resp app.ProvisionResponse) {
 		t.Helper()
 		if len(resp.Results) != 1 || resp.Results[0].Code != events.CodePolicyDenied {
 			t.Errorf("%s: %+v, want PolicyDenied", name, resp)
@@ -55,7 +58,7 @@ func TestOriginIsWhatTheInvokingPlatformStamps(t *testing.T) {
 	}
 	denied("Lambda, CloudEvent claiming bus vpngw-ci", s.invokeOn("lambda", eventOnBus("lambda-bus", src, "vpngw-ci")))
 	denied("Function Compute, event claiming account 123456789012", s.invokeOn("fc", awsEvent("fc-account", src, "123456789012")))
-	if n := s.api.Calls("CreateVpnGateway"); n != 0 {
+	if n := s.API.Calls("CreateVpnGateway"); n != 0 {
 		t.Fatalf("%d CreateVpnGateway calls for attributes the invoking platform did not stamp", n)
 	}
 

@@ -1,10 +1,12 @@
-package app
+package app_test
 
 import (
 	"encoding/json"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/vpngw/vpngw/internal/apptest"
 
 	"github.com/vpngw/vpngw/events"
 	"github.com/vpngw/vpngw/internal/intake"
@@ -36,14 +38,14 @@ rules:
 `
 
 func TestPolicyDecidesBeforeAnyAPICall(t *testing.T) {
-	s := newStackEnv(t, map[string]string{"VPNGW_POLICY_INLINE": testPolicy})
+	s := newStack(t, apptest.WithEnv(map[string]string{"VPNGW_POLICY_INLINE": testPolicy}))
 
 	// Allowed: created, tagged with the rule's tags and the request's identity.
 	resp, err := s.provision(requestEvent("pol-ok", validData()))
 	if err != nil || resp.Results[0].State != store.Pending {
 		t.Fatalf("allowed request: %+v %v", resp, err)
 	}
-	g, err := s.api.Gateway(resp.Results[0].VpnGatewayId)
+	g, err := s.API.Gateway(resp.Results[0].VpnGatewayId)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -61,7 +63,7 @@ func TestPolicyDecidesBeforeAnyAPICall(t *testing.T) {
 	}
 
 	// Denied by a rule: failed at stage policy, no API call.
-	before := s.api.Calls("CreateVpnGateway")
+	before := s.API.Calls("CreateVpnGateway")
 	d := validData()
 	d["Bandwidth"] = 100
 	resp, err = s.provision(requestEvent("pol-big", d))
@@ -72,11 +74,11 @@ func TestPolicyDecidesBeforeAnyAPICall(t *testing.T) {
 	if r.State != store.Failed || r.Code != events.CodePolicyDenied || !strings.Contains(r.Message, "tickets") || !strings.Contains(r.Message, "acs:eventbridge:tickets") {
 		t.Fatalf("over-bandwidth: %+v, want PolicyDenied naming the rule and the requester", r)
 	}
-	if n := s.api.Calls("CreateVpnGateway"); n != before {
+	if n := s.API.Calls("CreateVpnGateway"); n != before {
 		t.Fatalf("a denied request reached the API (%d calls)", n-before)
 	}
 	var f events.Failed
-	for _, e := range s.eventsOfType(events.TypeFailed) {
+	for _, e := range s.EventsOfType(events.TypeFailed) {
 		_ = json.Unmarshal(e.Data, &f)
 	}
 	if f.Stage != events.StagePolicy || f.Code != events.CodePolicyDenied || len(f.Errors) == 0 {
@@ -102,7 +104,7 @@ func TestPolicyDecidesBeforeAnyAPICall(t *testing.T) {
 }
 
 func TestDryRunCreatesNothing(t *testing.T) {
-	s := newStackEnv(t, map[string]string{"VPNGW_POLICY_INLINE": testPolicy})
+	s := newStack(t, apptest.WithEnv(map[string]string{"VPNGW_POLICY_INLINE": testPolicy}))
 	// A rule-level dry run, and a request-level one on an allowed rule.
 	rule, _ := json.Marshal(map[string]any{"specversion": "1.0", "id": "dry-1", "source": "/trial/bot",
 		"type": events.TypeRequested, "data": validData()})
@@ -116,10 +118,10 @@ func TestDryRunCreatesNothing(t *testing.T) {
 			t.Fatalf("dry run: %+v %v", resp, err)
 		}
 	}
-	if n := s.api.Calls("CreateVpnGateway"); n != 0 || len(s.api.Gateways()) != 0 {
+	if n := s.API.Calls("CreateVpnGateway"); n != 0 || len(s.API.Gateways()) != 0 {
 		t.Fatalf("a dry run created something: %d calls", n)
 	}
-	val := s.eventsOfType(events.TypeValidated)
+	val := s.EventsOfType(events.TypeValidated)
 	if len(val) != 2 {
 		t.Fatalf("%d validated events, want 2", len(val))
 	}
@@ -128,7 +130,7 @@ func TestDryRunCreatesNothing(t *testing.T) {
 		t.Fatalf("validated data %+v %v", v, err)
 	}
 	// Nothing stays pending: the next tick has nothing to do.
-	s.clock.Advance(time.Hour)
+	s.Clock.Advance(time.Hour)
 	if rep := s.tick(); rep.Claimed != 0 || rep.Redriven != 0 {
 		t.Fatalf("tick after dry runs: %+v", rep)
 	}

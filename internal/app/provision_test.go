@@ -1,4 +1,4 @@
-package app
+package app_test
 
 import (
 	"context"
@@ -7,6 +7,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/vpngw/vpngw/internal/app"
 
 	"github.com/vpngw/vpngw/events"
 	"github.com/vpngw/vpngw/internal/request"
@@ -38,15 +40,15 @@ func requestEvent(id string, data map[string]any) []byte {
 	return b
 }
 
-func (s *stack) provision(payload []byte) (ProvisionResponse, error) {
+func (s *stack) provision(payload []byte) (app.ProvisionResponse, error) {
 	s.t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
-	out, err := s.app.ProvisionHandler()(ctx, payload)
+	out, err := s.App.ProvisionHandler()(ctx, payload)
 	if out == nil {
-		return ProvisionResponse{}, err
+		return app.ProvisionResponse{}, err
 	}
-	return out.(ProvisionResponse), err
+	return out.(app.ProvisionResponse), err
 }
 
 func TestProvisionAcceptsAndAnnounces(t *testing.T) {
@@ -58,11 +60,11 @@ func TestProvisionAcceptsAndAnnounces(t *testing.T) {
 	if len(resp.Results) != 1 || resp.Results[0].State != store.Pending || !strings.HasPrefix(resp.Results[0].VpnGatewayId, "vpn-") {
 		t.Fatalf("results = %+v, want one pending with a gateway id", resp.Results)
 	}
-	gws := s.api.Gateways()
+	gws := s.API.Gateways()
 	if len(gws) != 1 || gws[0].ID != resp.Results[0].VpnGatewayId {
 		t.Fatalf("emulator holds %+v, want the one gateway %s", gws, resp.Results[0].VpnGatewayId)
 	}
-	acc := s.events(1)
+	acc := s.Events(1)
 	if len(acc) != 1 || acc[0].Type != events.TypeAccepted || acc[0].Subject != gws[0].ID {
 		t.Fatalf("events = %+v, want one accepted with subject %s", acc, gws[0].ID)
 	}
@@ -99,10 +101,10 @@ func TestProvisionRedeliveredConcurrentlyCreatesOneGateway(t *testing.T) {
 			t.Fatalf("delivery %d: id %q err %v; want all the same gateway", i, ids[i], errs[i])
 		}
 	}
-	if n := len(s.api.Gateways()); n != 1 {
+	if n := len(s.API.Gateways()); n != 1 {
 		t.Fatalf("emulator holds %d gateways, want 1", n)
 	}
-	if acc := s.eventsOfType(events.TypeAccepted); len(acc) != 1 {
+	if acc := s.EventsOfType(events.TypeAccepted); len(acc) != 1 {
 		t.Fatalf("%d accepted events, want 1 (%+v)", len(acc), acc)
 	}
 }
@@ -129,10 +131,10 @@ func TestProvisionRejectsInvalidWithoutAPICall(t *testing.T) {
 	if !fields["Bandwith"] {
 		t.Errorf("errors %+v do not name the unknown field Bandwith", r.Errors)
 	}
-	if n := s.api.Calls("CreateVpnGateway"); n != 0 {
+	if n := s.API.Calls("CreateVpnGateway"); n != 0 {
 		t.Fatalf("%d CreateVpnGateway calls for an invalid request, want 0", n)
 	}
-	failed := s.eventsOfType(events.TypeFailed)
+	failed := s.EventsOfType(events.TypeFailed)
 	if len(failed) != 1 {
 		t.Fatalf("failed events = %+v, want 1", failed)
 	}
@@ -147,7 +149,7 @@ func TestProvisionRejectsInvalidWithoutAPICall(t *testing.T) {
 	if _, err := s.provision(requestEvent("evt-bad", d)); err != nil {
 		t.Fatal(err)
 	}
-	if n := len(s.eventsOfType(events.TypeFailed)); n != 1 {
+	if n := len(s.EventsOfType(events.TypeFailed)); n != 1 {
 		t.Fatalf("%d failed events after redelivery, want 1", n)
 	}
 }
@@ -163,7 +165,7 @@ func TestProvisionPermanentAPIErrorIsRecordedAndAnnounced(t *testing.T) {
 	if r := resp.Results[0]; r.State != store.Failed || r.Code != "InvalidVpcId.NotFound" {
 		t.Fatalf("result = %+v, want failed InvalidVpcId.NotFound", r)
 	}
-	failed := s.eventsOfType(events.TypeFailed)
+	failed := s.EventsOfType(events.TypeFailed)
 	if len(failed) != 1 {
 		t.Fatalf("failed events: %+v", failed)
 	}
@@ -176,26 +178,26 @@ func TestProvisionPermanentAPIErrorIsRecordedAndAnnounced(t *testing.T) {
 
 func TestProvisionTransientFailureKeepsRecordAndRetries(t *testing.T) {
 	s := newStack(t)
-	s.api.SetFaults(vpcsim.Faults{ServerErrorRate: 1})
+	s.API.SetFaults(vpcsim.Faults{ServerErrorRate: 1})
 	// The invocation's deadline leaves a second for API calls after the
 	// reserve the provision use case keeps to record outcomes.
 	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Second)
-	_, err := s.app.ProvisionHandler()(ctx, requestEvent("evt-5xx", validData()))
+	_, err := s.App.ProvisionHandler()(ctx, requestEvent("evt-5xx", validData()))
 	cancel()
 	if err == nil {
 		t.Fatal("a transient failure must fail the invocation so the platform redelivers")
 	}
 	key := requestKey("acs:eventbridge:tickets", "evt-5xx")
-	rec, gerr := s.app.Store.Get(context.Background(), key)
+	rec, gerr := s.App.Store.Get(context.Background(), key)
 	if gerr != nil || rec.State != store.Received || rec.Attempts == 0 || rec.LastError == "" {
 		t.Fatalf("record = %+v, %v; want it kept Received with the attempt and reason", rec, gerr)
 	}
-	s.api.SetFaults(vpcsim.Faults{})
+	s.API.SetFaults(vpcsim.Faults{})
 	resp, err := s.provision(requestEvent("evt-5xx", validData()))
 	if err != nil || resp.Results[0].State != store.Pending {
 		t.Fatalf("redelivery: %+v, %v", resp, err)
 	}
-	if n := len(s.api.Gateways()); n != 1 {
+	if n := len(s.API.Gateways()); n != 1 {
 		t.Fatalf("%d gateways, want 1", n)
 	}
 }
@@ -204,24 +206,24 @@ func TestProvisionLostAnswerDoesNotDuplicate(t *testing.T) {
 	s := newStack(t)
 	// Every create is carried out but its answer is lost: the client retries
 	// with the same ClientToken, and then the platform redelivers.
-	s.api.SetFaults(vpcsim.Faults{LostCreateRate: 1})
+	s.API.SetFaults(vpcsim.Faults{LostCreateRate: 1})
 	// The invocation's deadline leaves a second for API calls after the
 	// reserve the provision use case keeps to record outcomes.
 	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Second)
-	_, err := s.app.ProvisionHandler()(ctx, requestEvent("evt-lost", validData()))
+	_, err := s.App.ProvisionHandler()(ctx, requestEvent("evt-lost", validData()))
 	cancel()
 	if err == nil {
 		t.Fatal("want a transient failure while every answer is lost")
 	}
-	if n := len(s.api.Gateways()); n != 1 {
+	if n := len(s.API.Gateways()); n != 1 {
 		t.Fatalf("%d gateways after lost answers, want 1", n)
 	}
-	s.api.SetFaults(vpcsim.Faults{})
+	s.API.SetFaults(vpcsim.Faults{})
 	resp, err := s.provision(requestEvent("evt-lost", validData()))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if gws := s.api.Gateways(); len(gws) != 1 || gws[0].ID != resp.Results[0].VpnGatewayId {
+	if gws := s.API.Gateways(); len(gws) != 1 || gws[0].ID != resp.Results[0].VpnGatewayId {
 		t.Fatalf("gateways %+v, result %+v: want the one gateway", gws, resp.Results)
 	}
 }
@@ -237,7 +239,7 @@ func TestProvisionMalformedEnvelopeIsRecorded(t *testing.T) {
 			t.Fatalf("payload %d: %+v, want one failed result with a message", i, resp.Results)
 		}
 	}
-	if n := len(s.eventsOfType(events.TypeFailed)); n != 2 {
+	if n := len(s.EventsOfType(events.TypeFailed)); n != 2 {
 		t.Fatalf("%d failed events, want 2", n)
 	}
 }

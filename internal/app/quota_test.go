@@ -1,25 +1,20 @@
-package app
+package app_test
 
 import (
 	"bytes"
-	"context"
-	"crypto/rand"
-	"database/sql"
-	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
-	"net/url"
-	"os"
-	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
-	"github.com/go-sql-driver/mysql"
+	"github.com/vpngw/vpngw/internal/app"
+	"github.com/vpngw/vpngw/internal/apptest"
+
 	_ "github.com/jackc/pgx/v5/stdlib" // the "pgx" database/sql driver, for schema setup
 
 	"github.com/vpngw/vpngw/events"
@@ -71,15 +66,15 @@ func quotaEvent(source, id, typ string, data any) []byte {
 
 // postEvent sends one structured CloudEvent to an HTTP intake and decodes
 // the answer.
-func postEvent(t *testing.T, url string, body []byte) (int, ProvisionResponse) {
+func postEvent(t *testing.T, url string, body []byte) (int, app.ProvisionResponse) {
 	t.Helper()
 	resp, err := http.Post(url+"/", "application/cloudevents+json", bytes.NewReader(body))
 	if err != nil {
 		t.Error(err)
-		return 0, ProvisionResponse{}
+		return 0, app.ProvisionResponse{}
 	}
 	defer resp.Body.Close()
-	var out ProvisionResponse
+	var out app.ProvisionResponse
 	if err := json.NewDecoder(resp.Body).Decode(&out); err != nil {
 		t.Errorf("answer %d: %v", resp.StatusCode, err)
 	}
@@ -93,7 +88,7 @@ func postEvent(t *testing.T, url string, body []byte) (int, ProvisionResponse) {
 func quotaDenials(t *testing.T, s *stack, key string) int {
 	t.Helper()
 	seen := map[string]bool{}
-	for _, e := range s.eventsOfType(events.TypeFailed) {
+	for _, e := range s.EventsOfType(events.TypeFailed) {
 		if seen[e.ID] {
 			continue
 		}
@@ -124,8 +119,8 @@ func quotaDenials(t *testing.T, s *stack, key string) int {
 // PolicyDenied naming quota.perDay. Before, every item was decided against
 // the gateways accepted before the delivery (none), and all six were created.
 func TestQuotaPerDayCountsTheItemsOfABatch(t *testing.T) {
-	s := newStackEnv(t, map[string]string{"VPNGW_POLICY_INLINE": quotaPolicy})
-	srv := httptest.NewServer(s.app.HTTPHandler())
+	s := newStack(t, apptest.WithEnv(map[string]string{"VPNGW_POLICY_INLINE": quotaPolicy}))
+	srv := httptest.NewServer(s.App.HTTPHandler())
 	defer srv.Close()
 
 	items := make([]map[string]any, 6)
@@ -148,7 +143,7 @@ func TestQuotaPerDayCountsTheItemsOfABatch(t *testing.T) {
 			t.Errorf("item %s is %s; want the first item pending and every other failed", r.EventID, r.State)
 		}
 	}
-	if n := len(s.api.Gateways()); n != 1 || states[store.Pending] != 1 || states[store.Failed] != 5 {
+	if n := len(s.API.Gateways()); n != 1 || states[store.Pending] != 1 || states[store.Failed] != 5 {
 		t.Fatalf("%d gateways created, results by state %v; want 1 gateway, 1 pending and 5 failed", n, states)
 	}
 	if n := quotaDenials(t, s, "quota.perDay"); n != 5 {
@@ -157,7 +152,7 @@ func TestQuotaPerDayCountsTheItemsOfABatch(t *testing.T) {
 
 	// The quota is a rolling 24 hours: once the gateway is active it still
 	// counts the same day, and no longer a day later.
-	s.clock.Advance(3 * time.Minute)
+	s.Clock.Advance(3 * time.Minute)
 	s.tick()
 	if _, out := postEvent(t, srv.URL, quotaEvent("/quota/daily", "later-today", events.TypeRequested, validData())); len(out.Results) != 1 || out.Results[0].Code != events.CodePolicyDenied {
 		t.Fatalf("a second request the same day: %+v, want PolicyDenied", out.Results)
@@ -170,7 +165,7 @@ func TestQuotaPerDayCountsTheItemsOfABatch(t *testing.T) {
 	if _, out := postEvent(t, srv.URL, body); len(out.Results) != 1 || out.Results[0].Code != events.CodePolicyDenied || !strings.Contains(out.Results[0].Message, "quota.perDay") {
 		t.Fatalf("a dry run over the quota: %+v, want PolicyDenied naming quota.perDay", out.Results)
 	}
-	s.clock.Advance(24 * time.Hour)
+	s.Clock.Advance(24 * time.Hour)
 	if _, out := postEvent(t, srv.URL, quotaEvent("/quota/daily", "next-day", events.TypeRequested, validData())); len(out.Results) != 1 || out.Results[0].State != store.Pending {
 		t.Fatalf("a request the next day: %+v, want pending", out.Results)
 	}
@@ -179,7 +174,7 @@ func TestQuotaPerDayCountsTheItemsOfABatch(t *testing.T) {
 // The room a quota leaves goes to the first items of a batch, in the
 // batch's order, though the items are recorded side by side.
 func TestQuotaRoomGoesToTheFirstItems(t *testing.T) {
-	s := newStackEnv(t, map[string]string{"VPNGW_POLICY_INLINE": quotaPolicy})
+	s := newStack(t, apptest.WithEnv(map[string]string{"VPNGW_POLICY_INLINE": quotaPolicy}))
 	items := make([]map[string]any, 100)
 	for i := range items {
 		items[i] = validData()
@@ -209,36 +204,23 @@ func TestQuotaRoomGoesToTheFirstItems(t *testing.T) {
 // service instances sharing one database, each through its own HTTP
 // intake: neither quota.pending nor quota.perDay lets more than one through.
 func TestQuotaHoldsAcrossInstances(t *testing.T) {
-	backends := []struct {
-		name string
-		url  func(t *testing.T) string
-	}{
-		{"sqlite", func(t *testing.T) string { return "sqlite://" + filepath.Join(t.TempDir(), "shared.db") }},
-		{"postgres", testPostgresURL},
-		{"mysql", testMySQLURL},
-	}
-	for _, b := range backends {
-		t.Run(b.name, func(t *testing.T) {
-			s := newStackEnv(t, map[string]string{"VPNGW_POLICY_INLINE": quotaPolicy, "VPNGW_STORE_URL": b.url(t)})
+	for _, kind := range []string{"sqlite", "postgres", "mysql"} {
+		t.Run(kind, func(t *testing.T) {
+			s := newStack(t, apptest.WithStore(kind), apptest.WithEnv(map[string]string{"VPNGW_POLICY_INLINE": quotaPolicy}))
 			const instances, requests = 4, 16
 			urls := make([]string, instances)
 			for i := range instances {
-				a := s.app
+				a := s.App
 				if i > 0 {
-					var err error
-					a, err = New(context.Background(), s.app.Config, s.log, WithClock(s.clock.Now))
-					if err != nil {
-						t.Fatal(err)
-					}
-					t.Cleanup(func() { a.Close() })
+					a = s.NewApp(s.App.Config, s.Log)
 				}
 				srv := httptest.NewServer(a.HTTPHandler())
 				t.Cleanup(srv.Close)
 				urls[i] = srv.URL
 			}
 			for _, q := range []struct{ source, key string }{{"/quota/pending", "quota.pending"}, {"/quota/daily", "quota.perDay"}} {
-				before := len(s.api.Gateways())
-				results := make([]ProvisionResponse, requests)
+				before := len(s.API.Gateways())
+				results := make([]app.ProvisionResponse, requests)
 				start := make(chan struct{})
 				var wg sync.WaitGroup
 				for i := range requests {
@@ -263,7 +245,7 @@ func TestQuotaHoldsAcrossInstances(t *testing.T) {
 						t.Errorf("%s: request %d: %s %q, want PolicyDenied naming %s", q.source, i, res.Code, res.Message, q.key)
 					}
 				}
-				created := len(s.api.Gateways()) - before
+				created := len(s.API.Gateways()) - before
 				if created != 1 || states[store.Pending] != 1 || states[store.Failed] != requests-1 {
 					t.Errorf("%s (%s): %d gateways created, results by state %v; want 1 gateway, 1 pending and %d failed",
 						q.source, q.key, created, states, requests-1)
@@ -277,91 +259,4 @@ func TestQuotaHoldsAcrossInstances(t *testing.T) {
 			}
 		})
 	}
-}
-
-// testServerURL returns the test server URL in env, skipping the test when
-// it is unset, except in CI, where a missing server is a failure.
-func testServerURL(t *testing.T, env string) string {
-	t.Helper()
-	u := os.Getenv(env)
-	if u == "" {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("%s is not set; CI must run this test against a real server", env)
-		}
-		t.Skipf("%s is not set; skipping a test against a real server", env)
-	}
-	return u
-}
-
-func testDBName() string {
-	b := make([]byte, 6)
-	_, _ = rand.Read(b)
-	return "vpngw_app_" + hex.EncodeToString(b)
-}
-
-// testPostgresURL returns a store URL on the test PostgreSQL whose
-// search_path is a schema of the test's own, dropped at cleanup.
-func testPostgresURL(t *testing.T) string {
-	t.Helper()
-	raw := testServerURL(t, "VPNGW_TEST_POSTGRES_URL")
-	db, err := sql.Open("pgx", raw)
-	if err != nil {
-		t.Fatalf("VPNGW_TEST_POSTGRES_URL: %v", err)
-	}
-	t.Cleanup(func() { db.Close() })
-	schema := testDBName()
-	if _, err := db.Exec(`CREATE SCHEMA ` + schema); err != nil {
-		t.Fatalf("VPNGW_TEST_POSTGRES_URL: create schema: %v", err)
-	}
-	t.Cleanup(func() { db.Exec(`DROP SCHEMA ` + schema + ` CASCADE`) })
-	u, err := url.Parse(raw)
-	if err != nil {
-		t.Fatalf("VPNGW_TEST_POSTGRES_URL: %v", err)
-	}
-	q := u.Query()
-	q.Set("search_path", schema)
-	u.RawQuery = q.Encode()
-	return u.String()
-}
-
-// testMySQLURL returns a store URL for a database of the test's own on the
-// test MySQL or MariaDB, dropped at cleanup.
-func testMySQLURL(t *testing.T) string {
-	t.Helper()
-	raw := testServerURL(t, "VPNGW_TEST_MYSQL_URL")
-	// Either form the store takes: mysql://user:password@host:port/db, or
-	// the driver's DSN after mysql://.
-	var cfg *mysql.Config
-	if strings.Contains(raw, "(") {
-		var err error
-		if cfg, err = mysql.ParseDSN(strings.TrimPrefix(raw, "mysql://")); err != nil {
-			t.Fatalf("VPNGW_TEST_MYSQL_URL: %v", err)
-		}
-	} else {
-		u, err := url.Parse(raw)
-		if err != nil || u.Scheme != "mysql" {
-			t.Fatalf("VPNGW_TEST_MYSQL_URL: want mysql://user[:password]@host:port/database (%v)", err)
-		}
-		cfg = mysql.NewConfig()
-		cfg.User = u.User.Username()
-		cfg.Passwd, _ = u.User.Password()
-		cfg.Net, cfg.Addr = "tcp", u.Host
-	}
-	cfg.DBName = ""
-	conn, err := mysql.NewConnector(cfg)
-	if err != nil {
-		t.Fatalf("VPNGW_TEST_MYSQL_URL: %v", err)
-	}
-	db := sql.OpenDB(conn)
-	t.Cleanup(func() { db.Close() })
-	name := testDBName()
-	if _, err := db.Exec(`CREATE DATABASE ` + name); err != nil {
-		t.Fatalf("VPNGW_TEST_MYSQL_URL: create database: %v", err)
-	}
-	t.Cleanup(func() { db.Exec(`DROP DATABASE ` + name) })
-	u := &url.URL{Scheme: "mysql", User: url.User(cfg.User), Host: cfg.Addr, Path: "/" + name}
-	if cfg.Passwd != "" {
-		u.User = url.UserPassword(cfg.User, cfg.Passwd)
-	}
-	return u.String()
 }

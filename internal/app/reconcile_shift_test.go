@@ -1,4 +1,4 @@
-package app
+package app_test
 
 import (
 	"context"
@@ -9,6 +9,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/vpngw/vpngw/internal/apptest"
 
 	"github.com/vpngw/vpngw/events"
 	"github.com/vpngw/vpngw/internal/cloud"
@@ -51,8 +53,8 @@ func TestReconcileShiftedListingIsNoNotFound(t *testing.T) {
 		}
 	}))
 	t.Cleanup(hook.Close)
-	s := newStackEnv(t, map[string]string{"VPNGW_VPC_ENDPOINT": hook.URL}, vpcsim.WithGatewayQuota(100))
-	sim = s.api
+	s := newStack(t, apptest.WithEnv(map[string]string{"VPNGW_VPC_ENDPOINT": hook.URL}), apptest.WithEmulator(vpcsim.WithGatewayQuota(100)))
+	sim = s.API
 
 	// The tracked request's gateway is the oldest, so the last listed.
 	resp, err := s.provision(requestEvent("shift-0", validData()))
@@ -85,7 +87,7 @@ func TestReconcileShiftedListingIsNoNotFound(t *testing.T) {
 		}
 	}
 
-	s.clock.Advance(3 * time.Minute) // active, and past the grace for a missing gateway
+	s.Clock.Advance(3 * time.Minute) // active, and past the grace for a missing gateway
 	rep := s.tick()
 	mu.Lock()
 	gotDeleted, calls := deleted, append([]string(nil), describeBy...)
@@ -93,17 +95,17 @@ func TestReconcileShiftedListingIsNoNotFound(t *testing.T) {
 	if !gotDeleted {
 		t.Fatal("the victim was not deleted mid-listing; the test proves nothing")
 	}
-	if g, err := s.api.Gateway(tracked); err != nil || g.Status != "active" {
+	if g, err := s.API.Gateway(tracked); err != nil || g.Status != "active" {
 		t.Fatalf("the tracked gateway in the emulator: %+v, %v", g, err)
 	}
-	rec, err := s.app.Store.Get(context.Background(), requestKey("acs:eventbridge:tickets", "shift-0"))
+	rec, err := s.App.Store.Get(context.Background(), requestKey("acs:eventbridge:tickets", "shift-0"))
 	if err != nil {
 		t.Fatal(err)
 	}
 	if rec.State != store.Active {
 		t.Fatalf("request settled %s (%s), want active: gateway %s exists and is active", rec.State, rec.LastError, tracked)
 	}
-	for _, e := range s.eventsOfType(events.TypeFailed) {
+	for _, e := range s.EventsOfType(events.TypeFailed) {
 		t.Errorf("announced failed: %s", e.Data)
 	}
 	// Two pages, then the one missing gateway by id.
@@ -120,16 +122,16 @@ func TestReconcileGoneGatewayIsNotFound(t *testing.T) {
 	if err != nil || resp.Results[0].State != store.Pending {
 		t.Fatalf("provision: %+v, %v", resp, err)
 	}
-	if err := s.api.Delete(resp.Results[0].VpnGatewayId); err != nil {
+	if err := s.API.Delete(resp.Results[0].VpnGatewayId); err != nil {
 		t.Fatal(err)
 	}
-	s.clock.Advance(3 * time.Minute)
+	s.Clock.Advance(3 * time.Minute)
 	rep := s.tick()
-	rec, err := s.app.Store.Get(context.Background(), requestKey("acs:eventbridge:tickets", "gone-0"))
+	rec, err := s.App.Store.Get(context.Background(), requestKey("acs:eventbridge:tickets", "gone-0"))
 	if err != nil || rec.State != store.Failed {
 		t.Fatalf("record %+v, %v: want failed NotFound", rec, err)
 	}
-	failed := s.eventsOfType(events.TypeFailed)
+	failed := s.EventsOfType(events.TypeFailed)
 	var data events.Failed
 	if len(failed) != 1 || json.Unmarshal(failed[0].Data, &data) != nil || data.Code != events.CodeNotFound {
 		t.Fatalf("failed events %+v, want one NotFound", failed)
@@ -157,33 +159,33 @@ func TestReconcileUnconfirmableGatewayStillTimesOut(t *testing.T) {
 		sim.ServeHTTP(w, r)
 	}))
 	t.Cleanup(hook.Close)
-	s := newStackEnv(t, map[string]string{"VPNGW_VPC_ENDPOINT": hook.URL})
-	sim = s.api
+	s := newStack(t, apptest.WithEnv(map[string]string{"VPNGW_VPC_ENDPOINT": hook.URL}))
+	sim = s.API
 	resp, err := s.provision(requestEvent("unconfirmable-0", validData()))
 	if err != nil || resp.Results[0].State != store.Pending {
 		t.Fatalf("provision: %+v, %v", resp, err)
 	}
-	if err := s.api.Delete(resp.Results[0].VpnGatewayId); err != nil {
+	if err := s.API.Delete(resp.Results[0].VpnGatewayId); err != nil {
 		t.Fatal(err)
 	}
 	tick := func() reconcile.Report {
 		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 		defer cancel()
-		rep, _ := s.app.Reconcile.Tick(ctx, reconcile.Options{}) // the failed lookup is an error of the tick
+		rep, _ := s.App.Reconcile.Tick(ctx, reconcile.Options{}) // the failed lookup is an error of the tick
 		return rep
 	}
 	key := requestKey("acs:eventbridge:tickets", "unconfirmable-0")
-	s.clock.Advance(3 * time.Minute) // past the grace for a missing gateway
+	s.Clock.Advance(3 * time.Minute) // past the grace for a missing gateway
 	if rep := tick(); rep.StillPending != 1 || rep.Failed != 0 {
 		t.Fatalf("tick before the timeout: %+v, want the request still pending (its absence is unconfirmed)", rep)
 	}
-	s.clock.Advance(30 * time.Minute) // past the provisioning timeout
+	s.Clock.Advance(30 * time.Minute) // past the provisioning timeout
 	tick()
-	rec, err := s.app.Store.Get(context.Background(), key)
+	rec, err := s.App.Store.Get(context.Background(), key)
 	if err != nil || rec.State != store.Failed {
 		t.Fatalf("record %s (%q), %v: want failed Timeout after the provisioning timeout", rec.State, rec.LastError, err)
 	}
-	failed := s.eventsOfType(events.TypeFailed)
+	failed := s.EventsOfType(events.TypeFailed)
 	var data events.Failed
 	if len(failed) != 1 || json.Unmarshal(failed[0].Data, &data) != nil || data.Code != events.CodeTimeout {
 		t.Fatalf("failed events %+v, want one Timeout", failed)

@@ -1,4 +1,4 @@
-package app
+package app_test
 
 import (
 	"context"
@@ -8,6 +8,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/vpngw/vpngw/internal/apptest"
 
 	"github.com/vpngw/vpngw/events"
 	"github.com/vpngw/vpngw/internal/reconcile"
@@ -19,7 +21,7 @@ func (s *stack) tick() reconcile.Report {
 	s.t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	rep, err := s.app.Reconcile.Tick(ctx, reconcile.Options{})
+	rep, err := s.App.Reconcile.Tick(ctx, reconcile.Options{})
 	if err != nil {
 		s.t.Fatalf("tick: %v (%+v)", err, rep)
 	}
@@ -36,21 +38,21 @@ func TestReconcileAnnouncesActiveOnce(t *testing.T) {
 	if rep := s.tick(); rep.Active != 0 || rep.StillPending != 1 {
 		t.Fatalf("tick before the gateway is ready: %+v", rep)
 	}
-	s.clock.Advance(3 * time.Minute)
+	s.Clock.Advance(3 * time.Minute)
 	if rep := s.tick(); rep.Active != 1 || rep.APICalls != 1 {
 		t.Fatalf("tick after: %+v, want 1 active in 1 call", rep)
 	}
 	if rep := s.tick(); rep.Claimed != 0 {
 		t.Fatalf("a settled request was claimed again: %+v", rep)
 	}
-	act := s.eventsOfType(events.TypeActive)
+	act := s.EventsOfType(events.TypeActive)
 	if len(act) != 1 || act[0].Subject != gw {
 		t.Fatalf("active events %+v, want one for %s", act, gw)
 	}
 	// The request's trace context reaches the event reconcile writes, as it
 	// reaches provision's.
 	const trace = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"
-	if acc := s.eventsOfType(events.TypeAccepted); len(acc) != 1 || acc[0].TraceParent != trace || act[0].TraceParent != trace {
+	if acc := s.EventsOfType(events.TypeAccepted); len(acc) != 1 || acc[0].TraceParent != trace || act[0].TraceParent != trace {
 		t.Fatalf("traceparent on accepted %+v and active %q, want %s on both", acc, act[0].TraceParent, trace)
 	}
 	var data events.Active
@@ -65,7 +67,7 @@ func TestReconcileAnnouncesActiveOnce(t *testing.T) {
 
 func TestReconcileFailures(t *testing.T) {
 	// Gateways here never become active within the provisioning timeout.
-	s := newStack(t, vpcsim.WithProvisioningDelay(2*time.Hour))
+	s := newStack(t, apptest.WithEmulator(vpcsim.WithProvisioningDelay(2*time.Hour)))
 	var gws []string
 	for i := range 3 {
 		resp, err := s.provision(requestEvent(fmt.Sprintf("evt-f%d", i), validData()))
@@ -74,19 +76,19 @@ func TestReconcileFailures(t *testing.T) {
 		}
 		gws = append(gws, resp.Results[0].VpnGatewayId)
 	}
-	if err := s.api.SetBusinessStatus(gws[0], "FinancialLocked"); err != nil {
+	if err := s.API.SetBusinessStatus(gws[0], "FinancialLocked"); err != nil {
 		t.Fatal(err)
 	}
-	if err := s.api.Delete(gws[1]); err != nil {
+	if err := s.API.Delete(gws[1]); err != nil {
 		t.Fatal(err)
 	}
-	s.clock.Advance(31 * time.Minute)
+	s.Clock.Advance(31 * time.Minute)
 	rep := s.tick()
 	if rep.Failed != 3 {
 		t.Fatalf("tick: %+v, want 3 failed", rep)
 	}
 	codes := map[string]string{}
-	for _, e := range s.eventsOfType(events.TypeFailed) {
+	for _, e := range s.EventsOfType(events.TypeFailed) {
 		var d events.Failed
 		_ = json.Unmarshal(e.Data, &d)
 		if d.Stage != events.StageProvisioning {
@@ -132,10 +134,10 @@ func TestReconcile500PendingInTenCalls(t *testing.T) {
 		}()
 	}
 	wg.Wait()
-	s.clock.Advance(3 * time.Minute)
-	before := s.api.Calls("DescribeVpnGateways")
+	s.Clock.Advance(3 * time.Minute)
+	before := s.API.Calls("DescribeVpnGateways")
 	rep := s.tick()
-	calls := s.api.Calls("DescribeVpnGateways") - before
+	calls := s.API.Calls("DescribeVpnGateways") - before
 	t.Logf("500 pending: %d DescribeVpnGateways calls (tick counted %d), %d active", calls, rep.APICalls, rep.Active)
 	if rep.Active != 500 {
 		t.Fatalf("tick: %+v, want 500 active", rep)
@@ -143,7 +145,7 @@ func TestReconcile500PendingInTenCalls(t *testing.T) {
 	if calls > 10 || calls != rep.APICalls {
 		t.Fatalf("%d DescribeVpnGateways calls (tick says %d), want at most 10", calls, rep.APICalls)
 	}
-	if n := len(s.eventsOfType(events.TypeActive)); n != 500 {
+	if n := len(s.EventsOfType(events.TypeActive)); n != 500 {
 		t.Fatalf("%d active events, want 500", n)
 	}
 }
@@ -156,7 +158,7 @@ func TestReconcileOverlappingTicks(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	s.clock.Advance(3 * time.Minute)
+	s.Clock.Advance(3 * time.Minute)
 	var wg sync.WaitGroup
 	reps := make([]reconcile.Report, 4)
 	for i := range reps {
@@ -174,9 +176,9 @@ func TestReconcileOverlappingTicks(t *testing.T) {
 	if total != 60 {
 		t.Fatalf("ticks settled %d in all, want 60: %+v", total, reps)
 	}
-	s.events(120) // wait for the 60 accepted and 60 active to arrive
+	s.Events(120) // wait for the 60 accepted and 60 active to arrive
 	ids := map[string]string{}
-	for _, e := range s.eventsOfType(events.TypeActive) {
+	for _, e := range s.EventsOfType(events.TypeActive) {
 		if prev, ok := ids[e.Subject]; ok && prev != e.ID {
 			t.Fatalf("gateway %s announced under two ids %s and %s", e.Subject, prev, e.ID)
 		}
@@ -191,27 +193,27 @@ func TestReconcileOverlappingTicks(t *testing.T) {
 // and no redelivery came) is re-driven by a tick with the same ClientToken.
 func TestReconcileRedrivesStuckRequests(t *testing.T) {
 	s := newStack(t)
-	now := s.clock.Now()
+	now := s.Clock.Now()
 	rec := store.Request{
 		Key: requestKey("src", "stuck-1"), Source: "src", EventID: "stuck-1", ClientToken: "vpngw-stuck-token-1",
 		RegionID: "cn-hangzhou", VpcID: "vpc-bp1vpngwdemo0000001", State: store.Received, CreatedAt: now, UpdatedAt: now,
 	}
 	rec.Params, _ = json.Marshal(validData())
-	if _, _, err := s.app.Store.Insert(context.Background(), rec, nil); err != nil {
+	if _, _, err := s.App.Store.Insert(context.Background(), rec, nil); err != nil {
 		t.Fatal(err)
 	}
 	if rep := s.tick(); rep.Redriven != 0 {
 		t.Fatalf("a fresh Received request was re-driven: %+v", rep)
 	}
-	s.clock.Advance(3 * time.Minute)
+	s.Clock.Advance(3 * time.Minute)
 	if rep := s.tick(); rep.Redriven != 1 {
 		t.Fatalf("tick: %+v, want 1 re-driven", rep)
 	}
-	got, err := s.app.Store.Get(context.Background(), rec.Key)
+	got, err := s.App.Store.Get(context.Background(), rec.Key)
 	if err != nil || got.State != store.Pending || got.GatewayID == "" {
 		t.Fatalf("after redrive: %+v %v", got, err)
 	}
-	if n := len(s.api.Gateways()); n != 1 {
+	if n := len(s.API.Gateways()); n != 1 {
 		t.Fatalf("%d gateways, want 1", n)
 	}
 }
@@ -221,28 +223,28 @@ func TestReconcileRedrivesStuckRequests(t *testing.T) {
 // under their ids, and nothing is lost.
 func TestBrokerDownLosesNothing(t *testing.T) {
 	s := newStack(t)
-	s.nats.Shutdown()
+	s.StopBroker()
 	for i := range 3 {
 		if _, err := s.provision(requestEvent(fmt.Sprintf("evt-down-%d", i), validData())); err != nil {
 			t.Fatalf("provision with the broker down: %v", err)
 		}
 	}
-	unsent, err := s.app.Store.Unsent(context.Background(), 100)
+	unsent, err := s.App.Store.Unsent(context.Background(), 100)
 	if err != nil || len(unsent) != 3 {
 		t.Fatalf("outbox holds %d events (%v), want the 3 accepted", len(unsent), err)
 	}
-	s.clock.Advance(3 * time.Minute)
+	s.Clock.Advance(3 * time.Minute)
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	rep, err := s.app.Reconcile.Tick(ctx, reconcile.Options{})
+	rep, err := s.App.Reconcile.Tick(ctx, reconcile.Options{})
 	cancel()
 	if err == nil || rep.Active != 3 || rep.Published != 0 {
 		t.Fatalf("tick with the broker down: %+v, %v; want 3 settled, none published, an error", rep, err)
 	}
-	s.restartBroker()
+	s.StartBroker()
 	var published int
 	for range 50 { // the publisher reconnects on its own
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		rep, _ := s.app.Reconcile.Tick(ctx, reconcile.Options{})
+		rep, _ := s.App.Reconcile.Tick(ctx, reconcile.Options{})
 		cancel()
 		if published += rep.Published; published == 6 {
 			break
@@ -251,7 +253,7 @@ func TestBrokerDownLosesNothing(t *testing.T) {
 	}
 	// A plain subscriber misses what was published while it reconnected;
 	// the stream holds everything.
-	got := s.streamEvents()
+	got := s.StreamEvents()
 	if len(got) != 6 {
 		t.Fatalf("stream holds %d events, want 3 accepted + 3 active: %+v", len(got), got)
 	}

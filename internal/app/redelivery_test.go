@@ -1,10 +1,12 @@
-package app
+package app_test
 
 import (
 	"context"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/vpngw/vpngw/internal/apptest"
 
 	"github.com/vpngw/vpngw/internal/store"
 )
@@ -14,7 +16,7 @@ import (
 // be decided on its own data while the recorded parameters (Bandwidth 10)
 // are sent: the record is decided as recorded, and denied.
 func TestRedeliveryWithOtherDataDoesNotCreateTheRecorded(t *testing.T) {
-	s := newStackEnv(t, map[string]string{"VPNGW_POLICY_INLINE": redrivePolicy})
+	s := newStack(t, apptest.WithEnv(map[string]string{"VPNGW_POLICY_INLINE": redrivePolicy}))
 	s.recordOnly(requestEvent("late-tame", validData()))
 	changed := s.withPolicy(strings.Replace(redrivePolicy, "maxBandwidth: 1000", "maxBandwidth: 5", 1))
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
@@ -23,12 +25,12 @@ func TestRedeliveryWithOtherDataDoesNotCreateTheRecorded(t *testing.T) {
 	tame["Bandwidth"] = 5
 	out, err := changed.ProvisionHandler()(ctx, requestEvent("late-tame", tame))
 	t.Logf("redelivery: %+v %v", out, err)
-	for _, g := range s.api.Gateways() {
+	for _, g := range s.API.Gateways() {
 		if g.Bandwidth != 5 {
 			t.Fatalf("created a %d Mbit/s gateway under a rule allowing at most 5", g.Bandwidth)
 		}
 	}
-	got, gerr := s.app.Store.Get(context.Background(), requestKey("acs:eventbridge:tickets", "late-tame"))
+	got, gerr := s.App.Store.Get(context.Background(), requestKey("acs:eventbridge:tickets", "late-tame"))
 	if gerr != nil {
 		t.Fatal(gerr)
 	}
@@ -40,17 +42,17 @@ func TestRedeliveryWithOtherDataDoesNotCreateTheRecorded(t *testing.T) {
 // The same request redelivered as it was recorded is decided again under
 // the policy in force, as its recorded requester: denied now, it fails.
 func TestRedeliveryAsRecordedIsDecidedAgain(t *testing.T) {
-	s := newStackEnv(t, map[string]string{"VPNGW_POLICY_INLINE": redrivePolicy})
+	s := newStack(t, apptest.WithEnv(map[string]string{"VPNGW_POLICY_INLINE": redrivePolicy}))
 	s.recordOnly(requestEvent("late-same", validData()))
 	changed := s.withPolicy(strings.Replace(redrivePolicy, "maxBandwidth: 1000", "maxBandwidth: 5", 1))
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
 	out, err := changed.ProvisionHandler()(ctx, requestEvent("late-same", validData()))
 	t.Logf("redelivery: %+v %v", out, err)
-	if n := s.api.Calls("CreateVpnGateway"); n != 0 {
+	if n := s.API.Calls("CreateVpnGateway"); n != 0 {
 		t.Fatalf("%d CreateVpnGateway calls for a request the policy now denies", n)
 	}
-	got, gerr := s.app.Store.Get(context.Background(), requestKey("acs:eventbridge:tickets", "late-same"))
+	got, gerr := s.App.Store.Get(context.Background(), requestKey("acs:eventbridge:tickets", "late-same"))
 	if gerr != nil {
 		t.Fatal(gerr)
 	}
@@ -63,18 +65,18 @@ func TestRedeliveryAsRecordedIsDecidedAgain(t *testing.T) {
 // webhook secret, with the same source and id: the webhook's decision (no
 // rule for caller webhook) must not fail the bus request's own record.
 func TestWebhookDeliveryOfABusRequestIDLeavesItsRecord(t *testing.T) {
-	s := newStackEnv(t, webhookEnv(busOnlyPolicy))
+	s := newStack(t, apptest.WithEnv(webhookEnv(busOnlyPolicy)))
 	s.recordOnly(requestEvent("victim-1", validData()))
 	code, resp := s.postWebhook(requestEvent("victim-1", validData()))
 	t.Logf("webhook: %d %+v", code, resp)
-	got, err := s.app.Store.Get(context.Background(), requestKey("acs:eventbridge:tickets", "victim-1"))
+	got, err := s.App.Store.Get(context.Background(), requestKey("acs:eventbridge:tickets", "victim-1"))
 	if err != nil {
 		t.Fatal(err)
 	}
 	if got.State != store.Received || got.Caller != "" || got.LastError != "" {
 		t.Fatalf("the bus request's record changed by a webhook delivery of its id: state=%s caller=%q last_error=%q", got.State, got.Caller, got.LastError)
 	}
-	if n := s.api.Calls("CreateVpnGateway"); n != 0 {
+	if n := s.API.Calls("CreateVpnGateway"); n != 0 {
 		t.Fatalf("%d CreateVpnGateway calls from a webhook delivery of a bus request's id", n)
 	}
 }

@@ -1,4 +1,4 @@
-package app
+package app_test
 
 import (
 	"bytes"
@@ -9,6 +9,9 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/vpngw/vpngw/internal/app"
+	"github.com/vpngw/vpngw/internal/apptest"
 
 	"github.com/vpngw/vpngw/events"
 	"github.com/vpngw/vpngw/internal/policy"
@@ -24,8 +27,8 @@ func (s *stack) recordOnly(payload []byte) {
 	s.t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 	defer cancel()
-	out, err := s.app.ProvisionHandler()(ctx, payload)
-	if err == nil || out.(ProvisionResponse).Results[0].State != store.Received {
+	out, err := s.App.ProvisionHandler()(ctx, payload)
+	if err == nil || out.(app.ProvisionResponse).Results[0].State != store.Received {
 		s.t.Fatalf("short delivery: %+v %v, want the request recorded as received and a retry asked for", out, err)
 	}
 }
@@ -37,11 +40,11 @@ func (s *stack) recordOnlyWebhook(body []byte) {
 	defer cancel()
 	r := httptest.NewRequestWithContext(ctx, http.MethodPost, "/", bytes.NewReader(body))
 	r.Header.Set("Content-Type", contentTypeOf(body))
-	ts, sig := webhook.Sign(testWebhookSecret, s.clock.Now(), body)
+	ts, sig := webhook.Sign(testWebhookSecret, s.Clock.Now(), body)
 	r.Header.Set(webhook.HeaderTimestamp, ts)
 	r.Header.Set(webhook.HeaderSignature, sig)
 	w := httptest.NewRecorder()
-	s.app.Webhook.ServeHTTP(w, r)
+	s.App.Webhook.ServeHTTP(w, r)
 	if w.Code != http.StatusServiceUnavailable {
 		s.t.Fatalf("short webhook delivery: %d %s, want 503 (recorded, not attempted)", w.Code, w.Body)
 	}
@@ -50,20 +53,15 @@ func (s *stack) recordOnlyWebhook(body []byte) {
 // withPolicy starts a second instance of the stack's application on the
 // same store, broker and API, under another policy: the operator's change
 // as the next reconcile tick sees it.
-func (s *stack) withPolicy(yaml string) *App {
+func (s *stack) withPolicy(yaml string) *app.App {
 	s.t.Helper()
 	p, err := policy.Parse("changed", []byte(yaml))
 	if err != nil {
 		s.t.Fatal(err)
 	}
-	cfg := s.app.Config
+	cfg := s.App.Config
 	cfg.Policy = p
-	a, err := New(context.Background(), cfg, s.log, WithClock(s.clock.Now))
-	if err != nil {
-		s.t.Fatal(err)
-	}
-	s.t.Cleanup(func() { a.Close() })
-	return a
+	return s.NewApp(cfg, s.Log)
 }
 
 const redrivePolicy = `version: 1
@@ -87,34 +85,34 @@ rules:
 // the operator's new policy denies fails PolicyDenied and is not created;
 // the webhook's request, still allowed by the webhook's rule, is created.
 func TestRedriveIsDecidedAgain(t *testing.T) {
-	s := newStackEnv(t, webhookEnv(redrivePolicy))
+	s := newStack(t, apptest.WithEnv(webhookEnv(redrivePolicy)))
 	s.recordOnly(requestEvent("late-bus", validData()))
 	s.recordOnlyWebhook(requestEvent("late-hook", validData()))
-	if n := s.api.Calls("CreateVpnGateway"); n != 0 {
+	if n := s.API.Calls("CreateVpnGateway"); n != 0 {
 		t.Fatalf("%d creates before the re-drive", n)
 	}
 
 	changed := s.withPolicy(strings.Replace(redrivePolicy, "maxBandwidth: 1000", "maxBandwidth: 5", 1))
-	s.clock.Advance(3 * time.Minute)
+	s.Clock.Advance(3 * time.Minute)
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	rep, err := changed.Reconcile.Tick(ctx, reconcile.Options{})
 	if err != nil || rep.Redriven != 2 {
 		t.Fatalf("tick: %+v %v, want both re-driven", rep, err)
 	}
-	if n := s.api.Calls("CreateVpnGateway"); n != 1 {
+	if n := s.API.Calls("CreateVpnGateway"); n != 1 {
 		t.Fatalf("%d creates, want 1 (the webhook's request only)", n)
 	}
-	bus, err := s.app.Store.Get(ctx, requestKey("acs:eventbridge:tickets", "late-bus"))
+	bus, err := s.App.Store.Get(ctx, requestKey("acs:eventbridge:tickets", "late-bus"))
 	if err != nil || bus.State != store.Failed || !strings.HasPrefix(bus.LastError, events.CodePolicyDenied+": ") || !strings.Contains(bus.LastError, "tickets-bus") {
 		t.Fatalf("bus request after the re-drive: %+v %v, want failed PolicyDenied naming the rule", bus, err)
 	}
-	hook, err := s.app.Store.Get(ctx, requestKey("acs:eventbridge:tickets", "late-hook"))
+	hook, err := s.App.Store.Get(ctx, requestKey("acs:eventbridge:tickets", "late-hook"))
 	if err != nil || hook.State != store.Pending || hook.Caller != webhook.CallerWebhook {
 		t.Fatalf("webhook request after the re-drive: %+v %v, want pending, recorded with its caller", hook, err)
 	}
 	var denied int
-	for _, e := range s.eventsOfType(events.TypeFailed) {
+	for _, e := range s.EventsOfType(events.TypeFailed) {
 		var f events.Failed
 		if err := json.Unmarshal(e.Data, &f); err != nil {
 			t.Fatal(err)
@@ -132,7 +130,7 @@ func TestRedriveIsDecidedAgain(t *testing.T) {
 // its redelivery nor on the tick's re-drive: under quota.pending 2, the two
 // requests left received are both created.
 func TestRedriveQuotaLeavesTheRequestOut(t *testing.T) {
-	s := newStackEnv(t, map[string]string{"VPNGW_POLICY_INLINE": strings.Replace(redrivePolicy, "chargeTypes: [POSTPAY]\n", "chargeTypes: [POSTPAY]\n    quota: {pending: 2}\n", 1)})
+	s := newStack(t, apptest.WithEnv(map[string]string{"VPNGW_POLICY_INLINE": strings.Replace(redrivePolicy, "chargeTypes: [POSTPAY]\n", "chargeTypes: [POSTPAY]\n    quota: {pending: 2}\n", 1)}))
 	s.recordOnly(requestEvent("late-quota-1", validData()))
 	s.recordOnly(requestEvent("late-quota-2", validData()))
 	// The platform delivers the first again.
@@ -141,15 +139,15 @@ func TestRedriveQuotaLeavesTheRequestOut(t *testing.T) {
 		t.Fatalf("redelivery: %+v %v, want pending (2 pending, itself included, is within the quota)", resp.Results, err)
 	}
 	// The tick re-drives the second.
-	s.clock.Advance(3 * time.Minute)
+	s.Clock.Advance(3 * time.Minute)
 	if rep := s.tick(); rep.Redriven != 1 {
 		t.Fatalf("tick: %+v, want the request re-driven", rep)
 	}
-	got, err := s.app.Store.Get(context.Background(), requestKey("acs:eventbridge:tickets", "late-quota-2"))
+	got, err := s.App.Store.Get(context.Background(), requestKey("acs:eventbridge:tickets", "late-quota-2"))
 	if err != nil || got.State != store.Pending {
 		t.Fatalf("after the re-drive: %+v %v, want pending", got, err)
 	}
-	if n := s.api.Calls("CreateVpnGateway"); n != 2 {
+	if n := s.API.Calls("CreateVpnGateway"); n != 2 {
 		t.Fatalf("%d creates, want 2", n)
 	}
 }
@@ -158,7 +156,7 @@ func TestRedriveQuotaLeavesTheRequestOut(t *testing.T) {
 // fails the recorded request itself: it does not stay received for the
 // tick to create.
 func TestRedeliveryDeniedNowFailsTheRecord(t *testing.T) {
-	s := newStackEnv(t, map[string]string{"VPNGW_POLICY_INLINE": redrivePolicy})
+	s := newStack(t, apptest.WithEnv(map[string]string{"VPNGW_POLICY_INLINE": redrivePolicy}))
 	s.recordOnly(requestEvent("late-denied", validData()))
 	changed := s.withPolicy(strings.Replace(redrivePolicy, "maxBandwidth: 1000", "maxBandwidth: 5", 1))
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
@@ -167,16 +165,16 @@ func TestRedeliveryDeniedNowFailsTheRecord(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if r := out.(ProvisionResponse).Results[0]; r.State != store.Failed || r.Code != events.CodePolicyDenied {
+	if r := out.(app.ProvisionResponse).Results[0]; r.State != store.Failed || r.Code != events.CodePolicyDenied {
 		t.Fatalf("redelivery: %+v, want failed PolicyDenied", r)
 	}
-	got, err := s.app.Store.Get(ctx, requestKey("acs:eventbridge:tickets", "late-denied"))
+	got, err := s.App.Store.Get(ctx, requestKey("acs:eventbridge:tickets", "late-denied"))
 	if err != nil || got.State != store.Failed {
 		t.Fatalf("record after the redelivery: %+v %v, want failed", got, err)
 	}
-	s.clock.Advance(3 * time.Minute)
+	s.Clock.Advance(3 * time.Minute)
 	s.tick()
-	if n := s.api.Calls("CreateVpnGateway"); n != 0 {
+	if n := s.API.Calls("CreateVpnGateway"); n != 0 {
 		t.Fatalf("%d creates for a request the policy denied", n)
 	}
 }

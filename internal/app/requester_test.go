@@ -1,4 +1,4 @@
-package app
+package app_test
 
 import (
 	"bytes"
@@ -9,6 +9,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/vpngw/vpngw/internal/app"
+	"github.com/vpngw/vpngw/internal/apptest"
+
 	"github.com/vpngw/vpngw/events"
 	"github.com/vpngw/vpngw/internal/intake"
 	"github.com/vpngw/vpngw/internal/store"
@@ -18,7 +21,7 @@ import (
 // testWebhookSecret signs the stack's POST / in these tests.
 const testWebhookSecret = "0123456789abcdef0123456789abcdef"
 
-// webhookEnv is newStackEnv's environment for a stack whose webhook POST /
+// webhookEnv is the environment for a stack whose webhook POST /
 // is on, under policy.
 func webhookEnv(policy string) map[string]string {
 	return map[string]string{"VPNGW_POLICY_INLINE": policy, "VPNGW_WEBHOOK_SECRET": testWebhookSecret, "VPNGW_WEBHOOK_SECRET_SOURCES": "*"}
@@ -26,13 +29,13 @@ func webhookEnv(policy string) map[string]string {
 
 // postIntake sends body to the stack's CloudEvents HTTP intake (the local
 // stack's POST /), as the event bus's HTTP delivery does.
-func (s *stack) postIntake(body []byte) (int, ProvisionResponse) {
+func (s *stack) postIntake(body []byte) (int, app.ProvisionResponse) {
 	s.t.Helper()
 	r := httptest.NewRequest(http.MethodPost, "/", bytes.NewReader(body))
 	r.Header.Set("Content-Type", contentTypeOf(body))
 	w := httptest.NewRecorder()
-	s.app.HTTPHandler().ServeHTTP(w, r)
-	var resp ProvisionResponse
+	s.App.HTTPHandler().ServeHTTP(w, r)
+	var resp app.ProvisionResponse
 	if err := json.Unmarshal(w.Body.Bytes(), &resp); err != nil {
 		s.t.Fatalf("intake answered %d %s", w.Code, w.Body)
 	}
@@ -42,21 +45,7 @@ func (s *stack) postIntake(body []byte) (int, ProvisionResponse) {
 // postWebhook sends body to the webhook's POST /, signed with the secret.
 func (s *stack) postWebhook(body []byte) (int, webhook.Response) {
 	s.t.Helper()
-	if s.app.Webhook == nil {
-		s.t.Fatal("the stack has no webhook: set VPNGW_WEBHOOK_SECRET")
-	}
-	r := httptest.NewRequest(http.MethodPost, "/", bytes.NewReader(body))
-	r.Header.Set("Content-Type", contentTypeOf(body))
-	ts, sig := webhook.Sign(testWebhookSecret, s.clock.Now(), body)
-	r.Header.Set(webhook.HeaderTimestamp, ts)
-	r.Header.Set(webhook.HeaderSignature, sig)
-	w := httptest.NewRecorder()
-	s.app.Webhook.ServeHTTP(w, r)
-	var resp webhook.Response
-	if err := json.Unmarshal(w.Body.Bytes(), &resp); err != nil {
-		s.t.Fatalf("webhook answered %d %s", w.Code, w.Body)
-	}
-	return w.Code, resp
+	return s.postWebhookKey(testWebhookSecret, body)
 }
 
 // contentTypeOf is the structured or batch mode media type of body.
@@ -101,7 +90,7 @@ rules:
 // allows: the request matches no rule and nothing is created, while the
 // same event from the bus is allowed.
 func TestWebhookCannotClaimABusRule(t *testing.T) {
-	s := newStackEnv(t, webhookEnv(busOnlyPolicy))
+	s := newStack(t, apptest.WithEnv(webhookEnv(busOnlyPolicy)))
 	code, resp := s.postWebhook(requestEvent("claim-1", validData()))
 	if code != http.StatusBadRequest || len(resp.Results) != 1 {
 		t.Fatalf("webhook: %d %+v, want 400 with one result", code, resp)
@@ -109,7 +98,7 @@ func TestWebhookCannotClaimABusRule(t *testing.T) {
 	if r := resp.Results[0]; r.State != store.Failed || r.Code != events.CodePolicyDenied {
 		t.Fatalf("webhook request: %+v, want failed PolicyDenied", r)
 	}
-	if n := s.api.Calls("CreateVpnGateway"); n != 0 {
+	if n := s.API.Calls("CreateVpnGateway"); n != 0 {
 		t.Fatalf("%d CreateVpnGateway calls for a request the policy does not allow from the webhook", n)
 	}
 	// The same source on the bus is allowed.
@@ -133,10 +122,10 @@ func TestDryRunBatchCreatesNothing(t *testing.T) {
 			t.Errorf("item %d: %+v, want dry-run", i, r)
 		}
 	}
-	if n, g := s.api.Calls("CreateVpnGateway"), len(s.api.Gateways()); n != 0 || g != 0 {
+	if n, g := s.API.Calls("CreateVpnGateway"), len(s.API.Gateways()); n != 0 || g != 0 {
 		t.Fatalf("a dry-run batch made %d CreateVpnGateway calls and %d gateways, want none", n, g)
 	}
-	if n := len(s.eventsOfType(events.TypeValidated)); n != 3 {
+	if n := len(s.EventsOfType(events.TypeValidated)); n != 3 {
 		t.Fatalf("%d validated events, want one per item", n)
 	}
 }
@@ -145,7 +134,7 @@ func TestDryRunBatchCreatesNothing(t *testing.T) {
 // webhook's request: a rule for the bus does not take its items, and a rule
 // for the webhook does.
 func TestWebhookBatchKeepsItsCaller(t *testing.T) {
-	s := newStackEnv(t, webhookEnv(busOnlyPolicy+`  - name: signed-jobs
+	s := newStack(t, apptest.WithEnv(webhookEnv(busOnlyPolicy+`  - name: signed-jobs
     match:
       source: "/batch/signed"
       caller: webhook
@@ -153,7 +142,7 @@ func TestWebhookBatchKeepsItsCaller(t *testing.T) {
     vpcs: ["*"]
     maxBandwidth: 10
     chargeTypes: [POSTPAY]
-`))
+`)))
 	// The bus rule's source, wrapped in a batch and sent to the webhook.
 	code, resp := s.postWebhook(batchEvent("wrapped-1", []map[string]any{validData(), validData()}))
 	if code != http.StatusBadRequest || len(resp.Results) != 2 {
@@ -164,7 +153,7 @@ func TestWebhookBatchKeepsItsCaller(t *testing.T) {
 			t.Errorf("item %d: %+v, want failed PolicyDenied", i, r)
 		}
 	}
-	if n := s.api.Calls("CreateVpnGateway"); n != 0 {
+	if n := s.API.Calls("CreateVpnGateway"); n != 0 {
 		t.Fatalf("%d CreateVpnGateway calls for items no rule of the webhook allows", n)
 	}
 	// The webhook's own rule takes the items of its batch.
@@ -184,18 +173,18 @@ func TestWebhookBatchKeepsItsCaller(t *testing.T) {
 func TestTickFinishesADryRunBatchAsDryRun(t *testing.T) {
 	s := newStack(t)
 	raw, _ := json.Marshal(map[string]any{"Requests": []map[string]any{validData(), validData()}})
-	now := s.clock.Now()
-	if _, _, err := s.app.Store.Insert(context.Background(), store.Request{
+	now := s.Clock.Now()
+	if _, _, err := s.App.Store.Insert(context.Background(), store.Request{
 		Key: requestKey("/batch/nightly", "dry-orphan"), Source: "/batch/nightly", EventID: "dry-orphan",
 		Params: raw, State: store.Batch, CreatedAt: now, UpdatedAt: now, DryRun: true,
 	}, nil); err != nil {
 		t.Fatal(err)
 	}
 	s.tick()
-	if n, g := s.api.Calls("CreateVpnGateway"), len(s.api.Gateways()); n != 0 || g != 0 {
+	if n, g := s.API.Calls("CreateVpnGateway"), len(s.API.Gateways()); n != 0 || g != 0 {
 		t.Fatalf("the tick made %d CreateVpnGateway calls and %d gateways for a dry-run batch, want none", n, g)
 	}
-	if n := len(s.eventsOfType(events.TypeValidated)); n != 2 {
+	if n := len(s.EventsOfType(events.TypeValidated)); n != 2 {
 		t.Fatalf("%d validated events, want one per item", n)
 	}
 }
@@ -214,19 +203,12 @@ func TestDryRunBatchCompletes(t *testing.T) {
 	if rep := s.tick(); rep.Batches != 1 {
 		t.Fatalf("tick: %+v, want the dry-run batch completed", rep)
 	}
-	sums := s.eventsOfType(events.TypeBatchCompleted)
-	if len(sums) != 1 {
-		t.Fatalf("%d batch summaries, want 1", len(sums))
-	}
-	var sum events.BatchCompleted
-	if err := json.Unmarshal(sums[0].Data, &sum); err != nil {
-		t.Fatal(err)
-	}
+	sum := onlyEvent[events.BatchCompleted](t, s, events.TypeBatchCompleted)
 	if sum.Total != 3 || sum.Validated != 2 || sum.Failed != 1 || sum.Active != 0 || len(sum.FailedItems) != 1 || sum.FailedItems[0].Index != 1 {
 		t.Fatalf("summary %+v, want 3 items: 2 validated, 1 failed (index 1)", sum)
 	}
-	s.clock.Advance(time.Hour)
-	if rep := s.tick(); rep.Claimed != 0 || rep.Batches != 0 || len(s.eventsOfType(events.TypeBatchCompleted)) != 1 {
+	s.Clock.Advance(time.Hour)
+	if rep := s.tick(); rep.Claimed != 0 || rep.Batches != 0 || len(s.EventsOfType(events.TypeBatchCompleted)) != 1 {
 		t.Fatalf("tick after the summary: %+v, want nothing claimed and no second summary", rep)
 	}
 }

@@ -1,4 +1,4 @@
-package app
+package app_test
 
 import (
 	"context"
@@ -10,6 +10,10 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/vpngw/vpngw/internal/app"
+	"github.com/vpngw/vpngw/internal/apptest"
+	"github.com/vpngw/vpngw/internal/testenv"
 
 	"github.com/aliyun/fc-runtime-go-sdk/fccontext"
 
@@ -48,18 +52,17 @@ func scan(t *testing.T, where, text string) {
 // signature, and a database URL with a password. Everything written is
 // scanned.
 func TestNoSecretLeaks(t *testing.T) {
-	s := newStackEnv(t, map[string]string{
+	s := newStack(t, apptest.WithEnv(map[string]string{
 		"ALIBABA_CLOUD_ACCESS_KEY_ID":     fallbackAKID,
 		"ALIBABA_CLOUD_ACCESS_KEY_SECRET": secretAK,
-	}, vpcsim.WithAccessKey(fallbackAKID, secretAK),
-		vpcsim.WithSTSToken(stsAccessKey, secretSTS, secretToken, time.Now().Add(time.Hour)))
+	}), apptest.WithEmulator(vpcsim.WithAccessKey(fallbackAKID, secretAK), vpcsim.WithSTSToken(stsAccessKey, secretSTS, secretToken, time.Now().Add(time.Hour))))
 	var answers strings.Builder
 	invoke := func(ak, secret, token, id string) {
 		fctx := &fccontext.FcContext{RequestID: "fc-" + id, Credentials: fccontext.Credentials{
 			AccessKeyId: ak, AccessKeySecret: secret, SecurityToken: token}}
 		ctx, cancel := context.WithTimeout(fccontext.NewContext(context.Background(), fctx), 5*time.Second)
 		defer cancel()
-		out, err := runtime.FC(s.app.ProvisionHandler(), s.log)(ctx, requestEvent(id, validData()))
+		out, err := runtime.FC(s.App.ProvisionHandler(), s.Log)(ctx, requestEvent(id, validData()))
 		b, _ := json.Marshal(out)
 		answers.Write(b)
 		if err != nil {
@@ -70,11 +73,11 @@ func TestNoSecretLeaks(t *testing.T) {
 	invoke("", "", "", "sec-2")                                   // the fallback pair
 	invoke(stsAccessKey, wrongSecretAK, secretToken, "sec-3")     // refused signature
 	invoke(stsAccessKey, secretSTS, "SECRETtoken-wrong", "sec-4") // refused token
-	if n := len(s.api.Gateways()); n != 2 {
+	if n := len(s.API.Gateways()); n != 2 {
 		t.Fatalf("%d gateways, want 2 (the refused credentials create nothing)", n)
 	}
 	// The HTTP edge, too.
-	srv := httptest.NewServer(s.app.HTTPHandler())
+	srv := httptest.NewServer(s.App.HTTPHandler())
 	defer srv.Close()
 	resp, err := http.Post(srv.URL+"/", "application/cloudevents+json", strings.NewReader(string(requestEvent("sec-5", validData()))))
 	if err != nil {
@@ -91,10 +94,10 @@ func TestNoSecretLeaks(t *testing.T) {
 		// and accepted, so the whole pipeline runs with it.
 		dbURL = strings.Replace(u, "postgres@", "postgres:"+secretDBPass+"@", 1)
 	}
-	cfg := s.app.Config
+	cfg := s.App.Config
 	cfg.StoreURL = dbURL
-	logs := &syncBuffer{}
-	a, err := New(context.Background(), cfg, logging.New(logs, "json", nil))
+	logs := &testenv.SyncBuffer{}
+	a, err := app.New(context.Background(), cfg, logging.New(logs, "json", nil))
 	if err != nil {
 		answers.WriteString(err.Error())
 	} else {
@@ -107,25 +110,25 @@ func TestNoSecretLeaks(t *testing.T) {
 		a.Close()
 	}
 
-	s.clock.Advance(3 * time.Minute)
-	rep, err := s.app.Reconcile.Tick(context.Background(), reconcile.Options{})
+	s.Clock.Advance(3 * time.Minute)
+	rep, err := s.App.Reconcile.Tick(context.Background(), reconcile.Options{})
 	b, _ := json.Marshal(rep)
 	answers.Write(b)
 	if err != nil {
 		answers.WriteString(err.Error())
 	}
 
-	for _, e := range s.events(3) {
+	for _, e := range s.Events(3) {
 		b, _ := json.Marshal(e)
 		scan(t, "event "+e.Type, string(b))
 	}
-	unsent, _ := s.app.Store.Unsent(context.Background(), 1000)
+	unsent, _ := s.App.Store.Unsent(context.Background(), 1000)
 	for _, e := range unsent {
 		scan(t, "outbox", string(e.Body))
 	}
 	scan(t, "answers and errors", answers.String())
-	scan(t, "logs", s.logs.String()+logs.String())
-	if !strings.Contains(s.logs.String(), "SignatureDoesNotMatch") && !strings.Contains(answers.String(), "SignatureDoesNotMatch") {
+	scan(t, "logs", s.Logs.String()+logs.String())
+	if !strings.Contains(s.Logs.String(), "SignatureDoesNotMatch") && !strings.Contains(answers.String(), "SignatureDoesNotMatch") {
 		t.Errorf("the refused signature left no trace to scan; the test would prove nothing:\n%s", answers.String())
 	}
 }

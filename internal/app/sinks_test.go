@@ -1,4 +1,4 @@
-package app
+package app_test
 
 import (
 	"context"
@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/vpngw/vpngw/events"
+	"github.com/vpngw/vpngw/internal/apptest"
 	"github.com/vpngw/vpngw/internal/queue"
 	"github.com/vpngw/vpngw/internal/queue/queuetest"
 	"github.com/vpngw/vpngw/internal/reconcile"
@@ -70,15 +71,15 @@ func TestSinksOneDownOneRefusing(t *testing.T) {
 	defer picky.Close()
 	pickyURL := picky.URL + "/picky"
 	sinks := strings.Join([]string{up.URL + "/up", "http://" + downAddr + "/down", pickyURL}, ",")
-	s := newStackEnv(t, map[string]string{"VPNGW_QUEUE_URL": sinks, "VPNGW_SINK_SECRET": testSinkSecret})
+	s := newStack(t, apptest.WithEnv(map[string]string{"VPNGW_QUEUE_URL": sinks, "VPNGW_SINK_SECRET": testSinkSecret}))
 
 	if _, err := s.provision(requestEvent("evt-sinks", validData())); err != nil {
 		t.Fatal(err)
 	}
-	s.clock.Advance(3 * time.Minute)
+	s.Clock.Advance(3 * time.Minute)
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	if rep, _ := s.app.Reconcile.Tick(ctx, reconcile.Options{}); rep.Active != 1 {
+	if rep, _ := s.App.Reconcile.Tick(ctx, reconcile.Options{}); rep.Active != 1 {
 		t.Fatalf("tick: %+v, want the gateway active", rep)
 	}
 	upIn := up.Path("/up")
@@ -91,20 +92,20 @@ func TestSinksOneDownOneRefusing(t *testing.T) {
 	}
 	mu.Unlock()
 	pickyName := queue.SinkName(pickyURL)
-	if n, err := s.app.Store.CountParkedFor(ctx, pickyName); err != nil || n != 1 {
+	if n, err := s.App.Store.CountParkedFor(ctx, pickyName); err != nil || n != 1 {
 		t.Fatalf("parked for the refusing sink: %d, %v; want 1", n, err)
 	}
 	downName := queue.SinkName("http://" + downAddr + "/down")
-	if n, _ := s.app.Store.CountParkedFor(ctx, downName); n != 0 {
+	if n, _ := s.App.Store.CountParkedFor(ctx, downName); n != 0 {
 		t.Fatalf("parked for the down sink: %d, want 0 (down is not a refusal)", n)
 	}
-	if left, _ := s.app.Store.UnsentFor(ctx, downName, 10); len(left) != 2 {
+	if left, _ := s.App.Store.UnsentFor(ctx, downName, 10); len(left) != 2 {
 		t.Fatalf("the down sink's outbox holds %d events, want 2", len(left))
 	}
 
 	// The down sink comes back.
 	down := queuetest.NewHTTPReceiverAt(t, testSinkSecret, downAddr)
-	if _, err := s.app.Outbox.Drain(ctx); err != nil {
+	if _, err := s.App.Outbox.Drain(ctx); err != nil {
 		t.Fatalf("drain once every sink is up: %v", err)
 	}
 	if got := receivedTypes(t, down.Path("/down"), 2); strings.Join(got, " ") != events.TypeAccepted+" "+events.TypeActive {
@@ -114,34 +115,7 @@ func TestSinksOneDownOneRefusing(t *testing.T) {
 	if up.BadSignatures()+down.BadSignatures() != 0 {
 		t.Fatalf("signatures that did not verify: %d", up.BadSignatures()+down.BadSignatures())
 	}
-	if n, _ := s.app.Store.CountParkedFor(ctx, pickyName); n != 1 {
+	if n, _ := s.App.Store.CountParkedFor(ctx, pickyName); n != 1 {
 		t.Fatalf("the refused event is no longer parked (%d)", n)
-	}
-}
-
-func TestFromEnvChecksEverySink(t *testing.T) {
-	for _, c := range []struct {
-		name, queue, secret, want string
-	}{
-		{"HTTP sink without a secret", "tls://mq:4222,https://r.example/hook", "", "VPNGW_SINK_SECRET is not set"},
-		{"short secret", "https://r.example/hook", "short", "at least 16"},
-		{"plaintext second sink", "tls://mq:4222,mqtt://m:1883/p", "", "MQTT in plaintext"},
-		{"Kafka without TLS", "tls://mq:4222,kafka://b1:9092,b2:9092/t", "", "Kafka in plaintext"},
-		{"HTTP in plaintext", "http://r.example/hook", testSinkSecret, "HTTP in plaintext"},
-		{"the same sink twice", "tls://mq:4222,kafka://b:9093/t?tls=true,kafka://b:9093/t?tls=true&sasl=plain", "", "name each destination once"},
-	} {
-		t.Run(c.name, func(t *testing.T) {
-			_, err := FromEnv(functionEnv(map[string]string{"VPNGW_QUEUE_URL": c.queue, "VPNGW_SINK_SECRET": c.secret}), Function)
-			if err == nil || !strings.Contains(err.Error(), c.want) {
-				t.Fatalf("got %v, want an error saying %q", err, c.want)
-			}
-			if c.secret != "" && strings.Contains(err.Error(), c.secret) {
-				t.Fatalf("the error holds the secret: %v", err)
-			}
-		})
-	}
-	ok := "tls://mq:4222,https://r.example/hook?mode=binary,kafka://b1:9093,b2:9093/t?tls=true&sasl=scram-sha-512,mqtts://m:8883/p"
-	if _, err := FromEnv(functionEnv(map[string]string{"VPNGW_QUEUE_URL": ok, "VPNGW_SINK_SECRET": testSinkSecret}), Function); err != nil {
-		t.Fatalf("four verified sinks refused: %v", err)
 	}
 }

@@ -1,4 +1,4 @@
-package app
+package app_test
 
 import (
 	"net/http"
@@ -62,7 +62,7 @@ func TestForgedIdentityTagsAreRefused(t *testing.T) {
 			}
 		})
 	}
-	if n := s.api.Calls("CreateVpnGateway"); n != 0 {
+	if n := s.API.Calls("CreateVpnGateway"); n != 0 {
 		t.Fatalf("%d CreateVpnGateway calls for forged identity tags, want 0", n)
 	}
 
@@ -99,7 +99,7 @@ func TestIdentityTagValuesAreAcceptedByTheTagService(t *testing.T) {
 		if status != http.StatusAccepted || len(out.Results) != 1 || out.Results[0].VpnGatewayId == "" {
 			t.Fatalf("source %q: HTTP %d %s, want 202 with a gateway", src, status, raw)
 		}
-		g, err := s.api.Gateway(out.Results[0].VpnGatewayId)
+		g, err := s.API.Gateway(out.Results[0].VpnGatewayId)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -1,4 +1,4 @@
-package app
+package app_test
 
 import (
 	"context"
@@ -12,6 +12,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/vpngw/vpngw/internal/apptest"
 
 	"github.com/aliyun/fc-runtime-go-sdk/fccontext"
 
@@ -112,13 +114,13 @@ func TestTransportErrorsLeakNoSignedURL(t *testing.T) {
 	for name, endpoint := range unreachableEndpoints(t) {
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()
-			s := newStackEnv(t, map[string]string{
+			s := newStack(t, apptest.WithEnv(map[string]string{
 				"VPNGW_VPC_ENDPOINT":              endpoint,
 				"ALIBABA_CLOUD_ACCESS_KEY_ID":     leakAKID,
 				"ALIBABA_CLOUD_ACCESS_KEY_SECRET": leakAKSecret,
 				"VPNGW_WEBHOOK_SECRET":            leakWebhook,
 				"VPNGW_WEBHOOK_SECRET_SOURCES":    "*",
-			})
+			}))
 			var answers strings.Builder
 			note := func(what string, b []byte, err error) {
 				answers.WriteString(what + ": " + string(b) + "\n")
@@ -137,7 +139,7 @@ func TestTransportErrorsLeakNoSignedURL(t *testing.T) {
 			fctx := &fccontext.FcContext{RequestID: "fc-leak", Credentials: fccontext.Credentials{
 				AccessKeyId: leakSTSID, AccessKeySecret: leakSTSSecret, SecurityToken: leakSTSToken}}
 			ctx, cancel := context.WithTimeout(fccontext.NewContext(context.Background(), fctx), 4*time.Second)
-			out, err := runtime.FC(s.app.ProvisionHandler(), s.log)(ctx, requestEvent("leak-fc", validData()))
+			out, err := runtime.FC(s.App.ProvisionHandler(), s.Log)(ctx, requestEvent("leak-fc", validData()))
 			cancel()
 			b, _ := json.Marshal(out)
 			note("FC invocation", b, err)
@@ -146,18 +148,18 @@ func TestTransportErrorsLeakNoSignedURL(t *testing.T) {
 			req := httptest.NewRequest(http.MethodPost, "/", strings.NewReader(string(requestEvent("leak-http", validData()))))
 			req.Header.Set("Content-Type", "application/cloudevents+json")
 			w := httptest.NewRecorder()
-			s.app.HTTPHandler().ServeHTTP(w, deadline(req))
+			s.App.HTTPHandler().ServeHTTP(w, deadline(req))
 			note("HTTP intake", w.Body.Bytes(), nil)
 
 			// The webhook's POST /.
 			body := requestEvent("leak-webhook", validData())
-			ts, sig := webhook.Sign(leakWebhook, s.clock.Now(), body)
+			ts, sig := webhook.Sign(leakWebhook, s.Clock.Now(), body)
 			req = httptest.NewRequest(http.MethodPost, "/", strings.NewReader(string(body)))
 			req.Header.Set("Content-Type", "application/cloudevents+json")
 			req.Header.Set(webhook.HeaderTimestamp, ts)
 			req.Header.Set(webhook.HeaderSignature, sig)
 			w = httptest.NewRecorder()
-			s.app.Webhook.ServeHTTP(w, deadline(req))
+			s.App.Webhook.ServeHTTP(w, deadline(req))
 			if w.Code != http.StatusServiceUnavailable {
 				t.Errorf("webhook POST /: status %d, want 503 (the API is out of reach): %s", w.Code, w.Body)
 			}
@@ -165,9 +167,9 @@ func TestTransportErrorsLeakNoSignedURL(t *testing.T) {
 
 			// A reconcile tick re-drives what is left. (The store stamps
 			// the failed attempts with its own clock, the wall clock.)
-			s.clock.Advance(time.Since(s.clock.Now()) + 3*time.Minute)
+			s.Clock.Advance(time.Since(s.Clock.Now()) + 3*time.Minute)
 			tctx, tcancel := context.WithTimeout(context.Background(), 8*time.Second)
-			rep, err := s.app.Reconcile.Tick(tctx, reconcile.Options{})
+			rep, err := s.App.Reconcile.Tick(tctx, reconcile.Options{})
 			tcancel()
 			b, _ = json.Marshal(rep)
 			note("reconcile tick", b, err)
@@ -178,7 +180,7 @@ func TestTransportErrorsLeakNoSignedURL(t *testing.T) {
 			var records strings.Builder
 			withError := 0
 			for _, id := range []string{"leak-fc", "leak-http", "leak-webhook"} {
-				rec, err := s.app.Store.Get(context.Background(), request.Identity{Source: "acs:eventbridge:tickets", EventID: id}.Key())
+				rec, err := s.App.Store.Get(context.Background(), request.Identity{Source: "acs:eventbridge:tickets", EventID: id}.Key())
 				if err != nil {
 					t.Fatalf("record %s: %v", id, err)
 				}
@@ -192,19 +194,19 @@ func TestTransportErrorsLeakNoSignedURL(t *testing.T) {
 			if withError != 3 {
 				t.Errorf("%d of 3 records have a last_error: the failures left too little to scan:\n%s", withError, records.String())
 			}
-			unsent, _ := s.app.Store.Unsent(context.Background(), 1000)
+			unsent, _ := s.App.Store.Unsent(context.Background(), 1000)
 			for _, e := range unsent {
 				scanLeaks(t, "outbox event "+e.Type, string(e.Body))
 			}
-			for _, e := range s.events(0) {
+			for _, e := range s.Events(0) {
 				b, _ := json.Marshal(e)
 				scanLeaks(t, "event "+e.Type, string(b))
 			}
 			scanLeaks(t, "answers", answers.String())
 			scanLeaks(t, "last_error", records.String())
-			scanLeaks(t, "logs", s.logs.String())
-			if !strings.Contains(s.logs.String(), "CreateVpnGateway") {
-				t.Errorf("no log line names the failed call; the scan proves nothing:\n%s", s.logs.String())
+			scanLeaks(t, "logs", s.Logs.String())
+			if !strings.Contains(s.Logs.String(), "CreateVpnGateway") {
+				t.Errorf("no log line names the failed call; the scan proves nothing:\n%s", s.Logs.String())
 			}
 			if testing.Verbose() {
 				t.Logf("records:\n%s", records.String())
@@ -217,28 +219,28 @@ func TestTransportErrorsLeakNoSignedURL(t *testing.T) {
 // with the string it signed, which holds the key id, the nonce and the
 // signed query; that text reaches neither the failed event nor the record.
 func TestRefusedSignatureLeaksNoStringToSign(t *testing.T) {
-	s := newStackEnv(t, map[string]string{
+	s := newStack(t, apptest.WithEnv(map[string]string{
 		"ALIBABA_CLOUD_ACCESS_KEY_ID":     leakAKID,
 		"ALIBABA_CLOUD_ACCESS_KEY_SECRET": "leakscan-a-wrong-secret",
-	}, vpcsim.WithAccessKey(leakAKID, leakAKSecret))
+	}), apptest.WithEmulator(vpcsim.WithAccessKey(leakAKID, leakAKSecret)))
 	resp, err := s.provision(requestEvent("leak-sig", validData()))
 	b, _ := json.Marshal(resp)
 	answers := string(b)
 	if err != nil {
 		answers += err.Error()
 	}
-	rec, err := s.app.Store.Get(context.Background(), request.Identity{Source: "acs:eventbridge:tickets", EventID: "leak-sig"}.Key())
+	rec, err := s.App.Store.Get(context.Background(), request.Identity{Source: "acs:eventbridge:tickets", EventID: "leak-sig"}.Key())
 	if err != nil {
 		t.Fatal(err)
 	}
 	if !strings.Contains(rec.LastError, "SignatureDoesNotMatch") {
 		t.Fatalf("last_error %q: the emulator did not refuse the signature; the test proves nothing", rec.LastError)
 	}
-	for _, e := range s.events(1) {
+	for _, e := range s.Events(1) {
 		b, _ := json.Marshal(e)
 		scanLeaks(t, "event "+e.Type, string(b))
 	}
 	scanLeaks(t, "answer", answers)
 	scanLeaks(t, "last_error", rec.LastError)
-	scanLeaks(t, "logs", s.logs.String())
+	scanLeaks(t, "logs", s.Logs.String())
 }

@@ -1,74 +1,18 @@
-package app
+package app_test
 
 import (
-	"context"
-	"database/sql"
 	"encoding/json"
-	"fmt"
-	"math/rand/v2"
 	"net/http"
-	"net/url"
-	"os"
 	"strings"
 	"testing"
-	"time"
+
+	"github.com/vpngw/vpngw/internal/apptest"
+	"github.com/vpngw/vpngw/internal/testenv"
 
 	"github.com/vpngw/vpngw/events"
 	"github.com/vpngw/vpngw/internal/request"
 	"github.com/vpngw/vpngw/internal/store"
 )
-
-// testStoreURLs are the stores a test runs against: SQLite always, and
-// PostgreSQL and MySQL when VPNGW_TEST_POSTGRES_URL and VPNGW_TEST_MYSQL_URL
-// name test servers (under CI they must). Each server gets a schema or
-// database of the test's own, dropped at the end.
-func testStoreURLs(t *testing.T) map[string]string {
-	t.Helper()
-	urls := map[string]string{"sqlite": "sqlite://" + t.TempDir() + "/vpngw.db"}
-	name := fmt.Sprintf("vpngw_app_%d_%08x", os.Getpid(), rand.Uint32())
-	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
-	defer cancel()
-	if u := os.Getenv("VPNGW_TEST_POSTGRES_URL"); u != "" {
-		db, err := sql.Open("pgx", u)
-		if err != nil {
-			t.Fatalf("VPNGW_TEST_POSTGRES_URL: %v", err)
-		}
-		t.Cleanup(func() { db.Close() })
-		if _, err := db.ExecContext(ctx, "CREATE SCHEMA "+name); err != nil {
-			t.Fatalf("PostgreSQL: create schema: %v", err)
-		}
-		t.Cleanup(func() { _, _ = db.Exec("DROP SCHEMA " + name + " CASCADE") })
-		pu, _ := url.Parse(u)
-		q := pu.Query()
-		q.Set("search_path", name)
-		pu.RawQuery = q.Encode()
-		urls["postgres"] = pu.String()
-	} else if os.Getenv("CI") == "true" {
-		t.Fatal("VPNGW_TEST_POSTGRES_URL is not set; CI must run this test against PostgreSQL")
-	}
-	if u := os.Getenv("VPNGW_TEST_MYSQL_URL"); u != "" {
-		mu, err := url.Parse(u)
-		if err != nil {
-			t.Fatalf("VPNGW_TEST_MYSQL_URL: %v", err)
-		}
-		pass, _ := mu.User.Password()
-		dsn := fmt.Sprintf("%s:%s@tcp(%s)/", mu.User.Username(), pass, mu.Host)
-		db, err := sql.Open("mysql", dsn)
-		if err != nil {
-			t.Fatalf("VPNGW_TEST_MYSQL_URL: %v", err)
-		}
-		t.Cleanup(func() { db.Close() })
-		if _, err := db.ExecContext(ctx, "CREATE DATABASE "+name); err != nil {
-			t.Fatalf("MySQL: create database: %v", err)
-		}
-		t.Cleanup(func() { _, _ = db.Exec("DROP DATABASE " + name) })
-		mu.Path = "/" + name
-		urls["mysql"] = mu.String()
-	} else if os.Getenv("CI") == "true" {
-		t.Fatal("VPNGW_TEST_MYSQL_URL is not set; CI must run this test against MySQL")
-	}
-	return urls
-}
 
 // A request the store could not save as sent is refused with an error
 // naming the attribute and its limit, on every store, and answered for good
@@ -77,9 +21,9 @@ func testStoreURLs(t *testing.T) map[string]string {
 // NUL in it. Where the identity is usable the refusal is recorded and
 // announced failed.
 func TestUnrecordableRequestsAreAnswered(t *testing.T) {
-	for name, storeURL := range testStoreURLs(t) {
+	for name, storeURL := range testenv.StoreURLs(t) {
 		t.Run(name, func(t *testing.T) {
-			s := newStackEnv(t, map[string]string{"VPNGW_STORE_URL": storeURL})
+			s := newStack(t, apptest.WithEnv(map[string]string{"VPNGW_STORE_URL": storeURL}))
 			srv := s.intakeServer()
 			long := func(prefix string, n int) string { return prefix + strings.Repeat("a", n-len(prefix)) }
 			withData := func(edit func(map[string]any)) map[string]any {
@@ -142,7 +86,7 @@ func TestUnrecordableRequestsAreAnswered(t *testing.T) {
 			if err != nil || len(resp.Results) != 1 || resp.Results[0].State != store.Failed || resp.Results[0].Retry {
 				t.Errorf("FC invocation with a NUL in id: %+v, %v; want a failed result and a successful invocation", resp.Results, err)
 			}
-			if !strings.Contains(s.logs.String(), "request refused unrecorded") {
+			if !strings.Contains(s.Logs.String(), "request refused unrecorded") {
 				t.Errorf("no log line says the request was refused unrecorded")
 			}
 			var announced int
@@ -151,10 +95,10 @@ func TestUnrecordableRequestsAreAnswered(t *testing.T) {
 					announced++
 				}
 			}
-			if got := len(s.eventsOfType(events.TypeFailed)); got != announced {
+			if got := len(s.EventsOfType(events.TypeFailed)); got != announced {
 				t.Errorf("%d failed events, want %d (one per refused request whose identity can be recorded)", got, announced)
 			}
-			if n := s.api.Calls("CreateVpnGateway"); n != 0 {
+			if n := s.API.Calls("CreateVpnGateway"); n != 0 {
 				t.Errorf("%d CreateVpnGateway calls, want 0", n)
 			}
 		})

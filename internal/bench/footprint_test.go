@@ -2,7 +2,6 @@ package bench
 
 import (
 	"bufio"
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -16,8 +15,9 @@ import (
 	"time"
 
 	"github.com/vpngw/vpngw/internal/app"
-	"github.com/vpngw/vpngw/internal/queue/natsembed"
+	"github.com/vpngw/vpngw/internal/apptest"
 	"github.com/vpngw/vpngw/internal/runtime/fcapi"
+	"github.com/vpngw/vpngw/internal/testenv"
 	"github.com/vpngw/vpngw/internal/vpcsim"
 )
 
@@ -40,10 +40,11 @@ const (
 
 // buildFlags and buildEnv are the Makefile's BUILD_FLAGS and BUILD_ENV, but
 // for the machine's own OS and architecture (the benchmark runs the
-// binary): on linux/amd64, the binary measured is the one `make package`
-// zips.
+// binary), plus SQLite, which the benchmark's store is and shipped binaries
+// do not link (internal/app/sqlite.go): on linux/amd64, the binary measured
+// is the one `make package` zips with the SQLite driver added.
 var (
-	buildFlags = []string{"-trimpath", "-buildvcs=false", "-ldflags=-s -w -buildid="}
+	buildFlags = []string{"-tags", "lambda.norpc,sqlite", "-trimpath", "-buildvcs=false", "-ldflags=-s -w -buildid="}
 	buildEnv   = []string{"CGO_ENABLED=0", "GOAMD64=v1", "GOFLAGS="}
 )
 
@@ -72,7 +73,7 @@ func buildFunction(tb testing.TB, name string) string {
 			tb.Fatal(err)
 		}
 		built.dir = d
-		atExit.add(func() { os.RemoveAll(d) })
+		atExit.Add(func() { os.RemoveAll(d) })
 	}
 	out := filepath.Join(built.dir, name)
 	args := append([]string{"build"}, buildFlags...)
@@ -136,10 +137,10 @@ type instanceRun struct {
 // footprintEnv is what runs beside the function: the emulator and a NATS
 // server, shared by every instance of a benchmark run.
 type footprintEnv struct {
-	bin  string
-	emu  *emulator
-	nats *natsembed.Embedded
-	seq  int
+	bin   string
+	emu   *emulator
+	stack *apptest.Stack
+	seq   int
 }
 
 // runInstance starts the function binary as Function Compute does
@@ -160,19 +161,12 @@ func (e *footprintEnv) runInstance() (instanceRun, error) {
 	defer rt.Close()
 
 	cmd := exec.Command(e.bin)
-	cmd.Env = []string{
-		"FC_RUNTIME_API=" + rt.Addr(),
-		"VPNGW_STORE_URL=sqlite://" + filepath.Join(dir, "vpngw.db"),
-		"VPNGW_QUEUE_URL=" + e.nats.ClientURL(),
-		"VPNGW_VPC_ENDPOINT=" + e.emu.srv.URL,
-		"VPNGW_API_RATES=CreateVpnGateway=0,DescribeVpnGateways=0",
-		"VPNGW_POLICY_INLINE=" + benchPolicy,
-		"VPNGW_ALLOW_INSECURE_TRANSPORT=1",
-		"VPNGW_MIGRATE=on",
-		"TMPDIR=" + dir,
-	}
-	var logs tail
-	cmd.Stdout, cmd.Stderr = &logs, &logs
+	// The stack's configuration, with a fresh SQLite file for this
+	// instance (the last value of a variable is the one taken).
+	cmd.Env = e.stack.Environ("FC_RUNTIME_API="+rt.Addr(), "TMPDIR="+dir,
+		"VPNGW_STORE_URL=sqlite://"+filepath.Join(dir, "vpngw.db"))
+	logs := &testenv.SyncBuffer{Max: 8 << 10}
+	cmd.Stdout, cmd.Stderr = logs, logs
 	// An instance that dies ends every invocation waiting on it at once,
 	// with its last words as the cause.
 	ctx, cancel := context.WithCancelCause(context.Background())
@@ -272,16 +266,11 @@ func (e *footprintEnv) runInstance() (instanceRun, error) {
 // after them, and their latencies.
 func BenchmarkFootprint(b *testing.B) {
 	b.Run("provision", func(b *testing.B) {
-		e := &footprintEnv{bin: buildFunction(b, "provision")}
-		e.emu = newEmulator(vpcsim.WithSTSToken(stsKeyID, stsSecret, stsToken, time.Time{}))
-		b.Cleanup(e.emu.Close)
-		dir := b.TempDir()
-		n, err := natsembed.StartEmbedded(natsembed.EmbeddedOptions{Dir: filepath.Join(dir, "nats")})
-		if err != nil {
-			b.Fatal(err)
-		}
-		b.Cleanup(n.Shutdown)
-		e.nats = n
+		e := &footprintEnv{bin: buildFunction(b, "provision"), emu: &emulator{}}
+		e.stack = apptest.New(b, apptest.WithWallClock(), apptest.WithoutApp(),
+			apptest.WithEmulator(emulatorDefaults([]vpcsim.Option{vpcsim.WithSTSToken(stsKeyID, stsSecret, stsToken, time.Time{})})...),
+			apptest.WithEmulatorHandler(e.emu.tap), apptest.WithEnv(map[string]string{"VPNGW_POLICY_INLINE": benchPolicy}))
+		e.emu.api, e.emu.url = e.stack.API, e.stack.APIURL
 
 		var runs []instanceRun
 		for b.Loop() {
@@ -312,26 +301,4 @@ func BenchmarkFootprint(b *testing.B) {
 		b.ReportMetric(float64(spent)/k, "burst-ns")
 		b.ReportMetric(float64(e.emu.maxInFlight()), "max-inflight")
 	})
-}
-
-// tail keeps the last 8 KiB written to it, for error messages.
-type tail struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (t *tail) Write(p []byte) (int, error) {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	t.buf.Write(p)
-	if over := t.buf.Len() - 8<<10; over > 0 {
-		t.buf.Next(over)
-	}
-	return len(p), nil
-}
-
-func (t *tail) String() string {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	return t.buf.String()
 }

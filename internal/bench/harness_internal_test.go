@@ -9,6 +9,7 @@ import (
 
 	"github.com/vpngw/vpngw/internal/request"
 	"github.com/vpngw/vpngw/internal/store"
+	"github.com/vpngw/vpngw/internal/testenv"
 )
 
 // These tests check that the benchmarks measure what they say they do: each
@@ -62,7 +63,7 @@ func TestPercentile(t *testing.T) {
 // create nothing, which is why each op has an event id of its own.
 func TestProvisionHarnessCreatesOneGatewayPerRequest(t *testing.T) {
 	kinds := []string{"sqlite"}
-	if os.Getenv(postgresEnv) != "" || os.Getenv("CI") == "true" {
+	if os.Getenv(testenv.PostgresEnv) != "" || testenv.Required() {
 		kinds = append(kinds, "postgres")
 	}
 	for _, kind := range kinds {
@@ -91,7 +92,7 @@ func TestProvisionHarnessCreatesOneGatewayPerRequest(t *testing.T) {
 				seen := map[string]bool{}
 				for _, id := range ids {
 					key := request.Identity{Source: "acs:eventbridge:bench", EventID: id}.Key()
-					rec, err := s.app.Store.Get(ctx, key)
+					rec, err := s.App.Store.Get(ctx, key)
 					if err != nil || rec.State != store.Pending || rec.GatewayID == "" || seen[rec.GatewayID] {
 						t.Fatalf("request %s recorded as %+v (%v); want Pending with a gateway of its own", id, rec, err)
 					}

@@ -1,20 +1,14 @@
 package bench
 
 import (
-	"context"
-	"database/sql"
 	"encoding/json"
-	"fmt"
 	"io"
 	"math"
 	"net/http"
 	"net/http/httptest"
-	"net/url"
 	"os"
-	"path/filepath"
 	"slices"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -24,13 +18,11 @@ import (
 
 	"github.com/vpngw/vpngw/events"
 	"github.com/vpngw/vpngw/internal/app"
-	"github.com/vpngw/vpngw/internal/queue/natsembed"
+	"github.com/vpngw/vpngw/internal/apptest"
 	"github.com/vpngw/vpngw/internal/testclock"
+	"github.com/vpngw/vpngw/internal/testenv"
 	"github.com/vpngw/vpngw/internal/vpcsim"
 )
-
-// postgresEnv names the PostgreSQL server the postgres variants run against.
-const postgresEnv = "VPNGW_TEST_POSTGRES_URL"
 
 // The request every benchmark sends: valid against the emulator's default
 // seed, in a dual-tunnel region (so two vSwitches), the shape the README's
@@ -54,33 +46,12 @@ const benchPolicy = app.LocalPolicy
 // the poller reuse them) once every benchmark has finished.
 func TestMain(m *testing.M) {
 	code := m.Run()
-	atExit.run()
+	atExit.Run()
 	os.Exit(code)
 }
 
-// closers runs cleanup functions once, last registered first.
-type closers struct {
-	mu sync.Mutex
-	fs []func()
-}
-
-func (c *closers) add(f func()) {
-	c.mu.Lock()
-	c.fs = append(c.fs, f)
-	c.mu.Unlock()
-}
-
-func (c *closers) run() {
-	c.mu.Lock()
-	fs := c.fs
-	c.fs = nil
-	c.mu.Unlock()
-	for i := len(fs) - 1; i >= 0; i-- {
-		fs[i]()
-	}
-}
-
-var atExit closers
+// atExit holds what benchmarks share across runs.
+var atExit testenv.Closers
 
 // runSeq makes event ids unique across every run in the process, so that no
 // request of one run is a redelivery of another's.
@@ -93,28 +64,37 @@ var runSeq atomic.Int64
 // same two cores) from the client's.
 type emulator struct {
 	api  *vpcsim.Server
-	srv  *httptest.Server
+	url  string
 	busy atomic.Int64 // nanoseconds spent in the handler
 
 	inFlight, maxIn atomic.Int64 // calls being answered now, and at most
+	close           func()
 }
 
+// emulatorDefaults are the options every benchmark's emulator starts with.
+func emulatorDefaults(opts []vpcsim.Option) []vpcsim.Option {
+	return append([]vpcsim.Option{vpcsim.WithRateLimits(map[string]int{}), vpcsim.WithGatewayQuota(0)}, opts...)
+}
+
+// newEmulator is the emulator alone, for the clients compared with vpngw's.
 func newEmulator(opts ...vpcsim.Option) *emulator {
-	opts = append([]vpcsim.Option{
-		vpcsim.WithRateLimits(map[string]int{}),
-		vpcsim.WithGatewayQuota(0),
-	}, opts...)
-	e := &emulator{api: vpcsim.New(opts...)}
-	e.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	e := &emulator{api: vpcsim.New(emulatorDefaults(opts)...)}
+	srv := httptest.NewServer(e.tap(e.api))
+	e.url, e.close = srv.URL, srv.Close
+	return e
+}
+
+// tap times every call next answers.
+func (e *emulator) tap(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		t0 := time.Now()
 		n := e.inFlight.Add(1)
 		for m := e.maxIn.Load(); n > m && !e.maxIn.CompareAndSwap(m, n); m = e.maxIn.Load() {
 		}
-		e.api.ServeHTTP(w, r)
+		next.ServeHTTP(w, r)
 		e.inFlight.Add(-1)
 		e.busy.Add(int64(time.Since(t0)))
-	}))
-	return e
+	})
 }
 
 // maxInFlight is the most calls the emulator answered at once.
@@ -124,9 +104,13 @@ func (e *emulator) maxInFlight() int64 { return e.maxIn.Load() }
 func (e *emulator) busyTime() time.Duration { return time.Duration(e.busy.Load()) }
 
 // host is what an SDK request's Domain takes.
-func (e *emulator) host() string { return strings.TrimPrefix(e.srv.URL, "http://") }
+func (e *emulator) host() string { return strings.TrimPrefix(e.url, "http://") }
 
-func (e *emulator) Close() { e.srv.Close() }
+func (e *emulator) Close() {
+	if e.close != nil {
+		e.close()
+	}
+}
 
 // sdkClient is the SDK's typed VPC client, as a script or Terraform's
 // provider builds it, signing with the emulator's demo key.
@@ -139,146 +123,37 @@ func sdkClient(tb testing.TB) *vpc.Client {
 	return c
 }
 
-// postgresURL returns the server URL in postgresEnv, skipping when it is
-// unset, except under CI=true, where a missing server is a failure.
-func postgresURL(tb testing.TB) string {
-	tb.Helper()
-	u := os.Getenv(postgresEnv)
-	if u == "" {
-		if os.Getenv("CI") == "true" {
-			tb.Fatalf("%s is not set; CI must run against a real PostgreSQL", postgresEnv)
-		}
-		tb.Skipf("%s is not set; skipping the PostgreSQL variant", postgresEnv)
-	}
-	return u
-}
-
-// postgresSchema creates an empty schema on the server at base and returns a
-// store URL that selects it, and a function that drops it.
-func postgresSchema(base string) (string, func(), error) {
-	db, err := sql.Open("pgx", base)
-	if err != nil {
-		return "", nil, fmt.Errorf("%s: %w", postgresEnv, err)
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	if err := db.PingContext(ctx); err != nil {
-		db.Close()
-		return "", nil, fmt.Errorf("PostgreSQL at %s is unreachable: %w", postgresEnv, err)
-	}
-	schema := fmt.Sprintf("vpngw_bench_%d_%d", os.Getpid(), runSeq.Add(1))
-	if _, err := db.ExecContext(ctx, `CREATE SCHEMA `+schema); err != nil {
-		db.Close()
-		return "", nil, fmt.Errorf("create schema %s: %w", schema, err)
-	}
-	drop := func() {
-		_, _ = db.Exec(`DROP SCHEMA ` + schema + ` CASCADE`)
-		db.Close()
-	}
-	u, err := url.Parse(base)
-	if err != nil {
-		drop()
-		return "", nil, fmt.Errorf("%s: %w", postgresEnv, err)
-	}
-	q := u.Query()
-	q.Set("search_path", schema)
-	u.RawQuery = q.Encode()
-	return u.String(), drop, nil
-}
-
-// stack is vpngw wired as a function instance is (app.New, the function
-// configuration read from variables) around in-process servers: the
-// emulator, an embedded NATS JetStream, and a SQLite file or a PostgreSQL
-// schema of its own.
+// stack is vpngw wired as a function instance is, by the component-test
+// twin (internal/apptest), with the emulator timed: an embedded NATS
+// JetStream, and a SQLite file or a PostgreSQL schema of its own. It lives
+// until Close, so that fixtures can be shared across benchmark runs.
 type stack struct {
-	clock *testclock.Clock // nil: the wall clock
-	emu   *emulator
-	nats  *natsembed.Embedded
-	app   *app.App
-	dir   string
-	done  closers
+	*apptest.Stack
+	emu *emulator
 }
 
-// newStack builds a stack on storeKind ("sqlite" or "postgres"). The client
-// side rate limit is off (VPNGW_API_RATES with zeros), like the emulator's.
+// newStack builds a stack on storeKind ("sqlite" or "postgres"), on clk
+// (nil: the wall clock). The client side rate limit is off (VPNGW_API_RATES
+// with zeros), like the emulator's. Logs are formatted as in a function
+// (JSON, info) and thrown away: formatting them is part of vpngw's work,
+// writing them is the platform's.
 func newStack(tb testing.TB, storeKind string, clk *testclock.Clock, simOpts ...vpcsim.Option) *stack {
 	tb.Helper()
-	var pgBase string
-	if storeKind == "postgres" {
-		pgBase = postgresURL(tb) // may skip: before anything is started
+	e := &emulator{}
+	opts := []apptest.Option{
+		apptest.Detached(), apptest.WithStore(storeKind), apptest.WithLogOutput(io.Discard),
+		apptest.WithEmulator(emulatorDefaults(simOpts)...), apptest.WithEmulatorHandler(e.tap),
+		apptest.WithEnv(map[string]string{"VPNGW_POLICY_INLINE": benchPolicy}),
 	}
-	s := &stack{clock: clk}
-	fail := func(format string, args ...any) {
-		tb.Helper()
-		s.Close()
-		tb.Fatalf(format, args...)
-	}
-	dir, err := os.MkdirTemp("", "vpngw-bench-")
-	if err != nil {
-		tb.Fatal(err)
-	}
-	s.dir = dir
-	s.done.add(func() { os.RemoveAll(dir) })
-
-	var storeURL string
-	switch storeKind {
-	case "sqlite":
-		storeURL = "sqlite://" + filepath.Join(dir, "vpngw.db")
-	case "postgres":
-		u, drop, err := postgresSchema(pgBase)
-		if err != nil {
-			fail("%v", err)
-		}
-		s.done.add(drop)
-		storeURL = u
-	default:
-		fail("unknown store %q", storeKind)
-	}
-
-	now := time.Now
 	if clk != nil {
-		now = clk.Now
-		simOpts = append([]vpcsim.Option{vpcsim.WithClock(clk.Now)}, simOpts...)
+		opts = append(opts, apptest.WithClock(clk))
+	} else {
+		opts = append(opts, apptest.WithWallClock())
 	}
-	s.emu = newEmulator(simOpts...)
-	s.done.add(s.emu.Close)
-
-	n, err := natsembed.StartEmbedded(natsembed.EmbeddedOptions{Dir: filepath.Join(dir, "nats")})
-	if err != nil {
-		fail("embedded NATS: %v", err)
-	}
-	s.nats = n
-	s.done.add(n.Shutdown)
-
-	env := map[string]string{
-		"VPNGW_STORE_URL":                 storeURL,
-		"VPNGW_QUEUE_URL":                 n.ClientURL(),
-		"VPNGW_VPC_ENDPOINT":              s.emu.srv.URL,
-		"ALIBABA_CLOUD_ACCESS_KEY_ID":     vpcsim.DefaultAccessKeyID,
-		"ALIBABA_CLOUD_ACCESS_KEY_SECRET": vpcsim.DefaultAccessKeySecret,
-		"VPNGW_API_RATES":                 "CreateVpnGateway=0,DescribeVpnGateways=0",
-		"VPNGW_POLICY_INLINE":             benchPolicy,
-		// Local services in plaintext, and a schema of the test's own that
-		// the function migrates itself.
-		"VPNGW_ALLOW_INSECURE_TRANSPORT": "1",
-		"VPNGW_MIGRATE":                  "on",
-	}
-	cfg, err := app.FromEnv(func(k string) string { return env[k] }, app.Function)
-	if err != nil {
-		fail("configuration: %v", err)
-	}
-	// Logs are formatted as in a function (JSON, info) and thrown away:
-	// formatting them is part of vpngw's work, writing them is the platform's.
-	a, err := app.New(context.Background(), cfg, app.NewLogger(cfg, io.Discard), app.WithClock(now))
-	if err != nil {
-		fail("app.New: %v", err)
-	}
-	s.app = a
-	s.done.add(func() { a.Close() })
-	return s
+	s := apptest.New(tb, opts...)
+	e.api, e.url = s.API, s.APIURL
+	return &stack{Stack: s, emu: e}
 }
-
-func (s *stack) Close() { s.done.run() }
 
 // requestData is the body of every benchmark request.
 func requestData() map[string]any {

@@ -40,7 +40,7 @@ func provisionSender(tb testing.TB, s *stack, via string) sender {
 	tb.Helper()
 	switch via {
 	case "inprocess":
-		h := s.app.ProvisionHandler()
+		h := s.App.ProvisionHandler()
 		return func(ctx context.Context, id string) error {
 			out, err := h(ctx, requestEvent(id))
 			if err != nil {
@@ -53,8 +53,8 @@ func provisionSender(tb testing.TB, s *stack, via string) sender {
 			return checkAccepted(id, resp.Results)
 		}
 	case "http":
-		srv := httptest.NewServer(s.app.HTTPHandler())
-		s.done.add(srv.Close)
+		srv := httptest.NewServer(s.App.HTTPHandler())
+		s.Cleanup(srv.Close)
 		client := srv.Client()
 		return func(ctx context.Context, id string) error {
 			req, err := http.NewRequestWithContext(ctx, http.MethodPost, srv.URL+"/", bytes.NewReader(requestEvent(id)))

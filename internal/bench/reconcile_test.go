@@ -85,7 +85,7 @@ func (f *reconcileFixture) createGateways() error {
 		go func() {
 			defer wg.Done()
 			for i := range next {
-				res, err := f.app.Cloud.CreateVpnGateway(ctx, r, "bench-seed-"+strconv.Itoa(i))
+				res, err := f.App.Cloud.CreateVpnGateway(ctx, r, "bench-seed-"+strconv.Itoa(i))
 				if err != nil {
 					errMu.Lock()
 					if first == nil {
@@ -118,7 +118,7 @@ func (f *reconcileFixture) api() *vpcsim.Server { return f.emu.api }
 // CreateVpnGateway has answered, under request keys not used before.
 func (f *reconcileFixture) seed() error {
 	ctx := context.Background()
-	now := f.clock.Now()
+	now := f.Clock.Now()
 	params, err := json.Marshal(requestData())
 	if err != nil {
 		return err
@@ -132,7 +132,7 @@ func (f *reconcileFixture) seed() error {
 			GatewayID: id, OrderID: f.orders[i], Attempts: 1,
 			CreatedAt: now, UpdatedAt: now, AcceptedAt: now,
 		}
-		if _, created, err := f.app.Store.Insert(ctx, rec, nil); err != nil || !created {
+		if _, created, err := f.App.Store.Insert(ctx, rec, nil); err != nil || !created {
 			return fmt.Errorf("record gateway %s (created %t): %v", id, created, err)
 		}
 	}
@@ -146,7 +146,7 @@ func (f *reconcileFixture) seed() error {
 func (f *reconcileFixture) tick(wantActive bool) (reconcile.Report, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), tickTimeout)
 	defer cancel()
-	rep, err := f.app.Reconcile.Tick(ctx, reconcile.Options{})
+	rep, err := f.App.Reconcile.Tick(ctx, reconcile.Options{})
 	if err != nil {
 		return rep, err
 	}
@@ -184,7 +184,7 @@ func sharedFixture(b *testing.B, n int, active bool) *reconcileFixture {
 	}
 	f := newReconcileFixture(b, n, active)
 	fixtures.m[key] = f
-	atExit.add(f.Close)
+	atExit.Add(f.Close)
 	return f
 }
 

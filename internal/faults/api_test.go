@@ -8,10 +8,8 @@ import (
 	"maps"
 	"net"
 	"net/http"
-	"net/http/httptest"
 	"strings"
 	"sync"
-	"testing"
 	"time"
 
 	"github.com/vpngw/vpngw/internal/vpcsim"
@@ -36,8 +34,8 @@ const provisioningDelay = 200 * time.Millisecond
 // counts calls per action but not the faults it injects, so the tap counts
 // them.
 type api struct {
-	sim *vpcsim.Server
-	srv *httptest.Server
+	sim  *vpcsim.Server
+	next http.Handler
 
 	mu             sync.Mutex
 	calls          map[string]int // action → calls that reached the emulator
@@ -49,25 +47,32 @@ type api struct {
 	hook           func(action string) // called as a call arrives (tests)
 }
 
-func newAPI(t testing.TB, opts ...vpcsim.Option) *api {
-	t.Helper()
-	a := &api{calls: map[string]int{}, createsByToken: map[string]int{}}
-	a.sim = vpcsim.New(append([]vpcsim.Option{
+func newAPI() *api {
+	return &api{calls: map[string]int{}, createsByToken: map[string]int{}}
+}
+
+// emulatorOptions are the emulator's settings in every scenario: the
+// demo key for the in-process instances, the STS credentials for the
+// processes.
+func emulatorOptions(seed uint64) []vpcsim.Option {
+	return []vpcsim.Option{
 		vpcsim.WithProvisioningDelay(provisioningDelay),
 		vpcsim.WithAccessKey(vpcsim.DefaultAccessKeyID, vpcsim.DefaultAccessKeySecret),
 		vpcsim.WithSTSToken(stsKeyID, stsSecret, stsToken, time.Time{}),
-	}, opts...)...)
-	a.srv = httptest.NewServer(a)
-	t.Cleanup(a.srv.Close)
-	return a
+		vpcsim.WithRandSeed(seed),
+	}
 }
 
-func (a *api) URL() string { return a.srv.URL }
+// tap puts the api in front of the emulator's handler.
+func (a *api) tap(next http.Handler) http.Handler {
+	a.next = next
+	return a
+}
 
 // ServeHTTP passes the call to the emulator and classifies its answer.
 func (a *api) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if strings.HasPrefix(r.URL.Path, "/_admin/") {
-		a.sim.ServeHTTP(w, r)
+		a.next.ServeHTTP(w, r)
 		return
 	}
 	q := r.URL.Query()
@@ -83,7 +88,7 @@ func (a *api) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		hook(action)
 	}
 	tw := &tapWriter{ResponseWriter: w}
-	a.sim.ServeHTTP(tw, r)
+	a.next.ServeHTTP(tw, r)
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	switch {

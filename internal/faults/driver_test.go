@@ -205,30 +205,6 @@ func listAll(ctx context.Context, st *sqlstore.Store) ([]store.Request, error) {
 	}
 }
 
-// tailBuffer keeps the last max bytes written to it: the pipeline's logs,
-// shown only when a scenario fails.
-type tailBuffer struct {
-	mu  sync.Mutex
-	max int
-	b   []byte
-}
-
-func (t *tailBuffer) Write(p []byte) (int, error) {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	t.b = append(t.b, p...)
-	if over := len(t.b) - t.max; over > 0 {
-		t.b = append(t.b[:0], t.b[over:]...)
-	}
-	return len(p), nil
-}
-
-func (t *tailBuffer) String() string {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	return string(t.b)
-}
-
 // hexRun matches request keys, ids and addresses, so that failures of the
 // same kind are counted together.
 var hexRun = regexp.MustCompile(`[0-9a-fA-F-]{16,}|req-[0-9-]+|127\.0\.0\.1:[0-9]+`)

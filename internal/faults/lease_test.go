@@ -3,11 +3,11 @@ package faults
 import (
 	"context"
 	"encoding/json"
-	"os"
 	"sort"
 	"testing"
 	"time"
 
+	"github.com/vpngw/vpngw/internal/apptest"
 	"github.com/vpngw/vpngw/internal/reconcile"
 	"github.com/vpngw/vpngw/internal/store"
 	"github.com/vpngw/vpngw/internal/store/sqlstore"
@@ -80,7 +80,7 @@ func settleWithin(t *testing.T, h *harness, bound time.Duration, tick func(ctx c
 // invocation's own deadline.
 func TestInterruptedTickReleasesItsRequestsWithItsDeadline(t *testing.T) {
 	t.Run("tick cancelled while asking the API", func(t *testing.T) {
-		h := newHarness(t, scenario{name: "lease-cancel"}, size{requests: 20, seed: 1, settle: time.Minute}, "")
+		h := newHarness(t, scenario{name: "lease-cancel"}, size{requests: 20, seed: 1, settle: time.Minute}, "sqlite")
 		pendingRequests(t, h, 5)
 		a := h.newApps(1)[0]
 		// The invocation ends (its context is cancelled, as when the
@@ -109,15 +109,10 @@ func TestInterruptedTickReleasesItsRequestsWithItsDeadline(t *testing.T) {
 	})
 
 	t.Run("reconcile instance killed mid-tick", func(t *testing.T) {
-		h := newHarness(t, scenario{name: "lease-kill"}, size{requests: 20, seed: 2, settle: time.Minute}, "")
+		h := newHarness(t, scenario{name: "lease-kill"}, size{requests: 20, seed: 2, settle: time.Minute}, "sqlite")
 		pendingRequests(t, h, 5)
-		bin := buildFunction(t, t.TempDir(), "reconcile")
-		var env []string
-		for k, v := range h.env() {
-			env = append(env, k+"="+v)
-		}
-		env = append(env, "PATH="+os.Getenv("PATH"))
-		rec := startProc(t, "reconcile-1", bin, env, t.TempDir())
+		bin := apptest.BuildFunction(t, t.TempDir(), "reconcile")
+		rec := startProc(t, "reconcile-1", bin, h.stack.Environ(), t.TempDir())
 
 		// Kill the instance while its tick waits for DescribeVpnGateways,
 		// that is after it claimed the requests.
@@ -144,7 +139,7 @@ func TestInterruptedTickReleasesItsRequestsWithItsDeadline(t *testing.T) {
 		case <-time.After(killedTimeout):
 			t.Fatal("the tick never asked the API")
 		}
-		if err := rec.kill(); err != nil {
+		if err := rec.Kill(); err != nil {
 			t.Fatal(err)
 		}
 		killedAt := time.Now()

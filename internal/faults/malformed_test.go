@@ -15,7 +15,7 @@ import (
 // different such events are two requests: each must be recorded and
 // answered with a failed event of its own.
 func TestDistinctEventsWithoutIDAreRecordedApart(t *testing.T) {
-	h := newHarness(t, scenario{name: "no-id"}, size{requests: 20, seed: 3, settle: time.Minute}, "")
+	h := newHarness(t, scenario{name: "no-id"}, size{requests: 20, seed: 3, settle: time.Minute}, "sqlite")
 	a := h.newApps(1)[0]
 	body := []byte(`[
 	 {"specversion":"1.0","source":"/chatbot/netops","type":"io.vpngw.gateway.requested","data":{"RegionId":"cn-hangzhou","Bandwidth":10}},
@@ -41,8 +41,7 @@ func TestDistinctEventsWithoutIDAreRecordedApart(t *testing.T) {
 	if n != 2 {
 		t.Errorf("%d records for two events", n)
 	}
-	h.broker.waitPlain(2)
-	plain, _ := h.broker.plainEvents()
+	plain, _ := plainEvents(h.stack.WaitMessages(2))
 	failed := map[string]bool{}
 	for _, e := range plain {
 		if e.Type == events.TypeFailed {

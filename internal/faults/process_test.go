@@ -6,105 +6,43 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"sort"
 	"strings"
 	"sync"
 	"sync/atomic"
-	"syscall"
 	"testing"
 	"time"
 
+	"github.com/vpngw/vpngw/internal/apptest"
 	"github.com/vpngw/vpngw/internal/reconcile"
 	"github.com/vpngw/vpngw/internal/runtime/fcapi"
+	"github.com/vpngw/vpngw/internal/testenv"
 )
 
-// buildFunction compiles ./functions/<name> as `make build` does (static,
-// trimmed paths).
-func buildFunction(t testing.TB, dir, name string) string {
-	t.Helper()
-	bin := filepath.Join(dir, name)
-	cmd := exec.Command("go", "build", "-trimpath", "-o", bin, "github.com/vpngw/vpngw/functions/"+name)
-	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
-	if out, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("build %s: %v\n%s", name, err, out)
-	}
-	return bin
-}
-
-// proc is one function instance: a process of a built binary, served by a
-// runtime API server of its own that outlives it, so that a restarted
-// process picks up where the killed one stopped (invocations it had taken
-// are lost with it, as on the platform).
+// proc is one function instance (apptest.Function), its output in a file
+// that the test shows when it failed.
 type proc struct {
-	name string
-	bin  string
-	env  []string
-	rt   *fcapi.Server
-	log  *os.File
-
-	mu     sync.Mutex
-	cmd    *exec.Cmd
-	exited chan struct{}
-	kills  int
+	*apptest.Function
 }
 
 func startProc(t testing.TB, name, bin string, env []string, logDir string) *proc {
 	t.Helper()
-	rt, err := fcapi.Start()
-	if err != nil {
-		t.Fatal(err)
-	}
 	log, err := os.Create(filepath.Join(logDir, name+".log"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	p := &proc{name: name, bin: bin, env: append([]string{"FC_RUNTIME_API=" + rt.Addr()}, env...), rt: rt, log: log}
-	if err := p.start(); err != nil {
-		t.Fatal(err)
-	}
+	p := &proc{}
+	// Registered first, so that it runs after the process is killed.
 	t.Cleanup(func() {
-		p.mu.Lock()
-		if p.cmd != nil {
-			_ = p.cmd.Process.Kill()
-			<-p.exited
-		}
-		p.mu.Unlock()
-		rt.Close()
 		log.Close()
 		if t.Failed() {
 			b, _ := os.ReadFile(log.Name())
-			t.Logf("%s (killed %d times), last log lines:\n%s", name, p.kills, lastLines(withoutInvokeLines(string(b)), 40))
+			t.Logf("%s (killed %d times), last log lines:\n%s", name, p.Kills(), lastLines(withoutInvokeLines(string(b)), 40))
 		}
 	})
+	p.Function = apptest.StartFunction(t, name, bin, env, log)
 	return p
-}
-
-func (p *proc) start() error {
-	cmd := exec.Command(p.bin)
-	cmd.Env = p.env
-	cmd.Stdout, cmd.Stderr = p.log, p.log
-	if err := cmd.Start(); err != nil {
-		return fmt.Errorf("start %s: %w", p.name, err)
-	}
-	exited := make(chan struct{})
-	go func() { _ = cmd.Wait(); close(exited) }()
-	p.cmd, p.exited = cmd, exited
-	return nil
-}
-
-// kill sends SIGKILL, waits for the process to die, and starts it again.
-func (p *proc) kill() error {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	if err := p.cmd.Process.Signal(syscall.SIGKILL); err != nil {
-		return fmt.Errorf("kill %s: %w", p.name, err)
-	}
-	<-p.exited
-	p.kills++
-	fmt.Fprintf(p.log, "=== SIGKILL at %s, restarting\n", time.Now().Format(time.RFC3339Nano))
-	return p.start()
 }
 
 // invoke hands payload to the instance and waits for its answer, for the
@@ -119,16 +57,16 @@ func (p *proc) invoke(ctx context.Context, payload []byte, timeout time.Duration
 func (p *proc) call(ctx context.Context, payload []byte, timeout time.Duration) ([]byte, error) {
 	ctx, cancel := context.WithTimeout(ctx, timeout+2*time.Second)
 	defer cancel()
-	res, err := p.rt.Invoke(ctx, fcapi.Invocation{
+	res, err := p.Invoke(ctx, fcapi.Invocation{
 		Payload: payload, Timeout: timeout,
 		AccessKeyID: stsKeyID, AccessKeySecret: stsSecret, SecurityToken: stsToken,
-		Region: "cn-hangzhou", AccountID: "123456789", FunctionName: "vpngw-" + p.name,
+		Region: "cn-hangzhou", AccountID: "123456789", FunctionName: "vpngw-" + p.Name,
 	})
 	switch {
 	case err != nil:
-		return nil, fmt.Errorf("%s: %w: %v", p.name, errNoAnswer, err)
+		return nil, fmt.Errorf("%s: %w: %v", p.Name, errNoAnswer, err)
 	case res.Error != nil:
-		return nil, fmt.Errorf("%s: %s: %s", p.name, res.Error.Type, res.Error.Message)
+		return nil, fmt.Errorf("%s: %s: %s", p.Name, res.Error.Type, res.Error.Message)
 	}
 	return res.Payload, nil
 }
@@ -142,14 +80,15 @@ const maxKills = 6
 // one SQLite file), and kills one of them with SIGKILL at random moments.
 func runProcesses(t *testing.T, sc scenario, sz size) report {
 	bins := t.TempDir()
-	provisionBin, reconcileBin := buildFunction(t, bins, "provision"), buildFunction(t, bins, "reconcile")
-	h := newHarness(t, sc, sz, postgresURL(t))
-	var env []string
-	for k, v := range h.env() {
-		env = append(env, k+"="+v)
+	provisionBin, reconcileBin := apptest.BuildFunction(t, bins, "provision"), apptest.BuildFunction(t, bins, "reconcile")
+	// One store for every instance: PostgreSQL when the test server is
+	// named, else one SQLite file.
+	storeKind := "sqlite"
+	if os.Getenv(testenv.PostgresEnv) != "" {
+		storeKind = "postgres"
 	}
-	sort.Strings(env)
-	env = append(env, "PATH="+os.Getenv("PATH"))
+	h := newHarness(t, sc, sz, storeKind)
+	env := h.stack.Environ()
 	logDir := t.TempDir()
 	provs := []*proc{
 		startProc(t, "provision-1", provisionBin, env, logDir),
@@ -197,7 +136,7 @@ func runProcesses(t *testing.T, sc scenario, sz size) report {
 		case 1:
 			victim = rec
 		}
-		if err := victim.kill(); err != nil {
+		if err := victim.Kill(); err != nil {
 			t.Error(err)
 			return
 		}

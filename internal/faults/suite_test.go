@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"os"
-	"path/filepath"
 	"sort"
 	"strconv"
 	"strings"
@@ -15,8 +14,10 @@ import (
 	"time"
 
 	"github.com/vpngw/vpngw/internal/app"
+	"github.com/vpngw/vpngw/internal/apptest"
 	"github.com/vpngw/vpngw/internal/reconcile"
 	"github.com/vpngw/vpngw/internal/store/sqlstore"
+	"github.com/vpngw/vpngw/internal/testenv"
 	"github.com/vpngw/vpngw/internal/vpcsim"
 )
 
@@ -178,14 +179,9 @@ func TestFaultSuite(t *testing.T) {
 				rep = runProcesses(t, sc, sz)
 			case sc.dbRestart:
 				if os.Getenv(dbRestartEnv) != "1" {
-					t.Skipf("restarting the database disrupts other tests using it: set %s=1 (and %s) to run this scenario on its own", dbRestartEnv, postgresEnv)
+					t.Skipf("restarting the database disrupts other tests using it: set %s=1 (and %s) to run this scenario on its own", dbRestartEnv, testenv.PostgresEnv)
 				}
-				if os.Getenv(postgresEnv) == "" {
-					if os.Getenv("CI") == "true" {
-						t.Fatalf("%s=1 needs %s", dbRestartEnv, postgresEnv)
-					}
-					t.Skipf("%s=1 needs %s", dbRestartEnv, postgresEnv)
-				}
+				testenv.URL(t, testenv.PostgresEnv) // the scenario needs the server
 				rep = runInProcess(t, sc, sz)
 			default:
 				rep = runInProcess(t, sc, sz)
@@ -225,32 +221,31 @@ type harness struct {
 	plan      []planned
 	payloads  [][]byte
 	api       *api
-	broker    *broker
-	storeURL  string
+	stack     *apptest.Stack
 	storeKind string
 	store     *sqlstore.Store
-	logs      *tailBuffer
+	logs      *testenv.SyncBuffer
 	start     time.Time
 }
 
-func newHarness(t *testing.T, sc scenario, sz size, storeURL string) *harness {
+func newHarness(t *testing.T, sc scenario, sz size, storeKind string) *harness {
 	t.Helper()
-	h := &harness{t: t, sc: sc, sz: sz, start: time.Now(), logs: &tailBuffer{max: 256 << 10}}
+	h := &harness{t: t, sc: sc, sz: sz, start: time.Now(), logs: &testenv.SyncBuffer{Max: 256 << 10}, storeKind: storeKind}
 	h.rng = rand.New(rand.NewPCG(sz.seed, sz.seed^0x5eed))
 	h.plan = newPlanWith(t, sc.name, sz.requests, sc.maxPayload > 0)
 	h.payloads = deliveries(t, h.rng, h.plan, sz.deliveries)
-	h.api = newAPI(t, vpcsim.WithRandSeed(sz.seed))
-	h.broker = startBroker(t, sc.maxPayload)
-	h.storeKind = "sqlite"
-	if storeURL == "" {
-		storeURL = "sqlite://" + filepath.Join(t.TempDir(), "vpngw.db")
-	} else {
-		h.storeKind = "postgres"
-	}
-	h.storeURL = storeURL
+	h.api = newAPI()
+	// The processes of the SIGKILL scenario cannot share a test clock, so
+	// every scenario runs on the wall clock. The operator policy is the
+	// local stack's explicit allow-everything rule; what the policy decides
+	// is not what this suite is about.
+	h.stack = apptest.New(t, apptest.WithWallClock(), apptest.WithoutApp(), apptest.WithStore(storeKind),
+		apptest.WithNATSMaxPayload(sc.maxPayload), apptest.WithEnv(pipelineEnv),
+		apptest.WithEmulator(emulatorOptions(sz.seed)...), apptest.WithEmulatorHandler(h.api.tap))
+	h.api.sim = h.stack.API
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	st, err := sqlstore.OpenSQL(ctx, storeURL)
+	st, err := sqlstore.OpenSQL(ctx, h.stack.StoreURL)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -262,22 +257,6 @@ func newHarness(t *testing.T, sc scenario, sz size, storeURL string) *harness {
 		}
 	})
 	return h
-}
-
-// env is the pipeline's configuration, as a function instance reads it.
-func (h *harness) env() map[string]string {
-	env := map[string]string{
-		"VPNGW_STORE_URL":    h.storeURL,
-		"VPNGW_QUEUE_URL":    h.broker.URL(),
-		"VPNGW_VPC_ENDPOINT": h.api.URL(),
-	}
-	for k, v := range pipelineEnv {
-		env[k] = v
-	}
-	// The operator policy: the local stack's explicit allow-everything
-	// rule; what the policy decides is not what this suite is about.
-	env["VPNGW_POLICY_INLINE"] = app.LocalPolicy
-	return env
 }
 
 // finish waits for the pipeline to settle, reads what it left behind,
@@ -307,12 +286,11 @@ func (h *harness) finish(rep *report, d *driver, stopTicking func() *ticker) {
 		t.Fatal(err)
 	}
 	rep.Parked = len(o.parked)
-	if o.stream, err = h.broker.streamEvents(ctx); err != nil {
+	if o.stream, err = streamEvents(ctx, h.stack); err != nil {
 		t.Fatalf("read the stream: %v", err)
 	}
-	h.broker.waitPlain(len(o.stream))
 	var badPlain int
-	o.plain, badPlain = h.broker.plainEvents()
+	o.plain, badPlain = plainEvents(h.stack.WaitMessages(len(o.stream)))
 	if badPlain > 0 {
 		t.Errorf("%d messages on the plain subscription are not CloudEvents", badPlain)
 	}
@@ -324,7 +302,7 @@ func (h *harness) finish(rep *report, d *driver, stopTicking func() *ticker) {
 	rep.Invocations, rep.FailedInvocations, rep.GaveUp = d.invocations.Load(), d.failed.Load(), d.gaveUp.Load()
 	rep.Throttled, rep.ServerErrors, rep.Lost = throttled, serverErrors, lost
 	rep.Creates, rep.Describes = calls["CreateVpnGateway"], calls["DescribeVpnGateways"]
-	rep.BrokerOutages = h.broker.outages
+	rep.BrokerOutages = h.stack.Outages()
 	rep.CredentialRefusals = h.api.refusals()
 	rep.StreamEvents, rep.PlainEvents, rep.PlainDuplicates = v.streamEvents, v.plainEvents, v.plainDuplicates
 	rep.Violations = len(v.violations)
@@ -389,24 +367,10 @@ func lastLines(s string, n int) string {
 // newApps builds n instances of the pipeline with app.New, as each
 // function's main does, on the harness's store, broker and API.
 func (h *harness) newApps(n int) []*app.App {
-	t := h.t
-	env := h.env()
-	cfg, err := app.FromEnv(func(k string) string { return env[k] }, app.Function)
-	if err != nil {
-		t.Fatal(err)
-	}
-	// In process there is no function role: sign with the emulator's key.
-	cfg.Credentials.AccessKeyID, cfg.Credentials.AccessKeySecret = vpcsim.DefaultAccessKeyID, vpcsim.DefaultAccessKeySecret
+	cfg := h.stack.AppConfig()
 	var apps []*app.App
 	for i := range n {
-		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-		a, err := app.New(ctx, cfg, app.NewLogger(cfg, h.logs).With("instance", i))
-		cancel()
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { a.Close() })
-		apps = append(apps, a)
+		apps = append(apps, h.stack.NewApp(cfg, app.NewLogger(cfg, h.logs).With("instance", i)))
 	}
 	return apps
 }
@@ -419,13 +383,17 @@ const instances = 2
 // runInProcess wires the pipeline with app.New, as the functions do, twice
 // (two instances), and drives it through the scenario.
 func runInProcess(t *testing.T, sc scenario, sz size) report {
-	storeURL := ""
+	storeKind := "sqlite"
 	if sc.dbRestart {
-		storeURL = postgresURL(t)
-		raw := os.Getenv(postgresEnv)
+		storeKind = "postgres"
+	}
+	h := newHarness(t, sc, sz, storeKind)
+	if sc.dbRestart {
+		// Registered after the harness, so it runs before the schema is
+		// dropped.
+		raw := os.Getenv(testenv.PostgresEnv)
 		t.Cleanup(func() { ensurePostgresRunning(t, raw) })
 	}
-	h := newHarness(t, sc, sz, storeURL)
 	apps := h.newApps(instances)
 	if err := h.api.sim.SetFaults(sc.faults); err != nil {
 		t.Fatal(err)
@@ -457,9 +425,9 @@ func runInProcess(t *testing.T, sc scenario, sz size) report {
 		switch {
 		case sc.brokerOutage && done >= total/5:
 			once.Do(func() {
-				h.broker.stop()
+				h.stack.StopBroker()
 				outage.Add(1)
-				time.AfterFunc(2*time.Second, func() { h.broker.restart(); outage.Done() })
+				time.AfterFunc(2*time.Second, func() { h.stack.StartBroker(); outage.Done() })
 			})
 		case sc.credentialsOutage > 0 && done >= total/5:
 			once.Do(func() {

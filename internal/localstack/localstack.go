@@ -27,6 +27,7 @@ import (
 	"github.com/vpngw/vpngw/internal/queue"
 	"github.com/vpngw/vpngw/internal/queue/natsembed"
 	"github.com/vpngw/vpngw/internal/reconcile"
+	_ "github.com/vpngw/vpngw/internal/store/sqlstore/sqlite" // the local stack's store is an SQLite file
 	"github.com/vpngw/vpngw/internal/vpcsim"
 )
 

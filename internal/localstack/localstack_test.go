@@ -18,26 +18,9 @@ import (
 	"github.com/vpngw/vpngw/internal/cloud"
 	"github.com/vpngw/vpngw/internal/cloud/vpcclient"
 	"github.com/vpngw/vpngw/internal/logging"
+	"github.com/vpngw/vpngw/internal/testenv"
 	"github.com/vpngw/vpngw/internal/vpcsim"
 )
-
-// syncBuffer is what the local stack prints to, read while it writes.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
 
 // The local stack does what the README promises for `make run` and its curl:
 // the sample request, posted six times (five of them at once), leaves one
@@ -56,7 +39,7 @@ func TestLocalStackEndToEnd(t *testing.T) {
 		t.Fatal(err)
 	}
 	cfg.NATSPort = 0 // any free port, so the test never meets a running `make run`
-	out := &syncBuffer{}
+	out := &testenv.SyncBuffer{}
 	l, err := Start(context.Background(), cfg, logging.New(io.Discard, "text", nil), out)
 	if err != nil {
 		t.Fatal(err)
@@ -126,7 +109,7 @@ func TestLocalStackWithTheUsersOwnKeyExported(t *testing.T) {
 		t.Fatal(err)
 	}
 	cfg.NATSPort = 0
-	logs, out := &syncBuffer{}, &syncBuffer{}
+	logs, out := &testenv.SyncBuffer{}, &testenv.SyncBuffer{}
 	l, err := Start(context.Background(), cfg, logging.New(logs, "text", nil), out)
 	if err != nil {
 		t.Fatal(err)
@@ -163,7 +146,7 @@ func TestLocalStackWithTheUsersOwnKeyExported(t *testing.T) {
 
 // startLocalEnv starts the local stack with env on top of free ports and a
 // temporary data directory.
-func startLocalEnv(t *testing.T, extra map[string]string) (*Stack, *syncBuffer) {
+func startLocalEnv(t *testing.T, extra map[string]string) (*Stack, *testenv.SyncBuffer) {
 	t.Helper()
 	env := map[string]string{
 		"VPNGW_DATA_DIR":      t.TempDir(),
@@ -178,7 +161,7 @@ func startLocalEnv(t *testing.T, extra map[string]string) (*Stack, *syncBuffer) 
 		t.Fatal(err)
 	}
 	cfg.NATSPort = 0
-	out := &syncBuffer{}
+	out := &testenv.SyncBuffer{}
 	l, err := Start(context.Background(), cfg, logging.New(io.Discard, "text", nil), out)
 	if err != nil {
 		t.Fatal(err)

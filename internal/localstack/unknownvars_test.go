@@ -11,6 +11,7 @@ import (
 
 	"github.com/vpngw/vpngw/internal/app"
 	"github.com/vpngw/vpngw/internal/logging"
+	"github.com/vpngw/vpngw/internal/testenv"
 )
 
 // `make run` with a typo in a variable's name still starts (it is for
@@ -28,7 +29,7 @@ func TestLocalStackWarnsOfUnknownVariable(t *testing.T) {
 		"VPNGW_NATS_PORT=" + strconv.Itoa(natsPort), "VPNGW_POLICY_FILE=deploy/policy.sample.yaml",
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	stdout, stderr := &syncBuffer{}, &syncBuffer{}
+	stdout, stderr := &testenv.SyncBuffer{}, &testenv.SyncBuffer{}
 	done := make(chan int)
 	go func() { done <- Run(ctx, environ, stdout, stderr) }()
 	for i := 0; i < 400 && !strings.Contains(stdout.String(), "Ctrl-C"); i++ {

@@ -12,16 +12,17 @@ import (
 
 	"github.com/vpngw/vpngw/internal/queue"
 	"github.com/vpngw/vpngw/internal/queue/queuetest"
+	"github.com/vpngw/vpngw/internal/testenv"
 )
 
 func TestAMQPContract(t *testing.T) {
-	queuetest.Run(t, queuetest.AMQP(t, queuetest.URLFromEnv(t, "VPNGW_TEST_AMQP_URL")))
+	queuetest.Run(t, queuetest.AMQP(t, testenv.URL(t, testenv.AMQPEnv)))
 }
 
 // TestAMQPRestart stops and starts the machine's RabbitMQ application, so it
 // runs only when VPNGW_TEST_BROKER_RESTART=1 asks for it.
 func TestAMQPRestart(t *testing.T) {
-	raw := queuetest.URLFromEnv(t, "VPNGW_TEST_AMQP_URL")
+	raw := testenv.URL(t, testenv.AMQPEnv)
 	b := queuetest.AMQP(t, raw)
 	requireRestartOptIn(t)
 	b.Stop = func(t *testing.T) { run(t, "rabbitmqctl", "stop_app") }
@@ -48,23 +49,6 @@ func waitForAMQP(t *testing.T, raw string) {
 	}
 }
 
-// amqpAdmin runs fn on a channel of its own connection.
-func amqpAdmin(t *testing.T, raw string, fn func(ch *amqp.Channel) error) {
-	t.Helper()
-	conn, err := amqp.Dial(raw)
-	if err != nil {
-		t.Fatalf("AMQP: %v", err)
-	}
-	defer conn.Close()
-	ch, err := conn.Channel()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := fn(ch); err != nil {
-		t.Fatalf("AMQP: %v", err)
-	}
-}
-
 func withQuery(raw string, q url.Values) string {
 	u, _ := url.Parse(raw)
 	u.RawQuery = q.Encode()
@@ -72,10 +56,10 @@ func withQuery(raw string, q url.Values) string {
 }
 
 func TestAMQPMandatory(t *testing.T) {
-	raw := queuetest.URLFromEnv(t, "VPNGW_TEST_AMQP_URL")
+	raw := testenv.URL(t, testenv.AMQPEnv)
 	exchange := "vpngwtest." + queuetest.NewRunID()
 	t.Cleanup(func() {
-		amqpAdmin(t, raw, func(ch *amqp.Channel) error { return ch.ExchangeDelete(exchange, false, false) })
+		queuetest.AMQPChannel(t, raw, func(ch *amqp.Channel) error { return ch.ExchangeDelete(exchange, false, false) })
 	})
 	m := queuetest.NewMessage("id-1", "io.vpngw.gateway.active", 1)
 
@@ -90,14 +74,14 @@ func TestAMQPMandatory(t *testing.T) {
 	}
 	// The channel stays usable: once a queue is bound the retry succeeds.
 	q := exchange + ".q"
-	amqpAdmin(t, raw, func(ch *amqp.Channel) error {
+	queuetest.AMQPChannel(t, raw, func(ch *amqp.Channel) error {
 		if _, err := ch.QueueDeclare(q, false, true, false, false, nil); err != nil {
 			return err
 		}
 		return ch.QueueBind(q, "io.vpngw.gateway.*", exchange, false, nil)
 	})
 	t.Cleanup(func() {
-		amqpAdmin(t, raw, func(ch *amqp.Channel) error { _, err := ch.QueueDelete(q, false, false, false); return err })
+		queuetest.AMQPChannel(t, raw, func(ch *amqp.Channel) error { _, err := ch.QueueDelete(q, false, false, false); return err })
 	})
 	if err := publish(t, p, m); err != nil {
 		t.Fatalf("publish after binding a queue: %v", err)
@@ -115,7 +99,7 @@ func TestAMQPMandatory(t *testing.T) {
 }
 
 func TestAMQPMessageProperties(t *testing.T) {
-	raw := queuetest.URLFromEnv(t, "VPNGW_TEST_AMQP_URL")
+	raw := testenv.URL(t, testenv.AMQPEnv)
 	exchange := "vpngwtest." + queuetest.NewRunID()
 	q := exchange + ".q"
 	p := open(t, withQuery(raw, url.Values{"exchange": {exchange}}))
@@ -124,14 +108,14 @@ func TestAMQPMessageProperties(t *testing.T) {
 	if err := publish(t, p, queuetest.NewMessage("id-0", "io.vpngw.gateway.active", 0)); !errors.Is(err, queue.ErrUnroutable) {
 		t.Fatalf("first publish: got %v, want ErrUnroutable", err)
 	}
-	amqpAdmin(t, raw, func(ch *amqp.Channel) error {
+	queuetest.AMQPChannel(t, raw, func(ch *amqp.Channel) error {
 		if _, err := ch.QueueDeclare(q, false, true, false, false, nil); err != nil {
 			return err
 		}
 		return ch.QueueBind(q, "#", exchange, false, nil)
 	})
 	t.Cleanup(func() {
-		amqpAdmin(t, raw, func(ch *amqp.Channel) error {
+		queuetest.AMQPChannel(t, raw, func(ch *amqp.Channel) error {
 			if _, err := ch.QueueDelete(q, false, false, false); err != nil {
 				return err
 			}
@@ -142,7 +126,7 @@ func TestAMQPMessageProperties(t *testing.T) {
 	if err := publish(t, p, m); err != nil {
 		t.Fatal(err)
 	}
-	amqpAdmin(t, raw, func(ch *amqp.Channel) error {
+	queuetest.AMQPChannel(t, raw, func(ch *amqp.Channel) error {
 		d, ok, err := ch.Get(q, true)
 		if err != nil || !ok {
 			return fmt.Errorf("get the published message: ok=%v err=%v", ok, err)
@@ -156,18 +140,18 @@ func TestAMQPMessageProperties(t *testing.T) {
 	})
 	// The exchange vpngw declared is a durable topic exchange: declaring it
 	// passively with other settings would fail, so declare it the same way.
-	amqpAdmin(t, raw, func(ch *amqp.Channel) error {
+	queuetest.AMQPChannel(t, raw, func(ch *amqp.Channel) error {
 		return ch.ExchangeDeclarePassive(exchange, "topic", true, false, false, false, nil)
 	})
 }
 
 func TestAMQPExchangeDeclare(t *testing.T) {
-	raw := queuetest.URLFromEnv(t, "VPNGW_TEST_AMQP_URL")
+	raw := testenv.URL(t, testenv.AMQPEnv)
 	exchange := "vpngwtest." + queuetest.NewRunID()
 	q := exchange + ".q"
 	// An operator made a fanout exchange under the name vpngw would declare
 	// as topic.
-	amqpAdmin(t, raw, func(ch *amqp.Channel) error {
+	queuetest.AMQPChannel(t, raw, func(ch *amqp.Channel) error {
 		if err := ch.ExchangeDeclare(exchange, "fanout", true, false, false, false, nil); err != nil {
 			return err
 		}
@@ -177,7 +161,7 @@ func TestAMQPExchangeDeclare(t *testing.T) {
 		return ch.QueueBind(q, "", exchange, false, nil)
 	})
 	t.Cleanup(func() {
-		amqpAdmin(t, raw, func(ch *amqp.Channel) error {
+		queuetest.AMQPChannel(t, raw, func(ch *amqp.Channel) error {
 			if _, err := ch.QueueDelete(q, false, false, false); err != nil {
 				return err
 			}
@@ -199,7 +183,7 @@ func TestAMQPExchangeDeclare(t *testing.T) {
 // TestAMQPReconnectsAfterChannelError: publishing to a missing exchange makes
 // the broker close the channel; the next Publish must open a new one.
 func TestAMQPReconnectsAfterChannelError(t *testing.T) {
-	raw := queuetest.URLFromEnv(t, "VPNGW_TEST_AMQP_URL")
+	raw := testenv.URL(t, testenv.AMQPEnv)
 	exchange := "vpngwtest." + queuetest.NewRunID()
 	p := open(t, withQuery(raw, url.Values{"exchange": {exchange}, "declare": {"false"}}))
 	m := queuetest.NewMessage("id-1", "io.vpngw.gateway.active", 1)
@@ -208,7 +192,7 @@ func TestAMQPReconnectsAfterChannelError(t *testing.T) {
 		t.Fatalf("publish to a missing exchange: got %v, want NOT_FOUND", err)
 	}
 	q := exchange + ".q"
-	amqpAdmin(t, raw, func(ch *amqp.Channel) error {
+	queuetest.AMQPChannel(t, raw, func(ch *amqp.Channel) error {
 		if err := ch.ExchangeDeclare(exchange, "topic", true, false, false, false, nil); err != nil {
 			return err
 		}
@@ -218,7 +202,7 @@ func TestAMQPReconnectsAfterChannelError(t *testing.T) {
 		return ch.QueueBind(q, "#", exchange, false, nil)
 	})
 	t.Cleanup(func() {
-		amqpAdmin(t, raw, func(ch *amqp.Channel) error {
+		queuetest.AMQPChannel(t, raw, func(ch *amqp.Channel) error {
 			if _, err := ch.QueueDelete(q, false, false, false); err != nil {
 				return err
 			}

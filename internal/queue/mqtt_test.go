@@ -16,10 +16,11 @@ import (
 	"github.com/vpngw/vpngw/internal/outgoing"
 	"github.com/vpngw/vpngw/internal/queue"
 	"github.com/vpngw/vpngw/internal/queue/queuetest"
+	"github.com/vpngw/vpngw/internal/testenv"
 )
 
 func TestMQTTContract(t *testing.T) {
-	queuetest.Run(t, queuetest.MQTT(t, queuetest.URLFromEnv(t, "VPNGW_TEST_MQTT_URL")))
+	queuetest.Run(t, queuetest.MQTT(t, testenv.URL(t, testenv.MQTTEnv)))
 }
 
 // ownMosquitto runs a Mosquitto of the test's own (the machine's mosquitto
@@ -28,7 +29,7 @@ func TestMQTTContract(t *testing.T) {
 // start it again. The system broker is left alone.
 func ownMosquitto(t *testing.T, extra string) (addr string, stop, start func(t *testing.T)) {
 	t.Helper()
-	queuetest.URLFromEnv(t, "VPNGW_TEST_MQTT_URL") // CI promises Mosquitto
+	testenv.URL(t, testenv.MQTTEnv) // CI promises Mosquitto
 	bin, err := exec.LookPath("mosquitto")
 	if err != nil {
 		t.Fatalf("the mosquitto binary is not on PATH: %v", err)

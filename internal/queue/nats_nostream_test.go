@@ -12,6 +12,7 @@ import (
 
 	"github.com/vpngw/vpngw/internal/queue"
 	"github.com/vpngw/vpngw/internal/queue/queuetest"
+	"github.com/vpngw/vpngw/internal/testenv"
 )
 
 // TestNATSTypeNoStreamCapturesIsRefused: an operator's own stream
@@ -25,7 +26,7 @@ func TestNATSTypeNoStreamCapturesIsRefused(t *testing.T) {
 		testNoStreamForOneType(t, startEmbedded(t).ClientURL())
 	})
 	t.Run("system", func(t *testing.T) {
-		testNoStreamForOneType(t, natsServerURL(t, queuetest.URLFromEnv(t, "VPNGW_TEST_NATS_URL")))
+		testNoStreamForOneType(t, natsServerURL(t, testenv.URL(t, testenv.NATSEnv)))
 	})
 }
 

@@ -22,6 +22,7 @@ import (
 	"github.com/vpngw/vpngw/internal/queue"
 	"github.com/vpngw/vpngw/internal/queue/natsembed"
 	"github.com/vpngw/vpngw/internal/queue/queuetest"
+	"github.com/vpngw/vpngw/internal/testenv"
 )
 
 func TestEmbeddedNATSContract(t *testing.T) {
@@ -33,13 +34,13 @@ func TestEmbeddedNATSRestart(t *testing.T) {
 }
 
 func TestSystemNATSContract(t *testing.T) {
-	queuetest.Run(t, queuetest.NATS(t, queuetest.URLFromEnv(t, "VPNGW_TEST_NATS_URL")))
+	queuetest.Run(t, queuetest.NATS(t, testenv.URL(t, testenv.NATSEnv)))
 }
 
 // TestSystemNATSRestart stops and starts the machine's NATS service, so it
 // runs only when VPNGW_TEST_BROKER_RESTART=1 asks for it.
 func TestSystemNATSRestart(t *testing.T) {
-	b := queuetest.NATS(t, queuetest.URLFromEnv(t, "VPNGW_TEST_NATS_URL"))
+	b := queuetest.NATS(t, testenv.URL(t, testenv.NATSEnv))
 	requireRestartOptIn(t)
 	server := natsServerURL(t, os.Getenv("VPNGW_TEST_NATS_URL"))
 	b.Stop = func(t *testing.T) {

@@ -18,6 +18,7 @@ import (
 	"github.com/vpngw/vpngw/internal/outgoing"
 	"github.com/vpngw/vpngw/internal/queue"
 	"github.com/vpngw/vpngw/internal/queue/queuetest"
+	"github.com/vpngw/vpngw/internal/testenv"
 )
 
 func TestOpenUnknownScheme(t *testing.T) {
@@ -98,7 +99,7 @@ func TestErrorsNeverContainPassword(t *testing.T) {
 
 // TestWrongPasswordNotInError asks a real broker to refuse the credentials.
 func TestWrongPasswordNotInError(t *testing.T) {
-	raw := queuetest.URLFromEnv(t, "VPNGW_TEST_AMQP_URL")
+	raw := testenv.URL(t, testenv.AMQPEnv)
 	u, err := url.Parse(raw)
 	if err != nil {
 		t.Fatal(err)

@@ -3,7 +3,6 @@ package vpcclient_test
 import (
 	"context"
 	"errors"
-	"os"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -13,6 +12,7 @@ import (
 	"github.com/vpngw/vpngw/internal/cloud"
 	"github.com/vpngw/vpngw/internal/cloud/vpcclient"
 	"github.com/vpngw/vpngw/internal/store/sqlstore"
+	"github.com/vpngw/vpngw/internal/testenv"
 	"github.com/vpngw/vpngw/internal/vpcsim"
 )
 
@@ -157,14 +157,7 @@ func BenchmarkLimiterWait(b *testing.B) {
 		run(b, vpcclient.SharedLimiter{Slots: s})
 	})
 	b.Run("shared-postgres", func(b *testing.B) {
-		u := os.Getenv("VPNGW_TEST_POSTGRES_URL")
-		if u == "" {
-			if os.Getenv("CI") == "true" {
-				b.Fatal("VPNGW_TEST_POSTGRES_URL is not set; under CI the PostgreSQL case must run")
-			}
-			b.Skip("VPNGW_TEST_POSTGRES_URL is not set")
-		}
-		s, err := sqlstore.OpenSQL(ctx, u)
+		s, err := sqlstore.OpenSQL(ctx, testenv.URL(b, testenv.PostgresEnv))
 		if err != nil {
 			b.Fatal(err)
 		}

@@ -225,7 +225,7 @@ func AMQP(t *testing.T, rawURL string) Broker {
 		},
 		NewDestination: func(t *testing.T) Destination {
 			name := "vpngwtest." + NewRunID()
-			withAMQPChannel(t, base.String(), func(ch *amqp.Channel) error {
+			AMQPChannel(t, base.String(), func(ch *amqp.Channel) error {
 				if err := ch.ExchangeDeclare(name, "topic", true, false, false, false, nil); err != nil {
 					return err
 				}
@@ -235,7 +235,7 @@ func AMQP(t *testing.T, rawURL string) Broker {
 				return ch.QueueBind(name, "io.vpngw.#", name, false, nil)
 			})
 			t.Cleanup(func() {
-				withAMQPChannel(t, base.String(), func(ch *amqp.Channel) error {
+				AMQPChannel(t, base.String(), func(ch *amqp.Channel) error {
 					if _, err := ch.QueueDelete(name, false, false, false); err != nil {
 						return err
 					}
@@ -253,7 +253,9 @@ func AMQP(t *testing.T, rawURL string) Broker {
 	}
 }
 
-func withAMQPChannel(t *testing.T, rawURL string, fn func(*amqp.Channel) error) {
+// AMQPChannel runs fn on a channel of a connection of its own to the AMQP
+// broker at rawURL, closed afterwards; any error fails the test.
+func AMQPChannel(t *testing.T, rawURL string, fn func(*amqp.Channel) error) {
 	t.Helper()
 	conn, err := amqp.DialConfig(rawURL, amqp.Config{Dial: amqp.DefaultDial(5 * time.Second)})
 	if err != nil {

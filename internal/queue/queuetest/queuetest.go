@@ -8,7 +8,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"os"
 	"strings"
 	"sync"
 	"testing"
@@ -374,20 +373,6 @@ func checkDelivered(t *testing.T, b Broker, d Destination, got Received, want ou
 	if !bytes.Equal(got.Body, want.Body) {
 		t.Errorf("%s: body got %s, want %s", want.ID, got.Body, want.Body)
 	}
-}
-
-// URLFromEnv returns the broker URL in env var name. When it is unset the
-// test is skipped, or fails when CI=true, since CI promises its brokers.
-func URLFromEnv(t testing.TB, name string) string {
-	t.Helper()
-	v := os.Getenv(name)
-	if v == "" {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("%s is not set; CI must provide this broker", name)
-		}
-		t.Skipf("%s is not set; set it to run this test against a real broker", name)
-	}
-	return v
 }
 
 // checkDeliveredBinary is checkDelivered for a binary-mode sink, whose

@@ -9,8 +9,6 @@ import (
 
 	"github.com/go-sql-driver/mysql"
 	"github.com/jackc/pgx/v5/pgconn"
-	"modernc.org/sqlite"
-	sqlite3 "modernc.org/sqlite/lib"
 
 	"github.com/vpngw/vpngw/internal/store"
 )
@@ -153,10 +151,5 @@ func retryable(err error) bool {
 	if errors.As(err, &me) {
 		return me.Number == 1213 || me.Number == 1205
 	}
-	var se *sqlite.Error
-	if errors.As(err, &se) {
-		code := se.Code() & 0xff
-		return code == sqlite3.SQLITE_BUSY || code == sqlite3.SQLITE_LOCKED
-	}
-	return false
+	return sqliteLocked != nil && sqliteLocked(err)
 }

@@ -7,6 +7,7 @@ import (
 
 	"github.com/vpngw/vpngw/internal/store"
 	"github.com/vpngw/vpngw/internal/store/sqlstore"
+	"github.com/vpngw/vpngw/internal/testenv"
 )
 
 // TestMigrationGivesEachRequestItsStateAsHistory: requests recorded before
@@ -15,9 +16,15 @@ import (
 // reason; a request recorded afterwards has its own entries only.
 func TestMigrationGivesEachRequestItsStateAsHistory(t *testing.T) {
 	for name, open := range map[string]func(t *testing.T) *sqlstore.Store{
-		"sqlite":   func(t *testing.T) *sqlstore.Store { return openStore(t, sqliteURL(t)) },
-		"postgres": func(t *testing.T) *sqlstore.Store { return openStore(t, postgresSchemaURL(t, postgresAdmin(t))) },
-		"mysql":    func(t *testing.T) *sqlstore.Store { return openStore(t, mysqlDatabaseURL(t, mysqlAdmin(t))) },
+		"sqlite": func(t *testing.T) *sqlstore.Store { return openStore(t, sqliteURL(t)) },
+		"postgres": func(t *testing.T) *sqlstore.Store {
+			testenv.URL(t, testenv.PostgresEnv)
+			return openStore(t, testenv.StoreURL(t, "postgres"))
+		},
+		"mysql": func(t *testing.T) *sqlstore.Store {
+			testenv.URL(t, testenv.MySQLEnv)
+			return openStore(t, testenv.StoreURL(t, "mysql"))
+		},
 	} {
 		t.Run(name, func(t *testing.T) {
 			ctx := context.Background()

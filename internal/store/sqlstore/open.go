@@ -15,7 +15,6 @@ import (
 	"github.com/go-sql-driver/mysql"
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/stdlib"
-	_ "modernc.org/sqlite" // registers the "sqlite" database/sql driver
 
 	"github.com/vpngw/vpngw/internal/redact"
 )
@@ -176,6 +175,22 @@ func schemeOf(rawURL string) string {
 	return strings.ToLower(rawURL[:i])
 }
 
+// sqliteLocked is set by package sqlstore/sqlite, whose import links the
+// SQLite driver: nil in a binary that cannot open sqlite:// stores.
+var sqliteLocked func(error) bool
+
+// ErrSQLiteNotLinked is Open's error for a sqlite:// URL in a binary that
+// does not import package sqlstore/sqlite: the function binaries.
+var ErrSQLiteNotLinked = errors.New("store: sqlite:// is not linked into this binary (the function binaries take postgres:// or mysql://: an SQLite file lives in one instance, which no other instance reaches); the local stack, vpngwctl and tests link it by importing internal/store/sqlstore/sqlite")
+
+// RegisterSQLite is called by package sqlstore/sqlite when it links the
+// SQLite driver; locked tells SQLite's lock-timeout errors, which a
+// transaction retries.
+func RegisterSQLite(locked func(error) bool) { sqliteLocked = locked }
+
+// SQLiteLinked reports whether this binary can open sqlite:// stores.
+func SQLiteLinked() bool { return sqliteLocked != nil }
+
 // openSQLite opens an SQLite file (or memory database).
 //
 // SQLite allows one writer at a time. Within the process, all writes go
@@ -187,6 +202,9 @@ func schemeOf(rawURL string) string {
 // pool: in WAL mode they do not block the writer or each other. busy_timeout
 // covers the remaining case, another process on the same file.
 func openSQLite(rawURL string, o options) (*Store, error) {
+	if sqliteLocked == nil {
+		return nil, ErrSQLiteNotLinked
+	}
 	rest := rawURL[len("sqlite:"):]
 	rest = strings.TrimPrefix(rest, "//")
 	path, query, _ := strings.Cut(rest, "?")

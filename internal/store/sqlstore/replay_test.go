@@ -12,6 +12,7 @@ import (
 
 	"github.com/vpngw/vpngw/internal/store/sqlstore"
 	"github.com/vpngw/vpngw/internal/testclock"
+	"github.com/vpngw/vpngw/internal/testenv"
 )
 
 // testFirstUse is the replay guard's contract, run against every backend.
@@ -202,9 +203,9 @@ func testFirstUse(t *testing.T, rawURL string) {
 
 func TestSQLiteFirstUse(t *testing.T) { testFirstUse(t, sqliteURL(t)) }
 
-func TestPostgresFirstUse(t *testing.T) { testFirstUse(t, postgresSchemaURL(t, postgresAdmin(t))) }
+func TestPostgresFirstUse(t *testing.T) { testFirstUse(t, testenv.StoreURL(t, "postgres")) }
 
-func TestMySQLFirstUse(t *testing.T) { testFirstUse(t, mysqlDatabaseURL(t, mysqlAdmin(t))) }
+func TestMySQLFirstUse(t *testing.T) { testFirstUse(t, testenv.StoreURL(t, "mysql")) }
 
 // BenchmarkFirstUse: one replay check with a new key, on SQLite. (The
 // PostgreSQL and MySQL test URLs name shared databases; a benchmark must not

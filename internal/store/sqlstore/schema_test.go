@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/vpngw/vpngw/internal/store/sqlstore"
+	"github.com/vpngw/vpngw/internal/testenv"
 )
 
 // CheckSchema tells an empty database, one a migration behind and one up to
@@ -116,9 +117,9 @@ func testCheckSchemaFindsAGap(t *testing.T, rawURL string) {
 func TestSQLiteCheckSchemaFindsAGap(t *testing.T) { testCheckSchemaFindsAGap(t, sqliteURL(t)) }
 
 func TestPostgresCheckSchemaFindsAGap(t *testing.T) {
-	testCheckSchemaFindsAGap(t, postgresSchemaURL(t, postgresAdmin(t)))
+	testCheckSchemaFindsAGap(t, testenv.StoreURL(t, "postgres"))
 }
 
 func TestMySQLCheckSchemaFindsAGap(t *testing.T) {
-	testCheckSchemaFindsAGap(t, mysqlDatabaseURL(t, mysqlAdmin(t)))
+	testCheckSchemaFindsAGap(t, testenv.StoreURL(t, "mysql"))
 }

@@ -10,6 +10,7 @@ import (
 
 	"github.com/vpngw/vpngw/internal/store/sqlstore"
 	"github.com/vpngw/vpngw/internal/testclock"
+	"github.com/vpngw/vpngw/internal/testenv"
 )
 
 // testReserveSlot checks ReserveSlot on one database: starts spaced by the
@@ -132,7 +133,7 @@ func testReserveSlot(t *testing.T, rawURL string) {
 func TestSQLiteReserveSlot(t *testing.T) { testReserveSlot(t, sqliteURL(t)) }
 
 func TestPostgresReserveSlot(t *testing.T) {
-	testReserveSlot(t, postgresSchemaURL(t, postgresAdmin(t)))
+	testReserveSlot(t, testenv.StoreURL(t, "postgres"))
 }
 
-func TestMySQLReserveSlot(t *testing.T) { testReserveSlot(t, mysqlDatabaseURL(t, mysqlAdmin(t))) }
+func TestMySQLReserveSlot(t *testing.T) { testReserveSlot(t, testenv.StoreURL(t, "mysql")) }

@@ -4,9 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
-	"math/rand/v2"
 	"net/url"
-	"os"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -20,30 +18,8 @@ import (
 	"github.com/vpngw/vpngw/internal/store"
 	"github.com/vpngw/vpngw/internal/store/sqlstore"
 	"github.com/vpngw/vpngw/internal/store/storetest"
+	"github.com/vpngw/vpngw/internal/testenv"
 )
-
-const (
-	postgresEnv = "VPNGW_TEST_POSTGRES_URL"
-	mysqlEnv    = "VPNGW_TEST_MYSQL_URL"
-)
-
-// serverURL returns the test server URL in env, skipping the test when it is
-// unset, except in CI, where a missing server is a failure.
-func serverURL(t *testing.T, env string) string {
-	t.Helper()
-	u := os.Getenv(env)
-	if u == "" {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("%s is not set; CI must run the store tests against a real server", env)
-		}
-		t.Skipf("%s is not set; skipping tests against a real server", env)
-	}
-	return u
-}
-
-func uniqueName() string {
-	return fmt.Sprintf("vpngw_test_%d_%08x", os.Getpid(), rand.Uint32())
-}
 
 func openStore(t *testing.T, rawURL string, opts ...sqlstore.Option) *sqlstore.Store {
 	t.Helper()
@@ -70,13 +46,13 @@ func TestSQLiteMemoryContract(t *testing.T) {
 }
 
 func TestPostgresContract(t *testing.T) {
-	admin := postgresAdmin(t)
-	storetest.Run(t, func(t *testing.T) store.Store { return openStore(t, postgresSchemaURL(t, admin)) })
+	testenv.URL(t, testenv.PostgresEnv)
+	storetest.Run(t, func(t *testing.T) store.Store { return openStore(t, testenv.StoreURL(t, "postgres")) })
 }
 
 func TestMySQLContract(t *testing.T) {
-	admin := mysqlAdmin(t)
-	storetest.Run(t, func(t *testing.T) store.Store { return openStore(t, mysqlDatabaseURL(t, admin)) })
+	testenv.URL(t, testenv.MySQLEnv)
+	storetest.Run(t, func(t *testing.T) store.Store { return openStore(t, testenv.StoreURL(t, "mysql")) })
 }
 
 func TestSQLiteSharedContract(t *testing.T) {
@@ -84,13 +60,13 @@ func TestSQLiteSharedContract(t *testing.T) {
 }
 
 func TestPostgresSharedContract(t *testing.T) {
-	admin := postgresAdmin(t)
-	storetest.RunShared(t, func(t *testing.T, n int) []store.Store { return openShared(t, postgresSchemaURL(t, admin), n) })
+	testenv.URL(t, testenv.PostgresEnv)
+	storetest.RunShared(t, func(t *testing.T, n int) []store.Store { return openShared(t, testenv.StoreURL(t, "postgres"), n) })
 }
 
 func TestMySQLSharedContract(t *testing.T) {
-	admin := mysqlAdmin(t)
-	storetest.RunShared(t, func(t *testing.T, n int) []store.Store { return openShared(t, mysqlDatabaseURL(t, admin), n) })
+	testenv.URL(t, testenv.MySQLEnv)
+	storetest.RunShared(t, func(t *testing.T, n int) []store.Store { return openShared(t, testenv.StoreURL(t, "mysql"), n) })
 }
 
 // openShared opens n stores on one database, as n instances would.
@@ -100,96 +76,6 @@ func openShared(t *testing.T, rawURL string, n int) []store.Store {
 		stores[i] = openStore(t, rawURL)
 	}
 	return stores
-}
-
-type postgresServer struct {
-	url string
-	db  *sql.DB
-}
-
-// postgresAdmin connects to the test server; an unreachable server fails the
-// test.
-func postgresAdmin(t *testing.T) postgresServer {
-	t.Helper()
-	u := serverURL(t, postgresEnv)
-	db, err := sql.Open("pgx", u)
-	if err != nil {
-		t.Fatalf("%s: %v", postgresEnv, err)
-	}
-	t.Cleanup(func() { db.Close() })
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	if err := db.PingContext(ctx); err != nil {
-		t.Fatalf("PostgreSQL at %s is unreachable: %v", postgresEnv, err)
-	}
-	return postgresServer{url: u, db: db}
-}
-
-// postgresSchemaURL creates a schema of its own for t, dropped at cleanup, and
-// returns a store URL whose search_path selects it.
-func postgresSchemaURL(t *testing.T, srv postgresServer) string {
-	t.Helper()
-	schema := uniqueName()
-	if _, err := srv.db.Exec(`CREATE SCHEMA ` + schema); err != nil {
-		t.Fatalf("create schema: %v", err)
-	}
-	t.Cleanup(func() {
-		if _, err := srv.db.Exec(`DROP SCHEMA ` + schema + ` CASCADE`); err != nil {
-			t.Errorf("drop schema %s: %v", schema, err)
-		}
-	})
-	u, err := url.Parse(srv.url)
-	if err != nil {
-		t.Fatalf("%s: %v", postgresEnv, err)
-	}
-	q := u.Query()
-	q.Set("search_path", schema)
-	u.RawQuery = q.Encode()
-	return u.String()
-}
-
-type mysqlServer struct {
-	cfg *mysql.Config
-	db  *sql.DB
-}
-
-func mysqlAdmin(t *testing.T) mysqlServer {
-	t.Helper()
-	u := serverURL(t, mysqlEnv)
-	cfg, _, err := sqlstore.MySQLConfig(u)
-	if err != nil {
-		t.Fatalf("%s: %v", mysqlEnv, err)
-	}
-	conn, err := mysql.NewConnector(cfg)
-	if err != nil {
-		t.Fatalf("%s: %v", mysqlEnv, err)
-	}
-	db := sql.OpenDB(conn)
-	t.Cleanup(func() { db.Close() })
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	if err := db.PingContext(ctx); err != nil {
-		t.Fatalf("MySQL at %s is unreachable: %v", mysqlEnv, err)
-	}
-	return mysqlServer{cfg: cfg, db: db}
-}
-
-// mysqlDatabaseURL creates a database of its own for t, dropped at cleanup,
-// and returns a store URL for it (in the driver's DSN form).
-func mysqlDatabaseURL(t *testing.T, srv mysqlServer) string {
-	t.Helper()
-	name := uniqueName()
-	if _, err := srv.db.Exec(`CREATE DATABASE ` + name); err != nil {
-		t.Fatalf("create database: %v", err)
-	}
-	t.Cleanup(func() {
-		if _, err := srv.db.Exec(`DROP DATABASE ` + name); err != nil {
-			t.Errorf("drop database %s: %v", name, err)
-		}
-	})
-	cfg := srv.cfg.Clone()
-	cfg.DBName = name
-	return "mysql://" + cfg.FormatDSN()
 }
 
 // testConcurrentMigrate starts several instances on one empty database at
@@ -253,11 +139,11 @@ func TestSQLiteConcurrentMigrate(t *testing.T) {
 }
 
 func TestPostgresConcurrentMigrate(t *testing.T) {
-	testConcurrentMigrate(t, postgresSchemaURL(t, postgresAdmin(t)))
+	testConcurrentMigrate(t, testenv.StoreURL(t, "postgres"))
 }
 
 func TestMySQLConcurrentMigrate(t *testing.T) {
-	testConcurrentMigrate(t, mysqlDatabaseURL(t, mysqlAdmin(t)))
+	testConcurrentMigrate(t, testenv.StoreURL(t, "mysql"))
 }
 
 // An instance that stopped after some of a migration's DDL and before
@@ -265,21 +151,26 @@ func TestMySQLConcurrentMigrate(t *testing.T) {
 // it) leaves the next start to find tables, columns and indexes that exist:
 // it must open all the same, and record the migrations.
 func TestMySQLMigrateAfterUnrecordedDDL(t *testing.T) {
-	srv := mysqlAdmin(t)
-	rawURL := mysqlDatabaseURL(t, srv)
+	rawURL := testenv.StoreURL(t, "mysql")
 	ctx := context.Background()
 	s := openStore(t, rawURL)
 	latest, err := s.SchemaVersion(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}
-	cfg, err := mysql.ParseDSN(strings.TrimPrefix(rawURL, "mysql://"))
+	cfg, _, err := sqlstore.MySQLConfig(rawURL)
 	if err != nil {
 		t.Fatal(err)
 	}
+	conn, err := mysql.NewConnector(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	db := sql.OpenDB(conn)
+	defer db.Close()
 	// Forget every migration from 0002 on: their tables, column and index
 	// stay, as after a crash between each DDL and its record.
-	if _, err := srv.db.ExecContext(ctx, "DELETE FROM "+cfg.DBName+".schema_migrations WHERE version >= 2"); err != nil {
+	if _, err := db.ExecContext(ctx, "DELETE FROM "+cfg.DBName+".schema_migrations WHERE version >= 2"); err != nil {
 		t.Fatal(err)
 	}
 	again := openStore(t, rawURL)
@@ -410,11 +301,11 @@ func testOperatorViews(t *testing.T, s *sqlstore.Store) {
 func TestSQLiteOperatorViews(t *testing.T) { testOperatorViews(t, openStore(t, sqliteURL(t))) }
 
 func TestPostgresOperatorViews(t *testing.T) {
-	testOperatorViews(t, openStore(t, postgresSchemaURL(t, postgresAdmin(t))))
+	testOperatorViews(t, openStore(t, testenv.StoreURL(t, "postgres")))
 }
 
 func TestMySQLOperatorViews(t *testing.T) {
-	testOperatorViews(t, openStore(t, mysqlDatabaseURL(t, mysqlAdmin(t))))
+	testOperatorViews(t, openStore(t, testenv.StoreURL(t, "mysql")))
 }
 
 // TestOpenErrorsHidePassword opens URLs carrying a recognisable password,

@@ -7,10 +7,13 @@
 //
 // It runs each binary from dist/ exactly as Function Compute does: started
 // with FC_RUNTIME_API pointing at a runtime API server in this process
-// (internal/runtime/fcapi), which hands it invocations. The binaries run
-// against a copy of a migrated SQLite store in a fresh temporary directory,
-// with VPNGW_MIGRATE=off as functions run in production (-fresh: an empty
-// store each run migrates), and publish to the log: queue (with
+// (internal/runtime/fcapi), which hands it invocations. Each run's binary
+// gets a store of its own, migrated beforehand, with VPNGW_MIGRATE=off as
+// functions run in production (-fresh: an empty store it migrates): with
+// -store postgres://..., a fresh schema on that server (the shipped binaries
+// link no SQLite; make coldstart passes VPNGW_TEST_POSTGRES_URL), without it
+// an SQLite file in a temporary directory (for binaries built with -tags
+// sqlite). The binaries publish to the log: queue (with
 // VPNGW_ALLOW_INSECURE_TRANSPORT=1, which both need), and each first invocation needs no VPC API call: provision gets
 // a request that fails validation (recorded and announced, never sent),
 // reconcile a timer tick with nothing pending, and webhook an unsigned HTTP
@@ -21,8 +24,8 @@
 //
 // What it leaves out, and what Function Compute adds on top: downloading and
 // unpacking the zip, starting the instance, and the first connections to a
-// remote store and broker, which the SQLite file and the log: queue used here
-// do not make.
+// remote store and broker; the store here is a server on the same machine,
+// and the log: queue makes no connection.
 //
 // With -floor it also times the smallest function fc-runtime-go-sdk makes
 // (package floor: a handler that answers with its payload's length, built

@@ -4,11 +4,14 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"database/sql"
 	"errors"
 	"flag"
 	"fmt"
 	"io"
 	"math"
+	"math/rand/v2"
+	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -23,6 +26,7 @@ import (
 	"github.com/vpngw/vpngw/internal/app"
 	"github.com/vpngw/vpngw/internal/runtime/fcapi"
 	"github.com/vpngw/vpngw/internal/store/sqlstore"
+	_ "github.com/vpngw/vpngw/internal/store/sqlstore/sqlite" // without -store, binaries built with -tags sqlite
 )
 
 func main() {
@@ -65,9 +69,10 @@ func run(args []string, stdout, stderr io.Writer) error {
 	timeout := fs.Duration("timeout", 30*time.Second, "how long one run may take")
 	eventFile := fs.String("event", "", "hand every function this `file`'s payload instead of its built-in first event (to size memory for a large delivery)")
 	fresh := fs.Bool("fresh", false, "start each run on an empty store that the function migrates (VPNGW_MIGRATE=on) instead of a migrated one, as functions find it in production")
+	storeURL := fs.String("store", "", "a postgres:// `URL`: each run's function gets a schema of its own there (shipped functions take no sqlite://; make coldstart passes VPNGW_TEST_POSTGRES_URL); empty: an SQLite file per run, for binaries built with -tags sqlite")
 	floor := fs.String("floor", "", "also time this `binary`, the smallest function the runtime's SDK makes (internal/tools/coldstart/floor), alternating with the functions, and report each function's median against it")
 	fs.Usage = func() {
-		fmt.Fprintln(stderr, "usage: coldstart [-dist dist] [-n 20] [-warm 5] [-event file] [-fresh] [-floor bin] FUNCTION...")
+		fmt.Fprintln(stderr, "usage: coldstart [-dist dist] [-n 20] [-warm 5] [-event file] [-fresh] [-store postgres://...] [-floor bin] FUNCTION...")
 		fs.PrintDefaults()
 	}
 	if err := fs.Parse(args); err != nil {
@@ -88,7 +93,16 @@ func run(args []string, stdout, stderr io.Writer) error {
 	if *floor != "" {
 		targets = append(targets, target{name: floorName, bin: *floor, payload: []byte(`{"floor":true}`)})
 	}
-	if !*fresh {
+	st := &stores{fresh: *fresh}
+	switch {
+	case *storeURL != "":
+		db, err := sql.Open("pgx", *storeURL)
+		if err != nil {
+			return err
+		}
+		defer db.Close()
+		st.pg, st.pgURL = db, *storeURL
+	case !*fresh:
 		// Functions run with VPNGW_MIGRATE=off against a store vpngwctl
 		// migrated: each run gets a copy of one migrated store.
 		tmpl, err := migratedStore()
@@ -96,9 +110,10 @@ func run(args []string, stdout, stderr io.Writer) error {
 			return err
 		}
 		defer os.RemoveAll(filepath.Dir(tmpl))
-		for i := range targets {
-			targets[i].store = tmpl
-		}
+		st.sqliteTemplate = tmpl
+	}
+	for i := range targets {
+		targets[i].store = st
 	}
 	results, err := measureAll(targets, *runs, *warm, *timeout)
 	if err != nil {
@@ -117,9 +132,63 @@ type target struct {
 	name, bin, zip string
 	payload        []byte
 	env            []string
-	// store is a migrated SQLite file each run starts on a copy of; ""
-	// starts on an empty store the function migrates.
-	store string
+	// store gives each run its store; nil: an empty SQLite file the
+	// function migrates.
+	store *stores
+}
+
+// stores gives each run a store of its own: a schema on a PostgreSQL server
+// (-store), or an SQLite file, migrated as vpngwctl migrate would unless
+// fresh (then the function migrates it, VPNGW_MIGRATE=on).
+type stores struct {
+	fresh bool
+	// pg is the server of -store, pgURL its URL; nil: SQLite.
+	pg    *sql.DB
+	pgURL string
+	// sqliteTemplate is a migrated SQLite file each run starts on a copy
+	// of; "" starts on an empty one.
+	sqliteTemplate string
+}
+
+// prepare makes one run's store and returns VPNGW_STORE_URL, VPNGW_MIGRATE
+// and what removes the store.
+func (st *stores) prepare(dir string) (storeURL, migrate string, cleanup func(), err error) {
+	migrate = "VPNGW_MIGRATE=on"
+	if st == nil || st.pg == nil {
+		path := filepath.Join(dir, "vpngw.db")
+		if st != nil && st.sqliteTemplate != "" {
+			b, err := os.ReadFile(st.sqliteTemplate)
+			if err != nil {
+				return "", "", nil, err
+			}
+			if err := os.WriteFile(path, b, 0o600); err != nil {
+				return "", "", nil, err
+			}
+			migrate = "VPNGW_MIGRATE=off"
+		}
+		return "sqlite://" + path, migrate, func() {}, nil
+	}
+	schema := fmt.Sprintf("vpngw_coldstart_%08x", rand.Uint32())
+	if _, err := st.pg.Exec("CREATE SCHEMA " + schema); err != nil {
+		return "", "", nil, fmt.Errorf("-store: %w", err)
+	}
+	cleanup = func() { _, _ = st.pg.Exec("DROP SCHEMA " + schema + " CASCADE") }
+	u, err := url.Parse(st.pgURL)
+	if err != nil {
+		cleanup()
+		return "", "", nil, fmt.Errorf("-store: %w", err)
+	}
+	q := u.Query()
+	q.Set("search_path", schema)
+	u.RawQuery = q.Encode()
+	if !st.fresh {
+		if err := sqlstore.Migrate(context.Background(), u.String()); err != nil {
+			cleanup()
+			return "", "", nil, err
+		}
+		migrate = "VPNGW_MIGRATE=off"
+	}
+	return u.String(), migrate, cleanup, nil
 }
 
 // migratedStore creates a SQLite store with this build's schema, in a
@@ -217,24 +286,18 @@ type outcome struct {
 // once starts bin under a fresh runtime API and store, times the first
 // invocation from process start to answer, makes warm more invocations, reads
 // the process's peak memory, and stops it.
-func once(bin string, payload []byte, env []string, store string, warm int, timeout time.Duration) (outcome, error) {
+func once(bin string, payload []byte, env []string, store *stores, warm int, timeout time.Duration) (outcome, error) {
 	var o outcome
 	dir, err := os.MkdirTemp("", "vpngw-coldstart-")
 	if err != nil {
 		return o, err
 	}
 	defer os.RemoveAll(dir)
-	migrate := "VPNGW_MIGRATE=on"
-	if store != "" {
-		b, err := os.ReadFile(store)
-		if err != nil {
-			return o, err
-		}
-		if err := os.WriteFile(filepath.Join(dir, "vpngw.db"), b, 0o600); err != nil {
-			return o, err
-		}
-		migrate = "VPNGW_MIGRATE=off"
+	storeURL, migrate, cleanup, err := store.prepare(dir)
+	if err != nil {
+		return o, err
 	}
+	defer cleanup()
 	rt, err := fcapi.Start()
 	if err != nil {
 		return o, err
@@ -249,7 +312,7 @@ func once(bin string, payload []byte, env []string, store string, warm int, time
 	cmd := exec.Command(bin)
 	cmd.Env = []string{
 		"FC_RUNTIME_API=" + rt.Addr(),
-		"VPNGW_STORE_URL=sqlite://" + filepath.Join(dir, "vpngw.db"),
+		"VPNGW_STORE_URL=" + storeURL,
 		"VPNGW_QUEUE_URL=log:",
 		// log: and a local file are what make the figure the process's
 		// own: allowed as in the tests, since functions refuse plaintext.

@@ -1,0 +1,4 @@
+package outbox_test
+
+// The tests open sqlite:// stores, which only binaries that import this link.
+import _ "github.com/vpngw/vpngw/internal/store/sqlstore/sqlite"
