@@ -171,6 +171,10 @@ type handler struct {
 	allowedRate int
 	// refusals bounds the log lines of refused requests.
 	refusals *logBucket
+	// replies keeps chat reply addresses replyAllowed allows
+	// (WithChatReplies).
+	replies      ReplyStore
+	replyAllowed func(url string) bool
 }
 
 // Validate checks the settings every route shares, naming the variable:
