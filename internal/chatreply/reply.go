@@ -109,21 +109,25 @@ func refused(format string, a ...any) error {
 	return fmt.Errorf("%w: %s", outbox.ErrRefused, fmt.Sprintf(format, a...))
 }
 
-// Publish implements outbox.Publisher.
+// Publish implements outbox.Publisher: an event of a request no chat made,
+// or no outcome of one request, is outbox.ErrNotAddressed.
 func (p *Publisher) Publish(ctx context.Context, e outgoing.Event) error {
 	if e.Key == "" {
-		return nil
+		return outbox.ErrNotAddressed
 	}
 	r, ok, err := p.st.ChatReply(ctx, e.Key)
-	if err != nil || !ok {
+	if err != nil {
 		return err
+	}
+	if !ok {
+		return outbox.ErrNotAddressed
 	}
 	m, ok, err := render(e.Body, r.CreatedAt)
 	if err != nil {
 		return refused("%v", err)
 	}
 	if !ok {
-		return nil
+		return outbox.ErrNotAddressed
 	}
 	switch r.Platform {
 	case store.PlatformSlack:
