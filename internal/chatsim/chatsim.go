@@ -317,13 +317,7 @@ func (d *DingTalk) session(w http.ResponseWriter, r *http.Request) {
 		dingAnswer(w, 300001, "session webhook expired or unknown")
 		return
 	}
-	text, body, problem := readDingTalk(r)
-	if problem != "" {
-		dingAnswer(w, 400, problem)
-		return
-	}
-	d.posts = append(d.posts, Post{Path: r.URL.Path, Body: body, Text: text})
-	dingAnswer(w, 0, "ok")
+	d.take(w, r)
 }
 
 // robotWindow is how far a signed robot call's timestamp may be from the
@@ -354,6 +348,11 @@ func (d *DingTalk) robot(w http.ResponseWriter, r *http.Request) {
 		dingAnswer(w, 310000, "sign not match")
 		return
 	}
+	d.take(w, r)
+}
+
+// take reads a message as DingTalk does and keeps it; d.mu is held.
+func (d *DingTalk) take(w http.ResponseWriter, r *http.Request) {
 	text, body, problem := readDingTalk(r)
 	if problem != "" {
 		dingAnswer(w, 400, problem)
