@@ -170,7 +170,8 @@ func (a *App) newWebhook(w webhook.Config, clock func() time.Time) (http.Handler
 	})
 	return webhook.New(w, p, a.Store, webhook.WithLogger(a.Log), webhook.WithClock(clock),
 		webhook.WithAllowedRate(deliveriesPerMinute(a.Config.APIRates)),
-		webhook.WithChatReplies(a.Store, chatreply.NewAllow(a.Config.Chat.Allow).Allowed))
+		webhook.WithChatReplies(a.Store, chatreply.NewAllow(a.Config.Chat.Allow).Allowed),
+		webhook.WithStatus(a.Store))
 }
 
 // Close releases the store and the broker connection.

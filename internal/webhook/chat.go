@@ -54,8 +54,11 @@ func (h *handler) chat(ctx context.Context, m chatMessage) answer {
 		}
 		return answer{text: "Could not read the command: " + err.Error()}
 	}
-	if cmd.verb == verbHelp {
+	switch cmd.verb {
+	case verbHelp:
 		return answer{text: HelpText, preformatted: true}
+	case verbStatus:
+		return h.statusOf(ctx, m, cmd.ref)
 	}
 	h.saveReply(ctx, m)
 	in := provision.Input{

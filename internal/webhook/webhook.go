@@ -175,6 +175,8 @@ type handler struct {
 	// (WithChatReplies).
 	replies      ReplyStore
 	replyAllowed func(url string) bool
+	// status answers the status command (WithStatus).
+	status StatusStore
 }
 
 // Validate checks the settings every route shares, naming the variable:
