@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/vpngw/vpngw/events"
+	"github.com/vpngw/vpngw/internal/chatreply"
 	"github.com/vpngw/vpngw/internal/cloud/vpcclient"
 	"github.com/vpngw/vpngw/internal/logging"
 	"github.com/vpngw/vpngw/internal/outbox"
@@ -108,6 +109,11 @@ func New(ctx context.Context, c Config, log *slog.Logger, opts ...Option) (_ *Ap
 	for i, p := range pubs {
 		sinks[i] = outbox.Sink{Name: names[i], Pub: sinkPublisher(p)}
 	}
+	// Chat replies are a destination of every drain, so that whichever
+	// function drains an outcome (provision, webhook, reconcile) posts it
+	// to the request's conversation; an outcome of a request no chat made
+	// is delivered to it at the cost of one read.
+	sinks = append(sinks, outbox.Sink{Name: chatreply.SinkName, Pub: chatreply.New(a.Store, chatConfig(c, o.clock))})
 	a.Outbox, err = outbox.NewSinks(a.Store, sinks, log, outbox.WithClock(o.clock))
 	if err != nil {
 		return nil, err
@@ -163,7 +169,9 @@ func (a *App) newWebhook(w webhook.Config, clock func() time.Time) (http.Handler
 		return res, err
 	})
 	return webhook.New(w, p, a.Store, webhook.WithLogger(a.Log), webhook.WithClock(clock),
-		webhook.WithAllowedRate(deliveriesPerMinute(a.Config.APIRates)))
+		webhook.WithAllowedRate(deliveriesPerMinute(a.Config.APIRates)),
+		webhook.WithChatReplies(a.Store, chatreply.NewAllow(a.Config.Chat.Allow).Allowed),
+		webhook.WithStatus(a.Store))
 }
 
 // Close releases the store and the broker connection.
@@ -230,4 +238,15 @@ type redriver struct{ p *provision.Service }
 func (r redriver) Redrive(ctx context.Context, rec store.Request) error {
 	_, err := r.p.Redrive(ctx, rec)
 	return err
+}
+
+// chatConfig is the chat destination's configuration.
+func chatConfig(c Config, clock func() time.Time) chatreply.Config {
+	return chatreply.Config{
+		Allow:         chatreply.NewAllow(c.Chat.Allow),
+		SlackReply:    c.Chat.SlackReply,
+		SlackBotToken: c.Chat.SlackBotToken, SlackAPIURL: c.Chat.SlackAPIURL,
+		DingTalkRobotWebhook: c.Chat.DingTalkRobotWebhook, DingTalkRobotSecret: c.Chat.DingTalkRobotSecret,
+		Now: clock,
+	}
 }

@@ -12,6 +12,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/vpngw/vpngw/internal/chatreply"
 	"github.com/vpngw/vpngw/internal/cloud"
 	"github.com/vpngw/vpngw/internal/cloud/vpcclient"
 	"github.com/vpngw/vpngw/internal/logging"
@@ -76,6 +77,21 @@ type Config struct {
 	// Migrate is VPNGW_MIGRATE: on, the store's schema is migrated at start;
 	// off, it is only checked.
 	Migrate bool
+	// Chat configures the replies to chat requests (VPNGW_CHAT_REPLY_ALLOW,
+	// VPNGW_SLACK_REPLY, VPNGW_SLACK_BOT_TOKEN, VPNGW_SLACK_API_URL,
+	// VPNGW_DINGTALK_ROBOT_WEBHOOK, VPNGW_DINGTALK_ROBOT_SECRET).
+	Chat ChatConfig
+}
+
+// ChatConfig configures where and how the outcomes of chat requests are
+// posted back to the conversation.
+type ChatConfig struct {
+	Allow                []string // VPNGW_CHAT_REPLY_ALLOW: URL prefixes besides the platforms'
+	SlackReply           string   // VPNGW_SLACK_REPLY: ephemeral or in_channel
+	SlackBotToken        string   // VPNGW_SLACK_BOT_TOKEN
+	SlackAPIURL          string   // VPNGW_SLACK_API_URL
+	DingTalkRobotWebhook string   // VPNGW_DINGTALK_ROBOT_WEBHOOK
+	DingTalkRobotSecret  string   // VPNGW_DINGTALK_ROBOT_SECRET
 }
 
 // Var is one environment variable vpngw reads: its name, default and meaning,
@@ -185,6 +201,12 @@ var Vars = []Var{
 	{Name: "VPNGW_WEBHOOK_SECRET_PREVIOUS", Default: "none", Help: "webhook function: also accepted on POST / while senders move to a new secret; at least 16 bytes", parse: optional(func(c *Config, v string) { c.Webhook.PreviousSecret = v })},
 	{Name: "VPNGW_SLACK_SIGNING_SECRET", Default: "none (POST /slack off)", Help: "webhook function: the Slack app's signing secret", parse: optional(func(c *Config, v string) { c.Webhook.SlackSigningSecret = v })},
 	{Name: "VPNGW_DINGTALK_APP_SECRET", Default: "none (POST /dingtalk off)", Help: "webhook function: the DingTalk robot's AppSecret", parse: optional(func(c *Config, v string) { c.Webhook.DingTalkAppSecret = v })},
+	{Name: "VPNGW_CHAT_REPLY_ALLOW", Default: "none (the platforms' hosts only)", Help: "chat replies: URL prefixes, comma-separated, a chat reply address may start with besides https://hooks.slack.com/, https://slack.com/api/, https://oapi.dingtalk.com/ and https://api.dingtalk.com/ (a proxy, a test's stand-in); every function that drains the outbox reads it", parse: readChatAllow},
+	{Name: "VPNGW_SLACK_REPLY", Default: "ephemeral", Help: "chat replies: how the outcomes of a slash command are posted through its response_url: ephemeral (to the user alone) or in_channel", parse: readSlackReply},
+	{Name: "VPNGW_SLACK_BOT_TOKEN", Default: "none (replies past a response_url's 5 uses or 30 minutes are parked)", Help: "chat replies: the Slack bot token (xoxb-...) chat.postMessage posts with into the command's channel once its response_url is spent", parse: optional(func(c *Config, v string) { c.Chat.SlackBotToken = v })},
+	{Name: "VPNGW_SLACK_API_URL", Default: "https://slack.com/api/", Help: "chat replies: the Slack Web API base chat.postMessage is called on (a proxy, a test's stand-in)", parse: readSlackAPIURL},
+	{Name: "VPNGW_DINGTALK_ROBOT_WEBHOOK", Default: "none (replies past a sessionWebhook's expiry are parked)", Help: "chat replies: the DingTalk custom group robot's webhook (https://oapi.dingtalk.com/robot/send?access_token=...) that posts once a message's sessionWebhook expired", parse: optional(func(c *Config, v string) { c.Chat.DingTalkRobotWebhook = v })},
+	{Name: "VPNGW_DINGTALK_ROBOT_SECRET", Default: "none (the robot is not signed)", Help: "chat replies: the custom robot's signing secret (SEC...), which signs each post with timestamp and sign", parse: optional(func(c *Config, v string) { c.Chat.DingTalkRobotSecret = v })},
 	{Name: "VPNGW_STORE_PASSWORD_SECRET", Default: "none", Help: "the secret holding VPNGW_STORE_URL's password, which the URL then leaves out (user@host); every variable of a secret may be given so, as X_SECRET naming the secret: see \"Secrets\""},
 	{Name: "VPNGW_QUEUE_PASSWORD_SECRET", Default: "none", Help: "the secret holding VPNGW_QUEUE_URL's password, as above"},
 	{Name: "VPNGW_SINK_SECRET_SECRET", Default: "none", Help: "the secret holding VPNGW_SINK_SECRET"},
@@ -194,6 +216,9 @@ var Vars = []Var{
 	{Name: "VPNGW_WEBHOOK_SECRET_PREVIOUS_SECRET", Default: "none", Help: "webhook function: the secret holding VPNGW_WEBHOOK_SECRET_PREVIOUS"},
 	{Name: "VPNGW_SLACK_SIGNING_SECRET_SECRET", Default: "none", Help: "webhook function: the secret holding VPNGW_SLACK_SIGNING_SECRET"},
 	{Name: "VPNGW_DINGTALK_APP_SECRET_SECRET", Default: "none", Help: "webhook function: the secret holding VPNGW_DINGTALK_APP_SECRET"},
+	{Name: "VPNGW_SLACK_BOT_TOKEN_SECRET", Default: "none", Help: "the secret holding VPNGW_SLACK_BOT_TOKEN"},
+	{Name: "VPNGW_DINGTALK_ROBOT_WEBHOOK_SECRET", Default: "none", Help: "the secret holding VPNGW_DINGTALK_ROBOT_WEBHOOK (its access_token posts to the group)"},
+	{Name: "VPNGW_DINGTALK_ROBOT_SECRET_SECRET", Default: "none", Help: "the secret holding VPNGW_DINGTALK_ROBOT_SECRET"},
 	{Name: "VPNGW_SECRET_TTL", Default: "5m", Help: "webhook function: how long the secrets it verifies requests with are kept before they are fetched again, so that a rotation takes effect without a redeploy", parse: duration(func(c *Config, d time.Duration) { c.SecretTTL = d })},
 	{Name: "VPNGW_WEBHOOK_MAX_SKEW", Default: "5m", Help: "webhook function: how far a signed request's timestamp may be from the clock, either way (at most 1h)", parse: duration(func(c *Config, d time.Duration) { c.Webhook.MaxSkew = d })},
 	{Name: "ALIBABA_CLOUD_ACCESS_KEY_ID", Default: "none in functions (the role's STS credentials are used); local: the emulator's demo key, whatever is exported, while the emulator is embedded", Help: "access key, when not running with a function role", parse: optional(func(c *Config, v string) { c.Credentials.AccessKeyID = v })},
@@ -339,6 +364,31 @@ func readRateScope(f setting) error {
 }
 
 // readLogFormat: json in functions, text in the local stack, unless set.
+func readChatAllow(f setting) error {
+	p, bad, ok := chatreply.ParsePrefixes(f.val)
+	if !ok {
+		return fmt.Errorf("%s: %q is not an http(s) URL prefix (scheme, host, optional path; no user, query or fragment)", f.name, bad)
+	}
+	f.c.Chat.Allow = p
+	return nil
+}
+
+func readSlackReply(f setting) error {
+	f.c.Chat.SlackReply = f.or()
+	if v := f.c.Chat.SlackReply; v != chatreply.SlackEphemeral && v != chatreply.SlackInChannel {
+		return fmt.Errorf("%s=%q: want ephemeral or in_channel", f.name, v)
+	}
+	return nil
+}
+
+func readSlackAPIURL(f setting) error {
+	f.c.Chat.SlackAPIURL = f.or()
+	if u, err := url.Parse(f.c.Chat.SlackAPIURL); err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
+		return fmt.Errorf("%s=%q: want an http(s) URL", f.name, f.c.Chat.SlackAPIURL)
+	}
+	return nil
+}
+
 func readLogFormat(f setting) error {
 	f.c.LogFormat = f.val
 	if f.val == "" {

@@ -32,6 +32,9 @@ var SecretVars = []string{
 	"VPNGW_WEBHOOK_SECRET_PREVIOUS",
 	"VPNGW_SLACK_SIGNING_SECRET",
 	"VPNGW_DINGTALK_APP_SECRET",
+	"VPNGW_SLACK_BOT_TOKEN",
+	"VPNGW_DINGTALK_ROBOT_WEBHOOK",
+	"VPNGW_DINGTALK_ROBOT_SECRET",
 	// The webhook's named keys (issue 17, item 1): whatever reads
 	// VPNGW_WEBHOOK_KEYS gets the secret's value the same way.
 	"VPNGW_WEBHOOK_KEYS",

@@ -39,6 +39,11 @@ var ErrRefused = errors.New("outbox: the broker refused the event for good")
 // with backoff.
 var ErrUnrouted = errors.New("outbox: nothing takes the event type yet")
 
+// ErrNotAddressed is what a Publisher returns for an event that has no
+// destination at its sink (a chat reply for a request no chat made): the
+// event is settled for that sink without being counted as published.
+var ErrNotAddressed = errors.New("outbox: the event has no destination at this sink")
+
 // Re-offer backoff of an unrouted event: a minute after it was parked, then
 // twice as long after each refusal, at most an hour.
 const (
@@ -204,13 +209,17 @@ func (d *Drainer) drainSink(ctx context.Context, k *sinkState) (Report, error) {
 		}
 		var sent []int64
 		var perr error
+		published := 0
 		for _, e := range evs {
 			ev := e.Event
 			ev.Key = e.RequestKey
 			err := k.Pub.Publish(ctx, ev)
-			if err == nil {
+			if err == nil || errors.Is(err, ErrNotAddressed) {
 				sent = append(sent, e.Seq)
 				delete(k.reoffered, e.Seq)
+				if err == nil {
+					published++
+				}
 				continue
 			}
 			if errors.Is(err, ErrRefused) && ctx.Err() == nil {
@@ -233,7 +242,7 @@ func (d *Drainer) drainSink(ctx context.Context, k *sinkState) (Report, error) {
 				// them under the same ids.
 				return rep, fmt.Errorf("mark outbox sent: %w", err)
 			}
-			rep.Published += len(sent)
+			rep.Published += published
 		}
 		if perr != nil {
 			return rep, perr

@@ -30,6 +30,9 @@ type chatMessage struct {
 	caller   string
 	user     string // the platform's id of the user, for the policy
 	text     string
+	// reply is where the request's outcomes are posted; nil when the
+	// platform gave no address.
+	reply *store.ChatReply
 }
 
 // answer is what the bot posts back.
@@ -51,9 +54,13 @@ func (h *handler) chat(ctx context.Context, m chatMessage) answer {
 		}
 		return answer{text: "Could not read the command: " + err.Error()}
 	}
-	if cmd.verb == verbHelp {
+	switch cmd.verb {
+	case verbHelp:
 		return answer{text: HelpText, preformatted: true}
+	case verbStatus:
+		return h.statusOf(ctx, m, cmd.ref)
 	}
+	h.saveReply(ctx, m)
 	in := provision.Input{
 		Identity: m.identity, Type: events.TypeRequested, Data: cmd.data,
 		Caller: m.caller, ChatUser: m.user, DryRun: cmd.verb == verbCheck,
@@ -183,6 +190,7 @@ func (h *handler) slack(w http.ResponseWriter, r *http.Request) {
 		caller:   CallerSlack,
 		user:     user,
 		text:     slackUnescape(form.Get("text")),
+		reply:    slackReply(form.Get("response_url"), form.Get("channel_id"), h.now()),
 	})
 	text := slackEscape(a.text)
 	if a.preformatted {
@@ -213,6 +221,10 @@ type DingTalkMessage struct {
 	ConversationID string `json:"conversationId"`
 	SenderID       string `json:"senderId"`
 	SenderStaffID  string `json:"senderStaffId"`
+	// SessionWebhook takes replies to the conversation until
+	// SessionWebhookExpiredTime (milliseconds since the epoch).
+	SessionWebhook            string `json:"sessionWebhook,omitempty"`
+	SessionWebhookExpiredTime int64  `json:"sessionWebhookExpiredTime,omitempty"`
 }
 
 // dingTalkAnswer is a text reply the robot posts in the conversation.
@@ -264,6 +276,7 @@ func (h *handler) dingTalk(w http.ResponseWriter, r *http.Request) {
 			caller:   CallerDingTalk,
 			user:     user,
 			text:     m.Text.Content,
+			reply:    dingTalkReply(m.SessionWebhook, m.SessionWebhookExpiredTime, m.ConversationID),
 		})
 	}
 	var out dingTalkAnswer

@@ -26,6 +26,7 @@ const HelpText = `vpngw creates Alibaba Cloud VPN gateways.
 
   create region=<RegionId> vpc=<VpcId> bandwidth=<Mbit/s> [key=value]...
   check  <the same keys>   decide and validate only: nothing is created
+  status [<request id>|<gateway id>]   your last 10 requests here, or one
   help
 
 Required: region, vpc, bandwidth.
@@ -101,6 +102,7 @@ const (
 	verbCreate = "create"
 	verbCheck  = "check" // a dry run: validated and decided, nothing created
 	verbHelp   = "help"
+	verbStatus = "status" // the caller's recent requests, or one
 )
 
 // command is a parsed chat command.
@@ -109,6 +111,9 @@ type command struct {
 	// data is the request's JSON data, with the API's parameter names, for
 	// verbCreate and verbCheck.
 	data []byte
+	// ref is the request id or gateway id of verbStatus; empty for the
+	// caller's recent requests.
+	ref string
 }
 
 // commandError lists every problem of a chat command.
@@ -145,9 +150,18 @@ func parseCommand(text string) (command, error) {
 	switch verb {
 	case verbHelp:
 		return command{verb: verbHelp}, nil
+	case verbStatus:
+		if len(tokens) > 2 {
+			return command{}, &commandError{[]string{"status takes at most one request id or gateway id"}}
+		}
+		c := command{verb: verbStatus}
+		if len(tokens) == 2 {
+			c.ref = tokens[1]
+		}
+		return c, nil
 	case verbCreate, verbCheck:
 	default:
-		msg := fmt.Sprintf("unknown command %q: start with create, check or help", tokens[0])
+		msg := fmt.Sprintf("unknown command %q: start with create, check, status or help", tokens[0])
 		if strings.Contains(tokens[0], "=") {
 			msg = "start the command with create (or send help)"
 		}

@@ -97,7 +97,7 @@ func TestParseCommandErrors(t *testing.T) {
 		text string
 		want []string // each must be one of the problems
 	}{
-		{"unknown verb", "crate region=r", []string{`unknown command "crate": start with create, check or help`}},
+		{"unknown verb", "crate region=r", []string{`unknown command "crate": start with create, check, status or help`}},
 		{"no verb", "region=r vpc=v", []string{"start the command with create"}},
 		{"typo, with a suggestion", "create regoin=r", []string{`unknown key "regoin" (did you mean region?)`}},
 		{"typo of an API name", "create Bandwith=5", []string{`unknown key "Bandwith" (did you mean Bandwidth?)`}},

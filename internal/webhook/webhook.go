@@ -171,6 +171,12 @@ type handler struct {
 	allowedRate int
 	// refusals bounds the log lines of refused requests.
 	refusals *logBucket
+	// replies keeps chat reply addresses replyAllowed allows
+	// (WithChatReplies).
+	replies      ReplyStore
+	replyAllowed func(url string) bool
+	// status answers the status command (WithStatus).
+	status StatusStore
 }
 
 // Validate checks the settings every route shares, naming the variable:

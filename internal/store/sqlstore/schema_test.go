@@ -54,13 +54,19 @@ func TestCheckSchemaReadsTheVersionWithoutChangingIt(t *testing.T) {
 	if err := s.CheckSchema(ctx); err != nil {
 		t.Fatalf("after Migrate: %v", err)
 	}
-	// One migration behind: the last one unrecorded.
+	// One migration behind: the last one unrecorded. Versions may skip a
+	// number (one reserved for a change still to land), so the one before
+	// is read.
+	var prev int
+	if err := db.QueryRow(`SELECT MAX(version) FROM schema_migrations WHERE version < ?`, want).Scan(&prev); err != nil {
+		t.Fatal(err)
+	}
 	if _, err := db.Exec(`DELETE FROM schema_migrations WHERE version = ?`, want); err != nil {
 		t.Fatal(err)
 	}
 	err = s.CheckSchema(ctx)
-	if !errors.As(err, &se) || se.Found != want-1 || se.Expected != want {
-		t.Fatalf("a migration behind: %v, want found %d, expected %d", err, want-1, want)
+	if !errors.As(err, &se) || se.Found != prev || se.Expected != want {
+		t.Fatalf("a migration behind: %v, want found %d, expected %d", err, prev, want)
 	}
 	// A newer schema (the previous build after a deploy's migrate) passes.
 	if _, err := db.Exec(`INSERT INTO schema_migrations (version, name) VALUES (?, 'later'), (?, 'next')`, want, want+1); err != nil {
