@@ -20,6 +20,7 @@ import (
 	"github.com/vpngw/vpngw/internal/app"
 	"github.com/vpngw/vpngw/internal/chatsim"
 	"github.com/vpngw/vpngw/internal/logging"
+	"github.com/vpngw/vpngw/internal/testenv"
 )
 
 const chatSigningSecret = "localstack-slack-signing-secret-1"
@@ -82,7 +83,7 @@ func TestLocalStackSlackReplyInConversation(t *testing.T) {
 		t.Fatal(err)
 	}
 	cfg.NATSPort = 0
-	out := &syncBuffer{}
+	out := &testenv.SyncBuffer{}
 	l, err := Start(context.Background(), cfg, logging.New(io.Discard, "text", nil), out)
 	if err != nil {
 		t.Fatal(err)

@@ -7,6 +7,7 @@ import (
 
 	"github.com/vpngw/vpngw/internal/store"
 	"github.com/vpngw/vpngw/internal/store/sqlstore"
+	"github.com/vpngw/vpngw/internal/testenv"
 )
 
 // A chat request's reply address is kept as the platform gave it, a retry
@@ -47,8 +48,8 @@ func TestChatReplies(t *testing.T) {
 func eachBackend(t *testing.T, test func(t *testing.T, s *sqlstore.Store)) {
 	for name, open := range map[string]func(t *testing.T) *sqlstore.Store{
 		"sqlite":   func(t *testing.T) *sqlstore.Store { return openStore(t, sqliteURL(t)) },
-		"postgres": func(t *testing.T) *sqlstore.Store { return openStore(t, postgresSchemaURL(t, postgresAdmin(t))) },
-		"mysql":    func(t *testing.T) *sqlstore.Store { return openStore(t, mysqlDatabaseURL(t, mysqlAdmin(t))) },
+		"postgres": func(t *testing.T) *sqlstore.Store { return openStore(t, testenv.StoreURL(t, "postgres")) },
+		"mysql":    func(t *testing.T) *sqlstore.Store { return openStore(t, testenv.StoreURL(t, "mysql")) },
 	} {
 		t.Run(name, func(t *testing.T) { test(t, open(t)) })
 	}
