@@ -84,6 +84,19 @@ func (e refusal) Error() string { return string(e) }
 // Is makes every refusal match ErrRefused.
 func (e refusal) Is(target error) bool { return target == ErrRefused }
 
+// checkPublish is the first step of every Publish: m must be valid (the
+// error from Validate is returned as is) and ctx not already done (its error
+// is wrapped with the event's id).
+func checkPublish(ctx context.Context, m outgoing.Event) error {
+	if err := Validate(m); err != nil {
+		return err
+	}
+	if err := ctx.Err(); err != nil {
+		return fmt.Errorf("publish %s: %w", m.ID, err)
+	}
+	return nil
+}
+
 // Validate reports whether m can be published by every Publisher; the error
 // wraps ErrInvalidMessage.
 func Validate(m outgoing.Event) error {
