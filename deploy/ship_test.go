@@ -732,11 +732,7 @@ func TestShipChecksCatchDrift(t *testing.T) {
 	envOf := func(s shipSYAML) map[string]any {
 		return s.shipResolve(s.Resources["provision"].Props["environmentVariables"]).(map[string]any)
 	}
-	for _, tc := range []struct {
-		name   string
-		change func(s shipSYAML)
-		want   string
-	}{
+	shipCheckCatches(t, root, func(s shipSYAML) []string { return shipCheckEnv(s, "provision", policy) }, []shipDrift{
 		{"a variable dropped", func(s shipSYAML) { delete(envOf(s), "VPNGW_REDRIVE_AFTER") }, "lacks VPNGW_REDRIVE_AFTER"},
 		{"a key written in", func(s shipSYAML) { envOf(s)["ALIBABA_CLOUD_ACCESS_KEY_SECRET"] = "x" }, "signs with the role's credentials"},
 		{"a local-stack variable", func(s shipSYAML) { envOf(s)["VPNGW_HTTP_ADDR"] = ":80" }, "only the local stack reads"},
@@ -749,19 +745,7 @@ func TestShipChecksCatchDrift(t *testing.T) {
 		{"a default the code refuses", func(s shipSYAML) {
 			envOf(s)["VPNGW_CONCURRENCY"] = "${env('VPNGW_CONCURRENCY', 'eight')}"
 		}, "VPNGW_CONCURRENCY"},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			s := shipLoadSYAML(t, root) // a fresh copy each time
-			if problems := shipCheckEnv(s, "provision", policy); len(problems) > 0 {
-				t.Fatalf("s.yaml fails the check before any change: %v", problems)
-			}
-			tc.change(s)
-			got := strings.Join(shipCheckEnv(s, "provision", policy), "\n")
-			if !strings.Contains(got, tc.want) {
-				t.Errorf("the check says %q, want it to report %q", got, tc.want)
-			}
-		})
-	}
+	})
 
 	s := shipLoadSYAML(t, root)
 	s.raw = map[string]any{"resources": map[string]any{"x": map[string]any{"props": map[string]any{
@@ -1008,5 +992,32 @@ func TestShipSAMTemplateDeploysTheLambdaPackages(t *testing.T) {
 		if _, ok := props[k]; ok {
 			t.Errorf("ProvisionFunction's rule sets %s: the function needs the event as EventBridge sends it", k)
 		}
+	}
+}
+
+// shipDrift is one way s.yaml could drift: change applied to a fresh copy
+// must make the check report want.
+type shipDrift struct {
+	name   string
+	change func(s shipSYAML)
+	want   string
+}
+
+// shipCheckCatches loads s.yaml afresh for each drift, requires check to
+// pass before the change and to report the drift's want after it.
+func shipCheckCatches(t *testing.T, root string, check func(shipSYAML) []string, drifts []shipDrift) {
+	t.Helper()
+	for _, tc := range drifts {
+		t.Run(tc.name, func(t *testing.T) {
+			s := shipLoadSYAML(t, root) // a fresh copy each time
+			if problems := check(s); len(problems) > 0 {
+				t.Fatalf("s.yaml fails the check before any change: %v", problems)
+			}
+			tc.change(s)
+			got := strings.Join(check(s), "\n")
+			if !strings.Contains(got, tc.want) {
+				t.Errorf("the check says %q, want it to report %q", got, tc.want)
+			}
+		})
 	}
 }
