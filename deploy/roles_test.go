@@ -444,10 +444,7 @@ func TestShipSAMOneRolePerFunction(t *testing.T) {
 // shipLoadSAM parses the AWS SAM template.
 func shipLoadSAM(t *testing.T, root string) shipSAM {
 	t.Helper()
-	data, err := os.ReadFile(filepath.Join(root, shipSAMPath))
-	if err != nil {
-		t.Fatal(err)
-	}
+	data := shipReadFile(t, root, shipSAMPath)
 	var sam shipSAM
 	if err := yaml.Unmarshal(data, &sam); err != nil {
 		t.Fatalf("%s: %v", shipSAMPath, err)

@@ -311,10 +311,7 @@ func TestShipPackagesHoldStaticBinariesNamedAsTheHandler(t *testing.T) {
 				t.Fatalf("s.yaml has no resource %q for functions/%s", fn, fn)
 			}
 			handler, _ := res.Props["handler"].(string)
-			built, err := os.ReadFile(filepath.Join(root, "dist", fn, fn))
-			if err != nil {
-				t.Fatal(err)
-			}
+			built := shipReadFile(t, root, filepath.Join("dist", fn, fn))
 			bin := shipCheckZip(t, filepath.Join(root, "dist", fn+".zip"), handler, built)
 			for _, p := range shipCheckBinary(bin, fn) {
 				t.Errorf("dist/%s.zip: %s", fn, p)
@@ -359,10 +356,7 @@ func shipSHA256(t *testing.T, p string) string {
 func TestShipBinaryCheckCatchesWhatFunctionComputeCannotRun(t *testing.T) {
 	root := shipRoot(t)
 	shipPackage(t, root)
-	good, err := os.ReadFile(filepath.Join(root, "dist", "provision", "provision"))
-	if err != nil {
-		t.Fatal(err)
-	}
+	good := shipReadFile(t, root, filepath.Join("dist", "provision", "provision"))
 	if problems := shipCheckBinary(good, "provision"); len(problems) > 0 {
 		t.Fatalf("the packaged binary is refused: %v", problems)
 	}
@@ -434,10 +428,7 @@ type shipSYAML struct {
 
 func shipLoadSYAML(t *testing.T, root string) shipSYAML {
 	t.Helper()
-	data, err := os.ReadFile(filepath.Join(root, shipSYAMLPath))
-	if err != nil {
-		t.Fatal(err)
-	}
+	data := shipReadFile(t, root, shipSYAMLPath)
 	var s shipSYAML
 	if err := yaml.Unmarshal(data, &s); err != nil {
 		t.Fatalf("s.yaml: %v", err)
@@ -690,10 +681,7 @@ func shipCheckEnv(s shipSYAML, name, samplePolicy string) []string {
 // VPNGW_POLICY_INLINE.
 func shipSamplePolicy(t *testing.T, root string) string {
 	t.Helper()
-	b, err := os.ReadFile(filepath.Join(root, "deploy", "policy.sample.yaml"))
-	if err != nil {
-		t.Fatal(err)
-	}
+	b := shipReadFile(t, root, filepath.Join("deploy", "policy.sample.yaml"))
 	return string(b)
 }
 
@@ -890,10 +878,7 @@ type shipSAM struct {
 func TestShipSAMTemplateDeploysTheLambdaPackages(t *testing.T) {
 	root := shipRoot(t)
 	shipPackage(t, root)
-	data, err := os.ReadFile(filepath.Join(root, shipSAMPath))
-	if err != nil {
-		t.Fatal(err)
-	}
+	data := shipReadFile(t, root, shipSAMPath)
 	var sam shipSAM
 	if err := yaml.Unmarshal(data, &sam); err != nil {
 		t.Fatalf("%s: %v", shipSAMPath, err)
