@@ -109,11 +109,7 @@ func TestShipEveryFunctionHasAConcurrencyCap(t *testing.T) {
 
 func TestShipCapCheckCatchesMissingAndOversizedCaps(t *testing.T) {
 	root := shipRoot(t)
-	for _, tc := range []struct {
-		name   string
-		change func(s shipSYAML)
-		want   string
-	}{
+	shipCheckCatches(t, root, shipCheckCaps, []shipDrift{
 		{"no cap", func(s shipSYAML) { delete(s.Resources["webhook"].Props, "concurrencyConfig") }, "webhook: no concurrency cap"},
 		{"a zero cap", func(s shipSYAML) {
 			s.Resources["provision"].Props["concurrencyConfig"] = map[string]any{"reservedConcurrency": 0}
@@ -125,19 +121,7 @@ func TestShipCapCheckCatchesMissingAndOversizedCaps(t *testing.T) {
 		{"more calls than the quota", func(s shipSYAML) {
 			s.Resources["provision"].Props["concurrencyConfig"] = map[string]any{"reservedConcurrency": 12}
 		}, "calls in flight"},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			s := shipLoadSYAML(t, root)
-			if p := shipCheckCaps(s); len(p) > 0 {
-				t.Fatalf("s.yaml fails before any change: %v", p)
-			}
-			tc.change(s)
-			got := strings.Join(shipCheckCaps(s), "\n")
-			if !strings.Contains(got, tc.want) {
-				t.Errorf("the check says %q, want it to report %q", got, tc.want)
-			}
-		})
-	}
+	})
 }
 
 // TestDeployDocShowsTheArithmetic keeps docs/DEPLOY.md's sums equal to

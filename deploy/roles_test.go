@@ -405,11 +405,7 @@ func TestShipSYAMLOneRolePerFunction(t *testing.T) {
 
 func TestShipRoleCheckCatchesSharedRoles(t *testing.T) {
 	root := shipRoot(t)
-	for _, tc := range []struct {
-		name   string
-		change func(s shipSYAML)
-		want   string
-	}{
+	shipCheckCatches(t, root, shipCheckRoles, []shipDrift{
 		{"two functions, one role", func(s shipSYAML) {
 			s.Resources["webhook"].Props["role"] = s.Resources["provision"].Props["role"]
 		}, "share the role"},
@@ -417,19 +413,7 @@ func TestShipRoleCheckCatchesSharedRoles(t *testing.T) {
 			s.Vars["webhookRole"] = "${env('VPNGW_PROVISION_ROLE_ARN')}"
 		}, "want ${env('VPNGW_WEBHOOK_ROLE_ARN')}"},
 		{"no role", func(s shipSYAML) { delete(s.Resources["reconcile"].Props, "role") }, "reconcile: no role"},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			s := shipLoadSYAML(t, root)
-			if p := shipCheckRoles(s); len(p) > 0 {
-				t.Fatalf("s.yaml fails before any change: %v", p)
-			}
-			tc.change(s)
-			got := strings.Join(shipCheckRoles(s), "\n")
-			if !strings.Contains(got, tc.want) {
-				t.Errorf("the check says %q, want it to report %q", got, tc.want)
-			}
-		})
-	}
+	})
 }
 
 // TestShipSAMOneRolePerFunction: on Lambda each function runs as its own
@@ -460,10 +444,7 @@ func TestShipSAMOneRolePerFunction(t *testing.T) {
 // shipLoadSAM parses the AWS SAM template.
 func shipLoadSAM(t *testing.T, root string) shipSAM {
 	t.Helper()
-	data, err := os.ReadFile(filepath.Join(root, shipSAMPath))
-	if err != nil {
-		t.Fatal(err)
-	}
+	data := shipReadFile(t, root, shipSAMPath)
 	var sam shipSAM
 	if err := yaml.Unmarshal(data, &sam); err != nil {
 		t.Fatalf("%s: %v", shipSAMPath, err)

@@ -2,7 +2,6 @@ package deploy_test
 
 import (
 	"fmt"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -61,10 +60,7 @@ func shipRouteWithoutTemplate(policy []byte, r shipROS) []string {
 // holds only when the rule's target template adds it.
 func TestSamplePolicyRouteNeedsATemplate(t *testing.T) {
 	root := shipRoot(t)
-	policy, err := os.ReadFile(filepath.Join(root, "deploy", "policy.sample.yaml"))
-	if err != nil {
-		t.Fatal(err)
-	}
+	policy := shipReadFile(t, root, filepath.Join("deploy", "policy.sample.yaml"))
 	r := shipLoadROS(t, root)
 	for _, p := range shipRouteWithoutTemplate(policy, r) {
 		t.Error(p)

@@ -319,10 +319,7 @@ func TestShipPackagesHoldStaticBinariesNamedAsTheHandler(t *testing.T) {
 				t.Fatalf("s.yaml has no resource %q for functions/%s", fn, fn)
 			}
 			handler, _ := res.Props["handler"].(string)
-			built, err := os.ReadFile(filepath.Join(root, "dist", fn, fn))
-			if err != nil {
-				t.Fatal(err)
-			}
+			built := shipReadFile(t, root, filepath.Join("dist", fn, fn))
 			bin := shipCheckZip(t, filepath.Join(root, "dist", fn+".zip"), handler, built)
 			for _, p := range shipCheckBinary(bin, fn) {
 				t.Errorf("dist/%s.zip: %s", fn, p)
@@ -367,10 +364,7 @@ func shipSHA256(t *testing.T, p string) string {
 func TestShipBinaryCheckCatchesWhatFunctionComputeCannotRun(t *testing.T) {
 	root := shipRoot(t)
 	shipPackage(t, root)
-	good, err := os.ReadFile(filepath.Join(root, "dist", "provision", "provision"))
-	if err != nil {
-		t.Fatal(err)
-	}
+	good := shipReadFile(t, root, filepath.Join("dist", "provision", "provision"))
 	if problems := shipCheckBinary(good, "provision"); len(problems) > 0 {
 		t.Fatalf("the packaged binary is refused: %v", problems)
 	}
@@ -442,10 +436,7 @@ type shipSYAML struct {
 
 func shipLoadSYAML(t *testing.T, root string) shipSYAML {
 	t.Helper()
-	data, err := os.ReadFile(filepath.Join(root, shipSYAMLPath))
-	if err != nil {
-		t.Fatal(err)
-	}
+	data := shipReadFile(t, root, shipSYAMLPath)
 	var s shipSYAML
 	if err := yaml.Unmarshal(data, &s); err != nil {
 		t.Fatalf("s.yaml: %v", err)
@@ -698,10 +689,7 @@ func shipCheckEnv(s shipSYAML, name, samplePolicy string) []string {
 // VPNGW_POLICY_INLINE.
 func shipSamplePolicy(t *testing.T, root string) string {
 	t.Helper()
-	b, err := os.ReadFile(filepath.Join(root, "deploy", "policy.sample.yaml"))
-	if err != nil {
-		t.Fatal(err)
-	}
+	b := shipReadFile(t, root, filepath.Join("deploy", "policy.sample.yaml"))
 	return string(b)
 }
 
@@ -740,11 +728,7 @@ func TestShipChecksCatchDrift(t *testing.T) {
 	envOf := func(s shipSYAML) map[string]any {
 		return s.shipResolve(s.Resources["provision"].Props["environmentVariables"]).(map[string]any)
 	}
-	for _, tc := range []struct {
-		name   string
-		change func(s shipSYAML)
-		want   string
-	}{
+	shipCheckCatches(t, root, func(s shipSYAML) []string { return shipCheckEnv(s, "provision", policy) }, []shipDrift{
 		{"a variable dropped", func(s shipSYAML) { delete(envOf(s), "VPNGW_REDRIVE_AFTER") }, "lacks VPNGW_REDRIVE_AFTER"},
 		{"a key written in", func(s shipSYAML) { envOf(s)["ALIBABA_CLOUD_ACCESS_KEY_SECRET"] = "x" }, "signs with the role's credentials"},
 		{"a local-stack variable", func(s shipSYAML) { envOf(s)["VPNGW_HTTP_ADDR"] = ":80" }, "only the local stack reads"},
@@ -757,19 +741,7 @@ func TestShipChecksCatchDrift(t *testing.T) {
 		{"a default the code refuses", func(s shipSYAML) {
 			envOf(s)["VPNGW_CONCURRENCY"] = "${env('VPNGW_CONCURRENCY', 'eight')}"
 		}, "VPNGW_CONCURRENCY"},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			s := shipLoadSYAML(t, root) // a fresh copy each time
-			if problems := shipCheckEnv(s, "provision", policy); len(problems) > 0 {
-				t.Fatalf("s.yaml fails the check before any change: %v", problems)
-			}
-			tc.change(s)
-			got := strings.Join(shipCheckEnv(s, "provision", policy), "\n")
-			if !strings.Contains(got, tc.want) {
-				t.Errorf("the check says %q, want it to report %q", got, tc.want)
-			}
-		})
-	}
+	})
 
 	s := shipLoadSYAML(t, root)
 	s.raw = map[string]any{"resources": map[string]any{"x": map[string]any{"props": map[string]any{
@@ -914,10 +886,7 @@ type shipSAM struct {
 func TestShipSAMTemplateDeploysTheLambdaPackages(t *testing.T) {
 	root := shipRoot(t)
 	shipPackage(t, root)
-	data, err := os.ReadFile(filepath.Join(root, shipSAMPath))
-	if err != nil {
-		t.Fatal(err)
-	}
+	data := shipReadFile(t, root, shipSAMPath)
 	var sam shipSAM
 	if err := yaml.Unmarshal(data, &sam); err != nil {
 		t.Fatalf("%s: %v", shipSAMPath, err)
@@ -1016,5 +985,32 @@ func TestShipSAMTemplateDeploysTheLambdaPackages(t *testing.T) {
 		if _, ok := props[k]; ok {
 			t.Errorf("ProvisionFunction's rule sets %s: the function needs the event as EventBridge sends it", k)
 		}
+	}
+}
+
+// shipDrift is one way s.yaml could drift: change applied to a fresh copy
+// must make the check report want.
+type shipDrift struct {
+	name   string
+	change func(s shipSYAML)
+	want   string
+}
+
+// shipCheckCatches loads s.yaml afresh for each drift, requires check to
+// pass before the change and to report the drift's want after it.
+func shipCheckCatches(t *testing.T, root string, check func(shipSYAML) []string, drifts []shipDrift) {
+	t.Helper()
+	for _, tc := range drifts {
+		t.Run(tc.name, func(t *testing.T) {
+			s := shipLoadSYAML(t, root) // a fresh copy each time
+			if problems := check(s); len(problems) > 0 {
+				t.Fatalf("s.yaml fails the check before any change: %v", problems)
+			}
+			tc.change(s)
+			got := strings.Join(check(s), "\n")
+			if !strings.Contains(got, tc.want) {
+				t.Errorf("the check says %q, want it to report %q", got, tc.want)
+			}
+		})
 	}
 }

@@ -58,23 +58,14 @@ type BatchCompleted struct {
 // in index order, as many as fit, FailedItemsOmitted counting the rest.
 func (b BatchCompleted) Bounded() BatchCompleted {
 	b.Request = b.Request.bounded()
-	if len(b.FailedItems) == 0 {
-		b.FailedItems = nil
-		return b
-	}
-	kept := make([]BatchItemFailure, 0, len(b.FailedItems))
-	budget := maxListBytes
-	for _, it := range b.FailedItems {
+	var omitted int
+	b.FailedItems, omitted = boundList(b.FailedItems, len(b.FailedItems), func(it BatchItemFailure) BatchItemFailure {
 		it.EventID = clipText(it.EventID, maxRefText)
 		it.VpnGatewayId = clipText(it.VpnGatewayId, maxShortText)
 		it.Reason = clipText(it.Reason, maxFieldText)
-		if budget -= encodedLen(it) + 1; budget < 0 {
-			break
-		}
-		kept = append(kept, it)
-	}
-	b.FailedItemsOmitted += len(b.FailedItems) - len(kept)
-	b.FailedItems = kept
+		return it
+	})
+	b.FailedItemsOmitted += omitted
 	return b
 }
 

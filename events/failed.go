@@ -58,28 +58,37 @@ func (f Failed) Bounded() Failed {
 	f.RequestId = clipText(f.RequestId, maxShortText)
 	f.VpnGatewayId = clipText(f.VpnGatewayId, maxShortText)
 	f.RegionId = clipText(f.RegionId, maxShortText)
-	if len(f.Errors) == 0 {
-		f.Errors = nil
-		return f
-	}
-	kept := make([]FieldError, 0, min(len(f.Errors), MaxErrors))
-	budget := maxListBytes
-	for _, e := range f.Errors {
-		if len(kept) == MaxErrors {
-			break
-		}
-		e = FieldError{
+	var omitted int
+	f.Errors, omitted = boundList(f.Errors, MaxErrors, func(e FieldError) FieldError {
+		return FieldError{
 			Field:   clipText(e.Field, maxShortText),
 			Value:   clipText(e.Value, maxShortText),
 			Allowed: clipText(e.Allowed, maxFieldText),
 			Message: clipText(e.Message, maxFieldText),
 		}
-		if budget -= encodedLen(e) + 1; budget < 0 {
+	})
+	f.ErrorsOmitted += omitted
+	return f
+}
+
+// boundList keeps the first most items, each cut by clip, as long as their
+// encoded size stays within maxListBytes, and returns them with the number
+// left out. An empty list comes back nil.
+func boundList[T any](items []T, most int, clip func(T) T) ([]T, int) {
+	if len(items) == 0 {
+		return nil, 0
+	}
+	kept := make([]T, 0, min(len(items), most))
+	budget := maxListBytes
+	for _, it := range items {
+		if len(kept) == most {
 			break
 		}
-		kept = append(kept, e)
+		it = clip(it)
+		if budget -= encodedLen(it) + 1; budget < 0 {
+			break
+		}
+		kept = append(kept, it)
 	}
-	f.ErrorsOmitted += len(f.Errors) - len(kept)
-	f.Errors = kept
-	return f
+	return kept, len(items) - len(kept)
 }

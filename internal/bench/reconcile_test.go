@@ -192,21 +192,12 @@ func sharedFixture(b *testing.B, n int, active bool) *reconcileFixture {
 // are still provisioning, the usual tick (creation takes minutes, ticks come
 // every minute): claim them, list the region's gateways 50 a page, release.
 func BenchmarkReconcileTick(b *testing.B) {
-	for _, n := range reconcileSizes {
-		b.Run(strconv.Itoa(n), func(b *testing.B) {
-			f := sharedFixture(b, n, false)
-			before, busy := f.api().Calls("DescribeVpnGateways"), f.emu.busyTime()
-			counted := 0
-			for b.Loop() {
-				rep, err := f.tick(false)
-				if err != nil {
-					b.Fatal(err)
-				}
-				counted += rep.APICalls
-			}
-			reportTicks(b, f.api().Calls("DescribeVpnGateways")-before, counted, f.emu.busyTime()-busy)
-		})
-	}
+	benchTicks(b, false, "DescribeVpnGateways", func(b *testing.B, f *reconcileFixture) func() (int, error) {
+		return func() (int, error) {
+			rep, err := f.tick(false)
+			return rep.APICalls, err
+		}
+	})
 }
 
 // BenchmarkReconcileSettle: the tick in which all n gateways turned active:
@@ -214,49 +205,51 @@ func BenchmarkReconcileTick(b *testing.B) {
 // and n outcomes published to JetStream. Recording the n Pending rows before
 // each tick is not timed.
 func BenchmarkReconcileSettle(b *testing.B) {
-	for _, n := range reconcileSizes {
-		b.Run(strconv.Itoa(n), func(b *testing.B) {
-			f := sharedFixture(b, n, true)
-			before, busy := f.api().Calls("DescribeVpnGateways"), f.emu.busyTime()
-			counted := 0
-			for b.Loop() {
-				b.StopTimer()
-				if !f.fresh {
-					if err := f.seed(); err != nil {
-						b.Fatal(err)
-					}
-				}
-				b.StartTimer()
-				rep, err := f.tick(true)
-				f.fresh = false
-				if err != nil {
+	benchTicks(b, true, "DescribeVpnGateways", func(b *testing.B, f *reconcileFixture) func() (int, error) {
+		return func() (int, error) {
+			b.StopTimer()
+			if !f.fresh {
+				if err := f.seed(); err != nil {
 					b.Fatal(err)
 				}
-				counted += rep.APICalls
 			}
-			reportTicks(b, f.api().Calls("DescribeVpnGateways")-before, counted, f.emu.busyTime()-busy)
-		})
-	}
+			b.StartTimer()
+			rep, err := f.tick(true)
+			f.fresh = false
+			return rep.APICalls, err
+		}
+	})
 }
 
 // BenchmarkPerGatewayPoller: what Terraform's provider and the CLI's waiter
 // do for the same n gateways: one DescribeVpnGateway per gateway per round,
 // with the SDK's typed client, one call after another.
 func BenchmarkPerGatewayPoller(b *testing.B) {
+	benchTicks(b, false, "DescribeVpnGateway", func(b *testing.B, f *reconcileFixture) func() (int, error) {
+		poll := perGatewayPoller(b, f.emu)
+		return func() (int, error) { return poll(f.ids) }
+	})
+}
+
+// benchTicks runs, for each of reconcileSizes, the round that prepare builds
+// over a shared fixture of that many gateways (active or still provisioning),
+// and reports the emulator's count of action against the API calls each
+// round said it made.
+func benchTicks(b *testing.B, active bool, action string, prepare func(b *testing.B, f *reconcileFixture) func() (int, error)) {
 	for _, n := range reconcileSizes {
 		b.Run(strconv.Itoa(n), func(b *testing.B) {
-			f := sharedFixture(b, n, false)
-			poll := perGatewayPoller(b, f.emu)
-			before, busy := f.api().Calls("DescribeVpnGateway"), f.emu.busyTime()
+			f := sharedFixture(b, n, active)
+			round := prepare(b, f)
+			before, busy := f.api().Calls(action), f.emu.busyTime()
 			counted := 0
 			for b.Loop() {
-				calls, err := poll(f.ids)
+				calls, err := round()
 				if err != nil {
 					b.Fatal(err)
 				}
 				counted += calls
 			}
-			reportTicks(b, f.api().Calls("DescribeVpnGateway")-before, counted, f.emu.busyTime()-busy)
+			reportTicks(b, f.api().Calls(action)-before, counted, f.emu.busyTime()-busy)
 		})
 	}
 }

@@ -384,12 +384,8 @@ func (l *loader) rule(n *yaml.Node, path string, index int) *rule {
 			}
 		}},
 		{key: "namePattern", set: func(v *yaml.Node, p string) {
-			if s, ok := l.str(v, p); ok {
-				if pt, err := compilePattern(s); err != nil {
-					l.fail(v, p, "%v", err)
-				} else {
-					r.namePattern = &pt
-				}
+			if pt, _, ok := l.pattern(v, p); ok {
+				r.namePattern = &pt
 			}
 		}},
 		{key: "requiredTags", set: func(v *yaml.Node, p string) { requiredNode = v; r.requiredTags = l.requiredTags(v, p) }},
@@ -426,12 +422,8 @@ func (l *loader) rule(n *yaml.Node, path string, index int) *rule {
 func (l *loader) match(n *yaml.Node, path string, r *rule) {
 	one := func(dst **pattern) func(v *yaml.Node, p string) {
 		return func(v *yaml.Node, p string) {
-			if s, ok := l.str(v, p); ok {
-				if pt, err := compilePattern(s); err != nil {
-					l.fail(v, p, "%v", err)
-				} else {
-					*dst = &pt
-				}
+			if pt, _, ok := l.pattern(v, p); ok {
+				*dst = &pt
 			}
 		}
 	}
@@ -494,13 +486,8 @@ func (l *loader) patternList(n *yaml.Node, path string, shape func(string) strin
 	var out patterns
 	for i, item := range n.Content {
 		ip := fmt.Sprintf("%s[%d]", path, i)
-		s, ok := l.str(item, ip)
+		pt, s, ok := l.pattern(item, ip)
 		if !ok {
-			continue
-		}
-		pt, err := compilePattern(s)
-		if err != nil {
-			l.fail(item, ip, "%v", err)
 			continue
 		}
 		if pt.literal {
@@ -546,13 +533,8 @@ func (l *loader) requiredTags(n *yaml.Node, path string) []requiredTag {
 			l.fail(k, kp, "%s", msg)
 			return
 		}
-		s, ok := l.str(v, kp)
+		pt, _, ok := l.pattern(v, kp)
 		if !ok {
-			return
-		}
-		pt, err := compilePattern(s)
-		if err != nil {
-			l.fail(v, kp, "%v", err)
 			return
 		}
 		out = append(out, requiredTag{key: k.Value, value: pt})
@@ -607,6 +589,21 @@ func (l *loader) quota(n *yaml.Node, path string, r *rule) {
 
 // Scalars. A value of the wrong type is reported with what was found, so
 // "maxBandwidth: 100M" says it got a string.
+
+// pattern reads n as a string and compiles it; on failure it records why at
+// path and reports false. The string is returned too, for checks on literals.
+func (l *loader) pattern(n *yaml.Node, path string) (pattern, string, bool) {
+	s, ok := l.str(n, path)
+	if !ok {
+		return pattern{}, "", false
+	}
+	pt, err := compilePattern(s)
+	if err != nil {
+		l.fail(n, path, "%v", err)
+		return pattern{}, "", false
+	}
+	return pt, s, true
+}
 
 func (l *loader) str(n *yaml.Node, path string) (string, bool) {
 	n = deref(n)

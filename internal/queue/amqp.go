@@ -156,11 +156,8 @@ func (p *AMQPPublisher) Exchange() string { return p.cfg.exchange }
 // A nack, a return of the mandatory message, or a channel closed before the
 // confirm are errors; after any of them Publish may be retried with m.
 func (p *AMQPPublisher) Publish(ctx context.Context, m outgoing.Event) error {
-	if err := Validate(m); err != nil {
+	if err := checkPublish(ctx, m); err != nil {
 		return err
-	}
-	if err := ctx.Err(); err != nil {
-		return fmt.Errorf("publish %s: %w", m.ID, err)
 	}
 	if err := p.sem.lock(ctx); err != nil {
 		return fmt.Errorf("publish %s: %w", m.ID, err)

@@ -101,27 +101,13 @@ func TestAMQPMandatory(t *testing.T) {
 func TestAMQPMessageProperties(t *testing.T) {
 	raw := testenv.URL(t, testenv.AMQPEnv)
 	exchange := "vpngwtest." + queuetest.NewRunID()
-	q := exchange + ".q"
 	p := open(t, withQuery(raw, url.Values{"exchange": {exchange}}))
 	// Let the publisher declare the exchange; its first, unroutable, publish
 	// proves it did.
 	if err := publish(t, p, queuetest.NewMessage("id-0", "io.vpngw.gateway.active", 0)); !errors.Is(err, queue.ErrUnroutable) {
 		t.Fatalf("first publish: got %v, want ErrUnroutable", err)
 	}
-	queuetest.AMQPChannel(t, raw, func(ch *amqp.Channel) error {
-		if _, err := ch.QueueDeclare(q, false, true, false, false, nil); err != nil {
-			return err
-		}
-		return ch.QueueBind(q, "#", exchange, false, nil)
-	})
-	t.Cleanup(func() {
-		queuetest.AMQPChannel(t, raw, func(ch *amqp.Channel) error {
-			if _, err := ch.QueueDelete(q, false, false, false); err != nil {
-				return err
-			}
-			return ch.ExchangeDelete(exchange, false, false)
-		})
-	})
+	q := bindQueue(t, raw, exchange, "", "#")
 	m := queuetest.NewMessage("id-1", "io.vpngw.gateway.accepted", 1)
 	if err := publish(t, p, m); err != nil {
 		t.Fatal(err)
@@ -148,26 +134,9 @@ func TestAMQPMessageProperties(t *testing.T) {
 func TestAMQPExchangeDeclare(t *testing.T) {
 	raw := testenv.URL(t, testenv.AMQPEnv)
 	exchange := "vpngwtest." + queuetest.NewRunID()
-	q := exchange + ".q"
 	// An operator made a fanout exchange under the name vpngw would declare
 	// as topic.
-	queuetest.AMQPChannel(t, raw, func(ch *amqp.Channel) error {
-		if err := ch.ExchangeDeclare(exchange, "fanout", true, false, false, false, nil); err != nil {
-			return err
-		}
-		if _, err := ch.QueueDeclare(q, false, true, false, false, nil); err != nil {
-			return err
-		}
-		return ch.QueueBind(q, "", exchange, false, nil)
-	})
-	t.Cleanup(func() {
-		queuetest.AMQPChannel(t, raw, func(ch *amqp.Channel) error {
-			if _, err := ch.QueueDelete(q, false, false, false); err != nil {
-				return err
-			}
-			return ch.ExchangeDelete(exchange, false, false)
-		})
-	})
+	bindQueue(t, raw, exchange, "fanout", "")
 	m := queuetest.NewMessage("id-1", "io.vpngw.gateway.active", 1)
 	p := open(t, withQuery(raw, url.Values{"exchange": {exchange}}))
 	err := publish(t, p, m)
@@ -191,15 +160,29 @@ func TestAMQPReconnectsAfterChannelError(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "NOT_FOUND") {
 		t.Fatalf("publish to a missing exchange: got %v, want NOT_FOUND", err)
 	}
+	bindQueue(t, raw, exchange, "topic", "#")
+	if err := publish(t, p, m); err != nil {
+		t.Fatalf("publish once the exchange exists: %v", err)
+	}
+}
+
+// bindQueue binds a fresh auto-delete queue named after exchange with key,
+// first declaring exchange as a durable exchange of kind unless kind is empty
+// (the publisher declares it), and deletes both when the test ends. It returns
+// the queue's name.
+func bindQueue(t *testing.T, raw, exchange, kind, key string) string {
+	t.Helper()
 	q := exchange + ".q"
 	queuetest.AMQPChannel(t, raw, func(ch *amqp.Channel) error {
-		if err := ch.ExchangeDeclare(exchange, "topic", true, false, false, false, nil); err != nil {
-			return err
+		if kind != "" {
+			if err := ch.ExchangeDeclare(exchange, kind, true, false, false, false, nil); err != nil {
+				return err
+			}
 		}
 		if _, err := ch.QueueDeclare(q, false, true, false, false, nil); err != nil {
 			return err
 		}
-		return ch.QueueBind(q, "#", exchange, false, nil)
+		return ch.QueueBind(q, key, exchange, false, nil)
 	})
 	t.Cleanup(func() {
 		queuetest.AMQPChannel(t, raw, func(ch *amqp.Channel) error {
@@ -209,7 +192,5 @@ func TestAMQPReconnectsAfterChannelError(t *testing.T) {
 			return ch.ExchangeDelete(exchange, false, false)
 		})
 	})
-	if err := publish(t, p, m); err != nil {
-		t.Fatalf("publish once the exchange exists: %v", err)
-	}
+	return q
 }

@@ -167,11 +167,8 @@ func loopbackHost(host string) bool {
 // transient (with RetryAfterError when the sink said when); any other 4xx
 // is a refusal (ErrRejected): the same event gets the same answer.
 func (p *HTTPPublisher) Publish(ctx context.Context, m outgoing.Event) error {
-	if err := Validate(m); err != nil {
+	if err := checkPublish(ctx, m); err != nil {
 		return err
-	}
-	if err := ctx.Err(); err != nil {
-		return fmt.Errorf("publish %s: %w", m.ID, err)
 	}
 	p.mu.Lock()
 	if p.closed {

@@ -172,11 +172,8 @@ func (p *KafkaPublisher) Record(m outgoing.Event) (*kgo.Record, error) {
 
 // Publish produces m and waits for the brokers' acknowledgement.
 func (p *KafkaPublisher) Publish(ctx context.Context, m outgoing.Event) error {
-	if err := Validate(m); err != nil {
+	if err := checkPublish(ctx, m); err != nil {
 		return err
-	}
-	if err := ctx.Err(); err != nil {
-		return fmt.Errorf("publish %s: %w", m.ID, err)
 	}
 	rec, err := p.Record(m)
 	if err != nil {

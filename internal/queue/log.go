@@ -65,11 +65,8 @@ type logLine struct {
 
 // Publish writes m as one line.
 func (p *LogPublisher) Publish(ctx context.Context, m outgoing.Event) error {
-	if err := Validate(m); err != nil {
+	if err := checkPublish(ctx, m); err != nil {
 		return err
-	}
-	if err := ctx.Err(); err != nil {
-		return fmt.Errorf("publish %s: %w", m.ID, err)
 	}
 	line := logLine{ID: m.ID, Type: m.Type}
 	if json.Valid(m.Body) {

@@ -122,11 +122,8 @@ const (
 
 // Publish sends m with QoS 1 and waits for the PUBACK.
 func (p *MQTTPublisher) Publish(ctx context.Context, m outgoing.Event) error {
-	if err := Validate(m); err != nil {
+	if err := checkPublish(ctx, m); err != nil {
 		return err
-	}
-	if err := ctx.Err(); err != nil {
-		return fmt.Errorf("publish %s: %w", m.ID, err)
 	}
 	b, err := toBinary(m)
 	if err != nil {

@@ -161,11 +161,8 @@ func (p *NATSPublisher) Stream() string { return p.cfg.stream }
 // JetStream's PubAck. A PubAck that reports a duplicate is success: the
 // stream already holds the event.
 func (p *NATSPublisher) Publish(ctx context.Context, m outgoing.Event) error {
-	if err := Validate(m); err != nil {
+	if err := checkPublish(ctx, m); err != nil {
 		return err
-	}
-	if err := ctx.Err(); err != nil {
-		return fmt.Errorf("publish %s: %w", m.ID, err)
 	}
 	lost := p.lostSignal()
 	js, err := p.session(ctx)

@@ -84,6 +84,19 @@ func (e refusal) Error() string { return string(e) }
 // Is makes every refusal match ErrRefused.
 func (e refusal) Is(target error) bool { return target == ErrRefused }
 
+// checkPublish is the first step of every Publish: m must be valid (the
+// error from Validate is returned as is) and ctx not already done (its error
+// is wrapped with the event's id).
+func checkPublish(ctx context.Context, m outgoing.Event) error {
+	if err := Validate(m); err != nil {
+		return err
+	}
+	if err := ctx.Err(); err != nil {
+		return fmt.Errorf("publish %s: %w", m.ID, err)
+	}
+	return nil
+}
+
 // Validate reports whether m can be published by every Publisher; the error
 // wraps ErrInvalidMessage.
 func Validate(m outgoing.Event) error {
@@ -201,20 +214,30 @@ func urlSecrets(u *url.URL) []string {
 	return nil
 }
 
-// rawURLSecrets finds the password in a URL that may not even parse: what
-// follows the first ':' of the userinfo, which ends at the last '@' (an
-// unescaped '@' in a password is a common cause of a parse error).
-func rawURLSecrets(raw string) []string {
+// splitUserinfo cuts a raw URL that may not parse into what comes up to
+// and including "://", the userinfo (up to the last '@') and the rest from
+// that '@' on. ok is false when there is no "://" or no '@' after it.
+func splitUserinfo(raw string) (head, userinfo, tail string, ok bool) {
 	i := strings.Index(raw, "://")
 	if i < 0 {
-		return nil
+		return "", "", "", false
 	}
 	rest := raw[i+3:]
 	at := strings.LastIndex(rest, "@")
 	if at < 0 {
+		return "", "", "", false
+	}
+	return raw[:i+3], rest[:at], rest[at:], true
+}
+
+// rawURLSecrets finds the password in a URL that may not even parse: what
+// follows the first ':' of the userinfo, which ends at the last '@' (an
+// unescaped '@' in a password is a common cause of a parse error).
+func rawURLSecrets(raw string) []string {
+	_, userinfo, _, ok := splitUserinfo(raw)
+	if !ok {
 		return nil
 	}
-	userinfo := rest[:at]
 	secret := userinfo
 	if c := strings.Index(userinfo, ":"); c >= 0 {
 		secret = userinfo[c+1:]
@@ -227,16 +250,11 @@ func rawURLSecrets(raw string) []string {
 
 // maskUserinfo replaces the userinfo of a raw URL with redact.Mask.
 func maskUserinfo(raw string) string {
-	i := strings.Index(raw, "://")
-	if i < 0 {
+	head, _, tail, ok := splitUserinfo(raw)
+	if !ok {
 		return raw
 	}
-	rest := raw[i+3:]
-	at := strings.LastIndex(rest, "@")
-	if at < 0 {
-		return raw
-	}
-	return raw[:i+3] + redact.Mask + rest[at:]
+	return head + redact.Mask + tail
 }
 
 // semaphore is a mutex whose Lock gives up when ctx is done, so a Publish

@@ -86,28 +86,35 @@ func tick(t *testing.T, s store.Store, api *fakeAPI, now time.Time) reconcile.Re
 	return rep
 }
 
-// Paging stops as soon as every pending gateway of the region was seen, and
-// one VPC narrows the listing.
-func TestPagingStopsWhenEveryPendingGatewayIsSeen(t *testing.T) {
-	s := openStore(t)
-	api := &fakeAPI{gws: gateways("cn-hangzhou", "vpc-a", 120, "active")}
-	pending(t, s, 0, "cn-hangzhou", "vpc-a", "vpn-cn-hangzhou-vpc-a-0003")
-	pending(t, s, 1, "cn-hangzhou", "vpc-a", "vpn-cn-hangzhou-vpc-a-0060")
-	rep := tick(t, s, api, t0.Add(time.Minute))
-	if rep.Active != 2 || len(api.calls) != 2 || api.calls[0] != "cn-hangzhou vpc=vpc-a page=1 size=50" {
-		t.Fatalf("report %+v, calls %v; want 2 active in 2 pages narrowed to vpc-a", rep, api.calls)
-	}
-}
-
-// Gateways in several VPCs of a region share one region-wide listing.
-func TestSeveralVPCsShareOneListing(t *testing.T) {
-	s := openStore(t)
-	api := &fakeAPI{gws: append(gateways("cn-hangzhou", "vpc-a", 30, "active"), gateways("cn-hangzhou", "vpc-b", 30, "active")...)}
-	pending(t, s, 0, "cn-hangzhou", "vpc-a", "vpn-cn-hangzhou-vpc-a-0001")
-	pending(t, s, 1, "cn-hangzhou", "vpc-b", "vpn-cn-hangzhou-vpc-b-0029")
-	rep := tick(t, s, api, t0.Add(time.Minute))
-	if rep.Active != 2 || len(api.calls) != 2 || api.calls[0] != "cn-hangzhou vpc= page=1 size=50" {
-		t.Fatalf("report %+v, calls %v", rep, api.calls)
+// Two pending gateways settle in two listing calls; firstCall is the first.
+// Paging stops as soon as every pending gateway of the region was seen, one
+// VPC narrows the listing, and gateways in several VPCs of a region share
+// one region-wide listing.
+func TestListingCalls(t *testing.T) {
+	for _, tc := range []struct {
+		name      string
+		gws       []cloud.Gateway
+		pending   [2][2]string // VPC, gateway id
+		firstCall string
+	}{
+		{"paging stops when every pending gateway is seen", gateways("cn-hangzhou", "vpc-a", 120, "active"),
+			[2][2]string{{"vpc-a", "vpn-cn-hangzhou-vpc-a-0003"}, {"vpc-a", "vpn-cn-hangzhou-vpc-a-0060"}},
+			"cn-hangzhou vpc=vpc-a page=1 size=50"},
+		{"several VPCs share one listing", append(gateways("cn-hangzhou", "vpc-a", 30, "active"), gateways("cn-hangzhou", "vpc-b", 30, "active")...),
+			[2][2]string{{"vpc-a", "vpn-cn-hangzhou-vpc-a-0001"}, {"vpc-b", "vpn-cn-hangzhou-vpc-b-0029"}},
+			"cn-hangzhou vpc= page=1 size=50"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			s := openStore(t)
+			api := &fakeAPI{gws: tc.gws}
+			for i, p := range tc.pending {
+				pending(t, s, i, "cn-hangzhou", p[0], p[1])
+			}
+			rep := tick(t, s, api, t0.Add(time.Minute))
+			if rep.Active != 2 || len(api.calls) != 2 || api.calls[0] != tc.firstCall {
+				t.Fatalf("report %+v, calls %v; want 2 active in 2 calls, the first %q", rep, api.calls, tc.firstCall)
+			}
+		})
 	}
 }
 

@@ -183,6 +183,12 @@ func TestHandSignedRequests(t *testing.T) {
 		t.Fatalf("hand-signed request: %d %+v", resp.StatusCode, errorBodyOf(t, resp))
 	}
 
+	// edited returns a DescribeVpnGateways call's parameters changed by edit.
+	edited := func(nonce string, edit func(v url.Values)) url.Values {
+		v := v1Params(actionDescribeList, list, nonce, now)
+		edit(v)
+		return v
+	}
 	cases := []struct {
 		name   string
 		params url.Values
@@ -190,32 +196,12 @@ func TestHandSignedRequests(t *testing.T) {
 		status int
 	}{
 		{"nonce reused", v1Params(actionDescribeList, list, "nonce-1", now), "SignatureNonceUsed", 400},
-		{"timestamp malformed", func() url.Values {
-			v := v1Params(actionDescribeList, list, "nonce-2", now)
-			v.Set("Timestamp", now.Format(time.RFC1123))
-			return v
-		}(), "InvalidTimeStamp.Format", 400},
-		{"wrong version", func() url.Values {
-			v := v1Params(actionDescribeList, list, "nonce-3", now)
-			v.Set("Version", "2014-05-26")
-			return v
-		}(), "InvalidVersion", 400},
+		{"timestamp malformed", edited("nonce-2", func(v url.Values) { v.Set("Timestamp", now.Format(time.RFC1123)) }), "InvalidTimeStamp.Format", 400},
+		{"wrong version", edited("nonce-3", func(v url.Values) { v.Set("Version", "2014-05-26") }), "InvalidVersion", 400},
 		{"unknown action", v1Params("CreateVpnGatewayNow", list, "nonce-4", now), "InvalidAction.NotFound", 404},
-		{"missing action", func() url.Values {
-			v := v1Params(actionDescribeList, list, "nonce-5", now)
-			v.Del("Action")
-			return v
-		}(), "MissingParameter", 400},
-		{"HMAC-SHA256 in version 1.0", func() url.Values {
-			v := v1Params(actionDescribeList, list, "nonce-6", now)
-			v.Set("SignatureMethod", "HMAC-SHA256")
-			return v
-		}(), "InvalidSignatureMethod", 400},
-		{"unknown format", func() url.Values {
-			v := v1Params(actionDescribeList, list, "nonce-7", now)
-			v.Set("Format", "YAML")
-			return v
-		}(), "InvalidParameter", 400},
+		{"missing action", edited("nonce-5", func(v url.Values) { v.Del("Action") }), "MissingParameter", 400},
+		{"HMAC-SHA256 in version 1.0", edited("nonce-6", func(v url.Values) { v.Set("SignatureMethod", "HMAC-SHA256") }), "InvalidSignatureMethod", 400},
+		{"unknown format", edited("nonce-7", func(v url.Values) { v.Set("Format", "YAML") }), "InvalidParameter", 400},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
