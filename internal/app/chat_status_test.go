@@ -27,6 +27,10 @@ func TestChatStatus(t *testing.T) {
 	if byID := s.slackCommand("trigger-status-5", "status trigger-status-2"); !strings.Contains(byID, "VPN gateway: "+second) {
 		t.Fatalf("status trigger-status-2: %q", byID)
 	}
+	// One request's status shows its history: each change, who made it, why.
+	if !strings.Contains(one, "History:") || !strings.Contains(one, " received  webhook ") || !strings.Contains(one, " pending  webhook ") {
+		t.Fatalf("status %s shows no history of received and pending by webhook: %q", first, one)
+	}
 	if other := s.dingTalkMessage("msg-status-1", "status"); !strings.Contains(other, "no requests here") {
 		t.Fatalf("status of a user with no requests: %q", other)
 	}

@@ -11,10 +11,14 @@ import (
 
 // StatusStore finds the requests a chat user made from a source (the
 // workspace or conversation), newest first; with ref, the one whose
-// request id or gateway id it is.
+// request id or gateway id it is; and one request's history.
 type StatusStore interface {
 	ChatRequests(ctx context.Context, source, chatUser, ref string, limit int) ([]store.Request, error)
+	History(ctx context.Context, key string) ([]store.HistoryEntry, error)
 }
+
+// statusHistory is how many of a request's last changes status shows.
+const statusHistory = 10
 
 // WithStatus answers the status command from st.
 func WithStatus(st StatusStore) Option { return func(h *handler) { h.status = st } }
@@ -54,6 +58,23 @@ func (h *handler) statusOf(ctx context.Context, m chatMessage, ref string) answe
 		}
 		if r.LastError != "" {
 			lines = append(lines, "Last error: "+r.LastError)
+		}
+		hist, err := h.status.History(ctx, r.Key)
+		if err != nil {
+			// The request itself was read: answer with it, and say so.
+			h.log.WarnContext(ctx, "chat status: history not read", "caller", m.caller, "request_key", r.Key, "err", err)
+			lines = append(lines, "History: could not be read now; try again in a minute.")
+			return answer{text: strings.Join(lines, "\n")}
+		}
+		if len(hist) > 0 {
+			lines = append(lines, "History:")
+			if len(hist) > statusHistory {
+				lines = append(lines, fmt.Sprintf("  (%d earlier changes left out)", len(hist)-statusHistory))
+				hist = hist[len(hist)-statusHistory:]
+			}
+			for _, e := range hist {
+				lines = append(lines, fmt.Sprintf("  %s  %s  %s  %s", e.At.UTC().Format("2006-01-02 15:04:05"), e.State, e.Actor, orDash(e.Reason)))
+			}
 		}
 		return answer{text: strings.Join(lines, "\n")}
 	}
