@@ -78,6 +78,12 @@ func New(st Store, cfg Config) *Publisher {
 	if cfg.Client == nil {
 		cfg.Client = &http.Client{Timeout: 10 * time.Second}
 	}
+	// A redirect is never followed: the allow-list is checked on the
+	// address vpngw posts to, and a hop would take the post (and any token
+	// in it) past that check. The answer is the 3xx itself.
+	c := *cfg.Client
+	c.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+	cfg.Client = &c
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}

@@ -144,6 +144,29 @@ func TestReplyAddressNotAllowedIsNotCalled(t *testing.T) {
 	}
 }
 
+// An allowed reply address that redirects elsewhere does not take the post
+// there: the host check holds for every hop, so a redirect is not followed.
+func TestReplyIsNotRedirectedPastTheAllowList(t *testing.T) {
+	var hits atomic.Int32
+	elsewhere := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { hits.Add(1) }))
+	defer elsewhere.Close()
+	allowed := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		http.Redirect(w, r, elsewhere.URL+"/stolen", http.StatusTemporaryRedirect)
+	}))
+	defer allowed.Close()
+	for _, platform := range []string{store.PlatformSlack, store.PlatformDingTalk} {
+		st := &replies{m: map[string]store.ChatReply{"k": {RequestKey: "k", Platform: platform, URL: allowed.URL + "/commands/x",
+			ExpiresAt: time.Now().Add(time.Hour), CreatedAt: time.Now()}}}
+		p := chatreply.New(st, chatreply.Config{Allow: chatreply.NewAllow([]string{allowed.URL})})
+		if err := p.Publish(context.Background(), active(t, "k", "vpn-1")); err == nil {
+			t.Errorf("%s: a redirect answered as delivered", platform)
+		}
+	}
+	if n := hits.Load(); n != 0 {
+		t.Fatalf("the redirect's target was called %d times", n)
+	}
+}
+
 // DingTalk: markdown through the sessionWebhook until it expires, then the
 // custom robot, signed as DingTalk checks; a wrong robot secret is refused.
 func TestDingTalkSessionThenSignedRobot(t *testing.T) {
