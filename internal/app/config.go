@@ -205,7 +205,7 @@ var Vars = []Var{
 	{Name: "VPNGW_SLACK_REPLY", Default: "ephemeral", Help: "chat replies: how the outcomes of a slash command are posted through its response_url: ephemeral (to the user alone) or in_channel", parse: readSlackReply},
 	{Name: "VPNGW_SLACK_BOT_TOKEN", Default: "none (replies past a response_url's 5 uses or 30 minutes are parked)", Help: "chat replies: the Slack bot token (xoxb-...) chat.postMessage posts with into the command's channel once its response_url is spent", parse: optional(func(c *Config, v string) { c.Chat.SlackBotToken = v })},
 	{Name: "VPNGW_SLACK_API_URL", Default: "https://slack.com/api/", Help: "chat replies: the Slack Web API base chat.postMessage is called on (a proxy, a test's stand-in)", parse: readSlackAPIURL},
-	{Name: "VPNGW_DINGTALK_ROBOT_WEBHOOK", Default: "none (replies past a sessionWebhook's expiry are parked)", Help: "chat replies: the DingTalk custom group robot's webhook (https://oapi.dingtalk.com/robot/send?access_token=...) that posts once a message's sessionWebhook expired", parse: optional(func(c *Config, v string) { c.Chat.DingTalkRobotWebhook = v })},
+	{Name: "VPNGW_DINGTALK_ROBOT_WEBHOOK", Default: "none (replies past a sessionWebhook's expiry are parked)", Help: "chat replies: the DingTalk custom group robot's webhook (https://oapi.dingtalk.com/robot/send?access_token=...) that posts once a message's sessionWebhook expired", parse: readRobotWebhook},
 	{Name: "VPNGW_DINGTALK_ROBOT_SECRET", Default: "none (the robot is not signed)", Help: "chat replies: the custom robot's signing secret (SEC...), which signs each post with timestamp and sign", parse: optional(func(c *Config, v string) { c.Chat.DingTalkRobotSecret = v })},
 	{Name: "VPNGW_STORE_PASSWORD_SECRET", Default: "none", Help: "the secret holding VPNGW_STORE_URL's password, which the URL then leaves out (user@host); every variable of a secret may be given so, as X_SECRET naming the secret: see \"Secrets\""},
 	{Name: "VPNGW_QUEUE_PASSWORD_SECRET", Default: "none", Help: "the secret holding VPNGW_QUEUE_URL's password, as above"},
@@ -383,10 +383,37 @@ func readSlackReply(f setting) error {
 
 func readSlackAPIURL(f setting) error {
 	f.c.Chat.SlackAPIURL = f.or()
-	if u, err := url.Parse(f.c.Chat.SlackAPIURL); err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
-		return fmt.Errorf("%s=%q: want an http(s) URL", f.name, f.c.Chat.SlackAPIURL)
+	return replyURL(f.name, f.c.Chat.SlackAPIURL)
+}
+
+// readRobotWebhook reads VPNGW_DINGTALK_ROBOT_WEBHOOK, whose URL holds the
+// robot's access_token: a refusal names the variable, never the value.
+func readRobotWebhook(f setting) error {
+	f.c.Chat.DingTalkRobotWebhook = f.val
+	if f.val == "" {
+		return nil
 	}
-	return nil
+	return replyURL(f.name, f.val)
+}
+
+// replyURL checks an address chat replies carry a token to (the Slack bot
+// token, the DingTalk robot's access_token): https, or http to this machine
+// (a test's stand-in), so that a mistyped scheme cannot send it in clear.
+// The refusal shows no part of the value.
+func replyURL(name, raw string) error {
+	u, err := url.Parse(raw)
+	if err != nil || u.Host == "" {
+		return fmt.Errorf("%s: not a URL: want https://host/path", name)
+	}
+	switch u.Scheme {
+	case "https":
+		return nil
+	case "http":
+		if ip := net.ParseIP(u.Hostname()); (ip != nil && ip.IsLoopback()) || u.Hostname() == "localhost" {
+			return nil
+		}
+	}
+	return fmt.Errorf("%s: want https://, or http:// to this machine only (the address receives a token)", name)
 }
 
 func readLogFormat(f setting) error {
