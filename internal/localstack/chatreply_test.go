@@ -17,10 +17,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/vpngw/vpngw/internal/app"
 	"github.com/vpngw/vpngw/internal/chatsim"
-	"github.com/vpngw/vpngw/internal/logging"
-	"github.com/vpngw/vpngw/internal/testenv"
 )
 
 const chatSigningSecret = "localstack-slack-signing-secret-1"
@@ -69,26 +66,12 @@ func TestLocalStackSlackReplyInConversation(t *testing.T) {
 	forged := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { forgedHits.Add(1) }))
 	defer forged.Close()
 
-	env := map[string]string{
-		"VPNGW_DATA_DIR":             t.TempDir(),
-		"VPNGW_HTTP_ADDR":            "127.0.0.1:0",
-		"VPNGW_EMULATOR_ADDR":        "127.0.0.1:0",
+	l, out := startLocalEnv(t, map[string]string{
 		"VPNGW_EMULATOR_DELAY":       "300ms",
 		"VPNGW_RECONCILE_INTERVAL":   "100ms",
 		"VPNGW_SLACK_SIGNING_SECRET": chatSigningSecret,
 		"VPNGW_CHAT_REPLY_ALLOW":     slack.URL + "/commands/",
-	}
-	cfg, err := app.FromEnv(func(k string) string { return env[k] }, app.Local)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cfg.NATSPort = 0
-	out := &testenv.SyncBuffer{}
-	l, err := Start(context.Background(), cfg, logging.New(io.Discard, "text", nil), out)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
+	})
 
 	const create = "create region=cn-hangzhou vpc=vpc-bp1vpngwdemo0000001 bandwidth=10 " +
 		"vswitch=vsw-bp1vpngwdemo0000001 dr-vswitch=vsw-bp1vpngwdemo0000002 charge=POSTPAY name=chat-reply"
