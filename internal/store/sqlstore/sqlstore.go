@@ -438,13 +438,7 @@ func (s *Store) Claim(ctx context.Context, states []store.State, owner string, n
 	}
 	limit = min(limit, maxBatch)
 	until := normTime(now.Add(lease))
-	// One state (reconcile's every claim) is an equality, which the claim
-	// index (state, created_at, request_key) serves in order, stopping at
-	// the limit; a list of states is read and sorted whole.
-	where := `state = ? AND (lease_until IS NULL OR lease_until < ?)`
-	if len(states) > 1 {
-		where = `state IN (` + marks(len(states)) + `) AND (lease_until IS NULL OR lease_until < ?)`
-	}
+	where := claimWhere(len(states))
 	args := make([]any, 0, len(states)+2)
 	for _, st := range states {
 		args = append(args, string(st))
@@ -494,6 +488,17 @@ func (s *Store) claimReturning(ctx context.Context, where string, args []any, ow
 		return strings.Compare(a.Key, b.Key)
 	})
 	return got, nil
+}
+
+// claimWhere selects the requests in one of n states whose lease is free
+// or expired. One state (reconcile's every claim) is an equality, which the
+// claim index (state, created_at, request_key) serves in the claim's order,
+// stopping at its limit; a list of states is read and sorted whole.
+func claimWhere(n int) string {
+	if n == 1 {
+		return `state = ? AND (lease_until IS NULL OR lease_until < ?)`
+	}
+	return `state IN (` + marks(n) + `) AND (lease_until IS NULL OR lease_until < ?)`
 }
 
 // claimQuery is the SELECT of claimSelectUpdate.
