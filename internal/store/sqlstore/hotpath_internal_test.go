@@ -9,6 +9,7 @@ import (
 
 	"github.com/vpngw/vpngw/internal/outgoing"
 	"github.com/vpngw/vpngw/internal/store"
+	"github.com/vpngw/vpngw/internal/testenv"
 )
 
 func openSQLiteFile(t *testing.T, query string) *Store {
@@ -150,5 +151,44 @@ func TestSQLiteStatementsStayPrepared(t *testing.T) {
 	}
 	if s.wcache.wanted != 0 {
 		t.Errorf("%d statements still wanted after the transactions ended, want 0", s.wcache.wanted)
+	}
+}
+
+// TestPostgresMarkSentIsLocal: the sent mark's commit without the wait is
+// its statement's alone; the connection's next transaction, a state change,
+// waits for the disk as the server is set to.
+func TestPostgresMarkSentIsLocal(t *testing.T) {
+	ctx := context.Background()
+	s, err := Open(ctx, testenv.StoreURL(t, "postgres"), WithMaxOpenConns(1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	show := func() string {
+		t.Helper()
+		var v string
+		if err := s.wdb.QueryRowContext(ctx, `SHOW synchronous_commit`).Scan(&v); err != nil {
+			t.Fatal(err)
+		}
+		return v
+	}
+	before := show()
+	r := store.Request{Key: "k1", Source: "src", EventID: "e1", ClientToken: "t", RegionID: "cn-hangzhou"}
+	ev := []store.Event{{Event: outgoing.Event{ID: "ev1", Type: "io.vpngw.test"}}}
+	if _, _, err := s.Insert(ctx, r, ev); err != nil {
+		t.Fatal(err)
+	}
+	evs, err := s.Unsent(ctx, 10)
+	if err != nil || len(evs) != 1 {
+		t.Fatalf("Unsent = %v, %v", evs, err)
+	}
+	if err := s.MarkSent(ctx, []int64{evs[0].Seq}); err != nil {
+		t.Fatal(err)
+	}
+	if after := show(); after != before || after == "off" {
+		t.Errorf("synchronous_commit = %q after MarkSent (%q before), want the server's setting back", after, before)
+	}
+	if left, err := s.Unsent(ctx, 10); err != nil || len(left) != 0 {
+		t.Errorf("Unsent after MarkSent = %v, %v, want none", left, err)
 	}
 }

@@ -52,9 +52,23 @@ func (s *Store) MarkSentFor(ctx context.Context, sink string, seqs []int64, sink
 		return nil
 	}
 	now := s.d.timeArg(s.now())
+	var err error
 	// What is lost with a commit that did not wait for the disk is a mark:
 	// the event is published again under its id (see inLaxTx).
-	err := s.inLaxTx(ctx, func(tx *sql.Tx) error {
+	if s.d.kind == "postgres" && len(seqs) <= maxBatch && onlySink(sink, sinks) {
+		err = s.pgMarkSent(ctx, sink, seqs, now)
+	} else {
+		err = s.markSentTx(ctx, sink, seqs, sinks, now)
+	}
+	if err != nil {
+		return fmt.Errorf("store: mark %d events sent to sink %q in %s: %w", len(seqs), sink, s.desc, err)
+	}
+	return nil
+}
+
+// markSentTx is MarkSentFor as a transaction of several statements.
+func (s *Store) markSentTx(ctx context.Context, sink string, seqs []int64, sinks []string, now any) error {
+	return s.inLaxTx(ctx, func(tx *sql.Tx) error {
 		w := s.in(tx)
 		for chunk := range slices.Chunk(seqs, maxBatch) {
 			args := []any{sink, now}
@@ -72,10 +86,6 @@ func (s *Store) MarkSentFor(ctx context.Context, sink string, seqs []int64, sink
 		}
 		return nil
 	})
-	if err != nil {
-		return fmt.Errorf("store: mark %d events sent to sink %q in %s: %w", len(seqs), sink, s.desc, err)
-	}
-	return nil
 }
 
 // ParkFor implements store.Store.

@@ -176,8 +176,26 @@ func (s *Store) insert(ctx context.Context, r store.Request, events []store.Even
 	var (
 		got     store.Request
 		created bool
+		err     error
 	)
-	err := s.inTx(ctx, func(tx *sql.Tx) error {
+	if q.Zero() && s.pgOne(events) {
+		got, created, err = s.pgInsert(ctx, r, events, note(ctx, r.Note, r.LastError), now)
+	} else {
+		got, created, err = s.insertTx(ctx, r, events, q, now)
+	}
+	var qe *store.QuotaError
+	if errors.As(err, &qe) {
+		return store.Request{}, false, qe
+	}
+	if err != nil {
+		return store.Request{}, false, fmt.Errorf("store: insert %s into %s: %w", r.Key, s.desc, invalidValue(err))
+	}
+	return got, created, nil
+}
+
+// insertTx is insert as a transaction of several statements.
+func (s *Store) insertTx(ctx context.Context, r store.Request, events []store.Event, q store.Quota, now time.Time) (got store.Request, created bool, err error) {
+	err = s.inTx(ctx, func(tx *sql.Tx) error {
 		var err error
 		w := s.in(tx)
 		if !q.Zero() {
@@ -217,14 +235,16 @@ func (s *Store) insert(ctx context.Context, r store.Request, events []store.Even
 		got, err = s.get(ctx, w, r.Key)
 		return err
 	})
-	var qe *store.QuotaError
-	if errors.As(err, &qe) {
-		return store.Request{}, false, qe
-	}
-	if err != nil {
-		return store.Request{}, false, fmt.Errorf("store: insert %s into %s: %w", r.Key, s.desc, invalidValue(err))
-	}
-	return got, created, nil
+	return got, created, err
+}
+
+// requestArgs are the arguments of d.insertRequest for r, in
+// requestColumns' order.
+func (d *dialect) requestArgs(r store.Request) []any {
+	return []any{r.Key, r.Source, r.EventID, r.Subject, r.ClientToken, r.RegionID, r.VpcID, r.Params,
+		string(r.State), r.GatewayID, r.OrderID, r.Attempts, r.LastError,
+		d.timeArg(r.CreatedAt), d.timeArg(r.UpdatedAt), d.timeArg(r.AcceptedAt),
+		r.LeaseOwner, d.timeArg(r.LeaseUntil), r.TraceParent, r.Caller, r.ChatUser, r.DryRun, r.Data, int(r.ItemScheme), r.Origin}
 }
 
 // insertRequest adds r unless its key exists, and says whether it did.
@@ -232,10 +252,7 @@ func (s *Store) insert(ctx context.Context, r store.Request, events []store.Even
 // stored request; otherwise the caller reads it.
 func (s *Store) insertRequest(ctx context.Context, w queryer, r store.Request) (got store.Request, created bool, err error) {
 	d := s.d
-	args := []any{r.Key, r.Source, r.EventID, r.Subject, r.ClientToken, r.RegionID, r.VpcID, r.Params,
-		string(r.State), r.GatewayID, r.OrderID, r.Attempts, r.LastError,
-		d.timeArg(r.CreatedAt), d.timeArg(r.UpdatedAt), d.timeArg(r.AcceptedAt),
-		r.LeaseOwner, d.timeArg(r.LeaseUntil), r.TraceParent, r.Caller, r.ChatUser, r.DryRun, r.Data, int(r.ItemScheme), r.Origin}
+	args := d.requestArgs(r)
 	if d.returning {
 		got, err = scanRequest(w.QueryRowContext(ctx, d.rebind(d.insertRequest+` RETURNING `+requestColumns), args...))
 		if errors.Is(err, sql.ErrNoRows) {
@@ -371,10 +388,26 @@ func (s *Store) Transition(ctx context.Context, key string, from []store.State, 
 		q += ` AND lease_owner = ?`
 		args = append(args, leaseOwner)
 	}
-	q = s.d.rebind(q)
+	maySame := slices.Contains(from, to)
+	var (
+		got store.Request
+		err error
+	)
+	if !maySame && s.pgOne(events) {
+		got, err = s.pgTransition(ctx, key, q, args, events, nt, now)
+	} else {
+		got, err = s.transitionTx(ctx, key, to, s.d.rebind(q), args, events, nt, now, maySame)
+	}
+	if err != nil {
+		return store.Request{}, fmt.Errorf("store: transition %s to %s in %s: %w", key, to, s.desc, invalidValue(err))
+	}
+	return got, nil
+}
 
-	var got store.Request
-	err := s.inTx(ctx, func(tx *sql.Tx) error {
+// transitionTx is Transition as a transaction of several statements; q is
+// the UPDATE, rebound, and args its arguments.
+func (s *Store) transitionTx(ctx context.Context, key string, to store.State, q string, args []any, events []store.Event, nt store.Note, now time.Time, maySame bool) (got store.Request, err error) {
+	err = s.inTx(ctx, func(tx *sql.Tx) error {
 		w := s.in(tx)
 		var (
 			n   int64
@@ -415,12 +448,9 @@ func (s *Store) Transition(ctx context.Context, key string, from []store.State, 
 				return err
 			}
 		}
-		return s.appendHistory(ctx, w, key, to, got.GatewayID, nt, now, slices.Contains(from, to))
+		return s.appendHistory(ctx, w, key, to, got.GatewayID, nt, now, maySame)
 	})
-	if err != nil {
-		return store.Request{}, fmt.Errorf("store: transition %s to %s in %s: %w", key, to, s.desc, invalidValue(err))
-	}
-	return got, nil
+	return got, err
 }
 
 // Claim implements store.Store. It leases at most 500 requests per call; callers
