@@ -110,40 +110,44 @@ func (s *Store) pgTransition(ctx context.Context, key string, upd string, args [
 	return got, err
 }
 
-// pgMarkSent is MarkSentFor when sink is the only sink and seqs fit one
-// statement: each event gets the sink's row and is settled at once, in one
-// statement that commits without waiting for the disk (set_config's
-// synchronous_commit, local to the statement's transaction; see inLaxTx).
-func (s *Store) pgMarkSent(ctx context.Context, sink string, seqs []int64, now any) error {
+// pgMarkSent is MarkSentFor when sinks names sink and seqs fit one
+// statement: each event gets the sink's row, and is settled when every
+// other sink has its row too, in one statement that commits without
+// waiting for the disk (set_config's synchronous_commit, local to the
+// statement's transaction; see inLaxTx). The sink's own row is not counted
+// but known: the statement writes it or finds it, and a statement does not
+// see its own WITH clause's rows.
+func (s *Store) pgMarkSent(ctx context.Context, sink string, seqs []int64, sinks []string, now any) error {
+	var others []string
+	for _, k := range slices.Compact(slices.Sorted(slices.Values(sinks))) {
+		if k != sink {
+			others = append(others, k)
+		}
+	}
+	in := marks(len(seqs))
+	q := `WITH lax AS (SELECT set_config('synchronous_commit', 'off', true) AS v),
+		d AS (INSERT INTO outbox_deliveries (sink, seq, sent_at)
+			SELECT ?, seq, ?::timestamptz FROM outbox WHERE seq IN (` + in + `)
+			ON CONFLICT (sink, seq) DO NOTHING)
+		UPDATE outbox SET sent_at = ? FROM lax WHERE lax.v IS NOT NULL AND outbox.sent_at IS NULL AND outbox.seq IN (` + in + `)`
 	args := []any{sink, now}
 	for _, seq := range seqs {
 		args = append(args, seq)
 	}
-	in := marks(len(seqs))
-	q := s.d.rebind(`WITH lax AS (SELECT set_config('synchronous_commit', 'off', true) AS v),
-		d AS (INSERT INTO outbox_deliveries (sink, seq, sent_at)
-			SELECT ?, seq, ?::timestamptz FROM outbox WHERE seq IN (` + in + `)
-			ON CONFLICT (sink, seq) DO NOTHING)
-		UPDATE outbox SET sent_at = ? FROM lax WHERE lax.v IS NOT NULL AND outbox.sent_at IS NULL AND outbox.seq IN (` + in + `)`)
 	args = append(args, now)
 	for _, seq := range seqs {
 		args = append(args, seq)
 	}
+	if len(others) > 0 {
+		q += ` AND (SELECT COUNT(*) FROM outbox_deliveries od WHERE od.seq = outbox.seq AND od.sink IN (` + marks(len(others)) + `)) >= ?`
+		for _, k := range others {
+			args = append(args, k)
+		}
+		args = append(args, len(others))
+	}
+	q = s.d.rebind(q)
 	return s.retry(ctx, func() error {
 		_, err := s.wdb.ExecContext(ctx, q, args...)
 		return err
 	})
-}
-
-// onlySink says whether sinks names sink and no other.
-func onlySink(sink string, sinks []string) bool {
-	if len(sinks) == 0 {
-		return false
-	}
-	for _, k := range sinks {
-		if k != sink {
-			return false
-		}
-	}
-	return true
 }

@@ -55,8 +55,8 @@ func (s *Store) MarkSentFor(ctx context.Context, sink string, seqs []int64, sink
 	var err error
 	// What is lost with a commit that did not wait for the disk is a mark:
 	// the event is published again under its id (see inLaxTx).
-	if s.d.kind == "postgres" && len(seqs) <= maxBatch && onlySink(sink, sinks) {
-		err = s.pgMarkSent(ctx, sink, seqs, now)
+	if s.d.kind == "postgres" && len(seqs) <= maxBatch && slices.Contains(sinks, sink) {
+		err = s.pgMarkSent(ctx, sink, seqs, sinks, now)
 	} else {
 		err = s.markSentTx(ctx, sink, seqs, sinks, now)
 	}
