@@ -63,6 +63,25 @@ func TestSQLiteClaimPlanUsesIndex(t *testing.T) {
 	}
 }
 
+// recordAndMarkSent records a request with one event and marks the event
+// sent.
+func recordAndMarkSent(t *testing.T, s *Store) {
+	t.Helper()
+	ctx := context.Background()
+	r := store.Request{Key: "k1", Source: "src", EventID: "e1", ClientToken: "t", RegionID: "cn-hangzhou"}
+	ev := []store.Event{{Event: outgoing.Event{ID: "ev1", Type: "io.vpngw.test"}}}
+	if _, _, err := s.Insert(ctx, r, ev); err != nil {
+		t.Fatal(err)
+	}
+	evs, err := s.Unsent(ctx, 10)
+	if err != nil || len(evs) != 1 {
+		t.Fatalf("Unsent = %v, %v", evs, err)
+	}
+	if err := s.MarkSent(ctx, []int64{evs[0].Seq}); err != nil {
+		t.Fatal(err)
+	}
+}
+
 // synchronous is the writer connection's synchronous pragma: 1 NORMAL, 2 FULL.
 func synchronous(t *testing.T, s *Store) int {
 	t.Helper()
@@ -85,18 +104,7 @@ func TestSQLiteCommitsWaitForDisk(t *testing.T) {
 	if got := synchronous(t, s); got != 2 {
 		t.Fatalf("writer synchronous = %d at open, want 2 (FULL)", got)
 	}
-	r := store.Request{Key: "k1", Source: "src", EventID: "e1", ClientToken: "t", RegionID: "cn-hangzhou"}
-	ev := []store.Event{{Event: outgoing.Event{ID: "ev1", Type: "io.vpngw.test"}}}
-	if _, _, err := s.Insert(ctx, r, ev); err != nil {
-		t.Fatal(err)
-	}
-	evs, err := s.Unsent(ctx, 10)
-	if err != nil || len(evs) != 1 {
-		t.Fatalf("Unsent = %v, %v", evs, err)
-	}
-	if err := s.MarkSent(ctx, []int64{evs[0].Seq}); err != nil {
-		t.Fatal(err)
-	}
+	recordAndMarkSent(t, s)
 	if got := synchronous(t, s); got != 2 {
 		t.Errorf("writer synchronous = %d after MarkSent, want 2 (FULL): the next state change would commit without fsync", got)
 	}
@@ -173,18 +181,7 @@ func TestPostgresMarkSentIsLocal(t *testing.T) {
 		return v
 	}
 	before := show()
-	r := store.Request{Key: "k1", Source: "src", EventID: "e1", ClientToken: "t", RegionID: "cn-hangzhou"}
-	ev := []store.Event{{Event: outgoing.Event{ID: "ev1", Type: "io.vpngw.test"}}}
-	if _, _, err := s.Insert(ctx, r, ev); err != nil {
-		t.Fatal(err)
-	}
-	evs, err := s.Unsent(ctx, 10)
-	if err != nil || len(evs) != 1 {
-		t.Fatalf("Unsent = %v, %v", evs, err)
-	}
-	if err := s.MarkSent(ctx, []int64{evs[0].Seq}); err != nil {
-		t.Fatal(err)
-	}
+	recordAndMarkSent(t, s)
 	if after := show(); after != before || after == "off" {
 		t.Errorf("synchronous_commit = %q after MarkSent (%q before), want the server's setting back", after, before)
 	}

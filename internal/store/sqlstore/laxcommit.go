@@ -56,17 +56,7 @@ func (s *Store) inSQLiteLaxTx(ctx context.Context, fn func(tx *sql.Tx) error) er
 	if _, err := conn.ExecContext(ctx, `PRAGMA synchronous = NORMAL`); err != nil {
 		return err
 	}
-	err = s.retry(ctx, func() error {
-		tx, err := conn.BeginTx(ctx, nil)
-		if err != nil {
-			return err
-		}
-		if err := fn(tx); err != nil {
-			tx.Rollback()
-			return err
-		}
-		return tx.Commit()
-	})
+	err = s.runTx(ctx, func() (*sql.Tx, error) { return conn.BeginTx(ctx, nil) }, fn)
 	// Back to FULL whatever happened, even past ctx's end: a connection
 	// left lax would commit the next state change without fsync.
 	if _, rerr := conn.ExecContext(context.WithoutCancel(ctx), `PRAGMA synchronous = FULL`); rerr != nil {

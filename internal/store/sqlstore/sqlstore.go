@@ -107,8 +107,20 @@ func (s *Store) inTx(ctx context.Context, fn func(tx *sql.Tx) error) error {
 	if s.d.readCommitted {
 		opts = &sql.TxOptions{Isolation: sql.LevelReadCommitted}
 	}
-	err := s.retry(ctx, func() error {
-		tx, err := s.wdb.BeginTx(ctx, opts)
+	err := s.runTx(ctx, func() (*sql.Tx, error) { return s.wdb.BeginTx(ctx, opts) }, fn)
+	if s.wcache != nil {
+		// Prepare what fn met for the first time, now that the writer's
+		// connection is free.
+		s.wcache.flush(ctx)
+	}
+	return err
+}
+
+// runTx begins a transaction with begin, runs fn in it and commits it,
+// all again when it loses a race.
+func (s *Store) runTx(ctx context.Context, begin func() (*sql.Tx, error), fn func(tx *sql.Tx) error) error {
+	return s.retry(ctx, func() error {
+		tx, err := begin()
 		if err != nil {
 			return err
 		}
@@ -118,12 +130,6 @@ func (s *Store) inTx(ctx context.Context, fn func(tx *sql.Tx) error) error {
 		}
 		return tx.Commit()
 	})
-	if s.wcache != nil {
-		// Prepare what fn met for the first time, now that the writer's
-		// connection is free.
-		s.wcache.flush(ctx)
-	}
-	return err
 }
 
 type queryer interface {
