@@ -10,6 +10,7 @@ import (
 	"slices"
 	"strings"
 	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 
@@ -199,4 +200,21 @@ func reportLatencies(b *testing.B, ds []time.Duration) {
 	b.ReportMetric(float64(len(ds))/b.Elapsed().Seconds(), "req/s")
 	b.ReportMetric(float64(percentile(ds, 50)), "p50-ns")
 	b.ReportMetric(float64(percentile(ds, 99)), "p99-ns")
+}
+
+// processCPU is the CPU time (user and system) the process has used so far:
+// the benchmark's, the in-process emulator's and NATS's together. Unlike
+// the wall clock, it does not grow with what other processes on the machine
+// take from the cores, so that it compares runs on a loaded machine.
+func processCPU(tb testing.TB) time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		tb.Fatalf("getrusage: %v", err)
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+// reportCPU reports the process's CPU time per op since since (processCPU).
+func reportCPU(b *testing.B, since time.Duration) {
+	b.ReportMetric(float64(processCPU(b)-since)/float64(b.N), "cpu-ns/op")
 }

@@ -142,6 +142,7 @@ func benchProvision(b *testing.B, via, storeKind string) {
 		b.Fatal(err)
 	}
 	before, busy := s.emu.api.Calls("CreateVpnGateway"), s.emu.busyTime()
+	cpu := processCPU(b)
 	var lat []time.Duration
 	i := 0
 	for b.Loop() {
@@ -152,6 +153,7 @@ func benchProvision(b *testing.B, via, storeKind string) {
 		}
 		lat = append(lat, time.Since(t0))
 	}
+	reportCPU(b, cpu)
 	reportLatencies(b, lat)
 	b.ReportMetric(float64(s.emu.api.Calls("CreateVpnGateway")-before)/float64(b.N), "api-calls/op")
 	b.ReportMetric(float64(s.emu.busyTime()-busy)/float64(b.N), "api-ns/op")
@@ -175,6 +177,7 @@ func BenchmarkBareSDKCreate(b *testing.B) {
 		b.Fatal(err)
 	}
 	before, busy := emu.api.Calls("CreateVpnGateway"), emu.busyTime()
+	cpu := processCPU(b)
 	var lat []time.Duration
 	i := 0
 	for b.Loop() {
@@ -185,6 +188,7 @@ func BenchmarkBareSDKCreate(b *testing.B) {
 		}
 		lat = append(lat, time.Since(t0))
 	}
+	reportCPU(b, cpu)
 	reportLatencies(b, lat)
 	b.ReportMetric(float64(emu.api.Calls("CreateVpnGateway")-before)/float64(b.N), "api-calls/op")
 	b.ReportMetric(float64(emu.busyTime()-busy)/float64(b.N), "api-ns/op")

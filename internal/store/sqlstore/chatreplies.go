@@ -34,7 +34,7 @@ func (s *Store) SaveChatReply(ctx context.Context, r store.ChatReply) error {
 // command came from no chat.
 func (s *Store) ChatReply(ctx context.Context, key string) (r store.ChatReply, ok bool, err error) {
 	var expires, created timeScan
-	err = s.wdb.QueryRowContext(ctx, s.d.rebind(`SELECT request_key, platform, url, expires_at, channel, uses, thread_ts, created_at
+	err = s.reader().QueryRowContext(ctx, s.d.rebind(`SELECT request_key, platform, url, expires_at, channel, uses, thread_ts, created_at
 		FROM chat_replies WHERE request_key = ?`), key).
 		Scan(&r.RequestKey, &r.Platform, &r.URL, &expires, &r.Channel, &r.Uses, &r.ThreadTS, &created)
 	if errors.Is(err, sql.ErrNoRows) {

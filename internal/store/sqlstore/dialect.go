@@ -32,6 +32,11 @@ type dialect struct {
 	// readCommitted: write transactions ask for READ COMMITTED, so that a
 	// statement after a conflict sees the row the other transaction committed.
 	readCommitted bool
+	// returning: INSERT and UPDATE take RETURNING, so that a write hands
+	// back the stored row without a read after it.
+	returning bool
+	// prepare: the store keeps its statements prepared (stmtCache).
+	prepare bool
 }
 
 const requestColumns = `request_key, source, event_id, subject, client_token, region_id, vpc_id, params,
@@ -48,6 +53,8 @@ var (
 		// The unique key decides: a second insert of the key does nothing and
 		// reports no affected row.
 		insertRequest: insertRequestValues + ` ON CONFLICT (request_key) DO NOTHING`,
+		returning:     true,
+		prepare:       true,
 	}
 	postgresDialect = &dialect{
 		kind:           "postgres",
@@ -56,6 +63,7 @@ var (
 		insertRequest:  insertRequestValues + ` ON CONFLICT (request_key) DO NOTHING`,
 		claimReturning: true,
 		readCommitted:  true,
+		returning:      true,
 	}
 	mysqlDialect = &dialect{
 		kind:       "mysql",

@@ -29,10 +29,10 @@ func note(ctx context.Context, n store.Note, fallback string) store.Note {
 // left the state as it was: then it is written only when it says something
 // the last entry does not (another state, actor or reason), so that a retry
 // failing as the one before adds nothing.
-func (s *Store) appendHistory(ctx context.Context, tx *sql.Tx, key string, state store.State, gatewayID string, n store.Note, at time.Time, maySame bool) error {
+func (s *Store) appendHistory(ctx context.Context, w queryer, key string, state store.State, gatewayID string, n store.Note, at time.Time, maySame bool) error {
 	if maySame {
 		var last, actor, reason string
-		err := tx.QueryRowContext(ctx, s.d.rebind(`SELECT state, actor, reason FROM request_history
+		err := w.QueryRowContext(ctx, s.d.rebind(`SELECT state, actor, reason FROM request_history
 			WHERE request_key = ? ORDER BY seq DESC LIMIT 1`), key).Scan(&last, &actor, &reason)
 		if err != nil && !errors.Is(err, sql.ErrNoRows) {
 			return fmt.Errorf("read the last history entry: %w", err)
@@ -41,7 +41,7 @@ func (s *Store) appendHistory(ctx context.Context, tx *sql.Tx, key string, state
 			return nil
 		}
 	}
-	_, err := tx.ExecContext(ctx, s.d.rebind(`INSERT INTO request_history (request_key, at, state, actor, reason, gateway_id)
+	_, err := w.ExecContext(ctx, s.d.rebind(`INSERT INTO request_history (request_key, at, state, actor, reason, gateway_id)
 		VALUES (?, ?, ?, ?, ?, ?)`), key, s.d.timeArg(at), string(state), string(n.Actor), n.Reason, gatewayID)
 	if err != nil {
 		return fmt.Errorf("append history entry: %w", err)

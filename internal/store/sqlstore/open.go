@@ -229,6 +229,13 @@ func openSQLite(rawURL string, o options) (*Store, error) {
 	}
 	writer := cloneValues(params)
 	writer.Set("_txlock", "immediate")
+	// Every commit waits for the disk (FULL: the write-ahead log is synced
+	// at each commit) unless the URL chose otherwise; MarkSentFor alone
+	// commits without the wait (inLaxTx).
+	lax := !memory && !setsSynchronous(params)
+	if lax {
+		writer.Set("_synchronous", "FULL")
+	}
 
 	wdb, err := sql.Open("sqlite", path+"?"+writer.Encode())
 	if err != nil {
@@ -253,7 +260,23 @@ func openSQLite(rawURL string, o options) (*Store, error) {
 		}
 		configurePool(rdb, o)
 	}
-	return newStore(sqliteDialect, desc, wdb, rdb, o), nil
+	s := newStore(sqliteDialect, desc, wdb, rdb, o)
+	s.laxSQLite = lax
+	return s, nil
+}
+
+// setsSynchronous reports whether SQLite URL parameters set the
+// synchronous pragma, by its parameter or through _pragma.
+func setsSynchronous(params url.Values) bool {
+	if params.Has("_synchronous") || params.Has("_sync") {
+		return true
+	}
+	for _, p := range params["_pragma"] {
+		if strings.HasPrefix(strings.ToLower(strings.TrimSpace(p)), "synchronous") {
+			return true
+		}
+	}
+	return false
 }
 
 func cloneValues(v url.Values) url.Values {

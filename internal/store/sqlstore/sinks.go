@@ -19,7 +19,7 @@ func (s *Store) UnsentFor(ctx context.Context, sink string, limit int) ([]store.
 	if limit <= 0 {
 		return nil, nil
 	}
-	rows, err := s.rdb.QueryContext(ctx, s.d.rebind(`SELECT o.seq, o.id, o.request_key, o.type, o.body, o.created_at
+	rows, err := s.reader().QueryContext(ctx, s.d.rebind(`SELECT o.seq, o.id, o.request_key, o.type, o.body, o.created_at
 		FROM outbox o WHERE o.sent_at IS NULL
 		AND NOT EXISTS (SELECT 1 FROM outbox_deliveries d WHERE d.sink = ? AND d.seq = o.seq)
 		ORDER BY o.seq LIMIT ?`), sink, limit)
@@ -52,27 +52,40 @@ func (s *Store) MarkSentFor(ctx context.Context, sink string, seqs []int64, sink
 		return nil
 	}
 	now := s.d.timeArg(s.now())
-	err := s.inTx(ctx, func(tx *sql.Tx) error {
+	var err error
+	// What is lost with a commit that did not wait for the disk is a mark:
+	// the event is published again under its id (see inLaxTx).
+	if s.d.kind == "postgres" && len(seqs) <= maxBatch && slices.Contains(sinks, sink) {
+		err = s.pgMarkSent(ctx, sink, seqs, sinks, now)
+	} else {
+		err = s.markSentTx(ctx, sink, seqs, sinks, now)
+	}
+	if err != nil {
+		return fmt.Errorf("store: mark %d events sent to sink %q in %s: %w", len(seqs), sink, s.desc, err)
+	}
+	return nil
+}
+
+// markSentTx is MarkSentFor as a transaction of several statements.
+func (s *Store) markSentTx(ctx context.Context, sink string, seqs []int64, sinks []string, now any) error {
+	return s.inLaxTx(ctx, func(tx *sql.Tx) error {
+		w := s.in(tx)
 		for chunk := range slices.Chunk(seqs, maxBatch) {
 			args := []any{sink, now}
 			for _, seq := range chunk {
 				args = append(args, seq)
 			}
-			_, err := tx.ExecContext(ctx, s.d.rebind(s.insertDelivery(`INSERT INTO outbox_deliveries (sink, seq, sent_at)
+			_, err := w.ExecContext(ctx, s.d.rebind(s.insertDelivery(`INSERT INTO outbox_deliveries (sink, seq, sent_at)
 				SELECT ?, seq, ? FROM outbox WHERE seq IN (`+marks(len(chunk))+`)`)), args...)
 			if err != nil {
 				return err
 			}
-			if err := s.settle(ctx, tx, chunk, sinks, now); err != nil {
+			if err := s.settle(ctx, w, chunk, sinks, now); err != nil {
 				return err
 			}
 		}
 		return nil
 	})
-	if err != nil {
-		return fmt.Errorf("store: mark %d events sent to sink %q in %s: %w", len(seqs), sink, s.desc, err)
-	}
-	return nil
 }
 
 // ParkFor implements store.Store.
@@ -85,7 +98,7 @@ func (s *Store) ParkFor(ctx context.Context, sink string, seq int64, reason stri
 		if err != nil {
 			return err
 		}
-		return s.settle(ctx, tx, []int64{seq}, sinks, now)
+		return s.settle(ctx, s.in(tx), []int64{seq}, sinks, now)
 	})
 	if err != nil {
 		return fmt.Errorf("store: park outbox event %d for sink %q in %s: %w", seq, sink, s.desc, err)
@@ -103,7 +116,7 @@ func (s *Store) insertDelivery(q string) string {
 }
 
 // settle marks as settled those of seqs every one of sinks has a row for.
-func (s *Store) settle(ctx context.Context, tx *sql.Tx, seqs []int64, sinks []string, now any) error {
+func (s *Store) settle(ctx context.Context, w queryer, seqs []int64, sinks []string, now any) error {
 	if len(sinks) == 0 {
 		return nil
 	}
@@ -116,7 +129,7 @@ func (s *Store) settle(ctx context.Context, tx *sql.Tx, seqs []int64, sinks []st
 	for _, seq := range seqs {
 		args = append(args, seq)
 	}
-	_, err := tx.ExecContext(ctx, s.d.rebind(`UPDATE outbox SET sent_at = ?
+	_, err := w.ExecContext(ctx, s.d.rebind(`UPDATE outbox SET sent_at = ?
 		WHERE sent_at IS NULL
 		AND (SELECT COUNT(*) FROM outbox_deliveries d WHERE d.seq = outbox.seq AND d.sink IN (`+marks(len(sinks))+`)) >= ?
 		AND seq IN (`+marks(len(seqs))+`)`), args...)

@@ -25,13 +25,34 @@ type Store struct {
 	// secret is the connection password, kept only to scrub it from errors
 	// raised while opening.
 	secret string
+	// wcache and rcache keep the statements of wdb and rdb prepared
+	// (SQLite only; nil elsewhere, see stmtCache).
+	wcache, rcache *stmtCache
+	// laxSQLite says that MarkSentFor may commit on SQLite without
+	// waiting for the disk (see inLaxTx): the URL left synchronous at its
+	// default.
+	laxSQLite bool
 }
 
 var _ store.Store = (*Store)(nil)
 
 func newStore(d *dialect, desc string, wdb, rdb *sql.DB, o options) *Store {
-	return &Store{d: d, desc: desc, wdb: wdb, rdb: rdb, now: o.now}
+	s := &Store{d: d, desc: desc, wdb: wdb, rdb: rdb, now: o.now}
+	if d.prepare {
+		s.wcache, s.rcache = newStmtCache(wdb), newStmtCache(rdb)
+		if rdb == wdb {
+			s.rcache = s.wcache
+		}
+	}
+	return s
 }
+
+// in runs statements in tx, prepared where the store keeps them so.
+func (s *Store) in(tx *sql.Tx) queryer { return txRunner{tx: tx, cache: s.wcache} }
+
+// reader runs statements on the read pool, prepared where the store keeps
+// them so.
+func (s *Store) reader() queryer { return dbRunner{db: s.rdb, cache: s.rcache} }
 
 // Kind names the backend: "sqlite", "postgres" or "mysql".
 func (s *Store) Kind() string { return s.d.kind }
@@ -41,7 +62,11 @@ func (s *Store) String() string { return s.desc }
 
 // Close closes the store's connection pools.
 func (s *Store) Close() error {
-	err := s.wdb.Close()
+	var err error
+	if s.wcache != nil {
+		err = errors.Join(s.wcache.close(), s.rcache.close())
+	}
+	err = errors.Join(err, s.wdb.Close())
 	if s.rdb != s.wdb {
 		err = errors.Join(err, s.rdb.Close())
 	}
@@ -82,8 +107,20 @@ func (s *Store) inTx(ctx context.Context, fn func(tx *sql.Tx) error) error {
 	if s.d.readCommitted {
 		opts = &sql.TxOptions{Isolation: sql.LevelReadCommitted}
 	}
+	err := s.runTx(ctx, func() (*sql.Tx, error) { return s.wdb.BeginTx(ctx, opts) }, fn)
+	if s.wcache != nil {
+		// Prepare what fn met for the first time, now that the writer's
+		// connection is free.
+		s.wcache.flush(ctx)
+	}
+	return err
+}
+
+// runTx begins a transaction with begin, runs fn in it and commits it,
+// all again when it loses a race.
+func (s *Store) runTx(ctx context.Context, begin func() (*sql.Tx, error), fn func(tx *sql.Tx) error) error {
 	return s.retry(ctx, func() error {
-		tx, err := s.wdb.BeginTx(ctx, opts)
+		tx, err := begin()
 		if err != nil {
 			return err
 		}
@@ -145,9 +182,28 @@ func (s *Store) insert(ctx context.Context, r store.Request, events []store.Even
 	var (
 		got     store.Request
 		created bool
+		err     error
 	)
-	err := s.inTx(ctx, func(tx *sql.Tx) error {
+	if q.Zero() && s.pgOne(events) {
+		got, created, err = s.pgInsert(ctx, r, events, note(ctx, r.Note, r.LastError), now)
+	} else {
+		got, created, err = s.insertTx(ctx, r, events, q, now)
+	}
+	var qe *store.QuotaError
+	if errors.As(err, &qe) {
+		return store.Request{}, false, qe
+	}
+	if err != nil {
+		return store.Request{}, false, fmt.Errorf("store: insert %s into %s: %w", r.Key, s.desc, invalidValue(err))
+	}
+	return got, created, nil
+}
+
+// insertTx is insert as a transaction of several statements.
+func (s *Store) insertTx(ctx context.Context, r store.Request, events []store.Event, q store.Quota, now time.Time) (got store.Request, created bool, err error) {
+	err = s.inTx(ctx, func(tx *sql.Tx) error {
 		var err error
+		w := s.in(tx)
 		if !q.Zero() {
 			// Serialise the source's quota decisions, then answer a
 			// recorded request from its record before counting, so that it
@@ -155,7 +211,7 @@ func (s *Store) insert(ctx context.Context, r store.Request, events []store.Even
 			if err := s.lockQuota(ctx, tx, r.Source); err != nil {
 				return err
 			}
-			got, err = s.get(ctx, tx, r.Key)
+			got, err = s.get(ctx, w, r.Key)
 			if err == nil {
 				created = false
 				return nil
@@ -167,49 +223,61 @@ func (s *Store) insert(ctx context.Context, r store.Request, events []store.Even
 				return err
 			}
 		}
-		created, err = s.insertRequest(ctx, tx, r)
+		got, created, err = s.insertRequest(ctx, w, r)
 		if err != nil {
 			return err
 		}
 		if created {
-			if err := s.insertEvents(ctx, tx, r.Key, events, now); err != nil {
+			if err := s.insertEvents(ctx, w, r.Key, events, now); err != nil {
 				return err
 			}
-			if err := s.appendHistory(ctx, tx, r.Key, r.State, r.GatewayID, note(ctx, r.Note, r.LastError), r.UpdatedAt, false); err != nil {
+			if err := s.appendHistory(ctx, w, r.Key, r.State, r.GatewayID, note(ctx, r.Note, r.LastError), r.UpdatedAt, false); err != nil {
 				return err
+			}
+			if s.d.returning {
+				return nil
 			}
 		}
-		got, err = s.get(ctx, tx, r.Key)
+		got, err = s.get(ctx, w, r.Key)
 		return err
 	})
-	var qe *store.QuotaError
-	if errors.As(err, &qe) {
-		return store.Request{}, false, qe
-	}
-	if err != nil {
-		return store.Request{}, false, fmt.Errorf("store: insert %s into %s: %w", r.Key, s.desc, invalidValue(err))
-	}
-	return got, created, nil
+	return got, created, err
 }
 
-func (s *Store) insertRequest(ctx context.Context, tx *sql.Tx, r store.Request) (bool, error) {
-	d := s.d
-	res, err := tx.ExecContext(ctx, d.rebind(d.insertRequest),
-		r.Key, r.Source, r.EventID, r.Subject, r.ClientToken, r.RegionID, r.VpcID, r.Params,
+// requestArgs are the arguments of d.insertRequest for r, in
+// requestColumns' order.
+func (d *dialect) requestArgs(r store.Request) []any {
+	return []any{r.Key, r.Source, r.EventID, r.Subject, r.ClientToken, r.RegionID, r.VpcID, r.Params,
 		string(r.State), r.GatewayID, r.OrderID, r.Attempts, r.LastError,
 		d.timeArg(r.CreatedAt), d.timeArg(r.UpdatedAt), d.timeArg(r.AcceptedAt),
-		r.LeaseOwner, d.timeArg(r.LeaseUntil), r.TraceParent, r.Caller, r.ChatUser, r.DryRun, r.Data, int(r.ItemScheme), r.Origin)
+		r.LeaseOwner, d.timeArg(r.LeaseUntil), r.TraceParent, r.Caller, r.ChatUser, r.DryRun, r.Data, int(r.ItemScheme), r.Origin}
+}
+
+// insertRequest adds r unless its key exists, and says whether it did.
+// Where the backend returns the row it inserted (d.returning), got is the
+// stored request; otherwise the caller reads it.
+func (s *Store) insertRequest(ctx context.Context, w queryer, r store.Request) (got store.Request, created bool, err error) {
+	d := s.d
+	args := d.requestArgs(r)
+	if d.returning {
+		got, err = scanRequest(w.QueryRowContext(ctx, d.rebind(d.insertRequest+` RETURNING `+requestColumns), args...))
+		if errors.Is(err, sql.ErrNoRows) {
+			return store.Request{}, false, nil
+		}
+		return got, err == nil, err
+	}
+	res, err := w.ExecContext(ctx, d.rebind(d.insertRequest), args...)
 	if err != nil {
 		if isDuplicateKey(err) {
-			return false, nil
+			return store.Request{}, false, nil
 		}
-		return false, err
+		return store.Request{}, false, err
 	}
 	n, err := res.RowsAffected()
 	if err != nil {
-		return false, err
+		return store.Request{}, false, err
 	}
-	return n == 1, nil
+	return store.Request{}, n == 1, nil
 }
 
 func checkEvents(key string, events []store.Event) error {
@@ -226,7 +294,7 @@ func checkEvents(key string, events []store.Event) error {
 
 // insertEvents appends events to the outbox one statement each, so that seq
 // follows the order of events on every backend.
-func (s *Store) insertEvents(ctx context.Context, tx *sql.Tx, key string, events []store.Event, now time.Time) error {
+func (s *Store) insertEvents(ctx context.Context, w queryer, key string, events []store.Event, now time.Time) error {
 	q := s.d.rebind(`INSERT INTO outbox (id, request_key, type, body, created_at) VALUES (?, ?, ?, ?, ?)`)
 	for _, e := range events {
 		if e.CreatedAt.IsZero() {
@@ -235,7 +303,7 @@ func (s *Store) insertEvents(ctx context.Context, tx *sql.Tx, key string, events
 		if e.Body == nil {
 			e.Body = []byte{}
 		}
-		if _, err := tx.ExecContext(ctx, q, e.ID, key, e.Type, e.Body, s.d.timeArg(e.CreatedAt)); err != nil {
+		if _, err := w.ExecContext(ctx, q, e.ID, key, e.Type, e.Body, s.d.timeArg(e.CreatedAt)); err != nil {
 			return fmt.Errorf("append event %s: %w", e.ID, err)
 		}
 	}
@@ -244,7 +312,7 @@ func (s *Store) insertEvents(ctx context.Context, tx *sql.Tx, key string, events
 
 // Get implements store.Store.
 func (s *Store) Get(ctx context.Context, key string) (store.Request, error) {
-	r, err := s.get(ctx, s.rdb, key)
+	r, err := s.get(ctx, s.reader(), key)
 	if err != nil {
 		return store.Request{}, fmt.Errorf("store: get %s from %s: %w", key, s.desc, err)
 	}
@@ -326,21 +394,50 @@ func (s *Store) Transition(ctx context.Context, key string, from []store.State, 
 		q += ` AND lease_owner = ?`
 		args = append(args, leaseOwner)
 	}
-	q = s.d.rebind(q)
+	maySame := slices.Contains(from, to)
+	var (
+		got store.Request
+		err error
+	)
+	if !maySame && s.pgOne(events) {
+		got, err = s.pgTransition(ctx, key, q, args, events, nt, now)
+	} else {
+		got, err = s.transitionTx(ctx, key, to, s.d.rebind(q), args, events, nt, now, maySame)
+	}
+	if err != nil {
+		return store.Request{}, fmt.Errorf("store: transition %s to %s in %s: %w", key, to, s.desc, invalidValue(err))
+	}
+	return got, nil
+}
 
-	var got store.Request
-	err := s.inTx(ctx, func(tx *sql.Tx) error {
-		res, err := tx.ExecContext(ctx, q, args...)
-		if err != nil {
-			return err
-		}
-		n, err := res.RowsAffected()
-		if err != nil {
-			return err
+// transitionTx is Transition as a transaction of several statements; q is
+// the UPDATE, rebound, and args its arguments.
+func (s *Store) transitionTx(ctx context.Context, key string, to store.State, q string, args []any, events []store.Event, nt store.Note, now time.Time, maySame bool) (got store.Request, err error) {
+	err = s.inTx(ctx, func(tx *sql.Tx) error {
+		w := s.in(tx)
+		var (
+			n   int64
+			err error
+		)
+		if s.d.returning {
+			got, err = scanRequest(w.QueryRowContext(ctx, q+` RETURNING `+requestColumns, args...))
+			if err == nil {
+				n = 1
+			} else if !errors.Is(err, sql.ErrNoRows) {
+				return err
+			}
+		} else {
+			res, err := w.ExecContext(ctx, q, args...)
+			if err != nil {
+				return err
+			}
+			if n, err = res.RowsAffected(); err != nil {
+				return err
+			}
 		}
 		if n == 0 {
 			var one int
-			err := tx.QueryRowContext(ctx, s.d.rebind(`SELECT 1 FROM requests WHERE request_key = ?`), key).Scan(&one)
+			err := w.QueryRowContext(ctx, s.d.rebind(`SELECT 1 FROM requests WHERE request_key = ?`), key).Scan(&one)
 			if errors.Is(err, sql.ErrNoRows) {
 				return store.ErrNotFound
 			}
@@ -349,18 +446,17 @@ func (s *Store) Transition(ctx context.Context, key string, from []store.State, 
 			}
 			return store.ErrConflict
 		}
-		if err := s.insertEvents(ctx, tx, key, events, now); err != nil {
+		if err := s.insertEvents(ctx, w, key, events, now); err != nil {
 			return err
 		}
-		if got, err = s.get(ctx, tx, key); err != nil {
-			return err
+		if !s.d.returning {
+			if got, err = s.get(ctx, w, key); err != nil {
+				return err
+			}
 		}
-		return s.appendHistory(ctx, tx, key, to, got.GatewayID, nt, now, slices.Contains(from, to))
+		return s.appendHistory(ctx, w, key, to, got.GatewayID, nt, now, maySame)
 	})
-	if err != nil {
-		return store.Request{}, fmt.Errorf("store: transition %s to %s in %s: %w", key, to, s.desc, invalidValue(err))
-	}
-	return got, nil
+	return got, err
 }
 
 // Claim implements store.Store. It leases at most 500 requests per call; callers
@@ -378,7 +474,7 @@ func (s *Store) Claim(ctx context.Context, states []store.State, owner string, n
 	}
 	limit = min(limit, maxBatch)
 	until := normTime(now.Add(lease))
-	where := `state IN (` + marks(len(states)) + `) AND (lease_until IS NULL OR lease_until < ?)`
+	where := claimWhere(len(states))
 	args := make([]any, 0, len(states)+2)
 	for _, st := range states {
 		args = append(args, string(st))
@@ -430,15 +526,32 @@ func (s *Store) claimReturning(ctx context.Context, where string, args []any, ow
 	return got, nil
 }
 
+// claimWhere selects the requests in one of n states whose lease is free
+// or expired. One state (reconcile's every claim) is an equality, which the
+// claim index (state, created_at, request_key) serves in the claim's order,
+// stopping at its limit; a list of states is read and sorted whole.
+func claimWhere(n int) string {
+	if n == 1 {
+		return `state = ? AND (lease_until IS NULL OR lease_until < ?)`
+	}
+	return `state IN (` + marks(n) + `) AND (lease_until IS NULL OR lease_until < ?)`
+}
+
+// claimQuery is the SELECT of claimSelectUpdate.
+func (s *Store) claimQuery(where string) string {
+	return s.d.rebind(`SELECT ` + requestColumns + ` FROM requests WHERE ` + where +
+		` ORDER BY created_at, request_key LIMIT ?` + s.d.skipLocked)
+}
+
 // claimSelectUpdate reads and locks the oldest claimable rows (skipping
 // locked ones where the backend can; SQLite's write transaction already
 // excludes every other writer), then leases them, in one transaction.
 func (s *Store) claimSelectUpdate(ctx context.Context, where string, args []any, owner string, until time.Time) ([]store.Request, error) {
-	sel := s.d.rebind(`SELECT ` + requestColumns + ` FROM requests WHERE ` + where +
-		` ORDER BY created_at, request_key LIMIT ?` + s.d.skipLocked)
+	sel := s.claimQuery(where)
 	var got []store.Request
 	err := s.inTx(ctx, func(tx *sql.Tx) error {
-		rows, err := tx.QueryContext(ctx, sel, args...)
+		w := s.in(tx)
+		rows, err := w.QueryContext(ctx, sel, args...)
 		if err != nil {
 			return err
 		}
@@ -450,7 +563,7 @@ func (s *Store) claimSelectUpdate(ctx context.Context, where string, args []any,
 		for _, r := range got {
 			upd = append(upd, r.Key)
 		}
-		_, err = tx.ExecContext(ctx, s.d.rebind(`UPDATE requests SET lease_owner = ?, lease_until = ?
+		_, err = w.ExecContext(ctx, s.d.rebind(`UPDATE requests SET lease_owner = ?, lease_until = ?
 			WHERE request_key IN (`+marks(len(got))+`)`), upd...)
 		return err
 	})
