@@ -391,6 +391,7 @@ func (l *loader) rule(n *yaml.Node, path string, index int) *rule {
 		{key: "requiredTags", set: func(v *yaml.Node, p string) { requiredNode = v; r.requiredTags = l.requiredTags(v, p) }},
 		{key: "addTags", set: func(v *yaml.Node, p string) { addNode = v; r.addTags = l.addTags(v, p) }},
 		{key: "quota", set: func(v *yaml.Node, p string) { l.quota(v, p, r) }},
+		{key: "sinks", set: func(v *yaml.Node, p string) { r.sinks = l.sinkList(v, p) }},
 	})
 	if !ok {
 		return nil
