@@ -95,9 +95,12 @@ func New(ctx context.Context, c Config, log *slog.Logger, opts ...Option) (_ *Ap
 	if err != nil {
 		return nil, fmt.Errorf("VPNGW_VPC_ENDPOINT: %w", err)
 	}
-	pubs, names := []queue.Publisher{o.publisher}, []string{store.FirstSink}
+	pubs, sinks := []queue.Publisher{o.publisher}, []outbox.Sink{{Name: store.FirstSink, Pub: sinkPublisher(o.publisher)}}
 	if o.publisher == nil {
-		if pubs, names, err = openSinks(ctx, c); err != nil {
+		if errs := checkRoutes(c.Policy, queue.NamedSinks(c.QueueURL)); len(errs) > 0 {
+			return nil, errors.Join(errs...)
+		}
+		if pubs, sinks, err = openSinks(ctx, c); err != nil {
 			return nil, err
 		}
 		for _, p := range pubs {
@@ -105,15 +108,11 @@ func New(ctx context.Context, c Config, log *slog.Logger, opts ...Option) (_ *Ap
 		}
 	}
 	a.Publisher, a.Sinks = pubs[0], pubs
-	sinks := make([]outbox.Sink, len(pubs))
-	for i, p := range pubs {
-		sinks[i] = outbox.Sink{Name: names[i], Pub: sinkPublisher(p)}
-	}
 	// Chat replies are a destination of every drain, so that whichever
 	// function drains an outcome (provision, webhook, reconcile) posts it
 	// to the request's conversation; an outcome of a request no chat made
 	// is delivered to it at the cost of one read.
-	sinks = append(sinks, outbox.Sink{Name: chatreply.SinkName, Pub: chatreply.New(a.Store, chatConfig(c, o.clock))})
+	sinks = append(sinks, outbox.Sink{Name: chatreply.SinkName, Pub: chatreply.New(a.Store, chatConfig(c, o.clock)), Every: true})
 	a.Outbox, err = outbox.NewSinks(a.Store, sinks, log, outbox.WithClock(o.clock))
 	if err != nil {
 		return nil, err
