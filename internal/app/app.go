@@ -103,6 +103,9 @@ func New(ctx context.Context, c Config, log *slog.Logger, opts ...Option) (_ *Ap
 		if pubs, sinks, err = openSinks(ctx, c); err != nil {
 			return nil, err
 		}
+		for _, name := range idleSinks(c.Policy, queue.NamedSinks(c.QueueURL)) {
+			log.WarnContext(ctx, "a named sink receives nothing: no policy rule routes to it (sinks: ["+name+"]), and the outcomes no rule routes go to the unnamed sinks", "sink", name)
+		}
 		for _, p := range pubs {
 			opened = append(opened, p.Close)
 		}

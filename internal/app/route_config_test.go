@@ -3,6 +3,8 @@ package app
 import (
 	"strings"
 	"testing"
+
+	"github.com/vpngw/vpngw/internal/queue"
 )
 
 // routedPolicy routes rule ticketing's outcomes to the sink called tickets.
@@ -30,5 +32,17 @@ func TestSinkNamesAtStartUp(t *testing.T) {
 		if err == nil || !strings.Contains(err.Error(), c.want) {
 			t.Errorf("VPNGW_QUEUE_URL=%s: error %v, want it to hold %q", c.queue, err, c.want)
 		}
+	}
+}
+
+// A named sink no rule routes to is worth a warning: it receives nothing.
+func TestIdleSinks(t *testing.T) {
+	c, err := FromEnv(functionEnv(map[string]string{"VPNGW_POLICY_INLINE": routedPolicy, "VPNGW_SINK_SECRET": "a-sink-secret-long-enough",
+		"VPNGW_QUEUE_URL": "tls://mq.internal:4222,tickets=https://tickets.example/hook,audit=https://audit.example/hook"}), Function)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := idleSinks(c.Policy, queue.NamedSinks(c.QueueURL)); len(got) != 1 || got[0] != "audit" {
+		t.Errorf("idleSinks = %q, want [audit]", got)
 	}
 }

@@ -88,6 +88,25 @@ func checkRoutes(p *policy.Policy, sinks []queue.NamedSink) []error {
 	return errs
 }
 
+// idleSinks lists the named sinks no rule of p routes to: they receive
+// nothing, which is worth a warning at start-up (a rule not written yet, a
+// name mistyped in the policy's file but not in the URL).
+func idleSinks(p *policy.Policy, sinks []queue.NamedSink) []string {
+	routed := map[string]bool{}
+	for _, r := range p.Routes() {
+		for _, name := range r.Sinks {
+			routed[name] = true
+		}
+	}
+	var idle []string
+	for _, k := range sinks {
+		if k.Name != "" && !routed[k.Name] {
+			idle = append(idle, k.Name)
+		}
+	}
+	return idle
+}
+
 // openSinks opens a publisher for every sink of VPNGW_QUEUE_URL, the first
 // named store.FirstSink and the others by queue.SinkName in the store,
 // each with the operator's name for it (Sink.As), and its publisher
