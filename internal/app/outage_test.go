@@ -20,19 +20,6 @@ import (
 	"github.com/vpngw/vpngw/internal/reconcile"
 )
 
-// outagePolicy allows the ticket requests and denies the rest, so that a
-// failed event is among the outcomes.
-const outagePolicy = `version: 1
-rules:
-  - name: tickets
-    match:
-      source: "acs:eventbridge:tickets"
-    regions: [cn-hangzhou]
-    vpcs: ["vpc-bp1vpngwdemo*"]
-    maxBandwidth: 20
-    chargeTypes: [POSTPAY]
-`
-
 // TestThreeSinksOneDownForAMinute: the twin's NATS, an HTTP sink that
 // answers 503 (Retry-After: 20) for 60 s of the test clock, and an HTTP
 // sink that refuses failed events for good. Requests keep arriving during
@@ -70,14 +57,15 @@ func TestThreeSinksOneDownForAMinute(t *testing.T) {
 	}))
 	defer picky.Close()
 	s = newStack(t, apptest.WithSinks(down.URL+"/down", picky.URL+"/picky"),
-		apptest.WithEnv(map[string]string{"VPNGW_SINK_SECRET": testSinkSecret, "VPNGW_POLICY_INLINE": outagePolicy}))
+		apptest.WithEnv(map[string]string{"VPNGW_SINK_SECRET": testSinkSecret, "VPNGW_POLICY_INLINE": ticketsPolicy}))
 	outageEnd := s.Clock.Now().Add(60 * time.Second)
 	end.Store(&outageEnd)
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
 	downIn, pickyIn := downRecv.Path("/down"), pickyRecv.Path("/picky")
 
-	// During the outage: a request every 10 s, one of them denied.
+	// During the outage: a request every 10 s, one of them denied (the
+	// rule allows 20 Mbit/s).
 	var nats []string
 	for i := range 6 {
 		data := validData()

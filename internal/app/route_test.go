@@ -13,9 +13,9 @@ import (
 	"github.com/vpngw/vpngw/internal/reconcile"
 )
 
-// routePolicy routes the ticketing rule's outcomes to the sink called
-// tickets; the other rule routes nowhere in particular.
-const routePolicy = `version: 1
+// ticketsPolicy allows the ticket requests of validData up to 20 Mbit/s
+// and no other requester.
+const ticketsPolicy = `version: 1
 rules:
   - name: ticketing
     match:
@@ -24,7 +24,11 @@ rules:
     vpcs: ["vpc-bp1vpngwdemo*"]
     maxBandwidth: 20
     chargeTypes: [POSTPAY]
-    sinks: [tickets]
+`
+
+// routePolicy routes the ticketing rule's outcomes to the sink called
+// tickets; the other rule routes nowhere in particular.
+const routePolicy = ticketsPolicy + `    sinks: [tickets]
   - name: platform
     match:
       source: "/platform"

@@ -62,17 +62,10 @@ func (p *Policy) Routes() []Route {
 
 // sinkList reads a rule's sinks: a non-empty list of distinct sink names.
 func (l *loader) sinkList(n *yaml.Node, path string) []string {
-	n = deref(n)
-	if n.Kind != yaml.SequenceNode {
-		l.fail(n, path, "want a list of one or more sink names (the names of VPNGW_QUEUE_URL's name=url entries), got %s", describe(n))
-		return nil
-	}
-	if len(n.Content) == 0 {
-		l.fail(n, path, "an empty list routes the rule's outcomes nowhere: name one or more sinks, or leave sinks out to send them to every unnamed sink")
-		return nil
-	}
+	items := l.items(n, path, "a list of one or more sink names (the names of VPNGW_QUEUE_URL's name=url entries)",
+		"an empty list routes the rule's outcomes nowhere: name one or more sinks, or leave sinks out to send them to every unnamed sink")
 	var out []string
-	for i, item := range n.Content {
+	for i, item := range items {
 		ip := fmt.Sprintf("%s[%d]", path, i)
 		s, ok := l.str(item, ip)
 		if !ok {
