@@ -91,3 +91,31 @@ func TestRoutingByRule(t *testing.T) {
 		t.Errorf("events not settled: %d, %v", len(left), err)
 	}
 }
+
+// TestRoutingCoversABatch: a batch's items and its summary go where the
+// rule matching the batch's requester routes them, and nowhere else.
+func TestRoutingCoversABatch(t *testing.T) {
+	recv := queuetest.NewHTTPReceiver(t, testSinkSecret)
+	nightly := strings.Replace(strings.Replace(ticketsPolicy, "acs:eventbridge:tickets", "/batch/nightly", 1), "name: ticketing", "name: nightly", 1) + "    sinks: [tickets]\n"
+	s := newStack(t, apptest.WithSinks("tickets="+recv.URL+"/tickets"),
+		apptest.WithEnv(map[string]string{"VPNGW_SINK_SECRET": testSinkSecret, "VPNGW_POLICY_INLINE": nightly}))
+	item := validData()
+	if _, err := s.provision(batchEvent("batch-routed", []map[string]any{item})); err != nil {
+		t.Fatal(err)
+	}
+	s.Clock.Advance(3 * time.Minute)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if rep, _ := s.App.Reconcile.Tick(ctx, reconcile.Options{}); rep.Active != 1 {
+		t.Fatalf("tick: %+v, want the item active", rep)
+	}
+	_, _ = s.App.Reconcile.Tick(ctx, reconcile.Options{}) // the batch's summary, once its item is settled
+	in := recv.Path("/tickets")
+	if got := receivedTypes(t, in, 3); !slices.Equal(got, []string{events.TypeAccepted, events.TypeActive, events.TypeBatchCompleted}) {
+		t.Errorf("the tickets sink got %v, want accepted, active and the batch's summary", got)
+	}
+	expectNone(t, in, "the tickets sink")
+	if got := s.Events(0); len(got) != 0 {
+		t.Errorf("the unnamed NATS sink got %d events of a routed batch, want none", len(got))
+	}
+}
