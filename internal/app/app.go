@@ -45,8 +45,9 @@ type App struct {
 type Option func(*options)
 
 type options struct {
-	clock     func() time.Time
-	publisher queue.Publisher
+	clock      func() time.Time
+	publisher  queue.Publisher
+	firstEvery bool
 }
 
 // WithClock sets the clock the use cases read.
@@ -54,6 +55,11 @@ func WithClock(now func() time.Time) Option { return func(o *options) { o.clock 
 
 // WithPublisher uses p, as the only sink, instead of opening VPNGW_QUEUE_URL.
 func WithPublisher(p queue.Publisher) Option { return func(o *options) { o.publisher = p } }
+
+// WithFirstSinkEvery makes the first sink of VPNGW_QUEUE_URL take every
+// event whatever the policy's routing: the local stack's embedded NATS,
+// which prints every outcome.
+func WithFirstSinkEvery() Option { return func(o *options) { o.firstEvery = true } }
 
 // NewLogger builds the process's logger from the configuration.
 func NewLogger(c Config, w io.Writer) *slog.Logger {
@@ -110,6 +116,7 @@ func New(ctx context.Context, c Config, log *slog.Logger, opts ...Option) (_ *Ap
 			opened = append(opened, p.Close)
 		}
 	}
+	sinks[0].Every = o.firstEvery
 	a.Publisher, a.Sinks = pubs[0], pubs
 	// Chat replies are a destination of every drain, so that whichever
 	// function drains an outcome (provision, webhook, reconcile) posts it
