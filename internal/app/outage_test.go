@@ -17,7 +17,6 @@ import (
 	"github.com/vpngw/vpngw/internal/apptest"
 	"github.com/vpngw/vpngw/internal/queue"
 	"github.com/vpngw/vpngw/internal/queue/queuetest"
-	"github.com/vpngw/vpngw/internal/reconcile"
 )
 
 // TestThreeSinksOneDownForAMinute: the twin's NATS, an HTTP sink that
@@ -116,10 +115,7 @@ func TestThreeSinksOneDownForAMinute(t *testing.T) {
 	if _, err := s.App.Outbox.Drain(ctx); err != nil {
 		t.Fatalf("drain once the sink is back: %v", err)
 	}
-	s.Clock.Advance(3 * time.Minute)
-	if rep, _ := s.App.Reconcile.Tick(ctx, reconcile.Options{}); rep.Active != 5 {
-		t.Fatalf("tick: %+v, want 5 gateways active", rep)
-	}
+	s.tickActive(5)
 	all := s.Events(11)
 	nats = nats[:0]
 	for _, e := range all {
