@@ -45,8 +45,9 @@ type App struct {
 type Option func(*options)
 
 type options struct {
-	clock     func() time.Time
-	publisher queue.Publisher
+	clock      func() time.Time
+	publisher  queue.Publisher
+	firstEvery bool
 }
 
 // WithClock sets the clock the use cases read.
@@ -54,6 +55,11 @@ func WithClock(now func() time.Time) Option { return func(o *options) { o.clock 
 
 // WithPublisher uses p, as the only sink, instead of opening VPNGW_QUEUE_URL.
 func WithPublisher(p queue.Publisher) Option { return func(o *options) { o.publisher = p } }
+
+// WithFirstSinkEvery makes the first sink of VPNGW_QUEUE_URL take every
+// event whatever the policy's routing: the local stack's embedded NATS,
+// which prints every outcome.
+func WithFirstSinkEvery() Option { return func(o *options) { o.firstEvery = true } }
 
 // NewLogger builds the process's logger from the configuration.
 func NewLogger(c Config, w io.Writer) *slog.Logger {
@@ -95,25 +101,28 @@ func New(ctx context.Context, c Config, log *slog.Logger, opts ...Option) (_ *Ap
 	if err != nil {
 		return nil, fmt.Errorf("VPNGW_VPC_ENDPOINT: %w", err)
 	}
-	pubs, names := []queue.Publisher{o.publisher}, []string{store.FirstSink}
+	pubs, sinks := []queue.Publisher{o.publisher}, []outbox.Sink{{Name: store.FirstSink, Pub: sinkPublisher(o.publisher)}}
 	if o.publisher == nil {
-		if pubs, names, err = openSinks(ctx, c); err != nil {
+		if errs := checkRoutes(c.Policy, queue.NamedSinks(c.QueueURL)); len(errs) > 0 {
+			return nil, errors.Join(errs...)
+		}
+		if pubs, sinks, err = openSinks(ctx, c); err != nil {
 			return nil, err
+		}
+		for _, name := range idleSinks(c.Policy, queue.NamedSinks(c.QueueURL)) {
+			log.WarnContext(ctx, "a named sink receives nothing: no policy rule routes to it (sinks: ["+name+"]), and the outcomes no rule routes go to the unnamed sinks", "sink", name)
 		}
 		for _, p := range pubs {
 			opened = append(opened, p.Close)
 		}
 	}
+	sinks[0].Every = o.firstEvery
 	a.Publisher, a.Sinks = pubs[0], pubs
-	sinks := make([]outbox.Sink, len(pubs))
-	for i, p := range pubs {
-		sinks[i] = outbox.Sink{Name: names[i], Pub: sinkPublisher(p)}
-	}
 	// Chat replies are a destination of every drain, so that whichever
 	// function drains an outcome (provision, webhook, reconcile) posts it
 	// to the request's conversation; an outcome of a request no chat made
 	// is delivered to it at the cost of one read.
-	sinks = append(sinks, outbox.Sink{Name: chatreply.SinkName, Pub: chatreply.New(a.Store, chatConfig(c, o.clock))})
+	sinks = append(sinks, outbox.Sink{Name: chatreply.SinkName, Pub: chatreply.New(a.Store, chatConfig(c, o.clock)), Every: true})
 	a.Outbox, err = outbox.NewSinks(a.Store, sinks, log, outbox.WithClock(o.clock))
 	if err != nil {
 		return nil, err

@@ -38,3 +38,28 @@ func TestChatStatus(t *testing.T) {
 		t.Fatalf("help does not list status: %q", help)
 	}
 }
+
+// A DingTalk staff id and a sender id are two namespaces: a sender outside
+// the organisation whose senderId is spelled as a staff member's staff id
+// sees none of that member's requests, and the member none of theirs.
+func TestChatStatusKeepsDingTalkStaffAndSendersApart(t *testing.T) {
+	s := newChatStack(t)
+	gw := gatewayID.FindString(s.dingTalkMessage("msg-ns-1", chatCreate))
+	if gw == "" {
+		t.Fatal("the staff member's create made no gateway")
+	}
+	if own := s.dingTalkMessage("msg-ns-2", "status"); !strings.Contains(own, gw) {
+		t.Fatalf("the staff member's status: %q, want %s", own, gw)
+	}
+	outsider := map[string]any{"senderId": "staff-chat-1"}
+	if other := s.dingTalkFrom(outsider, "msg-ns-3", "status"); strings.Contains(other, gw) || !strings.Contains(other, "no requests here") {
+		t.Fatalf("status of a sender whose id is the staff member's staff id: %q, want none of the member's requests", other)
+	}
+	theirs := gatewayID.FindString(s.dingTalkFrom(outsider, "msg-ns-4", strings.Replace(chatCreate, "chat-gateway", "outsider-gateway", 1)))
+	if theirs == "" {
+		t.Fatal("the outsider's create made no gateway")
+	}
+	if own := s.dingTalkMessage("msg-ns-5", "status"); strings.Contains(own, theirs) {
+		t.Fatalf("the staff member's status shows the outsider's gateway: %q", own)
+	}
+}

@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/json"
+	"maps"
 	"net/http"
 	"net/http/httptest"
 	"regexp"
@@ -74,8 +75,17 @@ func (s *stack) slackCommand(trigger, text string) string {
 // as DingTalk signs it, and returns the text of the answer.
 func (s *stack) dingTalkMessage(msgID, text string) string {
 	s.t.Helper()
-	body, _ := json.Marshal(map[string]any{"msgtype": "text", "text": map[string]string{"content": text},
-		"msgId": msgID, "conversationId": "cidCHATtest01==", "senderStaffId": "staff-chat-1"})
+	return s.dingTalkFrom(map[string]any{"senderStaffId": "staff-chat-1"}, msgID, text)
+}
+
+// dingTalkFrom is dingTalkMessage from the sender that from names
+// (senderStaffId, senderId).
+func (s *stack) dingTalkFrom(from map[string]any, msgID, text string) string {
+	s.t.Helper()
+	m := map[string]any{"msgtype": "text", "text": map[string]string{"content": text},
+		"msgId": msgID, "conversationId": "cidCHATtest01=="}
+	maps.Copy(m, from)
+	body, _ := json.Marshal(m)
 	ts := strconv.FormatInt(s.Clock.Now().UnixMilli(), 10)
 	req := httptest.NewRequest(http.MethodPost, "/dingtalk", strings.NewReader(string(body)))
 	req.Header.Set("Content-Type", "application/json")

@@ -183,7 +183,7 @@ func hostPort(set func(*Config, string)) func(setting) error {
 // Vars lists every variable, in the order of docs/CONFIGURATION.md's table.
 var Vars = []Var{
 	{Name: "VPNGW_STORE_URL", Default: "required in functions; local: sqlite://.vpngw/vpngw.db", Help: "where requests and the outbox live: postgres://..., mysql://..., or sqlite://path (local stack and vpngwctl; function binaries link no SQLite)", parse: optional(func(c *Config, v string) { c.StoreURL = v })},
-	{Name: "VPNGW_QUEUE_URL", Default: "required in functions; local: the embedded NATS", Help: "where outcome events are published, one or more sinks separated by commas, each with its own delivery: nats://host:port[/prefix], amqp://user:pass@host:port/vhost?exchange=..., https://host/path[?mode=binary], kafka://broker[,broker]/topic[?tls=true&sasl=...], mqtt://host:port/prefix, log: (local: added to the embedded NATS); see docs/SINKS.md", parse: optional(func(c *Config, v string) { c.QueueURL = v })},
+	{Name: "VPNGW_QUEUE_URL", Default: "required in functions; local: the embedded NATS", Help: "where outcome events are published, one or more sinks separated by commas, each with its own delivery: nats://host:port[/prefix], amqp://user:pass@host:port/vhost?exchange=..., https://host/path[?mode=binary], kafka://broker[,broker]/topic[?tls=true&sasl=...], mqtt://host:port/prefix, log: (local: added to the embedded NATS); a sink written name=url is one policy rules may route outcomes to (sinks: [name]); see docs/SINKS.md", parse: optional(func(c *Config, v string) { c.QueueURL = v })},
 	{Name: "VPNGW_SINK_SECRET", Default: "none (required with an HTTP sink)", Help: "what events to HTTP sinks are signed with (X-Vpngw-Signature, as the webhook verifies); at least 16 bytes", parse: optional(func(c *Config, v string) { c.SinkSecret = v })},
 	{Name: "VPNGW_VPC_ENDPOINT", Default: "the SDK's endpoint for each region; local: the emulator", Help: "VPC API endpoint override, http(s)://host:port", parse: optional(func(c *Config, v string) { c.VPCEndpoint = v })},
 	{Name: "VPNGW_POLICY", Default: "required in functions (or VPNGW_POLICY_INLINE); local: allow everything", Help: "path of the operator policy file (YAML): who may create which gateways; see deploy/policy.sample.yaml", parse: readPolicy},
@@ -201,7 +201,7 @@ var Vars = []Var{
 	{Name: "VPNGW_WEBHOOK_SECRET_PREVIOUS", Default: "none", Help: "webhook function: also accepted on POST / while senders move to a new secret; at least 16 bytes", parse: optional(func(c *Config, v string) { c.Webhook.PreviousSecret = v })},
 	{Name: "VPNGW_SLACK_SIGNING_SECRET", Default: "none (POST /slack off)", Help: "webhook function: the Slack app's signing secret", parse: optional(func(c *Config, v string) { c.Webhook.SlackSigningSecret = v })},
 	{Name: "VPNGW_DINGTALK_APP_SECRET", Default: "none (POST /dingtalk off)", Help: "webhook function: the DingTalk robot's AppSecret", parse: optional(func(c *Config, v string) { c.Webhook.DingTalkAppSecret = v })},
-	{Name: "VPNGW_CHAT_REPLY_ALLOW", Default: "none (the platforms' hosts only)", Help: "chat replies: URL prefixes, comma-separated, a chat reply address may start with besides https://hooks.slack.com/, https://slack.com/api/, https://oapi.dingtalk.com/ and https://api.dingtalk.com/ (a proxy, a test's stand-in); every function that drains the outbox reads it", parse: readChatAllow},
+	{Name: "VPNGW_CHAT_REPLY_ALLOW", Default: "none (the platforms' hosts only)", Help: "chat replies: URL prefixes, comma-separated, a chat reply address may start with besides https://hooks.slack.com/, https://slack.com/api/, https://oapi.dingtalk.com/ and https://api.dingtalk.com/ (a proxy, a test's stand-in), https:// or http:// to this machine only; a path with a dot-segment, a backslash or an encoded separator or dot is never called; every function that drains the outbox reads it", parse: readChatAllow},
 	{Name: "VPNGW_SLACK_REPLY", Default: "ephemeral", Help: "chat replies: how the outcomes of a slash command are posted through its response_url: ephemeral (to the user alone) or in_channel", parse: readSlackReply},
 	{Name: "VPNGW_SLACK_BOT_TOKEN", Default: "none (replies past a response_url's 5 uses or 30 minutes are parked)", Help: "chat replies: the Slack bot token (xoxb-...) chat.postMessage posts with into the command's channel once its response_url is spent", parse: optional(func(c *Config, v string) { c.Chat.SlackBotToken = v })},
 	{Name: "VPNGW_SLACK_API_URL", Default: "https://slack.com/api/", Help: "chat replies: the Slack Web API base chat.postMessage is called on (a proxy, a test's stand-in)", parse: readSlackAPIURL},
@@ -365,9 +365,9 @@ func readRateScope(f setting) error {
 
 // readLogFormat: json in functions, text in the local stack, unless set.
 func readChatAllow(f setting) error {
-	p, bad, ok := chatreply.ParsePrefixes(f.val)
-	if !ok {
-		return fmt.Errorf("%s: %q is not an http(s) URL prefix (scheme, host, optional path; no user, query or fragment)", f.name, bad)
+	p, err := chatreply.ParsePrefixes(f.val)
+	if err != nil {
+		return fmt.Errorf("%s: %w", f.name, err)
 	}
 	f.c.Chat.Allow = p
 	return nil
@@ -409,7 +409,7 @@ func replyURL(name, raw string) error {
 	case "https":
 		return nil
 	case "http":
-		if ip := net.ParseIP(u.Hostname()); (ip != nil && ip.IsLoopback()) || u.Hostname() == "localhost" {
+		if chatreply.LoopbackHost(u.Hostname()) {
 			return nil
 		}
 	}

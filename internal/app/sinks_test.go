@@ -31,6 +31,18 @@ func receivedTypes(t *testing.T, in <-chan queuetest.Received, n int) []string {
 	return out
 }
 
+// tickActive moves the test clock past provisioning and runs one
+// reconcile tick, which must make want gateways active.
+func (s *stack) tickActive(want int) {
+	s.t.Helper()
+	s.Clock.Advance(3 * time.Minute)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if rep, _ := s.App.Reconcile.Tick(ctx, reconcile.Options{}); rep.Active != want {
+		s.t.Fatalf("tick: %+v, want %d gateways active", rep, want)
+	}
+}
+
 func expectNone(t *testing.T, in <-chan queuetest.Received, who string) {
 	t.Helper()
 	select {
@@ -76,12 +88,9 @@ func TestSinksOneDownOneRefusing(t *testing.T) {
 	if _, err := s.provision(requestEvent("evt-sinks", validData())); err != nil {
 		t.Fatal(err)
 	}
-	s.Clock.Advance(3 * time.Minute)
+	s.tickActive(1)
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	if rep, _ := s.App.Reconcile.Tick(ctx, reconcile.Options{}); rep.Active != 1 {
-		t.Fatalf("tick: %+v, want the gateway active", rep)
-	}
 	upIn := up.Path("/up")
 	if got := receivedTypes(t, upIn, 2); strings.Join(got, " ") != events.TypeAccepted+" "+events.TypeActive {
 		t.Fatalf("the up sink got %v, want accepted then active", got)

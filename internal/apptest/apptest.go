@@ -30,6 +30,7 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -63,6 +64,7 @@ type options struct {
 	noApp      bool
 	logOut     io.Writer
 	detached   bool
+	sinks      []string
 }
 
 // WithEnv sets configuration variables over the stack's own (a value of ""
@@ -74,6 +76,12 @@ func WithEnv(env map[string]string) Option {
 		}
 		maps.Copy(o.env, env)
 	}
+}
+
+// WithSinks adds sinks to VPNGW_QUEUE_URL after the stack's broker, which
+// stays the first: URLs, or name=url for a sink that policy rules route to.
+func WithSinks(sinks ...string) Option {
+	return func(o *options) { o.sinks = append(o.sinks, sinks...) }
 }
 
 // WithEmulator passes options to the emulator, after the stack's own (no
@@ -257,6 +265,9 @@ func New(tb testing.TB, opts ...Option) *Stack {
 			continue
 		}
 		s.Env[k] = v
+	}
+	if len(o.sinks) > 0 {
+		s.Env["VPNGW_QUEUE_URL"] = strings.Join(append([]string{s.BrokerURL()}, o.sinks...), ",")
 	}
 	if o.noApp {
 		return s

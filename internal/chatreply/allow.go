@@ -1,6 +1,8 @@
 package chatreply
 
 import (
+	"fmt"
+	"net"
 	"net/url"
 	"strings"
 )
@@ -32,24 +34,45 @@ func NewAllow(extra []string) Allow {
 }
 
 // ParsePrefixes reads VPNGW_CHAT_REPLY_ALLOW: comma-separated http(s) URL
-// prefixes; ok is false, with the first bad one, if one is not.
-func ParsePrefixes(v string) (prefixes []string, bad string, ok bool) {
+// prefixes, http:// only to this machine (a reply address carries a token:
+// a Slack response_url is one). The error names the prefix by its place
+// and, when it parses, its scheme and host: never its user or password.
+func ParsePrefixes(v string) ([]string, error) {
+	var prefixes []string
+	n := 0
 	for p := range strings.SplitSeq(v, ",") {
 		p = strings.TrimSpace(p)
 		if p == "" {
 			continue
 		}
-		if _, good := parsePrefix(p); !good {
-			return nil, p, false
+		n++
+		u, good := parsePrefix(p)
+		if !good {
+			return nil, fmt.Errorf("prefix %d is not an http(s) URL prefix: want scheme, host and an optional path, with no user, query or fragment", n)
+		}
+		if u.Scheme == "http" && !LoopbackHost(u.Hostname()) {
+			return nil, fmt.Errorf("prefix %d is http://%s, in clear to another machine: want https://, or http:// to this machine only (127.0.0.1, ::1, localhost), since a reply address carries a token", n, u.Host)
 		}
 		prefixes = append(prefixes, p)
 	}
-	return prefixes, "", true
+	return prefixes, nil
+}
+
+// LoopbackHost reports whether host (without port) names this machine.
+func LoopbackHost(host string) bool {
+	if strings.EqualFold(host, "localhost") {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
 }
 
 func parsePrefix(p string) (*url.URL, bool) {
 	u, err := url.Parse(p)
 	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" || u.User != nil || u.RawQuery != "" || u.Fragment != "" {
+		return nil, false
+	}
+	if u.Scheme == "http" && !LoopbackHost(u.Hostname()) {
 		return nil, false
 	}
 	if !strings.HasSuffix(u.Path, "/") {
@@ -64,7 +87,7 @@ func parsePrefix(p string) (*url.URL, bool) {
 // or password, on an allowed prefix's scheme and host and under its path.
 func (a Allow) Allowed(raw string) bool {
 	u, err := url.Parse(raw)
-	if err != nil || u.User != nil || u.Host == "" || u.Fragment != "" || strings.Contains(u.Path, "/../") || strings.HasSuffix(u.Path, "/..") {
+	if err != nil || u.User != nil || u.Host == "" || u.Fragment != "" || disguised(u) {
 		return false
 	}
 	path := u.Path
@@ -73,6 +96,29 @@ func (a Allow) Allowed(raw string) bool {
 	}
 	for _, p := range a.prefixes {
 		if strings.EqualFold(u.Scheme, p.Scheme) && strings.EqualFold(u.Host, p.Host) && strings.HasPrefix(path, p.Path) {
+			return true
+		}
+	}
+	return false
+}
+
+// disguised reports whether u's path could be read by a server, a proxy or
+// a framework as another place than it says: a dot-segment, a backslash,
+// an encoded separator or dot (%2f, %5c, %2e), or a '%' left after
+// decoding (a second layer of encoding). No platform's reply address has
+// any of them.
+func disguised(u *url.URL) bool {
+	if strings.ContainsAny(u.Path, "\\%") {
+		return true
+	}
+	esc := strings.ToLower(u.EscapedPath())
+	for _, enc := range []string{"%2f", "%5c", "%2e"} {
+		if strings.Contains(esc, enc) {
+			return true
+		}
+	}
+	for seg := range strings.SplitSeq(u.Path, "/") {
+		if seg == "." || seg == ".." {
 			return true
 		}
 	}

@@ -335,21 +335,33 @@ func (p *Publisher) post(ctx context.Context, target string, body any, h http.He
 	req.Header.Set("Content-Type", "application/json; charset=utf-8")
 	resp, err := p.cfg.Client.Do(req)
 	if err != nil {
-		return 0, 0, "", &retryError{errors.New("post the reply: " + redactURL(err.Error(), target)), defaultRetryAfter}
+		return 0, 0, "", &retryError{fmt.Errorf("post the reply to %s: %s", shownURL(req.URL), redactURL(err, req.URL, target)), defaultRetryAfter}
 	}
 	defer resp.Body.Close()
 	text, _ := io.ReadAll(io.LimitReader(resp.Body, maxAnswer))
 	return resp.StatusCode, retryAfter(resp.Header.Get("Retry-After")), strings.TrimSpace(string(text)), nil
 }
 
-// redactURL keeps a reply URL, which carries a token, out of an error.
-func redactURL(msg, target string) string {
-	u, err := url.Parse(target)
-	if err != nil {
-		return strings.ReplaceAll(msg, target, "<reply url>")
+// redactURL is the error of a post that got no answer, without the reply
+// URL, which carries a token: *url.Error quotes the whole URL as the
+// client wrote it, so only its cause is kept, and any copy of the URL left
+// in it (as written, or as the client writes it) is cut.
+func redactURL(err error, u *url.URL, target string) string {
+	var ue *url.Error
+	if errors.As(err, &ue) {
+		err = ue.Err
 	}
-	return strings.ReplaceAll(msg, target, u.Scheme+"://"+u.Host+"/…")
+	msg := err.Error()
+	for _, s := range []string{target, u.String(), u.Path, u.RawQuery} {
+		if s != "" && s != "/" {
+			msg = strings.ReplaceAll(msg, s, "…")
+		}
+	}
+	return msg
 }
+
+// shownURL names a reply address by scheme and host alone.
+func shownURL(u *url.URL) string { return u.Scheme + "://" + u.Host }
 
 // retryAfter reads Retry-After in seconds or as an HTTP date.
 func retryAfter(v string) time.Duration {

@@ -173,7 +173,8 @@ func Start(ctx context.Context, cfg app.Config, log *slog.Logger, out io.Writer)
 		cfg.StoreURL = "sqlite://" + db
 	}
 
-	a, err := app.New(ctx, cfg, log)
+	// The embedded NATS prints every outcome, routed or not.
+	a, err := app.New(ctx, cfg, log, app.WithFirstSinkEvery())
 	if err != nil {
 		return nil, err
 	}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -79,6 +80,12 @@ func (f PublisherFunc) Publish(ctx context.Context, e outgoing.Event) error { re
 type Sink struct {
 	Name string
 	Pub  Publisher
+	// As is the operator's name for the sink (VPNGW_QUEUE_URL's name=url),
+	// which a policy rule's sinks route by; "" for an unnamed sink.
+	As string
+	// Every makes the sink take every event whatever the routing (the
+	// chat replies' destination, which settles itself what no chat asked).
+	Every bool
 }
 
 // retryAfter is what a publisher's error offers when the sink said how long
@@ -91,6 +98,8 @@ type Drainer struct {
 	store Store
 	sinks []*sinkState
 	names []string
+	// named holds the operators' names of the sinks (Sink.As).
+	named map[string]bool
 	log   *slog.Logger
 	batch int
 	now   func() time.Time
@@ -130,7 +139,7 @@ func NewSinks(st Store, sinks []Sink, log *slog.Logger, opts ...Option) (*Draine
 	if log == nil {
 		log = slog.Default()
 	}
-	d := &Drainer{store: st, log: log, batch: 100, now: time.Now}
+	d := &Drainer{store: st, log: log, batch: 100, now: time.Now, named: map[string]bool{}}
 	seen := map[string]bool{}
 	for i, k := range sinks {
 		switch {
@@ -140,8 +149,13 @@ func NewSinks(st Store, sinks []Sink, log *slog.Logger, opts ...Option) (*Draine
 			return nil, fmt.Errorf("outbox: the first sink must be named store.FirstSink, not %q", k.Name)
 		case i > 0 && k.Name == store.FirstSink, seen[k.Name]:
 			return nil, fmt.Errorf("outbox: sink %d is named %q like another: every sink needs a name of its own", i+1, k.Name)
+		case k.As != "" && d.named[k.As]:
+			return nil, fmt.Errorf("outbox: sink %d is called %q like another: routing needs every name once", i+1, k.As)
 		}
 		seen[k.Name] = true
+		if k.As != "" {
+			d.named[k.As] = true
+		}
 		d.sinks = append(d.sinks, &sinkState{Sink: k, reoffered: map[int64]int{}})
 		d.names = append(d.names, k.Name)
 	}
@@ -211,6 +225,12 @@ func (d *Drainer) drainSink(ctx context.Context, k *sinkState) (Report, error) {
 		var perr error
 		published := 0
 		for _, e := range evs {
+			if !d.routes(k, e.Sinks) {
+				// The policy sends the request's outcomes elsewhere: the
+				// event is settled for this sink, unpublished.
+				sent = append(sent, e.Seq)
+				continue
+			}
 			ev := e.Event
 			ev.Key = e.RequestKey
 			err := k.Pub.Publish(ctx, ev)
@@ -251,6 +271,24 @@ func (d *Drainer) drainSink(ctx context.Context, k *sinkState) (Report, error) {
 			return rep, nil
 		}
 	}
+}
+
+// routes reports whether sink k takes the events of a request routed to
+// the sinks named route. A route names the sinks that take them; no route
+// sends them to every unnamed sink, and so does a route naming none of the
+// sinks configured now (a sink renamed or removed since the request was
+// decided), so that no outcome goes nowhere. A sink marked Every takes
+// every event.
+func (d *Drainer) routes(k *sinkState, route []string) bool {
+	if k.Every {
+		return true
+	}
+	for _, name := range route {
+		if d.named[name] {
+			return k.As != "" && slices.Contains(route, k.As)
+		}
+	}
+	return k.As == ""
 }
 
 // park sets e aside with the broker's refusal and says so at error level,

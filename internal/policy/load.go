@@ -391,6 +391,7 @@ func (l *loader) rule(n *yaml.Node, path string, index int) *rule {
 		{key: "requiredTags", set: func(v *yaml.Node, p string) { requiredNode = v; r.requiredTags = l.requiredTags(v, p) }},
 		{key: "addTags", set: func(v *yaml.Node, p string) { addNode = v; r.addTags = l.addTags(v, p) }},
 		{key: "quota", set: func(v *yaml.Node, p string) { l.quota(v, p, r) }},
+		{key: "sinks", set: func(v *yaml.Node, p string) { r.sinks = l.sinkList(v, p) }},
 	})
 	if !ok {
 		return nil
@@ -471,20 +472,27 @@ func (l *loader) match(n *yaml.Node, path string, r *rule) {
 	}
 }
 
-// patternList reads a non-empty list of patterns; literal entries are
-// checked with shape.
-func (l *loader) patternList(n *yaml.Node, path string, shape func(string) string) patterns {
+// items reads n as a list of one or more entries: anything else fails with
+// "want <want>, got ...", and an empty list with empty.
+func (l *loader) items(n *yaml.Node, path, want, empty string) []*yaml.Node {
 	n = deref(n)
 	if n.Kind != yaml.SequenceNode {
-		l.fail(n, path, "want a list (write [\"*\"] to allow any), got %s", describe(n))
+		l.fail(n, path, "want %s, got %s", want, describe(n))
 		return nil
 	}
 	if len(n.Content) == 0 {
-		l.fail(n, path, "an empty list allows nothing; remove the rule, or write [\"*\"] to allow any")
+		l.fail(n, path, "%s", empty)
 		return nil
 	}
+	return n.Content
+}
+
+// patternList reads a non-empty list of patterns; literal entries are
+// checked with shape.
+func (l *loader) patternList(n *yaml.Node, path string, shape func(string) string) patterns {
+	items := l.items(n, path, "a list (write [\"*\"] to allow any)", "an empty list allows nothing; remove the rule, or write [\"*\"] to allow any")
 	var out patterns
-	for i, item := range n.Content {
+	for i, item := range items {
 		ip := fmt.Sprintf("%s[%d]", path, i)
 		pt, s, ok := l.pattern(item, ip)
 		if !ok {

@@ -157,6 +157,11 @@ type Decision struct {
 	// applies it when it records the request, in one atomic step, and turns
 	// a refusal into a denial with OverQuota.
 	Quota Quota
+	// Sinks are the matched rule's sinks: the named sinks of
+	// VPNGW_QUEUE_URL that the request's outcomes go to, allowed or denied.
+	// None (and no rule matched) sends them to every unnamed sink. Only the
+	// operator's policy sets them; nothing in a request does.
+	Sinks []string
 }
 
 // Policy is a validated operator policy. Build it with Load, Parse or
@@ -194,6 +199,9 @@ type rule struct {
 	requiredTags      []requiredTag
 	addTags           []events.Tag
 	perDay, pending   int // 0: no quota
+	// sinks routes the rule's outcomes to these named sinks alone; none
+	// sends them to every unnamed sink.
+	sinks []string
 }
 
 type requiredTag struct {
@@ -256,6 +264,7 @@ func (p *Policy) Decide(who Requester, r events.GatewayRequest) (Decision, error
 		Violations: c.violations,
 		AddTags:    slices.Clone(ru.addTags),
 		Quota:      Quota{PerDay: ru.perDay, Pending: ru.pending},
+		Sinks:      slices.Clone(ru.sinks),
 	}
 	if d.Allowed {
 		d.Message = fmt.Sprintf("rule %q allows requester %s", ru.name, who)

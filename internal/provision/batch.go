@@ -8,6 +8,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/vpngw/vpngw/events"
+	"github.com/vpngw/vpngw/internal/policy"
 	"github.com/vpngw/vpngw/internal/request"
 	"github.com/vpngw/vpngw/internal/store"
 )
@@ -158,11 +159,17 @@ func (s *Service) recordBatch(ctx context.Context, x Input) ([]Input, error) {
 	}
 	id := x.Identity
 	now := s.now()
+	who := policy.Requester{Source: id.Source, Caller: x.Caller, Key: x.Key, ChatUser: x.ChatUser, Origin: x.Origin}
+	sinks, err := s.routeOf(who)
+	if err != nil {
+		return nil, fmt.Errorf("route batch %s: %w", id.Key(), err)
+	}
 	got, _, err := s.store.Insert(actingFor(ctx, x.Caller), store.Request{
 		Key: id.Key(), Source: id.Source, EventID: id.EventID, Subject: id.Subject,
 		Params: x.Data, State: store.Batch, CreatedAt: now, UpdatedAt: now, TraceParent: x.TraceParent,
 		Caller: x.Caller, ChatUser: x.ChatUser, DryRun: x.DryRun, ItemScheme: store.ItemsApart,
 		Origin: encodeOrigin(x.Key, x.Origin), Note: store.Note{Reason: fmt.Sprintf("batch of %d requests recorded", len(b.Requests))},
+		Sinks: sinks,
 	}, nil)
 	if err != nil {
 		return nil, fmt.Errorf("record batch %s: %w", id.Key(), err)
@@ -249,4 +256,18 @@ func (s *Service) FinishBatch(ctx context.Context, batch store.Request, leaseOwn
 	}
 	s.log.InfoContext(ctx, "batch completed", "request_key", batch.Key, "total", sum.Total, "active", sum.Active, "failed", sum.Failed, "validated", sum.Validated)
 	return true, nil
+}
+
+// routeOf is the routing of who's outcomes: the sinks of the rule that
+// matches who (a rule matches by requester alone, whatever is asked), none
+// without a policy or a rule.
+func (s *Service) routeOf(who policy.Requester) ([]string, error) {
+	if s.policy == nil {
+		return nil, nil
+	}
+	d, err := s.policy.Decide(who, events.GatewayRequest{})
+	if err != nil {
+		return nil, err
+	}
+	return d.Sinks, nil
 }

@@ -440,6 +440,9 @@ func (s *Service) record(ctx context.Context, in Input) (rec store.Request, id r
 		if derr != nil {
 			return rec, id, retry, false, fmt.Errorf("decide policy for %s: %w", key, derr)
 		}
+		// The matched rule's routing: every outcome of the request, a
+		// denial too, goes to its sinks.
+		rec.Sinks = decision.Sinks
 		if !decision.Allowed {
 			return s.reject(ctx, log, rec, id, events.StagePolicy, events.CodePolicyDenied, decision.Message, decision.Violations)
 		}

@@ -9,14 +9,36 @@ import (
 
 // SplitSinks cuts VPNGW_QUEUE_URL into its sink URLs. Sinks are separated
 // by commas, but a Kafka URL lists its brokers with commas too, so a comma
-// separates sinks only when a URL follows it: scheme:// or one of the
-// schemes written without slashes (log:, stdout:, stderr:). Blanks around
-// each URL are dropped, and so are empty entries.
+// separates sinks only when a URL follows it (scheme:// or one of the
+// schemes written without slashes, log:, stdout:, stderr:), or a name and
+// a URL. Blanks around each URL are dropped, and so are empty entries.
+// A sink may be named, name=url (see NamedSinks); SplitSinks returns the
+// URLs alone.
 func SplitSinks(raw string) []string {
 	var out []string
+	for _, k := range NamedSinks(raw) {
+		out = append(out, k.URL)
+	}
+	return out
+}
+
+// NamedSink is one entry of VPNGW_QUEUE_URL: its URL and the name the
+// operator gave it (name=url), "" when none. Policy rules route outcomes
+// to sinks by these names; the name's syntax is the caller's to check.
+type NamedSink struct {
+	Name string
+	URL  string
+}
+
+// NamedSinks cuts VPNGW_QUEUE_URL into its sinks as SplitSinks does, each
+// with its name: an entry written name=url, where name holds none of
+// ":/?#=," nor blanks (blanks around it are dropped), is named; any other
+// entry is not.
+func NamedSinks(raw string) []NamedSink {
+	var out []NamedSink
 	start := 0
 	for i := 0; i < len(raw); i++ {
-		if raw[i] != ',' || !startsURL(strings.TrimLeft(raw[i+1:], " \t")) {
+		if raw[i] != ',' || !startsSink(strings.TrimLeft(raw[i+1:], " \t")) {
 			continue
 		}
 		out = appendSink(out, raw[start:i])
@@ -25,11 +47,37 @@ func SplitSinks(raw string) []string {
 	return appendSink(out, raw[start:])
 }
 
-func appendSink(out []string, s string) []string {
+func appendSink(out []NamedSink, s string) []NamedSink {
 	if s = strings.TrimRight(strings.TrimSpace(s), ", \t"); s != "" {
-		out = append(out, s)
+		name, rest, ok := cutName(s)
+		if !ok {
+			name, rest = "", s
+		}
+		out = append(out, NamedSink{Name: name, URL: strings.TrimSpace(rest)})
 	}
 	return out
+}
+
+// cutName cuts "name=" from an entry that then goes on with a URL.
+func cutName(s string) (name, rest string, ok bool) {
+	i := strings.IndexByte(s, '=')
+	if i <= 0 {
+		return "", "", false
+	}
+	name = strings.TrimSpace(s[:i])
+	if name == "" || strings.ContainsAny(name, ":/?#=, \t") || !startsURL(strings.TrimLeft(s[i+1:], " \t")) {
+		return "", "", false
+	}
+	return name, s[i+1:], true
+}
+
+// startsSink reports whether s begins a sink: a URL, or name= and a URL.
+func startsSink(s string) bool {
+	if startsURL(s) {
+		return true
+	}
+	_, _, ok := cutName(s)
+	return ok
 }
 
 // startsURL reports whether s begins with scheme:// or log:, stdout:,

@@ -101,6 +101,11 @@ type Request struct {
 	// that a batch is finished as it was begun: ItemsByIndex for batches
 	// recorded before items had a form of their own, ItemsApart since.
 	ItemScheme ItemScheme
+	// Sinks are the names of the sinks the policy routes the request's
+	// outcomes to (the deciding rule's sinks list); none sends them to
+	// every unnamed sink. Each is a name of VPNGW_QUEUE_URL's name=url
+	// entries, without commas (see SinkNameFormat).
+	Sinks []string
 	// Note is who records the request and why: Insert writes it as the
 	// first entry of the request's history (see Change.Note). It is not
 	// read back; History has it.
@@ -131,6 +136,10 @@ type Event struct {
 	// broker refused it for good (Park); Unsent never returns one.
 	ParkedAt     time.Time
 	ParkedReason string
+	// Sinks is the owing request's Request.Sinks, read with the event by
+	// UnsentFor: the sinks its outcomes are routed to, none for every
+	// unnamed sink.
+	Sinks []string
 }
 
 // MaxParkedReason bounds Event.ParkedReason in bytes; Park keeps the first

@@ -259,9 +259,10 @@ func (h *handler) dingTalk(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusBadRequest, Response{Error: "the message is not a JSON object: " + err.Error()})
 		return
 	}
-	user := m.SenderStaffID
-	if user == "" {
-		user = m.SenderID // no staff id outside the robot's own organisation
+	user, err := dingTalkUser(m)
+	if err != nil {
+		writeJSON(w, http.StatusBadRequest, Response{Error: err.Error()})
+		return
 	}
 	if missing := missingFields("msgId", m.MsgID, "conversationId", m.ConversationID, "senderStaffId or senderId", user); missing != "" {
 		writeJSON(w, http.StatusBadRequest, Response{Error: "not a robot message: no " + missing})
@@ -283,6 +284,30 @@ func (h *handler) dingTalk(w http.ResponseWriter, r *http.Request) {
 	out.MsgType = "text"
 	out.Text.Content = a.text
 	writeJSON(w, http.StatusOK, out)
+}
+
+// DingTalkSenderPrefix starts the chat user of a DingTalk sender known only
+// by its senderId (someone outside the robot's organisation has no staff
+// id): staff ids are the organisation's to choose and sender ids
+// DingTalk's, so the two are kept apart, and one can never be taken for
+// the other in status, in the policy's chatUser or in the requester tag.
+const DingTalkSenderPrefix = "sender:"
+
+// dingTalkUser is the chat user of a DingTalk message: its staff id, or
+// DingTalkSenderPrefix and its sender id when it has no staff id. A staff
+// id that starts with the prefix is refused, so that no staff id can be
+// spelled as a sender's user.
+func dingTalkUser(m DingTalkMessage) (string, error) {
+	if m.SenderStaffID != "" {
+		if strings.HasPrefix(m.SenderStaffID, DingTalkSenderPrefix) {
+			return "", fmt.Errorf("senderStaffId starts with %q, which vpngw keeps for senders known only by their senderId", DingTalkSenderPrefix)
+		}
+		return m.SenderStaffID, nil
+	}
+	if strings.TrimSpace(m.SenderID) == "" {
+		return "", nil
+	}
+	return DingTalkSenderPrefix + m.SenderID, nil
 }
 
 // missingFields names the empty ones of name, value pairs.

@@ -432,8 +432,14 @@ func TestDingTalkCommands(t *testing.T) {
 	t.Run("sender id when there is no staff id", func(t *testing.T) {
 		f := newFixture(t, defaultConfig(), nil)
 		dingTalkText(t, f.do(signedDingTalk(dingTalkBody("msgA", "", "create region=cn-hangzhou vpc=vpc-bp1x bandwidth=10"), testNow)))
-		if in := f.p.inputs()[0][0]; in.ChatUser != "$:LWCP_v1:$abc" {
-			t.Errorf("chat user %q", in.ChatUser)
+		if in := f.p.inputs()[0][0]; in.ChatUser != "sender:$:LWCP_v1:$abc" {
+			t.Errorf("chat user %q, want the sender id apart from staff ids (sender:...)", in.ChatUser)
+		}
+	})
+	t.Run("a staff id spelled as a sender is refused", func(t *testing.T) {
+		f := newFixture(t, defaultConfig(), nil)
+		if rec := f.do(signedDingTalk(dingTalkBody("msgB", "sender:x", "status"), testNow)); rec.status != http.StatusBadRequest || !strings.Contains(string(rec.body), "senderStaffId") {
+			t.Errorf("status %d: %s, want 400 naming senderStaffId", rec.status, rec.body)
 		}
 	})
 	t.Run("help, with the bot's mention", func(t *testing.T) {

@@ -20,7 +20,7 @@ import (
 )
 
 // openPublisher opens rawURL with queue.Open and closes it at cleanup.
-func openPublisher(t *testing.T, rawURL string) queue.Publisher {
+func openPublisher(t testing.TB, rawURL string) queue.Publisher {
 	t.Helper()
 	p, err := queue.Open(context.Background(), rawURL)
 	if err != nil {
@@ -34,7 +34,7 @@ func openPublisher(t *testing.T, rawURL string) queue.Publisher {
 // temporary directory and returns it as a Broker. Stop shuts the server down;
 // Start runs a new one on the same port and directory, as a restarted
 // broker would come back.
-func EmbeddedNATS(t *testing.T) Broker {
+func EmbeddedNATS(t testing.TB) Broker {
 	t.Helper()
 	dir := t.TempDir()
 	srv, err := natsembed.StartEmbedded(natsembed.EmbeddedOptions{Dir: dir})
@@ -78,7 +78,7 @@ func EmbeddedNATS(t *testing.T) Broker {
 // (nats://host:port, credentials allowed). Each destination gets its own
 // subject prefix and stream, deleted at cleanup. The server must be reachable:
 // the test fails otherwise.
-func NATS(t *testing.T, rawURL string) Broker {
+func NATS(t testing.TB, rawURL string) Broker {
 	t.Helper()
 	base, err := url.Parse(rawURL)
 	if err != nil {
@@ -100,7 +100,7 @@ func NATS(t *testing.T, rawURL string) Broker {
 			m.Body = append(bytes.Repeat([]byte(" "), maxPayload+1), m.Body...)
 			return m, queue.ErrTooLarge
 		},
-		NewDestination: func(t *testing.T) Destination {
+		NewDestination: func(t testing.TB) Destination {
 			run := NewRunID()
 			prefix := "vpngwtest." + run
 			stream := "VPNGWTEST_" + strings.ToUpper(run)
@@ -109,15 +109,15 @@ func NATS(t *testing.T, rawURL string) Broker {
 			pubURL.RawQuery = url.Values{"stream": {stream}, "name": {"vpngw-test"}}.Encode()
 			t.Cleanup(func() { deleteStream(t, base.String(), stream) })
 			return Destination{
-				NewPublisher: func(t *testing.T) queue.Publisher { return openPublisher(t, pubURL.String()) },
-				Consume:      func(t *testing.T) <-chan Received { return consumeNATS(t, base.String(), stream, prefix) },
+				NewPublisher: func(t testing.TB) queue.Publisher { return openPublisher(t, pubURL.String()) },
+				Consume:      func(t testing.TB) <-chan Received { return consumeNATS(t, base.String(), stream, prefix) },
 				Route:        func(eventType string) string { return prefix + "." + eventType },
 			}
 		},
 	}
 }
 
-func deleteStream(t *testing.T, server, stream string) {
+func deleteStream(t testing.TB, server, stream string) {
 	// A broker that a restart test left down has been started again by the
 	// time this runs; give it a moment to answer.
 	nc, err := nats.Connect(server, nats.Timeout(5*time.Second), nats.RetryOnFailedConnect(false))
@@ -140,7 +140,7 @@ func deleteStream(t *testing.T, server, stream string) {
 
 // consumeNATS follows the stream from its first message. The publisher under
 // test creates the stream on its first Publish, so this waits for it to exist.
-func consumeNATS(t *testing.T, server, stream, prefix string) <-chan Received {
+func consumeNATS(t testing.TB, server, stream, prefix string) <-chan Received {
 	t.Helper()
 	nc, err := nats.Connect(server, nats.Timeout(5*time.Second))
 	if err != nil {
@@ -206,7 +206,7 @@ func consumeNATS(t *testing.T, server, stream, prefix string) <-chan Received {
 // at cleanup, and the queue also expires by itself ten minutes after its last
 // use should cleanup never run. The queue is durable, not exclusive, so it
 // survives a broker restart in RunRestart.
-func AMQP(t *testing.T, rawURL string) Broker {
+func AMQP(t testing.TB, rawURL string) Broker {
 	t.Helper()
 	base, err := url.Parse(rawURL)
 	if err != nil {
@@ -223,7 +223,7 @@ func AMQP(t *testing.T, rawURL string) Broker {
 		Refused: func(run string) (outgoing.Event, error) {
 			return NewMessage(run+"-unbound", "com.example.unbound", 2), queue.ErrUnroutable
 		},
-		NewDestination: func(t *testing.T) Destination {
+		NewDestination: func(t testing.TB) Destination {
 			name := "vpngwtest." + NewRunID()
 			AMQPChannel(t, base.String(), func(ch *amqp.Channel) error {
 				if err := ch.ExchangeDeclare(name, "topic", true, false, false, false, nil); err != nil {
@@ -245,8 +245,8 @@ func AMQP(t *testing.T, rawURL string) Broker {
 			pubURL := *base
 			pubURL.RawQuery = url.Values{"exchange": {name}, "name": {"vpngw-test"}}.Encode()
 			return Destination{
-				NewPublisher: func(t *testing.T) queue.Publisher { return openPublisher(t, pubURL.String()) },
-				Consume:      func(t *testing.T) <-chan Received { return consumeAMQP(t, base.String(), name) },
+				NewPublisher: func(t testing.TB) queue.Publisher { return openPublisher(t, pubURL.String()) },
+				Consume:      func(t testing.TB) <-chan Received { return consumeAMQP(t, base.String(), name) },
 				Route:        func(eventType string) string { return eventType },
 			}
 		},
@@ -255,7 +255,7 @@ func AMQP(t *testing.T, rawURL string) Broker {
 
 // AMQPChannel runs fn on a channel of a connection of its own to the AMQP
 // broker at rawURL, closed afterwards; any error fails the test.
-func AMQPChannel(t *testing.T, rawURL string, fn func(*amqp.Channel) error) {
+func AMQPChannel(t testing.TB, rawURL string, fn func(*amqp.Channel) error) {
 	t.Helper()
 	conn, err := amqp.DialConfig(rawURL, amqp.Config{Dial: amqp.DefaultDial(5 * time.Second)})
 	if err != nil {
@@ -271,7 +271,7 @@ func AMQPChannel(t *testing.T, rawURL string, fn func(*amqp.Channel) error) {
 	}
 }
 
-func consumeAMQP(t *testing.T, rawURL, queueName string) <-chan Received {
+func consumeAMQP(t testing.TB, rawURL, queueName string) <-chan Received {
 	t.Helper()
 	conn, err := amqp.DialConfig(rawURL, amqp.Config{Dial: amqp.DefaultDial(5 * time.Second)})
 	if err != nil {

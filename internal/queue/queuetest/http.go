@@ -122,7 +122,7 @@ func (r *HTTPReceiver) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 
 // HTTP returns a Broker of HTTP sinks at a test receiver, in structured or
 // binary mode; each destination is a path of its own.
-func HTTP(t *testing.T, binary bool) Broker {
+func HTTP(t testing.TB, binary bool) Broker {
 	t.Helper()
 	const secret = "queuetest-sink-secret"
 	r := NewHTTPReceiver(t, secret)
@@ -131,14 +131,14 @@ func HTTP(t *testing.T, binary bool) Broker {
 		Refused: func(run string) (outgoing.Event, error) {
 			return NewMessage(run+"-refused", RefusedType, 2), queue.ErrRejected
 		},
-		NewDestination: func(t *testing.T) Destination {
+		NewDestination: func(t testing.TB) Destination {
 			path := "/" + NewRunID()
 			u := r.URL + path
 			if binary {
 				u += "?mode=binary"
 			}
 			return Destination{
-				NewPublisher: func(t *testing.T) queue.Publisher {
+				NewPublisher: func(t testing.TB) queue.Publisher {
 					p, err := queue.Open(context.Background(), u, queue.WithSinkSecret(secret))
 					if err != nil {
 						t.Fatalf("queue.Open: %v", err)
@@ -146,7 +146,7 @@ func HTTP(t *testing.T, binary bool) Broker {
 					t.Cleanup(func() { _ = p.Close() })
 					return p
 				},
-				Consume: func(t *testing.T) <-chan Received { return r.Path(path) },
+				Consume: func(t testing.TB) <-chan Received { return r.Path(path) },
 				Route:   func(eventType string) string { return eventType },
 			}
 		},

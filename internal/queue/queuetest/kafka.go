@@ -22,7 +22,7 @@ const KafkaMaxMessageBytes = 64 << 10
 // speaking the Kafka wire protocol, stopped at cleanup. Each destination is
 // a topic of its own; its consumer reads with a kgo client from the start and
 // rebuilds the structured event from the ce_ headers.
-func Kafka(t *testing.T) Broker {
+func Kafka(t testing.TB) Broker {
 	t.Helper()
 	c, err := kfake.NewCluster(kfake.NumBrokers(1), kfake.AllowAutoTopicCreation(),
 		kfake.BrokerConfigs(map[string]string{"message.max.bytes": strconv.Itoa(KafkaMaxMessageBytes)}))
@@ -43,7 +43,7 @@ func Kafka(t *testing.T) Broker {
 			m.Body = []byte(`{"specversion":"1.0","id":"` + m.ID + `","source":"/vpngw","type":"` + m.Type + `","datacontenttype":"application/json","data":{"pad":"` + big + `"}}`)
 			return m, queue.ErrTooLarge
 		},
-		NewDestination: func(t *testing.T) Destination {
+		NewDestination: func(t testing.TB) Destination {
 			// One partition: the suite checks the order of events with
 			// different keys, which Kafka keeps only within a partition.
 			topic := "vpngwtest-" + NewRunID()
@@ -52,8 +52,8 @@ func Kafka(t *testing.T) Broker {
 			}
 			url := "kafka://" + strings.Join(seeds, ",") + "/" + topic
 			return Destination{
-				NewPublisher: func(t *testing.T) queue.Publisher { return openPublisher(t, url) },
-				Consume:      func(t *testing.T) <-chan Received { return ConsumeKafka(t, seeds, topic) },
+				NewPublisher: func(t testing.TB) queue.Publisher { return openPublisher(t, url) },
+				Consume:      func(t testing.TB) <-chan Received { return ConsumeKafka(t, seeds, topic) },
 				Route:        func(eventType string) string { return eventType },
 			}
 		},
@@ -69,7 +69,7 @@ type KafkaRecord struct {
 
 // ConsumeKafkaRecords reads every record of topic from the start, until
 // cleanup.
-func ConsumeKafkaRecords(t *testing.T, seeds []string, topic string) <-chan KafkaRecord {
+func ConsumeKafkaRecords(t testing.TB, seeds []string, topic string) <-chan KafkaRecord {
 	t.Helper()
 	cl, err := kgo.NewClient(kgo.SeedBrokers(seeds...), kgo.ConsumeTopics(topic), kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()))
 	if err != nil {
@@ -98,7 +98,7 @@ func ConsumeKafkaRecords(t *testing.T, seeds []string, topic string) <-chan Kafk
 
 // ConsumeKafka is ConsumeKafkaRecords seen as the contract suite's
 // Received: the structured event rebuilt from the ce_ headers.
-func ConsumeKafka(t *testing.T, seeds []string, topic string) <-chan Received {
+func ConsumeKafka(t testing.TB, seeds []string, topic string) <-chan Received {
 	in := ConsumeKafkaRecords(t, seeds, topic)
 	out := make(chan Received, 1000)
 	go func() {

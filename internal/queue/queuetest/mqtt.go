@@ -19,7 +19,7 @@ import (
 // and rebuilds the structured event from the user properties. Stop and
 // Start are the caller's to set (TestMQTTRestart runs a Mosquitto of its
 // own).
-func MQTT(t *testing.T, rawURL string) Broker {
+func MQTT(t testing.TB, rawURL string) Broker {
 	t.Helper()
 	base, err := url.Parse(rawURL)
 	if err != nil {
@@ -28,7 +28,7 @@ func MQTT(t *testing.T, rawURL string) Broker {
 	base.Path, base.RawQuery = "", ""
 	return Broker{
 		Binary: true,
-		NewDestination: func(t *testing.T) Destination {
+		NewDestination: func(t testing.TB) Destination {
 			prefix := "vpngwtest/" + NewRunID()
 			pubURL := *base
 			pubURL.Path = "/" + prefix
@@ -36,8 +36,8 @@ func MQTT(t *testing.T, rawURL string) Broker {
 			// now, so that Consume sees what was published before its call.
 			in := ConsumeMQTT(t, base, prefix+"/#")
 			return Destination{
-				NewPublisher: func(t *testing.T) queue.Publisher { return openPublisher(t, pubURL.String()) },
-				Consume:      func(t *testing.T) <-chan Received { return in },
+				NewPublisher: func(t testing.TB) queue.Publisher { return openPublisher(t, pubURL.String()) },
+				Consume:      func(t testing.TB) <-chan Received { return in },
 				Route:        func(eventType string) string { return prefix + "/" + eventType },
 			}
 		},
@@ -46,7 +46,7 @@ func MQTT(t *testing.T, rawURL string) Broker {
 
 // ConsumeMQTT subscribes to filter with QoS 1 and returns what arrives,
 // until cleanup. It returns once the subscription is in place.
-func ConsumeMQTT(t *testing.T, server *url.URL, filter string) <-chan Received {
+func ConsumeMQTT(t testing.TB, server *url.URL, filter string) <-chan Received {
 	t.Helper()
 	out := make(chan Received, 1000)
 	subscribed := make(chan error, 1)

@@ -28,10 +28,10 @@ type Received struct {
 // Destination is one isolated place to publish to, made for one test.
 type Destination struct {
 	// NewPublisher opens a Publisher for this destination; the suite closes it.
-	NewPublisher func(t *testing.T) queue.Publisher
+	NewPublisher func(t testing.TB) queue.Publisher
 	// Consume returns every message that reached the destination, in arrival
 	// order, including those that arrived before the call.
-	Consume func(t *testing.T) <-chan Received
+	Consume func(t testing.TB) <-chan Received
 	// Route returns the subject or routing key a message of eventType must
 	// arrive with.
 	Route func(eventType string) string
@@ -44,7 +44,7 @@ type Broker struct {
 	Dedup bool
 	// NewDestination prepares an isolated destination for one test and
 	// removes it in t.Cleanup.
-	NewDestination func(t *testing.T) Destination
+	NewDestination func(t testing.TB) Destination
 	// Refused returns a message every destination of NewDestination refuses
 	// for good, and the sentinel the refusal must match besides
 	// queue.ErrRefused: a body over NATS's max_payload (ErrTooLarge), a type

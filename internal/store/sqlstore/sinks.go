@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"fmt"
 	"slices"
+	"strings"
 
 	"github.com/vpngw/vpngw/internal/store"
 )
@@ -19,8 +20,9 @@ func (s *Store) UnsentFor(ctx context.Context, sink string, limit int) ([]store.
 	if limit <= 0 {
 		return nil, nil
 	}
-	rows, err := s.reader().QueryContext(ctx, s.d.rebind(`SELECT o.seq, o.id, o.request_key, o.type, o.body, o.created_at
-		FROM outbox o WHERE o.sent_at IS NULL
+	rows, err := s.reader().QueryContext(ctx, s.d.rebind(`SELECT o.seq, o.id, o.request_key, o.type, o.body, o.created_at, COALESCE(r.sinks, '')
+		FROM outbox o LEFT JOIN requests r ON r.request_key = o.request_key
+		WHERE o.sent_at IS NULL
 		AND NOT EXISTS (SELECT 1 FROM outbox_deliveries d WHERE d.sink = ? AND d.seq = o.seq)
 		ORDER BY o.seq LIMIT ?`), sink, limit)
 	if err != nil {
@@ -32,11 +34,12 @@ func (s *Store) UnsentFor(ctx context.Context, sink string, limit int) ([]store.
 		var (
 			e       store.Event
 			created timeScan
+			sinks   string
 		)
-		if err := rows.Scan(&e.Seq, &e.ID, &e.RequestKey, &e.Type, &e.Body, &created); err != nil {
+		if err := rows.Scan(&e.Seq, &e.ID, &e.RequestKey, &e.Type, &e.Body, &created, &sinks); err != nil {
 			return nil, fmt.Errorf("store: read outbox of %s for sink %q: %w", s.desc, sink, err)
 		}
-		e.CreatedAt = created.t
+		e.CreatedAt, e.Sinks = created.t, splitSinks(sinks)
 		out = append(out, e)
 	}
 	if err := rows.Err(); err != nil {
@@ -230,4 +233,16 @@ func (s *Store) UnparkFor(ctx context.Context, sink string, seqs []int64) (int, 
 		return 0, fmt.Errorf("store: unpark %d outbox events for sink %q in %s: %w", len(seqs), sink, s.desc, err)
 	}
 	return n, nil
+}
+
+// joinSinks is how requests.sinks keeps Request.Sinks: the names joined
+// by ',', which no sink name holds.
+func joinSinks(names []string) string { return strings.Join(names, ",") }
+
+// splitSinks reads what joinSinks wrote; ” is no sink.
+func splitSinks(s string) []string {
+	if s == "" {
+		return nil
+	}
+	return strings.Split(s, ",")
 }

@@ -160,6 +160,11 @@ func (s *Store) insert(ctx context.Context, r store.Request, events []store.Even
 	if err := checkEvents(r.Key, events); err != nil {
 		return store.Request{}, false, fmt.Errorf("store: insert %s: %w", r.Key, err)
 	}
+	for _, k := range r.Sinks {
+		if k == "" || strings.Contains(k, ",") {
+			return store.Request{}, false, fmt.Errorf("store: insert %s: sink name %q: want a name without commas", r.Key, k)
+		}
+	}
 	if !q.Zero() && q.PerDay > 0 && q.Since.IsZero() {
 		return store.Request{}, false, fmt.Errorf("store: insert %s: a per-day quota needs the start of its window (Quota.Since)", r.Key)
 	}
@@ -250,7 +255,7 @@ func (d *dialect) requestArgs(r store.Request) []any {
 	return []any{r.Key, r.Source, r.EventID, r.Subject, r.ClientToken, r.RegionID, r.VpcID, r.Params,
 		string(r.State), r.GatewayID, r.OrderID, r.Attempts, r.LastError,
 		d.timeArg(r.CreatedAt), d.timeArg(r.UpdatedAt), d.timeArg(r.AcceptedAt),
-		r.LeaseOwner, d.timeArg(r.LeaseUntil), r.TraceParent, r.Caller, r.ChatUser, r.DryRun, r.Data, int(r.ItemScheme), r.Origin}
+		r.LeaseOwner, d.timeArg(r.LeaseUntil), r.TraceParent, r.Caller, r.ChatUser, r.DryRun, r.Data, int(r.ItemScheme), r.Origin, joinSinks(r.Sinks)}
 }
 
 // insertRequest adds r unless its key exists, and says whether it did.
@@ -335,14 +340,16 @@ func scanRequest(row scanner) (store.Request, error) {
 		r                                      store.Request
 		state                                  string
 		created, updated, accepted, leaseUntil timeScan
+		sinks                                  string
 	)
 	err := row.Scan(&r.Key, &r.Source, &r.EventID, &r.Subject, &r.ClientToken, &r.RegionID, &r.VpcID,
 		&r.Params, &state, &r.GatewayID, &r.OrderID, &r.Attempts, &r.LastError,
 		&created, &updated, &accepted, &r.LeaseOwner, &leaseUntil, &r.TraceParent,
-		&r.Caller, &r.ChatUser, &r.DryRun, &r.Data, &r.ItemScheme, &r.Origin)
+		&r.Caller, &r.ChatUser, &r.DryRun, &r.Data, &r.ItemScheme, &r.Origin, &sinks)
 	if err != nil {
 		return store.Request{}, err
 	}
+	r.Sinks = splitSinks(sinks)
 	r.State = store.State(state)
 	r.CreatedAt, r.UpdatedAt, r.AcceptedAt, r.LeaseUntil = created.t, updated.t, accepted.t, leaseUntil.t
 	return r, nil

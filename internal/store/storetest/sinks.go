@@ -111,3 +111,35 @@ func testSinkDelivery(t *testing.T, s store.Store) {
 		t.Errorf("CountParkedFor(b) after replay = %d, want 0", n)
 	}
 }
+
+// testSinkRoute: a request's sinks (the policy's routing) are kept with the
+// request and come back with each of its events, for every sink's drain; a
+// request without any has none, and a name with a comma is refused.
+func testSinkRoute(t *testing.T, s store.Store) {
+	ctx := context.Background()
+	routed := request("k-route-a", base)
+	routed.Sinks = []string{"tickets", "finance"}
+	mustInsert(t, s, routed, event("k-route-a", "r1"))
+	mustInsert(t, s, request("k-route-b", base), event("k-route-b", "r2"))
+	if got, err := s.Get(ctx, "k-route-a"); err != nil || !slices.Equal(got.Sinks, routed.Sinks) {
+		t.Errorf("Get(k-route-a).Sinks = %q, %v; want %q", got.Sinks, err, routed.Sinks)
+	}
+	for _, sink := range []string{store.FirstSink, "https://receiver.example/hook"} {
+		evs, err := s.UnsentFor(ctx, sink, 100)
+		if err != nil {
+			t.Fatalf("UnsentFor(%q): %v", sink, err)
+		}
+		got := map[string][]string{}
+		for _, e := range evs {
+			got[e.ID] = e.Sinks
+		}
+		if !slices.Equal(got["r1"], routed.Sinks) || got["r2"] != nil {
+			t.Errorf("UnsentFor(%q) sinks = %q, want r1 routed to %q and r2 to none", sink, got, routed.Sinks)
+		}
+	}
+	bad := request("k-route-c", base)
+	bad.Sinks = []string{"a,b"}
+	if _, _, err := s.Insert(ctx, bad, nil); err == nil {
+		t.Error("Insert with sink name \"a,b\" succeeded, want a refusal: names are kept joined by commas")
+	}
+}

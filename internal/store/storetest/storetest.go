@@ -40,6 +40,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"OutboxOrder", testOutboxOrder},
 		{"OutboxPark", testOutboxPark},
 		{"SinkDelivery", testSinkDelivery},
+		{"SinkRoute", testSinkRoute},
 		{"CanceledContext", testCanceledContext},
 		{"GetMany", testGetMany},
 		{"BatchStates", testBatchStates},
