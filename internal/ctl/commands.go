@@ -48,7 +48,7 @@ A request is named by its event's source and id, or by its gateway's id.
 examples:
   vpngwctl requests list --state received
   vpngwctl requests show acs:eventbridge:tickets TICKET-4711
-  vpngwctl requests show vgw-bp1example
+  vpngwctl requests show vpn-bp1example
 
 ` + exitHelp
 

@@ -50,7 +50,7 @@ of the gateway it made. "vpngwctl history" is the same command.
 
 examples:
   vpngwctl requests show acs:eventbridge:tickets TICKET-4711
-  vpngwctl requests show vgw-bp1example
+  vpngwctl requests show vpn-bp1example
   vpngwctl requests show -o json /webhook/ci build-42 | jq '.History[-1]'
 
 ` + exitHelp + envHelp
@@ -392,7 +392,7 @@ func (c *cli) change(ctx context.Context, cmd *command, fs *flag.FlagSet, args [
 			gw = " with gateway " + rec.GatewayID
 		}
 		return c.refuse("request %s %s is %s%s: only a request left received can be %s (vpngwctl requests show %s %s has its history)",
-			rec.Source, rec.EventID, rec.State, gw, cmd.name+"d", quoteArg(rec.Source), quoteArg(rec.EventID))
+			rec.Source, rec.EventID, rec.State, gw, map[string]string{"redrive": "re-driven", "cancel": "cancelled"}[cmd.name], quoteArg(rec.Source), quoteArg(rec.EventID))
 	}
 	p, err := c.OpenProvisioner(ctx)
 	if err != nil {
