@@ -4,6 +4,7 @@ import (
 	"context"
 	"flag"
 	"fmt"
+	"github.com/vpngw/vpngw/internal/ctlsend"
 )
 
 const migrateUsage = `usage: vpngwctl migrate
@@ -76,6 +77,21 @@ func runSchema(ctx context.Context, c *cli, args []string) int {
 	return ExitOK
 }
 
+// sendExamples complete ctlsend.Usage for vpngwctl send --help.
+const sendExamples = `
+examples:
+  vpngwctl send --route webhook --file events/testdata/io.vpngw.gateway.requested.json
+  vpngwctl send --route slack --text "create region=cn-hangzhou vpc=vpc-bp1example bandwidth=10"
+  vpngwctl send --route webhook --url https://hooks.example.com --file - < request.json
+
+exit status: 0 the route answered 2xx; 1 it answered otherwise or could not be
+reached; 2 usage.
+`
+
 func runSend(ctx context.Context, c *cli, args []string) int {
+	if len(args) == 1 && (args[0] == "-h" || args[0] == "--help" || args[0] == "-help") {
+		fmt.Fprint(c.Stdout, ctlsend.Usage+sendExamples)
+		return ExitOK
+	}
 	return c.Send(ctx, args)
 }

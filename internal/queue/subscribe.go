@@ -64,21 +64,24 @@ func subscribeNATS(ctx context.Context, u *url.URL, handle func(Received)) error
 	if err != nil {
 		return err
 	}
+	// The publisher's session: the same connection options, and the
+	// stream created as the publisher would create it (create=true), so
+	// that tail can start before the first event is published.
 	p := &NATSPublisher{cfg: cfg, sem: newSemaphore(), lost: make(chan struct{})}
-	nc, err := p.connect(ctx)
-	if err != nil {
-		return fmt.Errorf("connect to %s: %w", cfg.server, err)
-	}
-	defer nc.Close()
-	js, err := jetstream.New(nc)
+	defer p.Close()
+	js, err := p.session(ctx)
 	if err != nil {
 		return err
 	}
+	nc := p.nc
 	cons, err := js.OrderedConsumer(ctx, cfg.stream, jetstream.OrderedConsumerConfig{
 		FilterSubjects: []string{cfg.prefix + ".>"},
 		DeliverPolicy:  jetstream.DeliverNewPolicy,
 	})
 	if err != nil {
+		if errors.Is(err, jetstream.ErrStreamNotFound) {
+			return fmt.Errorf("no stream %q on %s: nothing was published to this sink yet (with create=false, the stream is the operator's to make)", cfg.stream, cfg.server)
+		}
 		return fmt.Errorf("follow stream %q: %w", cfg.stream, err)
 	}
 	cc, err := cons.Consume(func(m jetstream.Msg) {
