@@ -107,4 +107,3 @@ func TestTail(t *testing.T) {
 		}
 	})
 }
-
