@@ -43,7 +43,8 @@ func parseReceived(body []byte) (Received, error) {
 // the subscription fails. It reads without taking anything from other
 // consumers: on NATS an ephemeral ordered consumer of the stream, new
 // messages only; on AMQP a server-named, exclusive, auto-deleted queue
-// bound to the exchange. Other sinks (HTTP, Kafka, MQTT) are refused, saying
+// bound to the exchange. The stream or exchange is created as the publisher
+// creates it (unless the URL says not to). Other sinks (HTTP, Kafka, MQTT) are refused, saying
 // which are followed. A message that is not a CloudEvent is skipped.
 func Subscribe(ctx context.Context, rawURL string, handle func(Received)) error {
 	u, err := url.Parse(rawURL)
@@ -119,6 +120,13 @@ func subscribeAMQP(ctx context.Context, u *url.URL, handle func(Received)) error
 	ch, err := conn.Channel()
 	if err != nil {
 		return fmt.Errorf("open channel: %w", err)
+	}
+	if cfg.declare {
+		// As the publisher declares it, so that tail can start before the
+		// first event is published.
+		if err := ch.ExchangeDeclare(cfg.exchange, cfg.kind, true, false, false, false, nil); err != nil {
+			return fmt.Errorf("declare durable %s exchange %q (add declare=false to use an existing exchange as it is): %w", cfg.kind, cfg.exchange, err)
+		}
 	}
 	q, err := ch.QueueDeclare("", false, true, true, false, nil)
 	if err != nil {
