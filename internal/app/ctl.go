@@ -28,8 +28,7 @@ func Ctl(ctx context.Context, args []string, getenv func(string) string, stdout,
 // variables when a command asks for it.
 func CtlDeps(getenv func(string) string, stdin io.Reader, stdout, stderr io.Writer) ctl.Deps {
 	return ctl.Deps{
-		Getenv: getenv, Stdin: stdin, Stdout: stdout, Stderr: stderr,
-		MigrateCommand: MigrateCommand,
+		Stdout: stdout, Stderr: stderr,
 		OpenStore: func(ctx context.Context) (ctl.Store, error) {
 			s, err := StoreFromEnv(ctx, getenv)
 			if err != nil {

@@ -76,8 +76,6 @@ type Outcome struct {
 // Deps is what the composition root hands the commands. Only what a
 // command uses is opened, when it runs.
 type Deps struct {
-	Getenv         func(string) string
-	Stdin          io.Reader
 	Stdout, Stderr io.Writer
 	// OpenStore opens VPNGW_STORE_URL without migrating it.
 	OpenStore func(ctx context.Context) (Store, error)
@@ -94,8 +92,6 @@ type Deps struct {
 	Send func(ctx context.Context, args []string) int
 	// Now is the clock (time.Now when nil).
 	Now func() time.Time
-	// MigrateCommand is what to run when the schema is behind.
-	MigrateCommand string
 }
 
 // command is one command: its help (with examples) and how it runs.
