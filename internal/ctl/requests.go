@@ -5,12 +5,12 @@ import (
 	"errors"
 	"flag"
 	"fmt"
-	"regexp"
 	"slices"
 	"strings"
 	"text/tabwriter"
 	"time"
 
+	"github.com/vpngw/vpngw/internal/policy"
 	"github.com/vpngw/vpngw/internal/provision"
 	"github.com/vpngw/vpngw/internal/request"
 	"github.com/vpngw/vpngw/internal/store"
@@ -91,27 +91,8 @@ examples:
 
 ` + exitHelp
 
-// maxScan bounds the requests one list or lookup by gateway reads.
+// pageSize is how many requests a scan reads at a time.
 const pageSize = 500
-
-// globRE turns a source glob into a regular expression: * is any run of
-// characters, ? one character.
-func globRE(glob string) *regexp.Regexp {
-	var b strings.Builder
-	b.WriteString("^")
-	for _, r := range glob {
-		switch r {
-		case '*':
-			b.WriteString(".*")
-		case '?':
-			b.WriteString(".")
-		default:
-			b.WriteString(regexp.QuoteMeta(string(r)))
-		}
-	}
-	b.WriteString("$")
-	return regexp.MustCompile(b.String())
-}
 
 // parseStates reads --state.
 func parseStates(v string) ([]store.State, error) {
@@ -197,7 +178,7 @@ func runList(ctx context.Context, c *cli, args []string) int {
 	if *limit < 1 {
 		return c.usageError(cmd, "--limit %d: want at least 1", *limit)
 	}
-	var src = globRE(*sourceF)
+	var src = policy.Glob(*sourceF)
 	s, err := c.openStore(ctx)
 	if err != nil {
 		return c.fail(err)

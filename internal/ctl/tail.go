@@ -8,6 +8,8 @@ import (
 	"fmt"
 	"strings"
 	"time"
+
+	"github.com/vpngw/vpngw/internal/policy"
 )
 
 const tailUsage = `usage: vpngwctl tail [-o text|json] [--type GLOB] [--count N]
@@ -48,7 +50,7 @@ func runTail(ctx context.Context, c *cli, args []string) int {
 	if *count < 0 {
 		return c.usageError(cmd, "--count %d: want 0 (no end) or more", *count)
 	}
-	typ := globRE(*typeF)
+	typ := policy.Glob(*typeF)
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	n := 0
