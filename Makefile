@@ -17,7 +17,7 @@ BUILD_FLAGS := -tags lambda.norpc -trimpath -buildvcs=false -ldflags='-s -w -bui
 # baseline instruction set, whatever GOAMD64 or GOFLAGS the shell has set.
 BUILD_ENV := CGO_ENABLED=0 GOOS=linux GOARCH=amd64 GOAMD64=v1 GOFLAGS=
 
-.PHONY: help run test skipped faults test-unit lint build package package-lambda coldstart deploy bench fuzz clean vpcsim tools
+.PHONY: help run test skipped faults test-unit lint build ctl package package-lambda coldstart deploy bench fuzz clean vpcsim tools
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-15s %s\n", $$1, $$2}'
@@ -51,6 +51,9 @@ build: ## static, stripped, reproducible linux/amd64 binaries: dist/<function>/<
 	@for f in $(FUNCTIONS); do \
 		$(BUILD_ENV) $(GO) build $(BUILD_FLAGS) -o $(DIST)/$$f/$$f ./functions/$$f || exit 1; \
 	done
+
+ctl: ## vpngwctl, the operator's tool, for this machine: dist/vpngwctl (docs/VPNGWCTL.md)
+	$(GO) build -trimpath -o $(DIST)/vpngwctl ./cmd/vpngwctl
 
 # The deterministic zip writer both package targets use.
 $(BIN)/pkgzip: $(wildcard internal/tools/pkgzip/*.go)

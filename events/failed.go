@@ -34,6 +34,9 @@ const (
 	CodeTimeout         = "Timeout"
 	CodeNotFound        = "NotFound"
 	CodeFinancialLocked = "FinancialLocked"
+	// CodeCancelled: an operator cancelled the request before anything
+	// was created for it (vpngwctl requests cancel).
+	CodeCancelled = "Cancelled"
 )
 
 // FieldError is one rule a request broke: the parameter (as the API names it;

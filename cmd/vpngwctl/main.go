@@ -1,10 +1,7 @@
-// Command vpngwctl runs vpngw's deploy steps: `vpngwctl migrate` brings the
-// store's schema up to this build's with a DDL-capable user, so that the
-// functions can run with a user that only reads and writes rows
-// (VPNGW_MIGRATE=off); `vpngwctl schema` says where the schema stands;
-// `vpngwctl history <source> <id>` prints a request's history;
-// `vpngwctl send` signs and posts a request to a webhook route
-// (docs/VPNGWCTL.md).
+// Command vpngwctl is vpngw's operator tool: requests (list, show, redrive,
+// cancel), the outbox (status, replay), policy (lint, test), tail, send,
+// migrate and schema. Its commands are internal/ctl; internal/app opens the
+// store, the broker and the API they use (docs/VPNGWCTL.md).
 package main
 
 import (

@@ -57,6 +57,7 @@ func TestUseCasesImportNoInfrastructure(t *testing.T) {
 		"github.com/vpngw/vpngw/internal/outbox",
 		"github.com/vpngw/vpngw/internal/webhook",
 		"github.com/vpngw/vpngw/internal/ctlsend",
+		"github.com/vpngw/vpngw/internal/ctl",
 		// The edges, too, reach the store and the broker only through
 		// the ports they declare.
 		"github.com/vpngw/vpngw/internal/runtime",

@@ -3,6 +3,7 @@ package policy_test
 import (
 	"errors"
 	"fmt"
+	"os"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -28,19 +29,11 @@ func loadSample(t *testing.T) *policy.Policy {
 
 func ptr[T any](v T) *T { return &v }
 
-// fakeUsage is what a requester has against its quotas, as the store
-// counts it when it records a request.
-type fakeUsage struct {
-	created, pending int
-}
-
 // Requesters of the sample policy.
 var (
 	ticketing = policy.Requester{Source: "https://tickets.example.com/queue/network"}
-	chatops   = policy.Requester{Source: "slack:T0001VPNGW", Caller: "slack", ChatUser: "U024BE7LH"}
 	netops    = policy.Requester{Source: "dingtalk:cidNetops01==", Caller: "dingtalk"}
 	finance   = policy.Requester{Source: "https://erp.example.com/procurement"}
-	platform  = policy.Requester{Source: "https://ci.example.com/platform", Origin: policy.Origin{Bus: "vpngw-ci"}}
 )
 
 // Requests that the matching rule allows; cases change one thing.
@@ -50,14 +43,6 @@ func ticketingRequest() events.GatewayRequest {
 		Name: "tkt-4711", InstanceChargeType: "POSTPAY",
 		VSwitchId: "vsw-bp1aaaa", DisasterRecoveryVSwitchId: "vsw-bp1bbbb",
 		Tags: []events.Tag{{Key: "CostCenter", Value: "CC-1234"}},
-	}
-}
-
-func chatopsRequest() events.GatewayRequest {
-	return events.GatewayRequest{
-		RegionId: "cn-hangzhou", VpcId: "vpc-bp1dev01", Bandwidth: ptr(10), InstanceChargeType: "POSTPAY",
-		VSwitchId: "vsw-bp1aaaa", DisasterRecoveryVSwitchId: "vsw-bp1bbbb",
-		EnableSsl: ptr(true), SslConnections: ptr(50),
 	}
 }
 
@@ -83,211 +68,55 @@ func manyTags(n int) []events.Tag {
 	return tags
 }
 
-// TestDecideSample is the table of requests against the sample policy: for
-// every rule setting at least one request it allows and one it denies.
-// want lists the violations as "ruleKey/Field".
+// casesPath is the sample policy's cases: the table of requests it allows
+// and denies, which `vpngwctl policy test` runs too.
+var casesPath = filepath.Join("..", "..", "deploy", "policy.sample.cases.jsonl")
+
+// TestDecideSample runs the sample policy's cases: for every rule setting at
+// least one request it allows and one it denies. Beyond what the cases
+// state, an allowed request must be one the API takes too, every violation
+// says what is allowed, and the message names the rule and the requester.
 func TestDecideSample(t *testing.T) {
 	p := loadSample(t)
-	cases := []struct {
-		name    string
-		who     policy.Requester
-		req     events.GatewayRequest
-		usage   fakeUsage
-		allowed bool
-		rule    string
-		dryRun  bool
-		want    []string
-		// wantCalls is how many quota bounds the matched rule hands on for
-		// the store to count.
-		wantCalls int
-	}{
-		{name: "match source glob: ticketing request allowed", who: ticketing, req: ticketingRequest(),
-			allowed: true, rule: "ticketing", wantCalls: 2},
-		{name: "match: unknown source denied by default", who: policy.Requester{Source: "https://tickets.example.org/queue"}, req: ticketingRequest(),
-			want: []string{"/source"}},
-
-		{name: "regions: cn-shanghai allowed", who: ticketing, allowed: true, rule: "ticketing", wantCalls: 2,
-			req: with(ticketingRequest(), func(r *events.GatewayRequest) {
-				r.RegionId, r.VSwitchId, r.DisasterRecoveryVSwitchId = "cn-shanghai", "vsw-uf6aaaa", "vsw-uf6bbbb"
-			})},
-		{name: "regions: ap-southeast-1 denied", who: ticketing, rule: "ticketing", wantCalls: 2,
-			req: with(ticketingRequest(), func(r *events.GatewayRequest) {
-				r.RegionId, r.VSwitchId, r.DisasterRecoveryVSwitchId = "ap-southeast-1", "vsw-t4naaaa", "vsw-t4nbbbb"
-			}),
-			want: []string{"regions/RegionId"}},
-		{name: "regions: glob cn-* allows cn-qingdao", who: netops, allowed: true, rule: "netops-trial", dryRun: true, wantCalls: 1,
-			req: events.GatewayRequest{RegionId: "cn-qingdao", VpcId: "vpc-bp1net01", Bandwidth: ptr(50), InstanceChargeType: "POSTPAY",
-				VSwitchId: "vsw-m5eaaaa", DisasterRecoveryVSwitchId: "vsw-m5ebbbb"}},
-
-		{name: "vpcs: regex entry allows vpc-uf6tkt...", who: ticketing, allowed: true, rule: "ticketing", wantCalls: 2,
-			req: with(ticketingRequest(), func(r *events.GatewayRequest) { r.VpcId = "vpc-uf6tkt0abc" })},
-		{name: "vpcs: production VPC denied", who: ticketing, rule: "ticketing", wantCalls: 2,
-			req:  with(ticketingRequest(), func(r *events.GatewayRequest) { r.VpcId = "vpc-bp1prod01" }),
-			want: []string{"vpcs/VpcId"}},
-
-		{name: "maxBandwidth: 100 allowed (the limit)", who: ticketing, allowed: true, rule: "ticketing", wantCalls: 2,
-			req: with(ticketingRequest(), func(r *events.GatewayRequest) { r.Bandwidth = ptr(100) })},
-		{name: "maxBandwidth: 200 denied", who: ticketing, rule: "ticketing", wantCalls: 2,
-			req:  with(ticketingRequest(), func(r *events.GatewayRequest) { r.Bandwidth = ptr(200) }),
-			want: []string{"maxBandwidth/Bandwidth"}},
-
-		{name: "chargeTypes: PREPAY denied where only POSTPAY is allowed", who: ticketing, rule: "ticketing", wantCalls: 2,
-			req:  with(ticketingRequest(), func(r *events.GatewayRequest) { r.InstanceChargeType, r.Period = "PREPAY", ptr(1) }),
-			want: []string{"chargeTypes/InstanceChargeType"}},
-		{name: "chargeTypes: absent denied (the API default depends on the site)", who: ticketing, rule: "ticketing", wantCalls: 2,
-			req:  with(ticketingRequest(), func(r *events.GatewayRequest) { r.InstanceChargeType = "" }),
-			want: []string{"chargeTypes/InstanceChargeType"}},
-		{name: "chargeTypes: absent allowed where both are allowed", who: platform, allowed: true, rule: "platform-unrestricted",
-			req: with(ticketingRequest(), func(r *events.GatewayRequest) { r.InstanceChargeType = "" })},
-
-		{name: "allowAutoPay: subscription with AutoPay allowed for finance", who: finance, req: financeRequest(),
-			allowed: true, rule: "finance-subscriptions"},
-		{name: "allowAutoPay: AutoPay with pay-as-you-go allowed (the API ignores it)", who: ticketing, allowed: true, rule: "ticketing", wantCalls: 2,
-			req: with(ticketingRequest(), func(r *events.GatewayRequest) { r.AutoPay = ptr(true) })},
-		{name: "allowAutoPay: subscription with AutoPay denied for ticketing", who: ticketing, rule: "ticketing", wantCalls: 2,
-			req: with(ticketingRequest(), func(r *events.GatewayRequest) {
-				r.InstanceChargeType, r.Period, r.AutoPay = "PREPAY", ptr(1), ptr(true)
-			}),
-			want: []string{"chargeTypes/InstanceChargeType", "allowAutoPay/AutoPay"}},
-
-		{name: "allowSsl: SSL-VPN allowed for chatops", who: chatops, req: chatopsRequest(), allowed: true, rule: "chatops", wantCalls: 2},
-		{name: "allowSsl: SSL-VPN denied for ticketing", who: ticketing, rule: "ticketing", wantCalls: 2,
-			req:  with(ticketingRequest(), func(r *events.GatewayRequest) { r.EnableSsl = ptr(true) }),
-			want: []string{"allowSsl/EnableSsl"}},
-		{name: "maxSslConnections: API default of 5 allowed", who: chatops, allowed: true, rule: "chatops", wantCalls: 2,
-			req: with(chatopsRequest(), func(r *events.GatewayRequest) { r.SslConnections = nil })},
-		{name: "maxSslConnections: 100 denied", who: chatops, rule: "chatops", wantCalls: 2,
-			req:  with(chatopsRequest(), func(r *events.GatewayRequest) { r.SslConnections = ptr(100) }),
-			want: []string{"maxSslConnections/SslConnections"}},
-
-		{name: "match chatUser: user ID outside the pattern falls through to default deny", req: chatopsRequest(),
-			who:  policy.Requester{Source: chatops.Source, Caller: chatops.Caller, ChatUser: "alice"},
-			want: []string{"/source"}},
-		{name: "match caller: event without a webhook caller is not the bot", req: chatopsRequest(),
-			who:  policy.Requester{Source: chatops.Source},
-			want: []string{"/source"}},
-		{name: "match caller: the bot's source through another route is not the bot", req: chatopsRequest(),
-			who:  policy.Requester{Source: chatops.Source, Caller: "webhook", ChatUser: chatops.ChatUser},
-			want: []string{"/source"}},
-		{name: "match caller: a bus rule's source sent to the webhook matches no rule", req: financeRequest(),
-			who:  policy.Requester{Source: finance.Source, Caller: "webhook"},
-			want: []string{"/source"}},
-		{name: "match caller: a bus rule's source sent by a chat route matches no rule", req: financeRequest(),
-			who:  policy.Requester{Source: finance.Source, Caller: "slack", ChatUser: "U024BE7LH"},
-			want: []string{"/source"}},
-		{name: "match caller: the permissive bus rule is not reached through the webhook", who: policy.Requester{Source: platform.Source, Caller: "webhook"},
-			req:  with(ticketingRequest(), func(r *events.GatewayRequest) { r.InstanceChargeType = "" }),
-			want: []string{"/source"}},
-		{name: "match source: another DingTalk conversation does not reach the trial bot's rule", who: policy.Requester{Source: "dingtalk:cidElsewhere77==", Caller: "dingtalk"},
-			req: events.GatewayRequest{RegionId: "cn-hangzhou", VpcId: "vpc-bp1net01", Bandwidth: ptr(20), InstanceChargeType: "POSTPAY",
-				VSwitchId: "vsw-bp1aaaa", DisasterRecoveryVSwitchId: "vsw-bp1bbbb"},
-			want: []string{"/source"}},
-		{name: "match bus: the permissive rule's source put on another bus matches no rule",
-			who:  policy.Requester{Source: platform.Source, Origin: policy.Origin{Bus: "vpngw-tickets"}},
-			req:  with(ticketingRequest(), func(r *events.GatewayRequest) { r.InstanceChargeType = "" }),
-			want: []string{"/source"}},
-		{name: "match bus: the permissive rule's source without a bus (plain HTTP intake) matches no rule",
-			who:  policy.Requester{Source: platform.Source},
-			req:  with(ticketingRequest(), func(r *events.GatewayRequest) { r.InstanceChargeType = "" }),
-			want: []string{"/source"}},
-		{name: "match caller: the trial bot's rule is not reached from the bus", who: policy.Requester{Source: netops.Source},
-			req: events.GatewayRequest{RegionId: "cn-hangzhou", VpcId: "vpc-bp1net01", Bandwidth: ptr(20), InstanceChargeType: "POSTPAY",
-				VSwitchId: "vsw-bp1aaaa", DisasterRecoveryVSwitchId: "vsw-bp1bbbb"},
-			want: []string{"/source"}},
-
-		{name: "namePattern: tkt-4711 allowed", who: ticketing, req: ticketingRequest(), allowed: true, rule: "ticketing", wantCalls: 2},
-		{name: "namePattern: other name denied", who: ticketing, rule: "ticketing", wantCalls: 2,
-			req:  with(ticketingRequest(), func(r *events.GatewayRequest) { r.Name = "vpn-4711" }),
-			want: []string{"namePattern/Name"}},
-		{name: "namePattern: missing name denied", who: ticketing, rule: "ticketing", wantCalls: 2,
-			req:  with(ticketingRequest(), func(r *events.GatewayRequest) { r.Name = "" }),
-			want: []string{"namePattern/Name"}},
-
-		{name: "requiredTags: missing cost centre denied", who: ticketing, rule: "ticketing", wantCalls: 2,
-			req:  with(ticketingRequest(), func(r *events.GatewayRequest) { r.Tags = nil }),
-			want: []string{"requiredTags/Tags"}},
-		{name: "requiredTags: cost centre of the wrong form denied", who: ticketing, rule: "ticketing", wantCalls: 2,
-			req:  with(ticketingRequest(), func(r *events.GatewayRequest) { r.Tags = []events.Tag{{Key: "CostCenter", Value: "engineering"}} }),
-			want: []string{"requiredTags/Tags[0].Value"}},
-		{name: "requiredTags: regex value denied", who: finance, rule: "finance-subscriptions",
-			req:  with(financeRequest(), func(r *events.GatewayRequest) { r.Tags[1].Value = "PO-12" }),
-			want: []string{"requiredTags/Tags[1].Value"}},
-
-		{name: "addTags: request may not set a tag the rule adds", who: ticketing, rule: "ticketing", wantCalls: 2,
-			req: with(ticketingRequest(), func(r *events.GatewayRequest) {
-				r.Tags = append(r.Tags, events.Tag{Key: "ManagedBy", Value: "me"})
-			}),
-			want: []string{"addTags/Tags[1].Key"}},
-		{name: "addTags: 15 request tags fit beside 2 added and 3 identity tags", who: ticketing, allowed: true, rule: "ticketing", wantCalls: 2,
-			req: with(ticketingRequest(), func(r *events.GatewayRequest) { r.Tags = manyTags(15) })},
-		{name: "addTags: 16 request tags would exceed the 20-tag limit", who: ticketing, rule: "ticketing", wantCalls: 2,
-			req:  with(ticketingRequest(), func(r *events.GatewayRequest) { r.Tags = manyTags(16) }),
-			want: []string{"addTags/Tags"}},
-		{name: "tags: identity tag prefix is reserved", who: ticketing, rule: "ticketing", wantCalls: 2,
-			req: with(ticketingRequest(), func(r *events.GatewayRequest) {
-				r.Tags = append(r.Tags, events.Tag{Key: "vpngw:source", Value: "forged"})
-			}),
-			want: []string{"tags/Tags[1].Key"}},
-
-		{name: "quota.perDay: 9 of 10 used allowed", who: ticketing, req: ticketingRequest(), usage: fakeUsage{created: 9},
-			allowed: true, rule: "ticketing", wantCalls: 2},
-		{name: "quota.perDay: 10 of 10 used denied", who: ticketing, req: ticketingRequest(), usage: fakeUsage{created: 10},
-			rule: "ticketing", wantCalls: 2, want: []string{"quota.perDay/source"}},
-		{name: "quota.pending: 2 of 3 pending allowed", who: ticketing, req: ticketingRequest(), usage: fakeUsage{pending: 2},
-			allowed: true, rule: "ticketing", wantCalls: 2},
-		{name: "quota.pending: 3 of 3 pending denied", who: ticketing, req: ticketingRequest(), usage: fakeUsage{pending: 3},
-			rule: "ticketing", wantCalls: 2, want: []string{"quota.pending/source"}},
-
-		{name: "dryRun rule: allowed request is a dry run", who: netops, allowed: true, rule: "netops-trial", dryRun: true, wantCalls: 1,
-			req: events.GatewayRequest{RegionId: "cn-hangzhou", VpcId: "vpc-bp1net01", Bandwidth: ptr(20), InstanceChargeType: "POSTPAY",
-				VSwitchId: "vsw-bp1aaaa", DisasterRecoveryVSwitchId: "vsw-bp1bbbb"}},
-		{name: "dryRun rule: denied request is still a dry run", who: netops, rule: "netops-trial", dryRun: true, wantCalls: 1,
-			req: events.GatewayRequest{RegionId: "cn-hangzhou", VpcId: "vpc-bp1net01", Bandwidth: ptr(100), InstanceChargeType: "POSTPAY",
-				VSwitchId: "vsw-bp1aaaa", DisasterRecoveryVSwitchId: "vsw-bp1bbbb"},
-			want: []string{"maxBandwidth/Bandwidth"}},
-
-		{name: "explicit permissive rule: 1000 Mbit/s subscription with SSL anywhere", who: platform, allowed: true, rule: "platform-unrestricted",
-			req: events.GatewayRequest{RegionId: "eu-central-1", VpcId: "vpc-gw8anything", Bandwidth: ptr(1000),
-				InstanceChargeType: "PREPAY", Period: ptr(36), AutoPay: ptr(true), EnableSsl: ptr(true), SslConnections: ptr(1000),
-				VSwitchId: "vsw-gw8aaaa", DisasterRecoveryVSwitchId: "vsw-gw8bbbb"}},
+	f, err := os.Open(casesPath)
+	if err != nil {
+		t.Fatal(err)
 	}
-
+	defer f.Close()
+	cases, err := policy.ReadCases(f)
+	if err != nil || len(cases) < 40 {
+		t.Fatalf("ReadCases: %d cases, %v", len(cases), err)
+	}
 	t.Logf("| request | requester | rule | decision | violations |")
 	t.Logf("|---|---|---|---|---|")
 	for _, tc := range cases {
-		t.Run(tc.name, func(t *testing.T) {
-			if tc.allowed {
+		t.Run(tc.Name, func(t *testing.T) {
+			res, err := p.Check(tc)
+			if err != nil {
+				t.Fatalf("Check: %v", err)
+			}
+			if !res.OK() {
+				t.Errorf("line %d: %s\n%s", tc.Line, strings.Join(res.Mismatches, "; "), res.Decision.Message)
+			}
+			d, who := res.Decision, tc.Who()
+			if tc.Expect.Allowed {
 				// An allowed case must be a request the API would take too,
 				// or the table proves less than it seems to.
-				if errs := request.Validate(tc.req); errs != nil {
+				req, _ := tc.GatewayRequest()
+				if errs := request.Validate(req); errs != nil {
 					t.Fatalf("allowed case is not a valid request: %+v", errs)
 				}
 			}
-			d, err := p.Decide(tc.who, tc.req)
-			if err != nil {
-				t.Fatalf("Decide: %v", err)
-			}
-			// The store applies the decision's quota as it records the
-			// request, and a refusal turns into this denial.
-			d = d.OverQuota(tc.who, policy.Usage{PerDay: tc.usage.created, Pending: tc.usage.pending})
-			if d.Allowed != tc.allowed || d.Rule != tc.rule || d.DryRun != tc.dryRun {
-				t.Errorf("got Allowed %v Rule %q DryRun %v, want %v %q %v (%s)", d.Allowed, d.Rule, d.DryRun, tc.allowed, tc.rule, tc.dryRun, d.Message)
-			}
-			var got []string
 			for _, v := range d.Violations {
-				got = append(got, ruleKey(t, d.Rule, v)+"/"+v.Field)
 				if v.Allowed == "" || v.Message == "" {
 					t.Errorf("violation %+v lacks Allowed or Message", v)
 				}
+				if d.Rule == "" && !strings.HasPrefix(v.Message, "no rule of the policy matches requester") {
+					t.Errorf("default-deny violation message %q", v.Message)
+				}
 			}
-			if !slices.Equal(got, tc.want) {
-				t.Errorf("violations %q, want %q\n%s", got, tc.want, d.Message)
-			}
-			if !strings.Contains(d.Message, tc.who.Source) || (tc.rule != "" && !strings.Contains(d.Message, `"`+tc.rule+`"`)) {
-				t.Errorf("message %q does not name rule %q and requester %q", d.Message, tc.rule, tc.who.Source)
-			}
-			if n := quotaBounds(d.Quota); n != tc.wantCalls {
-				t.Errorf("decision carries quota %+v, want %d bounds", d.Quota, tc.wantCalls)
+			if !strings.Contains(d.Message, who.Source) || (d.Rule != "" && !strings.Contains(d.Message, `"`+d.Rule+`"`)) {
+				t.Errorf("message %q does not name rule %q and requester %q", d.Message, d.Rule, who.Source)
 			}
 			decision := "allowed"
 			if !d.Allowed {
@@ -296,29 +125,9 @@ func TestDecideSample(t *testing.T) {
 			if d.DryRun {
 				decision += " (dry run)"
 			}
-			t.Logf("| %s | %s | %s | %s | %s |", tc.name, tc.who.Principal(), orDash(d.Rule), decision, orDash(strings.Join(got, ", ")))
+			t.Logf("| %s | %s | %s | %s | %s |", tc.Name, who.Principal(), orDash(d.Rule), decision, orDash(strings.Join(res.Got.Violations, ", ")))
 		})
 	}
-}
-
-// ruleKey extracts the rule setting a violation names: its message is
-// `rule "<name>" <key>: ...`, or the default-deny sentence.
-func ruleKey(t *testing.T, rule string, v events.FieldError) string {
-	t.Helper()
-	if rule == "" {
-		if !strings.HasPrefix(v.Message, "no rule of the policy matches requester") {
-			t.Errorf("default-deny violation message %q", v.Message)
-		}
-		return ""
-	}
-	prefix := fmt.Sprintf("rule %q ", rule)
-	rest, ok := strings.CutPrefix(v.Message, prefix)
-	if !ok {
-		t.Errorf("violation message %q does not start with %q", v.Message, prefix)
-		return "?"
-	}
-	key, _, _ := strings.Cut(rest, ":")
-	return key
 }
 
 func orDash(s string) string {
@@ -587,18 +396,6 @@ func TestQuotaUsage(t *testing.T) {
 	if over.Allowed || len(over.Violations) != len(denied.Violations)+1 || !strings.Contains(over.Message, "maxBandwidth") || !strings.Contains(over.Message, "quota.perDay") {
 		t.Errorf("denied and over the quota: %+v", over)
 	}
-}
-
-// quotaBounds is how many bounds q sets.
-func quotaBounds(q policy.Quota) int {
-	n := 0
-	if q.PerDay > 0 {
-		n++
-	}
-	if q.Pending > 0 {
-		n++
-	}
-	return n
 }
 
 func TestDecideAddTags(t *testing.T) {

@@ -49,9 +49,15 @@ func compilePattern(raw string) (pattern, error) {
 	if !strings.ContainsAny(raw, "*?") {
 		return pattern{raw: raw, literal: true}, nil
 	}
+	return pattern{raw: raw, re: Glob(raw)}, nil
+}
+
+// Glob is the expression of a glob as the policy reads one: * matches any
+// run of characters ("/" included), ? one character, anything else itself.
+func Glob(glob string) *regexp.Regexp {
 	var b strings.Builder
 	b.WriteString("^")
-	for _, r := range raw {
+	for _, r := range glob {
 		switch r {
 		case '*':
 			b.WriteString(".*")
@@ -63,7 +69,7 @@ func compilePattern(raw string) (pattern, error) {
 	}
 	b.WriteString("$")
 	// Quoted input always compiles.
-	return pattern{raw: raw, re: regexp.MustCompile(b.String())}, nil
+	return regexp.MustCompile(b.String())
 }
 
 // match reports whether s fits the pattern.

@@ -728,7 +728,7 @@ func (s *Service) operatorFault(ctx context.Context, log *slog.Logger, id reques
 	if permissionCode(op.APICode()) && s.now().Sub(rec.CreatedAt) >= s.faultBound {
 		return s.permissionFailed(ctx, log, id, rec, op, fix, err)
 	}
-	reason := truncate(op.APICode()+": the cloud account refused the operator's credentials: "+fix, 1000)
+	reason := truncate(op.APICode()+": "+CredentialsRefused+": "+fix, 1000)
 	if _, terr := s.store.Transition(ctx, rec.Key, []store.State{store.Received}, store.Received, "",
 		store.Change{AddAttempt: true, LastError: reason}, nil); terr != nil && !errors.Is(terr, store.ErrConflict) {
 		log.ErrorContext(ctx, "record operator fault", "err", terr)
@@ -738,6 +738,37 @@ func (s *Service) operatorFault(ctx context.Context, log *slog.Logger, id reques
 	return Result{Source: id.Source, EventID: id.EventID, Key: rec.Key, State: store.Received, Retry: true, Code: op.APICode(),
 			Message: "kept for a retry: " + reason},
 		fmt.Errorf("create gateway for %s: %w", rec.Key, err)
+}
+
+// CredentialsRefused is in the history's reason of every attempt the API
+// refused for the operator's credentials or permissions: an attempt that
+// created nothing, which is what lets an operator cancel such a request.
+const CredentialsRefused = "the cloud account refused the operator's credentials"
+
+// Cancel settles a request left Received as failed at an operator's word,
+// with its failed event (Stage create, Code Cancelled, the reason as its
+// message), so that its requester learns it will not be created. The
+// caller makes sure nothing was created for it (no attempt, or only
+// attempts the API refused, see CredentialsRefused); the store moves it
+// only from Received, so a request a concurrent delivery or re-drive
+// settled is not touched (store.ErrConflict). The history records the
+// actor of ctx (the operator) and the reason.
+func (s *Service) Cancel(ctx context.Context, rec store.Request, reason string) (Result, error) {
+	id := request.Identity{Source: rec.Source, EventID: rec.EventID, Subject: rec.Subject}
+	msg := "cancelled by the operator: " + reason
+	ev, err := s.event(events.TypeFailed, rec.Key, "", rec.TraceParent, s.now(), refused(id, events.StageCreate, events.CodeCancelled, msg, nil, rec.RegionID))
+	if err != nil {
+		return Result{}, err
+	}
+	got, err := s.store.Transition(ctx, rec.Key, []store.State{store.Received}, store.Failed, "",
+		store.Change{LastError: truncate(events.CodeCancelled+": "+msg, 1000), Note: store.Note{Reason: truncate(msg, store.MaxReason)}}, ev)
+	if err != nil {
+		return Result{}, err
+	}
+	s.log.InfoContext(ctx, "request cancelled", "request_key", rec.Key, "actor", store.ActorFrom(ctx), "reason", reason)
+	res := resultOf(id, got)
+	res.Code = events.CodeCancelled
+	return res, nil
 }
 
 // permissionCode says that code is a permission refusal, which may be

@@ -1,0 +1,97 @@
+package ctl
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"github.com/vpngw/vpngw/internal/ctlsend"
+)
+
+const migrateUsage = `usage: vpngwctl migrate
+
+Applies the store's pending schema migrations: a deploy step, run with a user
+that may create and alter tables, so that the functions can run with one that
+only reads and writes rows (VPNGW_MIGRATE=off).
+
+examples:
+  VPNGW_STORE_URL=postgres://owner@db:5432/vpngw?sslmode=verify-full vpngwctl migrate
+
+exit status: 0 migrated (or already up to date); 1 failed; 2 usage.
+` + envHelp
+
+const schemaUsage = `usage: vpngwctl schema
+
+Prints the store's schema version and the version this build needs.
+
+examples:
+  vpngwctl schema
+
+exit status: 0 up to date; 1 the store is behind (run vpngwctl migrate) or
+failed; 2 usage.
+` + envHelp
+
+func runMigrate(ctx context.Context, c *cli, args []string) int {
+	cmd := find(commands(), "migrate")
+	fs := flag.NewFlagSet(c.name, flag.ContinueOnError)
+	if code, ok := c.parse(cmd, fs, args); !ok {
+		return code
+	}
+	if fs.NArg() != 0 {
+		return c.usageError(cmd, "migrate takes no arguments")
+	}
+	s, err := c.OpenStore(ctx)
+	if err != nil {
+		return c.fail(err)
+	}
+	defer s.Close()
+	line, err := s.Migrate(ctx)
+	if err != nil {
+		return c.fail(err)
+	}
+	fmt.Fprintln(c.Stdout, line)
+	return ExitOK
+}
+
+func runSchema(ctx context.Context, c *cli, args []string) int {
+	cmd := find(commands(), "schema")
+	fs := flag.NewFlagSet(c.name, flag.ContinueOnError)
+	if code, ok := c.parse(cmd, fs, args); !ok {
+		return code
+	}
+	if fs.NArg() != 0 {
+		return c.usageError(cmd, "schema takes no arguments")
+	}
+	s, err := c.OpenStore(ctx)
+	if err != nil {
+		return c.fail(err)
+	}
+	defer s.Close()
+	line, current, err := s.Schema(ctx)
+	if err != nil {
+		return c.fail(err)
+	}
+	fmt.Fprintln(c.Stdout, line)
+	if !current {
+		return ExitFailed
+	}
+	return ExitOK
+}
+
+// sendExamples complete ctlsend.Usage for vpngwctl send --help.
+const sendExamples = `
+examples:
+  vpngwctl send --route webhook --file events/testdata/io.vpngw.gateway.requested.json
+  vpngwctl send --route slack --text "create region=cn-hangzhou vpc=vpc-bp1example bandwidth=10"
+  vpngwctl send --route webhook --url https://hooks.example.com --file - < request.json
+
+exit status: 0 the route answered 2xx; 1 it answered otherwise or could not be
+reached; 2 usage.
+`
+
+func runSend(ctx context.Context, c *cli, args []string) int {
+	if len(args) == 1 && (args[0] == "-h" || args[0] == "--help" || args[0] == "-help") {
+		fmt.Fprint(c.Stdout, ctlsend.Usage+sendExamples)
+		return ExitOK
+	}
+	return c.Send(ctx, args)
+}
