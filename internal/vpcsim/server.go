@@ -56,15 +56,16 @@ type Server struct {
 
 	// mu guards the emulated world below; API calls hold it while they run,
 	// which makes each call atomic, as idempotent creation needs.
-	mu       sync.Mutex
-	rng      *rand.Rand
-	gateways map[string]*gatewayState
-	seq      int64
-	tokens   map[string]tokenRecord
-	calls    map[string]int
-	windows  map[windowKey]*window
-	faults   Faults
-	ipSeq    uint32
+	mu        sync.Mutex
+	rng       *rand.Rand
+	gateways  map[string]*gatewayState
+	seq       int64
+	tokens    map[string]tokenRecord
+	calls     map[string]int
+	throttled map[string]int
+	windows   map[windowKey]*window
+	faults    Faults
+	ipSeq     uint32
 
 	nonceMu   sync.Mutex
 	nonces    map[string]time.Time
@@ -117,6 +118,7 @@ func New(opts ...Option) *Server {
 		gateways:        map[string]*gatewayState{},
 		tokens:          map[string]tokenRecord{},
 		calls:           map[string]int{},
+		throttled:       map[string]int{},
 		windows:         map[windowKey]*window{},
 		faults:          st.faults,
 		nonces:          map[string]time.Time{},
@@ -226,6 +228,7 @@ func (s *Server) handle(req *apiRequest, requestID string) (any, *apiError) {
 	region := req.params["RegionId"]
 
 	if s.rollLocked(s.faults.ThrottleRate) {
+		s.throttled[req.action]++
 		return nil, errThrottled(s.throttleHeaders, s.limitFor(req.action), now, now.Truncate(time.Minute).Add(time.Minute))
 	}
 	if s.rollLocked(s.faults.ServerErrorRate) {
@@ -236,6 +239,7 @@ func (s *Server) handle(req *apiRequest, requestID string) (any, *apiError) {
 		return nil, errUnavailable()
 	}
 	if aerr := s.takeRateToken(region, req.action, now); aerr != nil {
+		s.throttled[req.action]++
 		return nil, aerr
 	}
 
