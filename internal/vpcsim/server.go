@@ -42,6 +42,7 @@ type Server struct {
 	site        Site
 
 	throttleHeaders ThrottleHeaders
+	clockSpeed      int
 
 	regions    map[string]bool
 	vpcs       map[string]VPC
@@ -108,6 +109,7 @@ func New(opts ...Option) *Server {
 		site:        st.site,
 
 		throttleHeaders: st.throttleHeaders,
+		clockSpeed:      st.clockSpeed,
 		regions:         map[string]bool{},
 		vpcs:            map[string]VPC{},
 		vswitches:       map[string]VSwitch{},
@@ -229,7 +231,7 @@ func (s *Server) handle(req *apiRequest, requestID string) (any, *apiError) {
 
 	if s.rollLocked(s.faults.ThrottleRate) {
 		s.throttled[req.action]++
-		return nil, errThrottled(s.throttleHeaders, s.limitFor(req.action), now, now.Truncate(time.Minute).Add(time.Minute))
+		return nil, errThrottled(s.throttleHeaders, s.clockSpeed, s.limitFor(req.action), now, now.Truncate(time.Minute).Add(time.Minute))
 	}
 	if s.rollLocked(s.faults.ServerErrorRate) {
 		// Both server failures the VPC docs say are worth a retry.
@@ -286,7 +288,7 @@ func (s *Server) takeRateToken(region, action string, now time.Time) *apiError {
 		s.windows[k] = w
 	}
 	if w.count >= limit {
-		return errThrottled(s.throttleHeaders, limit, now, start.Add(time.Minute))
+		return errThrottled(s.throttleHeaders, s.clockSpeed, limit, now, start.Add(time.Minute))
 	}
 	w.count++
 	return nil
