@@ -54,7 +54,13 @@ type Error struct {
 	HTTPStatus int
 	RetryAfter time.Duration // from the throttling headers, when the API said
 	Attempts   int
+	// Unsent says that the call was never sent: the client-side rate limit
+	// had no start for it before the caller's deadline.
+	Unsent bool
 }
+
+// NotSent says that nothing reached the API (see Unsent).
+func (e *Error) NotSent() bool { return e.Unsent }
 
 func (e *Error) Error() string {
 	s := fmt.Sprintf("%s: %s", e.Action, e.Code)

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"sort"
+	"sync"
 	"unicode/utf8"
 
 	"github.com/vpngw/vpngw/events"
@@ -122,6 +123,7 @@ func batchItems(batch Input, b events.BatchRequest, scheme store.ItemScheme) []I
 		items[i] = Input{
 			Identity:    id,
 			item:        true,
+			batch:       batch.Identity.Key(),
 			Type:        events.TypeRequested,
 			Data:        raw,
 			TraceParent: batch.TraceParent,
@@ -183,6 +185,47 @@ func (s *Service) recordBatch(ctx context.Context, x Input) ([]Input, error) {
 	return batchItems(x, b, got.ItemScheme), nil
 }
 
+// continueItems creates, at once, the items of a batch that no invocation
+// attempted (the deadline of the invocation that worked on the batch came
+// first): the caller holds the batch, so no invocation is creating them
+// now, and the batch is known to be in progress, so there is no reason to
+// wait VPNGW_REDRIVE_AFTER as for a request whose delivery may still be
+// running. An item that was attempted and failed keeps that wait (the
+// reconcile tick's re-drive), which spaces its retries. Each item keeps
+// its ClientToken and moves on only from received, so nothing is created
+// twice. It returns how many items it took up.
+func (s *Service) continueItems(ctx context.Context, keys []string, byKey map[string]store.Request) (int, error) {
+	var todo []store.Request
+	for _, k := range keys {
+		if r := byKey[k]; r.State == store.Received && r.Attempts == 0 {
+			todo = append(todo, r)
+		}
+	}
+	if len(todo) == 0 {
+		return 0, nil
+	}
+	var (
+		mu    sync.Mutex
+		first error
+	)
+	s.parallel(len(todo), func(i int) {
+		if s.deadlineNear(ctx) {
+			return
+		}
+		if _, err := s.Redrive(ctx, todo[i]); err != nil {
+			mu.Lock()
+			if first == nil {
+				first = err
+			}
+			mu.Unlock()
+		}
+	})
+	if first != nil && !notSent(first) {
+		return len(todo), first
+	}
+	return len(todo), nil
+}
+
 // FinishBatch is the reconcile tick's part in a batch: it records and
 // creates any item that no delivery reached (a crash between recording the
 // batch and its items), and once every item is terminal it writes the
@@ -213,12 +256,17 @@ func (s *Service) FinishBatch(ctx context.Context, batch store.Request, leaseOwn
 	var missing []Input
 	for i, k := range keys {
 		if _, ok := byKey[k]; !ok {
+			// The caller holds the batch: the items are its to create.
+			items[i].batch = ""
 			missing = append(missing, items[i])
 		}
 	}
 	if len(missing) > 0 {
 		// Redrive what no delivery recorded; the next tick looks again.
 		_, err := s.HandleAll(ctx, missing)
+		return false, err
+	}
+	if n, err := s.continueItems(ctx, keys, byKey); n > 0 || err != nil {
 		return false, err
 	}
 	sum := events.BatchCompleted{Request: x.Identity.Ref(), Total: len(items)}

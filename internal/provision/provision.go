@@ -33,6 +33,8 @@ type Store interface {
 	InsertWithin(ctx context.Context, r store.Request, events []store.Event, q store.Quota) (store.Request, bool, error)
 	CheckQuota(ctx context.Context, key string, q store.Quota) error
 	Transition(ctx context.Context, key string, from []store.State, to store.State, leaseOwner string, c store.Change, events []store.Event) (store.Request, error)
+	Hold(ctx context.Context, key, owner string, now, until time.Time) (bool, error)
+	Release(ctx context.Context, owner string, keys []string) error
 }
 
 // Policy decides whether a requester may have the gateway it asks for. The
@@ -87,6 +89,9 @@ type Input struct {
 	// item marks an item of a batch, the only request whose id may have
 	// the form of events.BatchItemID.
 	item bool
+	// batch is the key of the batch an item belongs to ("" for a
+	// request sent alone).
+	batch string
 
 	// turn orders the input's quota decision after those of the earlier
 	// inputs of its source in the same delivery (HandleAll sets it).
@@ -226,6 +231,8 @@ func (s *Service) HandleAll(ctx context.Context, in []Input) ([]Result, error) {
 	for i := range flat {
 		flat[i].turn = ord.turn(i)
 	}
+	held := s.holdBatches(ctx, flat)
+	defer held.release(ctx)
 	s.parallel(len(flat), func(i int) {
 		var (
 			res  Result
@@ -241,10 +248,17 @@ func (s *Service) HandleAll(ctx context.Context, in []Input) ([]Result, error) {
 		if !slots[i].need {
 			return
 		}
+		if b := flat[i].batch; b != "" && !held.holds(b) {
+			// Another invocation (a reconcile tick continuing the batch)
+			// holds the batch and creates its items; calling for them
+			// here too would spend the API's quota twice.
+			results[base+i] = Result{Source: slots[i].id.Source, EventID: slots[i].id.EventID, Key: slots[i].rec.Key,
+				State: store.Received, Message: "recorded; its batch is being continued by another invocation"}
+			return
+		}
 		if s.deadlineNear(ctx) {
 			deferred.Add(1)
-			results[base+i] = Result{Source: slots[i].id.Source, EventID: slots[i].id.EventID, Key: slots[i].rec.Key,
-				State: store.Received, Retry: true, Message: "not attempted before the invocation's deadline; recorded, and taken up by the redelivery or the reconcile tick"}
+			results[base+i] = notAttempted(slots[i].id, slots[i].rec.Key)
 			return
 		}
 		log := s.log.With("request_key", slots[i].rec.Key, "source", slots[i].id.Source, "event_id", slots[i].id.EventID)
@@ -259,6 +273,13 @@ func (s *Service) HandleAll(ctx context.Context, in []Input) ([]Result, error) {
 		}
 	}
 	return results, nil
+}
+
+// notAttempted is the result of a request whose creation the invocation's
+// deadline left for later.
+func notAttempted(id request.Identity, key string) Result {
+	return Result{Source: id.Source, EventID: id.EventID, Key: key, State: store.Received, Retry: true,
+		Message: "not attempted before the invocation's deadline; recorded, and taken up by the redelivery or the reconcile tick"}
 }
 
 // parallel runs f(0..n-1) with the service's concurrency.
@@ -651,6 +672,14 @@ func (s *Service) create(ctx context.Context, log *slog.Logger, id request.Ident
 	cancel()
 	now := s.now()
 	if err != nil {
+		if notSent(err) {
+			// The rate limit had no start for the call before the
+			// deadline: nothing reached the API. The request stays as
+			// it was, unattempted, so that whoever continues its batch
+			// takes it up at once.
+			log.InfoContext(ctx, "create not sent before the deadline", "err", err)
+			return notAttempted(id, rec.Key), fmt.Errorf("create gateway for %s: %w", rec.Key, err)
+		}
 		var op OperatorFault
 		if errors.As(err, &op) && op.OperatorFix() != "" {
 			return s.operatorFault(ctx, log, id, rec, op, err)

@@ -108,6 +108,16 @@ func WithRedriver(r Redriver, after time.Duration) Option {
 	return func(s *Service) { s.redriver, s.redrive = r, after }
 }
 
+// WithReserve sets how much of the invocation's time a tick leaves unused,
+// to record and publish what it did (default 5 s).
+func WithReserve(d time.Duration) Option {
+	return func(s *Service) {
+		if d > 0 {
+			s.reserve = d
+		}
+	}
+}
+
 // WithBatches finishes batch requests on each tick.
 func WithBatches(b BatchFinisher) Option { return func(s *Service) { s.batches = b } }
 

@@ -59,6 +59,18 @@ var (
 	ErrInvalidValue = errors.New("store: a value cannot be stored as sent")
 )
 
+// LearnedRate is an API rate learned from the API's throttling answers.
+type LearnedRate struct {
+	// PerSec is the rate, in calls a second, the API allowed when it last
+	// throttled.
+	PerSec float64
+	// Since is when it was learned; ResumeAt when calls may start again
+	// (the end of the window the API said it was throttling).
+	Since, ResumeAt time.Time
+	// Hold is how long PerSec is kept before the rate is probed upwards.
+	Hold time.Duration
+}
+
 // Request is one recorded gateway request.
 type Request struct {
 	Key         string // request.Identity.Key(): unique
@@ -202,6 +214,18 @@ type Store interface {
 	CheckQuota(ctx context.Context, key string, q Quota) error
 	// Release ends owner's lease on the requests with keys, leaving their state.
 	Release(ctx context.Context, owner string, keys []string) error
+	// Hold leases the request with key to owner until until, unless another
+	// owner's lease on it is in force at now; it reports whether owner holds
+	// it, and ErrNotFound when there is no such request. A provision
+	// invocation holds the batch it works on, so that a reconcile tick
+	// (whose Claim skips leased requests) does not continue it meanwhile.
+	Hold(ctx context.Context, key, owner string, now, until time.Time) (bool, error)
+	// LearnedRate returns the API rate learned for bucket (region and API
+	// action) and whether there is one.
+	LearnedRate(ctx context.Context, bucket string) (LearnedRate, bool, error)
+	// SetLearnedRate records r as bucket's learned rate, for every instance
+	// on the store; the last one set is the one in force.
+	SetLearnedRate(ctx context.Context, bucket string, r LearnedRate) error
 	// Unsent returns up to limit outbox events neither marked sent nor
 	// parked, in Seq order.
 	Unsent(ctx context.Context, limit int) ([]Event, error)

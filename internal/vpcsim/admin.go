@@ -138,6 +138,24 @@ func (s *Server) Calls(action string) int {
 	return s.calls[action]
 }
 
+// Throttled returns how many calls of action were answered Throttling.User
+// (by the rate limit or the ThrottleRate fault).
+func (s *Server) Throttled(action string) int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.throttled[action]
+}
+
+// SetRateLimit changes action's limit per region and clock minute while the
+// server runs, as an account's quota raised (or lowered) in Quota Center
+// is; see WithRateLimit. Calls already counted in the current window stay
+// counted.
+func (s *Server) SetRateLimit(action string, perMinute int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.limits[action] = perMinute
+}
+
 // CallCounts returns Calls for every action called so far.
 func (s *Server) CallCounts() map[string]int {
 	s.mu.Lock()

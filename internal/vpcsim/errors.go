@@ -135,10 +135,12 @@ func errNonceUsed() *apiError {
 // remaining, the milliseconds until the window resets and the reset time in
 // Unix seconds), which the classic core SDK and most clients read, and
 // x-acs-retry-after (milliseconds), which the Tea-generation core reads.
-// headers picks which of them are sent.
-func errThrottled(headers ThrottleHeaders, limit int, now, reset time.Time) *apiError {
+// headers picks which of them are sent. speed is how many times faster
+// than the wall clock the service clock runs: the wait is said in
+// wall-clock time, which is what a client waits on.
+func errThrottled(headers ThrottleHeaders, speed int, limit int, now, reset time.Time) *apiError {
 	e := newAPIError(http.StatusBadRequest, "Throttling.User", "Request was denied due to user flow control.")
-	left := max(reset.Sub(now).Milliseconds(), 0)
+	left := max(reset.Sub(now).Milliseconds()/int64(max(speed, 1)), 0)
 	e.header = http.Header{}
 	if headers != RetryAfterHeaderOnly {
 		e.header.Set("x-ratelimit-user-api", "Limit:"+strconv.Itoa(limit)+",Remain:0,TimeLeft:"+

@@ -89,6 +89,7 @@ type settings struct {
 	logger      *slog.Logger
 
 	throttleHeaders ThrottleHeaders
+	clockSpeed      int
 }
 
 func defaultSettings() settings {
@@ -239,4 +240,17 @@ const (
 // test can check a client that reads either style alone.
 func WithThrottleHeaders(h ThrottleHeaders) Option {
 	return func(s *settings) { s.throttleHeaders = h }
+}
+
+// WithClockSpeed says that the clock of WithClock runs speed times faster
+// than the wall clock, as a test's does to let minutes pass in seconds:
+// the waits of throttling answers (TimeLeft, x-acs-retry-after), which a
+// client waits on its own clock, are then said in wall-clock time. One (the
+// default) leaves them as they are.
+func WithClockSpeed(speed int) Option {
+	return func(s *settings) {
+		if speed >= 1 {
+			s.clockSpeed = speed
+		}
+	}
 }

@@ -42,6 +42,7 @@ type Server struct {
 	site        Site
 
 	throttleHeaders ThrottleHeaders
+	clockSpeed      int
 
 	regions    map[string]bool
 	vpcs       map[string]VPC
@@ -56,15 +57,16 @@ type Server struct {
 
 	// mu guards the emulated world below; API calls hold it while they run,
 	// which makes each call atomic, as idempotent creation needs.
-	mu       sync.Mutex
-	rng      *rand.Rand
-	gateways map[string]*gatewayState
-	seq      int64
-	tokens   map[string]tokenRecord
-	calls    map[string]int
-	windows  map[windowKey]*window
-	faults   Faults
-	ipSeq    uint32
+	mu        sync.Mutex
+	rng       *rand.Rand
+	gateways  map[string]*gatewayState
+	seq       int64
+	tokens    map[string]tokenRecord
+	calls     map[string]int
+	throttled map[string]int
+	windows   map[windowKey]*window
+	faults    Faults
+	ipSeq     uint32
 
 	nonceMu   sync.Mutex
 	nonces    map[string]time.Time
@@ -107,6 +109,7 @@ func New(opts ...Option) *Server {
 		site:        st.site,
 
 		throttleHeaders: st.throttleHeaders,
+		clockSpeed:      st.clockSpeed,
 		regions:         map[string]bool{},
 		vpcs:            map[string]VPC{},
 		vswitches:       map[string]VSwitch{},
@@ -117,6 +120,7 @@ func New(opts ...Option) *Server {
 		gateways:        map[string]*gatewayState{},
 		tokens:          map[string]tokenRecord{},
 		calls:           map[string]int{},
+		throttled:       map[string]int{},
 		windows:         map[windowKey]*window{},
 		faults:          st.faults,
 		nonces:          map[string]time.Time{},
@@ -226,7 +230,8 @@ func (s *Server) handle(req *apiRequest, requestID string) (any, *apiError) {
 	region := req.params["RegionId"]
 
 	if s.rollLocked(s.faults.ThrottleRate) {
-		return nil, errThrottled(s.throttleHeaders, s.limitFor(req.action), now, now.Truncate(time.Minute).Add(time.Minute))
+		s.throttled[req.action]++
+		return nil, errThrottled(s.throttleHeaders, s.clockSpeed, s.limitFor(req.action), now, now.Truncate(time.Minute).Add(time.Minute))
 	}
 	if s.rollLocked(s.faults.ServerErrorRate) {
 		// Both server failures the VPC docs say are worth a retry.
@@ -236,6 +241,7 @@ func (s *Server) handle(req *apiRequest, requestID string) (any, *apiError) {
 		return nil, errUnavailable()
 	}
 	if aerr := s.takeRateToken(region, req.action, now); aerr != nil {
+		s.throttled[req.action]++
 		return nil, aerr
 	}
 
@@ -282,7 +288,7 @@ func (s *Server) takeRateToken(region, action string, now time.Time) *apiError {
 		s.windows[k] = w
 	}
 	if w.count >= limit {
-		return errThrottled(s.throttleHeaders, limit, now, start.Add(time.Minute))
+		return errThrottled(s.throttleHeaders, s.clockSpeed, limit, now, start.Add(time.Minute))
 	}
 	w.count++
 	return nil

@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"log/slog"
 	"math/rand/v2"
 	"net/http"
 	"net/url"
@@ -60,6 +61,14 @@ type Config struct {
 	// RootCAs verifies the endpoint's certificate instead of the system's
 	// roots (VPNGW_CA_FILE). Nil: the system's roots.
 	RootCAs *x509.CertPool
+	// Book shares the rates learned from throttling (see Learning) with
+	// every instance that uses the same database. Nil: this process learns
+	// alone.
+	Book RateBook
+	// Learning shapes the learned rates; the zero value is the default.
+	Learning Learning
+	// Log receives what learning decides. Nil: discarded.
+	Log *slog.Logger
 }
 
 // DefaultRates are the VPC API's documented per-account quotas, per region:
@@ -83,6 +92,8 @@ type Client struct {
 	poolCreds cloud.Credentials
 
 	calls sync.Map // action → *atomic.Int64: HTTP attempts made
+
+	learn *learner
 }
 
 // New builds a Client. It refuses an endpoint it cannot parse.
@@ -106,6 +117,7 @@ func New(cfg Config) (*Client, error) {
 	if c.cfg.Rates == nil {
 		c.cfg.Rates = DefaultRates
 	}
+	c.learn = newLearner(cfg.Book, cfg.Learning, cfg.Log)
 	if cfg.Endpoint != "" {
 		ep := cfg.Endpoint
 		if !strings.Contains(ep, "://") {
@@ -204,18 +216,27 @@ const maxPooled = 16
 // token in them is reused.
 func (c *Client) call(ctx context.Context, region, action string, params map[string]string, out any) (string, error) {
 	var last *cloud.Error
+	key := region + "/" + action
+	configured := c.cfg.Rates[action]
 	for attempt := 1; attempt <= c.cfg.MaxAttempts; attempt++ {
-		if perSec := c.cfg.Rates[action]; perSec > 0 {
-			if err := c.cfg.Limiter.Wait(ctx, region+"/"+action, perSec); err != nil {
-				if ce := (*cloud.Error)(nil); errors.As(err, &ce) {
-					ce.Action = action
-					return "", ce
-				}
-				return "", c.giveUp(action, last, err)
+		perSec, err := c.start(ctx, key, configured)
+		if err != nil {
+			if ce := (*cloud.Error)(nil); errors.As(err, &ce) {
+				ce.Action = action
+				return "", ce
 			}
+			e := c.giveUp(action, last, err)
+			// Nothing of this call reached the API when no attempt
+			// was made.
+			if ce := (*cloud.Error)(nil); errors.As(e, &ce) && last == nil {
+				ce.Unsent = true
+			}
+			return "", e
 		}
+		started := time.Now()
 		body, err := c.once(ctx, region, action, params)
 		if err == nil {
+			c.learn.sent(key, started)
 			if err := json.Unmarshal(body, out); err != nil {
 				return "", &cloud.Error{Action: action, Kind: cloud.Transient, Code: "BadResponse", Message: "decode answer: " + err.Error()}
 			}
@@ -228,6 +249,14 @@ func (c *Client) call(ctx context.Context, region, action string, params map[str
 			last = classify(action, err, cloud.Credentials{})
 		}
 		last.Attempts = attempt
+		if last.Kind == cloud.Throttled && configured > 0 {
+			// The API's quota is below the rate in force: lower it, for
+			// every instance, and wait for the API's window to end.
+			resume := c.learn.throttled(ctx, key, perSec, configured, last.RetryAfter, time.Now())
+			last.RetryAfter = max(last.RetryAfter, time.Until(resume))
+		} else if last.Kind == cloud.Permanent && last.HTTPStatus != 0 {
+			c.learn.sent(key, started) // answered, and counted by the API
+		}
 		// An operator fault does not pass while the call waits: the
 		// credentials stay what they are until someone changes them.
 		if last.Kind == cloud.Permanent || last.Kind == cloud.Operator || attempt == c.cfg.MaxAttempts {
@@ -251,6 +280,39 @@ func (c *Client) call(ctx context.Context, region, action string, params map[str
 		}
 	}
 	return "", last
+}
+
+// start waits until a call under key may start: after the end of a window
+// the API throttled, then at the rate in force (configured, or lower when
+// learned from throttling). It returns that rate (0: no limit), or an error
+// when the start would come after ctx's deadline.
+func (c *Client) start(ctx context.Context, key string, configured float64) (float64, error) {
+	if configured <= 0 {
+		return 0, nil
+	}
+	for {
+		perSec, resume := c.learn.rate(ctx, key, configured, time.Now())
+		if wait := time.Until(resume); wait > 0 {
+			if dl, ok := ctx.Deadline(); ok && dl.Before(resume) {
+				return 0, &NoSlotError{Key: key, Wait: wait}
+			}
+			t := time.NewTimer(wait)
+			select {
+			case <-ctx.Done():
+				t.Stop()
+				return 0, ctx.Err()
+			case <-t.C:
+			}
+		}
+		if err := c.cfg.Limiter.Wait(ctx, key, perSec); err != nil {
+			return 0, err
+		}
+		// A throttle met meanwhile (by another call) pauses this one
+		// too: its start was reserved at the old rate.
+		if _, r := c.learn.rate(ctx, key, configured, time.Now()); !r.After(resume) || !r.After(time.Now()) {
+			return perSec, nil
+		}
+	}
 }
 
 func (c *Client) giveUp(action string, last *cloud.Error, err error) error {

@@ -47,7 +47,9 @@ func classify(action string, err error, creds cloud.Credentials) *cloud.Error {
 			e.Message = strings.TrimRight(e.Message, ". ") + ". " + hint
 		}
 		switch {
-		case cloud.ThrottlingCode(e.Code):
+		case cloud.ThrottlingCode(e.Code) || hasHeader(se.RespHeaders, "x-acs-retry-after"):
+			// The Tea-generation core takes any error answer that
+			// carries x-acs-retry-after as throttling; so does this.
 			e.Kind = cloud.Throttled
 			e.RetryAfter = retryAfter(se.RespHeaders)
 		case cloud.OperatorCode(e.Code, e.HTTPStatus):
@@ -176,6 +178,16 @@ func retryAfter(h map[string][]string) time.Duration {
 		}
 	}
 	return wait
+}
+
+// hasHeader says whether h has a header name (any case).
+func hasHeader(h map[string][]string, name string) bool {
+	for k := range h {
+		if strings.EqualFold(k, name) {
+			return true
+		}
+	}
+	return false
 }
 
 // maxRetryAfterMs bounds a header's wait (a day): a larger number is not a

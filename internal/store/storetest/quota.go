@@ -23,6 +23,7 @@ func RunShared(t *testing.T, open func(t *testing.T, n int) []store.Store) {
 		fn   func(t *testing.T, stores []store.Store)
 	}{
 		{"InsertWithinAcrossStores", testInsertWithinAcrossStores},
+		{"LearnedRateAcrossStores", testLearnedRateAcrossStores},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -50,6 +50,8 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"ValuesBeyondAColumn", testValuesBeyondAColumn},
 		{"History", testHistory},
 		{"HistoryReasons", testHistoryReasons},
+		{"Hold", testHold},
+		{"LearnedRate", testLearnedRate},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -1,0 +1,76 @@
+package app_test
+
+import (
+	"context"
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/vpngw/vpngw/internal/reconcile"
+	"github.com/vpngw/vpngw/internal/store"
+)
+
+// A batch whose invocation's deadline came before its items were created
+// is continued by the next reconcile tick at once, without waiting
+// VPNGW_REDRIVE_AFTER (the clock does not move here), and every item is
+// created once. While an invocation holds the batch, the tick leaves it.
+func TestBatchLeftByTheDeadlineIsContinuedByTheNextTick(t *testing.T) {
+	s := newStack(t)
+	var items []map[string]any
+	for i := range 12 {
+		d := validData()
+		d["Name"] = fmt.Sprintf("continued-%02d", i)
+		items = append(items, d)
+	}
+	payload := batchEvent("continued-batch", items)
+	// An invocation with less time left than the provision reserve records
+	// the batch and its items and creates none of them.
+	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+	_, err := s.App.ProvisionHandler()(ctx, payload)
+	cancel()
+	if err == nil {
+		t.Fatal("an invocation that created nothing must ask to be delivered again")
+	}
+	if n := len(s.API.Gateways()); n != 0 {
+		t.Fatalf("%d gateways before the tick, want 0", n)
+	}
+	batchKey := requestKey("/batch/nightly", "continued-batch")
+
+	// Another invocation holds the batch: the tick leaves it alone.
+	if ok, err := s.App.Store.Hold(t.Context(), batchKey, "provision-other", s.Now(), s.Now().Add(time.Minute)); err != nil || !ok {
+		t.Fatalf("hold: %t %v", ok, err)
+	}
+	if rep := s.tick(); len(s.API.Gateways()) != 0 {
+		t.Fatalf("tick while another invocation holds the batch: %+v, %d gateways, want none", rep, len(s.API.Gateways()))
+	}
+	if err := s.App.Store.Release(t.Context(), "provision-other", []string{batchKey}); err != nil {
+		t.Fatal(err)
+	}
+
+	rep, err := s.App.Reconcile.Tick(t.Context(), reconcile.Options{})
+	if err != nil {
+		t.Fatalf("tick: %v", err)
+	}
+	gws := s.API.Gateways()
+	if len(gws) != len(items) {
+		t.Fatalf("tick %+v left %d gateways, want all %d items created at once", rep, len(gws), len(items))
+	}
+	tokens := map[string]bool{}
+	for _, g := range gws {
+		if tokens[g.ClientToken] {
+			t.Fatalf("two gateways for ClientToken %s", g.ClientToken)
+		}
+		tokens[g.ClientToken] = true
+	}
+	// A late redelivery of the batch creates nothing more.
+	if _, err := s.provision(payload); err != nil {
+		t.Fatalf("redelivery: %v", err)
+	}
+	if n := len(s.API.Gateways()); n != len(items) {
+		t.Fatalf("%d gateways after the redelivery, want %d", n, len(items))
+	}
+	rec, err := s.App.Store.Get(t.Context(), batchKey)
+	if err != nil || rec.State != store.Batch {
+		t.Fatalf("batch record %+v %v, want still open until its items are active", rec.State, err)
+	}
+}
