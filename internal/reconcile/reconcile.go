@@ -94,9 +94,9 @@ type Service struct {
 	// The schedule within a tick (schedule.go, watch.go).
 	sched Schedule
 	sleep func(ctx context.Context, d time.Duration) error // waits on the clock of now
-	speed float64                                           // the clock's seconds per wall-clock second
-	slots Slots                                             // the shared queue of call starts
-	share float64                                           // DescribeVpnGateways calls a second per region the checks may make (0: no bound)
+	speed float64                                          // the clock's seconds per wall-clock second
+	slots Slots                                            // the shared queue of call starts
+	share float64                                          // DescribeVpnGateways calls a second per region the checks may make (0: no bound)
 }
 
 // Option configures a Service.
