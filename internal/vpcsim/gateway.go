@@ -583,7 +583,7 @@ func (s *Server) createVpnGateway(req *apiRequest, requestID string, now time.Ti
 			ClientToken:               token,
 		},
 		seq:     s.seq,
-		readyAt: now.Add(s.delay),
+		readyAt: now.Add(s.provisioningDelayLocked()),
 	}
 	s.gateways[id] = g
 	if token != "" {
@@ -836,4 +836,13 @@ func (s *Server) deleteVpnGateway(req *apiRequest, requestID string, now time.Ti
 		s.tokens[tokenKey] = tokenRecord{fingerprint: fp, gatewayID: g.ID}
 	}
 	return deleteResponse{RequestID: requestID}, nil
+}
+
+// provisioningDelayLocked is how long a gateway created now stays "init":
+// the fixed delay, or one drawn uniformly from the range. s.mu is held.
+func (s *Server) provisioningDelayLocked() time.Duration {
+	if s.delayMax <= s.delay {
+		return s.delay
+	}
+	return s.delay + time.Duration(s.rng.Int64N(int64(s.delayMax-s.delay)+1))
 }
