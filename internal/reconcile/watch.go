@@ -75,7 +75,10 @@ func (s *Service) watch(ctx context.Context, log *slog.Logger, rep *Report, want
 			rep.StillPending = 0
 			unsettled := s.check(ctx, log, rep, due, nil)
 			rep.Checks++
-			ag.checked(due, unsettled, s.now())
+			// The next check counts from this one's start: a check that
+			// waited for its share's call starts is not followed by a
+			// whole interval more.
+			ag.checked(due, unsettled, now)
 			if len(unsettled) < len(due) {
 				s.settled(ctx, log, rep)
 			}
