@@ -66,6 +66,10 @@ type Gateway struct {
 	EndTime                    time.Time `json:"EndTime"`
 	OrderID                    int64     `json:"OrderId"`
 	ClientToken                string    `json:"ClientToken"`
+	// ReadyAt is when the gateway turns (or turned) active: its creation
+	// and its provisioning delay. The API does not say it; benchmarks
+	// measure from it.
+	ReadyAt time.Time `json:"ReadyAt"`
 }
 
 func (g Gateway) clone() Gateway {
@@ -585,6 +589,7 @@ func (s *Server) createVpnGateway(req *apiRequest, requestID string, now time.Ti
 		seq:     s.seq,
 		readyAt: now.Add(s.provisioningDelayLocked()),
 	}
+	g.ReadyAt = g.readyAt
 	s.gateways[id] = g
 	if token != "" {
 		s.tokens[tokenKey] = tokenRecord{fingerprint: fp, gatewayID: id, name: name, orderID: g.OrderID}
