@@ -81,7 +81,10 @@ func New(ctx context.Context, c Config, log *slog.Logger, opts ...Option) (_ *Ap
 	for _, f := range opts {
 		f(&o)
 	}
-	schedule := reconcile.OneCheckPerTick
+	schedule, speed := reconcile.OneCheckPerTick, 1.0
+	if o.sleep != nil && o.speed > 0 {
+		speed = o.speed
+	}
 	if o.clock == nil || o.sleep != nil {
 		schedule = reconcile.DefaultSchedule
 	}
@@ -99,7 +102,14 @@ func New(ctx context.Context, c Config, log *slog.Logger, opts ...Option) (_ *Ap
 			}
 		}
 	}()
-	a.Store, err = openStore(ctx, c)
+	var storeOpts []sqlstore.Option
+	if o.sleep != nil {
+		// Reconcile sleeps on the clock of WithClock and spaces its checks
+		// through the store's api_slots, which the store times: on the
+		// same clock.
+		storeOpts = append(storeOpts, sqlstore.WithClock(o.clock))
+	}
+	a.Store, err = openStore(ctx, c, storeOpts...)
 	if err != nil {
 		return nil, err
 	}
@@ -157,7 +167,9 @@ func New(ctx context.Context, c Config, log *slog.Logger, opts ...Option) (_ *Ap
 		reconcile.WithBatches(a.Provision),
 		reconcile.WithDrainer(a.Outbox),
 		reconcile.WithSchedule(schedule), reconcile.WithTimer(o.sleep, o.speed),
-		reconcile.WithQuotaShare(a.Store, ReconcileQuotaShare*c.APIRates["DescribeVpnGateways"]))
+		// VPNGW_API_RATES are wall-clock rates; the checks are spaced on
+		// reconcile's clock, which runs speed times as fast.
+		reconcile.WithQuotaShare(a.Store, ReconcileQuotaShare*c.APIRates["DescribeVpnGateways"]/speed))
 	if err != nil {
 		return nil, err
 	}
