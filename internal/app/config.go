@@ -59,7 +59,7 @@ type Config struct {
 	// EmulatorDelayMax is the most of VPNGW_EMULATOR_DELAY's range (zero:
 	// one fixed delay).
 	EmulatorDelayMax time.Duration
-	EmulatorQuota int           // VPNGW_EMULATOR_QUOTA (local stack)
+	EmulatorQuota    int // VPNGW_EMULATOR_QUOTA (local stack)
 	// EmulatorSeed is VPNGW_EMULATOR_SEED as given: a seed file's path or
 	// the seed's JSON, read by the local stack, which alone links the
 	// emulator (docs/EMULATOR.md).
