@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"log/slog"
 	"math/rand/v2"
 	"slices"
 	"strings"
@@ -84,7 +85,7 @@ func BenchmarkAnnounce(b *testing.B) {
 					// before: once, at the timer's cadence.
 					svc, err := reconcile.New(s.App.Store, s.App.Cloud, reconcile.WithClock(clk.Now),
 						reconcile.WithTimer(clk.Sleep, clk.Speed()), reconcile.WithDrainer(s.App.Outbox),
-						reconcile.WithSchedule(reconcile.OneCheckPerTick))
+						reconcile.WithSchedule(reconcile.OneCheckPerTick), reconcile.WithLogger(slog.New(slog.DiscardHandler)))
 					if err != nil {
 						b.Fatal(err)
 					}
