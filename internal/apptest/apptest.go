@@ -38,6 +38,7 @@ import (
 
 	"github.com/vpngw/vpngw/internal/app"
 	"github.com/vpngw/vpngw/internal/queue/natsembed"
+	"github.com/vpngw/vpngw/internal/reconcile"
 	"github.com/vpngw/vpngw/internal/testclock"
 	"github.com/vpngw/vpngw/internal/testenv"
 	"github.com/vpngw/vpngw/internal/vpcsim"
@@ -322,18 +323,6 @@ func (s *Stack) AppConfig() app.Config {
 	return cfg
 }
 
-// sleepWall waits d of wall-clock time, or until ctx ends.
-func sleepWall(ctx context.Context, d time.Duration) error {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-t.C:
-		return nil
-	}
-}
-
 // Now is the stack's time: the test clock's, or the wall clock's.
 func (s *Stack) Now() time.Time {
 	if s.Clock != nil {
@@ -350,7 +339,7 @@ func (s *Stack) newApp(cfg app.Config, log *slog.Logger) (*app.App, error) {
 	case s.timer && s.Clock != nil:
 		opts = append(opts, app.WithTimer(s.Clock.Sleep, s.Clock.Speed()))
 	case s.timer:
-		opts = append(opts, app.WithTimer(sleepWall, 1))
+		opts = append(opts, app.WithTimer(reconcile.SleepWall, 1))
 	}
 	a, err := app.New(ctx, cfg, log, opts...)
 	if err != nil {

@@ -156,7 +156,7 @@ func New(st Store, api Describer, opts ...Option) (*Service, error) {
 		store: st, api: api, now: time.Now, log: slog.Default(),
 		timeout: 30 * time.Minute, notFound: time.Minute, lease: 2 * time.Minute,
 		batch: 500, maxClaim: 20000, reserve: 5 * time.Second,
-		sleep: sleepWall, speed: 1,
+		sleep: SleepWall, speed: 1,
 	}
 	for _, o := range opts {
 		o(s)

@@ -186,8 +186,9 @@ func (s *Service) pace(ctx context.Context, region string) error {
 	return s.sleep(ctx, wait)
 }
 
-// sleepWall waits d of wall-clock time, or until ctx ends.
-func sleepWall(ctx context.Context, d time.Duration) error {
+// SleepWall waits d of wall-clock time, or until ctx ends: how a tick
+// waits unless WithTimer says otherwise.
+func SleepWall(ctx context.Context, d time.Duration) error {
 	if d <= 0 {
 		return ctx.Err()
 	}
