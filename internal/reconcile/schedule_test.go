@@ -212,3 +212,20 @@ func TestAdaptiveChecksYoungGatewaysEveryFewSeconds(t *testing.T) {
 	}
 	t.Logf("%d checks; per minute %v", len(log.checks), perMinute(log.checks))
 }
+
+// A tick limited to some regions, as an operator invokes one, checks once:
+// staying would keep the other regions' requests it claimed from the
+// timer's ticks.
+func TestAdaptiveTickLimitedToRegionsChecksOnce(t *testing.T) {
+	svc, log, clk := emulatedRun(t, 3)
+	clk.Advance(10 * time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	rep, err := svc.Tick(ctx, reconcile.Options{Regions: []string{"cn-hangzhou"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rep.Checks != 1 || len(log.checks) != 1 || rep.StillPending != 3 {
+		t.Errorf("region-limited tick: %d checks (%d listings), %d still pending; want one check, 3 pending", rep.Checks, len(log.checks), rep.StillPending)
+	}
+}

@@ -39,8 +39,9 @@ var errNoSlot = errors.New("no call start left in the checks' share before the d
 // watch claims the pending requests and checks them, round after round on
 // the schedule, while any is pending and the invocation lasts; each round
 // takes up requests that became pending meanwhile and publishes what it
-// settled at once. With OneCheckPerTick it makes one round. What it still
-// holds at the end is released for the next tick.
+// settled at once. With OneCheckPerTick, or limited to some regions, it
+// makes one round. What it still holds at the end is released for the next
+// tick.
 func (s *Service) watch(ctx context.Context, log *slog.Logger, rep *Report, want map[string]bool) {
 	ag := newAgenda(s.sched)
 	var elsewhere []string // claimed, in regions this tick does not check
@@ -88,7 +89,10 @@ func (s *Service) watch(ctx context.Context, log *slog.Logger, rep *Report, want
 				return
 			}
 		}
-		if !s.sched.Adaptive() {
+		if !s.sched.Adaptive() || len(want) > 0 {
+			// A tick limited to some regions (an operator's invocation)
+			// makes one round, as before: staying would hold the other
+			// regions' requests it claimed from every other tick.
 			return
 		}
 		rep.StillPending = ag.len()
