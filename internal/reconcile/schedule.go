@@ -57,10 +57,17 @@ func newAgenda(s Schedule) *agenda {
 	return &agenda{sched: s, reqs: map[string]store.Request{}, next: map[string]time.Time{}}
 }
 
-// add takes a request the tick claimed. Its first check is one young
-// interval after it was accepted: at once for one accepted before.
-func (a *agenda) add(r store.Request) {
+// add takes a request the tick claimed. What the tick claims first is
+// checked at once, whatever its age, as every tick always did (the
+// invocation may have time for one check only); a request that became
+// pending while the tick runs is first checked one young interval after it
+// was accepted.
+func (a *agenda) add(r store.Request, first bool, now time.Time) {
 	a.reqs[r.Key] = r
+	if first {
+		a.next[r.Key] = now
+		return
+	}
 	a.next[r.Key] = r.AcceptedAt.Add(a.sched.Interval(0))
 }
 

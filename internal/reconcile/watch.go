@@ -64,7 +64,7 @@ func (s *Service) watch(ctx context.Context, log *slog.Logger, rep *Report, want
 		now := s.now()
 		if round == 0 || !now.Before(claimedAt.Add(claimEvery)) {
 			claimedAt = now
-			if !s.claimPending(ctx, rep, ag, &elsewhere, want) {
+			if !s.claimPending(ctx, rep, ag, &elsewhere, want, round == 0, now) {
 				return
 			}
 		}
@@ -111,7 +111,7 @@ func (s *Service) watch(ctx context.Context, log *slog.Logger, rep *Report, want
 // maxClaim held at once, into the agenda; the ones of regions the tick does
 // not check are held apart so that no round claims them again. It reports
 // whether the tick can go on.
-func (s *Service) claimPending(ctx context.Context, rep *Report, ag *agenda, elsewhere *[]string, want map[string]bool) bool {
+func (s *Service) claimPending(ctx context.Context, rep *Report, ag *agenda, elsewhere *[]string, want map[string]bool, first bool, now time.Time) bool {
 	for ag.len()+len(*elsewhere) < s.maxClaim {
 		batch, err := s.store.Claim(ctx, []store.State{store.Pending}, rep.Owner, s.now(), s.leaseFor(ctx), min(s.batch, s.maxClaim-ag.len()-len(*elsewhere)))
 		if err != nil {
@@ -123,7 +123,7 @@ func (s *Service) claimPending(ctx context.Context, rep *Report, ag *agenda, els
 				*elsewhere = append(*elsewhere, r.Key)
 				continue
 			}
-			ag.add(r)
+			ag.add(r, first, now)
 		}
 		rep.Claimed += len(batch)
 		if len(batch) < s.batch {
