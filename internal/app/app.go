@@ -48,10 +48,23 @@ type options struct {
 	clock      func() time.Time
 	publisher  queue.Publisher
 	firstEvery bool
+	sleep      func(context.Context, time.Duration) error
+	speed      float64
 }
 
 // WithClock sets the clock the use cases read.
 func WithClock(now func() time.Time) Option { return func(o *options) { o.clock = now } }
+
+// WithTimer lets a reconcile tick on the clock of WithClock keep checking
+// while gateways are pending (reconcile.DefaultSchedule): sleep waits on
+// that clock, which runs speed times as fast as the wall clock
+// (testclock.Clock's Sleep and Speed). Without it, an application on a
+// clock of WithClock checks once per tick, as a clock that no one moves
+// would otherwise keep a tick waiting until its deadline; one on the wall
+// clock always keeps checking.
+func WithTimer(sleep func(context.Context, time.Duration) error, speed float64) Option {
+	return func(o *options) { o.sleep, o.speed = sleep, speed }
+}
 
 // WithPublisher uses p, as the only sink, instead of opening VPNGW_QUEUE_URL.
 func WithPublisher(p queue.Publisher) Option { return func(o *options) { o.publisher = p } }
@@ -74,6 +87,13 @@ func New(ctx context.Context, c Config, log *slog.Logger, opts ...Option) (_ *Ap
 	for _, f := range opts {
 		f(&o)
 	}
+	schedule, speed := reconcile.OneCheckPerTick, 1.0
+	if o.sleep != nil && o.speed > 0 {
+		speed = o.speed
+	}
+	if o.clock == nil || o.sleep != nil {
+		schedule = reconcile.DefaultSchedule
+	}
 	if o.clock == nil {
 		o.clock = time.Now
 	}
@@ -88,7 +108,14 @@ func New(ctx context.Context, c Config, log *slog.Logger, opts ...Option) (_ *Ap
 			}
 		}
 	}()
-	a.Store, err = openStore(ctx, c)
+	var storeOpts []sqlstore.Option
+	if o.sleep != nil {
+		// Reconcile sleeps on the clock of WithClock and spaces its checks
+		// through the store's api_slots, which the store times: on the
+		// same clock.
+		storeOpts = append(storeOpts, sqlstore.WithClock(o.clock))
+	}
+	a.Store, err = openStore(ctx, c, storeOpts...)
 	if err != nil {
 		return nil, err
 	}
@@ -148,7 +175,11 @@ func New(ctx context.Context, c Config, log *slog.Logger, opts ...Option) (_ *Ap
 		reconcile.WithProvisionTimeout(c.ProvisionTimeout),
 		reconcile.WithRedriver(redriver{a.Provision}, c.RedriveAfter),
 		reconcile.WithBatches(a.Provision),
-		reconcile.WithDrainer(a.Outbox))
+		reconcile.WithDrainer(a.Outbox),
+		reconcile.WithSchedule(schedule), reconcile.WithTimer(o.sleep, o.speed),
+		// VPNGW_API_RATES are wall-clock rates; the checks are spaced on
+		// reconcile's clock, which runs speed times as fast.
+		reconcile.WithQuotaShare(a.Store, ReconcileQuotaShare*c.APIRates["DescribeVpnGateways"]/speed))
 	if err != nil {
 		return nil, err
 	}
@@ -208,6 +239,15 @@ func (a *App) drain(ctx context.Context) {
 		a.Log.WarnContext(ctx, "outbox not fully published; the next reconcile tick retries", "err", err)
 	}
 }
+
+// ReconcileQuotaShare is the share of the DescribeVpnGateways rate of
+// VPNGW_API_RATES (per region) that reconcile's repeated checks may use, all
+// instances together (the store's api_slots): half, so that the other half
+// stays for everything else the account runs (the console, Terraform,
+// scripts, vpngwctl). With the documented 600 a minute, checks make at most
+// 300 calls a minute per region: ⌈N/50⌉ calls a check, so one check of up
+// to 500 pending gateways of a region every 2 s.
+const ReconcileQuotaShare = 0.5
 
 // rateLimiter is the limiter VPNGW_API_RATE_SCOPE asks for: shared through
 // the store (auto: on PostgreSQL and MySQL, which every instance reaches), or

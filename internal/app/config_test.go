@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/vpngw/vpngw/internal/cloud/vpcclient"
 	"github.com/vpngw/vpngw/internal/store/sqlstore"
@@ -132,5 +133,44 @@ func TestRateLimiterScope(t *testing.T) {
 	l, err := rateLimiter(Config{APIRateScope: "auto"}, sqlite, log)
 	if _, shared := l.(vpcclient.SharedLimiter); err != nil || shared {
 		t.Errorf("auto on the SQLite store: %T, %v; want this instance's own limiter", l, err)
+	}
+}
+
+// VPNGW_EMULATOR_DELAY takes one duration, or a range each gateway's time
+// is drawn from.
+func TestEmulatorDelayTakesARange(t *testing.T) {
+	for value, want := range map[string][2]time.Duration{
+		"20s":      {20 * time.Second, 0},
+		"60s-300s": {time.Minute, 5 * time.Minute},
+		"1m-1m":    {time.Minute, time.Minute},
+	} {
+		c, err := FromEnv(func(k string) string {
+			if k == "VPNGW_EMULATOR_DELAY" {
+				return value
+			}
+			return ""
+		}, Local)
+		if err != nil {
+			t.Errorf("VPNGW_EMULATOR_DELAY=%s: %v", value, err)
+			continue
+		}
+		if c.EmulatorDelay != want[0] || c.EmulatorDelayMax != want[1] {
+			t.Errorf("VPNGW_EMULATOR_DELAY=%s: %s to %s, want %s to %s", value, c.EmulatorDelay, c.EmulatorDelayMax, want[0], want[1])
+		}
+	}
+	for value, want := range map[string]string{
+		"soon":     "MIN-MAX such as 60s-300s",
+		"300s-60s": "MIN no more than MAX",
+		"60s-":     "MIN no more than MAX",
+	} {
+		_, err := FromEnv(func(k string) string {
+			if k == "VPNGW_EMULATOR_DELAY" {
+				return value
+			}
+			return ""
+		}, Local)
+		if err == nil || !strings.Contains(err.Error(), "VPNGW_EMULATOR_DELAY") || !strings.Contains(err.Error(), want) {
+			t.Errorf("VPNGW_EMULATOR_DELAY=%s: error %v, want one naming the variable and %q", value, err, want)
+		}
 	}
 }

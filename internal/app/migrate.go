@@ -28,8 +28,8 @@ func storeOptions(c Config) []sqlstore.Option {
 // schema; otherwise it only reads the schema version, and refuses a schema
 // this build's code would fail on, naming both versions and the command that
 // migrates it.
-func openStore(ctx context.Context, c Config) (*sqlstore.Store, error) {
-	opts := storeOptions(c)
+func openStore(ctx context.Context, c Config, extra ...sqlstore.Option) (*sqlstore.Store, error) {
+	opts := append(storeOptions(c), extra...)
 	if !c.Migrate {
 		opts = append(opts, sqlstore.WithoutMigrate())
 	}

@@ -39,6 +39,7 @@ import (
 
 	"github.com/vpngw/vpngw/internal/app"
 	"github.com/vpngw/vpngw/internal/queue/natsembed"
+	"github.com/vpngw/vpngw/internal/reconcile"
 	"github.com/vpngw/vpngw/internal/testclock"
 	"github.com/vpngw/vpngw/internal/testenv"
 	"github.com/vpngw/vpngw/internal/vpcsim"
@@ -62,6 +63,7 @@ type options struct {
 	clock      *testclock.Clock
 	wallClock  bool
 	noApp      bool
+	timer      bool
 	logOut     io.Writer
 	detached   bool
 	sinks      []string
@@ -119,6 +121,14 @@ func WithClock(c *testclock.Clock) Option {
 // for processes, which cannot share a test clock, and for benchmarks.
 func WithWallClock() Option { return func(o *options) { o.clock, o.wallClock = nil, true } }
 
+// WithReconcileTimer lets reconcile ticks keep checking on the test clock
+// while gateways are pending (reconcile.DefaultSchedule), sleeping on it: a
+// stopped clock is advanced by each sleep, a running one
+// (testclock.NewRunning) is waited for; on the wall clock, the wall clock
+// is. Without it, a stack's ticks check once each, as a component test
+// that runs a tick expects one round.
+func WithReconcileTimer() Option { return func(o *options) { o.timer = true } }
+
 // WithoutApp starts the parts but no application: the test runs the built
 // function binaries against them (Environ).
 func WithoutApp() Option { return func(o *options) { o.noApp = true } }
@@ -157,6 +167,7 @@ type Stack struct {
 	natsPort   int
 	maxPayload int32
 
+	timer   bool // WithReconcileTimer
 	mu      sync.Mutex
 	nats    *natsembed.Embedded
 	sub     *nats.Conn
@@ -176,7 +187,7 @@ func New(tb testing.TB, opts ...Option) *Stack {
 	if o.clock == nil && !o.wallClock {
 		o.clock = testclock.New(Start)
 	}
-	s := &Stack{tb: tb, Clock: o.clock, maxPayload: o.maxPayload, StoreKind: o.storeKind, Logs: &testenv.SyncBuffer{}}
+	s := &Stack{tb: tb, Clock: o.clock, timer: o.timer, maxPayload: o.maxPayload, StoreKind: o.storeKind, Logs: &testenv.SyncBuffer{}}
 	if !o.detached {
 		tb.Cleanup(s.Close)
 	}
@@ -334,7 +345,14 @@ func (s *Stack) Now() time.Time {
 func (s *Stack) newApp(cfg app.Config, log *slog.Logger) (*app.App, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	a, err := app.New(ctx, cfg, log, app.WithClock(s.Now))
+	opts := []app.Option{app.WithClock(s.Now)}
+	switch {
+	case s.timer && s.Clock != nil:
+		opts = append(opts, app.WithTimer(s.Clock.Sleep, s.Clock.Speed()))
+	case s.timer:
+		opts = append(opts, app.WithTimer(reconcile.SleepWall, 1))
+	}
+	a, err := app.New(ctx, cfg, log, opts...)
 	if err != nil {
 		return nil, err
 	}

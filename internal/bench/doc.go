@@ -13,6 +13,13 @@
 //     DescribeVpnGateway once per gateway as Terraform's provider and the
 //     CLI's waiter do; BenchmarkReconcileSettle is the tick in which every
 //     one of them turned active.
+//   - BenchmarkAnnounce/gateways={1,50}/mode={adaptive,fixed-tick,terraform-20s}:
+//     requests arriving over two minutes, gateways taking 60 to 300 s, on an
+//     emulated clock 30 times as fast; p50-ns and p95-ns from "the API
+//     reports it active" to "its outcome reached a broker subscriber", and
+//     calls/gateway, for reconcile as built, reconcile checking once per
+//     one-minute tick (as before), and a per-gateway poller every 20 s
+//     (Terraform's provider).
 //   - BenchmarkFootprint/provision: the built provision binary under a
 //     Function Compute runtime API (internal/runtime/fcapi): start to first
 //     answer, and resident memory after 100 concurrent invocations.

@@ -82,7 +82,7 @@ func Start(ctx context.Context, cfg app.Config, log *slog.Logger, out io.Writer)
 	if cfg.VPCEndpoint == "" {
 		// The emulator behaves as a new account does: the documented API
 		// rate limits and the default gateway quota (VPNGW_EMULATOR_QUOTA).
-		l.Emulator = vpcsim.New(vpcsim.WithProvisioningDelay(cfg.EmulatorDelay), vpcsim.WithLogger(log.With("component", "vpcsim")),
+		l.Emulator = vpcsim.New(vpcsim.WithProvisioningDelayRange(cfg.EmulatorDelay, cfg.EmulatorDelayMax), vpcsim.WithLogger(log.With("component", "vpcsim")),
 			vpcsim.WithRateLimits(vpcsim.DefaultRateLimits()), vpcsim.WithGatewayQuota(cfg.EmulatorQuota),
 			// The VPCs the samples and the sample policy name, and
 			// VPNGW_EMULATOR_SEED's (docs/EMULATOR.md).
@@ -195,7 +195,12 @@ func Start(ctx context.Context, cfg app.Config, log *slog.Logger, out io.Writer)
 		return nil, fmt.Errorf("VPNGW_HTTP_ADDR %s: %w", cfg.HTTPAddr, err)
 	}
 	l.HTTPAddr = ln.Addr().String()
-	l.httpSrv = &http.Server{Handler: a.HTTPHandler(), ReadHeaderTimeout: 10 * time.Second}
+	// A request that leaves a gateway pending starts a tick at once if
+	// none is running, as the next timer tick would: a tick keeps checking
+	// while anything is pending, so a gateway is announced seconds after it
+	// turns active, however long VPNGW_RECONCILE_INTERVAL is.
+	nudge := make(chan struct{}, 1)
+	l.httpSrv = &http.Server{Handler: nudging(a.HTTPHandler(), nudge), ReadHeaderTimeout: 10 * time.Second}
 	go func() { _ = l.httpSrv.Serve(ln) }()
 
 	tctx, cancel := context.WithCancel(context.Background())
@@ -209,15 +214,32 @@ func Start(ctx context.Context, cfg app.Config, log *slog.Logger, out io.Writer)
 			case <-tctx.Done():
 				return
 			case <-t.C:
-				// Each tick gets the deadline a timer invocation would.
-				c, cancel := context.WithTimeout(tctx, max(cfg.ReconcileInterval, 10*time.Second))
-				_, _ = a.Reconcile.Tick(c, reconcile.Options{})
-				cancel()
+			case <-nudge:
 			}
+			// Each tick gets the deadline a timer invocation would.
+			c, cancel := context.WithTimeout(tctx, max(cfg.ReconcileInterval, 10*time.Second))
+			_, _ = a.Reconcile.Tick(c, reconcile.Options{})
+			cancel()
 		}
 	}()
 	ok = true
 	return l, nil
+}
+
+// nudging passes every request to next and then, for a POST (a request, a
+// chat command), signals nudge without waiting: the ticker starts a tick
+// if none is running, and one that is running claims the new gateway
+// within its next round.
+func nudging(next http.Handler, nudge chan<- struct{}) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		next.ServeHTTP(w, r)
+		if r.Method == http.MethodPost {
+			select {
+			case nudge <- struct{}{}:
+			default:
+			}
+		}
+	})
 }
 
 // Close stops everything the local stack started.

@@ -249,3 +249,30 @@ func sampleWithID(t *testing.T, id string) []byte {
 	}
 	return b
 }
+
+// With the timer at a minute, a gateway that turns active 20 s after the
+// post is announced seconds later, not at the next minute: the post starts
+// a tick, and the tick keeps checking while the gateway is pending. (This
+// waits about 20 s of wall-clock time.)
+func TestLocalStackAnnouncesWithinSecondsOfActive(t *testing.T) {
+	if testing.Short() {
+		t.Skip("waits 20 s for the emulator's gateway")
+	}
+	l, out := startLocalEnv(t, map[string]string{"VPNGW_RECONCILE_INTERVAL": "60s", "VPNGW_EMULATOR_DELAY": "20s"})
+	posted := time.Now()
+	resp, err := http.Post("http://"+l.HTTPAddr+"/", "application/cloudevents+json", bytes.NewReader(sampleWithID(t, "announce-1")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusAccepted {
+		t.Fatalf("post: %d, want 202", resp.StatusCode)
+	}
+	for !strings.Contains(out.String(), events.TypeActive) {
+		if time.Since(posted) > 30*time.Second {
+			t.Fatalf("no %s event 30 s after the post (the timer is at 60 s); terminal:\n%s", events.TypeActive, out.String())
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	t.Logf("announced %s after the post; the gateway turned active 20 s after its creation", time.Since(posted).Round(100*time.Millisecond))
+}

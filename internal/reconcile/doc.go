@@ -9,6 +9,13 @@
 // deletion elsewhere while the tick pages shifts the pages, and can move a
 // gateway onto a page already read.
 //
+// A tick keeps checking while anything it claimed is pending, until shortly
+// before its deadline, on a Schedule: young gateways every few seconds,
+// older ones less often (schedule.go); each round also claims what became
+// pending meanwhile and publishes what it settled (watch.go). Its calls
+// keep within a share of the DescribeVpnGateways rate, reserved in the
+// store's api_slots by every instance together (WithQuotaShare).
+//
 // Work is claimed with a lease in the store, so overlapping ticks never
 // handle the same request twice, and a tick stops claiming with enough of its
 // deadline left to record what it did.

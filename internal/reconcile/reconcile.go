@@ -63,6 +63,7 @@ type Report struct {
 	Redriven      int            `json:"redriven"`
 	Batches       int            `json:"batchesCompleted"`
 	APICalls      int            `json:"apiCalls"` // DescribeVpnGateways calls made
+	Checks        int            `json:"checks"`   // rounds that asked the API (DescribeVpnGateways)
 	CallsByRegion map[string]int `json:"callsByRegion,omitempty"`
 	Published     int            `json:"published"`
 	Parked        int            `json:"parked"`            // outbox events the broker refused for good, set aside by this tick's drain
@@ -89,6 +90,13 @@ type Service struct {
 	batch    int           // requests one claim takes
 	maxClaim int           // requests one tick takes in all
 	reserve  time.Duration // deadline left unused, to record and publish
+
+	// The schedule within a tick (schedule.go, watch.go).
+	sched Schedule
+	sleep func(ctx context.Context, d time.Duration) error // waits on the clock of now
+	speed float64                                          // the clock's seconds per wall-clock second
+	slots Slots                                            // the shared queue of call starts
+	share float64                                          // DescribeVpnGateways calls a second per region the checks may make (0: no bound)
 }
 
 // Option configures a Service.
@@ -124,6 +132,31 @@ func WithBatches(b BatchFinisher) Option { return func(s *Service) { s.batches =
 // WithDrainer publishes the outbox at the end of each tick.
 func WithDrainer(d Drainer) Option { return func(s *Service) { s.drainer = d } }
 
+// WithSchedule sets when a tick checks its pending gateways again (the
+// default is OneCheckPerTick).
+func WithSchedule(sch Schedule) Option { return func(s *Service) { s.sched = sch } }
+
+// WithTimer sets how a tick waits between checks: sleep waits on the clock
+// of WithClock, which runs speed times as fast as the wall clock (1 for the
+// wall clock, and for a test clock that moves only in sleep), so that the
+// invocation's deadline, which is wall-clock time, is measured on it.
+func WithTimer(sleep func(ctx context.Context, d time.Duration) error, speed float64) Option {
+	return func(s *Service) {
+		if sleep != nil && speed > 0 {
+			s.sleep, s.speed = sleep, speed
+		}
+	}
+}
+
+// WithQuotaShare keeps the checks of an adaptive schedule within perSec
+// DescribeVpnGateways calls a second per region, together with every other
+// instance that reserves its call starts in the same slots (the store's
+// api_slots): each call reserves its start first. Zero leaves them unbound
+// (the cloud client's own rate limit still applies).
+func WithQuotaShare(slots Slots, perSec float64) Option {
+	return func(s *Service) { s.slots, s.share = slots, perSec }
+}
+
 // New builds a Service.
 func New(st Store, api Describer, opts ...Option) (*Service, error) {
 	if st == nil || api == nil {
@@ -133,6 +166,7 @@ func New(st Store, api Describer, opts ...Option) (*Service, error) {
 		store: st, api: api, now: time.Now, log: slog.Default(),
 		timeout: 30 * time.Minute, notFound: time.Minute, lease: 2 * time.Minute,
 		batch: 500, maxClaim: 20000, reserve: 5 * time.Second,
+		sleep: SleepWall, speed: 1,
 	}
 	for _, o := range opts {
 		o(s)
@@ -156,32 +190,9 @@ func (s *Service) Tick(ctx context.Context, opt Options) (Report, error) {
 	if s.redriver != nil {
 		s.redriveStuck(ctx, log, &rep, want)
 	}
-	// Claim everything first (up to maxClaim), then ask the API region by
-	// region: one pass over a region's listing serves all its requests.
-	var claimed []store.Request
-	for len(claimed) < s.maxClaim {
-		if why := s.outOfTime(ctx); why != "" {
-			rep.Stopped = why
-			break
-		}
-		batch, err := s.store.Claim(ctx, []store.State{store.Pending}, rep.Owner, s.now(), s.leaseFor(ctx), min(s.batch, s.maxClaim-len(claimed)))
-		if err != nil {
-			rep.Errors = append(rep.Errors, "claim: "+err.Error())
-			break
-		}
-		if len(batch) == 0 {
-			break
-		}
-		claimed = append(claimed, batch...)
-	}
-	rep.Claimed = len(claimed)
-	if held := s.check(ctx, log, &rep, claimed, want); len(held) > 0 {
-		if err := s.store.Release(ctx, rep.Owner, held); err != nil {
-			// The leases expire on their own; the next tick after that
-			// picks the requests up.
-			rep.Errors = append(rep.Errors, "release: "+err.Error())
-		}
-	}
+	// Claim what is pending and check it, on the schedule, while anything
+	// is pending and the invocation lasts (watch.go).
+	s.watch(ctx, log, &rep, want)
 	if s.batches != nil {
 		s.finishBatches(ctx, log, &rep)
 	}
@@ -191,11 +202,7 @@ func (s *Service) Tick(ctx context.Context, opt Options) (Report, error) {
 		} else {
 			rep.Reoffered = n
 		}
-		dr, err := s.drainer.Drain(ctx)
-		rep.Published, rep.Parked = dr.Published, dr.Parked
-		if err != nil {
-			rep.Errors = append(rep.Errors, "publish: "+err.Error())
-		}
+		s.drain(ctx, &rep)
 		// Events parked by any drain (most by a provision invocation's,
 		// whose report is not the tick's) are said here on every tick
 		// until they are published or removed.
@@ -226,10 +233,20 @@ func (s *Service) outOfTime(ctx context.Context) string {
 	if ctx.Err() != nil {
 		return "context done"
 	}
-	if dl, ok := ctx.Deadline(); ok && time.Until(dl) < s.reserve {
+	if left, ok := s.left(ctx); ok && left < s.reserve {
 		return "deadline near"
 	}
 	return ""
+}
+
+// left is the time until ctx's deadline (wall-clock time) on the tick's
+// clock, and whether ctx has one.
+func (s *Service) left(ctx context.Context) (time.Duration, bool) {
+	dl, ok := ctx.Deadline()
+	if !ok {
+		return 0, false
+	}
+	return time.Duration(float64(time.Until(dl)) * s.speed), true
 }
 
 // check settles one claimed batch, region by region, and returns the keys it
@@ -261,6 +278,13 @@ func (s *Service) check(ctx context.Context, log *slog.Logger, rep *Report, clai
 			continue
 		}
 		found, complete, err := s.find(ctx, rep, region, reqs)
+		if errors.Is(err, errNoSlot) {
+			// The checks' share of the quota has no call start left
+			// before the deadline: the next tick goes on.
+			rep.Stopped = stoppedShare
+			skip = append(skip, keys(reqs)...)
+			continue
+		}
 		if err != nil {
 			rep.Errors = append(rep.Errors, fmt.Sprintf("describe %s: %v", region, err))
 			skip = append(skip, keys(reqs)...)
@@ -318,6 +342,9 @@ func (s *Service) find(ctx context.Context, rep *Report, region string, reqs []s
 	}
 	found := map[string]cloud.Gateway{}
 	for page := 1; ; page++ {
+		if err := s.pace(ctx, region); err != nil {
+			return nil, false, err
+		}
 		p, err := s.api.DescribeVpnGateways(ctx, region, f, page, cloud.MaxPageSize)
 		rep.APICalls++
 		rep.CallsByRegion[region]++
@@ -365,6 +392,14 @@ func (s *Service) confirm(ctx context.Context, rep *Report, region string, reqs 
 		}
 		if s.outOfTime(ctx) != "" {
 			unconfirmed[r.GatewayID] = outOfTime
+			continue
+		}
+		if err := s.pace(ctx, region); err != nil {
+			unconfirmed[r.GatewayID] = outOfTime
+			if !errors.Is(err, errNoSlot) {
+				rep.Errors = append(rep.Errors, fmt.Sprintf("describe %s %s: %v", region, r.GatewayID, err))
+				unconfirmed[r.GatewayID] = lookupFailed
+			}
 			continue
 		}
 		p, err := s.api.DescribeVpnGateways(ctx, region, cloud.Filter{VpnGatewayId: r.GatewayID}, 1, cloud.MaxPageSize)
@@ -578,8 +613,8 @@ const leaseMargin = 2 * time.Second
 // cancelled tick from every other tick.
 func (s *Service) leaseFor(ctx context.Context) time.Duration {
 	lease := s.lease
-	if dl, ok := ctx.Deadline(); ok {
-		if left := time.Until(dl) + leaseMargin; left < lease {
+	if left, ok := s.left(ctx); ok {
+		if left += leaseMargin; left < lease {
 			lease = max(left, time.Second)
 		}
 	}

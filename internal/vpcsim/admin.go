@@ -263,6 +263,60 @@ type accessKeyJSON struct {
 	DeniedActions   []string  `json:"DeniedActions,omitempty"`
 }
 
+// DelayRange is the time new gateways stay "init": drawn uniformly from
+// [Min, Max], or Min when Max is zero or equal. On the admin interface
+// both are Go durations ("60s", "5m").
+type DelayRange struct {
+	Min Duration `json:"Min"`
+	Max Duration `json:"Max,omitzero"`
+}
+
+// Duration is a time.Duration that JSON spells as Go does ("1m30s").
+type Duration time.Duration
+
+// MarshalJSON spells d as time.Duration.String does.
+func (d Duration) MarshalJSON() ([]byte, error) { return json.Marshal(time.Duration(d).String()) }
+
+// UnmarshalJSON reads a Go duration string.
+func (d *Duration) UnmarshalJSON(b []byte) error {
+	var s string
+	if err := json.Unmarshal(b, &s); err != nil {
+		return fmt.Errorf("a duration is a string such as \"60s\" or \"5m\": %w", err)
+	}
+	v, err := time.ParseDuration(s)
+	if err != nil {
+		return err
+	}
+	*d = Duration(v)
+	return nil
+}
+
+// ProvisioningDelay is the time gateways created from now on stay "init".
+func (s *Server) ProvisioningDelay() DelayRange {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	r := DelayRange{Min: Duration(s.delay)}
+	if s.delayMax > s.delay {
+		r.Max = Duration(s.delayMax)
+	}
+	return r
+}
+
+// SetProvisioningDelay changes the time gateways created from now on stay
+// "init"; gateways already created keep theirs.
+func (s *Server) SetProvisioningDelay(r DelayRange) error {
+	if r.Min < 0 || r.Max < 0 {
+		return fmt.Errorf("provisioning delay: Min %s and Max %s must not be negative", time.Duration(r.Min), time.Duration(r.Max))
+	}
+	if r.Max != 0 && r.Max < r.Min {
+		return fmt.Errorf("provisioning delay: Max %s is below Min %s: want Min <= Max, or no Max for a fixed delay", time.Duration(r.Max), time.Duration(r.Min))
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.delay, s.delayMax = time.Duration(r.Min), time.Duration(r.Max)
+	return nil
+}
+
 // adminHandler serves the admin interface described in doc.go.
 func (s *Server) adminHandler() http.Handler {
 	mux := http.NewServeMux()
@@ -351,6 +405,23 @@ func (s *Server) adminHandler() http.Handler {
 		}
 		w.WriteHeader(http.StatusNoContent)
 	})
+	mux.HandleFunc("GET /_admin/provisioning-delay", func(w http.ResponseWriter, r *http.Request) {
+		writeAdminJSON(w, http.StatusOK, s.ProvisioningDelay())
+	})
+	setDelay := func(w http.ResponseWriter, r *http.Request) {
+		var d DelayRange
+		if err := json.NewDecoder(http.MaxBytesReader(w, r.Body, 1<<16)).Decode(&d); err != nil {
+			writeAdminJSON(w, http.StatusBadRequest, map[string]string{"error": `body must be {"Min": "60s", "Max": "300s"} (Max may be left out for a fixed delay): ` + err.Error()})
+			return
+		}
+		if err := s.SetProvisioningDelay(d); err != nil {
+			writeAdminJSON(w, http.StatusBadRequest, map[string]string{"error": err.Error()})
+			return
+		}
+		writeAdminJSON(w, http.StatusOK, s.ProvisioningDelay())
+	}
+	mux.HandleFunc("PUT /_admin/provisioning-delay", setDelay)
+	mux.HandleFunc("POST /_admin/provisioning-delay", setDelay)
 	mux.HandleFunc("PUT /_admin/faults", setFaults)
 	mux.HandleFunc("POST /_admin/faults", setFaults)
 	return mux

@@ -119,6 +119,8 @@
 //	GET    /_admin/gateways/{id}                   one gateway
 //	DELETE /_admin/gateways/{id}                   remove it at once
 //	PUT    /_admin/gateways/{id}/business-status   {"BusinessStatus":"FinancialLocked"}
+//	GET    /_admin/provisioning-delay              {"Min":"1m0s","Max":"5m0s"}
+//	PUT    /_admin/provisioning-delay              {"Min":"60s","Max":"300s"}: new gateways take 60 to 300 s (uniform)
 //	GET    /_admin/calls                           {"CreateVpnGateway": 3, …}
 //	GET    /_admin/access-keys/{id}                the key's state, never its secret or token
 //	PUT    /_admin/access-keys/{id}                {"AccessKeySecret":"…","Disabled":false,"DeniedActions":["CreateVpnGateway"]}

@@ -66,6 +66,10 @@ type Gateway struct {
 	EndTime                    time.Time `json:"EndTime"`
 	OrderID                    int64     `json:"OrderId"`
 	ClientToken                string    `json:"ClientToken"`
+	// ReadyAt is when the gateway turns (or turned) active: its creation
+	// and its provisioning delay. The API does not say it; benchmarks
+	// measure from it.
+	ReadyAt time.Time `json:"ReadyAt"`
 }
 
 func (g Gateway) clone() Gateway {
@@ -583,8 +587,9 @@ func (s *Server) createVpnGateway(req *apiRequest, requestID string, now time.Ti
 			ClientToken:               token,
 		},
 		seq:     s.seq,
-		readyAt: now.Add(s.delay),
+		readyAt: now.Add(s.provisioningDelayLocked()),
 	}
+	g.ReadyAt = g.readyAt
 	s.gateways[id] = g
 	if token != "" {
 		s.tokens[tokenKey] = tokenRecord{fingerprint: fp, gatewayID: id, name: name, orderID: g.OrderID}
@@ -836,4 +841,13 @@ func (s *Server) deleteVpnGateway(req *apiRequest, requestID string, now time.Ti
 		s.tokens[tokenKey] = tokenRecord{fingerprint: fp, gatewayID: g.ID}
 	}
 	return deleteResponse{RequestID: requestID}, nil
+}
+
+// provisioningDelayLocked is how long a gateway created now stays "init":
+// the fixed delay, or one drawn uniformly from the range. s.mu is held.
+func (s *Server) provisioningDelayLocked() time.Duration {
+	if s.delayMax <= s.delay {
+		return s.delay
+	}
+	return s.delay + time.Duration(s.rng.Int64N(int64(s.delayMax-s.delay)+1))
 }

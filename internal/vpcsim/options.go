@@ -77,6 +77,7 @@ type settings struct {
 	dual        []string
 	singleZone  []string
 	delay       time.Duration
+	delayMax    time.Duration
 	deleteDelay time.Duration
 	clock       func() time.Time
 	authClock   func() time.Time
@@ -140,6 +141,14 @@ func WithVSwitches(vsws ...VSwitch) Option {
 // the clock of WithClock.
 func WithProvisioningDelay(d time.Duration) Option {
 	return func(s *settings) { s.delay = d }
+}
+
+// WithProvisioningDelayRange makes each new gateway stay "init" for a time
+// drawn uniformly from [min, max] (on the clock of WithClock; reproducible
+// with WithRandSeed), as real gateways take one to a few minutes each: for
+// example 60 s to 300 s. max below min is taken as min.
+func WithProvisioningDelayRange(min, max time.Duration) Option {
+	return func(s *settings) { s.delay, s.delayMax = min, max }
 }
 
 // WithDeletionDelay sets how long a deleted gateway stays "deleting" before it

@@ -36,6 +36,7 @@ type Server struct {
 	authClock   func() time.Time
 	log         *slog.Logger
 	delay       time.Duration
+	delayMax    time.Duration // above delay: each gateway's delay is drawn from [delay, delayMax]
 	deleteDelay time.Duration
 	quota       int
 	limits      map[string]int
@@ -103,6 +104,7 @@ func New(opts ...Option) *Server {
 		authClock:   st.authClock,
 		log:         st.logger,
 		delay:       st.delay,
+		delayMax:    st.delayMax,
 		deleteDelay: st.deleteDelay,
 		quota:       st.quota,
 		limits:      map[string]int{},

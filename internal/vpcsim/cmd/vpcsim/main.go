@@ -30,6 +30,7 @@ import (
 type config struct {
 	addr            string
 	delay           time.Duration
+	delayMax        time.Duration // above delay: drawn from [delay, delayMax]
 	deleteDelay     time.Duration
 	quota           int
 	rateLimits      string
@@ -69,7 +70,7 @@ func parseConfig(args []string, getenv func(string) string) (config, error) {
 	}
 	str(&cfg.addr, "addr", "VPCSIM_ADDR", "127.0.0.1:9300", "listen address")
 	var delay, deleteDelay, quota, rateLimits, throttle, serverErr, lost, latency, seed string
-	str(&delay, "delay", "VPCSIM_PROVISIONING_DELAY", vpcsim.DefaultProvisioningDelay.String(), "time a new gateway stays init")
+	str(&delay, "delay", "VPCSIM_PROVISIONING_DELAY", vpcsim.DefaultProvisioningDelay.String(), "time a new gateway stays init: a duration, or MIN-MAX (e.g. 60s-300s) for a time drawn uniformly from that range")
 	str(&deleteDelay, "delete-delay", "VPCSIM_DELETION_DELAY", "0s", "time a deleted gateway stays deleting")
 	str(&quota, "quota", "VPCSIM_QUOTA", "0", "gateways allowed per region, 0 for no limit")
 	str(&rateLimits, "rate-limits", "VPCSIM_RATE_LIMITS", "documented",
@@ -94,7 +95,7 @@ func parseConfig(args []string, getenv func(string) string) (config, error) {
 			}
 		}
 	}
-	parse("delay", func() (e error) { cfg.delay, e = time.ParseDuration(delay); return })
+	parse("delay", func() (e error) { cfg.delay, cfg.delayMax, e = parseDelay(delay); return })
 	parse("delete-delay", func() (e error) { cfg.deleteDelay, e = time.ParseDuration(deleteDelay); return })
 	parse("latency", func() (e error) { cfg.latency, e = time.ParseDuration(latency); return })
 	parse("quota", func() (e error) { cfg.quota, e = strconv.Atoi(quota); return })
@@ -109,6 +110,21 @@ func parseConfig(args []string, getenv func(string) string) (config, error) {
 		err = fmt.Errorf("-site: %q is neither china nor international", cfg.site)
 	}
 	return cfg, err
+}
+
+// parseDelay reads the -delay flag: a duration, or MIN-MAX.
+func parseDelay(s string) (min, max time.Duration, err error) {
+	lo, hi, isRange := strings.Cut(s, "-")
+	if min, err = time.ParseDuration(lo); err != nil || min < 0 {
+		return 0, 0, fmt.Errorf("%q: want a duration such as 5s, or MIN-MAX such as 60s-300s", s)
+	}
+	if !isRange {
+		return min, 0, nil
+	}
+	if max, err = time.ParseDuration(hi); err != nil || max < min {
+		return 0, 0, fmt.Errorf("%q: want MIN-MAX with MIN <= MAX, such as 60s-300s", s)
+	}
+	return min, max, nil
 }
 
 // parseRateLimits reads the -rate-limits flag.
@@ -156,7 +172,7 @@ func run(cfg config, log *slog.Logger) error {
 		Latency:         cfg.latency,
 	}
 	opts := []vpcsim.Option{
-		vpcsim.WithProvisioningDelay(cfg.delay),
+		vpcsim.WithProvisioningDelayRange(cfg.delay, cfg.delayMax),
 		vpcsim.WithDeletionDelay(cfg.deleteDelay),
 		vpcsim.WithGatewayQuota(cfg.quota),
 		vpcsim.WithRateLimits(limits),
@@ -183,7 +199,7 @@ func run(cfg config, log *slog.Logger) error {
 		"api", "http://"+addr+"/",
 		"admin", "http://"+addr+"/_admin/gateways",
 		"access_key_id", vpcsim.DefaultAccessKeyID,
-		"provisioning_delay", cfg.delay,
+		"provisioning_delay", cfg.delay, "provisioning_delay_max", cfg.delayMax,
 		"rate_limits", cfg.rateLimits,
 		"vpcs", len(cfg.world.VPCs), "vswitches", len(cfg.world.VSwitches),
 		"faults", faults)

@@ -28,6 +28,8 @@ func TestParseConfigFlagsWinOverEnvironment(t *testing.T) {
 func TestParseConfigRejectsBadValues(t *testing.T) {
 	for _, args := range [][]string{
 		{"-delay", "soon"},
+		{"-delay", "300s-60s"},
+		{"-delay", "60s-"},
 		{"-throttle-rate", "often"},
 		{"-quota", "many"},
 		{"-rate-limits", "CreateVpnGateway"},
@@ -71,5 +73,15 @@ func TestParseConfigVPCSeed(t *testing.T) {
 	})
 	if err == nil || !strings.Contains(err.Error(), "-vpc-seed") || !strings.Contains(err.Error(), "VPCs[0].RegionId") {
 		t.Fatalf("bad seed: %v, want -vpc-seed and VPCs[0].RegionId named", err)
+	}
+}
+
+func TestParseConfigDelayRange(t *testing.T) {
+	cfg, err := parseConfig([]string{"-delay", "60s-300s"}, func(string) string { return "" })
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.delay != time.Minute || cfg.delayMax != 5*time.Minute {
+		t.Fatalf("-delay 60s-300s: got %s to %s, want 1m0s to 5m0s", cfg.delay, cfg.delayMax)
 	}
 }
