@@ -6,8 +6,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/vpngw/vpngw/internal/apptest"
 	"github.com/vpngw/vpngw/internal/reconcile"
 	"github.com/vpngw/vpngw/internal/store"
+	"github.com/vpngw/vpngw/internal/vpcsim"
 )
 
 // A batch whose invocation's deadline came before its items were created
@@ -72,5 +74,52 @@ func TestBatchLeftByTheDeadlineIsContinuedByTheNextTick(t *testing.T) {
 	rec, err := s.App.Store.Get(t.Context(), batchKey)
 	if err != nil || rec.State != store.Batch {
 		t.Fatalf("batch record %+v %v, want still open until its items are active", rec.State, err)
+	}
+}
+
+// A batch an invocation leaves while a tick keeps checking a pending gateway
+// is continued by that tick within its claim interval, not held back until
+// the tick stops checking near its deadline.
+func TestBatchIsContinuedWhileATickKeepsChecking(t *testing.T) {
+	s := newStack(t, apptest.WithWallClock(), apptest.WithReconcileTimer())
+	if err := s.API.SetProvisioningDelay(vpcsim.DelayRange{Min: vpcsim.Duration(time.Hour)}); err != nil {
+		t.Fatal(err)
+	}
+	one := validData()
+	one["Name"] = "still-pending"
+	if _, err := s.provision(requestEvent("evt-pending", one)); err != nil {
+		t.Fatal(err)
+	}
+	tickCtx, stopTick := context.WithTimeout(context.Background(), 40*time.Second)
+	defer stopTick()
+	ticked := make(chan reconcile.Report, 1)
+	go func() {
+		rep, _ := s.App.Reconcile.Tick(tickCtx, reconcile.Options{})
+		ticked <- rep
+	}()
+
+	var items []map[string]any
+	for i := range 4 {
+		d := validData()
+		d["Name"] = fmt.Sprintf("while-checking-%02d", i)
+		items = append(items, d)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+	_, err := s.App.ProvisionHandler()(ctx, batchEvent("while-checking", items))
+	cancel()
+	if err == nil {
+		t.Fatal("an invocation that created nothing must ask to be delivered again")
+	}
+	// The tick claims every 2 s; give it a few rounds, far less than the
+	// 35 s it keeps checking the pending gateway.
+	deadline := time.Now().Add(10 * time.Second)
+	for len(s.API.Gateways()) < 1+len(items) && time.Now().Before(deadline) {
+		time.Sleep(100 * time.Millisecond)
+	}
+	n := len(s.API.Gateways())
+	stopTick()
+	rep := <-ticked
+	if n != 1+len(items) {
+		t.Fatalf("10 s into a tick that keeps checking, %d gateways, want the pending one and all %d items (tick %+v)", n, len(items), rep)
 	}
 }

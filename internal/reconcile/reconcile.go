@@ -190,6 +190,9 @@ func (s *Service) Tick(ctx context.Context, opt Options) (Report, error) {
 	if s.redriver != nil {
 		s.redriveStuck(ctx, log, &rep, want)
 	}
+	if s.batches != nil {
+		s.finishBatches(ctx, log, &rep)
+	}
 	// Claim what is pending and check it, on the schedule, while anything
 	// is pending and the invocation lasts (watch.go).
 	s.watch(ctx, log, &rep, want)

@@ -67,6 +67,11 @@ func (s *Service) watch(ctx context.Context, log *slog.Logger, rep *Report, want
 			if !s.claimPending(ctx, rep, ag, &elsewhere, want, round == 0, now) {
 				return
 			}
+			// A batch an invocation left (its deadline came first) goes on
+			// at once, not after the checking ends near the deadline.
+			if s.batches != nil && round > 0 {
+				s.finishBatches(ctx, log, rep)
+			}
 		}
 		if ag.len() == 0 {
 			return
