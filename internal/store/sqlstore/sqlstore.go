@@ -198,7 +198,7 @@ func (s *Store) insertRequest(ctx context.Context, tx *sql.Tx, r store.Request) 
 		r.Key, r.Source, r.EventID, r.Subject, r.ClientToken, r.RegionID, r.VpcID, r.Params,
 		string(r.State), r.GatewayID, r.OrderID, r.Attempts, r.LastError,
 		d.timeArg(r.CreatedAt), d.timeArg(r.UpdatedAt), d.timeArg(r.AcceptedAt),
-		r.LeaseOwner, d.timeArg(r.LeaseUntil), r.TraceParent, r.Caller, r.ChatUser, r.DryRun, r.Data, int(r.ItemScheme), r.Origin)
+		r.LeaseOwner, d.timeArg(r.LeaseUntil), r.TraceParent, r.Caller, r.ChatUser, r.DryRun, r.Data, int(r.ItemScheme), r.Origin, kindArg(r.Kind))
 	if err != nil {
 		if isDuplicateKey(err) {
 			return false, nil
@@ -265,17 +265,20 @@ type scanner interface{ Scan(dest ...any) error }
 func scanRequest(row scanner) (store.Request, error) {
 	var (
 		r                                      store.Request
-		state                                  string
+		state, kind                            string
 		created, updated, accepted, leaseUntil timeScan
 	)
 	err := row.Scan(&r.Key, &r.Source, &r.EventID, &r.Subject, &r.ClientToken, &r.RegionID, &r.VpcID,
 		&r.Params, &state, &r.GatewayID, &r.OrderID, &r.Attempts, &r.LastError,
 		&created, &updated, &accepted, &r.LeaseOwner, &leaseUntil, &r.TraceParent,
-		&r.Caller, &r.ChatUser, &r.DryRun, &r.Data, &r.ItemScheme, &r.Origin)
+		&r.Caller, &r.ChatUser, &r.DryRun, &r.Data, &r.ItemScheme, &r.Origin, &kind)
 	if err != nil {
 		return store.Request{}, err
 	}
 	r.State = store.State(state)
+	if kind != kindCreate {
+		r.Kind = store.Kind(kind)
+	}
 	r.CreatedAt, r.UpdatedAt, r.AcceptedAt, r.LeaseUntil = created.t, updated.t, accepted.t, leaseUntil.t
 	return r, nil
 }
