@@ -329,7 +329,7 @@ func shadows(a, b *rule) bool {
 
 func (l *loader) rule(n *yaml.Node, path string, index int) *rule {
 	r := &rule{index: index}
-	var autoPayNode, maxSslNode, requiredNode, addNode *yaml.Node
+	var autoPayNode, maxSslNode, requiredNode, addNode, actionsNode, deleteOwnNode *yaml.Node
 	ok := l.mapping(n, path, []field{
 		{key: "name", required: true, set: func(v *yaml.Node, p string) {
 			if s, ok := l.str(v, p); ok {
@@ -391,9 +391,22 @@ func (l *loader) rule(n *yaml.Node, path string, index int) *rule {
 		{key: "requiredTags", set: func(v *yaml.Node, p string) { requiredNode = v; r.requiredTags = l.requiredTags(v, p) }},
 		{key: "addTags", set: func(v *yaml.Node, p string) { addNode = v; r.addTags = l.addTags(v, p) }},
 		{key: "quota", set: func(v *yaml.Node, p string) { l.quota(v, p, r) }},
+		{key: "actions", set: func(v *yaml.Node, p string) { actionsNode = v; r.actions = l.actions(v, p) }},
+		{key: "deleteOwnOnly", set: func(v *yaml.Node, p string) {
+			deleteOwnNode = v
+			if b, ok := l.boolean(v, p); ok {
+				r.deleteAny = !b
+			}
+		}},
 	})
 	if !ok {
 		return nil
+	}
+	if actionsNode == nil {
+		r.actions = []string{ActionCreate}
+	}
+	if deleteOwnNode != nil && !slices.Contains(r.actions, ActionDelete) {
+		l.fail(deleteOwnNode, path+".deleteOwnOnly", "has no effect unless actions lists %s", ActionDelete)
 	}
 
 	// Settings that only make sense together.
@@ -517,6 +530,32 @@ func (l *loader) chargeTypes(n *yaml.Node, path string) []string {
 		switch {
 		case !slices.Contains(request.InstanceChargeTypes, s):
 			l.fail(item, ip, "%q is not a billing method; use %s%s", s, strings.Join(request.InstanceChargeTypes, " or "), suggest(s, request.InstanceChargeTypes))
+		case slices.Contains(out, s):
+			l.fail(item, ip, "%s is listed twice", s)
+		default:
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
+// actions reads a rule's actions: a non-empty list of Actions, each once.
+func (l *loader) actions(n *yaml.Node, path string) []string {
+	n = deref(n)
+	if n.Kind != yaml.SequenceNode || len(n.Content) == 0 {
+		l.fail(n, path, "want a non-empty list of actions (%s), got %s", strings.Join(Actions, ", "), describe(n))
+		return nil
+	}
+	var out []string
+	for i, item := range n.Content {
+		ip := fmt.Sprintf("%s[%d]", path, i)
+		s, ok := l.str(item, ip)
+		if !ok {
+			continue
+		}
+		switch {
+		case !slices.Contains(Actions, s):
+			l.fail(item, ip, "%q is not an action; use %s%s", s, strings.Join(Actions, " or "), suggest(s, Actions))
 		case slices.Contains(out, s):
 			l.fail(item, ip, "%s is listed twice", s)
 		default:
