@@ -255,6 +255,8 @@ rules:
     allowAutoPay: true
     allowSsl: true
     maxSslConnections: 1000
+    actions: [create, delete]
+    deleteOwnOnly: false
   - name: local-allow-all-webhooks
     match:
       source: "*"
@@ -266,6 +268,8 @@ rules:
     allowAutoPay: true
     allowSsl: true
     maxSslConnections: 1000
+    actions: [create, delete]
+    deleteOwnOnly: false
 `
 
 // DefaultGatewayQuota is an account's default vpn_quota_instances_num: the
