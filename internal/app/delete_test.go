@@ -300,3 +300,49 @@ func TestBatchRefusesADeleteItem(t *testing.T) {
 		t.Fatalf("%d gateways, want the create item's", n)
 	}
 }
+
+// A chat user deletes what they created with delete <gateway id>, on Slack
+// and on DingTalk; help lists the command; a rule without delete refuses.
+func TestChatDelete(t *testing.T) {
+	withDelete := strings.ReplaceAll(chatPolicy, "    chargeTypes: [POSTPAY, PREPAY]\n", "    chargeTypes: [POSTPAY, PREPAY]\n    actions: [create, delete]\n")
+	for _, route := range []struct {
+		name string
+		send func(s *stack, id, text string) string
+	}{
+		{"slack", func(s *stack, id, text string) string { return s.slackCommand("trigger-"+id, text) }},
+		{"dingtalk", func(s *stack, id, text string) string { return s.dingTalkMessage("msg-"+id, text) }},
+	} {
+		t.Run(route.name, func(t *testing.T) {
+			s := newStack(t, apptest.WithEnv(map[string]string{
+				"VPNGW_SLACK_SIGNING_SECRET": chatSlackSecret,
+				"VPNGW_DINGTALK_APP_SECRET":  chatDingTalkSecret,
+				"VPNGW_POLICY_INLINE":        withDelete,
+			}))
+			if help := route.send(s, "help", "help"); !strings.Contains(strings.ReplaceAll(strings.ReplaceAll(help, "&lt;", "<"), "&gt;", ">"), "delete <gateway id>") {
+				t.Fatalf("help does not list delete: %s", help)
+			}
+			gw := gatewayID.FindString(route.send(s, "c1", chatCreate))
+			s.Clock.Advance(3 * time.Minute)
+			s.tick()
+			answer := route.send(s, "d1", "delete "+gw)
+			if !strings.Contains(answer, "is being deleted") || !strings.Contains(answer, gw) {
+				t.Fatalf("delete answered %q", answer)
+			}
+			s.Clock.Advance(31 * time.Second)
+			if rep := s.tick(); rep.Deleted != 1 {
+				t.Fatalf("tick %+v", rep)
+			}
+			if len(s.API.Gateways()) != 0 {
+				t.Fatal("the emulator still holds the gateway")
+			}
+			if answer := route.send(s, "d2", "delete vpn-bp1notvpngw00000001"); !strings.Contains(answer, "NotCreatedByVpngw") {
+				t.Fatalf("delete of a gateway vpngw did not create answered %q", answer)
+			}
+		})
+	}
+	s := newChatStack(t) // chatPolicy allows creating only
+	gw := gatewayID.FindString(s.slackCommand("trigger-c2", chatCreate))
+	if answer := s.slackCommand("trigger-d3", "delete "+gw); !strings.Contains(answer, "PolicyDenied") || !strings.Contains(answer, "actions") {
+		t.Fatalf("delete under a create-only rule answered %q", answer)
+	}
+}
