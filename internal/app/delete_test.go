@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/vpngw/vpngw/events"
+	"github.com/vpngw/vpngw/internal/app"
 	"github.com/vpngw/vpngw/internal/apptest"
 	"github.com/vpngw/vpngw/internal/provision"
 	"github.com/vpngw/vpngw/internal/store"
@@ -344,5 +345,85 @@ func TestChatDelete(t *testing.T) {
 	gw := gatewayID.FindString(s.slackCommand("trigger-c2", chatCreate))
 	if answer := s.slackCommand("trigger-d3", "delete "+gw); !strings.Contains(answer, "PolicyDenied") || !strings.Contains(answer, "actions") {
 		t.Fatalf("delete under a create-only rule answered %q", answer)
+	}
+}
+
+// The webhook's signed POST / and an Amazon EventBridge event (Lambda) take
+// a delete request as they take a create.
+func TestDeleteThroughWebhookAndLambda(t *testing.T) {
+	s := newStack(t, apptest.WithEnv(webhookEnv(app.LocalPolicy)))
+	code, resp := s.postWebhook(requestEvent("hook-1", validData()))
+	if code != http.StatusAccepted || len(resp.Results) != 1 {
+		t.Fatalf("create: %d %+v", code, resp)
+	}
+	gw := resp.Results[0].VpnGatewayId
+	created, err := s.provision(requestEvent("aws-1", validData()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	aws := created.Results[0].VpnGatewayId
+	s.Clock.Advance(3 * time.Minute)
+	if rep := s.tick(); rep.Active != 2 {
+		t.Fatalf("tick %+v, want 2 active", rep)
+	}
+	code, resp = s.postWebhook(deleteEvent("hook-del-1", map[string]any{"RegionId": "cn-hangzhou", "VpnGatewayId": gw}))
+	if code != http.StatusAccepted || len(resp.Results) != 1 || resp.Results[0].State != store.Pending {
+		t.Fatalf("webhook delete: %d %+v", code, resp)
+	}
+	lambda, _ := json.Marshal(map[string]any{
+		"version": "0", "id": "aws-del-1", "detail-type": events.TypeDeleteRequested, "source": "acs:eventbridge:tickets",
+		"account": "123456789012", "time": "2026-11-25T10:00:00Z", "region": "eu-west-1", "resources": []string{},
+		"detail": map[string]any{"Request": map[string]any{"Source": "acs:eventbridge:tickets", "Id": "aws-1"}},
+	})
+	if res := s.deleteOne(lambda); res.State != store.Pending || res.VpnGatewayId != aws {
+		t.Fatalf("lambda delete: %+v", res)
+	}
+	s.Clock.Advance(31 * time.Second)
+	if rep := s.tick(); rep.Deleted != 2 {
+		t.Fatalf("tick %+v, want 2 deleted", rep)
+	}
+}
+
+// Concurrent deliveries of one delete request, and a re-drive after the
+// API failed for now, delete the gateway once: every call carries the
+// request's token, and one deleted event is announced.
+func TestDeleteRedeliveryDeletesOnce(t *testing.T) {
+	s := newStack(t)
+	gw := s.activeGateway("once-1")
+	del := deleteEvent("del-once", map[string]any{"RegionId": "cn-hangzhou", "VpnGatewayId": gw})
+	// The API fails for now: the request stays received, to be delivered
+	// again.
+	if err := s.API.SetFaults(vpcsim.Faults{ServerErrorRate: 1}); err != nil {
+		t.Fatal(err)
+	}
+	if res := s.deleteOne(del); res.State != store.Received || !res.Retry {
+		t.Fatalf("with the API down: %+v", res)
+	}
+	if err := s.API.SetFaults(vpcsim.Faults{}); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan provision.Result, 4)
+	for range 4 {
+		go func() {
+			resp, _ := s.provision(del)
+			if len(resp.Results) == 1 {
+				done <- resp.Results[0]
+				return
+			}
+			done <- provision.Result{}
+		}()
+	}
+	for range 4 {
+		if r := <-done; r.State != store.Pending {
+			t.Fatalf("a redelivery answered %+v", r)
+		}
+	}
+	s.Clock.Advance(31 * time.Second)
+	if rep := s.tick(); rep.Deleted != 1 {
+		t.Fatalf("tick %+v", rep)
+	}
+	onlyEvent[events.Deleted](t, s, events.TypeDeleted)
+	if len(s.API.Gateways()) != 0 {
+		t.Fatal("gateway left")
 	}
 }

@@ -205,9 +205,14 @@ func (s *Service) deleteGateway(ctx context.Context, log *slog.Logger, id reques
 	if err != nil {
 		return s.deleteFault(ctx, log, id, rec, err)
 	}
-	if !found {
+	if !found && rec.Attempts == 0 {
 		return s.failDelete(ctx, log, id, rec, events.CodeNotFound,
 			fmt.Sprintf("DescribeVpnGateways does not report %s in %s: it is already gone", rec.GatewayID, rec.RegionID), "")
+	}
+	if !found {
+		// An earlier attempt may have deleted it and stopped before its
+		// answer was recorded: reconcile confirms it gone and announces it.
+		return s.deleteAccepted(ctx, log, id, rec, "gone after an earlier DeleteVpnGateway attempt")
 	}
 	if why := notOurs(g, *target.Request); why != "" {
 		return s.failDelete(ctx, log, id, rec, events.CodeNotCreatedByVpngw, why, "")
@@ -218,13 +223,18 @@ func (s *Service) deleteGateway(ctx context.Context, log *slog.Logger, id reques
 	if err != nil {
 		return s.deleteFault(ctx, log, id, rec, err)
 	}
+	return s.deleteAccepted(ctx, log, id, rec, "DeleteVpnGateway accepted: API request "+apiRequestID)
+}
+
+// deleteAccepted moves a delete request to Pending: the gateway is going,
+// and reconcile announces it once DescribeVpnGateways no longer lists it.
+func (s *Service) deleteAccepted(ctx context.Context, log *slog.Logger, id request.Identity, rec store.Request, why string) (Result, error) {
 	got, err := s.store.Transition(ctx, rec.Key, []store.State{store.Received}, store.Pending, "",
-		store.Change{AcceptedAt: s.now(), AddAttempt: true,
-			Note: store.Note{Reason: truncate("DeleteVpnGateway accepted: API request "+apiRequestID, store.MaxReason)}}, nil)
+		store.Change{AcceptedAt: s.now(), AddAttempt: true, Note: store.Note{Reason: truncate(why, store.MaxReason)}}, nil)
 	if err != nil {
 		return s.settledElsewhere(ctx, id, rec.Key, err)
 	}
-	log.InfoContext(ctx, "gateway deletion accepted", "gateway_id", rec.GatewayID, "api_request_id", apiRequestID)
+	log.InfoContext(ctx, "gateway deletion accepted", "gateway_id", rec.GatewayID, "why", why)
 	return resultOf(id, got), nil
 }
 
