@@ -191,7 +191,7 @@ var Vars = []Var{
 	{Name: "VPNGW_PROVISION_TIMEOUT", Default: "30m", Help: "how long a gateway may take to become active before it is reported failed (Timeout)", parse: duration(func(c *Config, d time.Duration) { c.ProvisionTimeout = d })},
 	{Name: "VPNGW_REDRIVE_AFTER", Default: "2m", Help: "how long a request may stay recorded but unsettled before a reconcile tick re-drives its creation", parse: duration(func(c *Config, d time.Duration) { c.RedriveAfter = d })},
 	{Name: "VPNGW_CONCURRENCY", Default: "8", Help: "requests of one delivery provisioned at once", parse: whole(1, 256, func(c *Config, n int) { c.Concurrency = n })},
-	{Name: "VPNGW_API_RATES", Default: "CreateVpnGateway=60/m,DescribeVpnGateways=600/m", Help: "client-side rate limit per region and API action: Action=N/m or Action=N/s, N finite and at least 1/h; 0 turns the limit off", parse: readRates},
+	{Name: "VPNGW_API_RATES", Default: "CreateVpnGateway=60/m,DescribeVpnGateways=600/m,DeleteVpnGateway=60/m", Help: "client-side rate limit per region and API action: Action=N/m or Action=N/s, N finite and at least 1/h; 0 turns the limit off", parse: readRates},
 	{Name: "VPNGW_API_RATE_SCOPE", Default: "auto", Help: "who shares VPNGW_API_RATES: shared (every instance together, through the store's api_slots table; one transaction per API call), instance (each instance alone), or auto (shared on PostgreSQL and MySQL, instance on SQLite)", parse: readRateScope},
 	{Name: "VPNGW_LOG_FORMAT", Default: "json (local: text)", Help: "json or text", parse: readLogFormat},
 	{Name: "VPNGW_LOG_LEVEL", Default: "info", Help: "debug, info, warn or error", parse: readLogLevel},
