@@ -427,3 +427,28 @@ func TestDeleteRedeliveryDeletesOnce(t *testing.T) {
 		t.Fatal("gateway left")
 	}
 }
+
+// A delete sent while its gateway is still being created is refused by the
+// API for now (VpnGateway.Configuring): the request stays received and a
+// redelivery once the gateway is active deletes it.
+func TestDeleteWhileConfiguringIsRetried(t *testing.T) {
+	s := newStack(t)
+	resp, err := s.provision(requestEvent("young-1", validData()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	gw := resp.Results[0].VpnGatewayId
+	del := deleteEvent("del-young", map[string]any{"RegionId": "cn-hangzhou", "VpnGatewayId": gw})
+	if res := s.deleteOne(del); res.State != store.Received || !res.Retry || !strings.Contains(res.Message, "VpnGateway.Configuring") {
+		t.Fatalf("delete of a gateway being created: %+v", res)
+	}
+	s.Clock.Advance(3 * time.Minute)
+	s.tick()
+	if res := s.deleteOne(del); res.State != store.Pending {
+		t.Fatalf("redelivery once active: %+v", res)
+	}
+	s.Clock.Advance(31 * time.Second)
+	if rep := s.tick(); rep.Deleted != 1 {
+		t.Fatalf("tick %+v", rep)
+	}
+}

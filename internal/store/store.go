@@ -278,7 +278,8 @@ type Store interface {
 const FirstSink = ""
 
 // Quota bounds the requests of one source that InsertWithin records. Zero
-// fields are no bound.
+// fields are no bound. Only create requests count: a delete request takes
+// nothing from its source's quota.
 type Quota struct {
 	// PerDay bounds the source's requests that CreateVpnGateway accepted at
 	// or after Since, together with those Received: a received request may

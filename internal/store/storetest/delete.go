@@ -50,6 +50,12 @@ func testDeleteRequests(t *testing.T, s store.Store) {
 	if _, err := s.Transition(ctx, del.Key, []store.State{store.Received}, store.Pending, "", store.Change{AddAttempt: true}, nil); err != nil {
 		t.Fatal(err)
 	}
+	// Deleting takes nothing from the quota: of the source's three
+	// requests received or pending, only the create request counts.
+	quotaProbe := request("k-quota-probe", base.Add(3*time.Second))
+	if _, _, err := s.InsertWithin(ctx, quotaProbe, nil, store.Quota{Pending: 2}); err != nil {
+		t.Fatalf("a create beside one pending create and two delete requests, under a quota of 2 pending: %v", err)
+	}
 	claimed, err := s.Claim(ctx, []store.State{store.Pending}, "o", base.Add(time.Hour), time.Minute, 10)
 	if err != nil {
 		t.Fatal(err)
