@@ -255,24 +255,7 @@ func sampleWithID(t *testing.T, id string) []byte {
 // the emulator no longer holds it, and the queue carries deleted for it. A
 // delete of a gateway vpngw did not create is refused with the reason.
 func TestLocalStackDeletes(t *testing.T) {
-	env := map[string]string{
-		"VPNGW_DATA_DIR":           t.TempDir(),
-		"VPNGW_HTTP_ADDR":          "127.0.0.1:0",
-		"VPNGW_EMULATOR_ADDR":      "127.0.0.1:0",
-		"VPNGW_EMULATOR_DELAY":     "300ms",
-		"VPNGW_RECONCILE_INTERVAL": "100ms",
-	}
-	cfg, err := app.FromEnv(func(k string) string { return env[k] }, app.Local)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cfg.NATSPort = 0
-	out := &testenv.SyncBuffer{}
-	l, err := Start(context.Background(), cfg, logging.New(io.Discard, "text", nil), out)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
+	l, out := startLocalEnv(t, map[string]string{"VPNGW_EMULATOR_DELAY": "300ms", "VPNGW_RECONCILE_INTERVAL": "100ms"})
 	post := func(sample string) (int, string) {
 		body, err := events.Samples.ReadFile("testdata/" + sample)
 		if err != nil {

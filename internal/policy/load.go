@@ -515,9 +515,15 @@ func (l *loader) patternList(n *yaml.Node, path string, shape func(string) strin
 }
 
 func (l *loader) chargeTypes(n *yaml.Node, path string) []string {
+	return l.wordList(n, path, request.InstanceChargeTypes, "billing methods", "a billing method")
+}
+
+// wordList reads a non-empty list of words from allowed, each once; what
+// names the list and one names one of its words, for messages.
+func (l *loader) wordList(n *yaml.Node, path string, allowed []string, what, one string) []string {
 	n = deref(n)
 	if n.Kind != yaml.SequenceNode || len(n.Content) == 0 {
-		l.fail(n, path, "want a non-empty list of billing methods (%s), got %s", strings.Join(request.InstanceChargeTypes, ", "), describe(n))
+		l.fail(n, path, "want a non-empty list of %s (%s), got %s", what, strings.Join(allowed, ", "), describe(n))
 		return nil
 	}
 	var out []string
@@ -528,8 +534,8 @@ func (l *loader) chargeTypes(n *yaml.Node, path string) []string {
 			continue
 		}
 		switch {
-		case !slices.Contains(request.InstanceChargeTypes, s):
-			l.fail(item, ip, "%q is not a billing method; use %s%s", s, strings.Join(request.InstanceChargeTypes, " or "), suggest(s, request.InstanceChargeTypes))
+		case !slices.Contains(allowed, s):
+			l.fail(item, ip, "%q is not %s; use %s%s", s, one, strings.Join(allowed, " or "), suggest(s, allowed))
 		case slices.Contains(out, s):
 			l.fail(item, ip, "%s is listed twice", s)
 		default:
@@ -541,28 +547,7 @@ func (l *loader) chargeTypes(n *yaml.Node, path string) []string {
 
 // actions reads a rule's actions: a non-empty list of Actions, each once.
 func (l *loader) actions(n *yaml.Node, path string) []string {
-	n = deref(n)
-	if n.Kind != yaml.SequenceNode || len(n.Content) == 0 {
-		l.fail(n, path, "want a non-empty list of actions (%s), got %s", strings.Join(Actions, ", "), describe(n))
-		return nil
-	}
-	var out []string
-	for i, item := range n.Content {
-		ip := fmt.Sprintf("%s[%d]", path, i)
-		s, ok := l.str(item, ip)
-		if !ok {
-			continue
-		}
-		switch {
-		case !slices.Contains(Actions, s):
-			l.fail(item, ip, "%q is not an action; use %s%s", s, strings.Join(Actions, " or "), suggest(s, Actions))
-		case slices.Contains(out, s):
-			l.fail(item, ip, "%s is listed twice", s)
-		default:
-			out = append(out, s)
-		}
-	}
-	return out
+	return l.wordList(n, path, Actions, "actions", "an action")
 }
 
 func (l *loader) requiredTags(n *yaml.Node, path string) []requiredTag {
