@@ -331,13 +331,14 @@ func TestClientMethodsAreNamedAsTheirActions(t *testing.T) {
 
 // TestFunctionActions pins what the walk finds today, so that a change in
 // what a function reaches is seen here and in its RAM policy at once:
-// reconcile creates too, as it re-drives requests left unsent and finishes
-// batches through the provision use case.
+// reconcile creates and deletes too, as it re-drives requests left unsent
+// and finishes batches through the provision use case; a delete request
+// reads the gateway's tags (DescribeVpnGateways) before DeleteVpnGateway.
 func TestFunctionActions(t *testing.T) {
 	want := map[string][]string{
-		"provision": {vpcclient.ActionCreateVpnGateway},
-		"reconcile": {vpcclient.ActionCreateVpnGateway, vpcclient.ActionDescribeVpnGateways},
-		"webhook":   {vpcclient.ActionCreateVpnGateway},
+		"provision": {vpcclient.ActionCreateVpnGateway, vpcclient.ActionDeleteVpnGateway, vpcclient.ActionDescribeVpnGateways},
+		"reconcile": {vpcclient.ActionCreateVpnGateway, vpcclient.ActionDeleteVpnGateway, vpcclient.ActionDescribeVpnGateways},
+		"webhook":   {vpcclient.ActionCreateVpnGateway, vpcclient.ActionDeleteVpnGateway, vpcclient.ActionDescribeVpnGateways},
 	}
 	for _, fn := range shipFunctions(t, "..") {
 		got := functionActions(t, "..", fn)

@@ -34,12 +34,15 @@ var eventTypes = map[string]func() any{
 
 	events.TypeBatchRequested: func() any { return new(events.BatchRequest) },
 	events.TypeBatchCompleted: func() any { return new(events.BatchCompleted) },
+
+	events.TypeDeleteRequested: func() any { return new(events.DeleteRequest) },
+	events.TypeDeleted:         func() any { return new(events.Deleted) },
 }
 
 // isRequestType reports whether events of type typ come from senders; every
 // other type is an outcome vpngw emits.
 func isRequestType(typ string) bool {
-	return typ == events.TypeRequested || typ == events.TypeBatchRequested
+	return typ == events.TypeRequested || typ == events.TypeBatchRequested || typ == events.TypeDeleteRequested
 }
 
 // sample is one file of events.Samples.

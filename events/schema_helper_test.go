@@ -41,6 +41,7 @@ var annotations = []string{"$schema", "$id", "title", "description", "$defs"}
 var assertions = []string{
 	"$ref", "type", "required", "properties", "additionalProperties", "enum",
 	"minimum", "maximum", "minLength", "maxLength", "pattern", "items", "minItems", "maxItems",
+	"oneOf", "anyOf", "not",
 }
 
 // loadSchema reads the schema of an event type's data from events.Schemas.
@@ -103,6 +104,16 @@ func (s *jsonSchema) compile(node map[string]any, at string) error {
 			if err := s.compile(v.(map[string]any), at+"/items"); err != nil {
 				return err
 			}
+		case kw == "not":
+			if err := s.compile(v.(map[string]any), at+"/not"); err != nil {
+				return err
+			}
+		case kw == "oneOf" || kw == "anyOf":
+			for i, sub := range v.([]any) {
+				if err := s.compile(sub.(map[string]any), fmt.Sprintf("%s/%s/%d", at, kw, i)); err != nil {
+					return err
+				}
+			}
 		case kw == "additionalProperties":
 			if sub, ok := v.(map[string]any); ok {
 				if err := s.compile(sub, at+"/additionalProperties"); err != nil {
@@ -142,6 +153,28 @@ func (s *jsonSchema) check(node map[string]any, v any, path string, errs *[]sche
 	if ref, ok := node["$ref"].(string); ok {
 		def, _ := s.resolve(ref)
 		s.check(def, v, path, errs)
+	}
+	passes := func(sub any) bool {
+		var se []schemaError
+		s.check(sub.(map[string]any), v, path, &se)
+		return len(se) == 0
+	}
+	if not, ok := node["not"]; ok && passes(not) {
+		fail("not", "the value matches a schema it must not")
+	}
+	if subs, ok := node["anyOf"].([]any); ok && !slices.ContainsFunc(subs, passes) {
+		fail("anyOf", "the value matches none of %d schemas", len(subs))
+	}
+	if subs, ok := node["oneOf"].([]any); ok {
+		n := 0
+		for _, sub := range subs {
+			if passes(sub) {
+				n++
+			}
+		}
+		if n != 1 {
+			fail("oneOf", "the value matches %d of %d schemas, want exactly 1", n, len(subs))
+		}
 	}
 	if t, ok := node["type"]; ok {
 		var types []string
@@ -357,7 +390,7 @@ func TestSchemaValidator(t *testing.T) {
 		}
 	}
 	for _, bad := range []string{
-		`{"type": "object", "oneOf": []}`,
+		`{"type": "object", "allOf": []}`,
 		`{"properties": {"a": {"format": "email"}}}`,
 		`{"$ref": "#/$defs/Missing"}`,
 		`{"$ref": "other.json"}`,

@@ -114,7 +114,8 @@ func checkMembersMatch(t *testing.T, what string, node map[string]any, rt reflec
 		t.Errorf("%s: the schema allows additional properties", what)
 	}
 	var required []string
-	for _, r := range node["required"].([]any) {
+	req, _ := node["required"].([]any)
+	for _, r := range req {
 		required = append(required, r.(string))
 	}
 	slices.Sort(required)

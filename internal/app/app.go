@@ -11,9 +11,11 @@ import (
 
 	"github.com/vpngw/vpngw/events"
 	"github.com/vpngw/vpngw/internal/chatreply"
+	"github.com/vpngw/vpngw/internal/cloud"
 	"github.com/vpngw/vpngw/internal/cloud/vpcclient"
 	"github.com/vpngw/vpngw/internal/logging"
 	"github.com/vpngw/vpngw/internal/outbox"
+	"github.com/vpngw/vpngw/internal/policy"
 	"github.com/vpngw/vpngw/internal/provision"
 	"github.com/vpngw/vpngw/internal/queue"
 	"github.com/vpngw/vpngw/internal/reconcile"
@@ -160,6 +162,7 @@ func New(ctx context.Context, c Config, log *slog.Logger, opts ...Option) (_ *Ap
 	if c.Policy != nil {
 		popts = append(popts, provision.WithPolicy(c.Policy))
 	}
+	popts = append(popts, provision.WithDeleter(deleter{a.Cloud}))
 	a.Provision, err = provision.New(a.Store, creator{a.Cloud}, popts...)
 	if err != nil {
 		return nil, err
@@ -190,6 +193,8 @@ func New(ctx context.Context, c Config, log *slog.Logger, opts ...Option) (_ *Ap
 var (
 	_ provision.Store         = (*sqlstore.Store)(nil)
 	_ provision.Creator       = creator{}
+	_ provision.Deleter       = deleter{}
+	_ provision.DeletePolicy  = (*policy.Policy)(nil)
 	_ reconcile.Store         = (*sqlstore.Store)(nil)
 	_ reconcile.Describer     = (*vpcclient.Client)(nil)
 	_ reconcile.Redriver      = redriver{}
@@ -280,6 +285,27 @@ func (c creator) Create(ctx context.Context, r events.GatewayRequest, token stri
 		return provision.Created{}, err
 	}
 	return provision.Created{GatewayID: res.VpnGatewayID, Name: res.Name, OrderID: res.OrderID, RequestID: res.RequestID}, nil
+}
+
+// deleter adapts the cloud client to the provision use case's deletion
+// port.
+type deleter struct{ c *vpcclient.Client }
+
+func (d deleter) Gateway(ctx context.Context, region, id string) (cloud.Gateway, bool, error) {
+	p, err := d.c.DescribeVpnGateways(ctx, region, cloud.Filter{VpnGatewayId: id}, 1, cloud.MaxPageSize)
+	if err != nil {
+		return cloud.Gateway{}, false, err
+	}
+	for _, g := range p.Gateways {
+		if g.VpnGatewayId == id {
+			return g, true, nil
+		}
+	}
+	return cloud.Gateway{}, false, nil
+}
+
+func (d deleter) Delete(ctx context.Context, region, id, token string) (string, error) {
+	return d.c.DeleteVpnGateway(ctx, region, id, token)
 }
 
 // redriver adapts the provision use case to the reconcile use case's port.

@@ -214,7 +214,7 @@ var Vars = []Var{
 	{Name: "VPNGW_PROVISION_TIMEOUT", Default: "30m", Help: "how long a gateway may take to become active before it is reported failed (Timeout)", parse: duration(func(c *Config, d time.Duration) { c.ProvisionTimeout = d })},
 	{Name: "VPNGW_REDRIVE_AFTER", Default: "2m", Help: "how long a request may stay recorded but unsettled before a reconcile tick re-drives its creation", parse: duration(func(c *Config, d time.Duration) { c.RedriveAfter = d })},
 	{Name: "VPNGW_CONCURRENCY", Default: "8", Help: "requests of one delivery provisioned at once", parse: whole(1, 256, func(c *Config, n int) { c.Concurrency = n })},
-	{Name: "VPNGW_API_RATES", Default: "CreateVpnGateway=60/m,DescribeVpnGateways=600/m", Help: "client-side rate limit per region and API action: Action=N/m or Action=N/s, N finite and at least 1/h; 0 turns the limit off. A ceiling: when the API throttles below it, a lower rate learned from the answer holds, shared through the store, and is probed back up (OPERATING.md, Learned API rates). Reconcile's repeated checks keep within half the DescribeVpnGateways rate, all instances together", parse: readRates},
+	{Name: "VPNGW_API_RATES", Default: "CreateVpnGateway=60/m,DescribeVpnGateways=600/m,DeleteVpnGateway=60/m", Help: "client-side rate limit per region and API action: Action=N/m or Action=N/s, N finite and at least 1/h; 0 turns the limit off. A ceiling: when the API throttles below it, a lower rate learned from the answer holds, shared through the store, and is probed back up (OPERATING.md, Learned API rates). Reconcile's repeated checks keep within half the DescribeVpnGateways rate, all instances together", parse: readRates},
 	{Name: "VPNGW_API_RATE_SCOPE", Default: "auto", Help: "who shares VPNGW_API_RATES: shared (every instance together, through the store's api_slots table; one transaction per API call), instance (each instance alone), or auto (shared on PostgreSQL and MySQL, instance on SQLite)", parse: readRateScope},
 	{Name: "VPNGW_LOG_FORMAT", Default: "json (local: text)", Help: "json or text", parse: readLogFormat},
 	{Name: "VPNGW_LOG_LEVEL", Default: "info", Help: "debug, info, warn or error", parse: readLogLevel},
@@ -256,7 +256,7 @@ var Vars = []Var{
 	{Name: "VPNGW_RECONCILE_INTERVAL", Default: "3s", Help: "the local stack's reconcile ticker; a request that arrives also starts a tick, and a tick keeps checking while gateways are pending", Local: true, parse: duration(func(c *Config, d time.Duration) { c.ReconcileInterval = d })},
 	{Name: "VPNGW_DATA_DIR", Default: ".vpngw", Help: "the local stack's state (SQLite, JetStream)", Local: true, parse: text(func(c *Config, v string) { c.DataDir = v })},
 	{Name: "VPNGW_EMULATOR_ADDR", Default: "127.0.0.1:9300", Help: "where the local stack's VPC API emulator listens", Local: true, parse: hostPort(func(c *Config, v string) { c.EmulatorAddr = v })},
-	{Name: "VPNGW_EMULATOR_DELAY", Default: "5s", Help: "how long the emulator takes to make a gateway active: a duration, or MIN-MAX (e.g. 60s-300s) for a time drawn for each gateway uniformly from that range, as real gateways take one to a few minutes", Local: true, parse: readEmulatorDelay},
+	{Name: "VPNGW_EMULATOR_DELAY", Default: "5s", Help: "how long the emulator takes to make a gateway active, and a deleted one gone: a duration, or MIN-MAX (e.g. 60s-300s) for a time drawn for each gateway uniformly from that range, as real gateways take one to a few minutes", Local: true, parse: readEmulatorDelay},
 	{Name: "VPNGW_EMULATOR_QUOTA", Default: "30", Help: "gateways the local stack's emulator lets the account hold per region, as the account's default quota vpn_quota_instances_num does; 0 for no limit", Local: true, parse: whole(0, 1_000_000, func(c *Config, n int) { c.EmulatorQuota = n })},
 	{Name: "VPNGW_EMULATOR_SEED", Default: "none (the default VPCs and vSwitches, docs/EMULATOR.md)", Help: "VPCs and vSwitches the local stack's emulator knows besides the default ones: a seed file's path, or the seed's JSON itself when it starts with {", Local: true, parse: optional(func(c *Config, v string) { c.EmulatorSeed = v })},
 	{Name: "VPNGW_NATS_PORT", Default: "4333", Help: "the embedded NATS server's port (not 4222, so a system NATS can run beside it)", Local: true, parse: whole(1, 65535, func(c *Config, n int) { c.NATSPort = n })},
@@ -278,6 +278,8 @@ rules:
     allowAutoPay: true
     allowSsl: true
     maxSslConnections: 1000
+    actions: [create, delete]
+    deleteOwnOnly: false
   - name: local-allow-all-webhooks
     match:
       source: "*"
@@ -289,6 +291,8 @@ rules:
     allowAutoPay: true
     allowSsl: true
     maxSslConnections: 1000
+    actions: [create, delete]
+    deleteOwnOnly: false
 `
 
 // DefaultGatewayQuota is an account's default vpn_quota_instances_num: the

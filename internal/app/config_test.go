@@ -37,7 +37,7 @@ func TestFromEnvNamesTheVariable(t *testing.T) {
 	}{
 		{"VPNGW_API_RATE_SCOPE", "cluster", "want auto, shared or instance"},
 		{"VPNGW_API_RATES", "CreateVpnGateway=fast", "VPNGW_API_RATES"},
-		{"VPNGW_API_RATES", "DeleteVpnGateway=1/s", "CreateVpnGateway, DescribeVpnGateways"},
+		{"VPNGW_API_RATES", "ModifyVpnGatewayAttribute=1/s", "CreateVpnGateway, DescribeVpnGateways, DeleteVpnGateway"},
 		{"VPNGW_CONCURRENCY", "0", "VPNGW_CONCURRENCY"},
 		{"VPNGW_PROVISION_TIMEOUT", "soon", "VPNGW_PROVISION_TIMEOUT"},
 		{"VPNGW_LOG_FORMAT", "xml", "want json or text"},

@@ -231,7 +231,7 @@ func New(tb testing.TB, opts ...Option) *Stack {
 
 	sim := []vpcsim.Option{vpcsim.WithRateLimits(map[string]int{})}
 	if s.Clock != nil {
-		sim = append(sim, vpcsim.WithClock(s.Clock.Now), vpcsim.WithProvisioningDelay(2*time.Minute))
+		sim = append(sim, vpcsim.WithClock(s.Clock.Now), vpcsim.WithProvisioningDelay(2*time.Minute), vpcsim.WithDeletionDelay(30*time.Second))
 	}
 	s.API = vpcsim.New(append(sim, o.sim...)...)
 	var h http.Handler = s.API

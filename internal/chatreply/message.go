@@ -94,6 +94,9 @@ func render(body []byte, since time.Time) (message, bool, error) {
 		}
 		m.lines = append(m.lines, "What to do: "+whatToDo(d.Stage, d.Code))
 		return m, true, nil
+	case events.TypeDeleted:
+		return message{title: fmt.Sprintf("VPN gateway %s is deleted (request %s).", d.VpnGatewayId, req),
+			lines: []string{fmt.Sprintf("Region %s: DescribeVpnGateways no longer reports it.", d.RegionId)}}, true, nil
 	case events.TypeValidated:
 		m := message{title: fmt.Sprintf("Request %s passes validation and the policy.", req)}
 		if d.WouldCreate {
@@ -115,6 +118,12 @@ func whatToDo(stage, code string) string {
 		return "the operator's policy does not allow this request: change it to one the policy allows, or ask the operator."
 	case code == events.CodeFinancialLocked:
 		return "the account is in arrears: ask whoever pays for it to settle, then send the command again."
+	case stage == events.StageDeletion && code == events.CodeNotCreatedByVpngw:
+		return "vpngw deletes only gateways it created: check the gateway id with status."
+	case stage == events.StageDeletion && code == "DependencyViolation.VpnConnection":
+		return "delete the gateway's IPsec-VPN connections first, then send delete again."
+	case stage == events.StageDeletion && code == "ChargeTypeViolation":
+		return "a subscription gateway is released by unsubscribing in the console, or once it expires."
 	case code == events.CodeTimeout:
 		return "the gateway did not become active in time: look at it in the console, and delete it before you send the command again."
 	}

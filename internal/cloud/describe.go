@@ -28,6 +28,30 @@ type Gateway struct {
 	VpnType                    string
 	CreateTime                 int64
 	EndTime                    int64
+	// Tags are the gateway's tags, as the answer nests them
+	// ({"Tags": {"Tag": [...]}}).
+	Tags Tags
+}
+
+// Tags is a gateway's tags as DescribeVpnGateways reports them.
+type Tags struct {
+	Tag []Tag
+}
+
+// Tag is one resource tag.
+type Tag struct {
+	Key   string
+	Value string
+}
+
+// Value returns the value of the tag key, and whether the gateway has it.
+func (t Tags) Value(key string) (string, bool) {
+	for _, tag := range t.Tag {
+		if tag.Key == key {
+			return tag.Value, true
+		}
+	}
+	return "", false
 }
 
 // Bandwidth reads Mbit/s out of Spec ("5M" → 5; "1G" → 1000).

@@ -98,7 +98,8 @@ func TransientCode(code string) bool { return transientCodes[code] }
 // is to retry only on 5xx or when no answer came back; these 4xx codes say
 // "busy, try later" in their own words. Sources: the VPC API error centre
 // (OperationConflict, IncorrectStatus.*, LastTokenProcessing,
-// ServiceUnavailable) and the SDK's throttling codes.
+// ServiceUnavailable), DeleteVpnGateway's reference (VpnGateway.Configuring)
+// and the SDK's throttling codes.
 var transientCodes = map[string]bool{
 	"ServiceUnavailable":         true,
 	"InternalError":              true,
@@ -108,6 +109,9 @@ var transientCodes = map[string]bool{
 	"IncorrectVpcStatus":         true,
 	"IncorrectStatus.VpnGateway": true,
 	"TaskConflict":               true,
+	// DeleteVpnGateway's "the gateway is being set up or changed; try
+	// again later" (its reference's error table).
+	"VpnGateway.Configuring": true,
 }
 
 // ThrottlingCode reports whether code is one of the API's throttling codes.

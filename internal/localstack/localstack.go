@@ -82,7 +82,7 @@ func Start(ctx context.Context, cfg app.Config, log *slog.Logger, out io.Writer)
 	if cfg.VPCEndpoint == "" {
 		// The emulator behaves as a new account does: the documented API
 		// rate limits and the default gateway quota (VPNGW_EMULATOR_QUOTA).
-		l.Emulator = vpcsim.New(vpcsim.WithProvisioningDelayRange(cfg.EmulatorDelay, cfg.EmulatorDelayMax), vpcsim.WithLogger(log.With("component", "vpcsim")),
+		l.Emulator = vpcsim.New(vpcsim.WithProvisioningDelayRange(cfg.EmulatorDelay, cfg.EmulatorDelayMax), vpcsim.WithDeletionDelay(cfg.EmulatorDelay), vpcsim.WithLogger(log.With("component", "vpcsim")),
 			vpcsim.WithRateLimits(vpcsim.DefaultRateLimits()), vpcsim.WithGatewayQuota(cfg.EmulatorQuota),
 			// The VPCs the samples and the sample policy name, and
 			// VPNGW_EMULATOR_SEED's (docs/EMULATOR.md).

@@ -276,3 +276,55 @@ func TestLocalStackAnnouncesWithinSecondsOfActive(t *testing.T) {
 	}
 	t.Logf("announced %s after the post; the gateway turned active 20 s after its creation", time.Since(posted).Round(100*time.Millisecond))
 }
+
+// The whole life of a gateway through `make run`: the sample request
+// creates it, the sample delete request (naming that request) deletes it,
+// the emulator no longer holds it, and the queue carries deleted for it. A
+// delete of a gateway vpngw did not create is refused with the reason.
+func TestLocalStackDeletes(t *testing.T) {
+	l, out := startLocalEnv(t, map[string]string{"VPNGW_EMULATOR_DELAY": "300ms", "VPNGW_RECONCILE_INTERVAL": "100ms"})
+	post := func(sample string) (int, string) {
+		body, err := events.Samples.ReadFile("testdata/" + sample)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp, err := http.Post("http://"+l.HTTPAddr+"/", "application/cloudevents+json", bytes.NewReader(body))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, string(b)
+	}
+	waitFor := func(what string) {
+		t.Helper()
+		deadline := time.Now().Add(10 * time.Second)
+		for time.Now().Before(deadline) && !strings.Contains(out.String(), what) {
+			time.Sleep(50 * time.Millisecond)
+		}
+		if !strings.Contains(out.String(), what) {
+			t.Fatalf("terminal shows:\n%s\nwant %s", out.String(), what)
+		}
+	}
+	if code, body := post("requested.json"); code != http.StatusAccepted {
+		t.Fatalf("create: %d %s", code, body)
+	}
+	waitFor(events.TypeActive + "  id=")
+	id := l.Emulator.Gateways()[0].ID
+
+	if code, body := post(events.TypeDeleteRequested + ".json"); code != http.StatusAccepted || !strings.Contains(body, id) {
+		t.Fatalf("delete: %d %s", code, body)
+	}
+	waitFor(events.TypeDeleted + "  id=")
+	if n := len(l.Emulator.Gateways()); n != 0 {
+		t.Fatalf("the emulator holds %d gateways after the deletion", n)
+	}
+	if !strings.Contains(out.String(), "subject="+id) {
+		t.Fatalf("terminal shows:\n%s\nwant the deleted event for %s", out.String(), id)
+	}
+	code, body := post("delete-requested-by-id.json")
+	if code != http.StatusBadRequest || !strings.Contains(body, events.CodeNotCreatedByVpngw) || !strings.Contains(body, "deletes only gateways it created") {
+		t.Fatalf("delete of a gateway vpngw did not create: %d %s", code, body)
+	}
+	waitFor(`"Stage":"deletion"`)
+}

@@ -20,12 +20,9 @@ import (
 // deploy/policy.sample.cases.jsonl is the sample policy's; docs/POLICY.md
 // describes the format.
 
-// Actions a case may name. A case without one is a create; the field is
-// there so that a later action (delete) is added without changing the
-// format of the cases written before it.
-const (
-	ActionCreate = "create"
-)
+// A case without an action is a create; the field is there so that the
+// cases of other actions (delete, ActionDelete) are written in the same
+// format.
 
 // Case is one line of a cases file: a request, its requester, what the
 // requester has against the rule's quotas, and the decision expected.

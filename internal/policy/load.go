@@ -329,7 +329,7 @@ func shadows(a, b *rule) bool {
 
 func (l *loader) rule(n *yaml.Node, path string, index int) *rule {
 	r := &rule{index: index}
-	var autoPayNode, maxSslNode, requiredNode, addNode *yaml.Node
+	var autoPayNode, maxSslNode, requiredNode, addNode, actionsNode, deleteOwnNode *yaml.Node
 	ok := l.mapping(n, path, []field{
 		{key: "name", required: true, set: func(v *yaml.Node, p string) {
 			if s, ok := l.str(v, p); ok {
@@ -392,9 +392,22 @@ func (l *loader) rule(n *yaml.Node, path string, index int) *rule {
 		{key: "addTags", set: func(v *yaml.Node, p string) { addNode = v; r.addTags = l.addTags(v, p) }},
 		{key: "quota", set: func(v *yaml.Node, p string) { l.quota(v, p, r) }},
 		{key: "sinks", set: func(v *yaml.Node, p string) { r.sinks = l.sinkList(v, p) }},
+		{key: "actions", set: func(v *yaml.Node, p string) { actionsNode = v; r.actions = l.actions(v, p) }},
+		{key: "deleteOwnOnly", set: func(v *yaml.Node, p string) {
+			deleteOwnNode = v
+			if b, ok := l.boolean(v, p); ok {
+				r.deleteAny = !b
+			}
+		}},
 	})
 	if !ok {
 		return nil
+	}
+	if actionsNode == nil {
+		r.actions = []string{ActionCreate}
+	}
+	if deleteOwnNode != nil && !slices.Contains(r.actions, ActionDelete) {
+		l.fail(deleteOwnNode, path+".deleteOwnOnly", "has no effect unless actions lists %s", ActionDelete)
 	}
 
 	// Settings that only make sense together.
@@ -510,9 +523,15 @@ func (l *loader) patternList(n *yaml.Node, path string, shape func(string) strin
 }
 
 func (l *loader) chargeTypes(n *yaml.Node, path string) []string {
+	return l.wordList(n, path, request.InstanceChargeTypes, "billing methods", "a billing method")
+}
+
+// wordList reads a non-empty list of words from allowed, each once; what
+// names the list and one names one of its words, for messages.
+func (l *loader) wordList(n *yaml.Node, path string, allowed []string, what, one string) []string {
 	n = deref(n)
 	if n.Kind != yaml.SequenceNode || len(n.Content) == 0 {
-		l.fail(n, path, "want a non-empty list of billing methods (%s), got %s", strings.Join(request.InstanceChargeTypes, ", "), describe(n))
+		l.fail(n, path, "want a non-empty list of %s (%s), got %s", what, strings.Join(allowed, ", "), describe(n))
 		return nil
 	}
 	var out []string
@@ -523,8 +542,8 @@ func (l *loader) chargeTypes(n *yaml.Node, path string) []string {
 			continue
 		}
 		switch {
-		case !slices.Contains(request.InstanceChargeTypes, s):
-			l.fail(item, ip, "%q is not a billing method; use %s%s", s, strings.Join(request.InstanceChargeTypes, " or "), suggest(s, request.InstanceChargeTypes))
+		case !slices.Contains(allowed, s):
+			l.fail(item, ip, "%q is not %s; use %s%s", s, one, strings.Join(allowed, " or "), suggest(s, allowed))
 		case slices.Contains(out, s):
 			l.fail(item, ip, "%s is listed twice", s)
 		default:
@@ -532,6 +551,11 @@ func (l *loader) chargeTypes(n *yaml.Node, path string) []string {
 		}
 	}
 	return out
+}
+
+// actions reads a rule's actions: a non-empty list of Actions, each once.
+func (l *loader) actions(n *yaml.Node, path string) []string {
+	return l.wordList(n, path, Actions, "actions", "an action")
 }
 
 func (l *loader) requiredTags(n *yaml.Node, path string) []requiredTag {

@@ -202,6 +202,11 @@ type rule struct {
 	// sinks routes the rule's outcomes to these named sinks alone; none
 	// sends them to every unnamed sink.
 	sinks []string
+	// actions are what the rule allows (ActionCreate when the file
+	// names none); deleteAny lets it delete any gateway vpngw created,
+	// not only those its requester's own source asked for.
+	actions   []string
+	deleteAny bool
 }
 
 type requiredTag struct {
@@ -243,19 +248,14 @@ func (p *Policy) Decide(who Requester, r events.GatewayRequest) (Decision, error
 	ru := p.match(who)
 	if ru == nil {
 		msg := fmt.Sprintf("no rule of the policy matches requester %s, so the request is denied (only what a rule allows is created)", who)
-		return Decision{
-			DryRun: p.DryRun,
-			Violations: []events.FieldError{{
-				Field:   "source",
-				Value:   clip(who.Source),
-				Allowed: "a requester that a rule of the policy matches",
-				Message: msg,
-			}},
-			Message: msg,
-		}, nil
+		return Decision{DryRun: p.DryRun, Violations: deniedBySource(who, msg), Message: msg}, nil
 	}
 
 	c := checker{rule: ru.name}
+	if !slices.Contains(ru.actions, ActionCreate) {
+		c.add("actions", "type", "create", "a rule whose actions list create",
+			"creating is not among the actions the rule allows (%s)", strings.Join(ru.actions, ", "))
+	}
 	ru.check(&c, r)
 	d := Decision{
 		Allowed:    len(c.violations) == 0,
@@ -272,6 +272,16 @@ func (p *Policy) Decide(who Requester, r events.GatewayRequest) (Decision, error
 		d.Message = fmt.Sprintf("rule %q denies requester %s: %s", ru.name, who, strings.Join(c.short, "; "))
 	}
 	return d, nil
+}
+
+// deniedBySource is the violation of a requester no rule matches.
+func deniedBySource(who Requester, msg string) []events.FieldError {
+	return []events.FieldError{{
+		Field:   "source",
+		Value:   clip(who.Source),
+		Allowed: "a requester that a rule of the policy matches",
+		Message: msg,
+	}}
 }
 
 // OverQuota returns d with the violations of the quotas that u leaves no

@@ -2,6 +2,7 @@ package provision
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"sort"
@@ -133,8 +134,25 @@ func batchItems(batch Input, b events.BatchRequest, scheme store.ItemScheme) []I
 			Origin:      batch.Origin,
 			DryRun:      batch.DryRun,
 		}
+		if deleteItem(raw) {
+			msg := fmt.Sprintf("item %d of the batch names a gateway to delete (VpnGatewayId or Request): a batch holds creates only; send each delete as an %s event of its own", i, events.TypeDeleteRequested)
+			items[i].Err = &request.EventError{Problems: []events.FieldError{{Field: fmt.Sprintf("Requests[%d]", i),
+				Allowed: "CreateVpnGateway parameters (a batch holds creates only)", Message: msg}}}
+		}
 	}
 	return items
+}
+
+// deleteItem says that a batch item is shaped as a delete request: it has
+// a VpnGatewayId or Request member, which no create request has.
+func deleteItem(raw json.RawMessage) bool {
+	var m map[string]json.RawMessage
+	if json.Unmarshal(raw, &m) != nil {
+		return false
+	}
+	_, byID := m["VpnGatewayId"]
+	_, byRef := m["Request"]
+	return byID || byRef
 }
 
 // errNotBatch says that a batch's id is already used by a request that is

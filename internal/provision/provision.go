@@ -35,6 +35,7 @@ type Store interface {
 	Transition(ctx context.Context, key string, from []store.State, to store.State, leaseOwner string, c store.Change, events []store.Event) (store.Request, error)
 	Hold(ctx context.Context, key, owner string, now, until time.Time) (bool, error)
 	Release(ctx context.Context, owner string, keys []string) error
+	CreatedGateway(ctx context.Context, gatewayID string) (store.Request, error)
 }
 
 // Policy decides whether a requester may have the gateway it asks for. The
@@ -138,6 +139,7 @@ type Service struct {
 	reserve     time.Duration // kept free before the deadline: no API call starts later, a quarter of it records the outcome
 	policy      Policy
 	faultBound  time.Duration
+	deleter     Deleter
 }
 
 // Option configures a Service.
@@ -379,6 +381,9 @@ func (s *Service) record(ctx context.Context, in Input) (rec store.Request, id r
 	// counted against its quota.
 	recorded := gerr == nil
 
+	if in.Type == events.TypeDeleteRequested && in.Err == nil && (in.item || !events.IsBatchItemID(id.EventID)) {
+		return s.recordDelete(ctx, log, in, id, key, recorded, got)
+	}
 	var (
 		req  events.GatewayRequest
 		errs []events.FieldError
@@ -399,7 +404,7 @@ func (s *Service) record(ctx context.Context, in Input) (rec store.Request, id r
 		}
 	case in.Type != events.TypeRequested:
 		msg = fmt.Sprintf("event type %q is not handled here", in.Type)
-		errs = []events.FieldError{{Field: "type", Value: in.Type, Allowed: events.TypeRequested + ", " + events.TypeBatchRequested, Message: msg}}
+		errs = []events.FieldError{{Field: "type", Value: in.Type, Allowed: events.TypeRequested + ", " + events.TypeBatchRequested + ", " + events.TypeDeleteRequested, Message: msg}}
 	default:
 		var perr error
 		req, perr = request.Parse(in.Data)
@@ -419,6 +424,9 @@ func (s *Service) record(ctx context.Context, in Input) (rec store.Request, id r
 		CreatedAt: now, UpdatedAt: now, TraceParent: in.TraceParent,
 		Caller: in.Caller, ChatUser: in.ChatUser, DryRun: in.DryRun, Data: in.Data,
 		Origin: encodeOrigin(in.Key, in.Origin),
+	}
+	if in.Type == events.TypeDeleteRequested {
+		rec.Kind = store.KindDelete
 	}
 	if errs != nil {
 		// What failed validation may not fit its column: keep only what
@@ -560,6 +568,9 @@ func (s *Service) Redrive(ctx context.Context, rec store.Request) (Result, error
 		// Re-drives are the reconcile tick's unless the caller says whose.
 		ctx = store.WithActor(ctx, store.ActorReconcile)
 	}
+	if rec.Kind == store.KindDelete {
+		return s.deleteGateway(ctx, log, id, rec)
+	}
 	if s.policy != nil || rec.DryRun {
 		if res, settled, err := s.redecide(ctx, log, id, rec); settled || err != nil {
 			return res, err
@@ -662,6 +673,9 @@ func (s *Service) settle(ctx context.Context, log *slog.Logger, id request.Ident
 }
 
 func (s *Service) create(ctx context.Context, log *slog.Logger, id request.Identity, rec store.Request) (Result, error) {
+	if rec.Kind == store.KindDelete {
+		return s.deleteGateway(ctx, log, id, rec)
+	}
 	ctx = actingFor(ctx, rec.Caller)
 	var req events.GatewayRequest
 	if err := json.Unmarshal(rec.Params, &req); err != nil {

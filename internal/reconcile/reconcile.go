@@ -59,6 +59,7 @@ type Report struct {
 	Claimed       int            `json:"claimed"`
 	Active        int            `json:"active"`
 	Failed        int            `json:"failed"`
+	Deleted       int            `json:"deleted"` // delete requests whose gateway is gone
 	StillPending  int            `json:"stillPending"`
 	Redriven      int            `json:"redriven"`
 	Batches       int            `json:"batchesCompleted"`
@@ -387,7 +388,11 @@ func (s *Service) confirm(ctx context.Context, rep *Report, region string, reqs 
 			continue
 		}
 		age := now.Sub(r.AcceptedAt)
-		if !(complete && age >= s.notFound) && age < s.timeout {
+		// A gateway being deleted is expected to go: its absence in a
+		// complete listing is confirmed at once, so that its deletion is
+		// announced within the tick.
+		gone := complete && (age >= s.notFound || r.Kind == store.KindDelete)
+		if !gone && age < s.timeout {
 			continue // its absence settles nothing yet
 		}
 		if unconfirmed == nil {
@@ -433,6 +438,9 @@ const (
 // settle records the outcome of one request if it has one, and reports
 // whether it did.
 func (s *Service) settle(ctx context.Context, log *slog.Logger, rep *Report, r store.Request, g cloud.Gateway, complete bool) bool {
+	if r.Kind == store.KindDelete {
+		return s.settleDeletion(ctx, log, rep, r, g, complete)
+	}
 	now := s.now()
 	ref := events.RequestRef{Source: r.Source, EventID: r.EventID, Subject: r.Subject}
 	age := now.Sub(r.AcceptedAt)

@@ -32,15 +32,35 @@ const (
 	// DryRun: a dry run was decided and answered; nothing was created.
 	// Terminal.
 	DryRun State = "dry-run"
+	// Deleted: the gateway is gone. A delete request ends here once
+	// DescribeVpnGateways no longer reports its gateway, and so does the
+	// create request that made it. Terminal.
+	Deleted State = "deleted"
+)
+
+// Kind is what a request asks for.
+type Kind string
+
+// Request kinds.
+const (
+	// KindCreate (the zero Kind): a gateway to create, or a batch of them.
+	KindCreate Kind = ""
+	// KindDelete: a gateway vpngw created, to delete. Its states are
+	// Received (recorded, DeleteVpnGateway not yet known to have been
+	// accepted), Pending (accepted; the gateway is being deleted), Deleted
+	// and Failed.
+	KindDelete Kind = "delete"
 )
 
 // Terminal reports whether no further transition can happen from s.
-func (s State) Terminal() bool { return s == Active || s == Failed || s == BatchDone || s == DryRun }
+func (s State) Terminal() bool {
+	return s == Active || s == Failed || s == BatchDone || s == DryRun || s == Deleted
+}
 
 // Valid reports whether s is one of the states above.
 func (s State) Valid() bool {
 	switch s {
-	case Received, Pending, Active, Failed, Batch, BatchDone, DryRun:
+	case Received, Pending, Active, Failed, Batch, BatchDone, DryRun, Deleted:
 		return true
 	}
 	return false
@@ -118,6 +138,11 @@ type Request struct {
 	// every unnamed sink. Each is a name of VPNGW_QUEUE_URL's name=url
 	// entries, without commas (see SinkNameFormat).
 	Sinks []string
+
+	// Kind is what the request asks for: KindCreate (a gateway, or a
+	// batch) or KindDelete (a gateway to delete, GatewayID; its ClientToken
+	// is DeleteVpnGateway's and Params is the delete request's data).
+	Kind Kind
 	// Note is who records the request and why: Insert writes it as the
 	// first entry of the request's history (see Change.Note). It is not
 	// read back; History has it.
@@ -269,6 +294,10 @@ type Store interface {
 	// for its next drain; the other sinks do not get them again. It returns
 	// how many it unparked.
 	UnparkFor(ctx context.Context, sink string, seqs []int64) (int, error)
+	// CreatedGateway returns the create request whose gateway is
+	// gatewayID (one vpngw created), or ErrNotFound when no create
+	// request holds that gateway.
+	CreatedGateway(ctx context.Context, gatewayID string) (Request, error)
 	// History returns the request's history, oldest first: one entry per
 	// change of its state, written by Insert and Transition with the
 	// change (ErrNotFound when there is no such request).
@@ -283,7 +312,8 @@ type Store interface {
 const FirstSink = ""
 
 // Quota bounds the requests of one source that InsertWithin records. Zero
-// fields are no bound.
+// fields are no bound. Only create requests count: a delete request takes
+// nothing from its source's quota.
 type Quota struct {
 	// PerDay bounds the source's requests that CreateVpnGateway accepted at
 	// or after Since, together with those Received: a received request may

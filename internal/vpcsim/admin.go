@@ -180,6 +180,38 @@ func (s *Server) SetBusinessStatus(id, status string) error {
 	return nil
 }
 
+// SetIpsecConnections sets how many IPsec-VPN connections are attached to
+// the gateway id, as creating or deleting them in the console does;
+// DeleteVpnGateway refuses a gateway that has any.
+func (s *Server) SetIpsecConnections(id string, n int) error {
+	if n < 0 {
+		return fmt.Errorf("vpcsim: %d IPsec connections: want 0 or more", n)
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.settleLocked(s.clock())
+	g := s.gateways[id]
+	if g == nil {
+		return fmt.Errorf("set IPsec connections of %s: %w", id, ErrGatewayNotFound)
+	}
+	g.IpsecConnections = n
+	return nil
+}
+
+// SetTags replaces the gateway's tags, as TagResources and UntagResources
+// in the console do.
+func (s *Server) SetTags(id string, tags []Tag) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.settleLocked(s.clock())
+	g := s.gateways[id]
+	if g == nil {
+		return fmt.Errorf("set tags of %s: %w", id, ErrGatewayNotFound)
+	}
+	g.Tags = slices.Clone(tags)
+	return nil
+}
+
 // Delete removes a gateway at once, as if deleted outside the API (in the
 // console, say). Its ClientToken keeps answering with its ID, as the
 // service's token memory outlives the resource.

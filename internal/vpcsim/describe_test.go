@@ -240,3 +240,58 @@ func TestAdminDeleteAndBusinessStatus(t *testing.T) {
 	_, err = c.DescribeVpnGateway(sim.describeRequest(id))
 	wantServerError(t, err, "InvalidVpnGatewayInstanceId.NotFound", 400)
 }
+
+func TestDeleteVpnGatewayRefusals(t *testing.T) {
+	clock := testclock.New(time.Date(2025, 6, 1, 0, 0, 0, 0, time.UTC))
+	sim := startSim(t, WithClock(clock.Now), WithDeletionDelay(30*time.Second))
+	c := sim.client(t)
+	deleteReq := func(id, token string) *vpc.DeleteVpnGatewayRequest {
+		del := vpc.CreateDeleteVpnGatewayRequest()
+		del.Scheme, del.Domain = "http", sim.host
+		del.RegionId, del.VpnGatewayId, del.ClientToken = demoRegion, id, token
+		return del
+	}
+
+	_, err := c.DeleteVpnGateway(deleteReq("vpn-bp1nosuchgateway", "t-unknown"))
+	wantServerError(t, err, "InvalidVpnGatewayInstanceId.NotFound", 400)
+	_, err = c.DeleteVpnGateway(deleteReq("", "t-none"))
+	wantServerError(t, err, "MissingVpnGatewayId", 400)
+
+	withConns := mustCreate(t, c, sim.createRequest()).VpnGatewayId
+	clock.Advance(time.Hour) // provisioned
+	if err := sim.SetIpsecConnections(withConns, 2); err != nil {
+		t.Fatal(err)
+	}
+	_, err = c.DeleteVpnGateway(deleteReq(withConns, "t-conns"))
+	wantServerError(t, err, "DependencyViolation.VpnConnection", 400)
+	// Once the connections are deleted, the same call (a refusal is not
+	// remembered against its token) deletes it.
+	if err := sim.SetIpsecConnections(withConns, 0); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.DeleteVpnGateway(deleteReq(withConns, "t-conns")); err != nil {
+		t.Fatalf("delete once the connections are gone: %v", err)
+	}
+
+	prepay := sim.createRequest()
+	prepay.InstanceChargeType, prepay.Period = "PREPAY", requests.NewInteger(1)
+	sub := mustCreate(t, c, prepay).VpnGatewayId
+	clock.Advance(time.Hour)
+	_, err = c.DeleteVpnGateway(deleteReq(sub, "t-sub"))
+	wantServerError(t, err, "ChargeTypeViolation", 400)
+	clock.Advance(32 * 24 * time.Hour) // past the month it was bought for
+	if _, err := c.DeleteVpnGateway(deleteReq(sub, "t-sub")); err != nil {
+		t.Fatalf("delete an expired subscription gateway: %v", err)
+	}
+	clock.Advance(31 * time.Second)
+	list := sim.listRequest()
+	resp, err := c.DescribeVpnGateways(list)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, g := range resp.VpnGateways.VpnGateway {
+		if g.VpnGatewayId == sub || g.VpnGatewayId == withConns {
+			t.Errorf("%s still listed (%s) after its deletion delay", g.VpnGatewayId, g.Status)
+		}
+	}
+}

@@ -63,7 +63,16 @@
 // passed on the service clock; time is applied lazily on every read, so a
 // test advances its clock and reads. Unknown gateways answer
 // InvalidVpnGatewayInstanceId.NotFound (400); deleting one that is still
-// "init" answers VpnGateway.Configuring.
+// "init" answers VpnGateway.Configuring. DeleteVpnGateway also refuses a
+// gateway with IPsec-VPN connections attached
+// (DependencyViolation.VpnConnection, the reference's code; set them with
+// SetIpsecConnections) and a subscription (PREPAY) gateway before it expires
+// (ChargeTypeViolation: the VPN gateway reference documents no code for
+// this, so the emulator answers the one the VPC and ECS release calls give
+// for a subscription resource). A deleted gateway is "deleting" for the
+// deletion delay (WithDeletionDelay), then gone: DescribeVpnGateways no
+// longer lists it. Its ClientToken answers a retry as the first call even
+// once it is gone.
 //
 // Where the reference documents no code for a check, the emulator answers
 // the InvalidParameter family with a message naming the parameter.
@@ -108,7 +117,7 @@
 // # Admin interface
 //
 // Methods on *Server (Gateways, Gateway, Calls, CallCounts,
-// SetBusinessStatus, Delete, SetFaults, CurrentFaults, SetAccessKey,
+// SetBusinessStatus, SetIpsecConnections, SetTags, Delete, SetFaults, CurrentFaults, SetAccessKey,
 // RotateAccessKey, RemoveAccessKey, AccessKey) let tests look inside and
 // steer; the access-key methods rotate, disable, restrict or delete a key
 // while the emulator runs, as an operator's mistakes do to a real account. The same is served over HTTP under /_admin/, never on the API

@@ -213,6 +213,21 @@ func errGatewayNotFound() *apiError {
 		"The specified vpn gateway instance id does not exist.")
 }
 
+// errDependencyVpnConnection is DeleteVpnGateway's refusal of a gateway
+// with IPsec-VPN connections attached (the API reference's error table).
+func errDependencyVpnConnection() *apiError {
+	return newAPIError(http.StatusBadRequest, "DependencyViolation.VpnConnection",
+		"There are vpn connections on specified vpn gateway not deleted.")
+}
+
+// errChargeTypeViolation refuses to release a subscription gateway before it
+// expires. The VPN gateway reference lists no code for it; this is the code
+// the other VPC and ECS release calls answer for a subscription resource.
+func errChargeTypeViolation() *apiError {
+	return newAPIError(http.StatusBadRequest, "ChargeTypeViolation",
+		"The operation is not permitted due to the charge type of the instance: a subscription (PREPAY) VPN gateway cannot be released before it expires.")
+}
+
 func errGatewayConfiguring() *apiError {
 	return newAPIError(http.StatusBadRequest, "VpnGateway.Configuring", "The specified service is configuring.")
 }

@@ -70,6 +70,10 @@ type Gateway struct {
 	// and its provisioning delay. The API does not say it; benchmarks
 	// measure from it.
 	ReadyAt time.Time `json:"ReadyAt"`
+	// IpsecConnections counts the IPsec-VPN connections attached to the
+	// gateway (SetIpsecConnections): DeleteVpnGateway refuses a gateway
+	// that has any.
+	IpsecConnections int `json:"IpsecConnections"`
 }
 
 func (g Gateway) clone() Gateway {
@@ -804,9 +808,15 @@ type deleteResponse struct {
 	RequestID string   `json:"RequestId" xml:"RequestId"`
 }
 
-// deleteVpnGateway refuses a gateway that is still being set up, as the
-// service does, and otherwise removes it, at once or after the deletion
-// delay.
+// deleteVpnGateway deletes a gateway as the service does: refused while it
+// is being set up or changed (VpnGateway.Configuring), while IPsec-VPN
+// connections are attached to it (DependencyViolation.VpnConnection), and
+// for a subscription (PREPAY) gateway before it expires
+// (ChargeTypeViolation: it is released by unsubscribing, not by the API);
+// otherwise it is "deleting" for the deletion delay, then gone. A retry
+// with the same ClientToken and parameters answers as the first call did,
+// even once the gateway is gone; the same token with other parameters is
+// IdempotentParameterMismatch.
 func (s *Server) deleteVpnGateway(req *apiRequest, requestID string, now time.Time) (any, *apiError) {
 	p := req.params
 	token := p["ClientToken"]
@@ -827,9 +837,13 @@ func (s *Server) deleteVpnGateway(req *apiRequest, requestID string, now time.Ti
 	if aerr != nil {
 		return nil, aerr
 	}
-	switch g.Status {
-	case StatusInit, StatusProvisioning, StatusUpdating, StatusDeleting:
+	switch {
+	case g.Status == StatusInit || g.Status == StatusProvisioning || g.Status == StatusUpdating || g.Status == StatusDeleting:
 		return nil, errGatewayConfiguring()
+	case g.IpsecConnections > 0:
+		return nil, errDependencyVpnConnection()
+	case g.ChargeType == "PREPAY" && now.Before(g.EndTime):
+		return nil, errChargeTypeViolation()
 	}
 	if s.deleteDelay <= 0 {
 		delete(s.gateways, g.ID)

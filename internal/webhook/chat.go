@@ -65,6 +65,14 @@ func (h *handler) chat(ctx context.Context, m chatMessage) answer {
 		Identity: m.identity, Type: events.TypeRequested, Data: cmd.data,
 		Caller: m.caller, ChatUser: m.user, DryRun: cmd.verb == verbCheck,
 	}
+	if cmd.verb == verbDelete {
+		data, known := h.deleteData(ctx, cmd)
+		if !known {
+			return answer{text: fmt.Sprintf("Request %s was refused (%s): vpngw has no record of creating %s, and deletes only gateways it created. "+
+				"Check the id with status; if vpngw did create it, add region=<RegionId>.", m.identity.EventID, events.CodeNotCreatedByVpngw, cmd.ref)}
+		}
+		in.Type, in.Data = events.TypeDeleteRequested, data
+	}
 	// The chat's whole budget is shorter than the reserve provisioning
 	// keeps before a function's deadline: give it one that fits, so that
 	// the call is made and the answer can name the gateway.
@@ -79,6 +87,33 @@ func (h *handler) chat(ctx context.Context, m chatMessage) answer {
 	return answer{text: describe(m.identity.EventID, cmd.verb, res, err)}
 }
 
+// GatewayRecords finds the create request that made a gateway: the store
+// does (store.Store.CreatedGateway). A delete command that names no region
+// takes the one vpngw recorded.
+type GatewayRecords interface {
+	CreatedGateway(ctx context.Context, gatewayID string) (store.Request, error)
+}
+
+// deleteData is the data of the delete request a delete command makes:
+// the gateway, in the region the command gave or the one vpngw recorded
+// creating it in. known is false when the command gave no region and the
+// store holds no record of creating the gateway: there is nothing vpngw
+// would delete.
+func (h *handler) deleteData(ctx context.Context, cmd command) (data []byte, known bool) {
+	region := cmd.region
+	if g, ok := h.status.(GatewayRecords); ok && region == "" {
+		r, err := g.CreatedGateway(ctx, cmd.ref)
+		if errors.Is(err, store.ErrNotFound) {
+			return nil, false
+		}
+		if err == nil {
+			region = r.RegionID
+		}
+	}
+	b, _ := json.Marshal(map[string]string{"RegionId": region, "VpnGatewayId": cmd.ref}) // strings always marshal
+	return b, true
+}
+
 // chatReserve is the reserve of a chat command's budget: a CreateVpnGateway
 // call starts only with at least this much of the budget left (1 s of the
 // default 2.5 s: the API answers a create well within it), and a quarter of
@@ -90,6 +125,14 @@ func chatReserve(budget time.Duration) time.Duration { return budget * 2 / 5 }
 // verb is the command sent: a dry run answers a create differently from a
 // check.
 func describe(id, verb string, r provision.Result, err error) string {
+	switch {
+	case verb == verbDelete && r.State == store.Pending:
+		return fmt.Sprintf("VPN gateway %s is being deleted (request %s); the outcome is announced as io.vpngw.gateway.deleted or io.vpngw.gateway.failed.", r.VpnGatewayId, id)
+	case verb == verbDelete && r.State == store.Deleted:
+		return fmt.Sprintf("VPN gateway %s is deleted (request %s).", r.VpnGatewayId, id)
+	case verb == verbDelete && r.State == store.DryRun:
+		return fmt.Sprintf("Request %s may delete VPN gateway %s, but the operator's policy makes it a dry run: nothing was deleted.", id, r.VpnGatewayId)
+	}
 	switch r.State {
 	case store.Pending:
 		return fmt.Sprintf("VPN gateway %s is being created (request %s). It is usually active within minutes; "+

@@ -27,6 +27,7 @@ const HelpText = `vpngw creates Alibaba Cloud VPN gateways.
   create region=<RegionId> vpc=<VpcId> bandwidth=<Mbit/s> [key=value]...
   check  <the same keys>   decide and validate only: nothing is created
   status [<request id>|<gateway id>]   your last 10 requests here, or one
+  delete <gateway id> [region=<RegionId>]   delete a gateway vpngw created
   help
 
 Required: region, vpc, bandwidth.
@@ -103,6 +104,7 @@ const (
 	verbCheck  = "check" // a dry run: validated and decided, nothing created
 	verbHelp   = "help"
 	verbStatus = "status" // the caller's recent requests, or one
+	verbDelete = "delete" // a gateway vpngw created, to delete
 )
 
 // command is a parsed chat command.
@@ -112,8 +114,9 @@ type command struct {
 	// verbCreate and verbCheck.
 	data []byte
 	// ref is the request id or gateway id of verbStatus; empty for the
-	// caller's recent requests.
-	ref string
+	// caller's recent requests. For verbDelete it is the gateway id, and
+	// region its region when the command gave one.
+	ref, region string
 }
 
 // commandError lists every problem of a chat command.
@@ -159,9 +162,11 @@ func parseCommand(text string) (command, error) {
 			c.ref = tokens[1]
 		}
 		return c, nil
+	case verbDelete:
+		return parseDelete(tokens[1:])
 	case verbCreate, verbCheck:
 	default:
-		msg := fmt.Sprintf("unknown command %q: start with create, check, status or help", tokens[0])
+		msg := fmt.Sprintf("unknown command %q: start with create, check, status, delete or help", tokens[0])
 		if strings.Contains(tokens[0], "=") {
 			msg = "start the command with create (or send help)"
 		}
@@ -258,6 +263,33 @@ func parseCommand(text string) (command, error) {
 		return command{}, &commandError{[]string{"could not encode the request: " + err.Error()}}
 	}
 	return command{verb: verb, data: b}, nil
+}
+
+// parseDelete reads the words after delete: a gateway id, and optionally
+// region=<RegionId> (by default the region vpngw recorded creating it in).
+func parseDelete(words []string) (command, error) {
+	c := command{verb: verbDelete}
+	var problems []string
+	for _, w := range words {
+		key, value, isKV := strings.Cut(w, "=")
+		switch {
+		case isKV && (strings.EqualFold(key, "region") || strings.EqualFold(key, "RegionId")) && value != "" && c.region == "":
+			c.region = value
+		case isKV:
+			problems = append(problems, fmt.Sprintf("%q: delete takes a gateway id and, optionally, region=<RegionId> once", w))
+		case c.ref != "":
+			problems = append(problems, "delete takes one gateway id")
+		default:
+			c.ref = w
+		}
+	}
+	if c.ref == "" && problems == nil {
+		problems = append(problems, "delete needs the id of the gateway to delete: delete vpn-bp1q8bgx4xnkm2ogj")
+	}
+	if problems != nil {
+		return command{}, &commandError{problems}
+	}
+	return c, nil
 }
 
 // lookupParam finds a key by its alias or API name, in any case.

@@ -97,7 +97,7 @@ func TestParseCommandErrors(t *testing.T) {
 		text string
 		want []string // each must be one of the problems
 	}{
-		{"unknown verb", "crate region=r", []string{`unknown command "crate": start with create, check, status or help`}},
+		{"unknown verb", "crate region=r", []string{`unknown command "crate": start with create, check, status, delete or help`}},
 		{"no verb", "region=r vpc=v", []string{"start the command with create"}},
 		{"typo, with a suggestion", "create regoin=r", []string{`unknown key "regoin" (did you mean region?)`}},
 		{"typo of an API name", "create Bandwith=5", []string{`unknown key "Bandwith" (did you mean Bandwidth?)`}},
@@ -164,5 +164,28 @@ func TestHelpTextNamesEveryKey(t *testing.T) {
 	}
 	if _, err := request.Parse(cmd.data); err != nil {
 		t.Errorf("the help's example is not a valid request: %v", err)
+	}
+}
+
+func TestParseDeleteCommand(t *testing.T) {
+	c, err := parseCommand("delete vpn-bp1abc")
+	if err != nil || c.verb != verbDelete || c.ref != "vpn-bp1abc" || c.region != "" {
+		t.Fatalf("delete: %+v %v", c, err)
+	}
+	c, err = parseCommand("@vpngw DELETE vpn-bp1abc region=cn-shanghai")
+	if err != nil || c.ref != "vpn-bp1abc" || c.region != "cn-shanghai" {
+		t.Fatalf("delete with region: %+v %v", c, err)
+	}
+	for text, want := range map[string]string{
+		"delete":                         "needs the id",
+		"delete vpn-a vpn-b":             "one gateway id",
+		"delete vpn-a vpc=vpc-1":         "optionally, region",
+		"delete vpn-a region=a region=b": "optionally, region",
+	} {
+		_, err := parseCommand(text)
+		var ce *commandError
+		if !errors.As(err, &ce) || !strings.Contains(ce.Error(), want) {
+			t.Errorf("%q: %v, want %q", text, err, want)
+		}
 	}
 }

@@ -33,10 +33,11 @@ const APIVersion = "2016-04-28"
 const (
 	ActionCreateVpnGateway    = "CreateVpnGateway"
 	ActionDescribeVpnGateways = "DescribeVpnGateways"
+	ActionDeleteVpnGateway    = "DeleteVpnGateway"
 )
 
 // Actions lists every VPC API action the code can call.
-var Actions = []string{ActionCreateVpnGateway, ActionDescribeVpnGateways}
+var Actions = []string{ActionCreateVpnGateway, ActionDescribeVpnGateways, ActionDeleteVpnGateway}
 
 // Config configures a Client.
 type Config struct {
@@ -73,10 +74,12 @@ type Config struct {
 
 // DefaultRates are the VPC API's documented per-account quotas, per region:
 // CreateVpnGateway 60 calls a minute, DescribeVpnGateway 600 (the plural is
-// not listed; the same is assumed).
+// not listed; the same is assumed). DeleteVpnGateway is not listed either
+// and is given CreateVpnGateway's.
 var DefaultRates = map[string]float64{
 	ActionCreateVpnGateway:    1,
 	ActionDescribeVpnGateways: 10,
+	ActionDeleteVpnGateway:    1,
 }
 
 // Client calls the VPC API. It is safe for concurrent use and meant to live

@@ -95,7 +95,8 @@ func (s *Store) lockQuota(ctx context.Context, tx *sql.Tx, source string) error 
 	return nil
 }
 
-// checkQuota counts the source's requests as store.Quota defines them,
+// checkQuota counts the source's requests as store.Quota defines them
+// (create requests only: deleting a gateway takes nothing from the quota),
 // leaving out the request with key except, and refuses with a
 // *store.QuotaError when one more would break q.
 func (s *Store) checkQuota(ctx context.Context, tx *sql.Tx, source, except string, q store.Quota) error {
@@ -105,8 +106,8 @@ func (s *Store) checkQuota(ctx context.Context, tx *sql.Tx, source, except strin
 	err := tx.QueryRowContext(ctx, s.d.rebind(`SELECT
 		COUNT(CASE WHEN state IN (?, ?) THEN 1 END),
 		COUNT(CASE WHEN state = ? OR accepted_at >= ? THEN 1 END)
-		FROM requests WHERE source = ? AND request_key <> ? AND (state IN (?, ?) OR accepted_at >= ?)`),
-		recv, pend, recv, since, source, except, recv, pend, since).Scan(&pending, &perDay)
+		FROM requests WHERE source = ? AND request_key <> ? AND kind = ? AND (state IN (?, ?) OR accepted_at >= ?)`),
+		recv, pend, recv, since, source, except, kindCreate, recv, pend, since).Scan(&pending, &perDay)
 	if err != nil {
 		return fmt.Errorf("count requests of source %q: %w", source, err)
 	}

@@ -255,7 +255,7 @@ func (d *dialect) requestArgs(r store.Request) []any {
 	return []any{r.Key, r.Source, r.EventID, r.Subject, r.ClientToken, r.RegionID, r.VpcID, r.Params,
 		string(r.State), r.GatewayID, r.OrderID, r.Attempts, r.LastError,
 		d.timeArg(r.CreatedAt), d.timeArg(r.UpdatedAt), d.timeArg(r.AcceptedAt),
-		r.LeaseOwner, d.timeArg(r.LeaseUntil), r.TraceParent, r.Caller, r.ChatUser, r.DryRun, r.Data, int(r.ItemScheme), r.Origin, joinSinks(r.Sinks)}
+		r.LeaseOwner, d.timeArg(r.LeaseUntil), r.TraceParent, r.Caller, r.ChatUser, r.DryRun, r.Data, int(r.ItemScheme), r.Origin, joinSinks(r.Sinks), kindArg(r.Kind)}
 }
 
 // insertRequest adds r unless its key exists, and says whether it did.
@@ -338,19 +338,22 @@ type scanner interface{ Scan(dest ...any) error }
 func scanRequest(row scanner) (store.Request, error) {
 	var (
 		r                                      store.Request
-		state                                  string
+		state, kind                            string
 		created, updated, accepted, leaseUntil timeScan
 		sinks                                  string
 	)
 	err := row.Scan(&r.Key, &r.Source, &r.EventID, &r.Subject, &r.ClientToken, &r.RegionID, &r.VpcID,
 		&r.Params, &state, &r.GatewayID, &r.OrderID, &r.Attempts, &r.LastError,
 		&created, &updated, &accepted, &r.LeaseOwner, &leaseUntil, &r.TraceParent,
-		&r.Caller, &r.ChatUser, &r.DryRun, &r.Data, &r.ItemScheme, &r.Origin, &sinks)
+		&r.Caller, &r.ChatUser, &r.DryRun, &r.Data, &r.ItemScheme, &r.Origin, &sinks, &kind)
 	if err != nil {
 		return store.Request{}, err
 	}
 	r.Sinks = splitSinks(sinks)
 	r.State = store.State(state)
+	if kind != kindCreate {
+		r.Kind = store.Kind(kind)
+	}
 	r.CreatedAt, r.UpdatedAt, r.AcceptedAt, r.LeaseUntil = created.t, updated.t, accepted.t, leaseUntil.t
 	return r, nil
 }

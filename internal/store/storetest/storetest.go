@@ -52,6 +52,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"HistoryReasons", testHistoryReasons},
 		{"Hold", testHold},
 		{"LearnedRate", testLearnedRate},
+		{"DeleteRequests", testDeleteRequests},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -137,6 +138,7 @@ func diff(want, got store.Request) string {
 	field("DryRun", want.DryRun, got.DryRun)
 	field("ItemScheme", want.ItemScheme, got.ItemScheme)
 	field("Origin", want.Origin, got.Origin)
+	field("Kind", want.Kind, got.Kind)
 	if !bytes.Equal(want.Data, got.Data) || (want.Data == nil) != (got.Data == nil) {
 		d = append(d, fmt.Sprintf("Data: want %q (nil %v), got %q (nil %v)", want.Data, want.Data == nil, got.Data, got.Data == nil))
 	}
