@@ -220,9 +220,17 @@ func (a *App) newWebhook(w webhook.Config, clock func() time.Time) (http.Handler
 		webhook.WithStatus(a.Store))
 }
 
-// Close releases the store and the broker connection.
+// Close releases the store and every sink's publisher.
 func (a *App) Close() error {
-	return errors.Join(a.Publisher.Close(), a.Store.Close())
+	pubs := a.Sinks
+	if len(pubs) == 0 && a.Publisher != nil {
+		pubs = []queue.Publisher{a.Publisher}
+	}
+	errs := make([]error, 0, len(pubs)+1)
+	for _, p := range pubs {
+		errs = append(errs, p.Close())
+	}
+	return errors.Join(append(errs, a.Store.Close())...)
 }
 
 // drain publishes what the invocation recorded, within a short budget: a

@@ -71,3 +71,25 @@ func TestNewClosesWhatItOpenedWhenALaterStepFails(t *testing.T) {
 		t.Errorf("New failed (%v) and closed the publisher it opened %d times, want 1", err, got)
 	}
 }
+
+// Close closes every sink's publisher, not only the first one's: a warm
+// instance that is closed and built again must not keep the others open.
+func TestCloseClosesEverySink(t *testing.T) {
+	db := filepath.Join(t.TempDir(), "vpngw.db")
+	env := map[string]string{"VPNGW_STORE_URL": "sqlite://" + db, "VPNGW_QUEUE_URL": "closecounted://a,closecounted://b,closecounted://c"}
+	c, err := FromEnv(func(k string) string { return env[k] }, Local)
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, err := New(context.Background(), c, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	before := closedPublishers.Load()
+	if err := a.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if got := closedPublishers.Load() - before; got != 3 {
+		t.Errorf("Close closed %d of the 3 sinks' publishers", got)
+	}
+}

@@ -14,6 +14,7 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/vpngw/vpngw/internal/outbox"
@@ -71,6 +72,31 @@ type Config struct {
 type Publisher struct {
 	st  Store
 	cfg Config
+
+	mu sync.Mutex
+	// waits holds, per conversation, when the platform lets it be posted to
+	// again after a 429 or a 5xx: its replies wait, in order, while other
+	// conversations' go on.
+	waits map[string]time.Time
+}
+
+// deferredError is a reply held back because its conversation asked to be
+// left alone: the drain leaves it unsent and goes on with other events.
+type deferredError struct{ err error }
+
+func (e *deferredError) Error() string { return e.err.Error() }
+func (e *deferredError) Is(target error) bool {
+	return target == outbox.ErrDeferred
+}
+func (e *deferredError) Unwrap() error { return e.err }
+
+// conversation keys a reply's conversation: the channel (Slack's
+// channel_id, DingTalk's conversationId), else the reply address.
+func conversation(r store.ChatReply) string {
+	if r.Channel != "" {
+		return r.Platform + "\x00" + r.Channel
+	}
+	return r.Platform + "\x00" + r.URL
 }
 
 // New builds the chat destination.
@@ -96,7 +122,7 @@ func New(st Store, cfg Config) *Publisher {
 	if cfg.SlackReply == "" {
 		cfg.SlackReply = SlackEphemeral
 	}
-	return &Publisher{st: st, cfg: cfg}
+	return &Publisher{st: st, cfg: cfg, waits: map[string]time.Time{}}
 }
 
 // retryError is a failure worth retrying later, after at least the wait the
@@ -104,6 +130,9 @@ func New(st Store, cfg Config) *Publisher {
 type retryError struct {
 	err   error
 	after time.Duration
+	// unreached: the platform did not answer at all (not a 429 or 5xx of
+	// one conversation), so every conversation would fail alike.
+	unreached bool
 }
 
 func (e *retryError) Error() string             { return e.err.Error() }
@@ -135,13 +164,30 @@ func (p *Publisher) Publish(ctx context.Context, e outgoing.Event) error {
 	if !ok {
 		return outbox.ErrNotAddressed
 	}
+	conv := conversation(r)
+	p.mu.Lock()
+	until, waiting := p.waits[conv]
+	p.mu.Unlock()
+	if now := p.cfg.Now(); waiting && now.Before(until) {
+		return &deferredError{fmt.Errorf("the conversation asked to wait until %s", until.UTC().Format(time.RFC3339))}
+	}
 	switch r.Platform {
 	case store.PlatformSlack:
-		return p.slack(ctx, r, m)
+		err = p.slack(ctx, r, m)
 	case store.PlatformDingTalk:
-		return p.dingTalk(ctx, r, m)
+		err = p.dingTalk(ctx, r, m)
+	default:
+		return refused("chat platform %q unknown", r.Platform)
 	}
-	return refused("chat platform %q unknown", r.Platform)
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	var re *retryError
+	if errors.As(err, &re) && !re.unreached {
+		p.waits[conv] = p.cfg.Now().Add(re.after)
+		return &deferredError{err}
+	}
+	delete(p.waits, conv)
+	return err
 }
 
 // slackMessage is a response_url post and a chat.postMessage body: Block
@@ -192,7 +238,7 @@ func (p *Publisher) slack(ctx context.Context, r store.ChatReply, m message) err
 		case status/100 == 2:
 			return p.st.NoteChatReply(ctx, r.RequestKey, r.Uses+1, r.ThreadTS)
 		case status == http.StatusTooManyRequests || status/100 == 5:
-			return &retryError{fmt.Errorf("slack response_url: %d %s", status, text), ra}
+			return &retryError{fmt.Errorf("slack response_url: %d %s", status, text), ra, false}
 		}
 		// Used up or expired (404 used_url, expired_url) or refused: the
 		// bot posts instead, if there is one.
@@ -216,7 +262,7 @@ func (p *Publisher) slack(ctx context.Context, r store.ChatReply, m message) err
 		return err
 	}
 	if status == http.StatusTooManyRequests || status/100 == 5 {
-		return &retryError{fmt.Errorf("slack chat.postMessage: %d %s", status, text), ra}
+		return &retryError{fmt.Errorf("slack chat.postMessage: %d %s", status, text), ra, false}
 	}
 	var res struct {
 		OK    bool   `json:"ok"`
@@ -233,7 +279,7 @@ func (p *Publisher) slack(ctx context.Context, r store.ChatReply, m message) err
 		}
 		return nil
 	case res.Error == "ratelimited" || res.Error == "internal_error" || res.Error == "fatal_error" || res.Error == "service_unavailable":
-		return &retryError{fmt.Errorf("slack chat.postMessage: %s", res.Error), ra}
+		return &retryError{fmt.Errorf("slack chat.postMessage: %s", res.Error), ra, false}
 	}
 	return refused("slack chat.postMessage: %s", res.Error)
 }
@@ -277,7 +323,7 @@ func (p *Publisher) dingTalk(ctx context.Context, r store.ChatReply, m message) 
 		return err
 	}
 	if status == http.StatusTooManyRequests || status/100 == 5 {
-		return &retryError{fmt.Errorf("dingtalk %s: %d %s", what, status, text), ra}
+		return &retryError{fmt.Errorf("dingtalk %s: %d %s", what, status, text), ra, false}
 	}
 	var res struct {
 		ErrCode int    `json:"errcode"`
@@ -290,7 +336,7 @@ func (p *Publisher) dingTalk(ctx context.Context, r store.ChatReply, m message) 
 	case res.ErrCode == 0:
 		return nil
 	case dingTalkRetry[res.ErrCode]:
-		return &retryError{fmt.Errorf("dingtalk %s: %d %s", what, res.ErrCode, res.ErrMsg), max(ra, time.Minute)}
+		return &retryError{fmt.Errorf("dingtalk %s: %d %s", what, res.ErrCode, res.ErrMsg), max(ra, time.Minute), false}
 	}
 	return refused("dingtalk %s: %d %s", what, res.ErrCode, res.ErrMsg)
 }
@@ -335,7 +381,7 @@ func (p *Publisher) post(ctx context.Context, target string, body any, h http.He
 	req.Header.Set("Content-Type", "application/json; charset=utf-8")
 	resp, err := p.cfg.Client.Do(req)
 	if err != nil {
-		return 0, 0, "", &retryError{fmt.Errorf("post the reply to %s: %s", shownURL(req.URL), redactURL(err, req.URL, target)), defaultRetryAfter}
+		return 0, 0, "", &retryError{fmt.Errorf("post the reply to %s: %s", shownURL(req.URL), redactURL(err, req.URL, target)), defaultRetryAfter, true}
 	}
 	defer resp.Body.Close()
 	text, _ := io.ReadAll(io.LimitReader(resp.Body, maxAnswer))

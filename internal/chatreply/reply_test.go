@@ -94,18 +94,56 @@ func TestSlackThrottleIsRetriedAfterRetryAfter(t *testing.T) {
 	defer slack.Close()
 	st := &replies{m: map[string]store.ChatReply{"k": {RequestKey: "k", Platform: store.PlatformSlack, URL: slack.ResponseURL(),
 		ExpiresAt: time.Now().Add(30 * time.Minute), CreatedAt: time.Now()}}}
-	p := chatreply.New(st, chatreply.Config{Allow: chatreply.NewAllow([]string{slack.URL})})
+	now := time.Now()
+	p := chatreply.New(st, chatreply.Config{Allow: chatreply.NewAllow([]string{slack.URL}), Now: func() time.Time { return now }})
 	slack.Throttle(1)
 	err := p.Publish(context.Background(), active(t, "k", "vpn-1"))
 	var ra interface{ RetryAfter() time.Duration }
-	if !errors.As(err, &ra) || ra.RetryAfter() != time.Second || errors.Is(err, outbox.ErrRefused) {
-		t.Fatalf("throttled post: %v, want a retry after 1s", err)
+	if !errors.As(err, &ra) || ra.RetryAfter() != time.Second || errors.Is(err, outbox.ErrRefused) || !errors.Is(err, outbox.ErrDeferred) {
+		t.Fatalf("throttled post: %v, want a retry after 1s, deferred", err)
 	}
+	now = now.Add(time.Second)
 	if err := p.Publish(context.Background(), active(t, "k", "vpn-1")); err != nil {
 		t.Fatal(err)
 	}
 	if n := len(slack.Posts()); n != 1 {
 		t.Fatalf("%d posts, want 1", n)
+	}
+}
+
+// While one conversation waits out its 429, its later replies are held
+// back without calling Slack, in order, and another conversation's reply
+// is posted at once.
+func TestThrottledConversationHoldsBackOnlyItself(t *testing.T) {
+	slack := chatsim.NewSlack(nil)
+	defer slack.Close()
+	st := &replies{m: map[string]store.ChatReply{
+		"a": {RequestKey: "a", Platform: store.PlatformSlack, URL: slack.ResponseURL(), Channel: "CA", ExpiresAt: time.Now().Add(30 * time.Minute), CreatedAt: time.Now()},
+		"b": {RequestKey: "b", Platform: store.PlatformSlack, URL: slack.ResponseURL(), Channel: "CB", ExpiresAt: time.Now().Add(30 * time.Minute), CreatedAt: time.Now()},
+	}}
+	now := time.Now()
+	p := chatreply.New(st, chatreply.Config{Allow: chatreply.NewAllow([]string{slack.URL}), Now: func() time.Time { return now }})
+	slack.Throttle(1)
+	if err := p.Publish(context.Background(), active(t, "a", "vpn-a1")); !errors.Is(err, outbox.ErrDeferred) {
+		t.Fatalf("throttled post: %v, want deferred", err)
+	}
+	if err := p.Publish(context.Background(), active(t, "a", "vpn-a2")); !errors.Is(err, outbox.ErrDeferred) {
+		t.Fatalf("a's next reply while a waits: %v, want deferred", err)
+	}
+	if err := p.Publish(context.Background(), active(t, "b", "vpn-b1")); err != nil {
+		t.Fatalf("b's reply while a waits: %v", err)
+	}
+	if posts := slack.Posts(); len(posts) != 1 || !strings.Contains(posts[0].Text, "vpn-b1") {
+		t.Fatalf("posts while a waits: %+v, want b's alone", posts)
+	}
+	now = now.Add(time.Second)
+	for _, gw := range []string{"vpn-a1", "vpn-a2"} {
+		if err := p.Publish(context.Background(), active(t, "a", gw)); err != nil {
+			t.Fatalf("a's reply %s after the wait: %v", gw, err)
+		}
+	}
+	if posts := slack.Posts(); len(posts) != 3 || !strings.Contains(posts[1].Text, "vpn-a1") || !strings.Contains(posts[2].Text, "vpn-a2") {
+		t.Fatalf("posts: %+v, want b's, then a's two in order", posts)
 	}
 }
 

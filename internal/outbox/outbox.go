@@ -17,7 +17,7 @@ import (
 
 // Store is what the drain needs of the store: delivery state per sink.
 type Store interface {
-	UnsentFor(ctx context.Context, sink string, limit int) ([]store.Event, error)
+	UnsentAfter(ctx context.Context, sink string, after int64, limit int) ([]store.Event, error)
 	MarkSentFor(ctx context.Context, sink string, seqs []int64, sinks []string) error
 	ParkFor(ctx context.Context, sink string, seq int64, reason string, sinks []string) error
 	CountParkedFor(ctx context.Context, sink string) (int, error)
@@ -44,6 +44,13 @@ var ErrUnrouted = errors.New("outbox: nothing takes the event type yet")
 // destination at its sink (a chat reply for a request no chat made): the
 // event is settled for that sink without being counted as published.
 var ErrNotAddressed = errors.New("outbox: the event has no destination at this sink")
+
+// ErrDeferred is what a Publisher's error wraps when one destination within
+// the sink (a chat conversation) asked to be left alone for a while: the
+// event stays unsent for the sink, and the drain goes on with the next
+// events, which the publisher defers too when they are that destination's,
+// so that its order holds. The sink's other destinations are not held back.
+var ErrDeferred = errors.New("outbox: the event's destination asked to wait")
 
 // Re-offer backoff of an unrouted event: a minute after it was parked, then
 // twice as long after each refusal, at most an hour.
@@ -121,6 +128,16 @@ type Option func(*Drainer)
 
 // WithClock sets the clock re-offers are scheduled by.
 func WithClock(now func() time.Time) Option { return func(d *Drainer) { d.now = now } }
+
+// WithBatch sets how many events a drain reads from the store at a time
+// (100 unless set; below 1 is ignored).
+func WithBatch(n int) Option {
+	return func(d *Drainer) {
+		if n > 0 {
+			d.batch = n
+		}
+	}
+}
 
 // New builds a Drainer with one sink, the first.
 func New(st Store, pub Publisher, log *slog.Logger, opts ...Option) (*Drainer, error) {
@@ -213,8 +230,9 @@ func (d *Drainer) drainSink(ctx context.Context, k *sinkState) (Report, error) {
 	if wait := k.notBefore.Sub(d.now()); wait > 0 {
 		return rep, fmt.Errorf("the sink asked to be left alone for %s more (Retry-After)", wait.Round(time.Second))
 	}
+	var after int64 // the last event read: deferred ones stay behind it
 	for {
-		evs, err := d.store.UnsentFor(ctx, k.Name, d.batch)
+		evs, err := d.store.UnsentAfter(ctx, k.Name, after, d.batch)
 		if err != nil {
 			return rep, fmt.Errorf("read outbox: %w", err)
 		}
@@ -225,6 +243,7 @@ func (d *Drainer) drainSink(ctx context.Context, k *sinkState) (Report, error) {
 		var perr error
 		published := 0
 		for _, e := range evs {
+			after = e.Seq
 			if !d.routes(k, e.Sinks) {
 				// The policy sends the request's outcomes elsewhere: the
 				// event is settled for this sink, unpublished.
@@ -240,6 +259,10 @@ func (d *Drainer) drainSink(ctx context.Context, k *sinkState) (Report, error) {
 				if err == nil {
 					published++
 				}
+				continue
+			}
+			if errors.Is(err, ErrDeferred) && ctx.Err() == nil {
+				// Left unsent; the next drain offers it again first.
 				continue
 			}
 			if errors.Is(err, ErrRefused) && ctx.Err() == nil {

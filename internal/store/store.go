@@ -279,6 +279,8 @@ type Store interface {
 	// UnsentFor returns up to limit events the sink has neither
 	// acknowledged nor parked, in Seq order.
 	UnsentFor(ctx context.Context, sink string, limit int) ([]Event, error)
+	// UnsentAfter is UnsentFor from the event after seq after on.
+	UnsentAfter(ctx context.Context, sink string, after int64, limit int) ([]Event, error)
 	// MarkSentFor records that the sink acknowledged the events with seqs.
 	MarkSentFor(ctx context.Context, sink string, seqs []int64, sinks []string) error
 	// ParkFor sets the event seq aside for the sink alone, with its reason

@@ -17,14 +17,19 @@ import (
 
 // UnsentFor implements store.Store. A limit below 1 returns nothing.
 func (s *Store) UnsentFor(ctx context.Context, sink string, limit int) ([]store.Event, error) {
+	return s.UnsentAfter(ctx, sink, 0, limit)
+}
+
+// UnsentAfter implements store.Store. A limit below 1 returns nothing.
+func (s *Store) UnsentAfter(ctx context.Context, sink string, after int64, limit int) ([]store.Event, error) {
 	if limit <= 0 {
 		return nil, nil
 	}
 	rows, err := s.reader().QueryContext(ctx, s.d.rebind(`SELECT o.seq, o.id, o.request_key, o.type, o.body, o.created_at, COALESCE(r.sinks, '')
 		FROM outbox o LEFT JOIN requests r ON r.request_key = o.request_key
-		WHERE o.sent_at IS NULL
+		WHERE o.sent_at IS NULL AND o.seq > ?
 		AND NOT EXISTS (SELECT 1 FROM outbox_deliveries d WHERE d.sink = ? AND d.seq = o.seq)
-		ORDER BY o.seq LIMIT ?`), sink, limit)
+		ORDER BY o.seq LIMIT ?`), after, sink, limit)
 	if err != nil {
 		return nil, fmt.Errorf("store: read outbox of %s for sink %q: %w", s.desc, sink, err)
 	}

@@ -31,6 +31,10 @@ func testSinkDelivery(t *testing.T, s store.Store) {
 		t.Fatalf("UnsentFor(a) = %v, %v; want 3 events", ids(all), err)
 	}
 	a1, a2, a3 := all[0].Seq, all[1].Seq, all[2].Seq
+	// A drain that deferred a1 reads on after it.
+	if after, err := s.UnsentAfter(ctx, a, a1, 1); err != nil || len(after) != 1 || after[0].Seq != a2 {
+		t.Fatalf("UnsentAfter(a, a1, 1) = %v, %v; want [a2]", ids(after), err)
+	}
 
 	// Sink a takes everything, while b is down: b still has it all.
 	if err := s.MarkSentFor(ctx, a, []int64{a1, a2, a3}, sinks); err != nil {
