@@ -452,3 +452,31 @@ func TestDeleteWhileConfiguringIsRetried(t *testing.T) {
 		t.Fatalf("tick %+v", rep)
 	}
 }
+
+// deleteOwnOnly keeps a chat user to the gateways they asked for: every
+// user of a Slack team (or a DingTalk conversation) shares its source, so
+// the source alone does not tell one requester from another.
+func TestChatDeleteOwnOnlyIsPerUser(t *testing.T) {
+	withDelete := strings.ReplaceAll(chatPolicy, "    chargeTypes: [POSTPAY, PREPAY]\n", "    chargeTypes: [POSTPAY, PREPAY]\n    actions: [create, delete]\n")
+	s := newStack(t, apptest.WithEnv(map[string]string{
+		"VPNGW_SLACK_SIGNING_SECRET": chatSlackSecret,
+		"VPNGW_DINGTALK_APP_SECRET":  chatDingTalkSecret,
+		"VPNGW_POLICY_INLINE":        withDelete,
+	}))
+	slackGw := gatewayID.FindString(s.slackAs("U0CHATUSER1", "trigger-own-c1", chatCreate))
+	dingGw := gatewayID.FindString(s.dingTalkFrom(map[string]any{"senderStaffId": "staff-chat-1"}, "msg-own-c1", chatCreate))
+	s.Clock.Advance(3 * time.Minute)
+	s.tick()
+	if answer := s.slackAs("U0CHATUSER2", "trigger-own-d1", "delete "+slackGw); !strings.Contains(answer, "PolicyDenied") || !strings.Contains(answer, "deleteOwnOnly") {
+		t.Fatalf("another Slack user's delete answered %q", answer)
+	}
+	if answer := s.dingTalkFrom(map[string]any{"senderStaffId": "staff-chat-2"}, "msg-own-d1", "delete "+dingGw); !strings.Contains(answer, "PolicyDenied") || !strings.Contains(answer, "deleteOwnOnly") {
+		t.Fatalf("another DingTalk user's delete answered %q", answer)
+	}
+	if n := len(s.API.Gateways()); n != 2 {
+		t.Fatalf("%d gateways left, want both", n)
+	}
+	if answer := s.slackAs("U0CHATUSER1", "trigger-own-d2", "delete "+slackGw); !strings.Contains(answer, "is being deleted") {
+		t.Fatalf("the creator's own delete answered %q", answer)
+	}
+}

@@ -99,7 +99,7 @@ func (s *Service) recordDelete(ctx context.Context, log *slog.Logger, in Input, 
 		return s.reject(ctx, log, rec, id, events.StagePolicy, events.CodePolicyDenied, msg,
 			[]events.FieldError{{Field: "type", Value: events.TypeDeleteRequested, Allowed: "a policy rule whose actions list delete", Message: msg}})
 	}
-	decision, derr := dp.DecideDelete(who, policy.DeleteTarget{GatewayID: created.GatewayID, RegionID: created.RegionID, VpcID: created.VpcID, CreatedBy: created.Source})
+	decision, derr := dp.DecideDelete(who, policy.DeleteTarget{GatewayID: created.GatewayID, RegionID: created.RegionID, VpcID: created.VpcID, CreatedBy: recordedRequester(created)})
 	if derr != nil {
 		return rec, id, retry, false, fmt.Errorf("decide policy for %s: %w", key, derr)
 	}
