@@ -480,3 +480,51 @@ func TestChatDeleteOwnOnlyIsPerUser(t *testing.T) {
 		t.Fatalf("the creator's own delete answered %q", answer)
 	}
 }
+
+// A delete request left received is decided again, as its recorded
+// requester, under the policy in force when it is redelivered or re-driven,
+// as a create is: once the operator takes delete out of the rule's actions,
+// neither the redelivery nor the tick deletes the gateway.
+func TestDeleteLeftReceivedIsDecidedAgain(t *testing.T) {
+	allowing := strings.Replace(redrivePolicy, "    chargeTypes: [POSTPAY]\n", "    chargeTypes: [POSTPAY]\n    actions: [create, delete]\n", 1)
+	s := newStack(t, apptest.WithEnv(map[string]string{"VPNGW_POLICY_INLINE": allowing}))
+	gw1, gw2 := s.activeGateway("revoked-1"), s.activeGateway("revoked-2")
+	if err := s.API.SetFaults(vpcsim.Faults{ServerErrorRate: 1}); err != nil {
+		t.Fatal(err)
+	}
+	del1 := deleteEvent("del-revoked-1", map[string]any{"RegionId": "cn-hangzhou", "VpnGatewayId": gw1})
+	del2 := deleteEvent("del-revoked-2", map[string]any{"RegionId": "cn-hangzhou", "VpnGatewayId": gw2})
+	for _, del := range [][]byte{del1, del2} {
+		if res := s.deleteOne(del); res.State != store.Received || !res.Retry {
+			t.Fatalf("with the API down: %+v", res)
+		}
+	}
+	if err := s.API.SetFaults(vpcsim.Faults{}); err != nil {
+		t.Fatal(err)
+	}
+	changed := s.withPolicy(redrivePolicy) // delete no longer allowed
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	out, err := changed.ProvisionHandler()(ctx, del1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r := out.(app.ProvisionResponse).Results[0]; r.State != store.Failed || r.Code != events.CodePolicyDenied {
+		t.Fatalf("redelivery under the new policy: %+v, want failed PolicyDenied", r)
+	}
+	// The re-drive the tick and vpngwctl requests redrive make.
+	left, err := s.App.Store.Get(ctx, requestKey("acs:eventbridge:tickets", "del-revoked-2"))
+	if err != nil || left.State != store.Received {
+		t.Fatalf("left: %+v %v", left, err)
+	}
+	if r, err := changed.Provision.Redrive(ctx, left); err != nil || r.State != store.Failed || r.Code != events.CodePolicyDenied {
+		t.Fatalf("re-drive under the new policy: %+v %v, want failed PolicyDenied", r, err)
+	}
+	got, err := s.App.Store.Get(ctx, left.Key)
+	if err != nil || got.State != store.Failed || !strings.HasPrefix(got.LastError, events.CodePolicyDenied+": ") {
+		t.Fatalf("re-driven delete under the new policy: %+v %v, want failed PolicyDenied", got, err)
+	}
+	if n := s.API.Calls("DeleteVpnGateway"); n != 0 {
+		t.Fatalf("%d DeleteVpnGateway calls after the operator took delete away", n)
+	}
+}

@@ -54,6 +54,9 @@ func (s *Service) recordDelete(ctx context.Context, log *slog.Logger, in Input, 
 			res.Message = "the id is already used by a request with other data or from another sender; that request's record is answered and nothing was changed: send a new id"
 			return got, id, res, false, nil
 		}
+		if res, settled, err := s.redecideDelete(ctx, log, id, got); settled || err != nil {
+			return got, id, res, false, err
+		}
 		return got, id, Result{}, true, nil
 	}
 	now := s.now()
@@ -301,4 +304,47 @@ func (s *Service) failDelete(ctx context.Context, log *slog.Logger, id request.I
 	res := resultOf(id, got)
 	res.Code = code
 	return res, nil
+}
+
+// redecideDelete decides a delete request left Received again, as its
+// recorded requester, under the policy in force now, before a redelivery or
+// a re-drive calls DeleteVpnGateway for it, as a create is decided again:
+// one the policy now denies fails PolicyDenied, one it now makes a dry run
+// ends as a dry run. settled says that it was answered here.
+func (s *Service) redecideDelete(ctx context.Context, log *slog.Logger, id request.Identity, rec store.Request) (Result, bool, error) {
+	retry := Result{Source: id.Source, EventID: id.EventID, Key: rec.Key, State: store.Received, Retry: true}
+	var target events.DeleteRequest
+	if err := json.Unmarshal(rec.Params, &target); err != nil || target.Request == nil {
+		return retry, true, fmt.Errorf("decode recorded delete request %s: %v", rec.Key, err)
+	}
+	dp, ok := s.policy.(DeletePolicy)
+	if !ok {
+		msg := "no operator policy allows deleting: vpngw deletes a gateway only when a rule of VPNGW_POLICY lists delete in its actions"
+		res, err := s.settle(ctx, log, id, rec, events.StagePolicy, events.CodePolicyDenied, msg,
+			[]events.FieldError{{Field: "type", Value: events.TypeDeleteRequested, Allowed: "a policy rule whose actions list delete", Message: msg}})
+		return res, true, err
+	}
+	ref := request.IdentityOf(target.Request.Source, target.Request.EventID)
+	created, err := s.store.Get(ctx, ref.Key())
+	if err != nil {
+		return retry, true, fmt.Errorf("read request %s: %w", ref.Key(), err)
+	}
+	d, err := dp.DecideDelete(recordedRequester(rec), policy.DeleteTarget{GatewayID: rec.GatewayID, RegionID: rec.RegionID, VpcID: rec.VpcID, CreatedBy: recordedRequester(created)})
+	if err != nil {
+		return retry, true, fmt.Errorf("decide policy for %s: %w", rec.Key, err)
+	}
+	if !d.Allowed {
+		res, err := s.settle(ctx, log, id, rec, events.StagePolicy, events.CodePolicyDenied, d.Message, d.Violations)
+		return res, true, err
+	}
+	if !d.DryRun && !rec.DryRun {
+		return Result{}, false, nil
+	}
+	got, err := s.store.Transition(ctx, rec.Key, []store.State{store.Received}, store.DryRun, "",
+		store.Change{Note: store.Note{Reason: "dry run: " + allowedBy(d) + " to delete " + rec.GatewayID}}, nil)
+	if err != nil {
+		res, serr := s.settledElsewhere(ctx, id, rec.Key, err)
+		return res, true, serr
+	}
+	return resultOf(id, got), true, nil
 }
