@@ -528,3 +528,28 @@ func TestDeleteLeftReceivedIsDecidedAgain(t *testing.T) {
 		t.Fatalf("%d DeleteVpnGateway calls after the operator took delete away", n)
 	}
 }
+
+// A requester the policy does not let delete a gateway learns nothing of it
+// from the refusal: not the region vpngw created it in, nor what became of
+// a create request it names. It is denied by the policy, as it would be for
+// a gateway it may see.
+func TestDeniedDeleteTellsNothingOfTheGateway(t *testing.T) {
+	s := newStack(t, apptest.WithEnv(map[string]string{"VPNGW_POLICY_INLINE": redrivePolicy})) // creates only
+	gw := s.activeGateway("hidden-1")
+	res := s.deleteOne(deleteEvent("del-hidden-1", map[string]any{"RegionId": "cn-beijing", "VpnGatewayId": gw}))
+	if res.Code != events.CodePolicyDenied || strings.Contains(res.Message, "cn-hangzhou") {
+		t.Fatalf("delete in another region by a requester that may not delete: %+v", res)
+	}
+	res = s.deleteOne(deleteEvent("del-hidden-2", map[string]any{"Request": map[string]any{"Source": "acs:eventbridge:tickets", "Id": "hidden-1"}}))
+	if res.Code != events.CodePolicyDenied {
+		t.Fatalf("delete by request by a requester that may not delete: %+v", res)
+	}
+	failed := s.deleteOne(requestEvent("hidden-2", map[string]any{"RegionId": "cn-beijing", "VpcId": "vpc-bp1vpngwdemo0000001", "Bandwidth": 5}))
+	if failed.State != store.Failed {
+		t.Fatalf("create outside the rule's regions: %+v", failed)
+	}
+	res = s.deleteOne(deleteEvent("del-hidden-3", map[string]any{"Request": map[string]any{"Source": "acs:eventbridge:tickets", "Id": "hidden-2"}}))
+	if res.Code != events.CodePolicyDenied || strings.Contains(res.Message, "failed") {
+		t.Fatalf("delete naming a failed request by a requester that may not delete: %+v", res)
+	}
+}

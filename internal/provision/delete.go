@@ -78,9 +78,29 @@ func (s *Service) recordDelete(ctx context.Context, log *slog.Logger, in Input, 
 		return s.reject(ctx, log, rec, id, events.StageValidation, events.CodeInvalidRequest, perr.Error(), errs)
 	}
 	rec.RegionID, rec.GatewayID = d.RegionId, d.VpnGatewayId
+	who := policy.Requester{Source: id.Source, Caller: in.Caller, Key: in.Key, ChatUser: in.ChatUser, Origin: in.Origin}
+	dp, ok := s.policy.(DeletePolicy)
+	if !ok {
+		msg := "no operator policy allows deleting: vpngw deletes a gateway only when a rule of VPNGW_POLICY lists delete in its actions"
+		return s.reject(ctx, log, rec, id, events.StagePolicy, events.CodePolicyDenied, msg,
+			[]events.FieldError{{Field: "type", Value: events.TypeDeleteRequested, Allowed: "a policy rule whose actions list delete", Message: msg}})
+	}
 	created, field, code, msg, err := s.createdBy(ctx, d)
 	if err != nil {
 		return rec, id, retry, false, err
+	}
+	// A record was found: the policy decides first, so that a requester
+	// it does not let delete the gateway learns nothing of the record (its
+	// region, its state) from the refusal.
+	var decision policy.Decision
+	if created.Key != "" {
+		decision, err = dp.DecideDelete(who, policy.DeleteTarget{GatewayID: created.GatewayID, RegionID: created.RegionID, VpcID: created.VpcID, CreatedBy: recordedRequester(created)})
+		if err != nil {
+			return rec, id, retry, false, fmt.Errorf("decide policy for %s: %w", key, err)
+		}
+		if !decision.Allowed {
+			return s.reject(ctx, log, rec, id, events.StagePolicy, events.CodePolicyDenied, decision.Message, decision.Violations)
+		}
 	}
 	if code != "" {
 		return s.reject(ctx, log, rec, id, events.StageDeletion, code, msg,
@@ -93,21 +113,6 @@ func (s *Service) recordDelete(ctx context.Context, log *slog.Logger, in Input, 
 		Request: &events.CreateRef{Source: created.Source, EventID: created.EventID}}
 	if rec.Params, err = json.Marshal(norm); err != nil {
 		return rec, id, retry, false, err
-	}
-
-	who := policy.Requester{Source: id.Source, Caller: in.Caller, Key: in.Key, ChatUser: in.ChatUser, Origin: in.Origin}
-	dp, ok := s.policy.(DeletePolicy)
-	if !ok {
-		msg := "no operator policy allows deleting: vpngw deletes a gateway only when a rule of VPNGW_POLICY lists delete in its actions"
-		return s.reject(ctx, log, rec, id, events.StagePolicy, events.CodePolicyDenied, msg,
-			[]events.FieldError{{Field: "type", Value: events.TypeDeleteRequested, Allowed: "a policy rule whose actions list delete", Message: msg}})
-	}
-	decision, derr := dp.DecideDelete(who, policy.DeleteTarget{GatewayID: created.GatewayID, RegionID: created.RegionID, VpcID: created.VpcID, CreatedBy: recordedRequester(created)})
-	if derr != nil {
-		return rec, id, retry, false, fmt.Errorf("decide policy for %s: %w", key, derr)
-	}
-	if !decision.Allowed {
-		return s.reject(ctx, log, rec, id, events.StagePolicy, events.CodePolicyDenied, decision.Message, decision.Violations)
 	}
 	rec.Note.Reason = allowedBy(decision) + " to delete " + created.GatewayID
 	if decision.DryRun || in.DryRun {
