@@ -64,7 +64,7 @@ func (p *Policy) DecideDelete(who Requester, t DeleteTarget) (Decision, error) {
 				t.GatewayID, who)
 		}
 	}
-	d := Decision{Allowed: len(c.violations) == 0, Rule: ru.name, DryRun: p.DryRun || ru.dryRun, Violations: c.violations}
+	d := Decision{Allowed: len(c.violations) == 0, Rule: ru.name, DryRun: p.DryRun || ru.dryRun, Violations: c.violations, Sinks: slices.Clone(ru.sinks)}
 	if d.Allowed {
 		d.Message = fmt.Sprintf("rule %q allows requester %s to delete %s", ru.name, who, t.GatewayID)
 	} else {

@@ -98,6 +98,9 @@ func (s *Service) recordDelete(ctx context.Context, log *slog.Logger, in Input, 
 		if err != nil {
 			return rec, id, retry, false, fmt.Errorf("decide policy for %s: %w", key, err)
 		}
+		// The matched rule's routing: every outcome of the request, a
+		// denial too, goes to its sinks.
+		rec.Sinks = decision.Sinks
 		if !decision.Allowed {
 			return s.reject(ctx, log, rec, id, events.StagePolicy, events.CodePolicyDenied, decision.Message, decision.Violations)
 		}
