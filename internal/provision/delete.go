@@ -40,6 +40,14 @@ func WithDeleter(d Deleter) Option { return func(s *Service) { s.deleter = d } }
 // names made no gateway (it failed, was a dry run, or was not yet accepted).
 const CodeNoGateway = "NoGateway"
 
+// noDeletePolicy is the denial of every delete request when no operator
+// policy decides deletions.
+const noDeletePolicy = "no operator policy allows deleting: vpngw deletes a gateway only when a rule of VPNGW_POLICY lists delete in its actions"
+
+func noDeletePolicyErrors() []events.FieldError {
+	return []events.FieldError{{Field: "type", Value: events.TypeDeleteRequested, Allowed: "a policy rule whose actions list delete", Message: noDeletePolicy}}
+}
+
 // recordDelete decides and records a delete request; need says that
 // DeleteVpnGateway is to be called for it. Only a gateway a create request
 // in the store made is taken (its tags are checked before the call), and
@@ -81,9 +89,7 @@ func (s *Service) recordDelete(ctx context.Context, log *slog.Logger, in Input, 
 	who := policy.Requester{Source: id.Source, Caller: in.Caller, Key: in.Key, ChatUser: in.ChatUser, Origin: in.Origin}
 	dp, ok := s.policy.(DeletePolicy)
 	if !ok {
-		msg := "no operator policy allows deleting: vpngw deletes a gateway only when a rule of VPNGW_POLICY lists delete in its actions"
-		return s.reject(ctx, log, rec, id, events.StagePolicy, events.CodePolicyDenied, msg,
-			[]events.FieldError{{Field: "type", Value: events.TypeDeleteRequested, Allowed: "a policy rule whose actions list delete", Message: msg}})
+		return s.reject(ctx, log, rec, id, events.StagePolicy, events.CodePolicyDenied, noDeletePolicy, noDeletePolicyErrors())
 	}
 	created, field, code, msg, err := s.createdBy(ctx, d)
 	if err != nil {
@@ -327,9 +333,7 @@ func (s *Service) redecideDelete(ctx context.Context, log *slog.Logger, id reque
 	}
 	dp, ok := s.policy.(DeletePolicy)
 	if !ok {
-		msg := "no operator policy allows deleting: vpngw deletes a gateway only when a rule of VPNGW_POLICY lists delete in its actions"
-		res, err := s.settle(ctx, log, id, rec, events.StagePolicy, events.CodePolicyDenied, msg,
-			[]events.FieldError{{Field: "type", Value: events.TypeDeleteRequested, Allowed: "a policy rule whose actions list delete", Message: msg}})
+		res, err := s.settle(ctx, log, id, rec, events.StagePolicy, events.CodePolicyDenied, noDeletePolicy, noDeletePolicyErrors())
 		return res, true, err
 	}
 	ref := request.IdentityOf(target.Request.Source, target.Request.EventID)
