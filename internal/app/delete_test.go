@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -551,5 +552,20 @@ func TestDeniedDeleteTellsNothingOfTheGateway(t *testing.T) {
 	res = s.deleteOne(deleteEvent("del-hidden-3", map[string]any{"Request": map[string]any{"Source": "acs:eventbridge:tickets", "Id": "hidden-2"}}))
 	if res.Code != events.CodePolicyDenied || strings.Contains(res.Message, "failed") {
 		t.Fatalf("delete naming a failed request by a requester that may not delete: %+v", res)
+	}
+}
+
+// A requester the policy lets delete nothing is denied before vpngw looks
+// for what it names: its answer is the same whether the gateway or the
+// create request exists or not.
+func TestDeleteByARequesterThatMayNotDeleteIsDeniedFirst(t *testing.T) {
+	s := newStack(t, apptest.WithEnv(map[string]string{"VPNGW_POLICY_INLINE": redrivePolicy})) // creates only
+	for i, data := range []map[string]any{
+		{"RegionId": "cn-hangzhou", "VpnGatewayId": "vpn-bp1nosuchgateway0001"},
+		{"Request": map[string]any{"Source": "/elsewhere", "Id": "no-such-request"}},
+	} {
+		if res := s.deleteOne(deleteEvent(fmt.Sprint("del-none-", i), data)); res.Code != events.CodePolicyDenied {
+			t.Errorf("delete of %v by a requester that may not delete: %+v, want PolicyDenied", data, res)
+		}
 	}
 }

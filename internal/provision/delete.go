@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 
 	"github.com/vpngw/vpngw/events"
 	"github.com/vpngw/vpngw/internal/cloud"
@@ -90,6 +91,21 @@ func (s *Service) recordDelete(ctx context.Context, log *slog.Logger, in Input, 
 	dp, ok := s.policy.(DeletePolicy)
 	if !ok {
 		return s.reject(ctx, log, rec, id, events.StagePolicy, events.CodePolicyDenied, noDeletePolicy, noDeletePolicyErrors())
+	}
+	// A requester the policy lets delete nothing (no rule, or a rule
+	// without delete), or nothing in the region it names, is denied before
+	// the lookup: its answer does not tell whether what it names exists.
+	named := d.VpnGatewayId
+	if d.Request != nil {
+		named = "the gateway of the request it names"
+	}
+	pre, err := dp.DecideDelete(who, policy.DeleteTarget{GatewayID: named, RegionID: d.RegionId, CreatedBy: who})
+	if err != nil {
+		return rec, id, retry, false, fmt.Errorf("decide policy for %s: %w", key, err)
+	}
+	if !pre.Allowed && (d.Request == nil || slices.ContainsFunc(pre.Violations, func(v events.FieldError) bool { return v.Field == "type" || v.Field == "source" })) {
+		rec.Sinks = pre.Sinks
+		return s.reject(ctx, log, rec, id, events.StagePolicy, events.CodePolicyDenied, pre.Message, pre.Violations)
 	}
 	created, field, code, msg, err := s.createdBy(ctx, d)
 	if err != nil {
