@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -450,5 +451,121 @@ func TestDeleteWhileConfiguringIsRetried(t *testing.T) {
 	s.Clock.Advance(31 * time.Second)
 	if rep := s.tick(); rep.Deleted != 1 {
 		t.Fatalf("tick %+v", rep)
+	}
+}
+
+// deleteOwnOnly keeps a chat user to the gateways they asked for: every
+// user of a Slack team (or a DingTalk conversation) shares its source, so
+// the source alone does not tell one requester from another.
+func TestChatDeleteOwnOnlyIsPerUser(t *testing.T) {
+	withDelete := strings.ReplaceAll(chatPolicy, "    chargeTypes: [POSTPAY, PREPAY]\n", "    chargeTypes: [POSTPAY, PREPAY]\n    actions: [create, delete]\n")
+	s := newStack(t, apptest.WithEnv(map[string]string{
+		"VPNGW_SLACK_SIGNING_SECRET": chatSlackSecret,
+		"VPNGW_DINGTALK_APP_SECRET":  chatDingTalkSecret,
+		"VPNGW_POLICY_INLINE":        withDelete,
+	}))
+	slackGw := gatewayID.FindString(s.slackAs("U0CHATUSER1", "trigger-own-c1", chatCreate))
+	dingGw := gatewayID.FindString(s.dingTalkFrom(map[string]any{"senderStaffId": "staff-chat-1"}, "msg-own-c1", chatCreate))
+	s.Clock.Advance(3 * time.Minute)
+	s.tick()
+	if answer := s.slackAs("U0CHATUSER2", "trigger-own-d1", "delete "+slackGw); !strings.Contains(answer, "PolicyDenied") || !strings.Contains(answer, "deleteOwnOnly") {
+		t.Fatalf("another Slack user's delete answered %q", answer)
+	}
+	if answer := s.dingTalkFrom(map[string]any{"senderStaffId": "staff-chat-2"}, "msg-own-d1", "delete "+dingGw); !strings.Contains(answer, "PolicyDenied") || !strings.Contains(answer, "deleteOwnOnly") {
+		t.Fatalf("another DingTalk user's delete answered %q", answer)
+	}
+	if n := len(s.API.Gateways()); n != 2 {
+		t.Fatalf("%d gateways left, want both", n)
+	}
+	if answer := s.slackAs("U0CHATUSER1", "trigger-own-d2", "delete "+slackGw); !strings.Contains(answer, "is being deleted") {
+		t.Fatalf("the creator's own delete answered %q", answer)
+	}
+}
+
+// A delete request left received is decided again, as its recorded
+// requester, under the policy in force when it is redelivered or re-driven,
+// as a create is: once the operator takes delete out of the rule's actions,
+// neither the redelivery nor the tick deletes the gateway.
+func TestDeleteLeftReceivedIsDecidedAgain(t *testing.T) {
+	allowing := strings.Replace(redrivePolicy, "    chargeTypes: [POSTPAY]\n", "    chargeTypes: [POSTPAY]\n    actions: [create, delete]\n", 1)
+	s := newStack(t, apptest.WithEnv(map[string]string{"VPNGW_POLICY_INLINE": allowing}))
+	gw1, gw2 := s.activeGateway("revoked-1"), s.activeGateway("revoked-2")
+	if err := s.API.SetFaults(vpcsim.Faults{ServerErrorRate: 1}); err != nil {
+		t.Fatal(err)
+	}
+	del1 := deleteEvent("del-revoked-1", map[string]any{"RegionId": "cn-hangzhou", "VpnGatewayId": gw1})
+	del2 := deleteEvent("del-revoked-2", map[string]any{"RegionId": "cn-hangzhou", "VpnGatewayId": gw2})
+	for _, del := range [][]byte{del1, del2} {
+		if res := s.deleteOne(del); res.State != store.Received || !res.Retry {
+			t.Fatalf("with the API down: %+v", res)
+		}
+	}
+	if err := s.API.SetFaults(vpcsim.Faults{}); err != nil {
+		t.Fatal(err)
+	}
+	changed := s.withPolicy(redrivePolicy) // delete no longer allowed
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	out, err := changed.ProvisionHandler()(ctx, del1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r := out.(app.ProvisionResponse).Results[0]; r.State != store.Failed || r.Code != events.CodePolicyDenied {
+		t.Fatalf("redelivery under the new policy: %+v, want failed PolicyDenied", r)
+	}
+	// The re-drive the tick and vpngwctl requests redrive make.
+	left, err := s.App.Store.Get(ctx, requestKey("acs:eventbridge:tickets", "del-revoked-2"))
+	if err != nil || left.State != store.Received {
+		t.Fatalf("left: %+v %v", left, err)
+	}
+	if r, err := changed.Provision.Redrive(ctx, left); err != nil || r.State != store.Failed || r.Code != events.CodePolicyDenied {
+		t.Fatalf("re-drive under the new policy: %+v %v, want failed PolicyDenied", r, err)
+	}
+	got, err := s.App.Store.Get(ctx, left.Key)
+	if err != nil || got.State != store.Failed || !strings.HasPrefix(got.LastError, events.CodePolicyDenied+": ") {
+		t.Fatalf("re-driven delete under the new policy: %+v %v, want failed PolicyDenied", got, err)
+	}
+	if n := s.API.Calls("DeleteVpnGateway"); n != 0 {
+		t.Fatalf("%d DeleteVpnGateway calls after the operator took delete away", n)
+	}
+}
+
+// A requester the policy does not let delete a gateway learns nothing of it
+// from the refusal: not the region vpngw created it in, nor what became of
+// a create request it names. It is denied by the policy, as it would be for
+// a gateway it may see.
+func TestDeniedDeleteTellsNothingOfTheGateway(t *testing.T) {
+	s := newStack(t, apptest.WithEnv(map[string]string{"VPNGW_POLICY_INLINE": redrivePolicy})) // creates only
+	gw := s.activeGateway("hidden-1")
+	res := s.deleteOne(deleteEvent("del-hidden-1", map[string]any{"RegionId": "cn-beijing", "VpnGatewayId": gw}))
+	if res.Code != events.CodePolicyDenied || strings.Contains(res.Message, "cn-hangzhou") {
+		t.Fatalf("delete in another region by a requester that may not delete: %+v", res)
+	}
+	res = s.deleteOne(deleteEvent("del-hidden-2", map[string]any{"Request": map[string]any{"Source": "acs:eventbridge:tickets", "Id": "hidden-1"}}))
+	if res.Code != events.CodePolicyDenied {
+		t.Fatalf("delete by request by a requester that may not delete: %+v", res)
+	}
+	failed := s.deleteOne(requestEvent("hidden-2", map[string]any{"RegionId": "cn-beijing", "VpcId": "vpc-bp1vpngwdemo0000001", "Bandwidth": 5}))
+	if failed.State != store.Failed {
+		t.Fatalf("create outside the rule's regions: %+v", failed)
+	}
+	res = s.deleteOne(deleteEvent("del-hidden-3", map[string]any{"Request": map[string]any{"Source": "acs:eventbridge:tickets", "Id": "hidden-2"}}))
+	if res.Code != events.CodePolicyDenied || strings.Contains(res.Message, "failed") {
+		t.Fatalf("delete naming a failed request by a requester that may not delete: %+v", res)
+	}
+}
+
+// A requester the policy lets delete nothing is denied before vpngw looks
+// for what it names: its answer is the same whether the gateway or the
+// create request exists or not.
+func TestDeleteByARequesterThatMayNotDeleteIsDeniedFirst(t *testing.T) {
+	s := newStack(t, apptest.WithEnv(map[string]string{"VPNGW_POLICY_INLINE": redrivePolicy})) // creates only
+	for i, data := range []map[string]any{
+		{"RegionId": "cn-hangzhou", "VpnGatewayId": "vpn-bp1nosuchgateway0001"},
+		{"Request": map[string]any{"Source": "/elsewhere", "Id": "no-such-request"}},
+	} {
+		if res := s.deleteOne(deleteEvent(fmt.Sprint("del-none-", i), data)); res.Code != events.CodePolicyDenied {
+			t.Errorf("delete of %v by a requester that may not delete: %+v, want PolicyDenied", data, res)
+		}
 	}
 }

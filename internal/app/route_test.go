@@ -113,3 +113,47 @@ func TestRoutingCoversABatch(t *testing.T) {
 		t.Errorf("the unnamed NATS sink got %d events of a routed batch, want none", len(got))
 	}
 }
+
+// TestRoutingCoversDeletes: the outcomes of a delete request, its denial
+// too, go where the rule that decides it routes them, as a create's do,
+// and never to the unnamed sinks.
+func TestRoutingCoversDeletes(t *testing.T) {
+	recv := queuetest.NewHTTPReceiver(t, testSinkSecret)
+	deleting := strings.Replace(routePolicy, "    sinks: [tickets]\n", "    sinks: [tickets]\n    actions: [create, delete]\n", 1)
+	s := newStack(t, apptest.WithSinks("tickets="+recv.URL+"/tickets"),
+		apptest.WithEnv(map[string]string{"VPNGW_SINK_SECRET": testSinkSecret, "VPNGW_POLICY_INLINE": deleting}))
+	if _, err := s.provision(requestEvent("evt-ticket", validData())); err != nil {
+		t.Fatal(err)
+	}
+	platform := strings.Replace(string(requestEvent("evt-platform", validData())), `"source":"acs:eventbridge:tickets"`, `"source":"/platform"`, 1)
+	if _, err := s.provision([]byte(platform)); err != nil {
+		t.Fatal(err)
+	}
+	s.tickActive(2)
+	in := recv.Path("/tickets")
+	if got := receivedTypes(t, in, 2); !slices.Equal(got, []string{events.TypeAccepted, events.TypeActive}) {
+		t.Fatalf("the tickets sink got %v before the deletes", got)
+	}
+	natsBefore := len(s.Events(2))
+	// The ticketing rule denies deleting the platform's gateway
+	// (deleteOwnOnly), and allows deleting its own.
+	if res := s.deleteOne(deleteEvent("del-platform", map[string]any{"Request": map[string]any{"Source": "/platform", "Id": "evt-platform"}})); res.Code != events.CodePolicyDenied {
+		t.Fatalf("delete of the platform's gateway: %+v", res)
+	}
+	if res := s.deleteOne(deleteEvent("del-ticket", map[string]any{"Request": map[string]any{"Source": "acs:eventbridge:tickets", "Id": "evt-ticket"}})); res.Code != "" {
+		t.Fatalf("delete of the ticket's gateway: %+v", res)
+	}
+	s.Clock.Advance(31 * time.Second)
+	if rep := s.tick(); rep.Deleted != 1 {
+		t.Fatalf("tick %+v", rep)
+	}
+	if got := receivedTypes(t, in, 2); !slices.Equal(got, []string{events.TypeFailed, events.TypeDeleted}) {
+		t.Errorf("the tickets sink got %v, want the denial and the deletion", got)
+	}
+	expectNone(t, in, "the tickets sink")
+	if got := s.Events(0); len(got) != natsBefore {
+		for _, e := range got[natsBefore:] {
+			t.Errorf("the unnamed NATS sink got %s: %s", e.Type, e.Data)
+		}
+	}
+}

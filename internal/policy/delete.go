@@ -13,7 +13,7 @@ const (
 	ActionCreate = "create"
 	// ActionDelete: delete gateways vpngw created
 	// (io.vpngw.gateway.delete.requested); by default only those the
-	// requester's own source asked for (deleteOwnOnly).
+	// requester itself asked for (deleteOwnOnly).
 	ActionDelete = "delete"
 )
 
@@ -26,15 +26,20 @@ type DeleteTarget struct {
 	GatewayID string
 	RegionID  string
 	VpcID     string
-	// CreatedBy is the source of the create request that made the gateway.
-	CreatedBy string
+	// CreatedBy is the requester of the create request that made the
+	// gateway: its source, and its caller, key, chat user and origin when
+	// it had them.
+	CreatedBy Requester
 }
 
 // DecideDelete applies the policy to a request from who to delete t. The
 // first rule whose match fits who decides, as for a create; when none fits,
 // or the rule's actions do not list delete, the request is denied. A rule
 // that allows deleting takes only gateways in its regions and, unless it
-// says deleteOwnOnly: false, only those who's own source asked for.
+// says deleteOwnOnly: false, only those who asked for: the same source, and
+// the same caller, key, chat user and origin. The source alone is not
+// enough: every user of a chat team shares one, and a webhook sender or a
+// bus producer chooses the source it claims.
 func (p *Policy) DecideDelete(who Requester, t DeleteTarget) (Decision, error) {
 	if p == nil {
 		return Decision{}, ErrNilPolicy
@@ -53,13 +58,13 @@ func (p *Policy) DecideDelete(who Requester, t DeleteTarget) (Decision, error) {
 			c.add("regions", "RegionId", t.RegionID, "one of "+ru.regions.String(),
 				"RegionId %q is not a region the rule allows (%s)", t.RegionID, ru.regions)
 		}
-		if !ru.deleteAny && t.CreatedBy != who.Source {
-			c.add("deleteOwnOnly", "VpnGatewayId", t.GatewayID, fmt.Sprintf("a gateway source %q asked for", who.Source),
-				"gateway %s was asked for by source %q, not by the requester's own source %q; the rule allows deleting only what the requester's source created (deleteOwnOnly)",
-				t.GatewayID, t.CreatedBy, who.Source)
+		if !ru.deleteAny && t.CreatedBy != who {
+			c.add("deleteOwnOnly", "VpnGatewayId", t.GatewayID, fmt.Sprintf("a gateway %s asked for", who),
+				"gateway %s was not asked for by the requester (%s); the rule allows deleting only what the requester itself created (deleteOwnOnly)",
+				t.GatewayID, who)
 		}
 	}
-	d := Decision{Allowed: len(c.violations) == 0, Rule: ru.name, DryRun: p.DryRun || ru.dryRun, Violations: c.violations}
+	d := Decision{Allowed: len(c.violations) == 0, Rule: ru.name, DryRun: p.DryRun || ru.dryRun, Violations: c.violations, Sinks: slices.Clone(ru.sinks)}
 	if d.Allowed {
 		d.Message = fmt.Sprintf("rule %q allows requester %s to delete %s", ru.name, who, t.GatewayID)
 	} else {

@@ -36,7 +36,7 @@ rules:
 		t.Fatal(err)
 	}
 	target := func(by, region string) policy.DeleteTarget {
-		return policy.DeleteTarget{GatewayID: "vpn-bp1x", RegionID: region, CreatedBy: by}
+		return policy.DeleteTarget{GatewayID: "vpn-bp1x", RegionID: region, CreatedBy: policy.Requester{Source: by}}
 	}
 	for _, tc := range []struct {
 		name    string
@@ -99,15 +99,15 @@ rules:
 
 func TestSampleAllowsTicketingToDeleteItsOwn(t *testing.T) {
 	p := loadSample(t)
-	d, err := p.DecideDelete(ticketing, policy.DeleteTarget{GatewayID: "vpn-bp1t", RegionID: "cn-hangzhou", CreatedBy: ticketing.Source})
+	d, err := p.DecideDelete(ticketing, policy.DeleteTarget{GatewayID: "vpn-bp1t", RegionID: "cn-hangzhou", CreatedBy: ticketing})
 	if err != nil || !d.Allowed {
 		t.Fatalf("ticketing deleting its own: %+v %v", d, err)
 	}
-	d, _ = p.DecideDelete(ticketing, policy.DeleteTarget{GatewayID: "vpn-bp1t", RegionID: "cn-hangzhou", CreatedBy: finance.Source})
+	d, _ = p.DecideDelete(ticketing, policy.DeleteTarget{GatewayID: "vpn-bp1t", RegionID: "cn-hangzhou", CreatedBy: finance})
 	if d.Allowed {
 		t.Error("ticketing may delete what another source created")
 	}
-	d, _ = p.DecideDelete(finance, policy.DeleteTarget{GatewayID: "vpn-bp1t", RegionID: "cn-hangzhou", CreatedBy: finance.Source})
+	d, _ = p.DecideDelete(finance, policy.DeleteTarget{GatewayID: "vpn-bp1t", RegionID: "cn-hangzhou", CreatedBy: finance})
 	if d.Allowed {
 		t.Error("a create-only rule allows deleting")
 	}
@@ -130,5 +130,50 @@ rules:
 	d, err := p.Decide(policy.Requester{Source: "/ops"}, ticketingRequest())
 	if err != nil || d.Allowed || !strings.Contains(d.Message, "actions:") {
 		t.Fatalf("create under a delete-only rule: %+v %v", d, err)
+	}
+}
+
+// deleteOwnOnly compares the whole requester: a webhook sender or a bus
+// producer that claims the source of another requester, or another user of
+// the same chat team, does not own what that requester created.
+func TestDeleteOwnOnlyComparesTheWholeRequester(t *testing.T) {
+	p, err := policy.Parse("test.yaml", []byte(`version: 1
+rules:
+  - name: any
+    match: {source: "*"}
+    regions: ["*"]
+    vpcs: ["*"]
+    maxBandwidth: 10
+    chargeTypes: [POSTPAY]
+    actions: [create, delete]
+  - name: hooks
+    match: {source: "*", caller: "*"}
+    regions: ["*"]
+    vpcs: ["*"]
+    maxBandwidth: 10
+    chargeTypes: [POSTPAY]
+    actions: [create, delete]
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	bus := policy.Requester{Source: "acs:eventbridge:tickets", Origin: policy.Origin{Bus: "tickets"}}
+	slack := policy.Requester{Source: "slack:T1", Caller: "slack", ChatUser: "U1"}
+	for _, tc := range []struct {
+		name    string
+		who, by policy.Requester
+		allowed bool
+	}{
+		{"the creator itself", bus, bus, true},
+		{"a webhook claiming the bus's source", policy.Requester{Source: bus.Source, Caller: "webhook"}, bus, false},
+		{"another bus", policy.Requester{Source: bus.Source, Origin: policy.Origin{Bus: "other"}}, bus, false},
+		{"another key", policy.Requester{Source: "/ci", Caller: "webhook", Key: "b"}, policy.Requester{Source: "/ci", Caller: "webhook", Key: "a"}, false},
+		{"another user of the same team", policy.Requester{Source: "slack:T1", Caller: "slack", ChatUser: "U2"}, slack, false},
+		{"the same chat user", slack, slack, true},
+	} {
+		d, err := p.DecideDelete(tc.who, policy.DeleteTarget{GatewayID: "vpn-bp1x", RegionID: "cn-hangzhou", CreatedBy: tc.by})
+		if err != nil || d.Allowed != tc.allowed {
+			t.Errorf("%s: allowed %v, want %v: %s %v", tc.name, d.Allowed, tc.allowed, d.Message, err)
+		}
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 
 	"github.com/vpngw/vpngw/events"
 	"github.com/vpngw/vpngw/internal/cloud"
@@ -40,6 +41,14 @@ func WithDeleter(d Deleter) Option { return func(s *Service) { s.deleter = d } }
 // names made no gateway (it failed, was a dry run, or was not yet accepted).
 const CodeNoGateway = "NoGateway"
 
+// noDeletePolicy is the denial of every delete request when no operator
+// policy decides deletions.
+const noDeletePolicy = "no operator policy allows deleting: vpngw deletes a gateway only when a rule of VPNGW_POLICY lists delete in its actions"
+
+func noDeletePolicyErrors() []events.FieldError {
+	return []events.FieldError{{Field: "type", Value: events.TypeDeleteRequested, Allowed: "a policy rule whose actions list delete", Message: noDeletePolicy}}
+}
+
 // recordDelete decides and records a delete request; need says that
 // DeleteVpnGateway is to be called for it. Only a gateway a create request
 // in the store made is taken (its tags are checked before the call), and
@@ -53,6 +62,9 @@ func (s *Service) recordDelete(ctx context.Context, log *slog.Logger, in Input, 
 			res := resultOf(id, got)
 			res.Message = "the id is already used by a request with other data or from another sender; that request's record is answered and nothing was changed: send a new id"
 			return got, id, res, false, nil
+		}
+		if res, settled, err := s.redecideDelete(ctx, log, id, got); settled || err != nil {
+			return got, id, res, false, err
 		}
 		return got, id, Result{}, true, nil
 	}
@@ -75,9 +87,45 @@ func (s *Service) recordDelete(ctx context.Context, log *slog.Logger, in Input, 
 		return s.reject(ctx, log, rec, id, events.StageValidation, events.CodeInvalidRequest, perr.Error(), errs)
 	}
 	rec.RegionID, rec.GatewayID = d.RegionId, d.VpnGatewayId
+	who := policy.Requester{Source: id.Source, Caller: in.Caller, Key: in.Key, ChatUser: in.ChatUser, Origin: in.Origin}
+	dp, ok := s.policy.(DeletePolicy)
+	if !ok {
+		return s.reject(ctx, log, rec, id, events.StagePolicy, events.CodePolicyDenied, noDeletePolicy, noDeletePolicyErrors())
+	}
+	// A requester the policy lets delete nothing (no rule, or a rule
+	// without delete), or nothing in the region it names, is denied before
+	// the lookup: its answer does not tell whether what it names exists.
+	named := d.VpnGatewayId
+	if d.Request != nil {
+		named = "the gateway of the request it names"
+	}
+	pre, err := dp.DecideDelete(who, policy.DeleteTarget{GatewayID: named, RegionID: d.RegionId, CreatedBy: who})
+	if err != nil {
+		return rec, id, retry, false, fmt.Errorf("decide policy for %s: %w", key, err)
+	}
+	if !pre.Allowed && (d.Request == nil || slices.ContainsFunc(pre.Violations, func(v events.FieldError) bool { return v.Field == "type" || v.Field == "source" })) {
+		rec.Sinks = pre.Sinks
+		return s.reject(ctx, log, rec, id, events.StagePolicy, events.CodePolicyDenied, pre.Message, pre.Violations)
+	}
 	created, field, code, msg, err := s.createdBy(ctx, d)
 	if err != nil {
 		return rec, id, retry, false, err
+	}
+	// A record was found: the policy decides first, so that a requester
+	// it does not let delete the gateway learns nothing of the record (its
+	// region, its state) from the refusal.
+	var decision policy.Decision
+	if created.Key != "" {
+		decision, err = dp.DecideDelete(who, policy.DeleteTarget{GatewayID: created.GatewayID, RegionID: created.RegionID, VpcID: created.VpcID, CreatedBy: recordedRequester(created)})
+		if err != nil {
+			return rec, id, retry, false, fmt.Errorf("decide policy for %s: %w", key, err)
+		}
+		// The matched rule's routing: every outcome of the request, a
+		// denial too, goes to its sinks.
+		rec.Sinks = decision.Sinks
+		if !decision.Allowed {
+			return s.reject(ctx, log, rec, id, events.StagePolicy, events.CodePolicyDenied, decision.Message, decision.Violations)
+		}
 	}
 	if code != "" {
 		return s.reject(ctx, log, rec, id, events.StageDeletion, code, msg,
@@ -90,21 +138,6 @@ func (s *Service) recordDelete(ctx context.Context, log *slog.Logger, in Input, 
 		Request: &events.CreateRef{Source: created.Source, EventID: created.EventID}}
 	if rec.Params, err = json.Marshal(norm); err != nil {
 		return rec, id, retry, false, err
-	}
-
-	who := policy.Requester{Source: id.Source, Caller: in.Caller, Key: in.Key, ChatUser: in.ChatUser, Origin: in.Origin}
-	dp, ok := s.policy.(DeletePolicy)
-	if !ok {
-		msg := "no operator policy allows deleting: vpngw deletes a gateway only when a rule of VPNGW_POLICY lists delete in its actions"
-		return s.reject(ctx, log, rec, id, events.StagePolicy, events.CodePolicyDenied, msg,
-			[]events.FieldError{{Field: "type", Value: events.TypeDeleteRequested, Allowed: "a policy rule whose actions list delete", Message: msg}})
-	}
-	decision, derr := dp.DecideDelete(who, policy.DeleteTarget{GatewayID: created.GatewayID, RegionID: created.RegionID, VpcID: created.VpcID, CreatedBy: created.Source})
-	if derr != nil {
-		return rec, id, retry, false, fmt.Errorf("decide policy for %s: %w", key, derr)
-	}
-	if !decision.Allowed {
-		return s.reject(ctx, log, rec, id, events.StagePolicy, events.CodePolicyDenied, decision.Message, decision.Violations)
 	}
 	rec.Note.Reason = allowedBy(decision) + " to delete " + created.GatewayID
 	if decision.DryRun || in.DryRun {
@@ -301,4 +334,45 @@ func (s *Service) failDelete(ctx context.Context, log *slog.Logger, id request.I
 	res := resultOf(id, got)
 	res.Code = code
 	return res, nil
+}
+
+// redecideDelete decides a delete request left Received again, as its
+// recorded requester, under the policy in force now, before a redelivery or
+// a re-drive calls DeleteVpnGateway for it, as a create is decided again:
+// one the policy now denies fails PolicyDenied, one it now makes a dry run
+// ends as a dry run. settled says that it was answered here.
+func (s *Service) redecideDelete(ctx context.Context, log *slog.Logger, id request.Identity, rec store.Request) (Result, bool, error) {
+	retry := Result{Source: id.Source, EventID: id.EventID, Key: rec.Key, State: store.Received, Retry: true}
+	var target events.DeleteRequest
+	if err := json.Unmarshal(rec.Params, &target); err != nil || target.Request == nil {
+		return retry, true, fmt.Errorf("decode recorded delete request %s: %v", rec.Key, err)
+	}
+	dp, ok := s.policy.(DeletePolicy)
+	if !ok {
+		res, err := s.settle(ctx, log, id, rec, events.StagePolicy, events.CodePolicyDenied, noDeletePolicy, noDeletePolicyErrors())
+		return res, true, err
+	}
+	ref := request.IdentityOf(target.Request.Source, target.Request.EventID)
+	created, err := s.store.Get(ctx, ref.Key())
+	if err != nil {
+		return retry, true, fmt.Errorf("read request %s: %w", ref.Key(), err)
+	}
+	d, err := dp.DecideDelete(recordedRequester(rec), policy.DeleteTarget{GatewayID: rec.GatewayID, RegionID: rec.RegionID, VpcID: rec.VpcID, CreatedBy: recordedRequester(created)})
+	if err != nil {
+		return retry, true, fmt.Errorf("decide policy for %s: %w", rec.Key, err)
+	}
+	if !d.Allowed {
+		res, err := s.settle(ctx, log, id, rec, events.StagePolicy, events.CodePolicyDenied, d.Message, d.Violations)
+		return res, true, err
+	}
+	if !d.DryRun && !rec.DryRun {
+		return Result{}, false, nil
+	}
+	got, err := s.store.Transition(ctx, rec.Key, []store.State{store.Received}, store.DryRun, "",
+		store.Change{Note: store.Note{Reason: "dry run: " + allowedBy(d) + " to delete " + rec.GatewayID}}, nil)
+	if err != nil {
+		res, serr := s.settledElsewhere(ctx, id, rec.Key, err)
+		return res, true, serr
+	}
+	return resultOf(id, got), true, nil
 }

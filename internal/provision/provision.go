@@ -569,6 +569,9 @@ func (s *Service) Redrive(ctx context.Context, rec store.Request) (Result, error
 		ctx = store.WithActor(ctx, store.ActorReconcile)
 	}
 	if rec.Kind == store.KindDelete {
+		if res, settled, err := s.redecideDelete(ctx, log, id, rec); settled || err != nil {
+			return res, err
+		}
 		return s.deleteGateway(ctx, log, id, rec)
 	}
 	if s.policy != nil || rec.DryRun {

@@ -163,7 +163,7 @@ func retryAfter(h map[string][]string) time.Duration {
 				for _, part := range strings.Split(v, ",") {
 					k, val, ok := strings.Cut(strings.TrimSpace(part), ":")
 					if ok && strings.EqualFold(k, "TimeLeft") {
-						if ms, err := strconv.Atoi(strings.TrimSpace(val)); err == nil && ms >= 0 {
+						if ms, err := strconv.ParseInt(strings.TrimSpace(val), 10, 64); err == nil && ms >= 0 && ms <= maxRetryAfterMs {
 							wait = max(wait, time.Duration(ms)*time.Millisecond)
 						}
 					}
@@ -190,6 +190,7 @@ func hasHeader(h map[string][]string, name string) bool {
 	return false
 }
 
-// maxRetryAfterMs bounds a header's wait (a day): a larger number is not a
-// wait anyone meant.
+// maxRetryAfterMs bounds a header's wait, TimeLeft or x-acs-retry-after (a
+// day): a larger number is not a wait anyone meant, and would hold the
+// region's calls on every instance for as long.
 const maxRetryAfterMs = 24 * 60 * 60 * 1000
