@@ -90,7 +90,7 @@ func TestBatchIsContinuedWhileATickKeepsChecking(t *testing.T) {
 	if _, err := s.provision(requestEvent("evt-pending", one)); err != nil {
 		t.Fatal(err)
 	}
-	tickCtx, stopTick := context.WithTimeout(context.Background(), 40*time.Second)
+	tickCtx, stopTick := context.WithTimeout(context.Background(), 60*time.Second)
 	defer stopTick()
 	ticked := make(chan reconcile.Report, 1)
 	go func() {
@@ -110,9 +110,10 @@ func TestBatchIsContinuedWhileATickKeepsChecking(t *testing.T) {
 	if err == nil {
 		t.Fatal("an invocation that created nothing must ask to be delivered again")
 	}
-	// The tick claims every 2 s; give it a few rounds, far less than the
-	// 35 s it keeps checking the pending gateway.
-	deadline := time.Now().Add(10 * time.Second)
+	// The tick claims every 2 s; give it rounds enough on a loaded
+	// machine, and still far less than the 55 s it keeps checking the
+	// pending gateway, when the checking ends and only then did it go on.
+	deadline := time.Now().Add(25 * time.Second)
 	for len(s.API.Gateways()) < 1+len(items) && time.Now().Before(deadline) {
 		time.Sleep(100 * time.Millisecond)
 	}
@@ -120,6 +121,6 @@ func TestBatchIsContinuedWhileATickKeepsChecking(t *testing.T) {
 	stopTick()
 	rep := <-ticked
 	if n != 1+len(items) {
-		t.Fatalf("10 s into a tick that keeps checking, %d gateways, want the pending one and all %d items (tick %+v)", n, len(items), rep)
+		t.Fatalf("25 s into a tick that keeps checking, %d gateways, want the pending one and all %d items (tick %+v)", n, len(items), rep)
 	}
 }
