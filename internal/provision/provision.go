@@ -84,6 +84,13 @@ type Input struct {
 	Origin policy.Origin
 	// DryRun asks for the decision only: nothing is created.
 	DryRun bool
+	// Expires is the request's vpngwexpires as it arrived ("" for none),
+	// and EventTime its event's time attribute (RFC 3339, or ""), from
+	// which a duration counts.
+	Expires, EventTime string
+	// expiresAt is a batch item's expiry, resolved when its batch was
+	// recorded.
+	expiresAt time.Time
 	// Raw is the event as it arrived; a malformed event without source or
 	// id is keyed by it, so that two such events are recorded apart.
 	Raw []byte
@@ -453,6 +460,12 @@ func (s *Service) record(ctx context.Context, in Input) (rec store.Request, id r
 		}
 		return got, id, Result{}, true, nil
 	}
+	expiresAt, eerr := s.expiry(in, now)
+	if eerr != nil {
+		return s.reject(ctx, log, rec, id, events.StageValidation, events.CodeInvalidRequest, eerr.Error(),
+			[]events.FieldError{{Field: request.ExpiresExtension, Value: truncate(in.Expires, 200), Allowed: request.ExpiresAllowed, Message: eerr.Error()}})
+	}
+	rec.ExpiresAt = expiresAt
 	who := policy.Requester{Source: id.Source, Caller: in.Caller, Key: in.Key, ChatUser: in.ChatUser, Origin: in.Origin}
 	principal := ""
 	if who.Caller != "" {
@@ -472,7 +485,11 @@ func (s *Service) record(ctx context.Context, in Input) (rec store.Request, id r
 		// The matched rule's routing: every outcome of the request, a
 		// denial too, goes to its sinks.
 		rec.Sinks = decision.Sinks
-		if !decision.Allowed {
+		var lifetime time.Duration
+		if !expiresAt.IsZero() {
+			lifetime = expiresAt.Sub(now)
+		}
+		if decision = decision.CheckLifetime(who, lifetime); !decision.Allowed {
 			return s.reject(ctx, log, rec, id, events.StagePolicy, events.CodePolicyDenied, decision.Message, decision.Violations)
 		}
 		rec.Note.Reason = allowedBy(decision)
@@ -506,6 +523,9 @@ func (s *Service) record(ctx context.Context, in Input) (rec store.Request, id r
 		// The requester's retries (new events) carry its token: the tags
 		// must not differ between them (see policy.TokenIdentityTags).
 		identity = policy.TokenIdentityTags(id.Source, req.ClientToken, who.Principal())
+	}
+	if !expiresAt.IsZero() {
+		identity = append(identity, events.Tag{Key: policy.TagExpires, Value: expiresAt.UTC().Format(time.RFC3339)})
 	}
 	if n := len(req.Tags) + len(identity); n > request.MaxTags {
 		msg := fmt.Sprintf("the gateway would carry %d tags with the %d that name its request, over the API's limit of %d", n, len(identity), request.MaxTags)
