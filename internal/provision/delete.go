@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"time"
 
 	"github.com/vpngw/vpngw/events"
 	"github.com/vpngw/vpngw/internal/cloud"
@@ -92,6 +93,11 @@ func (s *Service) recordDelete(ctx context.Context, log *slog.Logger, in Input, 
 		return rec, id, retry, false, err
 	}
 
+	if in.expiry {
+		rec.State = store.Received
+		rec.Note.Reason = fmt.Sprintf("%s expired at %s (vpngwexpires, allowed when it was created)", created.GatewayID, created.ExpiresAt.UTC().Format(time.RFC3339))
+		return s.insertDelete(ctx, log, rec, in, id)
+	}
 	who := policy.Requester{Source: id.Source, Caller: in.Caller, Key: in.Key, ChatUser: in.ChatUser, Origin: in.Origin}
 	dp, ok := s.policy.(DeletePolicy)
 	if !ok {
@@ -119,6 +125,14 @@ func (s *Service) recordDelete(ctx context.Context, log *slog.Logger, in Input, 
 		return got, id, res, false, nil
 	}
 	rec.State = store.Received
+	return s.insertDelete(ctx, log, rec, in, id)
+}
+
+// insertDelete records the delete request rec, decided, as received; need
+// says that DeleteVpnGateway is to be called for it.
+func (s *Service) insertDelete(ctx context.Context, log *slog.Logger, rec store.Request, in Input, id request.Identity) (store.Request, request.Identity, Result, bool, error) {
+	key := rec.Key
+	retry := Result{Source: id.Source, EventID: id.EventID, Key: key, Retry: true}
 	got, isNew, err := s.store.Insert(ctx, rec, nil)
 	if errors.Is(err, store.ErrInvalidValue) {
 		return rec, id, s.refusedByStore(ctx, key, id, err), false, nil
@@ -301,4 +315,37 @@ func (s *Service) failDelete(ctx context.Context, log *slog.Logger, id request.I
 	res := resultOf(id, got)
 	res.Code = code
 	return res, nil
+}
+
+// ExpirySuffix ends the id of the delete request vpngw makes at a
+// gateway's expiry: "<create request id>/expiry", from the create
+// request's source.
+const ExpirySuffix = "/expiry"
+
+// Expire deletes the gateway of create, an active create request past its
+// ExpiresAt, as a delete request of its own would: it records the delete
+// request "<id>/expiry" of create's source and runs it through the delete
+// path (the record and tag checks, DeleteVpnGateway, then reconcile's
+// deleted). The policy's delete permission is not asked: the expiry was
+// decided with the create request. A call for a gateway whose expiry
+// delete is already recorded answers from the record, with no API call.
+func (s *Service) Expire(ctx context.Context, create store.Request) (Result, error) {
+	if create.Kind != store.KindCreate || create.ExpiresAt.IsZero() || create.GatewayID == "" {
+		return Result{}, fmt.Errorf("expire %s: not a create request with a gateway and an expiry", create.Key)
+	}
+	data, err := json.Marshal(events.DeleteRequest{Request: &events.CreateRef{Source: create.Source, EventID: create.EventID}})
+	if err != nil {
+		return Result{}, err
+	}
+	in := Input{
+		Identity:    request.Identity{Source: create.Source, EventID: create.EventID + ExpirySuffix},
+		Type:        events.TypeDeleteRequested,
+		Data:        data,
+		TraceParent: create.TraceParent,
+		Caller:      create.Caller,
+		ChatUser:    create.ChatUser,
+		expiry:      true,
+	}
+	in.Key, in.Origin = decodeOrigin(create.Origin)
+	return s.Handle(ctx, in)
 }

@@ -91,6 +91,10 @@ type Input struct {
 	// expiresAt is a batch item's expiry, resolved when its batch was
 	// recorded.
 	expiresAt time.Time
+	// expiry marks the delete request vpngw makes itself at a gateway's
+	// expiry (Expire): the policy allowed the expiry when it allowed the
+	// gateway, so no delete permission is asked of it.
+	expiry bool
 	// Raw is the event as it arrived; a malformed event without source or
 	// id is keyed by it, so that two such events are recorded apart.
 	Raw []byte
