@@ -191,3 +191,38 @@ func tagValue(g vpcsim.Gateway, key string) string {
 	}
 	return ""
 }
+
+// A batch's vpngwexpires applies to every item, resolved once: each
+// gateway carries the same vpngw:expires, and one in the past refuses the
+// batch naming vpngwexpires.
+func TestBatchExpiry(t *testing.T) {
+	s := newStack(t)
+	withExpiry := func(id, expires string) []byte {
+		var ev map[string]any
+		_ = json.Unmarshal(batchEvent(id, []map[string]any{validData(), validData()}), &ev)
+		ev["vpngwexpires"] = expires
+		b, _ := json.Marshal(ev)
+		return b
+	}
+	if _, err := s.provision(withExpiry("batch-exp", "72h")); err != nil {
+		t.Fatal(err)
+	}
+	gws := s.API.Gateways()
+	if len(gws) != 2 {
+		t.Fatalf("%d gateways, want 2", len(gws))
+	}
+	want := apptest.Start.Add(72 * time.Hour).Format(time.RFC3339)
+	for _, g := range gws {
+		if v := tagValue(g, policy.TagExpires); v != want {
+			t.Errorf("gateway %s tag %s = %q, want %s", g.ID, policy.TagExpires, v, want)
+		}
+	}
+	resp, _ := s.provision(withExpiry("batch-past", "2026-11-24T00:00:00Z"))
+	if len(resp.Results) != 1 || resp.Results[0].State != store.Failed || len(resp.Results[0].Errors) == 0 ||
+		resp.Results[0].Errors[0].Field != "vpngwexpires" {
+		t.Fatalf("batch with an expiry in the past: %+v", resp)
+	}
+	if n := len(s.API.Gateways()); n != 2 {
+		t.Fatalf("%d gateways after the refused batch, want 2", n)
+	}
+}

@@ -407,8 +407,14 @@ func (s *Service) record(ctx context.Context, in Input) (rec store.Request, id r
 	case in.Err != nil:
 		msg = in.Err.Error()
 		var ee *request.EventError
-		if errors.As(in.Err, &ee) {
+		var be *batchError
+		switch {
+		case errors.As(in.Err, &ee):
 			errs = ee.Problems
+		case errors.As(in.Err, &be):
+			// A batch refused as one request names what is wrong with it
+			// (Requests, vpngwexpires), not just "event".
+			errs = be.FieldErrors()
 		}
 		if len(errs) == 0 {
 			errs = []events.FieldError{{Field: "event", Message: msg}}
