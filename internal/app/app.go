@@ -322,9 +322,9 @@ func (r redriver) Redrive(ctx context.Context, rec store.Request) error {
 // case's port.
 type expirer struct{ p *provision.Service }
 
-func (e expirer) Expire(ctx context.Context, rec store.Request) error {
-	_, err := e.p.Expire(ctx, rec)
-	return err
+func (e expirer) Expire(ctx context.Context, rec store.Request) (bool, error) {
+	res, err := e.p.Expire(ctx, rec)
+	return res.State == store.Failed, err
 }
 
 // chatConfig is the chat destination's configuration.

@@ -226,3 +226,42 @@ func TestBatchExpiry(t *testing.T) {
 		t.Fatalf("%d gateways after the refused batch, want 2", n)
 	}
 }
+
+// A deletion at expiry the API refuses (connections attached) is announced
+// failed with Stage deletion and the API's code, and not asked again on
+// every tick: the gateway stays, for the operator.
+func TestExpiryDeletionRefused(t *testing.T) {
+	s := newStack(t)
+	resp, err := s.provision(expiringEvent("exp-refused", "2h"))
+	if err != nil || len(resp.Results) != 1 {
+		t.Fatalf("create: %+v %v", resp, err)
+	}
+	gw := resp.Results[0].VpnGatewayId
+	s.Clock.Advance(3 * time.Minute)
+	s.tick()
+	if err := s.API.SetIpsecConnections(gw, 1); err != nil {
+		t.Fatal(err)
+	}
+	s.Clock.Advance(2 * time.Hour)
+	if rep := s.tick(); rep.Expired != 0 {
+		t.Fatalf("tick at the expiry: %+v, want nothing expired (refused)", rep)
+	}
+	f := onlyEvent[events.Failed](t, s, events.TypeFailed)
+	if f.Stage != events.StageDeletion || f.Code != "DependencyViolation.VpnConnection" || f.Request.EventID != "exp-refused/expiry" {
+		t.Fatalf("failed event %+v", f)
+	}
+	for range 3 {
+		s.Clock.Advance(time.Minute)
+		s.tick()
+	}
+	if n := s.API.Calls("DeleteVpnGateway"); n != 1 {
+		t.Fatalf("DeleteVpnGateway called %d times, want 1", n)
+	}
+	expiring, err := s.App.Store.Expiring(context.Background(), s.Clock.Now().Add(time.Hour), 10)
+	if err != nil || len(expiring) != 0 {
+		t.Fatalf("still expiring after the refusal: %d %v", len(expiring), err)
+	}
+	if g, err := s.API.Gateway(gw); err != nil || g.Status != vpcsim.StatusActive {
+		t.Fatalf("gateway after the refusal: %+v %v", g, err)
+	}
+}

@@ -18,9 +18,11 @@ type ExpiryStore interface {
 }
 
 // Expirer deletes the gateway of an active create request past its expiry,
-// as a delete request would (provision's Expire).
+// as a delete request would (provision's Expire). refused says that the
+// deletion was refused for good (its delete request failed, and its
+// failed event says why).
 type Expirer interface {
-	Expire(ctx context.Context, create store.Request) error
+	Expire(ctx context.Context, create store.Request) (refused bool, err error)
 }
 
 // WithExpiry makes each tick warn of gateways about to expire and delete
@@ -57,8 +59,18 @@ func (s *Service) expire(ctx context.Context, log *slog.Logger, rep *Report) {
 		}
 		left := r.ExpiresAt.Sub(now)
 		if left <= 0 {
-			if err := s.expirer.Expire(ctx, r); err != nil {
+			refused, err := s.expirer.Expire(ctx, r)
+			if err != nil {
 				rep.Errors = append(rep.Errors, fmt.Sprintf("delete expired %s: %v", r.Key, err))
+				continue
+			}
+			if refused {
+				// Not asked again on every tick: the operator settles it
+				// (see docs/OPERATING.md).
+				if _, err := s.expiry.WarnExpiry(ctx, r.Key, store.ExpiryRefused, nil); err != nil {
+					rep.Errors = append(rep.Errors, fmt.Sprintf("mark %s's expiry refused: %v", r.Key, err))
+				}
+				log.WarnContext(ctx, "deletion at expiry refused", "request_key", r.Key, "gateway_id", r.GatewayID)
 				continue
 			}
 			rep.Expired++

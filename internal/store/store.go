@@ -166,6 +166,10 @@ const (
 	WarnedDay ExpiryWarning = 1
 	// WarnedHour: the warning 1 hour before expiry.
 	WarnedHour ExpiryWarning = 2
+	// ExpiryRefused: the deletion at expiry was refused for good (its
+	// delete request failed, which says why): Expiring no longer returns
+	// the request.
+	ExpiryRefused ExpiryWarning = 3
 )
 
 // ItemScheme is how a batch's items are named.
@@ -318,7 +322,8 @@ type Store interface {
 	// request holds that gateway.
 	CreatedGateway(ctx context.Context, gatewayID string) (Request, error)
 	// Expiring returns up to limit active create requests whose ExpiresAt
-	// is at or before before, soonest first.
+	// is at or before before, soonest first, except those marked
+	// ExpiryRefused.
 	Expiring(ctx context.Context, before time.Time, limit int) ([]Request, error)
 	// WarnExpiry records that the active request with key was warned w
 	// and appends events to the outbox, in one transaction, unless it was

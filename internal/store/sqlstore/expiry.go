@@ -14,9 +14,9 @@ func (s *Store) Expiring(ctx context.Context, before time.Time, limit int) ([]st
 	if limit <= 0 {
 		return nil, nil
 	}
-	q := `SELECT ` + requestColumns + ` FROM requests WHERE state = ? AND kind = ? AND expires_at IS NOT NULL AND expires_at <= ?
+	q := `SELECT ` + requestColumns + ` FROM requests WHERE state = ? AND kind = ? AND expires_at IS NOT NULL AND expires_at <= ? AND expiry_warned < ?
 		ORDER BY expires_at, request_key LIMIT ?`
-	rows, err := s.rdb.QueryContext(ctx, s.d.rebind(q), string(store.Active), kindCreate, s.d.timeArg(before), limit)
+	rows, err := s.rdb.QueryContext(ctx, s.d.rebind(q), string(store.Active), kindCreate, s.d.timeArg(before), int(store.ExpiryRefused), limit)
 	if err != nil {
 		return nil, fmt.Errorf("store: read expiring requests from %s: %w", s.desc, err)
 	}

@@ -99,6 +99,13 @@ func testExpiry(t *testing.T, s store.Store) {
 	if ok, err := s.WarnExpiry(ctx, pending.Key, store.WarnedDay, []store.Event{event(pending.Key, "warn-pending")}); err != nil || ok {
 		t.Fatalf("WarnExpiry of a pending request = %v, %v; want not recorded", ok, err)
 	}
+	// A refused expiry deletion takes the request out of Expiring.
+	if ok, err := s.WarnExpiry(ctx, "x-sooner", store.ExpiryRefused, nil); err != nil || !ok {
+		t.Fatalf("WarnExpiry(refused) = %v, %v", ok, err)
+	}
+	if got, err := s.Expiring(ctx, at(24*time.Hour), 10); err != nil || len(got) != 1 || got[0].Key != "x-soon" {
+		t.Fatalf("Expiring after x-sooner's expiry was refused = %d requests, %v; want x-soon alone", len(got), err)
+	}
 	evs, err := s.Unsent(ctx, 100)
 	if err != nil {
 		t.Fatal(err)
