@@ -37,6 +37,7 @@ var eventTypes = map[string]func() any{
 
 	events.TypeDeleteRequested: func() any { return new(events.DeleteRequest) },
 	events.TypeDeleted:         func() any { return new(events.Deleted) },
+	events.TypeExpiring:        func() any { return new(events.Expiring) },
 }
 
 // isRequestType reports whether events of type typ come from senders; every
@@ -175,6 +176,7 @@ func TestOutcomeAttributes(t *testing.T) {
 			var d struct {
 				Request      events.RequestRef
 				VpnGatewayId string
+				Within       string // an expiry warning's, which its id names
 			}
 			if err := json.Unmarshal(s.data, &d); err != nil {
 				t.Fatal(err)
@@ -183,7 +185,11 @@ func TestOutcomeAttributes(t *testing.T) {
 				t.Errorf("subject = %q, want the gateway id %q", got, d.VpnGatewayId)
 			}
 			key := request.Identity{Source: d.Request.Source, EventID: d.Request.EventID}.Key()
-			if got, want := s.attr("id"), outcomeID(key, s.typ); got != want {
+			idType := s.typ
+			if s.typ == events.TypeExpiring {
+				idType += "/" + d.Within
+			}
+			if got, want := s.attr("id"), outcomeID(key, idType); got != want {
 				t.Errorf("id = %q, want %q (from the request key and type)", got, want)
 			}
 			i := slices.IndexFunc(samples, func(r sample) bool {

@@ -178,6 +178,7 @@ func New(ctx context.Context, c Config, log *slog.Logger, opts ...Option) (_ *Ap
 		reconcile.WithProvisionTimeout(c.ProvisionTimeout),
 		reconcile.WithRedriver(redriver{a.Provision}, c.RedriveAfter),
 		reconcile.WithBatches(a.Provision),
+		reconcile.WithExpiry(a.Store, expirer{a.Provision}),
 		reconcile.WithDrainer(a.Outbox),
 		reconcile.WithSchedule(schedule), reconcile.WithTimer(o.sleep, o.speed),
 		// VPNGW_API_RATES are wall-clock rates; the checks are spaced on
@@ -198,6 +199,7 @@ var (
 	_ reconcile.Store         = (*sqlstore.Store)(nil)
 	_ reconcile.Describer     = (*vpcclient.Client)(nil)
 	_ reconcile.Redriver      = redriver{}
+	_ reconcile.Expirer       = expirer{}
 	_ reconcile.BatchFinisher = (*provision.Service)(nil)
 	_ reconcile.Drainer       = (*outbox.Drainer)(nil)
 	_ outbox.Store            = (*sqlstore.Store)(nil)
@@ -322,6 +324,15 @@ type redriver struct{ p *provision.Service }
 func (r redriver) Redrive(ctx context.Context, rec store.Request) error {
 	_, err := r.p.Redrive(ctx, rec)
 	return err
+}
+
+// expirer adapts the provision use case's Expire to the reconcile use
+// case's port.
+type expirer struct{ p *provision.Service }
+
+func (e expirer) Expire(ctx context.Context, rec store.Request) (bool, error) {
+	res, err := e.p.Expire(ctx, rec)
+	return res.State == store.Failed, err
 }
 
 // chatConfig is the chat destination's configuration.

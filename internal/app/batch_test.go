@@ -187,13 +187,15 @@ const batchTrace = "00-5bf92f3577b34da6a3ce929d0e0e4736-10f067aa0ba902b7-01"
 
 func TestBadBatchIsRejectedAsOne(t *testing.T) {
 	s := newStack(t)
+	fields := []string{"Requests", "data"} // the field each batch's error names
 	for i, data := range []any{map[string]any{"Requests": []any{}}, map[string]any{"Items": []any{validData()}}} {
 		resp, err := s.provision(requestEventOfType(fmt.Sprintf("bad-batch-%d", i), events.TypeBatchRequested, data))
 		if err != nil {
 			t.Fatal(err)
 		}
-		if len(resp.Results) != 1 || resp.Results[0].State != store.Failed || len(resp.Results[0].Errors) == 0 {
-			t.Fatalf("batch %d: %+v, want one failed result with errors", i, resp.Results)
+		if len(resp.Results) != 1 || resp.Results[0].State != store.Failed || len(resp.Results[0].Errors) == 0 ||
+			resp.Results[0].Errors[0].Field != fields[i] {
+			t.Fatalf("batch %d: %+v, want one failed result with an error naming %s", i, resp.Results, fields[i])
 		}
 	}
 	if n := s.API.Calls("CreateVpnGateway"); n != 0 {

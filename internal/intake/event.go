@@ -207,6 +207,7 @@ func build(e envelope) Item {
 
 	it.Origin = cloudEventOrigin(it.Extensions)
 	checkDryRun(&p, it.Extensions)
+	checkExpires(&p, it.Extensions)
 
 	if p.any() {
 		it.Err = p.err()
@@ -465,6 +466,19 @@ func describeJSON(raw []byte) string {
 		return "JSON null"
 	}
 	return "a JSON number"
+}
+
+// checkExpires refuses a request.ExpiresExtension that is neither a time
+// nor a positive duration. Whether it is in the past, or over the policy's
+// maxLifetime, is decided when the request is recorded.
+func checkExpires(p *problems, ext map[string]string) {
+	v, ok := ext[request.ExpiresExtension]
+	if !ok {
+		return
+	}
+	if _, _, err := request.ExpiryLifetime(v); err != nil {
+		p.add(request.ExpiresExtension, v, request.ExpiresAllowed, "%s", err.Error())
+	}
 }
 
 // checkDryRun reads the dry-run flag as true or false in any case, and

@@ -328,3 +328,64 @@ func TestLocalStackDeletes(t *testing.T) {
 	}
 	waitFor(`"Stage":"deletion"`)
 }
+
+// A gateway asked for with vpngwexpires 30s through `make run` (the sample
+// request, without its time, so the 30 s count from its receipt) is
+// announced expiring, deleted about 30 s later, and announced deleted; the
+// emulator no longer holds it.
+func TestLocalStackExpires(t *testing.T) {
+	if testing.Short() {
+		t.Skip("waits 30 s of wall time for the expiry")
+	}
+	l, out := startLocalEnv(t, map[string]string{"VPNGW_EMULATOR_DELAY": "300ms", "VPNGW_RECONCILE_INTERVAL": "200ms"})
+	raw, err := events.Samples.ReadFile("testdata/requested.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ev map[string]any
+	if err := json.Unmarshal(raw, &ev); err != nil {
+		t.Fatal(err)
+	}
+	delete(ev, "time")
+	ev["id"] = "demo-expires-0001"
+	ev["vpngwexpires"] = "30s"
+	body, _ := json.Marshal(ev)
+	sent := time.Now()
+	resp, err := http.Post("http://"+l.HTTPAddr+"/", "application/cloudevents+json", bytes.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusAccepted {
+		t.Fatalf("create: %d %s", resp.StatusCode, b)
+	}
+	waitFor := func(what string, within time.Duration) time.Duration {
+		t.Helper()
+		deadline := time.Now().Add(within)
+		for time.Now().Before(deadline) && !strings.Contains(out.String(), what) {
+			time.Sleep(50 * time.Millisecond)
+		}
+		if !strings.Contains(out.String(), what) {
+			t.Fatalf("terminal shows:\n%s\nwant %s", out.String(), what)
+		}
+		return time.Since(sent)
+	}
+	waitFor(events.TypeActive+"  id=", 10*time.Second)
+	id := l.Emulator.Gateways()[0].ID
+	waitFor(events.TypeExpiring+"  id=", 10*time.Second)
+	if strings.Contains(out.String(), events.TypeDeleted) {
+		t.Fatalf("deleted before its expiry:\n%s", out.String())
+	}
+	after := waitFor(events.TypeDeleted+"  id=", 40*time.Second)
+	if after < 30*time.Second {
+		t.Fatalf("deleted %s after the request, before its 30 s expiry", after)
+	}
+	if n := len(l.Emulator.Gateways()); n != 0 {
+		t.Fatalf("the emulator holds %d gateways after the expiry", n)
+	}
+	if !strings.Contains(out.String(), "subject="+id) || strings.Count(out.String(), events.TypeExpiring+"  id=") != 1 {
+		t.Fatalf("terminal shows:\n%s\nwant one expiring and the deleted event for %s", out.String(), id)
+	}
+	t.Logf("deleted and announced %s after the request", after.Round(100*time.Millisecond))
+}

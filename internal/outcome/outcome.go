@@ -28,6 +28,9 @@ type Meta struct {
 	Subject     string // the gateway id where known
 	TraceParent string // passed through from the request
 	Time        time.Time
+	// Part tells apart outcomes of one type for one request (each expiry
+	// warning): the id is then ID(RequestKey, typ+"/"+Part).
+	Part string
 }
 
 // New builds the outcome of type typ with data. The data of every outcome
@@ -51,7 +54,11 @@ func New(typ string, m Meta, data any) (outgoing.Event, error) {
 		data = d.Bounded()
 	}
 	e := event.New()
-	e.SetID(ID(m.RequestKey, typ))
+	idType := typ
+	if m.Part != "" {
+		idType += "/" + m.Part
+	}
+	e.SetID(ID(m.RequestKey, idType))
 	e.SetSource(events.Source)
 	e.SetType(typ)
 	e.SetTime(m.Time.UTC())

@@ -11,6 +11,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"time"
 
 	"go.yaml.in/yaml/v3"
 
@@ -393,6 +394,8 @@ func (l *loader) rule(n *yaml.Node, path string, index int) *rule {
 		{key: "quota", set: func(v *yaml.Node, p string) { l.quota(v, p, r) }},
 		{key: "sinks", set: func(v *yaml.Node, p string) { r.sinks = l.sinkList(v, p) }},
 		{key: "actions", set: func(v *yaml.Node, p string) { actionsNode = v; r.actions = l.actions(v, p) }},
+		{key: "requireExpiry", set: func(v *yaml.Node, p string) { r.requireExpiry, _ = l.boolean(v, p) }},
+		{key: "maxLifetime", set: func(v *yaml.Node, p string) { r.maxLifetime = l.lifetime(v, p) }},
 		{key: "deleteOwnOnly", set: func(v *yaml.Node, p string) {
 			deleteOwnNode = v
 			if b, ok := l.boolean(v, p); ok {
@@ -654,6 +657,20 @@ func (l *loader) integer(n *yaml.Node, path string) (int, bool) {
 		return 0, false
 	}
 	return x, true
+}
+
+// lifetime reads maxLifetime: a positive Go duration such as 168h.
+func (l *loader) lifetime(n *yaml.Node, path string) time.Duration {
+	s, ok := l.str(n, path)
+	if !ok {
+		return 0
+	}
+	d, err := time.ParseDuration(s)
+	if err != nil || d <= 0 {
+		l.fail(n, path, "%q is not a positive Go duration; write one such as 168h (a week) or 24h", s)
+		return 0
+	}
+	return d
 }
 
 func (l *loader) boolean(n *yaml.Node, path string) (bool, bool) {

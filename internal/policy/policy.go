@@ -162,6 +162,19 @@ type Decision struct {
 	// None (and no rule matched) sends them to every unnamed sink. Only the
 	// operator's policy sets them; nothing in a request does.
 	Sinks []string
+	// Lifetime is the matched rule's expiry settings. Decide does not
+	// apply them (the request's expiry is not in its data): the caller
+	// does, with CheckLifetime.
+	Lifetime Lifetime
+}
+
+// Lifetime is what a rule says of a gateway's expiry.
+type Lifetime struct {
+	// Require: a create request must carry vpngwexpires.
+	Require bool
+	// Max caps the gateway's life, from the request's receipt to its
+	// expiry; zero is no cap.
+	Max time.Duration
 }
 
 // Policy is a validated operator policy. Build it with Load, Parse or
@@ -207,6 +220,10 @@ type rule struct {
 	// not only those its requester's own source asked for.
 	actions   []string
 	deleteAny bool
+	// requireExpiry denies a create request without vpngwexpires, and
+	// maxLifetime (0: any) one whose gateway would live longer.
+	requireExpiry bool
+	maxLifetime   time.Duration
 }
 
 type requiredTag struct {
@@ -265,6 +282,7 @@ func (p *Policy) Decide(who Requester, r events.GatewayRequest) (Decision, error
 		AddTags:    slices.Clone(ru.addTags),
 		Quota:      Quota{PerDay: ru.perDay, Pending: ru.pending},
 		Sinks:      slices.Clone(ru.sinks),
+		Lifetime:   Lifetime{Require: ru.requireExpiry, Max: ru.maxLifetime},
 	}
 	if d.Allowed {
 		d.Message = fmt.Sprintf("rule %q allows requester %s", ru.name, who)
@@ -298,6 +316,34 @@ func (d Decision) OverQuota(who Requester, u Usage) Decision {
 		c.add("quota.pending", "source", who.Source, fmt.Sprintf("at most %d gateways pending at once", q),
 			"the requester has %d gateways received or pending, and the rule allows %d at once", u.Pending, q)
 	}
+	return d.deny(who, c)
+}
+
+// CheckLifetime applies the rule's expiry settings to a request whose
+// gateway would live lifetime (zero: the request asks for no expiry), as
+// OverQuota applies its quota: d when they hold, otherwise d denied, with a
+// violation naming requireExpiry or maxLifetime.
+func (d Decision) CheckLifetime(who Requester, lifetime time.Duration) Decision {
+	c := checker{rule: d.Rule}
+	const field = "vpngwexpires"
+	switch {
+	case lifetime == 0 && d.Lifetime.Require:
+		allowed := "an expiry (vpngwexpires)"
+		if d.Lifetime.Max > 0 {
+			allowed = "an expiry (vpngwexpires) at most " + d.Lifetime.Max.String() + " away"
+		}
+		c.add("requireExpiry", field, "", allowed,
+			"the rule requires an expiry: send the request with the CloudEvents extension attribute vpngwexpires (a time, or a duration such as 168h)")
+	case lifetime > 0 && d.Lifetime.Max > 0 && lifetime > d.Lifetime.Max:
+		c.add("maxLifetime", field, lifetime.Round(time.Second).String(), "at most "+d.Lifetime.Max.String(),
+			"the gateway would live %s, and the rule allows at most %s", lifetime.Round(time.Second), d.Lifetime.Max)
+	}
+	return d.deny(who, c)
+}
+
+// deny adds c's violations, if any, to d: d is then denied, its message
+// naming them.
+func (d Decision) deny(who Requester, c checker) Decision {
 	if len(c.violations) == 0 {
 		return d
 	}

@@ -27,6 +27,9 @@ const (
 	// TagClientToken holds the ClientToken the request gave, in place of
 	// TagEventID (see TokenIdentityTags).
 	TagClientToken = IdentityTagPrefix + "client-token"
+	// TagExpires holds when vpngw deletes the gateway (RFC 3339, UTC),
+	// on a gateway whose request carried vpngwexpires.
+	TagExpires = IdentityTagPrefix + "expires"
 )
 
 // identityTagCount is how many tags IdentityTags returns; Decide keeps room

@@ -133,6 +133,9 @@ func batchItems(batch Input, b events.BatchRequest, scheme store.ItemScheme) []I
 			ChatUser:    batch.ChatUser,
 			Origin:      batch.Origin,
 			DryRun:      batch.DryRun,
+			Expires:     batch.Expires,
+			EventTime:   batch.EventTime,
+			expiresAt:   batch.expiresAt,
 		}
 		if deleteItem(raw) {
 			msg := fmt.Sprintf("item %d of the batch names a gateway to delete (VpnGatewayId or Request): a batch holds creates only; send each delete as an %s event of its own", i, events.TypeDeleteRequested)
@@ -184,8 +187,15 @@ func (s *Service) recordBatch(ctx context.Context, x Input) ([]Input, error) {
 	if err != nil {
 		return nil, fmt.Errorf("route batch %s: %w", id.Key(), err)
 	}
+	// The batch's vpngwexpires is resolved once, at its receipt, for all its
+	// items; one that cannot be (in the past) refuses the batch.
+	at, eerr := s.expiry(x, now)
+	if eerr != nil {
+		return nil, &batchError{[]events.FieldError{{Field: request.ExpiresExtension, Value: truncate(x.Expires, 200), Allowed: request.ExpiresAllowed, Message: eerr.Error()}}}
+	}
+	x.expiresAt = at
 	got, _, err := s.store.Insert(actingFor(ctx, x.Caller), store.Request{
-		Key: id.Key(), Source: id.Source, EventID: id.EventID, Subject: id.Subject,
+		Key: id.Key(), Source: id.Source, EventID: id.EventID, Subject: id.Subject, ExpiresAt: x.expiresAt,
 		Params: x.Data, State: store.Batch, CreatedAt: now, UpdatedAt: now, TraceParent: x.TraceParent,
 		Caller: x.Caller, ChatUser: x.ChatUser, DryRun: x.DryRun, ItemScheme: store.ItemsApart,
 		Origin: encodeOrigin(x.Key, x.Origin), Note: store.Note{Reason: fmt.Sprintf("batch of %d requests recorded", len(b.Requests))},
@@ -199,7 +209,9 @@ func (s *Service) recordBatch(ctx context.Context, x Input) ([]Input, error) {
 		// and its item scheme names nothing.
 		return nil, errNotBatch
 	}
-	// A redelivery names the items as the batch's first delivery did.
+	// A redelivery names the items as the batch's first delivery did, and
+	// gives them the expiry it resolved.
+	x.expiresAt = got.ExpiresAt
 	return batchItems(x, b, got.ItemScheme), nil
 }
 
@@ -256,6 +268,7 @@ func (s *Service) FinishBatch(ctx context.Context, batch store.Request, leaseOwn
 	x := Input{
 		Identity: request.Identity{Source: batch.Source, EventID: batch.EventID, Subject: batch.Subject}, Type: events.TypeBatchRequested,
 		TraceParent: batch.TraceParent, Caller: batch.Caller, ChatUser: batch.ChatUser, DryRun: batch.DryRun,
+		expiresAt: batch.ExpiresAt,
 	}
 	x.Key, x.Origin = decodeOrigin(batch.Origin)
 	items := batchItems(x, b, batch.ItemScheme)

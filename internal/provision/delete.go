@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"log/slog"
 	"slices"
+	"time"
 
 	"github.com/vpngw/vpngw/events"
 	"github.com/vpngw/vpngw/internal/cloud"
@@ -31,6 +32,15 @@ type Deleter interface {
 // delete request is denied.
 type DeletePolicy interface {
 	DecideDelete(who policy.Requester, t policy.DeleteTarget) (policy.Decision, error)
+}
+
+// expiryPolicy decides vpngw's own deletion of a gateway at its expiry: the
+// operator's policy allowed that with the create request (its
+// requireExpiry and maxLifetime), so it is not asked again.
+type expiryPolicy struct{}
+
+func (expiryPolicy) DecideDelete(policy.Requester, policy.DeleteTarget) (policy.Decision, error) {
+	return policy.Decision{Allowed: true, Message: "the gateway's expiry (vpngwexpires), allowed when it was created"}, nil
 }
 
 // WithDeleter lets the service take delete requests
@@ -89,6 +99,11 @@ func (s *Service) recordDelete(ctx context.Context, log *slog.Logger, in Input, 
 	rec.RegionID, rec.GatewayID = d.RegionId, d.VpnGatewayId
 	who := policy.Requester{Source: id.Source, Caller: in.Caller, Key: in.Key, ChatUser: in.ChatUser, Origin: in.Origin}
 	dp, ok := s.policy.(DeletePolicy)
+	if in.expiry {
+		// vpngw's own deletion at expiry (Expire): the policy allowed it
+		// with the create request, and is not asked again.
+		dp, ok = expiryPolicy{}, true
+	}
 	if !ok {
 		return s.reject(ctx, log, rec, id, events.StagePolicy, events.CodePolicyDenied, noDeletePolicy, noDeletePolicyErrors())
 	}
@@ -139,6 +154,13 @@ func (s *Service) recordDelete(ctx context.Context, log *slog.Logger, in Input, 
 	if rec.Params, err = json.Marshal(norm); err != nil {
 		return rec, id, retry, false, err
 	}
+	if in.expiry {
+		// The expiry was decided with the create request; its outcomes go
+		// where the create request's went.
+		rec.State, rec.Sinks = store.Received, created.Sinks
+		rec.Note.Reason = fmt.Sprintf("%s expired at %s (vpngwexpires, allowed when it was created)", created.GatewayID, created.ExpiresAt.UTC().Format(time.RFC3339))
+		return s.insertDelete(ctx, log, rec, in, id)
+	}
 	rec.Note.Reason = allowedBy(decision) + " to delete " + created.GatewayID
 	if decision.DryRun || in.DryRun {
 		rec.State = store.DryRun
@@ -152,6 +174,14 @@ func (s *Service) recordDelete(ctx context.Context, log *slog.Logger, in Input, 
 		return got, id, res, false, nil
 	}
 	rec.State = store.Received
+	return s.insertDelete(ctx, log, rec, in, id)
+}
+
+// insertDelete records the delete request rec, decided, as received; need
+// says that DeleteVpnGateway is to be called for it.
+func (s *Service) insertDelete(ctx context.Context, log *slog.Logger, rec store.Request, in Input, id request.Identity) (store.Request, request.Identity, Result, bool, error) {
+	key := rec.Key
+	retry := Result{Source: id.Source, EventID: id.EventID, Key: key, Retry: true}
 	got, isNew, err := s.store.Insert(ctx, rec, nil)
 	if errors.Is(err, store.ErrInvalidValue) {
 		return rec, id, s.refusedByStore(ctx, key, id, err), false, nil
@@ -347,15 +377,20 @@ func (s *Service) redecideDelete(ctx context.Context, log *slog.Logger, id reque
 	if err := json.Unmarshal(rec.Params, &target); err != nil || target.Request == nil {
 		return retry, true, fmt.Errorf("decode recorded delete request %s: %v", rec.Key, err)
 	}
-	dp, ok := s.policy.(DeletePolicy)
-	if !ok {
-		res, err := s.settle(ctx, log, id, rec, events.StagePolicy, events.CodePolicyDenied, noDeletePolicy, noDeletePolicyErrors())
-		return res, true, err
-	}
 	ref := request.IdentityOf(target.Request.Source, target.Request.EventID)
 	created, err := s.store.Get(ctx, ref.Key())
 	if err != nil {
 		return retry, true, fmt.Errorf("read request %s: %w", ref.Key(), err)
+	}
+	if expiryDelete(rec, created, s.now()) {
+		// vpngw's own deletion at expiry goes on whatever the policy says
+		// now: the gateway was allowed to live until then and no longer.
+		return Result{}, false, nil
+	}
+	dp, ok := s.policy.(DeletePolicy)
+	if !ok {
+		res, err := s.settle(ctx, log, id, rec, events.StagePolicy, events.CodePolicyDenied, noDeletePolicy, noDeletePolicyErrors())
+		return res, true, err
 	}
 	d, err := dp.DecideDelete(recordedRequester(rec), policy.DeleteTarget{GatewayID: rec.GatewayID, RegionID: rec.RegionID, VpcID: rec.VpcID, CreatedBy: recordedRequester(created)})
 	if err != nil {
@@ -375,4 +410,46 @@ func (s *Service) redecideDelete(ctx context.Context, log *slog.Logger, id reque
 		return res, true, serr
 	}
 	return resultOf(id, got), true, nil
+}
+
+// expiryDelete says whether rec is the deletion at expiry of created: its
+// id is created's with ExpirySuffix, from created's source, and created's
+// expiry has come. Whoever sent it, it deletes only what vpngw deletes at
+// that time anyway.
+func expiryDelete(rec, created store.Request, now time.Time) bool {
+	return rec.Source == created.Source && rec.EventID == created.EventID+ExpirySuffix &&
+		!created.ExpiresAt.IsZero() && !now.Before(created.ExpiresAt)
+}
+
+// ExpirySuffix ends the id of the delete request vpngw makes at a
+// gateway's expiry: "<create request id>/expiry", from the create
+// request's source.
+const ExpirySuffix = "/expiry"
+
+// Expire deletes the gateway of create, an active create request past its
+// ExpiresAt, as a delete request of its own would: it records the delete
+// request "<id>/expiry" of create's source and runs it through the delete
+// path (the record and tag checks, DeleteVpnGateway, then reconcile's
+// deleted). The policy's delete permission is not asked: the expiry was
+// decided with the create request. A call for a gateway whose expiry
+// delete is already recorded answers from the record, with no API call.
+func (s *Service) Expire(ctx context.Context, create store.Request) (Result, error) {
+	if create.Kind != store.KindCreate || create.ExpiresAt.IsZero() || create.GatewayID == "" {
+		return Result{}, fmt.Errorf("expire %s: not a create request with a gateway and an expiry", create.Key)
+	}
+	data, err := json.Marshal(events.DeleteRequest{Request: &events.CreateRef{Source: create.Source, EventID: create.EventID}})
+	if err != nil {
+		return Result{}, err
+	}
+	in := Input{
+		Identity:    request.Identity{Source: create.Source, EventID: create.EventID + ExpirySuffix},
+		Type:        events.TypeDeleteRequested,
+		Data:        data,
+		TraceParent: create.TraceParent,
+		Caller:      create.Caller,
+		ChatUser:    create.ChatUser,
+		expiry:      true,
+	}
+	in.Key, in.Origin = decodeOrigin(create.Origin)
+	return s.Handle(ctx, in)
 }

@@ -1,6 +1,9 @@
 package provision
 
-import "github.com/vpngw/vpngw/internal/intake"
+import (
+	"github.com/vpngw/vpngw/internal/intake"
+	"github.com/vpngw/vpngw/internal/request"
+)
 
 // Inputs hands items that a sender wrote itself (a webhook request, the
 // plain HTTP intake) to the provision use case. caller names the
@@ -38,5 +41,6 @@ func input(it intake.Item) Input {
 	return Input{
 		Identity: it.Identity, Type: it.Type, Data: it.Data, TraceParent: it.TraceParent, Err: it.Err,
 		DryRun: it.Extensions[intake.DryRunExtension] == "true", Raw: it.Raw,
+		Expires: it.Extensions[request.ExpiresExtension], EventTime: it.Time,
 	}
 }

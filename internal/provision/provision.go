@@ -84,6 +84,17 @@ type Input struct {
 	Origin policy.Origin
 	// DryRun asks for the decision only: nothing is created.
 	DryRun bool
+	// Expires is the request's vpngwexpires as it arrived ("" for none),
+	// and EventTime its event's time attribute (RFC 3339, or ""), from
+	// which a duration counts.
+	Expires, EventTime string
+	// expiresAt is a batch item's expiry, resolved when its batch was
+	// recorded.
+	expiresAt time.Time
+	// expiry marks the delete request vpngw makes itself at a gateway's
+	// expiry (Expire): the policy allowed the expiry when it allowed the
+	// gateway, so no delete permission is asked of it.
+	expiry bool
 	// Raw is the event as it arrived; a malformed event without source or
 	// id is keyed by it, so that two such events are recorded apart.
 	Raw []byte
@@ -396,8 +407,14 @@ func (s *Service) record(ctx context.Context, in Input) (rec store.Request, id r
 	case in.Err != nil:
 		msg = in.Err.Error()
 		var ee *request.EventError
-		if errors.As(in.Err, &ee) {
+		var be *batchError
+		switch {
+		case errors.As(in.Err, &ee):
 			errs = ee.Problems
+		case errors.As(in.Err, &be):
+			// A batch refused as one request names what is wrong with it
+			// (Requests, vpngwexpires), not just "event".
+			errs = be.FieldErrors()
 		}
 		if len(errs) == 0 {
 			errs = []events.FieldError{{Field: "event", Message: msg}}
@@ -453,6 +470,12 @@ func (s *Service) record(ctx context.Context, in Input) (rec store.Request, id r
 		}
 		return got, id, Result{}, true, nil
 	}
+	expiresAt, eerr := s.expiry(in, now)
+	if eerr != nil {
+		return s.reject(ctx, log, rec, id, events.StageValidation, events.CodeInvalidRequest, eerr.Error(),
+			[]events.FieldError{{Field: request.ExpiresExtension, Value: truncate(in.Expires, 200), Allowed: request.ExpiresAllowed, Message: eerr.Error()}})
+	}
+	rec.ExpiresAt = expiresAt
 	who := policy.Requester{Source: id.Source, Caller: in.Caller, Key: in.Key, ChatUser: in.ChatUser, Origin: in.Origin}
 	principal := ""
 	if who.Caller != "" {
@@ -472,7 +495,11 @@ func (s *Service) record(ctx context.Context, in Input) (rec store.Request, id r
 		// The matched rule's routing: every outcome of the request, a
 		// denial too, goes to its sinks.
 		rec.Sinks = decision.Sinks
-		if !decision.Allowed {
+		var lifetime time.Duration
+		if !expiresAt.IsZero() {
+			lifetime = expiresAt.Sub(now)
+		}
+		if decision = decision.CheckLifetime(who, lifetime); !decision.Allowed {
 			return s.reject(ctx, log, rec, id, events.StagePolicy, events.CodePolicyDenied, decision.Message, decision.Violations)
 		}
 		rec.Note.Reason = allowedBy(decision)
@@ -506,6 +533,9 @@ func (s *Service) record(ctx context.Context, in Input) (rec store.Request, id r
 		// The requester's retries (new events) carry its token: the tags
 		// must not differ between them (see policy.TokenIdentityTags).
 		identity = policy.TokenIdentityTags(id.Source, req.ClientToken, who.Principal())
+	}
+	if !expiresAt.IsZero() {
+		identity = append(identity, events.Tag{Key: policy.TagExpires, Value: expiresAt.UTC().Format(time.RFC3339)})
 	}
 	if n := len(req.Tags) + len(identity); n > request.MaxTags {
 		msg := fmt.Sprintf("the gateway would carry %d tags with the %d that name its request, over the API's limit of %d", n, len(identity), request.MaxTags)

@@ -59,7 +59,9 @@ type Report struct {
 	Claimed       int            `json:"claimed"`
 	Active        int            `json:"active"`
 	Failed        int            `json:"failed"`
-	Deleted       int            `json:"deleted"` // delete requests whose gateway is gone
+	Deleted       int            `json:"deleted"`  // delete requests whose gateway is gone
+	Expiring      int            `json:"expiring"` // expiry warnings announced
+	Expired       int            `json:"expired"`  // gateways past their expiry handed to deletion
 	StillPending  int            `json:"stillPending"`
 	Redriven      int            `json:"redriven"`
 	Batches       int            `json:"batchesCompleted"`
@@ -82,6 +84,8 @@ type Service struct {
 	redriver Redriver
 	batches  BatchFinisher
 	drainer  Drainer
+	expiry   ExpiryStore
+	expirer  Expirer
 	now      func() time.Time
 	log      *slog.Logger
 	timeout  time.Duration // VPNGW_PROVISION_TIMEOUT
@@ -194,6 +198,11 @@ func (s *Service) Tick(ctx context.Context, opt Options) (Report, error) {
 	if s.batches != nil {
 		s.finishBatches(ctx, log, &rep)
 	}
+	if s.expiry != nil && s.expirer != nil {
+		// Before the watch, so that a delete recorded here is checked
+		// by this tick already.
+		s.expire(ctx, log, &rep)
+	}
 	// Claim what is pending and check it, on the schedule, while anything
 	// is pending and the invocation lasts (watch.go).
 	s.watch(ctx, log, &rep, want)
@@ -220,7 +229,7 @@ func (s *Service) Tick(ctx context.Context, opt Options) (Report, error) {
 	}
 	rep.Duration = time.Since(start)
 	level := slog.LevelInfo
-	if rep.Claimed == 0 && rep.Redriven == 0 && rep.Published == 0 && rep.Parked == 0 && len(rep.Errors) == 0 {
+	if rep.Claimed == 0 && rep.Redriven == 0 && rep.Expiring == 0 && rep.Expired == 0 && rep.Published == 0 && rep.Parked == 0 && len(rep.Errors) == 0 {
 		level = slog.LevelDebug // an idle tick every few seconds is not news
 	}
 	log.Log(ctx, level, "tick done", "claimed", rep.Claimed, "active", rep.Active, "failed", rep.Failed,

@@ -143,11 +143,34 @@ type Request struct {
 	// batch) or KindDelete (a gateway to delete, GatewayID; its ClientToken
 	// is DeleteVpnGateway's and Params is the delete request's data).
 	Kind Kind
+	// ExpiresAt is when a create request's gateway is deleted by vpngw
+	// (the request's vpngwexpires, resolved); zero for none.
+	ExpiresAt time.Time
+	// ExpiryWarned is the last expiry warning announced for the request.
+	ExpiryWarned ExpiryWarning
 	// Note is who records the request and why: Insert writes it as the
 	// first entry of the request's history (see Change.Note). It is not
 	// read back; History has it.
 	Note Note
 }
+
+// ExpiryWarning is an expiry warning (io.vpngw.gateway.expiring) a
+// request's gateway was announced, in the order they come.
+type ExpiryWarning int
+
+// Expiry warnings.
+const (
+	// NotWarned: no warning yet.
+	NotWarned ExpiryWarning = 0
+	// WarnedDay: the warning 24 hours before expiry.
+	WarnedDay ExpiryWarning = 1
+	// WarnedHour: the warning 1 hour before expiry.
+	WarnedHour ExpiryWarning = 2
+	// ExpiryRefused: the deletion at expiry was refused for good (its
+	// delete request failed, which says why): Expiring no longer returns
+	// the request.
+	ExpiryRefused ExpiryWarning = 3
+)
 
 // ItemScheme is how a batch's items are named.
 type ItemScheme int
@@ -300,6 +323,16 @@ type Store interface {
 	// gatewayID (one vpngw created), or ErrNotFound when no create
 	// request holds that gateway.
 	CreatedGateway(ctx context.Context, gatewayID string) (Request, error)
+	// Expiring returns up to limit active create requests whose ExpiresAt
+	// is at or before before, soonest first, except those marked
+	// ExpiryRefused.
+	Expiring(ctx context.Context, before time.Time, limit int) ([]Request, error)
+	// WarnExpiry records that the active request with key was warned w
+	// and appends events to the outbox, in one transaction, unless it was
+	// already warned w or later (or is no longer active): it reports
+	// whether it did, so that each warning is announced once however many
+	// callers race.
+	WarnExpiry(ctx context.Context, key string, w ExpiryWarning, events []Event) (bool, error)
 	// History returns the request's history, oldest first: one entry per
 	// change of its state, written by Insert and Transition with the
 	// change (ErrNotFound when there is no such request).

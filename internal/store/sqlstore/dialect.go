@@ -41,10 +41,11 @@ type dialect struct {
 
 const requestColumns = `request_key, source, event_id, subject, client_token, region_id, vpc_id, params,
 	state, gateway_id, order_id, attempts, last_error, created_at, updated_at, accepted_at,
-	lease_owner, lease_until, trace_parent, caller, chat_user, dry_run, request_data, item_scheme, origin, sinks, kind`
+	lease_owner, lease_until, trace_parent, caller, chat_user, dry_run, request_data, item_scheme, origin, sinks, kind,
+	expires_at, expiry_warned`
 
 const insertRequestValues = `INSERT INTO requests (` + requestColumns + `)
-	VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
+	VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
 
 var (
 	sqliteDialect = &dialect{

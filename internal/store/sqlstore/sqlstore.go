@@ -255,7 +255,8 @@ func (d *dialect) requestArgs(r store.Request) []any {
 	return []any{r.Key, r.Source, r.EventID, r.Subject, r.ClientToken, r.RegionID, r.VpcID, r.Params,
 		string(r.State), r.GatewayID, r.OrderID, r.Attempts, r.LastError,
 		d.timeArg(r.CreatedAt), d.timeArg(r.UpdatedAt), d.timeArg(r.AcceptedAt),
-		r.LeaseOwner, d.timeArg(r.LeaseUntil), r.TraceParent, r.Caller, r.ChatUser, r.DryRun, r.Data, int(r.ItemScheme), r.Origin, joinSinks(r.Sinks), kindArg(r.Kind)}
+		r.LeaseOwner, d.timeArg(r.LeaseUntil), r.TraceParent, r.Caller, r.ChatUser, r.DryRun, r.Data, int(r.ItemScheme), r.Origin, joinSinks(r.Sinks), kindArg(r.Kind),
+		d.timeArg(r.ExpiresAt), int(r.ExpiryWarned)}
 }
 
 // insertRequest adds r unless its key exists, and says whether it did.
@@ -340,12 +341,14 @@ func scanRequest(row scanner) (store.Request, error) {
 		r                                      store.Request
 		state, kind                            string
 		created, updated, accepted, leaseUntil timeScan
+		expires                                timeScan
 		sinks                                  string
 	)
 	err := row.Scan(&r.Key, &r.Source, &r.EventID, &r.Subject, &r.ClientToken, &r.RegionID, &r.VpcID,
 		&r.Params, &state, &r.GatewayID, &r.OrderID, &r.Attempts, &r.LastError,
 		&created, &updated, &accepted, &r.LeaseOwner, &leaseUntil, &r.TraceParent,
-		&r.Caller, &r.ChatUser, &r.DryRun, &r.Data, &r.ItemScheme, &r.Origin, &sinks, &kind)
+		&r.Caller, &r.ChatUser, &r.DryRun, &r.Data, &r.ItemScheme, &r.Origin, &sinks, &kind,
+		&expires, &r.ExpiryWarned)
 	if err != nil {
 		return store.Request{}, err
 	}
@@ -355,6 +358,7 @@ func scanRequest(row scanner) (store.Request, error) {
 		r.Kind = store.Kind(kind)
 	}
 	r.CreatedAt, r.UpdatedAt, r.AcceptedAt, r.LeaseUntil = created.t, updated.t, accepted.t, leaseUntil.t
+	r.ExpiresAt = expires.t
 	return r, nil
 }
 

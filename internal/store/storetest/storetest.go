@@ -53,6 +53,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"Hold", testHold},
 		{"LearnedRate", testLearnedRate},
 		{"DeleteRequests", testDeleteRequests},
+		{"Expiry", testExpiry},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -139,6 +140,8 @@ func diff(want, got store.Request) string {
 	field("ItemScheme", want.ItemScheme, got.ItemScheme)
 	field("Origin", want.Origin, got.Origin)
 	field("Kind", want.Kind, got.Kind)
+	times("ExpiresAt", want.ExpiresAt, got.ExpiresAt)
+	field("ExpiryWarned", want.ExpiryWarned, got.ExpiryWarned)
 	if !bytes.Equal(want.Data, got.Data) || (want.Data == nil) != (got.Data == nil) {
 		d = append(d, fmt.Sprintf("Data: want %q (nil %v), got %q (nil %v)", want.Data, want.Data == nil, got.Data, got.Data == nil))
 	}
