@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/vpngw/vpngw/events"
+	"github.com/vpngw/vpngw/internal/app"
 	"github.com/vpngw/vpngw/internal/apptest"
 	"github.com/vpngw/vpngw/internal/policy"
 	"github.com/vpngw/vpngw/internal/store"
@@ -263,5 +264,34 @@ func TestExpiryDeletionRefused(t *testing.T) {
 	}
 	if g, err := s.API.Gateway(gw); err != nil || g.Status != vpcsim.StatusActive {
 		t.Fatalf("gateway after the refusal: %+v %v", g, err)
+	}
+}
+
+// The deletion at expiry was allowed with the create request: a policy
+// whose rules allow creating alone (no delete action) still has the
+// gateway deleted at its expiry.
+func TestExpiryDeletesUnderAPolicyThatAllowsNoDeleting(t *testing.T) {
+	createOnly := strings.NewReplacer("    actions: [create, delete]\n", "", "    deleteOwnOnly: false\n", "").Replace(app.LocalPolicy)
+	if strings.Contains(createOnly, "delete") {
+		t.Fatalf("policy still allows deleting:\n%s", createOnly)
+	}
+	s := newStack(t, apptest.WithEnv(map[string]string{"VPNGW_POLICY_INLINE": createOnly}))
+	resp, err := s.provision(expiringEvent("exp-nodelete", "2h"))
+	if err != nil || len(resp.Results) != 1 || resp.Results[0].VpnGatewayId == "" {
+		t.Fatalf("create: %+v %v", resp, err)
+	}
+	gw := resp.Results[0].VpnGatewayId
+	s.Clock.Advance(3 * time.Minute)
+	s.tick()
+	s.Clock.Advance(2 * time.Hour)
+	for range 3 {
+		s.tick()
+		s.Clock.Advance(time.Minute)
+	}
+	if _, err := s.API.Gateway(gw); err == nil {
+		t.Fatalf("gateway %s still held by the emulator after its expiry", gw)
+	}
+	if len(s.EventsOfType(events.TypeDeleted)) != 1 {
+		t.Fatalf("deleted events: %d, want 1", len(s.EventsOfType(events.TypeDeleted)))
 	}
 }
