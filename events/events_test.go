@@ -37,6 +37,7 @@ var eventTypes = map[string]func() any{
 
 	events.TypeDeleteRequested: func() any { return new(events.DeleteRequest) },
 	events.TypeDeleted:         func() any { return new(events.Deleted) },
+	events.TypeOrphaned:        func() any { return new(events.Orphaned) },
 }
 
 // isRequestType reports whether events of type typ come from senders; every
