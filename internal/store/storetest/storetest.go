@@ -53,6 +53,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"Hold", testHold},
 		{"LearnedRate", testLearnedRate},
 		{"DeleteRequests", testDeleteRequests},
+		{"Orphans", testOrphans},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
