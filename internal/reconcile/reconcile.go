@@ -63,6 +63,7 @@ type Report struct {
 	StillPending  int            `json:"stillPending"`
 	Redriven      int            `json:"redriven"`
 	Batches       int            `json:"batchesCompleted"`
+	Orphaned      int            `json:"orphaned"` // failed requests whose gateway was found, announced
 	APICalls      int            `json:"apiCalls"` // DescribeVpnGateways calls made
 	Checks        int            `json:"checks"`   // rounds that asked the API (DescribeVpnGateways)
 	CallsByRegion map[string]int `json:"callsByRegion,omitempty"`
@@ -98,6 +99,8 @@ type Service struct {
 	speed float64                                          // the clock's seconds per wall-clock second
 	slots Slots                                            // the shared queue of call starts
 	share float64                                          // DescribeVpnGateways calls a second per region the checks may make (0: no bound)
+
+	orphans *orphanWatch // WithOrphans (orphans.go); nil: not watched
 }
 
 // Option configures a Service.
@@ -197,6 +200,7 @@ func (s *Service) Tick(ctx context.Context, opt Options) (Report, error) {
 	// Claim what is pending and check it, on the schedule, while anything
 	// is pending and the invocation lasts (watch.go).
 	s.watch(ctx, log, &rep, want)
+	s.checkOrphans(ctx, log, &rep, want)
 	if s.batches != nil {
 		s.finishBatches(ctx, log, &rep)
 	}
