@@ -106,7 +106,7 @@ func (s *Service) checkOrphans(ctx context.Context, log *slog.Logger, rep *Repor
 		}
 		for _, r := range reqs {
 			g, ok := found[r.Key]
-			if !ok || g.Status == "creating" || g.Status == "deleting" {
+			if !ok || !costs(g) {
 				// Not there, or not yet (or no longer) a gateway that
 				// costs: looked for again after the interval.
 				continue
@@ -156,6 +156,14 @@ func (s *Service) findOrphans(ctx context.Context, rep *Report, region string, r
 			return found, nil
 		}
 	}
+}
+
+// costs reports whether g is a gateway that costs money as it is: made
+// (active, or being updated), or locked for an overdue payment. One still
+// being made (init, provisioning) may yet fail; one being deleted is
+// going.
+func costs(g cloud.Gateway) bool {
+	return g.Status == "active" || g.Status == "updating" || g.BusinessStatus == "FinancialLocked"
 }
 
 // madeFor reports whether g is the gateway of the create request r.
