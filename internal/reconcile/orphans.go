@@ -241,7 +241,8 @@ func (s *Service) deleteOrphan(ctx context.Context, log *slog.Logger, rep *Repor
 		Key: id.Key(), Kind: store.KindDelete, Source: id.Source, EventID: id.EventID, Subject: g.VpnGatewayId,
 		ClientToken: request.DeleteClientToken(id), RegionID: r.RegionID, VpcID: r.VpcID, GatewayID: g.VpnGatewayId,
 		Params: params, Data: params, State: store.Received, CreatedAt: now, UpdatedAt: now, TraceParent: r.TraceParent,
-		Note: store.Note{Actor: store.ActorReconcile, Reason: truncate("orphans: delete in the operator policy: gateway " + g.VpnGatewayId + " of failed request " + r.Source + " " + r.EventID)},
+		Sinks: r.Sinks, // its outcomes go where the create request's went
+		Note:  store.Note{Actor: store.ActorReconcile, Reason: truncate("orphans: delete in the operator policy: gateway " + g.VpnGatewayId + " of failed request " + r.Source + " " + r.EventID)},
 	}
 	got, _, err := s.orphans.store.Insert(ctx, rec, nil)
 	if err != nil {
