@@ -62,10 +62,11 @@ func TestOrphanedGateway(t *testing.T) {
 				t.Fatalf("tick after the gateway turned up: %+v, want 1 orphaned", rep)
 			}
 			// One page of the region's listing; under orphans: delete the
-			// delete path also looks the gateway up by id before deleting.
+			// delete path also looks the gateway up by id before deleting,
+			// and the tick then checks the delete request, now pending.
 			want := 1
 			if mode == "delete" {
-				want = 2
+				want = 3
 			}
 			if n := s.API.Calls("DescribeVpnGateways") - calls; n != want {
 				t.Errorf("the tick made %d DescribeVpnGateways calls, want %d", n, want)

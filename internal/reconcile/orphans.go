@@ -49,7 +49,9 @@ type orphanWatch struct {
 // WithOrphans makes each tick look for the gateways of requests announced
 // failed (Timeout, FinancialLocked, NotFound, or any failure after the
 // request reached CreateVpnGateway), for OrphanWindow after the failure,
-// once every OrphanInterval each. One that exists is announced
+// once every OrphanInterval each. It runs before the tick claims what is
+// pending: a request this tick fails was just listed, and is first looked
+// for by a later tick. One that exists is announced
 // io.vpngw.gateway.orphaned once; when action says policy.OrphansDelete,
 // a delete request "<create id>/orphan" is recorded for it and carried
 // out by the redriver (the delete path), and io.vpngw.gateway.deleted

@@ -199,8 +199,8 @@ func (s *Service) Tick(ctx context.Context, opt Options) (Report, error) {
 	}
 	// Claim what is pending and check it, on the schedule, while anything
 	// is pending and the invocation lasts (watch.go).
-	s.watch(ctx, log, &rep, want)
 	s.checkOrphans(ctx, log, &rep, want)
+	s.watch(ctx, log, &rep, want)
 	if s.batches != nil {
 		s.finishBatches(ctx, log, &rep)
 	}
