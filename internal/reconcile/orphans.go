@@ -126,24 +126,10 @@ func (s *Service) checkOrphans(ctx context.Context, log *slog.Logger, rep *Repor
 // CreateVpnGateway answered has no gateway id, and DescribeVpnGateways
 // does not report the ClientToken a gateway was created with.
 func (s *Service) findOrphans(ctx context.Context, rep *Report, region string, reqs []store.Request) (map[string]cloud.Gateway, error) {
-	vpcs := map[string]bool{}
-	for _, r := range reqs {
-		vpcs[r.VpcID] = true
-	}
-	var f cloud.Filter
-	if len(vpcs) == 1 {
-		for v := range vpcs {
-			f.VpcId = v
-		}
-	}
+	f := vpcFilter(reqs)
 	found := map[string]cloud.Gateway{}
 	for page := 1; ; page++ {
-		if err := s.pace(ctx, region); err != nil {
-			return nil, err
-		}
-		p, err := s.api.DescribeVpnGateways(ctx, region, f, page, cloud.MaxPageSize)
-		rep.APICalls++
-		rep.CallsByRegion[region]++
+		p, err := s.listPage(ctx, rep, region, f, page)
 		if err != nil {
 			return nil, err
 		}
@@ -154,7 +140,7 @@ func (s *Service) findOrphans(ctx context.Context, rep *Report, region string, r
 				}
 			}
 		}
-		if len(found) == len(reqs) || len(p.Gateways) == 0 || page*cloud.MaxPageSize >= p.TotalCount {
+		if len(found) == len(reqs) || lastPage(p, page) {
 			return found, nil
 		}
 	}

@@ -337,25 +337,13 @@ func (s *Service) check(ctx context.Context, log *slog.Logger, rep *Report, clai
 // really missing.
 func (s *Service) find(ctx context.Context, rep *Report, region string, reqs []store.Request) (map[string]cloud.Gateway, bool, error) {
 	wanted := map[string]bool{}
-	vpcs := map[string]bool{}
 	for _, r := range reqs {
 		wanted[r.GatewayID] = true
-		vpcs[r.VpcID] = true
 	}
-	var f cloud.Filter
-	if len(vpcs) == 1 {
-		for v := range vpcs {
-			f.VpcId = v
-		}
-	}
+	f := vpcFilter(reqs)
 	found := map[string]cloud.Gateway{}
 	for page := 1; ; page++ {
-		if err := s.pace(ctx, region); err != nil {
-			return nil, false, err
-		}
-		p, err := s.api.DescribeVpnGateways(ctx, region, f, page, cloud.MaxPageSize)
-		rep.APICalls++
-		rep.CallsByRegion[region]++
+		p, err := s.listPage(ctx, rep, region, f, page)
 		if err != nil {
 			return nil, false, err
 		}
@@ -367,7 +355,7 @@ func (s *Service) find(ctx context.Context, rep *Report, region string, reqs []s
 		if len(found) == len(wanted) {
 			return found, false, nil
 		}
-		if len(p.Gateways) == 0 || page*cloud.MaxPageSize >= p.TotalCount {
+		if lastPage(p, page) {
 			return found, true, nil
 		}
 	}
