@@ -38,6 +38,7 @@ var eventTypes = map[string]func() any{
 	events.TypeDeleteRequested: func() any { return new(events.DeleteRequest) },
 	events.TypeDeleted:         func() any { return new(events.Deleted) },
 	events.TypeExpiring:        func() any { return new(events.Expiring) },
+	events.TypeOrphaned:        func() any { return new(events.Orphaned) },
 }
 
 // isRequestType reports whether events of type typ come from senders; every

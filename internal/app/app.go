@@ -183,7 +183,8 @@ func New(ctx context.Context, c Config, log *slog.Logger, opts ...Option) (_ *Ap
 		reconcile.WithSchedule(schedule), reconcile.WithTimer(o.sleep, o.speed),
 		// VPNGW_API_RATES are wall-clock rates; the checks are spaced on
 		// reconcile's clock, which runs speed times as fast.
-		reconcile.WithQuotaShare(a.Store, ReconcileQuotaShare*c.APIRates["DescribeVpnGateways"]/speed))
+		reconcile.WithQuotaShare(a.Store, ReconcileQuotaShare*c.APIRates["DescribeVpnGateways"]/speed),
+		reconcile.WithOrphans(a.Store, c.Policy.Orphans))
 	if err != nil {
 		return nil, err
 	}
@@ -197,6 +198,7 @@ var (
 	_ provision.Deleter       = deleter{}
 	_ provision.DeletePolicy  = (*policy.Policy)(nil)
 	_ reconcile.Store         = (*sqlstore.Store)(nil)
+	_ reconcile.OrphanStore   = (*sqlstore.Store)(nil)
 	_ reconcile.Describer     = (*vpcclient.Client)(nil)
 	_ reconcile.Redriver      = redriver{}
 	_ reconcile.Expirer       = expirer{}

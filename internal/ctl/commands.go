@@ -21,6 +21,7 @@ commands:
   requests    list, show, redrive and cancel requests: vpngwctl requests --help
   outbox      each sink's pending and parked events; replay the parked ones
   policy      lint a policy file; test it against a cases file
+  orphans     gateways vpngw created that exist although their request failed
   tail        print outcome events as the configured sink receives them
   send        sign a request as a webhook route verifies it, and post it
   migrate     apply the store's pending schema migrations (a deploy step)
@@ -93,6 +94,7 @@ func commands() *command {
 			{name: "lint", summary: "check a policy file", usage: lintUsage, run: runPolicyLint},
 			{name: "test", summary: "test a policy against cases", usage: testUsage, run: runPolicyTest},
 		}},
+		{name: "orphans", summary: "list gateways that outlived their failed request", usage: orphansUsage, run: runOrphans},
 		{name: "tail", summary: "print outcomes as they come", usage: tailUsage, run: runTail},
 		{name: "send", summary: "sign and post a request", usage: "", run: runSend},
 		{name: "migrate", summary: "apply the store's migrations", usage: migrateUsage, run: runMigrate},

@@ -46,6 +46,7 @@ type Store interface {
 	// this build's; Migrate brings it there and says so.
 	Schema(ctx context.Context) (string, bool, error)
 	Migrate(ctx context.Context) (string, error)
+	orphanLister
 	String() string
 	Close() error
 }

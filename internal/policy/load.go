@@ -267,6 +267,7 @@ func (l *loader) policy(n *yaml.Node, p *Policy) {
 			}
 		}},
 		{key: "dryRun", set: func(v *yaml.Node, path string) { p.DryRun, _ = l.boolean(v, path) }},
+		{key: "orphans", set: func(v *yaml.Node, path string) { l.orphansKey(v, path, p) }},
 		{key: "rules", required: true, set: func(v *yaml.Node, path string) { p.rules = l.rules(v, path) }},
 	})
 }

@@ -186,6 +186,8 @@ type Policy struct {
 
 	name  string
 	rules []*rule
+	// orphans is the top-level orphans key (see Orphans).
+	orphans string
 }
 
 // rule is one entry of the file's rules list. Absent optional settings are

@@ -387,6 +387,11 @@ func (s *Service) redecideDelete(ctx context.Context, log *slog.Logger, id reque
 		// now: the gateway was allowed to live until then and no longer.
 		return Result{}, false, nil
 	}
+	if s.orphanDelete(rec, created) {
+		// The operator's policy asks for its orphans to be deleted
+		// (orphans: delete): its rules' actions do not apply.
+		return Result{}, false, nil
+	}
 	dp, ok := s.policy.(DeletePolicy)
 	if !ok {
 		res, err := s.settle(ctx, log, id, rec, events.StagePolicy, events.CodePolicyDenied, noDeletePolicy, noDeletePolicyErrors())
@@ -419,6 +424,20 @@ func (s *Service) redecideDelete(ctx context.Context, log *slog.Logger, id reque
 func expiryDelete(rec, created store.Request, now time.Time) bool {
 	return rec.Source == created.Source && rec.EventID == created.EventID+ExpirySuffix &&
 		!created.ExpiresAt.IsZero() && !now.Before(created.ExpiresAt)
+}
+
+// OrphanSuffix ends the id of the delete request reconcile records for an
+// orphan: the gateway of a create request announced failed.
+const OrphanSuffix = "/orphan"
+
+// orphanDelete says whether rec is the deletion reconcile records for the
+// orphaned gateway of created (its id is created's with OrphanSuffix, from
+// created's source, created failed) while the policy in force still says
+// orphans: delete.
+func (s *Service) orphanDelete(rec, created store.Request) bool {
+	op, ok := s.policy.(interface{ Orphans() string })
+	return ok && op.Orphans() == policy.OrphansDelete &&
+		rec.Source == created.Source && rec.EventID == created.EventID+OrphanSuffix && created.State == store.Failed
 }
 
 // ExpirySuffix ends the id of the delete request vpngw makes at a

@@ -65,6 +65,7 @@ type Report struct {
 	StillPending  int            `json:"stillPending"`
 	Redriven      int            `json:"redriven"`
 	Batches       int            `json:"batchesCompleted"`
+	Orphaned      int            `json:"orphaned"` // failed requests whose gateway was found, announced
 	APICalls      int            `json:"apiCalls"` // DescribeVpnGateways calls made
 	Checks        int            `json:"checks"`   // rounds that asked the API (DescribeVpnGateways)
 	CallsByRegion map[string]int `json:"callsByRegion,omitempty"`
@@ -102,6 +103,8 @@ type Service struct {
 	speed float64                                          // the clock's seconds per wall-clock second
 	slots Slots                                            // the shared queue of call starts
 	share float64                                          // DescribeVpnGateways calls a second per region the checks may make (0: no bound)
+
+	orphans *orphanWatch // WithOrphans (orphans.go); nil: not watched
 }
 
 // Option configures a Service.
@@ -205,6 +208,7 @@ func (s *Service) Tick(ctx context.Context, opt Options) (Report, error) {
 	}
 	// Claim what is pending and check it, on the schedule, while anything
 	// is pending and the invocation lasts (watch.go).
+	s.checkOrphans(ctx, log, &rep, want)
 	s.watch(ctx, log, &rep, want)
 	if s.batches != nil {
 		s.finishBatches(ctx, log, &rep)
@@ -342,25 +346,13 @@ func (s *Service) check(ctx context.Context, log *slog.Logger, rep *Report, clai
 // really missing.
 func (s *Service) find(ctx context.Context, rep *Report, region string, reqs []store.Request) (map[string]cloud.Gateway, bool, error) {
 	wanted := map[string]bool{}
-	vpcs := map[string]bool{}
 	for _, r := range reqs {
 		wanted[r.GatewayID] = true
-		vpcs[r.VpcID] = true
 	}
-	var f cloud.Filter
-	if len(vpcs) == 1 {
-		for v := range vpcs {
-			f.VpcId = v
-		}
-	}
+	f := vpcFilter(reqs)
 	found := map[string]cloud.Gateway{}
 	for page := 1; ; page++ {
-		if err := s.pace(ctx, region); err != nil {
-			return nil, false, err
-		}
-		p, err := s.api.DescribeVpnGateways(ctx, region, f, page, cloud.MaxPageSize)
-		rep.APICalls++
-		rep.CallsByRegion[region]++
+		p, err := s.listPage(ctx, rep, region, f, page)
 		if err != nil {
 			return nil, false, err
 		}
@@ -372,7 +364,7 @@ func (s *Service) find(ctx context.Context, rep *Report, region string, reqs []s
 		if len(found) == len(wanted) {
 			return found, false, nil
 		}
-		if len(p.Gateways) == 0 || page*cloud.MaxPageSize >= p.TotalCount {
+		if lastPage(p, page) {
 			return found, true, nil
 		}
 	}

@@ -54,6 +54,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"LearnedRate", testLearnedRate},
 		{"DeleteRequests", testDeleteRequests},
 		{"Expiry", testExpiry},
+		{"Orphans", testOrphans},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -1,0 +1,98 @@
+package ctl
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"text/tabwriter"
+	"time"
+
+	"github.com/vpngw/vpngw/internal/store"
+)
+
+const orphansUsage = `usage: vpngwctl orphans [--limit N] [-o table|json]
+
+Lists the gateways vpngw created whose request was announced failed (Timeout,
+FinancialLocked, NotFound...) and that were found to exist all the same: each
+was announced io.vpngw.gateway.orphaned. STATE is its request's state: failed
+while the gateway is kept (the policy's orphans: report), deleted once it was
+deleted (orphans: delete, or a delete request). An orphan stays listed.
+
+flags:
+  --limit N   at most N orphans, oldest first (default 100)
+  -o FORMAT   table (default) or json
+
+examples:
+  vpngwctl orphans
+  vpngwctl orphans -o json
+
+` + exitHelp + envHelp
+
+// orphan is an orphan as -o json shows it.
+type orphan struct {
+	record
+	OrphanedAt time.Time
+}
+
+func runOrphans(ctx context.Context, c *cli, args []string) int {
+	cmd := find(commands(), "orphans")
+	fs := flag.NewFlagSet(c.name, flag.ContinueOnError)
+	limit := fs.Int("limit", 100, "at most this many")
+	out := outputFlag(fs)
+	if code, ok := c.parse(cmd, fs, args); !ok {
+		return code
+	}
+	if fs.NArg() != 0 {
+		return c.usageError(cmd, "unexpected argument %q: orphans takes only flags", fs.Arg(0))
+	}
+	if code, ok := c.checkOutput(cmd, *out); !ok {
+		return code
+	}
+	if *limit < 1 {
+		return c.usageError(cmd, "--limit %d: want at least 1", *limit)
+	}
+	s, err := c.openStore(ctx)
+	if err != nil {
+		return c.fail(err)
+	}
+	defer s.Close()
+	list, err := s.ListOrphans(ctx, *limit+1)
+	if err != nil {
+		return c.fail(err)
+	}
+	more := len(list) > *limit
+	if more {
+		list = list[:*limit]
+	}
+	if *out == "json" {
+		recs := make([]orphan, len(list))
+		for i, o := range list {
+			recs[i] = orphan{record: recordOf(o.Request), OrphanedAt: o.OrphanedAt}
+		}
+		if code := c.json(recs); code != ExitOK {
+			return code
+		}
+	} else {
+		tw := tabwriter.NewWriter(c.Stdout, 0, 4, 2, ' ', 0)
+		fmt.Fprintln(tw, "ORPHANED\tSTATE\tGATEWAY\tREGION\tSOURCE\tID\tFAILED WITH")
+		for _, o := range list {
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", o.OrphanedAt.Format(time.RFC3339), o.State, o.GatewayID, o.RegionID,
+				o.Source, o.EventID, dash(clip(o.LastError, 60)))
+		}
+		if err := tw.Flush(); err != nil {
+			return c.fail(err)
+		}
+		if len(list) == 0 {
+			fmt.Fprintln(c.Stdout, "no orphan: every gateway vpngw created whose request failed was not found, or none failed")
+		}
+	}
+	if more {
+		fmt.Fprintf(c.Stderr, "%s: more orphans than --limit %d: raise --limit\n", c.name, *limit)
+	}
+	return ExitOK
+}
+
+// orphanLister is the store's list of orphans (store.Orphans).
+type orphanLister interface {
+	ListOrphans(ctx context.Context, limit int) ([]store.Orphan, error)
+}
