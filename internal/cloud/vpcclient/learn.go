@@ -89,6 +89,9 @@ type learnedKey struct {
 	has     bool
 	fetched time.Time   // when rate was read from the book (zero: never)
 	sent    []time.Time // starts of this process's calls the API did not throttle, oldest first
+	// first is when this process began counting calls under the key: its
+	// count says something of the quota only for a window it saw whole.
+	first time.Time
 }
 
 func newLearner(book RateBook, cfg Learning, log *slog.Logger) *learner {
@@ -103,7 +106,7 @@ func newLearner(book RateBook, cfg Learning, log *slog.Logger) *learner {
 func (l *learner) keyLocked(ctx context.Context, key string, now time.Time) *learnedKey {
 	k := l.keys[key]
 	if k == nil {
-		k = &learnedKey{}
+		k = &learnedKey{first: now}
 		l.keys[key] = k
 	}
 	if l.book != nil && now.Sub(k.fetched) >= l.cfg.Refresh {
@@ -144,7 +147,7 @@ func (l *learner) sent(key string, start time.Time) {
 	defer l.mu.Unlock()
 	k := l.keys[key]
 	if k == nil {
-		k = &learnedKey{}
+		k = &learnedKey{first: start}
 		l.keys[key] = k
 	}
 	// Keep what the longest window could count, and not without bound.
@@ -187,7 +190,10 @@ func (l *learner) throttled(ctx context.Context, key string, rate, configured fl
 	est := rate / 2
 	if wait > 0 {
 		est = rate * (window - wait).Seconds() / window.Seconds()
-		if n > 0 {
+		if n > 0 && !k.first.After(start.Add(window/4)) {
+			// Only a window this process saw (nearly) whole: one it joined
+			// late counts none of the calls before it, and a fresh instance
+			// that made one call would learn one call a window.
 			est = min(est, float64(n)/window.Seconds())
 		}
 	}
