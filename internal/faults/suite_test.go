@@ -126,7 +126,10 @@ var scenarios = []scenario{
 	// default for asynchronous invocations, so that some requests are left
 	// to reconcile's re-drive.
 	{name: "api-faults", what: "30% throttling and 5% 5xx on every API call; the platform retries 3 times",
-		faults: vpcsim.Faults{ThrottleRate: 0.30, ServerErrorRate: 0.05 / 0.70}, attempts: 4},
+		// A short-lived throttle (1 s): one that named the quota window's
+		// end on 30% of calls would hold every call until then, as the
+		// client does for a spent quota, and end the run's invocations.
+		faults: vpcsim.Faults{ThrottleRate: 0.30, ThrottleWait: time.Second, ServerErrorRate: 0.05 / 0.70}, attempts: 4},
 	{name: "lost-answers", what: "20% of CreateVpnGateway answers lost after the gateway exists",
 		faults: vpcsim.Faults{LostCreateRate: 0.20}},
 	{name: "broker-outage", what: "the broker down for 2 s part-way through", brokerOutage: true},

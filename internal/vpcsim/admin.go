@@ -18,6 +18,10 @@ type Faults struct {
 	// ThrottleRate answers a call Throttling.User (HTTP 400) regardless of
 	// the rate limit.
 	ThrottleRate float64
+	// ThrottleWait, when set, is the wait ThrottleRate's answers name
+	// (never past the quota window's end), as a short-lived throttle's;
+	// unset, they name the window's end, as a quota spent does.
+	ThrottleWait time.Duration
 	// ServerErrorRate answers a call InternalError (HTTP 500) or
 	// ServiceUnavailable (HTTP 503), half and half.
 	ServerErrorRate float64
@@ -33,6 +37,9 @@ func (f Faults) validate() error {
 		if r < 0 || r > 1 || r != r {
 			return fmt.Errorf("vpcsim: fault %s is %v, want a probability from 0 to 1", name, r)
 		}
+	}
+	if f.ThrottleWait < 0 {
+		return fmt.Errorf("vpcsim: fault ThrottleWait is %v, want 0 (the window's end) or more", f.ThrottleWait)
 	}
 	if f.Latency < 0 {
 		return fmt.Errorf("vpcsim: fault Latency is %v, want 0 or more", f.Latency)

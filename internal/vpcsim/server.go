@@ -233,7 +233,11 @@ func (s *Server) handle(req *apiRequest, requestID string) (any, *apiError) {
 
 	if s.rollLocked(s.faults.ThrottleRate) {
 		s.throttled[req.action]++
-		return nil, errThrottled(s.throttleHeaders, s.clockSpeed, s.limitFor(req.action), now, now.Truncate(time.Minute).Add(time.Minute))
+		until := now.Truncate(time.Minute).Add(time.Minute)
+		if w := s.faults.ThrottleWait; w > 0 && now.Add(w).Before(until) {
+			until = now.Add(w)
+		}
+		return nil, errThrottled(s.throttleHeaders, s.clockSpeed, s.limitFor(req.action), now, until)
 	}
 	if s.rollLocked(s.faults.ServerErrorRate) {
 		// Both server failures the VPC docs say are worth a retry.
