@@ -10,7 +10,7 @@ import (
 )
 
 // kindCreate is how the kind column spells store.KindCreate (migration
-// 0013's default, so that every request recorded before it is a create).
+// 0016's default, so that every request recorded before it is a create).
 const kindCreate = "create"
 
 // kindArg is the kind column's value for k.
