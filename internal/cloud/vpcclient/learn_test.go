@@ -163,7 +163,8 @@ func testSharedLearnedRate(t *testing.T, dbURL string) {
 		region = "cn-hangzhou"
 	)
 	ctx := context.Background()
-	api := vpcsim.New(vpcsim.WithClock(fastClock()), vpcsim.WithClockSpeed(speedup), vpcsim.WithRateLimit(action, 10))
+	clock := fastClock()
+	api := vpcsim.New(vpcsim.WithClock(clock), vpcsim.WithClockSpeed(speedup), vpcsim.WithRateLimit(action, 10))
 	var clients [2]*vpcclient.Client
 	for i := range clients {
 		st, err := sqlstore.OpenSQL(ctx, dbURL)
@@ -183,7 +184,12 @@ func testSharedLearnedRate(t *testing.T, dbURL string) {
 	if got := b.Rate(ctx, region, action); got != perMinute(60) {
 		t.Fatalf("second instance's rate before any throttle: %g, want the configured %g", got, perMinute(60))
 	}
-	// The first instance alone runs into the quota of 10 a minute.
+	// The first instance alone runs into the quota of 10 a minute, from
+	// the start of a window: its count of the window's calls is then the
+	// whole of it (an instance that joined a window late does not learn
+	// from its count).
+	now := clock()
+	time.Sleep(now.Truncate(time.Minute).Add(time.Minute).Sub(now) / speedup)
 	for api.Throttled(action) == 0 {
 		cctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 		_, err := a.DescribeVpnGateways(cctx, region, cloud.Filter{}, 1, 50)
