@@ -92,10 +92,7 @@ func TestRequestScopedPermissionFaultDoesNotStarveTheOthers(t *testing.T) {
 	s.Clock.Advance(3 * time.Minute)
 	rep := s.tick()
 	t.Logf("tick: %+v", rep)
-	rec, err := s.App.Store.Get(context.Background(), requestKey("acs:eventbridge:tickets", "evt-fine"))
-	if err != nil {
-		t.Fatal(err)
-	}
+	rec := s.ticketRecord("evt-fine")
 	if rec.State != store.Pending || len(s.API.Gateways()) != 1 {
 		t.Fatalf("the allowed request is %s with %d gateways after the tick, want pending and created", rec.State, len(s.API.Gateways()))
 	}

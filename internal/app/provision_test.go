@@ -40,15 +40,26 @@ func requestEvent(id string, data map[string]any) []byte {
 	return b
 }
 
-func (s *stack) provision(payload []byte) (app.ProvisionResponse, error) {
-	s.t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+// provisionOn delivers payload to a's provision handler, as the platform
+// does, under an invocation deadline d from now, and returns its answer.
+func provisionOn(a *app.App, d time.Duration, payload []byte) (app.ProvisionResponse, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), d)
 	defer cancel()
-	out, err := s.App.ProvisionHandler()(ctx, payload)
+	out, err := a.ProvisionHandler()(ctx, payload)
 	if out == nil {
 		return app.ProvisionResponse{}, err
 	}
 	return out.(app.ProvisionResponse), err
+}
+
+// retryDeadline is an invocation deadline that leaves a second for API
+// calls after the reserve the provision use case keeps to record outcomes:
+// a delivery the API keeps failing ends in time to ask for a retry.
+const retryDeadline = 4 * time.Second
+
+func (s *stack) provision(payload []byte) (app.ProvisionResponse, error) {
+	s.t.Helper()
+	return provisionOn(s.App, 20*time.Second, payload)
 }
 
 func TestProvisionAcceptsAndAnnounces(t *testing.T) {
@@ -179,12 +190,7 @@ func TestProvisionPermanentAPIErrorIsRecordedAndAnnounced(t *testing.T) {
 func TestProvisionTransientFailureKeepsRecordAndRetries(t *testing.T) {
 	s := newStack(t)
 	s.API.SetFaults(vpcsim.Faults{ServerErrorRate: 1})
-	// The invocation's deadline leaves a second for API calls after the
-	// reserve the provision use case keeps to record outcomes.
-	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Second)
-	_, err := s.App.ProvisionHandler()(ctx, requestEvent("evt-5xx", validData()))
-	cancel()
-	if err == nil {
+	if _, err := provisionOn(s.App, retryDeadline, requestEvent("evt-5xx", validData())); err == nil {
 		t.Fatal("a transient failure must fail the invocation so the platform redelivers")
 	}
 	key := requestKey("acs:eventbridge:tickets", "evt-5xx")
@@ -207,12 +213,7 @@ func TestProvisionLostAnswerDoesNotDuplicate(t *testing.T) {
 	// Every create is carried out but its answer is lost: the client retries
 	// with the same ClientToken, and then the platform redelivers.
 	s.API.SetFaults(vpcsim.Faults{LostCreateRate: 1})
-	// The invocation's deadline leaves a second for API calls after the
-	// reserve the provision use case keeps to record outcomes.
-	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Second)
-	_, err := s.App.ProvisionHandler()(ctx, requestEvent("evt-lost", validData()))
-	cancel()
-	if err == nil {
+	if _, err := provisionOn(s.App, retryDeadline, requestEvent("evt-lost", validData())); err == nil {
 		t.Fatal("want a transient failure while every answer is lost")
 	}
 	if n := len(s.API.Gateways()); n != 1 {
