@@ -2,7 +2,6 @@ package app_test
 
 import (
 	"context"
-	"encoding/json"
 	"strings"
 	"testing"
 	"time"
@@ -51,14 +50,7 @@ func TestPermissionFaultFailsAfterTheProvisionTimeout(t *testing.T) {
 	}
 	s.Clock.Advance(31 * time.Minute)
 	s.tick()
-	failed := s.EventsOfType(events.TypeFailed)
-	if len(failed) != 1 {
-		t.Fatalf("%d failed events, want 1", len(failed))
-	}
-	var d events.Failed
-	if err := json.Unmarshal(failed[0].Data, &d); err != nil {
-		t.Fatal(err)
-	}
+	d := onlyEvent[events.Failed](t, s, events.TypeFailed)
 	if d.Code != "Forbidden.RAM" || !strings.Contains(d.Message, "ram-policy.json") {
 		t.Fatalf("failed %+v, want the API's code and the operator's fix", d)
 	}

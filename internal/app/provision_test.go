@@ -145,14 +145,7 @@ func TestProvisionRejectsInvalidWithoutAPICall(t *testing.T) {
 	if n := s.API.Calls("CreateVpnGateway"); n != 0 {
 		t.Fatalf("%d CreateVpnGateway calls for an invalid request, want 0", n)
 	}
-	failed := s.EventsOfType(events.TypeFailed)
-	if len(failed) != 1 {
-		t.Fatalf("failed events = %+v, want 1", failed)
-	}
-	var data events.Failed
-	if err := json.Unmarshal(failed[0].Data, &data); err != nil {
-		t.Fatal(err)
-	}
+	data := onlyEvent[events.Failed](t, s, events.TypeFailed)
 	if data.Stage != events.StageValidation || len(data.Errors) == 0 || data.Request.EventID != "evt-bad" {
 		t.Fatalf("failed data = %+v", data)
 	}
@@ -176,12 +169,7 @@ func TestProvisionPermanentAPIErrorIsRecordedAndAnnounced(t *testing.T) {
 	if r := resp.Results[0]; r.State != store.Failed || r.Code != "InvalidVpcId.NotFound" {
 		t.Fatalf("result = %+v, want failed InvalidVpcId.NotFound", r)
 	}
-	failed := s.EventsOfType(events.TypeFailed)
-	if len(failed) != 1 {
-		t.Fatalf("failed events: %+v", failed)
-	}
-	var data events.Failed
-	_ = json.Unmarshal(failed[0].Data, &data)
+	data := onlyEvent[events.Failed](t, s, events.TypeFailed)
 	if data.Stage != events.StageCreate || data.Code != "InvalidVpcId.NotFound" || data.RequestId == "" {
 		t.Fatalf("failed data = %+v, want stage create, the API's code and RequestId", data)
 	}
