@@ -57,6 +57,16 @@ func provisionOn(a *app.App, d time.Duration, payload []byte) (app.ProvisionResp
 // a delivery the API keeps failing ends in time to ask for a retry.
 const retryDeadline = 4 * time.Second
 
+// deliverFailing delivers validData under id with retryDeadline while the
+// API is failing: the invocation must fail, so that the platform delivers
+// it again.
+func (s *stack) deliverFailing(id string) {
+	s.t.Helper()
+	if _, err := provisionOn(s.App, retryDeadline, requestEvent(id, validData())); err == nil {
+		s.t.Fatalf("%s: the invocation succeeded while the API fails; a transient failure must fail it so the platform redelivers", id)
+	}
+}
+
 func (s *stack) provision(payload []byte) (app.ProvisionResponse, error) {
 	s.t.Helper()
 	return provisionOn(s.App, 20*time.Second, payload)
@@ -178,9 +188,7 @@ func TestProvisionPermanentAPIErrorIsRecordedAndAnnounced(t *testing.T) {
 func TestProvisionTransientFailureKeepsRecordAndRetries(t *testing.T) {
 	s := newStack(t)
 	s.API.SetFaults(vpcsim.Faults{ServerErrorRate: 1})
-	if _, err := provisionOn(s.App, retryDeadline, requestEvent("evt-5xx", validData())); err == nil {
-		t.Fatal("a transient failure must fail the invocation so the platform redelivers")
-	}
+	s.deliverFailing("evt-5xx")
 	key := requestKey("acs:eventbridge:tickets", "evt-5xx")
 	rec, gerr := s.App.Store.Get(context.Background(), key)
 	if gerr != nil || rec.State != store.Received || rec.Attempts == 0 || rec.LastError == "" {
@@ -201,9 +209,7 @@ func TestProvisionLostAnswerDoesNotDuplicate(t *testing.T) {
 	// Every create is carried out but its answer is lost: the client retries
 	// with the same ClientToken, and then the platform redelivers.
 	s.API.SetFaults(vpcsim.Faults{LostCreateRate: 1})
-	if _, err := provisionOn(s.App, retryDeadline, requestEvent("evt-lost", validData())); err == nil {
-		t.Fatal("want a transient failure while every answer is lost")
-	}
+	s.deliverFailing("evt-lost")
 	if n := len(s.API.Gateways()); n != 1 {
 		t.Fatalf("%d gateways after lost answers, want 1", n)
 	}
