@@ -27,10 +27,7 @@ func TestBatchLeftByTheDeadlineIsContinuedByTheNextTick(t *testing.T) {
 	payload := batchEvent("continued-batch", items)
 	// An invocation with less time left than the provision reserve records
 	// the batch and its items and creates none of them.
-	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
-	_, err := s.App.ProvisionHandler()(ctx, payload)
-	cancel()
-	if err == nil {
+	if _, err := provisionOn(s.App, time.Second, payload); err == nil {
 		t.Fatal("an invocation that created nothing must ask to be delivered again")
 	}
 	if n := len(s.API.Gateways()); n != 0 {
@@ -104,10 +101,7 @@ func TestBatchIsContinuedWhileATickKeepsChecking(t *testing.T) {
 		d["Name"] = fmt.Sprintf("while-checking-%02d", i)
 		items = append(items, d)
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
-	_, err := s.App.ProvisionHandler()(ctx, batchEvent("while-checking", items))
-	cancel()
-	if err == nil {
+	if _, err := provisionOn(s.App, time.Second, batchEvent("while-checking", items)); err == nil {
 		t.Fatal("an invocation that created nothing must ask to be delivered again")
 	}
 	// The tick claims every 2 s; give it rounds enough on a loaded

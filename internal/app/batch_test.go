@@ -105,9 +105,7 @@ func TestBatchOfThousandUnderThrottling(t *testing.T) {
 	deliveries := 0
 	for {
 		deliveries++
-		ctx, cancel := context.WithTimeout(context.Background(), 8*time.Second)
-		_, err := s.App.ProvisionHandler()(ctx, payload)
-		cancel()
+		_, err := provisionOn(s.App, 8*time.Second, payload)
 		if err == nil {
 			break
 		}

@@ -45,16 +45,24 @@ func openFiles(t *testing.T, path string) int {
 	return n
 }
 
-// New opens the store, then the broker, then builds the rest: when a later
-// step fails, what it opened is closed again, not left to the garbage
-// collector (a warm instance that retries New would pile up connections).
-func TestNewClosesWhatItOpenedWhenALaterStepFails(t *testing.T) {
+// closeCountedConfig is a local configuration on a new SQLite file (its
+// path returned too) whose sinks are queueURL's closecounted publishers.
+func closeCountedConfig(t *testing.T, queueURL string) (string, Config) {
+	t.Helper()
 	db := filepath.Join(t.TempDir(), "vpngw.db")
-	env := map[string]string{"VPNGW_STORE_URL": "sqlite://" + db, "VPNGW_QUEUE_URL": "closecounted://x"}
+	env := map[string]string{"VPNGW_STORE_URL": "sqlite://" + db, "VPNGW_QUEUE_URL": queueURL}
 	c, err := FromEnv(func(k string) string { return env[k] }, Local)
 	if err != nil {
 		t.Fatal(err)
 	}
+	return db, c
+}
+
+// New opens the store, then the broker, then builds the rest: when a later
+// step fails, what it opened is closed again, not left to the garbage
+// collector (a warm instance that retries New would pile up connections).
+func TestNewClosesWhatItOpenedWhenALaterStepFails(t *testing.T) {
+	db, c := closeCountedConfig(t, "closecounted://x")
 	// A webhook secret too short to use fails the webhook's construction,
 	// after the store and the broker are open.
 	c.Webhook.Secret, c.Webhook.SecretSources = "short", []string{"*"}
@@ -75,12 +83,7 @@ func TestNewClosesWhatItOpenedWhenALaterStepFails(t *testing.T) {
 // Close closes every sink's publisher, not only the first one's: a warm
 // instance that is closed and built again must not keep the others open.
 func TestCloseClosesEverySink(t *testing.T) {
-	db := filepath.Join(t.TempDir(), "vpngw.db")
-	env := map[string]string{"VPNGW_STORE_URL": "sqlite://" + db, "VPNGW_QUEUE_URL": "closecounted://a,closecounted://b,closecounted://c"}
-	c, err := FromEnv(func(k string) string { return env[k] }, Local)
-	if err != nil {
-		t.Fatal(err)
-	}
+	_, c := closeCountedConfig(t, "closecounted://a,closecounted://b,closecounted://c")
 	a, err := New(context.Background(), c, slog.New(slog.NewTextHandler(io.Discard, nil)))
 	if err != nil {
 		t.Fatal(err)

@@ -271,20 +271,16 @@ rules:
   - name: local-allow-all
     match:
       source: "*"
-    regions: ["*"]
-    vpcs: ["*"]
-    maxBandwidth: 1000
-    chargeTypes: [POSTPAY, PREPAY]
-    allowAutoPay: true
-    allowSsl: true
-    maxSslConnections: 1000
-    actions: [create, delete]
-    deleteOwnOnly: false
-  - name: local-allow-all-webhooks
+` + localAllowAll + `  - name: local-allow-all-webhooks
     match:
       source: "*"
       caller: "*"
-    regions: ["*"]
+` + localAllowAll
+
+// localAllowAll is what both rules of LocalPolicy allow: any region and
+// VPC, up to 1000 Mbit/s, either charge type with auto-pay, SSL up to 1000
+// connections, and creates and deletes of any requester's gateways.
+const localAllowAll = `    regions: ["*"]
     vpcs: ["*"]
     maxBandwidth: 1000
     chargeTypes: [POSTPAY, PREPAY]

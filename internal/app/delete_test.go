@@ -31,19 +31,27 @@ func deleteEvent(id string, data any) []byte {
 	return b
 }
 
-// activeGateway creates a gateway through vpngw and ticks until it is
-// active; it returns its id.
-func (s *stack) activeGateway(id string) string {
+// createdGateway sends a create request for validData under id and
+// returns the id of the gateway vpngw created for it.
+func (s *stack) createdGateway(id string) string {
 	s.t.Helper()
 	resp, err := s.provision(requestEvent(id, validData()))
 	if err != nil || len(resp.Results) != 1 || resp.Results[0].VpnGatewayId == "" {
 		s.t.Fatalf("create %s: %+v %v", id, resp, err)
 	}
+	return resp.Results[0].VpnGatewayId
+}
+
+// activeGateway creates a gateway through vpngw and ticks until it is
+// active; it returns its id.
+func (s *stack) activeGateway(id string) string {
+	s.t.Helper()
+	gw := s.createdGateway(id)
 	s.Clock.Advance(3 * time.Minute)
 	if rep := s.tick(); rep.Active != 1 {
 		s.t.Fatalf("tick: %+v, want the gateway active", rep)
 	}
-	return resp.Results[0].VpnGatewayId
+	return gw
 }
 
 func (s *stack) deleteOne(payload []byte) provision.Result {
@@ -247,16 +255,7 @@ func TestDeleteArrivesEveryWay(t *testing.T) {
 	srv := httptest.NewServer(s.App.HTTPHandler())
 	defer srv.Close()
 	post := func(ct string, body []byte, hdr map[string]string) int {
-		req, _ := http.NewRequest(http.MethodPost, srv.URL+"/", bytes.NewReader(body))
-		req.Header.Set("Content-Type", ct)
-		for k, v := range hdr {
-			req.Header.Set(k, v)
-		}
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		resp.Body.Close()
+		resp, _ := postHTTP(t, srv.URL+"/", ct, body, hdr)
 		return resp.StatusCode
 	}
 	data, _ := json.Marshal(map[string]any{"Request": map[string]any{"Source": "acs:eventbridge:tickets", "Id": "way-2"}})
@@ -434,11 +433,7 @@ func TestDeleteRedeliveryDeletesOnce(t *testing.T) {
 // redelivery once the gateway is active deletes it.
 func TestDeleteWhileConfiguringIsRetried(t *testing.T) {
 	s := newStack(t)
-	resp, err := s.provision(requestEvent("young-1", validData()))
-	if err != nil {
-		t.Fatal(err)
-	}
-	gw := resp.Results[0].VpnGatewayId
+	gw := s.createdGateway("young-1")
 	del := deleteEvent("del-young", map[string]any{"RegionId": "cn-hangzhou", "VpnGatewayId": gw})
 	if res := s.deleteOne(del); res.State != store.Received || !res.Retry || !strings.Contains(res.Message, "VpnGateway.Configuring") {
 		t.Fatalf("delete of a gateway being created: %+v", res)

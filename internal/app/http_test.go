@@ -17,19 +17,7 @@ func TestHTTPAnswersFollowTheBinding(t *testing.T) {
 	srv := httptest.NewServer(s.App.HTTPHandler())
 	defer srv.Close()
 	post := func(ct string, body []byte, hdr map[string]string) (*http.Response, map[string]any) {
-		req, _ := http.NewRequest(http.MethodPost, srv.URL+"/", bytes.NewReader(body))
-		req.Header.Set("Content-Type", ct)
-		for k, v := range hdr {
-			req.Header.Set(k, v)
-		}
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer resp.Body.Close()
-		var out map[string]any
-		_ = json.NewDecoder(resp.Body).Decode(&out)
-		return resp, out
+		return postHTTP(t, srv.URL+"/", ct, body, hdr)
 	}
 	// Structured mode: 202 naming the request and its state.
 	resp, out := post("application/cloudevents+json", requestEvent("http-1", validData()), nil)
@@ -74,6 +62,25 @@ func TestHTTPAnswersFollowTheBinding(t *testing.T) {
 	if resp.StatusCode != http.StatusServiceUnavailable || resp.Header.Get("Retry-After") == "" {
 		t.Fatalf("API down: %d Retry-After %q, want 503 with Retry-After", resp.StatusCode, resp.Header.Get("Retry-After"))
 	}
+}
+
+// postHTTP posts body to url as ct, with the headers hdr, and returns the
+// answer (its body read and closed) and the body decoded as JSON.
+func postHTTP(t *testing.T, url, ct string, body []byte, hdr map[string]string) (*http.Response, map[string]any) {
+	t.Helper()
+	req, _ := http.NewRequest(http.MethodPost, url, bytes.NewReader(body))
+	req.Header.Set("Content-Type", ct)
+	for k, v := range hdr {
+		req.Header.Set(k, v)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var out map[string]any
+	_ = json.NewDecoder(resp.Body).Decode(&out)
+	return resp, out
 }
 
 func mustJSON(v any) string {

@@ -2,7 +2,6 @@ package app_test
 
 import (
 	"context"
-	"encoding/json"
 	"strings"
 	"testing"
 	"time"
@@ -51,14 +50,7 @@ func TestPermissionFaultFailsAfterTheProvisionTimeout(t *testing.T) {
 	}
 	s.Clock.Advance(31 * time.Minute)
 	s.tick()
-	failed := s.EventsOfType(events.TypeFailed)
-	if len(failed) != 1 {
-		t.Fatalf("%d failed events, want 1", len(failed))
-	}
-	var d events.Failed
-	if err := json.Unmarshal(failed[0].Data, &d); err != nil {
-		t.Fatal(err)
-	}
+	d := onlyEvent[events.Failed](t, s, events.TypeFailed)
 	if d.Code != "Forbidden.RAM" || !strings.Contains(d.Message, "ram-policy.json") {
 		t.Fatalf("failed %+v, want the API's code and the operator's fix", d)
 	}
@@ -92,10 +84,7 @@ func TestRequestScopedPermissionFaultDoesNotStarveTheOthers(t *testing.T) {
 	s.Clock.Advance(3 * time.Minute)
 	rep := s.tick()
 	t.Logf("tick: %+v", rep)
-	rec, err := s.App.Store.Get(context.Background(), requestKey("acs:eventbridge:tickets", "evt-fine"))
-	if err != nil {
-		t.Fatal(err)
-	}
+	rec := s.ticketRecord("evt-fine")
 	if rec.State != store.Pending || len(s.API.Gateways()) != 1 {
 		t.Fatalf("the allowed request is %s with %d gateways after the tick, want pending and created", rec.State, len(s.API.Gateways()))
 	}

@@ -259,14 +259,7 @@ func TestFailedEventCapsItsErrors(t *testing.T) {
 	if _, err := s.provision(requestEvent("evt-200-errors", data)); err != nil {
 		t.Fatal(err)
 	}
-	failed := s.EventsOfType(events.TypeFailed)
-	if len(failed) != 1 {
-		t.Fatalf("%d failed events, want 1", len(failed))
-	}
-	var d events.Failed
-	if err := json.Unmarshal(failed[0].Data, &d); err != nil {
-		t.Fatal(err)
-	}
+	d := onlyEvent[events.Failed](t, s, events.TypeFailed)
 	if len(d.Errors) != events.MaxErrors || d.ErrorsOmitted != 150 || d.Errors[0].Field != "UnknownParameterNumber000" ||
 		d.Errors[49].Field != "UnknownParameterNumber049" {
 		t.Fatalf("failed event lists %d errors (first %q) and omits %d; want the first %d and 150 counted",

@@ -40,15 +40,36 @@ func requestEvent(id string, data map[string]any) []byte {
 	return b
 }
 
-func (s *stack) provision(payload []byte) (app.ProvisionResponse, error) {
-	s.t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+// provisionOn delivers payload to a's provision handler, as the platform
+// does, under an invocation deadline d from now, and returns its answer.
+func provisionOn(a *app.App, d time.Duration, payload []byte) (app.ProvisionResponse, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), d)
 	defer cancel()
-	out, err := s.App.ProvisionHandler()(ctx, payload)
+	out, err := a.ProvisionHandler()(ctx, payload)
 	if out == nil {
 		return app.ProvisionResponse{}, err
 	}
 	return out.(app.ProvisionResponse), err
+}
+
+// retryDeadline is an invocation deadline that leaves a second for API
+// calls after the reserve the provision use case keeps to record outcomes:
+// a delivery the API keeps failing ends in time to ask for a retry.
+const retryDeadline = 4 * time.Second
+
+// deliverFailing delivers validData under id with retryDeadline while the
+// API is failing: the invocation must fail, so that the platform delivers
+// it again.
+func (s *stack) deliverFailing(id string) {
+	s.t.Helper()
+	if _, err := provisionOn(s.App, retryDeadline, requestEvent(id, validData())); err == nil {
+		s.t.Fatalf("%s: the invocation succeeded while the API fails; a transient failure must fail it so the platform redelivers", id)
+	}
+}
+
+func (s *stack) provision(payload []byte) (app.ProvisionResponse, error) {
+	s.t.Helper()
+	return provisionOn(s.App, 20*time.Second, payload)
 }
 
 func TestProvisionAcceptsAndAnnounces(t *testing.T) {
@@ -134,14 +155,7 @@ func TestProvisionRejectsInvalidWithoutAPICall(t *testing.T) {
 	if n := s.API.Calls("CreateVpnGateway"); n != 0 {
 		t.Fatalf("%d CreateVpnGateway calls for an invalid request, want 0", n)
 	}
-	failed := s.EventsOfType(events.TypeFailed)
-	if len(failed) != 1 {
-		t.Fatalf("failed events = %+v, want 1", failed)
-	}
-	var data events.Failed
-	if err := json.Unmarshal(failed[0].Data, &data); err != nil {
-		t.Fatal(err)
-	}
+	data := onlyEvent[events.Failed](t, s, events.TypeFailed)
 	if data.Stage != events.StageValidation || len(data.Errors) == 0 || data.Request.EventID != "evt-bad" {
 		t.Fatalf("failed data = %+v", data)
 	}
@@ -165,12 +179,7 @@ func TestProvisionPermanentAPIErrorIsRecordedAndAnnounced(t *testing.T) {
 	if r := resp.Results[0]; r.State != store.Failed || r.Code != "InvalidVpcId.NotFound" {
 		t.Fatalf("result = %+v, want failed InvalidVpcId.NotFound", r)
 	}
-	failed := s.EventsOfType(events.TypeFailed)
-	if len(failed) != 1 {
-		t.Fatalf("failed events: %+v", failed)
-	}
-	var data events.Failed
-	_ = json.Unmarshal(failed[0].Data, &data)
+	data := onlyEvent[events.Failed](t, s, events.TypeFailed)
 	if data.Stage != events.StageCreate || data.Code != "InvalidVpcId.NotFound" || data.RequestId == "" {
 		t.Fatalf("failed data = %+v, want stage create, the API's code and RequestId", data)
 	}
@@ -179,14 +188,7 @@ func TestProvisionPermanentAPIErrorIsRecordedAndAnnounced(t *testing.T) {
 func TestProvisionTransientFailureKeepsRecordAndRetries(t *testing.T) {
 	s := newStack(t)
 	s.API.SetFaults(vpcsim.Faults{ServerErrorRate: 1})
-	// The invocation's deadline leaves a second for API calls after the
-	// reserve the provision use case keeps to record outcomes.
-	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Second)
-	_, err := s.App.ProvisionHandler()(ctx, requestEvent("evt-5xx", validData()))
-	cancel()
-	if err == nil {
-		t.Fatal("a transient failure must fail the invocation so the platform redelivers")
-	}
+	s.deliverFailing("evt-5xx")
 	key := requestKey("acs:eventbridge:tickets", "evt-5xx")
 	rec, gerr := s.App.Store.Get(context.Background(), key)
 	if gerr != nil || rec.State != store.Received || rec.Attempts == 0 || rec.LastError == "" {
@@ -207,14 +209,7 @@ func TestProvisionLostAnswerDoesNotDuplicate(t *testing.T) {
 	// Every create is carried out but its answer is lost: the client retries
 	// with the same ClientToken, and then the platform redelivers.
 	s.API.SetFaults(vpcsim.Faults{LostCreateRate: 1})
-	// The invocation's deadline leaves a second for API calls after the
-	// reserve the provision use case keeps to record outcomes.
-	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Second)
-	_, err := s.App.ProvisionHandler()(ctx, requestEvent("evt-lost", validData()))
-	cancel()
-	if err == nil {
-		t.Fatal("want a transient failure while every answer is lost")
-	}
+	s.deliverFailing("evt-lost")
 	if n := len(s.API.Gateways()); n != 1 {
 		t.Fatalf("%d gateways after lost answers, want 1", n)
 	}

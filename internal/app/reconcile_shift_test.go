@@ -98,10 +98,7 @@ func TestReconcileShiftedListingIsNoNotFound(t *testing.T) {
 	if g, err := s.API.Gateway(tracked); err != nil || g.Status != "active" {
 		t.Fatalf("the tracked gateway in the emulator: %+v, %v", g, err)
 	}
-	rec, err := s.App.Store.Get(context.Background(), requestKey("acs:eventbridge:tickets", "shift-0"))
-	if err != nil {
-		t.Fatal(err)
-	}
+	rec := s.ticketRecord("shift-0")
 	if rec.State != store.Active {
 		t.Fatalf("request settled %s (%s), want active: gateway %s exists and is active", rec.State, rec.LastError, tracked)
 	}

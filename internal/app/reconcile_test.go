@@ -30,11 +30,7 @@ func (s *stack) tick() reconcile.Report {
 
 func TestReconcileAnnouncesActiveOnce(t *testing.T) {
 	s := newStack(t)
-	resp, err := s.provision(requestEvent("evt-r1", validData()))
-	if err != nil {
-		t.Fatal(err)
-	}
-	gw := resp.Results[0].VpnGatewayId
+	gw := s.createdGateway("evt-r1")
 	if rep := s.tick(); rep.Active != 0 || rep.StillPending != 1 {
 		t.Fatalf("tick before the gateway is ready: %+v", rep)
 	}
@@ -70,11 +66,7 @@ func TestReconcileFailures(t *testing.T) {
 	s := newStack(t, apptest.WithEmulator(vpcsim.WithProvisioningDelay(2*time.Hour)))
 	var gws []string
 	for i := range 3 {
-		resp, err := s.provision(requestEvent(fmt.Sprintf("evt-f%d", i), validData()))
-		if err != nil {
-			t.Fatal(err)
-		}
-		gws = append(gws, resp.Results[0].VpnGatewayId)
+		gws = append(gws, s.createdGateway(fmt.Sprintf("evt-f%d", i)))
 	}
 	if err := s.API.SetBusinessStatus(gws[0], "FinancialLocked"); err != nil {
 		t.Fatal(err)

@@ -1,8 +1,6 @@
 package app_test
 
 import (
-	"context"
-	"strings"
 	"testing"
 	"time"
 
@@ -16,24 +14,17 @@ import (
 // be decided on its own data while the recorded parameters (Bandwidth 10)
 // are sent: the record is decided as recorded, and denied.
 func TestRedeliveryWithOtherDataDoesNotCreateTheRecorded(t *testing.T) {
-	s := newStack(t, apptest.WithEnv(map[string]string{"VPNGW_POLICY_INLINE": redrivePolicy}))
-	s.recordOnly(requestEvent("late-tame", validData()))
-	changed := s.withPolicy(strings.Replace(redrivePolicy, "maxBandwidth: 1000", "maxBandwidth: 5", 1))
-	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
-	defer cancel()
+	s, changed := recordedThenTightened(t, "late-tame")
 	tame := validData()
 	tame["Bandwidth"] = 5
-	out, err := changed.ProvisionHandler()(ctx, requestEvent("late-tame", tame))
+	out, err := provisionOn(changed, 20*time.Second, requestEvent("late-tame", tame))
 	t.Logf("redelivery: %+v %v", out, err)
 	for _, g := range s.API.Gateways() {
 		if g.Bandwidth != 5 {
 			t.Fatalf("created a %d Mbit/s gateway under a rule allowing at most 5", g.Bandwidth)
 		}
 	}
-	got, gerr := s.App.Store.Get(context.Background(), requestKey("acs:eventbridge:tickets", "late-tame"))
-	if gerr != nil {
-		t.Fatal(gerr)
-	}
+	got := s.ticketRecord("late-tame")
 	if got.State != store.Received {
 		t.Fatalf("a delivery with other data changed the record: state %s, want received", got.State)
 	}
@@ -42,20 +33,13 @@ func TestRedeliveryWithOtherDataDoesNotCreateTheRecorded(t *testing.T) {
 // The same request redelivered as it was recorded is decided again under
 // the policy in force, as its recorded requester: denied now, it fails.
 func TestRedeliveryAsRecordedIsDecidedAgain(t *testing.T) {
-	s := newStack(t, apptest.WithEnv(map[string]string{"VPNGW_POLICY_INLINE": redrivePolicy}))
-	s.recordOnly(requestEvent("late-same", validData()))
-	changed := s.withPolicy(strings.Replace(redrivePolicy, "maxBandwidth: 1000", "maxBandwidth: 5", 1))
-	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
-	defer cancel()
-	out, err := changed.ProvisionHandler()(ctx, requestEvent("late-same", validData()))
+	s, changed := recordedThenTightened(t, "late-same")
+	out, err := provisionOn(changed, 20*time.Second, requestEvent("late-same", validData()))
 	t.Logf("redelivery: %+v %v", out, err)
 	if n := s.API.Calls("CreateVpnGateway"); n != 0 {
 		t.Fatalf("%d CreateVpnGateway calls for a request the policy now denies", n)
 	}
-	got, gerr := s.App.Store.Get(context.Background(), requestKey("acs:eventbridge:tickets", "late-same"))
-	if gerr != nil {
-		t.Fatal(gerr)
-	}
+	got := s.ticketRecord("late-same")
 	if got.State != store.Failed {
 		t.Fatalf("state %s, want failed (PolicyDenied)", got.State)
 	}
@@ -69,10 +53,7 @@ func TestWebhookDeliveryOfABusRequestIDLeavesItsRecord(t *testing.T) {
 	s.recordOnly(requestEvent("victim-1", validData()))
 	code, resp := s.postWebhook(requestEvent("victim-1", validData()))
 	t.Logf("webhook: %d %+v", code, resp)
-	got, err := s.App.Store.Get(context.Background(), requestKey("acs:eventbridge:tickets", "victim-1"))
-	if err != nil {
-		t.Fatal(err)
-	}
+	got := s.ticketRecord("victim-1")
 	if got.State != store.Received || got.Caller != "" || got.LastError != "" {
 		t.Fatalf("the bus request's record changed by a webhook delivery of its id: state=%s caller=%q last_error=%q", got.State, got.Caller, got.LastError)
 	}

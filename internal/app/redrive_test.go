@@ -25,10 +25,8 @@ import (
 // nothing is created; the reconcile tick re-drives it later.
 func (s *stack) recordOnly(payload []byte) {
 	s.t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
-	defer cancel()
-	out, err := s.App.ProvisionHandler()(ctx, payload)
-	if err == nil || out.(app.ProvisionResponse).Results[0].State != store.Received {
+	out, err := provisionOn(s.App, 2*time.Second, payload)
+	if err == nil || len(out.Results) == 0 || out.Results[0].State != store.Received {
 		s.t.Fatalf("short delivery: %+v %v, want the request recorded as received and a retry asked for", out, err)
 	}
 }
@@ -48,6 +46,27 @@ func (s *stack) recordOnlyWebhook(body []byte) {
 	if w.Code != http.StatusServiceUnavailable {
 		s.t.Fatalf("short webhook delivery: %d %s, want 503 (recorded, not attempted)", w.Code, w.Body)
 	}
+}
+
+// recordedThenTightened starts a stack under redrivePolicy and leaves the
+// request id recorded as received; it returns the stack and a second
+// instance under tightRedrivePolicy, the operator's change.
+func recordedThenTightened(t *testing.T, id string) (*stack, *app.App) {
+	t.Helper()
+	s := newStack(t, apptest.WithEnv(map[string]string{"VPNGW_POLICY_INLINE": redrivePolicy}))
+	s.recordOnly(requestEvent(id, validData()))
+	return s, s.withPolicy(tightRedrivePolicy)
+}
+
+// ticketRecord is the stored record of the ticket request id; a store
+// error fails the test.
+func (s *stack) ticketRecord(id string) store.Request {
+	s.t.Helper()
+	rec, err := s.App.Store.Get(s.t.Context(), requestKey("acs:eventbridge:tickets", id))
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	return rec
 }
 
 // withPolicy starts a second instance of the stack's application on the
@@ -80,6 +99,10 @@ rules:
     chargeTypes: [POSTPAY]
 `
 
+// tightRedrivePolicy is redrivePolicy with its bus rule lowered to
+// maxBandwidth 5: validData's 10 Mbit/s is denied from the bus.
+var tightRedrivePolicy = strings.Replace(redrivePolicy, "maxBandwidth: 1000", "maxBandwidth: 5", 1)
+
 // A request left received is decided again, as its recorded requester,
 // under the policy in force when the tick re-drives it: the bus request
 // the operator's new policy denies fails PolicyDenied and is not created;
@@ -92,7 +115,7 @@ func TestRedriveIsDecidedAgain(t *testing.T) {
 		t.Fatalf("%d creates before the re-drive", n)
 	}
 
-	changed := s.withPolicy(strings.Replace(redrivePolicy, "maxBandwidth: 1000", "maxBandwidth: 5", 1))
+	changed := s.withPolicy(tightRedrivePolicy)
 	s.Clock.Advance(3 * time.Minute)
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
@@ -156,19 +179,15 @@ func TestRedriveQuotaLeavesTheRequestOut(t *testing.T) {
 // fails the recorded request itself: it does not stay received for the
 // tick to create.
 func TestRedeliveryDeniedNowFailsTheRecord(t *testing.T) {
-	s := newStack(t, apptest.WithEnv(map[string]string{"VPNGW_POLICY_INLINE": redrivePolicy}))
-	s.recordOnly(requestEvent("late-denied", validData()))
-	changed := s.withPolicy(strings.Replace(redrivePolicy, "maxBandwidth: 1000", "maxBandwidth: 5", 1))
-	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
-	defer cancel()
-	out, err := changed.ProvisionHandler()(ctx, requestEvent("late-denied", validData()))
+	s, changed := recordedThenTightened(t, "late-denied")
+	out, err := provisionOn(changed, 20*time.Second, requestEvent("late-denied", validData()))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if r := out.(app.ProvisionResponse).Results[0]; r.State != store.Failed || r.Code != events.CodePolicyDenied {
+	if r := out.Results[0]; r.State != store.Failed || r.Code != events.CodePolicyDenied {
 		t.Fatalf("redelivery: %+v, want failed PolicyDenied", r)
 	}
-	got, err := s.App.Store.Get(ctx, requestKey("acs:eventbridge:tickets", "late-denied"))
+	got, err := s.App.Store.Get(t.Context(), requestKey("acs:eventbridge:tickets", "late-denied"))
 	if err != nil || got.State != store.Failed {
 		t.Fatalf("record after the redelivery: %+v %v, want failed", got, err)
 	}

@@ -2,6 +2,7 @@ package app
 
 import (
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 
@@ -53,7 +54,7 @@ func UnknownVars(environ []string) []string {
 	var out []string
 	for _, kv := range environ {
 		name, _, _ := strings.Cut(kv, "=")
-		if !strings.HasPrefix(name, varPrefix) || isKnown[name] || deployVars[name] || seen[name] || hasPrefix(name, testVarPrefixes) {
+		if !strings.HasPrefix(name, varPrefix) || isKnown[name] || deployVars[name] || seen[name] || isTestVar(name) {
 			continue
 		}
 		seen[name] = true
@@ -92,11 +93,8 @@ func nearestVar(name string, known []string) string {
 	return best
 }
 
-func hasPrefix(s string, prefixes []string) bool {
-	for _, p := range prefixes {
-		if strings.HasPrefix(s, p) {
-			return true
-		}
-	}
-	return false
+// isTestVar says whether name is one of the test suites' variables
+// (testVarPrefixes).
+func isTestVar(name string) bool {
+	return slices.ContainsFunc(testVarPrefixes, func(p string) bool { return strings.HasPrefix(name, p) })
 }
