@@ -204,17 +204,8 @@ func (s *Store) UnparkFor(ctx context.Context, sink string, seqs []int64) (int, 
 			if err != nil {
 				return err
 			}
-			var parked []any
-			for rows.Next() {
-				var seq int64
-				if err := rows.Scan(&seq); err != nil {
-					rows.Close()
-					return err
-				}
-				parked = append(parked, seq)
-			}
-			rows.Close()
-			if err := rows.Err(); err != nil {
+			parked, err := scanColumn[int64](rows)
+			if err != nil {
 				return err
 			}
 			if len(parked) == 0 {

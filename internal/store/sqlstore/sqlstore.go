@@ -603,6 +603,36 @@ func scanRequests(rows *sql.Rows) ([]store.Request, error) {
 	return out, rows.Err()
 }
 
+// queryRequests runs q on the read pool and scans its rows as requests. An
+// error reads "store: <what> <the store>: <cause>".
+func (s *Store) queryRequests(ctx context.Context, what, q string, args ...any) ([]store.Request, error) {
+	rows, err := s.rdb.QueryContext(ctx, s.d.rebind(q), args...)
+	if err != nil {
+		return nil, fmt.Errorf("store: %s %s: %w", what, s.desc, err)
+	}
+	out, err := scanRequests(rows)
+	if err != nil {
+		return nil, fmt.Errorf("store: %s %s: %w", what, s.desc, err)
+	}
+	return out, nil
+}
+
+// scanColumn reads rows of one column of type T as query arguments, and
+// closes rows.
+func scanColumn[T any](rows *sql.Rows) ([]any, error) {
+	var out []any
+	for rows.Next() {
+		var v T
+		if err := rows.Scan(&v); err != nil {
+			rows.Close()
+			return nil, err
+		}
+		out = append(out, v)
+	}
+	rows.Close()
+	return out, rows.Err()
+}
+
 // Release implements store.Store. Keys not leased by owner (never claimed, already
 // transitioned, or taken over after the lease expired) are left alone.
 func (s *Store) Release(ctx context.Context, owner string, keys []string) error {
@@ -717,15 +747,7 @@ func (s *Store) List(ctx context.Context, f ListFilter) ([]store.Request, error)
 	}
 	q += ` ORDER BY request_key LIMIT ?`
 	args = append(args, limit)
-	rows, err := s.rdb.QueryContext(ctx, s.d.rebind(q), args...)
-	if err != nil {
-		return nil, fmt.Errorf("store: list requests in %s: %w", s.desc, err)
-	}
-	out, err := scanRequests(rows)
-	if err != nil {
-		return nil, fmt.Errorf("store: list requests in %s: %w", s.desc, err)
-	}
-	return out, nil
+	return s.queryRequests(ctx, "list requests in", q, args...)
 }
 
 // marks is n comma-separated placeholders.
