@@ -87,17 +87,12 @@ func (s *Store) ListOrphans(ctx context.Context, limit int) ([]store.Orphan, err
 	if err != nil {
 		return nil, fmt.Errorf("store: list orphans in %s: %w", s.desc, err)
 	}
-	defer rows.Close()
-	var out []store.Orphan
-	for rows.Next() {
+	out, err := scanAll(rows, func(row scanner) (store.Orphan, error) {
 		var at timeScan
-		r, err := scanRequest(withLast(rows, &at))
-		if err != nil {
-			return nil, fmt.Errorf("store: list orphans in %s: %w", s.desc, err)
-		}
-		out = append(out, store.Orphan{Request: r, OrphanedAt: at.t})
-	}
-	if err := rows.Err(); err != nil {
+		r, err := scanRequest(withLast(row, &at))
+		return store.Orphan{Request: r, OrphanedAt: at.t}, err
+	})
+	if err != nil {
 		return nil, fmt.Errorf("store: list orphans in %s: %w", s.desc, err)
 	}
 	return out, nil

@@ -591,14 +591,19 @@ func (s *Store) claimSelectUpdate(ctx context.Context, where string, args []any,
 }
 
 func scanRequests(rows *sql.Rows) ([]store.Request, error) {
+	return scanAll(rows, scanRequest)
+}
+
+// scanAll reads every row with scan, and closes rows.
+func scanAll[T any](rows *sql.Rows, scan func(scanner) (T, error)) ([]T, error) {
 	defer rows.Close()
-	var out []store.Request
+	var out []T
 	for rows.Next() {
-		r, err := scanRequest(rows)
+		v, err := scan(rows)
 		if err != nil {
 			return nil, err
 		}
-		out = append(out, r)
+		out = append(out, v)
 	}
 	return out, rows.Err()
 }
@@ -620,17 +625,11 @@ func (s *Store) queryRequests(ctx context.Context, what, q string, args ...any) 
 // scanColumn reads rows of one column of type T as query arguments, and
 // closes rows.
 func scanColumn[T any](rows *sql.Rows) ([]any, error) {
-	var out []any
-	for rows.Next() {
+	return scanAll(rows, func(row scanner) (any, error) {
 		var v T
-		if err := rows.Scan(&v); err != nil {
-			rows.Close()
-			return nil, err
-		}
-		out = append(out, v)
-	}
-	rows.Close()
-	return out, rows.Err()
+		err := row.Scan(&v)
+		return v, err
+	})
 }
 
 // Release implements store.Store. Keys not leased by owner (never claimed, already
