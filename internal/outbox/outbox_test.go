@@ -80,7 +80,7 @@ func (b *sizeLimited) Publish(_ context.Context, m outgoing.Event) error {
 // error level and counted. A broker that is away still stops the drain.
 func TestDrainParksARefusedEventAndGoesOn(t *testing.T) {
 	ctx := context.Background()
-	s := openStore(t)
+	s, _ := seed(t, 0)
 	now := time.Now()
 	oversized := map[int]bool{60: true, 180: true}
 	var want []string

@@ -16,7 +16,7 @@ import (
 // refused for its size is never offered again.
 func TestReofferBacksOffAndLeavesTooLargeParked(t *testing.T) {
 	ctx := context.Background()
-	s := openStore(t)
+	s, _ := seed(t, 0)
 	now := time.Date(2026, 11, 25, 10, 0, 0, 0, time.UTC)
 	for _, typ := range []string{"unrouted", "large"} {
 		insert(t, s, now, typ, "e-"+typ, typ, []byte("{}"))

@@ -46,17 +46,6 @@ func (f *sinkFake) got() []string {
 	return slices.Clone(f.sent)
 }
 
-// openStore opens a fresh SQLite store that is closed when the test ends.
-func openStore(t *testing.T) store.Store {
-	t.Helper()
-	s, err := sqlstore.Open(context.Background(), "sqlite://"+filepath.Join(t.TempDir(), "s.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { s.Close() })
-	return s
-}
-
 // insert stores request key with one event of id, type and body, routed to
 // sinks (nil: the unnamed sinks).
 func insert(t *testing.T, s store.Store, now time.Time, key, id, typ string, body []byte, sinks ...string) {
@@ -67,11 +56,17 @@ func insert(t *testing.T, s store.Store, now time.Time, key, id, typ string, bod
 	}
 }
 
-// seed opens a store holding n requests k000, k001... with one event each
-// (ek000, ek001...), and returns it with the event ids in order.
+// seed opens a fresh SQLite store, closed when the test ends, holding n
+// requests k000, k001... with one event each (ek000, ek001...), and returns
+// it with the event ids in order.
 func seed(t *testing.T, n int) (store.Store, []string) {
 	t.Helper()
-	s := openStore(t)
+	ctx := context.Background()
+	s, err := sqlstore.Open(ctx, "sqlite://"+filepath.Join(t.TempDir(), "s.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
 	now := time.Now()
 	var ids []string
 	for i := range n {
