@@ -30,6 +30,16 @@ type platform struct {
 	stsID string
 }
 
+// requestedSample is the README's sample request.
+func requestedSample(t testing.TB) []byte {
+	t.Helper()
+	b, err := events.Samples.ReadFile("testdata/requested.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
 // newPlatform starts what the functions talk to, with the component-test
 // twin: the VPC API emulator (accepting only the STS credentials handed over
 // with each invocation), an embedded NATS server and a SQLite file.
@@ -87,10 +97,7 @@ func TestFunctionBinariesAnswerThroughTheRuntimeAPI(t *testing.T) {
 	provision := p.start(t, "provision")
 	reconcile := p.start(t, "reconcile")
 
-	sample, err := events.Samples.ReadFile("testdata/requested.json")
-	if err != nil {
-		t.Fatal(err)
-	}
+	sample := requestedSample(t)
 	res := provision.invoke(t, sample)
 	if res.Error != nil {
 		t.Fatalf("provision answered an error: %+v", res.Error)
@@ -142,10 +149,7 @@ func TestFunctionBinariesAnswerThroughTheRuntimeAPI(t *testing.T) {
 func TestFunctionRetriesWhenTheAPIRefusesItsCredentials(t *testing.T) {
 	p := newPlatform(t)
 	provision := p.start(t, "provision")
-	sample, err := events.Samples.ReadFile("testdata/requested.json")
-	if err != nil {
-		t.Fatal(err)
-	}
+	sample := requestedSample(t)
 	res := provision.invokeWithToken(t, sample, "a-token-of-another-key")
 	if res.Error == nil {
 		t.Fatalf("provision succeeded with refused credentials (%s): the platform would not retry", res.Payload)

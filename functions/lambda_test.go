@@ -304,10 +304,7 @@ func TestLambdaBinariesAnswerThroughTheRuntimeInterfaceEmulator(t *testing.T) {
 	reconcile := p.start(t, rie, "reconcile")
 
 	// (a) An Amazon EventBridge event whose detail is the sample request.
-	sample, err := events.Samples.ReadFile("testdata/requested.json")
-	if err != nil {
-		t.Fatal(err)
-	}
+	sample := requestedSample(t)
 	var ce struct{ Data json.RawMessage }
 	if err := json.Unmarshal(sample, &ce); err != nil || len(ce.Data) == 0 {
 		t.Fatalf("sample request: %v", err)
@@ -451,10 +448,7 @@ func TestLambdaWebhookBehindAFunctionURL(t *testing.T) {
 	p := lambdaNewPlatform(t)
 	p.env = append(p.env, "VPNGW_WEBHOOK_SECRET="+webhookSecret, "VPNGW_WEBHOOK_SECRET_SOURCES=*")
 	fn := p.start(t, rie, "webhook")
-	body, err := events.Samples.ReadFile("testdata/requested.json")
-	if err != nil {
-		t.Fatal(err)
-	}
+	body := requestedSample(t)
 	call := func(headers map[string]string) lambdaevents.LambdaFunctionURLResponse {
 		t.Helper()
 		status, b := fn.invoke(t, functionURLEvent(t, body, headers))

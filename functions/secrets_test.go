@@ -18,7 +18,6 @@ import (
 	"github.com/aliyun/fc-runtime-go-sdk/events"
 	lambdaevents "github.com/aws/aws-lambda-go/events"
 
-	vpngwevents "github.com/vpngw/vpngw/events"
 	"github.com/vpngw/vpngw/internal/secrets/extsim"
 	"github.com/vpngw/vpngw/internal/secrets/kmssim"
 	"github.com/vpngw/vpngw/internal/testenv"
@@ -90,10 +89,7 @@ func TestWebhookBinaryReadsItsSecretFromKMS(t *testing.T) {
 	k.PutSecret("vpngw/webhook/cloudevents", webhookSecret)
 	p.env = append(p.env, "VPNGW_WEBHOOK_SECRET_SECRET=vpngw/webhook/cloudevents", "VPNGW_WEBHOOK_SECRET_SOURCES=*")
 	fn := p.start(t, "webhook")
-	body, err := vpngwevents.Samples.ReadFile("testdata/requested.json")
-	if err != nil {
-		t.Fatal(err)
-	}
+	body := requestedSample(t)
 	webhookAuthScenario(t, body, webhookCall(t, fn, body), func() int { return len(p.api.Gateways()) })
 	if n := k.Reads("vpngw/webhook/cloudevents"); n != 1 {
 		t.Errorf("KMS answered %d reads of the secret, want 1 (once per instance, within the TTL)", n)
@@ -109,10 +105,7 @@ func TestWebhookBinaryTakesARotatedSecret(t *testing.T) {
 	k.PutSecret("vpngw/webhook/cloudevents", webhookSecret)
 	p.env = append(p.env, "VPNGW_WEBHOOK_SECRET_SECRET=vpngw/webhook/cloudevents", "VPNGW_WEBHOOK_SECRET_SOURCES=*", "VPNGW_SECRET_TTL=1ms")
 	fn := p.start(t, "webhook")
-	body, err := vpngwevents.Samples.ReadFile("testdata/requested.json")
-	if err != nil {
-		t.Fatal(err)
-	}
+	body := requestedSample(t)
 	call := webhookCall(t, fn, body)
 	// Each request a second apart: the replay guard knows a body by its
 	// timestamp, whatever the secret.
@@ -194,10 +187,7 @@ func TestProvisionBinaryConnectsWithTheBrokerPasswordFromKMS(t *testing.T) {
 	q.Set("exchange", "vpngwtest.kms."+strconv.FormatInt(time.Now().UnixNano(), 36))
 	q.Set("mandatory", "false")
 	u.RawQuery = q.Encode()
-	sample, err := vpngwevents.Samples.ReadFile("testdata/requested.json")
-	if err != nil {
-		t.Fatal(err)
-	}
+	sample := requestedSample(t)
 	const unpublished = "outbox not fully published"
 	run := func(t *testing.T, password string) *function {
 		p := newPlatform(t)
@@ -259,10 +249,7 @@ func TestLambdaWebhookReadsItsSecretsThroughTheExtension(t *testing.T) {
 		"VPNGW_WEBHOOK_SECRET_SECRET=vpngw/webhook#WebhookSecret", "VPNGW_WEBHOOK_SECRET_SOURCES=*",
 		"VPNGW_SLACK_SIGNING_SECRET_SECRET=vpngw/webhook#SlackSigningSecret")
 	fn := p.start(t, rie, "webhook")
-	body, err := vpngwevents.Samples.ReadFile("testdata/requested.json")
-	if err != nil {
-		t.Fatal(err)
-	}
+	body := requestedSample(t)
 	webhookAuthScenario(t, body, func(h map[string]string) (int, string) {
 		status, b := fn.invoke(t, functionURLEvent(t, body, h))
 		var out lambdaevents.LambdaFunctionURLResponse

@@ -13,7 +13,6 @@ import (
 
 	_ "github.com/jackc/pgx/v5/stdlib" // the "pgx" driver, to make a schema of the test's own
 
-	"github.com/vpngw/vpngw/events"
 	"github.com/vpngw/vpngw/internal/app"
 	"github.com/vpngw/vpngw/internal/testenv"
 )
@@ -91,10 +90,7 @@ func TestFunctionsRefuseAPlaintextStoreUnderTheRuntimeAPI(t *testing.T) {
 		p.env = append(without(p.env, "VPNGW_STORE_URL"), "VPNGW_STORE_URL="+testenv.StoreURL(t, "postgres"))
 	}
 	provision := p.start(t, "provision")
-	sample, err := events.Samples.ReadFile("testdata/requested.json")
-	if err != nil {
-		t.Fatal(err)
-	}
+	sample := requestedSample(t)
 	res := provision.invoke(t, sample)
 	if res.Error != nil {
 		t.Fatalf("provision with VPNGW_ALLOW_INSECURE_TRANSPORT=1: %+v", res.Error)
@@ -130,10 +126,7 @@ func TestFunctionsRefuseAnUnmigratedStoreUntilVpngwctlMigrate(t *testing.T) {
 	}
 
 	provision := p.start(t, "provision")
-	sample, err := events.Samples.ReadFile("testdata/requested.json")
-	if err != nil {
-		t.Fatal(err)
-	}
+	sample := requestedSample(t)
 	if res := provision.invoke(t, sample); res.Error != nil {
 		t.Fatalf("provision after vpngwctl migrate: %+v", res.Error)
 	}

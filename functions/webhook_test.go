@@ -8,7 +8,6 @@ import (
 	"testing"
 	"time"
 
-	vpngwevents "github.com/vpngw/vpngw/events"
 	"github.com/vpngw/vpngw/internal/webhook"
 )
 
@@ -44,10 +43,7 @@ func TestWebhookBinaryThroughTheHTTPTrigger(t *testing.T) {
 	p := newPlatform(t)
 	p.env = append(p.env, "VPNGW_WEBHOOK_SECRET="+webhookSecret, "VPNGW_WEBHOOK_SECRET_SOURCES=*")
 	fn := p.start(t, "webhook")
-	body, err := vpngwevents.Samples.ReadFile("testdata/requested.json")
-	if err != nil {
-		t.Fatal(err)
-	}
+	body := requestedSample(t)
 	webhookAuthScenario(t, body, webhookCall(t, fn, body), func() int { return len(p.api.Gateways()) })
 }
 

@@ -141,22 +141,29 @@ func benchProvision(b *testing.B, via, storeKind string) {
 	if err := sendOne(ctx, send, fmt.Sprintf("warm-%d", run)); err != nil {
 		b.Fatal(err)
 	}
-	before, busy := s.emu.api.Calls("CreateVpnGateway"), s.emu.busyTime()
+	measureCreates(b, s.emu, run, func(id string) error { return sendOne(ctx, send, id) })
+}
+
+// measureCreates runs create once an iteration, with an id of the run's
+// own, and reports the process's CPU, create's latencies, and the
+// emulator's CreateVpnGateway calls and busy time per op.
+func measureCreates(b *testing.B, emu *emulator, run int64, create func(id string) error) {
+	before, busy := emu.api.Calls("CreateVpnGateway"), emu.busyTime()
 	cpu := processCPU(b)
 	var lat []time.Duration
 	i := 0
 	for b.Loop() {
 		i++
 		t0 := time.Now()
-		if err := sendOne(ctx, send, fmt.Sprintf("bench-%d-%d", run, i)); err != nil {
+		if err := create(fmt.Sprintf("bench-%d-%d", run, i)); err != nil {
 			b.Fatal(err)
 		}
 		lat = append(lat, time.Since(t0))
 	}
 	reportCPU(b, cpu)
 	reportLatencies(b, lat)
-	b.ReportMetric(float64(s.emu.api.Calls("CreateVpnGateway")-before)/float64(b.N), "api-calls/op")
-	b.ReportMetric(float64(s.emu.busyTime()-busy)/float64(b.N), "api-ns/op")
+	b.ReportMetric(float64(emu.api.Calls("CreateVpnGateway")-before)/float64(b.N), "api-calls/op")
+	b.ReportMetric(float64(emu.busyTime()-busy)/float64(b.N), "api-ns/op")
 }
 
 func sendOne(ctx context.Context, send sender, id string) error {
@@ -176,22 +183,7 @@ func BenchmarkBareSDKCreate(b *testing.B) {
 	if _, err := create(fmt.Sprintf("warm-%d", run)); err != nil {
 		b.Fatal(err)
 	}
-	before, busy := emu.api.Calls("CreateVpnGateway"), emu.busyTime()
-	cpu := processCPU(b)
-	var lat []time.Duration
-	i := 0
-	for b.Loop() {
-		i++
-		t0 := time.Now()
-		if _, err := create(fmt.Sprintf("bench-%d-%d", run, i)); err != nil {
-			b.Fatal(err)
-		}
-		lat = append(lat, time.Since(t0))
-	}
-	reportCPU(b, cpu)
-	reportLatencies(b, lat)
-	b.ReportMetric(float64(emu.api.Calls("CreateVpnGateway")-before)/float64(b.N), "api-calls/op")
-	b.ReportMetric(float64(emu.busyTime()-busy)/float64(b.N), "api-ns/op")
+	measureCreates(b, emu, run, func(id string) error { _, err := create(id); return err })
 }
 
 // concurrentSenders is how many requests the concurrent variants keep in

@@ -1,7 +1,6 @@
 package localstack
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"io"
@@ -10,7 +9,6 @@ import (
 	"testing"
 
 	"github.com/vpngw/vpngw/events"
-	"github.com/vpngw/vpngw/internal/app"
 	"github.com/vpngw/vpngw/internal/logging"
 )
 
@@ -29,26 +27,11 @@ func TestLocalEmulatorSeed(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	resp, err := http.Post("http://"+l.HTTPAddr+"/", "application/cloudevents+json", bytes.NewReader(ev))
-	if err != nil {
-		t.Fatal(err)
-	}
-	body, _ := io.ReadAll(resp.Body)
-	resp.Body.Close()
-	if resp.StatusCode != http.StatusAccepted || !strings.Contains(string(body), `"pending"`) {
-		t.Fatalf("a request in the seeded VPC: %d %s, want 202 pending", resp.StatusCode, body)
+	if code, body := postEvent(t, l, ev); code != http.StatusAccepted || !strings.Contains(body, `"pending"`) {
+		t.Fatalf("a request in the seeded VPC: %d %s, want 202 pending", code, body)
 	}
 
-	cfg, err := app.FromEnv(func(k string) string {
-		if k == "VPNGW_EMULATOR_SEED" {
-			return `{"VPCs":[{"VpcId":"vpc-bp1myown00000001","RegionId":"cn-hangzhou"}],"VSwitches":[{"VSwitchId":"vsw-bp1x","VpcId":"vpc-bp1myown00000001"}]}`
-		}
-		return ""
-	}, app.Local)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cfg.DataDir, cfg.HTTPAddr, cfg.EmulatorAddr, cfg.NATSPort = t.TempDir(), "127.0.0.1:0", "127.0.0.1:0", 0
+	cfg := localConfig(t, map[string]string{"VPNGW_EMULATOR_SEED": `{"VPCs":[{"VpcId":"vpc-bp1myown00000001","RegionId":"cn-hangzhou"}],"VSwitches":[{"VSwitchId":"vsw-bp1x","VpcId":"vpc-bp1myown00000001"}]}`})
 	_, err = Start(context.Background(), cfg, logging.New(io.Discard, "text", nil), io.Discard)
 	if err == nil || !strings.Contains(err.Error(), "VPNGW_EMULATOR_SEED") || !strings.Contains(err.Error(), "VSwitches[0].ZoneId") {
 		t.Fatalf("bad seed: %v, want VPNGW_EMULATOR_SEED and VSwitches[0].ZoneId named", err)

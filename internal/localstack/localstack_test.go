@@ -27,18 +27,7 @@ import (
 // gateway, and the terminal shows accepted, then active, for it, as a plain
 // NATS subscriber received them.
 func TestLocalStackEndToEnd(t *testing.T) {
-	env := map[string]string{
-		"VPNGW_DATA_DIR":           t.TempDir(),
-		"VPNGW_HTTP_ADDR":          "127.0.0.1:0",
-		"VPNGW_EMULATOR_ADDR":      "127.0.0.1:0",
-		"VPNGW_EMULATOR_DELAY":     "300ms",
-		"VPNGW_RECONCILE_INTERVAL": "100ms",
-	}
-	cfg, err := app.FromEnv(func(k string) string { return env[k] }, app.Local)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cfg.NATSPort = 0 // any free port, so the test never meets a running `make run`
+	cfg := localConfig(t, map[string]string{"VPNGW_EMULATOR_DELAY": "300ms", "VPNGW_RECONCILE_INTERVAL": "100ms"})
 	out := &testenv.SyncBuffer{}
 	l, err := Start(context.Background(), cfg, logging.New(io.Discard, "text", nil), out)
 	if err != nil {
@@ -96,19 +85,11 @@ func TestLocalStackEndToEnd(t *testing.T) {
 // which key (its ID only), and the user's secret is printed nowhere.
 func TestLocalStackWithTheUsersOwnKeyExported(t *testing.T) {
 	const userKeyID, userSecret = "LTAI5tUsersOwnRealKey01", "users-own-real-secret-never-print"
-	env := map[string]string{
-		"VPNGW_DATA_DIR":                  t.TempDir(),
-		"VPNGW_HTTP_ADDR":                 "127.0.0.1:0",
-		"VPNGW_EMULATOR_ADDR":             "127.0.0.1:0",
+	cfg := localConfig(t, map[string]string{
 		"ALIBABA_CLOUD_ACCESS_KEY_ID":     userKeyID,
 		"ALIBABA_CLOUD_ACCESS_KEY_SECRET": userSecret,
 		"ALIBABA_CLOUD_SECURITY_TOKEN":    "users-own-token-never-print",
-	}
-	cfg, err := app.FromEnv(func(k string) string { return env[k] }, app.Local)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cfg.NATSPort = 0
+	})
 	logs, out := &testenv.SyncBuffer{}, &testenv.SyncBuffer{}
 	l, err := Start(context.Background(), cfg, logging.New(logs, "text", nil), out)
 	if err != nil {
@@ -121,14 +102,8 @@ func TestLocalStackWithTheUsersOwnKeyExported(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	resp, err := http.Post("http://"+l.HTTPAddr+"/", "application/cloudevents+json", bytes.NewReader(sample))
-	if err != nil {
-		t.Fatal(err)
-	}
-	body, _ := io.ReadAll(resp.Body)
-	resp.Body.Close()
-	if resp.StatusCode != http.StatusAccepted || !strings.Contains(string(body), `"pending"`) {
-		t.Fatalf("the README's curl: %d %s, want 202 and a pending gateway", resp.StatusCode, body)
+	if code, body := postEvent(t, l, sample); code != http.StatusAccepted || !strings.Contains(body, `"pending"`) {
+		t.Fatalf("the README's curl: %d %s, want 202 and a pending gateway", code, body)
 	}
 	if n := len(l.Emulator.Gateways()); n != 1 {
 		t.Fatalf("emulator holds %d gateways, want 1", n)
@@ -148,6 +123,21 @@ func TestLocalStackWithTheUsersOwnKeyExported(t *testing.T) {
 // temporary data directory.
 func startLocalEnv(t *testing.T, extra map[string]string) (*Stack, *testenv.SyncBuffer) {
 	t.Helper()
+	cfg := localConfig(t, extra)
+	out := &testenv.SyncBuffer{}
+	l, err := Start(context.Background(), cfg, logging.New(io.Discard, "text", nil), out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { l.Close() })
+	return l, out
+}
+
+// localConfig is the local stack's configuration from the environment
+// extra, over a fresh data directory and any free ports (NATS's too, so
+// that a test never meets a running `make run`).
+func localConfig(t *testing.T, extra map[string]string) app.Config {
+	t.Helper()
 	env := map[string]string{
 		"VPNGW_DATA_DIR":      t.TempDir(),
 		"VPNGW_HTTP_ADDR":     "127.0.0.1:0",
@@ -161,13 +151,20 @@ func startLocalEnv(t *testing.T, extra map[string]string) (*Stack, *testenv.Sync
 		t.Fatal(err)
 	}
 	cfg.NATSPort = 0
-	out := &testenv.SyncBuffer{}
-	l, err := Start(context.Background(), cfg, logging.New(io.Discard, "text", nil), out)
+	return cfg
+}
+
+// postEvent posts a CloudEvent to the stack's HTTP trigger and returns the
+// status code and the body of the answer.
+func postEvent(t *testing.T, l *Stack, ev []byte) (int, string) {
+	t.Helper()
+	resp, err := http.Post("http://"+l.HTTPAddr+"/", "application/cloudevents+json", bytes.NewReader(ev))
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { l.Close() })
-	return l, out
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(b)
 }
 
 // The local stack's emulator is a new account: the default gateway quota
@@ -212,16 +209,7 @@ func TestLocalEmulatorIsANewAccount(t *testing.T) {
 // how to raise it; VPNGW_EMULATOR_QUOTA sets the emulator's quota.
 func TestLocalQuotaFullNamesTheQuota(t *testing.T) {
 	l, _ := startLocalEnv(t, map[string]string{"VPNGW_EMULATOR_QUOTA": "1"})
-	post := func(id string) (int, string) {
-		ev := sampleWithID(t, id)
-		resp, err := http.Post("http://"+l.HTTPAddr+"/", "application/cloudevents+json", bytes.NewReader(ev))
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer resp.Body.Close()
-		b, _ := io.ReadAll(resp.Body)
-		return resp.StatusCode, string(b)
-	}
+	post := func(id string) (int, string) { return postEvent(t, l, sampleWithID(t, id)) }
 	if code, body := post("q-1"); code != http.StatusAccepted {
 		t.Fatalf("first: %d %s", code, body)
 	}
@@ -234,6 +222,12 @@ func TestLocalQuotaFullNamesTheQuota(t *testing.T) {
 // sampleWithID is the README's sample request under another event id.
 func sampleWithID(t *testing.T, id string) []byte {
 	t.Helper()
+	return sampleEdited(t, func(ev map[string]any) { ev["id"] = id })
+}
+
+// sampleEdited is the README's sample request as edit leaves it.
+func sampleEdited(t *testing.T, edit func(ev map[string]any)) []byte {
+	t.Helper()
 	b, err := events.Samples.ReadFile("testdata/requested.json")
 	if err != nil {
 		t.Fatal(err)
@@ -242,7 +236,7 @@ func sampleWithID(t *testing.T, id string) []byte {
 	if err := json.Unmarshal(b, &ev); err != nil {
 		t.Fatal(err)
 	}
-	ev["id"] = id
+	edit(ev)
 	b, err = json.Marshal(ev)
 	if err != nil {
 		t.Fatal(err)
@@ -260,13 +254,8 @@ func TestLocalStackAnnouncesWithinSecondsOfActive(t *testing.T) {
 	}
 	l, out := startLocalEnv(t, map[string]string{"VPNGW_RECONCILE_INTERVAL": "60s", "VPNGW_EMULATOR_DELAY": "20s"})
 	posted := time.Now()
-	resp, err := http.Post("http://"+l.HTTPAddr+"/", "application/cloudevents+json", bytes.NewReader(sampleWithID(t, "announce-1")))
-	if err != nil {
-		t.Fatal(err)
-	}
-	resp.Body.Close()
-	if resp.StatusCode != http.StatusAccepted {
-		t.Fatalf("post: %d, want 202", resp.StatusCode)
+	if code, _ := postEvent(t, l, sampleWithID(t, "announce-1")); code != http.StatusAccepted {
+		t.Fatalf("post: %d, want 202", code)
 	}
 	for !strings.Contains(out.String(), events.TypeActive) {
 		if time.Since(posted) > 30*time.Second {
@@ -288,13 +277,7 @@ func TestLocalStackDeletes(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		resp, err := http.Post("http://"+l.HTTPAddr+"/", "application/cloudevents+json", bytes.NewReader(body))
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer resp.Body.Close()
-		b, _ := io.ReadAll(resp.Body)
-		return resp.StatusCode, string(b)
+		return postEvent(t, l, body)
 	}
 	waitFor := func(what string) {
 		t.Helper()
@@ -338,27 +321,14 @@ func TestLocalStackExpires(t *testing.T) {
 		t.Skip("waits 30 s of wall time for the expiry")
 	}
 	l, out := startLocalEnv(t, map[string]string{"VPNGW_EMULATOR_DELAY": "300ms", "VPNGW_RECONCILE_INTERVAL": "200ms"})
-	raw, err := events.Samples.ReadFile("testdata/requested.json")
-	if err != nil {
-		t.Fatal(err)
-	}
-	var ev map[string]any
-	if err := json.Unmarshal(raw, &ev); err != nil {
-		t.Fatal(err)
-	}
-	delete(ev, "time")
-	ev["id"] = "demo-expires-0001"
-	ev["vpngwexpires"] = "30s"
-	body, _ := json.Marshal(ev)
+	body := sampleEdited(t, func(ev map[string]any) {
+		delete(ev, "time")
+		ev["id"] = "demo-expires-0001"
+		ev["vpngwexpires"] = "30s"
+	})
 	sent := time.Now()
-	resp, err := http.Post("http://"+l.HTTPAddr+"/", "application/cloudevents+json", bytes.NewReader(body))
-	if err != nil {
-		t.Fatal(err)
-	}
-	b, _ := io.ReadAll(resp.Body)
-	resp.Body.Close()
-	if resp.StatusCode != http.StatusAccepted {
-		t.Fatalf("create: %d %s", resp.StatusCode, b)
+	if code, b := postEvent(t, l, body); code != http.StatusAccepted {
+		t.Fatalf("create: %d %s", code, b)
 	}
 	waitFor := func(what string, within time.Duration) time.Duration {
 		t.Helper()

@@ -32,12 +32,7 @@ func TestLocalRestartShowsThisRunsGateway(t *testing.T) {
 		t.Fatal(err)
 	}
 	run := func() (gateway string, streamed []string, banner string) {
-		env := map[string]string{"VPNGW_DATA_DIR": dir, "VPNGW_HTTP_ADDR": "127.0.0.1:0", "VPNGW_EMULATOR_ADDR": "127.0.0.1:0"}
-		cfg, err := app.FromEnv(func(k string) string { return env[k] }, app.Local)
-		if err != nil {
-			t.Fatal(err)
-		}
-		cfg.NATSPort = 0
+		cfg := localConfig(t, map[string]string{"VPNGW_DATA_DIR": dir})
 		l, err := Start(context.Background(), cfg, logging.New(io.Discard, "text", nil), io.Discard)
 		if err != nil {
 			t.Fatal(err)

@@ -9,7 +9,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/vpngw/vpngw/internal/app"
 	"github.com/vpngw/vpngw/internal/logging"
 	"github.com/vpngw/vpngw/internal/testenv"
 )
@@ -56,17 +55,7 @@ func TestLocalStackWarnsOfUnknownVariable(t *testing.T) {
 // MissingCredentials, behind a banner saying "up". The stack refuses to
 // start instead, naming the variables to set.
 func TestLocalStackRefusesEndpointWithoutCredentials(t *testing.T) {
-	env := map[string]string{
-		"VPNGW_DATA_DIR":      t.TempDir(),
-		"VPNGW_HTTP_ADDR":     "127.0.0.1:0",
-		"VPNGW_VPC_ENDPOINT":  "http://127.0.0.1:1",
-		"VPNGW_EMULATOR_ADDR": "127.0.0.1:0",
-	}
-	cfg, err := app.FromEnv(func(k string) string { return env[k] }, app.Local)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cfg.NATSPort = 0
+	cfg := localConfig(t, map[string]string{"VPNGW_VPC_ENDPOINT": "http://127.0.0.1:1"})
 	l, err := Start(context.Background(), cfg, logging.New(io.Discard, "text", nil), io.Discard)
 	if err == nil {
 		l.Close()

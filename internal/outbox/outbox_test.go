@@ -7,15 +7,12 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/vpngw/vpngw/internal/outbox"
 	"github.com/vpngw/vpngw/internal/outgoing"
-	"github.com/vpngw/vpngw/internal/store"
-	"github.com/vpngw/vpngw/internal/store/sqlstore"
 )
 
 // flaky acknowledges until it is told to fail, and records what it sent.
@@ -34,22 +31,7 @@ func (f *flaky) Publish(_ context.Context, m outgoing.Event) error {
 
 func TestDrainPublishesInOrderAndStopsAtTheFirstFailure(t *testing.T) {
 	ctx := context.Background()
-	s, err := sqlstore.Open(ctx, "sqlite://"+filepath.Join(t.TempDir(), "s.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
-	now := time.Now()
-	var want []string
-	for i := range 250 {
-		key := fmt.Sprintf("k%03d", i)
-		id := "e" + key
-		want = append(want, id)
-		if _, _, err := s.Insert(ctx, store.Request{Key: key, Source: "s", EventID: key, Params: []byte("{}"), CreatedAt: now, UpdatedAt: now},
-			[]store.Event{{RequestKey: key, Event: outgoing.Event{ID: id, Type: "t", Body: []byte("{}")}}}); err != nil {
-			t.Fatal(err)
-		}
-	}
+	s, want := seed(t, 250)
 	pub := &flaky{failAt: 120}
 	d, err := outbox.New(s, pub, nil)
 	if err != nil {
@@ -98,11 +80,7 @@ func (b *sizeLimited) Publish(_ context.Context, m outgoing.Event) error {
 // error level and counted. A broker that is away still stops the drain.
 func TestDrainParksARefusedEventAndGoesOn(t *testing.T) {
 	ctx := context.Background()
-	s, err := sqlstore.Open(ctx, "sqlite://"+filepath.Join(t.TempDir(), "s.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
+	s, _ := seed(t, 0)
 	now := time.Now()
 	oversized := map[int]bool{60: true, 180: true}
 	var want []string
@@ -115,10 +93,7 @@ func TestDrainParksARefusedEventAndGoesOn(t *testing.T) {
 		} else {
 			want = append(want, id)
 		}
-		if _, _, err := s.Insert(ctx, store.Request{Key: key, Source: "s", EventID: key, Params: []byte("{}"), CreatedAt: now, UpdatedAt: now},
-			[]store.Event{{RequestKey: key, Event: outgoing.Event{ID: id, Type: "t", Body: body}}}); err != nil {
-			t.Fatal(err)
-		}
+		insert(t, s, now, key, id, "t", body)
 	}
 	var logs bytes.Buffer
 	pub := &sizeLimited{max: 1024}
@@ -163,11 +138,7 @@ func TestDrainParksARefusedEventAndGoesOn(t *testing.T) {
 
 	// A broker that is away is not a refusal: nothing is parked, the drain
 	// stops, and the event waits in its place.
-	key := "k-later"
-	if _, _, err := s.Insert(ctx, store.Request{Key: key, Source: "s", EventID: key, Params: []byte("{}"), CreatedAt: now, UpdatedAt: now},
-		[]store.Event{{RequestKey: key, Event: outgoing.Event{ID: "e-later", Type: "t", Body: []byte("{}")}}}); err != nil {
-		t.Fatal(err)
-	}
+	insert(t, s, now, "k-later", "e-later", "t", []byte("{}"))
 	pub.down = true
 	if rep, err := d.Drain(ctx); err == nil || rep.Parked != 0 || rep.Published != 0 {
 		t.Fatalf("drain with the broker away: %+v, %v; want an error and nothing parked", rep, err)

@@ -3,14 +3,11 @@ package outbox_test
 import (
 	"context"
 	"fmt"
-	"path/filepath"
 	"testing"
 	"time"
 
 	"github.com/vpngw/vpngw/internal/outbox"
 	"github.com/vpngw/vpngw/internal/outgoing"
-	"github.com/vpngw/vpngw/internal/store"
-	"github.com/vpngw/vpngw/internal/store/sqlstore"
 )
 
 // TestReofferBacksOffAndLeavesTooLargeParked: an unrouted event is offered
@@ -19,17 +16,10 @@ import (
 // refused for its size is never offered again.
 func TestReofferBacksOffAndLeavesTooLargeParked(t *testing.T) {
 	ctx := context.Background()
-	s, err := sqlstore.Open(ctx, "sqlite://"+filepath.Join(t.TempDir(), "s.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
+	s, _ := seed(t, 0)
 	now := time.Date(2026, 11, 25, 10, 0, 0, 0, time.UTC)
 	for _, typ := range []string{"unrouted", "large"} {
-		if _, _, err := s.Insert(ctx, store.Request{Key: typ, Source: "s", EventID: typ, Params: []byte("{}"), CreatedAt: now, UpdatedAt: now},
-			[]store.Event{{RequestKey: typ, Event: outgoing.Event{ID: "e-" + typ, Type: typ, Body: []byte("{}")}}}); err != nil {
-			t.Fatal(err)
-		}
+		insert(t, s, now, typ, "e-"+typ, typ, []byte("{}"))
 	}
 	routed := false
 	var offers []time.Duration

@@ -7,7 +7,6 @@ import (
 	"time"
 
 	"github.com/vpngw/vpngw/internal/outbox"
-	"github.com/vpngw/vpngw/internal/outgoing"
 	"github.com/vpngw/vpngw/internal/store"
 )
 
@@ -24,10 +23,7 @@ func TestDrainRoutesByRequest(t *testing.T) {
 		key   string
 		sinks []string
 	}{{"plain", nil}, {"tickets", []string{"tickets"}}, {"both", []string{"tickets", "finance"}}, {"gone", []string{"renamed"}}} {
-		if _, _, err := s.Insert(ctx, store.Request{Key: r.key, Source: "s", EventID: r.key, Params: []byte("{}"), CreatedAt: now, UpdatedAt: now, Sinks: r.sinks},
-			[]store.Event{{RequestKey: r.key, Event: outgoing.Event{ID: "e-" + r.key, Type: "t", Body: []byte("{}")}}}); err != nil {
-			t.Fatal(err)
-		}
+		insert(t, s, now, r.key, "e-"+r.key, "t", []byte("{}"), r.sinks...)
 	}
 	first, unnamed, tickets, finance, every := &sinkFake{}, &sinkFake{}, &sinkFake{}, &sinkFake{}, &sinkFake{}
 	d, err := outbox.NewSinks(s, []outbox.Sink{

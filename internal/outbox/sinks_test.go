@@ -46,6 +46,19 @@ func (f *sinkFake) got() []string {
 	return slices.Clone(f.sent)
 }
 
+// insert stores request key with one event of id, type and body, routed to
+// sinks (nil: the unnamed sinks).
+func insert(t *testing.T, s store.Store, now time.Time, key, id, typ string, body []byte, sinks ...string) {
+	t.Helper()
+	if _, _, err := s.Insert(context.Background(), store.Request{Key: key, Source: "s", EventID: key, Params: []byte("{}"), CreatedAt: now, UpdatedAt: now, Sinks: sinks},
+		[]store.Event{{RequestKey: key, Event: outgoing.Event{ID: id, Type: typ, Body: body}}}); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// seed opens a fresh SQLite store, closed when the test ends, holding n
+// requests k000, k001... with one event each (ek000, ek001...), and returns
+// it with the event ids in order.
 func seed(t *testing.T, n int) (store.Store, []string) {
 	t.Helper()
 	ctx := context.Background()
@@ -59,10 +72,7 @@ func seed(t *testing.T, n int) (store.Store, []string) {
 	for i := range n {
 		key := fmt.Sprintf("k%03d", i)
 		ids = append(ids, "e"+key)
-		if _, _, err := s.Insert(ctx, store.Request{Key: key, Source: "s", EventID: key, Params: []byte("{}"), CreatedAt: now, UpdatedAt: now},
-			[]store.Event{{RequestKey: key, Event: outgoing.Event{ID: "e" + key, Type: "t", Body: []byte("{}")}}}); err != nil {
-			t.Fatal(err)
-		}
+		insert(t, s, now, key, "e"+key, "t", []byte("{}"))
 	}
 	return s, ids
 }

@@ -385,18 +385,14 @@ func (s *amqpSession) takeReturn(id string) (amqp.Return, bool) {
 // Close closes the connection. Publish afterwards returns ErrClosed. Close
 // waits for a Publish in flight.
 func (p *AMQPPublisher) Close() error {
-	p.sem <- struct{}{}
-	defer p.sem.unlock()
-	if p.closed {
-		return nil
-	}
-	p.closed = true
-	if p.s != nil {
-		err := p.s.conn.Close()
-		p.s = nil
-		if err != nil && !errors.Is(err, amqp.ErrClosed) {
-			return fmt.Errorf("close AMQP connection to %s: %w", p.cfg.redacted, err)
+	return p.sem.closeOnce(&p.closed, func() error {
+		if p.s != nil {
+			err := p.s.conn.Close()
+			p.s = nil
+			if err != nil && !errors.Is(err, amqp.ErrClosed) {
+				return fmt.Errorf("close AMQP connection to %s: %w", p.cfg.redacted, err)
+			}
 		}
-	}
-	return nil
+		return nil
+	})
 }

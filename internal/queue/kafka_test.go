@@ -72,18 +72,6 @@ func TestKafkaRecordAsConsumerReadsIt(t *testing.T) {
 	}
 }
 
-func TestKafkaOpenRefusals(t *testing.T) {
-	wantOpenErrors(t, []openCase{
-		{"kafka://b:9092", "topic"},
-		{"kafka://b:9092/a/b", "topic"},
-		{"kafka://b:9092/t?sasl=gssapi", "sasl"},
-		{"kafka://u:pw@b:9092/t", "sasl"},
-		{"kafka://b:9092/t?sasl=plain", "user"},
-		{"kafka://b:9092/t?ca_file=/x", "tls=true"},
-		{"kafka://b:9092/t?acks=1", "unknown query parameter"},
-	})
-}
-
 func TestKafkaErrorsHoldNoPassword(t *testing.T) {
 	p, err := queue.Open(context.Background(), "kafka://alice:pa55-w0rd@127.0.0.1:1/t?sasl=scram-sha-512&timeout=200ms")
 	if err != nil {

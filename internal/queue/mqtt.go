@@ -223,15 +223,11 @@ func (p *MQTTPublisher) drop(cli *paho.Client) {
 
 // Close disconnects. Publish afterwards returns ErrClosed.
 func (p *MQTTPublisher) Close() error {
-	p.sem <- struct{}{}
-	defer p.sem.unlock()
-	if p.closed {
+	return p.sem.closeOnce(&p.closed, func() error {
+		if p.cli != nil {
+			_ = p.cli.Disconnect(&paho.Disconnect{ReasonCode: 0})
+			p.cli = nil
+		}
 		return nil
-	}
-	p.closed = true
-	if p.cli != nil {
-		_ = p.cli.Disconnect(&paho.Disconnect{ReasonCode: 0})
-		p.cli = nil
-	}
-	return nil
+	})
 }

@@ -116,15 +116,6 @@ func TestMQTTContractWithPacketLimit(t *testing.T) {
 	queuetest.Run(t, b)
 }
 
-func TestMQTTOpenRefusals(t *testing.T) {
-	wantOpenErrors(t, []openCase{
-		{"mqtt://h:1883/a/+/b", "wildcards"},
-		{"mqtt://h:1883/a/%23", "wildcards"},
-		{"mqtt://h:1883/a?ca_file=/x", "mqtts"},
-		{"mqtt://h:1883/a?qos=0", "unknown query parameter"},
-	})
-}
-
 func TestMQTTErrorsHoldNoPassword(t *testing.T) {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {

@@ -419,15 +419,11 @@ func (p *NATSPublisher) secrets() []string {
 // Close closes the connection. Publish afterwards returns ErrClosed. Close
 // waits for a Publish that is connecting.
 func (p *NATSPublisher) Close() error {
-	p.sem <- struct{}{}
-	defer p.sem.unlock()
-	if p.closed {
+	return p.sem.closeOnce(&p.closed, func() error {
+		if p.nc != nil {
+			p.nc.Close()
+			p.nc, p.js = nil, nil
+		}
 		return nil
-	}
-	p.closed = true
-	if p.nc != nil {
-		p.nc.Close()
-		p.nc, p.js = nil, nil
-	}
-	return nil
+	})
 }

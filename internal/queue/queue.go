@@ -274,6 +274,19 @@ func (s semaphore) lock(ctx context.Context) error {
 
 func (s semaphore) unlock() { <-s }
 
+// closeOnce is a publisher's Close: it waits for the lock (so for a
+// Publish in flight), and the first time only sets *closed and runs
+// release; later calls return nil.
+func (s semaphore) closeOnce(closed *bool, release func() error) error {
+	s <- struct{}{}
+	defer s.unlock()
+	if *closed {
+		return nil
+	}
+	*closed = true
+	return release()
+}
+
 // runCtx runs fn, which cannot be interrupted, and returns its result or
 // ctx.Err() if ctx ends first. A result that arrives too late is handed to
 // discard so that a connection opened for nobody is closed.

@@ -50,6 +50,17 @@ func TestOpenRejectsBadURLs(t *testing.T) {
 		{"amqp bad mandatory", "amqp://127.0.0.1/?mandatory=sometimes", "mandatory"},
 		{"amqp no host", "amqp:///vhost", "needs a host"},
 		{"log elsewhere", "log:/var/log/x", "stdout or stderr"},
+		{"kafka no topic", "kafka://b:9092", "topic"},
+		{"kafka nested topic", "kafka://b:9092/a/b", "topic"},
+		{"kafka unknown sasl", "kafka://b:9092/t?sasl=gssapi", "sasl"},
+		{"kafka user without sasl", "kafka://u:pw@b:9092/t", "sasl"},
+		{"kafka sasl without user", "kafka://b:9092/t?sasl=plain", "user"},
+		{"kafka ca file without tls", "kafka://b:9092/t?ca_file=/x", "tls=true"},
+		{"kafka unknown parameter", "kafka://b:9092/t?acks=1", "unknown query parameter"},
+		{"mqtt plus wildcard", "mqtt://h:1883/a/+/b", "wildcards"},
+		{"mqtt hash wildcard", "mqtt://h:1883/a/%23", "wildcards"},
+		{"mqtt ca file without mqtts", "mqtt://h:1883/a?ca_file=/x", "mqtts"},
+		{"mqtt unknown parameter", "mqtt://h:1883/a?qos=0", "unknown query parameter"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			p, err := queue.Open(context.Background(), c.url)

@@ -127,14 +127,24 @@ func (s *Server) Gateways() []Gateway {
 
 // Gateway returns one gateway, or ErrGatewayNotFound.
 func (s *Server) Gateway(id string) (Gateway, error) {
+	var out Gateway
+	err := s.withGateway(id, "gateway", func(g *gatewayState) { out = g.clone() })
+	return out, err
+}
+
+// withGateway runs fn on the gateway id, settled to the clock's now, under
+// the server's lock; without such a gateway it returns ErrGatewayNotFound,
+// wrapped as "<what> <id>".
+func (s *Server) withGateway(id, what string, fn func(g *gatewayState)) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.settleLocked(s.clock())
 	g := s.gateways[id]
 	if g == nil {
-		return Gateway{}, fmt.Errorf("gateway %s: %w", id, ErrGatewayNotFound)
+		return fmt.Errorf("%s %s: %w", what, id, ErrGatewayNotFound)
 	}
-	return g.clone(), nil
+	fn(g)
+	return nil
 }
 
 // Calls returns how many calls of action passed authentication, whatever
@@ -176,15 +186,7 @@ func (s *Server) SetBusinessStatus(id, status string) error {
 	if status != BusinessNormal && status != BusinessFinancialLocked {
 		return fmt.Errorf("vpcsim: business status %q: want %s or %s", status, BusinessNormal, BusinessFinancialLocked)
 	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.settleLocked(s.clock())
-	g := s.gateways[id]
-	if g == nil {
-		return fmt.Errorf("set business status of %s: %w", id, ErrGatewayNotFound)
-	}
-	g.BusinessStatus = status
-	return nil
+	return s.withGateway(id, "set business status of", func(g *gatewayState) { g.BusinessStatus = status })
 }
 
 // SetIpsecConnections sets how many IPsec-VPN connections are attached to
@@ -194,29 +196,13 @@ func (s *Server) SetIpsecConnections(id string, n int) error {
 	if n < 0 {
 		return fmt.Errorf("vpcsim: %d IPsec connections: want 0 or more", n)
 	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.settleLocked(s.clock())
-	g := s.gateways[id]
-	if g == nil {
-		return fmt.Errorf("set IPsec connections of %s: %w", id, ErrGatewayNotFound)
-	}
-	g.IpsecConnections = n
-	return nil
+	return s.withGateway(id, "set IPsec connections of", func(g *gatewayState) { g.IpsecConnections = n })
 }
 
 // SetTags replaces the gateway's tags, as TagResources and UntagResources
 // in the console do.
 func (s *Server) SetTags(id string, tags []Tag) error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.settleLocked(s.clock())
-	g := s.gateways[id]
-	if g == nil {
-		return fmt.Errorf("set tags of %s: %w", id, ErrGatewayNotFound)
-	}
-	g.Tags = slices.Clone(tags)
-	return nil
+	return s.withGateway(id, "set tags of", func(g *gatewayState) { g.Tags = slices.Clone(tags) })
 }
 
 // Delete removes a gateway at once, as if deleted outside the API (in the

@@ -8,9 +8,10 @@ import (
 	"encoding/xml"
 	"fmt"
 	"io"
+	"maps"
 	"net/http"
 	"net/url"
-	"sort"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -322,21 +323,13 @@ func (sg acs3Signer) sign(r *http.Request, body []byte, action, nonce string, at
 			headers[lk] = strings.TrimSpace(v[0])
 		}
 	}
-	names := make([]string, 0, len(headers))
-	for k := range headers {
-		names = append(names, k)
-	}
-	sort.Strings(names)
+	names := slices.Sorted(maps.Keys(headers))
 	var canonHeaders strings.Builder
 	for _, n := range names {
 		fmt.Fprintf(&canonHeaders, "%s:%s\n", n, headers[n])
 	}
 	q := r.URL.Query()
-	keys := make([]string, 0, len(q))
-	for k := range q {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
+	keys := slices.Sorted(maps.Keys(q))
 	pairs := make([]string, 0, len(keys))
 	for _, k := range keys {
 		pairs = append(pairs, acs3Encode(k)+"="+acs3Encode(q.Get(k)))

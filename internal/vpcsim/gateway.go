@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"encoding/xml"
 	"fmt"
+	"maps"
 	"net/http"
 	"regexp"
 	"slices"
@@ -226,11 +227,7 @@ func checkClientToken(token string) *apiError {
 // fingerprint is a canonical form of the operation's parameters, to tell a
 // retry of a call from a different call with the same ClientToken.
 func fingerprint(params map[string]string) string {
-	keys := make([]string, 0, len(params))
-	for k := range params {
-		keys = append(keys, k)
-	}
-	slices.Sort(keys)
+	keys := slices.Sorted(maps.Keys(params))
 	var b strings.Builder
 	for _, k := range keys {
 		b.WriteString(strconv.Quote(k))

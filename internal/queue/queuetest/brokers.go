@@ -80,11 +80,7 @@ func EmbeddedNATS(t testing.TB) Broker {
 // the test fails otherwise.
 func NATS(t testing.TB, rawURL string) Broker {
 	t.Helper()
-	base, err := url.Parse(rawURL)
-	if err != nil {
-		t.Fatalf("NATS test URL: %v", err)
-	}
-	base.Path, base.RawQuery = "", ""
+	base := serverURL(t, "NATS", rawURL, false)
 	// Probe now so an unreachable server fails the test instead of each
 	// subtest timing out.
 	nc, err := nats.Connect(base.String(), nats.Timeout(5*time.Second))
@@ -208,11 +204,7 @@ func consumeNATS(t testing.TB, server, stream, prefix string) <-chan Received {
 // survives a broker restart in RunRestart.
 func AMQP(t testing.TB, rawURL string) Broker {
 	t.Helper()
-	base, err := url.Parse(rawURL)
-	if err != nil {
-		t.Fatalf("AMQP test URL: %v", err)
-	}
-	base.RawQuery = ""
+	base := serverURL(t, "AMQP", rawURL, true)
 	conn, err := amqp.DialConfig(base.String(), amqp.Config{Dial: amqp.DefaultDial(5 * time.Second)})
 	if err != nil {
 		t.Fatalf("AMQP broker at %s is not reachable: %v", base.Redacted(), err)
@@ -305,4 +297,20 @@ func consumeAMQP(t testing.TB, rawURL, queueName string) <-chan Received {
 		}
 	})
 	return out
+}
+
+// serverURL parses the test URL of the named broker kind, failing the test
+// if it does not parse, and drops its query and, unless keepPath, its path:
+// what is left names the server.
+func serverURL(t testing.TB, kind, rawURL string, keepPath bool) *url.URL {
+	t.Helper()
+	u, err := url.Parse(rawURL)
+	if err != nil {
+		t.Fatalf("%s test URL: %v", kind, err)
+	}
+	u.RawQuery = ""
+	if !keepPath {
+		u.Path = ""
+	}
+	return u
 }

@@ -21,11 +21,7 @@ import (
 // own).
 func MQTT(t testing.TB, rawURL string) Broker {
 	t.Helper()
-	base, err := url.Parse(rawURL)
-	if err != nil {
-		t.Fatalf("MQTT test URL: %v", err)
-	}
-	base.Path, base.RawQuery = "", ""
+	base := serverURL(t, "MQTT", rawURL, false)
 	return Broker{
 		Binary: true,
 		NewDestination: func(t testing.TB) Destination {

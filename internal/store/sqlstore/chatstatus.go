@@ -2,7 +2,6 @@ package sqlstore
 
 import (
 	"context"
-	"fmt"
 
 	"github.com/vpngw/vpngw/internal/store"
 )
@@ -22,21 +21,5 @@ func (s *Store) ChatRequests(ctx context.Context, source, chatUser, ref string, 
 		args = append(args, ref, ref)
 	}
 	q += ` ORDER BY created_at DESC, request_key LIMIT ?`
-	rows, err := s.rdb.QueryContext(ctx, s.d.rebind(q), append(args, limit)...)
-	if err != nil {
-		return nil, fmt.Errorf("store: read the chat requests of %s in %s: %w", source, s.desc, err)
-	}
-	defer rows.Close()
-	var out []store.Request
-	for rows.Next() {
-		r, err := scanRequest(rows)
-		if err != nil {
-			return nil, fmt.Errorf("store: read the chat requests of %s in %s: %w", source, s.desc, err)
-		}
-		out = append(out, r)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("store: read the chat requests of %s in %s: %w", source, s.desc, err)
-	}
-	return out, nil
+	return s.queryRequests(ctx, "read the chat requests of "+source+" in", q, append(args, limit)...)
 }

@@ -16,15 +16,7 @@ func (s *Store) Expiring(ctx context.Context, before time.Time, limit int) ([]st
 	}
 	q := `SELECT ` + requestColumns + ` FROM requests WHERE state = ? AND kind = ? AND expires_at IS NOT NULL AND expires_at <= ? AND expiry_warned < ?
 		ORDER BY expires_at, request_key LIMIT ?`
-	rows, err := s.rdb.QueryContext(ctx, s.d.rebind(q), string(store.Active), kindCreate, s.d.timeArg(before), int(store.ExpiryRefused), limit)
-	if err != nil {
-		return nil, fmt.Errorf("store: read expiring requests from %s: %w", s.desc, err)
-	}
-	rs, err := scanRequests(rows)
-	if err != nil {
-		return nil, fmt.Errorf("store: read expiring requests from %s: %w", s.desc, err)
-	}
-	return rs, nil
+	return s.queryRequests(ctx, "read expiring requests from", q, string(store.Active), kindCreate, s.d.timeArg(before), int(store.ExpiryRefused), limit)
 }
 
 // WarnExpiry implements store.Store.

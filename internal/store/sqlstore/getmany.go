@@ -2,7 +2,6 @@ package sqlstore
 
 import (
 	"context"
-	"fmt"
 
 	"github.com/vpngw/vpngw/internal/store"
 )
@@ -18,13 +17,9 @@ func (s *Store) GetMany(ctx context.Context, keys []string) ([]store.Request, er
 			args[i] = k
 		}
 		q := `SELECT ` + requestColumns + ` FROM requests WHERE request_key IN (` + marks(len(chunk)) + `)`
-		rows, err := s.rdb.QueryContext(ctx, s.d.rebind(q), args...)
+		got, err := s.queryRequests(ctx, "read requests in", q, args...)
 		if err != nil {
-			return nil, fmt.Errorf("store: read requests in %s: %w", s.desc, err)
-		}
-		got, err := scanRequests(rows)
-		if err != nil {
-			return nil, fmt.Errorf("store: read requests in %s: %w", s.desc, err)
+			return nil, err
 		}
 		out = append(out, got...)
 	}

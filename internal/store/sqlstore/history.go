@@ -64,22 +64,18 @@ func (s *Store) history(ctx context.Context, key string) ([]store.HistoryEntry, 
 	if err != nil {
 		return nil, err
 	}
-	defer rows.Close()
-	var out []store.HistoryEntry
-	for rows.Next() {
+	out, err := scanAll(rows, func(row scanner) (store.HistoryEntry, error) {
 		var (
 			e     store.HistoryEntry
 			at    timeScan
 			state string
 			actor string
 		)
-		if err := rows.Scan(&e.Seq, &at, &state, &actor, &e.Reason, &e.GatewayID); err != nil {
-			return nil, err
-		}
+		err := row.Scan(&e.Seq, &at, &state, &actor, &e.Reason, &e.GatewayID)
 		e.At, e.State, e.Actor = at.t, store.State(state), store.Actor(actor)
-		out = append(out, e)
-	}
-	if err := rows.Err(); err != nil {
+		return e, err
+	})
+	if err != nil {
 		return nil, err
 	}
 	if len(out) == 0 {

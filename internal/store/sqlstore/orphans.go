@@ -18,16 +18,8 @@ func (s *Store) OrphanCandidates(ctx context.Context, failedSince, checkedBefore
 		WHERE state = ? AND kind = ? AND orphaned_at IS NULL AND (gateway_id <> '' OR attempts > 0)
 		AND updated_at >= ? AND (orphan_checked_at IS NULL OR orphan_checked_at < ?)
 		ORDER BY updated_at, request_key LIMIT ?`
-	rows, err := s.rdb.QueryContext(ctx, s.d.rebind(q), string(store.Failed), kindCreate,
+	return s.queryRequests(ctx, "read orphan candidates in", q, string(store.Failed), kindCreate,
 		s.d.timeArg(failedSince), s.d.timeArg(checkedBefore), limit)
-	if err != nil {
-		return nil, fmt.Errorf("store: read orphan candidates in %s: %w", s.desc, err)
-	}
-	out, err := scanRequests(rows)
-	if err != nil {
-		return nil, fmt.Errorf("store: read orphan candidates in %s: %w", s.desc, err)
-	}
-	return out, nil
 }
 
 // OrphanChecked implements store.Orphans.
@@ -95,17 +87,12 @@ func (s *Store) ListOrphans(ctx context.Context, limit int) ([]store.Orphan, err
 	if err != nil {
 		return nil, fmt.Errorf("store: list orphans in %s: %w", s.desc, err)
 	}
-	defer rows.Close()
-	var out []store.Orphan
-	for rows.Next() {
+	out, err := scanAll(rows, func(row scanner) (store.Orphan, error) {
 		var at timeScan
-		r, err := scanRequest(withLast(rows, &at))
-		if err != nil {
-			return nil, fmt.Errorf("store: list orphans in %s: %w", s.desc, err)
-		}
-		out = append(out, store.Orphan{Request: r, OrphanedAt: at.t})
-	}
-	if err := rows.Err(); err != nil {
+		r, err := scanRequest(withLast(row, &at))
+		return store.Orphan{Request: r, OrphanedAt: at.t}, err
+	})
+	if err != nil {
 		return nil, fmt.Errorf("store: list orphans in %s: %w", s.desc, err)
 	}
 	return out, nil

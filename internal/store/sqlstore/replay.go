@@ -119,17 +119,8 @@ func (s *Store) sweepReplayKeys(ctx context.Context, tx *sql.Tx, before time.Tim
 	if err != nil {
 		return err
 	}
-	var keys []any
-	for rows.Next() {
-		var k string
-		if err := rows.Scan(&k); err != nil {
-			rows.Close()
-			return err
-		}
-		keys = append(keys, k)
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil || len(keys) == 0 {
+	keys, err := scanColumn[string](rows)
+	if err != nil || len(keys) == 0 {
 		return err
 	}
 	_, err = tx.ExecContext(ctx, `DELETE FROM replay_keys WHERE replay_key IN (?`+strings.Repeat(", ?", len(keys)-1)+`)`, keys...)

@@ -28,6 +28,32 @@ func testFirstUse(t *testing.T, rawURL string) {
 		}
 		return ok
 	}
+	// race makes n uses of key at once and counts those that saw a first use.
+	race := func(t *testing.T, key string, until time.Time, n int) int32 {
+		var (
+			wg    sync.WaitGroup
+			start = make(chan struct{})
+			wins  atomic.Int32
+		)
+		for range n {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				<-start
+				ok, err := s.FirstUse(ctx, key, until)
+				if err != nil {
+					t.Errorf("FirstUse: %v", err)
+					return
+				}
+				if ok {
+					wins.Add(1)
+				}
+			}()
+		}
+		close(start)
+		wg.Wait()
+		return wins.Load()
+	}
 
 	t.Run("second use is refused until the key expires", func(t *testing.T) {
 		until := clock.Now().Add(5 * time.Minute)
@@ -79,29 +105,7 @@ func testFirstUse(t *testing.T, rawURL string) {
 			key := fmt.Sprintf("v1:race-%d", round)
 			until := clock.Now().Add(time.Minute)
 			const n = 16
-			var (
-				wg    sync.WaitGroup
-				start = make(chan struct{})
-				wins  atomic.Int32
-			)
-			for range n {
-				wg.Add(1)
-				go func() {
-					defer wg.Done()
-					<-start
-					ok, err := s.FirstUse(ctx, key, until)
-					if err != nil {
-						t.Errorf("FirstUse: %v", err)
-						return
-					}
-					if ok {
-						wins.Add(1)
-					}
-				}()
-			}
-			close(start)
-			wg.Wait()
-			if got := wins.Load(); got != 1 {
+			if got := race(t, key, until, n); got != 1 {
 				t.Fatalf("round %d: %d of %d concurrent uses saw a first use, want exactly 1", round, got, n)
 			}
 		}
@@ -114,29 +118,7 @@ func testFirstUse(t *testing.T, rawURL string) {
 		}
 		clock.Advance(2 * time.Second)
 		until := clock.Now().Add(time.Minute)
-		var (
-			wg    sync.WaitGroup
-			start = make(chan struct{})
-			wins  atomic.Int32
-		)
-		for range 16 {
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				<-start
-				ok, err := s.FirstUse(ctx, key, until)
-				if err != nil {
-					t.Errorf("FirstUse: %v", err)
-					return
-				}
-				if ok {
-					wins.Add(1)
-				}
-			}()
-		}
-		close(start)
-		wg.Wait()
-		if got := wins.Load(); got != 1 {
+		if got := race(t, key, until, 16); got != 1 {
 			t.Fatalf("%d concurrent renewals won, want exactly 1", got)
 		}
 	})

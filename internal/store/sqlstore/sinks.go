@@ -33,21 +33,17 @@ func (s *Store) UnsentAfter(ctx context.Context, sink string, after int64, limit
 	if err != nil {
 		return nil, fmt.Errorf("store: read outbox of %s for sink %q: %w", s.desc, sink, err)
 	}
-	defer rows.Close()
-	var out []store.Event
-	for rows.Next() {
+	out, err := scanAll(rows, func(row scanner) (store.Event, error) {
 		var (
 			e       store.Event
 			created timeScan
 			sinks   string
 		)
-		if err := rows.Scan(&e.Seq, &e.ID, &e.RequestKey, &e.Type, &e.Body, &created, &sinks); err != nil {
-			return nil, fmt.Errorf("store: read outbox of %s for sink %q: %w", s.desc, sink, err)
-		}
+		err := row.Scan(&e.Seq, &e.ID, &e.RequestKey, &e.Type, &e.Body, &created, &sinks)
 		e.CreatedAt, e.Sinks = created.t, splitSinks(sinks)
-		out = append(out, e)
-	}
-	if err := rows.Err(); err != nil {
+		return e, err
+	})
+	if err != nil {
 		return nil, fmt.Errorf("store: read outbox of %s for sink %q: %w", s.desc, sink, err)
 	}
 	return out, nil
@@ -155,20 +151,16 @@ func (s *Store) ParkedFor(ctx context.Context, sink string, limit int) ([]store.
 	if err != nil {
 		return nil, fmt.Errorf("store: read parked outbox events of %s for sink %q: %w", s.desc, sink, err)
 	}
-	defer rows.Close()
-	var out []store.Event
-	for rows.Next() {
+	out, err := scanAll(rows, func(row scanner) (store.Event, error) {
 		var (
 			e               store.Event
 			created, parked timeScan
 		)
-		if err := rows.Scan(&e.Seq, &e.ID, &e.RequestKey, &e.Type, &e.Body, &created, &parked, &e.ParkedReason); err != nil {
-			return nil, fmt.Errorf("store: read parked outbox events of %s for sink %q: %w", s.desc, sink, err)
-		}
+		err := row.Scan(&e.Seq, &e.ID, &e.RequestKey, &e.Type, &e.Body, &created, &parked, &e.ParkedReason)
 		e.CreatedAt, e.ParkedAt = created.t, parked.t
-		out = append(out, e)
-	}
-	if err := rows.Err(); err != nil {
+		return e, err
+	})
+	if err != nil {
 		return nil, fmt.Errorf("store: read parked outbox events of %s for sink %q: %w", s.desc, sink, err)
 	}
 	return out, nil
@@ -204,17 +196,8 @@ func (s *Store) UnparkFor(ctx context.Context, sink string, seqs []int64) (int, 
 			if err != nil {
 				return err
 			}
-			var parked []any
-			for rows.Next() {
-				var seq int64
-				if err := rows.Scan(&seq); err != nil {
-					rows.Close()
-					return err
-				}
-				parked = append(parked, seq)
-			}
-			rows.Close()
-			if err := rows.Err(); err != nil {
+			parked, err := scanColumn[int64](rows)
+			if err != nil {
 				return err
 			}
 			if len(parked) == 0 {

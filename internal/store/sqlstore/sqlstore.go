@@ -591,16 +591,45 @@ func (s *Store) claimSelectUpdate(ctx context.Context, where string, args []any,
 }
 
 func scanRequests(rows *sql.Rows) ([]store.Request, error) {
+	return scanAll(rows, scanRequest)
+}
+
+// scanAll reads every row with scan, and closes rows.
+func scanAll[T any](rows *sql.Rows, scan func(scanner) (T, error)) ([]T, error) {
 	defer rows.Close()
-	var out []store.Request
+	var out []T
 	for rows.Next() {
-		r, err := scanRequest(rows)
+		v, err := scan(rows)
 		if err != nil {
 			return nil, err
 		}
-		out = append(out, r)
+		out = append(out, v)
 	}
 	return out, rows.Err()
+}
+
+// queryRequests runs q on the read pool and scans its rows as requests. An
+// error reads "store: <what> <the store>: <cause>".
+func (s *Store) queryRequests(ctx context.Context, what, q string, args ...any) ([]store.Request, error) {
+	rows, err := s.rdb.QueryContext(ctx, s.d.rebind(q), args...)
+	if err != nil {
+		return nil, fmt.Errorf("store: %s %s: %w", what, s.desc, err)
+	}
+	out, err := scanRequests(rows)
+	if err != nil {
+		return nil, fmt.Errorf("store: %s %s: %w", what, s.desc, err)
+	}
+	return out, nil
+}
+
+// scanColumn reads rows of one column of type T as query arguments, and
+// closes rows.
+func scanColumn[T any](rows *sql.Rows) ([]any, error) {
+	return scanAll(rows, func(row scanner) (any, error) {
+		var v T
+		err := row.Scan(&v)
+		return v, err
+	})
 }
 
 // Release implements store.Store. Keys not leased by owner (never claimed, already
@@ -717,15 +746,7 @@ func (s *Store) List(ctx context.Context, f ListFilter) ([]store.Request, error)
 	}
 	q += ` ORDER BY request_key LIMIT ?`
 	args = append(args, limit)
-	rows, err := s.rdb.QueryContext(ctx, s.d.rebind(q), args...)
-	if err != nil {
-		return nil, fmt.Errorf("store: list requests in %s: %w", s.desc, err)
-	}
-	out, err := scanRequests(rows)
-	if err != nil {
-		return nil, fmt.Errorf("store: list requests in %s: %w", s.desc, err)
-	}
-	return out, nil
+	return s.queryRequests(ctx, "list requests in", q, args...)
 }
 
 // marks is n comma-separated placeholders.
