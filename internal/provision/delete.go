@@ -426,18 +426,14 @@ func expiryDelete(rec, created store.Request, now time.Time) bool {
 		!created.ExpiresAt.IsZero() && !now.Before(created.ExpiresAt)
 }
 
-// OrphanSuffix ends the id of the delete request reconcile records for an
-// orphan: the gateway of a create request announced failed.
-const OrphanSuffix = "/orphan"
-
 // orphanDelete says whether rec is the deletion reconcile records for the
-// orphaned gateway of created (its id is created's with OrphanSuffix, from
-// created's source, created failed) while the policy in force still says
-// orphans: delete.
+// orphaned gateway of created (its id is created's with
+// request.OrphanSuffix, from created's source, created failed) while the
+// policy in force still says orphans: delete.
 func (s *Service) orphanDelete(rec, created store.Request) bool {
 	op, ok := s.policy.(interface{ Orphans() string })
 	return ok && op.Orphans() == policy.OrphansDelete &&
-		rec.Source == created.Source && rec.EventID == created.EventID+OrphanSuffix && created.State == store.Failed
+		rec.Source == created.Source && rec.EventID == created.EventID+request.OrphanSuffix && created.State == store.Failed
 }
 
 // ExpirySuffix ends the id of the delete request vpngw makes at a

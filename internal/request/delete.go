@@ -142,6 +142,12 @@ func decodeCreateRef(raw json.RawMessage, l *errorList) *events.CreateRef {
 	return ref
 }
 
+// OrphanSuffix ends the id of the delete request reconcile records for the
+// orphaned gateway of a create request announced failed: "<create request
+// id>/orphan", from the create request's source. The delete path knows
+// that deletion by it.
+const OrphanSuffix = "/orphan"
+
 // DeleteClientToken is the ClientToken DeleteVpnGateway is sent for the
 // delete request id: derived from its identity alone, so that every
 // redelivery and re-drive of it sends the same one and the API deletes
