@@ -10,6 +10,7 @@ import (
 	"os"
 	"sort"
 	"strings"
+	"text/tabwriter"
 	"time"
 
 	"github.com/vpngw/vpngw/internal/provision"
@@ -171,6 +172,27 @@ func (c *cli) json(v any) int {
 	enc.SetIndent("", "  ")
 	if err := enc.Encode(v); err != nil {
 		return c.fail(err)
+	}
+	return ExitOK
+}
+
+// table prints head and rows on standard output as aligned columns, then
+// empty, unless it is "", when there are no rows.
+func (c *cli) table(head []string, rows [][]any, empty string) int {
+	tw := tabwriter.NewWriter(c.Stdout, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, strings.Join(head, "\t"))
+	for _, r := range rows {
+		cells := make([]string, len(r))
+		for i, v := range r {
+			cells[i] = fmt.Sprint(v)
+		}
+		fmt.Fprintln(tw, strings.Join(cells, "\t"))
+	}
+	if err := tw.Flush(); err != nil {
+		return c.fail(err)
+	}
+	if len(rows) == 0 && empty != "" {
+		fmt.Fprintln(c.Stdout, empty)
 	}
 	return ExitOK
 }

@@ -4,7 +4,6 @@ import (
 	"context"
 	"flag"
 	"fmt"
-	"text/tabwriter"
 	"time"
 
 	"github.com/vpngw/vpngw/internal/store"
@@ -73,17 +72,14 @@ func runOrphans(ctx context.Context, c *cli, args []string) int {
 			return code
 		}
 	} else {
-		tw := tabwriter.NewWriter(c.Stdout, 0, 4, 2, ' ', 0)
-		fmt.Fprintln(tw, "ORPHANED\tSTATE\tGATEWAY\tREGION\tSOURCE\tID\tFAILED WITH")
-		for _, o := range list {
-			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", o.OrphanedAt.Format(time.RFC3339), o.State, o.GatewayID, o.RegionID,
-				o.Source, o.EventID, dash(clip(o.LastError, 60)))
+		rows := make([][]any, len(list))
+		for i, o := range list {
+			rows[i] = []any{o.OrphanedAt.Format(time.RFC3339), o.State, o.GatewayID, o.RegionID,
+				o.Source, o.EventID, dash(clip(o.LastError, 60))}
 		}
-		if err := tw.Flush(); err != nil {
-			return c.fail(err)
-		}
-		if len(list) == 0 {
-			fmt.Fprintln(c.Stdout, "no orphan: every gateway vpngw created whose request failed was not found, or none failed")
+		if code := c.table([]string{"ORPHANED", "STATE", "GATEWAY", "REGION", "SOURCE", "ID", "FAILED WITH"}, rows,
+			"no orphan: every gateway vpngw created whose request failed was not found, or none failed"); code != ExitOK {
+			return code
 		}
 	}
 	if more {

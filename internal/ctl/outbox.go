@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"slices"
 	"strings"
-	"text/tabwriter"
 	"time"
 
 	"github.com/vpngw/vpngw/internal/store"
@@ -103,15 +102,11 @@ func runOutboxStatus(ctx context.Context, c *cli, args []string) int {
 		}
 		return now.Sub(*t).Round(time.Second).String()
 	}
-	tw := tabwriter.NewWriter(c.Stdout, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "SINK\tPENDING\tOLDEST PENDING\tPARKED\tPARKED FOR")
-	for _, r := range rows {
-		fmt.Fprintf(tw, "%s\t%d\t%s\t%d\t%s\n", r.Sink, r.Pending, age(r.OldestPending), r.Parked, age(r.OldestParked))
+	table := make([][]any, len(rows))
+	for i, r := range rows {
+		table[i] = []any{r.Sink, r.Pending, age(r.OldestPending), r.Parked, age(r.OldestParked)}
 	}
-	if err := tw.Flush(); err != nil {
-		return c.fail(err)
-	}
-	return ExitOK
+	return c.table([]string{"SINK", "PENDING", "OLDEST PENDING", "PARKED", "PARKED FOR"}, table, "")
 }
 
 func runOutboxReplay(ctx context.Context, c *cli, args []string) int {

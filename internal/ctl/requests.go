@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"slices"
 	"strings"
-	"text/tabwriter"
 	"time"
 
 	"github.com/vpngw/vpngw/internal/policy"
@@ -205,17 +204,13 @@ func runList(ctx context.Context, c *cli, args []string) int {
 			return code
 		}
 	} else {
-		tw := tabwriter.NewWriter(c.Stdout, 0, 4, 2, ' ', 0)
-		fmt.Fprintln(tw, "CREATED\tSTATE\tSOURCE\tID\tGATEWAY\tATTEMPTS\tLAST ERROR")
-		for _, r := range reqs {
-			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%d\t%s\n", r.CreatedAt.Format(time.RFC3339), r.State, r.Source, r.EventID,
-				dash(r.GatewayID), r.Attempts, dash(clip(r.LastError, 60)))
+		rows := make([][]any, len(reqs))
+		for i, r := range reqs {
+			rows[i] = []any{r.CreatedAt.Format(time.RFC3339), r.State, r.Source, r.EventID,
+				dash(r.GatewayID), r.Attempts, dash(clip(r.LastError, 60))}
 		}
-		if err := tw.Flush(); err != nil {
-			return c.fail(err)
-		}
-		if len(reqs) == 0 {
-			fmt.Fprintln(c.Stdout, "no request matches")
+		if code := c.table([]string{"CREATED", "STATE", "SOURCE", "ID", "GATEWAY", "ATTEMPTS", "LAST ERROR"}, rows, "no request matches"); code != ExitOK {
+			return code
 		}
 	}
 	if more > 0 {
@@ -337,15 +332,11 @@ func runShow(ctx context.Context, c *cli, args []string) int {
 	if rec.LastError != "" {
 		fmt.Fprintf(c.Stdout, "last error: %s\n", rec.LastError)
 	}
-	tw := tabwriter.NewWriter(c.Stdout, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "TIME\tSTATE\tACTOR\tGATEWAY\tREASON")
-	for _, e := range h {
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", e.At.Format(time.RFC3339), e.State, e.Actor, dash(e.GatewayID), e.Reason)
+	rows := make([][]any, len(h))
+	for i, e := range h {
+		rows[i] = []any{e.At.Format(time.RFC3339), e.State, e.Actor, dash(e.GatewayID), e.Reason}
 	}
-	if err := tw.Flush(); err != nil {
-		return c.fail(err)
-	}
-	return ExitOK
+	return c.table([]string{"TIME", "STATE", "ACTOR", "GATEWAY", "REASON"}, rows, "")
 }
 
 // change runs redrive or cancel: parse, find the request, check its state,
