@@ -52,13 +52,7 @@ func runOutboxStatus(ctx context.Context, c *cli, args []string) int {
 	cmd := find(find(commands(), "outbox"), "status")
 	fs := flag.NewFlagSet(c.name, flag.ContinueOnError)
 	out := outputFlag(fs)
-	if code, ok := c.parse(cmd, fs, args); !ok {
-		return code
-	}
-	if fs.NArg() != 0 {
-		return c.usageError(cmd, "status takes no arguments")
-	}
-	if code, ok := c.checkOutput(cmd, *out); !ok {
+	if code, ok := c.parse(cmd, fs, args, want{wrong: "status takes no arguments"}, out); !ok {
 		return code
 	}
 	sinks, err := c.Sinks()
@@ -113,11 +107,8 @@ func runOutboxReplay(ctx context.Context, c *cli, args []string) int {
 	cmd := find(find(commands(), "outbox"), "replay")
 	fs := flag.NewFlagSet(c.name, flag.ContinueOnError)
 	limit := fs.Int("limit", 0, "replay at most N events (all when 0)")
-	if code, ok := c.parse(cmd, fs, args); !ok {
+	if code, ok := c.parse(cmd, fs, args, want{1, 1, "name one sink, as vpngwctl outbox status prints it"}, nil); !ok {
 		return code
-	}
-	if fs.NArg() != 1 {
-		return c.usageError(cmd, "name one sink, as vpngwctl outbox status prints it")
 	}
 	sinks, err := c.Sinks()
 	if err != nil {

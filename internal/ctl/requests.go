@@ -157,13 +157,7 @@ func runList(ctx context.Context, c *cli, args []string) int {
 	sinceF := fs.String("since", "", "age or time")
 	limit := fs.Int("limit", 100, "at most this many")
 	out := outputFlag(fs)
-	if code, ok := c.parse(cmd, fs, args); !ok {
-		return code
-	}
-	if fs.NArg() != 0 {
-		return c.usageError(cmd, "unexpected argument %q: list takes only flags", fs.Arg(0))
-	}
-	if code, ok := c.checkOutput(cmd, *out); !ok {
+	if code, ok := c.parse(cmd, fs, args, want{wrong: "unexpected argument %q: list takes only flags"}, out); !ok {
 		return code
 	}
 	states, err := parseStates(*stateF)
@@ -195,23 +189,11 @@ func runList(ctx context.Context, c *cli, args []string) int {
 		more = len(reqs) - *limit
 		reqs = reqs[:*limit]
 	}
-	if *out == "json" {
-		recs := make([]record, len(reqs))
-		for i, r := range reqs {
-			recs[i] = recordOf(r)
-		}
-		if code := c.json(recs); code != ExitOK {
-			return code
-		}
-	} else {
-		rows := make([][]any, len(reqs))
-		for i, r := range reqs {
-			rows[i] = []any{r.CreatedAt.Format(time.RFC3339), r.State, r.Source, r.EventID,
-				dash(r.GatewayID), r.Attempts, dash(clip(r.LastError, 60))}
-		}
-		if code := c.table([]string{"CREATED", "STATE", "SOURCE", "ID", "GATEWAY", "ATTEMPTS", "LAST ERROR"}, rows, "no request matches"); code != ExitOK {
-			return code
-		}
+	code := listing(c, *out, reqs, recordOf, []string{"CREATED", "STATE", "SOURCE", "ID", "GATEWAY", "ATTEMPTS", "LAST ERROR"}, func(r store.Request) []any {
+		return []any{r.CreatedAt.Format(time.RFC3339), r.State, r.Source, r.EventID, dash(r.GatewayID), r.Attempts, dash(clip(r.LastError, 60))}
+	}, "no request matches")
+	if code != ExitOK {
+		return code
 	}
 	if more > 0 {
 		fmt.Fprintf(c.Stderr, "%s: %d more requests match: narrow with --state, --source or --since, or raise --limit\n", c.name, more)
@@ -261,6 +243,24 @@ func (e errNoRequest) Error() string {
 	return fmt.Sprintf("no request %s in %s: give the source and id of the request's event as sent, or the id of its gateway (vpngwctl requests list shows both)", e.what, e.where)
 }
 
+// requestArgs are the arguments that name one request.
+var requestArgs = want{1, 2, "name the request: <source> <id>, or <gateway id>"}
+
+// withRequest opens the store, finds the request args name and hands both
+// to use; the store is closed when use returns.
+func (c *cli) withRequest(ctx context.Context, args []string, use func(s Store, rec store.Request) int) int {
+	s, err := c.openStore(ctx)
+	if err != nil {
+		return c.fail(err)
+	}
+	defer s.Close()
+	rec, err := c.lookup(ctx, s, args)
+	if err != nil {
+		return c.fail(err)
+	}
+	return use(s, rec)
+}
+
 // lookup finds the request args name: <source> <id>, or <gateway id>.
 func (c *cli) lookup(ctx context.Context, s Store, args []string) (store.Request, error) {
 	if len(args) == 2 {
@@ -285,29 +285,21 @@ func runShow(ctx context.Context, c *cli, args []string) int {
 	cmd := &command{name: "show", usage: showUsage}
 	fs := flag.NewFlagSet(c.name, flag.ContinueOnError)
 	out := outputFlag(fs)
-	if code, ok := c.parse(cmd, fs, args); !ok {
+	if code, ok := c.parse(cmd, fs, args, requestArgs, out); !ok {
 		return code
 	}
-	if fs.NArg() != 1 && fs.NArg() != 2 {
-		return c.usageError(cmd, "name the request: <source> <id>, or <gateway id>")
-	}
-	if code, ok := c.checkOutput(cmd, *out); !ok {
-		return code
-	}
-	s, err := c.openStore(ctx)
-	if err != nil {
-		return c.fail(err)
-	}
-	defer s.Close()
-	rec, err := c.lookup(ctx, s, fs.Args())
-	if err != nil {
-		return c.fail(err)
-	}
+	return c.withRequest(ctx, fs.Args(), func(s Store, rec store.Request) int {
+		return c.show(ctx, s, rec, *out)
+	})
+}
+
+// show prints rec and its history, as out says: text or json.
+func (c *cli) show(ctx context.Context, s Store, rec store.Request, out string) int {
 	h, err := s.History(ctx, rec.Key)
 	if err != nil {
 		return c.fail(err)
 	}
-	if *out == "json" {
+	if out == "json" {
 		type entry struct {
 			At           time.Time
 			State        store.State
@@ -343,21 +335,18 @@ func runShow(ctx context.Context, c *cli, args []string) int {
 // and act through the provision use case as the operator.
 func (c *cli) change(ctx context.Context, cmd *command, fs *flag.FlagSet, args []string,
 	act func(ctx context.Context, p Provisioner, s Store, rec store.Request) int) int {
-	if code, ok := c.parse(cmd, fs, args); !ok {
+	if code, ok := c.parse(cmd, fs, args, requestArgs, nil); !ok {
 		return code
 	}
-	if fs.NArg() != 1 && fs.NArg() != 2 {
-		return c.usageError(cmd, "name the request: <source> <id>, or <gateway id>")
-	}
-	s, err := c.openStore(ctx)
-	if err != nil {
-		return c.fail(err)
-	}
-	defer s.Close()
-	rec, err := c.lookup(ctx, s, fs.Args())
-	if err != nil {
-		return c.fail(err)
-	}
+	return c.withRequest(ctx, fs.Args(), func(s Store, rec store.Request) int {
+		return c.changeRequest(ctx, cmd, s, rec, act)
+	})
+}
+
+// changeRequest acts on rec, found in s for the command cmd, if its state
+// allows.
+func (c *cli) changeRequest(ctx context.Context, cmd *command, s Store, rec store.Request,
+	act func(ctx context.Context, p Provisioner, s Store, rec store.Request) int) int {
 	if rec.State != store.Received {
 		gw := ""
 		if rec.GatewayID != "" {
@@ -410,7 +399,7 @@ func runCancel(ctx context.Context, c *cli, args []string) int {
 	cmd := find(find(commands(), "requests"), "cancel")
 	fs := flag.NewFlagSet(c.name, flag.ContinueOnError)
 	reason := fs.String("reason", "", "why the request is cancelled (required; its requester reads it)")
-	if code, ok := c.parse(cmd, fs, args); !ok {
+	if code, ok := c.parse(cmd, fs, args, anyArgs, nil); !ok {
 		return code
 	}
 	if strings.TrimSpace(*reason) == "" {
