@@ -69,9 +69,7 @@ func (s *Service) recordDelete(ctx context.Context, log *slog.Logger, in Input, 
 		// Left Received by an earlier delivery: delete with its recorded
 		// token, unless this delivery is another request under its id.
 		if !sameDelivery(got, in) {
-			res := resultOf(id, got)
-			res.Message = "the id is already used by a request with other data or from another sender; that request's record is answered and nothing was changed: send a new id"
-			return got, id, res, false, nil
+			return got, id, otherDelivery(id, got), false, nil
 		}
 		if res, settled, err := s.redecideDelete(ctx, log, id, got); settled || err != nil {
 			return got, id, res, false, err
