@@ -43,6 +43,13 @@ func clipText(s string, n int) string {
 	return s[:n] + ellipsis
 }
 
+// clipEach cuts each of ss to at most n bytes, as clipText does.
+func clipEach(n int, ss ...*string) {
+	for _, s := range ss {
+		*s = clipText(*s, n)
+	}
+}
+
 // encodedLen is the length of v in JSON.
 func encodedLen(v any) int {
 	b, err := json.Marshal(v)
@@ -56,9 +63,7 @@ func encodedLen(v any) int {
 // source and id are far shorter (intake and the store refuse longer ones);
 // the cut only keeps a pathological one from growing an outcome.
 func (r RequestRef) bounded() RequestRef {
-	r.Source = clipText(r.Source, maxRefText)
-	r.EventID = clipText(r.EventID, maxRefText)
-	r.Subject = clipText(r.Subject, maxRefText)
+	clipEach(maxRefText, &r.Source, &r.EventID, &r.Subject)
 	return r
 }
 
@@ -74,22 +79,16 @@ const (
 // a pathological one from growing the outcome past MaxOutcomeBytes.
 func (a Accepted) Bounded() Accepted {
 	a.Request = a.Request.bounded()
-	a.VpnGatewayId = clipText(a.VpnGatewayId, maxShortText)
-	a.RegionId = clipText(a.RegionId, maxShortText)
-	a.VpcId = clipText(a.VpcId, maxShortText)
+	clipEach(maxShortText, &a.VpnGatewayId, &a.RegionId, &a.VpcId, &a.ClientToken, &a.RequestId)
 	a.Name = clipText(a.Name, maxFieldText)
-	a.ClientToken = clipText(a.ClientToken, maxShortText)
-	a.RequestId = clipText(a.RequestId, maxShortText)
 	return a
 }
 
 // Bounded returns a with every string cut (see Accepted.Bounded).
 func (a Active) Bounded() Active {
 	a.Request = a.Request.bounded()
-	for _, s := range []*string{&a.VpnGatewayId, &a.RegionId, &a.VpcId, &a.Status, &a.BusinessStatus, &a.Spec,
-		&a.InternetIp, &a.DisasterRecoveryInternetIp, &a.SslVpnInternetIp, &a.ChargeType} {
-		*s = clipText(*s, maxShortText)
-	}
+	clipEach(maxShortText, &a.VpnGatewayId, &a.RegionId, &a.VpcId, &a.Status, &a.BusinessStatus, &a.Spec,
+		&a.InternetIp, &a.DisasterRecoveryInternetIp, &a.SslVpnInternetIp, &a.ChargeType)
 	a.Name = clipText(a.Name, maxFieldText)
 	return a
 }
@@ -100,12 +99,9 @@ func (a Active) Bounded() Active {
 // cut keeps the bound even where a rule does not.
 func (v Validated) Bounded() Validated {
 	v.Request = v.Request.bounded()
-	v.ClientToken = clipText(v.ClientToken, maxShortText)
 	p := &v.Parameters
-	for _, s := range []*string{&p.RegionId, &p.VpcId, &p.InstanceChargeType, &p.VSwitchId, &p.VpnType,
-		&p.ClientToken, &p.NetworkType, &p.DisasterRecoveryVSwitchId, &p.ResourceGroupId} {
-		*s = clipText(*s, maxShortText)
-	}
+	clipEach(maxShortText, &v.ClientToken, &p.RegionId, &p.VpcId, &p.InstanceChargeType, &p.VSwitchId, &p.VpnType,
+		&p.ClientToken, &p.NetworkType, &p.DisasterRecoveryVSwitchId, &p.ResourceGroupId)
 	p.Name = clipText(p.Name, maxFieldText)
 	if len(p.Tags) > 0 {
 		tags := make([]Tag, 0, min(len(p.Tags), maxTags))

@@ -263,19 +263,27 @@ func TestInvalidSampleErrors(t *testing.T) {
 	}
 }
 
-// TestValidatedSample checks the dry-run sample shows what request would make
-// of the minimal request: its normalised parameters and derived token.
-func TestValidatedSample(t *testing.T) {
-	req := sampleNamed(t, "requested.json")
+// sampleOutcome reads the request sample named requested and the sample of
+// the outcome of type typ, whose data it decodes into data; it answers the
+// request's parameters and identity.
+func sampleOutcome(t *testing.T, requested, typ string, data any) (events.GatewayRequest, request.Identity) {
+	t.Helper()
+	req := sampleNamed(t, requested)
 	r, err := request.Parse(req.data)
 	if err != nil {
 		t.Fatal(err)
 	}
-	var v events.Validated
-	if err := events.DecodeData(sampleNamed(t, events.TypeValidated+".json").data, &v); err != nil {
+	if err := events.DecodeData(sampleNamed(t, typ+".json").data, data); err != nil {
 		t.Fatal(err)
 	}
-	id := request.Identity{Source: req.attr("source"), EventID: req.attr("id")}
+	return r, request.Identity{Source: req.attr("source"), EventID: req.attr("id")}
+}
+
+// TestValidatedSample checks the dry-run sample shows what request would make
+// of the minimal request: its normalised parameters and derived token.
+func TestValidatedSample(t *testing.T) {
+	var v events.Validated
+	r, id := sampleOutcome(t, "requested.json", events.TypeValidated, &v)
 	if !reflect.DeepEqual(v.Parameters, request.Normalize(r)) {
 		t.Errorf("Parameters = %+v, want request.Normalize of the minimal request", v.Parameters)
 	}
@@ -287,16 +295,8 @@ func TestValidatedSample(t *testing.T) {
 // TestAcceptedSample checks the accepted sample shows the token vpngw sends
 // for the full request sample, which gives a ClientToken of its own.
 func TestAcceptedSample(t *testing.T) {
-	req := sampleNamed(t, events.TypeRequested+".json")
-	r, err := request.Parse(req.data)
-	if err != nil {
-		t.Fatal(err)
-	}
 	var a events.Accepted
-	if err := events.DecodeData(sampleNamed(t, events.TypeAccepted+".json").data, &a); err != nil {
-		t.Fatal(err)
-	}
-	id := request.Identity{Source: req.attr("source"), EventID: req.attr("id")}
+	r, id := sampleOutcome(t, events.TypeRequested+".json", events.TypeAccepted, &a)
 	if r.ClientToken == "" || a.ClientToken != request.ClientToken(id, "", r) || a.Request.Source != id.Source || a.Request.EventID != id.EventID {
 		t.Errorf("accepted sample: ClientToken %q for request %+v, want %q", a.ClientToken, a.Request, request.ClientToken(id, "", r))
 	}

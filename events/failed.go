@@ -55,12 +55,8 @@ type FieldError struct {
 // in "…"). A Failed that fits is returned as it is.
 func (f Failed) Bounded() Failed {
 	f.Request = f.Request.bounded()
-	f.Stage = clipText(f.Stage, maxShortText)
-	f.Code = clipText(f.Code, maxShortText)
+	clipEach(maxShortText, &f.Stage, &f.Code, &f.RequestId, &f.VpnGatewayId, &f.RegionId)
 	f.Message = clipText(f.Message, maxMessageText)
-	f.RequestId = clipText(f.RequestId, maxShortText)
-	f.VpnGatewayId = clipText(f.VpnGatewayId, maxShortText)
-	f.RegionId = clipText(f.RegionId, maxShortText)
 	var omitted int
 	f.Errors, omitted = boundList(f.Errors, MaxErrors, func(e FieldError) FieldError {
 		return FieldError{

@@ -10,6 +10,7 @@ import (
 	"os"
 	"sort"
 	"strings"
+	"text/tabwriter"
 	"time"
 
 	"github.com/vpngw/vpngw/internal/provision"
@@ -138,10 +139,22 @@ func (c *cli) usageError(cmd *command, format string, args ...any) int {
 	return ExitUsage
 }
 
+// want is how many arguments a command takes after its flags, from min to
+// max (any number when max is negative), and what to say when it is given
+// another number; a %q in wrong names the first argument given.
+type want struct {
+	min, max int
+	wrong    string
+}
+
+// anyArgs leaves the arguments to a later parse.
+var anyArgs = want{max: -1}
+
 // flags makes the command's flag set; parse parses args with it, printing
-// help on -h/--help (ExitOK) and the usage on a bad flag. ok is false when
-// the command is to return code.
-func (c *cli) parse(cmd *command, fs *flag.FlagSet, args []string) (code int, ok bool) {
+// help on -h/--help (ExitOK) and the usage on a bad flag, then checks that
+// the arguments left are as w wants and, unless out is nil, the -o flag.
+// ok is false when the command is to return code.
+func (c *cli) parse(cmd *command, fs *flag.FlagSet, args []string, w want, out *string) (code int, ok bool) {
 	fs.SetOutput(io.Discard)
 	fs.Usage = func() {}
 	if err := fs.Parse(args); err != nil {
@@ -151,19 +164,21 @@ func (c *cli) parse(cmd *command, fs *flag.FlagSet, args []string) (code int, ok
 		}
 		return c.usageError(cmd, "%v", err), false
 	}
+	if n := fs.NArg(); n < w.min || (w.max >= 0 && n > w.max) {
+		if strings.Contains(w.wrong, "%q") {
+			return c.usageError(cmd, w.wrong, fs.Arg(0)), false
+		}
+		return c.usageError(cmd, "%s", w.wrong), false
+	}
+	if out != nil && *out != "text" && *out != "json" {
+		return c.usageError(cmd, "-o %q: want text or json", *out), false
+	}
 	return 0, true
 }
 
 // output is the -o flag: text (a table) or json.
 func outputFlag(fs *flag.FlagSet) *string {
 	return fs.String("o", "text", "output: text or json")
-}
-
-func (c *cli) checkOutput(cmd *command, o string) (int, bool) {
-	if o != "text" && o != "json" {
-		return c.usageError(cmd, "-o %q: want text or json", o), false
-	}
-	return 0, true
 }
 
 func (c *cli) json(v any) int {
@@ -173,6 +188,45 @@ func (c *cli) json(v any) int {
 		return c.fail(err)
 	}
 	return ExitOK
+}
+
+// table prints head and rows on standard output as aligned columns, then
+// empty, unless it is "", when there are no rows.
+func (c *cli) table(head []string, rows [][]any, empty string) int {
+	tw := tabwriter.NewWriter(c.Stdout, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, strings.Join(head, "\t"))
+	for _, r := range rows {
+		cells := make([]string, len(r))
+		for i, v := range r {
+			cells[i] = fmt.Sprint(v)
+		}
+		fmt.Fprintln(tw, strings.Join(cells, "\t"))
+	}
+	if err := tw.Flush(); err != nil {
+		return c.fail(err)
+	}
+	if len(rows) == 0 && empty != "" {
+		fmt.Fprintln(c.Stdout, empty)
+	}
+	return ExitOK
+}
+
+// listing prints items as out says: as json, each as asJSON makes it, or as
+// a table under head, a row each as row makes it, and empty in place of
+// the rows when there are none.
+func listing[T, J any](c *cli, out string, items []T, asJSON func(T) J, head []string, row func(T) []any, empty string) int {
+	if out == "json" {
+		v := make([]J, len(items))
+		for i, it := range items {
+			v[i] = asJSON(it)
+		}
+		return c.json(v)
+	}
+	rows := make([][]any, len(items))
+	for i, it := range items {
+		rows[i] = row(it)
+	}
+	return c.table(head, rows, empty)
 }
 
 // openStore opens the store and refuses one whose schema this build cannot

@@ -4,7 +4,6 @@ import (
 	"context"
 	"flag"
 	"fmt"
-	"text/tabwriter"
 	"time"
 
 	"github.com/vpngw/vpngw/internal/store"
@@ -39,13 +38,7 @@ func runOrphans(ctx context.Context, c *cli, args []string) int {
 	fs := flag.NewFlagSet(c.name, flag.ContinueOnError)
 	limit := fs.Int("limit", 100, "at most this many")
 	out := outputFlag(fs)
-	if code, ok := c.parse(cmd, fs, args); !ok {
-		return code
-	}
-	if fs.NArg() != 0 {
-		return c.usageError(cmd, "unexpected argument %q: orphans takes only flags", fs.Arg(0))
-	}
-	if code, ok := c.checkOutput(cmd, *out); !ok {
+	if code, ok := c.parse(cmd, fs, args, want{wrong: "unexpected argument %q: orphans takes only flags"}, out); !ok {
 		return code
 	}
 	if *limit < 1 {
@@ -64,27 +57,13 @@ func runOrphans(ctx context.Context, c *cli, args []string) int {
 	if more {
 		list = list[:*limit]
 	}
-	if *out == "json" {
-		recs := make([]orphan, len(list))
-		for i, o := range list {
-			recs[i] = orphan{record: recordOf(o.Request), OrphanedAt: o.OrphanedAt}
-		}
-		if code := c.json(recs); code != ExitOK {
-			return code
-		}
-	} else {
-		tw := tabwriter.NewWriter(c.Stdout, 0, 4, 2, ' ', 0)
-		fmt.Fprintln(tw, "ORPHANED\tSTATE\tGATEWAY\tREGION\tSOURCE\tID\tFAILED WITH")
-		for _, o := range list {
-			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", o.OrphanedAt.Format(time.RFC3339), o.State, o.GatewayID, o.RegionID,
-				o.Source, o.EventID, dash(clip(o.LastError, 60)))
-		}
-		if err := tw.Flush(); err != nil {
-			return c.fail(err)
-		}
-		if len(list) == 0 {
-			fmt.Fprintln(c.Stdout, "no orphan: every gateway vpngw created whose request failed was not found, or none failed")
-		}
+	code := listing(c, *out, list, func(o store.Orphan) orphan {
+		return orphan{record: recordOf(o.Request), OrphanedAt: o.OrphanedAt}
+	}, []string{"ORPHANED", "STATE", "GATEWAY", "REGION", "SOURCE", "ID", "FAILED WITH"}, func(o store.Orphan) []any {
+		return []any{o.OrphanedAt.Format(time.RFC3339), o.State, o.GatewayID, o.RegionID, o.Source, o.EventID, dash(clip(o.LastError, 60))}
+	}, "no orphan: every gateway vpngw created whose request failed was not found, or none failed")
+	if code != ExitOK {
+		return code
 	}
 	if more {
 		fmt.Fprintf(c.Stderr, "%s: more orphans than --limit %d: raise --limit\n", c.name, *limit)

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"slices"
 	"strings"
-	"text/tabwriter"
 	"time"
 
 	"github.com/vpngw/vpngw/internal/store"
@@ -53,13 +52,7 @@ func runOutboxStatus(ctx context.Context, c *cli, args []string) int {
 	cmd := find(find(commands(), "outbox"), "status")
 	fs := flag.NewFlagSet(c.name, flag.ContinueOnError)
 	out := outputFlag(fs)
-	if code, ok := c.parse(cmd, fs, args); !ok {
-		return code
-	}
-	if fs.NArg() != 0 {
-		return c.usageError(cmd, "status takes no arguments")
-	}
-	if code, ok := c.checkOutput(cmd, *out); !ok {
+	if code, ok := c.parse(cmd, fs, args, want{wrong: "status takes no arguments"}, out); !ok {
 		return code
 	}
 	sinks, err := c.Sinks()
@@ -103,26 +96,19 @@ func runOutboxStatus(ctx context.Context, c *cli, args []string) int {
 		}
 		return now.Sub(*t).Round(time.Second).String()
 	}
-	tw := tabwriter.NewWriter(c.Stdout, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "SINK\tPENDING\tOLDEST PENDING\tPARKED\tPARKED FOR")
-	for _, r := range rows {
-		fmt.Fprintf(tw, "%s\t%d\t%s\t%d\t%s\n", r.Sink, r.Pending, age(r.OldestPending), r.Parked, age(r.OldestParked))
+	table := make([][]any, len(rows))
+	for i, r := range rows {
+		table[i] = []any{r.Sink, r.Pending, age(r.OldestPending), r.Parked, age(r.OldestParked)}
 	}
-	if err := tw.Flush(); err != nil {
-		return c.fail(err)
-	}
-	return ExitOK
+	return c.table([]string{"SINK", "PENDING", "OLDEST PENDING", "PARKED", "PARKED FOR"}, table, "")
 }
 
 func runOutboxReplay(ctx context.Context, c *cli, args []string) int {
 	cmd := find(find(commands(), "outbox"), "replay")
 	fs := flag.NewFlagSet(c.name, flag.ContinueOnError)
 	limit := fs.Int("limit", 0, "replay at most N events (all when 0)")
-	if code, ok := c.parse(cmd, fs, args); !ok {
+	if code, ok := c.parse(cmd, fs, args, want{1, 1, "name one sink, as vpngwctl outbox status prints it"}, nil); !ok {
 		return code
-	}
-	if fs.NArg() != 1 {
-		return c.usageError(cmd, "name one sink, as vpngwctl outbox status prints it")
 	}
 	sinks, err := c.Sinks()
 	if err != nil {

@@ -54,11 +54,8 @@ policy or cases file has problems; 2 usage.
 func runPolicyLint(_ context.Context, c *cli, args []string) int {
 	cmd := find(find(commands(), "policy"), "lint")
 	fs := flag.NewFlagSet(c.name, flag.ContinueOnError)
-	if code, ok := c.parse(cmd, fs, args); !ok {
+	if code, ok := c.parse(cmd, fs, args, want{1, 1, "name one policy file"}, nil); !ok {
 		return code
-	}
-	if fs.NArg() != 1 {
-		return c.usageError(cmd, "name one policy file")
 	}
 	p, err := policy.Load(fs.Arg(0))
 	if err != nil {
@@ -85,13 +82,7 @@ func runPolicyTest(_ context.Context, c *cli, args []string) int {
 	fs := flag.NewFlagSet(c.name, flag.ContinueOnError)
 	verbose := fs.Bool("v", false, "print every case")
 	out := outputFlag(fs)
-	if code, ok := c.parse(cmd, fs, args); !ok {
-		return code
-	}
-	if fs.NArg() != 2 {
-		return c.usageError(cmd, "name a policy file and a cases file")
-	}
-	if code, ok := c.checkOutput(cmd, *out); !ok {
+	if code, ok := c.parse(cmd, fs, args, want{2, 2, "name a policy file and a cases file"}, out); !ok {
 		return code
 	}
 	p, err := policy.Load(fs.Arg(0))

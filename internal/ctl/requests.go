@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"slices"
 	"strings"
-	"text/tabwriter"
 	"time"
 
 	"github.com/vpngw/vpngw/internal/policy"
@@ -158,13 +157,7 @@ func runList(ctx context.Context, c *cli, args []string) int {
 	sinceF := fs.String("since", "", "age or time")
 	limit := fs.Int("limit", 100, "at most this many")
 	out := outputFlag(fs)
-	if code, ok := c.parse(cmd, fs, args); !ok {
-		return code
-	}
-	if fs.NArg() != 0 {
-		return c.usageError(cmd, "unexpected argument %q: list takes only flags", fs.Arg(0))
-	}
-	if code, ok := c.checkOutput(cmd, *out); !ok {
+	if code, ok := c.parse(cmd, fs, args, want{wrong: "unexpected argument %q: list takes only flags"}, out); !ok {
 		return code
 	}
 	states, err := parseStates(*stateF)
@@ -196,27 +189,11 @@ func runList(ctx context.Context, c *cli, args []string) int {
 		more = len(reqs) - *limit
 		reqs = reqs[:*limit]
 	}
-	if *out == "json" {
-		recs := make([]record, len(reqs))
-		for i, r := range reqs {
-			recs[i] = recordOf(r)
-		}
-		if code := c.json(recs); code != ExitOK {
-			return code
-		}
-	} else {
-		tw := tabwriter.NewWriter(c.Stdout, 0, 4, 2, ' ', 0)
-		fmt.Fprintln(tw, "CREATED\tSTATE\tSOURCE\tID\tGATEWAY\tATTEMPTS\tLAST ERROR")
-		for _, r := range reqs {
-			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%d\t%s\n", r.CreatedAt.Format(time.RFC3339), r.State, r.Source, r.EventID,
-				dash(r.GatewayID), r.Attempts, dash(clip(r.LastError, 60)))
-		}
-		if err := tw.Flush(); err != nil {
-			return c.fail(err)
-		}
-		if len(reqs) == 0 {
-			fmt.Fprintln(c.Stdout, "no request matches")
-		}
+	code := listing(c, *out, reqs, recordOf, []string{"CREATED", "STATE", "SOURCE", "ID", "GATEWAY", "ATTEMPTS", "LAST ERROR"}, func(r store.Request) []any {
+		return []any{r.CreatedAt.Format(time.RFC3339), r.State, r.Source, r.EventID, dash(r.GatewayID), r.Attempts, dash(clip(r.LastError, 60))}
+	}, "no request matches")
+	if code != ExitOK {
+		return code
 	}
 	if more > 0 {
 		fmt.Fprintf(c.Stderr, "%s: %d more requests match: narrow with --state, --source or --since, or raise --limit\n", c.name, more)
@@ -266,6 +243,24 @@ func (e errNoRequest) Error() string {
 	return fmt.Sprintf("no request %s in %s: give the source and id of the request's event as sent, or the id of its gateway (vpngwctl requests list shows both)", e.what, e.where)
 }
 
+// requestArgs are the arguments that name one request.
+var requestArgs = want{1, 2, "name the request: <source> <id>, or <gateway id>"}
+
+// withRequest opens the store, finds the request args name and hands both
+// to use; the store is closed when use returns.
+func (c *cli) withRequest(ctx context.Context, args []string, use func(s Store, rec store.Request) int) int {
+	s, err := c.openStore(ctx)
+	if err != nil {
+		return c.fail(err)
+	}
+	defer s.Close()
+	rec, err := c.lookup(ctx, s, args)
+	if err != nil {
+		return c.fail(err)
+	}
+	return use(s, rec)
+}
+
 // lookup finds the request args name: <source> <id>, or <gateway id>.
 func (c *cli) lookup(ctx context.Context, s Store, args []string) (store.Request, error) {
 	if len(args) == 2 {
@@ -290,29 +285,21 @@ func runShow(ctx context.Context, c *cli, args []string) int {
 	cmd := &command{name: "show", usage: showUsage}
 	fs := flag.NewFlagSet(c.name, flag.ContinueOnError)
 	out := outputFlag(fs)
-	if code, ok := c.parse(cmd, fs, args); !ok {
+	if code, ok := c.parse(cmd, fs, args, requestArgs, out); !ok {
 		return code
 	}
-	if fs.NArg() != 1 && fs.NArg() != 2 {
-		return c.usageError(cmd, "name the request: <source> <id>, or <gateway id>")
-	}
-	if code, ok := c.checkOutput(cmd, *out); !ok {
-		return code
-	}
-	s, err := c.openStore(ctx)
-	if err != nil {
-		return c.fail(err)
-	}
-	defer s.Close()
-	rec, err := c.lookup(ctx, s, fs.Args())
-	if err != nil {
-		return c.fail(err)
-	}
+	return c.withRequest(ctx, fs.Args(), func(s Store, rec store.Request) int {
+		return c.show(ctx, s, rec, *out)
+	})
+}
+
+// show prints rec and its history, as out says: text or json.
+func (c *cli) show(ctx context.Context, s Store, rec store.Request, out string) int {
 	h, err := s.History(ctx, rec.Key)
 	if err != nil {
 		return c.fail(err)
 	}
-	if *out == "json" {
+	if out == "json" {
 		type entry struct {
 			At           time.Time
 			State        store.State
@@ -337,36 +324,29 @@ func runShow(ctx context.Context, c *cli, args []string) int {
 	if rec.LastError != "" {
 		fmt.Fprintf(c.Stdout, "last error: %s\n", rec.LastError)
 	}
-	tw := tabwriter.NewWriter(c.Stdout, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "TIME\tSTATE\tACTOR\tGATEWAY\tREASON")
-	for _, e := range h {
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", e.At.Format(time.RFC3339), e.State, e.Actor, dash(e.GatewayID), e.Reason)
+	rows := make([][]any, len(h))
+	for i, e := range h {
+		rows[i] = []any{e.At.Format(time.RFC3339), e.State, e.Actor, dash(e.GatewayID), e.Reason}
 	}
-	if err := tw.Flush(); err != nil {
-		return c.fail(err)
-	}
-	return ExitOK
+	return c.table([]string{"TIME", "STATE", "ACTOR", "GATEWAY", "REASON"}, rows, "")
 }
 
 // change runs redrive or cancel: parse, find the request, check its state,
 // and act through the provision use case as the operator.
 func (c *cli) change(ctx context.Context, cmd *command, fs *flag.FlagSet, args []string,
 	act func(ctx context.Context, p Provisioner, s Store, rec store.Request) int) int {
-	if code, ok := c.parse(cmd, fs, args); !ok {
+	if code, ok := c.parse(cmd, fs, args, requestArgs, nil); !ok {
 		return code
 	}
-	if fs.NArg() != 1 && fs.NArg() != 2 {
-		return c.usageError(cmd, "name the request: <source> <id>, or <gateway id>")
-	}
-	s, err := c.openStore(ctx)
-	if err != nil {
-		return c.fail(err)
-	}
-	defer s.Close()
-	rec, err := c.lookup(ctx, s, fs.Args())
-	if err != nil {
-		return c.fail(err)
-	}
+	return c.withRequest(ctx, fs.Args(), func(s Store, rec store.Request) int {
+		return c.changeRequest(ctx, cmd, s, rec, act)
+	})
+}
+
+// changeRequest acts on rec, found in s for the command cmd, if its state
+// allows.
+func (c *cli) changeRequest(ctx context.Context, cmd *command, s Store, rec store.Request,
+	act func(ctx context.Context, p Provisioner, s Store, rec store.Request) int) int {
 	if rec.State != store.Received {
 		gw := ""
 		if rec.GatewayID != "" {
@@ -419,7 +399,7 @@ func runCancel(ctx context.Context, c *cli, args []string) int {
 	cmd := find(find(commands(), "requests"), "cancel")
 	fs := flag.NewFlagSet(c.name, flag.ContinueOnError)
 	reason := fs.String("reason", "", "why the request is cancelled (required; its requester reads it)")
-	if code, ok := c.parse(cmd, fs, args); !ok {
+	if code, ok := c.parse(cmd, fs, args, anyArgs, nil); !ok {
 		return code
 	}
 	if strings.TrimSpace(*reason) == "" {

@@ -13,18 +13,31 @@ import (
 
 const src = "acs:eventbridge:tickets"
 
+// leftReceived starts a stack and delivers the create request id of src
+// while the access key is deleted: an operator fault leaves it received.
+// restoreKey puts the key back.
+func leftReceived(t *testing.T, id string) (s *apptest.Stack, env []string, restoreKey func()) {
+	t.Helper()
+	s = apptest.New(t, apptest.WithWallClock())
+	if err := s.API.RemoveAccessKey(vpcsim.DefaultAccessKeyID); err != nil {
+		t.Fatal(err)
+	}
+	if err := provision(t, s, src, id); err == nil {
+		t.Fatal("provision with the key deleted succeeded")
+	}
+	return s, ctlEnv(s), func() {
+		t.Helper()
+		if err := s.API.SetAccessKey(vpcsim.Credential{AccessKeyID: vpcsim.DefaultAccessKeyID, AccessKeySecret: vpcsim.DefaultAccessKeySecret}); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
 // A request left received by an operator fault (the access key deleted),
 // re-driven once the key is back, creates its gateway once: a second
 // re-drive is refused, and the history says the operator did it.
 func TestRedriveAfterOperatorFaultCreatesOnce(t *testing.T) {
-	s := apptest.New(t, apptest.WithWallClock())
-	env := ctlEnv(s)
-	if err := s.API.RemoveAccessKey(vpcsim.DefaultAccessKeyID); err != nil {
-		t.Fatal(err)
-	}
-	if err := provision(t, s, src, "OPS-1"); err == nil {
-		t.Fatal("provision with the key deleted succeeded")
-	}
+	s, env, restoreKey := leftReceived(t, "OPS-1")
 	if n := len(s.API.Gateways()); n != 0 {
 		t.Fatalf("%d gateways before the re-drive", n)
 	}
@@ -36,9 +49,7 @@ func TestRedriveAfterOperatorFaultCreatesOnce(t *testing.T) {
 	if r := ctl(t, env, "requests", "redrive", src, "OPS-1"); r.code != 1 || !strings.Contains(r.errOut, "still received") || len(s.API.Gateways()) != 0 {
 		t.Fatalf("re-drive while the key is missing: %v", r)
 	}
-	if err := s.API.SetAccessKey(vpcsim.Credential{AccessKeyID: vpcsim.DefaultAccessKeyID, AccessKeySecret: vpcsim.DefaultAccessKeySecret}); err != nil {
-		t.Fatal(err)
-	}
+	restoreKey()
 	r := ctl(t, env, "requests", "redrive", src, "OPS-1")
 	if r.code != 0 || !strings.Contains(r.out, "request "+src+" OPS-1: pending, gateway vpn-") {
 		t.Fatalf("re-drive: %v", r)
@@ -79,20 +90,11 @@ func TestRedriveAfterOperatorFaultCreatesOnce(t *testing.T) {
 // request that has a gateway, or whose attempt may have made one, is
 // refused.
 func TestCancel(t *testing.T) {
-	s := apptest.New(t, apptest.WithWallClock())
-	env := ctlEnv(s)
-	if err := s.API.RemoveAccessKey(vpcsim.DefaultAccessKeyID); err != nil {
-		t.Fatal(err)
-	}
-	if err := provision(t, s, src, "OPS-2"); err == nil {
-		t.Fatal("provision with the key deleted succeeded")
-	}
+	s, env, restoreKey := leftReceived(t, "OPS-2")
 	if r := ctl(t, env, "requests", "cancel", src, "OPS-2"); r.code != 2 || !strings.Contains(r.errOut, "--reason is required") {
 		t.Fatalf("cancel without a reason: %v", r)
 	}
-	if err := s.API.SetAccessKey(vpcsim.Credential{AccessKeyID: vpcsim.DefaultAccessKeyID, AccessKeySecret: vpcsim.DefaultAccessKeySecret}); err != nil {
-		t.Fatal(err)
-	}
+	restoreKey()
 	r := ctl(t, env, "requests", "cancel", "--reason", "duplicate of OPS-3", src, "OPS-2")
 	if r.code != 0 || !strings.Contains(r.out, "OPS-2: failed (Cancelled)") {
 		t.Fatalf("cancel: %v", r)

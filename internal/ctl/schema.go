@@ -31,42 +31,33 @@ failed; 2 usage.
 ` + envHelp
 
 func runMigrate(ctx context.Context, c *cli, args []string) int {
-	cmd := find(commands(), "migrate")
-	fs := flag.NewFlagSet(c.name, flag.ContinueOnError)
-	if code, ok := c.parse(cmd, fs, args); !ok {
-		return code
-	}
-	if fs.NArg() != 0 {
-		return c.usageError(cmd, "migrate takes no arguments")
-	}
-	s, err := c.OpenStore(ctx)
-	if err != nil {
-		return c.fail(err)
-	}
-	defer s.Close()
-	line, err := s.Migrate(ctx)
-	if err != nil {
-		return c.fail(err)
-	}
-	fmt.Fprintln(c.Stdout, line)
-	return ExitOK
+	return c.schemaCommand(ctx, "migrate", args, func(s Store) (string, bool, error) {
+		line, err := s.Migrate(ctx)
+		return line, true, err
+	})
 }
 
 func runSchema(ctx context.Context, c *cli, args []string) int {
-	cmd := find(commands(), "schema")
+	return c.schemaCommand(ctx, "schema", args, func(s Store) (string, bool, error) {
+		return s.Schema(ctx)
+	})
+}
+
+// schemaCommand runs migrate or schema: it takes no arguments, opens the
+// store whatever its schema, prints the line do answers and fails when
+// the schema is not current.
+func (c *cli) schemaCommand(ctx context.Context, name string, args []string, do func(Store) (line string, current bool, err error)) int {
+	cmd := find(commands(), name)
 	fs := flag.NewFlagSet(c.name, flag.ContinueOnError)
-	if code, ok := c.parse(cmd, fs, args); !ok {
+	if code, ok := c.parse(cmd, fs, args, want{wrong: cmd.name + " takes no arguments"}, nil); !ok {
 		return code
-	}
-	if fs.NArg() != 0 {
-		return c.usageError(cmd, "schema takes no arguments")
 	}
 	s, err := c.OpenStore(ctx)
 	if err != nil {
 		return c.fail(err)
 	}
 	defer s.Close()
-	line, current, err := s.Schema(ctx)
+	line, current, err := do(s)
 	if err != nil {
 		return c.fail(err)
 	}

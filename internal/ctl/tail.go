@@ -38,13 +38,7 @@ func runTail(ctx context.Context, c *cli, args []string) int {
 	typeF := fs.String("type", "", "event type glob")
 	count := fs.Int("count", 0, "stop after N events")
 	out := outputFlag(fs)
-	if code, ok := c.parse(cmd, fs, args); !ok {
-		return code
-	}
-	if fs.NArg() != 0 {
-		return c.usageError(cmd, "tail takes only flags")
-	}
-	if code, ok := c.checkOutput(cmd, *out); !ok {
+	if code, ok := c.parse(cmd, fs, args, want{wrong: "tail takes only flags"}, out); !ok {
 		return code
 	}
 	if *count < 0 {

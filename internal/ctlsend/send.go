@@ -2,6 +2,7 @@ package ctlsend
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -195,10 +196,7 @@ func NewRequest(ctx context.Context, o Options, getenv func(string) string, now 
 		if err != nil {
 			return nil, err
 		}
-		user := o.User
-		if user == "" {
-			user = "U0VPNGWCTL"
-		}
+		user := cmp.Or(o.User, "U0VPNGWCTL")
 		body := []byte(url.Values{
 			"command": {o.Command}, "text": {o.Text}, "team_id": {o.Team},
 			"user_id": {user}, "user_name": {"vpngwctl"}, "trigger_id": {id},
@@ -210,10 +208,7 @@ func NewRequest(ctx context.Context, o Options, getenv func(string) string, now 
 		if err != nil {
 			return nil, err
 		}
-		user := o.User
-		if user == "" {
-			user = "vpngwctl"
-		}
+		user := cmp.Or(o.User, "vpngwctl")
 		var msg webhook.DingTalkMessage
 		msg.MsgType, msg.Text.Content, msg.MsgID, msg.ConversationID, msg.SenderStaffID = "text", o.Text, id, o.Conversation, user
 		body, err := json.Marshal(msg)

@@ -3,7 +3,6 @@ package intake_test
 import (
 	"fmt"
 	"net/http"
-	"strings"
 	"testing"
 
 	"github.com/vpngw/vpngw/internal/intake"
@@ -20,19 +19,12 @@ func BenchmarkFromPayloadEventBridge(b *testing.B) {
 }
 
 func BenchmarkFromPayloadFullBatch(b *testing.B) {
-	var sb strings.Builder
-	sb.WriteString("[")
-	for i := range intake.MaxBatch {
-		if i > 0 {
-			sb.WriteString(",")
-		}
-		fmt.Fprintf(&sb, `{"specversion":"1.0","id":"e%d","source":"acs:eventbridge:cn-hangzhou:123:/custom/vpngw",`+
+	payload := fullBatch(func(i int) string {
+		return fmt.Sprintf(`{"specversion":"1.0","id":"e%d","source":"acs:eventbridge:cn-hangzhou:123:/custom/vpngw",`+
 			`"type":"io.vpngw.gateway.requested","datacontenttype":"application/json;charset=utf-8",`+
 			`"aliyunaccountid":"123","aliyunpublishtime":"2024-03-01T10:00:00.100Z","aliyuneventbusname":"default",`+
 			`"data":{"RegionId":"cn-hangzhou","VpcId":"vpc-%d","Bandwidth":5}}`, i, i)
-	}
-	sb.WriteString("]")
-	payload := []byte(sb.String())
+	})
 	b.SetBytes(int64(len(payload)))
 	for b.Loop() {
 		if _, err := intake.FromPayload(payload); err != nil {

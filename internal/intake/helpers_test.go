@@ -39,6 +39,35 @@ type want struct {
 	problems []string
 }
 
+// checkItems checks what from (FromHTTP, FromPayload) answered: no error,
+// and the items wanted, in order.
+func checkItems(t *testing.T, from string, items []intake.Item, err error, want []want) {
+	t.Helper()
+	if err != nil {
+		t.Fatalf("%s: %v", from, err)
+	}
+	if len(items) != len(want) {
+		t.Fatalf("got %d items, want %d: %+v", len(items), len(want), items)
+	}
+	for i, w := range want {
+		checkItem(t, items[i], i, w)
+	}
+}
+
+// fullBatch is a batch of intake.MaxBatch events, event(i) the i-th.
+func fullBatch(event func(i int) string) []byte {
+	var b strings.Builder
+	b.WriteString("[")
+	for i := range intake.MaxBatch {
+		if i > 0 {
+			b.WriteString(",")
+		}
+		b.WriteString(event(i))
+	}
+	b.WriteString("]")
+	return []byte(b.String())
+}
+
 func checkItem(t *testing.T, got intake.Item, index int, w want) {
 	t.Helper()
 	if got.Index != index {

@@ -51,6 +51,12 @@ func TestFromHTTP(t *testing.T) {
 	binID := request.Identity{Source: "/tests/binary", EventID: "bin-1", Subject: "team-b"}
 	structured := `{"specversion":"1.0","id":"st-1","source":"/tests/structured","type":"io.vpngw.gateway.requested",` +
 		`"aliyunpublishtime":"2024-03-01T10:00:00.100Z","data":` + gatewayData + `}`
+	structuredItem := []want{{
+		identity:   request.Identity{Source: "/tests/structured", EventID: "st-1"},
+		typ:        events.TypeRequested,
+		data:       gatewayData,
+		extensions: map[string]string{"aliyunpublishtime": "2024-03-01T10:00:00.100Z"},
+	}}
 	tests := []struct {
 		name    string
 		headers map[string][]string
@@ -102,12 +108,7 @@ func TestFromHTTP(t *testing.T) {
 			name:    "structured mode with charset",
 			headers: map[string][]string{"Content-Type": {"application/cloudevents+json; charset=UTF-8"}},
 			body:    structured,
-			want: []want{{
-				identity:   request.Identity{Source: "/tests/structured", EventID: "st-1"},
-				typ:        events.TypeRequested,
-				data:       gatewayData,
-				extensions: map[string]string{"aliyunpublishtime": "2024-03-01T10:00:00.100Z"},
-			}},
+			want:    structuredItem,
 		},
 		{
 			name: "structured mode ignores ce-* headers",
@@ -115,12 +116,7 @@ func TestFromHTTP(t *testing.T) {
 				"Content-Type": {"application/cloudevents+json"}, "Ce-Id": {"from-header"}, "Ce-Specversion": {"1.0"},
 			},
 			body: structured,
-			want: []want{{
-				identity:   request.Identity{Source: "/tests/structured", EventID: "st-1"},
-				typ:        events.TypeRequested,
-				data:       gatewayData,
-				extensions: map[string]string{"aliyunpublishtime": "2024-03-01T10:00:00.100Z"},
-			}},
+			want: structuredItem,
 		},
 		{
 			name:    "batch mode, one malformed",
@@ -154,15 +150,7 @@ func TestFromHTTP(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			items, err := intake.FromHTTP(newRequest(t, tt.headers, tt.body), 0)
-			if err != nil {
-				t.Fatalf("FromHTTP: %v", err)
-			}
-			if len(items) != len(tt.want) {
-				t.Fatalf("got %d items, want %d: %+v", len(items), len(tt.want), items)
-			}
-			for i, w := range tt.want {
-				checkItem(t, items[i], i, w)
-			}
+			checkItems(t, "FromHTTP", items, err, tt.want)
 		})
 	}
 }

@@ -138,15 +138,7 @@ func TestFromPayloadShapes(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			items, err := intake.FromPayload(tt.payload)
-			if err != nil {
-				t.Fatalf("FromPayload: %v", err)
-			}
-			if len(items) != len(tt.want) {
-				t.Fatalf("got %d items, want %d: %+v", len(items), len(tt.want), items)
-			}
-			for i, w := range tt.want {
-				checkItem(t, items[i], i, w)
-			}
+			checkItems(t, "FromPayload", items, err, tt.want)
 		})
 	}
 }
@@ -184,16 +176,9 @@ func TestFromPayloadEnvelopeErrors(t *testing.T) {
 }
 
 func TestFromPayloadAcceptsFullBatch(t *testing.T) {
-	var b strings.Builder
-	b.WriteString("[")
-	for i := range intake.MaxBatch {
-		if i > 0 {
-			b.WriteString(",")
-		}
-		fmt.Fprintf(&b, `{"specversion":"1.0","id":"e%d","source":"/s","type":"t","data":{"N":%d}}`, i, i)
-	}
-	b.WriteString("]")
-	items, err := intake.FromPayload([]byte(b.String()))
+	items, err := intake.FromPayload(fullBatch(func(i int) string {
+		return fmt.Sprintf(`{"specversion":"1.0","id":"e%d","source":"/s","type":"t","data":{"N":%d}}`, i, i)
+	}))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -327,6 +312,19 @@ func TestFromPayloadNonJSONDataIsOnlyContentTypeError(t *testing.T) {
 	}
 }
 
+// withMediaType is what FromPayload makes of the base event with
+// datacontenttype ct.
+func withMediaType(t *testing.T, ct string) []intake.Item {
+	t.Helper()
+	m := baseEvent()
+	m["datacontenttype"] = ct
+	items, err := intake.FromPayload(mustJSON(t, m))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return items
+}
+
 func TestFromPayloadJSONMediaTypes(t *testing.T) {
 	for _, ct := range []string{
 		"application/json", "application/json;charset=utf-8", "application/json; charset=UTF-8",
@@ -334,12 +332,7 @@ func TestFromPayloadJSONMediaTypes(t *testing.T) {
 		"application/json; charset=utf8",
 	} {
 		t.Run(ct, func(t *testing.T) {
-			m := baseEvent()
-			m["datacontenttype"] = ct
-			items, err := intake.FromPayload(mustJSON(t, m))
-			if err != nil {
-				t.Fatal(err)
-			}
+			items := withMediaType(t, ct)
 			if items[0].Err != nil || items[0].Data == nil {
 				t.Fatalf("item = %+v", items[0])
 			}
@@ -347,12 +340,7 @@ func TestFromPayloadJSONMediaTypes(t *testing.T) {
 	}
 	for _, ct := range []string{"text/plain", "application/xml", "application/octet-stream", "application/jsonl", "text/json-seq"} {
 		t.Run(ct, func(t *testing.T) {
-			m := baseEvent()
-			m["datacontenttype"] = ct
-			items, err := intake.FromPayload(mustJSON(t, m))
-			if err != nil {
-				t.Fatal(err)
-			}
+			items := withMediaType(t, ct)
 			checkProblems(t, items[0].Err, []string{"datacontenttype|not JSON"})
 		})
 	}

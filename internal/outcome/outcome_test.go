@@ -9,6 +9,7 @@ import (
 
 	"github.com/vpngw/vpngw/events"
 	"github.com/vpngw/vpngw/internal/outcome"
+	"github.com/vpngw/vpngw/internal/outgoing"
 )
 
 func TestIDsDependOnlyOnRequestAndType(t *testing.T) {
@@ -67,6 +68,23 @@ func worst(n int) string {
 // the characters JSON spells longest. Each must stay under
 // events.MaxOutcomeBytes, keep the first MaxErrors errors (or as many failed
 // items as fit) in order and count the rest.
+// newWithinBound makes the outcome of type typ for data, wants it within
+// events.MaxOutcomeBytes (what names it), and decodes it into v.
+func newWithinBound(t *testing.T, what, typ string, m outcome.Meta, data, v any) outgoing.Event {
+	t.Helper()
+	e, err := outcome.New(typ, m, data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(e.Body) > events.MaxOutcomeBytes {
+		t.Errorf("%s: %d bytes, over the bound of %d", what, len(e.Body), events.MaxOutcomeBytes)
+	}
+	if err := json.Unmarshal(e.Body, v); err != nil {
+		t.Fatal(err)
+	}
+	return e
+}
+
 func TestOutcomesStayUnderTheSizeBound(t *testing.T) {
 	big := worst(1 << 20)
 	m := outcome.Meta{RequestKey: "k", Subject: big, TraceParent: "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01", Time: time.Now()}
@@ -77,17 +95,8 @@ func TestOutcomesStayUnderTheSizeBound(t *testing.T) {
 		errs[i] = events.FieldError{Field: "F" + big[:i%7], Value: big, Allowed: big, Message: big}
 	}
 	f := events.Failed{Request: ref, Stage: big, Code: big, Message: big, Errors: errs, RequestId: big, VpnGatewayId: big, RegionId: big}
-	e, err := outcome.New(events.TypeFailed, m, f)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(e.Body) > events.MaxOutcomeBytes {
-		t.Errorf("worst failed event: %d bytes, over the bound of %d", len(e.Body), events.MaxOutcomeBytes)
-	}
 	var got struct{ Data events.Failed }
-	if err := json.Unmarshal(e.Body, &got); err != nil {
-		t.Fatal(err)
-	}
+	e := newWithinBound(t, "worst failed event", events.TypeFailed, m, f, &got)
 	if n := len(got.Data.Errors); n == 0 || n+got.Data.ErrorsOmitted != len(errs) {
 		t.Errorf("worst failed event keeps %d errors and omits %d; want some kept and the rest of %d counted", n, got.Data.ErrorsOmitted, len(errs))
 	}
@@ -98,7 +107,7 @@ func TestOutcomesStayUnderTheSizeBound(t *testing.T) {
 	for i := range plain {
 		plain[i] = events.FieldError{Field: fmt.Sprintf("Extra%03d", i), Allowed: "one of RegionId, VpcId, Bandwidth", Message: fmt.Sprintf("Extra%03d is not a parameter", i)}
 	}
-	e, err = outcome.New(events.TypeFailed, outcome.Meta{RequestKey: "k", Time: time.Now()}, events.Failed{Request: events.RequestRef{Source: "/s", EventID: "1"},
+	e, err := outcome.New(events.TypeFailed, outcome.Meta{RequestKey: "k", Time: time.Now()}, events.Failed{Request: events.RequestRef{Source: "/s", EventID: "1"},
 		Stage: events.StageValidation, Code: events.CodeInvalidRequest, Message: "invalid", Errors: plain})
 	if err != nil {
 		t.Fatal(err)
@@ -116,17 +125,8 @@ func TestOutcomesStayUnderTheSizeBound(t *testing.T) {
 		items[i] = events.BatchItemFailure{Index: i, EventID: big, VpnGatewayId: big, Reason: big}
 	}
 	b := events.BatchCompleted{Request: ref, Total: len(items), Failed: len(items), FailedItems: items}
-	e, err = outcome.New(events.TypeBatchCompleted, m, b)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(e.Body) > events.MaxOutcomeBytes {
-		t.Errorf("worst batch summary: %d bytes, over the bound of %d", len(e.Body), events.MaxOutcomeBytes)
-	}
 	var sum struct{ Data events.BatchCompleted }
-	if err := json.Unmarshal(e.Body, &sum); err != nil {
-		t.Fatal(err)
-	}
+	e = newWithinBound(t, "worst batch summary", events.TypeBatchCompleted, m, b, &sum)
 	if n := len(sum.Data.FailedItems); n == 0 || n+sum.Data.FailedItemsOmitted != len(items) || sum.Data.FailedItems[n-1].Index != n-1 {
 		t.Errorf("worst batch summary keeps %d items and omits %d; want the first ones kept and the rest of %d counted", n, sum.Data.FailedItemsOmitted, len(items))
 	}

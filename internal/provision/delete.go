@@ -69,9 +69,7 @@ func (s *Service) recordDelete(ctx context.Context, log *slog.Logger, in Input, 
 		// Left Received by an earlier delivery: delete with its recorded
 		// token, unless this delivery is another request under its id.
 		if !sameDelivery(got, in) {
-			res := resultOf(id, got)
-			res.Message = "the id is already used by a request with other data or from another sender; that request's record is answered and nothing was changed: send a new id"
-			return got, id, res, false, nil
+			return got, id, otherDelivery(id, got), false, nil
 		}
 		if res, settled, err := s.redecideDelete(ctx, log, id, got); settled || err != nil {
 			return got, id, res, false, err
@@ -426,18 +424,14 @@ func expiryDelete(rec, created store.Request, now time.Time) bool {
 		!created.ExpiresAt.IsZero() && !now.Before(created.ExpiresAt)
 }
 
-// OrphanSuffix ends the id of the delete request reconcile records for an
-// orphan: the gateway of a create request announced failed.
-const OrphanSuffix = "/orphan"
-
 // orphanDelete says whether rec is the deletion reconcile records for the
-// orphaned gateway of created (its id is created's with OrphanSuffix, from
-// created's source, created failed) while the policy in force still says
-// orphans: delete.
+// orphaned gateway of created (its id is created's with
+// request.OrphanSuffix, from created's source, created failed) while the
+// policy in force still says orphans: delete.
 func (s *Service) orphanDelete(rec, created store.Request) bool {
 	op, ok := s.policy.(interface{ Orphans() string })
 	return ok && op.Orphans() == policy.OrphansDelete &&
-		rec.Source == created.Source && rec.EventID == created.EventID+OrphanSuffix && created.State == store.Failed
+		rec.Source == created.Source && rec.EventID == created.EventID+request.OrphanSuffix && created.State == store.Failed
 }
 
 // ExpirySuffix ends the id of the delete request vpngw makes at a

@@ -461,9 +461,7 @@ func (s *Service) record(ctx context.Context, in Input) (rec store.Request, id r
 		// and changes nothing.
 		if !sameDelivery(got, in) {
 			log.WarnContext(ctx, "delivery answered from the record: its id is already used by a request with other data or from another sender", "state", got.State)
-			res := resultOf(id, got)
-			res.Message = "the id is already used by a request with other data or from another sender; that request's record is answered and nothing was changed: send a new id"
-			return got, id, res, false, nil
+			return got, id, otherDelivery(id, got), false, nil
 		}
 		if res, settled, derr := s.redecide(ctx, log, id, got); settled || derr != nil {
 			return got, id, res, false, derr
@@ -950,6 +948,15 @@ func Conflicted(rs []Result) bool {
 		}
 	}
 	return false
+}
+
+// otherDelivery answers a delivery under the id of the recorded request r
+// that is not r (other data, another sender): r's result, saying nothing
+// was changed.
+func otherDelivery(id request.Identity, r store.Request) Result {
+	res := resultOf(id, r)
+	res.Message = "the id is already used by a request with other data or from another sender; that request's record is answered and nothing was changed: send a new id"
+	return res
 }
 
 func resultOf(id request.Identity, r store.Request) Result {

@@ -68,24 +68,8 @@ func (s *Service) settleDeletion(ctx context.Context, log *slog.Logger, rep *Rep
 			return false
 		}
 	}
-	note := store.Note{Actor: store.ActorReconcile, Reason: truncate(reason)}
-	_, err = s.store.Transition(ctx, r.Key, []store.State{store.Pending}, to, rep.Owner, store.Change{LastError: lastError(to, reason), Note: note},
-		[]store.Event{{RequestKey: r.Key, Event: e, CreatedAt: now}})
-	switch {
-	case errors.Is(err, store.ErrConflict):
-		log.WarnContext(ctx, "request settled by another tick", "request_key", r.Key)
-		return true
-	case err != nil:
-		rep.Errors = append(rep.Errors, fmt.Sprintf("record %s: %v", r.Key, err))
-		return false
-	}
-	if to == store.Deleted {
-		rep.Deleted++
-	} else {
-		rep.Failed++
-	}
-	log.InfoContext(ctx, "deletion settled", "request_key", r.Key, "gateway_id", r.GatewayID, "state", to)
-	return true
+	c := store.Change{LastError: lastError(to, reason), Note: store.Note{Actor: store.ActorReconcile, Reason: truncate(reason)}}
+	return s.record(ctx, log, rep, r, now, to, e, c, "deletion settled")
 }
 
 // lastError is what a settled request keeps as its last error: the reason

@@ -64,10 +64,6 @@ func WithOrphans(st OrphanStore, action func() string) Option {
 	}
 }
 
-// OrphanSuffix ends the id of the delete request recorded for an orphan;
-// provision.OrphanSuffix, by which the delete path knows it, is the same.
-const OrphanSuffix = "/orphan"
-
 // checkOrphans looks for the gateways of the failed requests due a look,
 // region by region, and announces those it finds.
 func (s *Service) checkOrphans(ctx context.Context, log *slog.Logger, rep *Report, want map[string]bool) {
@@ -189,7 +185,7 @@ func (s *Service) orphaned(ctx context.Context, log *slog.Logger, rep *Report, r
 	reason := fmt.Sprintf("gateway %s exists (%s) although the request was announced failed; orphans: %s in the operator policy", g.VpnGatewayId, g.Status, action)
 	if action == policy.OrphansDelete {
 		data.Action = events.OrphanDelete
-		data.Deletion = &events.CreateRef{Source: r.Source, EventID: r.EventID + OrphanSuffix}
+		data.Deletion = &events.CreateRef{Source: r.Source, EventID: r.EventID + request.OrphanSuffix}
 		reason += ", so it is deleted by request " + r.Source + " " + data.Deletion.EventID
 	}
 	e, err := outcome.New(events.TypeOrphaned, outcome.Meta{RequestKey: r.Key, Subject: g.VpnGatewayId, TraceParent: r.TraceParent, Time: now}, data)
@@ -219,7 +215,7 @@ func (s *Service) orphaned(ctx context.Context, log *slog.Logger, rep *Report, r
 // failure leaves it received, re-driven by a later tick).
 func (s *Service) deleteOrphan(ctx context.Context, log *slog.Logger, rep *Report, r store.Request, g cloud.Gateway) {
 	now := s.now()
-	id := request.IdentityOf(r.Source, r.EventID+OrphanSuffix)
+	id := request.IdentityOf(r.Source, r.EventID+request.OrphanSuffix)
 	params, err := json.Marshal(events.DeleteRequest{RegionId: r.RegionID, VpnGatewayId: g.VpnGatewayId,
 		Request: &events.CreateRef{Source: r.Source, EventID: r.EventID}})
 	if err != nil {

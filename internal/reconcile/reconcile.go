@@ -14,6 +14,7 @@ import (
 	"github.com/vpngw/vpngw/internal/cloud"
 	"github.com/vpngw/vpngw/internal/outbox"
 	"github.com/vpngw/vpngw/internal/outcome"
+	"github.com/vpngw/vpngw/internal/outgoing"
 	"github.com/vpngw/vpngw/internal/store"
 )
 
@@ -496,24 +497,34 @@ func (s *Service) settle(ctx context.Context, log *slog.Logger, rep *Report, r s
 	if to == store.Active {
 		note.Reason = fmt.Sprintf("DescribeVpnGateways lists %s %s", g.VpnGatewayId, g.Status)
 	}
-	_, err = s.store.Transition(ctx, r.Key, []store.State{store.Pending}, to, rep.Owner, store.Change{LastError: reason, Note: note},
+	return s.record(ctx, log, rep, r, now, to, e, store.Change{LastError: reason, Note: note}, "gateway settled")
+}
+
+// record moves the pending request r to its settled state to, with c and
+// its outcome event e in the same write, counts it in rep and logs it as
+// msg. It reports whether r is settled: a conflict means the lease expired
+// and another tick settled r, whose event, with the same id, is the one
+// that counts.
+func (s *Service) record(ctx context.Context, log *slog.Logger, rep *Report, r store.Request, now time.Time, to store.State, e outgoing.Event, c store.Change, msg string) bool {
+	_, err := s.store.Transition(ctx, r.Key, []store.State{store.Pending}, to, rep.Owner, c,
 		[]store.Event{{RequestKey: r.Key, Event: e, CreatedAt: now}})
 	switch {
 	case errors.Is(err, store.ErrConflict):
-		// The lease expired and another tick settled it: its event, with the
-		// same id, is the one that counts.
 		log.WarnContext(ctx, "request settled by another tick", "request_key", r.Key)
 		return true
 	case err != nil:
 		rep.Errors = append(rep.Errors, fmt.Sprintf("record %s: %v", r.Key, err))
 		return false
 	}
-	if to == store.Active {
+	switch to {
+	case store.Active:
 		rep.Active++
-	} else {
+	case store.Deleted:
+		rep.Deleted++
+	default:
 		rep.Failed++
 	}
-	log.InfoContext(ctx, "gateway settled", "request_key", r.Key, "gateway_id", r.GatewayID, "state", to)
+	log.InfoContext(ctx, msg, "request_key", r.Key, "gateway_id", r.GatewayID, "state", to)
 	return true
 }
 

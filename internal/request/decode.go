@@ -222,9 +222,8 @@ func decodeParameter(r *events.GatewayRequest, name string, raw json.RawMessage,
 	}
 	switch p.kind {
 	case kindString:
-		s, fe := decodeString(name, raw)
-		if fe != nil {
-			l.put(*fe)
+		s, ok := decodeString(l, name, raw)
+		if !ok {
 			return
 		}
 		if s == "" {
@@ -256,18 +255,16 @@ func decodeParameter(r *events.GatewayRequest, name string, raw json.RawMessage,
 	}
 }
 
-func decodeString(field string, raw json.RawMessage) (string, *events.FieldError) {
-	if raw[0] != '"' {
-		fe := typeError(field, kindString, raw)
-		return "", &fe
+// decodeString decodes raw, the value of field, as a string; when it is
+// not one, it puts the problem in l and ok is false.
+func decodeString(l *errorList, field string, raw json.RawMessage) (s string, ok bool) {
+	// A failed Unmarshal is unreachable for data the decoder already
+	// accepted as a string.
+	if raw[0] != '"' || json.Unmarshal(raw, &s) != nil {
+		l.put(typeError(field, kindString, raw))
+		return "", false
 	}
-	var s string
-	if err := json.Unmarshal(raw, &s); err != nil {
-		// Unreachable for data the decoder already accepted as a string.
-		fe := typeError(field, kindString, raw)
-		return "", &fe
-	}
-	return s, nil
+	return s, true
 }
 
 // decodeInt reads a JSON number with an integral value in the int32 range:
@@ -378,15 +375,12 @@ func decodeTags(r *events.GatewayRequest, raw json.RawMessage, l *errorList) {
 			if string(v) == "null" {
 				return
 			}
-			s, fe := decodeString(prefix+"."+name, v)
-			if fe != nil {
-				l.put(*fe)
-				return
-			}
+			dst := &t.Value
 			if name == "Key" {
-				t.Key = s
-			} else {
-				t.Value = s
+				dst = &t.Key
+			}
+			if s, ok := decodeString(l, prefix+"."+name, v); ok {
+				*dst = s
 			}
 		})
 		if fatal != nil { // unreachable: the item came out of valid JSON

@@ -46,15 +46,12 @@ func ParseDelete(data []byte) (events.DeleteRequest, error) {
 	fatal := readObject(dec, "", deleteMembers, "a member of a delete request", l, func(name string, raw json.RawMessage) {
 		switch name {
 		case "RegionId", "VpnGatewayId":
-			s, fe := decodeString(name, raw)
-			if fe != nil {
-				l.put(*fe)
-				return
-			}
+			dst := &d.VpnGatewayId
 			if name == "RegionId" {
-				d.RegionId = s
-			} else {
-				d.VpnGatewayId = s
+				dst = &d.RegionId
+			}
+			if s, ok := decodeString(l, name, raw); ok {
+				*dst = s
 			}
 		case "Request":
 			hasRequest = true
@@ -107,13 +104,11 @@ func decodeCreateRef(raw json.RawMessage, l *errorList) *events.CreateRef {
 	dec.UseNumber()
 	seen := map[string]bool{}
 	fatal := readObject(dec, "Request.", createRefMembers, "a member of Request (Source, Id)", l, func(name string, v json.RawMessage) {
-		s, fe := decodeString("Request."+name, v)
-		if fe != nil {
-			l.put(*fe)
-			seen[name] = true
+		s, ok := decodeString(l, "Request."+name, v)
+		seen[name] = true
+		if !ok {
 			return
 		}
-		seen[name] = true
 		switch {
 		case s == "":
 			l.put(events.FieldError{Field: "Request." + name, Allowed: "a non-empty string",
@@ -141,6 +136,12 @@ func decodeCreateRef(raw json.RawMessage, l *errorList) *events.CreateRef {
 	}
 	return ref
 }
+
+// OrphanSuffix ends the id of the delete request reconcile records for the
+// orphaned gateway of a create request announced failed: "<create request
+// id>/orphan", from the create request's source. The delete path knows
+// that deletion by it.
+const OrphanSuffix = "/orphan"
 
 // DeleteClientToken is the ClientToken DeleteVpnGateway is sent for the
 // delete request id: derived from its identity alone, so that every

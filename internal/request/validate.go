@@ -260,16 +260,9 @@ func checkTags(c *checker, tags []events.Tag) {
 	for i, t := range tags {
 		field := fmt.Sprintf("Tags[%d]", i)
 		keyAllowed := fmt.Sprintf("1 to %d characters, not starting with aliyun or acs:, not containing http:// or https://", MaxTagKeyLength)
-		switch n := utf8.RuneCountInString(t.Key); {
-		case t.Key == "":
+		if t.Key == "" {
 			c.add(field+".Key", "", keyAllowed, "%s.Key is required and may not be empty", field)
-		case n > MaxTagKeyLength:
-			c.add(field+".Key", t.Key, keyAllowed, "%s.Key is %d characters long; at most %d are allowed", field, n, MaxTagKeyLength)
-		case hasAnyPrefix(strings.ToLower(t.Key), ReservedTagPrefixes):
-			c.add(field+".Key", t.Key, keyAllowed, "%s.Key may not start with aliyun or acs: (reserved for the platform's own tags)", field)
-		case containsAny(strings.ToLower(t.Key), URLSchemes):
-			c.add(field+".Key", t.Key, keyAllowed, "%s.Key may not contain http:// or https://", field)
-		default:
+		} else if c.tagText(field+".Key", t.Key, MaxTagKeyLength, keyAllowed, " (reserved for the platform's own tags)") {
 			if j, dup := seen[t.Key]; dup {
 				c.add(field+".Key", t.Key, "a key not used by another tag of the request",
 					"%s.Key %q repeats Tags[%d].Key; tag keys must be unique (the API answers Forbidden.TagKey.Duplicated / Duplicated.TagKey)", field, t.Key, j)
@@ -279,15 +272,25 @@ func checkTags(c *checker, tags []events.Tag) {
 		}
 
 		valueAllowed := fmt.Sprintf("0 to %d characters, not starting with aliyun or acs:, not containing http:// or https://", MaxTagValueLength)
-		switch n := utf8.RuneCountInString(t.Value); {
-		case n > MaxTagValueLength:
-			c.add(field+".Value", t.Value, valueAllowed, "%s.Value is %d characters long; at most %d are allowed", field, n, MaxTagValueLength)
-		case hasAnyPrefix(strings.ToLower(t.Value), ReservedTagPrefixes):
-			c.add(field+".Value", t.Value, valueAllowed, "%s.Value may not start with aliyun or acs:", field)
-		case containsAny(strings.ToLower(t.Value), URLSchemes):
-			c.add(field+".Value", t.Value, valueAllowed, "%s.Value may not contain http:// or https://", field)
-		}
+		c.tagText(field+".Value", t.Value, MaxTagValueLength, valueAllowed, "")
 	}
+}
+
+// tagText checks a tag's key or value s, the field: at most max
+// characters, not starting with a reserved prefix (why ends that message),
+// no URL scheme in it. It reports whether s passed.
+func (c *checker) tagText(field, s string, max int, allowed, why string) bool {
+	switch n := utf8.RuneCountInString(s); {
+	case n > max:
+		c.add(field, s, allowed, "%s is %d characters long; at most %d are allowed", field, n, max)
+	case hasAnyPrefix(strings.ToLower(s), ReservedTagPrefixes):
+		c.add(field, s, allowed, "%s may not start with aliyun or acs:"+why, field)
+	case containsAny(strings.ToLower(s), URLSchemes):
+		c.add(field, s, allowed, "%s may not contain http:// or https://", field)
+	default:
+		return true
+	}
+	return false
 }
 
 // Normalize returns a copy of r with the API's documented defaults written

@@ -193,15 +193,7 @@ func matchIndex(sigs [][]byte, secrets [][]byte, mac func(secret []byte) []byte)
 // is v0=<hex HMAC-SHA256(signing secret, "v0:" + timestamp + ":" + body)>,
 // X-Slack-Request-Timestamp in Unix seconds.
 func verifySlack(h http.Header, body []byte, secret []byte, now time.Time, skew time.Duration) (verified, error) {
-	ts, err := oneHeader(h, HeaderSlackTimestamp)
-	if err != nil {
-		return verified{}, err
-	}
-	sigValue, err := oneHeader(h, HeaderSlackSignature)
-	if err != nil {
-		return verified{}, err
-	}
-	t, err := parseUnix(HeaderSlackTimestamp, ts, time.Second, 11)
+	ts, sigValue, t, err := chatHeaders(h, HeaderSlackTimestamp, HeaderSlackSignature, time.Second, 11)
 	if err != nil {
 		return verified{}, err
 	}
@@ -256,15 +248,7 @@ func dingTalkMAC(secret []byte, timestamp string) []byte {
 // "\n" + appSecret)), timestamp in Unix milliseconds. The body is not
 // signed; see the package documentation for what that leaves open.
 func verifyDingTalk(h http.Header, secret []byte, now time.Time, skew time.Duration) (verified, error) {
-	ts, err := oneHeader(h, HeaderDingTalkTimestamp)
-	if err != nil {
-		return verified{}, err
-	}
-	signValue, err := oneHeader(h, HeaderDingTalkSign)
-	if err != nil {
-		return verified{}, err
-	}
-	t, err := parseUnix(HeaderDingTalkTimestamp, ts, time.Millisecond, 14)
+	ts, signValue, t, err := chatHeaders(h, HeaderDingTalkTimestamp, HeaderDingTalkSign, time.Millisecond, 14)
 	if err != nil {
 		return verified{}, err
 	}
@@ -286,6 +270,20 @@ func verifyDingTalk(h http.Header, secret []byte, now time.Time, skew time.Durat
 	// The sign depends on the timestamp alone, so the timestamp is the key:
 	// each (timestamp, sign) pair carries one message, whatever its body.
 	return newVerified("dingtalk:"+ts, HeaderDingTalkTimestamp, t, skew), nil
+}
+
+// chatHeaders reads the headers a chat platform signs a request with, each
+// required once: the timestamp tsName, a Unix time in unit of at most
+// digits digits, read as t, and the signature sigName.
+func chatHeaders(h http.Header, tsName, sigName string, unit time.Duration, digits int) (ts, sig string, t time.Time, err error) {
+	if ts, err = oneHeader(h, tsName); err != nil {
+		return "", "", time.Time{}, err
+	}
+	if sig, err = oneHeader(h, sigName); err != nil {
+		return "", "", time.Time{}, err
+	}
+	t, err = parseUnix(tsName, ts, unit, digits)
+	return ts, sig, t, err
 }
 
 // oneHeader returns the single value of a required header.

@@ -36,16 +36,22 @@ func slackForm(text string) string {
 	return v.Encode()
 }
 
-func slackRequest(body, ts, sig string) *http.Request {
-	req := httptest.NewRequest(http.MethodPost, "/slack", strings.NewReader(body))
-	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-	if ts != "" {
-		req.Header.Set("X-Slack-Request-Timestamp", ts)
-	}
-	if sig != "" {
-		req.Header.Set("X-Slack-Signature", sig)
+// chatRequest is a POST of body to path, of content type ct, with the
+// headers given as name, value pairs; a header whose value is "" is left
+// out.
+func chatRequest(path, ct, body string, headers ...string) *http.Request {
+	req := httptest.NewRequest(http.MethodPost, path, strings.NewReader(body))
+	req.Header.Set("Content-Type", ct)
+	for i := 0; i+1 < len(headers); i += 2 {
+		if headers[i+1] != "" {
+			req.Header.Set(headers[i], headers[i+1])
+		}
 	}
 	return req
+}
+
+func slackRequest(body, ts, sig string) *http.Request {
+	return chatRequest("/slack", "application/x-www-form-urlencoded", body, "X-Slack-Request-Timestamp", ts, "X-Slack-Signature", sig)
 }
 
 func signedSlack(body string, at time.Time) *http.Request {
@@ -57,14 +63,11 @@ func signedSlack(body string, at time.Time) *http.Request {
 // ephemeral.
 func slackText(t *testing.T, res result) string {
 	t.Helper()
-	if res.status != http.StatusOK {
-		t.Fatalf("status %d, want 200: %s", res.status, res.body)
-	}
 	var a struct {
 		ResponseType string `json:"response_type"`
 		Text         string `json:"text"`
 	}
-	if err := json.Unmarshal(res.body, &a); err != nil {
+	if err := decodeAnswer(t, res, &a); err != nil {
 		t.Fatalf("answer %s: %v", res.body, err)
 	}
 	if a.ResponseType != "ephemeral" {
@@ -89,16 +92,37 @@ func TestSlackDocumentedExample(t *testing.T) {
 	f.assertNothingRecorded(t)
 }
 
+// refusal is a request a chat platform's check must refuse.
+type refusal struct {
+	name string
+	req  func() *http.Request
+}
+
+// assertRefused sends each request to a handler of its own: each is
+// answered 401, records nothing and teaches the replay guard nothing.
+func assertRefused(t *testing.T, tests []refusal) {
+	t.Helper()
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			f := newFixture(t, defaultConfig(), nil)
+			if res := f.do(tc.req()); res.status != http.StatusUnauthorized {
+				t.Fatalf("status %d, want 401: %s", res.status, res.body)
+			}
+			f.assertNothingRecorded(t)
+			if f.guard.size() != 0 {
+				t.Error("the replay guard learnt a refused request")
+			}
+		})
+	}
+}
+
 // TestSlackAuth: every way a slash command can fail Slack's check answers
 // 401 and records nothing.
 func TestSlackAuth(t *testing.T) {
 	body := slackForm("create region=cn-hangzhou vpc=vpc-bp1x bandwidth=10")
 	ts := unix(testNow)
 	good := slackSign(testSlackSecret, ts, body)
-	tests := []struct {
-		name string
-		req  func() *http.Request
-	}{
+	tests := []refusal{
 		{"bad signature", func() *http.Request { return slackRequest(body, ts, "v0="+strings.Repeat("12", 32)) }},
 		{"wrong secret", func() *http.Request { return slackRequest(body, ts, slackSign("another-signing-secret", ts, body)) }},
 		{"body tampered after signing", func() *http.Request {
@@ -118,18 +142,7 @@ func TestSlackAuth(t *testing.T) {
 			return r
 		}},
 	}
-	for _, tc := range tests {
-		t.Run(tc.name, func(t *testing.T) {
-			f := newFixture(t, defaultConfig(), nil)
-			if res := f.do(tc.req()); res.status != http.StatusUnauthorized {
-				t.Fatalf("status %d, want 401: %s", res.status, res.body)
-			}
-			f.assertNothingRecorded(t)
-			if f.guard.size() != 0 {
-				t.Error("the replay guard learnt a refused request")
-			}
-		})
-	}
+	assertRefused(t, tests)
 	t.Run("replayed", func(t *testing.T) {
 		f := newFixture(t, defaultConfig(), nil)
 		slackText(t, f.do(signedSlack(body, testNow)))
@@ -282,22 +295,21 @@ func TestSlackDeadline(t *testing.T) {
 	}
 }
 
-func TestSlackNotACommand(t *testing.T) {
-	tests := []struct {
-		name   string
-		body   string
-		ct     string
-		status int
-	}{
-		{"JSON body", `{"text":"create"}`, "application/json", http.StatusUnsupportedMediaType},
-		{"no trigger_id", "team_id=T1&user_id=U1&text=help", "application/x-www-form-urlencoded", http.StatusBadRequest},
-		{"malformed form", "team_id=%zz", "application/x-www-form-urlencoded", http.StatusBadRequest},
-		{"certificate check", "ssl_check=1&token=x", "application/x-www-form-urlencoded", http.StatusOK},
-	}
+// notACommand is a signed request that carries no command, and the
+// status it is answered with.
+type notACommand struct {
+	name, body, ct string
+	status         int
+}
+
+// assertNotCommands signs each body with signed, sends it with its content
+// type to a handler of its own, and wants its status and nothing recorded.
+func assertNotCommands(t *testing.T, signed func(body string, at time.Time) *http.Request, tests []notACommand) {
+	t.Helper()
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			f := newFixture(t, defaultConfig(), nil)
-			req := signedSlack(tc.body, testNow)
+			req := signed(tc.body, testNow)
 			req.Header.Set("Content-Type", tc.ct)
 			if res := f.do(req); res.status != tc.status {
 				t.Fatalf("status %d, want %d: %s", res.status, tc.status, res.body)
@@ -305,6 +317,15 @@ func TestSlackNotACommand(t *testing.T) {
 			f.assertNothingRecorded(t)
 		})
 	}
+}
+
+func TestSlackNotACommand(t *testing.T) {
+	assertNotCommands(t, signedSlack, []notACommand{
+		{"JSON body", `{"text":"create"}`, "application/json", http.StatusUnsupportedMediaType},
+		{"no trigger_id", "team_id=T1&user_id=U1&text=help", "application/x-www-form-urlencoded", http.StatusBadRequest},
+		{"malformed form", "team_id=%zz", "application/x-www-form-urlencoded", http.StatusBadRequest},
+		{"certificate check", "ssl_check=1&token=x", "application/x-www-form-urlencoded", http.StatusOK},
+	})
 }
 
 func dingTalkBody(msgID, staffID, content string) string {
@@ -323,15 +344,7 @@ func dingTalkBody(msgID, staffID, content string) string {
 }
 
 func dingTalkRequest(body, ts, sign string) *http.Request {
-	req := httptest.NewRequest(http.MethodPost, "/dingtalk", strings.NewReader(body))
-	req.Header.Set("Content-Type", "application/json; charset=utf-8")
-	if ts != "" {
-		req.Header.Set("timestamp", ts)
-	}
-	if sign != "" {
-		req.Header.Set("sign", sign)
-	}
-	return req
+	return chatRequest("/dingtalk", "application/json; charset=utf-8", body, "timestamp", ts, "sign", sign)
 }
 
 func signedDingTalk(body string, at time.Time) *http.Request {
@@ -339,18 +352,26 @@ func signedDingTalk(body string, at time.Time) *http.Request {
 	return dingTalkRequest(body, ts, dingTalkSign(testDingTalkSecret, ts))
 }
 
-func dingTalkText(t *testing.T, res result) string {
+// decodeAnswer wants res to be a 200 and decodes its body, JSON, into v.
+func decodeAnswer(t *testing.T, res result, v any) error {
 	t.Helper()
 	if res.status != http.StatusOK {
 		t.Fatalf("status %d, want 200: %s", res.status, res.body)
 	}
+	return json.Unmarshal(res.body, v)
+}
+
+// dingTalkText is the text of a message's answer, which must be 200 and
+// a text message.
+func dingTalkText(t *testing.T, res result) string {
+	t.Helper()
 	var a struct {
 		MsgType string `json:"msgtype"`
 		Text    struct {
 			Content string `json:"content"`
 		} `json:"text"`
 	}
-	if err := json.Unmarshal(res.body, &a); err != nil || a.MsgType != "text" {
+	if err := decodeAnswer(t, res, &a); err != nil || a.MsgType != "text" {
 		t.Fatalf("answer %s is not a text message: %v", res.body, err)
 	}
 	return a.Text.Content
@@ -360,10 +381,7 @@ func TestDingTalkAuth(t *testing.T) {
 	body := dingTalkBody("msgA", "manager4711", " create region=cn-hangzhou vpc=vpc-bp1x bandwidth=10")
 	ts := unixMilli(testNow)
 	good := dingTalkSign(testDingTalkSecret, ts)
-	tests := []struct {
-		name string
-		req  func() *http.Request
-	}{
+	tests := []refusal{
 		{"bad sign", func() *http.Request { return dingTalkRequest(body, ts, dingTalkSign(testDingTalkSecret, ts+"0")) }},
 		{"wrong secret", func() *http.Request { return dingTalkRequest(body, ts, dingTalkSign("SECanother", ts)) }},
 		{"sign of another timestamp", func() *http.Request { return dingTalkRequest(body, unixMilli(testNow.Add(time.Millisecond)), good) }},
@@ -382,18 +400,7 @@ func TestDingTalkAuth(t *testing.T) {
 		{"sign not base64", func() *http.Request { return dingTalkRequest(body, ts, "%%%") }},
 		{"URL-encoded sign", func() *http.Request { return dingTalkRequest(body, ts, url.QueryEscape(good)+"%00") }},
 	}
-	for _, tc := range tests {
-		t.Run(tc.name, func(t *testing.T) {
-			f := newFixture(t, defaultConfig(), nil)
-			if res := f.do(tc.req()); res.status != http.StatusUnauthorized {
-				t.Fatalf("status %d, want 401: %s", res.status, res.body)
-			}
-			f.assertNothingRecorded(t)
-			if f.guard.size() != 0 {
-				t.Error("the replay guard learnt a refused request")
-			}
-		})
-	}
+	assertRefused(t, tests)
 	// DingTalk's sign does not cover the body: the guard is what stops a
 	// captured pair of headers from carrying a second, forged message.
 	t.Run("headers reused with another body", func(t *testing.T) {
@@ -458,24 +465,11 @@ func TestDingTalkCommands(t *testing.T) {
 		}
 		f.assertNothingRecorded(t)
 	})
-	for _, tc := range []struct {
-		name, body, ct string
-		status         int
-	}{
+	assertNotCommands(t, signedDingTalk, []notACommand{
 		{"form body", "text=help", "application/x-www-form-urlencoded", http.StatusUnsupportedMediaType},
 		{"not JSON", "{", "application/json", http.StatusBadRequest},
 		{"no msgId", dingTalkBody("", "m1", "help"), "application/json", http.StatusBadRequest},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			f := newFixture(t, defaultConfig(), nil)
-			req := signedDingTalk(tc.body, testNow)
-			req.Header.Set("Content-Type", tc.ct)
-			if res := f.do(req); res.status != tc.status {
-				t.Fatalf("status %d, want %d: %s", res.status, tc.status, res.body)
-			}
-			f.assertNothingRecorded(t)
-		})
-	}
+	})
 }
 
 // A DingTalk timestamp in seconds, not milliseconds, is refused saying so,
