@@ -229,3 +229,59 @@ func TestLoneGatewayWithHistoryIsCheckedFromItsLearnedWait(t *testing.T) {
 		t.Errorf("%.1f DescribeVpnGateways calls a lone gateway, want at most 13", perGateway)
 	}
 }
+
+// A gateway that turns active long before its region's history says it
+// may is still seen at the next check of its region: another gateway's
+// check lists it within the same call. Here the history says three
+// minutes; the early gateway is active after 5 s, while an older one of
+// the same region is being checked, and is recorded active within
+// seconds, not when its own wait ends almost three minutes later.
+func TestEarlyGatewayIsSeenByItsRegionsCheck(t *testing.T) {
+	w := newLoneWorld(t)
+	fixed := func(d time.Duration) {
+		t.Helper()
+		if err := w.sim.SetProvisioningDelay(vpcsim.DelayRange{Min: vpcsim.Duration(d)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// The history: five gateways that took three minutes.
+	fixed(3 * time.Minute)
+	for range 5 {
+		w.create()
+	}
+	minute := 0
+	tickTo := func(until time.Time) {
+		t.Helper()
+		for ; t0.Add(time.Duration(minute) * time.Minute).Before(until); minute++ {
+			start := t0.Add(time.Duration(minute) * time.Minute)
+			w.clk.Advance(start.Sub(w.clk.Now()))
+			w.tickUntil(start.Add(time.Minute))
+		}
+	}
+	tickTo(t0.Add(5 * time.Minute))
+	// The older gateway, then, three minutes later, the early one, as a
+	// tick starts.
+	fixed(4 * time.Minute)
+	w.clk.Advance(t0.Add(5 * time.Minute).Sub(w.clk.Now()))
+	w.create()
+	tickTo(t0.Add(8 * time.Minute))
+	fixed(5 * time.Second)
+	w.clk.Advance(t0.Add(8 * time.Minute).Sub(w.clk.Now()))
+	early, id := w.create()
+	tickTo(t0.Add(15 * time.Minute))
+	h, err := w.st.History(context.Background(), early)
+	if err != nil {
+		t.Fatal(err)
+	}
+	g, err := w.sim.Gateway(id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	last := h[len(h)-1]
+	if last.State != store.Active {
+		t.Fatalf("the early gateway is %s", last.State)
+	}
+	if late := last.At.Sub(g.ReadyAt); late > 15*time.Second {
+		t.Errorf("the early gateway was recorded active %s after it was; want within 15 s (the next check of its region)", late)
+	}
+}

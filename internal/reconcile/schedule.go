@@ -189,7 +189,11 @@ func (a *agenda) len() int { return len(a.reqs) }
 // due is what the round at now checks: the requests whose check has come,
 // and with them the other requests of their regions whose check would come
 // within half their interval, so that gateways created a little apart share
-// one listing from then on instead of each costing one of its own.
+// one listing from then on instead of each costing one of its own. When
+// the calls a region's check makes anyway (one per 50 gateways) have room
+// for every request of the region, all ride along: a gateway not yet at
+// its learned wait that turned active early is seen at the next check of
+// its region, not at its wait.
 func (a *agenda) due(now time.Time) []store.Request {
 	regions := map[string]bool{}
 	for k, t := range a.next {
@@ -197,14 +201,23 @@ func (a *agenda) due(now time.Time) []store.Request {
 			regions[a.reqs[k].RegionID] = true
 		}
 	}
-	var out []store.Request
+	soon, rest := map[string][]store.Request{}, map[string][]store.Request{}
 	for k, r := range a.reqs {
 		if !regions[r.RegionID] {
 			continue
 		}
 		half := a.interval(r, now) / 2
 		if !a.next[k].After(now.Add(half)) {
-			out = append(out, r)
+			soon[r.RegionID] = append(soon[r.RegionID], r)
+		} else {
+			rest[r.RegionID] = append(rest[r.RegionID], r)
+		}
+	}
+	var out []store.Request
+	for region, rs := range soon {
+		out = append(out, rs...)
+		if calls := (len(rs) + perCall - 1) / perCall; len(rs)+len(rest[region]) <= calls*perCall {
+			out = append(out, rest[region]...)
 		}
 	}
 	return out
