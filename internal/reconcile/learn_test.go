@@ -5,14 +5,11 @@ import (
 	"fmt"
 	"log/slog"
 	"math/rand/v2"
-	"net/http/httptest"
-	"path/filepath"
 	"slices"
 	"testing"
 	"time"
 
 	"github.com/vpngw/vpngw/events"
-	"github.com/vpngw/vpngw/internal/cloud"
 	"github.com/vpngw/vpngw/internal/cloud/vpcclient"
 	"github.com/vpngw/vpngw/internal/reconcile"
 	"github.com/vpngw/vpngw/internal/store"
@@ -79,21 +76,7 @@ type loneWorld struct {
 func newLoneWorld(t *testing.T) *loneWorld {
 	t.Helper()
 	clk := testclock.New(t0)
-	sim := vpcsim.New(vpcsim.WithClock(clk.Now), vpcsim.WithProvisioningDelayRange(time.Minute, 5*time.Minute),
-		vpcsim.WithRateLimit("DescribeVpnGateways", 600), vpcsim.WithGatewayQuota(0), vpcsim.WithRandSeed(11))
-	srv := httptest.NewServer(sim)
-	t.Cleanup(srv.Close)
-	api, err := vpcclient.New(vpcclient.Config{Endpoint: srv.URL, MaxAttempts: 1,
-		Credentials: cloud.Credentials{AccessKeyID: vpcsim.DefaultAccessKeyID, AccessKeySecret: vpcsim.DefaultAccessKeySecret},
-		Rates:       map[string]float64{"CreateVpnGateway": 0, "DescribeVpnGateways": 0}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	st, err := sqlstore.Open(context.Background(), "sqlite://"+filepath.Join(t.TempDir(), "s.db"), sqlstore.WithClock(clk.Now))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
+	sim, api, st := emulatedWorld(t, clk, vpcsim.WithRandSeed(11))
 	log := &describeLog{api: api, clk: clk}
 	svc, err := reconcile.New(st, log, reconcile.WithClock(clk.Now), reconcile.WithTimer(clk.Sleep, clk.Speed()),
 		reconcile.WithSchedule(reconcile.DefaultSchedule), reconcile.WithQuotaShare(st, quotaShare),
