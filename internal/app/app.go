@@ -184,6 +184,7 @@ func New(ctx context.Context, c Config, log *slog.Logger, opts ...Option) (_ *Ap
 		// VPNGW_API_RATES are wall-clock rates; the checks are spaced on
 		// reconcile's clock, which runs speed times as fast.
 		reconcile.WithQuotaShare(a.Store, ReconcileQuotaShare*c.APIRates["DescribeVpnGateways"]/speed),
+		reconcile.WithHistory(a.Store),
 		reconcile.WithOrphans(a.Store, c.Policy.Orphans))
 	if err != nil {
 		return nil, err
@@ -199,6 +200,7 @@ var (
 	_ provision.DeletePolicy  = (*policy.Policy)(nil)
 	_ reconcile.Store         = (*sqlstore.Store)(nil)
 	_ reconcile.OrphanStore   = (*sqlstore.Store)(nil)
+	_ reconcile.History       = (*sqlstore.Store)(nil)
 	_ reconcile.Describer     = (*vpcclient.Client)(nil)
 	_ reconcile.Redriver      = redriver{}
 	_ reconcile.Expirer       = expirer{}

@@ -99,11 +99,12 @@ type Service struct {
 	reserve  time.Duration // deadline left unused, to record and publish
 
 	// The schedule within a tick (schedule.go, watch.go).
-	sched Schedule
-	sleep func(ctx context.Context, d time.Duration) error // waits on the clock of now
-	speed float64                                          // the clock's seconds per wall-clock second
-	slots Slots                                            // the shared queue of call starts
-	share float64                                          // DescribeVpnGateways calls a second per region the checks may make (0: no bound)
+	sched   Schedule
+	sleep   func(ctx context.Context, d time.Duration) error // waits on the clock of now
+	speed   float64                                          // the clock's seconds per wall-clock second
+	slots   Slots                                            // the shared queue of call starts
+	share   float64                                          // DescribeVpnGateways calls a second per region the checks may make (0: no bound)
+	history History                                          // what the schedule learns from (WithHistory)
 
 	orphans *orphanWatch // WithOrphans (orphans.go); nil: not watched
 }

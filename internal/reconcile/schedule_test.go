@@ -72,24 +72,7 @@ const quotaShare = 0.5 * 600.0 / 60
 func emulatedRun(t *testing.T, n int) (*reconcile.Service, *describeLog, *testclock.Clock) {
 	t.Helper()
 	clk := testclock.New(t0)
-	sim := vpcsim.New(vpcsim.WithClock(clk.Now), vpcsim.WithProvisioningDelayRange(time.Minute, 5*time.Minute),
-		vpcsim.WithRateLimit("DescribeVpnGateways", 600), vpcsim.WithGatewayQuota(0), vpcsim.WithRandSeed(7))
-	srv := httptest.NewServer(sim)
-	t.Cleanup(srv.Close)
-	// No client-side rate limit: what keeps the checks within the share is
-	// the schedule's pacing alone, and the emulator answers Throttling.User
-	// (an error in the tick's report) if the account's quota is passed.
-	api, err := vpcclient.New(vpcclient.Config{Endpoint: srv.URL, MaxAttempts: 1,
-		Credentials: cloud.Credentials{AccessKeyID: vpcsim.DefaultAccessKeyID, AccessKeySecret: vpcsim.DefaultAccessKeySecret},
-		Rates:       map[string]float64{"CreateVpnGateway": 0, "DescribeVpnGateways": 0}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	st, err := sqlstore.Open(context.Background(), "sqlite://"+filepath.Join(t.TempDir(), "s.db"), sqlstore.WithClock(clk.Now))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
+	_, api, st := emulatedWorld(t, clk, vpcsim.WithRandSeed(7))
 	bw := 10
 	r := events.GatewayRequest{RegionId: "cn-hangzhou", VpcId: "vpc-bp1vpngwdemo0000001", Bandwidth: &bw,
 		VSwitchId: "vsw-bp1vpngwdemo0000001", DisasterRecoveryVSwitchId: "vsw-bp1vpngwdemo0000002", Name: "sched"}
@@ -107,6 +90,32 @@ func emulatedRun(t *testing.T, n int) (*reconcile.Service, *describeLog, *testcl
 		t.Fatal(err)
 	}
 	return svc, log, clk
+}
+
+// emulatedWorld is the emulator on clk (gateways active after 60 to 300 s,
+// uniform; the documented 600 DescribeVpnGateways a minute enforced), the
+// real client to it, and a SQLite store on clk.
+func emulatedWorld(t *testing.T, clk *testclock.Clock, opts ...vpcsim.Option) (*vpcsim.Server, *vpcclient.Client, *sqlstore.Store) {
+	t.Helper()
+	sim := vpcsim.New(append([]vpcsim.Option{vpcsim.WithClock(clk.Now), vpcsim.WithProvisioningDelayRange(time.Minute, 5*time.Minute),
+		vpcsim.WithRateLimit("DescribeVpnGateways", 600), vpcsim.WithGatewayQuota(0)}, opts...)...)
+	srv := httptest.NewServer(sim)
+	t.Cleanup(srv.Close)
+	// No client-side rate limit: what keeps the checks within the share is
+	// the schedule's pacing alone, and the emulator answers Throttling.User
+	// (an error in the tick's report) if the account's quota is passed.
+	api, err := vpcclient.New(vpcclient.Config{Endpoint: srv.URL, MaxAttempts: 1,
+		Credentials: cloud.Credentials{AccessKeyID: vpcsim.DefaultAccessKeyID, AccessKeySecret: vpcsim.DefaultAccessKeySecret},
+		Rates:       map[string]float64{"CreateVpnGateway": 0, "DescribeVpnGateways": 0}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, err := sqlstore.Open(context.Background(), "sqlite://"+filepath.Join(t.TempDir(), "s.db"), sqlstore.WithClock(clk.Now))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	return sim, api, st
 }
 
 // runTicks starts a tick at every minute from t0, as the timer does, each

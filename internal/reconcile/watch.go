@@ -43,7 +43,7 @@ var errNoSlot = errors.New("no call start left in the checks' share before the d
 // makes one round. What it still holds at the end is released for the next
 // tick.
 func (s *Service) watch(ctx context.Context, log *slog.Logger, rep *Report, want map[string]bool) {
-	ag := newAgenda(s.sched)
+	ag := newAgenda(s.sched, func(region string) time.Duration { return s.learnWait(ctx, log, region) })
 	var elsewhere []string // claimed, in regions this tick does not check
 	defer func() {
 		if held := append(ag.keys(), elsewhere...); len(held) > 0 {
@@ -140,6 +140,34 @@ func (s *Service) claimPending(ctx context.Context, rep *Report, ag *agenda, els
 		}
 	}
 	return true
+}
+
+// History is what the schedule learns from (store.Provisioned): how long
+// the region's recent gateways took from acceptance to Active.
+type History interface {
+	ProvisionTimes(ctx context.Context, region string, since time.Time, limit int) ([]time.Duration, error)
+}
+
+// WithHistory lets an adaptive schedule with Schedule.Alone learn, per
+// region and once a tick, when its gateways are worth a first check
+// (Schedule.LearnedWait).
+func WithHistory(h History) Option { return func(s *Service) { s.history = h } }
+
+// learnWait is region's learned wait, zero when the schedule learns
+// nothing or the history cannot be read (the schedule by age, as without
+// one: a tick does not stop for it).
+func (s *Service) learnWait(ctx context.Context, log *slog.Logger, region string) time.Duration {
+	if s.history == nil || !s.sched.Learns() {
+		return 0
+	}
+	times, err := s.history.ProvisionTimes(ctx, region, s.now().Add(-LearnWithin), LearnSamples)
+	if err != nil {
+		log.WarnContext(ctx, "cannot read the region's provisioning times; its gateways are checked by age", "region", region, "err", err.Error())
+		return 0
+	}
+	w := s.sched.LearnedWait(times)
+	log.DebugContext(ctx, "learned wait", "region", region, "samples", len(times), "wait", w.String())
+	return w
 }
 
 // settled runs after a round that settled requests, when the schedule
