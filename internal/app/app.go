@@ -185,7 +185,9 @@ func build(ctx context.Context, c Config, log *slog.Logger, opts ...Option) (_ *
 		return nil, err
 	}
 	if o.webhook != nil {
-		a.webhookRoutes = func(w webhook.Config, clock func() time.Time) (http.Handler, error) { return o.webhook(a, w, clock) }
+		a.webhookRoutes = func(w webhook.Config, clock func() time.Time) (http.Handler, error) {
+			return o.webhook(a, w, clock)
+		}
 	}
 	if w := c.Webhook; a.webhookRoutes != nil && (len(w.Keys) > 0 || w.Secret != "" || w.SlackSigningSecret != "" || w.DingTalkAppSecret != "") {
 		a.Webhook, err = a.webhookRoutes(w, o.clock)
