@@ -2,8 +2,11 @@ package deploy_test
 
 import (
 	"context"
+	"debug/elf"
+	"debug/gosym"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -45,5 +48,49 @@ func TestShipFunctionsRefuseSQLite(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// linkedFuncs lists the functions a Go binary holds, read from its
+// .gopclntab: a stripped binary keeps them, as stack traces need their names.
+func linkedFuncs(t *testing.T, bin string) []string {
+	t.Helper()
+	f, err := elf.Open(bin)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	sec, text := f.Section(".gopclntab"), f.Section(".text")
+	if sec == nil || text == nil {
+		t.Fatalf("%s has no .gopclntab or .text", bin)
+	}
+	data, err := sec.Data()
+	if err != nil {
+		t.Fatal(err)
+	}
+	tab, err := gosym.NewTable(nil, gosym.NewLineTable(data, text.Addr))
+	if err != nil {
+		t.Fatalf("%s: %v", bin, err)
+	}
+	names := make([]string, 0, len(tab.Funcs))
+	for _, fn := range tab.Funcs {
+		names = append(names, fn.Name)
+	}
+	return names
+}
+
+// Each function links only what it serves: the webhook's routes (the HTTP
+// handlers, signature checks and chat command parsing of internal/webhook)
+// are in the webhook function's binary alone; provision and reconcile serve
+// no HTTP trigger and carry none of it.
+func TestShipOnlyTheWebhookLinksItsRoutes(t *testing.T) {
+	root := shipRoot(t)
+	shipPackage(t, root)
+	const routes = "github.com/vpngw/vpngw/internal/webhook.New"
+	for _, fn := range shipFunctions(t, root) {
+		linked := slices.Contains(linkedFuncs(t, filepath.Join(root, "dist", fn, fn)), routes)
+		if want := fn == "webhook"; linked != want {
+			t.Errorf("dist/%s/%s links %s: %v, want %v", fn, fn, routes, linked, want)
+		}
 	}
 }

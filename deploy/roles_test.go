@@ -38,14 +38,16 @@ type appSource struct {
 	root    string
 	methods map[string]*ast.FuncDecl   // methods of *App, by name
 	adapted map[string][]*ast.FuncDecl // methods of the package's other types, by type
-	newFn   *ast.FuncDecl              // New, which builds every field
+	newFn   *ast.FuncDecl              // the function that makes the &App{} and builds every field (New's body)
+	optSets map[string][]ast.Expr      // what the Option functions set each options field to, by field
 	imports map[string]string          // local name -> import path, over the package's files
 }
 
 func loadAppSource(t *testing.T, root string) appSource {
 	t.Helper()
 	fset := token.NewFileSet()
-	src := appSource{root: root, methods: map[string]*ast.FuncDecl{}, adapted: map[string][]*ast.FuncDecl{}, imports: map[string]string{}}
+	src := appSource{root: root, methods: map[string]*ast.FuncDecl{}, adapted: map[string][]*ast.FuncDecl{}, imports: map[string]string{},
+		optSets: map[string][]ast.Expr{}}
 	for _, f := range parsePackage(t, fset, filepath.Join(root, "internal", "app")) {
 		for _, imp := range f.Imports {
 			p, _ := strconv.Unquote(imp.Path.Value)
@@ -61,7 +63,11 @@ func loadAppSource(t *testing.T, root string) appSource {
 				continue
 			}
 			if fd.Recv == nil {
-				if fd.Name.Name == "New" {
+				optionSets(fd, src.optSets)
+				if buildsApp(fd) {
+					if src.newFn != nil {
+						t.Fatalf("internal/app: both %s and %s make an &App{}: the walk follows the one function that builds every field", src.newFn.Name.Name, fd.Name.Name)
+					}
 					src.newFn = fd
 				}
 				continue
@@ -80,9 +86,50 @@ func loadAppSource(t *testing.T, root string) appSource {
 		}
 	}
 	if src.newFn == nil || len(src.methods) == 0 {
-		t.Fatal("internal/app has no func New or no methods of App: the walk no longer fits the package")
+		t.Fatal("internal/app has no function that makes an &App{}, or no methods of App: the walk no longer fits the package")
 	}
 	return src
+}
+
+// optionSets records, for a function returning an Option, what it sets each
+// options field to (o.webhook = (*App).newWebhook), so that the walk follows
+// a field New builds from an option.
+func optionSets(fd *ast.FuncDecl, sets map[string][]ast.Expr) {
+	if fd.Type.Results == nil || len(fd.Type.Results.List) != 1 {
+		return
+	}
+	if id, ok := fd.Type.Results.List[0].Type.(*ast.Ident); !ok || id.Name != "Option" {
+		return
+	}
+	ast.Inspect(fd.Body, func(n ast.Node) bool {
+		as, ok := n.(*ast.AssignStmt)
+		if !ok || len(as.Lhs) != len(as.Rhs) {
+			return true
+		}
+		for i, l := range as.Lhs {
+			if sel, ok := l.(*ast.SelectorExpr); ok {
+				sets[sel.Sel.Name] = append(sets[sel.Sel.Name], as.Rhs[i])
+			}
+		}
+		return true
+	})
+}
+
+// buildsApp reports whether fd makes an &App{}: New, or the function New and
+// RunFunction both build the application with.
+func buildsApp(fd *ast.FuncDecl) bool {
+	found := false
+	ast.Inspect(fd.Body, func(n ast.Node) bool {
+		if u, ok := n.(*ast.UnaryExpr); ok && u.Op == token.AND {
+			if cl, ok := u.X.(*ast.CompositeLit); ok {
+				if id, ok := cl.Type.(*ast.Ident); ok && id.Name == "App" {
+					found = true
+				}
+			}
+		}
+		return !found
+	})
+	return found
 }
 
 // recvName is the name a method calls its receiver by ("a").
@@ -234,6 +281,20 @@ func (w *appWalk) node(n ast.Node, recv string) {
 					w.cloudHandedTo(stack, recv)
 				} else {
 					w.member(x.Sel.Name)
+				}
+			} else if ok && !w.seen["option "+x.Sel.Name] && len(w.src.optSets[x.Sel.Name]) > 0 {
+				// o.<field>: what the options set it to.
+				w.seen["option "+x.Sel.Name] = true
+				for _, e := range w.src.optSets[x.Sel.Name] {
+					w.node(e, "a")
+				}
+			}
+			// A method expression, (*App).M: reaches M.
+			if par, ok := x.X.(*ast.ParenExpr); ok {
+				if st, ok := par.X.(*ast.StarExpr); ok {
+					if id, ok := st.X.(*ast.Ident); ok && id.Name == "App" {
+						w.member(x.Sel.Name)
+					}
 				}
 			}
 		case *ast.Ident:
@@ -495,6 +556,13 @@ func TestFunctionActionsFollowsTheWiring(t *testing.T) {
 			"func (a *App) XHandler() { a.helper() }\nfunc (a *App) helper() { _ = a.Other }\n",
 			"package watch\n",
 			[]string{vpcclient.ActionCreateVpnGateway}, ""},
+		{"through an option's method expression", head +
+			"type Option func(*options)\n\ntype options struct{ wire func(*App) }\n\n" +
+			"func WithWire() Option { return func(o *options) { o.wire = (*App).wire } }\n" +
+			"func New() *App { var o options; a := &App{}; if o.wire != nil { a.Other = func() { o.wire(a) } }; return a }\n" +
+			"func (a *App) wire() { _ = watch.New(a.Cloud) }\nfunc (a *App) XHandler() { _ = a.Other }\n",
+			"package watch\n\nfunc New(c any) any { return c }\nfunc run(c interface{ DescribeVpnGateways() }) { c.DescribeVpnGateways() }\n",
+			[]string{vpcclient.ActionDescribeVpnGateways}, ""},
 		{"not reached", head +
 			"func New() *App { a := &App{}; a.Watch = watch.New(a.Cloud); return a }\n" +
 			"func (a *App) XHandler() { _ = a.Other }\n",

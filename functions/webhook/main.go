@@ -8,5 +8,5 @@ package main
 import "github.com/vpngw/vpngw/internal/app"
 
 func main() {
-	app.RunFunction("webhook", (*app.App).WebhookHandler)
+	app.RunFunction("webhook", (*app.App).WebhookHandler, app.WithWebhook())
 }

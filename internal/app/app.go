@@ -39,8 +39,11 @@ type App struct {
 	Reconcile *reconcile.Service
 	Outbox    *outbox.Drainer
 	// Webhook serves the webhook function's routes; nil when no webhook
-	// secret is set.
+	// secret is set, or when New was not asked for them (WithWebhook).
 	Webhook http.Handler
+	// webhookRoutes builds Webhook again from a configuration (fresh
+	// secrets); nil when New was not asked for the routes.
+	webhookRoutes func(webhook.Config, func() time.Time) (http.Handler, error)
 }
 
 // Option adjusts what New builds (the local stack and component tests).
@@ -52,6 +55,7 @@ type options struct {
 	firstEvery bool
 	sleep      func(context.Context, time.Duration) error
 	speed      float64
+	webhook    func(*App, webhook.Config, func() time.Time) (http.Handler, error)
 }
 
 // WithClock sets the clock the use cases read.
@@ -76,15 +80,28 @@ func WithPublisher(p queue.Publisher) Option { return func(o *options) { o.publi
 // which prints every outcome.
 func WithFirstSinkEvery() Option { return func(o *options) { o.firstEvery = true } }
 
+// WithWebhook builds the webhook's routes (App.Webhook) when a webhook secret
+// is set. New always asks for them; of the functions, only the webhook
+// function does (RunFunction's options), so that provision and reconcile,
+// which serve no HTTP trigger, do not link the routes, their signature checks
+// and chat command parsing.
+func WithWebhook() Option { return func(o *options) { o.webhook = (*App).newWebhook } }
+
 // NewLogger builds the process's logger from the configuration.
 func NewLogger(c Config, w io.Writer) *slog.Logger {
 	lvl, _ := logging.ParseLevel(c.LogLevel)
 	return logging.New(w, c.LogFormat, lvl)
 }
 
-// New builds the application. Connections to the store and the broker are
-// opened here, once per instance, so that warm invocations reuse them.
-func New(ctx context.Context, c Config, log *slog.Logger, opts ...Option) (_ *App, err error) {
+// New builds the application, the webhook's routes included (WithWebhook).
+// Connections to the store and the broker are opened here, once per
+// instance, so that warm invocations reuse them.
+func New(ctx context.Context, c Config, log *slog.Logger, opts ...Option) (*App, error) {
+	return build(ctx, c, log, append([]Option{WithWebhook()}, opts...)...)
+}
+
+// build is New with the webhook's routes only when opts ask for them.
+func build(ctx context.Context, c Config, log *slog.Logger, opts ...Option) (_ *App, err error) {
 	var o options
 	for _, f := range opts {
 		f(&o)
@@ -167,8 +184,13 @@ func New(ctx context.Context, c Config, log *slog.Logger, opts ...Option) (_ *Ap
 	if err != nil {
 		return nil, err
 	}
-	if w := c.Webhook; len(w.Keys) > 0 || w.Secret != "" || w.SlackSigningSecret != "" || w.DingTalkAppSecret != "" {
-		a.Webhook, err = a.newWebhook(w, o.clock)
+	if o.webhook != nil {
+		a.webhookRoutes = func(w webhook.Config, clock func() time.Time) (http.Handler, error) {
+			return o.webhook(a, w, clock)
+		}
+	}
+	if w := c.Webhook; a.webhookRoutes != nil && (len(w.Keys) > 0 || w.Secret != "" || w.SlackSigningSecret != "" || w.DingTalkAppSecret != "") {
+		a.Webhook, err = a.webhookRoutes(w, o.clock)
 		if err != nil {
 			return nil, err
 		}

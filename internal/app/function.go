@@ -16,8 +16,9 @@ import (
 // configuration, builds the application once for the instance, and serves
 // invocations with the handler pick chooses, on whichever runtime the
 // environment names. It exits with status 1 on a configuration error, naming
-// the variable.
-func RunFunction(name string, pick func(*App) runtime.Handler) {
+// the variable. opts are the parts of New the function uses beyond the
+// common ones: the webhook function's routes (WithWebhook).
+func RunFunction(name string, pick func(*App) runtime.Handler, opts ...Option) {
 	// Secrets are fetched before anything else reads the configuration,
 	// once for the instance; their values live in this process's memory
 	// only, never in its environment.
@@ -39,7 +40,7 @@ func RunFunction(name string, pick func(*App) runtime.Handler) {
 		log.Error(runtime.ErrNoRuntime.Error())
 		os.Exit(1)
 	}
-	a, err := New(ctx, cfg, log)
+	a, err := build(ctx, cfg, log, opts...)
 	if err != nil {
 		log.Error("start-up failed", "err", err.Error())
 		os.Exit(1)
@@ -48,7 +49,7 @@ func RunFunction(name string, pick func(*App) runtime.Handler) {
 		log.Error("no webhook route is enabled: name its secret in VPNGW_WEBHOOK_KEYS_SECRET, VPNGW_SLACK_SIGNING_SECRET_SECRET or VPNGW_DINGTALK_APP_SECRET_SECRET (or give VPNGW_WEBHOOK_KEYS, VPNGW_SLACK_SIGNING_SECRET or VPNGW_DINGTALK_APP_SECRET)")
 		os.Exit(1)
 	}
-	if a.Webhook != nil && namesASecret(os.Getenv, webhookSecretVars) {
+	if a.Webhook != nil && a.webhookRoutes != nil && namesASecret(os.Getenv, webhookSecretVars) {
 		a.Webhook = newRefreshingWebhook(a.Webhook, cfg.SecretTTL, time.Now, log, func(ctx context.Context) (http.Handler, error) {
 			// The invocation's context carries its credentials: the
 			// fetch signs with them.
@@ -60,7 +61,7 @@ func RunFunction(name string, pick func(*App) runtime.Handler) {
 			if err != nil {
 				return nil, err
 			}
-			return a.newWebhook(c.Webhook, time.Now)
+			return a.webhookRoutes(c.Webhook, time.Now)
 		})
 	}
 	err = runtime.Start(pick(a), log)
