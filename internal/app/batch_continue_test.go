@@ -124,3 +124,58 @@ func TestBatchIsContinuedWhileATickKeepsChecking(t *testing.T) {
 		t.Fatalf("25 s into a tick that keeps checking, %d gateways, want the pending one and all %d items (tick %+v)", n, len(items), rep)
 	}
 }
+
+// Ticks overlap (the reconcile timeout outlasts the timer's period): a
+// tick with nothing pending, started while an older invocation holds a
+// batch in progress whose hold ends before this tick's own end, stays and
+// continues the batch the moment the hold is handed back, instead of
+// ending at once and leaving the batch to the timer's next tick a minute
+// later.
+func TestTickStaysForABatchHeldElsewhereAndTakesItOver(t *testing.T) {
+	s := newStack(t, apptest.WithWallClock(), apptest.WithReconcileTimer())
+	var items []map[string]any
+	for i := range 4 {
+		d := validData()
+		d["Name"] = fmt.Sprintf("handed-over-%02d", i)
+		items = append(items, d)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+	_, err := s.App.ProvisionHandler()(ctx, batchEvent("handed-over", items))
+	cancel()
+	if err == nil {
+		t.Fatal("an invocation that created nothing must ask to be delivered again")
+	}
+	batchKey := requestKey("/batch/nightly", "handed-over")
+	// The older invocation holds the batch until shortly after its own
+	// deadline, 30 s from now; this tick's invocation runs 60 s.
+	if ok, err := s.App.Store.Hold(t.Context(), batchKey, "tick-older", time.Now(), time.Now().Add(30*time.Second)); err != nil || !ok {
+		t.Fatalf("hold: %t %v", ok, err)
+	}
+	tickCtx, stopTick := context.WithTimeout(context.Background(), 60*time.Second)
+	defer stopTick()
+	ticked := make(chan reconcile.Report, 1)
+	go func() {
+		rep, _ := s.App.Reconcile.Tick(tickCtx, reconcile.Options{})
+		ticked <- rep
+	}()
+	// The older invocation stops creating and hands the batch back.
+	time.Sleep(3 * time.Second)
+	if n := len(s.API.Gateways()); n != 0 {
+		t.Fatalf("%d gateways while the older invocation held the batch, want 0", n)
+	}
+	if err := s.App.Store.Release(t.Context(), "tick-older", []string{batchKey}); err != nil {
+		t.Fatal(err)
+	}
+	// The tick claims every 2 s; give a loaded machine room, still well
+	// before the hold would have ended by itself.
+	deadline := time.Now().Add(20 * time.Second)
+	for len(s.API.Gateways()) < len(items) && time.Now().Before(deadline) {
+		time.Sleep(100 * time.Millisecond)
+	}
+	n := len(s.API.Gateways())
+	stopTick()
+	rep := <-ticked
+	if n != len(items) {
+		t.Fatalf("20 s after the hold was handed back, %d gateways, want all %d items (tick %+v)", n, len(items), rep)
+	}
+}
