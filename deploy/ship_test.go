@@ -866,10 +866,22 @@ func TestShipTimerTriggerTicksEveryMinuteWithAPayloadReconcileReads(t *testing.T
 		t.Errorf("payload %q is not reconcile.Options: %v", payload, err)
 	}
 	timeout, _ := s.shipResolve(s.Resources["reconcile"].Props["timeout"]).(int)
-	// A tick keeps checking until 5 s before its deadline: up to the
-	// minute, the next tick starts as it ends, and ticks never pile up.
-	if timeout <= 5 || timeout > 60 {
-		t.Errorf("reconcile timeout %d s: want over the 5 s reserve and at most the one-minute tick", timeout)
+	// A tick keeps checking, and continuing a batch at the quota, until 5 s
+	// before its deadline: past the minute, the tick the timer started
+	// next is running when it stops and takes its work over at once; at
+	// most two minutes, so that no more than two timer ticks run at once.
+	if timeout <= 60 || timeout > 120 {
+		t.Errorf("reconcile timeout %d s: want over the timer's minute (ticks overlap and hand over) and at most two minutes", timeout)
+	}
+	caps, _ := shipCaps(s)
+	if overlap := (timeout + 59) / 60; caps["reconcile"] < overlap+1 {
+		t.Errorf("reconcile cap %d: %d timer ticks run at once within a %d s timeout, and a manual invocation needs room beside them", caps["reconcile"], overlap, timeout)
+	}
+	// Lambda: the same timeout, so that a scheduled tick overlaps the next
+	// one there too.
+	sam := shipLoadSAM(t, shipRoot(t))
+	if n, _ := sam.Resources["ReconcileFunction"].Properties["Timeout"].(int); n != timeout {
+		t.Errorf("ReconcileFunction Timeout %d, s.yaml's reconcile timeout %d: keep the two in step", n, timeout)
 	}
 }
 

@@ -87,23 +87,9 @@ func TestBatchIsContinuedWhileATickKeepsChecking(t *testing.T) {
 	if _, err := s.provision(requestEvent("evt-pending", one)); err != nil {
 		t.Fatal(err)
 	}
-	tickCtx, stopTick := context.WithTimeout(context.Background(), 60*time.Second)
-	defer stopTick()
-	ticked := make(chan reconcile.Report, 1)
-	go func() {
-		rep, _ := s.App.Reconcile.Tick(tickCtx, reconcile.Options{})
-		ticked <- rep
-	}()
+	stopTick := s.tickInBackground(60 * time.Second)
 
-	var items []map[string]any
-	for i := range 4 {
-		d := validData()
-		d["Name"] = fmt.Sprintf("while-checking-%02d", i)
-		items = append(items, d)
-	}
-	if _, err := provisionOn(s.App, time.Second, batchEvent("while-checking", items)); err == nil {
-		t.Fatal("an invocation that created nothing must ask to be delivered again")
-	}
+	items := s.batchLeftByTheDeadline("while-checking", 4)
 	// The tick claims every 2 s; give it rounds enough on a loaded
 	// machine, and still far less than the 55 s it keeps checking the
 	// pending gateway, when the checking ends and only then did it go on.
@@ -112,9 +98,78 @@ func TestBatchIsContinuedWhileATickKeepsChecking(t *testing.T) {
 		time.Sleep(100 * time.Millisecond)
 	}
 	n := len(s.API.Gateways())
-	stopTick()
-	rep := <-ticked
+	rep := stopTick()
 	if n != 1+len(items) {
 		t.Fatalf("25 s into a tick that keeps checking, %d gateways, want the pending one and all %d items (tick %+v)", n, len(items), rep)
+	}
+}
+
+// Ticks overlap (the reconcile timeout outlasts the timer's period): a
+// tick with nothing pending, started while an older invocation holds a
+// batch in progress whose hold ends before this tick's own end, stays and
+// continues the batch the moment the hold is handed back, instead of
+// ending at once and leaving the batch to the timer's next tick a minute
+// later.
+func TestTickStaysForABatchHeldElsewhereAndTakesItOver(t *testing.T) {
+	s := newStack(t, apptest.WithWallClock(), apptest.WithReconcileTimer())
+	items := s.batchLeftByTheDeadline("handed-over", 4)
+	batchKey := requestKey("/batch/nightly", "handed-over")
+	// The older invocation holds the batch until shortly after its own
+	// deadline, 30 s from now; this tick's invocation runs 60 s.
+	if ok, err := s.App.Store.Hold(t.Context(), batchKey, "tick-older", time.Now(), time.Now().Add(30*time.Second)); err != nil || !ok {
+		t.Fatalf("hold: %t %v", ok, err)
+	}
+	stopTick := s.tickInBackground(60 * time.Second)
+	// The older invocation stops creating and hands the batch back.
+	time.Sleep(3 * time.Second)
+	if n := len(s.API.Gateways()); n != 0 {
+		t.Fatalf("%d gateways while the older invocation held the batch, want 0", n)
+	}
+	if err := s.App.Store.Release(t.Context(), "tick-older", []string{batchKey}); err != nil {
+		t.Fatal(err)
+	}
+	// The tick claims every 2 s; give a loaded machine room, still well
+	// before the hold would have ended by itself.
+	deadline := time.Now().Add(20 * time.Second)
+	for len(s.API.Gateways()) < len(items) && time.Now().Before(deadline) {
+		time.Sleep(100 * time.Millisecond)
+	}
+	n := len(s.API.Gateways())
+	rep := stopTick()
+	if n != len(items) {
+		t.Fatalf("20 s after the hold was handed back, %d gateways, want all %d items (tick %+v)", n, len(items), rep)
+	}
+}
+
+// batchLeftByTheDeadline sends a batch of n items named id-NN to a provision
+// invocation with less time left than its reserve: it records the batch
+// and its items, creates none of them and asks to be delivered again.
+func (s *stack) batchLeftByTheDeadline(id string, n int) []map[string]any {
+	s.t.Helper()
+	var items []map[string]any
+	for i := range n {
+		d := validData()
+		d["Name"] = fmt.Sprintf("%s-%02d", id, i)
+		items = append(items, d)
+	}
+	if _, err := provisionOn(s.App, time.Second, batchEvent(id, items)); err == nil {
+		s.t.Fatal("an invocation that created nothing must ask to be delivered again")
+	}
+	return items
+}
+
+// tickInBackground starts a reconcile tick in an invocation of d; the
+// returned function ends the invocation and returns the tick's report.
+func (s *stack) tickInBackground(d time.Duration) (stop func() reconcile.Report) {
+	ctx, cancel := context.WithTimeout(context.Background(), d)
+	s.t.Cleanup(cancel)
+	ticked := make(chan reconcile.Report, 1)
+	go func() {
+		rep, _ := s.App.Reconcile.Tick(ctx, reconcile.Options{})
+		ticked <- rep
+	}()
+	return func() reconcile.Report {
+		cancel()
+		return <-ticked
 	}
 }

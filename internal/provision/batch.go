@@ -21,7 +21,7 @@ import (
 // terminal. A batch that cannot be read is rejected as one request. It
 // returns the flat inputs and, for batches that were rejected or could not
 // be recorded, their results and errors.
-func (s *Service) expand(ctx context.Context, in []Input) ([]Input, []Result, []error) {
+func (s *Service) expand(ctx context.Context, in []Input, hold batchHold) ([]Input, []Result, []error) {
 	var (
 		flat    []Input
 		results []Result
@@ -39,7 +39,7 @@ func (s *Service) expand(ctx context.Context, in []Input) ([]Input, []Result, []
 			results = append(results, s.unrecordable(ctx, x.Identity.Key(), x.Identity, ferrs))
 			continue
 		}
-		items, err := s.recordBatch(ctx, x)
+		items, err := s.recordBatch(ctx, x, hold)
 		switch {
 		case errors.Is(err, errNotBatch):
 			results = append(results, s.notBatch(ctx, x.Identity))
@@ -174,8 +174,11 @@ func (s *Service) notBatch(ctx context.Context, id request.Identity) Result {
 
 // recordBatch records the batch (its data kept whole, and its requester and
 // dry-run flag, so that a tick can finish it as this delivery would even if
-// no delivery ever comes again) and returns its items.
-func (s *Service) recordBatch(ctx context.Context, x Input) ([]Input, error) {
+// no delivery ever comes again) and returns its items. A batch recorded
+// now is held by hold from the start: a reconcile tick could otherwise
+// claim it before the invocation holds it, and continue its items while
+// the invocation answers them as another's.
+func (s *Service) recordBatch(ctx context.Context, x Input, hold batchHold) ([]Input, error) {
 	b, err := decodeBatch(x.Data)
 	if err != nil {
 		return nil, err
@@ -199,7 +202,7 @@ func (s *Service) recordBatch(ctx context.Context, x Input) ([]Input, error) {
 		Params: x.Data, State: store.Batch, CreatedAt: now, UpdatedAt: now, TraceParent: x.TraceParent,
 		Caller: x.Caller, ChatUser: x.ChatUser, DryRun: x.DryRun, ItemScheme: store.ItemsApart,
 		Origin: encodeOrigin(x.Key, x.Origin), Note: store.Note{Reason: fmt.Sprintf("batch of %d requests recorded", len(b.Requests))},
-		Sinks: sinks,
+		Sinks: sinks, LeaseOwner: hold.owner, LeaseUntil: hold.until,
 	}, nil)
 	if err != nil {
 		return nil, fmt.Errorf("record batch %s: %w", id.Key(), err)

@@ -20,12 +20,33 @@ type heldBatches struct {
 // holdFor is how long a batch is held when the invocation has no deadline.
 const holdFor = 15 * time.Minute
 
+// batchHold is the hold an invocation takes on the batches it works on:
+// its owner, and the hold's end (ctx's deadline).
+type batchHold struct {
+	owner string
+	until time.Time
+}
+
+// newBatchHold is the hold of an invocation whose context is ctx.
+func (s *Service) newBatchHold(ctx context.Context) batchHold {
+	b := make([]byte, 8)
+	_, _ = rand.Read(b)
+	now := s.now()
+	until := now.Add(holdFor)
+	if dl, ok := ctx.Deadline(); ok {
+		until = now.Add(time.Until(dl))
+	}
+	return batchHold{owner: "provision-" + hex.EncodeToString(b), until: until}
+}
+
 // holdBatches holds every batch whose items are in flat, until ctx's
-// deadline. A batch another invocation holds is left to it. When the store
-// cannot say, the batch is taken as held: its items are created here, as
-// before batches were held, and the same ClientToken keeps that safe.
-func (s *Service) holdBatches(ctx context.Context, flat []Input) *heldBatches {
-	h := &heldBatches{s: s, keys: map[string]bool{}}
+// deadline (a batch this delivery recorded first is held from its
+// recording on, see recordBatch). A batch another invocation holds is left
+// to it. When the store cannot say, the batch is taken as held: its items
+// are created here, as before batches were held, and the same ClientToken
+// keeps that safe.
+func (s *Service) holdBatches(ctx context.Context, flat []Input, hold batchHold) *heldBatches {
+	h := &heldBatches{s: s, owner: hold.owner, keys: map[string]bool{}}
 	for _, x := range flat {
 		if x.batch == "" {
 			continue
@@ -33,17 +54,7 @@ func (s *Service) holdBatches(ctx context.Context, flat []Input) *heldBatches {
 		if _, seen := h.keys[x.batch]; seen {
 			continue
 		}
-		if h.owner == "" {
-			b := make([]byte, 8)
-			_, _ = rand.Read(b)
-			h.owner = "provision-" + hex.EncodeToString(b)
-		}
-		now := s.now()
-		until := now.Add(holdFor)
-		if dl, ok := ctx.Deadline(); ok {
-			until = now.Add(time.Until(dl))
-		}
-		ok, err := s.store.Hold(ctx, x.batch, h.owner, now, until)
+		ok, err := s.store.Hold(ctx, x.batch, h.owner, s.now(), hold.until)
 		if err != nil {
 			s.log.WarnContext(ctx, "batch not held; its items are created anyway", "request_key", x.batch, "err", err)
 			ok = !errors.Is(err, context.Canceled)

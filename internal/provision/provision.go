@@ -230,7 +230,8 @@ var ErrRetry = errors.New("provision: transient failure, deliver again")
 // received for the redelivery or the reconcile tick. It returns ErrRetry
 // (wrapped with the first cause) when anything must be delivered again.
 func (s *Service) HandleAll(ctx context.Context, in []Input) ([]Result, error) {
-	flat, results, errs := s.expand(ctx, in)
+	hold := s.newBatchHold(ctx)
+	flat, results, errs := s.expand(ctx, in, hold)
 	type slot struct {
 		rec  store.Request
 		id   request.Identity
@@ -244,7 +245,7 @@ func (s *Service) HandleAll(ctx context.Context, in []Input) ([]Result, error) {
 	for i := range flat {
 		flat[i].turn = ord.turn(i)
 	}
-	held := s.holdBatches(ctx, flat)
+	held := s.holdBatches(ctx, flat, hold)
 	defer held.release(ctx)
 	s.parallel(len(flat), func(i int) {
 		var (

@@ -23,6 +23,7 @@ type Store interface {
 	Claim(ctx context.Context, states []store.State, owner string, now time.Time, lease time.Duration, limit int) ([]store.Request, error)
 	Release(ctx context.Context, owner string, keys []string) error
 	Transition(ctx context.Context, key string, from []store.State, to store.State, leaseOwner string, c store.Change, events []store.Event) (store.Request, error)
+	HeldUntil(ctx context.Context, state store.State, owner string, now time.Time) (time.Time, error)
 }
 
 // Describer reads one page of a region's gateways.
@@ -611,6 +612,24 @@ func (s *Service) finishBatches(ctx context.Context, log *slog.Logger, rep *Repo
 			rep.Errors = append(rep.Errors, "release: "+err.Error())
 		}
 	}
+}
+
+// batchHeldElsewhere says whether another invocation holds an open batch
+// and its hold ends before end (the tick's end). Ticks overlap (the
+// reconcile timeout outlasts the timer's period), so a tick with nothing
+// pending stays for such a batch: each round's claim (finishBatches)
+// continues it the moment the holder stops creating and hands it back,
+// where ending at once would leave it to the timer's next tick.
+func (s *Service) batchHeldElsewhere(ctx context.Context, rep *Report, end time.Time) bool {
+	if s.batches == nil {
+		return false
+	}
+	until, err := s.store.HeldUntil(ctx, store.Batch, rep.Owner, s.now())
+	if err != nil {
+		rep.Errors = append(rep.Errors, "look for held batches: "+err.Error())
+		return false
+	}
+	return !until.IsZero() && until.Before(end)
 }
 
 // stoppedCredentials is Report.Stopped when the API refused the operator's

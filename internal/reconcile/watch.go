@@ -73,7 +73,7 @@ func (s *Service) watch(ctx context.Context, log *slog.Logger, rep *Report, want
 				s.finishBatches(ctx, log, rep)
 			}
 		}
-		if ag.len() == 0 {
+		if ag.len() == 0 && !s.batchHeldElsewhere(ctx, rep, end) {
 			return
 		}
 		if due := ag.due(now); len(due) > 0 {

@@ -268,6 +268,11 @@ type Store interface {
 	// invocation holds the batch it works on, so that a reconcile tick
 	// (whose Claim skips leased requests) does not continue it meanwhile.
 	Hold(ctx context.Context, key, owner string, now, until time.Time) (bool, error)
+	// HeldUntil is when the first lease in force at now on a request in
+	// state, by an owner other than owner, ends; zero when there is none.
+	// A reconcile tick with nothing else to do stays for a batch another
+	// invocation holds when that hold ends within the tick's own time.
+	HeldUntil(ctx context.Context, state State, owner string, now time.Time) (time.Time, error)
 	// LearnedRate returns the API rate learned for bucket (region and API
 	// action) and whether there is one.
 	LearnedRate(ctx context.Context, bucket string) (LearnedRate, bool, error)

@@ -94,3 +94,18 @@ func (s *Store) Hold(ctx context.Context, key, owner string, now, until time.Tim
 	}
 	return held, nil
 }
+
+// HeldUntil implements store.Store.
+func (s *Store) HeldUntil(ctx context.Context, state store.State, owner string, now time.Time) (time.Time, error) {
+	var until timeScan
+	err := s.reader().QueryRowContext(ctx, s.d.rebind(`SELECT lease_until FROM requests
+		WHERE state = ? AND lease_until >= ? AND lease_owner <> ? ORDER BY lease_until LIMIT 1`),
+		string(state), s.d.timeArg(now), owner).Scan(&until)
+	if errors.Is(err, sql.ErrNoRows) {
+		return time.Time{}, nil
+	}
+	if err != nil {
+		return time.Time{}, fmt.Errorf("store: held %s requests in %s: %w", state, s.desc, err)
+	}
+	return until.t, nil
+}

@@ -29,6 +29,31 @@ func testHold(t *testing.T, s store.Store) {
 	if !hold("inv-1", now, now.Add(time.Minute)) {
 		t.Fatal("the holder could not hold again with the same end")
 	}
+	heldUntil := func(st store.State, owner string, at time.Time) time.Time {
+		t.Helper()
+		until, err := s.HeldUntil(ctx, st, owner, at)
+		if err != nil {
+			t.Fatalf("HeldUntil(%s, %s): %v", st, owner, err)
+		}
+		return until
+	}
+	if got := heldUntil(store.Received, "tick", now.Add(30*time.Second)); !got.Equal(norm(now.Add(time.Minute))) {
+		t.Fatalf("HeldUntil while inv-1 holds: %v, want %v", got, now.Add(time.Minute))
+	}
+	for _, c := range []struct {
+		name  string
+		st    store.State
+		owner string
+		at    time.Time
+	}{
+		{"by its own holder", store.Received, "inv-1", now},
+		{"in another state", store.Batch, "tick", now},
+		{"after the hold ended", store.Received, "tick", now.Add(2 * time.Minute)},
+	} {
+		if got := heldUntil(c.st, c.owner, c.at); !got.IsZero() {
+			t.Errorf("HeldUntil %s: %v, want none", c.name, got)
+		}
+	}
 	if hold("inv-2", now.Add(30*time.Second), now.Add(2*time.Minute)) {
 		t.Fatal("held while another owner's lease was in force")
 	}
