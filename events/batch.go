@@ -3,6 +3,8 @@ package events
 import (
 	"encoding/json"
 	"fmt"
+
+	"github.com/vpngw/vpngw/internal/textcut"
 )
 
 // Batch event types.
@@ -60,9 +62,9 @@ func (b BatchCompleted) Bounded() BatchCompleted {
 	b.Request = b.Request.bounded()
 	var omitted int
 	b.FailedItems, omitted = boundList(b.FailedItems, len(b.FailedItems), func(it BatchItemFailure) BatchItemFailure {
-		it.EventID = clipText(it.EventID, maxRefText)
-		it.VpnGatewayId = clipText(it.VpnGatewayId, maxShortText)
-		it.Reason = clipText(it.Reason, maxFieldText)
+		it.EventID = textcut.Clip(it.EventID, maxRefText)
+		it.VpnGatewayId = textcut.Clip(it.VpnGatewayId, maxShortText)
+		it.Reason = textcut.Clip(it.Reason, maxFieldText)
 		return it
 	})
 	b.FailedItemsOmitted += omitted

@@ -2,7 +2,8 @@ package events
 
 import (
 	"encoding/json"
-	"unicode/utf8"
+
+	"github.com/vpngw/vpngw/internal/textcut"
 )
 
 // MaxOutcomeBytes bounds every outcome event vpngw emits, the CloudEvent
@@ -29,24 +30,10 @@ const (
 	maxListBytes   = 160 << 10 // Errors or FailedItems, as encoded
 )
 
-// clipText returns s cut to at most n bytes at a character boundary, ending
-// in "…" when cut.
-func clipText(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	const ellipsis = "…"
-	n -= len(ellipsis)
-	for n > 0 && !utf8.RuneStart(s[n]) {
-		n--
-	}
-	return s[:n] + ellipsis
-}
-
-// clipEach cuts each of ss to at most n bytes, as clipText does.
+// clipEach cuts each of ss to at most n bytes, as textcut.Clip does.
 func clipEach(n int, ss ...*string) {
 	for _, s := range ss {
-		*s = clipText(*s, n)
+		*s = textcut.Clip(*s, n)
 	}
 }
 
@@ -80,7 +67,7 @@ const (
 func (a Accepted) Bounded() Accepted {
 	a.Request = a.Request.bounded()
 	clipEach(maxShortText, &a.VpnGatewayId, &a.RegionId, &a.VpcId, &a.ClientToken, &a.RequestId)
-	a.Name = clipText(a.Name, maxFieldText)
+	a.Name = textcut.Clip(a.Name, maxFieldText)
 	return a
 }
 
@@ -89,7 +76,7 @@ func (a Active) Bounded() Active {
 	a.Request = a.Request.bounded()
 	clipEach(maxShortText, &a.VpnGatewayId, &a.RegionId, &a.VpcId, &a.Status, &a.BusinessStatus, &a.Spec,
 		&a.InternetIp, &a.DisasterRecoveryInternetIp, &a.SslVpnInternetIp, &a.ChargeType)
-	a.Name = clipText(a.Name, maxFieldText)
+	a.Name = textcut.Clip(a.Name, maxFieldText)
 	return a
 }
 
@@ -102,11 +89,11 @@ func (v Validated) Bounded() Validated {
 	p := &v.Parameters
 	clipEach(maxShortText, &v.ClientToken, &p.RegionId, &p.VpcId, &p.InstanceChargeType, &p.VSwitchId, &p.VpnType,
 		&p.ClientToken, &p.NetworkType, &p.DisasterRecoveryVSwitchId, &p.ResourceGroupId)
-	p.Name = clipText(p.Name, maxFieldText)
+	p.Name = textcut.Clip(p.Name, maxFieldText)
 	if len(p.Tags) > 0 {
 		tags := make([]Tag, 0, min(len(p.Tags), maxTags))
 		for _, t := range p.Tags[:min(len(p.Tags), maxTags)] {
-			tags = append(tags, Tag{Key: clipText(t.Key, maxTagText), Value: clipText(t.Value, maxTagText)})
+			tags = append(tags, Tag{Key: textcut.Clip(t.Key, maxTagText), Value: textcut.Clip(t.Value, maxTagText)})
 		}
 		p.Tags = tags
 	}

@@ -5,5 +5,6 @@
 // contract: attributes, id rules, request rules and the ClientToken.
 //
 // It is a plain data package: anything that produces or consumes vpngw events
-// may import it; it imports nothing of vpngw's.
+// may import it; of vpngw's it imports only internal/textcut, the cut of a
+// string at a character boundary, which imports only the standard library.
 package events

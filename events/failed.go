@@ -1,5 +1,7 @@
 package events
 
+import "github.com/vpngw/vpngw/internal/textcut"
+
 // Failed is the data of io.vpngw.gateway.failed: the request will not produce
 // a gateway. Stage says where it stopped; Code is vpngw's own (Code*) or the
 // API's error code.
@@ -56,14 +58,14 @@ type FieldError struct {
 func (f Failed) Bounded() Failed {
 	f.Request = f.Request.bounded()
 	clipEach(maxShortText, &f.Stage, &f.Code, &f.RequestId, &f.VpnGatewayId, &f.RegionId)
-	f.Message = clipText(f.Message, maxMessageText)
+	f.Message = textcut.Clip(f.Message, maxMessageText)
 	var omitted int
 	f.Errors, omitted = boundList(f.Errors, MaxErrors, func(e FieldError) FieldError {
 		return FieldError{
-			Field:   clipText(e.Field, maxShortText),
-			Value:   clipText(e.Value, maxShortText),
-			Allowed: clipText(e.Allowed, maxFieldText),
-			Message: clipText(e.Message, maxFieldText),
+			Field:   textcut.Clip(e.Field, maxShortText),
+			Value:   textcut.Clip(e.Value, maxShortText),
+			Allowed: textcut.Clip(e.Allowed, maxFieldText),
+			Message: textcut.Clip(e.Message, maxFieldText),
 		}
 	})
 	f.ErrorsOmitted += omitted

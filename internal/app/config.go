@@ -12,6 +12,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/vpngw/vpngw/internal/capool"
 	"github.com/vpngw/vpngw/internal/chatreply"
 	"github.com/vpngw/vpngw/internal/cloud"
 	"github.com/vpngw/vpngw/internal/cloud/vpcclient"
@@ -482,7 +483,7 @@ func readCAFile(f setting) error {
 	if f.c.CAFile = f.val; f.val == "" {
 		return nil
 	}
-	pool, err := loadCAFile(f.val)
+	pool, err := capool.Load(f.val)
 	f.c.RootCAs = pool
 	if err != nil {
 		return fmt.Errorf("%s=%q: %v", f.name, f.val, err)

@@ -2,6 +2,7 @@ package app_test
 
 import (
 	"os/exec"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -76,6 +77,26 @@ func TestUseCasesImportNoInfrastructure(t *testing.T) {
 	for _, prefix := range infrastructure {
 		if !strings.Contains(deps, prefix) {
 			t.Errorf("internal/app does not depend on %s: is the prefix in infrastructure still right?", prefix)
+		}
+	}
+}
+
+// The event contract is a plain data package (events/doc.go): of vpngw's
+// it imports only internal/textcut, and that only the standard library, so
+// a producer or consumer that imports events pulls in nothing else of vpngw.
+func TestEventContractImportsOnlyTextcut(t *testing.T) {
+	for pkg, allowed := range map[string][]string{
+		"github.com/vpngw/vpngw/events":           {"github.com/vpngw/vpngw/events", "github.com/vpngw/vpngw/internal/textcut"},
+		"github.com/vpngw/vpngw/internal/textcut": {"github.com/vpngw/vpngw/internal/textcut"},
+	} {
+		out, err := exec.Command("go", "list", "-deps", "-f", "{{.ImportPath}}", pkg).CombinedOutput()
+		if err != nil {
+			t.Fatalf("go list -deps %s: %v\n%s", pkg, err, out)
+		}
+		for _, dep := range strings.Fields(string(out)) {
+			if strings.HasPrefix(dep, "github.com/vpngw/vpngw/") && !slices.Contains(allowed, dep) {
+				t.Errorf("%s depends on %s; it may import of vpngw's only %v", pkg, dep, allowed)
+			}
 		}
 	}
 }

@@ -1,11 +1,9 @@
 package app
 
 import (
-	"crypto/x509"
 	"errors"
 	"fmt"
 	"net/url"
-	"os"
 	"strconv"
 	"strings"
 
@@ -212,22 +210,4 @@ func checkEndpointTransport(raw string) error {
 		return nil
 	}
 	return fmt.Errorf("%s: want https://host[:port] or a host name (HTTPS)", where(u))
-}
-
-// loadCAFile reads a PEM bundle holding at least one certificate, and
-// returns the system's roots plus the bundle's: a private CA for the
-// database must not make the VPC API's public certificate untrusted.
-func loadCAFile(path string) (*x509.CertPool, error) {
-	pem, err := os.ReadFile(path)
-	if err != nil {
-		return nil, fmt.Errorf("cannot read the CA bundle: %v", errors.Unwrap(err))
-	}
-	pool, err := x509.SystemCertPool()
-	if err != nil {
-		pool = x509.NewCertPool()
-	}
-	if !pool.AppendCertsFromPEM(pem) {
-		return nil, errors.New("holds no PEM certificate: want the CA bundle (-----BEGIN CERTIFICATE-----)")
-	}
-	return pool, nil
 }

@@ -166,28 +166,17 @@ func (e *footprintEnv) runInstance() (instanceRun, error) {
 	cmd.Env = e.stack.Environ("FC_RUNTIME_API="+rt.Addr(), "TMPDIR="+dir,
 		"VPNGW_STORE_URL=sqlite://"+filepath.Join(dir, "vpngw.db"))
 	logs := &testenv.SyncBuffer{Max: 8 << 10}
-	cmd.Stdout, cmd.Stderr = logs, logs
-	// An instance that dies ends every invocation waiting on it at once,
-	// with its last words as the cause.
-	ctx, cancel := context.WithCancelCause(context.Background())
-	defer cancel(nil)
-	ctx, stop := context.WithTimeout(ctx, 2*time.Minute)
+	ctx, stop := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer stop()
 
 	start := time.Now()
-	if err := cmd.Start(); err != nil {
+	// An instance that dies ends every invocation waiting on it at once,
+	// with its last words as the cause.
+	ctx, kill, err := fcapi.Run(ctx, cmd, logs)
+	if err != nil {
 		return r, fmt.Errorf("start %s: %w", e.bin, err)
 	}
-	exited := make(chan struct{})
-	go func() {
-		err := cmd.Wait()
-		cancel(fmt.Errorf("the function exited (%v); its output ends with:\n%s", err, logs.String()))
-		close(exited)
-	}()
-	defer func() {
-		_ = cmd.Process.Kill()
-		<-exited
-	}()
+	defer kill()
 	invoke := func(id string) (time.Duration, error) {
 		t0 := time.Now()
 		res, err := rt.Invoke(ctx, fcapi.Invocation{

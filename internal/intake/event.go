@@ -10,10 +10,10 @@ import (
 	"sort"
 	"strings"
 	"time"
-	"unicode/utf8"
 
 	"github.com/vpngw/vpngw/events"
 	"github.com/vpngw/vpngw/internal/request"
+	"github.com/vpngw/vpngw/internal/textcut"
 )
 
 // Context attribute and member names of the JSON event format.
@@ -84,15 +84,14 @@ func (p *problems) err() *EventError {
 // JSON errors.
 const maxArgEcho = 256
 
+// echo is v cut to maxValueEcho bytes at a character boundary and followed
+// by textcut.Ellipsis when cut: the mark comes on top of the bound, which
+// counts the value's bytes only.
 func echo(v string) string {
 	if len(v) <= maxValueEcho {
 		return v
 	}
-	cut := maxValueEcho
-	for cut > 0 && !utf8.RuneStart(v[cut]) {
-		cut--
-	}
-	return v[:cut] + "…"
+	return textcut.Cut(v, maxValueEcho) + textcut.Ellipsis
 }
 
 // origin is where an event's attributes came from, for the few rules that

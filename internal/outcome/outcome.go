@@ -6,12 +6,12 @@ import (
 	"encoding/json"
 	"fmt"
 	"time"
-	"unicode/utf8"
 
 	"github.com/cloudevents/sdk-go/v2/event"
 
 	"github.com/vpngw/vpngw/events"
 	"github.com/vpngw/vpngw/internal/outgoing"
+	"github.com/vpngw/vpngw/internal/textcut"
 )
 
 // ID is the CloudEvent id of the outcome of type typ for the request with
@@ -63,7 +63,7 @@ func New(typ string, m Meta, data any) (outgoing.Event, error) {
 	e.SetType(typ)
 	e.SetTime(m.Time.UTC())
 	if m.Subject != "" {
-		e.SetSubject(cut(m.Subject, maxSubject))
+		e.SetSubject(textcut.Cut(m.Subject, maxSubject))
 	}
 	if m.TraceParent != "" {
 		e.SetExtension("traceparent", m.TraceParent)
@@ -86,14 +86,3 @@ func New(typ string, m Meta, data any) (outgoing.Event, error) {
 
 // maxSubject bounds the subject attribute: a gateway id, far shorter.
 const maxSubject = 256
-
-// cut returns s cut to at most n bytes at a character boundary.
-func cut(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	for n > 0 && !utf8.RuneStart(s[n]) {
-		n--
-	}
-	return s[:n]
-}

@@ -23,6 +23,7 @@ import (
 	"github.com/vpngw/vpngw/internal/policy"
 	"github.com/vpngw/vpngw/internal/request"
 	"github.com/vpngw/vpngw/internal/store"
+	"github.com/vpngw/vpngw/internal/textcut"
 )
 
 // Store is what provisioning needs of the request store.
@@ -972,14 +973,7 @@ func resultOf(id request.Identity, r store.Request) Result {
 // boundary, valid UTF-8, and without NUL, which PostgreSQL refuses in text
 // (a message can repeat a member name with one in it).
 func truncate(s string, n int) string {
-	s = strings.ToValidUTF8(strings.ReplaceAll(s, "\x00", "\ufffd"), "\ufffd")
-	if len(s) <= n {
-		return s
-	}
-	for n > 0 && !utf8.RuneStart(s[n]) {
-		n--
-	}
-	return s[:n]
+	return textcut.Cut(strings.ToValidUTF8(strings.ReplaceAll(s, "\x00", "\ufffd"), "\ufffd"), n)
 }
 
 // storable is s when it fits a column of max characters and holds nothing

@@ -61,6 +61,8 @@ func TestOpenRejectsBadURLs(t *testing.T) {
 		{"mqtt hash wildcard", "mqtt://h:1883/a/%23", "wildcards"},
 		{"mqtt ca file without mqtts", "mqtt://h:1883/a?ca_file=/x", "mqtts"},
 		{"mqtt unknown parameter", "mqtt://h:1883/a?qos=0", "unknown query parameter"},
+		{"mqtts ca file missing", "mqtts://h:8883/a?ca_file=/nonexistent/ca.pem", "ca_file: cannot read the CA bundle: no such file or directory"},
+		{"kafka ca file not PEM", "kafka://b:9092/t?tls=true&ca_file=/dev/null", "ca_file: holds no PEM certificate: want the CA bundle"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			p, err := queue.Open(context.Background(), c.url)

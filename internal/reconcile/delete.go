@@ -13,6 +13,7 @@ import (
 	"github.com/vpngw/vpngw/internal/outcome"
 	"github.com/vpngw/vpngw/internal/request"
 	"github.com/vpngw/vpngw/internal/store"
+	"github.com/vpngw/vpngw/internal/textcut"
 )
 
 // settleDeletion settles a delete request whose DeleteVpnGateway was
@@ -84,12 +85,5 @@ func lastError(to store.State, reason string) string {
 // truncate keeps s within store.MaxReason bytes, cut at a character
 // boundary.
 func truncate(s string) string {
-	if len(s) <= store.MaxReason {
-		return s
-	}
-	n := store.MaxReason
-	for n > 0 && s[n]&0xC0 == 0x80 {
-		n--
-	}
-	return s[:n]
+	return textcut.Cut(s, store.MaxReason)
 }

@@ -2,7 +2,8 @@
 // invocations to a function binary started with FC_RUNTIME_API pointing at
 // it, exactly as the platform does (GET /2020-11-11/runtime/invocation/next,
 // POST .../{id}/response, POST .../{id}/error, every answer 200), and returns
-// what the function answered. Tests of functions/* import it.
+// what the function answered; Run starts a function binary and watches it
+// exit. Tests of functions/* and the tools that time them import it.
 package fcapi
 
 import (

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/vpngw/vpngw/internal/store"
+	"github.com/vpngw/vpngw/internal/textcut"
 )
 
 // note completes n as Change.Note says: the context's actor when n names
@@ -20,7 +21,7 @@ func note(ctx context.Context, n store.Note, fallback string) store.Note {
 	if n.Reason == "" {
 		n.Reason = fallback
 	}
-	n.Reason = cutUTF8(n.Reason, store.MaxReason)
+	n.Reason = textcut.Cut(n.Reason, store.MaxReason)
 	return n
 }
 

@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/vpngw/vpngw/internal/store"
+	"github.com/vpngw/vpngw/internal/textcut"
 )
 
 // Per-sink delivery (migration 0010): outbox_deliveries holds a row per sink
@@ -94,7 +95,7 @@ func (s *Store) markSentTx(ctx context.Context, sink string, seqs []int64, sinks
 
 // ParkFor implements store.Store.
 func (s *Store) ParkFor(ctx context.Context, sink string, seq int64, reason string, sinks []string) error {
-	reason = cutUTF8(reason, store.MaxParkedReason)
+	reason = textcut.Cut(reason, store.MaxParkedReason)
 	now := s.d.timeArg(s.now())
 	err := s.inTx(ctx, func(tx *sql.Tx) error {
 		_, err := tx.ExecContext(ctx, s.d.rebind(s.insertDelivery(`INSERT INTO outbox_deliveries (sink, seq, parked_at, parked_reason)

@@ -9,7 +9,6 @@ import (
 	"slices"
 	"strings"
 	"time"
-	"unicode/utf8"
 
 	"github.com/vpngw/vpngw/internal/store"
 )
@@ -689,18 +688,6 @@ func (s *Store) CountParked(ctx context.Context) (int, error) {
 // Unpark implements store.Store: UnparkFor the first sink.
 func (s *Store) Unpark(ctx context.Context, seqs []int64) (int, error) {
 	return s.UnparkFor(ctx, store.FirstSink, seqs)
-}
-
-// cutUTF8 returns the longest prefix of s of at most n bytes that does not
-// end inside a character.
-func cutUTF8(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	for n > 0 && !utf8.RuneStart(s[n]) {
-		n--
-	}
-	return s[:n]
 }
 
 // Count returns how many requests are in one of states, or in any state when

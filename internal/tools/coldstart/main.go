@@ -304,9 +304,7 @@ func once(bin string, payload []byte, env []string, store *stores, warm int, tim
 	}
 	defer rt.Close()
 
-	ctx, cancel := context.WithCancelCause(context.Background())
-	defer cancel(nil)
-	ctx, stop := context.WithTimeout(ctx, timeout)
+	ctx, stop := context.WithTimeout(context.Background(), timeout)
 	defer stop()
 
 	cmd := exec.Command(bin)
@@ -325,22 +323,13 @@ func once(bin string, payload []byte, env []string, store *stores, warm int, tim
 	}
 	cmd.Env = append(cmd.Env, env...)
 	logs := &tailBuffer{max: 8 << 10}
-	cmd.Stdout, cmd.Stderr = logs, logs
 
 	start := time.Now()
-	if err := cmd.Start(); err != nil {
+	ctx, kill, err := fcapi.Run(ctx, cmd, logs)
+	if err != nil {
 		return o, err
 	}
-	exited := make(chan struct{})
-	go func() {
-		err := cmd.Wait()
-		cancel(fmt.Errorf("the function exited (%v); its output ends with:\n%s", err, logs.String()))
-		close(exited)
-	}()
-	defer func() {
-		_ = cmd.Process.Kill()
-		<-exited
-	}()
+	defer kill()
 
 	invoke := func() (time.Duration, error) {
 		t0 := time.Now()
