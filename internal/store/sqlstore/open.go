@@ -310,11 +310,33 @@ func openPostgres(rawURL string, o options) (*Store, error) {
 		cfg.RuntimeParams["application_name"] = "vpngw"
 	}
 	desc = fmt.Sprintf("postgres %s/%s", net.JoinHostPort(cfg.Host, fmt.Sprint(cfg.Port)), cfg.Database)
-	db := stdlib.OpenDB(*cfg)
+	db := stdlib.OpenDB(*cfg, stdlib.OptionAfterConnect(stampConnected), stdlib.OptionShouldPing(shouldPing))
 	configurePool(db, o)
 	s := newStore(postgresDialect, desc, db, db, o)
 	s.secret = cfg.Password
 	return s, nil
+}
+
+// connectedAt is where a PostgreSQL connection keeps the time it was made
+// (pgconn's CustomData).
+const connectedAt = "vpngw.connected_at"
+
+func stampConnected(_ context.Context, c *pgx.Conn) error {
+	c.PgConn().CustomData()[connectedAt] = time.Now()
+	return nil
+}
+
+// shouldPing is pgx's rule for a liveness ping before a pooled connection
+// is reused (idle for more than a second), with a connection's idle time
+// counted from when it was made until its first reuse: pgx counts it from
+// the zero time, so the second statement of every new connection waited
+// for a ping, the first statements of a cold start among them.
+func shouldPing(_ context.Context, p stdlib.ShouldPingParams) bool {
+	idle := p.IdleDuration
+	if at, ok := p.Conn.PgConn().CustomData()[connectedAt].(time.Time); ok {
+		idle = min(idle, time.Since(at))
+	}
+	return idle > time.Second
 }
 
 // withPostgresRootCert adds sslrootcert=file to a postgres:// URL that names

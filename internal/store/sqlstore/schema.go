@@ -70,15 +70,20 @@ func (s *Store) CheckSchema(ctx context.Context) error {
 		return fmt.Errorf("store: load %s migrations: %w", s.d.kind, err)
 	}
 	found := 0
-	applied := map[int]bool{}
-	exists, err := s.migrationsTableExists(ctx)
+	// The versions are read first: on a migrated store, which is where
+	// functions start, that is the whole check, one statement. Only when
+	// the read fails is the table looked for, to tell a store never
+	// migrated from a failure to read.
+	applied, err := s.appliedVersions(ctx)
 	if err != nil {
-		return redact.Error(fmt.Errorf("store: read schema version of %s: %w", s.desc, err), s.secret)
-	}
-	if exists {
-		if applied, err = s.appliedVersions(ctx); err != nil {
+		exists, xerr := s.migrationsTableExists(ctx)
+		switch {
+		case xerr != nil:
+			return redact.Error(fmt.Errorf("store: read schema version of %s: %w", s.desc, xerr), s.secret)
+		case exists:
 			return redact.Error(err, s.secret)
 		}
+		applied = map[int]bool{}
 	}
 	for v := range applied {
 		found = max(found, v)
@@ -97,7 +102,7 @@ func (s *Store) CheckSchema(ctx context.Context) error {
 
 // appliedVersions reads the versions schema_migrations records.
 func (s *Store) appliedVersions(ctx context.Context) (map[int]bool, error) {
-	rows, err := s.rdb.QueryContext(ctx, `SELECT version FROM schema_migrations`)
+	rows, err := s.rdb.QueryContext(ctx, `SELECT version FROM schema_migrations`, s.d.once()...)
 	if err != nil {
 		return nil, fmt.Errorf("store: read schema versions of %s: %w", s.desc, err)
 	}
@@ -132,7 +137,7 @@ func (s *Store) migrationsTableExists(ctx context.Context) (bool, error) {
 		return false, fmt.Errorf("unknown backend %q", s.d.kind)
 	}
 	var n int
-	if err := s.rdb.QueryRowContext(ctx, q).Scan(&n); err != nil {
+	if err := s.rdb.QueryRowContext(ctx, q, s.d.once()...).Scan(&n); err != nil {
 		return false, err
 	}
 	return n > 0, nil
