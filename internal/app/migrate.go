@@ -40,6 +40,13 @@ func openStore(ctx context.Context, c Config, extra ...sqlstore.Option) (*sqlsto
 	if c.Migrate {
 		return s, nil
 	}
+	// The connections the first invocation's drain takes (the first sink
+	// and the chat replies at once), made together now; the check takes
+	// one of them.
+	if err := s.Warm(ctx, sqlstore.DefaultMaxIdleConns); err != nil {
+		s.Close()
+		return nil, fmt.Errorf("VPNGW_STORE_URL: %w", err)
+	}
 	if err := s.CheckSchema(ctx); err != nil {
 		s.Close()
 		if errors.Is(err, sqlstore.ErrSchemaBehind) {

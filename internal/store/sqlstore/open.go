@@ -10,6 +10,7 @@ import (
 	"net/url"
 	"regexp"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/go-sql-driver/mysql"
@@ -543,4 +544,36 @@ func configurePool(db *sql.DB, o options) {
 	db.SetMaxIdleConns(min(o.maxIdle, o.maxOpen))
 	db.SetConnMaxLifetime(o.connMaxLifetime)
 	db.SetConnMaxIdleTime(o.connMaxIdleTime)
+}
+
+// Warm makes n connections at once (at most as many as the pool keeps
+// idle) and leaves them idle in the pool: the ones a function's first
+// invocation asks for, made in parallel while the process starts instead
+// of one by one while the invocation waits (its drain reads the outbox for
+// every sink at once, each on a connection of its own). SQLite has nothing
+// to dial: there it does nothing. It returns the first error, once every
+// connection it made is back in the pool.
+func (s *Store) Warm(ctx context.Context, n int) error {
+	if s.d.kind == "sqlite" {
+		return nil
+	}
+	n = min(n, s.maxIdle)
+	conns := make([]*sql.Conn, n)
+	errs := make([]error, n)
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Go(func() {
+			conns[i], errs[i] = s.wdb.Conn(ctx)
+		})
+	}
+	wg.Wait()
+	for _, c := range conns {
+		if c != nil {
+			c.Close()
+		}
+	}
+	if err := errors.Join(errs...); err != nil {
+		return redact.Error(fmt.Errorf("store: connect to %s: %w", s.desc, err), s.secret)
+	}
+	return nil
 }

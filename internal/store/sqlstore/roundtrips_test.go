@@ -133,3 +133,43 @@ func TestPostgresSchemaCheckIsOneRoundTrip(t *testing.T) {
 		t.Errorf("after the first read: %d connections and %d round trips, want 1 and 3", conns, trips)
 	}
 }
+
+// Warm, run as a function starts, leaves the connections a first drain
+// uses (one per sink at once: here two) made and idle, dialled at once
+// rather than one after the other, and the schema check after it takes
+// one of them: the drain dials none while the invocation waits.
+func TestPostgresWarmMakesTheDrainsConnectionsAhead(t *testing.T) {
+	ctx := context.Background()
+	raw := testenv.StoreURL(t, "postgres")
+	if err := sqlstore.Migrate(ctx, raw); err != nil {
+		t.Fatal(err)
+	}
+	w, proxied := newWire(t, raw)
+	s, err := sqlstore.OpenSQL(ctx, proxied, sqlstore.WithoutMigrate())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	if err := s.Warm(ctx, 2); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.CheckSchema(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if conns, trips := w.took(); conns != 2 || trips != 1 {
+		t.Fatalf("start-up took %d connections and %d round trips, want 2 and 1", conns, trips)
+	}
+	// Two sinks' drains read the outbox at once.
+	var wg sync.WaitGroup
+	for _, sink := range []string{"", "chat"} {
+		wg.Go(func() {
+			if _, err := s.UnsentAfter(ctx, sink, 0, 100); err != nil {
+				t.Error(err)
+			}
+		})
+	}
+	wg.Wait()
+	if conns, _ := w.took(); conns != 2 {
+		t.Errorf("the drain made %d connections of its own, want none", conns-2)
+	}
+}
