@@ -41,15 +41,21 @@ func (e *SchemaError) Is(target error) bool { return target == ErrSchemaBehind }
 // ExpectedSchemaVersion is the newest migration this build carries for the
 // store's backend, and its file name.
 func (s *Store) ExpectedSchemaVersion() (int, string, error) {
-	ms, err := s.d.migrations()
+	ms, err := s.d.migrationNames()
 	if err != nil {
 		return 0, "", fmt.Errorf("store: load %s migrations: %w", s.d.kind, err)
 	}
+	v, name := newest(ms)
+	return v, name, nil
+}
+
+// newest is the version and name of the last of ms (0, "" for none).
+func newest(ms []migration) (int, string) {
 	if len(ms) == 0 {
-		return 0, "", nil
+		return 0, ""
 	}
 	last := ms[len(ms)-1]
-	return last.version, last.name, nil
+	return last.version, last.name
 }
 
 // CheckSchema reads the applied migrations without changing anything (a
@@ -61,14 +67,13 @@ func (s *Store) ExpectedSchemaVersion() (int, string, error) {
 // migrations only add, so the previous build runs on the next one's schema
 // while a deploy rolls back.
 func (s *Store) CheckSchema(ctx context.Context) error {
-	want, name, err := s.ExpectedSchemaVersion()
-	if err != nil {
-		return err
-	}
-	ms, err := s.d.migrations()
+	// The names and versions alone, once: the check reads no migration's
+	// SQL.
+	ms, err := s.d.migrationNames()
 	if err != nil {
 		return fmt.Errorf("store: load %s migrations: %w", s.d.kind, err)
 	}
+	want, name := newest(ms)
 	found := 0
 	// The versions are read first: on a migrated store, which is where
 	// functions start, that is the whole check, one statement. Only when
