@@ -96,6 +96,24 @@ func (w *wire) took() (conns, trips int) {
 	return w.conns, w.trips
 }
 
+// migratedThroughWire opens a migrated PostgreSQL store of the test's own,
+// as a function does (VPNGW_MIGRATE=off), through a wire that counts what
+// it asks of the server from then on.
+func migratedThroughWire(t *testing.T) (*wire, *sqlstore.Store) {
+	t.Helper()
+	raw := testenv.StoreURL(t, "postgres")
+	if err := sqlstore.Migrate(context.Background(), raw); err != nil {
+		t.Fatal(err)
+	}
+	w, proxied := newWire(t, raw)
+	s, err := sqlstore.OpenSQL(context.Background(), proxied, sqlstore.WithoutMigrate())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	return w, s
+}
+
 // A function starts on a migrated store with VPNGW_MIGRATE=off: opening it
 // and checking its schema version is all the store work of its start. On
 // PostgreSQL that is one connection and one round trip once connected: the
@@ -104,16 +122,7 @@ func (w *wire) took() (conns, trips int) {
 // waits for the server on every cold start.
 func TestPostgresSchemaCheckIsOneRoundTrip(t *testing.T) {
 	ctx := context.Background()
-	raw := testenv.StoreURL(t, "postgres")
-	if err := sqlstore.Migrate(ctx, raw); err != nil {
-		t.Fatal(err)
-	}
-	w, proxied := newWire(t, raw)
-	s, err := sqlstore.OpenSQL(ctx, proxied, sqlstore.WithoutMigrate())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
+	w, s := migratedThroughWire(t)
 	if conns, trips := w.took(); conns != 0 || trips != 0 {
 		t.Fatalf("opening took %d connections and %d round trips, want none", conns, trips)
 	}
@@ -140,16 +149,7 @@ func TestPostgresSchemaCheckIsOneRoundTrip(t *testing.T) {
 // one of them: the drain dials none while the invocation waits.
 func TestPostgresWarmMakesTheDrainsConnectionsAhead(t *testing.T) {
 	ctx := context.Background()
-	raw := testenv.StoreURL(t, "postgres")
-	if err := sqlstore.Migrate(ctx, raw); err != nil {
-		t.Fatal(err)
-	}
-	w, proxied := newWire(t, raw)
-	s, err := sqlstore.OpenSQL(ctx, proxied, sqlstore.WithoutMigrate())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
+	w, s := migratedThroughWire(t)
 	if err := s.Warm(ctx, 2); err != nil {
 		t.Fatal(err)
 	}
