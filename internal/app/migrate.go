@@ -40,13 +40,12 @@ func openStore(ctx context.Context, c Config, extra ...sqlstore.Option) (*sqlsto
 	if c.Migrate {
 		return s, nil
 	}
-	// The connections the first invocation's drain takes (the first sink
-	// and the chat replies at once), made together now; the check takes
-	// one of them.
-	if err := s.Warm(ctx, sqlstore.DefaultMaxIdleConns); err != nil {
-		s.Close()
-		return nil, fmt.Errorf("VPNGW_STORE_URL: %w", err)
-	}
+	// The first invocation's drain takes two connections at once (the
+	// first sink and the chat replies): the second is made now, in the
+	// background, while the check makes and uses the first, so that
+	// neither the start nor the drain waits for it. Its error, if any, is
+	// the check's too, which reports it.
+	go func() { _ = s.Warm(context.WithoutCancel(ctx), sqlstore.DefaultMaxIdleConns-1) }()
 	if err := s.CheckSchema(ctx); err != nil {
 		s.Close()
 		if errors.Is(err, sqlstore.ErrSchemaBehind) {
