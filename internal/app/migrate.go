@@ -40,6 +40,12 @@ func openStore(ctx context.Context, c Config, extra ...sqlstore.Option) (*sqlsto
 	if c.Migrate {
 		return s, nil
 	}
+	// The first invocation's drain takes two connections at once (the
+	// first sink and the chat replies): the second is made now, in the
+	// background, while the check makes and uses the first, so that
+	// neither the start nor the drain waits for it. Its error, if any, is
+	// the check's too, which reports it.
+	go func() { _ = s.Warm(context.WithoutCancel(ctx), sqlstore.DefaultMaxIdleConns-1) }()
 	if err := s.CheckSchema(ctx); err != nil {
 		s.Close()
 		if errors.Is(err, sqlstore.ErrSchemaBehind) {

@@ -30,7 +30,14 @@ type migration struct {
 }
 
 // migrations loads the dialect's migrations in version order.
-func (d *dialect) migrations() ([]migration, error) {
+func (d *dialect) migrations() ([]migration, error) { return d.listMigrations(true) }
+
+// migrationNames is migrations without their statements: the versions
+// and names the schema check compares, without reading and splitting every
+// file's SQL at each start.
+func (d *dialect) migrationNames() ([]migration, error) { return d.listMigrations(false) }
+
+func (d *dialect) listMigrations(statements bool) ([]migration, error) {
 	dir := path.Join("migrations", d.kind)
 	entries, err := fs.ReadDir(migrationFiles, dir)
 	if err != nil {
@@ -47,11 +54,15 @@ func (d *dialect) migrations() ([]migration, error) {
 		if !ok || err != nil || version < 1 {
 			return nil, fmt.Errorf("migration %s/%s: name must start with a version number and _", dir, name)
 		}
-		body, err := fs.ReadFile(migrationFiles, path.Join(dir, name))
-		if err != nil {
-			return nil, err
+		m := migration{version: version, name: name}
+		if statements {
+			body, err := fs.ReadFile(migrationFiles, path.Join(dir, name))
+			if err != nil {
+				return nil, err
+			}
+			m.statements = splitStatements(string(body))
 		}
-		out = append(out, migration{version: version, name: name, statements: splitStatements(string(body))})
+		out = append(out, m)
 	}
 	slices.SortFunc(out, func(a, b migration) int { return a.version - b.version })
 	for i := 1; i < len(out); i++ {

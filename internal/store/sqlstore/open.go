@@ -10,6 +10,7 @@ import (
 	"net/url"
 	"regexp"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/go-sql-driver/mysql"
@@ -310,11 +311,33 @@ func openPostgres(rawURL string, o options) (*Store, error) {
 		cfg.RuntimeParams["application_name"] = "vpngw"
 	}
 	desc = fmt.Sprintf("postgres %s/%s", net.JoinHostPort(cfg.Host, fmt.Sprint(cfg.Port)), cfg.Database)
-	db := stdlib.OpenDB(*cfg)
+	db := stdlib.OpenDB(*cfg, stdlib.OptionAfterConnect(stampConnected), stdlib.OptionShouldPing(shouldPing))
 	configurePool(db, o)
 	s := newStore(postgresDialect, desc, db, db, o)
 	s.secret = cfg.Password
 	return s, nil
+}
+
+// connectedAt is where a PostgreSQL connection keeps the time it was made
+// (pgconn's CustomData).
+const connectedAt = "vpngw.connected_at"
+
+func stampConnected(_ context.Context, c *pgx.Conn) error {
+	c.PgConn().CustomData()[connectedAt] = time.Now()
+	return nil
+}
+
+// shouldPing is pgx's rule for a liveness ping before a pooled connection
+// is reused (idle for more than a second), with a connection's idle time
+// counted from when it was made until its first reuse: pgx counts it from
+// the zero time, so the second statement of every new connection waited
+// for a ping, the first statements of a cold start among them.
+func shouldPing(_ context.Context, p stdlib.ShouldPingParams) bool {
+	idle := p.IdleDuration
+	if at, ok := p.Conn.PgConn().CustomData()[connectedAt].(time.Time); ok {
+		idle = min(idle, time.Since(at))
+	}
+	return idle > time.Second
 }
 
 // withPostgresRootCert adds sslrootcert=file to a postgres:// URL that names
@@ -521,4 +544,36 @@ func configurePool(db *sql.DB, o options) {
 	db.SetMaxIdleConns(min(o.maxIdle, o.maxOpen))
 	db.SetConnMaxLifetime(o.connMaxLifetime)
 	db.SetConnMaxIdleTime(o.connMaxIdleTime)
+}
+
+// Warm makes n connections at once (at most as many as the pool keeps
+// idle) and leaves them idle in the pool: the ones a function's first
+// invocation asks for, made in parallel while the process starts instead
+// of one by one while the invocation waits (its drain reads the outbox for
+// every sink at once, each on a connection of its own). SQLite has nothing
+// to dial: there it does nothing. It returns the first error, once every
+// connection it made is back in the pool.
+func (s *Store) Warm(ctx context.Context, n int) error {
+	if s.d.kind == "sqlite" {
+		return nil
+	}
+	n = min(n, s.maxIdle)
+	conns := make([]*sql.Conn, n)
+	errs := make([]error, n)
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Go(func() {
+			conns[i], errs[i] = s.wdb.Conn(ctx)
+		})
+	}
+	wg.Wait()
+	for _, c := range conns {
+		if c != nil {
+			c.Close()
+		}
+	}
+	if err := errors.Join(errs...); err != nil {
+		return redact.Error(fmt.Errorf("store: connect to %s: %w", s.desc, err), s.secret)
+	}
+	return nil
 }

@@ -41,15 +41,21 @@ func (e *SchemaError) Is(target error) bool { return target == ErrSchemaBehind }
 // ExpectedSchemaVersion is the newest migration this build carries for the
 // store's backend, and its file name.
 func (s *Store) ExpectedSchemaVersion() (int, string, error) {
-	ms, err := s.d.migrations()
+	ms, err := s.d.migrationNames()
 	if err != nil {
 		return 0, "", fmt.Errorf("store: load %s migrations: %w", s.d.kind, err)
 	}
+	v, name := newest(ms)
+	return v, name, nil
+}
+
+// newest is the version and name of the last of ms (0, "" for none).
+func newest(ms []migration) (int, string) {
 	if len(ms) == 0 {
-		return 0, "", nil
+		return 0, ""
 	}
 	last := ms[len(ms)-1]
-	return last.version, last.name, nil
+	return last.version, last.name
 }
 
 // CheckSchema reads the applied migrations without changing anything (a
@@ -61,24 +67,28 @@ func (s *Store) ExpectedSchemaVersion() (int, string, error) {
 // migrations only add, so the previous build runs on the next one's schema
 // while a deploy rolls back.
 func (s *Store) CheckSchema(ctx context.Context) error {
-	want, name, err := s.ExpectedSchemaVersion()
-	if err != nil {
-		return err
-	}
-	ms, err := s.d.migrations()
+	// The names and versions alone, once: the check reads no migration's
+	// SQL.
+	ms, err := s.d.migrationNames()
 	if err != nil {
 		return fmt.Errorf("store: load %s migrations: %w", s.d.kind, err)
 	}
+	want, name := newest(ms)
 	found := 0
-	applied := map[int]bool{}
-	exists, err := s.migrationsTableExists(ctx)
+	// The versions are read first: on a migrated store, which is where
+	// functions start, that is the whole check, one statement. Only when
+	// the read fails is the table looked for, to tell a store never
+	// migrated from a failure to read.
+	applied, err := s.appliedVersions(ctx)
 	if err != nil {
-		return redact.Error(fmt.Errorf("store: read schema version of %s: %w", s.desc, err), s.secret)
-	}
-	if exists {
-		if applied, err = s.appliedVersions(ctx); err != nil {
+		exists, xerr := s.migrationsTableExists(ctx)
+		switch {
+		case xerr != nil:
+			return redact.Error(fmt.Errorf("store: read schema version of %s: %w", s.desc, xerr), s.secret)
+		case exists:
 			return redact.Error(err, s.secret)
 		}
+		applied = map[int]bool{}
 	}
 	for v := range applied {
 		found = max(found, v)
@@ -97,7 +107,7 @@ func (s *Store) CheckSchema(ctx context.Context) error {
 
 // appliedVersions reads the versions schema_migrations records.
 func (s *Store) appliedVersions(ctx context.Context) (map[int]bool, error) {
-	rows, err := s.rdb.QueryContext(ctx, `SELECT version FROM schema_migrations`)
+	rows, err := s.rdb.QueryContext(ctx, `SELECT version FROM schema_migrations`, s.d.once()...)
 	if err != nil {
 		return nil, fmt.Errorf("store: read schema versions of %s: %w", s.desc, err)
 	}
@@ -132,7 +142,7 @@ func (s *Store) migrationsTableExists(ctx context.Context) (bool, error) {
 		return false, fmt.Errorf("unknown backend %q", s.d.kind)
 	}
 	var n int
-	if err := s.rdb.QueryRowContext(ctx, q).Scan(&n); err != nil {
+	if err := s.rdb.QueryRowContext(ctx, q, s.d.once()...).Scan(&n); err != nil {
 		return false, err
 	}
 	return n > 0, nil

@@ -31,12 +31,14 @@ type Store struct {
 	// waiting for the disk (see inLaxTx): the URL left synchronous at its
 	// default.
 	laxSQLite bool
+	// maxIdle is how many idle connections the pool keeps (Warm).
+	maxIdle int
 }
 
 var _ store.Store = (*Store)(nil)
 
 func newStore(d *dialect, desc string, wdb, rdb *sql.DB, o options) *Store {
-	s := &Store{d: d, desc: desc, wdb: wdb, rdb: rdb, now: o.now}
+	s := &Store{d: d, desc: desc, wdb: wdb, rdb: rdb, now: o.now, maxIdle: min(o.maxIdle, o.maxOpen)}
 	if d.prepare {
 		s.wcache, s.rcache = newStmtCache(wdb), newStmtCache(rdb)
 		if rdb == wdb {

@@ -1,0 +1,175 @@
+package sqlstore_test
+
+import (
+	"context"
+	"encoding/binary"
+	"io"
+	"net"
+	"net/url"
+	"sync"
+	"testing"
+
+	"github.com/vpngw/vpngw/internal/store/sqlstore"
+	"github.com/vpngw/vpngw/internal/testenv"
+)
+
+// wire sits between the store and a PostgreSQL server and counts what the
+// store asks of it: connections, and round trips (each Sync of the extended
+// protocol and each simple Query is one wait for the server's answer).
+type wire struct {
+	ln     net.Listener
+	target string
+
+	mu           sync.Mutex
+	conns, trips int
+}
+
+// newWire listens on a port of its own and forwards to rawURL's server; it
+// returns rawURL pointed at itself.
+func newWire(t *testing.T, rawURL string) (*wire, string) {
+	t.Helper()
+	u, err := url.Parse(rawURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	w := &wire{ln: ln, target: u.Host}
+	t.Cleanup(func() { ln.Close() })
+	go w.serve()
+	u.Host = ln.Addr().String()
+	return w, u.String()
+}
+
+func (w *wire) serve() {
+	for {
+		c, err := w.ln.Accept()
+		if err != nil {
+			return
+		}
+		s, err := net.Dial("tcp", w.target)
+		if err != nil {
+			c.Close()
+			continue
+		}
+		w.mu.Lock()
+		w.conns++
+		w.mu.Unlock()
+		go func() { _, _ = io.Copy(c, s); c.Close() }()
+		go func() { w.count(c, s); s.Close() }()
+	}
+}
+
+// count forwards the client's messages, counting Sync and Query.
+func (w *wire) count(from io.Reader, to io.Writer) {
+	tee := io.TeeReader(from, to)
+	// The startup message has no type byte.
+	var n [4]byte
+	if _, err := io.ReadFull(tee, n[:]); err != nil {
+		return
+	}
+	if _, err := io.CopyN(io.Discard, tee, int64(binary.BigEndian.Uint32(n[:]))-4); err != nil {
+		return
+	}
+	var head [5]byte
+	for {
+		if _, err := io.ReadFull(tee, head[:]); err != nil {
+			return
+		}
+		if head[0] == 'S' || head[0] == 'Q' {
+			w.mu.Lock()
+			w.trips++
+			w.mu.Unlock()
+		}
+		if _, err := io.CopyN(io.Discard, tee, int64(binary.BigEndian.Uint32(head[1:]))-4); err != nil {
+			return
+		}
+	}
+}
+
+// took returns the connections and round trips so far.
+func (w *wire) took() (conns, trips int) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.conns, w.trips
+}
+
+// migratedThroughWire opens a migrated PostgreSQL store of the test's own,
+// as a function does (VPNGW_MIGRATE=off), through a wire that counts what
+// it asks of the server from then on.
+func migratedThroughWire(t *testing.T) (*wire, *sqlstore.Store) {
+	t.Helper()
+	raw := testenv.StoreURL(t, "postgres")
+	if err := sqlstore.Migrate(context.Background(), raw); err != nil {
+		t.Fatal(err)
+	}
+	w, proxied := newWire(t, raw)
+	s, err := sqlstore.OpenSQL(context.Background(), proxied, sqlstore.WithoutMigrate())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	return w, s
+}
+
+// A function starts on a migrated store with VPNGW_MIGRATE=off: opening it
+// and checking its schema version is all the store work of its start. On
+// PostgreSQL that is one connection and one round trip once connected: the
+// check was two statements, each prepared first (a round trip of its own)
+// and the second after a liveness ping of the connection just made, five
+// waits for the server on every cold start.
+func TestPostgresSchemaCheckIsOneRoundTrip(t *testing.T) {
+	ctx := context.Background()
+	w, s := migratedThroughWire(t)
+	if conns, trips := w.took(); conns != 0 || trips != 0 {
+		t.Fatalf("opening took %d connections and %d round trips, want none", conns, trips)
+	}
+	if err := s.CheckSchema(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if conns, trips := w.took(); conns != 1 || trips != 1 {
+		t.Errorf("the schema check took %d connections and %d round trips, want 1 and 1", conns, trips)
+	}
+	// The first invocation's first statement follows on the same
+	// connection, made a moment ago: prepared and run (two round trips),
+	// with no liveness ping before it.
+	if _, err := s.Unsent(ctx, 10); err != nil {
+		t.Fatal(err)
+	}
+	if conns, trips := w.took(); conns != 1 || trips != 3 {
+		t.Errorf("after the first read: %d connections and %d round trips, want 1 and 3", conns, trips)
+	}
+}
+
+// Warm, run as a function starts, leaves the connections a first drain
+// uses (one per sink at once: here two) made and idle, dialled at once
+// rather than one after the other, and the schema check after it takes
+// one of them: the drain dials none while the invocation waits.
+func TestPostgresWarmMakesTheDrainsConnectionsAhead(t *testing.T) {
+	ctx := context.Background()
+	w, s := migratedThroughWire(t)
+	if err := s.Warm(ctx, 2); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.CheckSchema(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if conns, trips := w.took(); conns != 2 || trips != 1 {
+		t.Fatalf("start-up took %d connections and %d round trips, want 2 and 1", conns, trips)
+	}
+	// Two sinks' drains read the outbox at once.
+	var wg sync.WaitGroup
+	for _, sink := range []string{"", "chat"} {
+		wg.Go(func() {
+			if _, err := s.UnsentAfter(ctx, sink, 0, 100); err != nil {
+				t.Error(err)
+			}
+		})
+	}
+	wg.Wait()
+	if conns, _ := w.took(); conns != 2 {
+		t.Errorf("the drain made %d connections of its own, want none", conns-2)
+	}
+}
