@@ -173,3 +173,30 @@ func (s *stack) tickInBackground(d time.Duration) (stop func() reconcile.Report)
 		return <-ticked
 	}
 }
+
+// A tick with nothing pending does not stay for a batch whose hold ends
+// too close to the tick's own end to continue it (a holder killed at its
+// deadline hands nothing back): staying would bill the whole invocation
+// and create nothing.
+func TestTickDoesNotStayForAHoldEndingNearItsEnd(t *testing.T) {
+	s := newStack(t, apptest.WithWallClock(), apptest.WithReconcileTimer())
+	s.batchLeftByTheDeadline("late-hold", 4)
+	batchKey := requestKey("/batch/nightly", "late-hold")
+	// The tick's end is its deadline less the 5 s it keeps back: 15 s
+	// from now. The hold ends a second before that.
+	const invocation = 20 * time.Second
+	if ok, err := s.App.Store.Hold(t.Context(), batchKey, "killed-holder", time.Now(), time.Now().Add(invocation-6*time.Second)); err != nil || !ok {
+		t.Fatalf("hold: %t %v", ok, err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), invocation)
+	defer cancel()
+	start := time.Now()
+	rep, err := s.App.Reconcile.Tick(ctx, reconcile.Options{})
+	took := time.Since(start)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if took > 8*time.Second {
+		t.Fatalf("a tick with nothing to do stayed %v for a hold that ends a second before its end (report %+v)", took.Round(time.Second), rep)
+	}
+}

@@ -615,7 +615,7 @@ func (s *Service) finishBatches(ctx context.Context, log *slog.Logger, rep *Repo
 }
 
 // batchHeldElsewhere says whether another invocation holds an open batch
-// and its hold ends before end (the tick's end). Ticks overlap (the
+// and its hold ends at least takeoverTime before end (the tick's end). Ticks overlap (the
 // reconcile timeout outlasts the timer's period), so a tick with nothing
 // pending stays for such a batch: each round's claim (finishBatches)
 // continues it the moment the holder stops creating and hands it back,
@@ -629,8 +629,15 @@ func (s *Service) batchHeldElsewhere(ctx context.Context, rep *Report, end time.
 		rep.Errors = append(rep.Errors, "look for held batches: "+err.Error())
 		return false
 	}
-	return !until.IsZero() && until.Before(end)
+	return !until.IsZero() && until.Before(end.Add(-takeoverTime))
 }
+
+// takeoverTime is how long before a tick's end a hold held elsewhere must
+// end for the tick to stay for it: time to claim the batch and create some
+// of its items. A hold that ends later (a holder killed at its deadline
+// hands nothing back) is left to the next tick, so that a tick does not
+// bill its whole invocation and create nothing.
+const takeoverTime = 10 * time.Second
 
 // stoppedCredentials is Report.Stopped when the API refused the operator's
 // credentials or permissions.
