@@ -37,7 +37,12 @@ func TestLearnedWait(t *testing.T) {
 		{"the fastest of fewer than forty, less the margin", secs(300, 90, 75, 120, 200), 70 * time.Second},
 		{"the 5th percentile of forty: two early gateways are left out", append(secs(3, 4), manySecs(38, 80)...), 75 * time.Second},
 		{"never below zero", secs(2, 2, 3, 4, 5), 0},
-		{"at most the cap", secs(3600, 3600, 3600, 3600, 3600), 3 * time.Minute},
+		{"up to the cap", secs(180, 180, 180, 180, 180), 175 * time.Second},
+		// A history written while reconcile was stopped (or the platform
+		// slow) for an hour: trusting it held every later gateway to the
+		// cap, and each one seen there wrote the cap back into the history.
+		{"nothing from a history whose fastest are beyond the cap", manySecs(40, 3600), 0},
+		{"nothing from a history whose fastest are at the cap", manySecs(40, 185), 0},
 	} {
 		if got := s.LearnedWait(c.times); got != c.want {
 			t.Errorf("%s: LearnedWait = %s, want %s", c.name, got, c.want)

@@ -77,21 +77,23 @@ const (
 	// learnMargin is taken off the learned time: the history says when
 	// the checks saw a gateway active, which is up to one interval after
 	// it was. It also lets the wait come down when gateways get faster:
-	// one that turned active before the wait is seen at the wait, so the
-	// next wait, learned from it, is learnMargin sooner.
+	// one that turned active before the wait is seen at the wait, and
+	// once such times are the fastest 5% (with 40 times, the three
+	// fastest), the wait is learnMargin sooner. A slower history comes
+	// down that way only a few gateways at a time.
 	learnMargin = 5 * time.Second
-	// learnCap bounds the wait, whatever the history says (a history
-	// written while reconcile was stopped for an hour says every gateway
-	// took an hour): a gateway active sooner is announced at most that
-	// late.
+	// learnCap bounds the wait: a history whose fastest times, less the
+	// margin, reach it (as one written while reconcile was stopped for an
+	// hour, which says every gateway took an hour) teaches nothing, and
+	// the schedule goes by age until faster times come in.
 	learnCap = 3 * time.Minute
 )
 
 // LearnedWait is how long after acceptance a create request of a region is
 // first checked, from its region's recent provisioning times (as
 // store.Provisioned gives them): the fastest 5% of them (the fastest of
-// fewer than 40) less learnMargin, at most learnCap; zero (check at once,
-// by age) with fewer than learnMin times. Taking the 5th percentile rather
+// fewer than 40) less learnMargin, below learnCap; zero (check at once,
+// by age) with fewer than learnMin times or a wait that reaches learnCap. Taking the 5th percentile rather
 // than the fastest leaves out a rare early one, and puts the wait where
 // the goal wants it: a gateway active before the wait (about one in
 // twenty) waits for it, up to a few seconds more than an interval; the
@@ -103,7 +105,13 @@ func (s Schedule) LearnedWait(times []time.Duration) time.Duration {
 	sorted := slices.Clone(times)
 	slices.Sort(sorted)
 	w := sorted[len(sorted)/20] - learnMargin
-	return min(max(w, 0), learnCap)
+	if w >= learnCap {
+		// Not a wait to keep: each gateway first checked at it would
+		// be recorded there and keep it up, long after the slow hour
+		// that wrote it. By age until faster times come in.
+		return 0
+	}
+	return max(w, 0)
 }
 
 // perCall is how many gateways one DescribeVpnGateways call lists.
