@@ -31,6 +31,7 @@ type Store interface {
 	Get(ctx context.Context, key string) (store.Request, error)
 	GetMany(ctx context.Context, keys []string) ([]store.Request, error)
 	Insert(ctx context.Context, r store.Request, events []store.Event) (store.Request, bool, error)
+	InsertMany(ctx context.Context, rs []store.Request) ([]store.Inserted, error)
 	InsertWithin(ctx context.Context, r store.Request, events []store.Event, q store.Quota) (store.Request, bool, error)
 	CheckQuota(ctx context.Context, key string, q store.Quota) error
 	Transition(ctx context.Context, key string, from []store.State, to store.State, leaseOwner string, c store.Change, events []store.Event) (store.Request, error)
@@ -109,6 +110,11 @@ type Input struct {
 	// turn orders the input's quota decision after those of the earlier
 	// inputs of its source in the same delivery (HandleAll sets it).
 	turn *turn
+	// pend, when set, takes the input's record if it counts against no
+	// quota, to be written with the others of the delivery (HandleAll sets
+	// it, and at, the input's place).
+	pend *pending
+	at   int
 }
 
 // Result is what became of one request.
@@ -243,8 +249,10 @@ func (s *Service) HandleAll(ctx context.Context, in []Input) ([]Result, error) {
 	results = append(results, make([]Result, len(flat))...)
 	errs = append(errs, make([]error, len(flat))...)
 	ord := newOrder(flat)
+	pend := &pending{}
 	for i := range flat {
 		flat[i].turn = ord.turn(i)
+		flat[i].pend, flat[i].at = pend, i
 	}
 	held := s.holdBatches(ctx, flat, hold)
 	defer held.release(ctx)
@@ -257,6 +265,13 @@ func (s *Service) HandleAll(ctx context.Context, in []Input) ([]Result, error) {
 		slots[i].rec, slots[i].id, res, need, err = s.record(ctx, flat[i])
 		slots[i].need = need
 		results[base+i], errs[base+i] = res, err
+	})
+	// Every request is recorded before any gateway is created.
+	pend.write(s.store)
+	s.parallel(len(pend.entries), func(j int) {
+		e := pend.entries[j]
+		i := e.i
+		slots[i].rec, slots[i].id, results[base+i], slots[i].need, errs[base+i] = e.after(e.got, e.created, e.err)
 	})
 	var deferred atomic.Int64
 	s.parallel(len(flat), func(i int) {
@@ -512,6 +527,10 @@ func (s *Service) record(ctx context.Context, in Input) (rec store.Request, id r
 	quota := quotaOf(decision, now)
 	if !quota.Zero() {
 		in.turn.wait()
+		if in.pend != nil {
+			// The earlier requests of the source are counted recorded.
+			in.pend.write(s.store)
+		}
 	}
 	// overQuota answers a refused record: over the quota, or a value the
 	// store cannot keep (answered, never retried); anything else is retried.
@@ -565,22 +584,30 @@ func (s *Service) record(ctx context.Context, in Input) (rec store.Request, id r
 	if rec.Note.Reason == "" {
 		rec.Note.Reason = "recorded"
 	}
+	after := func(got store.Request, created bool, ierr error) (store.Request, request.Identity, Result, bool, error) {
+		if ierr != nil {
+			return overQuota(ierr)
+		}
+		if !created && otherData(got, in.Data) {
+			// Recorded by a concurrent delivery of the same id, with other data.
+			return got, id, s.conflict(log, id, got), false, nil
+		}
+		if !created && got.State != store.Received {
+			return got, id, resultOf(id, got), false, nil
+		}
+		// Created now, or left Received by an earlier delivery that crashed or
+		// failed transiently: (re)create with the recorded ClientToken, so the API
+		// answers with the gateway it may already have made.
+		return got, id, Result{}, true, nil
+	}
+	if quota.Zero() && in.pend != nil {
+		// Written with the delivery's other records; after answers then.
+		in.pend.add(&pendingRecord{i: in.at, ctx: ctx, rec: rec, after: after})
+		return rec, id, Result{}, false, nil
+	}
 	got, created, ierr := s.store.InsertWithin(ctx, rec, nil, quota)
 	in.turn.decided()
-	if ierr != nil {
-		return overQuota(ierr)
-	}
-	if !created && otherData(got, in.Data) {
-		// Recorded by a concurrent delivery of the same id, with other data.
-		return got, id, s.conflict(log, id, got), false, nil
-	}
-	if !created && got.State != store.Received {
-		return got, id, resultOf(id, got), false, nil
-	}
-	// Created now, or left Received by an earlier delivery that crashed or
-	// failed transiently: (re)create with the recorded ClientToken, so the API
-	// answers with the gateway it may already have made.
-	return got, id, Result{}, true, nil
+	return after(got, created, ierr)
 }
 
 // Redrive re-attempts CreateVpnGateway for a request left Received (its

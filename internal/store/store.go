@@ -222,6 +222,13 @@ type Change struct {
 	Note Note
 }
 
+// Inserted is what InsertMany answers for one request: the stored request,
+// and whether the call created it.
+type Inserted struct {
+	Request Request
+	Created bool
+}
+
 // Store is what every backend implements. Each method is atomic.
 //
 // Times are stored in UTC with microsecond precision: what a method returns
@@ -231,6 +238,11 @@ type Store interface {
 	// Insert records r (with its outbox events) unless a request with r.Key
 	// exists. It returns the stored request and whether this call created it.
 	Insert(ctx context.Context, r Request, events []Event) (Request, bool, error)
+	// InsertMany is Insert (without events) of every one of rs, in one
+	// transaction: each request whose key exists is returned as it is,
+	// created false, and the others are recorded. It returns one Inserted
+	// per request, in rs's order. On an error nothing is recorded.
+	InsertMany(ctx context.Context, rs []Request) ([]Inserted, error)
 	// Get returns the request with key, or ErrNotFound.
 	Get(ctx context.Context, key string) (Request, error)
 	// GetMany returns those of the requests with keys that exist, in no

@@ -147,29 +147,57 @@ func (s *Store) Insert(ctx context.Context, r store.Request, events []store.Even
 	return s.insert(ctx, r, events, store.Quota{})
 }
 
-// insert is Insert, and InsertWithin when q bounds something.
-func (s *Store) insert(ctx context.Context, r store.Request, events []store.Event, q store.Quota) (store.Request, bool, error) {
+// InsertMany implements store.Store: every request is written as insert
+// writes one without events or quota, all in one transaction.
+func (s *Store) InsertMany(ctx context.Context, rs []store.Request) ([]store.Inserted, error) {
+	if len(rs) == 0 {
+		return nil, nil
+	}
+	now := s.now()
+	for i := range rs {
+		r, err := insertable(rs[i], nil, now)
+		if err != nil {
+			return nil, err
+		}
+		rs[i] = r
+	}
+	out := make([]store.Inserted, len(rs))
+	err := s.inTx(ctx, func(tx *sql.Tx) error {
+		w := s.in(tx)
+		for i, r := range rs {
+			got, created, err := s.insertOne(ctx, w, r, nil, now)
+			if err != nil {
+				return fmt.Errorf("%s: %w", r.Key, err)
+			}
+			out[i] = store.Inserted{Request: got, Created: created}
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("store: insert %d requests into %s: %w", len(rs), s.desc, invalidValue(err))
+	}
+	return out, nil
+}
+
+// insertable checks r for insert and fills in its defaults at now.
+func insertable(r store.Request, events []store.Event, now time.Time) (store.Request, error) {
 	if r.Key == "" {
-		return store.Request{}, false, errors.New("store: insert: request has no key")
+		return r, errors.New("store: insert: request has no key")
 	}
 	if r.State == "" {
 		r.State = store.Received
 	}
 	if !r.State.Valid() {
-		return store.Request{}, false, fmt.Errorf("store: insert %s: unknown state %q", r.Key, r.State)
+		return r, fmt.Errorf("store: insert %s: unknown state %q", r.Key, r.State)
 	}
 	if err := checkEvents(r.Key, events); err != nil {
-		return store.Request{}, false, fmt.Errorf("store: insert %s: %w", r.Key, err)
+		return r, fmt.Errorf("store: insert %s: %w", r.Key, err)
 	}
 	for _, k := range r.Sinks {
 		if k == "" || strings.Contains(k, ",") {
-			return store.Request{}, false, fmt.Errorf("store: insert %s: sink name %q: want a name without commas", r.Key, k)
+			return r, fmt.Errorf("store: insert %s: sink name %q: want a name without commas", r.Key, k)
 		}
 	}
-	if !q.Zero() && q.PerDay > 0 && q.Since.IsZero() {
-		return store.Request{}, false, fmt.Errorf("store: insert %s: a per-day quota needs the start of its window (Quota.Since)", r.Key)
-	}
-	now := s.now()
 	if r.CreatedAt.IsZero() {
 		r.CreatedAt = now
 	}
@@ -178,6 +206,19 @@ func (s *Store) insert(ctx context.Context, r store.Request, events []store.Even
 	}
 	if r.Params == nil {
 		r.Params = []byte{}
+	}
+	return r, nil
+}
+
+// insert is Insert, and InsertWithin when q bounds something.
+func (s *Store) insert(ctx context.Context, r store.Request, events []store.Event, q store.Quota) (store.Request, bool, error) {
+	now := s.now()
+	r, err := insertable(r, events, now)
+	if err != nil {
+		return store.Request{}, false, err
+	}
+	if !q.Zero() && q.PerDay > 0 && q.Since.IsZero() {
+		return store.Request{}, false, fmt.Errorf("store: insert %s: a per-day quota needs the start of its window (Quota.Since)", r.Key)
 	}
 	if !q.Zero() {
 		if err := s.ensureQuotaLock(ctx, r.Source); err != nil {
@@ -188,7 +229,6 @@ func (s *Store) insert(ctx context.Context, r store.Request, events []store.Even
 	var (
 		got     store.Request
 		created bool
-		err     error
 	)
 	if q.Zero() && s.pgOne(events) {
 		got, created, err = s.pgInsert(ctx, r, events, note(ctx, r.Note, r.LastError), now)
@@ -229,24 +269,31 @@ func (s *Store) insertTx(ctx context.Context, r store.Request, events []store.Ev
 				return err
 			}
 		}
-		got, created, err = s.insertRequest(ctx, w, r)
-		if err != nil {
-			return err
-		}
-		if created {
-			if err := s.insertEvents(ctx, w, r.Key, events, now); err != nil {
-				return err
-			}
-			if err := s.appendHistory(ctx, w, r.Key, r.State, r.GatewayID, note(ctx, r.Note, r.LastError), r.UpdatedAt, false); err != nil {
-				return err
-			}
-			if s.d.returning {
-				return nil
-			}
-		}
-		got, err = s.get(ctx, w, r.Key)
+		got, created, err = s.insertOne(ctx, w, r, events, now)
 		return err
 	})
+	return got, created, err
+}
+
+// insertOne adds r with its events and its first history row unless its
+// key exists, in the caller's transaction, and returns the stored request.
+func (s *Store) insertOne(ctx context.Context, w queryer, r store.Request, events []store.Event, now time.Time) (store.Request, bool, error) {
+	got, created, err := s.insertRequest(ctx, w, r)
+	if err != nil {
+		return store.Request{}, false, err
+	}
+	if created {
+		if err := s.insertEvents(ctx, w, r.Key, events, now); err != nil {
+			return store.Request{}, false, err
+		}
+		if err := s.appendHistory(ctx, w, r.Key, r.State, r.GatewayID, note(ctx, r.Note, r.LastError), r.UpdatedAt, false); err != nil {
+			return store.Request{}, false, err
+		}
+		if s.d.returning {
+			return got, true, nil
+		}
+	}
+	got, err = s.get(ctx, w, r.Key)
 	return got, created, err
 }
 

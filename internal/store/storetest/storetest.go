@@ -29,6 +29,8 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"InsertDefaults", testInsertDefaults},
 		{"GetMissing", testGetMissing},
 		{"InsertTwiceKeepsFirst", testInsertTwice},
+		{"InsertMany", testInsertMany},
+		{"InsertManyWhole", testInsertManyWhole},
 		{"ConcurrentInsertSameKey", testConcurrentInsert},
 		{"Transition", testTransition},
 		{"TransitionLeaseOwner", testTransitionLeaseOwner},
