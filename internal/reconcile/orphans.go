@@ -6,7 +6,8 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"sort"
+	"maps"
+	"slices"
 	"strings"
 	"time"
 
@@ -83,12 +84,7 @@ func (s *Service) checkOrphans(ctx context.Context, log *slog.Logger, rep *Repor
 			byRegion[r.RegionID] = append(byRegion[r.RegionID], r)
 		}
 	}
-	regions := make([]string, 0, len(byRegion))
-	for r := range byRegion {
-		regions = append(regions, r)
-	}
-	sort.Strings(regions)
-	for _, region := range regions {
+	for _, region := range slices.Sorted(maps.Keys(byRegion)) {
 		if s.outOfTime(ctx) != "" {
 			return
 		}

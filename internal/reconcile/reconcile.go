@@ -7,7 +7,8 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"sort"
+	"maps"
+	"slices"
 	"time"
 
 	"github.com/vpngw/vpngw/events"
@@ -281,12 +282,7 @@ func (s *Service) check(ctx context.Context, log *slog.Logger, rep *Report, clai
 		}
 		byRegion[r.RegionID] = append(byRegion[r.RegionID], r)
 	}
-	regions := make([]string, 0, len(byRegion))
-	for r := range byRegion {
-		regions = append(regions, r)
-	}
-	sort.Strings(regions)
-	for _, region := range regions {
+	for _, region := range slices.Sorted(maps.Keys(byRegion)) {
 		reqs := byRegion[region]
 		if why := s.outOfTime(ctx); why != "" {
 			rep.Stopped = why
