@@ -2,7 +2,6 @@ package main
 
 import (
 	"bufio"
-	"bytes"
 	"context"
 	"database/sql"
 	"errors"
@@ -19,7 +18,6 @@ import (
 	"sort"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/vpngw/vpngw/events"
@@ -27,6 +25,7 @@ import (
 	"github.com/vpngw/vpngw/internal/runtime/fcapi"
 	"github.com/vpngw/vpngw/internal/store/sqlstore"
 	_ "github.com/vpngw/vpngw/internal/store/sqlstore/sqlite" // without -store, binaries built with -tags sqlite
+	"github.com/vpngw/vpngw/internal/testenv"
 )
 
 func main() {
@@ -322,7 +321,7 @@ func once(bin string, payload []byte, env []string, store *stores, warm int, tim
 		"TMPDIR=" + dir,
 	}
 	cmd.Env = append(cmd.Env, env...)
-	logs := &tailBuffer{max: 8 << 10}
+	logs := &testenv.SyncBuffer{Max: 8 << 10}
 
 	start := time.Now()
 	ctx, kill, err := fcapi.Run(ctx, cmd, logs)
@@ -452,26 +451,3 @@ func mib(n int64) string {
 }
 
 func ms(d time.Duration) string { return fmt.Sprintf("%.1f ms", float64(d)/float64(time.Millisecond)) }
-
-// tailBuffer keeps the last max bytes written to it, for error messages.
-type tailBuffer struct {
-	mu  sync.Mutex
-	max int
-	buf bytes.Buffer
-}
-
-func (t *tailBuffer) Write(p []byte) (int, error) {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	t.buf.Write(p)
-	if over := t.buf.Len() - t.max; over > 0 {
-		t.buf.Next(over)
-	}
-	return len(p), nil
-}
-
-func (t *tailBuffer) String() string {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	return t.buf.String()
-}
