@@ -3,13 +3,9 @@ package app_test
 import (
 	"context"
 	"encoding/json"
-	"io"
-	"log"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -20,6 +16,7 @@ import (
 	"github.com/vpngw/vpngw/internal/reconcile"
 	"github.com/vpngw/vpngw/internal/request"
 	"github.com/vpngw/vpngw/internal/runtime"
+	"github.com/vpngw/vpngw/internal/testenv"
 	"github.com/vpngw/vpngw/internal/vpcsim"
 	"github.com/vpngw/vpngw/internal/webhook"
 )
@@ -51,59 +48,6 @@ func scanLeaks(t *testing.T, where, text string) {
 	}
 }
 
-// unreachableEndpoints are VPC API endpoints that fail in each way a
-// transport can: nothing listening, a listener that never answers, a TLS
-// certificate nobody trusts, a name that does not resolve.
-func unreachableEndpoints(t *testing.T) map[string]string {
-	t.Helper()
-	closed, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	refused := "http://" + closed.Addr().String()
-	closed.Close()
-
-	hang, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	var (
-		mu    sync.Mutex
-		conns []net.Conn
-	)
-	go func() {
-		for {
-			c, err := hang.Accept()
-			if err != nil {
-				return
-			}
-			mu.Lock()
-			conns = append(conns, c) // read nothing, answer nothing
-			mu.Unlock()
-		}
-	}()
-	t.Cleanup(func() {
-		hang.Close()
-		mu.Lock()
-		defer mu.Unlock()
-		for _, c := range conns {
-			c.Close()
-		}
-	})
-
-	tlsSrv := httptest.NewUnstartedServer(http.NotFoundHandler())
-	tlsSrv.Config.ErrorLog = log.New(io.Discard, "", 0) // the refused handshakes
-	tlsSrv.StartTLS()
-	t.Cleanup(tlsSrv.Close)
-
-	return map[string]string{
-		"connection refused": refused,
-		"timeout":            "http://" + hang.Addr().String(),
-		"untrusted TLS":      tlsSrv.URL,
-		"DNS failure":        "http://vpc.vpngw-leakscan.invalid",
-	}
-}
-
 // TestTransportErrorsLeakNoSignedURL: whatever way the VPC API cannot be
 // reached, the SDK's error (which quotes the whole signed URL: AccessKeyId,
 // Signature, SignatureNonce, SecurityToken) reaches no answer of the
@@ -111,7 +55,7 @@ func unreachableEndpoints(t *testing.T) map[string]string {
 // last_error, no log line and no event; nor does a reconcile tick's
 // re-drive leak it.
 func TestTransportErrorsLeakNoSignedURL(t *testing.T) {
-	for name, endpoint := range unreachableEndpoints(t) {
+	for name, endpoint := range testenv.UnreachableEndpoints(t) {
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()
 			s := newStack(t, apptest.WithEnv(map[string]string{
