@@ -18,7 +18,6 @@ import (
 	"github.com/vpngw/vpngw/internal/runtime"
 	"github.com/vpngw/vpngw/internal/testenv"
 	"github.com/vpngw/vpngw/internal/vpcsim"
-	"github.com/vpngw/vpngw/internal/webhook"
 )
 
 // Recognisable credentials of the transport tests: the fallback pair and
@@ -97,11 +96,7 @@ func TestTransportErrorsLeakNoSignedURL(t *testing.T) {
 
 			// The webhook's POST /.
 			body := requestEvent("leak-webhook", validData())
-			ts, sig := webhook.Sign(leakWebhook, s.Clock.Now(), body)
-			req = httptest.NewRequest(http.MethodPost, "/", strings.NewReader(string(body)))
-			req.Header.Set("Content-Type", "application/cloudevents+json")
-			req.Header.Set(webhook.HeaderTimestamp, ts)
-			req.Header.Set(webhook.HeaderSignature, sig)
+			req = s.signed(httptest.NewRequest(http.MethodPost, "/", strings.NewReader(string(body))), leakWebhook, body)
 			w = httptest.NewRecorder()
 			s.App.Webhook.ServeHTTP(w, deadline(req))
 			if w.Code != http.StatusServiceUnavailable {
