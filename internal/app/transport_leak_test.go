@@ -38,15 +38,6 @@ var leakMarkers = []string{
 	"Signature=", "SignatureNonce", "AccessKeyId", "SecurityToken", "SignatureMethod", "Timestamp=",
 }
 
-func scanLeaks(t *testing.T, where, text string) {
-	t.Helper()
-	for _, m := range leakMarkers {
-		if strings.Contains(text, m) {
-			t.Errorf("%s contains %q:\n%s", where, m, text)
-		}
-	}
-}
-
 // TestTransportErrorsLeakNoSignedURL: whatever way the VPC API cannot be
 // reached, the SDK's error (which quotes the whole signed URL: AccessKeyId,
 // Signature, SignatureNonce, SecurityToken) reaches no answer of the
@@ -135,15 +126,15 @@ func TestTransportErrorsLeakNoSignedURL(t *testing.T) {
 			}
 			unsent, _ := s.App.Store.Unsent(context.Background(), 1000)
 			for _, e := range unsent {
-				scanLeaks(t, "outbox event "+e.Type, string(e.Body))
+				scanFor(t, leakMarkers, "outbox event "+e.Type, string(e.Body))
 			}
 			for _, e := range s.Events(0) {
 				b, _ := json.Marshal(e)
-				scanLeaks(t, "event "+e.Type, string(b))
+				scanFor(t, leakMarkers, "event "+e.Type, string(b))
 			}
-			scanLeaks(t, "answers", answers.String())
-			scanLeaks(t, "last_error", records.String())
-			scanLeaks(t, "logs", s.Logs.String())
+			scanFor(t, leakMarkers, "answers", answers.String())
+			scanFor(t, leakMarkers, "last_error", records.String())
+			scanFor(t, leakMarkers, "logs", s.Logs.String())
 			if !strings.Contains(s.Logs.String(), "CreateVpnGateway") {
 				t.Errorf("no log line names the failed call; the scan proves nothing:\n%s", s.Logs.String())
 			}
@@ -177,9 +168,9 @@ func TestRefusedSignatureLeaksNoStringToSign(t *testing.T) {
 	}
 	for _, e := range s.Events(1) {
 		b, _ := json.Marshal(e)
-		scanLeaks(t, "event "+e.Type, string(b))
+		scanFor(t, leakMarkers, "event "+e.Type, string(b))
 	}
-	scanLeaks(t, "answer", answers)
-	scanLeaks(t, "last_error", rec.LastError)
-	scanLeaks(t, "logs", s.Logs.String())
+	scanFor(t, leakMarkers, "answer", answers)
+	scanFor(t, leakMarkers, "last_error", rec.LastError)
+	scanFor(t, leakMarkers, "logs", s.Logs.String())
 }
