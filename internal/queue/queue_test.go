@@ -81,6 +81,24 @@ func TestOpenRejectsBadURLs(t *testing.T) {
 	}
 }
 
+// A positive duration is taken wherever a sink URL has one (NATS duplicates
+// and connect_timeout, MQTT connect_timeout, the HTTP sink's timeout); the
+// refusals are in TestOpenRejectsBadURLs.
+func TestOpenTakesPositiveDurations(t *testing.T) {
+	for _, u := range []string{
+		"nats://127.0.0.1:4222?connect_timeout=250ms&duplicates=2h",
+		"mqtt://h:1883/a?connect_timeout=1m30s",
+		"https://example.com/hook?timeout=10s",
+	} {
+		p, err := queue.Open(context.Background(), u, queue.WithSinkSecret("sink-secret-for-the-queue-test"))
+		if err != nil {
+			t.Errorf("Open(%s): %v", u, err)
+			continue
+		}
+		p.Close()
+	}
+}
+
 // TestErrorsNeverContainPassword walks every way Open and Publish can fail
 // before reaching a broker, plus a refused connection, with a password that
 // also appears in escaped form.
