@@ -12,8 +12,10 @@ import (
 // it, every call parsed its statements again (13 % of the CPU of a
 // provision request went to sqlite3Prepare).
 //
-// PostgreSQL needs no cache here: pgx keeps every statement it has run
-// prepared on its connection (its statement cache). MySQL's driver
+// PostgreSQL has none: its driver (pgdriver) sends every statement with
+// its arguments in one round trip (parse, bind, execute) and keeps nothing
+// prepared, where preparing would cost a round trip more on each
+// connection and server memory per statement. MySQL's driver
 // interpolates the arguments (interpolateParams), one round trip per
 // statement, where a prepared statement would cost a round trip more on
 // its first use on each connection.
