@@ -5,7 +5,6 @@ import (
 	"context"
 	"database/sql"
 	"errors"
-	"io"
 	"math"
 	"net"
 	"net/url"
@@ -39,18 +38,23 @@ func serverDB(t *testing.T) *sql.DB {
 	return open(t, testenv.URL(t, testenv.PostgresEnv))
 }
 
-// Each type the server sends, read back as a SELECT of it: what
-// database/sql hands a Scan into any.
-func TestDecodeEachType(t *testing.T) {
-	db := serverDB(t)
-	ctx := context.Background()
-	// A session of its own, so that its TimeZone and bytea_output stay on
-	// the connection the reads use.
-	conn, err := db.Conn(ctx)
+// session is one connection to the test server, so that session settings
+// and temporary tables stay with the statements after them.
+func session(t *testing.T) *sql.Conn {
+	t.Helper()
+	conn, err := serverDB(t).Conn(context.Background())
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer conn.Close()
+	t.Cleanup(func() { conn.Close() })
+	return conn
+}
+
+// Each type the server sends, read back as a SELECT of it: what
+// database/sql hands a Scan into any.
+func TestDecodeEachType(t *testing.T) {
+	ctx := context.Background()
+	conn := session(t)
 	at := time.Date(2026, 12, 2, 8, 0, 0, 123456000, time.UTC)
 	tests := []struct {
 		expr string
@@ -126,13 +130,8 @@ func same(got, want any) bool {
 // back unchanged, into the types the store's columns have, and as untyped
 // parameters whose type the server infers.
 func TestArgumentsRoundTrip(t *testing.T) {
-	db := serverDB(t)
 	ctx := context.Background()
-	conn, err := db.Conn(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close()
+	conn := session(t)
 	if _, err := conn.ExecContext(ctx, `CREATE TEMP TABLE a (t TEXT, b BYTEA, i BIGINT, s SMALLINT, f DOUBLE PRECISION,
 		ok BOOLEAN, at TIMESTAMPTZ, day DATE, wall TIMESTAMP, n INTEGER)`); err != nil {
 		t.Fatal(err)
@@ -140,7 +139,7 @@ func TestArgumentsRoundTrip(t *testing.T) {
 	body := []byte("{\"k\":\"a\\\\b\"}\x00\xff\\x41")
 	at := time.Date(2026, 12, 2, 8, 0, 0, 123456000, time.FixedZone("", 5*3600+45*60))
 	old := time.Date(-43, 3, 15, 12, 0, 0, 0, time.UTC)
-	_, err = conn.ExecContext(ctx, `INSERT INTO a VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
+	_, err := conn.ExecContext(ctx, `INSERT INTO a VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
 		"it's \\ a 'test' ü", body, int64(math.MaxInt64), 7, 0.1, true, at, at, at, nil)
 	if err != nil {
 		t.Fatal(err)
@@ -288,13 +287,8 @@ func TestTransactions(t *testing.T) {
 // Without arguments Exec takes several statements, as a migration file
 // holds; with arguments it refuses them, as the extended protocol does.
 func TestExecWithoutArgumentsRunsSeveralStatements(t *testing.T) {
-	db := serverDB(t)
 	ctx := context.Background()
-	conn, err := db.Conn(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close()
+	conn := session(t)
 	if _, err := conn.ExecContext(ctx, `CREATE TEMP TABLE m (x int); INSERT INTO m VALUES (1), (2)`); err != nil {
 		t.Fatal(err)
 	}
@@ -364,57 +358,10 @@ func TestRefusedConnection(t *testing.T) {
 	}
 }
 
-// sslmode=require against a server that answers the TLS request with N
-// (what a PostgreSQL server without ssl does) is refused before a
-// password or a statement goes out in the clear; against the test server,
-// which has TLS, the session is encrypted.
+// sslmode=require against the test server, which has TLS, makes an
+// encrypted session (a server without TLS is refused: sqlstore's
+// TestPostgresRequireRefusesAServerWithoutTLS).
 func TestTLSRequired(t *testing.T) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	after := make(chan int, 4)
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			go func() {
-				defer c.Close()
-				c.SetDeadline(time.Now().Add(5 * time.Second))
-				var req [8]byte
-				if _, err := io.ReadFull(c, req[:]); err != nil {
-					return
-				}
-				// SSLRequest: length 8, code 80877103.
-				if !bytes.Equal(req[:], []byte{0, 0, 0, 8, 4, 210, 22, 47}) {
-					after <- -1
-					return
-				}
-				if _, err := c.Write([]byte{'N'}); err != nil {
-					return
-				}
-				n, _ := c.Read(make([]byte, 512))
-				after <- n
-			}()
-		}
-	}()
-	db := open(t, "postgres://vpngw:pw@"+ln.Addr().String()+"/gwdb?sslmode=require&connect_timeout=3")
-	err = db.PingContext(context.Background())
-	if err == nil || !strings.Contains(err.Error(), "TLS") {
-		t.Errorf("sslmode=require against a server without TLS: %v, want a refusal naming TLS", err)
-	}
-	select {
-	case n := <-after:
-		if n != 0 {
-			t.Errorf("after the server's N the client sent %d more bytes, want none", n)
-		}
-	case <-time.After(5 * time.Second):
-		t.Error("the listener saw no SSLRequest")
-	}
-
 	u, err := url.Parse(testenv.URL(t, testenv.PostgresEnv))
 	if err != nil {
 		t.Fatal(err)
