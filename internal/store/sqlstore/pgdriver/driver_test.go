@@ -431,3 +431,44 @@ func TestPgxParametersAccepted(t *testing.T) {
 		t.Errorf("read %v, want %v", at, want)
 	}
 }
+
+// A connection whose server process ended (a restart, a failover, an
+// administrator) is dropped from the pool: after more than a second idle
+// it is pinged before reuse and replaced, so the statement succeeds; taken
+// at once, its one statement fails and the next one gets a new connection.
+func TestPoolReplacesAConnectionTheServerEnded(t *testing.T) {
+	ctx := context.Background()
+	db := serverDB(t)
+	db.SetMaxIdleConns(1)
+	admin := serverDB(t)
+	pid := func() int {
+		var p int
+		if err := db.QueryRowContext(ctx, `SELECT pg_backend_pid()`).Scan(&p); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	kill := func(p int) {
+		var ok bool
+		if err := admin.QueryRowContext(ctx, `SELECT pg_terminate_backend($1)`, p).Scan(&ok); err != nil || !ok {
+			t.Fatalf("pg_terminate_backend(%d): %v, %v", p, ok, err)
+		}
+	}
+
+	first := pid()
+	kill(first)
+	time.Sleep(1100 * time.Millisecond)
+	if second := pid(); second == first {
+		t.Errorf("after a second idle the pool reused the ended connection %d", first)
+	}
+
+	third := pid()
+	kill(third)
+	time.Sleep(50 * time.Millisecond)
+	// Taken at once: no ping; the statement may meet the ended session.
+	var one int
+	_ = db.QueryRowContext(ctx, `SELECT 1`).Scan(&one)
+	if got := pid(); got == third {
+		t.Errorf("the pool still hands out the ended connection %d", third)
+	}
+}
