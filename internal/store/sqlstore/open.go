@@ -290,8 +290,9 @@ func cloneValues(v url.Values) url.Values {
 // driver over pgx's wire layer (pgconn): database/sql rather than a pool of
 // pgx's own because the three backends then share one implementation
 // (statements, transactions, pool limits). Every statement is one round
-// trip and none is kept prepared, so it also runs behind a
-// transaction-mode pooler as it is.
+// trip, its first run on a connection included (it is prepared on the
+// way). Behind a transaction-mode pooler, add default_query_exec_mode=exec
+// to the URL: then nothing is kept prepared.
 func openPostgres(rawURL string, o options) (*Store, error) {
 	desc := describePostgresURL(rawURL)
 	if o.caFile != "" {

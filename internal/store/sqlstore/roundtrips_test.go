@@ -137,8 +137,8 @@ func TestPostgresSchemaCheckIsOneRoundTrip(t *testing.T) {
 		t.Errorf("the schema check took %d connections and %d round trips, want 1 and 1", conns, trips)
 	}
 	// The first invocation's first statement follows on the same
-	// connection, made a moment ago: one round trip (nothing is prepared
-	// first), with no liveness ping before it.
+	// connection, made a moment ago: one round trip (prepared on the way,
+	// not first), with no liveness ping before it.
 	if _, err := s.Unsent(ctx, 10); err != nil {
 		t.Fatal(err)
 	}
@@ -191,8 +191,8 @@ func TestPostgresWarmMakesTheDrainsConnectionsAhead(t *testing.T) {
 // time on their connection. Provision's writes on PostgreSQL (the
 // request's record, its state change with its event, the sent mark) are
 // each one round trip on a fresh connection too, as they are on a used
-// one: nothing is prepared first (pgx prepared each statement on its first
-// use on a connection, a round trip more).
+// one: a statement is prepared in the round trip of its first run (pgx
+// prepared it first, a round trip more).
 func TestPostgresFirstWritesAreOneRoundTripEach(t *testing.T) {
 	ctx := context.Background()
 	w, s := migratedThroughWire(t)

@@ -12,10 +12,9 @@ import (
 // it, every call parsed its statements again (13 % of the CPU of a
 // provision request went to sqlite3Prepare).
 //
-// PostgreSQL has none: its driver (pgdriver) sends every statement with
-// its arguments in one round trip (parse, bind, execute) and keeps nothing
-// prepared, where preparing would cost a round trip more on each
-// connection and server memory per statement. MySQL's driver
+// PostgreSQL needs none here: its driver (pgdriver) keeps each statement
+// prepared on its connection, prepared in the same round trip as its first
+// run. MySQL's driver
 // interpolates the arguments (interpolateParams), one round trip per
 // statement, where a prepared statement would cost a round trip more on
 // its first use on each connection.

@@ -6,37 +6,63 @@ import (
 	"database/sql/driver"
 	"errors"
 	"fmt"
+	"strconv"
 	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5/pgconn"
 )
 
-// pgx's own connection-string parameters. They tune pgx's statement cache
-// and query modes, which this driver does not have (every statement is
-// unprepared, one round trip): ParseConfig accepts and drops them, so a URL
-// written for pgx still opens instead of sending them to the server as
-// session settings it does not know.
-var pgxParams = []string{"default_query_exec_mode", "statement_cache_capacity", "description_cache_capacity"}
+// Config is a parsed connection string: pgconn's configuration and how
+// statements are sent.
+type Config struct {
+	*pgconn.Config
+	// StatementCacheCapacity is how many statements each connection keeps
+	// prepared; 0 prepares none: every statement is parsed and planned
+	// anew, on the unnamed statement, which is what a transaction-mode
+	// pooler that does not track prepared statements needs.
+	StatementCacheCapacity int
+}
 
 // ParseConfig is pgconn.ParseConfig (URL and keyword=value forms, sslmode
 // and the other TLS settings, the PG* environment variables, passfile) with
-// what this driver relies on: pgx's own parameters dropped, and DateStyle
-// set to ISO, the form in which the driver reads dates and times.
-func ParseConfig(connString string) (*pgconn.Config, error) {
-	cfg, err := pgconn.ParseConfig(connString)
+// what this driver relies on: DateStyle set to ISO, the form in which the
+// driver reads dates and times; and pgx's own parameters read as pgx reads
+// them: statement_cache_capacity (default 512), and default_query_exec_mode,
+// where exec, simple_protocol and describe_exec keep no statement prepared
+// and cache_statement and cache_describe (the default) do.
+func ParseConfig(connString string) (*Config, error) {
+	pc, err := pgconn.ParseConfig(connString)
 	if err != nil {
 		return nil, err
 	}
-	for _, k := range pgxParams {
-		delete(cfg.RuntimeParams, k)
+	cfg := &Config{Config: pc, StatementCacheCapacity: DefaultStatementCacheCapacity}
+	params := pc.RuntimeParams
+	if v, ok := params["statement_cache_capacity"]; ok {
+		delete(params, "statement_cache_capacity")
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 0 {
+			return nil, fmt.Errorf("pgdriver: statement_cache_capacity=%q: want a whole number, 0 or more", v)
+		}
+		cfg.StatementCacheCapacity = n
 	}
-	for k := range cfg.RuntimeParams {
-		if strings.EqualFold(k, "datestyle") {
-			delete(cfg.RuntimeParams, k)
+	delete(params, "description_cache_capacity")
+	if v, ok := params["default_query_exec_mode"]; ok {
+		delete(params, "default_query_exec_mode")
+		switch v {
+		case "cache_statement", "cache_describe":
+		case "exec", "simple_protocol", "describe_exec":
+			cfg.StatementCacheCapacity = 0
+		default:
+			return nil, fmt.Errorf("pgdriver: default_query_exec_mode=%q: want cache_statement, cache_describe, describe_exec, exec or simple_protocol", v)
 		}
 	}
-	cfg.RuntimeParams["datestyle"] = "ISO"
+	for k := range params {
+		if strings.EqualFold(k, "datestyle") {
+			delete(params, k)
+		}
+	}
+	params["datestyle"] = "ISO"
 	return cfg, nil
 }
 
@@ -47,15 +73,14 @@ const DefaultPingIdle = time.Second
 // Connector makes connections from one parsed configuration. It is what
 // sql.OpenDB takes.
 type Connector struct {
-	cfg      *pgconn.Config
+	cfg      *Config
 	pingIdle time.Duration
 }
 
 // NewConnector returns a Connector for cfg, which must come from
-// ParseConfig (or pgconn.ParseConfig). The connector keeps cfg: do not
-// change it afterwards.
-func NewConnector(cfg *pgconn.Config) (*Connector, error) {
-	if cfg == nil {
+// ParseConfig. The connector keeps cfg: do not change it afterwards.
+func NewConnector(cfg *Config) (*Connector, error) {
+	if cfg == nil || cfg.Config == nil {
 		return nil, errors.New("pgdriver: nil config")
 	}
 	return &Connector{cfg: cfg, pingIdle: DefaultPingIdle}, nil
@@ -65,15 +90,19 @@ func NewConnector(cfg *pgconn.Config) (*Connector, error) {
 // and returns the session. Its errors are pgconn's (*pgconn.ConnectError),
 // which name the host, user and database but not the password.
 func (c *Connector) Connect(ctx context.Context) (driver.Conn, error) {
-	pg, err := pgconn.ConnectConfig(ctx, c.cfg)
+	pg, err := pgconn.ConnectConfig(ctx, c.cfg.Config)
 	if err != nil {
 		return nil, err
+	}
+	var stmts *stmtCache
+	if c.cfg.StatementCacheCapacity > 0 {
+		stmts = newStmtCache(c.cfg.StatementCacheCapacity)
 	}
 	// A connection's idle time counts from when it was made: pgx counted
 	// it from the zero time, so the second statement of every new
 	// connection (the first statements of a cold start among them) waited
 	// for a ping.
-	return &conn{pg: pg, pingIdle: c.pingIdle, lastReset: time.Now()}, nil
+	return &conn{pg: pg, stmts: stmts, pingIdle: c.pingIdle, lastReset: time.Now()}, nil
 }
 
 // Driver returns the driver the connector belongs to.
@@ -107,6 +136,7 @@ var ErrTxCommitRollback = errors.New("pgdriver: commit unexpectedly resulted in 
 
 type conn struct {
 	pg        *pgconn.PgConn
+	stmts     *stmtCache // nil: nothing kept prepared
 	pingIdle  time.Duration
 	lastReset time.Time
 	args      encoder
@@ -154,7 +184,11 @@ func (c *conn) ExecContext(ctx context.Context, query string, args []driver.Name
 	if err != nil {
 		return nil, err
 	}
-	tag, err := c.pg.ExecParams(ctx, query, values, nil, formats, nil).Close()
+	rr, p, err := c.start(ctx, query, values, formats)
+	if err != nil {
+		return nil, fail(err)
+	}
+	tag, err := c.finish(rr, p)
 	if err != nil {
 		return nil, fail(err)
 	}
@@ -169,17 +203,21 @@ func (c *conn) QueryContext(ctx context.Context, query string, args []driver.Nam
 	if err != nil {
 		return nil, err
 	}
-	rr := c.pg.ExecParams(ctx, query, values, nil, formats, nil)
+	rr, p, err := c.start(ctx, query, values, formats)
+	if err != nil {
+		return nil, fail(err)
+	}
 	// The first row is read here, as pgx's adapter does, so that an error
 	// the statement meets at once is QueryContext's.
 	more := rr.NextRow()
 	fields := rr.FieldDescriptions()
+	r := newRows(c, rr, p, fields, more)
 	if !more {
-		if _, err := rr.Close(); err != nil {
+		if err := r.Close(); err != nil {
 			return nil, fail(err)
 		}
 	}
-	return newRows(rr, fields, more), nil
+	return r, nil
 }
 
 func (c *conn) Prepare(query string) (driver.Stmt, error) {

@@ -472,3 +472,157 @@ func TestPoolReplacesAConnectionTheServerEnded(t *testing.T) {
 		t.Errorf("the pool still hands out the ended connection %d", third)
 	}
 }
+
+// sessionAt is session on the test server with extra URL parameters.
+func sessionAt(t *testing.T, params map[string]string) *sql.Conn {
+	t.Helper()
+	u, err := url.Parse(testenv.URL(t, testenv.PostgresEnv))
+	if err != nil {
+		t.Fatal(err)
+	}
+	q := u.Query()
+	for k, v := range params {
+		q.Set(k, v)
+	}
+	u.RawQuery = q.Encode()
+	conn, err := open(t, u.String()).Conn(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { conn.Close() })
+	return conn
+}
+
+// prepared counts the statements the session keeps prepared on the server.
+func prepared(t *testing.T, conn *sql.Conn, like string) int {
+	t.Helper()
+	var n int
+	if err := conn.QueryRowContext(context.Background(), `SELECT count(*) FROM pg_prepared_statements WHERE statement LIKE $1`, like).Scan(&n); err != nil {
+		t.Fatal(err)
+	}
+	return n
+}
+
+// A statement is prepared on its first run (in the same round trip) and
+// reused after; default_query_exec_mode=exec, for a transaction-mode
+// pooler, keeps none prepared.
+func TestStatementsPreparedOnce(t *testing.T) {
+	ctx := context.Background()
+	for _, tc := range []struct {
+		params map[string]string
+		want   int
+	}{
+		{nil, 1},
+		{map[string]string{"default_query_exec_mode": "cache_statement"}, 1},
+		{map[string]string{"default_query_exec_mode": "exec"}, 0},
+		{map[string]string{"statement_cache_capacity": "0"}, 0},
+	} {
+		conn := sessionAt(t, tc.params)
+		for i := range 3 {
+			var n int
+			if err := conn.QueryRowContext(ctx, `SELECT $1::int + 1 /* once */`, i).Scan(&n); err != nil || n != i+1 {
+				t.Fatalf("%v: run %d: %d, %v", tc.params, i, n, err)
+			}
+		}
+		if got := prepared(t, conn, "%/* once */%"); got != tc.want {
+			t.Errorf("%v: %d statements prepared, want %d", tc.params, got, tc.want)
+		}
+	}
+	if _, err := pgdriver.ParseConfig("postgres://u@h/db?default_query_exec_mode=fastest"); err == nil {
+		t.Error("default_query_exec_mode=fastest was accepted")
+	}
+	if _, err := pgdriver.ParseConfig("postgres://u@h/db?statement_cache_capacity=many"); err == nil {
+		t.Error("statement_cache_capacity=many was accepted")
+	}
+}
+
+// Beyond statement_cache_capacity the least recently used statement is
+// closed on the server, with the next new statement.
+func TestStatementCacheEvicts(t *testing.T) {
+	ctx := context.Background()
+	conn := sessionAt(t, map[string]string{"statement_cache_capacity": "2"})
+	for i := range 10 {
+		if _, err := conn.ExecContext(ctx, `SELECT $1::int /* evict `+string(rune('a'+i))+` */`, i); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// The count's own statement is one of the at most 2 + 1 (the one
+	// evicted by it is closed with the next).
+	if got := prepared(t, conn, "%"); got > 3 {
+		t.Errorf("%d statements prepared with a capacity of 2, want at most 3", got)
+	}
+	// An evicted statement runs again (prepared anew).
+	var n int
+	if err := conn.QueryRowContext(ctx, `SELECT $1::int /* evict a */`, 7).Scan(&n); err != nil || n != 7 {
+		t.Errorf("an evicted statement again: %d, %v", n, err)
+	}
+}
+
+// A statement the server refuses to prepare is not kept: the connection
+// goes on, and the statement fails the same way the next time, whether it
+// failed for its text or for the transaction it was sent in.
+func TestStatementThatFailsToPrepare(t *testing.T) {
+	ctx := context.Background()
+	conn := session(t)
+	var pe *pgconn.PgError
+	for range 2 {
+		_, err := conn.ExecContext(ctx, `SELEC $1::int`, 1)
+		if !errors.As(err, &pe) || pe.Code != "42601" {
+			t.Fatalf("a syntax error: %v, want SQLSTATE 42601", err)
+		}
+	}
+	if _, err := conn.ExecContext(ctx, `CREATE TEMP TABLE p (k int PRIMARY KEY)`); err != nil {
+		t.Fatal(err)
+	}
+	tx, err := conn.BeginTx(ctx, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for range 2 {
+		if _, err := tx.ExecContext(ctx, `INSERT INTO p VALUES ($1)`, 1); err != nil && !errors.As(err, &pe) {
+			t.Fatal(err)
+		}
+	}
+	// The transaction is aborted: this statement's Parse fails (25P02).
+	_, err = tx.ExecContext(ctx, `SELECT k FROM p WHERE k = $1 /* aborted */`, 1)
+	if !errors.As(err, &pe) || pe.Code != "25P02" {
+		t.Fatalf("a new statement in an aborted transaction: %v, want SQLSTATE 25P02", err)
+	}
+	_ = tx.Rollback()
+	var k int
+	if err := conn.QueryRowContext(ctx, `SELECT k FROM p WHERE k = $1 /* aborted */`, 1).Scan(&k); !errors.Is(err, sql.ErrNoRows) {
+		t.Errorf("the statement after the rollback: %v, want no rows (not a statement the server never prepared)", err)
+	}
+}
+
+// When a prepared statement's result no longer fits its table (a column
+// added under SELECT *), that run fails as with pgx and the next one
+// prepares it anew.
+func TestStalePreparedStatement(t *testing.T) {
+	ctx := context.Background()
+	conn := session(t)
+	if _, err := conn.ExecContext(ctx, `CREATE TEMP TABLE s (a int); INSERT INTO s VALUES (1)`); err != nil {
+		t.Fatal(err)
+	}
+	q := `SELECT * FROM s WHERE a = $1`
+	if _, err := conn.ExecContext(ctx, q, 1); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := conn.ExecContext(ctx, `ALTER TABLE s ADD COLUMN b int`); err != nil {
+		t.Fatal(err)
+	}
+	_, _ = conn.ExecContext(ctx, q, 1)
+	var a int
+	var b sql.NullInt64
+	if err := conn.QueryRowContext(ctx, q, 1).Scan(&a, &b); err != nil {
+		t.Errorf("after the table changed: %v", err)
+	}
+	// DEALLOCATE ALL (as a pooler's DISCARD ALL does) loses them all.
+	if _, err := conn.ExecContext(ctx, `DEALLOCATE ALL`); err != nil {
+		t.Fatal(err)
+	}
+	_, _ = conn.ExecContext(ctx, q, 1)
+	if err := conn.QueryRowContext(ctx, q, 1).Scan(&a, &b); err != nil {
+		t.Errorf("after DEALLOCATE ALL: %v", err)
+	}
+}

@@ -129,15 +129,19 @@ func appendTime(b []byte, t time.Time) []byte {
 // rows reads a result as database/sql asks for it, row by row off the
 // connection.
 type rows struct {
+	c       *conn
 	rr      *pgconn.ResultReader
+	p       *pgconn.Pipeline // closed after rr, when not nil
+	closed  bool
 	oids    []uint32
 	names   []string
 	pending bool // the first row, read by QueryContext, is not yet returned
 	done    bool
+	err     error // the result's, once closed
 }
 
-func newRows(rr *pgconn.ResultReader, fields []pgconn.FieldDescription, first bool) *rows {
-	r := &rows{rr: rr, pending: first, done: !first}
+func newRows(c *conn, rr *pgconn.ResultReader, p *pgconn.Pipeline, fields []pgconn.FieldDescription, first bool) *rows {
+	r := &rows{c: c, rr: rr, p: p, pending: first, done: !first}
 	r.oids = make([]uint32, len(fields))
 	r.names = make([]string, len(fields))
 	for i, f := range fields {
@@ -157,7 +161,7 @@ func (r *rows) Next(dest []driver.Value) error {
 		r.pending = false
 	} else if !r.rr.NextRow() {
 		r.done = true
-		if _, err := r.rr.Close(); err != nil {
+		if err := r.Close(); err != nil {
 			return err
 		}
 		return io.EOF
@@ -174,8 +178,12 @@ func (r *rows) Next(dest []driver.Value) error {
 
 func (r *rows) Close() error {
 	r.done = true
-	_, err := r.rr.Close()
-	return err
+	if r.closed {
+		return r.err
+	}
+	r.closed = true
+	_, r.err = r.c.finish(r.rr, r.p)
+	return r.err
 }
 
 // decode turns one text-format value of type oid into what database/sql
