@@ -180,13 +180,9 @@ func (c *conn) ExecContext(ctx context.Context, query string, args []driver.Name
 		}
 		return driver.RowsAffected(n), nil
 	}
-	values, formats, err := c.args.encode(args)
+	rr, p, err := c.send(ctx, query, args)
 	if err != nil {
 		return nil, err
-	}
-	rr, p, err := c.start(ctx, query, values, formats)
-	if err != nil {
-		return nil, fail(err)
 	}
 	tag, err := c.finish(rr, p)
 	if err != nil {
@@ -199,13 +195,9 @@ func (c *conn) QueryContext(ctx context.Context, query string, args []driver.Nam
 	if c.pg.IsClosed() {
 		return nil, driver.ErrBadConn
 	}
-	values, formats, err := c.args.encode(args)
+	rr, p, err := c.send(ctx, query, args)
 	if err != nil {
 		return nil, err
-	}
-	rr, p, err := c.start(ctx, query, values, formats)
-	if err != nil {
-		return nil, fail(err)
 	}
 	// The first row is read here, as pgx's adapter does, so that an error
 	// the statement meets at once is QueryContext's.
@@ -218,6 +210,19 @@ func (c *conn) QueryContext(ctx context.Context, query string, args []driver.Nam
 		}
 	}
 	return r, nil
+}
+
+// send encodes args and starts query with them (start).
+func (c *conn) send(ctx context.Context, query string, args []driver.NamedValue) (*pgconn.ResultReader, *pgconn.Pipeline, error) {
+	values, formats, err := c.args.encode(args)
+	if err != nil {
+		return nil, nil, err
+	}
+	rr, p, err := c.start(ctx, query, values, formats)
+	if err != nil {
+		return nil, nil, fail(err)
+	}
+	return rr, p, nil
 }
 
 func (c *conn) Prepare(query string) (driver.Stmt, error) {

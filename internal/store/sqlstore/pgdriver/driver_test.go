@@ -362,15 +362,8 @@ func TestRefusedConnection(t *testing.T) {
 // encrypted session (a server without TLS is refused: sqlstore's
 // TestPostgresRequireRefusesAServerWithoutTLS).
 func TestTLSRequired(t *testing.T) {
-	u, err := url.Parse(testenv.URL(t, testenv.PostgresEnv))
-	if err != nil {
-		t.Fatal(err)
-	}
-	q := u.Query()
-	q.Set("sslmode", "require")
-	u.RawQuery = q.Encode()
 	var encrypted bool
-	err = open(t, u.String()).QueryRowContext(context.Background(),
+	err := open(t, serverURL(t, map[string]string{"sslmode": "require"})).QueryRowContext(context.Background(),
 		`SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()`).Scan(&encrypted)
 	if err != nil {
 		t.Fatal(err)
@@ -414,17 +407,9 @@ func TestErrorsLeaveOutThePassword(t *testing.T) {
 // pgx's own URL parameters are accepted and dropped instead of reaching the
 // server as settings it does not know.
 func TestPgxParametersAccepted(t *testing.T) {
-	u, err := url.Parse(testenv.URL(t, testenv.PostgresEnv))
-	if err != nil {
-		t.Fatal(err)
-	}
-	q := u.Query()
-	q.Set("default_query_exec_mode", "exec")
-	q.Set("statement_cache_capacity", "100")
-	q.Set("DateStyle", "SQL")
-	u.RawQuery = q.Encode()
+	raw := serverURL(t, map[string]string{"default_query_exec_mode": "exec", "statement_cache_capacity": "100", "DateStyle": "SQL"})
 	var at time.Time
-	if err := open(t, u.String()).QueryRowContext(context.Background(), `SELECT '2026-12-02 08:00:00+00'::timestamptz`).Scan(&at); err != nil {
+	if err := open(t, raw).QueryRowContext(context.Background(), `SELECT '2026-12-02 08:00:00+00'::timestamptz`).Scan(&at); err != nil {
 		t.Fatal(err)
 	}
 	if want := time.Date(2026, 12, 2, 8, 0, 0, 0, time.UTC); !at.Equal(want) {
@@ -473,8 +458,8 @@ func TestPoolReplacesAConnectionTheServerEnded(t *testing.T) {
 	}
 }
 
-// sessionAt is session on the test server with extra URL parameters.
-func sessionAt(t *testing.T, params map[string]string) *sql.Conn {
+// serverURL is the test server's URL with params set in its query.
+func serverURL(t *testing.T, params map[string]string) string {
 	t.Helper()
 	u, err := url.Parse(testenv.URL(t, testenv.PostgresEnv))
 	if err != nil {
@@ -485,7 +470,13 @@ func sessionAt(t *testing.T, params map[string]string) *sql.Conn {
 		q.Set(k, v)
 	}
 	u.RawQuery = q.Encode()
-	conn, err := open(t, u.String()).Conn(context.Background())
+	return u.String()
+}
+
+// sessionAt is session on the test server with extra URL parameters.
+func sessionAt(t *testing.T, params map[string]string) *sql.Conn {
+	t.Helper()
+	conn, err := open(t, serverURL(t, params)).Conn(context.Background())
 	if err != nil {
 		t.Fatal(err)
 	}
