@@ -130,7 +130,7 @@ var testOnly = []string{
 	"modernc.org/",
 	// PostgreSQL goes through the store's own driver over pgconn: pgx's
 	// database/sql adapter and pgx itself carry its type system (pgtype's
-	// codecs), about 626 KB of each zip. pgconn still imports pgtype for
+	// codecs), about 620 KB of each zip. pgconn still imports pgtype for
 	// one constant, so pgtype is in the list of dependencies but only its
 	// package initialisation (about 5 KB) is linked.
 	"github.com/jackc/pgx/v5/stdlib",

@@ -330,6 +330,23 @@ func TestCancelMidQuery(t *testing.T) {
 		t.Errorf("a query cancelled between its rows: %v, want context.Canceled", err)
 	}
 
+	// A statement the connection already keeps prepared ends the same way.
+	conn, err := db.Conn(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	if _, err := conn.ExecContext(context.Background(), `SELECT pg_sleep($1) /* again */`, 0); err != nil {
+		t.Fatal(err)
+	}
+	ctx3, cancel3 := context.WithTimeout(context.Background(), 300*time.Millisecond)
+	defer cancel3()
+	start = time.Now()
+	_, err = conn.ExecContext(ctx3, `SELECT pg_sleep($1) /* again */`, 10)
+	if !errors.Is(err, context.DeadlineExceeded) || time.Since(start) > 3*time.Second {
+		t.Errorf("a prepared pg_sleep(10) under a 300 ms deadline: %v after %v", err, time.Since(start))
+	}
+
 	var one int
 	if err := db.QueryRowContext(context.Background(), `SELECT 1`).Scan(&one); err != nil || one != 1 {
 		t.Errorf("after the cancellations: %d, %v", one, err)
