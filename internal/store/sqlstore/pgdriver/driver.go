@@ -229,8 +229,8 @@ func (c *conn) Prepare(query string) (driver.Stmt, error) {
 	return c.PrepareContext(context.Background(), query)
 }
 
-// PrepareContext prepares nothing on the server: the statement runs as
-// any other, in one round trip, each time it is executed.
+// PrepareContext costs no round trip: the statement runs as any other
+// when it is executed, prepared on the way by its first run.
 func (c *conn) PrepareContext(_ context.Context, query string) (driver.Stmt, error) {
 	if c.pg.IsClosed() {
 		return nil, driver.ErrBadConn
