@@ -22,6 +22,7 @@ import (
 	"github.com/vpngw/vpngw/internal/app"
 	"github.com/vpngw/vpngw/internal/runtime/fcapi"
 	"github.com/vpngw/vpngw/internal/store/sqlstore"
+	"github.com/vpngw/vpngw/internal/store/sqlstore/pgdriver"
 	_ "github.com/vpngw/vpngw/internal/store/sqlstore/sqlite" // without -store, binaries built with -tags sqlite
 	"github.com/vpngw/vpngw/internal/testenv"
 )
@@ -93,10 +94,12 @@ func run(args []string, stdout, stderr io.Writer) error {
 	st := &stores{fresh: *fresh}
 	switch {
 	case *storeURL != "":
-		db, err := sql.Open("pgx", *storeURL)
+		// The store's own PostgreSQL driver: the tool links no other.
+		conn, err := pgdriver.Driver{}.OpenConnector(*storeURL)
 		if err != nil {
 			return err
 		}
+		db := sql.OpenDB(conn)
 		defer db.Close()
 		st.pg, st.pgURL = db, *storeURL
 	case !*fresh:
