@@ -22,12 +22,14 @@ const (
 
 // supported is the range of versions this package speaks for each request,
 // all of them non-flexible. Kafka 4.0 dropped Produce below v3 and Metadata
-// below v4 (KIP-896); these ranges are served by Kafka 2.1 to 4.x.
+// below v4 (KIP-896), keeping what a Kafka 2.1 client sends (ApiVersions
+// v2, Produce v7, Metadata v7, InitProducerId v1, SaslHandshake v1,
+// SaslAuthenticate v1); these ranges are served by Kafka 2.1 to 4.x.
 var supported = map[int16][2]int16{
 	keyProduce:          {3, 8},
 	keyMetadata:         {4, 8},
 	keySASLHandshake:    {1, 1},
-	keyAPIVersions:      {0, 0},
+	keyAPIVersions:      {2, 2},
 	keySASLAuthenticate: {0, 1},
 	keyInitProducerID:   {0, 1},
 }
@@ -104,11 +106,12 @@ func (c *conn) close() {
 	c.nc.Close()
 }
 
-// negotiate asks the broker which versions it serves (ApiVersions v0, which
-// every broker since 0.10 answers before authentication) and picks, for
-// each request the producer sends, the highest version both sides speak.
+// negotiate asks the broker which versions it serves (ApiVersions v2, which
+// brokers answer before authentication; one that does not serve v2 answers
+// UNSUPPORTED_VERSION) and picks, for each request the producer sends, the
+// highest version both sides speak.
 func (c *conn) negotiate(deadline time.Time) error {
-	c.versions = map[int16]int16{keyAPIVersions: 0}
+	c.versions = map[int16]int16{keyAPIVersions: supported[keyAPIVersions][0]}
 	resp, err := c.roundTrip(keyAPIVersions, nil, deadline)
 	if err != nil {
 		return err
@@ -123,13 +126,12 @@ func (c *conn) negotiate(deadline time.Time) error {
 	if r.err != nil {
 		return fmt.Errorf("broker %s: ApiVersions response: %w", c.addr, r.err)
 	}
-	if err := errCode(code, nil); err != nil {
+	// UNSUPPORTED_VERSION comes with the versions the broker does serve,
+	// which say what it lacks.
+	if err := errCode(code, nil); err != nil && code != 35 {
 		return fmt.Errorf("broker %s: ApiVersions: %w", c.addr, err)
 	}
 	for k, ours := range supported {
-		if k == keyAPIVersions {
-			continue
-		}
 		theirs, ok := served[k]
 		v := min(ours[1], theirs[1])
 		if !ok || v < ours[0] || v < theirs[0] {

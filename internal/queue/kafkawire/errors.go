@@ -70,7 +70,6 @@ var codes = map[int16]struct {
 	5:  {"LEADER_NOT_AVAILABLE", true},
 	6:  {"NOT_LEADER_OR_FOLLOWER", true},
 	7:  {"REQUEST_TIMED_OUT", true},
-	8:  {"BROKER_NOT_AVAILABLE", false},
 	10: {"MESSAGE_TOO_LARGE", false},
 	13: {"NETWORK_EXCEPTION", true},
 	14: {"COORDINATOR_LOAD_IN_PROGRESS", true},

@@ -12,9 +12,11 @@ import (
 	"errors"
 	"fmt"
 	"hash"
+	"io"
 	"slices"
 	"strconv"
 	"strings"
+	"syscall"
 	"time"
 )
 
@@ -55,6 +57,13 @@ func (c *conn) authenticate(s *SASL, deadline time.Time) error {
 	}
 	step := func(msg []byte) ([]byte, error) {
 		resp, err := c.roundTrip(keySASLAuthenticate, appendBytes(nil, msg), deadline)
+		if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, syscall.ECONNRESET) {
+			// Brokers that answer a failed authentication by closing the
+			// connection mean the same as SASL_AUTHENTICATION_FAILED:
+			// dialling again would only be refused again.
+			return nil, fmt.Errorf("broker %s closed the connection during SASL %s authentication of user %q (%v): %w",
+				c.addr, s.Mechanism, s.User, err, ErrSASLAuthentication)
+		}
 		if err != nil {
 			return nil, err
 		}

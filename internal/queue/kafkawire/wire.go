@@ -140,6 +140,9 @@ func (r *reader) arrayLen() int {
 	if r.err == nil && int(n) > len(r.b) {
 		r.err = fmt.Errorf("array of %d elements in %d bytes", n, len(r.b))
 	}
+	if r.err != nil {
+		return 0
+	}
 	return max(int(n), 0)
 }
 
