@@ -20,9 +20,6 @@ type Header struct {
 // crc32c is the Castagnoli table record batch v2 checksums with.
 var crc32c = crc32.MakeTable(crc32.Castagnoli)
 
-// batchHeaderLen is the bytes of a v2 record batch before its first record.
-const batchHeaderLen = 61
-
 // producerState is what an idempotent batch carries: the producer id and
 // epoch InitProducerId gave, and the partition's sequence number of the
 // batch's first record.

@@ -389,7 +389,7 @@ func (p *Producer) metadata() error {
 	}
 	m, err := decodeMetadata(resp, v)
 	if err != nil {
-		return fmt.Errorf("Metadata response: %w", err)
+		return fmt.Errorf("the Metadata response: %w", err)
 	}
 	var t *topicMetadata
 	for i := range m.topics {
@@ -436,7 +436,7 @@ func (p *Producer) initProducerID() error {
 	r.int32() // throttle_time_ms
 	code, id, epoch := r.int16(), r.int64(), r.int16()
 	if r.err != nil {
-		return fmt.Errorf("InitProducerId response: %w", r.err)
+		return fmt.Errorf("the InitProducerId response: %w", r.err)
 	}
 	if err := errCode(code, nil); err != nil {
 		return fmt.Errorf("InitProducerId: %w", err)
@@ -479,7 +479,7 @@ func (p *Producer) produce(partition int32, batch []byte) error {
 	perr, err := decodeProduce(resp, v, p.cfg.Topic, partition)
 	if err != nil {
 		p.drop(addr)
-		return &connError{addr, fmt.Errorf("Produce response: %w", err)}
+		return &connError{addr, fmt.Errorf("the Produce response: %w", err)}
 	}
 	if perr != nil {
 		return fmt.Errorf("partition %d of %s on broker %s: %w", partition, p.cfg.Topic, addr, perr)
