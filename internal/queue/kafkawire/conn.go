@@ -6,7 +6,9 @@ import (
 	"encoding/binary"
 	"fmt"
 	"io"
+	"maps"
 	"net"
+	"slices"
 	"time"
 )
 
@@ -88,7 +90,7 @@ func dial(ctx context.Context, cfg *Config, addr string) (*conn, error) {
 	c := &conn{addr: addr, nc: nc, clientID: cfg.ClientID}
 	c.stop = context.AfterFunc(ctx, func() { nc.Close() })
 	deadline := time.Now().Add(cfg.DialTimeout)
-	if err := c.negotiate(deadline); err != nil {
+	if err := c.negotiate(deadline, cfg.SASL != nil); err != nil {
 		c.close()
 		return nil, err
 	}
@@ -110,7 +112,7 @@ func (c *conn) close() {
 // brokers answer before authentication; one that does not serve v2 answers
 // UNSUPPORTED_VERSION) and picks, for each request the producer sends, the
 // highest version both sides speak.
-func (c *conn) negotiate(deadline time.Time) error {
+func (c *conn) negotiate(deadline time.Time, withSASL bool) error {
 	c.versions = map[int16]int16{keyAPIVersions: supported[keyAPIVersions][0]}
 	resp, err := c.roundTrip(keyAPIVersions, nil, deadline)
 	if err != nil {
@@ -131,10 +133,18 @@ func (c *conn) negotiate(deadline time.Time) error {
 	if err := errCode(code, nil); err != nil && code != 35 {
 		return fmt.Errorf("broker %s: ApiVersions: %w", c.addr, err)
 	}
-	for k, ours := range supported {
+	for _, k := range slices.Sorted(maps.Keys(supported)) {
+		ours := supported[k]
+		if (k == keySASLHandshake || k == keySASLAuthenticate) && !withSASL {
+			continue // a listener without SASL need not offer it
+		}
 		theirs, ok := served[k]
+		if !ok {
+			return fmt.Errorf("broker %s does not serve %s, and this producer needs it (versions %d to %d): %w",
+				c.addr, keyNames[k], ours[0], ours[1], ErrUnsupportedBroker)
+		}
 		v := min(ours[1], theirs[1])
-		if !ok || v < ours[0] || v < theirs[0] {
+		if v < ours[0] || v < theirs[0] {
 			return fmt.Errorf("broker %s serves %s versions %d to %d, and this producer speaks %d to %d: %w",
 				c.addr, keyNames[k], theirs[0], theirs[1], ours[0], ours[1], ErrUnsupportedBroker)
 		}

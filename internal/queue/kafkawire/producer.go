@@ -191,7 +191,8 @@ func (p *Producer) run() {
 		p.mu.Lock()
 		var head *pending
 		if len(p.queue) > 0 {
-			head = &p.queue[0]
+			h := p.queue[0]
+			head = &h
 		}
 		p.mu.Unlock()
 		if head == nil {
@@ -207,6 +208,7 @@ func (p *Producer) run() {
 			return // the deferred function fails it with the rest
 		}
 		p.mu.Lock()
+		p.queue[0] = pending{} // the record's bytes are garbage now
 		p.queue = p.queue[1:]
 		p.lastErr = nil
 		p.mu.Unlock()
@@ -346,9 +348,9 @@ func (p *Producer) drop(addr string) {
 	}
 }
 
-// any sends a request to some broker: one already connected, else the
+// anyBroker sends a request to some broker: one already connected, else the
 // seeds in turn, so a dead seed is not tried first every time.
-func (p *Producer) any(key int16, body func(version int16) []byte, deadline time.Time) ([]byte, int16, error) {
+func (p *Producer) anyBroker(key int16, body func(version int16) []byte, deadline time.Time) ([]byte, int16, error) {
 	for _, c := range p.conns {
 		v := c.versions[key]
 		resp, err := c.roundTrip(key, body(v), deadline)
@@ -374,7 +376,7 @@ func (p *Producer) any(key int16, body func(version int16) []byte, deadline time
 // metadata learns the brokers and the topic's partition leaders (Metadata
 // v4 to v8, without creating the topic).
 func (p *Producer) metadata() error {
-	resp, v, err := p.any(keyMetadata, func(v int16) []byte {
+	resp, v, err := p.anyBroker(keyMetadata, func(v int16) []byte {
 		b := appendInt32(nil, 1)
 		b = appendString(b, p.cfg.Topic)
 		b = appendBool(b, false) // allow_auto_topic_creation: the operator creates topics
@@ -425,7 +427,7 @@ func (p *Producer) metadata() error {
 // initProducerID asks for a producer id and epoch (InitProducerId v0-v1,
 // no transactional id) and starts every partition's sequence at 0.
 func (p *Producer) initProducerID() error {
-	resp, _, err := p.any(keyInitProducerID, func(int16) []byte {
+	resp, _, err := p.anyBroker(keyInitProducerID, func(int16) []byte {
 		b := appendNullableString(nil, nil)
 		return appendInt32(b, transactionTimeout)
 	}, time.Now().Add(2*p.cfg.RequestTimeout))

@@ -469,6 +469,20 @@ func TestVersionNegotiation(t *testing.T) {
 			}
 		})
 	}
+	t.Run("a listener without SASL", func(t *testing.T) {
+		v := kversion.V3_9_0()
+		v.SetMaxKeyVersion(int16(kmsg.SASLHandshake), -1)
+		v.SetMaxKeyVersion(int16(kmsg.SASLAuthenticate), -1)
+		c := newCluster(t, kfake.SeedTopics(1, "t"), kfake.MaxVersions(v))
+		p := newProducer(t, kafkawire.Config{Brokers: c.ListenAddrs(), Topic: "t"})
+		if err := produce(t, p, record("k", "v")); err != nil {
+			t.Fatalf("no SASL asked, none offered: %v", err)
+		}
+		withSASL := newProducer(t, kafkawire.Config{Brokers: c.ListenAddrs(), Topic: "t", SASL: &kafkawire.SASL{Mechanism: kafkawire.Plain, User: "u", Password: "p"}})
+		if err := produce(t, withSASL, record("k", "v")); !errors.Is(err, kafkawire.ErrUnsupportedBroker) || !strings.Contains(err.Error(), "SaslHandshake") {
+			t.Fatalf("SASL asked, none offered: got %v, want ErrUnsupportedBroker naming SaslHandshake", err)
+		}
+	})
 	t.Run("0.10.2", func(t *testing.T) {
 		c := newCluster(t, kfake.SeedTopics(1, "t"), kfake.MaxVersions(kversion.V0_10_2()))
 		p := newProducer(t, kafkawire.Config{Brokers: c.ListenAddrs(), Topic: "t"})
