@@ -8,7 +8,6 @@ import (
 	"net/url"
 	"strings"
 	"sync"
-	"time"
 
 	"github.com/vpngw/vpngw/internal/outgoing"
 	"github.com/vpngw/vpngw/internal/queue/kafkawire"
@@ -26,7 +25,6 @@ func init() {
 // partition. The producer is idempotent with acks=all: Publish returns once
 // every in-sync replica has the record.
 type KafkaPublisher struct {
-	topic   string
 	shown   string // kafka://brokers/topic, for messages
 	secrets []string
 	client  *kafkawire.Producer
@@ -65,7 +63,6 @@ func openKafka(_ context.Context, u *url.URL) (Publisher, error) {
 		return nil, err
 	}
 	p := &KafkaPublisher{
-		topic:   topic,
 		shown:   "kafka://" + u.Host + "/" + topic,
 		pending: map[string]chan error{},
 	}
@@ -73,13 +70,11 @@ func openKafka(_ context.Context, u *url.URL) (Publisher, error) {
 	if v := q.Get("client_id"); v != "" {
 		cfg.ClientID = v
 	}
-	if v := q.Get("timeout"); v != "" {
-		d, err := time.ParseDuration(v)
-		if err != nil || d <= 0 {
-			return nil, fmt.Errorf("query parameter timeout=%q is not a positive duration such as 10s", v)
-		}
-		cfg.DialTimeout, cfg.RequestTimeout = d, d
+	timeout, err := durationParam(q, "timeout", kafkawire.DefaultRequestTimeout, "10s")
+	if err != nil {
+		return nil, err
 	}
+	cfg.DialTimeout, cfg.RequestTimeout = timeout, timeout
 	useTLS, err := boolParam(q, "tls", false)
 	if err != nil {
 		return nil, err

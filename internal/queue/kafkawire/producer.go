@@ -10,6 +10,8 @@ import (
 	"strconv"
 	"sync"
 	"time"
+
+	"github.com/vpngw/vpngw/internal/pause"
 )
 
 // Config is what NewProducer needs.
@@ -226,7 +228,7 @@ func (p *Producer) deliver(r *pending) error {
 		corrupt   int    // CORRUPT_MESSAGE answers to this batch
 	)
 	for attempt := 0; ; attempt++ {
-		if attempt > 0 && !p.sleep(backoff(attempt)) {
+		if attempt > 0 && pause.For(p.ctx, backoff(attempt)) != nil {
 			return ErrClosed
 		}
 		if err := p.ctx.Err(); err != nil {
@@ -306,17 +308,6 @@ func (p *Producer) prepare() error {
 		return p.initProducerID()
 	}
 	return nil
-}
-
-func (p *Producer) sleep(d time.Duration) bool {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return true
-	case <-p.ctx.Done():
-		return false
-	}
 }
 
 // backoff grows from 100 ms to 1 s, with jitter so that many producers do
