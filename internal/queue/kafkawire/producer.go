@@ -528,6 +528,9 @@ func decodeMetadata(b []byte, v int16) (metadataResponse, error) {
 		}
 		m.topics = append(m.topics, t)
 	}
+	if v >= 8 {
+		r.int32() // cluster_authorized_operations
+	}
 	return m, r.err
 }
 

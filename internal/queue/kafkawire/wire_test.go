@@ -170,26 +170,47 @@ func TestErrorCodesAsKafkaDefinesThem(t *testing.T) {
 	}
 }
 
+// metadataBytes is a Metadata response of version v: broker 1 at
+// host:9092 and topic t with one partition led by it.
+func metadataBytes(v int16) []byte {
+	b := appendInt32(nil, 0) // throttle_time_ms
+	b = appendInt32(b, 1)
+	b = appendInt32(b, 1)
+	b = appendString(b, "host")
+	b = appendInt32(b, 9092)
+	b = appendNullableString(b, nil)
+	b = appendNullableString(b, nil) // cluster_id
+	b = appendInt32(b, 1)            // controller_id
+	b = appendInt32(b, 1)            // one topic
+	b = appendInt16(b, 0)
+	b = appendString(b, "t")
+	b = appendBool(b, false)
+	b = appendInt32(b, 1) // one partition
+	b = appendInt16(b, 0)
+	b = appendInt32(b, 0)
+	b = appendInt32(b, 1) // leader
+	if v >= 7 {
+		b = appendInt32(b, 0)
+	}
+	b = appendInt32(appendInt32(b, 1), 1) // replicas
+	b = appendInt32(appendInt32(b, 1), 1) // isr
+	if v >= 5 {
+		b = appendInt32(b, 0)
+	}
+	if v >= 8 {
+		b = appendInt32(appendInt32(b, 0), 0) // topic's and cluster's authorized operations
+	}
+	return b
+}
+
 // A response cut short is an error, not a panic or a huge allocation.
 func TestDecodersRefuseShortResponses(t *testing.T) {
-	meta := appendInt32(nil, 0)
-	meta = appendInt32(meta, 1)
-	meta = appendInt32(meta, 1)
-	meta = appendString(meta, "host")
-	meta = appendInt32(meta, 9092)
-	meta = appendNullableString(meta, nil)
-	meta = appendNullableString(meta, nil)
-	meta = appendInt32(meta, 1)
-	meta = appendInt32(meta, 1) // one topic
-	meta = appendInt16(meta, 0)
-	meta = appendString(meta, "t")
-	meta = appendBool(meta, false)
-	meta = appendInt32(meta, 0)
-	if m, err := decodeMetadata(meta, 4); err != nil || m.brokers[1] != "host:9092" || len(m.topics) != 1 {
-		t.Fatalf("whole Metadata v4 response: %+v, %v", m, err)
+	meta := metadataBytes(8)
+	if m, err := decodeMetadata(meta, 8); err != nil || m.brokers[1] != "host:9092" || len(m.topics) != 1 || len(m.topics[0].partitions) != 1 || m.topics[0].partitions[0].leader != 1 {
+		t.Fatalf("whole Metadata v8 response: %+v, %v", m, err)
 	}
 	for n := range len(meta) {
-		if _, err := decodeMetadata(meta[:n], 4); err == nil {
+		if _, err := decodeMetadata(meta[:n], 8); err == nil {
 			t.Errorf("Metadata response cut at %d of %d bytes: no error", n, len(meta))
 		}
 	}
