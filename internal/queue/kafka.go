@@ -195,6 +195,10 @@ func (p *KafkaPublisher) Publish(ctx context.Context, m outgoing.Event) error {
 		err = fmt.Errorf("%w: the event is %d bytes (%d of data in the record), more than the topic's max.message.bytes: %w", ErrTooLarge, len(m.Body), len(rec.Value), err)
 	case errors.Is(err, kafkawire.ErrInvalidRecord), errors.Is(err, kafkawire.ErrCorruptMessage):
 		err = fmt.Errorf("%w: %w", ErrInvalidMessage, err)
+	case errors.Is(err, kafkawire.ErrClosed):
+		// Close came while the record waited (or between the check
+		// above and Produce).
+		err = ErrClosed
 	}
 	return redact.Error(fmt.Errorf("publish %s to %s: %w", m.ID, p.shown, err), p.secrets...)
 }

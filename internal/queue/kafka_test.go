@@ -23,6 +23,7 @@ import (
 	"github.com/vpngw/vpngw/internal/outgoing"
 	"github.com/vpngw/vpngw/internal/queue"
 	"github.com/vpngw/vpngw/internal/queue/queuetest"
+	"github.com/vpngw/vpngw/internal/testenv"
 )
 
 func TestKafkaContract(t *testing.T) { queuetest.Run(t, queuetest.Kafka(t)) }
@@ -168,4 +169,32 @@ func selfSignedFor(t *testing.T, ip string) ([]byte, tls.Certificate) {
 		t.Fatal(err)
 	}
 	return pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), tls.Certificate{Certificate: [][]byte{der}, PrivateKey: key}
+}
+
+// Close while a Publish waits for a broker that is not there: the Publish
+// ends with ErrClosed, not a timeout.
+func TestKafkaCloseEndsAWaitingPublish(t *testing.T) {
+	addr := strings.TrimPrefix(testenv.UnreachableEndpoints(t)["connection refused"], "http://")
+	p, err := queue.Open(context.Background(), "kafka://"+addr+"/t")
+	if err != nil {
+		t.Fatal(err)
+	}
+	res := make(chan error, 1)
+	go func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		res <- p.Publish(ctx, queuetest.NewMessage("ev-close", "io.vpngw.gateway.active", 1))
+	}()
+	time.Sleep(300 * time.Millisecond)
+	if err := p.Close(); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case err := <-res:
+		if !errors.Is(err, queue.ErrClosed) {
+			t.Fatalf("Publish waiting at Close: got %v, want ErrClosed", err)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("Publish still waiting 5 s after Close")
+	}
 }
