@@ -422,15 +422,40 @@ func closeAndExpectClosed(t *testing.T, p *kafkawire.Producer, done <-chan error
 }
 
 // Versions are chosen from what the broker serves: Kafka 2.1, the oldest
-// Kafka 4 still serves clients of, and 4.0 both work; a broker older than
-// the record batch v2 format is refused by name.
+// Kafka 4 still serves clients of, and 4.0 both work (and 2.0, whose
+// Metadata v6 and Produce v6 take the older decoding paths); a broker
+// older than the record batch v2 format is refused by name.
 func TestVersionNegotiation(t *testing.T) {
-	for name, v := range map[string]*kversion.Versions{"2.1": kversion.V2_1_0(), "3.9": kversion.V3_9_0(), "4.0": kversion.V4_0_0()} {
-		t.Run(name, func(t *testing.T) {
-			c := newCluster(t, kfake.SeedTopics(2, "t"), kfake.MaxVersions(v))
-			p := newProducer(t, kafkawire.Config{Brokers: c.ListenAddrs(), Topic: "t"})
+	for _, c := range []struct {
+		name string
+		v    *kversion.Versions
+		want string // the versions sent, as kmsg names the requests
+	}{
+		{"2.0", kversion.V2_0_0(), "Metadata v6, InitProducerID v1, Produce v6"},
+		{"2.1", kversion.V2_1_0(), "Metadata v7, InitProducerID v1, Produce v7"},
+		{"3.9", kversion.V3_9_0(), "Metadata v8, InitProducerID v1, Produce v8"},
+		{"4.0", kversion.V4_0_0(), "Metadata v8, InitProducerID v1, Produce v8"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			cl := newCluster(t, kfake.SeedTopics(2, "t"), kfake.MaxVersions(c.v))
+			var mu sync.Mutex
+			var sent []string
+			for _, k := range []kmsg.Key{kmsg.Metadata, kmsg.InitProducerID, kmsg.Produce} {
+				cl.ControlKey(int16(k), func(r kmsg.Request) (kmsg.Response, error, bool) {
+					mu.Lock()
+					sent = append(sent, fmt.Sprintf("%s v%d", k.Name(), r.GetVersion()))
+					mu.Unlock()
+					return nil, nil, false
+				})
+			}
+			p := newProducer(t, kafkawire.Config{Brokers: cl.ListenAddrs(), Topic: "t"})
 			if err := produce(t, p, record("k", "v")); err != nil {
-				t.Fatalf("Kafka %s: %v", name, err)
+				t.Fatalf("Kafka %s: %v", c.name, err)
+			}
+			mu.Lock()
+			defer mu.Unlock()
+			if got := strings.Join(sent, ", "); got != c.want {
+				t.Errorf("Kafka %s: sent %s, want %s", c.name, got, c.want)
 			}
 		})
 	}
