@@ -65,6 +65,7 @@ func TestOpenRejectsBadURLs(t *testing.T) {
 		{"nats bad connect_timeout", "nats://127.0.0.1:4222?connect_timeout=5", `query parameter connect_timeout="5" is not a positive duration such as 5s`},
 		{"nats negative duplicates", "nats://127.0.0.1:4222?duplicates=-2h", `query parameter duplicates="-2h" is not a positive duration such as 2h`},
 		{"https bad timeout", "https://example.com/hook?timeout=soon", `query parameter timeout="soon" is not a positive duration such as 10s`},
+		{"kafka bad timeout", "kafka://b:9092/t?timeout=-1s", `query parameter timeout="-1s" is not a positive duration such as 10s`},
 		{"mqtts ca file missing", "mqtts://h:8883/a?ca_file=/nonexistent/ca.pem", "ca_file: cannot read the CA bundle: no such file or directory"},
 		{"kafka ca file not PEM", "kafka://b:9092/t?tls=true&ca_file=/dev/null", "ca_file: holds no PEM certificate: want the CA bundle"},
 	} {
@@ -89,6 +90,7 @@ func TestOpenTakesPositiveDurations(t *testing.T) {
 		"nats://127.0.0.1:4222?connect_timeout=250ms&duplicates=2h",
 		"mqtt://h:1883/a?connect_timeout=1m30s",
 		"https://example.com/hook?timeout=10s",
+		"kafka://b:9092/t?timeout=2s",
 	} {
 		p, err := queue.Open(context.Background(), u, queue.WithSinkSecret("sink-secret-for-the-queue-test"))
 		if err != nil {
