@@ -9,6 +9,7 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/vpngw/vpngw/internal/store"
 	"github.com/vpngw/vpngw/internal/store/sqlstore"
 	"github.com/vpngw/vpngw/internal/testenv"
 )
@@ -171,5 +172,37 @@ func TestPostgresWarmMakesTheDrainsConnectionsAhead(t *testing.T) {
 	wg.Wait()
 	if conns, _ := w.took(); conns != 2 {
 		t.Errorf("the drain made %d connections of its own, want none", conns-2)
+	}
+}
+
+// A delivery of one request records it with InsertMany (the provision
+// path's records that count against no quota): on PostgreSQL that is one
+// statement, one round trip once prepared, as Insert is. It was a
+// transaction of four (BEGIN, the insert, its history entry, COMMIT) on
+// every request of the benchmark.
+func TestPostgresRecordOfOneIsOneRoundTrip(t *testing.T) {
+	ctx := context.Background()
+	w, s := migratedThroughWire(t)
+	record := func(key string) {
+		t.Helper()
+		got, err := s.InsertMany(ctx, []store.Request{{Key: key, Source: "src", EventID: key, ClientToken: "t", RegionID: "cn-hangzhou"}})
+		if err != nil || len(got) != 1 || !got[0].Created || got[0].Request.Key != key || got[0].Request.State != store.Received {
+			t.Fatalf("InsertMany(%s) = %+v, %v, want it created, received", key, got, err)
+		}
+	}
+	record("k1") // prepares the statement
+	_, before := w.took()
+	record("k2")
+	if _, after := w.took(); after-before != 1 {
+		t.Errorf("recording one request took %d round trips, want 1", after-before)
+	}
+	h, err := s.History(ctx, "k2")
+	if err != nil || len(h) != 1 || h[0].State != store.Received {
+		t.Errorf("history of k2 = %+v, %v, want its one received entry, written with the record", h, err)
+	}
+	// A key already recorded is answered from its record, not created.
+	got, err := s.InsertMany(ctx, []store.Request{{Key: "k2", Source: "src", EventID: "other", ClientToken: "t", RegionID: "cn-hangzhou"}})
+	if err != nil || len(got) != 1 || got[0].Created || got[0].Request.EventID != "k2" {
+		t.Errorf("InsertMany of a recorded key = %+v, %v, want the first record, not created", got, err)
 	}
 }
