@@ -18,6 +18,7 @@ import (
 // Store is what the drain needs of the store: delivery state per sink.
 type Store interface {
 	UnsentAfter(ctx context.Context, sink string, after int64, limit int) ([]store.Event, error)
+	UnsentForEach(ctx context.Context, sinks []string, limit int) (store.UnsentEach, error)
 	MarkSentFor(ctx context.Context, sink string, seqs []int64, sinks []string) error
 	ParkFor(ctx context.Context, sink string, seq int64, reason string, sinks []string) error
 	CountParkedFor(ctx context.Context, sink string) (int, error)
@@ -202,17 +203,18 @@ func shown(name string) string {
 // event keeps its id, so consumers and JetStream drop the duplicate.
 func (d *Drainer) Drain(ctx context.Context) (Report, error) {
 	if len(d.sinks) == 1 {
-		return d.drainSink(ctx, d.sinks[0])
+		return d.drainSink(ctx, d.sinks[0], nil)
 	}
+	firsts := d.readTogether(ctx)
 	reps := make([]Report, len(d.sinks))
 	errs := make([]error, len(d.sinks))
 	var wg sync.WaitGroup
 	for i, k := range d.sinks[1:] {
-		wg.Go(func() { reps[i+1], errs[i+1] = d.drainSink(ctx, k) })
+		wg.Go(func() { reps[i+1], errs[i+1] = d.drainSink(ctx, k, firsts[i+1]) })
 	}
 	// The first sink on the caller's goroutine: one goroutine fewer to
 	// start, and to grow the stack of, on every drain.
-	reps[0], errs[0] = d.drainSink(ctx, d.sinks[0])
+	reps[0], errs[0] = d.drainSink(ctx, d.sinks[0], firsts[0])
 	wg.Wait()
 	var rep Report
 	for i, r := range reps {
@@ -225,9 +227,54 @@ func (d *Drainer) Drain(ctx context.Context) (Report, error) {
 	return rep, errors.Join(errs...)
 }
 
-// drainSink is Drain for one sink.
-func (d *Drainer) drainSink(ctx context.Context, k *sinkState) (Report, error) {
-	k.mu.Lock()
+// firstBatch is a sink's part of the drain's one read for every sink
+// (readTogether): the events it lacks up to last, and whether more may
+// follow. The sink's lock is held for it.
+type firstBatch struct {
+	evs  []store.Event
+	last int64
+	more bool
+}
+
+// readTogether reads the outbox once for every sink, where each sink
+// would read it once for itself: a drain after one request read it as
+// many times as there are sinks. It does so only when no drain of another
+// goroutine holds any of the sinks (a busy sink is not waited for: it
+// delays only itself), and then returns each sink's first batch with the
+// sink's lock held. Otherwise, or when the read fails, it returns nils and
+// each sink reads for itself.
+func (d *Drainer) readTogether(ctx context.Context) []*firstBatch {
+	out := make([]*firstBatch, len(d.sinks))
+	locked := 0
+	unlock := func() {
+		for _, k := range d.sinks[:locked] {
+			k.mu.Unlock()
+		}
+	}
+	for _, k := range d.sinks {
+		if !k.mu.TryLock() {
+			unlock()
+			return out
+		}
+		locked++
+	}
+	got, err := d.store.UnsentForEach(ctx, d.names, d.batch)
+	if err != nil || len(got.Of) != len(d.sinks) {
+		unlock()
+		return out
+	}
+	for i := range d.sinks {
+		out[i] = &firstBatch{evs: got.Of[i], last: got.Last, more: got.Read >= d.batch}
+	}
+	return out
+}
+
+// drainSink is Drain for one sink. With first, the sink's lock is held
+// already and its first batch read.
+func (d *Drainer) drainSink(ctx context.Context, k *sinkState, first *firstBatch) (Report, error) {
+	if first == nil {
+		k.mu.Lock()
+	}
 	defer k.mu.Unlock()
 	var rep Report
 	if wait := k.notBefore.Sub(d.now()); wait > 0 {
@@ -235,11 +282,23 @@ func (d *Drainer) drainSink(ctx context.Context, k *sinkState) (Report, error) {
 	}
 	var after int64 // the last event read: deferred ones stay behind it
 	for {
-		evs, err := d.store.UnsentAfter(ctx, k.Name, after, d.batch)
-		if err != nil {
-			return rep, fmt.Errorf("read outbox: %w", err)
+		var (
+			evs    []store.Event
+			more   bool
+			readTo int64 // every event the sink lacks up to it is in evs
+		)
+		if first != nil {
+			evs, more, readTo = first.evs, first.more, first.last
+			first = nil
+		} else {
+			var err error
+			evs, err = d.store.UnsentAfter(ctx, k.Name, after, d.batch)
+			if err != nil {
+				return rep, fmt.Errorf("read outbox: %w", err)
+			}
+			more = len(evs) >= d.batch
 		}
-		if len(evs) == 0 {
+		if len(evs) == 0 && !more {
 			return rep, nil
 		}
 		var sent []int64
@@ -282,6 +341,7 @@ func (d *Drainer) drainSink(ctx context.Context, k *sinkState) (Report, error) {
 			perr = fmt.Errorf("publish %s %s: %w", e.Type, e.ID, err)
 			break
 		}
+		after = max(after, readTo)
 		if len(sent) > 0 {
 			if err := d.store.MarkSentFor(ctx, k.Name, sent, d.names); err != nil {
 				// Published but not marked: the next drain republishes
@@ -293,7 +353,7 @@ func (d *Drainer) drainSink(ctx context.Context, k *sinkState) (Report, error) {
 		if perr != nil {
 			return rep, perr
 		}
-		if len(evs) < d.batch {
+		if !more {
 			return rep, nil
 		}
 	}

@@ -147,3 +147,50 @@ func testSinkRoute(t *testing.T, s store.Store) {
 		t.Error("Insert with sink name \"a,b\" succeeded, want a refusal: names are kept joined by commas")
 	}
 }
+
+// testUnsentForEach: one read of the outbox for several sinks gives each
+// the events it has neither acknowledged nor parked, as UnsentFor would,
+// up to the limit of events read; settled events are read for none.
+func testUnsentForEach(t *testing.T, s store.Store) {
+	ctx := context.Background()
+	const a, b = store.FirstSink, "https://receiver.example/hook"
+	sinks := []string{a, b}
+	mustInsert(t, s, request("k-each-a", base), event("k-each-a", "e1"), event("k-each-a", "e2"), event("k-each-a", "e3"), event("k-each-a", "e4"))
+	all, err := s.UnsentFor(ctx, a, 100)
+	if err != nil || len(all) != 4 {
+		t.Fatalf("UnsentFor(a) = %v, %v; want 4 events", ids(all), err)
+	}
+	// e1 settled (both took it), e2 taken by a, e3 parked for b.
+	if err := s.MarkSentFor(ctx, a, []int64{all[0].Seq, all[1].Seq}, sinks); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.MarkSentFor(ctx, b, []int64{all[0].Seq}, sinks); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.ParkFor(ctx, b, all[2].Seq, "422", sinks); err != nil {
+		t.Fatal(err)
+	}
+	got, err := s.UnsentForEach(ctx, []string{b, a, "new"}, 100)
+	if err != nil {
+		t.Fatalf("UnsentForEach: %v", err)
+	}
+	if got.Read != 3 || got.Last != all[3].Seq || len(got.Of) != 3 {
+		t.Fatalf("UnsentForEach read %d events up to seq %d for %d sinks, want 3 up to %d (e2 e3 e4) for 3", got.Read, got.Last, len(got.Of), all[3].Seq)
+	}
+	for i, want := range [][]string{{"e2", "e4"}, {"e3", "e4"}, {"e2", "e3", "e4"}} {
+		if g := ids(got.Of[i]); !slices.Equal(g, want) {
+			t.Errorf("UnsentForEach for sink %d = %v, want %v", i, g, want)
+		}
+	}
+	if e := got.Of[0][0]; e.RequestKey != "k-each-a" || e.Type == "" || e.CreatedAt.IsZero() {
+		t.Errorf("UnsentForEach event = %+v, want it whole (request key, type, time)", e)
+	}
+	// The limit counts events read, whoever lacks them.
+	got, err = s.UnsentForEach(ctx, sinks, 1)
+	if err != nil || got.Read != 1 || got.Last != all[1].Seq || !slices.Equal(ids(got.Of[1]), []string{"e2"}) || len(got.Of[0]) != 0 {
+		t.Errorf("UnsentForEach(limit 1) = %+v, %v; want e2 read, for b only", got, err)
+	}
+	if got, err := s.UnsentForEach(ctx, sinks, 0); err != nil || got.Read != 0 {
+		t.Errorf("UnsentForEach(limit 0) = %+v, %v; want nothing read", got, err)
+	}
+}

@@ -42,6 +42,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"OutboxOrder", testOutboxOrder},
 		{"OutboxPark", testOutboxPark},
 		{"SinkDelivery", testSinkDelivery},
+		{"UnsentForEach", testUnsentForEach},
 		{"SinkRoute", testSinkRoute},
 		{"CanceledContext", testCanceledContext},
 		{"GetMany", testGetMany},
