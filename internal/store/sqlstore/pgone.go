@@ -145,7 +145,61 @@ func (s *Store) pgMarkSent(ctx context.Context, sink string, seqs []int64, sinks
 		}
 		args = append(args, len(others))
 	}
-	q = s.d.rebind(q)
+	if len(others) == 0 {
+		q = s.d.rebind(q)
+		return s.retry(ctx, func() error {
+			_, err := s.wdb.ExecContext(ctx, q, args...)
+			return err
+		})
+	}
+	// Another sink marking the same events at the same moment (a drain
+	// runs its sinks side by side) writes its row unseen by this
+	// statement's snapshot, and this one's by its: neither would settle
+	// the event, and every drain after would read it again. What this
+	// statement left unsettled is counted again by a statement of its own,
+	// begun after this one committed: of two such marks, the later one's
+	// count sees both rows.
+	q = s.d.rebind(q + ` RETURNING outbox.seq`)
+	var settled []int64
+	err := s.retry(ctx, func() error {
+		rows, err := s.wdb.QueryContext(ctx, q, args...)
+		if err != nil {
+			return err
+		}
+		settled, err = scanAll(rows, func(row scanner) (int64, error) {
+			var seq int64
+			err := row.Scan(&seq)
+			return seq, err
+		})
+		return err
+	})
+	if err != nil || len(settled) == len(seqs) {
+		return err
+	}
+	var left []int64
+	for _, seq := range seqs {
+		if !slices.Contains(settled, seq) {
+			left = append(left, seq)
+		}
+	}
+	return s.pgSettle(ctx, left, sinks, now)
+}
+
+// pgSettle settles those of seqs that every one of sinks has a row for,
+// committed without waiting for the disk (see inLaxTx).
+func (s *Store) pgSettle(ctx context.Context, seqs []int64, sinks []string, now any) error {
+	sinks = slices.Compact(slices.Sorted(slices.Values(sinks)))
+	args := []any{now}
+	for _, seq := range seqs {
+		args = append(args, seq)
+	}
+	for _, k := range sinks {
+		args = append(args, k)
+	}
+	args = append(args, len(sinks))
+	q := s.d.rebind(`WITH lax AS (SELECT set_config('synchronous_commit', 'off', true) AS v)
+		UPDATE outbox SET sent_at = ? FROM lax WHERE lax.v IS NOT NULL AND outbox.sent_at IS NULL AND outbox.seq IN (` + marks(len(seqs)) + `)
+		AND (SELECT COUNT(*) FROM outbox_deliveries od WHERE od.seq = outbox.seq AND od.sink IN (` + marks(len(sinks)) + `)) >= ?`)
 	return s.retry(ctx, func() error {
 		_, err := s.wdb.ExecContext(ctx, q, args...)
 		return err

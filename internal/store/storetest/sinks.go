@@ -2,7 +2,9 @@ package storetest
 
 import (
 	"context"
+	"fmt"
 	"slices"
+	"sync"
 	"testing"
 
 	"github.com/vpngw/vpngw/internal/store"
@@ -192,5 +194,44 @@ func testUnsentForEach(t *testing.T, s store.Store) {
 	}
 	if got, err := s.UnsentForEach(ctx, sinks, 0); err != nil || got.Read != 0 {
 		t.Errorf("UnsentForEach(limit 0) = %+v, %v; want nothing read", got, err)
+	}
+}
+
+// testConcurrentMarksSettle: two sinks marking the same events at the
+// same moment (a drain runs its sinks side by side) leave them settled.
+// Each mark counted the other sinks' rows it could see, and under READ
+// COMMITTED neither saw the other's: both rows written, the event never
+// settled, read by every drain after (PostgreSQL, MySQL).
+func testConcurrentMarksSettle(t *testing.T, s store.Store) {
+	ctx := context.Background()
+	const a, b = store.FirstSink, "chat"
+	sinks := []string{a, b}
+	const n = 30
+	evs := make([]store.Event, n)
+	for i := range evs {
+		evs[i] = event("k-race", fmt.Sprintf("r%02d", i))
+	}
+	mustInsert(t, s, request("k-race", base), evs...)
+	all, err := s.UnsentFor(ctx, a, 100)
+	if err != nil || len(all) != n {
+		t.Fatalf("UnsentFor(a) = %v, %v; want %d events", ids(all), err, n)
+	}
+	for _, e := range all {
+		var wg sync.WaitGroup
+		for _, k := range sinks {
+			wg.Go(func() {
+				if err := s.MarkSentFor(ctx, k, []int64{e.Seq}, sinks); err != nil {
+					t.Errorf("MarkSentFor(%q, %d): %v", k, e.Seq, err)
+				}
+			})
+		}
+		wg.Wait()
+	}
+	got, err := s.UnsentForEach(ctx, sinks, 100)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.Read != 0 {
+		t.Errorf("%d of %d events both sinks acknowledged are still unsettled, read by every drain", got.Read, n)
 	}
 }

@@ -43,6 +43,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"OutboxPark", testOutboxPark},
 		{"SinkDelivery", testSinkDelivery},
 		{"UnsentForEach", testUnsentForEach},
+		{"ConcurrentMarksSettle", testConcurrentMarksSettle},
 		{"SinkRoute", testSinkRoute},
 		{"CanceledContext", testCanceledContext},
 		{"GetMany", testGetMany},
