@@ -217,6 +217,12 @@ type UnsentEach struct {
 	Read int
 }
 
+// SinkMarks is one sink's part of MarkSentEach: the seqs it acknowledged.
+type SinkMarks struct {
+	Sink string
+	Seqs []int64
+}
+
 // MaxParkedReason bounds Event.ParkedReason in bytes; Park keeps the first
 // MaxParkedReason bytes of a longer reason, cut at a character boundary.
 const MaxParkedReason = 1000
@@ -342,6 +348,9 @@ type Store interface {
 	UnsentForEach(ctx context.Context, sinks []string, limit int) (UnsentEach, error)
 	// MarkSentFor records that the sink acknowledged the events with seqs.
 	MarkSentFor(ctx context.Context, sink string, seqs []int64, sinks []string) error
+	// MarkSentEach is MarkSentFor for several sinks at once, in one write
+	// (a drain whose sinks acknowledged their events together).
+	MarkSentEach(ctx context.Context, marks []SinkMarks, sinks []string) error
 	// ParkFor sets the event seq aside for the sink alone, with its reason
 	// (see MaxParkedReason). Parking an event the sink acknowledged or
 	// parked, or an unknown seq, changes nothing.

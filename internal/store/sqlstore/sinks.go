@@ -123,18 +123,66 @@ func (s *Store) MarkSentFor(ctx context.Context, sink string, seqs []int64, sink
 	return nil
 }
 
+// MarkSentEach implements store.Store: one statement on PostgreSQL, one
+// transaction elsewhere, committed without waiting for the disk as
+// MarkSentFor's are.
+func (s *Store) MarkSentEach(ctx context.Context, marks []store.SinkMarks, sinks []string) error {
+	marks = slices.DeleteFunc(slices.Clone(marks), func(m store.SinkMarks) bool { return len(m.Seqs) == 0 })
+	if len(marks) == 0 {
+		return nil
+	}
+	now := s.d.timeArg(s.now())
+	pairs := 0
+	for _, m := range marks {
+		pairs += len(m.Seqs)
+	}
+	var err error
+	if s.d.kind == "postgres" && pairs <= maxBatch {
+		err = s.pgMarkSentEach(ctx, marks, sinks, now)
+	} else {
+		err = s.inLaxTx(ctx, func(tx *sql.Tx) error {
+			w := s.in(tx)
+			var all []int64
+			for _, m := range marks {
+				for chunk := range slices.Chunk(m.Seqs, maxBatch) {
+					if err := s.insertDeliveries(ctx, w, m.Sink, chunk, now); err != nil {
+						return err
+					}
+				}
+				all = append(all, m.Seqs...)
+			}
+			for chunk := range slices.Chunk(slices.Compact(slices.Sorted(slices.Values(all))), maxBatch) {
+				if err := s.settle(ctx, w, chunk, sinks, now); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+	}
+	if err != nil {
+		return fmt.Errorf("store: mark events sent to %d sinks in %s: %w", len(marks), s.desc, err)
+	}
+	return nil
+}
+
+// insertDeliveries writes the sink's row for each of seqs that is an
+// event, leaving rows that exist as they are.
+func (s *Store) insertDeliveries(ctx context.Context, w queryer, sink string, seqs []int64, now any) error {
+	args := []any{sink, now}
+	for _, seq := range seqs {
+		args = append(args, seq)
+	}
+	_, err := w.ExecContext(ctx, s.d.rebind(s.insertDelivery(`INSERT INTO outbox_deliveries (sink, seq, sent_at)
+		SELECT ?, seq, ? FROM outbox WHERE seq IN (`+marks(len(seqs))+`)`)), args...)
+	return err
+}
+
 // markSentTx is MarkSentFor as a transaction of several statements.
 func (s *Store) markSentTx(ctx context.Context, sink string, seqs []int64, sinks []string, now any) error {
 	return s.inLaxTx(ctx, func(tx *sql.Tx) error {
 		w := s.in(tx)
 		for chunk := range slices.Chunk(seqs, maxBatch) {
-			args := []any{sink, now}
-			for _, seq := range chunk {
-				args = append(args, seq)
-			}
-			_, err := w.ExecContext(ctx, s.d.rebind(s.insertDelivery(`INSERT INTO outbox_deliveries (sink, seq, sent_at)
-				SELECT ?, seq, ? FROM outbox WHERE seq IN (`+marks(len(chunk))+`)`)), args...)
-			if err != nil {
+			if err := s.insertDeliveries(ctx, w, sink, chunk, now); err != nil {
 				return err
 			}
 			if err := s.settle(ctx, w, chunk, sinks, now); err != nil {

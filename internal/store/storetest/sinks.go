@@ -235,3 +235,50 @@ func testConcurrentMarksSettle(t *testing.T, s store.Store) {
 		t.Errorf("%d of %d events both sinks acknowledged are still unsettled, read by every drain", got.Read, n)
 	}
 }
+
+// testMarkSentEach: several sinks' acknowledgements written at once are
+// each sink's, as MarkSentFor writes them one sink at a time; an event
+// every sink has its row for, these included, is settled, and one some
+// sink still lacks is not.
+func testMarkSentEach(t *testing.T, s store.Store) {
+	ctx := context.Background()
+	const a, b, c = store.FirstSink, "chat", "https://receiver.example/hook"
+	sinks := []string{a, b, c}
+	mustInsert(t, s, request("k-each-m", base), event("k-each-m", "m1"), event("k-each-m", "m2"), event("k-each-m", "m3"))
+	all, err := s.UnsentFor(ctx, a, 100)
+	if err != nil || len(all) != 3 {
+		t.Fatalf("UnsentFor(a) = %v, %v; want 3 events", ids(all), err)
+	}
+	m1, m2, m3 := all[0].Seq, all[1].Seq, all[2].Seq
+	// c took m1 earlier; now a and b take m1 and m2 together, a m3 too,
+	// and an unknown seq is ignored.
+	if err := s.MarkSentFor(ctx, c, []int64{m1}, sinks); err != nil {
+		t.Fatal(err)
+	}
+	err = s.MarkSentEach(ctx, []store.SinkMarks{{Sink: a, Seqs: []int64{m1, m2, m3}}, {Sink: b, Seqs: []int64{m1, m2, 1 << 40}}, {Sink: c}}, sinks)
+	if err != nil {
+		t.Fatalf("MarkSentEach: %v", err)
+	}
+	got, err := s.UnsentForEach(ctx, sinks, 100)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.Read != 2 {
+		t.Errorf("%d events unsettled, want 2 (m2 and m3: c has neither)", got.Read)
+	}
+	for i, want := range [][]string{nil, {"m3"}, {"m2", "m3"}} {
+		if g := ids(got.Of[i]); !slices.Equal(g, want) {
+			t.Errorf("sink %d lacks %v, want %v", i, g, want)
+		}
+	}
+	// Again, and the rest: every event settled.
+	if err := s.MarkSentEach(ctx, []store.SinkMarks{{Sink: b, Seqs: []int64{m2, m3}}, {Sink: c, Seqs: []int64{m2, m3}}}, sinks); err != nil {
+		t.Fatalf("MarkSentEach: %v", err)
+	}
+	if got, err := s.UnsentForEach(ctx, sinks, 100); err != nil || got.Read != 0 {
+		t.Errorf("UnsentForEach after every sink took every event = %+v, %v; want nothing unsettled", got, err)
+	}
+	if err := s.MarkSentEach(ctx, nil, sinks); err != nil {
+		t.Errorf("MarkSentEach(nothing) = %v", err)
+	}
+}

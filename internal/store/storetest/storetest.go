@@ -44,6 +44,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"SinkDelivery", testSinkDelivery},
 		{"UnsentForEach", testUnsentForEach},
 		{"ConcurrentMarksSettle", testConcurrentMarksSettle},
+		{"MarkSentEach", testMarkSentEach},
 		{"SinkRoute", testSinkRoute},
 		{"CanceledContext", testCanceledContext},
 		{"GetMany", testGetMany},
