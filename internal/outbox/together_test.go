@@ -5,15 +5,27 @@ import (
 	"slices"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/vpngw/vpngw/internal/outbox"
+	"github.com/vpngw/vpngw/internal/outgoing"
 	"github.com/vpngw/vpngw/internal/store"
 )
 
 // readCounter is the real store, counting the drain's reads of the outbox.
 type readCounter struct {
 	store.Store
-	reads atomic.Int64
+	reads, marks atomic.Int64
+}
+
+func (c *readCounter) MarkSentFor(ctx context.Context, sink string, seqs []int64, sinks []string) error {
+	c.marks.Add(1)
+	return c.Store.MarkSentFor(ctx, sink, seqs, sinks)
+}
+
+func (c *readCounter) MarkSentEach(ctx context.Context, marks []store.SinkMarks, sinks []string) error {
+	c.marks.Add(1)
+	return c.Store.MarkSentEach(ctx, marks, sinks)
 }
 
 func (c *readCounter) UnsentAfter(ctx context.Context, sink string, after int64, limit int) ([]store.Event, error) {
@@ -27,7 +39,8 @@ func (c *readCounter) UnsentForEach(ctx context.Context, sinks []string, limit i
 }
 
 // TestDrainReadsOnceForEverySink: a drain of two sinks reads the outbox
-// once, not once per sink, when what it read is all either sink lacks;
+// once, not once per sink, when what it read is all either sink lacks, and
+// marks what both acknowledged in one write;
 // each sink still gets every event it has not taken, in order, and an
 // event both took is settled.
 func TestDrainReadsOnceForEverySink(t *testing.T) {
@@ -53,6 +66,9 @@ func TestDrainReadsOnceForEverySink(t *testing.T) {
 	}
 	if n := c.reads.Load(); n != 1 {
 		t.Errorf("the drain read the outbox %d times, want once for both sinks", n)
+	}
+	if n := c.marks.Load(); n != 1 {
+		t.Errorf("the drain wrote %d marks, want one for both sinks", n)
 	}
 	if got := a.got(); !slices.Equal(got, want) {
 		t.Errorf("sink a got %v, want %v", got, want)
@@ -88,5 +104,64 @@ func TestDrainTogetherReadsOnPastABatch(t *testing.T) {
 		if got := f.got(); !slices.Equal(got, want) {
 			t.Errorf("sink %s got %v, want %v", name, got, want)
 		}
+	}
+}
+
+// slowSink holds each publish until release is closed.
+type slowSink struct {
+	sinkFake
+	release chan struct{}
+}
+
+func (f *slowSink) Publish(ctx context.Context, m outgoing.Event) error {
+	select {
+	case <-f.release:
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	return f.sinkFake.Publish(ctx, m)
+}
+
+// TestDrainTogetherDoesNotWaitForASlowSink: the marks are written together
+// only while the sinks keep pace; a sink that takes long to publish does
+// not hold back the others' marks: theirs are written while it still
+// publishes, and its own once it is done.
+func TestDrainTogetherDoesNotWaitForASlowSink(t *testing.T) {
+	ctx := context.Background()
+	st, want := seed(t, 2)
+	a := &sinkFake{}
+	b := &slowSink{release: make(chan struct{})}
+	d, err := outbox.NewSinks(st, []outbox.Sink{{Name: store.FirstSink, Pub: a}, {Name: "b", Pub: b}}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() {
+		_, err := d.Drain(ctx)
+		done <- err
+	}()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		left, err := st.UnsentFor(ctx, store.FirstSink, 10)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(left) == 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("sink a's events still unmarked while b publishes: %d left", len(left))
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	close(b.release)
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	if got := b.got(); !slices.Equal(got, want) {
+		t.Errorf("sink b got %v, want %v", got, want)
+	}
+	if left, err := st.UnsentFor(ctx, "b", 10); err != nil || len(left) != 0 {
+		t.Errorf("UnsentFor(b) after its publish = %v, %v, want none", left, err)
 	}
 }
