@@ -53,6 +53,7 @@ func TestUseCasesImportNoInfrastructure(t *testing.T) {
 		"github.com/vpngw/vpngw/internal/outcome",
 		"github.com/vpngw/vpngw/internal/outgoing",
 		"github.com/vpngw/vpngw/internal/redact",
+		"github.com/vpngw/vpngw/internal/pause",
 		"github.com/vpngw/vpngw/internal/provision",
 		"github.com/vpngw/vpngw/internal/reconcile",
 		"github.com/vpngw/vpngw/internal/outbox",

@@ -9,6 +9,7 @@ import (
 	"golang.org/x/time/rate"
 
 	"github.com/vpngw/vpngw/internal/cloud"
+	"github.com/vpngw/vpngw/internal/pause"
 )
 
 // Limiter spaces the calls under one key ("region/Action") to perSec a
@@ -90,12 +91,5 @@ func (l SharedLimiter) Wait(ctx context.Context, key string, perSec float64) err
 	if wait <= 0 {
 		return nil
 	}
-	t := time.NewTimer(wait)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-t.C:
-		return nil
-	}
+	return pause.For(ctx, wait)
 }
