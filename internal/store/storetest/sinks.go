@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"slices"
-	"sync"
 	"testing"
 
 	"github.com/vpngw/vpngw/internal/store"
@@ -217,15 +216,11 @@ func testConcurrentMarksSettle(t *testing.T, s store.Store) {
 		t.Fatalf("UnsentFor(a) = %v, %v; want %d events", ids(all), err, n)
 	}
 	for _, e := range all {
-		var wg sync.WaitGroup
-		for _, k := range sinks {
-			wg.Go(func() {
-				if err := s.MarkSentFor(ctx, k, []int64{e.Seq}, sinks); err != nil {
-					t.Errorf("MarkSentFor(%q, %d): %v", k, e.Seq, err)
-				}
-			})
-		}
-		wg.Wait()
+		atOnce(len(sinks), func(i int) {
+			if err := s.MarkSentFor(ctx, sinks[i], []int64{e.Seq}, sinks); err != nil {
+				t.Errorf("MarkSentFor(%q, %d): %v", sinks[i], e.Seq, err)
+			}
+		})
 	}
 	got, err := s.UnsentForEach(ctx, sinks, 100)
 	if err != nil {
