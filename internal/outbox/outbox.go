@@ -18,7 +18,9 @@ import (
 // Store is what the drain needs of the store: delivery state per sink.
 type Store interface {
 	UnsentAfter(ctx context.Context, sink string, after int64, limit int) ([]store.Event, error)
+	UnsentForEach(ctx context.Context, sinks []string, limit int) (store.UnsentEach, error)
 	MarkSentFor(ctx context.Context, sink string, seqs []int64, sinks []string) error
+	MarkSentEach(ctx context.Context, marks []store.SinkMarks, sinks []string) error
 	ParkFor(ctx context.Context, sink string, seq int64, reason string, sinks []string) error
 	CountParkedFor(ctx context.Context, sink string) (int, error)
 	ParkedFor(ctx context.Context, sink string, limit int) ([]store.Event, error)
@@ -202,14 +204,24 @@ func shown(name string) string {
 // event keeps its id, so consumers and JetStream drop the duplicate.
 func (d *Drainer) Drain(ctx context.Context) (Report, error) {
 	if len(d.sinks) == 1 {
-		return d.drainSink(ctx, d.sinks[0])
+		return d.drainSink(ctx, d.sinks[0], nil)
+	}
+	firsts := d.readTogether(ctx)
+	if firsts[0] != nil {
+		j := &joint{d: d, ctx: ctx, want: len(d.sinks), done: make(chan struct{})}
+		for _, f := range firsts {
+			f.joint = j
+		}
 	}
 	reps := make([]Report, len(d.sinks))
 	errs := make([]error, len(d.sinks))
 	var wg sync.WaitGroup
-	for i, k := range d.sinks {
-		wg.Go(func() { reps[i], errs[i] = d.drainSink(ctx, k) })
+	for i, k := range d.sinks[1:] {
+		wg.Go(func() { reps[i+1], errs[i+1] = d.drainSink(ctx, k, firsts[i+1]) })
 	}
+	// The first sink on the caller's goroutine: one goroutine fewer to
+	// start, and to grow the stack of, on every drain.
+	reps[0], errs[0] = d.drainSink(ctx, d.sinks[0], firsts[0])
 	wg.Wait()
 	var rep Report
 	for i, r := range reps {
@@ -222,21 +234,166 @@ func (d *Drainer) Drain(ctx context.Context) (Report, error) {
 	return rep, errors.Join(errs...)
 }
 
-// drainSink is Drain for one sink.
-func (d *Drainer) drainSink(ctx context.Context, k *sinkState) (Report, error) {
-	k.mu.Lock()
+// firstBatch is a sink's part of the drain's one read for every sink
+// (readTogether): the events it lacks up to last, and whether more may
+// follow. The sink's lock is held for it.
+type firstBatch struct {
+	evs  []store.Event
+	last int64
+	more bool
+	// joint marks the batch sent with the other sinks' (nil: alone).
+	joint *joint
+}
+
+// jointGrace is how long the sinks that published their first batch wait
+// for the others before each marks its own: a sink that takes longer
+// holds back no one's marks but its own.
+const jointGrace = 20 * time.Millisecond
+
+// joint writes the marks of the sinks' first batches in one write of the
+// store (MarkSentEach), where each sink wrote its own: after one request
+// that was a transaction (SQLite) or a statement (PostgreSQL) per sink.
+// Each sink hands in its marks once (mark); the last to do so writes them
+// all, unless jointGrace passed since the first, when what was handed in
+// is written then and the later sinks write their own.
+type joint struct {
+	d   *Drainer
+	ctx context.Context
+
+	mu    sync.Mutex
+	want  int // sinks yet to hand in
+	marks []store.SinkMarks
+	gone  bool // the joint write is made or being made
+	timer *time.Timer
+	done  chan struct{} // closed once the joint write is made
+	err   error
+}
+
+// mark hands in sink's acknowledged seqs and returns once they are
+// marked, with the joint write's error. A sink with nothing to mark hands
+// in none and does not wait.
+func (j *joint) mark(ctx context.Context, sink string, seqs []int64) error {
+	j.mu.Lock()
+	if j.gone {
+		j.mu.Unlock()
+		if len(seqs) == 0 {
+			return nil
+		}
+		return j.d.store.MarkSentFor(ctx, sink, seqs, j.d.names)
+	}
+	if len(seqs) > 0 {
+		j.marks = append(j.marks, store.SinkMarks{Sink: sink, Seqs: seqs})
+	}
+	j.want--
+	if j.want == 0 {
+		j.gone = true
+		if j.timer != nil {
+			j.timer.Stop()
+		}
+		j.mu.Unlock()
+		j.write()
+		return j.err
+	}
+	if j.timer == nil {
+		j.timer = time.AfterFunc(jointGrace, func() {
+			j.mu.Lock()
+			if j.gone {
+				j.mu.Unlock()
+				return
+			}
+			j.gone = true
+			j.mu.Unlock()
+			j.write()
+		})
+	}
+	j.mu.Unlock()
+	if len(seqs) == 0 {
+		return nil
+	}
+	<-j.done
+	return j.err
+}
+
+// write makes the joint write of what was handed in; it runs once.
+func (j *joint) write() {
+	if len(j.marks) > 0 {
+		j.err = j.d.store.MarkSentEach(j.ctx, j.marks, j.d.names)
+	}
+	close(j.done)
+}
+
+// readTogether reads the outbox once for every sink, where each sink
+// would read it once for itself: a drain after one request read it as
+// many times as there are sinks. It does so only when no drain of another
+// goroutine holds any of the sinks (a busy sink is not waited for: it
+// delays only itself), and then returns each sink's first batch with the
+// sink's lock held. Otherwise, or when the read fails, it returns nils and
+// each sink reads for itself.
+func (d *Drainer) readTogether(ctx context.Context) []*firstBatch {
+	out := make([]*firstBatch, len(d.sinks))
+	locked := 0
+	unlock := func() {
+		for _, k := range d.sinks[:locked] {
+			k.mu.Unlock()
+		}
+	}
+	for _, k := range d.sinks {
+		if !k.mu.TryLock() {
+			unlock()
+			return out
+		}
+		locked++
+	}
+	got, err := d.store.UnsentForEach(ctx, d.names, d.batch)
+	if err != nil || len(got.Of) != len(d.sinks) {
+		unlock()
+		return out
+	}
+	for i := range d.sinks {
+		out[i] = &firstBatch{evs: got.Of[i], last: got.Last, more: got.Read >= d.batch}
+	}
+	return out
+}
+
+// drainSink is Drain for one sink. With first, the sink's lock is held
+// already and its first batch read.
+func (d *Drainer) drainSink(ctx context.Context, k *sinkState, first *firstBatch) (Report, error) {
+	if first == nil {
+		k.mu.Lock()
+	}
 	defer k.mu.Unlock()
 	var rep Report
 	if wait := k.notBefore.Sub(d.now()); wait > 0 {
+		if first != nil && first.joint != nil {
+			_ = first.joint.mark(ctx, k.Name, nil)
+		}
 		return rep, fmt.Errorf("the sink asked to be left alone for %s more (Retry-After)", wait.Round(time.Second))
 	}
 	var after int64 // the last event read: deferred ones stay behind it
 	for {
-		evs, err := d.store.UnsentAfter(ctx, k.Name, after, d.batch)
-		if err != nil {
-			return rep, fmt.Errorf("read outbox: %w", err)
+		var (
+			evs    []store.Event
+			more   bool
+			readTo int64 // every event the sink lacks up to it is in evs
+			j      *joint
+		)
+		if first != nil {
+			evs, more, readTo, j = first.evs, first.more, first.last, first.joint
+			first = nil
+			if j != nil && len(evs) == 0 {
+				// Nothing of this sink's to mark: the others need not wait.
+				_ = j.mark(ctx, k.Name, nil)
+				j = nil
+			}
+		} else {
+			var err error
+			evs, err = d.store.UnsentAfter(ctx, k.Name, after, d.batch)
+			if err != nil {
+				return rep, fmt.Errorf("read outbox: %w", err)
+			}
+			more = len(evs) >= d.batch
 		}
-		if len(evs) == 0 {
+		if len(evs) == 0 && !more {
 			return rep, nil
 		}
 		var sent []int64
@@ -279,8 +436,16 @@ func (d *Drainer) drainSink(ctx context.Context, k *sinkState) (Report, error) {
 			perr = fmt.Errorf("publish %s %s: %w", e.Type, e.ID, err)
 			break
 		}
+		after = max(after, readTo)
+		mark := d.store.MarkSentFor
+		if j != nil {
+			mark = func(ctx context.Context, sink string, seqs []int64, _ []string) error { return j.mark(ctx, sink, seqs) }
+			if len(sent) == 0 {
+				_ = j.mark(ctx, k.Name, nil)
+			}
+		}
 		if len(sent) > 0 {
-			if err := d.store.MarkSentFor(ctx, k.Name, sent, d.names); err != nil {
+			if err := mark(ctx, k.Name, sent, d.names); err != nil {
 				// Published but not marked: the next drain republishes
 				// them under the same ids.
 				return rep, fmt.Errorf("mark outbox sent: %w", err)
@@ -290,7 +455,7 @@ func (d *Drainer) drainSink(ctx context.Context, k *sinkState) (Report, error) {
 		if perr != nil {
 			return rep, perr
 		}
-		if len(evs) < d.batch {
+		if !more {
 			return rep, nil
 		}
 	}

@@ -312,8 +312,15 @@ func notAttempted(id request.Identity, key string) Result {
 		Message: "not attempted before the invocation's deadline; recorded, and taken up by the redelivery or the reconcile tick"}
 }
 
-// parallel runs f(0..n-1) with the service's concurrency.
+// parallel runs f(0..n-1) with the service's concurrency. One call (a
+// delivery of one request, the common case) runs on the caller's
+// goroutine: a goroutine of its own would start on a small stack and grow
+// it, copying, on every store call (SQLite's engine runs deep).
 func (s *Service) parallel(n int, f func(i int)) {
+	if n == 1 {
+		f(0)
+		return
+	}
 	sem := make(chan struct{}, s.concurrency)
 	var wg sync.WaitGroup
 	for i := range n {

@@ -202,6 +202,27 @@ type Event struct {
 	Sinks []string
 }
 
+// UnsentEach is what UnsentForEach read: the first unsettled events of the
+// outbox, read once for several sinks.
+type UnsentEach struct {
+	// Of holds, for each sink asked about and in the order asked, the
+	// events read that the sink has neither acknowledged nor parked, in Seq
+	// order.
+	Of [][]Event
+	// Last is the Seq of the last event read, 0 when none was: every event
+	// a sink lacks up to Last is in its list.
+	Last int64
+	// Read is how many events were read. Fewer than the limit means that
+	// each sink's list is all it lacks.
+	Read int
+}
+
+// SinkMarks is one sink's part of MarkSentEach: the seqs it acknowledged.
+type SinkMarks struct {
+	Sink string
+	Seqs []int64
+}
+
 // MaxParkedReason bounds Event.ParkedReason in bytes; Park keeps the first
 // MaxParkedReason bytes of a longer reason, cut at a character boundary.
 const MaxParkedReason = 1000
@@ -321,8 +342,15 @@ type Store interface {
 	UnsentFor(ctx context.Context, sink string, limit int) ([]Event, error)
 	// UnsentAfter is UnsentFor from the event after seq after on.
 	UnsentAfter(ctx context.Context, sink string, after int64, limit int) ([]Event, error)
+	// UnsentForEach reads the first limit unsettled events once for every
+	// one of sinks (a drain of several sinks), instead of one UnsentFor a
+	// sink. A limit below 1 reads nothing.
+	UnsentForEach(ctx context.Context, sinks []string, limit int) (UnsentEach, error)
 	// MarkSentFor records that the sink acknowledged the events with seqs.
 	MarkSentFor(ctx context.Context, sink string, seqs []int64, sinks []string) error
+	// MarkSentEach is MarkSentFor for several sinks at once, in one write
+	// (a drain whose sinks acknowledged their events together).
+	MarkSentEach(ctx context.Context, marks []SinkMarks, sinks []string) error
 	// ParkFor sets the event seq aside for the sink alone, with its reason
 	// (see MaxParkedReason). Parking an event the sink acknowledged or
 	// parked, or an unknown seq, changes nothing.

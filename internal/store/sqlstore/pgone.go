@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/vpngw/vpngw/internal/store"
@@ -145,7 +146,121 @@ func (s *Store) pgMarkSent(ctx context.Context, sink string, seqs []int64, sinks
 		}
 		args = append(args, len(others))
 	}
-	q = s.d.rebind(q)
+	if len(others) == 0 {
+		q = s.d.rebind(q)
+		return s.retry(ctx, func() error {
+			_, err := s.wdb.ExecContext(ctx, q, args...)
+			return err
+		})
+	}
+	// Another sink marking the same events at the same moment (a drain
+	// runs its sinks side by side) writes its row unseen by this
+	// statement's snapshot, and this one's by its: neither would settle
+	// the event, and every drain after would read it again. What this
+	// statement left unsettled is counted again by a statement of its own,
+	// begun after this one committed: of two such marks, the later one's
+	// count sees both rows.
+	settled, err := s.pgSettling(ctx, s.d.rebind(q+` RETURNING outbox.seq`), args)
+	if err != nil {
+		return err
+	}
+	return s.pgSettleLeft(ctx, seqs, settled, sinks, now)
+}
+
+// pgMarkSentEach is MarkSentEach in one statement: every sink's rows, and
+// the events settled whose every sink has its row, this statement's
+// included.
+func (s *Store) pgMarkSentEach(ctx context.Context, each []store.SinkMarks, sinks []string, now any) error {
+	sinks = slices.Compact(slices.Sorted(slices.Values(sinks)))
+	var (
+		pairs []string
+		all   []int64
+		args  []any
+	)
+	for _, m := range each {
+		for _, seq := range m.Seqs {
+			pairs = append(pairs, "(?::text, ?::bigint)")
+			args = append(args, m.Sink, seq)
+			all = append(all, seq)
+		}
+	}
+	all = slices.Compact(slices.Sorted(slices.Values(all)))
+	args = append(args, now, now)
+	for _, seq := range all {
+		args = append(args, seq)
+	}
+	for range 2 {
+		for _, k := range sinks {
+			args = append(args, k)
+		}
+	}
+	args = append(args, len(sinks))
+	q := s.d.rebind(`WITH lax AS (SELECT set_config('synchronous_commit', 'off', true) AS v),
+		p (sink, seq) AS (VALUES ` + strings.Join(pairs, ", ") + `),
+		d AS (INSERT INTO outbox_deliveries (sink, seq, sent_at)
+			SELECT DISTINCT p.sink, o.seq, ?::timestamptz FROM p JOIN outbox o ON o.seq = p.seq
+			ON CONFLICT (sink, seq) DO NOTHING)
+		UPDATE outbox SET sent_at = ? FROM lax WHERE lax.v IS NOT NULL AND outbox.sent_at IS NULL AND outbox.seq IN (` + marks(len(all)) + `)
+		AND (SELECT COUNT(*) FROM (SELECT od.sink FROM outbox_deliveries od WHERE od.seq = outbox.seq AND od.sink IN (` + marks(len(sinks)) + `)
+			UNION SELECT p.sink FROM p WHERE p.seq = outbox.seq AND p.sink IN (` + marks(len(sinks)) + `)) x) >= ?
+		RETURNING outbox.seq`)
+	settled, err := s.pgSettling(ctx, q, args)
+	if err != nil {
+		return err
+	}
+	return s.pgSettleLeft(ctx, all, settled, sinks, now)
+}
+
+// pgSettling runs q, an UPDATE of outbox … RETURNING outbox.seq, and
+// returns the seqs it settled.
+func (s *Store) pgSettling(ctx context.Context, q string, args []any) ([]int64, error) {
+	var settled []int64
+	err := s.retry(ctx, func() error {
+		rows, err := s.wdb.QueryContext(ctx, q, args...)
+		if err != nil {
+			return err
+		}
+		settled, err = scanAll(rows, func(row scanner) (int64, error) {
+			var seq int64
+			err := row.Scan(&seq)
+			return seq, err
+		})
+		return err
+	})
+	return settled, err
+}
+
+// pgSettleLeft settles, in a statement of its own, those of seqs a mark
+// left unsettled (it settled only settled): a sink marking them at the
+// same moment wrote its row unseen by the mark's snapshot.
+func (s *Store) pgSettleLeft(ctx context.Context, seqs, settled []int64, sinks []string, now any) error {
+	if len(settled) == len(seqs) {
+		return nil
+	}
+	var left []int64
+	for _, seq := range seqs {
+		if !slices.Contains(settled, seq) {
+			left = append(left, seq)
+		}
+	}
+	return s.pgSettle(ctx, left, sinks, now)
+}
+
+// pgSettle settles those of seqs that every one of sinks has a row for,
+// committed without waiting for the disk (see inLaxTx).
+func (s *Store) pgSettle(ctx context.Context, seqs []int64, sinks []string, now any) error {
+	sinks = slices.Compact(slices.Sorted(slices.Values(sinks)))
+	args := []any{now}
+	for _, seq := range seqs {
+		args = append(args, seq)
+	}
+	for _, k := range sinks {
+		args = append(args, k)
+	}
+	args = append(args, len(sinks))
+	q := s.d.rebind(`WITH lax AS (SELECT set_config('synchronous_commit', 'off', true) AS v)
+		UPDATE outbox SET sent_at = ? FROM lax WHERE lax.v IS NOT NULL AND outbox.sent_at IS NULL AND outbox.seq IN (` + marks(len(seqs)) + `)
+		AND (SELECT COUNT(*) FROM outbox_deliveries od WHERE od.seq = outbox.seq AND od.sink IN (` + marks(len(sinks)) + `)) >= ?`)
 	return s.retry(ctx, func() error {
 		_, err := s.wdb.ExecContext(ctx, q, args...)
 		return err

@@ -239,3 +239,69 @@ func TestPostgresFirstWritesAreOneRoundTripEach(t *testing.T) {
 		t.Errorf("%d connections, want 1", conns)
 	}
 }
+
+// A delivery of one request records it with InsertMany (the provision
+// path's records that count against no quota): on PostgreSQL that is one
+// statement, one round trip once prepared, as Insert is. It was a
+// transaction of four (BEGIN, the insert, its history entry, COMMIT) on
+// every request of the benchmark.
+func TestPostgresRecordOfOneIsOneRoundTrip(t *testing.T) {
+	ctx := context.Background()
+	w, s := migratedThroughWire(t)
+	record := func(key string) {
+		t.Helper()
+		got, err := s.InsertMany(ctx, []store.Request{{Key: key, Source: "src", EventID: key, ClientToken: "t", RegionID: "cn-hangzhou"}})
+		if err != nil || len(got) != 1 || !got[0].Created || got[0].Request.Key != key || got[0].Request.State != store.Received {
+			t.Fatalf("InsertMany(%s) = %+v, %v, want it created, received", key, got, err)
+		}
+	}
+	record("k1") // prepares the statement
+	_, before := w.took()
+	record("k2")
+	if _, after := w.took(); after-before != 1 {
+		t.Errorf("recording one request took %d round trips, want 1", after-before)
+	}
+	h, err := s.History(ctx, "k2")
+	if err != nil || len(h) != 1 || h[0].State != store.Received {
+		t.Errorf("history of k2 = %+v, %v, want its one received entry, written with the record", h, err)
+	}
+	// A key already recorded is answered from its record, not created.
+	got, err := s.InsertMany(ctx, []store.Request{{Key: "k2", Source: "src", EventID: "other", ClientToken: "t", RegionID: "cn-hangzhou"}})
+	if err != nil || len(got) != 1 || got[0].Created || got[0].Request.EventID != "k2" {
+		t.Errorf("InsertMany of a recorded key = %+v, %v, want the first record, not created", got, err)
+	}
+}
+
+// After one request, a drain of the two sinks every deployment has (the
+// queue and the chat replies) reads the outbox once and marks the event
+// once: two round trips on PostgreSQL, where each sink read and marked
+// for itself (four), and the event is settled.
+func TestPostgresDrainOfTwoSinksIsTwoRoundTrips(t *testing.T) {
+	ctx := context.Background()
+	w, s := migratedThroughWire(t)
+	sinks := []string{store.FirstSink, "chat"}
+	drain := func(key string) {
+		t.Helper()
+		r := store.Request{Key: key, Source: "src", EventID: key, ClientToken: "t", RegionID: "cn-hangzhou"}
+		if _, _, err := s.Insert(ctx, r, []store.Event{{Event: outgoing.Event{ID: "ev-" + key, Type: "io.vpngw.test"}}}); err != nil {
+			t.Fatal(err)
+		}
+		_, before := w.took()
+		got, err := s.UnsentForEach(ctx, sinks, 100)
+		if err != nil || got.Read != 1 || len(got.Of[0]) != 1 || len(got.Of[1]) != 1 {
+			t.Fatalf("UnsentForEach = %+v, %v, want the one event for both sinks", got, err)
+		}
+		seq := []int64{got.Last}
+		if err := s.MarkSentEach(ctx, []store.SinkMarks{{Sink: sinks[0], Seqs: seq}, {Sink: sinks[1], Seqs: seq}}, sinks); err != nil {
+			t.Fatal(err)
+		}
+		if _, after := w.took(); key == "k2" && after-before != 2 {
+			t.Errorf("reading and marking the event took %d round trips, want 2", after-before)
+		}
+	}
+	drain("k1") // prepares the statements
+	drain("k2")
+	if got, err := s.UnsentForEach(ctx, sinks, 100); err != nil || got.Read != 0 {
+		t.Errorf("UnsentForEach after the drains = %+v, %v, want nothing unsettled", got, err)
+	}
+}

@@ -50,6 +50,58 @@ func (s *Store) UnsentAfter(ctx context.Context, sink string, after int64, limit
 	return out, nil
 }
 
+// UnsentForEach implements store.Store: one read of the unsettled events,
+// with, for each of sinks, whether it has a row for the event.
+func (s *Store) UnsentForEach(ctx context.Context, sinks []string, limit int) (store.UnsentEach, error) {
+	out := store.UnsentEach{Of: make([][]store.Event, len(sinks))}
+	if limit <= 0 || len(sinks) == 0 {
+		return out, nil
+	}
+	var q strings.Builder
+	q.WriteString(`SELECT o.seq, o.id, o.request_key, o.type, o.body, o.created_at, COALESCE(r.sinks, '')`)
+	args := make([]any, 0, len(sinks)+1)
+	for _, k := range sinks {
+		q.WriteString(`, EXISTS (SELECT 1 FROM outbox_deliveries d WHERE d.sink = ? AND d.seq = o.seq)`)
+		args = append(args, k)
+	}
+	q.WriteString(` FROM outbox o LEFT JOIN requests r ON r.request_key = o.request_key
+		WHERE o.sent_at IS NULL ORDER BY o.seq LIMIT ?`)
+	args = append(args, limit)
+	rows, err := s.reader().QueryContext(ctx, s.d.rebind(q.String()), args...)
+	if err != nil {
+		return out, fmt.Errorf("store: read outbox of %s for sinks %q: %w", s.desc, sinks, err)
+	}
+	defer rows.Close()
+	done := make([]bool, len(sinks))
+	dest := make([]any, 7, 7+len(sinks))
+	for i := range done {
+		dest = append(dest, &done[i])
+	}
+	for rows.Next() {
+		var (
+			e       store.Event
+			created timeScan
+			routed  string
+		)
+		dest[0], dest[1], dest[2], dest[3], dest[4], dest[5], dest[6] = &e.Seq, &e.ID, &e.RequestKey, &e.Type, &e.Body, &created, &routed
+		if err := rows.Scan(dest...); err != nil {
+			return out, fmt.Errorf("store: read outbox of %s for sinks %q: %w", s.desc, sinks, err)
+		}
+		e.CreatedAt, e.Sinks = created.t, splitSinks(routed)
+		out.Read++
+		out.Last = e.Seq
+		for i, d := range done {
+			if !d {
+				out.Of[i] = append(out.Of[i], e)
+			}
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return out, fmt.Errorf("store: read outbox of %s for sinks %q: %w", s.desc, sinks, err)
+	}
+	return out, nil
+}
+
 // MarkSentFor implements store.Store. Seqs already marked for the sink keep
 // their first sent time; unknown seqs are ignored.
 func (s *Store) MarkSentFor(ctx context.Context, sink string, seqs []int64, sinks []string) error {
@@ -71,18 +123,66 @@ func (s *Store) MarkSentFor(ctx context.Context, sink string, seqs []int64, sink
 	return nil
 }
 
+// MarkSentEach implements store.Store: one statement on PostgreSQL, one
+// transaction elsewhere, committed without waiting for the disk as
+// MarkSentFor's are.
+func (s *Store) MarkSentEach(ctx context.Context, marks []store.SinkMarks, sinks []string) error {
+	marks = slices.DeleteFunc(slices.Clone(marks), func(m store.SinkMarks) bool { return len(m.Seqs) == 0 })
+	if len(marks) == 0 {
+		return nil
+	}
+	now := s.d.timeArg(s.now())
+	pairs := 0
+	for _, m := range marks {
+		pairs += len(m.Seqs)
+	}
+	var err error
+	if s.d.kind == "postgres" && pairs <= maxBatch {
+		err = s.pgMarkSentEach(ctx, marks, sinks, now)
+	} else {
+		err = s.inLaxTx(ctx, func(tx *sql.Tx) error {
+			w := s.in(tx)
+			var all []int64
+			for _, m := range marks {
+				for chunk := range slices.Chunk(m.Seqs, maxBatch) {
+					if err := s.insertDeliveries(ctx, w, m.Sink, chunk, now); err != nil {
+						return err
+					}
+				}
+				all = append(all, m.Seqs...)
+			}
+			for chunk := range slices.Chunk(slices.Compact(slices.Sorted(slices.Values(all))), maxBatch) {
+				if err := s.settle(ctx, w, chunk, sinks, now); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+	}
+	if err != nil {
+		return fmt.Errorf("store: mark events sent to %d sinks in %s: %w", len(marks), s.desc, err)
+	}
+	return nil
+}
+
+// insertDeliveries writes the sink's row for each of seqs that is an
+// event, leaving rows that exist as they are.
+func (s *Store) insertDeliveries(ctx context.Context, w queryer, sink string, seqs []int64, now any) error {
+	args := []any{sink, now}
+	for _, seq := range seqs {
+		args = append(args, seq)
+	}
+	_, err := w.ExecContext(ctx, s.d.rebind(s.insertDelivery(`INSERT INTO outbox_deliveries (sink, seq, sent_at)
+		SELECT ?, seq, ? FROM outbox WHERE seq IN (`+marks(len(seqs))+`)`)), args...)
+	return err
+}
+
 // markSentTx is MarkSentFor as a transaction of several statements.
 func (s *Store) markSentTx(ctx context.Context, sink string, seqs []int64, sinks []string, now any) error {
 	return s.inLaxTx(ctx, func(tx *sql.Tx) error {
 		w := s.in(tx)
 		for chunk := range slices.Chunk(seqs, maxBatch) {
-			args := []any{sink, now}
-			for _, seq := range chunk {
-				args = append(args, seq)
-			}
-			_, err := w.ExecContext(ctx, s.d.rebind(s.insertDelivery(`INSERT INTO outbox_deliveries (sink, seq, sent_at)
-				SELECT ?, seq, ? FROM outbox WHERE seq IN (`+marks(len(chunk))+`)`)), args...)
-			if err != nil {
+			if err := s.insertDeliveries(ctx, w, sink, chunk, now); err != nil {
 				return err
 			}
 			if err := s.settle(ctx, w, chunk, sinks, now); err != nil {

@@ -159,17 +159,29 @@ func (s *Store) InsertMany(ctx context.Context, rs []store.Request) ([]store.Ins
 		rs[i] = r
 	}
 	out := make([]store.Inserted, len(rs))
-	err := s.inTx(ctx, func(tx *sql.Tx) error {
-		w := s.in(tx)
-		for i, r := range rs {
-			got, created, err := s.insertOne(ctx, w, r, nil, now)
-			if err != nil {
-				return fmt.Errorf("%s: %w", r.Key, err)
-			}
-			out[i] = store.Inserted{Request: got, Created: created}
+	var err error
+	if len(rs) == 1 && s.pgOne(nil) {
+		// A delivery of one request, the common case: one statement on
+		// PostgreSQL (pgInsert) instead of a transaction of four round trips.
+		r := rs[0]
+		got, created, ierr := s.pgInsert(ctx, r, nil, note(ctx, r.Note, r.LastError), now)
+		if ierr != nil {
+			err = fmt.Errorf("%s: %w", r.Key, ierr)
 		}
-		return nil
-	})
+		out[0] = store.Inserted{Request: got, Created: created}
+	} else {
+		err = s.inTx(ctx, func(tx *sql.Tx) error {
+			w := s.in(tx)
+			for i, r := range rs {
+				got, created, err := s.insertOne(ctx, w, r, nil, now)
+				if err != nil {
+					return fmt.Errorf("%s: %w", r.Key, err)
+				}
+				out[i] = store.Inserted{Request: got, Created: created}
+			}
+			return nil
+		})
+	}
 	if err != nil {
 		return nil, fmt.Errorf("store: insert %d requests into %s: %w", len(rs), s.desc, invalidValue(err))
 	}

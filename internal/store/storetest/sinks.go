@@ -2,6 +2,7 @@ package storetest
 
 import (
 	"context"
+	"fmt"
 	"slices"
 	"testing"
 
@@ -145,5 +146,134 @@ func testSinkRoute(t *testing.T, s store.Store) {
 	bad.Sinks = []string{"a,b"}
 	if _, _, err := s.Insert(ctx, bad, nil); err == nil {
 		t.Error("Insert with sink name \"a,b\" succeeded, want a refusal: names are kept joined by commas")
+	}
+}
+
+// testUnsentForEach: one read of the outbox for several sinks gives each
+// the events it has neither acknowledged nor parked, as UnsentFor would,
+// up to the limit of events read; settled events are read for none.
+func testUnsentForEach(t *testing.T, s store.Store) {
+	ctx := context.Background()
+	const a, b = store.FirstSink, "https://receiver.example/hook"
+	sinks := []string{a, b}
+	mustInsert(t, s, request("k-each-a", base), event("k-each-a", "e1"), event("k-each-a", "e2"), event("k-each-a", "e3"), event("k-each-a", "e4"))
+	all, err := s.UnsentFor(ctx, a, 100)
+	if err != nil || len(all) != 4 {
+		t.Fatalf("UnsentFor(a) = %v, %v; want 4 events", ids(all), err)
+	}
+	// e1 settled (both took it), e2 taken by a, e3 parked for b.
+	if err := s.MarkSentFor(ctx, a, []int64{all[0].Seq, all[1].Seq}, sinks); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.MarkSentFor(ctx, b, []int64{all[0].Seq}, sinks); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.ParkFor(ctx, b, all[2].Seq, "422", sinks); err != nil {
+		t.Fatal(err)
+	}
+	got, err := s.UnsentForEach(ctx, []string{b, a, "new"}, 100)
+	if err != nil {
+		t.Fatalf("UnsentForEach: %v", err)
+	}
+	if got.Read != 3 || got.Last != all[3].Seq || len(got.Of) != 3 {
+		t.Fatalf("UnsentForEach read %d events up to seq %d for %d sinks, want 3 up to %d (e2 e3 e4) for 3", got.Read, got.Last, len(got.Of), all[3].Seq)
+	}
+	for i, want := range [][]string{{"e2", "e4"}, {"e3", "e4"}, {"e2", "e3", "e4"}} {
+		if g := ids(got.Of[i]); !slices.Equal(g, want) {
+			t.Errorf("UnsentForEach for sink %d = %v, want %v", i, g, want)
+		}
+	}
+	if e := got.Of[0][0]; e.RequestKey != "k-each-a" || e.Type == "" || e.CreatedAt.IsZero() {
+		t.Errorf("UnsentForEach event = %+v, want it whole (request key, type, time)", e)
+	}
+	// The limit counts events read, whoever lacks them.
+	got, err = s.UnsentForEach(ctx, sinks, 1)
+	if err != nil || got.Read != 1 || got.Last != all[1].Seq || !slices.Equal(ids(got.Of[1]), []string{"e2"}) || len(got.Of[0]) != 0 {
+		t.Errorf("UnsentForEach(limit 1) = %+v, %v; want e2 read, for b only", got, err)
+	}
+	if got, err := s.UnsentForEach(ctx, sinks, 0); err != nil || got.Read != 0 {
+		t.Errorf("UnsentForEach(limit 0) = %+v, %v; want nothing read", got, err)
+	}
+}
+
+// testConcurrentMarksSettle: two sinks marking the same events at the
+// same moment (a drain runs its sinks side by side) leave them settled.
+// Each mark counted the other sinks' rows it could see, and under READ
+// COMMITTED neither saw the other's: both rows written, the event never
+// settled, read by every drain after (PostgreSQL, MySQL).
+func testConcurrentMarksSettle(t *testing.T, s store.Store) {
+	ctx := context.Background()
+	const a, b = store.FirstSink, "chat"
+	sinks := []string{a, b}
+	const n = 30
+	evs := make([]store.Event, n)
+	for i := range evs {
+		evs[i] = event("k-race", fmt.Sprintf("r%02d", i))
+	}
+	mustInsert(t, s, request("k-race", base), evs...)
+	all, err := s.UnsentFor(ctx, a, 100)
+	if err != nil || len(all) != n {
+		t.Fatalf("UnsentFor(a) = %v, %v; want %d events", ids(all), err, n)
+	}
+	for _, e := range all {
+		atOnce(len(sinks), func(i int) {
+			if err := s.MarkSentFor(ctx, sinks[i], []int64{e.Seq}, sinks); err != nil {
+				t.Errorf("MarkSentFor(%q, %d): %v", sinks[i], e.Seq, err)
+			}
+		})
+	}
+	got, err := s.UnsentForEach(ctx, sinks, 100)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.Read != 0 {
+		t.Errorf("%d of %d events both sinks acknowledged are still unsettled, read by every drain", got.Read, n)
+	}
+}
+
+// testMarkSentEach: several sinks' acknowledgements written at once are
+// each sink's, as MarkSentFor writes them one sink at a time; an event
+// every sink has its row for, these included, is settled, and one some
+// sink still lacks is not.
+func testMarkSentEach(t *testing.T, s store.Store) {
+	ctx := context.Background()
+	const a, b, c = store.FirstSink, "chat", "https://receiver.example/hook"
+	sinks := []string{a, b, c}
+	mustInsert(t, s, request("k-each-m", base), event("k-each-m", "m1"), event("k-each-m", "m2"), event("k-each-m", "m3"))
+	all, err := s.UnsentFor(ctx, a, 100)
+	if err != nil || len(all) != 3 {
+		t.Fatalf("UnsentFor(a) = %v, %v; want 3 events", ids(all), err)
+	}
+	m1, m2, m3 := all[0].Seq, all[1].Seq, all[2].Seq
+	// c took m1 earlier; now a and b take m1 and m2 together, a m3 too,
+	// and an unknown seq is ignored.
+	if err := s.MarkSentFor(ctx, c, []int64{m1}, sinks); err != nil {
+		t.Fatal(err)
+	}
+	err = s.MarkSentEach(ctx, []store.SinkMarks{{Sink: a, Seqs: []int64{m1, m2, m3}}, {Sink: b, Seqs: []int64{m1, m2, 1 << 40}}, {Sink: c}}, sinks)
+	if err != nil {
+		t.Fatalf("MarkSentEach: %v", err)
+	}
+	got, err := s.UnsentForEach(ctx, sinks, 100)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.Read != 2 {
+		t.Errorf("%d events unsettled, want 2 (m2 and m3: c has neither)", got.Read)
+	}
+	for i, want := range [][]string{nil, {"m3"}, {"m2", "m3"}} {
+		if g := ids(got.Of[i]); !slices.Equal(g, want) {
+			t.Errorf("sink %d lacks %v, want %v", i, g, want)
+		}
+	}
+	// Again, and the rest: every event settled.
+	if err := s.MarkSentEach(ctx, []store.SinkMarks{{Sink: b, Seqs: []int64{m2, m3}}, {Sink: c, Seqs: []int64{m2, m3}}}, sinks); err != nil {
+		t.Fatalf("MarkSentEach: %v", err)
+	}
+	if got, err := s.UnsentForEach(ctx, sinks, 100); err != nil || got.Read != 0 {
+		t.Errorf("UnsentForEach after every sink took every event = %+v, %v; want nothing unsettled", got, err)
+	}
+	if err := s.MarkSentEach(ctx, nil, sinks); err != nil {
+		t.Errorf("MarkSentEach(nothing) = %v", err)
 	}
 }
