@@ -308,6 +308,10 @@ func shipCheckZip(t *testing.T, zipPath, entry string, built []byte) []byte {
 	return bin
 }
 
+// shipMaxZip is the most a function's zip may weigh: what Function Compute
+// downloads and unpacks before a cold start can begin.
+const shipMaxZip = 5 << 20
+
 func TestShipPackagesHoldStaticBinariesNamedAsTheHandler(t *testing.T) {
 	root := shipRoot(t)
 	shipPackage(t, root)
@@ -320,6 +324,13 @@ func TestShipPackagesHoldStaticBinariesNamedAsTheHandler(t *testing.T) {
 			}
 			handler, _ := res.Props["handler"].(string)
 			built := shipReadFile(t, root, filepath.Join("dist", fn, fn))
+			for _, zp := range []string{filepath.Join("dist", fn+".zip"), filepath.Join("dist", "lambda", fn+".zip")} {
+				if fi, err := os.Stat(filepath.Join(root, zp)); err != nil {
+					t.Error(err)
+				} else if fi.Size() > shipMaxZip {
+					t.Errorf("%s is %d bytes, over the %d (5 MiB) a function's package may take (docs/PERFORMANCE.md, \"Zip size\")", zp, fi.Size(), shipMaxZip)
+				}
+			}
 			bin := shipCheckZip(t, filepath.Join(root, "dist", fn+".zip"), handler, built)
 			for _, p := range shipCheckBinary(bin, fn) {
 				t.Errorf("dist/%s.zip: %s", fn, p)
