@@ -3,8 +3,10 @@ package main
 import (
 	"archive/zip"
 	"bytes"
+	"compress/flate"
 	"io"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -139,4 +141,81 @@ func TestRefusesWhatWouldMakeABadPackage(t *testing.T) {
 			}
 		})
 	}
+}
+
+// A gzip on the PATH that answers with something else than a gzip member of
+// the input fails the package; no zip is left where the package would be.
+func TestAForeignGzipFailsThePackage(t *testing.T) {
+	for name, script := range map[string]string{
+		"not gzip":      "#!/bin/sh\ncat >/dev/null; echo not a gzip stream\n",
+		"another input": "#!/bin/sh\ncat >/dev/null; echo other | " + realGzip(t) + " -9 -n -c\n",
+		"failing":       "#!/bin/sh\ncat >/dev/null; echo broken >&2; exit 3\n",
+	} {
+		t.Run(name, func(t *testing.T) {
+			bin := t.TempDir()
+			if err := os.WriteFile(filepath.Join(bin, "gzip"), []byte(script), 0o755); err != nil {
+				t.Fatal(err)
+			}
+			t.Setenv("PATH", bin)
+			dir := t.TempDir()
+			src := writeTestFile(t, dir, "provision", strings.Repeat("\x7fELF binary ", 1000), 0o755, time.Now())
+			out := filepath.Join(dir, "p.zip")
+			err := run([]string{"-o", out, src}, io.Discard)
+			if err == nil || !strings.Contains(err.Error(), "gzip -9 -n") {
+				t.Errorf("run = %v, want an error naming gzip -9 -n", err)
+			}
+			if _, statErr := os.Stat(out); statErr == nil {
+				t.Errorf("%s was written", out)
+			}
+		})
+	}
+}
+
+// The package is compressed tighter than compress/flate's best level does,
+// and unpacks to the same bytes. The test binary itself is the input: a Go
+// binary, like the functions.
+func TestPackageIsTighterThanFlateBest(t *testing.T) {
+	self, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	data, err := os.ReadFile(self)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var best bytes.Buffer
+	fw, _ := flate.NewWriter(&best, flate.BestCompression)
+	fw.Write(data)
+	fw.Close()
+	out := filepath.Join(t.TempDir(), "p.zip")
+	if err := run([]string{"-o", out, self + "=bin"}, io.Discard); err != nil {
+		t.Fatal(err)
+	}
+	zr, err := zip.OpenReader(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer zr.Close()
+	f := zr.File[0]
+	if f.CompressedSize64 >= uint64(best.Len()) {
+		t.Errorf("the entry takes %d bytes compressed, compress/flate's best %d: want fewer", f.CompressedSize64, best.Len())
+	}
+	rc, err := f.Open()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rc.Close()
+	back, err := io.ReadAll(rc)
+	if err != nil || !bytes.Equal(back, data) {
+		t.Errorf("the entry unpacks to %d bytes (%v), want the %d of the input", len(back), err, len(data))
+	}
+}
+
+func realGzip(t *testing.T) string {
+	t.Helper()
+	p, err := exec.LookPath("gzip")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return p
 }
