@@ -12,7 +12,11 @@ BENCHSTAT_VERSION := v0.0.0-20260908200009-22c9c6c9d4da
 # lambda.norpc: Lambda's provided.al2023 runtime speaks the runtime API, not
 # the retired go1.x runtime's net/rpc; without it net/rpc's reflective method
 # lookup keeps every exported method of every linked type (about 4 MB).
-BUILD_FLAGS := -tags lambda.norpc -trimpath -buildvcs=false -ldflags='-s -w -buildid='
+# nethttpomithttp2: the functions speak HTTP/1.1 with keep-alive to the
+# VPC API (the Alibaba Cloud SDK's own transport does no more), the runtime
+# API, chat replies and HTTP sinks; HTTP/2 is about 340 KB of each binary
+# (139 KB of its zip) that nothing needs (docs/PERFORMANCE.md, "Zip size").
+BUILD_FLAGS := -tags lambda.norpc,nethttpomithttp2 -trimpath -buildvcs=false -ldflags='-s -w -buildid='
 # What Function Compute's go1 runtime runs: static (no cgo) linux/amd64 at the
 # baseline instruction set, whatever GOAMD64 or GOFLAGS the shell has set.
 BUILD_ENV := CGO_ENABLED=0 GOOS=linux GOARCH=amd64 GOAMD64=v1 GOFLAGS=
