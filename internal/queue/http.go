@@ -137,10 +137,12 @@ func openHTTP(ctx context.Context, u *url.URL) (Publisher, error) {
 		return nil, err
 	}
 	p.client = &http.Client{
+		// HTTP/1.1 with keep-alive: the functions are built without
+		// net/http's HTTP/2 (the Makefile's nethttpomithttp2), and tests
+		// speak what they ship.
 		Transport: &http.Transport{
 			Proxy:               http.ProxyFromEnvironment,
 			TLSClientConfig:     tc,
-			ForceAttemptHTTP2:   true,
 			MaxIdleConnsPerHost: 4,
 			IdleConnTimeout:     90 * time.Second,
 		},
