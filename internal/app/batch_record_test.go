@@ -76,13 +76,7 @@ func TestBatchItemTheStoreRefusesLeavesTheOthersRecorded(t *testing.T) {
 				}
 			}
 			gws := s.API.Gateways()
-			tokens := map[string]bool{}
-			for _, g := range gws {
-				if tokens[g.ClientToken] {
-					t.Errorf("two gateways for ClientToken %s", g.ClientToken)
-				}
-				tokens[g.ClientToken] = true
-			}
+			oneGatewayPerToken(t, gws)
 			if len(gws) != n-1 {
 				t.Errorf("%d gateways, want %d (every item but the refused one)", len(gws), n-1)
 			}
