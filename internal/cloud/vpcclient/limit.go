@@ -57,20 +57,27 @@ func (l *InstanceLimiter) Wait(ctx context.Context, key string, perSec float64) 
 	}
 	l.next[key] = start.Add(interval)
 	l.mu.Unlock()
-	wait := time.Until(start)
-	if wait <= 0 {
-		return nil
-	}
-	t := time.NewTimer(wait)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
+	if err := waitFor(ctx, time.Until(start)); err != nil {
 		// The start is given back when no call was spaced after it.
 		l.mu.Lock()
 		if l.next[key].Equal(start.Add(interval)) {
 			l.next[key] = start
 		}
 		l.mu.Unlock()
+		return err
+	}
+	return nil
+}
+
+// waitFor waits d, or until ctx ends (ctx's error).
+func waitFor(ctx context.Context, d time.Duration) error {
+	if d <= 0 {
+		return nil
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
 		return ctx.Err()
 	case <-t.C:
 		return nil
@@ -121,15 +128,5 @@ func (l SharedLimiter) Wait(ctx context.Context, key string, perSec float64) err
 	if !ok {
 		return &NoSlotError{Key: key, Wait: wait}
 	}
-	if wait <= 0 {
-		return nil
-	}
-	t := time.NewTimer(wait)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-t.C:
-		return nil
-	}
+	return waitFor(ctx, wait)
 }
