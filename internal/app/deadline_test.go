@@ -11,7 +11,6 @@ import (
 	"github.com/vpngw/vpngw/internal/apptest"
 
 	"github.com/vpngw/vpngw/internal/vpcsim"
-	"github.com/vpngw/vpngw/internal/webhook"
 )
 
 // The local /webhook/ routes have the webhook function's deadline: a
@@ -29,10 +28,7 @@ func TestLocalWebhookRouteHasTheFunctionsDeadline(t *testing.T) {
 	defer srv.Close()
 	body := requestEvent("deadline-1", validData())
 	req, _ := http.NewRequest(http.MethodPost, srv.URL+"/webhook/", bytes.NewReader(body))
-	req.Header.Set("Content-Type", contentTypeOf(body))
-	ts, sig := webhook.Sign(testWebhookSecret, s.Clock.Now(), body)
-	req.Header.Set(webhook.HeaderTimestamp, ts)
-	req.Header.Set(webhook.HeaderSignature, sig)
+	req = s.signed(req, testWebhookSecret, body)
 	// Far past the deadline: a request without one is still retrying then.
 	client := &http.Client{Timeout: 60 * time.Second}
 	resp, err := client.Do(req)

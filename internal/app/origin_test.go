@@ -93,17 +93,23 @@ func awsEvent(id, source, account string) []byte {
 	return b
 }
 
+// signed returns r, whose body is body, with body's content type and the
+// webhook's signature of it under secret at the stack's clock.
+func (s *stack) signed(r *http.Request, secret string, body []byte) *http.Request {
+	r.Header.Set("Content-Type", contentTypeOf(body))
+	ts, sig := webhook.Sign(secret, s.Clock.Now(), body)
+	r.Header.Set(webhook.HeaderTimestamp, ts)
+	r.Header.Set(webhook.HeaderSignature, sig)
+	return r
+}
+
 // postWebhookKey sends body to the webhook's POST /, signed with secret.
 func (s *stack) postWebhookKey(secret string, body []byte) (int, webhook.Response) {
 	s.t.Helper()
 	if s.App.Webhook == nil {
 		s.t.Fatal("the stack has no webhook: set VPNGW_WEBHOOK_SECRET")
 	}
-	r := httptest.NewRequest(http.MethodPost, "/", bytes.NewReader(body))
-	r.Header.Set("Content-Type", contentTypeOf(body))
-	ts, sig := webhook.Sign(secret, s.Clock.Now(), body)
-	r.Header.Set(webhook.HeaderTimestamp, ts)
-	r.Header.Set(webhook.HeaderSignature, sig)
+	r := s.signed(httptest.NewRequest(http.MethodPost, "/", bytes.NewReader(body)), secret, body)
 	w := httptest.NewRecorder()
 	s.App.Webhook.ServeHTTP(w, r)
 	var resp webhook.Response

@@ -2,13 +2,10 @@ package app_test
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
-	"io"
 	"net/http"
 	"net/http/httptest"
 	"slices"
-	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -43,18 +40,9 @@ func TestThreeSinksOneDownForAMinute(t *testing.T) {
 	}))
 	defer down.Close()
 	pickyRecv := queuetest.NewHTTPReceiver(t, testSinkSecret)
-	picky := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		body, _ := io.ReadAll(r.Body)
-		var ev struct{ Type string }
-		_ = json.Unmarshal(body, &ev)
-		if ev.Type == events.TypeFailed {
-			http.Error(w, "this receiver takes no failed events", http.StatusUnprocessableEntity)
-			return
-		}
-		r.Body = io.NopCloser(strings.NewReader(string(body)))
+	picky := refusingSink(t, events.TypeFailed, func(w http.ResponseWriter, r *http.Request, _ string) {
 		pickyRecv.ServeHTTP(w, r)
-	}))
-	defer picky.Close()
+	})
 	s = newStack(t, apptest.WithSinks(down.URL+"/down", picky.URL+"/picky"),
 		apptest.WithEnv(map[string]string{"VPNGW_SINK_SECRET": testSinkSecret, "VPNGW_POLICY_INLINE": ticketsPolicy}))
 	outageEnd := s.Clock.Now().Add(60 * time.Second)

@@ -36,11 +36,7 @@ func (s *stack) recordOnlyWebhook(body []byte) {
 	s.t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 	defer cancel()
-	r := httptest.NewRequestWithContext(ctx, http.MethodPost, "/", bytes.NewReader(body))
-	r.Header.Set("Content-Type", contentTypeOf(body))
-	ts, sig := webhook.Sign(testWebhookSecret, s.Clock.Now(), body)
-	r.Header.Set(webhook.HeaderTimestamp, ts)
-	r.Header.Set(webhook.HeaderSignature, sig)
+	r := s.signed(httptest.NewRequestWithContext(ctx, http.MethodPost, "/", bytes.NewReader(body)), testWebhookSecret, body)
 	w := httptest.NewRecorder()
 	s.App.Webhook.ServeHTTP(w, r)
 	if w.Code != http.StatusServiceUnavailable {

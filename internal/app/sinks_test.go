@@ -1,6 +1,7 @@
 package app_test
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"io"
@@ -57,6 +58,25 @@ func expectNone(t *testing.T, in <-chan queuetest.Received, who string) {
 // sink gets every outcome in order without waiting; the refused event is
 // parked for its sink alone; the down sink gets every outcome, in order,
 // once it is back; nothing arrives twice.
+// refusingSink is an HTTP sink that refuses (422) every event of type
+// refused and hands each other one, its body unread, to next with its type.
+// It closes with the test.
+func refusingSink(t *testing.T, refused string, next func(w http.ResponseWriter, r *http.Request, typ string)) *httptest.Server {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, _ := io.ReadAll(r.Body)
+		var ev struct{ Type string }
+		_ = json.Unmarshal(body, &ev)
+		if ev.Type == refused {
+			http.Error(w, "this receiver takes no "+refused+" events", http.StatusUnprocessableEntity)
+			return
+		}
+		r.Body = io.NopCloser(bytes.NewReader(body))
+		next(w, r, ev.Type)
+	}))
+	t.Cleanup(srv.Close)
+	return srv
+}
+
 func TestSinksOneDownOneRefusing(t *testing.T) {
 	up := queuetest.NewHTTPReceiver(t, testSinkSecret)
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
@@ -67,20 +87,12 @@ func TestSinksOneDownOneRefusing(t *testing.T) {
 	ln.Close() // connection refused until the receiver comes back
 	var mu sync.Mutex
 	var pickyGot []string
-	picky := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		body, _ := io.ReadAll(r.Body)
-		var ev struct{ Type string }
-		_ = json.Unmarshal(body, &ev)
-		if ev.Type == events.TypeActive {
-			http.Error(w, "this receiver takes no active events", http.StatusUnprocessableEntity)
-			return
-		}
+	picky := refusingSink(t, events.TypeActive, func(w http.ResponseWriter, _ *http.Request, typ string) {
 		mu.Lock()
-		pickyGot = append(pickyGot, ev.Type)
+		pickyGot = append(pickyGot, typ)
 		mu.Unlock()
 		w.WriteHeader(http.StatusNoContent)
-	}))
-	defer picky.Close()
+	})
 	pickyURL := picky.URL + "/picky"
 	sinks := strings.Join([]string{up.URL + "/up", "http://" + downAddr + "/down", pickyURL}, ",")
 	s := newStack(t, apptest.WithEnv(map[string]string{"VPNGW_QUEUE_URL": sinks, "VPNGW_SINK_SECRET": testSinkSecret}))

@@ -3,13 +3,9 @@ package app_test
 import (
 	"context"
 	"encoding/json"
-	"io"
-	"log"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -20,8 +16,8 @@ import (
 	"github.com/vpngw/vpngw/internal/reconcile"
 	"github.com/vpngw/vpngw/internal/request"
 	"github.com/vpngw/vpngw/internal/runtime"
+	"github.com/vpngw/vpngw/internal/testenv"
 	"github.com/vpngw/vpngw/internal/vpcsim"
-	"github.com/vpngw/vpngw/internal/webhook"
 )
 
 // Recognisable credentials of the transport tests: the fallback pair and
@@ -42,68 +38,6 @@ var leakMarkers = []string{
 	"Signature=", "SignatureNonce", "AccessKeyId", "SecurityToken", "SignatureMethod", "Timestamp=",
 }
 
-func scanLeaks(t *testing.T, where, text string) {
-	t.Helper()
-	for _, m := range leakMarkers {
-		if strings.Contains(text, m) {
-			t.Errorf("%s contains %q:\n%s", where, m, text)
-		}
-	}
-}
-
-// unreachableEndpoints are VPC API endpoints that fail in each way a
-// transport can: nothing listening, a listener that never answers, a TLS
-// certificate nobody trusts, a name that does not resolve.
-func unreachableEndpoints(t *testing.T) map[string]string {
-	t.Helper()
-	closed, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	refused := "http://" + closed.Addr().String()
-	closed.Close()
-
-	hang, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	var (
-		mu    sync.Mutex
-		conns []net.Conn
-	)
-	go func() {
-		for {
-			c, err := hang.Accept()
-			if err != nil {
-				return
-			}
-			mu.Lock()
-			conns = append(conns, c) // read nothing, answer nothing
-			mu.Unlock()
-		}
-	}()
-	t.Cleanup(func() {
-		hang.Close()
-		mu.Lock()
-		defer mu.Unlock()
-		for _, c := range conns {
-			c.Close()
-		}
-	})
-
-	tlsSrv := httptest.NewUnstartedServer(http.NotFoundHandler())
-	tlsSrv.Config.ErrorLog = log.New(io.Discard, "", 0) // the refused handshakes
-	tlsSrv.StartTLS()
-	t.Cleanup(tlsSrv.Close)
-
-	return map[string]string{
-		"connection refused": refused,
-		"timeout":            "http://" + hang.Addr().String(),
-		"untrusted TLS":      tlsSrv.URL,
-		"DNS failure":        "http://vpc.vpngw-leakscan.invalid",
-	}
-}
-
 // TestTransportErrorsLeakNoSignedURL: whatever way the VPC API cannot be
 // reached, the SDK's error (which quotes the whole signed URL: AccessKeyId,
 // Signature, SignatureNonce, SecurityToken) reaches no answer of the
@@ -111,7 +45,7 @@ func unreachableEndpoints(t *testing.T) map[string]string {
 // last_error, no log line and no event; nor does a reconcile tick's
 // re-drive leak it.
 func TestTransportErrorsLeakNoSignedURL(t *testing.T) {
-	for name, endpoint := range unreachableEndpoints(t) {
+	for name, endpoint := range testenv.UnreachableEndpoints(t) {
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()
 			s := newStack(t, apptest.WithEnv(map[string]string{
@@ -153,11 +87,7 @@ func TestTransportErrorsLeakNoSignedURL(t *testing.T) {
 
 			// The webhook's POST /.
 			body := requestEvent("leak-webhook", validData())
-			ts, sig := webhook.Sign(leakWebhook, s.Clock.Now(), body)
-			req = httptest.NewRequest(http.MethodPost, "/", strings.NewReader(string(body)))
-			req.Header.Set("Content-Type", "application/cloudevents+json")
-			req.Header.Set(webhook.HeaderTimestamp, ts)
-			req.Header.Set(webhook.HeaderSignature, sig)
+			req = s.signed(httptest.NewRequest(http.MethodPost, "/", strings.NewReader(string(body))), leakWebhook, body)
 			w = httptest.NewRecorder()
 			s.App.Webhook.ServeHTTP(w, deadline(req))
 			if w.Code != http.StatusServiceUnavailable {
@@ -196,15 +126,15 @@ func TestTransportErrorsLeakNoSignedURL(t *testing.T) {
 			}
 			unsent, _ := s.App.Store.Unsent(context.Background(), 1000)
 			for _, e := range unsent {
-				scanLeaks(t, "outbox event "+e.Type, string(e.Body))
+				scanFor(t, leakMarkers, "outbox event "+e.Type, string(e.Body))
 			}
 			for _, e := range s.Events(0) {
 				b, _ := json.Marshal(e)
-				scanLeaks(t, "event "+e.Type, string(b))
+				scanFor(t, leakMarkers, "event "+e.Type, string(b))
 			}
-			scanLeaks(t, "answers", answers.String())
-			scanLeaks(t, "last_error", records.String())
-			scanLeaks(t, "logs", s.Logs.String())
+			scanFor(t, leakMarkers, "answers", answers.String())
+			scanFor(t, leakMarkers, "last_error", records.String())
+			scanFor(t, leakMarkers, "logs", s.Logs.String())
 			if !strings.Contains(s.Logs.String(), "CreateVpnGateway") {
 				t.Errorf("no log line names the failed call; the scan proves nothing:\n%s", s.Logs.String())
 			}
@@ -238,9 +168,9 @@ func TestRefusedSignatureLeaksNoStringToSign(t *testing.T) {
 	}
 	for _, e := range s.Events(1) {
 		b, _ := json.Marshal(e)
-		scanLeaks(t, "event "+e.Type, string(b))
+		scanFor(t, leakMarkers, "event "+e.Type, string(b))
 	}
-	scanLeaks(t, "answer", answers)
-	scanLeaks(t, "last_error", rec.LastError)
-	scanLeaks(t, "logs", s.Logs.String())
+	scanFor(t, leakMarkers, "answer", answers)
+	scanFor(t, leakMarkers, "last_error", rec.LastError)
+	scanFor(t, leakMarkers, "logs", s.Logs.String())
 }

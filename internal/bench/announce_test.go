@@ -23,6 +23,7 @@ import (
 	"github.com/vpngw/vpngw/internal/queue"
 	"github.com/vpngw/vpngw/internal/reconcile"
 	"github.com/vpngw/vpngw/internal/testclock"
+	"github.com/vpngw/vpngw/internal/testenv"
 	"github.com/vpngw/vpngw/internal/vpcsim"
 )
 
@@ -110,8 +111,8 @@ func BenchmarkAnnounce(b *testing.B) {
 					l, c := announceScenario(b, s, tick, clk, n, mode)
 					lat, calls = append(lat, l...), calls+c
 				}
-				b.ReportMetric(float64(percentile(lat, 50)), "p50-ns")
-				b.ReportMetric(float64(percentile(lat, 95)), "p95-ns")
+				b.ReportMetric(float64(testenv.Percentile(lat, 50)), "p50-ns")
+				b.ReportMetric(float64(testenv.Percentile(lat, 95)), "p95-ns")
 				b.ReportMetric(float64(calls)/float64(n*b.N), "calls/gateway")
 			})
 		}

@@ -5,7 +5,6 @@ import (
 	"os"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/vpngw/vpngw/internal/request"
 	"github.com/vpngw/vpngw/internal/store"
@@ -16,47 +15,6 @@ import (
 // provision op creates exactly one gateway, a tick over n pending gateways
 // makes ceil(n/50) list calls and the poller n, and the memory figures come
 // from the process's own status. They time nothing.
-
-func TestPercentile(t *testing.T) {
-	ms := func(ns ...int) []time.Duration {
-		out := make([]time.Duration, len(ns))
-		for i, n := range ns {
-			out[i] = time.Duration(n) * time.Millisecond
-		}
-		return out
-	}
-	hundred := make([]int, 100)
-	for i := range hundred {
-		hundred[i] = 100 - i // 100 down to 1: the order must not matter
-	}
-	for _, tc := range []struct {
-		name string
-		ds   []time.Duration
-		p    float64
-		want time.Duration
-	}{
-		{"empty", nil, 50, 0},
-		{"one value is every percentile", ms(7), 99, 7 * time.Millisecond},
-		{"median of an odd count", ms(3, 1, 2), 50, 2 * time.Millisecond},
-		{"median of an even count is the lower middle", ms(4, 1, 3, 2), 50, 2 * time.Millisecond},
-		{"p99 of 1..100 is 99", ms(hundred...), 99, 99 * time.Millisecond},
-		{"p50 of 1..100 is 50", ms(hundred...), 50, 50 * time.Millisecond},
-		{"p100 is the maximum", ms(5, 9, 1), 100, 9 * time.Millisecond},
-		{"a tiny p is the minimum", ms(5, 9, 1), 0.1, 1 * time.Millisecond},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			before := append([]time.Duration(nil), tc.ds...)
-			if got := percentile(tc.ds, tc.p); got != tc.want {
-				t.Fatalf("percentile(%v, %v) = %v, want %v", tc.ds, tc.p, got, tc.want)
-			}
-			for i := range before {
-				if tc.ds[i] != before[i] {
-					t.Fatalf("percentile reordered its input: %v, was %v", tc.ds, before)
-				}
-			}
-		})
-	}
-}
 
 // Every op of BenchmarkProvision is a new request that creates one gateway
 // and leaves it recorded Pending; the same event again (a redelivery) would

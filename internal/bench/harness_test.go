@@ -3,11 +3,9 @@ package bench
 import (
 	"encoding/json"
 	"io"
-	"math"
 	"net/http"
 	"net/http/httptest"
 	"os"
-	"slices"
 	"strings"
 	"sync/atomic"
 	"syscall"
@@ -182,24 +180,12 @@ func requestEvent(id string) []byte {
 	return b
 }
 
-// percentile is the nearest-rank percentile p (0 < p <= 100) of ds; ds is
-// not modified.
-func percentile(ds []time.Duration, p float64) time.Duration {
-	if len(ds) == 0 {
-		return 0
-	}
-	s := slices.Clone(ds)
-	slices.Sort(s)
-	rank := int(math.Ceil(float64(len(s)) * p / 100))
-	return s[min(max(rank, 1), len(s))-1]
-}
-
 // reportLatencies reports the rate and latency of the ops timed in ds, run
 // one after another in the benchmark loop.
 func reportLatencies(b *testing.B, ds []time.Duration) {
 	b.ReportMetric(float64(len(ds))/b.Elapsed().Seconds(), "req/s")
-	b.ReportMetric(float64(percentile(ds, 50)), "p50-ns")
-	b.ReportMetric(float64(percentile(ds, 99)), "p99-ns")
+	b.ReportMetric(float64(testenv.Percentile(ds, 50)), "p50-ns")
+	b.ReportMetric(float64(testenv.Percentile(ds, 99)), "p99-ns")
 }
 
 // processCPU is the CPU time (user and system) the process has used so far:

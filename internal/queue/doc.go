@@ -53,7 +53,7 @@
 //
 // Kafka, kafka://[user:pass@]broker[,broker]/topic[?tls=true&sasl=…]: the
 // CloudEvents Kafka binding in binary mode, keyed by Message.Key, from an
-// idempotent producer with acks=all.
+// idempotent producer with acks=all (package kafkawire, vpngw's own).
 //
 // MQTT 5, mqtt://host:1883/prefix (mqtts:// for TLS): QoS 1 on
 // <prefix>/<event type>, the CloudEvents MQTT binding in binary mode (user

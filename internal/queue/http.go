@@ -111,12 +111,9 @@ func openHTTP(ctx context.Context, u *url.URL) (Publisher, error) {
 	default:
 		return nil, fmt.Errorf("query parameter mode=%q is not structured or binary", v)
 	}
-	if v := q.Get("timeout"); v != "" {
-		d, err := time.ParseDuration(v)
-		if err != nil || d <= 0 {
-			return nil, fmt.Errorf("query parameter timeout=%q is not a positive duration such as 10s", v)
-		}
-		p.timeout = d
+	var err error
+	if p.timeout, err = durationParam(q, "timeout", p.timeout, "10s"); err != nil {
+		return nil, err
 	}
 	caFile = q.Get("ca_file")
 	q.Del("mode")

@@ -8,14 +8,9 @@ import (
 	"net/url"
 	"strings"
 	"sync"
-	"time"
 
-	"github.com/twmb/franz-go/pkg/kerr"
-	"github.com/twmb/franz-go/pkg/kgo"
-	"github.com/twmb/franz-go/pkg/sasl"
-	"github.com/twmb/franz-go/pkg/sasl/plain"
-	"github.com/twmb/franz-go/pkg/sasl/scram"
 	"github.com/vpngw/vpngw/internal/outgoing"
+	"github.com/vpngw/vpngw/internal/queue/kafkawire"
 	"github.com/vpngw/vpngw/internal/redact"
 )
 
@@ -30,16 +25,15 @@ func init() {
 // partition. The producer is idempotent with acks=all: Publish returns once
 // every in-sync replica has the record.
 type KafkaPublisher struct {
-	topic   string
 	shown   string // kafka://brokers/topic, for messages
 	secrets []string
-	client  *kgo.Client
+	client  *kafkawire.Producer
 
 	mu     sync.Mutex
 	closed bool
-	// pending holds the outcome of a record still in the client, by event
-	// id: a Publish that gave up waiting (its ctx ended) leaves the record
-	// buffered, and a retry of the same event waits for it instead of
+	// pending holds the outcome of a record still in the producer, by
+	// event id: a Publish that gave up waiting (its ctx ended) leaves the
+	// record queued, and a retry of the same event waits for it instead of
 	// producing it a second time.
 	pending map[string]chan error
 }
@@ -69,34 +63,18 @@ func openKafka(_ context.Context, u *url.URL) (Publisher, error) {
 		return nil, err
 	}
 	p := &KafkaPublisher{
-		topic:   topic,
 		shown:   "kafka://" + u.Host + "/" + topic,
 		pending: map[string]chan error{},
 	}
-	opts := []kgo.Opt{
-		kgo.SeedBrokers(brokers...),
-		kgo.DefaultProduceTopic(topic),
-		kgo.ClientID("vpngw"),
-		// acks=all; idempotent writes are kgo's default with it, which
-		// keeps a retried batch from being written twice or out of order.
-		kgo.RequiredAcks(kgo.AllISRAcks()),
-		kgo.ProducerLinger(0),
-		// Partition by key: a request's events on one partition, in order.
-		kgo.RecordPartitioner(kgo.StickyKeyPartitioner(nil)),
-		// A missing topic is an operator's to fix: keep the record and say
-		// so on every drain, rather than failing it for good.
-		kgo.UnknownTopicRetries(-1),
-	}
+	cfg := kafkawire.Config{Brokers: brokers, Topic: topic, ClientID: "vpngw"}
 	if v := q.Get("client_id"); v != "" {
-		opts = append(opts, kgo.ClientID(v))
+		cfg.ClientID = v
 	}
-	if v := q.Get("timeout"); v != "" {
-		d, err := time.ParseDuration(v)
-		if err != nil || d <= 0 {
-			return nil, fmt.Errorf("query parameter timeout=%q is not a positive duration such as 10s", v)
-		}
-		opts = append(opts, kgo.DialTimeout(d), kgo.ProduceRequestTimeout(d))
+	timeout, err := durationParam(q, "timeout", kafkawire.DefaultRequestTimeout, "10s")
+	if err != nil {
+		return nil, err
 	}
+	cfg.DialTimeout, cfg.RequestTimeout = timeout, timeout
 	useTLS, err := boolParam(q, "tls", false)
 	if err != nil {
 		return nil, err
@@ -109,7 +87,7 @@ func openKafka(_ context.Context, u *url.URL) (Publisher, error) {
 		if err != nil {
 			return nil, err
 		}
-		opts = append(opts, kgo.DialTLSConfig(tc))
+		cfg.TLS = tc
 	}
 	user, pass := "", ""
 	if u.User != nil {
@@ -121,17 +99,15 @@ func openKafka(_ context.Context, u *url.URL) (Publisher, error) {
 	if err != nil {
 		return nil, err
 	}
-	if mech != nil {
-		opts = append(opts, kgo.SASL(mech))
-	}
-	if p.client, err = kgo.NewClient(opts...); err != nil {
+	cfg.SASL = mech
+	if p.client, err = kafkawire.NewProducer(cfg); err != nil {
 		return nil, redact.Error(fmt.Errorf("the Kafka client: %w", err), p.secrets...)
 	}
 	return p, nil
 }
 
 // kafkaSASL is the mechanism ?sasl= names, with the URL's user and password.
-func kafkaSASL(name, user, pass string) (sasl.Mechanism, error) {
+func kafkaSASL(name, user, pass string) (*kafkawire.SASL, error) {
 	switch strings.ToLower(name) {
 	case "":
 		if user != "" {
@@ -142,31 +118,31 @@ func kafkaSASL(name, user, pass string) (sasl.Mechanism, error) {
 		if user == "" {
 			return nil, errors.New("sasl=plain needs kafka://user:password@brokers/topic")
 		}
-		return plain.Auth{User: user, Pass: pass}.AsMechanism(), nil
+		return &kafkawire.SASL{Mechanism: kafkawire.Plain, User: user, Password: pass}, nil
 	case "scram-sha-256", "scram-sha-512":
 		if user == "" {
 			return nil, fmt.Errorf("sasl=%s needs kafka://user:password@brokers/topic", name)
 		}
-		a := scram.Auth{User: user, Pass: pass}
+		m := kafkawire.ScramSHA512
 		if strings.EqualFold(name, "scram-sha-256") {
-			return a.AsSha256Mechanism(), nil
+			m = kafkawire.ScramSHA256
 		}
-		return a.AsSha512Mechanism(), nil
+		return &kafkawire.SASL{Mechanism: m, User: user, Password: pass}, nil
 	}
 	return nil, fmt.Errorf("query parameter sasl=%q is not plain, scram-sha-256 or scram-sha-512", name)
 }
 
 // Record returns the record m is produced as.
-func (p *KafkaPublisher) Record(m outgoing.Event) (*kgo.Record, error) {
+func (p *KafkaPublisher) Record(m outgoing.Event) (kafkawire.Record, error) {
 	b, err := toBinary(m)
 	if err != nil {
-		return nil, err
+		return kafkawire.Record{}, err
 	}
-	r := &kgo.Record{Topic: p.topic, Key: []byte(partitionKey(m)), Value: b.data}
+	r := kafkawire.Record{Key: []byte(partitionKey(m)), Value: b.data}
 	for _, a := range b.attrs {
-		r.Headers = append(r.Headers, kgo.RecordHeader{Key: "ce_" + a.name, Value: []byte(a.value)})
+		r.Headers = append(r.Headers, kafkawire.Header{Key: "ce_" + a.name, Value: []byte(a.value)})
 	}
-	r.Headers = append(r.Headers, kgo.RecordHeader{Key: "content-type", Value: []byte(b.contentType)})
+	r.Headers = append(r.Headers, kafkawire.Header{Key: "content-type", Value: []byte(b.contentType)})
 	return r, nil
 }
 
@@ -191,10 +167,11 @@ func (p *KafkaPublisher) Publish(ctx context.Context, m outgoing.Event) error {
 	}
 	p.mu.Unlock()
 	if !waiting {
-		// The record outlives this call's ctx when a request carrying it
-		// was sent: kgo cannot tell whether the broker wrote it. (kgo may
-		// call the promise before Produce returns, so no lock is held.)
-		p.client.Produce(context.WithoutCancel(ctx), rec, func(_ *kgo.Record, err error) {
+		// The record outlives this call's ctx: once a request carrying it
+		// was sent, the producer cannot tell whether the broker wrote it
+		// until an answer comes. (Produce may call done before it
+		// returns, so no lock is held.)
+		p.client.Produce(rec, func(err error) {
 			p.mu.Lock()
 			delete(p.pending, m.ID)
 			p.mu.Unlock()
@@ -204,21 +181,29 @@ func (p *KafkaPublisher) Publish(ctx context.Context, m outgoing.Event) error {
 	select {
 	case err = <-done:
 	case <-ctx.Done():
-		return fmt.Errorf("publish %s to %s: no acknowledgement yet (%w); the record stays with the client and a retry waits for it", m.ID, p.shown, ctx.Err())
+		why := ""
+		if last := p.client.LastError(); last != nil {
+			why = ", last: " + last.Error()
+		}
+		return redact.Error(fmt.Errorf("publish %s to %s: no acknowledgement yet (%w%s); the record stays with the producer and a retry waits for it", m.ID, p.shown, ctx.Err(), why), p.secrets...)
 	}
 	if err == nil {
 		return nil
 	}
 	switch {
-	case errors.Is(err, kerr.MessageTooLarge), errors.Is(err, kerr.RecordListTooLarge):
+	case errors.Is(err, kafkawire.ErrMessageTooLarge), errors.Is(err, kafkawire.ErrRecordListTooLarge):
 		err = fmt.Errorf("%w: the event is %d bytes (%d of data in the record), more than the topic's max.message.bytes: %w", ErrTooLarge, len(m.Body), len(rec.Value), err)
-	case errors.Is(err, kerr.InvalidRecord), errors.Is(err, kerr.CorruptMessage):
+	case errors.Is(err, kafkawire.ErrInvalidRecord), errors.Is(err, kafkawire.ErrCorruptMessage):
 		err = fmt.Errorf("%w: %w", ErrInvalidMessage, err)
+	case errors.Is(err, kafkawire.ErrClosed):
+		// Close came while the record waited (or between the check
+		// above and Produce).
+		err = ErrClosed
 	}
 	return redact.Error(fmt.Errorf("publish %s to %s: %w", m.ID, p.shown, err), p.secrets...)
 }
 
-// Close stops the client; records not yet acknowledged are failed.
+// Close stops the producer; records not yet acknowledged are failed.
 func (p *KafkaPublisher) Close() error {
 	p.mu.Lock()
 	if p.closed {

@@ -2,7 +2,18 @@ package queue_test
 
 import (
 	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/tls"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/pem"
 	"errors"
+	"math/big"
+	"net"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -12,6 +23,7 @@ import (
 	"github.com/vpngw/vpngw/internal/outgoing"
 	"github.com/vpngw/vpngw/internal/queue"
 	"github.com/vpngw/vpngw/internal/queue/queuetest"
+	"github.com/vpngw/vpngw/internal/testenv"
 )
 
 func TestKafkaContract(t *testing.T) { queuetest.Run(t, queuetest.Kafka(t)) }
@@ -86,5 +98,103 @@ func TestKafkaErrorsHoldNoPassword(t *testing.T) {
 	}
 	if strings.Contains(err.Error(), "pa55-w0rd") {
 		t.Fatalf("error holds the password: %v", err)
+	}
+	// It names what failed, not only that the time ran out.
+	if !strings.Contains(err.Error(), "127.0.0.1:1") || !strings.Contains(err.Error(), "refused") {
+		t.Fatalf("error %q does not say the broker at 127.0.0.1:1 refused the connection", err)
+	}
+}
+
+// A SASL_SSL listener, as ApsaraMQ for Kafka's on 9093: TLS verified
+// against ca_file, then SCRAM; the record reaches the topic.
+func TestKafkaTLSWithCAFileAndSCRAM(t *testing.T) {
+	caPEM, serverCert := selfSignedFor(t, "127.0.0.1")
+	caFile := filepath.Join(t.TempDir(), "ca.pem")
+	if err := os.WriteFile(caFile, caPEM, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	c, err := kfake.NewCluster(kfake.NumBrokers(1), kfake.SeedTopics(1, "outcomes"),
+		kfake.TLS(&tls.Config{Certificates: []tls.Certificate{serverCert}, MinVersion: tls.VersionTLS12}),
+		kfake.EnableSASL(), kfake.Superuser("SCRAM-SHA-512", "alice", "pa55-w0rd"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	p, err := queue.Open(context.Background(), "kafka://alice:pa55-w0rd@"+c.ListenAddrs()[0]+"/outcomes?tls=true&sasl=scram-sha-512&ca_file="+caFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+	defer cancel()
+	if err := p.Publish(ctx, queuetest.NewMessage("ev-tls", "io.vpngw.gateway.active", 1)); err != nil {
+		t.Fatalf("Publish over TLS with SCRAM: %v", err)
+	}
+	// Without the CA the broker's certificate is not trusted: no record,
+	// and the error says why.
+	untrusted, err := queue.Open(context.Background(), "kafka://alice:pa55-w0rd@"+c.ListenAddrs()[0]+"/outcomes?tls=true&sasl=scram-sha-512")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer untrusted.Close()
+	short, cancel2 := context.WithTimeout(context.Background(), 500*time.Millisecond)
+	defer cancel2()
+	err = untrusted.Publish(short, queuetest.NewMessage("ev-untrusted", "io.vpngw.gateway.active", 1))
+	if err == nil || !strings.Contains(err.Error(), "certificate") || strings.Contains(err.Error(), "pa55-w0rd") {
+		t.Fatalf("Publish without the CA: got %v, want a certificate error without the password", err)
+	}
+}
+
+// selfSignedFor returns a self-signed CA certificate for ip, as PEM, and
+// the same certificate with its key for a server.
+func selfSignedFor(t *testing.T, ip string) ([]byte, tls.Certificate) {
+	t.Helper()
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmpl := &x509.Certificate{
+		SerialNumber:          big.NewInt(1),
+		Subject:               pkix.Name{CommonName: "kfake test CA"},
+		NotBefore:             time.Now().Add(-time.Hour),
+		NotAfter:              time.Now().Add(time.Hour),
+		IsCA:                  true,
+		BasicConstraintsValid: true,
+		KeyUsage:              x509.KeyUsageCertSign | x509.KeyUsageDigitalSignature,
+		ExtKeyUsage:           []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
+		IPAddresses:           []net.IP{net.ParseIP(ip)},
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), tls.Certificate{Certificate: [][]byte{der}, PrivateKey: key}
+}
+
+// Close while a Publish waits for a broker that is not there: the Publish
+// ends with ErrClosed, not a timeout.
+func TestKafkaCloseEndsAWaitingPublish(t *testing.T) {
+	addr := strings.TrimPrefix(testenv.UnreachableEndpoints(t)["connection refused"], "http://")
+	p, err := queue.Open(context.Background(), "kafka://"+addr+"/t")
+	if err != nil {
+		t.Fatal(err)
+	}
+	res := make(chan error, 1)
+	go func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		res <- p.Publish(ctx, queuetest.NewMessage("ev-close", "io.vpngw.gateway.active", 1))
+	}()
+	time.Sleep(300 * time.Millisecond)
+	if err := p.Close(); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case err := <-res:
+		if !errors.Is(err, queue.ErrClosed) {
+			t.Fatalf("Publish waiting at Close: got %v, want ErrClosed", err)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("Publish still waiting 5 s after Close")
 	}
 }

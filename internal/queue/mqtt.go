@@ -81,12 +81,9 @@ func openMQTT(_ context.Context, u *url.URL) (Publisher, error) {
 	if err := queryParams(q, "client_id", "connect_timeout", "ca_file"); err != nil {
 		return nil, err
 	}
-	if v := q.Get("connect_timeout"); v != "" {
-		d, err := time.ParseDuration(v)
-		if err != nil || d <= 0 {
-			return nil, fmt.Errorf("query parameter connect_timeout=%q is not a positive duration such as 5s", v)
-		}
-		c.connectTimeout = d
+	var err error
+	if c.connectTimeout, err = durationParam(q, "connect_timeout", c.connectTimeout, "5s"); err != nil {
+		return nil, err
 	}
 	c.clientID = q.Get("client_id")
 	if c.clientID == "" {

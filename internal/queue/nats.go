@@ -98,20 +98,16 @@ func parseNATSURL(u *url.URL) (natsConfig, error) {
 	if c.create, err = boolParam(q, "create", true); err != nil {
 		return c, err
 	}
-	if v := q.Get("duplicates"); v != "" {
-		if c.duplicates, err = time.ParseDuration(v); err != nil || c.duplicates <= 0 {
-			return c, fmt.Errorf("query parameter duplicates=%q is not a positive duration such as 2h", v)
-		}
+	if c.duplicates, err = durationParam(q, "duplicates", c.duplicates, "2h"); err != nil {
+		return c, err
 	}
 	if v := q.Get("replicas"); v != "" {
 		if c.replicas, err = strconv.Atoi(v); err != nil || c.replicas < 1 || c.replicas > 5 {
 			return c, fmt.Errorf("query parameter replicas=%q is not a number from 1 to 5", v)
 		}
 	}
-	if v := q.Get("connect_timeout"); v != "" {
-		if c.connectTimeout, err = time.ParseDuration(v); err != nil || c.connectTimeout <= 0 {
-			return c, fmt.Errorf("query parameter connect_timeout=%q is not a positive duration such as 5s", v)
-		}
+	if c.connectTimeout, err = durationParam(q, "connect_timeout", c.connectTimeout, "5s"); err != nil {
+		return c, err
 	}
 	if v := q.Get("name"); v != "" {
 		c.name = v

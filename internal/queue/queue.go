@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"time"
 	"unicode"
 
 	"github.com/vpngw/vpngw/internal/outgoing"
@@ -340,6 +341,20 @@ func boolParam(q url.Values, key string, def bool) (bool, error) {
 		return false, nil
 	}
 	return false, fmt.Errorf("query parameter %s=%q is not true or false", key, v)
+}
+
+// durationParam reads a positive duration query parameter (such as example)
+// with a default.
+func durationParam(q url.Values, key string, def time.Duration, example string) (time.Duration, error) {
+	v := q.Get(key)
+	if v == "" {
+		return def, nil
+	}
+	d, err := time.ParseDuration(v)
+	if err != nil || d <= 0 {
+		return 0, fmt.Errorf("query parameter %s=%q is not a positive duration such as %s", key, v, example)
+	}
+	return d, nil
 }
 
 // OpenOption adds to what a URL says when Open builds a publisher.

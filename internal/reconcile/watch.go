@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"time"
 
+	"github.com/vpngw/vpngw/internal/pause"
 	"github.com/vpngw/vpngw/internal/store"
 )
 
@@ -226,17 +227,7 @@ func (s *Service) pace(ctx context.Context, region string) error {
 // SleepWall waits d of wall-clock time, or until ctx ends: how a tick
 // waits unless WithTimer says otherwise.
 func SleepWall(ctx context.Context, d time.Duration) error {
-	if d <= 0 {
-		return ctx.Err()
-	}
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-t.C:
-		return nil
-	}
+	return pause.For(ctx, d)
 }
 
 // min2 is the earlier of a and b, a zero a counting as none.

@@ -96,8 +96,10 @@ var (
 // Region IDs are the API's names for the regions listed there.
 //
 // internal/vpcsim must require the two vSwitches in exactly these regions, or
-// the emulator and the validator disagree about what the API accepts; it
-// should use this list rather than a copy of it.
+// the emulator and the validator disagree about what the API accepts. It keeps
+// its own copy of the documented list on purpose, so that neither is tested
+// against itself; TestDualTunnelRegionsAgreeWithTheValidator (vpcsim) checks
+// that the two agree.
 var DualTunnelRegions = []string{
 	"cn-hangzhou",    // China (Hangzhou)
 	"cn-shanghai",    // China (Shanghai)

@@ -7,6 +7,8 @@ import (
 	"context"
 	"sync"
 	"time"
+
+	"github.com/vpngw/vpngw/internal/pause"
 )
 
 // Clock stands at one instant until a test moves it, or, made by
@@ -80,12 +82,5 @@ func (c *Clock) Sleep(ctx context.Context, d time.Duration) error {
 		c.Advance(d)
 		return nil
 	}
-	t := time.NewTimer(time.Duration(float64(d) / c.speed))
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-t.C:
-		return nil
-	}
+	return pause.For(ctx, time.Duration(float64(d)/c.speed))
 }

@@ -1,7 +1,9 @@
 // Package testenv is what tests share about their surroundings: the URL of
 // an outside server read from the environment (skipped locally, a failure
 // under CI=true), a fresh PostgreSQL schema or MySQL database per test, and
-// a log buffer that is written while the test reads it.
+// a log buffer that is written while the test reads it, endpoints that
+// fail each way a transport can, and the percentile that benchmarks and
+// the cold-start tool report.
 //
 // Tests import it, directly or through internal/apptest; no function binary
 // may link it (functions/startup_test.go lists it among the test-only

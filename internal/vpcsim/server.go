@@ -14,6 +14,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/vpngw/vpngw/internal/pause"
 )
 
 const (
@@ -180,14 +182,8 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	start := time.Now()
 	faults := s.CurrentFaults()
-	if faults.Latency > 0 {
-		t := time.NewTimer(faults.Latency)
-		select {
-		case <-t.C:
-		case <-r.Context().Done():
-			t.Stop()
-			return
-		}
+	if faults.Latency > 0 && pause.For(r.Context(), faults.Latency) != nil {
+		return
 	}
 
 	requestID := s.newRequestID()

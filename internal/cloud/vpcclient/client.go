@@ -24,6 +24,7 @@ import (
 
 	"github.com/vpngw/vpngw/events"
 	"github.com/vpngw/vpngw/internal/cloud"
+	"github.com/vpngw/vpngw/internal/pause"
 )
 
 // APIVersion is the VPC API version every call names.
@@ -274,12 +275,8 @@ func (c *Client) call(ctx context.Context, region, action string, params map[str
 			// so that the caller can record it while there is time.
 			return "", last
 		}
-		t := time.NewTimer(wait)
-		select {
-		case <-ctx.Done():
-			t.Stop()
-			return "", c.giveUp(action, last, ctx.Err())
-		case <-t.C:
+		if err := pause.For(ctx, wait); err != nil {
+			return "", c.giveUp(action, last, err)
 		}
 	}
 	return "", last
@@ -299,12 +296,8 @@ func (c *Client) start(ctx context.Context, key string, configured float64) (flo
 			if dl, ok := ctx.Deadline(); ok && dl.Before(resume) {
 				return 0, &NoSlotError{Key: key, Wait: wait}
 			}
-			t := time.NewTimer(wait)
-			select {
-			case <-ctx.Done():
-				t.Stop()
-				return 0, ctx.Err()
-			case <-t.C:
+			if err := pause.For(ctx, wait); err != nil {
+				return 0, err
 			}
 		}
 		if err := c.cfg.Limiter.Wait(ctx, key, perSec); err != nil {

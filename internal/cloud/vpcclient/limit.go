@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/vpngw/vpngw/internal/cloud"
+	"github.com/vpngw/vpngw/internal/pause"
 )
 
 // Limiter spaces the calls under one key ("region/Action") to perSec a
@@ -57,7 +58,7 @@ func (l *InstanceLimiter) Wait(ctx context.Context, key string, perSec float64) 
 	}
 	l.next[key] = start.Add(interval)
 	l.mu.Unlock()
-	if err := waitFor(ctx, time.Until(start)); err != nil {
+	if err := pause.For(ctx, time.Until(start)); err != nil {
 		// The start is given back when no call was spaced after it.
 		l.mu.Lock()
 		if l.next[key].Equal(start.Add(interval)) {
@@ -67,21 +68,6 @@ func (l *InstanceLimiter) Wait(ctx context.Context, key string, perSec float64) 
 		return err
 	}
 	return nil
-}
-
-// waitFor waits d, or until ctx ends (ctx's error).
-func waitFor(ctx context.Context, d time.Duration) error {
-	if d <= 0 {
-		return nil
-	}
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-t.C:
-		return nil
-	}
 }
 
 // SlotReserver keeps, per key, a queue of call starts shared by every
@@ -128,5 +114,8 @@ func (l SharedLimiter) Wait(ctx context.Context, key string, perSec float64) err
 	if !ok {
 		return &NoSlotError{Key: key, Wait: wait}
 	}
-	return waitFor(ctx, wait)
+	if wait <= 0 {
+		return nil
+	}
+	return pause.For(ctx, wait)
 }

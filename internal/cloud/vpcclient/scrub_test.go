@@ -3,18 +3,13 @@ package vpcclient_test
 import (
 	"context"
 	"errors"
-	"io"
-	"log"
-	"net"
-	"net/http"
-	"net/http/httptest"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/vpngw/vpngw/internal/cloud"
 	"github.com/vpngw/vpngw/internal/cloud/vpcclient"
+	"github.com/vpngw/vpngw/internal/testenv"
 	"github.com/vpngw/vpngw/internal/vpcsim"
 )
 
@@ -22,57 +17,26 @@ import (
 // names the call, the host and the kind of failure, and nothing of the
 // signed request: with an access key pair, and with STS credentials.
 func TestTransportErrorsAreScrubbed(t *testing.T) {
-	closed, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
+	// What each way of failing names in the error, besides the host.
+	endpoints := testenv.UnreachableEndpoints(t)
+	kinds := []struct{ name, kind string }{
+		{"connection refused", "connection refused"},
+		{"timeout", "timeout: "},
+		{"untrusted TLS", "TLS: "},
+		{"DNS failure", "DNS: "},
 	}
-	refused := closed.Addr().String()
-	closed.Close()
-
-	hang, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	var mu sync.Mutex
-	var conns []net.Conn
-	go func() {
-		for {
-			c, err := hang.Accept()
-			if err != nil {
-				return
-			}
-			mu.Lock()
-			conns = append(conns, c)
-			mu.Unlock()
-		}
-	}()
-	defer func() {
-		hang.Close()
-		mu.Lock()
-		for _, c := range conns {
-			c.Close()
-		}
-		mu.Unlock()
-	}()
-	tlsSrv := httptest.NewUnstartedServer(http.NotFoundHandler())
-	tlsSrv.Config.ErrorLog = log.New(io.Discard, "", 0)
-	tlsSrv.StartTLS()
-	defer tlsSrv.Close()
-
-	endpoints := []struct{ name, endpoint, kind string }{
-		{"connection refused", "http://" + refused, "connection refused"},
-		{"timeout", "http://" + hang.Addr().String(), "timeout: "},
-		{"untrusted TLS", tlsSrv.URL, "TLS: "},
-		{"DNS failure", "http://vpc.vpngw-scrub.invalid", "DNS: "},
+	if len(kinds) != len(endpoints) {
+		t.Fatalf("endpoints %v: say for each what its error names", endpoints)
 	}
 	credentials := map[string]cloud.Credentials{
 		"access key": {AccessKeyID: "LTAIscrubkey000001", AccessKeySecret: "scrubSecretValue01"},
 		"STS":        {AccessKeyID: "STS.scrubRoleKey01", AccessKeySecret: "scrubSecretValue02", SecurityToken: "scrubTokenValue03"},
 	}
-	for _, ep := range endpoints {
+	for _, ep := range kinds {
+		endpoint := endpoints[ep.name]
 		for credName, creds := range credentials {
 			t.Run(ep.name+"/"+credName, func(t *testing.T) {
-				c, err := vpcclient.New(vpcclient.Config{Endpoint: ep.endpoint, MaxAttempts: 1, CallTimeout: 300 * time.Millisecond,
+				c, err := vpcclient.New(vpcclient.Config{Endpoint: endpoint, MaxAttempts: 1, CallTimeout: 300 * time.Millisecond,
 					Credentials: creds, Rates: map[string]float64{}})
 				if err != nil {
 					t.Fatal(err)
@@ -97,7 +61,7 @@ func TestTransportErrorsAreScrubbed(t *testing.T) {
 							t.Errorf("error text contains %q: %s", leak, text)
 						}
 					}
-					host := strings.TrimPrefix(strings.TrimPrefix(ep.endpoint, "http://"), "https://")
+					host := strings.TrimPrefix(strings.TrimPrefix(endpoint, "http://"), "https://")
 					if !strings.Contains(text, host) || !strings.Contains(text, ep.kind) || !strings.Contains(text, ce.Action) {
 						t.Errorf("error text %q does not name the host %s and the kind %q", text, host, ep.kind)
 					}

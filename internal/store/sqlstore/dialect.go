@@ -8,7 +8,6 @@ import (
 	"time"
 
 	"github.com/go-sql-driver/mysql"
-	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/vpngw/vpngw/internal/store"
@@ -38,17 +37,6 @@ type dialect struct {
 	returning bool
 	// prepare: the store keeps its statements prepared (stmtCache).
 	prepare bool
-}
-
-// once is the leading argument of a statement the store runs once per
-// process (the schema check at start): on PostgreSQL it runs unprepared, in
-// one round trip, where pgx would otherwise prepare it first, a round trip
-// of its own, and keep it prepared for nothing.
-func (d *dialect) once() []any {
-	if d.kind == "postgres" {
-		return []any{pgx.QueryExecModeExec}
-	}
-	return nil
 }
 
 const requestColumns = `request_key, source, event_id, subject, client_token, region_id, vpc_id, params,

@@ -14,10 +14,8 @@ import (
 	"time"
 
 	"github.com/go-sql-driver/mysql"
-	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/stdlib"
-
 	"github.com/vpngw/vpngw/internal/redact"
+	"github.com/vpngw/vpngw/internal/store/sqlstore/pgdriver"
 )
 
 // Defaults for the connection pool. They suit a function instance that serves
@@ -288,17 +286,19 @@ func cloneValues(v url.Values) url.Values {
 	return c
 }
 
-// openPostgres opens PostgreSQL through pgx's database/sql adapter. database/sql
-// rather than pgxpool because the three backends then share one
-// implementation (statements, transactions, pool limits), and the adapter
-// still speaks pgx's native protocol with its statement cache. Behind a
-// transaction-mode pooler, add default_query_exec_mode=exec to the URL.
+// openPostgres opens PostgreSQL through package pgdriver, a database/sql
+// driver over pgx's wire layer (pgconn): database/sql rather than a pool of
+// pgx's own because the three backends then share one implementation
+// (statements, transactions, pool limits). Every statement is one round
+// trip, its first run on a connection included (it is prepared on the
+// way). Behind a transaction-mode pooler, add default_query_exec_mode=exec
+// to the URL: then nothing is kept prepared.
 func openPostgres(rawURL string, o options) (*Store, error) {
 	desc := describePostgresURL(rawURL)
 	if o.caFile != "" {
 		rawURL = withPostgresRootCert(rawURL, o.caFile)
 	}
-	cfg, err := pgx.ParseConfig(rawURL)
+	cfg, err := pgdriver.ParseConfig(rawURL)
 	if err != nil {
 		return nil, fmt.Errorf("store: %s: invalid connection URL (check its syntax and parameters): %s",
 			desc, redact.String(parseProblem(err), urlSecrets(rawURL)...))
@@ -311,33 +311,15 @@ func openPostgres(rawURL string, o options) (*Store, error) {
 		cfg.RuntimeParams["application_name"] = "vpngw"
 	}
 	desc = fmt.Sprintf("postgres %s/%s", net.JoinHostPort(cfg.Host, fmt.Sprint(cfg.Port)), cfg.Database)
-	db := stdlib.OpenDB(*cfg, stdlib.OptionAfterConnect(stampConnected), stdlib.OptionShouldPing(shouldPing))
+	conn, err := pgdriver.NewConnector(cfg)
+	if err != nil {
+		return nil, fmt.Errorf("store: %s: %v", desc, err)
+	}
+	db := sql.OpenDB(conn)
 	configurePool(db, o)
 	s := newStore(postgresDialect, desc, db, db, o)
 	s.secret = cfg.Password
 	return s, nil
-}
-
-// connectedAt is where a PostgreSQL connection keeps the time it was made
-// (pgconn's CustomData).
-const connectedAt = "vpngw.connected_at"
-
-func stampConnected(_ context.Context, c *pgx.Conn) error {
-	c.PgConn().CustomData()[connectedAt] = time.Now()
-	return nil
-}
-
-// shouldPing is pgx's rule for a liveness ping before a pooled connection
-// is reused (idle for more than a second), with a connection's idle time
-// counted from when it was made until its first reuse: pgx counts it from
-// the zero time, so the second statement of every new connection waited
-// for a ping, the first statements of a cold start among them.
-func shouldPing(_ context.Context, p stdlib.ShouldPingParams) bool {
-	idle := p.IdleDuration
-	if at, ok := p.Conn.PgConn().CustomData()[connectedAt].(time.Time); ok {
-		idle = min(idle, time.Since(at))
-	}
-	return idle > time.Second
 }
 
 // withPostgresRootCert adds sslrootcert=file to a postgres:// URL that names
@@ -358,7 +340,7 @@ func withPostgresRootCert(rawURL, file string) string {
 }
 
 // parseProblem says what was wrong with a connection string without
-// repeating it: pgx quotes the string (masking passwords only on a
+// repeating it: pgconn quotes the string (masking passwords only on a
 // best-effort basis) and url.Error repeats it whole.
 func parseProblem(err error) string {
 	var ue *url.Error

@@ -3,12 +3,16 @@ package sqlstore_test
 import (
 	"context"
 	"encoding/binary"
+	"fmt"
 	"io"
 	"net"
 	"net/url"
 	"sync"
 	"testing"
+	"time"
 
+	"github.com/vpngw/vpngw/internal/outgoing"
+	"github.com/vpngw/vpngw/internal/store"
 	"github.com/vpngw/vpngw/internal/store/sqlstore"
 	"github.com/vpngw/vpngw/internal/testenv"
 )
@@ -133,13 +137,22 @@ func TestPostgresSchemaCheckIsOneRoundTrip(t *testing.T) {
 		t.Errorf("the schema check took %d connections and %d round trips, want 1 and 1", conns, trips)
 	}
 	// The first invocation's first statement follows on the same
-	// connection, made a moment ago: prepared and run (two round trips),
-	// with no liveness ping before it.
+	// connection, made a moment ago: one round trip (prepared on the way,
+	// not first), with no liveness ping before it.
 	if _, err := s.Unsent(ctx, 10); err != nil {
 		t.Fatal(err)
 	}
-	if conns, trips := w.took(); conns != 1 || trips != 3 {
-		t.Errorf("after the first read: %d connections and %d round trips, want 1 and 3", conns, trips)
+	if conns, trips := w.took(); conns != 1 || trips != 2 {
+		t.Errorf("after the first read: %d connections and %d round trips, want 1 and 2", conns, trips)
+	}
+	// And so is every later statement.
+	for range 3 {
+		if _, err := s.Unsent(ctx, 10); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if conns, trips := w.took(); conns != 1 || trips != 5 {
+		t.Errorf("after three more reads: %d connections and %d round trips, want 1 and 5", conns, trips)
 	}
 }
 
@@ -171,5 +184,58 @@ func TestPostgresWarmMakesTheDrainsConnectionsAhead(t *testing.T) {
 	wg.Wait()
 	if conns, _ := w.took(); conns != 2 {
 		t.Errorf("the drain made %d connections of its own, want none", conns-2)
+	}
+}
+
+// A function instance is young: most of its statements run for the first
+// time on their connection. Provision's writes on PostgreSQL (the
+// request's record, its state change with its event, the sent mark) are
+// each one round trip on a fresh connection too, as they are on a used
+// one: a statement is prepared in the round trip of its first run (pgx
+// prepared it first, a round trip more).
+func TestPostgresFirstWritesAreOneRoundTripEach(t *testing.T) {
+	ctx := context.Background()
+	w, s := migratedThroughWire(t)
+	if err := s.CheckSchema(ctx); err != nil {
+		t.Fatal(err)
+	}
+	at := time.Now().UTC()
+	r := store.Request{Key: "k-trips", Source: "src", EventID: "e-trips", ClientToken: "t-trips",
+		RegionID: "cn-hangzhou", VpcID: "vpc-trips", Params: []byte(`{"VpcId":"vpc-trips"}`),
+		State: store.Received, CreatedAt: at, UpdatedAt: at}
+	ev := store.Event{RequestKey: r.Key, Event: outgoing.Event{ID: "ev-trips", Type: "vpngw.test", Body: []byte(`{}`)}}
+	var seq int64
+	steps := []struct {
+		name string
+		run  func() error
+	}{
+		{"the request's record", func() error { _, _, err := s.Insert(ctx, r, nil); return err }},
+		{"its state change with its event", func() error {
+			_, err := s.Transition(ctx, r.Key, []store.State{store.Received}, store.Pending, "", store.Change{GatewayID: "vpn-1"}, []store.Event{ev})
+			return err
+		}},
+		{"its event read", func() error {
+			evs, err := s.Unsent(ctx, 10)
+			if err == nil && len(evs) != 1 {
+				err = fmt.Errorf("%d events unsent, want 1", len(evs))
+			}
+			if err == nil {
+				seq = evs[0].Seq
+			}
+			return err
+		}},
+		{"its event's sent mark", func() error { return s.MarkSent(ctx, []int64{seq}) }},
+	}
+	for _, st := range steps {
+		_, before := w.took()
+		if err := st.run(); err != nil {
+			t.Fatalf("%s: %v", st.name, err)
+		}
+		if _, after := w.took(); after-before != 1 {
+			t.Errorf("%s took %d round trips, want 1", st.name, after-before)
+		}
+	}
+	if conns, _ := w.took(); conns != 1 {
+		t.Errorf("%d connections, want 1", conns)
 	}
 }

@@ -107,7 +107,7 @@ func (s *Store) CheckSchema(ctx context.Context) error {
 
 // appliedVersions reads the versions schema_migrations records.
 func (s *Store) appliedVersions(ctx context.Context) (map[int]bool, error) {
-	rows, err := s.rdb.QueryContext(ctx, `SELECT version FROM schema_migrations`, s.d.once()...)
+	rows, err := s.rdb.QueryContext(ctx, `SELECT version FROM schema_migrations`)
 	if err != nil {
 		return nil, fmt.Errorf("store: read schema versions of %s: %w", s.desc, err)
 	}
@@ -142,7 +142,7 @@ func (s *Store) migrationsTableExists(ctx context.Context) (bool, error) {
 		return false, fmt.Errorf("unknown backend %q", s.d.kind)
 	}
 	var n int
-	if err := s.rdb.QueryRowContext(ctx, q, s.d.once()...).Scan(&n); err != nil {
+	if err := s.rdb.QueryRowContext(ctx, q).Scan(&n); err != nil {
 		return false, err
 	}
 	return n > 0, nil

@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/vpngw/vpngw/internal/pause"
 	"github.com/vpngw/vpngw/internal/store"
 )
 
@@ -91,12 +92,8 @@ func (s *Store) retry(ctx context.Context, fn func() error) error {
 		}
 		// Jitter keeps the losers of one race from meeting again.
 		wait := time.Duration(attempt) * (5*time.Millisecond + rand.N(10*time.Millisecond))
-		t := time.NewTimer(wait)
-		select {
-		case <-ctx.Done():
-			t.Stop()
+		if pause.For(ctx, wait) != nil {
 			return err
-		case <-t.C:
 		}
 	}
 }

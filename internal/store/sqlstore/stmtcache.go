@@ -12,8 +12,9 @@ import (
 // it, every call parsed its statements again (13 % of the CPU of a
 // provision request went to sqlite3Prepare).
 //
-// PostgreSQL needs no cache here: pgx keeps every statement it has run
-// prepared on its connection (its statement cache). MySQL's driver
+// PostgreSQL needs none here: its driver (pgdriver) keeps each statement
+// prepared on its connection, prepared in the same round trip as its first
+// run. MySQL's driver
 // interpolates the arguments (interpolateParams), one round trip per
 // statement, where a prepared statement would cost a round trip more on
 // its first use on each connection.

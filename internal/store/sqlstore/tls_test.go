@@ -130,6 +130,46 @@ func TestPostgresVerifiesAgainstWithCA(t *testing.T) {
 	}
 }
 
+// sslmode=require (or verify-full) against a server that answers the TLS
+// request with N, as a PostgreSQL server without ssl does, is refused
+// before the startup message, and so before a password or a statement,
+// goes out in the clear.
+func TestPostgresRequireRefusesAServerWithoutTLS(t *testing.T) {
+	sentAfterN := make(chan int, 8)
+	addr, _ := tlsListener(t, &tls.Config{}, func(c net.Conn) error {
+		if _, err := io.ReadFull(c, make([]byte, 8)); err != nil {
+			return err
+		}
+		if _, err := c.Write([]byte{'N'}); err != nil {
+			return err
+		}
+		n, _ := c.Read(make([]byte, 512))
+		sentAfterN <- n
+		return io.EOF // no TLS handshake follows
+	})
+	for _, mode := range []string{"require", "verify-full"} {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		s, err := sqlstore.OpenSQL(ctx, "postgres://vpngw:pw@"+addr+"/vpngw?connect_timeout=5&sslmode="+mode, sqlstore.WithoutMigrate())
+		if err != nil {
+			t.Fatal(err)
+		}
+		err = s.CheckSchema(ctx)
+		s.Close()
+		cancel()
+		if err == nil || !strings.Contains(err.Error(), "server refused TLS") {
+			t.Errorf("sslmode=%s against a server without TLS: %v, want the connection refused for it", mode, err)
+		}
+		select {
+		case n := <-sentAfterN:
+			if n != 0 {
+				t.Errorf("sslmode=%s: after the server's N the client sent %d more bytes, want none", mode, n)
+			}
+		case <-time.After(5 * time.Second):
+			t.Errorf("sslmode=%s: the listener saw no SSLRequest", mode)
+		}
+	}
+}
+
 // WithCA makes MySQL's tls=true verify the server against the bundle: the
 // handshake with a certificate of a private CA passes with it and is refused
 // without it.

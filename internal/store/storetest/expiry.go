@@ -63,26 +63,20 @@ func testExpiry(t *testing.T, s store.Store) {
 
 	// Four callers race to announce the same warning: one does.
 	var (
-		wg  sync.WaitGroup
 		mu  sync.Mutex
 		won int
 	)
-	for i := range 4 {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			ok, err := s.WarnExpiry(ctx, "x-soon", store.WarnedDay, []store.Event{event("x-soon", "warn-day-"+string(rune('a'+i)))})
-			if err != nil {
-				t.Error(err)
-			}
-			if ok {
-				mu.Lock()
-				won++
-				mu.Unlock()
-			}
-		}()
-	}
-	wg.Wait()
+	atOnce(4, func(i int) {
+		ok, err := s.WarnExpiry(ctx, "x-soon", store.WarnedDay, []store.Event{event("x-soon", "warn-day-"+string(rune('a'+i)))})
+		if err != nil {
+			t.Error(err)
+		}
+		if ok {
+			mu.Lock()
+			won++
+			mu.Unlock()
+		}
+	})
 	if won != 1 {
 		t.Fatalf("%d of 4 racing WarnExpiry calls recorded the warning, want 1", won)
 	}

@@ -182,37 +182,32 @@ func raceQuota(t *testing.T, stores []store.Store, source string, workers int, q
 	t.Helper()
 	ctx := context.Background()
 	var (
-		wg      sync.WaitGroup
 		mu      sync.Mutex
 		created []string
 		refused int
-		start   = make(chan struct{})
+		rs      = make([]store.Request, workers)
 	)
-	for w := range workers {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			r := request(fmt.Sprintf("%s-%02d", source, w), base)
-			r.Source = source
-			<-start
-			_, ok, err := stores[w%len(stores)].InsertWithin(ctx, r, []store.Event{event(r.Key, "ev-"+r.Key)}, q)
-			mu.Lock()
-			defer mu.Unlock()
-			var qe *store.QuotaError
-			switch {
-			case errors.As(err, &qe):
-				refused++
-			case err != nil:
-				t.Errorf("worker %d: InsertWithin: %v", w, err)
-			case ok:
-				created = append(created, r.Key)
-			default:
-				t.Errorf("worker %d: a new key was not created", w)
-			}
-		}()
+	for w := range rs {
+		rs[w] = request(fmt.Sprintf("%s-%02d", source, w), base)
+		rs[w].Source = source
 	}
-	close(start)
-	wg.Wait()
+	atOnce(workers, func(w int) {
+		r := rs[w]
+		_, ok, err := stores[w%len(stores)].InsertWithin(ctx, r, []store.Event{event(r.Key, "ev-"+r.Key)}, q)
+		mu.Lock()
+		defer mu.Unlock()
+		var qe *store.QuotaError
+		switch {
+		case errors.As(err, &qe):
+			refused++
+		case err != nil:
+			t.Errorf("worker %d: InsertWithin: %v", w, err)
+		case ok:
+			created = append(created, r.Key)
+		default:
+			t.Errorf("worker %d: a new key was not created", w)
+		}
+	})
 	if len(created) != want || refused != workers-want {
 		t.Errorf("%s under %+v: %d recorded %v and %d refused; want %d recorded and %d refused",
 			source, q, len(created), created, refused, want, workers-want)

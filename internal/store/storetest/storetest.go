@@ -298,39 +298,49 @@ func testInsertTwice(t *testing.T, s store.Store) {
 	}
 }
 
-func testConcurrentInsert(t *testing.T, s store.Store) {
-	const workers = 16
-	ctx := context.Background()
-	var (
-		wg      sync.WaitGroup
-		mu      sync.Mutex
-		created []int
-		results = make([]store.Request, workers)
-		start   = make(chan struct{})
-	)
-	for w := range workers {
+// atOnce runs fn(0) to fn(n-1), each in its own goroutine, all released at
+// the same instant so that they race, and returns when every one returned.
+func atOnce(n int, fn func(i int)) {
+	var wg sync.WaitGroup
+	start := make(chan struct{})
+	for i := range n {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			r := request("k-race", base)
-			r.ClientToken = fmt.Sprintf("token-%d", w)
-			evs := []store.Event{event(r.Key, fmt.Sprintf("ev-%d-a", w)), event(r.Key, fmt.Sprintf("ev-%d-b", w))}
 			<-start
-			got, ok, err := s.Insert(ctx, r, evs)
-			if err != nil {
-				t.Errorf("worker %d: Insert: %v", w, err)
-				return
-			}
-			results[w] = got
-			if ok {
-				mu.Lock()
-				created = append(created, w)
-				mu.Unlock()
-			}
+			fn(i)
 		}()
 	}
 	close(start)
 	wg.Wait()
+}
+
+func testConcurrentInsert(t *testing.T, s store.Store) {
+	const workers = 16
+	ctx := context.Background()
+	var (
+		mu      sync.Mutex
+		created []int
+		results = make([]store.Request, workers)
+		rs      = make([]store.Request, workers)
+	)
+	for w := range rs {
+		rs[w] = request("k-race", base)
+		rs[w].ClientToken = fmt.Sprintf("token-%d", w)
+	}
+	atOnce(workers, func(w int) {
+		got, ok, err := s.Insert(ctx, rs[w], []store.Event{event("k-race", fmt.Sprintf("ev-%d-a", w)), event("k-race", fmt.Sprintf("ev-%d-b", w))})
+		if err != nil {
+			t.Errorf("worker %d: Insert: %v", w, err)
+			return
+		}
+		results[w] = got
+		if ok {
+			mu.Lock()
+			created = append(created, w)
+			mu.Unlock()
+		}
+	})
 	if t.Failed() {
 		return
 	}
@@ -505,31 +515,22 @@ func testTransitionConcurrent(t *testing.T, s store.Store) {
 	ctx := context.Background()
 	r := mustInsert(t, s, request("k-trans-race", base))
 	var (
-		wg      sync.WaitGroup
 		mu      sync.Mutex
 		winners []int
-		start   = make(chan struct{})
 	)
-	for w := range workers {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			<-start
-			_, err := s.Transition(ctx, r.Key, []store.State{store.Received}, store.Pending, "",
-				store.Change{GatewayID: fmt.Sprintf("vpn-%d", w), AddAttempt: true},
-				[]store.Event{event(r.Key, fmt.Sprintf("ev-%d", w))})
-			switch {
-			case err == nil:
-				mu.Lock()
-				winners = append(winners, w)
-				mu.Unlock()
-			case !errors.Is(err, store.ErrConflict):
-				t.Errorf("worker %d: error = %v, want nil or ErrConflict", w, err)
-			}
-		}()
-	}
-	close(start)
-	wg.Wait()
+	atOnce(workers, func(w int) {
+		_, err := s.Transition(ctx, r.Key, []store.State{store.Received}, store.Pending, "",
+			store.Change{GatewayID: fmt.Sprintf("vpn-%d", w), AddAttempt: true},
+			[]store.Event{event(r.Key, fmt.Sprintf("ev-%d", w))})
+		switch {
+		case err == nil:
+			mu.Lock()
+			winners = append(winners, w)
+			mu.Unlock()
+		case !errors.Is(err, store.ErrConflict):
+			t.Errorf("worker %d: error = %v, want nil or ErrConflict", w, err)
+		}
+	})
 	if len(winners) != 1 {
 		t.Fatalf("%d transitions succeeded (%v), want 1", len(winners), winners)
 	}
@@ -637,49 +638,40 @@ func testConcurrentClaimers(t *testing.T, s store.Store) {
 
 	now := time.Now()
 	var (
-		wg     sync.WaitGroup
 		mu     sync.Mutex
 		owners = map[string]string{}
 		dups   []string
 		calls  int
-		start  = make(chan struct{})
 	)
 	began := time.Now()
-	for c := range claimers {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			owner := fmt.Sprintf("claimer-%d", c)
-			<-start
-			for {
-				got, err := s.Claim(ctx, []store.State{store.Pending}, owner, now, time.Hour, batch)
-				if err != nil {
-					t.Errorf("%s: Claim: %v", owner, err)
-					return
-				}
-				mu.Lock()
-				calls++
-				for _, r := range got {
-					if r.LeaseOwner != owner {
-						t.Errorf("%s: claimed %s with lease owner %q", owner, r.Key, r.LeaseOwner)
-					}
-					if prev, ok := owners[r.Key]; ok {
-						dups = append(dups, fmt.Sprintf("%s by %s and %s", r.Key, prev, owner))
-					}
-					owners[r.Key] = owner
-				}
-				mu.Unlock()
-				if len(got) == 0 {
-					return
-				}
-				if len(got) > batch {
-					t.Errorf("%s: Claim returned %d, above the limit %d", owner, len(got), batch)
-				}
+	atOnce(claimers, func(c int) {
+		owner := fmt.Sprintf("claimer-%d", c)
+		for {
+			got, err := s.Claim(ctx, []store.State{store.Pending}, owner, now, time.Hour, batch)
+			if err != nil {
+				t.Errorf("%s: Claim: %v", owner, err)
+				return
 			}
-		}()
-	}
-	close(start)
-	wg.Wait()
+			mu.Lock()
+			calls++
+			for _, r := range got {
+				if r.LeaseOwner != owner {
+					t.Errorf("%s: claimed %s with lease owner %q", owner, r.Key, r.LeaseOwner)
+				}
+				if prev, ok := owners[r.Key]; ok {
+					dups = append(dups, fmt.Sprintf("%s by %s and %s", r.Key, prev, owner))
+				}
+				owners[r.Key] = owner
+			}
+			mu.Unlock()
+			if len(got) == 0 {
+				return
+			}
+			if len(got) > batch {
+				t.Errorf("%s: Claim returned %d, above the limit %d", owner, len(got), batch)
+			}
+		}
+	})
 	t.Logf("%d claimers drained %d requests in %d calls, %v", claimers, len(owners), calls, time.Since(began))
 	if len(dups) > 0 {
 		t.Fatalf("%d requests claimed twice, e.g. %v", len(dups), dups[:min(5, len(dups))])

@@ -2,31 +2,29 @@ package main
 
 import (
 	"bufio"
-	"bytes"
 	"context"
 	"database/sql"
 	"errors"
 	"flag"
 	"fmt"
 	"io"
-	"math"
 	"math/rand/v2"
 	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"runtime"
-	"sort"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/vpngw/vpngw/events"
 	"github.com/vpngw/vpngw/internal/app"
 	"github.com/vpngw/vpngw/internal/runtime/fcapi"
 	"github.com/vpngw/vpngw/internal/store/sqlstore"
+	"github.com/vpngw/vpngw/internal/store/sqlstore/pgdriver"
 	_ "github.com/vpngw/vpngw/internal/store/sqlstore/sqlite" // without -store, binaries built with -tags sqlite
+	"github.com/vpngw/vpngw/internal/testenv"
 )
 
 func main() {
@@ -96,10 +94,12 @@ func run(args []string, stdout, stderr io.Writer) error {
 	st := &stores{fresh: *fresh}
 	switch {
 	case *storeURL != "":
-		db, err := sql.Open("pgx", *storeURL)
+		// The store's own PostgreSQL driver: the tool links no other.
+		conn, err := pgdriver.Driver{}.OpenConnector(*storeURL)
 		if err != nil {
 			return err
 		}
+		db := sql.OpenDB(conn)
 		defer db.Close()
 		st.pg, st.pgURL = db, *storeURL
 	case !*fresh:
@@ -322,7 +322,7 @@ func once(bin string, payload []byte, env []string, store *stores, warm int, tim
 		"TMPDIR=" + dir,
 	}
 	cmd.Env = append(cmd.Env, env...)
-	logs := &tailBuffer{max: 8 << 10}
+	logs := &testenv.SyncBuffer{Max: 8 << 10}
 
 	start := time.Now()
 	ctx, kill, err := fcapi.Run(ctx, cmd, logs)
@@ -405,22 +405,11 @@ func cpuTime(pid int) time.Duration {
 	return time.Duration(total)
 }
 
-// percentile is the nearest-rank percentile p (0 < p <= 100) of ds.
-func percentile(ds []time.Duration, p float64) time.Duration {
-	if len(ds) == 0 {
-		return 0
-	}
-	s := append([]time.Duration(nil), ds...)
-	sort.Slice(s, func(i, j int) bool { return s[i] < s[j] })
-	rank := int(math.Ceil(float64(len(s)) * p / 100))
-	return s[min(max(rank, 1), len(s))-1]
-}
-
 func report(w io.Writer, rs []result, runs, warm int) {
 	var floor time.Duration
 	for _, r := range rs {
 		if r.function == floorName {
-			floor = percentile(r.cold, 50)
+			floor = testenv.Percentile(r.cold, 50)
 		}
 	}
 	fmt.Fprintf(w, "| function | zip | binary | cold start median | cold start p90 | CPU to first answer, median | warm invocation median | peak RSS (VmHWM) | median / floor's |\n")
@@ -428,7 +417,7 @@ func report(w io.Writer, rs []result, runs, warm int) {
 	for _, r := range rs {
 		ratio := "n/a"
 		if floor > 0 {
-			ratio = fmt.Sprintf("%.1fx", float64(percentile(r.cold, 50))/float64(floor))
+			ratio = fmt.Sprintf("%.1fx", float64(testenv.Percentile(r.cold, 50))/float64(floor))
 		}
 		rss := "n/a"
 		if r.peakRSSKiB > 0 {
@@ -436,10 +425,10 @@ func report(w io.Writer, rs []result, runs, warm int) {
 		}
 		cpu := "n/a"
 		if len(r.cpu) > 0 {
-			cpu = ms(percentile(r.cpu, 50))
+			cpu = ms(testenv.Percentile(r.cpu, 50))
 		}
 		fmt.Fprintf(w, "| %s | %s | %s | %s | %s | %s | %s | %s | %s |\n", r.function, mib(r.zipSize), mib(r.binary),
-			ms(percentile(r.cold, 50)), ms(percentile(r.cold, 90)), cpu, ms(percentile(r.warm, 50)), rss, ratio)
+			ms(testenv.Percentile(r.cold, 50)), ms(testenv.Percentile(r.cold, 90)), cpu, ms(testenv.Percentile(r.warm, 50)), rss, ratio)
 	}
 	fmt.Fprintf(w, "\n%d cold starts per function (process start to first invocation answered), %d warm invocations after each; %d CPUs here.\n", runs, warm, runtime.NumCPU())
 }
@@ -452,26 +441,3 @@ func mib(n int64) string {
 }
 
 func ms(d time.Duration) string { return fmt.Sprintf("%.1f ms", float64(d)/float64(time.Millisecond)) }
-
-// tailBuffer keeps the last max bytes written to it, for error messages.
-type tailBuffer struct {
-	mu  sync.Mutex
-	max int
-	buf bytes.Buffer
-}
-
-func (t *tailBuffer) Write(p []byte) (int, error) {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	t.buf.Write(p)
-	if over := t.buf.Len() - t.max; over > 0 {
-		t.buf.Next(over)
-	}
-	return len(p), nil
-}
-
-func (t *tailBuffer) String() string {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	return t.buf.String()
-}

@@ -130,39 +130,6 @@ func TestFirstEventsAreTheFunctionsOwnShapes(t *testing.T) {
 	}
 }
 
-func TestPercentile(t *testing.T) {
-	ms := func(ns ...int) []time.Duration {
-		var ds []time.Duration
-		for _, n := range ns {
-			ds = append(ds, time.Duration(n)*time.Millisecond)
-		}
-		return ds
-	}
-	twenty := ms(20, 19, 18, 17, 16, 15, 14, 13, 12, 11, 10, 9, 8, 7, 6, 5, 4, 3, 2, 1)
-	for _, tc := range []struct {
-		name string
-		ds   []time.Duration
-		p    float64
-		want time.Duration
-	}{
-		{"none", nil, 50, 0},
-		{"one", ms(7), 90, 7 * time.Millisecond},
-		{"median of twenty is the 10th", twenty, 50, 10 * time.Millisecond},
-		{"p90 of twenty is the 18th", twenty, 90, 18 * time.Millisecond},
-		{"p100 is the largest", twenty, 100, 20 * time.Millisecond},
-		{"median of three", ms(30, 10, 20), 50, 20 * time.Millisecond},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			if got := percentile(tc.ds, tc.p); got != tc.want {
-				t.Errorf("got %v, want %v", got, tc.want)
-			}
-		})
-	}
-	if twenty[0] != 20*time.Millisecond {
-		t.Error("percentile sorted its argument in place")
-	}
-}
-
 // With -floor, the floor binary is timed in the same run as the functions
 // and each function's median is reported against the floor's.
 func TestFloorIsTimedBesideTheFunctions(t *testing.T) {
