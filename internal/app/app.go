@@ -56,6 +56,7 @@ type options struct {
 	sleep      func(context.Context, time.Duration) error
 	speed      float64
 	webhook    func(*App, webhook.Config, func() time.Time) (http.Handler, error)
+	apiSpeed   float64
 }
 
 // WithClock sets the clock the use cases read.
@@ -71,6 +72,11 @@ func WithClock(now func() time.Time) Option { return func(o *options) { o.clock 
 func WithTimer(sleep func(context.Context, time.Duration) error, speed float64) Option {
 	return func(o *options) { o.sleep, o.speed = sleep, speed }
 }
+
+// WithAPIClockSpeed says that the VPC API's clock runs speed times the
+// wall clock (an emulator's, in a benchmark): what the client learns from
+// throttling (its quota window, hold and probing) runs on that clock.
+func WithAPIClockSpeed(speed float64) Option { return func(o *options) { o.apiSpeed = speed } }
 
 // WithPublisher uses p, as the only sink, instead of opening VPNGW_QUEUE_URL.
 func WithPublisher(p queue.Publisher) Option { return func(o *options) { o.publisher = p } }
@@ -144,7 +150,7 @@ func build(ctx context.Context, c Config, log *slog.Logger, opts ...Option) (_ *
 		return nil, err
 	}
 	a.Cloud, err = vpcclient.New(vpcclient.Config{Endpoint: c.VPCEndpoint, Credentials: c.Credentials, Rates: c.APIRates, Limiter: limiter, RootCAs: c.RootCAs,
-		Book: a.Store, Log: log})
+		Book: a.Store, Log: log, Learning: vpcclient.Learning{}.OnClock(o.apiSpeed)})
 	if err != nil {
 		return nil, fmt.Errorf("VPNGW_VPC_ENDPOINT: %w", err)
 	}

@@ -54,13 +54,7 @@ func TestBatchLeftByTheDeadlineIsContinuedByTheNextTick(t *testing.T) {
 	if len(gws) != len(items) {
 		t.Fatalf("tick %+v left %d gateways, want all %d items created at once", rep, len(gws), len(items))
 	}
-	tokens := map[string]bool{}
-	for _, g := range gws {
-		if tokens[g.ClientToken] {
-			t.Fatalf("two gateways for ClientToken %s", g.ClientToken)
-		}
-		tokens[g.ClientToken] = true
-	}
+	oneGatewayPerToken(t, gws)
 	// A late redelivery of the batch creates nothing more.
 	if _, err := s.provision(payload); err != nil {
 		t.Fatalf("redelivery: %v", err)

@@ -71,6 +71,19 @@ func TestEventStreamingArray(t *testing.T) {
 	}
 }
 
+// oneGatewayPerToken fails t when two of gws share a ClientToken: a
+// request created twice.
+func oneGatewayPerToken(t *testing.T, gws []vpcsim.Gateway) {
+	t.Helper()
+	tokens := map[string]bool{}
+	for _, g := range gws {
+		if tokens[g.ClientToken] {
+			t.Fatalf("two gateways for ClientToken %s", g.ClientToken)
+		}
+		tokens[g.ClientToken] = true
+	}
+}
+
 func batchEvent(id string, items []map[string]any) []byte {
 	return requestEventOfType(id, events.TypeBatchRequested, map[string]any{"Requests": items})
 }
@@ -114,13 +127,7 @@ func TestBatchOfThousandUnderThrottling(t *testing.T) {
 		}
 	}
 	gws := s.API.Gateways()
-	tokens := map[string]bool{}
-	for _, g := range gws {
-		if tokens[g.ClientToken] {
-			t.Fatalf("two gateways for ClientToken %s", g.ClientToken)
-		}
-		tokens[g.ClientToken] = true
-	}
+	oneGatewayPerToken(t, gws)
 	if len(gws) != 990 {
 		t.Fatalf("%d gateways, want 990", len(gws))
 	}

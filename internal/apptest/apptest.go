@@ -64,6 +64,7 @@ type options struct {
 	wallClock  bool
 	noApp      bool
 	timer      bool
+	apiSpeed   float64
 	logOut     io.Writer
 	detached   bool
 	sinks      []string
@@ -129,6 +130,11 @@ func WithWallClock() Option { return func(o *options) { o.clock, o.wallClock = n
 // that runs a tick expects one round.
 func WithReconcileTimer() Option { return func(o *options) { o.timer = true } }
 
+// WithAPIClockSpeed tells the application that the emulator's clock runs
+// speed times the wall clock (vpcsim.WithClockSpeed): the client learns
+// the API's quota from throttling on that clock (app.WithAPIClockSpeed).
+func WithAPIClockSpeed(speed float64) Option { return func(o *options) { o.apiSpeed = speed } }
+
 // WithoutApp starts the parts but no application: the test runs the built
 // function binaries against them (Environ).
 func WithoutApp() Option { return func(o *options) { o.noApp = true } }
@@ -167,13 +173,14 @@ type Stack struct {
 	natsPort   int
 	maxPayload int32
 
-	timer   bool // WithReconcileTimer
-	mu      sync.Mutex
-	nats    *natsembed.Embedded
-	sub     *nats.Conn
-	msgs    [][]byte
-	outages int
-	closers testenv.Closers
+	timer    bool    // WithReconcileTimer
+	apiSpeed float64 // WithAPIClockSpeed
+	mu       sync.Mutex
+	nats     *natsembed.Embedded
+	sub      *nats.Conn
+	msgs     [][]byte
+	outages  int
+	closers  testenv.Closers
 }
 
 // New starts the stack. Everything it started is closed at the test's
@@ -187,7 +194,7 @@ func New(tb testing.TB, opts ...Option) *Stack {
 	if o.clock == nil && !o.wallClock {
 		o.clock = testclock.New(Start)
 	}
-	s := &Stack{tb: tb, Clock: o.clock, timer: o.timer, maxPayload: o.maxPayload, StoreKind: o.storeKind, Logs: &testenv.SyncBuffer{}}
+	s := &Stack{tb: tb, Clock: o.clock, timer: o.timer, apiSpeed: o.apiSpeed, maxPayload: o.maxPayload, StoreKind: o.storeKind, Logs: &testenv.SyncBuffer{}}
 	if !o.detached {
 		tb.Cleanup(s.Close)
 	}
@@ -345,7 +352,7 @@ func (s *Stack) Now() time.Time {
 func (s *Stack) newApp(cfg app.Config, log *slog.Logger) (*app.App, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	opts := []app.Option{app.WithClock(s.Now)}
+	opts := []app.Option{app.WithClock(s.Now), app.WithAPIClockSpeed(s.apiSpeed)}
 	switch {
 	case s.timer && s.Clock != nil:
 		opts = append(opts, app.WithTimer(s.Clock.Sleep, s.Clock.Speed()))

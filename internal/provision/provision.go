@@ -547,7 +547,11 @@ func (s *Service) record(ctx context.Context, in Input) (rec store.Request, id r
 		case errors.Is(err, store.ErrInvalidValue):
 			return rec, id, s.refusedByStore(ctx, key, id, err), false, nil
 		case !errors.As(err, &qe):
-			return rec, id, retry, false, fmt.Errorf("record request %s: %w", key, err)
+			// Said in the request's own answer too: in a batch, which of
+			// its items is to be delivered again, and why.
+			r := retry
+			r.Message = "not recorded, deliver again: " + truncate(err.Error(), 300)
+			return rec, id, r, false, fmt.Errorf("record request %s: %w", key, err)
 		}
 		d := decision.OverQuota(who, policy.Usage{PerDay: qe.PerDay, Pending: qe.Pending})
 		return s.reject(ctx, log, rec, id, events.StagePolicy, events.CodePolicyDenied, d.Message, d.Violations)

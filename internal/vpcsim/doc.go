@@ -44,7 +44,8 @@
 // 400, InvalidAction.NotFound 404, MissingParameter 400 (a common parameter),
 // Missing<Name> 400 (MissingRegionId, MissingVpcId, …), Throttling.User 400
 // with the headers x-ratelimit-user-api: Limit:N,Remain:0,TimeLeft:<ms>,Reset:<unix s>
-// and x-acs-retry-after: <ms> (WithThrottleHeaders sends one style alone),
+// and x-acs-retry-after: <ms> (the window's rest on the wall clock, rounded up;
+// WithThrottleHeaders sends one style alone),
 // InternalError 500 and ServiceUnavailable 503.
 //
 // Actions: CreateVpnGateway, DescribeVpnGateway, DescribeVpnGateways and

@@ -137,10 +137,13 @@ func errNonceUsed() *apiError {
 // x-acs-retry-after (milliseconds), which the Tea-generation core reads.
 // headers picks which of them are sent. speed is how many times faster
 // than the wall clock the service clock runs: the wait is said in
-// wall-clock time, which is what a client waits on.
+// wall-clock time, which is what a client waits on, rounded up to the
+// millisecond, so that it is never said to end before the window does
+// (TimeLeft:0 while the window still counts).
 func errThrottled(headers ThrottleHeaders, speed int, limit int, now, reset time.Time) *apiError {
 	e := newAPIError(http.StatusBadRequest, "Throttling.User", "Request was denied due to user flow control.")
-	left := max(reset.Sub(now).Milliseconds()/int64(max(speed, 1)), 0)
+	per := int64(time.Millisecond) * int64(max(speed, 1)) // a wall-clock millisecond on the service clock
+	left := max((int64(reset.Sub(now))+per-1)/per, 0)
 	e.header = http.Header{}
 	if headers != RetryAfterHeaderOnly {
 		e.header.Set("x-ratelimit-user-api", "Limit:"+strconv.Itoa(limit)+",Remain:0,TimeLeft:"+

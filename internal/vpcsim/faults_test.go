@@ -55,6 +55,41 @@ func TestRateLimitAnswersThrottlingUserWithTheWaitingTime(t *testing.T) {
 	}
 }
 
+// The wait a throttling answer says is the window's rest rounded up to
+// the millisecond, on a clock that runs faster than the wall clock too: a
+// call throttled in the last 20 ms of a window on a 20x clock (less than a
+// wall-clock millisecond) was told TimeLeft:0, which says the window has
+// ended while it has not, and which a client may read as no wait named.
+func TestThrottlingWaitIsRoundedUp(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		speed  int
+		before time.Duration // the call, this long before the window's end
+		want   string
+	}{
+		{"20x clock, 10 ms before the end", 20, 10 * time.Millisecond, "1"},
+		{"20x clock, 30 s before the end", 20, 30 * time.Second, "1500"},
+		{"20x clock, 30 s and 1 ms before the end", 20, 30*time.Second + time.Millisecond, "1501"},
+		{"wall clock, half a millisecond before the end", 1, 500 * time.Microsecond, "1"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			clock := testclock.New(time.Date(2025, 6, 1, 12, 1, 0, 0, time.UTC).Add(-tc.before))
+			sim := startSim(t, WithClock(clock.Now), WithClockSpeed(tc.speed), WithRateLimit(actionCreate, 1))
+			c := sim.client(t)
+			mustCreate(t, c, sim.createRequest())
+			_, err := c.CreateVpnGateway(sim.createRequest())
+			se := wantServerError(t, err, "Throttling.User", 400)
+			h := http.Header(se.RespHeaders)
+			if got := h.Get("x-acs-retry-after"); got != tc.want {
+				t.Errorf("x-acs-retry-after %q, want %q", got, tc.want)
+			}
+			if got := h.Get("x-ratelimit-user-api"); !strings.Contains(got, ",TimeLeft:"+tc.want+",") {
+				t.Errorf("x-ratelimit-user-api %q, want TimeLeft:%s", got, tc.want)
+			}
+		})
+	}
+}
+
 func TestDefaultRateLimitsAreTheDocumentedOnes(t *testing.T) {
 	l := DefaultRateLimits()
 	if l[actionCreate] != 60 || l[actionDescribe] != 600 || l[actionDescribeList] != 600 {

@@ -153,9 +153,13 @@ func scrub(s string, creds cloud.Credentials) string {
 // in x-ratelimit-user-api (or x-ratelimit-user), TimeLeft in milliseconds,
 // which the classic core SDK reads; and x-acs-retry-after, milliseconds,
 // which the Tea-generation core reads. When both are present the longer
-// wait is taken.
+// wait is taken. A wait written 0 is read as a millisecond: the headers
+// count whole milliseconds, so 0 says that the window ends within the
+// next one, which is a wait named (the rate was near the quota), not an
+// answer that named none (after which the client halves its rate).
 func retryAfter(h map[string][]string) time.Duration {
 	var wait time.Duration
+	named := false
 	for name, vals := range h {
 		switch strings.ToLower(name) {
 		case "x-ratelimit-user-api", "x-ratelimit-user":
@@ -164,7 +168,7 @@ func retryAfter(h map[string][]string) time.Duration {
 					k, val, ok := strings.Cut(strings.TrimSpace(part), ":")
 					if ok && strings.EqualFold(k, "TimeLeft") {
 						if ms, err := strconv.ParseInt(strings.TrimSpace(val), 10, 64); err == nil && ms >= 0 && ms <= maxRetryAfterMs {
-							wait = max(wait, time.Duration(ms)*time.Millisecond)
+							wait, named = max(wait, time.Duration(ms)*time.Millisecond), true
 						}
 					}
 				}
@@ -172,10 +176,13 @@ func retryAfter(h map[string][]string) time.Duration {
 		case "x-acs-retry-after":
 			for _, v := range vals {
 				if ms, err := strconv.ParseInt(strings.TrimSpace(v), 10, 64); err == nil && ms >= 0 && ms <= maxRetryAfterMs {
-					wait = max(wait, time.Duration(ms)*time.Millisecond)
+					wait, named = max(wait, time.Duration(ms)*time.Millisecond), true
 				}
 			}
 		}
+	}
+	if named {
+		return max(wait, time.Millisecond)
 	}
 	return wait
 }

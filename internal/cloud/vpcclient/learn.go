@@ -69,6 +69,22 @@ func (l Learning) withDefaults() Learning {
 	return l
 }
 
+// OnClock is l with its durations (Window, Hold, MaxHold, ProbeEvery; the
+// defaults where unset) taken on an API whose clock runs speed times the
+// wall clock, as an emulator's may: the client's waits are wall-clock
+// time, so the API's minute is a minute ÷ speed of it. Refresh, this
+// process's own, is kept.
+func (l Learning) OnClock(speed float64) Learning {
+	if !(speed > 0) || speed == 1 {
+		return l
+	}
+	d := l.withDefaults()
+	scale := func(x time.Duration) time.Duration { return time.Duration(float64(x) / speed) }
+	d.Window, d.Hold, d.MaxHold, d.ProbeEvery = scale(d.Window), scale(d.Hold), scale(d.MaxHold), scale(d.ProbeEvery)
+	d.Refresh = l.Refresh
+	return d
+}
+
 // minLearned is the lowest rate learning sets: one call an hour, the lowest
 // VPNGW_API_RATES takes.
 const minLearned = 1.0 / 3600

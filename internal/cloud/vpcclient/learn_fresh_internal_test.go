@@ -28,3 +28,20 @@ func TestThrottleSoonAfterStartDoesNotCollapseTheRate(t *testing.T) {
 		t.Fatalf("rate after one throttle with a 1 s wait, one call seen: %.3f a second, want at least %.3f", r, want)
 	}
 }
+
+// On an API whose clock runs 20 times the wall clock, the API's minute is
+// 3 s of the client's: the window, the hold and the probing are taken on
+// it, so that a throttle costs the share of a batch it costs deployed,
+// not 20 times as much (a hold of 10 wall-clock minutes is over three
+// hours of such an API's time).
+func TestLearningOnAFasterClock(t *testing.T) {
+	got := Learning{Refresh: time.Millisecond}.OnClock(20)
+	want := Learning{Window: 3 * time.Second, Margin: 0.95, Hold: 30 * time.Second, MaxHold: 12 * time.Minute,
+		ProbeEvery: 3 * time.Second, ProbeStep: 0.10, Refresh: time.Millisecond}
+	if got != want {
+		t.Errorf("OnClock(20) = %+v, want %+v", got, want)
+	}
+	if l := (Learning{Hold: time.Minute}); l.OnClock(1) != l || l.OnClock(0) != l {
+		t.Errorf("OnClock(1) and OnClock(0) change %+v", l)
+	}
+}

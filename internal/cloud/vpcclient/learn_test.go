@@ -2,6 +2,7 @@ package vpcclient_test
 
 import (
 	"context"
+	"errors"
 	"path/filepath"
 	"sync"
 	"sync/atomic"
@@ -221,5 +222,50 @@ func testSharedLearnedRate(t *testing.T, dbURL string) {
 	}
 	if n := api.Throttled(action) - throttled; n != 0 {
 		t.Fatalf("second instance throttled %d times after the first learned the rate, want 0", n)
+	}
+}
+
+// A call the API throttles in the last moments of its window is told to
+// wait less than a millisecond, which the throttling headers write as
+// TimeLeft:0 (and the emulator, whose clock runs 20 times the wall clock,
+// as 0 for the last 20 ms of its window). That names the window's end,
+// now: the client's rate was close to the quota. It was read as an answer
+// that named no wait, which halves the rate, and the halved rate held for
+// the 10 minutes' hold: one such throttle in a 1,000-item batch at 60 a
+// minute (BenchmarkBatchAtQuota, 20x clock) made the batch take 2.0 times
+// the quota's minimum instead of 1.05.
+func TestThrottleAtTheWindowsEndKeepsTheRate(t *testing.T) {
+	const (
+		action = vpcclient.ActionDescribeVpnGateways
+		region = "cn-hangzhou"
+		speed  = 20
+	)
+	t0 := time.Date(2026, 12, 1, 10, 0, 0, 0, time.UTC)
+	var now atomic.Int64
+	now.Store(t0.Add(10 * time.Second).UnixNano())
+	api := vpcsim.New(vpcsim.WithClock(func() time.Time { return time.Unix(0, now.Load()).UTC() }),
+		vpcsim.WithClockSpeed(speed), vpcsim.WithRateLimit(action, 2))
+	const configured = 100.0 // a second: the limiter does not wait here
+	c := newClient(t, api, vpcclient.Config{
+		Rates: map[string]float64{action: configured}, MaxAttempts: 1,
+	})
+	ctx := context.Background()
+	for range 2 {
+		if _, err := c.DescribeVpnGateways(ctx, region, cloud.Filter{}, 1, 50); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// 10 ms of the emulator's clock before its window ends: half a
+	// millisecond of the wall clock.
+	now.Store(t0.Add(time.Minute - 10*time.Millisecond).UnixNano())
+	_, err := c.DescribeVpnGateways(ctx, region, cloud.Filter{}, 1, 50)
+	var ce *cloud.Error
+	if !errors.As(err, &ce) || ce.Kind != cloud.Throttled {
+		t.Fatalf("third call in a window of 2: %v, want throttled", err)
+	}
+	got := c.Rate(ctx, region, action)
+	t.Logf("throttled %s before the window's end, told to wait %s: rate %.1f a second (configured %.0f)", "10ms", ce.RetryAfter, got, configured)
+	if got < 0.9*configured {
+		t.Errorf("rate after a throttle at the window's end: %.1f a second, want at least %.1f (the configured %.0f, less the margin): the answer named the window's end, not no wait", got, 0.9*configured, configured)
 	}
 }

@@ -6,8 +6,6 @@ import (
 	"sync"
 	"time"
 
-	"golang.org/x/time/rate"
-
 	"github.com/vpngw/vpngw/internal/cloud"
 	"github.com/vpngw/vpngw/internal/pause"
 )
@@ -23,25 +21,53 @@ type Limiter interface {
 // together may make N times the rate (the API's throttling answers then slow
 // them down). It suits one instance, the local stack and tests.
 type InstanceLimiter struct {
-	mu       sync.Mutex
-	limiters map[string]*rate.Limiter
+	mu   sync.Mutex
+	next map[string]time.Time // key → the earliest start of its next call
 }
 
 // NewInstanceLimiter returns an InstanceLimiter with no calls made yet.
 func NewInstanceLimiter() *InstanceLimiter {
-	return &InstanceLimiter{limiters: map[string]*rate.Limiter{}}
+	return &InstanceLimiter{next: map[string]time.Time{}}
 }
 
-// Wait implements Limiter with a token bucket of one token per key.
+// Wait implements Limiter: each call under key starts an interval at
+// perSec after the one before, or at once when that is past, as the
+// shared queue of SharedLimiter spaces them. A new perSec (a rate learned
+// from throttling, or probed a step up) spaces the next call from the last
+// start at the new rate: the calls already waiting keep their starts. (A
+// token bucket made anew at each change let one call through at once,
+// beside them; changed in place, it converted the waiting calls' debt at
+// the new rate, and the next call came early.)
 func (l *InstanceLimiter) Wait(ctx context.Context, key string, perSec float64) error {
-	l.mu.Lock()
-	lim := l.limiters[key]
-	if lim == nil || float64(lim.Limit()) != perSec {
-		lim = rate.NewLimiter(rate.Limit(perSec), 1)
-		l.limiters[key] = lim
+	if !(perSec > 0) {
+		return nil
 	}
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	interval := time.Duration(float64(time.Second) / perSec)
+	l.mu.Lock()
+	now := time.Now()
+	start := l.next[key]
+	if start.Before(now) {
+		start = now
+	}
+	if dl, ok := ctx.Deadline(); ok && dl.Before(start) {
+		l.mu.Unlock()
+		return &NoSlotError{Key: key, Wait: start.Sub(now)}
+	}
+	l.next[key] = start.Add(interval)
 	l.mu.Unlock()
-	return lim.Wait(ctx)
+	if err := pause.For(ctx, time.Until(start)); err != nil {
+		// The start is given back when no call was spaced after it.
+		l.mu.Lock()
+		if l.next[key].Equal(start.Add(interval)) {
+			l.next[key] = start
+		}
+		l.mu.Unlock()
+		return err
+	}
+	return nil
 }
 
 // SlotReserver keeps, per key, a queue of call starts shared by every

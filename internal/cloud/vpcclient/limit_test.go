@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -164,4 +165,49 @@ func BenchmarkLimiterWait(b *testing.B) {
 		defer s.Close()
 		run(b, vpcclient.SharedLimiter{Slots: s})
 	})
+}
+
+// A rate that changes (a learned rate, lowered by a throttle or raised a
+// step by probing) keeps the calls' spacing: the calls already waiting
+// keep their starts and the next call comes one interval at the new rate
+// after the last. A limiter made anew at each change started with a free
+// call, beside the calls still waiting on the old one: at exactly the
+// quota, the probe's step back up to it sent a burst into one of the
+// API's minutes, which throttled it and doubled the hold.
+func TestInstanceLimiterKeepsItsSpacingWhenTheRateChanges(t *testing.T) {
+	l := vpcclient.NewInstanceLimiter()
+	ctx := context.Background()
+	const key = "cn-hangzhou/CreateVpnGateway"
+	var (
+		mu     sync.Mutex
+		starts []time.Time
+	)
+	wait := func(perSec float64) {
+		if err := l.Wait(ctx, key, perSec); err != nil {
+			t.Error(err)
+			return
+		}
+		mu.Lock()
+		starts = append(starts, time.Now())
+		mu.Unlock()
+	}
+	wait(10)
+	var wg sync.WaitGroup
+	for range 3 {
+		wg.Go(func() { wait(10) }) // waiting at the old rate
+	}
+	time.Sleep(20 * time.Millisecond)
+	for range 3 {
+		wg.Go(func() { wait(11) }) // the rate probed a step up
+	}
+	wg.Wait()
+	slices.SortFunc(starts, func(a, b time.Time) int { return a.Compare(b) })
+	// 10 and 11 calls a second: 100 and 91 ms apart; a little less for
+	// timers that fire early.
+	const least = 80 * time.Millisecond
+	for i := 1; i < len(starts); i++ {
+		if gap := starts[i].Sub(starts[i-1]); gap < least {
+			t.Errorf("calls %d and %d started %s apart, want at least %s (10 and then 11 calls a second)", i, i+1, gap.Round(time.Millisecond), least)
+		}
+	}
 }

@@ -23,6 +23,11 @@ func TestRetryAfterIsBounded(t *testing.T) {
 		{"TimeLeft garbage", map[string][]string{"x-ratelimit-user-api": {"TimeLeft:soon"}}, 0},
 		{"TimeLeft of a day", map[string][]string{"x-ratelimit-user-api": {"TimeLeft:86400000"}}, day},
 		{"retry-after beyond a day", map[string][]string{"x-acs-retry-after": {"86400001"}}, 0},
+		// A wait under a millisecond is written 0: the window ends now,
+		// which is a wait named, not none (a throttle that names none
+		// halves the learned rate).
+		{"TimeLeft of 0", map[string][]string{"x-ratelimit-user-api": {"Limit:60,Remain:0,TimeLeft:0,Reset:1"}}, time.Millisecond},
+		{"retry-after of 0", map[string][]string{"x-acs-retry-after": {"0"}}, time.Millisecond},
 	} {
 		if got := retryAfter(tc.h); got != tc.want || got < 0 || got > day {
 			t.Errorf("%s: wait %v, want %v", tc.name, got, tc.want)
