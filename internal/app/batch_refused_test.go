@@ -49,8 +49,8 @@ func TestBatchItemRefusedByTheStoreEndsTheBatch(t *testing.T) {
 					t.Fatalf("%s: %+v, %v; want three answers", id, resp.Results, err)
 				}
 				r := resp.Results[1]
-				if r.State != store.Failed || r.Retry || r.Code != events.CodeInvalidRequest || !strings.Contains(r.Message, "store refused") {
-					t.Errorf("%s: item 1 answered %+v, want failed for good, saying the store refused it", id, r)
+				if r.State != store.Failed || r.Retry || r.Code != events.CodeInvalidRequest || !strings.Contains(r.Message, "store refused") || len(r.Errors) != 1 {
+					t.Errorf("%s: item 1 answered %+v, want failed for good, saying once that the store refused it", id, r)
 				}
 			}
 			for i := range 4 {

@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"log/slog"
 	"reflect"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -1091,7 +1092,11 @@ func (s *Service) reject(ctx context.Context, log *slog.Logger, rec store.Reques
 	got, created, err := s.store.Insert(ctx, rec, ev)
 	if errors.Is(err, store.ErrInvalidValue) {
 		res := s.refusedByStore(ctx, rec.Key, id, err)
-		res.Errors = append(errs[:len(errs):len(errs)], res.Errors...)
+		if !slices.Contains(errs, res.Errors[0]) {
+			// A refusal of the store's own (the record of an earlier
+			// refusal) is named once.
+			res.Errors = append(errs[:len(errs):len(errs)], res.Errors...)
+		}
 		return rec, id, res, false, nil
 	}
 	if err != nil {
