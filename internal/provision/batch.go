@@ -48,6 +48,11 @@ func (s *Service) expand(ctx context.Context, in []Input, hold batchHold) ([]Inp
 			// own identity.
 			x.Err = err
 			flat = append(flat, x)
+		case errors.Is(err, store.ErrInvalidValue):
+			// The batch's own record is refused for good (a value of its
+			// data): every delivery would be, so it is answered failed,
+			// not asked again.
+			results = append(results, s.refusedByStore(ctx, x.Identity.Key(), x.Identity, err))
 		case err != nil:
 			id := x.Identity
 			results = append(results, Result{Source: id.Source, EventID: id.EventID, Key: id.Key(), Retry: true, Message: err.Error()})
@@ -295,17 +300,34 @@ func (s *Service) FinishBatch(ctx context.Context, batch store.Request, leaseOwn
 			missing = append(missing, items[i])
 		}
 	}
+	// refused are the items answered failed for good that the store
+	// could not record even as refused: the summary counts them failed
+	// with that answer, so that no tick asks for them again.
+	refused := map[string]Result{}
 	if len(missing) > 0 {
 		// Redrive what no delivery recorded; the next tick looks again.
-		_, err := s.HandleAll(ctx, missing)
-		return false, err
+		res, err := s.HandleAll(ctx, missing)
+		if err != nil {
+			return false, err
+		}
+		for _, r := range res {
+			if _, ok := byKey[r.Key]; !ok && r.State == store.Failed && !r.Retry {
+				refused[r.Key] = r
+			}
+		}
+		if len(refused) < len(missing) {
+			return false, nil
+		}
 	}
 	if n, err := s.continueItems(ctx, keys, byKey); n > 0 || err != nil {
 		return false, err
 	}
 	sum := events.BatchCompleted{Request: x.Identity.Ref(), Total: len(items)}
 	for i, k := range keys {
-		r := byKey[k]
+		r, ok := byKey[k]
+		if a, gone := refused[k]; !ok && gone {
+			r = store.Request{State: store.Failed, LastError: truncate(a.Code+": "+a.Message, 1000)}
+		}
 		switch r.State {
 		case store.Active:
 			sum.Active++

@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"log/slog"
 	"reflect"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -545,7 +546,11 @@ func (s *Service) record(ctx context.Context, in Input) (rec store.Request, id r
 		var qe *store.QuotaError
 		switch {
 		case errors.Is(err, store.ErrInvalidValue):
-			return rec, id, s.refusedByStore(ctx, key, id, err), false, nil
+			// The same write fails on every delivery: the refusal is
+			// recorded instead, without the values it does not need, so
+			// that it is announced and a batch counts the item failed.
+			return s.reject(ctx, log, refusalRecord(rec), id, events.StageValidation, events.CodeInvalidRequest,
+				refusedMessage(err), []events.FieldError{refusedField(err)})
 		case !errors.As(err, &qe):
 			// Said in the request's own answer too: in a batch, which of
 			// its items is to be delivered again, and why.
@@ -1043,11 +1048,35 @@ func (s *Service) unrecordable(ctx context.Context, key string, id request.Ident
 // and the error-level log line is for the operator, since validation and
 // the store's columns should agree.
 func (s *Service) refusedByStore(ctx context.Context, key string, id request.Identity, err error) Result {
-	msg := "the request cannot be recorded as sent: the store refused a value (" + truncate(err.Error(), 300) + ")"
 	src, eid := clipIdentity(id.Source), clipIdentity(id.EventID)
 	s.log.ErrorContext(ctx, "request refused unrecorded: the store cannot keep a value of it", "request_key", key, "source", src, "event_id", eid, "err", err)
-	return Result{Source: src, EventID: eid, Key: key, State: store.Failed, Code: events.CodeInvalidRequest, Message: msg,
-		Errors: []events.FieldError{{Field: "event", Allowed: "values the store keeps whole", Message: msg}}}
+	return Result{Source: src, EventID: eid, Key: key, State: store.Failed, Code: events.CodeInvalidRequest, Message: refusedMessage(err),
+		Errors: []events.FieldError{refusedField(err)}}
+}
+
+// refusedMessage says that the store refused a value of a request for
+// good (store.ErrInvalidValue), with the store's own words, which name the
+// column or the value where the database does.
+func refusedMessage(err error) string {
+	return "the request cannot be recorded as sent: the store refused a value (" + truncate(err.Error(), 300) + ")"
+}
+
+func refusedField(err error) events.FieldError {
+	return events.FieldError{Field: "event", Allowed: "values the store keeps whole", Message: refusedMessage(err)}
+}
+
+// refusalRecord is rec reduced to what the record of its refusal needs:
+// its identity and requester (which the store kept for the request's
+// batch, or checked with request.Identity.Check) and the data as sent,
+// without the values taken from the data into columns of their own, one of
+// which the store refused. The refused request is then recorded failed
+// and announced, and a redelivery or a batch's tick finds it settled.
+func refusalRecord(rec store.Request) store.Request {
+	out := rec
+	out.RegionID, out.VpcID, out.ClientToken, out.Note = "", "", "", store.Note{}
+	out.Params = rec.Data
+	out.ExpiresAt = time.Time{}
+	return out
 }
 
 // clipIdentity shortens an identity attribute for an answer or a log line,
@@ -1074,7 +1103,11 @@ func (s *Service) reject(ctx context.Context, log *slog.Logger, rec store.Reques
 	got, created, err := s.store.Insert(ctx, rec, ev)
 	if errors.Is(err, store.ErrInvalidValue) {
 		res := s.refusedByStore(ctx, rec.Key, id, err)
-		res.Errors = append(errs[:len(errs):len(errs)], res.Errors...)
+		if !slices.Contains(errs, res.Errors[0]) {
+			// A refusal of the store's own (the record of an earlier
+			// refusal) is named once.
+			res.Errors = append(errs[:len(errs):len(errs)], res.Errors...)
+		}
 		return rec, id, res, false, nil
 	}
 	if err != nil {

@@ -259,7 +259,7 @@ func checkTags(c *checker, tags []events.Tag) {
 	seen := make(map[string]int)
 	for i, t := range tags {
 		field := fmt.Sprintf("Tags[%d]", i)
-		keyAllowed := fmt.Sprintf("1 to %d characters, not starting with aliyun or acs:, not containing http:// or https://", MaxTagKeyLength)
+		keyAllowed := fmt.Sprintf("1 to %d characters, not starting with aliyun or acs:, not containing http:// or https://, no control characters", MaxTagKeyLength)
 		if t.Key == "" {
 			c.add(field+".Key", "", keyAllowed, "%s.Key is required and may not be empty", field)
 		} else if c.tagText(field+".Key", t.Key, MaxTagKeyLength, keyAllowed, " (reserved for the platform's own tags)") {
@@ -271,18 +271,24 @@ func checkTags(c *checker, tags []events.Tag) {
 			}
 		}
 
-		valueAllowed := fmt.Sprintf("0 to %d characters, not starting with aliyun or acs:, not containing http:// or https://", MaxTagValueLength)
+		valueAllowed := fmt.Sprintf("0 to %d characters, not starting with aliyun or acs:, not containing http:// or https://, no control characters", MaxTagValueLength)
 		c.tagText(field+".Value", t.Value, MaxTagValueLength, valueAllowed, "")
 	}
 }
 
 // tagText checks a tag's key or value s, the field: at most max
 // characters, not starting with a reserved prefix (why ends that message),
-// no URL scheme in it. It reports whether s passed.
+// no URL scheme in it, and no control character (C0, DEL or C1): a NUL is
+// text no PostgreSQL column keeps, and a line break or an escape would
+// reach the console, the events and the chat replies that show the tag.
+// It reports whether s passed.
 func (c *checker) tagText(field, s string, max int, allowed, why string) bool {
+	ctl := strings.IndexFunc(s, isControl)
 	switch n := utf8.RuneCountInString(s); {
 	case n > max:
 		c.add(field, s, allowed, "%s is %d characters long; at most %d are allowed", field, n, max)
+	case ctl >= 0:
+		c.add(field, s, allowed, "%s holds the control character %U at byte %d; tags hold printable text only", field, firstRune(s[ctl:]), ctl)
 	case hasAnyPrefix(strings.ToLower(s), ReservedTagPrefixes):
 		c.add(field, s, allowed, "%s may not start with aliyun or acs:"+why, field)
 	case containsAny(strings.ToLower(s), URLSchemes):

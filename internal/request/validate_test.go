@@ -125,6 +125,9 @@ func TestValidateRejectsEachRule(t *testing.T) {
 		{"tag key holding HTTP:// (any case)", func(r *events.GatewayRequest) { r.Tags = []events.Tag{{Key: "see-HTTP://x", Value: "x"}} }, "Tags[0].Key", "see-HTTP://x", "not containing http:// or https://", ""},
 		{"tag value starting with ACS: (any case)", func(r *events.GatewayRequest) { r.Tags = []events.Tag{{Key: "k", Value: "ACS:x"}} }, "Tags[0].Value", "ACS:x", "not starting with aliyun or acs:", ""},
 		{"tag value holding Https:// (any case)", func(r *events.GatewayRequest) { r.Tags = []events.Tag{{Key: "k", Value: "Https://wiki"}} }, "Tags[0].Value", "Https://wiki", "not containing http:// or https://", ""},
+		{"tag key holding NUL", func(r *events.GatewayRequest) { r.Tags = []events.Tag{{Key: "te\x00am", Value: "x"}} }, "Tags[0].Key", "", "no control characters", "control character U+0000 at byte 2"},
+		{"tag value holding a line break", func(r *events.GatewayRequest) { r.Tags = []events.Tag{{Key: "k", Value: "a\nb"}} }, "Tags[0].Value", "", "no control characters", "control character U+000A at byte 1"},
+		{"tag value holding a C1 control", func(r *events.GatewayRequest) { r.Tags = []events.Tag{{Key: "k", Value: "a\u0085"}} }, "Tags[0].Value", "", "no control characters", "control character U+0085 at byte 1"},
 		{"tag keys repeated", func(r *events.GatewayRequest) {
 			r.Tags = []events.Tag{{Key: "team", Value: "a"}, {Key: "env", Value: "b"}, {Key: "team", Value: "c"}}
 		}, "Tags[2].Key", "team", "not used by another tag", "Forbidden.TagKey.Duplicated"},
