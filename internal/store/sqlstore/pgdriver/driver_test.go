@@ -634,3 +634,56 @@ func TestStalePreparedStatement(t *testing.T) {
 		t.Errorf("after DEALLOCATE ALL: %v", err)
 	}
 }
+
+// statementName is the server's name of the statement the session
+// prepared for the SQL text marked like.
+func statementName(t *testing.T, conn *sql.Conn, like string) string {
+	t.Helper()
+	var name string
+	if err := conn.QueryRowContext(context.Background(), `SELECT name FROM pg_prepared_statements WHERE statement LIKE $1`, like).Scan(&name); err != nil {
+		t.Fatal(err)
+	}
+	return name
+}
+
+// Behind a pooler that hands one client's server session to another
+// (PgBouncer in transaction mode without default_query_exec_mode=exec), a
+// name the client kept must never run another statement's SQL: a
+// statement's name comes from its text, so the same name is the same SQL
+// on every connection, and a session without it fails loudly and is
+// prepared anew on the next run.
+func TestAStatementNameIsItsText(t *testing.T) {
+	ctx := context.Background()
+	a := `SELECT 'a:' || $1::text /* pool a */`
+	b := `SELECT 'b:' || $1::text /* pool b */`
+	x, y := session(t), session(t)
+	var got string
+	if err := x.QueryRowContext(ctx, b, "x").Scan(&got); err != nil {
+		t.Fatal(err)
+	}
+	if err := y.QueryRowContext(ctx, a, "y").Scan(&got); err != nil {
+		t.Fatal(err)
+	}
+	nameA, nameB := statementName(t, y, "%/* pool a */%"), statementName(t, x, "%/* pool b */%")
+	if nameA == nameB {
+		t.Fatalf("two statements of different text share the name %q on two connections", nameA)
+	}
+	// y is handed the session x prepared.
+	if _, err := y.ExecContext(ctx, `DEALLOCATE ALL; PREPARE "`+nameB+`"(text) AS `+b); err != nil {
+		t.Fatal(err)
+	}
+	err := y.QueryRowContext(ctx, a, "y").Scan(&got)
+	if err == nil && got != "a:y" {
+		t.Fatalf("statement a ran as %q in a session another connection prepared: another statement's SQL", got)
+	}
+	if err := y.QueryRowContext(ctx, a, "y").Scan(&got); err != nil || got != "a:y" {
+		t.Errorf("statement a after the session changed hands: %q, %v, want a:y", got, err)
+	}
+	// The same text has the same name on every connection.
+	if err := x.QueryRowContext(ctx, a, "x").Scan(&got); err != nil {
+		t.Fatal(err)
+	}
+	if n := statementName(t, x, "%/* pool a */%"); n != nameA {
+		t.Errorf("statement a is %q on one connection and %q on another", nameA, n)
+	}
+}

@@ -3,8 +3,10 @@ package pgdriver
 import (
 	"container/list"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
-	"strconv"
+	"slices"
 	"strings"
 
 	"github.com/jackc/pgx/v5/pgconn"
@@ -23,7 +25,6 @@ const DefaultStatementCacheCapacity = 512
 // server).
 type stmtCache struct {
 	cap   int
-	seq   int
 	byQ   map[string]*list.Element // of *cached
 	lru   *list.List
 	stale []string // evicted, closed on the server with the next new statement
@@ -44,11 +45,22 @@ func (sc *stmtCache) get(query string) (string, bool) {
 	return e.Value.(*cached).name, true
 }
 
+// statementName is the server's name for query's statement: a digest of
+// its text (as pgx names its statements), so that a name means the same SQL
+// on every connection. Behind a pooler that hands one client's server
+// session to another, a name numbered per connection could run another
+// statement's SQL with this one's arguments; a digest either finds the same
+// SQL or fails loudly (prepared statement does not exist, or already does).
+func statementName(query string) string {
+	sum := sha256.Sum256([]byte(query))
+	return "vpngw_" + hex.EncodeToString(sum[:24])
+}
+
 // add names query's statement, evicting the least recently used beyond
 // the capacity.
 func (sc *stmtCache) add(query string) string {
-	sc.seq++
-	name := "vpngw_" + strconv.Itoa(sc.seq)
+	name := statementName(query)
+	sc.stale = slices.DeleteFunc(sc.stale, func(s string) bool { return s == name })
 	sc.byQ[query] = sc.lru.PushFront(&cached{query: query, name: name})
 	for sc.lru.Len() > sc.cap {
 		old := sc.lru.Remove(sc.lru.Back()).(*cached)
@@ -66,11 +78,16 @@ func (sc *stmtCache) remove(query string) {
 }
 
 // reset forgets every statement, as after the server has lost them or
-// their plans no longer fit the tables.
+// their plans no longer fit the tables. Their names are closed on the
+// server with the next new statement (closing a name the server does not
+// have is no error), so that one prepared again under its name does not
+// meet the old one.
 func (sc *stmtCache) reset() {
+	for e := sc.lru.Front(); e != nil; e = e.Next() {
+		sc.stale = append(sc.stale, e.Value.(*cached).name)
+	}
 	sc.byQ = map[string]*list.Element{}
 	sc.lru.Init()
-	sc.stale = nil
 }
 
 // invalidates reports whether err means the connection's prepared
