@@ -8,6 +8,7 @@ import (
 	"net/url"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/vpngw/vpngw/internal/outgoing"
 	"github.com/vpngw/vpngw/internal/queue/kafkawire"
@@ -74,6 +75,11 @@ func openKafka(_ context.Context, u *url.URL) (Publisher, error) {
 	if err != nil {
 		return nil, err
 	}
+	// Produce's timeout_ms is 32 bits of milliseconds: 600h would wrap to
+	// a negative wait on the wire.
+	if timeout > maxKafkaTimeout {
+		return nil, fmt.Errorf("query parameter timeout=%q is more than %s, the longest a Kafka sink waits for a broker", q.Get("timeout"), maxKafkaTimeout)
+	}
 	cfg.DialTimeout, cfg.RequestTimeout = timeout, timeout
 	useTLS, err := boolParam(q, "tls", false)
 	if err != nil {
@@ -107,6 +113,9 @@ func openKafka(_ context.Context, u *url.URL) (Publisher, error) {
 }
 
 // kafkaSASL is the mechanism ?sasl= names, with the URL's user and password.
+// maxKafkaTimeout is the most ?timeout= may say.
+const maxKafkaTimeout = 15 * time.Minute
+
 func kafkaSASL(name, user, pass string) (*kafkawire.SASL, error) {
 	switch strings.ToLower(name) {
 	case "":

@@ -66,6 +66,7 @@ func TestOpenRejectsBadURLs(t *testing.T) {
 		{"nats negative duplicates", "nats://127.0.0.1:4222?duplicates=-2h", `query parameter duplicates="-2h" is not a positive duration such as 2h`},
 		{"https bad timeout", "https://example.com/hook?timeout=soon", `query parameter timeout="soon" is not a positive duration such as 10s`},
 		{"kafka bad timeout", "kafka://b:9092/t?timeout=-1s", `query parameter timeout="-1s" is not a positive duration such as 10s`},
+		{"kafka timeout beyond the wire's", "kafka://b:9092/t?timeout=600h", `query parameter timeout="600h" is more than 15m0s, the longest a Kafka sink waits for a broker`},
 		{"mqtts ca file missing", "mqtts://h:8883/a?ca_file=/nonexistent/ca.pem", "ca_file: cannot read the CA bundle: no such file or directory"},
 		{"kafka ca file not PEM", "kafka://b:9092/t?tls=true&ca_file=/dev/null", "ca_file: holds no PEM certificate: want the CA bundle"},
 	} {

@@ -121,7 +121,10 @@ func (c *conn) negotiate(deadline time.Time, withSASL bool) error {
 	r := reader{b: resp}
 	code := r.int16()
 	served := map[int16][2]int16{}
-	for range r.arrayLen() {
+	for range r.arrayLen(6) { // api_key, min_version, max_version
+		if r.err != nil {
+			break
+		}
 		k, lo, hi := r.int16(), r.int16(), r.int16()
 		served[k] = [2]int16{lo, hi}
 	}

@@ -500,18 +500,27 @@ type partitionMetadata struct {
 func decodeMetadata(b []byte, v int16) (metadataResponse, error) {
 	r := reader{b: b}
 	m := metadataResponse{brokers: map[int32]string{}}
-	r.int32() // throttle_time_ms
-	for range r.arrayLen() {
+	r.int32()                  // throttle_time_ms
+	for range r.arrayLen(12) { // node, host, port, rack
+		if r.err != nil {
+			break
+		}
 		node, host, port := r.int32(), r.string(), r.int32()
 		r.nullableString() // rack
 		m.brokers[node] = net.JoinHostPort(host, strconv.Itoa(int(port)))
 	}
-	r.nullableString() // cluster_id
-	r.int32()          // controller_id
-	for range r.arrayLen() {
+	r.nullableString()        // cluster_id
+	r.int32()                 // controller_id
+	for range r.arrayLen(9) { // code, name, is_internal, partitions
+		if r.err != nil {
+			break
+		}
 		t := topicMetadata{code: r.int16(), name: r.string()}
-		r.bool() // is_internal
-		for range r.arrayLen() {
+		r.bool()                   // is_internal
+		for range r.arrayLen(18) { // code, index, leader, replicas, isr
+			if r.err != nil {
+				break
+			}
 			pt := partitionMetadata{code: r.int16(), index: r.int32(), leader: r.int32()}
 			if v >= 7 {
 				r.int32() // leader_epoch
@@ -540,9 +549,15 @@ func decodeProduce(b []byte, v int16, topic string, partition int32) (error, err
 	r := reader{b: b}
 	var found bool
 	var perr error
-	for range r.arrayLen() {
+	for range r.arrayLen(6) { // name, partitions
+		if r.err != nil {
+			break
+		}
 		name := r.string()
-		for range r.arrayLen() {
+		for range r.arrayLen(22) { // index, code, base_offset, log_append_time_ms
+			if r.err != nil {
+				break
+			}
 			idx, code := r.int32(), r.int16()
 			r.int64() // base_offset
 			r.int64() // log_append_time_ms
@@ -551,7 +566,10 @@ func decodeProduce(b []byte, v int16, topic string, partition int32) (error, err
 			}
 			var msg *string
 			if v >= 8 {
-				for range r.arrayLen() { // record_errors
+				for range r.arrayLen(6) { // record_errors: batch_index, message
+					if r.err != nil {
+						break
+					}
 					r.int32()
 					r.nullableString()
 				}

@@ -26,6 +26,10 @@ const (
 	ScramSHA256  = "SCRAM-SHA-256"
 	ScramSHA512  = "SCRAM-SHA-512"
 	minScramIter = 4096 // RFC 7677: at least 4096
+	// maxScramIter bounds what a broker may ask the producer to salt on
+	// its only goroutine: four times the most Kafka itself lets a
+	// credential have (16,384), about 0.1 s of SHA-512 here.
+	maxScramIter = 65536
 )
 
 // SASL is the mechanism, user and password a connection authenticates
@@ -46,7 +50,10 @@ func (c *conn) authenticate(s *SASL, deadline time.Time) error {
 	r := reader{b: resp}
 	code := r.int16()
 	var offered []string
-	for range r.arrayLen() {
+	for range r.arrayLen(2) { // mechanism names
+		if r.err != nil {
+			break
+		}
 		offered = append(offered, r.string())
 	}
 	if r.err != nil {
@@ -162,8 +169,8 @@ func (s *scram) clientFinal(serverFirst []byte) ([]byte, error) {
 		return nil, errors.New("the server's salt is not base64")
 	}
 	n, err := strconv.Atoi(iters)
-	if err != nil || n < minScramIter {
-		return nil, fmt.Errorf("the server's iteration count %q is not a number of at least %d", iters, minScramIter)
+	if err != nil || n < minScramIter || n > maxScramIter {
+		return nil, fmt.Errorf("the server's iteration count %q is not a number from %d to %d", iters, minScramIter, maxScramIter)
 	}
 	s.salted, err = pbkdf2.Key(s.hash, s.pass, salt, n, s.hash().Size())
 	if err != nil {

@@ -133,12 +133,14 @@ func (r *reader) bytes() []byte {
 }
 
 // arrayLen is an array's count; a null array counts as empty. A count the
-// remaining bytes cannot hold (each element takes at least one byte) is an
-// error rather than a huge allocation.
-func (r *reader) arrayLen() int {
+// remaining bytes cannot hold, at elem bytes at least an element, is an
+// error rather than a huge allocation; so is every count read after an
+// error, and the decoders' loops stop at the first error, so that a short
+// response claiming millions of elements costs nothing.
+func (r *reader) arrayLen(elem int) int {
 	n := r.int32()
-	if r.err == nil && int(n) > len(r.b) {
-		r.err = fmt.Errorf("array of %d elements in %d bytes", n, len(r.b))
+	if r.err == nil && int64(n)*int64(elem) > int64(len(r.b)) {
+		r.err = fmt.Errorf("array of %d elements of at least %d bytes in %d bytes", n, elem, len(r.b))
 	}
 	if r.err != nil {
 		return 0
@@ -147,7 +149,7 @@ func (r *reader) arrayLen() int {
 }
 
 func (r *reader) int32s() []int32 {
-	n := r.arrayLen()
+	n := r.arrayLen(4)
 	v := make([]int32, 0, n)
 	for range n {
 		v = append(v, r.int32())

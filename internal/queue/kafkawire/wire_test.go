@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"hash/crc32"
 	"math/rand/v2"
+	"runtime"
 	"testing"
 
 	"github.com/twmb/franz-go/pkg/kerr"
@@ -220,5 +221,48 @@ func TestDecodersRefuseShortResponses(t *testing.T) {
 	}
 	if _, err := decodeProduce(appendInt32(nil, 0), 8, "t", 0); err == nil {
 		t.Error("Produce response without the partition: no error")
+	}
+}
+
+// A response that claims more elements than its bytes can hold is refused
+// before anything is allocated for them, whatever array makes the claim and
+// however many bytes follow: a hostile broker's small answer costs no
+// memory. (A count of 2^20 topics over 2^20 zero bytes kept 2^20 empty
+// topics, 257 MB, before.)
+func TestHugeCountsCostNothing(t *testing.T) {
+	body := func(prefix []byte, count int32, pad int) []byte {
+		b := append([]byte(nil), prefix...)
+		b = binary.BigEndian.AppendUint32(b, uint32(count))
+		return append(b, make([]byte, pad)...)
+	}
+	// throttle, no brokers, no cluster id, controller: then the topics.
+	metaPrefix := []byte{0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff, 0, 0, 0, 0}
+	topics, brokers, produced := body(metaPrefix, 1<<20, 1<<20), body([]byte{0, 0, 0, 0}, 1<<20, 1<<20), body(nil, 1<<20, 1<<20)
+	cases := map[string]func() error{
+		"metadata topics": func() error {
+			_, err := decodeMetadata(topics, 7)
+			return err
+		},
+		"metadata brokers": func() error {
+			_, err := decodeMetadata(brokers, 7)
+			return err
+		},
+		"produce topics": func() error {
+			_, err := decodeProduce(produced, 8, "t", 0)
+			return err
+		},
+	}
+	for name, decode := range cases {
+		var before, after runtime.MemStats
+		runtime.GC()
+		runtime.ReadMemStats(&before)
+		err := decode()
+		runtime.ReadMemStats(&after)
+		if err == nil {
+			t.Errorf("%s: 2^20 elements in 2^20 bytes: no error", name)
+		}
+		if grew := after.TotalAlloc - before.TotalAlloc; grew > 1<<20 {
+			t.Errorf("%s: decoding allocated %d bytes, want under 1 MiB", name, grew)
+		}
 	}
 }
