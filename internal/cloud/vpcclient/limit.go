@@ -22,12 +22,12 @@ type Limiter interface {
 // them down). It suits one instance, the local stack and tests.
 type InstanceLimiter struct {
 	mu   sync.Mutex
-	next map[string]time.Time // key → the earliest start of its next call
+	last map[string]time.Time // key → the start of its latest call
 }
 
 // NewInstanceLimiter returns an InstanceLimiter with no calls made yet.
 func NewInstanceLimiter() *InstanceLimiter {
-	return &InstanceLimiter{next: map[string]time.Time{}}
+	return &InstanceLimiter{last: map[string]time.Time{}}
 }
 
 // Wait implements Limiter: each call under key starts an interval at
@@ -48,21 +48,26 @@ func (l *InstanceLimiter) Wait(ctx context.Context, key string, perSec float64) 
 	interval := time.Duration(float64(time.Second) / perSec)
 	l.mu.Lock()
 	now := time.Now()
-	start := l.next[key]
-	if start.Before(now) {
-		start = now
+	start := now
+	prev, seen := l.last[key]
+	if seen && prev.Add(interval).After(start) {
+		start = prev.Add(interval)
 	}
 	if dl, ok := ctx.Deadline(); ok && dl.Before(start) {
 		l.mu.Unlock()
 		return &NoSlotError{Key: key, Wait: start.Sub(now)}
 	}
-	l.next[key] = start.Add(interval)
+	l.last[key] = start
 	l.mu.Unlock()
 	if err := pause.For(ctx, time.Until(start)); err != nil {
 		// The start is given back when no call was spaced after it.
 		l.mu.Lock()
-		if l.next[key].Equal(start.Add(interval)) {
-			l.next[key] = start
+		if l.last[key].Equal(start) {
+			if seen {
+				l.last[key] = prev
+			} else {
+				delete(l.last, key)
+			}
 		}
 		l.mu.Unlock()
 		return err

@@ -211,3 +211,21 @@ func TestInstanceLimiterKeepsItsSpacingWhenTheRateChanges(t *testing.T) {
 		}
 	}
 }
+
+// A rate lowered (by a throttle) spaces the very next call at the new
+// rate from the last start, not at the old one.
+func TestInstanceLimiterLowersTheNextCallsSpacing(t *testing.T) {
+	l := vpcclient.NewInstanceLimiter()
+	ctx := context.Background()
+	const key = "cn-hangzhou/CreateVpnGateway"
+	if err := l.Wait(ctx, key, 100); err != nil {
+		t.Fatal(err)
+	}
+	first := time.Now()
+	if err := l.Wait(ctx, key, 2); err != nil {
+		t.Fatal(err)
+	}
+	if gap := time.Since(first); gap < 450*time.Millisecond {
+		t.Errorf("after the rate fell from 100 to 2 a second the next call started %s after the last, want about 500ms", gap.Round(time.Millisecond))
+	}
+}
