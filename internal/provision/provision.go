@@ -549,13 +549,18 @@ func (s *Service) record(ctx context.Context, in Input) (rec store.Request, id r
 			// The same write fails on every delivery: the refusal is
 			// recorded instead, without the values it does not need, so
 			// that it is announced and a batch counts the item failed.
+			// The store's own words (which name where the store is) are
+			// for the operator's log, not for the requester.
+			log.ErrorContext(ctx, "request refused: the store cannot keep a value of it", "err", err)
 			return s.reject(ctx, log, refusalRecord(rec), id, events.StageValidation, events.CodeInvalidRequest,
-				refusedMessage(err), []events.FieldError{refusedField(err)})
+				refusedMessage, []events.FieldError{refusedField})
 		case !errors.As(err, &qe):
 			// Said in the request's own answer too: in a batch, which of
-			// its items is to be delivered again, and why.
+			// its items is to be delivered again. Why is in the error the
+			// invocation returns (the operator's log): a store's error
+			// names where the store is, which a requester is not told.
 			r := retry
-			r.Message = "not recorded, deliver again: " + truncate(err.Error(), 300)
+			r.Message = "not recorded, deliver again: the store did not take the record (the function's log says why)"
 			return rec, id, r, false, fmt.Errorf("record request %s: %w", key, err)
 		}
 		d := decision.OverQuota(who, policy.Usage{PerDay: qe.PerDay, Pending: qe.Pending})
@@ -1050,20 +1055,16 @@ func (s *Service) unrecordable(ctx context.Context, key string, id request.Ident
 func (s *Service) refusedByStore(ctx context.Context, key string, id request.Identity, err error) Result {
 	src, eid := clipIdentity(id.Source), clipIdentity(id.EventID)
 	s.log.ErrorContext(ctx, "request refused unrecorded: the store cannot keep a value of it", "request_key", key, "source", src, "event_id", eid, "err", err)
-	return Result{Source: src, EventID: eid, Key: key, State: store.Failed, Code: events.CodeInvalidRequest, Message: refusedMessage(err),
-		Errors: []events.FieldError{refusedField(err)}}
+	return Result{Source: src, EventID: eid, Key: key, State: store.Failed, Code: events.CodeInvalidRequest, Message: refusedMessage,
+		Errors: []events.FieldError{refusedField}}
 }
 
 // refusedMessage says that the store refused a value of a request for
-// good (store.ErrInvalidValue), with the store's own words, which name the
-// column or the value where the database does.
-func refusedMessage(err error) string {
-	return "the request cannot be recorded as sent: the store refused a value (" + truncate(err.Error(), 300) + ")"
-}
+// good (store.ErrInvalidValue). The store's own words name the value but
+// also where the store is: they go to the operator's log only.
+const refusedMessage = "the request cannot be recorded as sent: the store refused one of its values, one the database cannot keep (the function's log has the database's words)"
 
-func refusedField(err error) events.FieldError {
-	return events.FieldError{Field: "event", Allowed: "values the store keeps whole", Message: refusedMessage(err)}
-}
+var refusedField = events.FieldError{Field: "event", Allowed: "values the store keeps whole", Message: refusedMessage}
 
 // refusalRecord is rec reduced to what the record of its refusal needs:
 // its identity and requester (which the store kept for the request's
