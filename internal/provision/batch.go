@@ -54,8 +54,12 @@ func (s *Service) expand(ctx context.Context, in []Input, hold batchHold) ([]Inp
 			// not asked again.
 			results = append(results, s.refusedByStore(ctx, x.Identity.Key(), x.Identity, err))
 		case err != nil:
+			// Why is in the invocation's error (the operator's log): a
+			// store's error names where the store is, which a requester is
+			// not told.
 			id := x.Identity
-			results = append(results, Result{Source: id.Source, EventID: id.EventID, Key: id.Key(), Retry: true, Message: err.Error()})
+			results = append(results, Result{Source: id.Source, EventID: id.EventID, Key: id.Key(), Retry: true,
+				Message: "not recorded, deliver again: the store did not take the batch's record (the function's log says why)"})
 			errs = append(errs, err)
 		default:
 			flat = append(flat, items...)
