@@ -6,7 +6,6 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
-	"slices"
 	"strings"
 
 	"github.com/jackc/pgx/v5/pgconn"
@@ -60,7 +59,6 @@ func statementName(query string) string {
 // the capacity.
 func (sc *stmtCache) add(query string) string {
 	name := statementName(query)
-	sc.stale = slices.DeleteFunc(sc.stale, func(s string) bool { return s == name })
 	sc.byQ[query] = sc.lru.PushFront(&cached{query: query, name: name})
 	for sc.lru.Len() > sc.cap {
 		old := sc.lru.Remove(sc.lru.Back()).(*cached)
