@@ -137,18 +137,13 @@ func TestBatchRecordNotTakenSaysNothingOfTheStore(t *testing.T) {
 func refuseOneRecord(t *testing.T, kind, storeURL, eventID string) {
 	t.Helper()
 	const why = "refused by a trigger of the test"
-	var (
-		driver, dsn string
-		ddl         []string
-	)
+	var ddl []string
 	switch kind {
 	case "sqlite":
-		driver, dsn = "sqlite", strings.TrimPrefix(storeURL, "sqlite://")
 		ddl = []string{`CREATE TRIGGER refuse_one BEFORE INSERT ON requests WHEN NEW.event_id = '` + eventID + `'
 			BEGIN SELECT RAISE(ABORT, '` + why + `'); END`}
 	case "postgres":
 		// Class 22 (data exception), as a value too long or a NUL is.
-		driver, dsn = "pgx", storeURL
 		ddl = []string{`CREATE FUNCTION refuse_one() RETURNS trigger LANGUAGE plpgsql AS $$
 			BEGIN
 				IF NEW.event_id = '` + eventID + `' THEN RAISE EXCEPTION '` + why + `' USING ERRCODE = '22023'; END IF;
@@ -156,22 +151,39 @@ func refuseOneRecord(t *testing.T, kind, storeURL, eventID string) {
 			END $$`,
 			`CREATE TRIGGER refuse_one BEFORE INSERT ON requests FOR EACH ROW EXECUTE FUNCTION refuse_one()`}
 	case "mysql":
+		ddl = []string{`CREATE TRIGGER refuse_one BEFORE INSERT ON requests FOR EACH ROW
+			BEGIN IF NEW.event_id = '` + eventID + `' THEN SIGNAL SQLSTATE '45000' SET MESSAGE_TEXT = '` + why + `'; END IF; END`}
+	default:
+		t.Fatalf("no trigger for a %s store", kind)
+	}
+	execOnStore(t, kind, storeURL, ddl)
+}
+
+// execOnStore runs statements on the store at storeURL through a
+// connection of the test's own, as its administrator would.
+func execOnStore(t *testing.T, kind, storeURL string, stmts []string) {
+	t.Helper()
+	var driver, dsn string
+	switch kind {
+	case "sqlite":
+		driver, dsn = "sqlite", strings.TrimPrefix(storeURL, "sqlite://")
+	case "postgres":
+		driver, dsn = "pgx", storeURL
+	case "mysql":
 		cfg, err := sqlstore.MySQLDriverConfig(storeURL)
 		if err != nil {
 			t.Fatal(err)
 		}
 		driver, dsn = "mysql", cfg.FormatDSN()
-		ddl = []string{`CREATE TRIGGER refuse_one BEFORE INSERT ON requests FOR EACH ROW
-			BEGIN IF NEW.event_id = '` + eventID + `' THEN SIGNAL SQLSTATE '45000' SET MESSAGE_TEXT = '` + why + `'; END IF; END`}
 	default:
-		t.Fatalf("no trigger for a %s store", kind)
+		t.Fatalf("no connection to a %s store", kind)
 	}
 	db, err := sql.Open(driver, dsn)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer db.Close()
-	for _, q := range ddl {
+	for _, q := range stmts {
 		if _, err := db.ExecContext(context.Background(), q); err != nil {
 			t.Fatalf("%s: %v", kind, err)
 		}

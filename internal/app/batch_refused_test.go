@@ -1,14 +1,10 @@
 package app_test
 
 import (
-	"database/sql"
 	"encoding/json"
-	"net/url"
 	"strings"
 	"testing"
 	"time"
-
-	"github.com/go-sql-driver/mysql"
 
 	"github.com/vpngw/vpngw/events"
 	"github.com/vpngw/vpngw/internal/apptest"
@@ -114,14 +110,9 @@ const (
 // data holds refusedBatchName.
 func refuseMarkedRecords(t *testing.T, kind, storeURL string) {
 	t.Helper()
-	var (
-		db    *sql.DB
-		err   error
-		stmts []string
-	)
+	var stmts []string
 	switch kind {
 	case "postgres":
-		db, err = sql.Open("pgx", storeURL)
 		stmts = []string{`CREATE FUNCTION refuse_marked() RETURNS trigger AS $$ BEGIN
 			IF NEW.vpc_id = '` + refusedVpcID + `' OR (NEW.state NOT LIKE 'batch%' AND position('` + refusedName + `'::bytea IN NEW.params) > 0)
 				OR position('` + refusedBatchName + `'::bytea IN NEW.params) > 0 THEN
@@ -129,15 +120,6 @@ func refuseMarkedRecords(t *testing.T, kind, storeURL string) {
 			END IF; RETURN NEW; END $$ LANGUAGE plpgsql`,
 			`CREATE TRIGGER refuse_marked BEFORE INSERT OR UPDATE ON requests FOR EACH ROW EXECUTE FUNCTION refuse_marked()`}
 	case "mysql":
-		u, perr := url.Parse(storeURL)
-		if perr != nil {
-			t.Fatal(perr)
-		}
-		cfg := mysql.NewConfig()
-		cfg.User = u.User.Username()
-		cfg.Passwd, _ = u.User.Password()
-		cfg.Net, cfg.Addr, cfg.DBName = "tcp", u.Host, strings.TrimPrefix(u.Path, "/")
-		db, err = sql.Open("mysql", cfg.FormatDSN())
 		for _, when := range []string{"INSERT", "UPDATE"} {
 			stmts = append(stmts, `CREATE TRIGGER refuse_marked_`+strings.ToLower(when)+` BEFORE `+when+` ON requests FOR EACH ROW BEGIN
 				IF NEW.vpc_id = '`+refusedVpcID+`' OR (NEW.state NOT LIKE 'batch%' AND LOCATE('`+refusedName+`', NEW.params) > 0)
@@ -146,15 +128,7 @@ func refuseMarkedRecords(t *testing.T, kind, storeURL string) {
 				END IF; END`)
 		}
 	}
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
-	for _, q := range stmts {
-		if _, err := db.ExecContext(t.Context(), q); err != nil {
-			t.Fatalf("%s: %v", kind, err)
-		}
-	}
+	execOnStore(t, kind, storeURL, stmts)
 }
 
 // A tag with a control character in it (a NUL, which no PostgreSQL text
