@@ -258,6 +258,13 @@ func openSQLite(rawURL string, o options) (*Store, error) {
 			return nil, fmt.Errorf("store: open %s: %v", desc, err)
 		}
 		configurePool(rdb, o)
+		// Every reader the pool opens is kept while it is used: an idle
+		// SQLite connection holds no server's resources, only its file
+		// descriptors and page cache, whereas a new one opens the files,
+		// reads and parses the whole schema and prepares each cached
+		// statement again. With two kept of four, requests in flight
+		// together closed and reopened readers all the time.
+		rdb.SetMaxIdleConns(o.maxOpen)
 	}
 	s := newStore(sqliteDialect, desc, wdb, rdb, o)
 	s.laxSQLite = lax
