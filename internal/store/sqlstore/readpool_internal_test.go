@@ -3,7 +3,10 @@ package sqlstore
 import (
 	"context"
 	"database/sql"
+	"path/filepath"
 	"testing"
+
+	"github.com/vpngw/vpngw/internal/store"
 )
 
 // TestSQLiteKeepsEveryReader: readers that were in use together stay open
@@ -40,5 +43,40 @@ func TestSQLiteKeepsEveryReader(t *testing.T) {
 	if st.Idle != n || st.MaxIdleClosed != 0 {
 		t.Errorf("after %d reads at once: %d readers kept, %d closed for being idle beyond the pool's limit; want %d kept, none closed",
 			n, st.Idle, st.MaxIdleClosed, n)
+	}
+}
+
+// BenchmarkSQLiteReadBurst: DefaultMaxOpenConns reads at once, then none,
+// as a provision's drain reads the outbox for every sink at once while
+// other requests read too. Each read holds its connection until all have
+// started, so every burst needs as many readers as the pool may open.
+func BenchmarkSQLiteReadBurst(b *testing.B) {
+	s, err := Open(context.Background(), "sqlite://"+filepath.Join(b.TempDir(), "vpngw.db"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { s.Close() })
+	ctx := context.Background()
+	r := store.Request{Key: "k1", Source: "src", EventID: "e1", ClientToken: "t", RegionID: "cn-hangzhou"}
+	if _, _, err := s.Insert(ctx, r, nil); err != nil {
+		b.Fatal(err)
+	}
+	q := s.d.rebind(`SELECT request_key, state, created_at FROM requests WHERE request_key = ?`)
+	n := DefaultMaxOpenConns
+	rows := make([]*sql.Rows, n)
+	for b.Loop() {
+		for i := range rows {
+			if rows[i], err = s.reader().QueryContext(ctx, q, "k1"); err != nil {
+				b.Fatal(err)
+			}
+			if !rows[i].Next() {
+				b.Fatal(rows[i].Err())
+			}
+		}
+		for _, r := range rows {
+			if err := r.Close(); err != nil {
+				b.Fatal(err)
+			}
+		}
 	}
 }
