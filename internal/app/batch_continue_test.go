@@ -179,7 +179,8 @@ func TestTickDoesNotStayForAHoldEndingNearItsEnd(t *testing.T) {
 	// The tick's end is its deadline less the 5 s it keeps back: 15 s
 	// from now. The hold ends a second before that.
 	const invocation = 20 * time.Second
-	if ok, err := s.App.Store.Hold(t.Context(), batchKey, "killed-holder", time.Now(), time.Now().Add(invocation-6*time.Second)); err != nil || !ok {
+	holdEnd := time.Now().Add(invocation - 6*time.Second)
+	if ok, err := s.App.Store.Hold(t.Context(), batchKey, "killed-holder", time.Now(), holdEnd); err != nil || !ok {
 		t.Fatalf("hold: %t %v", ok, err)
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), invocation)
@@ -190,7 +191,10 @@ func TestTickDoesNotStayForAHoldEndingNearItsEnd(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if took > 8*time.Second {
-		t.Fatalf("a tick with nothing to do stayed %v for a hold that ends a second before its end (report %+v)", took.Round(time.Second), rep)
+	// A tick that stayed for the hold is still there when it ends; an
+	// idle tick ends long before, however loaded the machine (a fixed
+	// bound of a few seconds here only measured the machine).
+	if !time.Now().Before(holdEnd) {
+		t.Fatalf("a tick with nothing to do stayed %v, past the end of a hold that ends a second before its own end (report %+v)", took.Round(time.Second), rep)
 	}
 }

@@ -103,6 +103,9 @@ func (f *Function) Kill() error {
 		return fmt.Errorf("kill %s: %w", f.Name, err)
 	}
 	<-f.exited
+	// Before the new process polls: the dead one's open poll must not
+	// take the next invocation.
+	f.RT.InstanceRestarted()
 	f.kills++
 	fmt.Fprintf(f.out, "=== SIGKILL at %s, restarting\n", time.Now().Format(time.RFC3339Nano))
 	return f.start()

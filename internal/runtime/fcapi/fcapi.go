@@ -54,6 +54,12 @@ type Server struct {
 	mu      sync.Mutex
 	pending map[string]*pending
 	seq     int
+	// gen counts the instance's restarts (InstanceRestarted); a poll for
+	// the next invocation that began under an older one is the killed
+	// instance's.
+	gen int
+	// polls is how many polls wait for an invocation.
+	polls int
 }
 
 type pending struct {
@@ -79,6 +85,20 @@ func (s *Server) Addr() string { return s.ln.Addr().String() }
 
 // Close stops the server.
 func (s *Server) Close() error { return s.srv.Close() }
+
+// InstanceRestarted says that the instance taking invocations from s was
+// killed and is about to be started again. Its SDK keeps a poll for the
+// next invocation open while it runs one, and the server learns that the
+// poll's connection is gone only when it gets round to reading it, which
+// on a loaded machine can come after the next invocation is queued: that
+// invocation would go to the dead instance and never be answered, where
+// the platform hands it to a live one. A poll that began before this call
+// puts what it takes back in the queue for the restarted instance.
+func (s *Server) InstanceRestarted() {
+	s.mu.Lock()
+	s.gen++
+	s.mu.Unlock()
+}
 
 // Invoke hands inv to the function and waits for its answer.
 func (s *Server) Invoke(ctx context.Context, inv Invocation) (Result, error) {
@@ -107,10 +127,31 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	path := strings.TrimPrefix(r.URL.Path, prefix)
 	switch {
 	case r.Method == http.MethodGet && path == "next":
+		s.mu.Lock()
+		gen := s.gen
+		s.polls++
+		s.mu.Unlock()
 		var p *pending
 		select {
 		case p = <-s.queue:
 		case <-r.Context().Done():
+		}
+		s.mu.Lock()
+		stale := gen != s.gen
+		s.polls--
+		s.mu.Unlock()
+		if p == nil {
+			return
+		}
+		if stale {
+			// The killed instance's poll: the invocation waits for the
+			// restarted one.
+			select {
+			case s.queue <- p:
+			default:
+				go func() { s.queue <- p }()
+			}
+			http.Error(w, "the instance that polled was restarted", http.StatusGone)
 			return
 		}
 		h := w.Header()
