@@ -28,10 +28,17 @@ func FromPayload(payload []byte) ([]Item, error) {
 	}
 	switch body[0] {
 	case '{':
-		if err := validJSON("payload", body); err != nil {
-			return nil, err
+		// Decoding checks the whole payload as json.Valid does, so a
+		// payload that decodes is not checked a second time; one that
+		// does not is described by validJSON.
+		var m map[string]json.RawMessage
+		if json.Unmarshal(body, &m) != nil || m == nil {
+			if err := validJSON("payload", body); err != nil {
+				return nil, err
+			}
+			return []Item{withRaw(parseAnyObject(body, 0), body)}, nil
 		}
-		return []Item{withRaw(parseAnyObject(body, 0), body)}, nil
+		return []Item{withRaw(anyObject(m, 0), body)}, nil
 	case '[':
 		return parseArray("payload", body, true)
 	}

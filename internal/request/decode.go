@@ -13,6 +13,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/vpngw/vpngw/events"
+	"github.com/vpngw/vpngw/internal/jsonstr"
 )
 
 // DataField is the Field of a FieldError about the request data as a whole
@@ -258,6 +259,9 @@ func decodeParameter(r *events.GatewayRequest, name string, raw json.RawMessage,
 // decodeString decodes raw, the value of field, as a string; when it is
 // not one, it puts the problem in l and ok is false.
 func decodeString(l *errorList, field string, raw json.RawMessage) (s string, ok bool) {
+	if s, ok := jsonstr.Unquote(raw); ok {
+		return s, true
+	}
 	// A failed Unmarshal is unreachable for data the decoder already
 	// accepted as a string.
 	if raw[0] != '"' || json.Unmarshal(raw, &s) != nil {
