@@ -129,12 +129,18 @@ func decode(data []byte) (r events.GatewayRequest, l *errorList, fatal bool) {
 		})
 		return r, l, true
 	}
+	each := func(name string, raw json.RawMessage) {
+		decodeParameter(&r, name, raw, l)
+	}
+	if validObject(data) {
+		// Valid JSON, and an object: nothing can be fatal or trail it.
+		readValidObject(data, "", parameterNames, "a CreateVpnGateway parameter", l, each)
+		return r, l, false
+	}
 	dec := json.NewDecoder(bytes.NewReader(data))
 	dec.UseNumber()
 
-	if fe := readObject(dec, "", parameterNames, "a CreateVpnGateway parameter", l, func(name string, raw json.RawMessage) {
-		decodeParameter(&r, name, raw, l)
-	}); fe != nil {
+	if fe := readObject(dec, "", parameterNames, "a CreateVpnGateway parameter", l, each); fe != nil {
 		l.addFirst(*fe)
 		return r, l, true
 	}
@@ -170,7 +176,7 @@ func readObject(dec *json.Decoder, prefix string, known []string, what string, l
 			Message: "request data must be a JSON object of CreateVpnGateway parameters, not " + kindOfToken(tok),
 		}
 	}
-	seen := make(map[string]bool)
+	o := objectMembers{prefix: prefix, known: known, what: what, l: l, fn: fn}
 	for dec.More() {
 		tok, err := dec.Token()
 		if err != nil {
@@ -181,33 +187,154 @@ func readObject(dec *json.Decoder, prefix string, known []string, what string, l
 		if err := dec.Decode(&raw); err != nil {
 			return syntaxError(err, dec)
 		}
-		field := prefix + displayName(name)
-		switch {
-		case seen[name] && l.full():
-			l.omit(field)
-		case seen[name]:
-			l.put(events.FieldError{
-				Field:   field,
-				Value:   clip(string(raw)),
-				Allowed: "each parameter at most once",
-				Message: fmt.Sprintf("%s is given more than once; give each parameter once", field),
-			})
-		case !contains(known, name):
-			if l.full() {
-				// Past the cap only the field counts: no "did you mean".
-				l.omit(field)
-			} else {
-				l.put(unknownField(prefix, name, known, what))
-			}
-		default:
-			fn(name, raw)
-		}
-		seen[name] = true
+		o.member(name, raw)
 	}
 	if _, err := dec.Token(); err != nil { // the closing brace
 		return syntaxError(err, dec)
 	}
 	return nil
+}
+
+// objectMembers is what readObject and readValidObject do with each
+// member they read.
+type objectMembers struct {
+	prefix string
+	known  []string
+	what   string
+	l      *errorList
+	fn     func(string, json.RawMessage)
+	seen   map[string]bool
+}
+
+func (o *objectMembers) member(name string, raw json.RawMessage) {
+	l := o.l
+	field := o.prefix + displayName(name)
+	switch {
+	case o.seen[name] && l.full():
+		l.omit(field)
+	case o.seen[name]:
+		l.put(events.FieldError{
+			Field:   field,
+			Value:   clip(string(raw)),
+			Allowed: "each parameter at most once",
+			Message: fmt.Sprintf("%s is given more than once; give each parameter once", field),
+		})
+	case !contains(o.known, name):
+		if l.full() {
+			// Past the cap only the field counts: no "did you mean".
+			l.omit(field)
+		} else {
+			l.put(unknownField(o.prefix, name, o.known, o.what))
+		}
+	default:
+		o.fn(name, raw)
+	}
+	if o.seen == nil {
+		o.seen = make(map[string]bool)
+	}
+	o.seen[name] = true
+}
+
+// validObject reports whether data is valid JSON whose value is an object.
+func validObject(data []byte) bool {
+	i := skipSpace(data, 0)
+	return i < len(data) && data[i] == '{' && json.Valid(data)
+}
+
+// readValidObject is readObject for data that validObject accepted: it
+// reads the members in place, with no json.Decoder, whose Token and Decode
+// allocate an error for every string and number they end (the scanner's
+// look past a top-level value), and gives each member's name as Token
+// would (unescaped) and its value as Decode into a json.RawMessage would
+// (the value's bytes, without the white space around them). raw aliases
+// data.
+func readValidObject(data []byte, prefix string, known []string, what string, l *errorList, fn func(string, json.RawMessage)) {
+	o := objectMembers{prefix: prefix, known: known, what: what, l: l, fn: fn}
+	i := skipSpace(data, 0) + 1 // past '{'
+	for {
+		i = skipSpace(data, i)
+		switch data[i] {
+		case '}':
+			return
+		case ',':
+			i = skipSpace(data, i+1)
+		}
+		end := valueEnd(data, i)
+		nameRaw := data[i:end]
+		name, ok := jsonstr.Unquote(nameRaw)
+		if !ok {
+			_ = json.Unmarshal(nameRaw, &name) // cannot fail: a name of valid JSON
+		}
+		i = skipSpace(data, end) + 1 // past ':'
+		i = skipSpace(data, i)
+		end = valueEnd(data, i)
+		o.member(name, data[i:end:end])
+		i = end
+	}
+}
+
+// skipSpace returns the index of the first byte of data at or after i that
+// is not JSON white space.
+func skipSpace(data []byte, i int) int {
+	for i < len(data) {
+		switch data[i] {
+		case ' ', '\t', '\n', '\r':
+			i++
+		default:
+			return i
+		}
+	}
+	return i
+}
+
+// valueEnd returns the index just past the JSON value that starts at
+// data[i], in data that is valid JSON.
+func valueEnd(data []byte, i int) int {
+	switch data[i] {
+	case '"':
+		return stringEnd(data, i)
+	case '{', '[':
+		depth := 0
+		for i < len(data) {
+			switch data[i] {
+			case '"':
+				i = stringEnd(data, i)
+				continue
+			case '{', '[':
+				depth++
+			case '}', ']':
+				depth--
+				if depth == 0 {
+					return i + 1
+				}
+			}
+			i++
+		}
+		return i
+	}
+	// A number, true, false or null.
+	for i < len(data) {
+		switch data[i] {
+		case ',', '}', ']', ' ', '\t', '\n', '\r':
+			return i
+		}
+		i++
+	}
+	return i
+}
+
+// stringEnd returns the index just past the JSON string that starts at
+// data[i] (its opening quote), in data that is valid JSON.
+func stringEnd(data []byte, i int) int {
+	for i++; i < len(data); i++ {
+		switch data[i] {
+		case '\\':
+			i++ // the escaped byte (a \u escape goes on in hex digits)
+		case '"':
+			return i + 1
+		}
+	}
+	return i
 }
 
 // decodeParameter stores the member name into r, or says why it cannot.
@@ -373,9 +500,8 @@ func decodeTags(r *events.GatewayRequest, raw json.RawMessage, l *errorList) {
 			continue
 		}
 		var t events.Tag
-		dec := json.NewDecoder(bytes.NewReader(item))
-		dec.UseNumber()
-		fatal := readObject(dec, prefix+".", tagMembers, "a tag member", l, func(name string, v json.RawMessage) {
+		// The item came out of valid JSON, and it is an object.
+		readValidObject(item, prefix+".", tagMembers, "a tag member", l, func(name string, v json.RawMessage) {
 			if string(v) == "null" {
 				return
 			}
@@ -387,9 +513,6 @@ func decodeTags(r *events.GatewayRequest, raw json.RawMessage, l *errorList) {
 				*dst = s
 			}
 		})
-		if fatal != nil { // unreachable: the item came out of valid JSON
-			l.put(*fatal)
-		}
 		tags = append(tags, t)
 	}
 	if len(tags) > 0 {
