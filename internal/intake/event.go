@@ -12,7 +12,7 @@ import (
 	"time"
 
 	"github.com/vpngw/vpngw/events"
-	"github.com/vpngw/vpngw/internal/jsonstr"
+	"github.com/vpngw/vpngw/internal/jsonread"
 	"github.com/vpngw/vpngw/internal/request"
 	"github.com/vpngw/vpngw/internal/textcut"
 )
@@ -302,7 +302,7 @@ func readString(p *problems, attrs map[string]json.RawMessage, name string, requ
 		}
 		return "", false
 	}
-	s, ok := jsonstr.Unquote(raw)
+	s, ok := jsonread.Unquote(raw)
 	if !ok {
 		if err := json.Unmarshal(raw, &s); err != nil {
 			p.add(name, string(bytes.TrimSpace(raw)), allowed, "%s: %s; want %s", name, describeJSON(raw), allowed)
@@ -425,7 +425,7 @@ func extensionValue(raw json.RawMessage) (v string, present bool, bad string) {
 	case 'n':
 		return "", false, ""
 	case '"':
-		if s, ok := jsonstr.Unquote(raw); ok {
+		if s, ok := jsonread.Unquote(raw); ok {
 			return s, true, ""
 		}
 		var s string

@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+
+	"github.com/vpngw/vpngw/internal/jsonread"
 )
 
 // utf8BOM is skipped at the start of a payload or body: RFC 8259 lets a
@@ -28,17 +30,17 @@ func FromPayload(payload []byte) ([]Item, error) {
 	}
 	switch body[0] {
 	case '{':
-		// Decoding checks the whole payload as json.Valid does, so a
-		// payload that decodes is not checked a second time; one that
-		// does not is described by validJSON.
-		var m map[string]json.RawMessage
-		if json.Unmarshal(body, &m) != nil || m == nil {
-			if err := validJSON("payload", body); err != nil {
-				return nil, err
-			}
-			return []Item{withRaw(parseAnyObject(body, 0), body)}, nil
+		if jsonread.ValidObject(body) {
+			// Read in place: the members' values alias the payload, as
+			// the item's Raw does.
+			m := make(map[string]json.RawMessage)
+			jsonread.Members(body, func(name string, raw []byte) { m[name] = raw })
+			return []Item{withRaw(anyObject(m, 0), body)}, nil
 		}
-		return []Item{withRaw(anyObject(m, 0), body)}, nil
+		if err := validJSON("payload", body); err != nil {
+			return nil, err
+		}
+		return []Item{withRaw(parseAnyObject(body, 0), body)}, nil
 	case '[':
 		return parseArray("payload", body, true)
 	}

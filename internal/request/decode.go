@@ -13,7 +13,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/vpngw/vpngw/events"
-	"github.com/vpngw/vpngw/internal/jsonstr"
+	"github.com/vpngw/vpngw/internal/jsonread"
 )
 
 // DataField is the Field of a FieldError about the request data as a whole
@@ -132,7 +132,7 @@ func decode(data []byte) (r events.GatewayRequest, l *errorList, fatal bool) {
 	each := func(name string, raw json.RawMessage) {
 		decodeParameter(&r, name, raw, l)
 	}
-	if validObject(data) {
+	if jsonread.ValidObject(data) {
 		// Valid JSON, and an object: nothing can be fatal or trail it.
 		readValidObject(data, "", parameterNames, "a CreateVpnGateway parameter", l, each)
 		return r, l, false
@@ -235,106 +235,12 @@ func (o *objectMembers) member(name string, raw json.RawMessage) {
 	o.seen[name] = true
 }
 
-// validObject reports whether data is valid JSON whose value is an object.
-func validObject(data []byte) bool {
-	i := skipSpace(data, 0)
-	return i < len(data) && data[i] == '{' && json.Valid(data)
-}
-
-// readValidObject is readObject for data that validObject accepted: it
-// reads the members in place, with no json.Decoder, whose Token and Decode
-// allocate an error for every string and number they end (the scanner's
-// look past a top-level value), and gives each member's name as Token
-// would (unescaped) and its value as Decode into a json.RawMessage would
-// (the value's bytes, without the white space around them). raw aliases
-// data.
+// readValidObject is readObject for data that jsonread.ValidObject
+// accepted: it reads the members in place, with no json.Decoder (see
+// package jsonread).
 func readValidObject(data []byte, prefix string, known []string, what string, l *errorList, fn func(string, json.RawMessage)) {
 	o := objectMembers{prefix: prefix, known: known, what: what, l: l, fn: fn}
-	i := skipSpace(data, 0) + 1 // past '{'
-	for {
-		i = skipSpace(data, i)
-		switch data[i] {
-		case '}':
-			return
-		case ',':
-			i = skipSpace(data, i+1)
-		}
-		end := valueEnd(data, i)
-		nameRaw := data[i:end]
-		name, ok := jsonstr.Unquote(nameRaw)
-		if !ok {
-			_ = json.Unmarshal(nameRaw, &name) // cannot fail: a name of valid JSON
-		}
-		i = skipSpace(data, end) + 1 // past ':'
-		i = skipSpace(data, i)
-		end = valueEnd(data, i)
-		o.member(name, data[i:end:end])
-		i = end
-	}
-}
-
-// skipSpace returns the index of the first byte of data at or after i that
-// is not JSON white space.
-func skipSpace(data []byte, i int) int {
-	for i < len(data) {
-		switch data[i] {
-		case ' ', '\t', '\n', '\r':
-			i++
-		default:
-			return i
-		}
-	}
-	return i
-}
-
-// valueEnd returns the index just past the JSON value that starts at
-// data[i], in data that is valid JSON.
-func valueEnd(data []byte, i int) int {
-	switch data[i] {
-	case '"':
-		return stringEnd(data, i)
-	case '{', '[':
-		depth := 0
-		for i < len(data) {
-			switch data[i] {
-			case '"':
-				i = stringEnd(data, i)
-				continue
-			case '{', '[':
-				depth++
-			case '}', ']':
-				depth--
-				if depth == 0 {
-					return i + 1
-				}
-			}
-			i++
-		}
-		return i
-	}
-	// A number, true, false or null.
-	for i < len(data) {
-		switch data[i] {
-		case ',', '}', ']', ' ', '\t', '\n', '\r':
-			return i
-		}
-		i++
-	}
-	return i
-}
-
-// stringEnd returns the index just past the JSON string that starts at
-// data[i] (its opening quote), in data that is valid JSON.
-func stringEnd(data []byte, i int) int {
-	for i++; i < len(data); i++ {
-		switch data[i] {
-		case '\\':
-			i++ // the escaped byte (a \u escape goes on in hex digits)
-		case '"':
-			return i + 1
-		}
-	}
-	return i
+	jsonread.Members(data, func(name string, raw []byte) { o.member(name, raw) })
 }
 
 // decodeParameter stores the member name into r, or says why it cannot.
@@ -386,7 +292,7 @@ func decodeParameter(r *events.GatewayRequest, name string, raw json.RawMessage,
 // decodeString decodes raw, the value of field, as a string; when it is
 // not one, it puts the problem in l and ok is false.
 func decodeString(l *errorList, field string, raw json.RawMessage) (s string, ok bool) {
-	if s, ok := jsonstr.Unquote(raw); ok {
+	if s, ok := jsonread.Unquote(raw); ok {
 		return s, true
 	}
 	// A failed Unmarshal is unreachable for data the decoder already

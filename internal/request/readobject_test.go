@@ -6,6 +6,8 @@ import (
 	"io"
 	"reflect"
 	"testing"
+
+	"github.com/vpngw/vpngw/internal/jsonread"
 )
 
 // member is one call of readObject's fn.
@@ -62,7 +64,7 @@ func FuzzReadValidObject(f *testing.F) {
 		f.Add([]byte(s))
 	}
 	f.Fuzz(func(t *testing.T, data []byte) {
-		if validObject(data) {
+		if jsonread.ValidObject(data) {
 			checkSameRead(t, data)
 		}
 	})
@@ -70,8 +72,8 @@ func FuzzReadValidObject(f *testing.F) {
 
 func checkSameRead(t *testing.T, data []byte) {
 	t.Helper()
-	if !validObject(data) {
-		t.Fatalf("validObject(%q) = false", data)
+	if !jsonread.ValidObject(data) {
+		t.Fatalf("jsonread.ValidObject(%q) = false", data)
 	}
 	for _, known := range [][]string{parameterNames, tagMembers} {
 		stream, valid, se, ve := readBoth(t, data, known)
@@ -85,13 +87,13 @@ func checkSameRead(t *testing.T, data []byte) {
 }
 
 // validObject takes objects only, and only valid JSON.
-func TestValidObject(t *testing.T) {
+func TestJSONReadValidObject(t *testing.T) {
 	for s, want := range map[string]bool{
 		`{}`: true, ` {"a":1} `: true, `[]`: false, `"{}"`: false, `{"a":1}{}`: false,
 		`{"a":}`: false, ``: false, ` `: false, "\xef\xbb\xbf{}": false, `{"a":1`: false,
 	} {
-		if got := validObject([]byte(s)); got != want {
-			t.Errorf("validObject(%q) = %v, want %v", s, got, want)
+		if got := jsonread.ValidObject([]byte(s)); got != want {
+			t.Errorf("jsonread.ValidObject(%q) = %v, want %v", s, got, want)
 		}
 	}
 }
