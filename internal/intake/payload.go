@@ -34,7 +34,7 @@ func FromPayload(payload []byte) ([]Item, error) {
 			// Read in place: the members' values alias the payload, as
 			// the item's Raw does.
 			m := make(map[string]json.RawMessage)
-			jsonread.Members(body, func(name string, raw []byte) { m[name] = raw })
+			jsonread.Members(body, func(name, raw []byte) { m[string(name)] = raw })
 			return []Item{withRaw(anyObject(m, 0), body)}, nil
 		}
 		if err := validJSON("payload", body); err != nil {

@@ -20,24 +20,33 @@ import (
 // for anything else (escapes, invalid UTF-8, not a string, surrounding
 // white space), which the caller then decodes with encoding/json as before.
 func Unquote(raw []byte) (s string, ok bool) {
-	if len(raw) < 2 || raw[0] != '"' || raw[len(raw)-1] != '"' {
+	in, ok := unquoted(raw)
+	if !ok {
 		return "", false
+	}
+	return string(in), true
+}
+
+// unquoted is Unquote's value as a slice of raw.
+func unquoted(raw []byte) ([]byte, bool) {
+	if len(raw) < 2 || raw[0] != '"' || raw[len(raw)-1] != '"' {
+		return nil, false
 	}
 	in := raw[1 : len(raw)-1]
 	ascii := true
 	for _, c := range in {
 		switch {
 		case c < 0x20, c == '"', c == '\\':
-			return "", false
+			return nil, false
 		case c >= utf8.RuneSelf:
 			ascii = false
 		}
 	}
 	if !ascii && !utf8.Valid(in) {
 		// encoding/json replaces each invalid byte with U+FFFD.
-		return "", false
+		return nil, false
 	}
-	return string(in), true
+	return in, true
 }
 
 // ValidObject reports whether data is valid JSON whose value is an object.
@@ -50,8 +59,9 @@ func ValidObject(data []byte) bool {
 // that ValidObject accepted: name as json.Decoder's Token gives it
 // (unescaped, as json.Unmarshal would), raw as Decode into a
 // json.RawMessage gives it (the value's bytes, without the white space
-// around them). raw aliases data, with no room to append into it.
-func Members(data []byte, fn func(name string, raw []byte)) {
+// around them). Both alias data (name only while fn runs), with no room to
+// append into them: a caller that keeps name copies it (string(name)).
+func Members(data []byte, fn func(name, raw []byte)) {
 	i := skipSpace(data, 0) + 1 // past '{'
 	for {
 		i = skipSpace(data, i)
@@ -63,14 +73,35 @@ func Members(data []byte, fn func(name string, raw []byte)) {
 		}
 		end := valueEnd(data, i)
 		nameRaw := data[i:end]
-		name, ok := Unquote(nameRaw)
+		name, ok := unquoted(nameRaw)
 		if !ok {
-			_ = json.Unmarshal(nameRaw, &name) // cannot fail: a name of valid JSON
+			var s string
+			_ = json.Unmarshal(nameRaw, &s) // cannot fail: a name of valid JSON
+			name = []byte(s)
 		}
 		i = skipSpace(data, end) + 1 // past ':'
 		i = skipSpace(data, i)
 		end = valueEnd(data, i)
-		fn(name, data[i:end:end])
+		fn(name[:len(name):len(name)], data[i:end:end])
+		i = end
+	}
+}
+
+// Elements calls fn with each element of the JSON array raw, in order, as
+// json.Unmarshal into []json.RawMessage gives them, for raw that is valid
+// JSON and starts with '['. Each element aliases raw.
+func Elements(raw []byte, fn func(elem []byte)) {
+	i := 1 // past '['
+	for {
+		i = skipSpace(raw, i)
+		switch raw[i] {
+		case ']':
+			return
+		case ',':
+			i = skipSpace(raw, i+1)
+		}
+		end := valueEnd(raw, i)
+		fn(raw[i:end:end])
 		i = end
 	}
 }

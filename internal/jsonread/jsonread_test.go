@@ -111,8 +111,33 @@ func sameMembers(t *testing.T, data []byte) {
 		t.Fatalf("json.Unmarshal(%q): %v", data, err)
 	}
 	got := map[string]json.RawMessage{}
-	jsonread.Members(data, func(name string, raw []byte) { got[name] = raw })
+	jsonread.Members(data, func(name, raw []byte) { got[string(name)] = raw })
 	if !reflect.DeepEqual(got, want) {
 		t.Fatalf("Members(%q) = %q, json.Unmarshal %q", data, got, want)
 	}
+}
+
+// Elements gives each element of an array as json.Unmarshal into
+// []json.RawMessage does.
+func FuzzElements(f *testing.F) {
+	for _, s := range []string{`[]`, `[ ]`, `[1, "a]", {"b":[2,3]} ,null,[[]]]`, "[\t\r\n1\r]"} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		if len(data) == 0 || data[0] != '[' || !json.Valid(data) {
+			return
+		}
+		var want []json.RawMessage
+		if err := json.Unmarshal(data, &want); err != nil {
+			t.Fatal(err)
+		}
+		got := []json.RawMessage{}
+		jsonread.Elements(data, func(e []byte) { got = append(got, e) })
+		if len(want) == 0 && len(got) == 0 {
+			return
+		}
+		if !reflect.DeepEqual(got, want) {
+			t.Fatalf("Elements(%q) = %q, json.Unmarshal %q", data, got, want)
+		}
+	})
 }

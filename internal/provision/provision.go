@@ -758,8 +758,8 @@ func (s *Service) create(ctx context.Context, log *slog.Logger, id request.Ident
 		return s.deleteGateway(ctx, log, id, rec)
 	}
 	ctx = actingFor(ctx, rec.Caller)
-	var req events.GatewayRequest
-	if err := json.Unmarshal(rec.Params, &req); err != nil {
+	req, err := decodeParams(rec.Params)
+	if err != nil {
 		return Result{}, fmt.Errorf("decode recorded request %s: %w", rec.Key, err)
 	}
 	callCtx, cancel := s.callContext(ctx)

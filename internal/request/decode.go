@@ -240,7 +240,7 @@ func (o *objectMembers) member(name string, raw json.RawMessage) {
 // package jsonread).
 func readValidObject(data []byte, prefix string, known []string, what string, l *errorList, fn func(string, json.RawMessage)) {
 	o := objectMembers{prefix: prefix, known: known, what: what, l: l, fn: fn}
-	jsonread.Members(data, func(name string, raw []byte) { o.member(name, raw) })
+	jsonread.Members(data, func(name, raw []byte) { o.member(string(name), raw) })
 }
 
 // decodeParameter stores the member name into r, or says why it cannot.
