@@ -249,10 +249,16 @@ func (s *Service) HandleAll(ctx context.Context, in []Input) ([]Result, error) {
 	base := len(results)
 	results = append(results, make([]Result, len(flat))...)
 	errs = append(errs, make([]error, len(flat))...)
-	ord := newOrder(flat)
 	pend := &pending{}
+	var ord *order
+	if len(flat) > 1 {
+		// One request waits for no other: its turn stays nil.
+		ord = newOrder(flat)
+	}
 	for i := range flat {
-		flat[i].turn = ord.turn(i)
+		if ord != nil {
+			flat[i].turn = ord.turn(i)
+		}
 		flat[i].pend, flat[i].at = pend, i
 	}
 	held := s.holdBatches(ctx, flat, hold)
