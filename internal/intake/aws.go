@@ -49,6 +49,12 @@ func parseAnyObject(raw []byte, index int) Item {
 	if json.Unmarshal(raw, &m) != nil || m == nil {
 		return parseObject(raw, index)
 	}
+	return anyObject(m, index)
+}
+
+// anyObject is parseAnyObject for the members m of an object already
+// decoded.
+func anyObject(m map[string]json.RawMessage, index int) Item {
 	if isAWSEvent(m) {
 		return buildAWS(m, index)
 	}

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/vpngw/vpngw/events"
+	"github.com/vpngw/vpngw/internal/jsonread"
 	"github.com/vpngw/vpngw/internal/request"
 	"github.com/vpngw/vpngw/internal/textcut"
 )
@@ -301,10 +302,12 @@ func readString(p *problems, attrs map[string]json.RawMessage, name string, requ
 		}
 		return "", false
 	}
-	var s string
-	if err := json.Unmarshal(raw, &s); err != nil {
-		p.add(name, string(bytes.TrimSpace(raw)), allowed, "%s: %s; want %s", name, describeJSON(raw), allowed)
-		return "", false
+	s, ok := jsonread.Unquote(raw)
+	if !ok {
+		if err := json.Unmarshal(raw, &s); err != nil {
+			p.add(name, string(bytes.TrimSpace(raw)), allowed, "%s: %s; want %s", name, describeJSON(raw), allowed)
+			return "", false
+		}
 	}
 	if required && s == "" {
 		p.add(name, "", allowed, "%s: empty; want %s", name, allowed)
@@ -366,9 +369,10 @@ func dataFromJSON(p *problems, attrs map[string]json.RawMessage) []byte {
 				"%s: invalid base64 (%v); want standard base64 (RFC 4648) holding %s", memberDataBase64, err, wantData)
 			return nil
 		}
-		return objectData(p, memberDataBase64, decoded)
+		return objectData(p, memberDataBase64, decoded, false)
 	case hasData:
-		return objectData(p, memberData, data)
+		// A member of an object that decoded is valid JSON already.
+		return objectData(p, memberData, data, true)
 	}
 	p.add(memberData, "", wantData, "%s: missing; want %s", memberData, wantData)
 	return nil
@@ -380,15 +384,16 @@ func dataFromBody(p *problems, body []byte) []byte {
 		p.add(memberData, "", wantData, "%s: the body is empty; want %s", memberData, wantData)
 		return nil
 	}
-	return objectData(p, memberData, body)
+	return objectData(p, memberData, body, false)
 }
 
 // objectData checks that raw is the JSON text of an object, unwrapping one
 // level of JSON string (see the package documentation), and returns the
-// object's bytes, trimmed and copied.
-func objectData(p *problems, field string, raw []byte) []byte {
+// object's bytes, trimmed and copied. valid says that raw is known to be
+// JSON, which is then not checked again.
+func objectData(p *problems, field string, raw []byte, valid bool) []byte {
 	raw = bytes.TrimSpace(raw)
-	if !json.Valid(raw) {
+	if !valid && !json.Valid(raw) {
 		p.add(field, "", wantData, "%s: %s; want %s", field, describeJSON(raw), wantData)
 		return nil
 	}
@@ -420,6 +425,9 @@ func extensionValue(raw json.RawMessage) (v string, present bool, bad string) {
 	case 'n':
 		return "", false, ""
 	case '"':
+		if s, ok := jsonread.Unquote(raw); ok {
+			return s, true, ""
+		}
 		var s string
 		if err := json.Unmarshal(raw, &s); err != nil {
 			return "", false, "not a valid JSON string"

@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+
+	"github.com/vpngw/vpngw/internal/jsonread"
 )
 
 // utf8BOM is skipped at the start of a payload or body: RFC 8259 lets a
@@ -28,6 +30,13 @@ func FromPayload(payload []byte) ([]Item, error) {
 	}
 	switch body[0] {
 	case '{':
+		if jsonread.ValidObject(body) {
+			// Read in place: the members' values alias the payload, as
+			// the item's Raw does.
+			m := make(map[string]json.RawMessage)
+			jsonread.Members(body, func(name, raw []byte) { m[string(name)] = raw })
+			return []Item{withRaw(anyObject(m, 0), body)}, nil
+		}
 		if err := validJSON("payload", body); err != nil {
 			return nil, err
 		}

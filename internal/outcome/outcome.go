@@ -17,9 +17,18 @@ import (
 // ID is the CloudEvent id of the outcome of type typ for the request with
 // key: a UUID-shaped digest, so it is the same however often it is computed.
 func ID(requestKey, typ string) string {
-	sum := sha256.Sum256([]byte(requestKey + "\n" + typ))
-	h := hex.EncodeToString(sum[:16])
-	return h[0:8] + "-" + h[8:12] + "-" + h[12:16] + "-" + h[16:20] + "-" + h[20:32]
+	var in [160]byte // on the stack for the keys vpngw makes
+	sum := sha256.Sum256(append(append(append(in[:0], requestKey...), '\n'), typ...))
+	var h [32]byte
+	hex.Encode(h[:], sum[:16])
+	var id [36]byte
+	copy(id[0:8], h[0:8])
+	copy(id[9:13], h[8:12])
+	copy(id[14:18], h[12:16])
+	copy(id[19:23], h[16:20])
+	copy(id[24:36], h[20:32])
+	id[8], id[13], id[18], id[23] = '-', '-', '-', '-'
+	return string(id[:])
 }
 
 // Meta is what every outcome carries besides its data.

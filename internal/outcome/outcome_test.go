@@ -1,6 +1,8 @@
 package outcome_test
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"strings"
@@ -170,5 +172,25 @@ func TestNewRefusesAnEventOverTheBound(t *testing.T) {
 	_, err := outcome.New(events.TypeAccepted, outcome.Meta{RequestKey: "k", Time: time.Now()}, data)
 	if err == nil || !strings.Contains(err.Error(), "MaxOutcomeBytes") {
 		t.Fatalf("an event over the bound: err %v, want one naming MaxOutcomeBytes", err)
+	}
+}
+
+// ID is the UUID-shaped digest it always was: the first 16 bytes of
+// SHA-256 of key, a newline and the type, in hex, dashed 8-4-4-4-12.
+func TestIDIsTheDigestItWas(t *testing.T) {
+	for _, c := range []struct{ key, typ string }{{"k", "t"}, {"", ""}, {"src\x00id", "io.vpngw.gateway.accepted/2"}} {
+		sum := sha256.Sum256([]byte(c.key + "\n" + c.typ))
+		h := hex.EncodeToString(sum[:16])
+		want := h[0:8] + "-" + h[8:12] + "-" + h[12:16] + "-" + h[16:20] + "-" + h[20:32]
+		if got := outcome.ID(c.key, c.typ); got != want {
+			t.Errorf("ID(%q, %q) = %s, want %s", c.key, c.typ, got, want)
+		}
+	}
+}
+
+func BenchmarkID(b *testing.B) {
+	b.ReportAllocs()
+	for b.Loop() {
+		_ = outcome.ID("acs:eventbridge:cn-hangzhou:123:/custom/vpngw\x00bench-1-1", "io.vpngw.gateway.accepted")
 	}
 }

@@ -249,10 +249,16 @@ func (s *Service) HandleAll(ctx context.Context, in []Input) ([]Result, error) {
 	base := len(results)
 	results = append(results, make([]Result, len(flat))...)
 	errs = append(errs, make([]error, len(flat))...)
-	ord := newOrder(flat)
 	pend := &pending{}
+	var ord *order
+	if len(flat) > 1 {
+		// One request waits for no other: its turn stays nil.
+		ord = newOrder(flat)
+	}
 	for i := range flat {
-		flat[i].turn = ord.turn(i)
+		if ord != nil {
+			flat[i].turn = ord.turn(i)
+		}
 		flat[i].pend, flat[i].at = pend, i
 	}
 	held := s.holdBatches(ctx, flat, hold)
@@ -758,8 +764,8 @@ func (s *Service) create(ctx context.Context, log *slog.Logger, id request.Ident
 		return s.deleteGateway(ctx, log, id, rec)
 	}
 	ctx = actingFor(ctx, rec.Caller)
-	var req events.GatewayRequest
-	if err := json.Unmarshal(rec.Params, &req); err != nil {
+	req, err := decodeParams(rec.Params)
+	if err != nil {
 		return Result{}, fmt.Errorf("decode recorded request %s: %w", rec.Key, err)
 	}
 	callCtx, cancel := s.callContext(ctx)

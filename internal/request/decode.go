@@ -13,6 +13,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/vpngw/vpngw/events"
+	"github.com/vpngw/vpngw/internal/jsonread"
 )
 
 // DataField is the Field of a FieldError about the request data as a whole
@@ -128,12 +129,18 @@ func decode(data []byte) (r events.GatewayRequest, l *errorList, fatal bool) {
 		})
 		return r, l, true
 	}
+	each := func(name string, raw json.RawMessage) {
+		decodeParameter(&r, name, raw, l)
+	}
+	if jsonread.ValidObject(data) {
+		// Valid JSON, and an object: nothing can be fatal or trail it.
+		readValidObject(data, "", parameterNames, "a CreateVpnGateway parameter", l, each)
+		return r, l, false
+	}
 	dec := json.NewDecoder(bytes.NewReader(data))
 	dec.UseNumber()
 
-	if fe := readObject(dec, "", parameterNames, "a CreateVpnGateway parameter", l, func(name string, raw json.RawMessage) {
-		decodeParameter(&r, name, raw, l)
-	}); fe != nil {
+	if fe := readObject(dec, "", parameterNames, "a CreateVpnGateway parameter", l, each); fe != nil {
 		l.addFirst(*fe)
 		return r, l, true
 	}
@@ -169,7 +176,7 @@ func readObject(dec *json.Decoder, prefix string, known []string, what string, l
 			Message: "request data must be a JSON object of CreateVpnGateway parameters, not " + kindOfToken(tok),
 		}
 	}
-	seen := make(map[string]bool)
+	o := objectMembers{prefix: prefix, known: known, what: what, l: l, fn: fn}
 	for dec.More() {
 		tok, err := dec.Token()
 		if err != nil {
@@ -180,33 +187,60 @@ func readObject(dec *json.Decoder, prefix string, known []string, what string, l
 		if err := dec.Decode(&raw); err != nil {
 			return syntaxError(err, dec)
 		}
-		field := prefix + displayName(name)
-		switch {
-		case seen[name] && l.full():
-			l.omit(field)
-		case seen[name]:
-			l.put(events.FieldError{
-				Field:   field,
-				Value:   clip(string(raw)),
-				Allowed: "each parameter at most once",
-				Message: fmt.Sprintf("%s is given more than once; give each parameter once", field),
-			})
-		case !contains(known, name):
-			if l.full() {
-				// Past the cap only the field counts: no "did you mean".
-				l.omit(field)
-			} else {
-				l.put(unknownField(prefix, name, known, what))
-			}
-		default:
-			fn(name, raw)
-		}
-		seen[name] = true
+		o.member(name, raw)
 	}
 	if _, err := dec.Token(); err != nil { // the closing brace
 		return syntaxError(err, dec)
 	}
 	return nil
+}
+
+// objectMembers is what readObject and readValidObject do with each
+// member they read.
+type objectMembers struct {
+	prefix string
+	known  []string
+	what   string
+	l      *errorList
+	fn     func(string, json.RawMessage)
+	seen   map[string]bool
+}
+
+func (o *objectMembers) member(name string, raw json.RawMessage) {
+	l := o.l
+	field := o.prefix + displayName(name)
+	switch {
+	case o.seen[name] && l.full():
+		l.omit(field)
+	case o.seen[name]:
+		l.put(events.FieldError{
+			Field:   field,
+			Value:   clip(string(raw)),
+			Allowed: "each parameter at most once",
+			Message: fmt.Sprintf("%s is given more than once; give each parameter once", field),
+		})
+	case !contains(o.known, name):
+		if l.full() {
+			// Past the cap only the field counts: no "did you mean".
+			l.omit(field)
+		} else {
+			l.put(unknownField(o.prefix, name, o.known, o.what))
+		}
+	default:
+		o.fn(name, raw)
+	}
+	if o.seen == nil {
+		o.seen = make(map[string]bool)
+	}
+	o.seen[name] = true
+}
+
+// readValidObject is readObject for data that jsonread.ValidObject
+// accepted: it reads the members in place, with no json.Decoder (see
+// package jsonread).
+func readValidObject(data []byte, prefix string, known []string, what string, l *errorList, fn func(string, json.RawMessage)) {
+	o := objectMembers{prefix: prefix, known: known, what: what, l: l, fn: fn}
+	jsonread.Members(data, func(name, raw []byte) { o.member(string(name), raw) })
 }
 
 // decodeParameter stores the member name into r, or says why it cannot.
@@ -258,6 +292,9 @@ func decodeParameter(r *events.GatewayRequest, name string, raw json.RawMessage,
 // decodeString decodes raw, the value of field, as a string; when it is
 // not one, it puts the problem in l and ok is false.
 func decodeString(l *errorList, field string, raw json.RawMessage) (s string, ok bool) {
+	if s, ok := jsonread.Unquote(raw); ok {
+		return s, true
+	}
 	// A failed Unmarshal is unreachable for data the decoder already
 	// accepted as a string.
 	if raw[0] != '"' || json.Unmarshal(raw, &s) != nil {
@@ -369,9 +406,8 @@ func decodeTags(r *events.GatewayRequest, raw json.RawMessage, l *errorList) {
 			continue
 		}
 		var t events.Tag
-		dec := json.NewDecoder(bytes.NewReader(item))
-		dec.UseNumber()
-		fatal := readObject(dec, prefix+".", tagMembers, "a tag member", l, func(name string, v json.RawMessage) {
+		// The item came out of valid JSON, and it is an object.
+		readValidObject(item, prefix+".", tagMembers, "a tag member", l, func(name string, v json.RawMessage) {
 			if string(v) == "null" {
 				return
 			}
@@ -383,9 +419,6 @@ func decodeTags(r *events.GatewayRequest, raw json.RawMessage, l *errorList) {
 				*dst = s
 			}
 		})
-		if fatal != nil { // unreachable: the item came out of valid JSON
-			l.put(*fatal)
-		}
 		tags = append(tags, t)
 	}
 	if len(tags) > 0 {

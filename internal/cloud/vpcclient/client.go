@@ -218,7 +218,7 @@ const maxPooled = 16
 // jittered exponential backoff while the context allows, and decodes the JSON
 // answer into out. Every attempt sends the same params, so an idempotency
 // token in them is reused.
-func (c *Client) call(ctx context.Context, region, action string, params map[string]string, out any) (string, error) {
+func (c *Client) call(ctx context.Context, region, action string, params map[string]string, out any) error {
 	var last *cloud.Error
 	key := region + "/" + action
 	configured := c.cfg.Rates[action]
@@ -227,7 +227,7 @@ func (c *Client) call(ctx context.Context, region, action string, params map[str
 		if err != nil {
 			if ce := (*cloud.Error)(nil); errors.As(err, &ce) {
 				ce.Action = action
-				return "", ce
+				return ce
 			}
 			e := c.giveUp(action, last, err)
 			// Nothing of this call reached the API when no attempt
@@ -235,19 +235,19 @@ func (c *Client) call(ctx context.Context, region, action string, params map[str
 			if ce := (*cloud.Error)(nil); errors.As(e, &ce) && last == nil {
 				ce.Unsent = true
 			}
-			return "", e
+			return e
 		}
 		started := time.Now()
 		body, err := c.once(ctx, region, action, params)
 		if err == nil {
 			c.learn.sent(key, started)
 			if err := json.Unmarshal(body, out); err != nil {
-				return "", &cloud.Error{Action: action, Kind: cloud.Transient, Code: "BadResponse", Message: "decode answer: " + err.Error()}
+				return &cloud.Error{Action: action, Kind: cloud.Transient, Code: "BadResponse", Message: "decode answer: " + err.Error()}
 			}
-			return string(body), nil
+			return nil
 		}
 		if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
-			return "", c.giveUp(action, last, err)
+			return c.giveUp(action, last, err)
 		}
 		if !errors.As(err, &last) {
 			last = classify(action, err, cloud.Credentials{})
@@ -264,7 +264,7 @@ func (c *Client) call(ctx context.Context, region, action string, params map[str
 		// An operator fault does not pass while the call waits: the
 		// credentials stay what they are until someone changes them.
 		if last.Kind == cloud.Permanent || last.Kind == cloud.Operator || attempt == c.cfg.MaxAttempts {
-			return "", last
+			return last
 		}
 		wait := c.backoff(attempt)
 		if last.RetryAfter > wait {
@@ -273,13 +273,13 @@ func (c *Client) call(ctx context.Context, region, action string, params map[str
 		if dl, ok := ctx.Deadline(); ok && time.Until(dl) < wait {
 			// Waiting would outlast the invocation: hand the failure back now
 			// so that the caller can record it while there is time.
-			return "", last
+			return last
 		}
 		if err := pause.For(ctx, wait); err != nil {
-			return "", c.giveUp(action, last, err)
+			return c.giveUp(action, last, err)
 		}
 	}
-	return "", last
+	return last
 }
 
 // start waits until a call under key may start: after the end of a window
@@ -359,12 +359,16 @@ func (c *Client) once(ctx context.Context, region, action string, params map[str
 	}
 	req.SetConnectTimeout(min(timeout, 5*time.Second))
 	req.SetReadTimeout(timeout)
-	req.QueryParams["RegionId"] = region
 	// The generated SDK requests send every parameter in the query
-	// (position:"Query"); so does this.
+	// (position:"Query"); so does this. The SDK adds its own (Action,
+	// Version, Timestamp, the signature's) to the same map: it is made
+	// large enough for them all at once, not grown step by step.
+	qp := make(map[string]string, len(params)+sdkQueryParams)
+	qp["RegionId"] = region
 	for k, v := range params {
-		req.QueryParams[k] = v
+		qp[k] = v
 	}
+	req.QueryParams = qp
 	type result struct {
 		body []byte
 		err  error
@@ -390,6 +394,12 @@ func (c *Client) once(ctx context.Context, region, action string, params map[str
 	}
 }
 
+// sdkQueryParams is how many query parameters the SDK adds to a call's own
+// to sign it (Format, Version, Action, Timestamp, SignatureMethod,
+// SignatureType, SignatureVersion, SignatureNonce, AccessKeyId,
+// SecurityToken, Signature), with room to spare.
+const sdkQueryParams = 12
+
 // CreateResult is what CreateVpnGateway answers.
 type CreateResult struct {
 	VpnGatewayID string
@@ -408,7 +418,7 @@ func (c *Client) CreateVpnGateway(ctx context.Context, r events.GatewayRequest, 
 		OrderId      json.Number
 		RequestId    string
 	}
-	if _, err := c.call(ctx, r.RegionId, ActionCreateVpnGateway, p, &out); err != nil {
+	if err := c.call(ctx, r.RegionId, ActionCreateVpnGateway, p, &out); err != nil {
 		return CreateResult{}, err
 	}
 	res := CreateResult{VpnGatewayID: out.VpnGatewayId, Name: out.Name, RequestID: out.RequestId}

@@ -25,7 +25,7 @@ func request() events.GatewayRequest {
 	}
 }
 
-func newClient(t *testing.T, api *vpcsim.Server, cfg vpcclient.Config) *vpcclient.Client {
+func newClient(t testing.TB, api *vpcsim.Server, cfg vpcclient.Config) *vpcclient.Client {
 	t.Helper()
 	srv := httptest.NewServer(api)
 	t.Cleanup(srv.Close)

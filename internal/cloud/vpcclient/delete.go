@@ -10,7 +10,7 @@ import "context"
 func (c *Client) DeleteVpnGateway(ctx context.Context, region, id, clientToken string) (string, error) {
 	p := map[string]string{"VpnGatewayId": id, "ClientToken": clientToken}
 	var out struct{ RequestId string }
-	if _, err := c.call(ctx, region, ActionDeleteVpnGateway, p, &out); err != nil {
+	if err := c.call(ctx, region, ActionDeleteVpnGateway, p, &out); err != nil {
 		return "", err
 	}
 	return out.RequestId, nil

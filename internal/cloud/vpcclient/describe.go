@@ -34,7 +34,7 @@ func (c *Client) DescribeVpnGateways(ctx context.Context, region string, f cloud
 		PageSize    int
 		VpnGateways struct{ VpnGateway []cloud.Gateway }
 	}
-	if _, err := c.call(ctx, region, ActionDescribeVpnGateways, p, &out); err != nil {
+	if err := c.call(ctx, region, ActionDescribeVpnGateways, p, &out); err != nil {
 		return cloud.Page{}, err
 	}
 	page := cloud.Page{Gateways: out.VpnGateways.VpnGateway, TotalCount: out.TotalCount, PageNumber: out.PageNumber, PageSize: out.PageSize, RequestID: out.RequestId}
