@@ -13,6 +13,8 @@ import (
 	"time"
 
 	"github.com/vpngw/vpngw/events"
+	"github.com/vpngw/vpngw/internal/chatreply"
+	"github.com/vpngw/vpngw/internal/outbox"
 	"github.com/vpngw/vpngw/internal/outgoing"
 	"github.com/vpngw/vpngw/internal/provision"
 	"github.com/vpngw/vpngw/internal/request"
@@ -360,5 +362,43 @@ func TestPostgresNewRequestProvisionIsTwoRoundTrips(t *testing.T) {
 	h, err := s.History(ctx, request.Identity{Source: "src-trips", EventID: "new"}.Key())
 	if err != nil || len(h) != 2 || h[0].State != store.Received || h[1].State != store.Pending {
 		t.Errorf("history = %+v, %v, want received then pending", h, err)
+	}
+}
+
+// A drain after one request, of the sinks every deployment has (the queue
+// and the chat replies), is two round trips on PostgreSQL: the outbox
+// read, which brings each event's chat reply address with it, and the one
+// mark. The chat replies' sink read the address of each event's request
+// again (three).
+func TestPostgresDrainWithChatRepliesIsTwoRoundTrips(t *testing.T) {
+	ctx := context.Background()
+	w, s := migratedThroughWire(t)
+	var published atomic.Int64
+	queue := outbox.PublisherFunc(func(context.Context, outgoing.Event) error { published.Add(1); return nil })
+	d, err := outbox.NewSinks(s, []outbox.Sink{{Name: store.FirstSink, Pub: queue},
+		{Name: chatreply.SinkName, Pub: chatreply.New(s, chatreply.Config{}), Every: true}}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	drain := func(key string) int {
+		t.Helper()
+		r := store.Request{Key: key, Source: "src", EventID: key, ClientToken: "t", RegionID: "cn-hangzhou"}
+		if _, _, err := s.Insert(ctx, r, []store.Event{{Event: outgoing.Event{ID: "ev-" + key, Type: "io.vpngw.test"}}}); err != nil {
+			t.Fatal(err)
+		}
+		_, before := w.took()
+		rep, err := d.Drain(ctx)
+		if err != nil || rep.Published != 1 {
+			t.Fatalf("Drain = %+v, %v, want the one event published to the queue", rep, err)
+		}
+		_, after := w.took()
+		return after - before
+	}
+	drain("k1") // prepares the statements
+	if n := drain("k2"); n != 2 {
+		t.Errorf("the drain took %d round trips, want 2", n)
+	}
+	if got, err := s.UnsentForEach(ctx, []string{store.FirstSink, chatreply.SinkName}, 100); err != nil || got.Read != 0 {
+		t.Errorf("UnsentForEach after the drains = %+v, %v, want nothing unsettled", got, err)
 	}
 }
