@@ -516,8 +516,8 @@ func (s *Service) record(ctx context.Context, in Input) (rec store.Request, id r
 		var qe *store.QuotaError
 		if !errors.As(err, &qe) {
 			// A record refused, or not taken, may be one the store holds
-			// already (a value it refuses is refused before the key is
-			// found taken): that record answers, as the read did.
+			// already (a backend may refuse a value before it finds the
+			// key taken): that record answers, as the read did.
 			if got, ok := s.recordedBefore(ctx, key, found); ok {
 				return found(got)
 			}
