@@ -504,6 +504,17 @@ func (s *Service) record(ctx context.Context, in Input) (rec store.Request, id r
 	// deliveries on other instances) each count the others.
 	quota := quotaOf(decision, now)
 	if !quota.Zero() {
+		// A request under a quota is still read first: its record is a
+		// transaction that holds its source's quota lock (InsertWithin),
+		// which a redelivery (the items of a batch delivered again) would
+		// otherwise take, one item after another, where a read answers.
+		got, gerr := s.store.Get(ctx, key)
+		if gerr == nil {
+			return found(got)
+		}
+		if !errors.Is(gerr, store.ErrNotFound) {
+			return rec, id, retry, false, fmt.Errorf("read request %s: %w", key, gerr)
+		}
 		in.turn.wait()
 		if in.pend != nil {
 			// The earlier requests of the source are counted recorded.
