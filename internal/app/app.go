@@ -174,7 +174,8 @@ func build(ctx context.Context, c Config, log *slog.Logger, opts ...Option) (_ *
 	// Chat replies are a destination of every drain, so that whichever
 	// function drains an outcome (provision, webhook, reconcile) posts it
 	// to the request's conversation; an outcome of a request no chat made
-	// is delivered to it at the cost of one read.
+	// is delivered to it at no read of its own (the outbox read brings
+	// each event's reply address).
 	sinks = append(sinks, outbox.Sink{Name: chatreply.SinkName, Pub: chatreply.New(a.Store, chatConfig(c, o.clock)), Every: true})
 	a.Outbox, err = outbox.NewSinks(a.Store, sinks, log, outbox.WithClock(o.clock))
 	if err != nil {

@@ -157,6 +157,25 @@ func (p *Publisher) Publish(ctx context.Context, e outgoing.Event) error {
 	if !ok {
 		return outbox.ErrNotAddressed
 	}
+	return p.publish(ctx, e, r)
+}
+
+// PublishStored implements outbox.StoredPublisher: the reply address the
+// outbox read brought with the event is posted to as Publish would post to
+// the one it reads, and an event whose read brought none is read for as
+// Publish does.
+func (p *Publisher) PublishStored(ctx context.Context, e store.Event) error {
+	if !e.ReplyRead {
+		return p.Publish(ctx, e.Event)
+	}
+	if e.Event.Key == "" || e.Reply == nil {
+		return outbox.ErrNotAddressed
+	}
+	return p.publish(ctx, e.Event, *e.Reply)
+}
+
+// publish posts the outcome e to r, its request's conversation.
+func (p *Publisher) publish(ctx context.Context, e outgoing.Event, r store.ChatReply) error {
 	m, ok, err := render(e.Body, r.CreatedAt)
 	if err != nil {
 		return refused("%v", err)

@@ -78,6 +78,15 @@ type Publisher interface {
 	Publish(ctx context.Context, e outgoing.Event) error
 }
 
+// StoredPublisher is a Publisher that takes an event as the store read it,
+// with what the read brought beside it (its request's chat reply address,
+// store.Event.Reply), so that it need not read that again: the drain hands
+// it each event so. e.Event.Key is set as Publish's would be.
+type StoredPublisher interface {
+	Publisher
+	PublishStored(ctx context.Context, e store.Event) error
+}
+
 // PublisherFunc adapts a function to Publisher.
 type PublisherFunc func(ctx context.Context, e outgoing.Event) error
 
@@ -399,6 +408,12 @@ func (d *Drainer) drainSink(ctx context.Context, k *sinkState, first *firstBatch
 		var sent []int64
 		var perr error
 		published := 0
+		stored, _ := k.Pub.(StoredPublisher)
+		// offered holds the requests an event of this read was offered
+		// for: publishing it may change what was read beside their later
+		// events (a chat reply address's uses), which are then handed over
+		// without it, for the publisher to read afresh.
+		var offered map[string]bool
 		for _, e := range evs {
 			after = e.Seq
 			if !d.routes(k, e.Sinks) {
@@ -409,7 +424,21 @@ func (d *Drainer) drainSink(ctx context.Context, k *sinkState, first *firstBatch
 			}
 			ev := e.Event
 			ev.Key = e.RequestKey
-			err := k.Pub.Publish(ctx, ev)
+			var err error
+			if stored != nil {
+				se := e
+				se.Event = ev
+				if offered[e.RequestKey] {
+					se.Reply, se.ReplyRead = nil, false
+				}
+				if offered == nil {
+					offered = map[string]bool{}
+				}
+				offered[e.RequestKey] = true
+				err = stored.PublishStored(ctx, se)
+			} else {
+				err = k.Pub.Publish(ctx, ev)
+			}
 			if err == nil || errors.Is(err, ErrNotAddressed) {
 				sent = append(sent, e.Seq)
 				delete(k.reoffered, e.Seq)

@@ -408,29 +408,273 @@ func (s *Service) record(ctx context.Context, in Input) (rec store.Request, id r
 	log := s.log.With("request_key", key, "source", id.Source, "event_id", id.EventID)
 	retry := Result{Source: id.Source, EventID: id.EventID, Key: key, Retry: true}
 
-	// A redelivery of a settled request answers from the record, with no
-	// API call.
-	got, gerr := s.store.Get(ctx, key)
-	if gerr == nil && otherData(got, in.Data) {
-		return got, id, s.conflict(log, id, got), false, nil
-	}
-	if gerr == nil && got.State != store.Received {
-		return got, id, resultOf(id, got), false, nil
-	} else if gerr != nil && !errors.Is(gerr, store.ErrNotFound) {
-		return rec, id, retry, false, fmt.Errorf("read request %s: %w", key, gerr)
-	}
-	// A redelivery of a request left Received: its own record is not
-	// counted against its quota.
-	recorded := gerr == nil
-
-	if in.Type == events.TypeDeleteRequested && in.Err == nil && (in.item || !events.IsBatchItemID(id.EventID)) {
-		return s.recordDelete(ctx, log, in, id, key, recorded, got)
-	}
+	deleting := in.Type == events.TypeDeleteRequested && in.Err == nil && (in.item || !events.IsBatchItemID(id.EventID))
 	var (
 		req  events.GatewayRequest
 		errs []events.FieldError
 		msg  string
 	)
+	if !deleting {
+		req, errs, msg = validate(in, id)
+	}
+	if deleting || errs != nil {
+		// A delete request, or a request refused at validation, is read
+		// first: a redelivery of a settled request answers from the
+		// record, with no API call. A valid create request, the common
+		// case, is not: its record says whether its key was recorded
+		// already, and only then is it answered from the record
+		// (fromRecord), one read fewer for a request never seen.
+		got, gerr := s.store.Get(ctx, key)
+		if gerr == nil && otherData(got, in.Data) {
+			return got, id, s.conflict(log, id, got), false, nil
+		}
+		if gerr == nil && got.State != store.Received {
+			return got, id, resultOf(id, got), false, nil
+		} else if gerr != nil && !errors.Is(gerr, store.ErrNotFound) {
+			return rec, id, retry, false, fmt.Errorf("read request %s: %w", key, gerr)
+		}
+		if deleting {
+			// A redelivery of a request left Received: its own record is
+			// not counted against its quota.
+			return s.recordDelete(ctx, log, in, id, key, gerr == nil, got)
+		}
+	}
+	now := s.now()
+	rec = store.Request{
+		Key: key, Source: id.Source, EventID: id.EventID, Subject: id.Subject,
+		RegionID: req.RegionId, VpcID: req.VpcId, Params: in.Data,
+		CreatedAt: now, UpdatedAt: now, TraceParent: in.TraceParent,
+		Caller: in.Caller, ChatUser: in.ChatUser, DryRun: in.DryRun, Data: in.Data,
+		Origin: encodeOrigin(in.Key, in.Origin),
+	}
+	if in.Type == events.TypeDeleteRequested {
+		rec.Kind = store.KindDelete
+	}
+	if errs != nil {
+		// What failed validation may not fit its column: keep only what
+		// does, so that the rejection itself can be recorded.
+		rec.RegionID = storable(rec.RegionID, request.MaxRegionIDLength)
+		rec.VpcID = storable(rec.VpcID, request.MaxResourceIDLength)
+		return s.reject(ctx, log, rec, id, events.StageValidation, events.CodeInvalidRequest, msg, errs)
+	}
+
+	// A valid create request was not read before: where its key turns out
+	// to be recorded already (a redelivery, or a concurrent delivery of
+	// the same id), found answers it from the record, as the read did.
+	// Nothing is written for it then: every write below records only a
+	// key not recorded yet.
+	found := func(got store.Request) (store.Request, request.Identity, Result, bool, error) {
+		return s.fromRecord(ctx, log, in, id, got)
+	}
+	expiresAt, eerr := s.expiry(in, now)
+	if eerr != nil {
+		return s.rejectOr(ctx, log, found, rec, id, events.StageValidation, events.CodeInvalidRequest, eerr.Error(),
+			[]events.FieldError{{Field: request.ExpiresExtension, Value: truncate(in.Expires, 200), Allowed: request.ExpiresAllowed, Message: eerr.Error()}})
+	}
+	rec.ExpiresAt = expiresAt
+	who := policy.Requester{Source: id.Source, Caller: in.Caller, Key: in.Key, ChatUser: in.ChatUser, Origin: in.Origin}
+	principal := ""
+	if who.Caller != "" {
+		principal = who.Principal()
+	}
+	rec.ClientToken = request.ClientToken(id, principal, req)
+	var (
+		dryRun   bool
+		decision policy.Decision
+	)
+	if s.policy != nil {
+		var derr error
+		decision, derr = s.policy.Decide(who, req)
+		if derr != nil {
+			if got, ok := s.recordedBefore(ctx, key, found); ok {
+				return found(got)
+			}
+			return rec, id, retry, false, fmt.Errorf("decide policy for %s: %w", key, derr)
+		}
+		// The matched rule's routing: every outcome of the request, a
+		// denial too, goes to its sinks.
+		rec.Sinks = decision.Sinks
+		var lifetime time.Duration
+		if !expiresAt.IsZero() {
+			lifetime = expiresAt.Sub(now)
+		}
+		if decision = decision.CheckLifetime(who, lifetime); !decision.Allowed {
+			return s.rejectOr(ctx, log, found, rec, id, events.StagePolicy, events.CodePolicyDenied, decision.Message, decision.Violations)
+		}
+		rec.Note.Reason = allowedBy(decision)
+		req.Tags = append(req.Tags, decision.AddTags...)
+		dryRun = decision.DryRun
+	}
+	// The rule's quota is counted as the request is recorded, in one step
+	// of the store, so that concurrent requests (the items of one delivery,
+	// deliveries on other instances) each count the others.
+	quota := quotaOf(decision, now)
+	if !quota.Zero() {
+		// A request under a quota is still read first: its record is a
+		// transaction that holds its source's quota lock (InsertWithin),
+		// which a redelivery (the items of a batch delivered again) would
+		// otherwise take, one item after another, where a read answers.
+		got, gerr := s.store.Get(ctx, key)
+		if gerr == nil {
+			return found(got)
+		}
+		if !errors.Is(gerr, store.ErrNotFound) {
+			return rec, id, retry, false, fmt.Errorf("read request %s: %w", key, gerr)
+		}
+		in.turn.wait()
+		if in.pend != nil {
+			// The earlier requests of the source are counted recorded.
+			in.pend.write(s.store)
+		}
+	}
+	// overQuota answers a refused record: over the quota, or a value the
+	// store cannot keep (answered, never retried); anything else is retried.
+	overQuota := func(err error) (store.Request, request.Identity, Result, bool, error) {
+		var qe *store.QuotaError
+		if !errors.As(err, &qe) {
+			// A record refused, or not taken, may be one the store holds
+			// already (a backend may refuse a value before it finds the
+			// key taken): that record answers, as the read did.
+			if got, ok := s.recordedBefore(ctx, key, found); ok {
+				return found(got)
+			}
+		}
+		switch {
+		case errors.Is(err, store.ErrInvalidValue):
+			// The same write fails on every delivery: the refusal is
+			// recorded instead, without the values it does not need, so
+			// that it is announced and a batch counts the item failed.
+			// The store's own words (which name where the store is) are
+			// for the operator's log, not for the requester.
+			log.ErrorContext(ctx, "request refused: the store cannot keep a value of it", "err", err)
+			return s.rejectOr(ctx, log, found, refusalRecord(rec), id, events.StageValidation, events.CodeInvalidRequest,
+				refusedMessage, []events.FieldError{refusedField})
+		case !errors.As(err, &qe):
+			// Said in the request's own answer too: in a batch, which of
+			// its items is to be delivered again. Why is in the error the
+			// invocation returns (the operator's log): a store's error
+			// names where the store is, which a requester is not told.
+			r := retry
+			r.Message = "not recorded, deliver again: the store did not take the record (the function's log says why)"
+			return rec, id, r, false, fmt.Errorf("record request %s: %w", key, err)
+		}
+		d := decision.OverQuota(who, policy.Usage{PerDay: qe.PerDay, Pending: qe.Pending})
+		return s.rejectOr(ctx, log, found, rec, id, events.StagePolicy, events.CodePolicyDenied, d.Message, d.Violations)
+	}
+	// Every gateway carries who asked for it, so it can be traced back to
+	// its ticket from the console.
+	identity := policy.IdentityTags(id.Source, id.EventID, who.Principal())
+	if req.ClientToken != "" {
+		// The requester's retries (new events) carry its token: the tags
+		// must not differ between them (see policy.TokenIdentityTags).
+		identity = policy.TokenIdentityTags(id.Source, req.ClientToken, who.Principal())
+	}
+	if !expiresAt.IsZero() {
+		identity = append(identity, events.Tag{Key: policy.TagExpires, Value: expiresAt.UTC().Format(time.RFC3339)})
+	}
+	if n := len(req.Tags) + len(identity); n > request.MaxTags {
+		msg := fmt.Sprintf("the gateway would carry %d tags with the %d that name its request, over the API's limit of %d", n, len(identity), request.MaxTags)
+		return s.rejectOr(ctx, log, found, rec, id, events.StageValidation, events.CodeInvalidRequest, msg,
+			[]events.FieldError{{Field: "Tags", Value: strconv.Itoa(len(req.Tags)), Allowed: fmt.Sprintf("at most %d", request.MaxTags-len(identity)), Message: msg}})
+	}
+	req.Tags = append(req.Tags, identity...)
+	// The request is recorded as it will be sent, tags included, so that a
+	// retry or a redrive after a policy change sends the same parameters
+	// with the same ClientToken.
+	params, merr := json.Marshal(req)
+	if merr != nil {
+		if got, ok := s.recordedBefore(ctx, key, found); ok {
+			return found(got)
+		}
+		return rec, id, Result{}, false, merr
+	}
+	rec.Params = params
+	if dryRun || in.DryRun {
+		// A dry run answers as the real request would be answered, quota
+		// included, and its record counts against nothing.
+		got, created, res, derr := s.dryRun(ctx, log, rec, id, req, quota)
+		in.turn.decided()
+		if derr != nil {
+			return overQuota(derr)
+		}
+		if !created {
+			return found(got)
+		}
+		return got, id, res, false, nil
+	}
+	rec.State = store.Received
+	if rec.Note.Reason == "" {
+		rec.Note.Reason = "recorded"
+	}
+	after := func(got store.Request, created bool, ierr error) (store.Request, request.Identity, Result, bool, error) {
+		if ierr != nil {
+			return overQuota(ierr)
+		}
+		if !created {
+			// Recorded before: by an earlier delivery, or a concurrent
+			// one of the same id.
+			return found(got)
+		}
+		return got, id, Result{}, true, nil
+	}
+	if quota.Zero() && in.pend != nil {
+		// Written with the delivery's other records; after answers then.
+		in.pend.add(&pendingRecord{i: in.at, ctx: ctx, rec: rec, after: after})
+		return rec, id, Result{}, false, nil
+	}
+	got, created, ierr := s.store.InsertWithin(ctx, rec, nil, quota)
+	in.turn.decided()
+	return after(got, created, ierr)
+}
+
+// fromRecord answers a valid create request whose key is recorded
+// already: a redelivery, or a concurrent delivery of the same id. Other
+// data under the id is a conflict; a settled request is answered as it
+// stands. One left Received by an earlier delivery (that crashed or failed
+// transiently) is created again with its recorded ClientToken, so the API
+// answers with the gateway it may already have made: what is sent is the
+// record, so it is the record that is decided, as its recorded requester
+// on its recorded data, and a delivery that differs from it (another
+// sender, another dry-run flag) is answered from the record and changes
+// nothing.
+func (s *Service) fromRecord(ctx context.Context, log *slog.Logger, in Input, id request.Identity, got store.Request) (store.Request, request.Identity, Result, bool, error) {
+	if otherData(got, in.Data) {
+		return got, id, s.conflict(log, id, got), false, nil
+	}
+	if got.State != store.Received {
+		return got, id, resultOf(id, got), false, nil
+	}
+	if !sameDelivery(got, in) {
+		log.WarnContext(ctx, "delivery answered from the record: its id is already used by a request with other data or from another sender", "state", got.State)
+		return got, id, otherDelivery(id, got), false, nil
+	}
+	if res, settled, derr := s.redecide(ctx, log, id, got); settled || derr != nil {
+		return got, id, res, false, derr
+	}
+	return got, id, Result{}, true, nil
+}
+
+// recordedFound answers a request from its record, where its key turns
+// out to be recorded already; nil where the request was read before it was
+// decided.
+type recordedFound func(got store.Request) (store.Request, request.Identity, Result, bool, error)
+
+// recordedBefore reads the record of key for a request that was not read
+// before it was decided (found is not nil), when deciding or recording it
+// failed: a request recorded already is answered from its record, as the
+// read would have answered it, rather than with the failure.
+func (s *Service) recordedBefore(ctx context.Context, key string, found recordedFound) (store.Request, bool) {
+	if found == nil {
+		return store.Request{}, false
+	}
+	got, err := s.store.Get(ctx, key)
+	return got, err == nil
+}
+
+// validate checks a create request as it arrived: its id, its envelope,
+// its type and its data. errs and msg say what is wrong (nil errs: the
+// request is valid, req its data).
+func validate(in Input, id request.Identity) (req events.GatewayRequest, errs []events.FieldError, msg string) {
 	switch {
 	case !in.item && events.IsBatchItemID(id.EventID):
 		msg = fmt.Sprintf("event id ends in %q, the form vpngw gives the items of a batch (<batch event id>/item-<4 digits>); choose an id that does not", id.EventID[len(id.EventID)-len("/item-0000"):])
@@ -465,176 +709,7 @@ func (s *Service) record(ctx context.Context, in Input) (rec store.Request, id r
 			msg = perr.Error()
 		}
 	}
-	now := s.now()
-	rec = store.Request{
-		Key: key, Source: id.Source, EventID: id.EventID, Subject: id.Subject,
-		RegionID: req.RegionId, VpcID: req.VpcId, Params: in.Data,
-		CreatedAt: now, UpdatedAt: now, TraceParent: in.TraceParent,
-		Caller: in.Caller, ChatUser: in.ChatUser, DryRun: in.DryRun, Data: in.Data,
-		Origin: encodeOrigin(in.Key, in.Origin),
-	}
-	if in.Type == events.TypeDeleteRequested {
-		rec.Kind = store.KindDelete
-	}
-	if errs != nil {
-		// What failed validation may not fit its column: keep only what
-		// does, so that the rejection itself can be recorded.
-		rec.RegionID = storable(rec.RegionID, request.MaxRegionIDLength)
-		rec.VpcID = storable(rec.VpcID, request.MaxResourceIDLength)
-		return s.reject(ctx, log, rec, id, events.StageValidation, events.CodeInvalidRequest, msg, errs)
-	}
-
-	if recorded {
-		// Left Received by an earlier delivery. What is sent is the
-		// record, so it is the record that is decided, as its recorded
-		// requester on its recorded data; a delivery that differs from
-		// it (other data, another sender) is answered from the record
-		// and changes nothing.
-		if !sameDelivery(got, in) {
-			log.WarnContext(ctx, "delivery answered from the record: its id is already used by a request with other data or from another sender", "state", got.State)
-			return got, id, otherDelivery(id, got), false, nil
-		}
-		if res, settled, derr := s.redecide(ctx, log, id, got); settled || derr != nil {
-			return got, id, res, false, derr
-		}
-		return got, id, Result{}, true, nil
-	}
-	expiresAt, eerr := s.expiry(in, now)
-	if eerr != nil {
-		return s.reject(ctx, log, rec, id, events.StageValidation, events.CodeInvalidRequest, eerr.Error(),
-			[]events.FieldError{{Field: request.ExpiresExtension, Value: truncate(in.Expires, 200), Allowed: request.ExpiresAllowed, Message: eerr.Error()}})
-	}
-	rec.ExpiresAt = expiresAt
-	who := policy.Requester{Source: id.Source, Caller: in.Caller, Key: in.Key, ChatUser: in.ChatUser, Origin: in.Origin}
-	principal := ""
-	if who.Caller != "" {
-		principal = who.Principal()
-	}
-	rec.ClientToken = request.ClientToken(id, principal, req)
-	var (
-		dryRun   bool
-		decision policy.Decision
-	)
-	if s.policy != nil {
-		var derr error
-		decision, derr = s.policy.Decide(who, req)
-		if derr != nil {
-			return rec, id, retry, false, fmt.Errorf("decide policy for %s: %w", key, derr)
-		}
-		// The matched rule's routing: every outcome of the request, a
-		// denial too, goes to its sinks.
-		rec.Sinks = decision.Sinks
-		var lifetime time.Duration
-		if !expiresAt.IsZero() {
-			lifetime = expiresAt.Sub(now)
-		}
-		if decision = decision.CheckLifetime(who, lifetime); !decision.Allowed {
-			return s.reject(ctx, log, rec, id, events.StagePolicy, events.CodePolicyDenied, decision.Message, decision.Violations)
-		}
-		rec.Note.Reason = allowedBy(decision)
-		req.Tags = append(req.Tags, decision.AddTags...)
-		dryRun = decision.DryRun
-	}
-	// The rule's quota is counted as the request is recorded, in one step
-	// of the store, so that concurrent requests (the items of one delivery,
-	// deliveries on other instances) each count the others.
-	quota := quotaOf(decision, now)
-	if !quota.Zero() {
-		in.turn.wait()
-		if in.pend != nil {
-			// The earlier requests of the source are counted recorded.
-			in.pend.write(s.store)
-		}
-	}
-	// overQuota answers a refused record: over the quota, or a value the
-	// store cannot keep (answered, never retried); anything else is retried.
-	overQuota := func(err error) (store.Request, request.Identity, Result, bool, error) {
-		var qe *store.QuotaError
-		switch {
-		case errors.Is(err, store.ErrInvalidValue):
-			// The same write fails on every delivery: the refusal is
-			// recorded instead, without the values it does not need, so
-			// that it is announced and a batch counts the item failed.
-			// The store's own words (which name where the store is) are
-			// for the operator's log, not for the requester.
-			log.ErrorContext(ctx, "request refused: the store cannot keep a value of it", "err", err)
-			return s.reject(ctx, log, refusalRecord(rec), id, events.StageValidation, events.CodeInvalidRequest,
-				refusedMessage, []events.FieldError{refusedField})
-		case !errors.As(err, &qe):
-			// Said in the request's own answer too: in a batch, which of
-			// its items is to be delivered again. Why is in the error the
-			// invocation returns (the operator's log): a store's error
-			// names where the store is, which a requester is not told.
-			r := retry
-			r.Message = "not recorded, deliver again: the store did not take the record (the function's log says why)"
-			return rec, id, r, false, fmt.Errorf("record request %s: %w", key, err)
-		}
-		d := decision.OverQuota(who, policy.Usage{PerDay: qe.PerDay, Pending: qe.Pending})
-		return s.reject(ctx, log, rec, id, events.StagePolicy, events.CodePolicyDenied, d.Message, d.Violations)
-	}
-	// Every gateway carries who asked for it, so it can be traced back to
-	// its ticket from the console.
-	identity := policy.IdentityTags(id.Source, id.EventID, who.Principal())
-	if req.ClientToken != "" {
-		// The requester's retries (new events) carry its token: the tags
-		// must not differ between them (see policy.TokenIdentityTags).
-		identity = policy.TokenIdentityTags(id.Source, req.ClientToken, who.Principal())
-	}
-	if !expiresAt.IsZero() {
-		identity = append(identity, events.Tag{Key: policy.TagExpires, Value: expiresAt.UTC().Format(time.RFC3339)})
-	}
-	if n := len(req.Tags) + len(identity); n > request.MaxTags {
-		msg := fmt.Sprintf("the gateway would carry %d tags with the %d that name its request, over the API's limit of %d", n, len(identity), request.MaxTags)
-		return s.reject(ctx, log, rec, id, events.StageValidation, events.CodeInvalidRequest, msg,
-			[]events.FieldError{{Field: "Tags", Value: strconv.Itoa(len(req.Tags)), Allowed: fmt.Sprintf("at most %d", request.MaxTags-len(identity)), Message: msg}})
-	}
-	req.Tags = append(req.Tags, identity...)
-	// The request is recorded as it will be sent, tags included, so that a
-	// retry or a redrive after a policy change sends the same parameters
-	// with the same ClientToken.
-	params, merr := json.Marshal(req)
-	if merr != nil {
-		return rec, id, Result{}, false, merr
-	}
-	rec.Params = params
-	if dryRun || in.DryRun {
-		// A dry run answers as the real request would be answered, quota
-		// included, and its record counts against nothing.
-		got, res, derr := s.dryRun(ctx, log, rec, id, req, quota)
-		in.turn.decided()
-		if derr != nil {
-			return overQuota(derr)
-		}
-		return got, id, res, false, nil
-	}
-	rec.State = store.Received
-	if rec.Note.Reason == "" {
-		rec.Note.Reason = "recorded"
-	}
-	after := func(got store.Request, created bool, ierr error) (store.Request, request.Identity, Result, bool, error) {
-		if ierr != nil {
-			return overQuota(ierr)
-		}
-		if !created && otherData(got, in.Data) {
-			// Recorded by a concurrent delivery of the same id, with other data.
-			return got, id, s.conflict(log, id, got), false, nil
-		}
-		if !created && got.State != store.Received {
-			return got, id, resultOf(id, got), false, nil
-		}
-		// Created now, or left Received by an earlier delivery that crashed or
-		// failed transiently: (re)create with the recorded ClientToken, so the API
-		// answers with the gateway it may already have made.
-		return got, id, Result{}, true, nil
-	}
-	if quota.Zero() && in.pend != nil {
-		// Written with the delivery's other records; after answers then.
-		in.pend.add(&pendingRecord{i: in.at, ctx: ctx, rec: rec, after: after})
-		return rec, id, Result{}, false, nil
-	}
-	got, created, ierr := s.store.InsertWithin(ctx, rec, nil, quota)
-	in.turn.decided()
-	return after(got, created, ierr)
+	return req, errs, msg
 }
 
 // Redrive re-attempts CreateVpnGateway for a request left Received (its
@@ -1100,14 +1175,29 @@ func clipIdentity(v string) string {
 // reject records a request refused before any API call, with its failed
 // event, in one store operation.
 func (s *Service) reject(ctx context.Context, log *slog.Logger, rec store.Request, id request.Identity, stage, code, msg string, errs []events.FieldError) (store.Request, request.Identity, Result, bool, error) {
+	return s.rejectOr(ctx, log, nil, rec, id, stage, code, msg, errs)
+}
+
+// rejectOr is reject for a request that was not read before it was
+// decided: where its key turns out to be recorded already, found answers
+// it from the record (and nothing is written).
+func (s *Service) rejectOr(ctx context.Context, log *slog.Logger, found recordedFound, rec store.Request, id request.Identity, stage, code, msg string, errs []events.FieldError) (store.Request, request.Identity, Result, bool, error) {
 	rec.State = store.Failed
 	rec.LastError = truncate(code+": "+msg, 1000)
 	rec.Note.Reason = "" // the history says why it failed: LastError
 	ev, err := s.event(events.TypeFailed, rec.Key, "", rec.TraceParent, rec.CreatedAt, refused(id, stage, code, msg, errs, rec.RegionID))
 	if err != nil {
+		if got, ok := s.recordedBefore(ctx, rec.Key, found); ok {
+			return found(got)
+		}
 		return rec, id, Result{}, false, err
 	}
 	got, created, err := s.store.Insert(ctx, rec, ev)
+	if err != nil {
+		if got, ok := s.recordedBefore(ctx, rec.Key, found); ok {
+			return found(got)
+		}
+	}
 	if errors.Is(err, store.ErrInvalidValue) {
 		res := s.refusedByStore(ctx, rec.Key, id, err)
 		if !slices.Contains(errs, res.Errors[0]) {
@@ -1121,6 +1211,9 @@ func (s *Service) reject(ctx context.Context, log *slog.Logger, rec store.Reques
 		return rec, id, Result{Source: id.Source, EventID: id.EventID, Key: rec.Key, Retry: true}, false, fmt.Errorf("record rejected request %s: %w", rec.Key, err)
 	}
 	if !created {
+		if found != nil {
+			return found(got)
+		}
 		// Another delivery recorded the request first (a quota slot freed
 		// between this refusal and its record): the record answers.
 		return got, id, resultOf(id, got), false, nil
@@ -1134,7 +1227,9 @@ func (s *Service) reject(ctx context.Context, log *slog.Logger, rec store.Reques
 // dryRun records a dry run and says, with io.vpngw.gateway.validated, what a
 // real run would have asked the API for. A *store.QuotaError says a real run
 // would have been refused by the quota: nothing is recorded then.
-func (s *Service) dryRun(ctx context.Context, log *slog.Logger, rec store.Request, id request.Identity, req events.GatewayRequest, q store.Quota) (store.Request, Result, error) {
+// created is false when the key was recorded already: nothing is
+// written then, and got is that record.
+func (s *Service) dryRun(ctx context.Context, log *slog.Logger, rec store.Request, id request.Identity, req events.GatewayRequest, q store.Quota) (got store.Request, created bool, res Result, err error) {
 	rec.State = store.DryRun
 	if rec.Note.Reason != "" {
 		rec.Note.Reason = "dry run: " + rec.Note.Reason
@@ -1145,14 +1240,17 @@ func (s *Service) dryRun(ctx context.Context, log *slog.Logger, rec store.Reques
 		Request: id.Ref(), Parameters: request.Normalize(req), ClientToken: rec.ClientToken, WouldCreate: true,
 	})
 	if err != nil {
-		return rec, Result{}, err
+		return rec, false, Result{}, err
 	}
-	got, _, err := s.store.InsertWithin(ctx, rec, ev, q)
+	got, created, err = s.store.InsertWithin(ctx, rec, ev, q)
 	if err != nil {
-		return rec, Result{}, err
+		return rec, false, Result{}, err
+	}
+	if !created {
+		return got, false, resultOf(id, got), nil
 	}
 	log.InfoContext(ctx, "dry run decided", "would_create", true)
-	return got, resultOf(id, got), nil
+	return got, true, resultOf(id, got), nil
 }
 
 // quotaOf is the store's form of the decision's quota at now.

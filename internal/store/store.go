@@ -200,6 +200,12 @@ type Event struct {
 	// UnsentFor: the sinks its outcomes are routed to, none for every
 	// unnamed sink.
 	Sinks []string
+	// Reply is the owing request's chat reply address, read with the
+	// event by UnsentAfter and UnsentForEach (ReplyRead says so): nil when
+	// its request came from no chat. The chat replies' sink then needs no
+	// read of its own.
+	Reply     *ChatReply
+	ReplyRead bool
 }
 
 // UnsentEach is what UnsentForEach read: the first unsettled events of the
@@ -340,11 +346,13 @@ type Store interface {
 	// UnsentFor returns up to limit events the sink has neither
 	// acknowledged nor parked, in Seq order.
 	UnsentFor(ctx context.Context, sink string, limit int) ([]Event, error)
-	// UnsentAfter is UnsentFor from the event after seq after on.
+	// UnsentAfter is UnsentFor from the event after seq after on. Each
+	// event comes with its request's chat reply address (Event.Reply).
 	UnsentAfter(ctx context.Context, sink string, after int64, limit int) ([]Event, error)
 	// UnsentForEach reads the first limit unsettled events once for every
 	// one of sinks (a drain of several sinks), instead of one UnsentFor a
-	// sink. A limit below 1 reads nothing.
+	// sink. A limit below 1 reads nothing. Each event comes with its
+	// request's chat reply address (Event.Reply).
 	UnsentForEach(ctx context.Context, sinks []string, limit int) (UnsentEach, error)
 	// MarkSentFor records that the sink acknowledged the events with seqs.
 	MarkSentFor(ctx context.Context, sink string, seqs []int64, sinks []string) error

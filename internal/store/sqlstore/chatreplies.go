@@ -56,3 +56,31 @@ func (s *Store) NoteChatReply(ctx context.Context, key string, uses int, threadT
 	}
 	return nil
 }
+
+// The outbox reads (UnsentAfter, UnsentForEach) bring each event's chat
+// reply address with them, so that the chat replies' sink posts an
+// outcome without a read of its own (ChatReply) per event.
+const (
+	replyColumns = `c.request_key, c.platform, c.url, c.expires_at, c.channel, c.uses, c.thread_ts, c.created_at`
+	replyJoin    = `LEFT JOIN chat_replies c ON c.request_key = o.request_key`
+)
+
+// replyScan reads replyColumns, NULL when the request has no address.
+type replyScan struct {
+	key, platform, url, channel, threadTS sql.NullString
+	uses                                  sql.NullInt64
+	expires, created                      timeScan
+}
+
+func (r *replyScan) dest() []any {
+	return []any{&r.key, &r.platform, &r.url, &r.expires, &r.channel, &r.uses, &r.threadTS, &r.created}
+}
+
+// reply is the address read, nil for none.
+func (r *replyScan) reply() *store.ChatReply {
+	if !r.key.Valid {
+		return nil
+	}
+	return &store.ChatReply{RequestKey: r.key.String, Platform: r.platform.String, URL: r.url.String, ExpiresAt: r.expires.t,
+		Channel: r.channel.String, Uses: int(r.uses.Int64), ThreadTS: r.threadTS.String, CreatedAt: r.created.t}
+}

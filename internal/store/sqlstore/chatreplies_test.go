@@ -5,6 +5,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/vpngw/vpngw/internal/outgoing"
 	"github.com/vpngw/vpngw/internal/store"
 	"github.com/vpngw/vpngw/internal/store/sqlstore"
 	"github.com/vpngw/vpngw/internal/testenv"
@@ -53,4 +54,58 @@ func eachBackend(t *testing.T, test func(t *testing.T, s *sqlstore.Store)) {
 	} {
 		t.Run(name, func(t *testing.T) { test(t, open(t)) })
 	}
+}
+
+// The outbox reads bring each event's chat reply address with them, as
+// ChatReply reads it, and say that they did for an event whose request
+// came from no chat too: the chat replies' sink needs no read of its own.
+func TestOutboxReadsBringTheChatReplyAddress(t *testing.T) {
+	eachBackend(t, func(t *testing.T, s *sqlstore.Store) {
+		ctx := context.Background()
+		at := time.Date(2026, 12, 1, 10, 0, 0, 0, time.UTC)
+		if err := s.SaveChatReply(ctx, store.ChatReply{RequestKey: "chat", Platform: store.PlatformDingTalk, URL: "https://oapi.dingtalk.com/robot/sendBySession?session=x",
+			ExpiresAt: at.Add(time.Hour), Channel: "cid1", CreatedAt: at}); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.NoteChatReply(ctx, "chat", 2, "1700000000.000100"); err != nil {
+			t.Fatal(err)
+		}
+		want, ok, err := s.ChatReply(ctx, "chat")
+		if err != nil || !ok {
+			t.Fatalf("ChatReply = %v, %v", ok, err)
+		}
+		for _, key := range []string{"chat", "plain"} {
+			r := store.Request{Key: key, Source: "src", EventID: key, ClientToken: "t-" + key, RegionID: "cn-hangzhou"}
+			if _, _, err := s.Insert(ctx, r, []store.Event{{Event: outgoing.Event{ID: "ev-" + key, Type: "io.vpngw.test"}}}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		check := func(how string, evs []store.Event) {
+			t.Helper()
+			if len(evs) != 2 {
+				t.Fatalf("%s read %d events, want 2", how, len(evs))
+			}
+			for _, e := range evs {
+				switch {
+				case !e.ReplyRead:
+					t.Errorf("%s: event of %s says its reply address was not read", how, e.RequestKey)
+				case e.RequestKey == "chat" && (e.Reply == nil || *e.Reply != want):
+					t.Errorf("%s: event of chat has reply %+v, want %+v", how, e.Reply, want)
+				case e.RequestKey == "plain" && e.Reply != nil:
+					t.Errorf("%s: event of plain has reply %+v, want none", how, e.Reply)
+				}
+			}
+		}
+		evs, err := s.UnsentAfter(ctx, "chat", 0, 10)
+		if err != nil {
+			t.Fatal(err)
+		}
+		check("UnsentAfter", evs)
+		each, err := s.UnsentForEach(ctx, []string{store.FirstSink, "chat"}, 10)
+		if err != nil {
+			t.Fatal(err)
+		}
+		check("UnsentForEach, first sink", each.Of[0])
+		check("UnsentForEach, chat", each.Of[1])
+	})
 }

@@ -8,10 +8,16 @@ import (
 	"net"
 	"net/url"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/vpngw/vpngw/events"
+	"github.com/vpngw/vpngw/internal/chatreply"
+	"github.com/vpngw/vpngw/internal/outbox"
 	"github.com/vpngw/vpngw/internal/outgoing"
+	"github.com/vpngw/vpngw/internal/provision"
+	"github.com/vpngw/vpngw/internal/request"
 	"github.com/vpngw/vpngw/internal/store"
 	"github.com/vpngw/vpngw/internal/store/sqlstore"
 	"github.com/vpngw/vpngw/internal/testenv"
@@ -302,6 +308,97 @@ func TestPostgresDrainOfTwoSinksIsTwoRoundTrips(t *testing.T) {
 	drain("k1") // prepares the statements
 	drain("k2")
 	if got, err := s.UnsentForEach(ctx, sinks, 100); err != nil || got.Read != 0 {
+		t.Errorf("UnsentForEach after the drains = %+v, %v, want nothing unsettled", got, err)
+	}
+}
+
+// gatewayCreator answers every CreateVpnGateway with a gateway of its own,
+// counting the calls.
+type gatewayCreator struct{ calls atomic.Int64 }
+
+func (c *gatewayCreator) Create(_ context.Context, _ events.GatewayRequest, token string) (provision.Created, error) {
+	n := c.calls.Add(1)
+	return provision.Created{GatewayID: fmt.Sprintf("vpn-%d", n), RequestID: "req-" + token}, nil
+}
+
+// A new request's way through provision, as one delivery (HandleAll),
+// costs two round trips on PostgreSQL: its record, which says itself
+// whether the key was recorded already, and its state change with its
+// outcome. A read of the request came first (three): the common case, a
+// request never seen, read nothing. A redelivery is still answered from
+// the record, with nothing created again.
+func TestPostgresNewRequestProvisionIsTwoRoundTrips(t *testing.T) {
+	ctx := context.Background()
+	w, s := migratedThroughWire(t)
+	api := &gatewayCreator{}
+	svc, err := provision.New(s, api)
+	if err != nil {
+		t.Fatal(err)
+	}
+	data := []byte(`{"RegionId":"cn-hangzhou","VpcId":"vpc-bp1trips000000001","Bandwidth":10,"VSwitchId":"vsw-bp1trips000000001","DisasterRecoveryVSwitchId":"vsw-bp1trips000000002","Name":"trips"}`)
+	deliver := func(id string) provision.Result {
+		t.Helper()
+		res, err := svc.HandleAll(ctx, []provision.Input{{Identity: request.Identity{Source: "src-trips", EventID: id},
+			Type: events.TypeRequested, Data: data}})
+		if err != nil || len(res) != 1 {
+			t.Fatalf("HandleAll(%s) = %+v, %v", id, res, err)
+		}
+		return res[0]
+	}
+	deliver("warm") // prepares the statements
+	_, before := w.took()
+	first := deliver("new")
+	_, after := w.took()
+	if first.State != store.Pending || first.VpnGatewayId == "" {
+		t.Fatalf("new request answered %+v, want pending with a gateway", first)
+	}
+	if after-before != 2 {
+		t.Errorf("a new request took %d round trips, want 2 (its record, its state change)", after-before)
+	}
+	again := deliver("new")
+	if again.State != store.Pending || again.VpnGatewayId != first.VpnGatewayId || api.calls.Load() != 2 {
+		t.Errorf("redelivery answered %+v after %d API calls, want the record's pending %s and no call", again, api.calls.Load(), first.VpnGatewayId)
+	}
+	h, err := s.History(ctx, request.Identity{Source: "src-trips", EventID: "new"}.Key())
+	if err != nil || len(h) != 2 || h[0].State != store.Received || h[1].State != store.Pending {
+		t.Errorf("history = %+v, %v, want received then pending", h, err)
+	}
+}
+
+// A drain after one request, of the sinks every deployment has (the queue
+// and the chat replies), is two round trips on PostgreSQL: the outbox
+// read, which brings each event's chat reply address with it, and the one
+// mark. The chat replies' sink read the address of each event's request
+// again (three).
+func TestPostgresDrainWithChatRepliesIsTwoRoundTrips(t *testing.T) {
+	ctx := context.Background()
+	w, s := migratedThroughWire(t)
+	var published atomic.Int64
+	queue := outbox.PublisherFunc(func(context.Context, outgoing.Event) error { published.Add(1); return nil })
+	d, err := outbox.NewSinks(s, []outbox.Sink{{Name: store.FirstSink, Pub: queue},
+		{Name: chatreply.SinkName, Pub: chatreply.New(s, chatreply.Config{}), Every: true}}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	drain := func(key string) int {
+		t.Helper()
+		r := store.Request{Key: key, Source: "src", EventID: key, ClientToken: "t", RegionID: "cn-hangzhou"}
+		if _, _, err := s.Insert(ctx, r, []store.Event{{Event: outgoing.Event{ID: "ev-" + key, Type: "io.vpngw.test"}}}); err != nil {
+			t.Fatal(err)
+		}
+		_, before := w.took()
+		rep, err := d.Drain(ctx)
+		if err != nil || rep.Published != 1 {
+			t.Fatalf("Drain = %+v, %v, want the one event published to the queue", rep, err)
+		}
+		_, after := w.took()
+		return after - before
+	}
+	drain("k1") // prepares the statements
+	if n := drain("k2"); n != 2 {
+		t.Errorf("the drain took %d round trips, want 2", n)
+	}
+	if got, err := s.UnsentForEach(ctx, []string{store.FirstSink, chatreply.SinkName}, 100); err != nil || got.Read != 0 {
 		t.Errorf("UnsentForEach after the drains = %+v, %v, want nothing unsettled", got, err)
 	}
 }

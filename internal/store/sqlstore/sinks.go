@@ -26,8 +26,8 @@ func (s *Store) UnsentAfter(ctx context.Context, sink string, after int64, limit
 	if limit <= 0 {
 		return nil, nil
 	}
-	rows, err := s.reader().QueryContext(ctx, s.d.rebind(`SELECT o.seq, o.id, o.request_key, o.type, o.body, o.created_at, COALESCE(r.sinks, '')
-		FROM outbox o LEFT JOIN requests r ON r.request_key = o.request_key
+	rows, err := s.reader().QueryContext(ctx, s.d.rebind(`SELECT o.seq, o.id, o.request_key, o.type, o.body, o.created_at, COALESCE(r.sinks, ''), `+replyColumns+`
+		FROM outbox o LEFT JOIN requests r ON r.request_key = o.request_key `+replyJoin+`
 		WHERE o.sent_at IS NULL AND o.seq > ?
 		AND NOT EXISTS (SELECT 1 FROM outbox_deliveries d WHERE d.sink = ? AND d.seq = o.seq)
 		ORDER BY o.seq LIMIT ?`), after, sink, limit)
@@ -39,9 +39,11 @@ func (s *Store) UnsentAfter(ctx context.Context, sink string, after int64, limit
 			e       store.Event
 			created timeScan
 			sinks   string
+			reply   replyScan
 		)
-		err := row.Scan(&e.Seq, &e.ID, &e.RequestKey, &e.Type, &e.Body, &created, &sinks)
+		err := row.Scan(append([]any{&e.Seq, &e.ID, &e.RequestKey, &e.Type, &e.Body, &created, &sinks}, reply.dest()...)...)
 		e.CreatedAt, e.Sinks = created.t, splitSinks(sinks)
+		e.Reply, e.ReplyRead = reply.reply(), true
 		return e, err
 	})
 	if err != nil {
@@ -58,13 +60,13 @@ func (s *Store) UnsentForEach(ctx context.Context, sinks []string, limit int) (s
 		return out, nil
 	}
 	var q strings.Builder
-	q.WriteString(`SELECT o.seq, o.id, o.request_key, o.type, o.body, o.created_at, COALESCE(r.sinks, '')`)
+	q.WriteString(`SELECT o.seq, o.id, o.request_key, o.type, o.body, o.created_at, COALESCE(r.sinks, ''), ` + replyColumns)
 	args := make([]any, 0, len(sinks)+1)
 	for _, k := range sinks {
 		q.WriteString(`, EXISTS (SELECT 1 FROM outbox_deliveries d WHERE d.sink = ? AND d.seq = o.seq)`)
 		args = append(args, k)
 	}
-	q.WriteString(` FROM outbox o LEFT JOIN requests r ON r.request_key = o.request_key
+	q.WriteString(` FROM outbox o LEFT JOIN requests r ON r.request_key = o.request_key ` + replyJoin + `
 		WHERE o.sent_at IS NULL ORDER BY o.seq LIMIT ?`)
 	args = append(args, limit)
 	rows, err := s.reader().QueryContext(ctx, s.d.rebind(q.String()), args...)
@@ -73,7 +75,8 @@ func (s *Store) UnsentForEach(ctx context.Context, sinks []string, limit int) (s
 	}
 	defer rows.Close()
 	done := make([]bool, len(sinks))
-	dest := make([]any, 7, 7+len(sinks))
+	var reply replyScan
+	dest := append(make([]any, 7, 15+len(sinks)), reply.dest()...)
 	for i := range done {
 		dest = append(dest, &done[i])
 	}
@@ -88,6 +91,7 @@ func (s *Store) UnsentForEach(ctx context.Context, sinks []string, limit int) (s
 			return out, fmt.Errorf("store: read outbox of %s for sinks %q: %w", s.desc, sinks, err)
 		}
 		e.CreatedAt, e.Sinks = created.t, splitSinks(routed)
+		e.Reply, e.ReplyRead = reply.reply(), true
 		out.Read++
 		out.Last = e.Seq
 		for i, d := range done {
