@@ -15,15 +15,16 @@ import (
 // the watch asks again at its next claim round (every claimEvery). Each
 // run claims the batches it continues under the tick's owner, so no other
 // tick continues them meanwhile, and the calls it makes go through the
-// same limiters as every invocation's. What the runs did is added to the
-// tick's report by wait.
+// same limiters as every invocation's. A run that completed a batch
+// publishes its summary at once, as the watch publishes what it settled.
+// What the runs did is added to the tick's report by wait.
 type batchRunner struct {
 	s   *Service
 	log *slog.Logger
 
 	mu   sync.Mutex
 	busy bool
-	rep  Report // the runs' Batches and Errors; written by one run at a time
+	rep  Report // the runs' Batches, Published, Parked and Errors; written by one run at a time
 	wg   sync.WaitGroup
 }
 
@@ -50,7 +51,14 @@ func (b *batchRunner) start(ctx context.Context) {
 	b.wg.Go(func() {
 		// The run's writes to b.rep come before busy is cleared, under
 		// mu, which the next start takes before it runs again.
+		completed := b.rep.Batches
 		b.s.finishBatches(ctx, b.log, &b.rep)
+		if b.rep.Batches > completed && b.s.sched.Adaptive() && b.s.drainer != nil {
+			// A batch whose last item a round settled is announced now,
+			// as the item is, not when the tick ends (which drains
+			// anyway when it checks once).
+			b.s.drain(ctx, &b.rep)
+		}
 		b.mu.Lock()
 		b.busy = false
 		b.mu.Unlock()
@@ -76,6 +84,8 @@ func (b *batchRunner) wait(rep *Report) {
 	}
 	b.wg.Wait()
 	rep.Batches += b.rep.Batches
+	rep.Published += b.rep.Published
+	rep.Parked += b.rep.Parked
 	rep.Errors = append(rep.Errors, b.rep.Errors...)
-	b.rep.Batches, b.rep.Errors = 0, nil
+	b.rep = Report{Owner: b.rep.Owner}
 }

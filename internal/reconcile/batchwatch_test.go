@@ -201,3 +201,115 @@ func TestTickChecksItsGatewaysWhileItContinuesABatch(t *testing.T) {
 		})
 	}
 }
+
+// lastItem is a batch whose one item left is key's request: the batch is
+// done once it is settled.
+type lastItem struct {
+	clk *testclock.Clock
+	st  *sqlstore.Store
+	key string
+
+	mu   sync.Mutex
+	done time.Time // when FinishBatch found it done, on the clock
+}
+
+func (b *lastItem) FinishBatch(ctx context.Context, _ store.Request, _ string) (bool, error) {
+	r, err := b.st.Get(ctx, b.key)
+	if err != nil || !r.State.Terminal() {
+		return false, err
+	}
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.done.IsZero() {
+		b.done = b.clk.Now()
+	}
+	return true, nil
+}
+
+// drainLog is the outbox: when each drain was, on the clock.
+type drainLog struct {
+	clk *testclock.Clock
+
+	mu  sync.Mutex
+	ats []time.Time
+}
+
+func (d *drainLog) Drain(context.Context) (outbox.Report, error) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	d.ats = append(d.ats, d.clk.Now())
+	return outbox.Report{}, nil
+}
+
+func (d *drainLog) Held(context.Context) (int, error)    { return 0, nil }
+func (d *drainLog) Reoffer(context.Context) (int, error) { return 0, nil }
+
+// A batch whose last item settles while the tick keeps checking another
+// gateway is completed and its summary published within the same bound
+// as the item's own outcome, not at the end of the tick: the tick's
+// outbox is drained after the batch is completed.
+func TestBatchCompletedWhileATickChecksIsPublishedAtOnce(t *testing.T) {
+	const (
+		speed      = 10
+		invocation = 60 * time.Second
+		activeAt   = 20 * time.Second
+		margin     = 3 * time.Second
+	)
+	bound := reconcile.DefaultSchedule.Alone + margin
+	clk := testclock.NewRunning(t0, speed)
+	sim, api, st := emulatedWorld(t, clk, vpcsim.WithRandSeed(5))
+	w := &loneWorld{t: t, clk: clk, sim: sim, api: api, st: st}
+	delay := func(d time.Duration) {
+		if err := sim.SetProvisioningDelay(vpcsim.DelayRange{Min: vpcsim.Duration(d)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	delay(time.Hour)
+	w.create() // stays pending: the tick keeps checking it
+	delay(activeAt)
+	item, id := w.create()
+	now := clk.Now()
+	if _, _, err := st.Insert(context.Background(), store.Request{Key: "batch-of-one", Source: "src", EventID: "batch-of-one",
+		Params: []byte(`{"Requests":[]}`), State: store.Batch, CreatedAt: now, UpdatedAt: now}, nil); err != nil {
+		t.Fatal(err)
+	}
+	fb := &lastItem{clk: clk, st: st, key: item}
+	dl := &drainLog{clk: clk}
+	svc, err := reconcile.New(st, &describeLog{api: api, clk: clk}, reconcile.WithClock(clk.Now), reconcile.WithTimer(clk.Sleep, clk.Speed()),
+		reconcile.WithSchedule(reconcile.DefaultSchedule), reconcile.WithQuotaShare(st, quotaShare), reconcile.WithHistory(st),
+		reconcile.WithBatches(fb), reconcile.WithDrainer(dl), reconcile.WithLogger(slog.New(slog.DiscardHandler)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), invocation/speed)
+	defer cancel()
+	start := clk.Now()
+	rep, err := svc.Tick(ctx, reconcile.Options{})
+	if err != nil {
+		t.Fatalf("tick: %v (%+v)", err, rep)
+	}
+	g, err := sim.Gateway(id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fb.mu.Lock()
+	done := fb.done
+	fb.mu.Unlock()
+	if done.IsZero() || rep.Batches != 1 {
+		t.Fatalf("the batch was not completed by the tick (%+v)", rep)
+	}
+	var published time.Time
+	dl.mu.Lock()
+	for _, at := range dl.ats {
+		if !at.Before(done) {
+			published = at
+			break
+		}
+	}
+	dl.mu.Unlock()
+	if late := published.Sub(g.ReadyAt); late > bound {
+		t.Errorf("the batch's last item turned active at +%s and the batch was completed at +%s, but the outbox was drained next at +%s: %s later, want within %s",
+			g.ReadyAt.Sub(start).Round(time.Second), done.Sub(start).Round(100*time.Millisecond), published.Sub(start).Round(100*time.Millisecond),
+			late.Round(100*time.Millisecond), bound)
+	}
+}
