@@ -12,7 +12,9 @@
 // A tick keeps checking while anything it claimed is pending, until shortly
 // before its deadline, on a Schedule: young gateways every few seconds,
 // older ones less often (schedule.go); each round also claims what became
-// pending meanwhile and publishes what it settled (watch.go). Its calls
+// pending meanwhile and publishes what it settled (watch.go). A batch an
+// invocation left is continued beside the checks, which keep their
+// schedule while it creates the items left (batches.go). Its calls
 // keep within a share of the DescribeVpnGateways rate, reserved in the
 // store's api_slots by every instance together (WithQuotaShare).
 //

@@ -202,9 +202,10 @@ func (s *Service) Tick(ctx context.Context, opt Options) (Report, error) {
 	if s.redriver != nil {
 		s.redriveStuck(ctx, log, &rep, want)
 	}
-	if s.batches != nil {
-		s.finishBatches(ctx, log, &rep)
-	}
+	// Batches an invocation left are continued beside the checks, which
+	// go on meanwhile (batches.go).
+	runner := s.newBatchRunner(log, rep.Owner)
+	runner.start(ctx)
 	if s.expiry != nil && s.expirer != nil {
 		// Before the watch, so that a delete recorded here is checked
 		// by this tick already.
@@ -213,7 +214,8 @@ func (s *Service) Tick(ctx context.Context, opt Options) (Report, error) {
 	// Claim what is pending and check it, on the schedule, while anything
 	// is pending and the invocation lasts (watch.go).
 	s.checkOrphans(ctx, log, &rep, want)
-	s.watch(ctx, log, &rep, want)
+	s.watch(ctx, log, &rep, want, runner)
+	runner.wait(&rep)
 	if s.batches != nil {
 		s.finishBatches(ctx, log, &rep)
 	}

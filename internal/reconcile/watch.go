@@ -42,8 +42,9 @@ var errNoSlot = errors.New("no call start left in the checks' share before the d
 // takes up requests that became pending meanwhile and publishes what it
 // settled at once. With OneCheckPerTick, or limited to some regions, it
 // makes one round. What it still holds at the end is released for the next
-// tick.
-func (s *Service) watch(ctx context.Context, log *slog.Logger, rep *Report, want map[string]bool) {
+// tick. Batches are continued beside it, by batches (nil: none), which it
+// asks at each claim round and after each round that settled something.
+func (s *Service) watch(ctx context.Context, log *slog.Logger, rep *Report, want map[string]bool, batches *batchRunner) {
 	ag := newAgenda(s.sched, func(region string) time.Duration { return s.learnWait(ctx, log, region) })
 	var elsewhere []string // claimed, in regions this tick does not check
 	defer func() {
@@ -69,12 +70,16 @@ func (s *Service) watch(ctx context.Context, log *slog.Logger, rep *Report, want
 				return
 			}
 			// A batch an invocation left (its deadline came first) goes on
-			// at once, not after the checking ends near the deadline.
-			if s.batches != nil && round > 0 {
-				s.finishBatches(ctx, log, rep)
+			// at once, not after the checking ends near the deadline, and
+			// beside the checks, which keep their schedule while it
+			// creates the items left (for up to most of the invocation).
+			if round > 0 {
+				batches.start(ctx)
 			}
 		}
-		if ag.len() == 0 && !s.batchHeldElsewhere(ctx, rep, end) {
+		// A tick with nothing pending stays while it continues a batch,
+		// to check the items it creates, or for a batch held elsewhere.
+		if ag.len() == 0 && !batches.running() && !s.batchHeldElsewhere(ctx, rep, end) {
 			return
 		}
 		if due := ag.due(now); len(due) > 0 {
@@ -87,7 +92,7 @@ func (s *Service) watch(ctx context.Context, log *slog.Logger, rep *Report, want
 			// whole interval more.
 			ag.checked(due, unsettled, now)
 			if len(unsettled) < len(due) {
-				s.settled(ctx, log, rep)
+				s.settled(ctx, rep, batches)
 			}
 			if len(rep.Errors) > errs || rep.Stopped != "" {
 				// The client already retried what could pass; the next
@@ -173,14 +178,13 @@ func (s *Service) learnWait(ctx context.Context, log *slog.Logger, region string
 
 // settled runs after a round that settled requests, when the schedule
 // keeps the tick going: the outcomes are published now, not at the end of
-// the tick, and a batch whose last item settled is completed.
-func (s *Service) settled(ctx context.Context, log *slog.Logger, rep *Report) {
+// the tick, and a batch whose last item settled is completed (beside the
+// checks; when a run is going on, at the next claim round's).
+func (s *Service) settled(ctx context.Context, rep *Report, batches *batchRunner) {
 	if !s.sched.Adaptive() {
 		return // the tick's end does both
 	}
-	if s.batches != nil {
-		s.finishBatches(ctx, log, rep)
-	}
+	batches.start(ctx)
 	if s.drainer != nil {
 		s.drain(ctx, rep)
 	}
