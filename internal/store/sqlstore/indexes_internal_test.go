@@ -166,9 +166,9 @@ const (
 		COUNT(CASE WHEN state IN (?, ?) THEN 1 END),
 		COUNT(CASE WHEN state = ? OR accepted_at >= ? THEN 1 END)
 		FROM requests WHERE source = ? AND request_key <> ? AND kind = ? AND (state IN (?, ?) OR accepted_at >= ?)`
-	planChat     = `SELECT request_key FROM requests WHERE source = ? AND chat_user = ? AND (event_id = ? OR gateway_id = ?) ORDER BY created_at DESC, request_key LIMIT ?`
-	planGateway  = `SELECT request_key FROM requests WHERE gateway_id = ? AND kind = ? ORDER BY created_at, request_key LIMIT 1`
-	planUnsent   = `SELECT o.seq, COALESCE(r.sinks, '') FROM outbox o LEFT JOIN requests r ON r.request_key = o.request_key
+	planChat    = `SELECT request_key FROM requests WHERE source = ? AND chat_user = ? AND (event_id = ? OR gateway_id = ?) ORDER BY created_at DESC, request_key LIMIT ?`
+	planGateway = `SELECT request_key FROM requests WHERE gateway_id = ? AND kind = ? ORDER BY created_at, request_key LIMIT 1`
+	planUnsent  = `SELECT o.seq, COALESCE(r.sinks, '') FROM outbox o LEFT JOIN requests r ON r.request_key = o.request_key
 		WHERE o.sent_at IS NULL AND o.seq > ?
 		AND NOT EXISTS (SELECT 1 FROM outbox_deliveries d WHERE d.sink = ? AND d.seq = o.seq)
 		ORDER BY o.seq LIMIT ?`
@@ -317,6 +317,166 @@ func TestPostgresChangedIndexPlans(t *testing.T) {
 		all := strings.Join(plan, "; ")
 		if !strings.Contains(all, "Index") || !c.readsOneOf(all) || strings.Contains(all, "Seq Scan on requests") || strings.Contains(all, "Seq Scan on outbox ") {
 			t.Errorf("%s: generic plan %q, want an index scan of %s*", c.name, all, c.index)
+		}
+	}
+}
+
+// undo0019 puts back the indexes migration 0019 dropped or narrowed, and
+// forgets that it ran: a database as 0018 left it.
+var undo0019 = map[string][]string{
+	"sqlite": {
+		`DROP INDEX requests_expires_idx`, `CREATE INDEX requests_expires_idx ON requests (expires_at)`,
+		`DROP INDEX requests_orphaned_idx`, `CREATE INDEX requests_orphaned_idx ON requests (orphaned_at)`,
+		`CREATE INDEX requests_source_idx ON requests (source, state)`,
+		`CREATE INDEX outbox_request_idx ON outbox (request_key)`,
+		`CREATE INDEX outbox_unsent_idx ON outbox (seq) WHERE sent_at IS NULL AND parked_at IS NULL`,
+		`CREATE INDEX outbox_parked_idx ON outbox (seq) WHERE sent_at IS NULL AND parked_at IS NOT NULL`,
+	},
+	"postgres": {
+		`DROP INDEX requests_expires_idx`, `CREATE INDEX requests_expires_idx ON requests (expires_at)`,
+		`DROP INDEX requests_orphaned_idx`, `CREATE INDEX requests_orphaned_idx ON requests (orphaned_at)`,
+		`CREATE INDEX outbox_request_idx ON outbox (request_key)`,
+		`CREATE INDEX outbox_unsent_idx ON outbox (seq) WHERE sent_at IS NULL AND parked_at IS NULL`,
+		`CREATE INDEX outbox_parked_idx ON outbox (seq) WHERE sent_at IS NULL AND parked_at IS NOT NULL`,
+	},
+	"mysql": {
+		`ALTER TABLE outbox ADD INDEX outbox_unsent_idx (sent_at, parked_at, seq)`,
+	},
+}
+
+// testMigrate0019WithRows: a database as 0018 left it, holding requests
+// (one expiring, one orphaned) and events sent and unsent, migrates, keeps
+// every row, and its queries find them by the new indexes; migrating again
+// after a run that stopped before recording 0019 (MySQL commits each DDL
+// statement) finds it done.
+func testMigrate0019WithRows(t *testing.T, rawURL string) {
+	ctx := context.Background()
+	s, err := Open(ctx, rawURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	for i := range 3 {
+		provisionLife(t, s, fmt.Sprintf("k%d", i))
+	}
+	if _, _, err := s.Insert(ctx, store.Request{Key: "unsent", Source: "src", EventID: "unsent", ClientToken: "t", RegionID: "cn-hangzhou", Params: []byte("{}")},
+		[]store.Event{{Event: outgoing.Event{ID: "ev-unsent", Type: "io.vpngw.test", Body: []byte("{}")}}}); err != nil {
+		t.Fatal(err)
+	}
+	now := time.Now()
+	exec := func(q string, args ...any) {
+		t.Helper()
+		if _, err := s.wdb.ExecContext(ctx, s.d.rebind(q), args...); err != nil {
+			t.Fatalf("%s: %v", q, err)
+		}
+	}
+	exec(`UPDATE requests SET expires_at = ? WHERE request_key = ?`, s.d.timeArg(now.Add(-time.Minute)), "k1")
+	exec(`UPDATE requests SET orphaned_at = ? WHERE request_key = ?`, s.d.timeArg(now), "k2")
+	for _, q := range undo0019[s.d.kind] {
+		exec(q)
+	}
+	exec(`DELETE FROM schema_migrations WHERE version = 19`)
+	if err := s.Migrate(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if n, err := s.Count(ctx); err != nil || n != 4 {
+		t.Fatalf("Count after migrating = %d, %v; want 4", n, err)
+	}
+	exp, err := s.Expiring(ctx, now, 10)
+	if err != nil || len(exp) != 1 || exp[0].Key != "k1" {
+		t.Fatalf("Expiring after migrating = %v, %v; want [k1]", exp, err)
+	}
+	orph, err := s.ListOrphans(ctx, 10)
+	if err != nil || len(orph) != 1 || orph[0].Key != "k2" {
+		t.Fatalf("ListOrphans after migrating = %v, %v; want [k2]", orph, err)
+	}
+	unsent, err := s.Unsent(ctx, 10)
+	if err != nil || len(unsent) != 1 || unsent[0].ID != "ev-unsent" {
+		t.Fatalf("Unsent after migrating = %v, %v; want [ev-unsent]", unsent, err)
+	}
+	exec(`DELETE FROM schema_migrations WHERE version = 19`)
+	if s.d.kind == "mysql" {
+		if err := s.Migrate(ctx); err != nil {
+			t.Fatalf("migrating again after 0019 ran unrecorded: %v", err)
+		}
+	}
+}
+
+func TestSQLiteMigrate0019WithRows(t *testing.T) {
+	testMigrate0019WithRows(t, testenv.StoreURL(t, "sqlite"))
+}
+
+func TestPostgresMigrate0019WithRows(t *testing.T) {
+	testMigrate0019WithRows(t, testenv.StoreURL(t, "postgres"))
+}
+
+func TestMySQLMigrate0019WithRows(t *testing.T) {
+	testMigrate0019WithRows(t, testenv.StoreURL(t, "mysql"))
+}
+
+// TestMySQLOutboxPlansUseUnsettledIndex: with outbox_unsent_idx gone
+// (migration 0019), the drain's read, the sent mark and the outbox status
+// read outbox_unsettled_idx (sent_at, seq), as they did when both were
+// there.
+func TestMySQLOutboxPlansUseUnsettledIndex(t *testing.T) {
+	ctx := context.Background()
+	s, err := Open(ctx, testenv.StoreURL(t, "mysql"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	for i := range 30 {
+		provisionLife(t, s, fmt.Sprintf("k%02d", i))
+	}
+	// A history of settled events, as a store in use holds: on a table of a
+	// few rows a scan of it all costs less than any index.
+	for range 5 {
+		if _, err := s.wdb.ExecContext(ctx, `INSERT INTO outbox (id, request_key, type, body, created_at, sent_at)
+			SELECT CONCAT(id, '-', seq), request_key, type, body, created_at, sent_at FROM outbox`); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := s.wdb.ExecContext(ctx, `ANALYZE TABLE outbox, outbox_deliveries, requests`); err != nil {
+		t.Fatal(err)
+	}
+	now := time.Now().UTC()
+	for _, c := range []planCase{
+		{"unsent after", planUnsent, "outbox_unsettled_idx|PRIMARY", []any{0, "", 10}},
+		{"mark sent", planMarkSent, "outbox_unsettled_idx|PRIMARY", []any{now, "", 1, 1, 2}},
+		{"outbox status", planPending, "outbox_unsettled_idx", []any{""}},
+	} {
+		rows, err := s.wdb.QueryContext(ctx, "EXPLAIN "+c.q, c.args...)
+		if err != nil {
+			t.Fatalf("%s: %v", c.name, err)
+		}
+		cols, _ := rows.Columns()
+		var first string
+		var all []string
+		for rows.Next() {
+			vals := make([]any, len(cols))
+			ptrs := make([]any, len(cols))
+			for i := range vals {
+				ptrs[i] = &vals[i]
+			}
+			if err := rows.Scan(ptrs...); err != nil {
+				t.Fatal(err)
+			}
+			all = append(all, fmt.Sprintf("%s", vals))
+			if first != "" {
+				continue
+			}
+			for i, col := range cols {
+				if col == "table" && fmt.Sprintf("%s", vals[i]) != "o" && fmt.Sprintf("%s", vals[i]) != "outbox" {
+					break
+				}
+				if col == "key" {
+					first = fmt.Sprintf("%s", vals[i])
+				}
+			}
+		}
+		rows.Close()
+		if first == "" || !c.readsOneOf(first) {
+			t.Errorf("%s: outbox read by key %q, want %s (plan %q)", c.name, first, c.index, all)
 		}
 	}
 }
