@@ -216,10 +216,11 @@ func (s *Store) applyMigrations(ctx context.Context, q queryer, ms []migration) 
 }
 
 // ddlAlreadyDone reports MySQL's answers to DDL whose effect is already
-// there: the table (1050), column (1060) or index (1061) exists.
+// there: the table (1050), column (1060) or index (1061) exists, or the
+// index or column to drop (1091) does not.
 func ddlAlreadyDone(err error) bool {
 	var me *mysql.MySQLError
-	return errors.As(err, &me) && (me.Number == 1050 || me.Number == 1060 || me.Number == 1061)
+	return errors.As(err, &me) && (me.Number == 1050 || me.Number == 1060 || me.Number == 1061 || me.Number == 1091)
 }
 
 // SchemaVersion returns the highest migration version applied, 0 for none.
