@@ -168,7 +168,7 @@ const (
 		FROM requests WHERE source = ? AND request_key <> ? AND kind = ? AND (state IN (?, ?) OR accepted_at >= ?)`
 	planChat    = `SELECT request_key FROM requests WHERE source = ? AND chat_user = ? AND (event_id = ? OR gateway_id = ?) ORDER BY created_at DESC, request_key LIMIT ?`
 	planGateway = `SELECT request_key FROM requests WHERE gateway_id = ? AND kind = ? ORDER BY created_at, request_key LIMIT 1`
-	planUnsent  = `SELECT o.seq, COALESCE(r.sinks, '') FROM outbox o LEFT JOIN requests r ON r.request_key = o.request_key
+	planUnsent  = `SELECT o.seq, COALESCE(r.sinks, ''), ` + replyColumns + ` FROM outbox o LEFT JOIN requests r ON r.request_key = o.request_key ` + replyJoin + `
 		WHERE o.sent_at IS NULL AND o.seq > ?
 		AND NOT EXISTS (SELECT 1 FROM outbox_deliveries d WHERE d.sink = ? AND d.seq = o.seq)
 		ORDER BY o.seq LIMIT ?`
