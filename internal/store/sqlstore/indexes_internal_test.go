@@ -2,6 +2,7 @@ package sqlstore
 
 import (
 	"context"
+	"database/sql"
 	"fmt"
 	"slices"
 	"strings"
@@ -90,21 +91,7 @@ func TestSQLiteRequestStaysInFewIndexes(t *testing.T) {
 	rows, err := s.wdb.Query(`SELECT d.name, SUM(d.ncell) FROM dbstat d JOIN sqlite_schema m ON m.name = d.name
 		WHERE m.type = 'index' AND m.tbl_name IN ('requests', 'outbox') AND m.name NOT LIKE 'sqlite_autoindex_%'
 		AND d.pagetype = 'leaf' GROUP BY d.name`)
-	if err != nil {
-		t.Fatal(err)
-	}
-	entries := map[string]int{}
-	for rows.Next() {
-		var name string
-		var c int
-		if err := rows.Scan(&name, &c); err != nil {
-			t.Fatal(err)
-		}
-		entries[name] = c
-	}
-	if err := rows.Err(); err != nil {
-		t.Fatal(err)
-	}
+	entries := countsByName(t, rows, err)
 	if got := fullIndexes(entries, n); !slices.Equal(got, wantFull) {
 		t.Errorf("indexes holding each of %d provision requests or their sent events: %q, want %q (entries by index: %v)", n, got, wantFull, entries)
 	}
@@ -133,21 +120,7 @@ func TestPostgresRequestStaysInFewIndexes(t *testing.T) {
 	}
 	rows, err := s.wdb.QueryContext(ctx, `SELECT c.relname, c.reltuples::int FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid
 		WHERE i.indrelid IN ('requests'::regclass, 'outbox'::regclass) AND NOT i.indisprimary`)
-	if err != nil {
-		t.Fatal(err)
-	}
-	entries := map[string]int{}
-	for rows.Next() {
-		var name string
-		var c int
-		if err := rows.Scan(&name, &c); err != nil {
-			t.Fatal(err)
-		}
-		entries[name] = c
-	}
-	if err := rows.Err(); err != nil {
-		t.Fatal(err)
-	}
+	entries := countsByName(t, rows, err)
 	want := slices.Sorted(slices.Values(append(slices.Clone(wantFull), "requests_source_idx")))
 	if got := fullIndexes(entries, n); !slices.Equal(got, want) {
 		t.Errorf("indexes holding each of %d provision requests or their sent events: %q, want %q (entries by index: %v)", n, got, want, entries)
@@ -479,4 +452,26 @@ func TestMySQLOutboxPlansUseUnsettledIndex(t *testing.T) {
 			t.Errorf("%s: outbox read by key %q, want %s (plan %q)", c.name, first, c.index, all)
 		}
 	}
+}
+
+// countsByName reads rows of a name and a count into a map.
+func countsByName(t *testing.T, rows *sql.Rows, err error) map[string]int {
+	t.Helper()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	counts := map[string]int{}
+	for rows.Next() {
+		var name string
+		var c int
+		if err := rows.Scan(&name, &c); err != nil {
+			t.Fatal(err)
+		}
+		counts[name] = c
+	}
+	if err := rows.Err(); err != nil {
+		t.Fatal(err)
+	}
+	return counts
 }
