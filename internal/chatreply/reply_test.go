@@ -37,7 +37,10 @@ func (r *replies) NoteChatReply(_ context.Context, key string, uses int, threadT
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	c := r.m[key]
-	c.Uses, c.ThreadTS = uses, threadTS
+	c.Uses = max(c.Uses+1, uses)
+	if c.ThreadTS == "" {
+		c.ThreadTS = threadTS
+	}
 	r.m[key] = c
 	return nil
 }

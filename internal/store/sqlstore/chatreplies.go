@@ -48,9 +48,16 @@ func (s *Store) ChatReply(ctx context.Context, key string) (r store.ChatReply, o
 }
 
 // NoteChatReply records what a post to the request's conversation used:
-// the uses of its URL so far, and the thread later bot posts go under.
+// one more use of its URL, at least uses in all (what the poster counted,
+// or the limit once the URL is spent), and the thread later bot posts go
+// under. Posts whose address was read before another post noted its use
+// (drains side by side, or an address read with the outbox some posts
+// earlier) are each counted, not written over one another, and the first
+// thread noted is kept.
 func (s *Store) NoteChatReply(ctx context.Context, key string, uses int, threadTS string) error {
-	_, err := s.wdb.ExecContext(ctx, s.d.rebind(`UPDATE chat_replies SET uses = ?, thread_ts = ? WHERE request_key = ?`), uses, threadTS, key)
+	_, err := s.wdb.ExecContext(ctx, s.d.rebind(`UPDATE chat_replies
+		SET uses = CASE WHEN uses + 1 > ? THEN uses + 1 ELSE ? END, thread_ts = COALESCE(NULLIF(thread_ts, ''), ?)
+		WHERE request_key = ?`), uses, uses, threadTS, key)
 	if err != nil {
 		return fmt.Errorf("store: note a chat reply of request %s in %s: %w", key, s.desc, err)
 	}

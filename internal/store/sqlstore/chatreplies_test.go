@@ -42,6 +42,20 @@ func TestChatReplies(t *testing.T) {
 		if got.Uses != 3 || got.ThreadTS != "1700000000.000100" {
 			t.Fatalf("after NoteChatReply: %+v", got)
 		}
+		// Two posts that read the address before either noted its use (two
+		// drains at once, or an address read with the outbox some posts
+		// earlier) each note the count they saw plus one: the store counts
+		// both, and keeps the thread the first started.
+		if err := s.NoteChatReply(ctx, "k1", 4, "1700000000.000200"); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.NoteChatReply(ctx, "k1", 4, "1700000000.000300"); err != nil {
+			t.Fatal(err)
+		}
+		got, _, _ = s.ChatReply(ctx, "k1")
+		if got.Uses != 5 || got.ThreadTS != "1700000000.000100" {
+			t.Fatalf("after two posts that each saw 3 uses: uses %d, thread %q; want 5 uses and the first thread %q", got.Uses, got.ThreadTS, "1700000000.000100")
+		}
 	})
 }
 
