@@ -6,6 +6,7 @@ import (
 
 	"github.com/vpngw/vpngw/internal/apptest"
 
+	"github.com/vpngw/vpngw/events"
 	"github.com/vpngw/vpngw/internal/store"
 )
 
@@ -59,5 +60,30 @@ func TestWebhookDeliveryOfABusRequestIDLeavesItsRecord(t *testing.T) {
 	}
 	if n := s.API.Calls("CreateVpnGateway"); n != 0 {
 		t.Fatalf("%d CreateVpnGateway calls from a webhook delivery of a bus request's id", n)
+	}
+}
+
+// A refused request delivered again is answered as it was the first time:
+// failed, with the same code and message, whether the answer comes from
+// deciding it or from its record.
+func TestRedeliveryOfARefusalKeepsItsCode(t *testing.T) {
+	s := newStack(t, apptest.WithEnv(map[string]string{"VPNGW_POLICY_INLINE": testPolicy}))
+	d := validData()
+	d["Bandwidth"] = 100
+	first, err := s.provision(requestEvent("refused-twice", d))
+	if err != nil {
+		t.Fatal(err)
+	}
+	again, err := s.provision(requestEvent("refused-twice", d))
+	if err != nil {
+		t.Fatal(err)
+	}
+	f, a := first.Results[0], again.Results[0]
+	if f.State != store.Failed || f.Code != events.CodePolicyDenied {
+		t.Fatalf("first answer %+v, want failed, %s", f, events.CodePolicyDenied)
+	}
+	if a.State != f.State || a.Code != f.Code || a.Message != f.Message {
+		t.Fatalf("the redelivery was answered state %s, code %q, message %q; the first delivery state %s, code %q, message %q",
+			a.State, a.Code, a.Message, f.State, f.Code, f.Message)
 	}
 }

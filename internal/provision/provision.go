@@ -1095,7 +1095,28 @@ func resultOf(id request.Identity, r store.Request) Result {
 	if r.State == store.Failed || r.State == store.Received {
 		res.Message = r.LastError
 	}
+	if r.State == store.Failed {
+		res.Code = recordedCode(r.LastError)
+	}
 	return res
+}
+
+// recordedCode is the code a failed record's error begins with: a failure
+// is recorded as "<code>: <message>", the code vpngw's (PolicyDenied,
+// InvalidRequest, ...) or the API's (a dotted name), so that a request
+// answered again from its record carries the code of its first answer.
+// Text in no such form has no code.
+func recordedCode(lastError string) string {
+	code, _, ok := strings.Cut(lastError, ": ")
+	if !ok || code == "" || len(code) > 128 {
+		return ""
+	}
+	for _, c := range code {
+		if !(c >= 'A' && c <= 'Z' || c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '.' || c == '_' || c == '-') {
+			return ""
+		}
+	}
+	return code
 }
 
 // truncate makes s fit a text column of n bytes: cut at a character
