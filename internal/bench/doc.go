@@ -8,6 +8,10 @@
 //     SDK, the outbox published to an embedded NATS JetStream), beside
 //     BenchmarkBareSDKCreate, a loop of the SDK's typed CreateVpnGateway; the
 //     ...Concurrent variants keep 8 requests in flight.
+//   - BenchmarkProvisionFloor/{sqlite,postgres}: the least a request that
+//     keeps the promises costs besides its API call (two commits that sync,
+//     a read, a publish awaiting JetStream's ack, a mark), on bare tables: a
+//     bound no figure of BenchmarkProvision can go below on the machine.
 //   - BenchmarkReconcileTick/{100,1000,10000}: one reconcile tick over that
 //     many pending gateways, beside BenchmarkPerGatewayPoller, which calls
 //     DescribeVpnGateway once per gateway as Terraform's provider and the
