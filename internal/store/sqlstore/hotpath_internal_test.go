@@ -2,6 +2,7 @@ package sqlstore
 
 import (
 	"context"
+	"database/sql"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -40,24 +41,7 @@ func TestSQLiteClaimPlanUsesIndex(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	rows, err := s.rdb.QueryContext(ctx, "EXPLAIN QUERY PLAN "+s.claimQuery(claimWhere(1)), string(store.Pending), s.d.timeArg(base), 500)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer rows.Close()
-	var plan []string
-	for rows.Next() {
-		var id, parent, unused int
-		var detail string
-		if err := rows.Scan(&id, &parent, &unused, &detail); err != nil {
-			t.Fatal(err)
-		}
-		plan = append(plan, detail)
-	}
-	if err := rows.Err(); err != nil {
-		t.Fatal(err)
-	}
-	all := strings.Join(plan, "; ")
+	all := strings.Join(sqlitePlan(t, s.rdb, s.claimQuery(claimWhere(1)), string(store.Pending), s.d.timeArg(base), 500), "; ")
 	if !strings.Contains(all, "INDEX requests_claim_idx (state=?)") || strings.Contains(all, "TEMP B-TREE") {
 		t.Errorf("claim plan = %q, want a search of requests_claim_idx (state=?) and no temporary B-tree for ORDER BY", all)
 	}
@@ -188,4 +172,27 @@ func TestPostgresMarkSentIsLocal(t *testing.T) {
 	if left, err := s.Unsent(ctx, 10); err != nil || len(left) != 0 {
 		t.Errorf("Unsent after MarkSent = %v, %v, want none", left, err)
 	}
+}
+
+// sqlitePlan is the detail of each step of SQLite's plan for query, in order.
+func sqlitePlan(t *testing.T, db *sql.DB, query string, args ...any) []string {
+	t.Helper()
+	rows, err := db.Query("EXPLAIN QUERY PLAN "+query, args...)
+	if err != nil {
+		t.Fatalf("plan of %s: %v", query, err)
+	}
+	defer rows.Close()
+	var plan []string
+	for rows.Next() {
+		var id, parent, unused int
+		var detail string
+		if err := rows.Scan(&id, &parent, &unused, &detail); err != nil {
+			t.Fatal(err)
+		}
+		plan = append(plan, detail)
+	}
+	if err := rows.Err(); err != nil {
+		t.Fatal(err)
+	}
+	return plan
 }

@@ -188,20 +188,7 @@ func TestSQLiteChangedIndexPlans(t *testing.T) {
 		{"mark sent", planMarkSent, "INDEX outbox_unsettled_idx (seq=?)|INTEGER PRIMARY KEY (rowid=?)", []any{now, "", 1, 1, 2}},
 		{"outbox status", planPending, "INDEX outbox_unsettled_idx", []any{""}},
 	} {
-		rows, err := s.wdb.Query("EXPLAIN QUERY PLAN "+c.q, c.args...)
-		if err != nil {
-			t.Fatalf("%s: %v", c.name, err)
-		}
-		var plan []string
-		for rows.Next() {
-			var id, parent, unused int
-			var detail string
-			if err := rows.Scan(&id, &parent, &unused, &detail); err != nil {
-				t.Fatal(err)
-			}
-			plan = append(plan, detail)
-		}
-		rows.Close()
+		plan := sqlitePlan(t, s.wdb, c.q, c.args...)
 		all := strings.Join(plan, "; ")
 		first := ""
 		if len(plan) > 0 {
